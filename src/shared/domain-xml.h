@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "domain.h"
+
+/* Diagnostics of a parse: one error (NULL on success) and any warnings.
+ * Every message is complete and user-facing, and starts with
+ * "FILE:LINE:COLUMN: " when the position is known (FILE is the name given to
+ * the parser, or "(string)" when none was given). */
+typedef struct XmlDiag {
+        char *error;
+        char **warnings; /* NULL-terminated, may be NULL */
+} XmlDiag;
+
+void xml_diag_done(XmlDiag *d);
+
+/* Parses a domain document: well-formedness, RelaxNG (xml/domain.rng), then
+ * semantic checks. Returns 0 and *ret on success; -EINVAL with diag->error set
+ * when the document is refused; -ENOMEM. A missing <uuid> is generated. */
+int domain_def_parse(const char *xml, size_t size, const char *filename, DomainDef **ret, XmlDiag *diag);
+int domain_def_parse_file(const char *path, DomainDef **ret, XmlDiag *diag);
+
+/* Writes the normalized document (what dumpxml prints): fixed element order, two
+ * spaces of indentation, memory in KiB with unit='KiB', uuid always present.
+ * id > 0 adds id='ID' to <domain> (the live status XML). Returns NULL on ENOMEM. */
+char *domain_def_format(const DomainDef *def, pid_t id);

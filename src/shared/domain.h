@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The typed model of a container definition: libvirt's domain XML for
+ * type='lxc'. Parsed by domain-xml.c (parse + RelaxNG + semantic checks) and
+ * written back normalized by the same file. No I/O other than the parser's. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DOMAIN_NAME_MAX 64
+#define MAC_ADDR_LEN 6
+#define UNSET_U64 UINT64_MAX
+
+typedef enum FilesystemType {
+        FILESYSTEM_MOUNT, /* type='mount': bind mount of a host directory */
+        FILESYSTEM_BIND,  /* type='bind': bind mount of a directory of the container's own root */
+        FILESYSTEM_RAM,   /* type='ram': tmpfs; usage in KiB */
+        _FILESYSTEM_TYPE_MAX,
+} FilesystemType;
+
+typedef struct DomainFilesystem {
+        FilesystemType type;
+        char *source;            /* mount/bind: source dir; ram: NULL */
+        uint64_t ram_usage_kib;  /* ram: size of the tmpfs in KiB, 0 = kernel default */
+        char *target;            /* absolute path in the container */
+        bool readonly;
+} DomainFilesystem;
+
+typedef enum InterfaceType {
+        INTERFACE_NETWORK,
+        INTERFACE_BRIDGE,
+        INTERFACE_DIRECT,
+        INTERFACE_ETHERNET,
+        _INTERFACE_TYPE_MAX,
+} InterfaceType;
+
+typedef enum DirectMode {
+        DIRECT_MODE_VEPA,
+        DIRECT_MODE_BRIDGE,
+        DIRECT_MODE_PRIVATE,
+        DIRECT_MODE_PASSTHROUGH,
+        _DIRECT_MODE_MAX,
+} DirectMode;
+
+typedef struct DomainIP {
+        int family;           /* AF_INET or AF_INET6 */
+        char *address;        /* textual, as given */
+        unsigned prefix;      /* 0..32 / 0..128; when absent in the XML: 24 (v4) / 64 (v6) */
+        char *peer;           /* optional */
+} DomainIP;
+
+typedef struct DomainRoute {
+        int family;
+        char *address;        /* destination network, NULL = default route */
+        unsigned prefix;
+        char *gateway;
+} DomainRoute;
+
+typedef struct DomainInterface {
+        InterfaceType type;
+        uint8_t mac[MAC_ADDR_LEN];
+        bool has_mac;          /* false: generated at start (52:54:00:xx:xx:xx) */
+        char *source;          /* network name / bridge name / parent dev */
+        DirectMode direct_mode;/* type='direct' */
+        char *target_dev;      /* host side name, NULL = vnetN */
+        char *guest_dev;       /* container side name, NULL = ethN */
+        bool link_down;        /* <link state='down'/> */
+        DomainIP *ips;
+        size_t n_ips;
+        DomainRoute *routes;
+        size_t n_routes;
+} DomainInterface;
+
+typedef struct DomainIdmap {
+        uint32_t start;        /* first id inside the container */
+        uint32_t target;       /* first id on the host */
+        uint32_t count;
+} DomainIdmap;
+
+typedef struct DomainEnv {
+        char *name;
+        char *value;
+} DomainEnv;
+
+typedef enum CapPolicy {
+        CAP_POLICY_DEFAULT,    /* Vivarium's reduced bounding set, then the toggles */
+        CAP_POLICY_ALLOW,      /* everything, then the toggles */
+        CAP_POLICY_DENY,       /* nothing, then the toggles */
+} CapPolicy;
+
+typedef struct DomainCapToggle {
+        int cap;               /* CAP_* number */
+        bool on;
+} DomainCapToggle;
+
+typedef enum LifecycleAction {
+        LIFECYCLE_DESTROY,
+        LIFECYCLE_RESTART,
+        LIFECYCLE_PRESERVE,
+        LIFECYCLE_RENAME_RESTART,
+        _LIFECYCLE_ACTION_MAX,
+} LifecycleAction;
+
+typedef struct DomainDef {
+        char *name;
+        uint8_t uuid[16];      /* always set after parsing: generated when absent */
+        bool uuid_generated;   /* true when the XML had none */
+        char *title;
+        char *description;
+
+        uint64_t memory_kib;          /* <memory>, required by libvirt; 0 = none */
+        uint64_t current_memory_kib;  /* <currentMemory>, UNSET_U64 = same as memory */
+        uint64_t hard_limit_kib;      /* <memtune>, UNSET_U64 = unset */
+        uint64_t soft_limit_kib;
+        uint64_t swap_hard_limit_kib;
+
+        unsigned vcpus;               /* <vcpu>, 0 = unset */
+        char *cpuset;                 /* <vcpu cpuset=...>, NULL = unset */
+        uint64_t cpu_shares;          /* <cputune><shares>, UNSET_U64 = unset */
+        uint64_t cpu_period_us;       /* <cputune><period> */
+        int64_t cpu_quota_us;         /* <cputune><quota>, 0 = unset, <0 = unlimited */
+        uint64_t blkio_weight;        /* <blkiotune><weight>, UNSET_U64 = unset */
+        uint64_t tasks_max;           /* <vivarium:tasks max=...>, UNSET_U64 = default */
+
+        char *os_type;                /* "exe" */
+        char *init;                   /* <init>, required */
+        char **init_args;             /* <initarg>..., NULL-terminated, may be NULL */
+        DomainEnv *init_env;          /* <initenv name=...>value</initenv> */
+        size_t n_init_env;
+        char *init_dir;               /* <initdir> */
+        char *init_user;              /* <inituser> */
+        char *init_group;             /* <initgroup> */
+
+        DomainIdmap *uid_map;         /* <idmap><uid .../> */
+        size_t n_uid_map;
+        DomainIdmap *gid_map;
+        size_t n_gid_map;
+
+        bool privnet;                 /* <features><privnet/> */
+        CapPolicy cap_policy;         /* <features><capabilities policy=...> */
+        DomainCapToggle *cap_toggles;
+        size_t n_cap_toggles;
+
+        LifecycleAction on_poweroff;  /* default destroy */
+        LifecycleAction on_reboot;    /* default restart */
+        LifecycleAction on_crash;     /* default destroy */
+
+        unsigned n_consoles;          /* <console type='pty'/> count */
+        DomainFilesystem *filesystems;
+        size_t n_filesystems;
+        DomainInterface *interfaces;
+        size_t n_interfaces;
+} DomainDef;
+
+DomainDef *domain_def_free(DomainDef *def);
+static inline void domain_def_freep(DomainDef **p) {
+        if (*p)
+                domain_def_free(*p);
+}
+
+/* The filesystem whose target is "/", or NULL for a shared root. */
+const DomainFilesystem *domain_def_root(const DomainDef *def);
+
+/* True when the container gets its own network namespace. */
+bool domain_def_has_privnet(const DomainDef *def);
+
+bool domain_name_is_valid(const char *name);
+
+const char *filesystem_type_to_string(FilesystemType t);
+const char *interface_type_to_string(InterfaceType t);
+const char *direct_mode_to_string(DirectMode m);
+const char *lifecycle_action_to_string(LifecycleAction a);
