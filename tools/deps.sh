@@ -1,0 +1,41 @@
+#!/bin/bash
+# Installs the Debian packages Vivarium's build, tests, tools/try and bench need.
+# Idempotent: asks apt only for what is missing. Needs root when something is.
+set -euo pipefail
+
+VIVARIUM_BUILD_DEPS=(
+        gcc pkg-config meson ninja-build
+        libsystemd-dev libxml2-dev libnl-3-dev libnl-route-3-dev libseccomp-dev libcap-dev
+        python3
+)
+VIVARIUM_TEST_DEPS=(
+        systemd dbus systemd-container util-linux iproute2 procps busybox-static
+        dnsmasq-base nftables libxml2-utils valgrind
+        clang libclang-rt-14-dev
+)
+
+deps_missing() {
+        local p
+        for p in "$@"; do
+                dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || echo "$p"
+        done
+}
+
+deps_install() {
+        local missing
+        missing=$(deps_missing "$@")
+        [ -z "$missing" ] && return 0
+        if [ "$(id -u)" != 0 ]; then
+                echo "tools/deps.sh: missing packages: $missing (run as root to install them)" >&2
+                return 1
+        fi
+        echo "Installing: $missing"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        # shellcheck disable=SC2086
+        apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+        deps_install "${VIVARIUM_BUILD_DEPS[@]}" "${VIVARIUM_TEST_DEPS[@]}"
+fi
