@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* vivctl: small utilities. */
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+#define FILE_SIZE_MAX (16U * 1024U * 1024U)
+
+int read_file_or_report(const char *path, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, allocated = 0;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return ctl_error(negative_errno(), "Failed to open file '%s': %m", path);
+
+        for (;;) {
+                if (allocated - size < 4096) {
+                        if (allocated >= FILE_SIZE_MAX)
+                                return ctl_error(-EFBIG, "Failed to read file '%s': file too large", path);
+                        allocated = allocated ? allocated * 2 : 16384;
+                        char *n = realloc(buf, allocated + 1);
+                        if (!n)
+                                return ctl_error(-ENOMEM, "Out of memory");
+                        buf = n;
+                }
+
+                ssize_t k = read(fd, buf + size, allocated - size);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return ctl_error(negative_errno(), "Failed to read file '%s': %m", path);
+                }
+                if (k == 0)
+                        break;
+                size += (size_t) k;
+        }
+
+        if (!buf) {
+                buf = strdup("");
+                if (!buf)
+                        return ctl_error(-ENOMEM, "Out of memory");
+        } else
+                buf[size] = '\0';
+
+        *ret = TAKE_PTR(buf);
+        if (ret_size)
+                *ret_size = size;
+        return 0;
+}
+
+bool string_is_uint(const char *s) {
+        if (!s || !*s)
+                return false;
+        for (; *s; s++)
+                if (!isdigit((unsigned char) *s))
+                        return false;
+        return true;
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* vivctl: a thin CLI over org.vivarium1 with virsh's verbs and messages.
+ *
+ * Verbs return >= 0 as the process' exit status (0 on success, the
+ * container's exit code for "create --wait") and < 0 (-errno) on failure,
+ * which they have already reported with ctl_error(): main() turns that into
+ * exit status 1, as virsh does. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#include "macros.h"
+
+typedef struct Context {
+        const char *uri;        /* as given or from the environment */
+        bool quiet;             /* -q: no informational messages */
+        sd_bus *bus;            /* opened on first use, owned */
+} Context;
+
+/* --- options of a verb ---------------------------------------------- */
+
+typedef enum OptType {
+        OPT_BOOL,
+        OPT_STRING,
+} OptType;
+
+enum {
+        OPT_POSITIONAL = 1 << 0, /* may be given without its --name, in order */
+        OPT_REQUIRED   = 1 << 1,
+        OPT_MULTI      = 1 << 2, /* takes every remaining positional argument */
+};
+
+typedef struct VerbOption {
+        const char *name;       /* without the leading "--" */
+        OptType type;
+        unsigned flags;
+        const char *help;
+} VerbOption;
+
+#define VERB_OPTIONS_MAX 16
+
+typedef struct Verb Verb;
+
+typedef struct VerbArgs {
+        const Verb *verb;
+        const char *values[VERB_OPTIONS_MAX]; /* by option index; "1" for set bools */
+        char **multi;                          /* OPT_MULTI values, NULL-terminated */
+        size_t n_multi;
+} VerbArgs;
+
+enum {
+        VERB_NEEDS_URI = 1 << 0, /* check the connection URI before running */
+};
+
+struct Verb {
+        const char *name;
+        const char *group;        /* "Domain Management", ... */
+        const char *summary;      /* one line, for "help" */
+        const char *description;  /* for "help VERB" */
+        const VerbOption *options; /* terminated by an entry with name == NULL */
+        unsigned flags;
+        int (*run)(Context *c, const VerbArgs *a);
+};
+
+const char *args_get(const VerbArgs *a, const char *name);
+bool args_flag(const VerbArgs *a, const char *name);
+
+/* --- messages --------------------------------------------------------- */
+
+/* "error: ...\n" on stderr. Returns -EINVAL-like r given, for "return ctl_error(r, ...)". */
+int ctl_error(int r, const char *fmt, ...) _printf_(2, 3);
+/* Informational message on stdout, suppressed by -q. */
+void ctl_info(const Context *c, const char *fmt, ...) _printf_(2, 3);
+
+/* --- connection and calls (ctl-bus.c) ---------------------------------- */
+
+/* Accepted URIs: vivarium:///system, vivarium:///, lxc:///, lxc:///system. */
+bool uri_is_supported(const char *uri);
+/* Prints the "failed to connect" pair and returns -EINVAL when unsupported. */
+int ctl_check_uri(const Context *c);
+
+int ctl_bus(Context *c, sd_bus **ret);
+
+/* Calls a method of org.vivarium1.Manager. On failure reports the error:
+ * NoSuchContainer as "failed to get domain 'DOMAIN'" when domain is set,
+ * an unreachable service as "failed to connect to the hypervisor", and
+ * anything else as the manager's message. */
+int ctl_call(Context *c, const char *domain, const char *member,
+             sd_bus_message **ret_reply, const char *types, ...);
+
+/* Reports an sd-bus error of a call the caller made itself (same rules). */
+int ctl_report_bus_error(const sd_bus_error *error, int r, const char *domain);
+
+typedef struct DomainEntry {
+        char *name;
+        char *uuid;
+        uint32_t id;            /* 0 when not running */
+        char *state;
+        char *path;
+} DomainEntry;
+
+void domain_entry_done(DomainEntry *d);
+void domain_entries_free(DomainEntry *l, size_t n);
+
+int ctl_list_domains(Context *c, DomainEntry **ret, size_t *ret_n);
+
+/* Finds a domain by name, then by Id, then by UUID (virsh's lookup). Reports
+ * "failed to get domain 'SPEC'" when there is none. */
+int ctl_lookup_domain(Context *c, const char *spec, DomainEntry *ret);
+
+/* The name to pass to the manager: a name goes straight through (the manager
+ * answers NoSuchContainer, which ctl_call() reports as virsh does); an Id or a
+ * UUID is looked up first. */
+int ctl_resolve_name(Context *c, const char *spec, char **ret);
+
+/* --- XML helpers (ctl-xml.c): a quick look at a document, no validation - */
+
+typedef struct DomainSummary {
+        char *name;
+        char *os_type;
+        unsigned vcpus;          /* 1 when absent */
+        uint64_t memory_kib;     /* 0 when absent */
+        uint64_t current_memory_kib;
+} DomainSummary;
+
+void domain_summary_done(DomainSummary *s);
+int xml_domain_summary(const char *xml, size_t size, DomainSummary *ret);
+/* The name of the document's root element ("domain", "network"), or NULL. */
+char *xml_root_name(const char *xml, size_t size);
+
+/* --- small utilities (ctl-util.c) -------------------------------------- */
+
+/* Reads a whole file; reports "Failed to open file 'PATH': ..." itself. */
+int read_file_or_report(const char *path, char **ret, size_t *ret_size);
+bool string_is_uint(const char *s);
+
+/* --- verb tables ---------------------------------------------------------- */
+
+extern const Verb verb_table_domain[];
+extern const Verb verb_table_console[];
+extern const Verb verb_table_validate[];
+extern const Verb verb_table_help[];
+
+int console_attach(Context *c, const char *name, bool force, bool wait_eof);
+
+/* --- help (vivctl.c) ----------------------------------------------------- */
+
+void verb_print_help(const Verb *v);
