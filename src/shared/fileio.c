@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "macros.h"
+
+static int write_all(int fd, const char *p, size_t n) {
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+int write_file_atomic(const char *path, const char *contents, mode_t mode) {
+        _cleanup_free_ char *dir = NULL, *tmp = NULL;
+        _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
+        const char *base, *slash;
+        int r;
+
+        if (!path || !contents)
+                return -EINVAL;
+
+        slash = strrchr(path, '/');
+        if (slash) {
+                dir = strndup(path, slash == path ? 1 : (size_t) (slash - path));
+                base = slash + 1;
+        } else {
+                dir = strdup(".");
+                base = path;
+        }
+        if (!dir)
+                return -ENOMEM;
+        if (*base == 0)
+                return -EINVAL;
+
+        /* A hidden name, so that directory scans for "*.xml" never pick it up. */
+        if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, base) < 0)
+                return -ENOMEM;
+
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+
+        r = write_all(fd, contents, strlen(contents));
+        if (r >= 0)
+                r = RET_NERRNO(fchmod(fd, mode));
+        if (r >= 0)
+                r = RET_NERRNO(fsync(fd));
+        if (r >= 0) {
+                r = RET_NERRNO(close(fd));
+                fd = -EBADF;
+        }
+        if (r >= 0)
+                r = RET_NERRNO(rename(tmp, path));
+        if (r < 0) {
+                (void) unlink(tmp);
+                return r;
+        }
+
+        /* The rename is only durable once the directory is. */
+        if (fsync(dfd) < 0)
+                return -errno;
+        return 0;
+}
+
+int read_full_file(const char *path, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, allocated = 0;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+
+        for (;;) {
+                ssize_t k;
+
+                if (allocated - size < 4096) {
+                        size_t n = allocated ? allocated * 2 : 8192;
+                        char *p;
+
+                        if (n > 64 * 1024 * 1024)
+                                return -EFBIG;
+                        p = realloc(buf, n);
+                        if (!p)
+                                return -ENOMEM;
+                        buf = p;
+                        allocated = n;
+                }
+
+                k = read(fd, buf + size, allocated - size - 1);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                size += (size_t) k;
+        }
+
+        if (!buf) {
+                buf = malloc(1);
+                if (!buf)
+                        return -ENOMEM;
+        }
+        buf[size] = 0;
+
+        if (ret_size)
+                *ret_size = size;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int mkdir_p(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = NULL;
+
+        p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+
+        for (char *s = p + 1; ; s++) {
+                if (*s == '/' || *s == 0) {
+                        char c = *s;
+
+                        *s = 0;
+                        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                                return -errno;
+                        *s = c;
+                        if (c == 0)
+                                break;
+                }
+        }
+        return 0;
+}

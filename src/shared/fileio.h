@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Replaces PATH with CONTENTS atomically: a temporary file in the same
+ * directory, written, fsync'ed, renamed over PATH, then the directory
+ * fsync'ed. A reader sees the old or the new file, never a partial one.
+ * Returns 0 or -errno; on failure PATH is untouched and no temp file is left. */
+int write_file_atomic(const char *path, const char *contents, mode_t mode);
+
+/* Reads a whole file into a NUL-terminated buffer. ret_size may be NULL. */
+int read_full_file(const char *path, char **ret, size_t *ret_size);
+
+/* mkdir -p with MODE for each created component. */
+int mkdir_p(const char *path, mode_t mode);
