@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Leaf cgroups inside the delegated scope: supervisor/ for the helper,
+ * payload/ for the container, in every hierarchy (cgroup2, and the v1
+ * hierarchies of a hybrid host) in which systemd realized our scope. A
+ * hierarchy in which we are not in the scope (e.g. a v1 controller the scope
+ * was not created in) is never touched: creating directories at whatever
+ * cgroup we happen to sit in there would write into someone else's tree. */
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helper.h"
+#include "helper-log.h"
+
+static int write_string_file(const char *path, const char *s) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = write(fd, s, strlen(s));
+        if (n < 0)
+                return -errno;
+        return (size_t) n == strlen(s) ? 0 : -EIO;
+}
+
+static bool options_have_all(const char *super_opts, const char *controllers) {
+        _cleanup_free_ char *c = strdup(controllers);
+        char *save = NULL;
+
+        if (!c)
+                return false;
+        for (char *tok = strtok_r(c, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                size_t l = strlen(tok);
+                bool found = false;
+                for (const char *p = super_opts; p && *p; ) {
+                        const char *e = strchr(p, ',');
+                        size_t pl = e ? (size_t) (e - p) : strlen(p);
+                        if (pl == l && strncmp(p, tok, l) == 0) {
+                                found = true;
+                                break;
+                        }
+                        p = e ? e + 1 : NULL;
+                }
+                if (!found)
+                        return false;
+        }
+        return true;
+}
+
+/* Mount point of the hierarchy: cgroup2 when controllers is NULL. The mount's
+ * root must be "/" (it is on the host; a foreign cgroupns view is refused). */
+static int find_hierarchy_mount(const char *controllers, char **ret) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+        _cleanup_free_ char *line = NULL;
+        size_t sz = 0;
+
+        if (!f)
+                return -errno;
+        while (getline(&line, &sz, f) > 0) {
+                char root[4096], mnt[4096];
+                const char *sep = strstr(line, " - ");
+                char fstype[64], source[4096], opts[4096];
+
+                if (!sep)
+                        continue;
+                if (sscanf(line, "%*u %*u %*u:%*u %4095s %4095s", root, mnt) != 2)
+                        continue;
+                if (sscanf(sep + 3, "%63s %4095s %4095s", fstype, source, opts) != 3)
+                        continue;
+                if (!streq(root, "/"))
+                        continue;
+                if (controllers ? !streq(fstype, "cgroup") || !options_have_all(opts, controllers)
+                                : !streq(fstype, "cgroup2"))
+                        continue;
+                if (strchr(mnt, '\\'))  /* escaped characters: not a path we use */
+                        continue;
+                *ret = strdup(mnt);
+                return *ret ? 0 : -ENOMEM;
+        }
+        return -ENOENT;
+}
+
+typedef struct CgroupLine {
+        char *controllers;      /* NULL for cgroup2 */
+        char *path;
+} CgroupLine;
+
+static int add_hierarchy(CgroupLeaves *c, const char *mnt, const char *path, bool unified) {
+        CgroupHierarchy *n = realloc(c->hier, (c->n_hier + 1) * sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        c->hier = n;
+        n = &c->hier[c->n_hier];
+        *n = (CgroupHierarchy) { .unified = unified };
+        if (asprintf(&n->dir, "%s%s", mnt, streq(path, "/") ? "" : path) < 0)
+                return -ENOMEM;
+        c->n_hier++;
+        return 0;
+}
+
+static int copy_cpuset(const char *dir, const char *leaf) {
+        static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *src = NULL, *dst = NULL;
+                char buf[4096];
+                if (asprintf(&src, "%s/%s", dir, files[i]) < 0 ||
+                    asprintf(&dst, "%s/%s/%s", dir, leaf, files[i]) < 0)
+                        return -ENOMEM;
+                _cleanup_fclose_ FILE *f = fopen(src, "re");
+                if (!f)
+                        continue;
+                if (!fgets(buf, sizeof(buf), f))
+                        continue;
+                (void) write_string_file(dst, buf);
+        }
+        return 0;
+}
+
+static int make_leaf(CgroupHierarchy *hi, const char *leaf, bool *made) {
+        _cleanup_free_ char *p = NULL;
+        if (asprintf(&p, "%s/%s", hi->dir, leaf) < 0)
+                return -ENOMEM;
+        if (mkdir(p, 0755) < 0) {
+                if (errno != EEXIST)
+                        return log_error_errno(errno, "Failed to create cgroup '%s': %m", p);
+        } else
+                *made = true;
+        if (!hi->unified)
+                (void) copy_cpuset(hi->dir, leaf);
+        return 0;
+}
+
+static int attach_pid(const char *dir, const char *leaf, pid_t pid) {
+        _cleanup_free_ char *p = NULL;
+        char buf[32];
+        if (asprintf(&p, "%s%s%s/cgroup.procs", dir, leaf ? "/" : "", strempty(leaf)) < 0)
+                return -ENOMEM;
+        snprintf(buf, sizeof(buf), "%d", (int) pid);
+        return write_string_file(p, buf);
+}
+
+int cgroup_leaves_setup(CgroupLeaves *c) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
+        _cleanup_free_ char *line = NULL, *unit_path = NULL;
+        CgroupLine lines[32];
+        size_t n_lines = 0, sz = 0;
+        int r = 0;
+
+        if (!f)
+                return log_error_errno(errno, "Failed to read /proc/self/cgroup: %m");
+
+        while (n_lines < ELEMENTSOF(lines) && getline(&line, &sz, f) > 0) {
+                char *a = strchr(line, ':'), *b;
+                if (!a || !(b = strchr(a + 1, ':')))
+                        continue;
+                *b = 0;
+                b[strcspn(b + 1, "\n") + 1] = 0;
+                lines[n_lines].controllers = a[1] ? strdup(a + 1) : NULL;
+                lines[n_lines].path = strdup(b + 1);
+                n_lines++;
+        }
+
+        /* The unit we run in: the name=systemd hierarchy on hybrid hosts,
+         * cgroup2 on unified ones. */
+        for (size_t i = 0; i < n_lines; i++)
+                if (lines[i].controllers && streq(lines[i].controllers, "name=systemd"))
+                        unit_path = strdup(lines[i].path);
+        for (size_t i = 0; !unit_path && i < n_lines; i++)
+                if (!lines[i].controllers)
+                        unit_path = strdup(lines[i].path);
+
+        const char *base = unit_path ? strrchr(unit_path, '/') : NULL;
+        size_t bl = base ? strlen(base) : 0;
+        if (!base || bl < 7 || !streq(base + bl - 6, ".scope")) {
+                log_warning("Not running in a systemd scope (cgroup '%s'), not creating leaf cgroups.", strna(unit_path));
+                goto finish;
+        }
+        c->unit = strdup(base + 1);
+
+        for (size_t i = 0; i < n_lines; i++) {
+                _cleanup_free_ char *mnt = NULL;
+                if (!lines[i].path || !streq(lines[i].path, unit_path))
+                        continue;
+                if (find_hierarchy_mount(lines[i].controllers, &mnt) < 0)
+                        continue;
+                r = add_hierarchy(c, mnt, lines[i].path, !lines[i].controllers);
+                if (r < 0)
+                        goto finish;
+        }
+
+        for (size_t i = 0; i < c->n_hier; i++) {
+                CgroupHierarchy *hi = &c->hier[i];
+                r = make_leaf(hi, "supervisor", &hi->supervisor_made);
+                if (r < 0)
+                        goto finish;
+                r = make_leaf(hi, "payload", &hi->payload_made);
+                if (r < 0)
+                        goto finish;
+                /* cgroup2's no-internal-process rule: the helper leaves the
+                 * scope's own cgroup before the payload gets a process */
+                r = attach_pid(hi->dir, "supervisor", getpid());
+                if (r < 0) {
+                        log_error_errno(r, "Failed to move the helper into '%s/supervisor': %m", hi->dir);
+                        goto finish;
+                }
+        }
+        r = 0;
+finish:
+        for (size_t i = 0; i < n_lines; i++) {
+                free(lines[i].controllers);
+                free(lines[i].path);
+        }
+        return r;
+}
+
+int cgroup_leaves_enter_payload(CgroupLeaves *c, pid_t pid) {
+        for (size_t i = 0; i < c->n_hier; i++) {
+                int r = attach_pid(c->hier[i].dir, "payload", pid);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to move init into '%s/payload': %m", c->hier[i].dir);
+        }
+        return 0;
+}
+
+/* SIGKILLs every process of payload/ in one hierarchy; returns how many were
+ * found, or < 0 when the cgroup cannot be read. */
+static int kill_procs(const char *dir) {
+        _cleanup_free_ char *p = NULL;
+        int pid, n = 0;
+
+        if (asprintf(&p, "%s/payload/cgroup.procs", dir) < 0)
+                return -ENOMEM;
+        _cleanup_fclose_ FILE *f = fopen(p, "re");
+        if (!f)
+                return -errno;
+        while (fscanf(f, "%d", &pid) == 1) {
+                if (pid > 0 && pid != getpid()) {
+                        (void) kill(pid, SIGKILL);
+                        n++;
+                }
+        }
+        return n;
+}
+
+void cgroup_leaves_kill_payload(CgroupLeaves *c) {
+        for (size_t i = 0; i < c->n_hier; i++) {
+                _cleanup_free_ char *p = NULL;
+                if (c->hier[i].unified && asprintf(&p, "%s/payload/cgroup.kill", c->hier[i].dir) >= 0)
+                        (void) write_string_file(p, "1");
+        }
+        /* v1 has no cgroup.kill: kill what is listed until nothing is; a
+         * process forking meanwhile shows up in the next round */
+        for (int round = 0; round < 50; round++) {
+                int total = 0;
+                for (size_t i = 0; i < c->n_hier; i++) {
+                        int n = kill_procs(c->hier[i].dir);
+                        if (n > 0)
+                                total += n;
+                }
+                if (total == 0)
+                        return;
+                (void) nanosleep(&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
+        }
+        log_warning("Processes remain in the payload cgroup after repeated SIGKILL.");
+}
+
+static int rmdir_retry(const char *path) {
+        for (int i = 0; i < 100; i++) {
+                if (rmdir(path) >= 0 || errno == ENOENT)
+                        return 0;
+                if (errno != EBUSY)
+                        return -errno;
+                (void) nanosleep(&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
+        }
+        return -EBUSY;
+}
+
+void cgroup_leaves_remove(CgroupLeaves *c) {
+        for (size_t i = 0; i < c->n_hier; i++) {
+                CgroupHierarchy *hi = &c->hier[i];
+                _cleanup_free_ char *sup = NULL, *pay = NULL;
+                int r;
+
+                if (asprintf(&sup, "%s/supervisor", hi->dir) < 0 || asprintf(&pay, "%s/payload", hi->dir) < 0)
+                        continue;
+                if (hi->payload_made) {
+                        r = rmdir_retry(pay);
+                        if (r < 0)
+                                log_warning_errno(r, "Failed to remove cgroup '%s', ignoring: %m", pay);
+                        hi->payload_made = false;
+                }
+                if (hi->supervisor_made) {
+                        /* we cannot remove the cgroup we sit in: back to the scope */
+                        (void) attach_pid(hi->dir, NULL, getpid());
+                        r = rmdir_retry(sup);
+                        if (r < 0)
+                                log_warning_errno(r, "Failed to remove cgroup '%s', ignoring: %m", sup);
+                        hi->supervisor_made = false;
+                }
+        }
+}
+
+void cgroup_leaves_done(CgroupLeaves *c) {
+        for (size_t i = 0; i < c->n_hier; i++)
+                free(c->hier[i].dir);
+        free(c->hier);
+        free(c->unit);
+        *c = (CgroupLeaves) {};
+}

@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The container's console: a pty whose master the helper owns and always
+ * drains, so that the container never blocks on a full pty when nobody is
+ * attached. Output goes to a 64 KiB ring buffer, to the journal (line by line,
+ * rate-limited, with CONTAINER_NAME=) and to the one attached client, if any.
+ * A client that does not read fast enough loses output; the container never
+ * waits for it. */
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-journal.h>
+
+#include "bus-names.h"
+#include "helper.h"
+#include "helper-log.h"
+
+#define JOURNAL_RATE_INTERVAL_USEC (10ULL * 1000 * 1000)
+#define JOURNAL_RATE_BURST 500U
+
+int console_open(Console *c) {
+        char path[128];
+
+        c->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+        if (c->master < 0)
+                return log_error_errno(errno, "Failed to allocate a pty: %m");
+        if (grantpt(c->master) < 0 || unlockpt(c->master) < 0 || ptsname_r(c->master, path, sizeof(path)) != 0)
+                return log_error_errno(errno, "Failed to set up the pty: %m");
+        c->slave_path = strdup(path);
+        if (!c->slave_path)
+                return -ENOMEM;
+        /* The helper keeps a slave open for its whole life: otherwise the
+         * master reports a hangup whenever the container has no fd on its
+         * console, and the drain loop would spin. */
+        c->slave = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (c->slave < 0)
+                return log_error_errno(errno, "Failed to open the pty '%s': %m", path);
+        struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+        (void) ioctl(c->master, TIOCSWINSZ, &ws);
+        return 0;
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static void journal_line(Helper *h) {
+        Console *c = &h->console;
+        uint64_t now;
+
+        if (c->line_len == 0)
+                return;
+        c->line[c->line_len] = 0;
+        c->line_len = 0;
+        if (!c->log_to_journal)
+                return;
+
+        now = now_usec();
+        if (now - c->rl_begin_usec > JOURNAL_RATE_INTERVAL_USEC) {
+                if (c->rl_suppressed > 0)
+                        sd_journal_send("MESSAGE=Suppressed %u console lines of container %s", c->rl_suppressed, h->name,
+                                        "CONTAINER_NAME=%s", h->name, "PRIORITY=5",
+                                        "SYSLOG_IDENTIFIER=vivarium-helper", NULL);
+                c->rl_begin_usec = now;
+                c->rl_lines = 0;
+                c->rl_suppressed = 0;
+        }
+        if (++c->rl_lines > JOURNAL_RATE_BURST) {
+                c->rl_suppressed++;
+                return;
+        }
+        sd_journal_send("MESSAGE=%s", c->line, "CONTAINER_NAME=%s", h->name, "PRIORITY=6",
+                        "SYSLOG_IDENTIFIER=vivarium-console", NULL);
+}
+
+static void console_record(Helper *h, const char *buf, size_t n) {
+        Console *c = &h->console;
+
+        for (size_t i = 0; i < n; i++) {
+                size_t pos = (c->ring_start + c->ring_len) % CONSOLE_RING_SIZE;
+                c->ring[pos] = buf[i];
+                if (c->ring_len < CONSOLE_RING_SIZE)
+                        c->ring_len++;
+                else
+                        c->ring_start = (c->ring_start + 1) % CONSOLE_RING_SIZE;
+
+                if (buf[i] == '\n')
+                        journal_line(h);
+                else if (buf[i] != '\r') {
+                        c->line[c->line_len++] = buf[i];
+                        if (c->line_len >= sizeof(c->line) - 1)
+                                journal_line(h);
+                }
+        }
+}
+
+static void relay_append(RelayBuf *b, const char *data, size_t n) {
+        size_t room = sizeof(b->data) - b->len;
+        if (n > room)
+                n = room;  /* a slow client loses output; the pty never waits */
+        memcpy(b->data + b->len, data, n);
+        b->len += n;
+}
+
+/* Writes what it can; returns < 0 on a broken peer. */
+static int relay_flush(RelayBuf *b, int fd) {
+        while (b->len > 0) {
+                ssize_t n = write(fd, b->data, b->len);
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                return 0;
+                        return -errno;
+                }
+                memmove(b->data, b->data + n, b->len - (size_t) n);
+                b->len -= (size_t) n;
+        }
+        return 0;
+}
+
+static void client_free(ConsoleClient *cl) {
+        if (!cl)
+                return;
+        sd_event_source_disable_unref(cl->source);
+        if (!cl->is_stdio)
+                safe_close(cl->fd);
+        free(cl);
+}
+
+static void update_events(Helper *h) {
+        Console *c = &h->console;
+        ConsoleClient *cl = c->client;
+        uint32_t ev = EPOLLIN;
+
+        if ((cl && cl->to_pty.len > 0) || (c->stdio && c->stdio->to_pty.len > 0))
+                ev |= EPOLLOUT;
+        if (c->source)
+                (void) sd_event_source_set_io_events(c->source, ev);
+        if (cl && cl->source)
+                (void) sd_event_source_set_io_events(cl->source,
+                        (cl->to_pty.len < sizeof(cl->to_pty.data) ? EPOLLIN : 0) |
+                        (cl->to_client.len > 0 ? EPOLLOUT : 0));
+}
+
+static void client_disconnect(Helper *h) {
+        client_free(TAKE_PTR(h->console.client));
+        update_events(h);
+}
+
+static void console_read_master(Helper *h) {
+        Console *c = &h->console;
+        char buf[4096];
+
+        for (int i = 0; i < 16; i++) {
+                ssize_t n = read(c->master, buf, sizeof(buf));
+                if (n <= 0)
+                        break;
+                console_record(h, buf, (size_t) n);
+                if (c->stdio)
+                        (void) !write(c->stdio->out_fd, buf, (size_t) n);
+                if (c->client) {
+                        relay_append(&c->client->to_client, buf, (size_t) n);
+                        if (relay_flush(&c->client->to_client, c->client->fd) < 0) {
+                                client_disconnect(h);
+                                continue;
+                        }
+                }
+        }
+}
+
+static int on_master(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Helper *h = userdata;
+        Console *c = &h->console;
+
+        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                console_read_master(h);
+        if (revents & EPOLLOUT) {
+                if (c->client)
+                        (void) relay_flush(&c->client->to_pty, c->master);
+                if (c->stdio)
+                        (void) relay_flush(&c->stdio->to_pty, c->master);
+        }
+        update_events(h);
+        return 0;
+}
+
+static int on_client(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        ConsoleClient *cl = userdata;
+        Helper *h = cl->helper;
+
+        if (revents & EPOLLIN) {
+                size_t room = sizeof(cl->to_pty.data) - cl->to_pty.len;
+                ssize_t n = room > 0 ? read(fd, cl->to_pty.data + cl->to_pty.len, room) : 0;
+                if (n == 0 && room > 0) {
+                        if (cl->is_stdio) {
+                                /* our stdin ended: stop reading it, keep mirroring */
+                                cl->source = sd_event_source_disable_unref(cl->source);
+                                return 0;
+                        }
+                        client_disconnect(h);
+                        return 0;
+                }
+                if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                        if (!cl->is_stdio)
+                                client_disconnect(h);
+                        return 0;
+                }
+                if (n > 0) {
+                        cl->to_pty.len += (size_t) n;
+                        (void) relay_flush(&cl->to_pty, h->console.master);
+                }
+        }
+        if ((revents & EPOLLOUT) && !cl->is_stdio) {
+                if (relay_flush(&cl->to_client, cl->fd) < 0) {
+                        client_disconnect(h);
+                        return 0;
+                }
+        }
+        if ((revents & (EPOLLHUP | EPOLLERR)) && !(revents & EPOLLIN) && !cl->is_stdio) {
+                client_disconnect(h);
+                return 0;
+        }
+        if (!cl->is_stdio)
+                update_events(h);
+        return 0;
+}
+
+int console_attach(Helper *h) {
+        Console *c = &h->console;
+        int r;
+
+        c->log_to_journal = !h->foreground;
+        r = sd_event_add_io(h->event, &c->source, c->master, EPOLLIN, on_master, h);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the console: %m");
+
+        if (h->foreground) {
+                /* debug mode: the console is mirrored on our stdout, and our
+                 * stdin (when it can be polled) is typed into it */
+                ConsoleClient *cl = calloc(1, sizeof(*cl));
+                if (!cl)
+                        return -ENOMEM;
+                *cl = (ConsoleClient) { .helper = h, .fd = STDIN_FILENO, .out_fd = STDOUT_FILENO, .is_stdio = true };
+                if (sd_event_add_io(h->event, &cl->source, STDIN_FILENO, EPOLLIN, on_client, cl) < 0)
+                        cl->source = NULL;
+                c->stdio = cl;
+        }
+        return 0;
+}
+
+int console_open_client(Helper *h, bool force, int *ret_fd, sd_bus_error *error) {
+        Console *c = &h->console;
+        int pair[2], r;
+
+        if (c->master < 0)
+                return sd_bus_error_setf(error, VIV_ERROR_NO_CONSOLE, "Container '%s' has no console", h->name);
+        if (c->client && !force)
+                return sd_bus_error_setf(error, VIV_ERROR_CONSOLE_BUSY,
+                                         "Console of container '%s' is already in use", h->name);
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) < 0)
+                return -errno;
+
+        client_disconnect(h);  /* force: the previous client goes */
+
+        ConsoleClient *cl = calloc(1, sizeof(*cl));
+        if (!cl) {
+                safe_close(pair[0]);
+                safe_close(pair[1]);
+                return -ENOMEM;
+        }
+        *cl = (ConsoleClient) { .helper = h, .fd = pair[0], .out_fd = pair[0] };
+        r = sd_event_add_io(h->event, &cl->source, cl->fd, EPOLLIN, on_client, cl);
+        if (r < 0) {
+                client_free(cl);
+                safe_close(pair[1]);
+                return r;
+        }
+        c->client = cl;
+        /* the caller's end is blocking, as a terminal would be */
+        (void) fcntl(pair[1], F_SETFL, fcntl(pair[1], F_GETFL) & ~O_NONBLOCK);
+        *ret_fd = pair[1];
+        update_events(h);
+        return 0;
+}
+
+int console_resize(Helper *h, unsigned rows, unsigned cols) {
+        struct winsize ws = { .ws_row = (unsigned short) rows, .ws_col = (unsigned short) cols };
+        if (h->console.master < 0)
+                return -ENOTTY;
+        return RET_NERRNO(ioctl(h->console.master, TIOCSWINSZ, &ws));
+}
+
+/* Reads what init left in the pty, before we go. */
+void console_drain(Helper *h) {
+        Console *c = &h->console;
+        if (c->master < 0)
+                return;
+        for (int i = 0; i < 64; i++) {
+                char buf[4096];
+                ssize_t n = read(c->master, buf, sizeof(buf));
+                if (n <= 0)
+                        break;
+                console_record(h, buf, (size_t) n);
+                if (c->stdio)
+                        (void) !write(c->stdio->out_fd, buf, (size_t) n);
+                if (c->client)
+                        relay_append(&c->client->to_client, buf, (size_t) n);
+        }
+        journal_line(h);
+        if (c->client) {
+                /* one last push, waiting at most a second: the client
+                 * should see the end, but cannot hold up the teardown */
+                struct timeval tv = { .tv_sec = 1 };
+                (void) setsockopt(c->client->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+                (void) fcntl(c->client->fd, F_SETFL, fcntl(c->client->fd, F_GETFL) & ~O_NONBLOCK);
+                (void) relay_flush(&c->client->to_client, c->client->fd);
+        }
+}
+
+void console_done(Console *c) {
+        client_free(TAKE_PTR(c->client));
+        client_free(TAKE_PTR(c->stdio));
+        c->source = sd_event_source_disable_unref(c->source);
+        c->master = safe_close(c->master);
+        c->slave = safe_close(c->slave);
+        free(c->slave_path);
+        c->slave_path = NULL;
+}

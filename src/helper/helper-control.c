@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The control socket, /run/vivarium/containers/NAME.sock: a peer-to-peer
+ * sd-bus server, one sd_bus per accepted connection (the manager, and a
+ * restarted manager while the old connection lingers). Only root may talk to
+ * it: the socket is 0600 and the peer's uid is checked on accept. */
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "bus-names.h"
+#include "helper.h"
+#include "helper-log.h"
+
+static void conn_free(ControlConn *c) {
+        if (!c)
+                return;
+        if (c->bus) {
+                sd_bus_flush(c->bus);
+                sd_bus_close(c->bus);
+                sd_bus_unref(c->bus);
+        }
+        free(c);
+}
+
+static void conn_remove(Helper *h, ControlConn *c) {
+        for (ControlConn **p = &h->conns; *p; p = &(*p)->next)
+                if (*p == c) {
+                        *p = c->next;
+                        break;
+                }
+        /* freed from a deferred event: we may be inside its bus's dispatch */
+        sd_bus_detach_event(c->bus);
+        sd_bus_close(c->bus);
+        sd_bus_unref(c->bus);
+        free(c);
+}
+
+static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Helper *h = userdata;
+        char uuid[37];
+
+        (void) helper_format_uuid(h->def->uuid, uuid);
+        return sd_bus_reply_method_return(m, "ssuuss", h->name, uuid, (uint32_t) getpid(),
+                                          (uint32_t) h->init_pid, strempty(h->cgroups.unit), VIV_STATE_RUNNING);
+}
+
+static int method_destroy(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Helper *h = userdata;
+        int r = sd_bus_reply_method_return(m, NULL);
+        if (r < 0)
+                return r;
+        helper_terminate(h, true);
+        return 1;
+}
+
+static int method_shutdown(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Helper *h = userdata;
+        char path[64], comm[64] = "";
+        int sig = SIGTERM;
+
+        if (h->exited)
+                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
+
+        snprintf(path, sizeof(path), "/proc/%d/comm", (int) h->init_pid);
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        if (f && fgets(comm, sizeof(comm), f))
+                comm[strcspn(comm, "\n")] = 0;
+        /* systemd as init powers off on SIGRTMIN+3; SIGTERM would make it
+         * re-execute itself */
+        if (streq(comm, "systemd"))
+                sig = SIGRTMIN + 3;
+        if (syscall(SYS_pidfd_send_signal, h->init_pidfd, sig, NULL, 0) < 0)
+                return sd_bus_error_set_errnof(error, errno, "Failed to signal init of container '%s': %m", h->name);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_open_console(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Helper *h = userdata;
+        _cleanup_close_ int fd = -EBADF;
+        int force, r;
+
+        r = sd_bus_message_read(m, "b", &force);
+        if (r < 0)
+                return r;
+        r = console_open_client(h, force, &fd, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, "h", fd);
+}
+
+static int method_resize_console(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Helper *h = userdata;
+        uint16_t rows, cols;
+        int r;
+
+        r = sd_bus_message_read(m, "qq", &rows, &cols);
+        if (r < 0)
+                return r;
+        r = console_resize(h, rows, cols);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, -r, "Failed to resize the console of container '%s': %m", h->name);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static const sd_bus_vtable helper_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD_WITH_ARGS("Describe", SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("s", name, "s", uuid, "u", helper_pid, "u", leader_pid, "s", unit, "s", state),
+                                method_describe, 0),
+        SD_BUS_METHOD("Destroy", NULL, NULL, method_destroy, 0),
+        SD_BUS_METHOD("Shutdown", NULL, NULL, method_shutdown, 0),
+        SD_BUS_METHOD_WITH_ARGS("OpenConsole", SD_BUS_ARGS("b", force), SD_BUS_RESULT("h", fd),
+                                method_open_console, 0),
+        SD_BUS_METHOD_WITH_ARGS("ResizeConsole", SD_BUS_ARGS("q", rows, "q", cols), SD_BUS_NO_RESULT,
+                                method_resize_console, 0),
+        SD_BUS_SIGNAL_WITH_ARGS("Exited", SD_BUS_ARGS("s", detail, "i", exit_code), 0),
+        SD_BUS_VTABLE_END
+};
+
+static int on_disconnect_deferred(sd_event_source *s, void *userdata) {
+        ControlConn *c = userdata;
+        Helper *h = c->helper;
+        sd_event_source_disable_unref(s);
+        conn_remove(h, c);
+        return 0;
+}
+
+static int on_local_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        ControlConn *c = userdata;
+        if (sd_bus_message_is_signal(m, "org.freedesktop.DBus.Local", "Disconnected"))
+                (void) sd_event_add_defer(c->helper->event, NULL, on_disconnect_deferred, c);
+        return 0;
+}
+
+static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Helper *h = userdata;
+        _cleanup_close_ int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        ControlConn *c;
+        int r;
+
+        if (cfd < 0) {
+                if (errno != EAGAIN && errno != EINTR)
+                        log_warning_errno(errno, "Failed to accept a control connection, ignoring: %m");
+                return 0;
+        }
+        /* root only; the socket's mode says so too */
+        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0) {
+                log_warning("Refused a control connection from uid %u.", (unsigned) cred.uid);
+                return 0;
+        }
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return 0;
+        c->helper = h;
+        r = sd_bus_new(&c->bus);
+        if (r >= 0)
+                r = sd_bus_set_fd(c->bus, cfd, cfd);
+        if (r >= 0) {
+                TAKE_FD(cfd);
+                r = sd_bus_set_server(c->bus, 1, h->server_id);
+        }
+        if (r >= 0)
+                r = sd_bus_negotiate_fds(c->bus, 1);
+        if (r >= 0)
+                r = sd_bus_add_object_vtable(c->bus, NULL, VIV_HELPER_PATH, VIV_HELPER_IFACE, helper_vtable, h);
+        if (r >= 0)
+                r = sd_bus_add_filter(c->bus, NULL, on_local_disconnected, c);
+        if (r >= 0)
+                r = sd_bus_attach_event(c->bus, h->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0)
+                r = sd_bus_start(c->bus);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to set up a control connection, ignoring: %m");
+                conn_free(c);
+                return 0;
+        }
+        c->next = h->conns;
+        h->conns = c;
+        return 0;
+}
+
+int control_listen(Helper *h) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (asprintf(&h->socket_path, "%s/%s.sock", VIV_RUN_CONTAINERS_DIR, h->name) < 0)
+                return -ENOMEM;
+        if (strlen(h->socket_path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, h->socket_path);
+
+        r = sd_id128_randomize(&h->server_id);
+        if (r < 0)
+                return r;
+
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        (void) mkdir(VIV_RUN_DIR, 0755);
+        (void) mkdir(VIV_RUN_CONTAINERS_DIR, 0755);
+        (void) unlink(h->socket_path);  /* a stale one of a helper that died */
+
+        mode_t old = umask(0177);  /* 0600 from the start: no window for others */
+        r = RET_NERRNO(bind(fd, (struct sockaddr *) &sa, sizeof(sa)));
+        umask(old);
+        if (r < 0) {
+                free(h->socket_path);
+                h->socket_path = NULL;
+                return r;
+        }
+        if (listen(fd, SOMAXCONN) < 0)
+                return -errno;
+
+        r = sd_event_add_io(h->event, &h->listen_source, fd, EPOLLIN, on_accept, h);
+        if (r < 0)
+                return r;
+        h->listen_fd = TAKE_FD(fd);
+        return 0;
+}
+
+void control_emit_exited(Helper *h) {
+        for (ControlConn *c = h->conns; c; c = c->next) {
+                int r = sd_bus_emit_signal(c->bus, VIV_HELPER_PATH, VIV_HELPER_IFACE, "Exited", "si",
+                                           h->exit_detail, (int32_t) h->exit_code);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to emit Exited, ignoring: %m");
+                (void) sd_bus_flush(c->bus);
+        }
+}
+
+void control_close(Helper *h) {
+        h->listen_source = sd_event_source_disable_unref(h->listen_source);
+        h->listen_fd = safe_close(h->listen_fd);
+        if (h->socket_path) {
+                (void) unlink(h->socket_path);
+                free(h->socket_path);
+                h->socket_path = NULL;
+        }
+        while (h->conns) {
+                ControlConn *c = h->conns;
+                h->conns = c->next;
+                conn_free(c);
+        }
+}

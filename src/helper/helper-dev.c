@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The container's /dev: a small tmpfs with only the harmless device nodes,
+ * bind-mounted from the host's (a bind works in a user namespace too, where
+ * mknod does not), its own devpts instance, /dev/shm and the console. No block
+ * device and no other character device of the host is reachable. */
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "helper.h"
+#include "helper-log.h"
+
+const char *const dev_node_names[] = { "null", "zero", "full", "random", "urandom", "tty", NULL };
+
+int dev_open_host_nodes(int ret_fds[], size_t n) {
+        for (size_t i = 0; dev_node_names[i] && i < n; i++) {
+                _cleanup_free_ char *p = NULL;
+                struct stat st;
+
+                if (asprintf(&p, "/dev/%s", dev_node_names[i]) < 0)
+                        return -ENOMEM;
+                /* only character devices: a host whose /dev/null was replaced
+                 * by a file must not hand that file to the container */
+                if (stat(p, &st) < 0)
+                        return -errno;
+                if (!S_ISCHR(st.st_mode))
+                        return -ENODEV;
+                ret_fds[i] = open_tree(AT_FDCWD, p, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+                if (ret_fds[i] < 0)
+                        return -errno;
+        }
+        return 0;
+}
+
+static int attach_at(int dir_fd, const char *name, int mnt_fd, bool file) {
+        if (file) {
+                int f = openat(dir_fd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+                if (f < 0 && errno != EEXIST)
+                        return -errno;
+                safe_close(f);
+        } else if (mkdirat(dir_fd, name, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        return RET_NERRNO(move_mount(mnt_fd, "", dir_fd, name, MOVE_MOUNT_F_EMPTY_PATH));
+}
+
+int dev_setup(int root_fd, HostMounts *h, bool userns, char **ret_error) {
+        static const char *const dev_opts[] = { "mode=0755", "size=4m", NULL };
+        static const char *const shm_opts[] = { "mode=1777", NULL };
+        static const struct { const char *name, *target; } links[] = {
+                { "ptmx",   "pts/ptmx" },
+                { "fd",     "/proc/self/fd" },
+                { "stdin",  "/proc/self/fd/0" },
+                { "stdout", "/proc/self/fd/1" },
+                { "stderr", "/proc/self/fd/2" },
+        };
+        _cleanup_close_ int m = -EBADF, dev = -EBADF;
+        int r;
+
+        /* noexec: nothing is executed from /dev; the device nodes are bind
+         * mounts and carry their own (device-allowing) mount flags */
+        r = fs_new_mount("tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, &m);
+        if (r < 0)
+                return r;
+        r = attach_mount(m, root_fd, "/dev", false);
+        if (r < 0)
+                return r;
+        m = safe_close(m);
+
+        dev = open_in_root(root_fd, "/dev", O_PATH | O_DIRECTORY);
+        if (dev < 0)
+                return dev;
+
+        for (size_t i = 0; dev_node_names[i]; i++) {
+                _cleanup_close_ int fd = TAKE_FD(h->dev_fds[i]);
+                r = attach_at(dev, dev_node_names[i], fd, true);
+                if (r < 0)
+                        return log_debug_errno(r, "Failed to bind /dev/%s: %m", dev_node_names[i]);
+        }
+
+        /* A devpts instance of our own: the container sees its own ptys only.
+         * gid=5 (tty) may not exist in a user namespace's mapping. */
+        {
+                static const char *const pts_opts[] = { "newinstance", "ptmxmode=0666", "mode=0620", "gid=5", NULL };
+                static const char *const pts_opts_nogid[] = { "newinstance", "ptmxmode=0666", "mode=0620", NULL };
+                r = fs_new_mount("devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, &m);
+                if (r < 0 && userns)
+                        r = fs_new_mount("devpts", pts_opts_nogid, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, &m);
+                if (r < 0)
+                        return r;
+                r = attach_at(dev, "pts", m, false);
+                if (r < 0)
+                        return r;
+                m = safe_close(m);
+        }
+
+        r = fs_new_mount("tmpfs", shm_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, &m);
+        if (r < 0)
+                return r;
+        r = attach_at(dev, "shm", m, false);
+        if (r < 0)
+                return r;
+        m = safe_close(m);
+
+        /* POSIX message queues of our IPC namespace; optional */
+        {
+                static const char *const no_opts[] = { NULL };
+                if (fs_new_mount("mqueue", no_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &m) >= 0) {
+                        if (attach_at(dev, "mqueue", m, false) < 0)
+                                log_debug("Failed to mount /dev/mqueue, ignoring.");
+                        m = safe_close(m);
+                }
+        }
+
+        if (h->console_fd >= 0) {
+                _cleanup_close_ int fd = TAKE_FD(h->console_fd);
+                r = attach_at(dev, "console", fd, true);
+                if (r < 0)
+                        return r;
+        }
+
+        for (size_t i = 0; i < ELEMENTSOF(links); i++)
+                if (symlinkat(links[i].target, dev, links[i].name) < 0 && errno != EEXIST)
+                        return -errno;
+        (void) ret_error;
+        return 0;
+}

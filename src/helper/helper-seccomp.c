@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A seccomp deny-list for the container (EPERM, as nspawn answers): system
+ * calls that act on the host's kernel as a whole and are not virtualized by
+ * any namespace. Most already need a capability we drop from the bounding
+ * set; the filter also holds when a user re-enables one, and closes the paths
+ * that CAP_SYS_ADMIN (kept, see helper-caps.c) would open.
+ *
+ * Not denied on purpose: mount/umount/pivot_root (confined to the container's
+ * mount namespace, and systemd as init needs them), reboot (in a PID
+ * namespace it ends the container's init, which is what the container's
+ * "reboot" should do), unshare/setns, ptrace (within the PID namespace).
+ *
+ * no_new_privs is NOT set: setuid binaries in the container (su, ping) must
+ * keep working as they do on a host and in nspawn. Loading a filter without
+ * it needs CAP_SYS_ADMIN, which the child still has at that point. */
+
+#include <errno.h>
+#include <seccomp.h>
+
+#include "helper.h"
+#include "helper-log.h"
+
+static const char *const denied_syscalls[] = {
+        /* kernel modules: code into the host kernel */
+        "init_module", "finit_module", "delete_module",
+        /* replacing the running kernel */
+        "kexec_load", "kexec_file_load",
+        /* the kernel keyring is not namespaced: the host's keys */
+        "add_key", "request_key", "keyctl",
+        /* opens any file of a mounted fs by handle, bypassing the mount
+         * namespace: the "shocker" escape */
+        "open_by_handle_at",
+        /* host-wide swap, process accounting, quotas on host block devices */
+        "swapon", "swapoff", "acct", "quotactl", "quotactl_fd",
+        /* the host's kernel log */
+        "syslog",
+        /* the host's clock */
+        "settimeofday", "clock_settime", "stime",
+        /* raw port I/O */
+        "iopl", "ioperm",
+        /* eBPF and perf run in and observe the host's kernel (CAP_SYS_ADMIN
+         * would allow them) */
+        "bpf", "perf_event_open", "lookup_dcookie",
+        /* obsolete interfaces with a history of holes */
+        "_sysctl", "uselib", "nfsservctl", "vm86", "vm86old",
+};
+
+int seccomp_apply_denylist(void) {
+        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+        int r;
+
+        if (!ctx)
+                return -ENOMEM;
+
+        /* the compat ABIs enter through other system call numbers: filter them too */
+#if defined(__x86_64__)
+        (void) seccomp_arch_add(ctx, SCMP_ARCH_X86);
+        (void) seccomp_arch_add(ctx, SCMP_ARCH_X32);
+#elif defined(__aarch64__)
+        (void) seccomp_arch_add(ctx, SCMP_ARCH_ARM);
+#endif
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+        if (r < 0)
+                goto finish;
+
+        for (size_t i = 0; i < ELEMENTSOF(denied_syscalls); i++) {
+                int nr = seccomp_syscall_resolve_name(denied_syscalls[i]);
+                if (nr == __NR_SCMP_ERROR)
+                        continue;  /* unknown to this libseccomp */
+                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to add seccomp rule for %s, ignoring: %m", denied_syscalls[i]);
+        }
+        r = seccomp_load(ctx);
+finish:
+        seccomp_release(ctx);
+        return r;
+}

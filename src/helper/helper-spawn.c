@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Cloning init into its namespaces and building its world.
+ *
+ * The helper clone3()s a child with new mount, PID, UTS, IPC (and network,
+ * user) namespaces. The child waits on a pipe until the helper has written
+ * its id maps and moved it into payload/; then it enters a cgroup namespace
+ * rooted there, builds its mounts, /dev and console, applies the security
+ * settings and execs init: PID 1 of the container is init itself. Its errors
+ * (and exec's) come back on a CLOEXEC pipe: EOF means init runs. */
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/sched.h>
+#include <net/if.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helper.h"
+#include "helper-log.h"
+
+#define INIT_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* What the child sends back when it cannot exec init. */
+typedef struct ChildError {
+        int error;              /* positive errno */
+        char message[1020];
+} ChildError;
+
+static _noreturn_ void child_fail(int err_fd, int error, const char *message) {
+        ChildError e = { .error = error < 0 ? -error : error };
+        if (e.error == 0)
+                e.error = EIO;
+        snprintf(e.message, sizeof(e.message), "%s", message ? message : strerror(e.error));
+        (void) !write(err_fd, &e, sizeof(e));
+        _exit(127);
+}
+
+int netns_loopback_up(void) {
+        _cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct ifreq ifr = {};
+
+        if (s < 0)
+                return -errno;
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+        if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+                return -errno;
+        ifr.ifr_flags |= IFF_UP;
+        return RET_NERRNO(ioctl(s, SIOCSIFFLAGS, &ifr));
+}
+
+static bool parse_id(const char *s, unsigned *ret) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(s, &end, 10);
+        if (errno || end == s || *end || v >= UINT32_MAX)
+                return false;
+        *ret = (unsigned) v;
+        return true;
+}
+
+/* Names are resolved in the container's own /etc, parsed directly: NSS would
+ * dlopen() modules from the container's tree into this still-privileged
+ * process. */
+static int resolve_user(const char *user, uid_t *ret_uid, gid_t *ret_gid, char **ret_name) {
+        unsigned id;
+        struct passwd *pw;
+
+        _cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
+        while (f && (pw = fgetpwent(f)))
+                if (streq(pw->pw_name, user) || (parse_id(user, &id) && pw->pw_uid == id)) {
+                        *ret_uid = pw->pw_uid;
+                        *ret_gid = pw->pw_gid;
+                        *ret_name = strdup(pw->pw_name);
+                        return 0;
+                }
+        if (parse_id(user, &id)) {
+                *ret_uid = id;
+                *ret_gid = id;
+                *ret_name = NULL;
+                return 0;
+        }
+        return -ESRCH;
+}
+
+static int resolve_group(const char *group, gid_t *ret_gid) {
+        unsigned id;
+        struct group *gr;
+
+        if (parse_id(group, &id)) {
+                *ret_gid = id;
+                return 0;
+        }
+        _cleanup_fclose_ FILE *f = fopen("/etc/group", "re");
+        while (f && (gr = fgetgrent(f)))
+                if (streq(gr->gr_name, group)) {
+                        *ret_gid = gr->gr_gid;
+                        return 0;
+                }
+        return -ESRCH;
+}
+
+static size_t supplementary_groups(const char *user, gid_t *gids, size_t max) {
+        struct group *gr;
+        size_t n = 0;
+
+        _cleanup_fclose_ FILE *f = fopen("/etc/group", "re");
+        while (f && n < max && (gr = fgetgrent(f)))
+                for (char **m = gr->gr_mem; m && *m; m++)
+                        if (streq(*m, user)) {
+                                gids[n++] = gr->gr_gid;
+                                break;
+                        }
+        return n;
+}
+
+static int change_identity(const DomainDef *def, int err_fd) {
+        uid_t uid = 0;
+        gid_t gid = 0, groups[64];
+        size_t n_groups = 0;
+        char msg[1024];
+        int r;
+
+        if (def->init_user) {
+                _cleanup_free_ char *name = NULL;
+                r = resolve_user(def->init_user, &uid, &gid, &name);
+                if (r < 0) {
+                        snprintf(msg, sizeof(msg), "Failed to resolve init user '%s' in container '%s': No such user",
+                                 def->init_user, def->name);
+                        child_fail(err_fd, r, msg);
+                }
+                if (name)
+                        n_groups = supplementary_groups(name, groups, ELEMENTSOF(groups));
+        }
+        if (def->init_group) {
+                r = resolve_group(def->init_group, &gid);
+                if (r < 0) {
+                        snprintf(msg, sizeof(msg), "Failed to resolve init group '%s' in container '%s': No such group",
+                                 def->init_group, def->name);
+                        child_fail(err_fd, r, msg);
+                }
+        }
+        if (!def->init_user && !def->init_group)
+                return 0;
+
+        if (setgroups(n_groups, groups) < 0 && errno != EPERM)
+                return -errno;
+        if (setresgid(gid, gid, gid) < 0)
+                return -errno;
+        if (setresuid(uid, uid, uid) < 0)
+                return -errno;
+        return 0;
+}
+
+static char **build_env(const DomainDef *def) {
+        char uuid[37];
+        size_t n = 0, max = 8 + def->n_init_env;
+        char **env = calloc(max + 1, sizeof(char *));
+
+        if (!env)
+                return NULL;
+        (void) helper_format_uuid(def->uuid, uuid);
+
+#define ADD(...) do { if (asprintf(&env[n], __VA_ARGS__) < 0) goto fail; n++; } while (0)
+        ADD("%s", INIT_PATH_ENV);
+        ADD("TERM=linux");
+        ADD("HOME=/");
+        ADD("container=vivarium");
+        ADD("container_uuid=%s", uuid);
+        ADD("LIBVIRT_LXC_NAME=%s", def->name);
+        ADD("LIBVIRT_LXC_UUID=%s", uuid);
+        for (size_t i = 0; i < def->n_init_env; i++) {
+                /* a user's value replaces ours of the same name */
+                size_t l = strlen(def->init_env[i].name);
+                for (size_t j = 0; j < n; j++)
+                        if (strncmp(env[j], def->init_env[i].name, l) == 0 && env[j][l] == '=') {
+                                free(env[j]);
+                                env[j] = env[--n];
+                                env[n] = NULL;
+                                break;
+                        }
+                ADD("%s=%s", def->init_env[i].name, strempty(def->init_env[i].value));
+        }
+#undef ADD
+        return env;
+fail:
+        strv_free(env);
+        return NULL;
+}
+
+static char **build_argv(const DomainDef *def) {
+        size_t n = 0;
+        for (char **a = def->init_args; a && *a; a++)
+                n++;
+        char **argv = calloc(n + 2, sizeof(char *));
+        if (!argv)
+                return NULL;
+        argv[0] = def->init;
+        for (size_t i = 0; i < n; i++)
+                argv[i + 1] = def->init_args[i];
+        return argv;
+}
+
+static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
+        const DomainDef *def = h->def;
+        _cleanup_free_ char *error = NULL;
+        char msg[1024];
+        sigset_t none;
+        char c;
+        int r;
+
+        /* if the helper dies, so does the container: nobody would reap,
+         * relay or tear it down */
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+
+        if (read(sync_fd, &c, 1) != 1)
+                _exit(1);  /* the helper gave up on us */
+        safe_close(sync_fd);
+
+        /* the helper blocks the signals it handles through sd-event; init
+         * must start with a clean mask and default dispositions */
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int s = 1; s < _NSIG; s++)
+                if (s != SIGKILL && s != SIGSTOP)
+                        (void) signal(s, SIG_DFL);
+
+        if (def->n_uid_map > 0) {
+                if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+                        child_fail(err_fd, errno, "Failed to become root in the container's user namespace");
+        }
+
+        /* now that we sit in payload/: the container's cgroup tree starts there */
+        if (unshare(CLONE_NEWCGROUP) < 0)
+                child_fail(err_fd, errno, "Failed to create the cgroup namespace");
+
+        if (sethostname(def->name, strlen(def->name)) < 0)
+                child_fail(err_fd, errno, "Failed to set the container's hostname");
+
+        r = container_setup_mounts(def, &h->host, &error);
+        if (r < 0)
+                child_fail(err_fd, r, error);
+
+        if (domain_def_has_privnet(def)) {
+                r = netns_loopback_up();
+                if (r < 0)
+                        log_warning_errno(r, "Failed to bring up the loopback device, ignoring: %m");
+        }
+
+        /* the console: init's session, controlling terminal and stdio */
+        if (setsid() < 0)
+                child_fail(err_fd, errno, "Failed to create a session for init");
+        if (h->console.slave >= 0) {
+                if (ioctl(h->console.slave, TIOCSCTTY, 0) < 0)
+                        child_fail(err_fd, errno, "Failed to make the console the controlling terminal");
+                for (int fd = 0; fd < 3; fd++)
+                        if (dup2(h->console.slave, fd) < 0)
+                                child_fail(err_fd, errno, "Failed to connect init to the console");
+        }
+
+        if (chdir(def->init_dir ? def->init_dir : "/") < 0) {
+                snprintf(msg, sizeof(msg), "Failed to change to directory '%s' in container '%s': %s",
+                         def->init_dir ? def->init_dir : "/", def->name, strerror(errno));
+                child_fail(err_fd, errno, msg);
+        }
+
+        r = seccomp_apply_denylist();
+        if (r < 0)
+                child_fail(err_fd, r, "Failed to install the seccomp filter");
+        r = caps_apply_bounding_set(def);
+        if (r < 0)
+                child_fail(err_fd, r, "Failed to reduce the capability bounding set");
+        r = change_identity(def, err_fd);
+        if (r < 0) {
+                snprintf(msg, sizeof(msg), "Failed to change to the init user of container '%s': %s",
+                         def->name, strerror(-r));
+                child_fail(err_fd, r, msg);
+        }
+
+        char **env = build_env(def), **argv = build_argv(def);
+        if (!env || !argv)
+                child_fail(err_fd, ENOMEM, NULL);
+
+        /* nothing of the helper's (bus, sockets, handshake) may reach init;
+         * err_fd is CLOEXEC, closed by a successful exec */
+        (void) syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+
+        execve(def->init, argv, env);
+        r = errno;
+        snprintf(msg, sizeof(msg), "Failed to execute init '%s' in container '%s': %s",
+                 def->init, def->name, strerror(r));
+        child_fail(err_fd, r, msg);
+}
+
+static int write_id_map(pid_t pid, const char *file, const DomainIdmap *map, size_t n) {
+        _cleanup_free_ char *path = NULL, *buf = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&buf, &len);
+
+        if (!m)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                fprintf(m, "%u %u %u\n", map[i].start, map[i].target, map[i].count);
+        if (fclose(m) != 0)
+                return -ENOMEM;
+        if (asprintf(&path, "/proc/%d/%s", (int) pid, file) < 0)
+                return -ENOMEM;
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, buf, len) != (ssize_t) len)
+                return -errno;
+        return 0;
+}
+
+/* Reads the child's verdict: 0 when init was exec'd, else the error. */
+static int read_child_verdict(int err_fd, char **ret_error) {
+        ChildError e;
+        ssize_t n;
+
+        do
+                n = read(err_fd, &e, sizeof(e));
+        while (n < 0 && errno == EINTR);
+        if (n == 0)
+                return 0;
+        if (n != (ssize_t) sizeof(e)) {
+                *ret_error = strdup("Container init failed before it could report why");
+                return -EIO;
+        }
+        e.message[sizeof(e.message) - 1] = 0;
+        *ret_error = strdup(e.message);
+        return -e.error;
+}
+
+int container_spawn(Helper *h, char **ret_error) {
+        _cleanup_close_ int sync_r = -EBADF, sync_w = -EBADF, err_r = -EBADF, err_w = -EBADF, pidfd = -EBADF;
+        const DomainDef *def = h->def;
+        int fds[2], r;
+        uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD;
+
+        if (domain_def_has_privnet(def))
+                flags |= CLONE_NEWNET;
+        if (def->n_uid_map > 0)
+                flags |= CLONE_NEWUSER;
+
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -errno;
+        sync_r = fds[0];
+        sync_w = fds[1];
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -errno;
+        err_r = fds[0];
+        err_w = fds[1];
+
+        struct clone_args args = {
+                .flags = flags,
+                .pidfd = (uint64_t) (uintptr_t) &pidfd,
+                .exit_signal = SIGCHLD,
+        };
+
+        fflush(NULL);
+        pid_t pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+        if (pid < 0) {
+                r = -errno;
+                (void) asprintf(ret_error, "Failed to create the namespaces of container '%s': %s", def->name, strerror(-r));
+                return r;
+        }
+        if (pid == 0) {
+                sync_w = safe_close(sync_w);
+                err_r = safe_close(err_r);
+                child_main(h, TAKE_FD(sync_r), TAKE_FD(err_w));
+        }
+        sync_r = safe_close(sync_r);
+        err_w = safe_close(err_w);
+
+        if (def->n_uid_map > 0) {
+                r = write_id_map(pid, "uid_map", def->uid_map, def->n_uid_map);
+                if (r >= 0)
+                        r = write_id_map(pid, "gid_map", def->n_gid_map ? def->gid_map : def->uid_map,
+                                         def->n_gid_map ? def->n_gid_map : def->n_uid_map);
+                if (r < 0) {
+                        (void) asprintf(ret_error, "Failed to write the id map of container '%s': %s", def->name, strerror(-r));
+                        goto fail;
+                }
+        }
+
+        r = cgroup_leaves_enter_payload(&h->cgroups, pid);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to move init of container '%s' into its cgroup: %s", def->name, strerror(-r));
+                goto fail;
+        }
+
+        if (write(sync_w, "G", 1) != 1) {
+                r = -errno;
+                goto fail;
+        }
+        sync_w = safe_close(sync_w);
+
+        r = read_child_verdict(err_r, ret_error);
+        if (r < 0)
+                goto reap;
+
+        h->init_pid = pid;
+        h->init_pidfd = TAKE_FD(pidfd);
+        return 0;
+
+fail:
+        (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+reap:
+        (void) waitid(P_PIDFD, (id_t) pidfd, NULL, WEXITED);
+        return r;
+}

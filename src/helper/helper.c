@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vivarium-helper: one per running container (docs/internals.md).
+ *
+ *   vivarium-helper --name NAME --handshake FD
+ *       started by the manager: waits for GO, builds the container, answers
+ *       READY <init-pid> or ERROR <errno> <message>, then serves the control
+ *       socket and the console until init exits.
+ *   vivarium-helper --name NAME --xml FILE --foreground
+ *       without a manager (debugging, tests, benchmarks): starts at once, no
+ *       cgroups, no control socket, the console mirrored on stdio; exits with
+ *       init's exit status. */
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bus-names.h"
+#include "domain-xml.h"
+#include "helper.h"
+#include "helper-log.h"
+
+int helper_format_uuid(const uint8_t u[16], char ret[37]) {
+        return snprintf(ret, 37,
+                        "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                        u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7],
+                        u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+static void helper_init(Helper *h) {
+        *h = (Helper) {
+                .handshake_fd = -EBADF,
+                .init_pidfd = -EBADF,
+                .listen_fd = -EBADF,
+                .exit_detail = "shutdown",
+        };
+        h->console.master = -EBADF;
+        h->console.slave = -EBADF;
+        host_mounts_init(&h->host);
+}
+
+static void helper_done(Helper *h) {
+        control_close(h);
+        machine_unregister(h);
+        console_done(&h->console);
+        host_mounts_close(&h->host);
+        h->child_source = sd_event_source_disable_unref(h->child_source);
+        h->init_pidfd = safe_close(h->init_pidfd);
+        cgroup_leaves_done(&h->cgroups);
+        h->handshake_fd = safe_close(h->handshake_fd);
+        h->event = sd_event_unref(h->event);
+        domain_def_free(h->def);
+        free(h->name);
+        free(h->xml_path);
+}
+
+static int handshake_send(Helper *h, const char *fmt, ...) _printf_(2, 3);
+static int handshake_send(Helper *h, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+        int r;
+
+        if (h->handshake_fd < 0)
+                return 0;
+        va_start(ap, fmt);
+        r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        if (send(h->handshake_fd, msg, strlen(msg), MSG_NOSIGNAL) < 0)
+                return log_error_errno(errno, "Failed to answer the manager: %m");
+        return 0;
+}
+
+/* Blocks until the manager says GO. Returns 0 on GO, -EPIPE when the manager
+ * went away (we then leave without a trace). */
+static int handshake_wait_go(Helper *h) {
+        char buf[64];
+        ssize_t n;
+
+        do
+                n = recv(h->handshake_fd, buf, sizeof(buf) - 1, 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return log_error_errno(errno, "Failed to read the handshake: %m");
+        if (n == 0)
+                return -EPIPE;
+        buf[n] = 0;
+        buf[strcspn(buf, "\r\n")] = 0;
+        if (!streq(buf, VIV_HANDSHAKE_GO)) {
+                log_error("Unexpected handshake message '%s'.", buf);
+                return -EPROTO;
+        }
+        return 0;
+}
+
+void helper_terminate(Helper *h, bool destroy) {
+        if (h->exited)
+                return;
+        if (destroy)
+                h->destroying = true;
+        (void) syscall(SYS_pidfd_send_signal, h->init_pidfd, SIGKILL, NULL, 0);
+        cgroup_leaves_kill_payload(&h->cgroups);
+}
+
+static int on_init_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        Helper *h = userdata;
+
+        h->exited = true;
+        if (si->si_code == CLD_EXITED) {
+                h->exit_code = si->si_status;
+                h->exit_detail = "shutdown";
+        } else {
+                int sig = si->si_status;
+                h->exit_code = 128 + sig;
+                h->exit_detail = sig == SIGTERM || sig == SIGHUP || sig == SIGINT ? "shutdown" : "crashed";
+        }
+        if (h->destroying)
+                h->exit_detail = "destroyed";
+        log_debug("Init exited: %s, %d.", h->exit_detail, h->exit_code);
+
+        console_drain(h);
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Helper *h = userdata;
+        log_debug("Received signal %u, destroying the container.", si->ssi_signo);
+        helper_terminate(h, true);
+        return 0;
+}
+
+static int parse_argv(Helper *h, int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "name",       required_argument, NULL, 'n' },
+                { "handshake",  required_argument, NULL, 'H' },
+                { "xml",        required_argument, NULL, 'x' },
+                { "foreground", no_argument,       NULL, 'f' },
+                { "debug",      no_argument,       NULL, 'd' },
+                { "help",       no_argument,       NULL, 'h' },
+                {}
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case 'n':
+                        free(h->name);
+                        h->name = strdup(optarg);
+                        break;
+                case 'H': {
+                        char *end;
+                        long fd = strtol(optarg, &end, 10);
+                        if (*end || fd < 0 || fd > 65535) {
+                                fprintf(stderr, "Invalid handshake fd '%s'.\n", optarg);
+                                return -EINVAL;
+                        }
+                        h->handshake_fd = (int) fd;
+                        break;
+                }
+                case 'x':
+                        free(h->xml_path);
+                        h->xml_path = strdup(optarg);
+                        break;
+                case 'f':
+                        h->foreground = true;
+                        break;
+                case 'd':
+                        log_set_debug(true);
+                        break;
+                case 'h':
+                        printf("%s --name NAME --handshake FD\n"
+                               "%s --name NAME --xml FILE --foreground [--debug]\n",
+                               program_invocation_short_name, program_invocation_short_name);
+                        exit(EXIT_SUCCESS);
+                default:
+                        return -EINVAL;
+                }
+
+        if (!h->name || !domain_name_is_valid(h->name)) {
+                fprintf(stderr, "A valid --name is required.\n");
+                return -EINVAL;
+        }
+        if (h->foreground == (h->handshake_fd >= 0)) {
+                fprintf(stderr, "Exactly one of --handshake FD and --foreground is required.\n");
+                return -EINVAL;
+        }
+        if (h->handshake_fd >= 0 && fcntl(h->handshake_fd, F_SETFD, FD_CLOEXEC) < 0) {
+                fprintf(stderr, "Handshake fd %d: %m\n", h->handshake_fd);
+                return -EBADF;
+        }
+        if (!h->xml_path && asprintf(&h->xml_path, "%s/%s.xml", VIV_RUN_CONTAINERS_DIR, h->name) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static int load_definition(Helper *h, char **ret_error) {
+        XmlDiag diag = {};
+        int r = domain_def_parse_file(h->xml_path, &h->def, &diag);
+        if (r < 0) {
+                if (asprintf(ret_error, "Failed to load the definition of container '%s': %s", h->name,
+                             diag.error ? diag.error : strerror(-r)) < 0)
+                        *ret_error = NULL;
+                xml_diag_done(&diag);
+                return r;
+        }
+        xml_diag_done(&diag);
+        if (!streq(h->def->name, h->name)) {
+                (void) asprintf(ret_error, "Definition '%s' is for container '%s', not '%s'",
+                                h->xml_path, h->def->name, h->name);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* Everything from GO to READY. On failure *ret_error says why, for the user. */
+static int container_start(Helper *h, char **ret_error) {
+        int r;
+
+        if (!h->foreground) {
+                r = cgroup_leaves_setup(&h->cgroups);
+                if (r < 0) {
+                        (void) asprintf(ret_error, "Failed to set up the cgroups of container '%s': %s",
+                                        h->name, strerror(-r));
+                        return r;
+                }
+        }
+
+        r = console_open(&h->console);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to allocate the console of container '%s': %s", h->name, strerror(-r));
+                return r;
+        }
+
+        r = host_mounts_open(&h->host, h->def, h->console.slave, ret_error);
+        if (r < 0)
+                return r;
+
+        r = container_spawn(h, ret_error);
+        /* the child took its copies of the source clones */
+        host_mounts_close(&h->host);
+        if (r < 0)
+                return r;
+
+        r = sd_event_add_child_pidfd(h->event, &h->child_source, h->init_pidfd, WEXITED, on_init_exit, h);
+        if (r < 0)
+                goto fail;
+        r = console_attach(h);
+        if (r < 0)
+                goto fail;
+
+        if (!h->foreground) {
+                r = control_listen(h);
+                if (r < 0) {
+                        (void) asprintf(ret_error, "Failed to create the control socket of container '%s': %s",
+                                        h->name, strerror(-r));
+                        goto fail;
+                }
+                machine_register(h);
+        }
+        return 0;
+
+fail:
+        if (!*ret_error)
+                (void) asprintf(ret_error, "Failed to start container '%s': %s", h->name, strerror(-r));
+        helper_terminate(h, true);
+        (void) waitid(P_PIDFD, (id_t) h->init_pidfd, NULL, WEXITED);
+        return r;
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_free_ char *error = NULL;
+        Helper helper, *h = &helper;
+        sigset_t mask;
+        int r, ret = EXIT_FAILURE;
+
+        helper_init(h);
+        r = parse_argv(h, argc, argv);
+        if (r < 0)
+                goto finish;
+        log_set_container_name(h->name);
+        if (getenv("VIVARIUM_HELPER_DEBUG"))
+                log_set_debug(true);
+
+        (void) signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        r = load_definition(h, &error);
+
+        if (h->handshake_fd >= 0) {
+                /* nothing visible before GO, not even our verdict on the XML */
+                int g = handshake_wait_go(h);
+                if (g < 0)
+                        goto finish;
+        }
+
+        if (r >= 0) {
+                r = sd_event_new(&h->event);
+                if (r < 0)
+                        (void) asprintf(&error, "Failed to start container '%s': %s", h->name, strerror(-r));
+        }
+        if (r >= 0)
+                r = container_start(h, &error);
+        if (r < 0) {
+                if (!error)
+                        (void) asprintf(&error, "Failed to start container '%s': %s", h->name, strerror(-r));
+                log_error("%s", strna(error));
+                (void) handshake_send(h, "%s %d %s", VIV_HANDSHAKE_ERROR, -r, strna(error));
+                cgroup_leaves_remove(&h->cgroups);
+                goto finish;
+        }
+
+        (void) handshake_send(h, "%s %d", VIV_HANDSHAKE_READY, (int) h->init_pid);
+        h->handshake_fd = safe_close(h->handshake_fd);
+
+        (void) sd_event_add_signal(h->event, NULL, SIGTERM, on_signal, h);
+        (void) sd_event_add_signal(h->event, NULL, SIGINT, on_signal, h);
+        (void) sd_event_add_signal(h->event, NULL, SIGHUP, on_signal, h);
+
+        r = sd_event_loop(h->event);
+        if (r < 0)
+                log_error_errno(r, "Event loop failed: %m");
+
+        /* init is gone: nothing of the container may survive it */
+        cgroup_leaves_kill_payload(&h->cgroups);
+        control_emit_exited(h);
+        control_close(h);
+        cgroup_leaves_remove(&h->cgroups);
+        ret = h->foreground ? h->exit_code : EXIT_SUCCESS;
+
+finish:
+        helper_done(h);
+        return ret;
+}

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+#include <systemd/sd-id128.h>
+
+#include "domain.h"
+#include "macros.h"
+
+#define CONSOLE_RING_SIZE (64U * 1024U)
+#define CONSOLE_RELAY_BUF (16U * 1024U)
+
+/* One hierarchy in which our scope is delegated: "dir" is the scope's
+ * directory, with the leaves "dir/supervisor" and "dir/payload". */
+typedef struct CgroupHierarchy {
+        char *dir;
+        bool unified;           /* cgroup2 */
+        bool supervisor_made;   /* we created the leaves: we remove them */
+        bool payload_made;
+} CgroupHierarchy;
+
+typedef struct CgroupLeaves {
+        CgroupHierarchy *hier;
+        size_t n_hier;
+        char *unit;             /* "machine-NAME.scope", NULL when not in a scope */
+} CgroupLeaves;
+
+/* A byte queue for relaying between the pty and a client. */
+typedef struct RelayBuf {
+        char data[CONSOLE_RELAY_BUF];
+        size_t len;
+} RelayBuf;
+
+typedef struct Helper Helper;
+
+typedef struct ConsoleClient {
+        Helper *helper;
+        int fd;
+        sd_event_source *source;
+        RelayBuf to_client;     /* pty output waiting for the client */
+        RelayBuf to_pty;        /* client input waiting for the pty */
+        bool is_stdio;          /* foreground mode: our own stdin/stdout */
+        int out_fd;             /* where output goes (== fd, or stdout) */
+} ConsoleClient;
+
+typedef struct Console {
+        int master;             /* pty master, non-blocking, owned by the helper */
+        int slave;              /* kept open so the master never reports HUP */
+        char *slave_path;
+        sd_event_source *source;
+        RelayBuf to_pty;        /* not used by clients: pending writes of our own */
+        char ring[CONSOLE_RING_SIZE];  /* last 64 KiB of output */
+        size_t ring_start, ring_len;
+        char line[1024];        /* journal line buffer */
+        size_t line_len;
+        uint64_t rl_begin_usec; /* journal rate limit window */
+        unsigned rl_lines;
+        unsigned rl_suppressed;
+        ConsoleClient *client;  /* at most one interactive client */
+        ConsoleClient *stdio;   /* foreground mode mirror */
+        bool log_to_journal;
+} Console;
+
+typedef struct ControlConn {
+        Helper *helper;
+        sd_bus *bus;
+        struct ControlConn *next;
+} ControlConn;
+
+/* What the helper opened in the host's mount namespace before cloning init:
+ * sources of the bind mounts (open_tree clones), the host's device nodes, and
+ * the console's pty slave. Consumed by the child. */
+typedef struct HostMounts {
+        int root_fd;            /* private root: clone of its source; -EBADF for shared */
+        int *fs_fds;            /* per def->filesystems[i]: type='mount' source clone, else -EBADF */
+        size_t n_fs_fds;
+        int dev_fds[8];         /* host device nodes, see dev_node_names[] */
+        int console_fd;         /* clone of the pty slave's mount, for /dev/console */
+} HostMounts;
+
+struct Helper {
+        char *name;
+        char *xml_path;
+        DomainDef *def;
+        bool foreground;
+        int handshake_fd;
+
+        sd_event *event;
+
+        CgroupLeaves cgroups;
+        bool use_cgroups;
+
+        Console console;
+        HostMounts host;
+
+        pid_t init_pid;
+        int init_pidfd;
+        sd_event_source *child_source;
+
+        int listen_fd;
+        char *socket_path;
+        sd_event_source *listen_source;
+        ControlConn *conns;
+        sd_id128_t server_id;
+
+        sd_bus *system_bus;
+        bool machine_registered;
+
+        bool destroying;
+        bool exited;            /* init is gone */
+        int exit_code;          /* shell style */
+        const char *exit_detail;
+};
+
+/* helper-cgroup.c */
+int cgroup_leaves_setup(CgroupLeaves *c);
+int cgroup_leaves_enter_payload(CgroupLeaves *c, pid_t pid);
+void cgroup_leaves_kill_payload(CgroupLeaves *c);
+void cgroup_leaves_remove(CgroupLeaves *c);
+void cgroup_leaves_done(CgroupLeaves *c);
+
+/* helper-mount.c: helper side, host namespace */
+void host_mounts_init(HostMounts *h);
+int host_mounts_open(HostMounts *h, const DomainDef *def, int console_slave, char **ret_error);
+void host_mounts_close(HostMounts *h);
+/* helper-mount.c: child side, container namespace; errors: message in *ret_error */
+int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error);
+
+/* helper-dev.c */
+extern const char *const dev_node_names[];
+int dev_open_host_nodes(int ret_fds[], size_t n);
+int dev_setup(int root_fd, HostMounts *h, bool userns, char **ret_error);
+
+/* helper-console.c */
+int console_open(Console *c);
+int console_attach(Helper *h);
+int console_open_client(Helper *h, bool force, int *ret_fd, sd_bus_error *error);
+int console_resize(Helper *h, unsigned rows, unsigned cols);
+void console_drain(Helper *h);
+void console_done(Console *c);
+
+/* helper-seccomp.c */
+int seccomp_apply_denylist(void);
+
+/* helper-caps.c */
+int caps_apply_bounding_set(const DomainDef *def);
+
+/* helper-register.c */
+void machine_register(Helper *h);
+void machine_unregister(Helper *h);
+
+/* helper-control.c */
+int control_listen(Helper *h);
+void control_emit_exited(Helper *h);
+void control_close(Helper *h);
+
+/* helper-spawn.c */
+int container_spawn(Helper *h, char **ret_error);
+int netns_loopback_up(void);
+
+/* helper.c */
+void helper_terminate(Helper *h, bool destroy);
+int helper_format_uuid(const uint8_t uuid[16], char ret[37]);
+
+/* helper-mount.c: path and mount primitives relative to a container root */
+int open_in_root(int root_fd, const char *path, int flags);
+int mkdir_p_in_root(int root_fd, const char *path, mode_t mode);
+int fs_new_mount(const char *fstype, const char *const *options, unsigned attrs, int *ret_fd);
+int attach_mount(int mnt_fd, int root_fd, const char *target, bool create_file);
