@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Container objects, /org/vivarium1/container/<encoded name>, interface
+ * org.vivarium1.Container, and the operations the Manager shares with them. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-names.h"
+#include "domain-xml.h"
+#include "macros.h"
+#include "manager.h"
+
+static bool container_has_helper(const Container *c) {
+        return c->state == CONTAINER_RUNNING || c->state == CONTAINER_STOPPING;
+}
+
+static int not_running(Container *c, sd_bus_error *error) {
+        return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", c->name);
+}
+
+/* Forwards the helper's answer (or its error, verbatim) to the caller. */
+static int forward_empty_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        sd_bus_message *call = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (e)
+                return sd_bus_reply_method_error(call, e);
+        return sd_bus_reply_method_return(call, NULL);
+}
+
+static int forward_fd_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        sd_bus_message *call = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        int fd, r;
+
+        if (e)
+                return sd_bus_reply_method_error(call, e);
+        r = sd_bus_message_read(reply, "h", &fd);
+        if (r < 0)
+                return sd_bus_reply_method_errnof(call, r, "Invalid console reply from the helper: %m");
+        /* sd-bus duplicates the fd into the reply. */
+        return sd_bus_reply_method_return(call, "h", fd);
+}
+
+int container_method_start(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error) {
+        int r;
+
+        r = bus_check_privileged(msg, error);
+        if (r < 0)
+                return r;
+        return container_start(c, msg, false, error);
+}
+
+int container_method_destroy(sd_bus_message *msg, Container *c, sd_bus_error *error) {
+        int r;
+
+        r = bus_check_privileged(msg, error);
+        if (r < 0)
+                return r;
+        if (!container_is_active(c))
+                return not_running(c, error);
+        return container_destroy(c, msg);
+}
+
+int container_method_shutdown(sd_bus_message *msg, Container *c, sd_bus_error *error) {
+        int r;
+
+        r = bus_check_privileged(msg, error);
+        if (r < 0)
+                return r;
+        if (!container_has_helper(c))
+                return not_running(c, error);
+        /* Returns when the helper has asked init to stop, not when it stopped. */
+        r = helper_call_async(c, msg, "Shutdown", forward_empty_reply, "");
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
+        return 1;
+}
+
+int container_method_undefine(sd_bus_message *msg, Container *c, sd_bus_error *error) {
+        _cleanup_(container_unrefp) Container *ref = container_ref(c);
+        int r;
+
+        r = bus_check_privileged(msg, error);
+        if (r < 0)
+                return r;
+        if (!c->persistent)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Cannot undefine transient container '%s'", c->name);
+
+        r = store_remove(c->manager, c->name);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to remove the definition of container '%s': %m",
+                                               c->name);
+
+        c->persistent = false;
+        fprintf(stderr, "Container '%s' undefined%s.\n", c->name,
+                container_is_active(c) ? ", it stays until it stops" : "");
+        (void) manager_emit_container_event(c->manager, c, "undefined", "removed");
+        if (container_is_active(c))
+                (void) container_emit_changed(c, "Persistent", NULL);
+        else
+                container_drop_if_unused(c);
+
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+int container_method_get_xml(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error) {
+        _cleanup_free_ char *xml = NULL;
+
+        if (container_has_helper(c) && c->live && !(flags & VIV_XML_INACTIVE))
+                xml = domain_def_format(c->live, c->helper_pid);
+        else
+                xml = domain_def_format(c->def, 0);
+        if (!xml)
+                return -ENOMEM;
+        return sd_bus_reply_method_return(msg, "s", xml);
+}
+
+int container_method_open_console(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error) {
+        int r;
+
+        r = bus_check_privileged(msg, error);
+        if (r < 0)
+                return r;
+        if (c->state != CONTAINER_RUNNING)
+                return not_running(c, error);
+        r = helper_call_async(c, msg, "OpenConsole", forward_fd_reply, "b", (int) !!(flags & VIV_CONSOLE_FORCE));
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
+        return 1;
+}
+
+int container_method_resize_console(sd_bus_message *msg, Container *c, uint16_t rows, uint16_t cols,
+                                    sd_bus_error *error) {
+        int r;
+
+        r = bus_check_privileged(msg, error);
+        if (r < 0)
+                return r;
+        if (c->state != CONTAINER_RUNNING)
+                return not_running(c, error);
+        r = helper_call_async(c, msg, "ResizeConsole", forward_empty_reply, "qq", rows, cols);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
+        return 1;
+}
+
+/* Container object methods: the same operations, without the name. */
+
+static int cmethod_start(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        uint64_t flags;
+        int r;
+
+        r = sd_bus_message_read(msg, "t", &flags);
+        if (r < 0)
+                return r;
+        return container_method_start(msg, userdata, flags, error);
+}
+
+static int cmethod_destroy(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return container_method_destroy(msg, userdata, error);
+}
+
+static int cmethod_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return container_method_shutdown(msg, userdata, error);
+}
+
+static int cmethod_undefine(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return container_method_undefine(msg, userdata, error);
+}
+
+static int cmethod_get_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        uint64_t flags;
+        int r;
+
+        r = sd_bus_message_read(msg, "t", &flags);
+        if (r < 0)
+                return r;
+        return container_method_get_xml(msg, userdata, flags, error);
+}
+
+static int cmethod_open_console(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        uint64_t flags;
+        int r;
+
+        r = sd_bus_message_read(msg, "t", &flags);
+        if (r < 0)
+                return r;
+        return container_method_open_console(msg, userdata, flags, error);
+}
+
+static int cmethod_resize_console(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        uint16_t rows, cols;
+        int r;
+
+        r = sd_bus_message_read(msg, "qq", &rows, &cols);
+        if (r < 0)
+                return r;
+        return container_method_resize_console(msg, userdata, rows, cols, error);
+}
+
+static int property_get_uuid(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+        char buf[37];
+
+        uuid_format(c->uuid, buf);
+        return sd_bus_message_append(reply, "s", buf);
+}
+
+static int property_get_id(sd_bus *bus, const char *path, const char *interface, const char *property,
+                           sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+
+        return sd_bus_message_append(reply, "u", (uint32_t) (container_has_helper(c) ? c->helper_pid : 0));
+}
+
+static int property_get_leader(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+
+        return sd_bus_message_append(reply, "u", (uint32_t) (container_has_helper(c) ? c->leader_pid : 0));
+}
+
+static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", container_state_to_string(userdata));
+}
+
+static int property_get_persistent(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+
+        return sd_bus_message_append(reply, "b", (int) c->persistent);
+}
+
+static int property_get_false(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "b", 0);
+}
+
+const sd_bus_vtable container_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Name", "s", NULL, offsetof(Container, name), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("UUID", "s", property_get_uuid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Id", "u", property_get_id, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LeaderPID", "u", property_get_leader, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Unit", "s", NULL, offsetof(Container, unit), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Persistent", "b", property_get_persistent, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Autostart", "b", property_get_false, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_NAMES("Start", "t", SD_BUS_PARAM(flags), "", , cmethod_start, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Shutdown", "", "", cmethod_shutdown, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Destroy", "", "", cmethod_destroy, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Undefine", "", "", cmethod_undefine, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetXML", "t", SD_BUS_PARAM(flags), "s", SD_BUS_PARAM(xml), cmethod_get_xml,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("OpenConsole", "t", SD_BUS_PARAM(flags), "h", SD_BUS_PARAM(fd),
+                                 cmethod_open_console, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ResizeConsole", "qq", SD_BUS_PARAM(rows) SD_BUS_PARAM(cols), "", ,
+                                 cmethod_resize_console, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+int container_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                          sd_bus_error *error) {
+        Manager *m = userdata;
+        Container *c;
+
+        c = manager_find_container_by_path(m, path);
+        if (!c)
+                return 0;
+        *found = c;
+        return 1;
+}
+
+int container_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        Manager *m = userdata;
+        char **l;
+        size_t n = 0;
+
+        for (Container *c = m->containers; c; c = c->next)
+                n++;
+        l = calloc(n + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        n = 0;
+        for (Container *c = m->containers; c; c = c->next) {
+                l[n] = strdup(c->path);
+                if (!l[n]) {
+                        strv_free(l);
+                        return -ENOMEM;
+                }
+                n++;
+        }
+        *nodes = l;
+        return 0;
+}
+
+int container_emit_changed(Container *c, const char *prop, ...) {
+        const char *names[8];
+        size_t n = 0;
+        va_list ap;
+
+        va_start(ap, prop);
+        for (const char *p = prop; p && n < ELEMENTSOF(names) - 1; p = va_arg(ap, const char *))
+                names[n++] = p;
+        va_end(ap);
+        names[n] = NULL;
+
+        if (!c->linked)
+                return 0;
+        return sd_bus_emit_properties_changed_strv(c->manager->bus, c->path, VIV_CONTAINER_IFACE, (char **) names);
+}

@@ -1,0 +1,575 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The Container model: identity, definitions, state, and the state machine of
+ * a start (spawn → scope job → GO → READY/ERROR) and of a stop (the helper's
+ * pidfd becomes readable). */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
+
+#include "bus-names.h"
+#include "domain-xml.h"
+#include "fileio.h"
+#include "macros.h"
+#include "manager.h"
+#include "unit-name.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* How long a helper gets to go away by itself (after ERROR or Destroy)
+ * before it and its scope are killed. */
+#define HELPER_KILL_TIMEOUT_USEC (5 * 1000000ULL)
+
+int container_new(Manager *m, DomainDef *def, bool persistent, Container **ret) {
+        _cleanup_(container_unrefp) Container *c = NULL;
+        int r;
+
+        c = calloc(1, sizeof(Container));
+        if (!c)
+                return -ENOMEM;
+        c->n_ref = 1;
+        c->manager = m;
+        c->pidfd = -EBADF;
+        c->handshake_fd = -EBADF;
+
+        c->name = strdup(def->name);
+        if (!c->name)
+                return -ENOMEM;
+        r = sd_bus_path_encode(VIV_CONTAINER_PREFIX, def->name, &c->path);
+        if (r < 0)
+                return r;
+        r = unit_name_machine_scope(def->name, &c->unit);
+        if (r < 0)
+                return r;
+        memcpy(c->uuid, def->uuid, 16);
+        c->persistent = persistent;
+        c->def = def; /* owned from here on success */
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+static void container_free(Container *c) {
+        sd_event_source_disable_unref(c->pidfd_source);
+        sd_event_source_disable_unref(c->handshake_source);
+        sd_event_source_disable_unref(c->kill_timer);
+        safe_close(c->pidfd);
+        safe_close(c->handshake_fd);
+        helper_disconnect(c);
+        sd_bus_message_unref(c->start_msg);
+        for (size_t i = 0; i < c->n_stop_waiters; i++)
+                sd_bus_message_unref(c->stop_waiters[i]);
+        free(c->stop_waiters);
+        domain_def_free(c->def);
+        domain_def_free(c->live);
+        free(c->name);
+        free(c->path);
+        free(c->unit);
+        free(c->start_error);
+        free(c->scope_job);
+        free(c->exit_detail);
+        free(c);
+}
+
+Container *container_ref(Container *c) {
+        if (c)
+                c->n_ref++;
+        return c;
+}
+
+Container *container_unref(Container *c) {
+        if (c && --c->n_ref == 0)
+                container_free(c);
+        return NULL;
+}
+
+void container_unrefp(Container **c) {
+        container_unref(*c);
+}
+
+void container_unref_void(void *c) {
+        container_unref(c);
+}
+
+const char *container_state_to_string(const Container *c) {
+        /* A starting container is not running yet, as in virsh. */
+        return c->state == CONTAINER_RUNNING || c->state == CONTAINER_STOPPING ? VIV_STATE_RUNNING : VIV_STATE_SHUTOFF;
+}
+
+bool container_is_active(const Container *c) {
+        return c->state != CONTAINER_SHUTOFF;
+}
+
+char *container_uuid_string(const Container *c) {
+        char buf[37];
+
+        uuid_format(c->uuid, buf);
+        return strdup(buf);
+}
+
+int container_live_xml_path(const Container *c, char **ret) {
+        return asprintf(ret, "%s/%s.xml", c->manager->run_dir, c->name) < 0 ? -ENOMEM : 0;
+}
+
+int container_config_path(Manager *m, const char *name, char **ret) {
+        return asprintf(ret, "%s/%s.xml", m->etc_dir, name) < 0 ? -ENOMEM : 0;
+}
+
+static int container_write_live_xml(Container *c, pid_t id) {
+        _cleanup_free_ char *path = NULL, *xml = NULL;
+        int r;
+
+        r = container_live_xml_path(c, &path);
+        if (r < 0)
+                return r;
+        xml = domain_def_format(c->live, id);
+        if (!xml)
+                return -ENOMEM;
+        return write_file_atomic(path, xml, 0600);
+}
+
+static void container_remove_live_xml(Container *c) {
+        _cleanup_free_ char *path = NULL;
+
+        if (container_live_xml_path(c, &path) < 0)
+                return;
+        if (unlink(path) < 0 && errno != ENOENT)
+                fprintf(stderr, "Failed to remove %s, ignoring: %m\n", path);
+}
+
+/* A transient container exists only while it runs. */
+void container_drop_if_unused(Container *c) {
+        if (c->persistent || container_is_active(c) || !c->linked)
+                return;
+        (void) manager_emit_container_removed(c->manager, c);
+        manager_unlink_container(c->manager, c);
+}
+
+static int generate_macs(DomainDef *def) {
+        for (size_t i = 0; i < def->n_interfaces; i++) {
+                DomainInterface *iface = &def->interfaces[i];
+                int r;
+
+                if (iface->has_mac)
+                        continue;
+                r = domain_def_generate_mac(iface->mac);
+                if (r < 0)
+                        return r;
+                iface->has_mac = true;
+        }
+        return 0;
+}
+
+static void container_reply_stop_waiters(Container *c) {
+        for (size_t i = 0; i < c->n_stop_waiters; i++) {
+                (void) sd_bus_reply_method_return(c->stop_waiters[i], NULL);
+                sd_bus_message_unref(c->stop_waiters[i]);
+        }
+        c->stop_waiters = mfree(c->stop_waiters);
+        c->n_stop_waiters = 0;
+}
+
+static void container_reset_runtime(Container *c) {
+        c->pidfd_source = sd_event_source_disable_unref(c->pidfd_source);
+        c->handshake_source = sd_event_source_disable_unref(c->handshake_source);
+        c->kill_timer = sd_event_source_disable_unref(c->kill_timer);
+        c->pidfd = safe_close(c->pidfd);
+        c->handshake_fd = safe_close(c->handshake_fd);
+        helper_disconnect(c);
+        c->helper_pid = 0;
+        c->leader_pid = 0;
+        c->helper_is_child = false;
+        c->start_phase = START_PHASE_NONE;
+        c->scope_retried = false;
+        c->scope_created = false;
+        c->destroy_requested = false;
+        c->got_exited = false;
+        c->exit_code = 0;
+        c->exit_detail = mfree(c->exit_detail);
+        c->start_error = mfree(c->start_error);
+        c->scope_job = mfree(c->scope_job);
+        c->live = domain_def_free(c->live);
+        c->state = CONTAINER_SHUTOFF;
+}
+
+static void container_kill_helper(Container *c, int sig) {
+        if (c->pidfd < 0)
+                return;
+        if (pidfd_send_signal(c->pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
+                fprintf(stderr, "Failed to send signal %d to the helper of container '%s': %m\n", sig, c->name);
+}
+
+static int kill_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
+        Container *c = userdata;
+
+        fprintf(stderr, "Helper of container '%s' did not exit in time, killing it and scope %s.\n", c->name, c->unit);
+        (void) scope_kill(c->manager, c->unit, SIGKILL);
+        container_kill_helper(c, SIGKILL);
+        return 0;
+}
+
+static void container_arm_kill_timer(Container *c) {
+        int r;
+
+        if (c->kill_timer)
+                return;
+        r = sd_event_add_time_relative(c->manager->event, &c->kill_timer, CLOCK_MONOTONIC,
+                                       HELPER_KILL_TIMEOUT_USEC, 0, kill_timer_cb, c);
+        if (r < 0) {
+                fprintf(stderr, "Failed to arm the kill timer of container '%s', killing now: %s\n", c->name,
+                        strerror(-r));
+                container_kill_helper(c, SIGKILL);
+        }
+}
+
+/* The start failed: make sure the helper goes away; the answer to Start
+ * is sent when its pidfd says it is gone (container_finish_start_failure). */
+static void container_fail_start(Container *c, const char *message, bool kill_now) {
+        if (!c->start_error && message)
+                c->start_error = strdup(message);
+        c->start_phase = START_PHASE_FAILING;
+        c->handshake_source = sd_event_source_disable_unref(c->handshake_source);
+        if (kill_now)
+                container_kill_helper(c, SIGKILL);
+        container_arm_kill_timer(c);
+}
+
+void container_scope_failed(Container *c, const char *message) {
+        if (c->state != CONTAINER_STARTING)
+                return;
+        container_fail_start(c, message, true);
+}
+
+void container_scope_job_done(Container *c, const char *result) {
+        _cleanup_free_ char *msg = NULL;
+        int r;
+
+        if (c->state != CONTAINER_STARTING || c->start_phase != START_PHASE_SCOPE)
+                return;
+
+        if (!streq(result, "done")) {
+                if (asprintf(&msg, "Failed to create scope '%s' for container '%s': job result '%s'",
+                             c->unit, c->name, result) < 0)
+                        msg = NULL;
+                container_scope_failed(c, msg ? msg : "Failed to create the container's scope");
+                return;
+        }
+
+        /* The helper now lives in the scope: from here on the manager's own
+         * end (stop, restart, kill -9) cannot take it down. */
+        c->start_phase = START_PHASE_HANDSHAKE;
+        r = helper_send_go(c);
+        if (r < 0) {
+                fprintf(stderr, "Failed to release the helper of container '%s': %s\n", c->name, strerror(-r));
+                container_fail_start(c, NULL, true);
+        }
+}
+
+void container_helper_error(Container *c, const char *message) {
+        if (c->state != CONTAINER_STARTING)
+                return;
+        fprintf(stderr, "Helper of container '%s' failed: %s\n", c->name, message);
+        /* It undoes its work and exits by itself; the timer is the backstop. */
+        container_fail_start(c, message, false);
+}
+
+void container_helper_ready(Container *c, pid_t leader) {
+        int r;
+
+        if (c->state != CONTAINER_STARTING || c->start_phase != START_PHASE_HANDSHAKE)
+                return;
+
+        c->handshake_source = sd_event_source_disable_unref(c->handshake_source);
+        c->handshake_fd = safe_close(c->handshake_fd);
+        c->start_phase = START_PHASE_NONE;
+        c->state = CONTAINER_RUNNING;
+        c->leader_pid = leader;
+
+        r = container_write_live_xml(c, c->helper_pid);
+        if (r < 0)
+                fprintf(stderr, "Failed to update the live XML of container '%s', ignoring: %s\n", c->name,
+                        strerror(-r));
+
+        if (c->start_msg) {
+                if (c->start_is_create)
+                        (void) sd_bus_reply_method_return(c->start_msg, "o", c->path);
+                else
+                        (void) sd_bus_reply_method_return(c->start_msg, NULL);
+                c->start_msg = sd_bus_message_unref(c->start_msg);
+        }
+
+        fprintf(stderr, "Container '%s' started: helper %d, init %d, scope %s.\n", c->name, (int) c->helper_pid,
+                (int) leader, c->unit);
+        (void) container_emit_changed(c, "State", "Id", "LeaderPID", NULL);
+        (void) manager_emit_container_event(c->manager, c, "started", "booted");
+
+        r = helper_connect(c);
+        if (r < 0)
+                fprintf(stderr, "Failed to connect to the helper of container '%s', will retry on use: %s\n",
+                        c->name, strerror(-r));
+}
+
+static void container_finish_start_failure(Container *c) {
+        _cleanup_free_ char *msg = NULL;
+        bool scope = c->scope_created;
+
+        if (c->start_error)
+                msg = strdup(c->start_error);
+        else if (asprintf(&msg, "Helper for container '%s' exited unexpectedly", c->name) < 0)
+                msg = NULL;
+
+        if (c->start_msg) {
+                (void) sd_bus_reply_method_errorf(c->start_msg, VIV_ERROR_START_FAILED, "%s",
+                                                  msg ? msg : "Failed to start the container");
+                c->start_msg = sd_bus_message_unref(c->start_msg);
+        }
+        fprintf(stderr, "Failed to start container '%s': %s\n", c->name, strna(msg));
+
+        container_remove_live_xml(c);
+        container_reset_runtime(c);
+        /* Whatever the helper left in the scope goes with it. */
+        if (scope)
+                (void) scope_stop(c->manager, c->unit);
+        container_reply_stop_waiters(c);
+        container_drop_if_unused(c);
+}
+
+static void container_exit_status(Container *c, const siginfo_t *si, bool have_status, const char **ret_detail,
+                                  int *ret_code) {
+        if (c->got_exited && c->exit_detail) {
+                *ret_detail = c->exit_detail;
+                *ret_code = c->exit_code;
+                return;
+        }
+        if (have_status) {
+                if (si->si_code == CLD_EXITED) {
+                        *ret_code = si->si_status;
+                        *ret_detail = c->destroy_requested ? "destroyed" : si->si_status == 0 ? "shutdown" : "failed";
+                } else {
+                        *ret_code = 128 + si->si_status;
+                        *ret_detail = c->destroy_requested ? "destroyed" : "crashed";
+                }
+                return;
+        }
+        *ret_code = 0;
+        *ret_detail = c->destroy_requested ? "destroyed" : "shutdown";
+}
+
+static void container_on_helper_exit(Container *c) {
+        _cleanup_(container_unrefp) Container *ref = container_ref(c);
+        _cleanup_free_ char *detail = NULL;
+        siginfo_t si = {};
+        bool have_status = false;
+        const char *d;
+        int code;
+
+        if (c->helper_is_child) {
+                if (waitid(P_PIDFD, (id_t) c->pidfd, &si, WEXITED | WNOHANG) >= 0 && si.si_pid != 0)
+                        have_status = true;
+                else if (waitid(P_PID, (id_t) c->helper_pid, &si, WEXITED | WNOHANG) >= 0 && si.si_pid != 0)
+                        have_status = true;
+        }
+
+        if (c->state == CONTAINER_STARTING) {
+                container_finish_start_failure(c);
+                return;
+        }
+
+        container_exit_status(c, &si, have_status, &d, &code);
+        detail = strdup(d);
+        if (!detail)
+                detail = NULL;
+
+        fprintf(stderr, "Container '%s' stopped: %s, exit code %d.\n", c->name, strna(detail), code);
+
+        container_remove_live_xml(c);
+        container_reset_runtime(c);
+        /* Normally already empty and collected; this catches what a crashed
+         * helper left behind. */
+        (void) scope_stop(c->manager, c->unit);
+
+        (void) container_emit_changed(c, "State", "Id", "LeaderPID", NULL);
+        (void) manager_emit_container_event(c->manager, c, "stopped", detail ? detail : "shutdown");
+        (void) manager_emit_container_exited(c->manager, c, detail ? detail : "shutdown", code);
+        container_reply_stop_waiters(c);
+        container_drop_if_unused(c);
+}
+
+int container_pidfd_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        container_on_helper_exit(userdata);
+        return 0;
+}
+
+int container_start(Container *c, sd_bus_message *msg, bool is_create, sd_bus_error *error) {
+        _cleanup_(domain_def_freep) DomainDef *live = NULL;
+        int r;
+
+        if (container_is_active(c))
+                return sd_bus_error_setf(error, VIV_ERROR_ALREADY_RUNNING, "Container '%s' is already running",
+                                         c->name);
+
+        r = domain_def_copy(c->def, &live);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to prepare the live definition of container '%s': %m",
+                                               c->name);
+        r = generate_macs(live);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to generate MAC addresses for container '%s': %m",
+                                               c->name);
+        c->live = TAKE_PTR(live);
+
+        r = container_write_live_xml(c, 0);
+        if (r < 0) {
+                c->live = domain_def_free(c->live);
+                return sd_bus_error_set_errnof(error, r, "Failed to write the live XML of container '%s': %m", c->name);
+        }
+
+        c->state = CONTAINER_STARTING;
+        c->start_phase = START_PHASE_SCOPE;
+        c->start_is_create = is_create;
+
+        r = helper_spawn(c);
+        if (r < 0) {
+                container_remove_live_xml(c);
+                container_reset_runtime(c);
+                return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
+                                         "Failed to spawn the helper of container '%s': %s", c->name, strerror(-r));
+        }
+
+        c->start_msg = sd_bus_message_ref(msg);
+        fprintf(stderr, "Starting container '%s': helper %d.\n", c->name, (int) c->helper_pid);
+
+        r = scope_start(c);
+        if (r < 0) {
+                _cleanup_free_ char *m = NULL;
+
+                if (asprintf(&m, "Failed to create scope '%s' for container '%s': %s", c->unit, c->name,
+                             strerror(-r)) < 0)
+                        m = NULL;
+                container_scope_failed(c, m ? m : "Failed to create the container's scope");
+        }
+
+        /* Answered when the helper is READY or gone. */
+        return 1;
+}
+
+static int helper_destroy_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Container *c = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (e && c->state == CONTAINER_STOPPING) {
+                fprintf(stderr, "Helper of container '%s' refused Destroy (%s), killing scope %s.\n", c->name,
+                        e->message ? e->message : e->name, c->unit);
+                (void) scope_kill(c->manager, c->unit, SIGKILL);
+                container_kill_helper(c, SIGKILL);
+        }
+        return 0;
+}
+
+int container_destroy(Container *c, sd_bus_message *msg) {
+        sd_bus_message **w;
+        int r;
+
+        w = reallocarray(c->stop_waiters, c->n_stop_waiters + 1, sizeof(sd_bus_message *));
+        if (!w)
+                return -ENOMEM;
+        c->stop_waiters = w;
+        c->stop_waiters[c->n_stop_waiters++] = sd_bus_message_ref(msg);
+
+        if (c->destroy_requested)
+                return 1;
+        c->destroy_requested = true;
+
+        if (c->state == CONTAINER_STARTING) {
+                if (!c->start_error && asprintf(&c->start_error, "Container '%s' was destroyed while starting",
+                                                c->name) < 0)
+                        c->start_error = NULL;
+                if (c->start_phase != START_PHASE_SCOPE)
+                        (void) scope_kill(c->manager, c->unit, SIGKILL);
+                container_fail_start(c, NULL, true);
+                return 1;
+        }
+
+        c->state = CONTAINER_STOPPING;
+        fprintf(stderr, "Destroying container '%s'.\n", c->name);
+
+        r = helper_call_internal(c, "Destroy", helper_destroy_reply);
+        if (r < 0) {
+                fprintf(stderr, "Failed to ask the helper of container '%s' to destroy it, killing scope %s: %s\n",
+                        c->name, c->unit, strerror(-r));
+                (void) scope_kill(c->manager, c->unit, SIGKILL);
+                container_kill_helper(c, SIGKILL);
+        }
+        container_arm_kill_timer(c);
+        return 1;
+}
+
+/* A helper found running at start-up: the same container, the same Id. */
+int container_adopt(Manager *m, DomainDef *live) {
+        _cleanup_(domain_def_freep) DomainDef *owned = live;
+        _cleanup_free_ char *name = NULL, *uuid = NULL, *unit = NULL, *state = NULL;
+        _cleanup_close_ int pidfd = -EBADF;
+        Container *c;
+        uint32_t helper_pid = 0, leader_pid = 0;
+        bool created = false;
+        int r;
+
+        c = manager_find_container(m, live->name);
+        if (!c) {
+                _cleanup_(domain_def_freep) DomainDef *def = NULL;
+
+                r = domain_def_copy(live, &def);
+                if (r < 0)
+                        return r;
+                r = container_new(m, def, false, &c);
+                if (r < 0)
+                        return r;
+                TAKE_PTR(def);
+                manager_link_container(m, c);
+                container_unref(c);
+                created = true;
+        }
+
+        r = helper_connect(c);
+        if (r >= 0)
+                r = helper_describe(c, &name, &uuid, &helper_pid, &leader_pid, &unit, &state);
+        if (r >= 0 && !streq(name, c->name))
+                r = -ESTALE;
+        if (r >= 0) {
+                pidfd = pidfd_open((pid_t) helper_pid, 0);
+                if (pidfd < 0)
+                        r = -errno;
+        }
+        if (r < 0) {
+                fprintf(stderr, "Container '%s' is no longer running (%s): cleaning up scope %s.\n", c->name,
+                        strerror(-r), c->unit);
+                helper_disconnect(c);
+                (void) scope_stop(m, c->unit);
+                container_remove_live_xml(c);
+                if (created)
+                        manager_unlink_container(m, c);
+                return 0;
+        }
+
+        c->live = TAKE_PTR(owned);
+        c->helper_pid = (pid_t) helper_pid;
+        c->leader_pid = (pid_t) leader_pid;
+        c->helper_is_child = false;
+        c->state = CONTAINER_RUNNING;
+        r = helper_watch(c, TAKE_FD(pidfd));
+        if (r < 0) {
+                fprintf(stderr, "Failed to watch the helper of container '%s': %s\n", c->name, strerror(-r));
+                return r;
+        }
+
+        fprintf(stderr, "Adopted running container '%s': helper %u, init %u, scope %s.\n", c->name, helper_pid,
+                leader_pid, strna(unit));
+        return 0;
+}

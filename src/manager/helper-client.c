@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The manager's side of a helper's control socket: a peer-to-peer sd-bus
+ * connection to /run/vivarium/containers/NAME.sock. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-names.h"
+#include "macros.h"
+#include "manager.h"
+
+#define DESCRIBE_TIMEOUT_USEC (5 * 1000000ULL)
+
+/* D-Bus addresses escape every byte outside this set as %XX. */
+static int address_escape(const char *s, char **ret) {
+        static const char hex[] = "0123456789abcdef";
+        char *buf, *t;
+
+        buf = malloc(strlen(s) * 3 + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (t = buf; *s; s++) {
+                unsigned char ch = (unsigned char) *s;
+
+                if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                    strchr("-_/.\\*", ch))
+                        *t++ = (char) ch;
+                else {
+                        *t++ = '%';
+                        *t++ = hex[ch >> 4];
+                        *t++ = hex[ch & 15];
+                }
+        }
+        *t = 0;
+        *ret = buf;
+        return 0;
+}
+
+static int exited_cb(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        Container *c = userdata;
+        const char *detail;
+        int32_t code;
+        int r;
+
+        r = sd_bus_message_read(msg, "si", &detail, &code);
+        if (r < 0) {
+                fprintf(stderr, "Failed to parse Exited from the helper of container '%s', ignoring: %s\n", c->name,
+                        strerror(-r));
+                return 0;
+        }
+        free(c->exit_detail);
+        c->exit_detail = strdup(detail);
+        c->exit_code = code;
+        c->got_exited = !!c->exit_detail;
+        return 0;
+}
+
+void helper_disconnect(Container *c) {
+        c->exited_slot = sd_bus_slot_unref(c->exited_slot);
+        /* No flush: a helper that went away or hangs must not block the loop. */
+        c->helper_bus = sd_bus_close_unref(c->helper_bus);
+}
+
+int helper_connect(Container *c) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char *path = NULL, *escaped = NULL, *address = NULL;
+        int r;
+
+        if (c->helper_bus) {
+                if (sd_bus_is_open(c->helper_bus) > 0)
+                        return 0;
+                helper_disconnect(c);
+        }
+
+        if (asprintf(&path, "%s/%s.sock", c->manager->run_dir, c->name) < 0)
+                return -ENOMEM;
+        r = address_escape(path, &escaped);
+        if (r < 0)
+                return r;
+        if (asprintf(&address, "unix:path=%s", escaped) < 0)
+                return -ENOMEM;
+
+        r = sd_bus_new(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_set_address(bus, address);
+        if (r < 0)
+                return r;
+        r = sd_bus_start(bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_attach_event(bus, c->manager->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return r;
+        r = sd_bus_match_signal(bus, &c->exited_slot, NULL, VIV_HELPER_PATH, VIV_HELPER_IFACE, "Exited", exited_cb,
+                                c);
+        if (r < 0)
+                return r;
+
+        c->helper_bus = TAKE_PTR(bus);
+        return 0;
+}
+
+int helper_describe(Container *c, char **ret_name, char **ret_uuid, uint32_t *ret_helper_pid,
+                    uint32_t *ret_leader_pid, char **ret_unit, char **ret_state) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL, *reply = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *name, *uuid, *unit, *state;
+        int r;
+
+        r = sd_bus_message_new_method_call(c->helper_bus, &msg, NULL, VIV_HELPER_PATH, VIV_HELPER_IFACE, "Describe");
+        if (r < 0)
+                return r;
+        r = sd_bus_call(c->helper_bus, msg, DESCRIBE_TIMEOUT_USEC, &error, &reply);
+        if (r < 0) {
+                fprintf(stderr, "Describe on the helper of container '%s' failed: %s\n", c->name,
+                        error.message ? error.message : strerror(-r));
+                sd_bus_error_free(&error);
+                return r;
+        }
+        r = sd_bus_message_read(reply, "ssuuss", &name, &uuid, ret_helper_pid, ret_leader_pid, &unit, &state);
+        if (r < 0)
+                return r;
+
+        *ret_name = strdup(name);
+        *ret_uuid = strdup(uuid);
+        *ret_unit = strdup(unit);
+        *ret_state = strdup(state);
+        if (!*ret_name || !*ret_uuid || !*ret_unit || !*ret_state)
+                return -ENOMEM;
+        return 0;
+}
+
+static void message_unref_void(void *p) {
+        sd_bus_message_unref(p);
+}
+
+int helper_call_async(Container *c, sd_bus_message *reply_to, const char *method, sd_bus_message_handler_t handler,
+                      const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        sd_bus_slot *slot = NULL;
+        va_list ap;
+        int r;
+
+        r = helper_connect(c);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_new_method_call(c->helper_bus, &msg, NULL, VIV_HELPER_PATH, VIV_HELPER_IFACE, method);
+        if (r < 0)
+                return r;
+        va_start(ap, types);
+        r = sd_bus_message_appendv(msg, types, ap);
+        va_end(ap);
+        if (r < 0)
+                return r;
+
+        /* The caller's message is kept until the helper answered. */
+        r = sd_bus_call_async(c->helper_bus, &slot, msg, handler, sd_bus_message_ref(reply_to), 0);
+        if (r < 0) {
+                sd_bus_message_unref(reply_to);
+                return r;
+        }
+        (void) sd_bus_slot_set_destroy_callback(slot, message_unref_void);
+        (void) sd_bus_slot_set_floating(slot, 1);
+        sd_bus_slot_unref(slot);
+        return 0;
+}
+
+int helper_call_internal(Container *c, const char *method, sd_bus_message_handler_t handler) {
+        sd_bus_slot *slot = NULL;
+        int r;
+
+        r = helper_connect(c);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_call_method_async(c->helper_bus, &slot, NULL, VIV_HELPER_PATH, VIV_HELPER_IFACE, method, handler,
+                                     container_ref(c), NULL);
+        if (r < 0) {
+                container_unref(c);
+                return r;
+        }
+        (void) sd_bus_slot_set_destroy_callback(slot, container_unref_void);
+        (void) sd_bus_slot_set_floating(slot, 1);
+        sd_bus_slot_unref(slot);
+        return 0;
+}

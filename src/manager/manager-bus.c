@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The Manager object, /org/vivarium1, interface org.vivarium1.Manager. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-names.h"
+#include "domain-xml.h"
+#include "macros.h"
+#include "manager.h"
+
+
+int bus_check_privileged(sd_bus_message *msg, sd_bus_error *error) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        uid_t uid;
+        int r;
+
+        /* Reading is open to everyone; changing anything is root's (polkit
+         * may widen this later). The check uses the bus's record of the
+         * sender, never anything the caller sent. */
+        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID, &creds);
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_euid(creds, &uid);
+        if (r < 0)
+                return r;
+        if (uid != 0)
+                return sd_bus_error_setf(error, VIV_ERROR_ACCESS_DENIED,
+                                         "Access denied: only root may change containers");
+        return 0;
+}
+
+int container_from_name(Manager *m, const char *name, Container **ret, sd_bus_error *error) {
+        Container *c = manager_find_container(m, name);
+
+        if (!c)
+                return sd_bus_error_setf(error, VIV_ERROR_NO_SUCH_CONTAINER, "No container '%s'", name);
+        *ret = c;
+        return 0;
+}
+
+/* Parses a definition received over the bus. The parser's error carries the
+ * line and the column and is returned verbatim; warnings are logged. */
+static int parse_definition(const char *xml, DomainDef **ret, sd_bus_error *error) {
+        _cleanup_(domain_def_freep) DomainDef *def = NULL;
+        XmlDiag diag = {};
+        int r;
+
+        r = domain_def_parse(xml, strlen(xml), "(xml)", &def, &diag);
+        if (diag.warnings)
+                for (char **w = diag.warnings; *w; w++)
+                        fprintf(stderr, "Container definition: %s\n", *w);
+        if (r == -ENOMEM) {
+                xml_diag_done(&diag);
+                return -ENOMEM;
+        }
+        if (r < 0) {
+                fprintf(stderr, "Refused container definition: %s\n", strna(diag.error));
+                r = sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG, "%s",
+                                      diag.error ? diag.error : "Invalid container definition");
+                xml_diag_done(&diag);
+                return r;
+        }
+        xml_diag_done(&diag);
+
+        *ret = TAKE_PTR(def);
+        return 0;
+}
+
+/* Name and UUID identify a container: a definition may reuse its own name
+ * and UUID, never another container's. */
+static int check_identity(Manager *m, DomainDef *def, Container **ret_existing, sd_bus_error *error) {
+        Container *c, *other;
+        char buf[37];
+
+        c = manager_find_container(m, def->name);
+        if (c) {
+                if (def->uuid_generated)
+                        /* libvirt keeps the UUID when a redefinition has none. */
+                        memcpy(def->uuid, c->uuid, 16);
+                else if (memcmp(def->uuid, c->uuid, 16) != 0) {
+                        uuid_format(c->uuid, buf);
+                        return sd_bus_error_setf(error, VIV_ERROR_CONTAINER_EXISTS,
+                                                 "Container '%s' already exists with uuid %s", c->name, buf);
+                }
+        }
+
+        other = manager_find_container_by_uuid(m, def->uuid);
+        if (other && other != c) {
+                uuid_format(other->uuid, buf);
+                return sd_bus_error_setf(error, VIV_ERROR_CONTAINER_EXISTS,
+                                         "Container '%s' already exists with uuid %s", other->name, buf);
+        }
+
+        *ret_existing = c;
+        return 0;
+}
+
+static int method_define_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(domain_def_freep) DomainDef *def = NULL;
+        Manager *m = userdata;
+        Container *c;
+        const char *xml;
+        bool was_persistent;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &xml);
+        if (r < 0)
+                return r;
+        r = bus_check_privileged(msg, error);
+        if (r < 0)
+                return r;
+        r = parse_definition(xml, &def, error);
+        if (r < 0)
+                return r;
+        r = check_identity(m, def, &c, error);
+        if (r < 0)
+                return r;
+
+        /* The file first: a definition that cannot be stored changes nothing. */
+        r = store_save(m, def);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to save the definition of container '%s': %m",
+                                               def->name);
+
+        if (c) {
+                /* A running container keeps its live definition: only the
+                 * persistent one changes, used at the next start. */
+                domain_def_free(c->def);
+                c->def = TAKE_PTR(def);
+                was_persistent = c->persistent;
+                c->persistent = true;
+                if (!was_persistent)
+                        (void) container_emit_changed(c, "Persistent", NULL);
+                (void) manager_emit_container_event(m, c, "defined", "updated");
+                fprintf(stderr, "Container '%s' redefined.\n", c->name);
+        } else {
+                r = container_new(m, def, true, &c);
+                if (r < 0)
+                        return r;
+                TAKE_PTR(def);
+                manager_link_container(m, c);
+                container_unref(c);
+                (void) manager_emit_container_new(m, c);
+                (void) manager_emit_container_event(m, c, "defined", "added");
+                fprintf(stderr, "Container '%s' defined.\n", c->name);
+        }
+
+        return sd_bus_reply_method_return(msg, "o", c->path);
+}
+
+static int method_create_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(domain_def_freep) DomainDef *def = NULL;
+        Manager *m = userdata;
+        Container *c;
+        const char *xml;
+        uint64_t flags;
+        int r;
+
+        r = sd_bus_message_read(msg, "st", &xml, &flags);
+        if (r < 0)
+                return r;
+        r = bus_check_privileged(msg, error);
+        if (r < 0)
+                return r;
+        r = parse_definition(xml, &def, error);
+        if (r < 0)
+                return r;
+        r = check_identity(m, def, &c, error);
+        if (r < 0)
+                return r;
+        if (c) {
+                if (container_is_active(c))
+                        return sd_bus_error_setf(error, VIV_ERROR_ALREADY_RUNNING,
+                                                 "Container '%s' is already running", c->name);
+                return sd_bus_error_setf(error, VIV_ERROR_CONTAINER_EXISTS,
+                                         "Container '%s' is already defined; start it instead", c->name);
+        }
+
+        r = container_new(m, def, false, &c);
+        if (r < 0)
+                return r;
+        TAKE_PTR(def);
+        manager_link_container(m, c);
+        container_unref(c);
+        (void) manager_emit_container_new(m, c);
+
+        r = container_start(c, msg, true, error);
+        if (r < 0)
+                container_drop_if_unused(c);
+        return r;
+}
+
+#define DEFINE_NAME_METHOD(func, call)                                                        \
+        static int func(sd_bus_message *msg, void *userdata, sd_bus_error *error) {           \
+                Manager *m = userdata;                                                        \
+                Container *c;                                                                 \
+                const char *name;                                                             \
+                int r;                                                                        \
+                                                                                              \
+                r = sd_bus_message_read(msg, "s", &name);                                     \
+                if (r < 0)                                                                    \
+                        return r;                                                             \
+                r = container_from_name(m, name, &c, error);                                  \
+                if (r < 0)                                                                    \
+                        return r;                                                             \
+                return call(msg, c, error);                                                   \
+        }
+
+DEFINE_NAME_METHOD(method_undefine, container_method_undefine);
+DEFINE_NAME_METHOD(method_destroy, container_method_destroy);
+DEFINE_NAME_METHOD(method_shutdown, container_method_shutdown);
+
+#define DEFINE_NAME_FLAGS_METHOD(func, call)                                                  \
+        static int func(sd_bus_message *msg, void *userdata, sd_bus_error *error) {           \
+                Manager *m = userdata;                                                        \
+                Container *c;                                                                 \
+                const char *name;                                                             \
+                uint64_t flags;                                                               \
+                int r;                                                                        \
+                                                                                              \
+                r = sd_bus_message_read(msg, "st", &name, &flags);                            \
+                if (r < 0)                                                                    \
+                        return r;                                                             \
+                r = container_from_name(m, name, &c, error);                                  \
+                if (r < 0)                                                                    \
+                        return r;                                                             \
+                return call(msg, c, flags, error);                                            \
+        }
+
+DEFINE_NAME_FLAGS_METHOD(method_start, container_method_start);
+DEFINE_NAME_FLAGS_METHOD(method_get_xml, container_method_get_xml);
+DEFINE_NAME_FLAGS_METHOD(method_open_console, container_method_open_console);
+
+static int method_resize_console(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        Container *c;
+        const char *name;
+        uint16_t rows, cols;
+        int r;
+
+        r = sd_bus_message_read(msg, "sqq", &name, &rows, &cols);
+        if (r < 0)
+                return r;
+        r = container_from_name(m, name, &c, error);
+        if (r < 0)
+                return r;
+        return container_method_resize_console(msg, c, rows, cols, error);
+}
+
+static int method_get_container(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        Container *c;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        r = container_from_name(m, name, &c, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, "o", c->path);
+}
+
+static int compare_by_name(const void *a, const void *b) {
+        const Container *x = *(Container *const *) a, *y = *(Container *const *) b;
+        return strcmp(x->name, y->name);
+}
+
+static int method_list_containers(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ Container **list = NULL;
+        Manager *m = userdata;
+        size_t n = 0;
+        int r;
+
+        for (Container *c = m->containers; c; c = c->next)
+                n++;
+        list = calloc(n ? n : 1, sizeof(Container *));
+        if (!list)
+                return -ENOMEM;
+        n = 0;
+        for (Container *c = m->containers; c; c = c->next)
+                list[n++] = c;
+        qsort(list, n, sizeof(Container *), compare_by_name);
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ssusso)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                Container *c = list[i];
+                char uuid[37];
+
+                uuid_format(c->uuid, uuid);
+                /* (name, uuid, id, state, title, path): the title is what
+                 * `vivctl list --title` shows, "" when the XML has none. */
+                r = sd_bus_message_append(reply, "(ssusso)", c->name, uuid,
+                                          (uint32_t) (c->state == CONTAINER_RUNNING || c->state == CONTAINER_STOPPING
+                                                              ? c->helper_pid : 0),
+                                          container_state_to_string(c), strempty(c->def->title), c->path);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD_WITH_NAMES("DefineXML", "s", SD_BUS_PARAM(xml), "o", SD_BUS_PARAM(path),
+                                 method_define_xml, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Undefine", "s", SD_BUS_PARAM(name), "", ,
+                                 method_undefine, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("CreateXML", "st", SD_BUS_PARAM(xml) SD_BUS_PARAM(flags), "o", SD_BUS_PARAM(path),
+                                 method_create_xml, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Start", "st", SD_BUS_PARAM(name) SD_BUS_PARAM(flags), "", ,
+                                 method_start, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Shutdown", "s", SD_BUS_PARAM(name), "", ,
+                                 method_shutdown, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Destroy", "s", SD_BUS_PARAM(name), "", ,
+                                 method_destroy, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ListContainers", "", , "a(ssusso)", SD_BUS_PARAM(containers),
+                                 method_list_containers, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetContainer", "s", SD_BUS_PARAM(name), "o", SD_BUS_PARAM(path),
+                                 method_get_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetXML", "st", SD_BUS_PARAM(name) SD_BUS_PARAM(flags), "s", SD_BUS_PARAM(xml),
+                                 method_get_xml, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("OpenConsole", "st", SD_BUS_PARAM(name) SD_BUS_PARAM(flags), "h", SD_BUS_PARAM(fd),
+                                 method_open_console, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ResizeConsole", "sqq", SD_BUS_PARAM(name) SD_BUS_PARAM(rows) SD_BUS_PARAM(cols),
+                                 "", , method_resize_console, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_NAMES("ContainerNew", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("ContainerRemoved", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("ContainerEvent", "sss",
+                                 SD_BUS_PARAM(name) SD_BUS_PARAM(event) SD_BUS_PARAM(detail), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("ContainerExited", "ssi",
+                                 SD_BUS_PARAM(name) SD_BUS_PARAM(detail) SD_BUS_PARAM(exit_code), 0),
+        SD_BUS_VTABLE_END,
+};
+
+int manager_emit_container_new(Manager *m, Container *c) {
+        return sd_bus_emit_signal(m->bus, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, "ContainerNew", "so",
+                                  c->name, c->path);
+}
+
+int manager_emit_container_removed(Manager *m, Container *c) {
+        return sd_bus_emit_signal(m->bus, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, "ContainerRemoved", "so",
+                                  c->name, c->path);
+}
+
+int manager_emit_container_event(Manager *m, Container *c, const char *event, const char *detail) {
+        return sd_bus_emit_signal(m->bus, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, "ContainerEvent", "sss",
+                                  c->name, event, detail);
+}
+
+int manager_emit_container_exited(Manager *m, Container *c, const char *detail, int exit_code) {
+        return sd_bus_emit_signal(m->bus, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, "ContainerExited", "ssi",
+                                  c->name, detail, (int32_t) exit_code);
+}
+
+int manager_bus_setup(Manager *m) {
+        int r;
+
+        r = sd_bus_add_object_vtable(m->bus, NULL, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, manager_vtable, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, VIV_CONTAINER_PREFIX, VIV_CONTAINER_IFACE,
+                                       container_vtable, container_object_find, m);
+        if (r < 0)
+                return r;
+        return sd_bus_add_node_enumerator(m->bus, NULL, VIV_CONTAINER_PREFIX, container_node_enumerator, m);
+}

@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* vivariumd: main(), the context object, the container list and exit on idle. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bus-names.h"
+#include "fileio.h"
+#include "macros.h"
+#include "manager.h"
+
+#define DEFAULT_IDLE_SEC 30
+
+Container *manager_find_container(Manager *m, const char *name) {
+        for (Container *c = m->containers; c; c = c->next)
+                if (streq(c->name, name))
+                        return c;
+        return NULL;
+}
+
+Container *manager_find_container_by_uuid(Manager *m, const uint8_t uuid[16]) {
+        for (Container *c = m->containers; c; c = c->next)
+                if (memcmp(c->uuid, uuid, 16) == 0)
+                        return c;
+        return NULL;
+}
+
+Container *manager_find_container_by_path(Manager *m, const char *path) {
+        for (Container *c = m->containers; c; c = c->next)
+                if (streq(c->path, path))
+                        return c;
+        return NULL;
+}
+
+void manager_link_container(Manager *m, Container *c) {
+        if (c->linked)
+                return;
+        c->next = m->containers;
+        c->prev = NULL;
+        if (m->containers)
+                m->containers->prev = c;
+        m->containers = c;
+        c->linked = true;
+        container_ref(c);
+}
+
+void manager_unlink_container(Manager *m, Container *c) {
+        if (!c->linked)
+                return;
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                m->containers = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        c->next = c->prev = NULL;
+        c->linked = false;
+        container_unref(c);
+}
+
+static bool manager_is_busy(Manager *m) {
+        if (m->jobs)
+                return true;
+        for (Container *c = m->containers; c; c = c->next)
+                if (container_is_active(c))
+                        return true;
+        return false;
+}
+
+static int idle_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        uint64_t now_usec = 0;
+        int r;
+
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now_usec);
+
+        if (manager_is_busy(m) || sd_bus_get_current_message(m->bus) ||
+            now_usec < m->last_activity + m->idle_usec) {
+                /* Not idle (yet): look again when the idle period could be over. */
+                uint64_t next = m->last_activity + m->idle_usec;
+
+                if (next < now_usec + 1000000)
+                        next = now_usec + 1000000;
+                (void) sd_event_source_set_time(s, next);
+                return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+
+        fprintf(stderr, "Idle for %" PRIu64 " s with no container running, exiting.\n",
+                m->idle_usec / 1000000);
+
+        /* Give the name up first: calls that arrive from now on activate a new
+         * instance instead of being lost with this one. Helpers are not touched:
+         * they live in their own scopes. */
+        r = sd_bus_release_name(m->bus, VIV_BUS_NAME);
+        if (r < 0)
+                fprintf(stderr, "Failed to release bus name %s, ignoring: %s\n", VIV_BUS_NAME, strerror(-r));
+
+        return sd_event_exit(m->event, 0);
+}
+
+void manager_check_idle(Manager *m) {
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &m->last_activity);
+}
+
+static int activity_filter(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        if (sd_bus_message_is_method_call(msg, NULL, NULL) > 0)
+                manager_check_idle(m);
+        return 0;
+}
+
+static int setup_idle(Manager *m) {
+        const char *e = getenv("VIVARIUM_IDLE_TIMEOUT");
+        uint64_t sec = DEFAULT_IDLE_SEC;
+        int r;
+
+        if (e) {
+                char *end;
+
+                errno = 0;
+                sec = strtoull(e, &end, 10);
+                if (errno != 0 || end == e || *end) {
+                        fprintf(stderr, "Invalid VIVARIUM_IDLE_TIMEOUT='%s', using %d s.\n", e, DEFAULT_IDLE_SEC);
+                        sec = DEFAULT_IDLE_SEC;
+                }
+        }
+        m->idle_usec = sec * 1000000;
+        manager_check_idle(m);
+
+        r = sd_bus_add_filter(m->bus, NULL, activity_filter, m);
+        if (r < 0)
+                return r;
+
+        if (m->idle_usec == 0)
+                return 0;
+
+        return sd_event_add_time_relative(m->event, &m->idle_timer, CLOCK_MONOTONIC, m->idle_usec, 0,
+                                          idle_timer_cb, m);
+}
+
+static char *env_or(const char *name, const char *fallback) {
+        const char *e = getenv(name);
+        return strdup(e && *e ? e : fallback);
+}
+
+static Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+
+        while (m->containers) {
+                Container *c = m->containers;
+                /* Helpers go on running: only our side is released. */
+                helper_disconnect(c);
+                manager_unlink_container(m, c);
+        }
+        manager_free_jobs(m);
+        sd_event_source_unref(m->idle_timer);
+        sd_bus_flush_close_unref(m->bus);
+        sd_event_unref(m->event);
+        free(m->etc_dir);
+        free(m->run_dir);
+        free(m->helper_path);
+        free(m);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+static int manager_new(Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        m = calloc(1, sizeof(Manager));
+        if (!m)
+                return -ENOMEM;
+
+        /* Overrides for tests that run without a helper or a real /etc. */
+        m->etc_dir = env_or("VIVARIUM_CONFIG_DIR", VIV_ETC_CONTAINERS_DIR);
+        m->run_dir = env_or("VIVARIUM_RUN_DIR", VIV_RUN_CONTAINERS_DIR);
+        m->helper_path = env_or("VIVARIUM_HELPER_PATH", HELPER_PATH);
+        if (!m->etc_dir || !m->run_dir || !m->helper_path)
+                return -ENOMEM;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        sigset_t mask;
+        int r;
+
+        if (argc > 1) {
+                fprintf(stderr, "%s takes no arguments; it is started by D-Bus activation.\n", argv[0]);
+                return EXIT_FAILURE;
+        }
+
+        umask(0022);
+
+        r = manager_new(&m);
+        if (r < 0) {
+                fprintf(stderr, "Failed to allocate the manager: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        /* SIGTERM ends the manager only: helpers live in their scopes. */
+        (void) sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
+        (void) sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
+        /* A helper that closes its end early must not kill us with SIGPIPE. */
+        signal(SIGPIPE, SIG_IGN);
+
+        r = mkdir_p(m->etc_dir, 0755);
+        if (r < 0) {
+                fprintf(stderr, "Failed to create %s: %s\n", m->etc_dir, strerror(-r));
+                return EXIT_FAILURE;
+        }
+        r = mkdir_p(m->run_dir, 0755);
+        if (r < 0) {
+                fprintf(stderr, "Failed to create %s: %s\n", m->run_dir, strerror(-r));
+                return EXIT_FAILURE;
+        }
+
+        r = sd_bus_open_system(&m->bus);
+        if (r < 0) {
+                fprintf(stderr, "Failed to connect to the system bus: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0) {
+                fprintf(stderr, "Failed to attach the bus to the event loop: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+
+        r = manager_subscribe_systemd(m);
+        if (r < 0)
+                fprintf(stderr, "Failed to subscribe to systemd's signals, starting containers will fail: %s\n",
+                        strerror(-r));
+
+        /* Load and adopt before taking the name: the first call already sees
+         * every container with its current state. */
+        (void) store_load_all(m);
+        (void) store_adopt_running(m);
+
+        r = manager_bus_setup(m);
+        if (r < 0) {
+                fprintf(stderr, "Failed to export the D-Bus objects: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+
+        r = setup_idle(m);
+        if (r < 0) {
+                fprintf(stderr, "Failed to set up the idle timer: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+
+        r = sd_bus_request_name(m->bus, VIV_BUS_NAME, 0);
+        if (r < 0) {
+                fprintf(stderr, "Failed to acquire bus name %s: %s\n", VIV_BUS_NAME, strerror(-r));
+                return EXIT_FAILURE;
+        }
+
+        r = sd_event_loop(m->event);
+        if (r < 0) {
+                fprintf(stderr, "Event loop failed: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+
+        return EXIT_SUCCESS;
+}

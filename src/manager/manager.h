@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* vivariumd: the manager's context and the interfaces between its files.
+ * One sd-event loop, no threads: every slow step (systemd jobs, the helper's
+ * handshake and exit) is an event source, and slow method calls keep their
+ * message and are answered later. */
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "domain.h"
+
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
+typedef struct Manager Manager;
+typedef struct Container Container;
+typedef struct Job Job;
+
+typedef enum ContainerState {
+        CONTAINER_SHUTOFF,
+        CONTAINER_STARTING,   /* helper forked, not READY yet: counts as running for Start */
+        CONTAINER_RUNNING,
+        CONTAINER_STOPPING,   /* Destroy asked, waiting for the helper to exit */
+} ContainerState;
+
+typedef enum StartPhase {
+        START_PHASE_NONE,
+        START_PHASE_SCOPE,     /* waiting for systemd's job for the scope */
+        START_PHASE_HANDSHAKE, /* GO sent, waiting for READY/ERROR */
+        START_PHASE_FAILING,   /* failed: waiting for the helper to be gone */
+} StartPhase;
+
+struct Container {
+        unsigned n_ref;
+        Manager *manager;
+        bool linked;           /* in manager->containers and exported */
+
+        char *name;
+        char *path;            /* D-Bus object path */
+        char *unit;            /* machine-ESCAPED.scope */
+        uint8_t uuid[16];
+
+        DomainDef *def;        /* the persistent definition (or the transient one) */
+        DomainDef *live;       /* while the helper runs: the live definition */
+        bool persistent;
+
+        ContainerState state;
+        StartPhase start_phase;
+        sd_bus_message *start_msg;     /* pending Start/CreateXML call */
+        bool start_is_create;          /* reply with the object path */
+        char *start_error;             /* the helper's ERROR message */
+        bool scope_retried;
+        bool scope_created;            /* StartTransientUnit succeeded: stop it on failure */
+        char *scope_job;
+
+        pid_t helper_pid;      /* the Id */
+        pid_t leader_pid;      /* the container's init, host PID */
+        bool helper_is_child;
+        int pidfd;
+        sd_event_source *pidfd_source;
+        int handshake_fd;
+        sd_event_source *handshake_source;
+        sd_event_source *kill_timer;   /* Destroy or failed start: SIGKILL fallback */
+
+        sd_bus *helper_bus;            /* p2p connection to NAME.sock */
+        sd_bus_slot *exited_slot;
+        bool got_exited;
+        char *exit_detail;
+        int exit_code;
+        bool destroy_requested;
+
+        sd_bus_message **stop_waiters; /* Destroy calls waiting for the helper's end */
+        size_t n_stop_waiters;
+
+        Container *next, *prev;
+};
+
+typedef enum JobKind {
+        JOB_SCOPE_START,       /* StartTransientUnit of a container's scope */
+        JOB_SCOPE_STOP_RETRY,  /* StopUnit of a left-over scope before retrying */
+} JobKind;
+
+struct Job {
+        char *path;
+        JobKind kind;
+        Container *container;  /* referenced */
+        Job *next;
+};
+
+struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        Container *containers;
+        Job *jobs;
+
+        char *etc_dir;
+        char *run_dir;
+        char *helper_path;
+
+        uint64_t idle_usec;            /* 0 = never exit */
+        uint64_t last_activity;
+        sd_event_source *idle_timer;
+};
+
+/* manager.c */
+Container *manager_find_container(Manager *m, const char *name);
+Container *manager_find_container_by_uuid(Manager *m, const uint8_t uuid[16]);
+Container *manager_find_container_by_path(Manager *m, const char *path);
+void manager_link_container(Manager *m, Container *c);
+void manager_unlink_container(Manager *m, Container *c);
+void manager_check_idle(Manager *m);
+
+/* manager-bus.c */
+int manager_bus_setup(Manager *m);
+int manager_emit_container_new(Manager *m, Container *c);
+int manager_emit_container_removed(Manager *m, Container *c);
+int manager_emit_container_event(Manager *m, Container *c, const char *event, const char *detail);
+int manager_emit_container_exited(Manager *m, Container *c, const char *detail, int exit_code);
+int bus_check_privileged(sd_bus_message *m, sd_bus_error *error);
+int container_from_name(Manager *m, const char *name, Container **ret, sd_bus_error *error);
+
+/* container-bus.c */
+extern const sd_bus_vtable container_vtable[];
+int container_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found, sd_bus_error *error);
+int container_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
+int container_emit_changed(Container *c, const char *prop, ...);
+
+/* Operations shared by the Manager and Container objects: each takes the
+ * message it answers (now or later) and returns like a method handler. */
+int container_method_start(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error);
+int container_method_destroy(sd_bus_message *msg, Container *c, sd_bus_error *error);
+int container_method_shutdown(sd_bus_message *msg, Container *c, sd_bus_error *error);
+int container_method_undefine(sd_bus_message *msg, Container *c, sd_bus_error *error);
+int container_method_get_xml(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error);
+int container_method_open_console(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error);
+int container_method_resize_console(sd_bus_message *msg, Container *c, uint16_t rows, uint16_t cols, sd_bus_error *error);
+
+/* container.c */
+int container_new(Manager *m, DomainDef *def, bool persistent, Container **ret);
+Container *container_ref(Container *c);
+Container *container_unref(Container *c);
+void container_unrefp(Container **c);
+void container_unref_void(void *c);
+const char *container_state_to_string(const Container *c);
+bool container_is_active(const Container *c);
+char *container_uuid_string(const Container *c);
+int container_start(Container *c, sd_bus_message *msg, bool is_create, sd_bus_error *error);
+int container_destroy(Container *c, sd_bus_message *msg);
+void container_scope_job_done(Container *c, const char *result);
+void container_scope_failed(Container *c, const char *message);
+void container_helper_error(Container *c, const char *message);
+void container_helper_ready(Container *c, pid_t leader);
+int container_pidfd_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+int container_adopt(Manager *m, DomainDef *live);
+void container_drop_if_unused(Container *c);
+int container_live_xml_path(const Container *c, char **ret);
+int container_config_path(Manager *m, const char *name, char **ret);
+
+/* scope.c */
+int manager_subscribe_systemd(Manager *m);
+int scope_start(Container *c);
+int scope_stop(Manager *m, const char *unit);
+int scope_kill(Manager *m, const char *unit, int sig);
+void manager_free_jobs(Manager *m);
+
+/* spawn.c */
+int helper_spawn(Container *c);
+int helper_send_go(Container *c);
+int helper_watch(Container *c, int pidfd);
+
+/* helper-client.c */
+int helper_connect(Container *c);
+void helper_disconnect(Container *c);
+int helper_call_internal(Container *c, const char *method, sd_bus_message_handler_t handler);
+int helper_describe(Container *c, char **ret_name, char **ret_uuid, uint32_t *ret_helper_pid,
+                    uint32_t *ret_leader_pid, char **ret_unit, char **ret_state);
+int helper_call_async(Container *c, sd_bus_message *reply_to, const char *method,
+                      sd_bus_message_handler_t handler, const char *types, ...);
+
+/* store.c */
+int store_load_all(Manager *m);
+int store_save(Manager *m, const DomainDef *def);
+int store_remove(Manager *m, const char *name);
+int store_adopt_running(Manager *m);
+int domain_def_copy(const DomainDef *def, DomainDef **ret);

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The container's scope: StartTransientUnit on systemd's manager, waiting for
+ * its job through JobRemoved, StopUnit and KillUnit. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macros.h"
+#include "manager.h"
+
+#define SYSTEMD_DEST  "org.freedesktop.systemd1"
+#define SYSTEMD_PATH  "/org/freedesktop/systemd1"
+#define SYSTEMD_IFACE "org.freedesktop.systemd1.Manager"
+
+/* Used when the XML sets no <vivarium:tasks max=.../>: high enough for any
+ * ordinary payload, low enough to stop a fork bomb. */
+#define DEFAULT_TASKS_MAX UINT64_C(16384)
+
+static Job *job_free(Job *j) {
+        if (!j)
+                return NULL;
+        container_unref(j->container);
+        free(j->path);
+        free(j);
+        return NULL;
+}
+
+void manager_free_jobs(Manager *m) {
+        while (m->jobs) {
+                Job *j = m->jobs;
+                m->jobs = j->next;
+                job_free(j);
+        }
+}
+
+static int job_add(Manager *m, const char *path, JobKind kind, Container *c) {
+        Job *j;
+
+        j = calloc(1, sizeof(Job));
+        if (!j)
+                return -ENOMEM;
+        j->path = strdup(path);
+        if (!j->path) {
+                free(j);
+                return -ENOMEM;
+        }
+        j->kind = kind;
+        j->container = container_ref(c);
+        j->next = m->jobs;
+        m->jobs = j;
+        return 0;
+}
+
+static int scope_start_call(Container *c);
+
+/* Sends MSG with a reply handler that holds a reference on the container
+ * until it ran (or the call was dropped). */
+static int call_async_ref(Container *c, sd_bus_message *msg, sd_bus_message_handler_t handler) {
+        sd_bus_slot *slot = NULL;
+        int r;
+
+        r = sd_bus_call_async(c->manager->bus, &slot, msg, handler, container_ref(c), 0);
+        if (r < 0) {
+                container_unref(c);
+                return r;
+        }
+        (void) sd_bus_slot_set_destroy_callback(slot, container_unref_void);
+        (void) sd_bus_slot_set_floating(slot, 1);
+        sd_bus_slot_unref(slot);
+        return 0;
+}
+
+static int job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const char *path, *unit, *result;
+        uint32_t id;
+        Job **p, *j;
+        int r;
+
+        r = sd_bus_message_read(msg, "uoss", &id, &path, &unit, &result);
+        if (r < 0) {
+                fprintf(stderr, "Failed to parse JobRemoved, ignoring: %s\n", strerror(-r));
+                return 0;
+        }
+
+        for (p = &m->jobs; *p; p = &(*p)->next)
+                if (streq((*p)->path, path))
+                        break;
+        if (!*p)
+                return 0;
+        j = *p;
+        *p = j->next;
+
+        switch (j->kind) {
+        case JOB_SCOPE_START:
+                if (streq_ptr(j->container->scope_job, path))
+                        container_scope_job_done(j->container, result);
+                break;
+        case JOB_SCOPE_STOP_RETRY:
+                /* The left-over scope is gone (or failed to stop: the retry says). */
+                if (j->container->state == CONTAINER_STARTING && j->container->start_phase == START_PHASE_SCOPE) {
+                        r = scope_start_call(j->container);
+                        if (r < 0)
+                                container_scope_failed(j->container, "Failed to create the container's scope");
+                }
+                break;
+        }
+
+        job_free(j);
+        return 0;
+}
+
+int manager_subscribe_systemd(Manager *m) {
+        int r;
+
+        r = sd_bus_match_signal(m->bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE, "JobRemoved", job_removed, m);
+        if (r < 0)
+                return r;
+
+        /* Without Subscribe systemd sends JobRemoved to nobody. */
+        return sd_bus_call_method_async(m->bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE, "Subscribe", NULL,
+                                        NULL, NULL);
+}
+
+static int stop_retry_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Container *c = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        const char *job;
+        int r;
+
+        if (c->state != CONTAINER_STARTING || c->start_phase != START_PHASE_SCOPE)
+                return 0;
+
+        if (e) {
+                /* Gone meanwhile: just try again. */
+                r = scope_start_call(c);
+        } else {
+                r = sd_bus_message_read(reply, "o", &job);
+                if (r >= 0)
+                        r = job_add(c->manager, job, JOB_SCOPE_STOP_RETRY, c);
+        }
+        if (r < 0)
+                container_scope_failed(c, "Failed to create the container's scope");
+        return 0;
+}
+
+static int start_transient_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Container *c = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        const char *job;
+        int r;
+
+        if (c->state != CONTAINER_STARTING || c->start_phase != START_PHASE_SCOPE)
+                return 0;
+
+        if (e) {
+                _cleanup_free_ char *msg = NULL;
+
+                if (sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists") && !c->scope_retried) {
+                        /* A scope of an earlier run that systemd has not
+                         * collected yet: stop it, then try once more. */
+                        c->scope_retried = true;
+                        fprintf(stderr, "Scope %s still exists, stopping it first.\n", c->unit);
+                        _cleanup_(sd_bus_message_unrefp) sd_bus_message *stop = NULL;
+
+                        r = sd_bus_message_new_method_call(c->manager->bus, &stop, SYSTEMD_DEST, SYSTEMD_PATH,
+                                                           SYSTEMD_IFACE, "StopUnit");
+                        if (r >= 0)
+                                r = sd_bus_message_append(stop, "ss", c->unit, "replace");
+                        if (r >= 0)
+                                r = call_async_ref(c, stop, stop_retry_reply);
+                        if (r >= 0)
+                                return 0;
+                }
+
+                if (asprintf(&msg, "Failed to create scope '%s' for container '%s': %s", c->unit, c->name,
+                             e->message ? e->message : e->name) < 0)
+                        msg = NULL;
+                container_scope_failed(c, msg ? msg : "Failed to create the container's scope");
+                return 0;
+        }
+
+        c->scope_created = true;
+        r = sd_bus_message_read(reply, "o", &job);
+        if (r >= 0) {
+                free(c->scope_job);
+                c->scope_job = strdup(job);
+                if (!c->scope_job)
+                        r = -ENOMEM;
+        }
+        if (r >= 0)
+                r = job_add(c->manager, job, JOB_SCOPE_START, c);
+        if (r < 0)
+                container_scope_failed(c, "Failed to track the job of the container's scope");
+        return 0;
+}
+
+static int append_limits(sd_bus_message *msg, const DomainDef *def) {
+        uint64_t tasks = def->tasks_max != UNSET_U64 ? def->tasks_max : DEFAULT_TASKS_MAX;
+        uint64_t mem_kib = 0;
+        int r;
+
+        /* <memory> is the ceiling; a tighter <memtune><hard_limit> wins. */
+        if (def->memory_kib > 0)
+                mem_kib = def->memory_kib;
+        if (def->hard_limit_kib != UNSET_U64 && def->hard_limit_kib > 0 &&
+            (mem_kib == 0 || def->hard_limit_kib < mem_kib))
+                mem_kib = def->hard_limit_kib;
+        if (mem_kib > 0) {
+                r = sd_bus_message_append(msg, "(sv)", "MemoryMax", "t", mem_kib * 1024);
+                if (r < 0)
+                        return r;
+        }
+
+        r = sd_bus_message_append(msg, "(sv)", "TasksMax", "t", tasks);
+        if (r < 0)
+                return r;
+
+        if (def->cpu_shares != UNSET_U64) {
+                /* libvirt's shares: 1024 is the default, as weight 100 is systemd's. */
+                uint64_t w = def->cpu_shares * 100 / 1024;
+
+                if (w < 1)
+                        w = 1;
+                if (w > 10000)
+                        w = 10000;
+                r = sd_bus_message_append(msg, "(sv)", "CPUWeight", "t", w);
+                if (r < 0)
+                        return r;
+        }
+
+        if (def->cpu_quota_us > 0) {
+                uint64_t period = def->cpu_period_us != UNSET_U64 && def->cpu_period_us > 0 ? def->cpu_period_us
+                                                                                             : 100000;
+
+                r = sd_bus_message_append(msg, "(sv)", "CPUQuotaPerSecUSec", "t",
+                                          (uint64_t) def->cpu_quota_us * 1000000 / period);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(msg, "(sv)", "CPUQuotaPeriodUSec", "t", period);
+                if (r < 0)
+                        return r;
+        }
+
+        return 0;
+}
+
+static int scope_start_call(Container *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        _cleanup_free_ char *description = NULL;
+        int r;
+
+        if (asprintf(&description, "Vivarium container %s", c->name) < 0)
+                return -ENOMEM;
+
+        r = sd_bus_message_new_method_call(c->manager->bus, &msg, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE,
+                                           "StartTransientUnit");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "ss", c->unit, "fail");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "(sv)(sv)(sv)(sv)(sv)",
+                                  "Description", "s", description,
+                                  "Slice", "s", "machine.slice",
+                                  "Delegate", "b", 1,
+                                  "CollectMode", "s", "inactive-or-failed",
+                                  "PIDs", "au", 1, (uint32_t) c->helper_pid);
+        if (r < 0)
+                return r;
+        r = append_limits(msg, c->live ? c->live : c->def);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(msg);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "a(sa(sv))", 0);
+        if (r < 0)
+                return r;
+
+        return call_async_ref(c, msg, start_transient_reply);
+}
+
+int scope_start(Container *c) {
+        return scope_start_call(c);
+}
+
+static int ignore_no_unit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (e && !sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit") &&
+            !sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.UnknownObject"))
+                fprintf(stderr, "%s failed, ignoring: %s\n", (const char *) userdata, e->message ? e->message : e->name);
+        return 0;
+}
+
+int scope_stop(Manager *m, const char *unit) {
+        int r;
+
+        r = sd_bus_call_method_async(m->bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE, "StopUnit",
+                                     ignore_no_unit_reply, (void *) "StopUnit", "ss", unit, "replace");
+        if (r < 0)
+                fprintf(stderr, "Failed to stop scope %s, ignoring: %s\n", unit, strerror(-r));
+        return r;
+}
+
+int scope_kill(Manager *m, const char *unit, int sig) {
+        int r;
+
+        r = sd_bus_call_method_async(m->bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE, "KillUnit",
+                                     ignore_no_unit_reply, (void *) "KillUnit", "ssi", unit, "all", (int32_t) sig);
+        if (r < 0)
+                fprintf(stderr, "Failed to kill scope %s, ignoring: %s\n", unit, strerror(-r));
+        return r;
+}

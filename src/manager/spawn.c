@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Spawning the helper, the handshake on its fd 3, and watching it by pidfd. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bus-names.h"
+#include "macros.h"
+#include "manager.h"
+
+#define HANDSHAKE_FD 3
+
+/* In the child between fork() and exec(): only async-signal-safe calls. */
+static _noreturn_ void exec_helper(const char *path, const char *name, int fd) {
+        sigset_t all;
+        int null_fd;
+
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        signal(SIGPIPE, SIG_DFL);
+
+        /* Its own session: no terminal signal of ours reaches it. */
+        (void) setsid();
+
+        if (fd == HANDSHAKE_FD) {
+                if (fcntl(fd, F_SETFD, 0) < 0)
+                        _exit(127);
+        } else if (dup2(fd, HANDSHAKE_FD) < 0) /* dup2() clears FD_CLOEXEC */
+                _exit(127);
+
+        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0)
+                _exit(127);
+
+        /* Nothing of the manager leaks into the container's process tree. */
+        (void) close_range(HANDSHAKE_FD + 1, ~0U, 0);
+
+        execl(path, "vivarium-helper", "--name", name, "--handshake", "3", (char *) NULL);
+        _exit(127);
+}
+
+int helper_spawn(Container *c) {
+        _cleanup_close_ int ours = -EBADF, theirs = -EBADF, pidfd = -EBADF;
+        int pair[2], r;
+        pid_t pid;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                return -errno;
+        ours = pair[0];
+        theirs = pair[1];
+
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0)
+                exec_helper(c->manager->helper_path, c->name, theirs);
+
+        theirs = safe_close(theirs);
+        c->helper_pid = pid;
+        c->helper_is_child = true;
+
+        pidfd = pidfd_open(pid, 0);
+        if (pidfd < 0) {
+                r = -errno;
+                (void) kill(pid, SIGKILL);
+                c->helper_pid = 0;
+                return r;
+        }
+
+        c->handshake_fd = TAKE_FD(ours);
+        r = helper_watch(c, pidfd);
+        if (r < 0) {
+                (void) pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+                c->helper_pid = 0;
+                c->handshake_fd = safe_close(c->handshake_fd);
+                return r;
+        }
+        TAKE_FD(pidfd);
+        return 0;
+}
+
+int helper_watch(Container *c, int pidfd) {
+        int r;
+
+        r = sd_event_add_io(c->manager->event, &c->pidfd_source, pidfd, EPOLLIN, container_pidfd_cb, c);
+        if (r < 0)
+                return r;
+        c->pidfd = pidfd;
+        return 0;
+}
+
+static int handshake_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Container *c = userdata;
+        char buf[4096];
+        const char *p;
+        ssize_t n;
+
+        n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+        if (n < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                        return 0;
+                n = 0; /* ECONNRESET and friends: the helper is gone */
+        }
+        if (n == 0) {
+                /* EOF without a word: its pidfd tells the rest. */
+                c->handshake_source = sd_event_source_disable_unref(c->handshake_source);
+                return 0;
+        }
+
+        buf[n] = 0;
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == 0))
+                buf[--n] = 0;
+
+        if ((p = startswith(buf, VIV_HANDSHAKE_READY))) {
+                long leader = 0;
+
+                if (*p == ' ')
+                        leader = strtol(p + 1, NULL, 10);
+                container_helper_ready(c, (pid_t) (leader > 0 ? leader : 0));
+        } else if ((p = startswith(buf, VIV_HANDSHAKE_ERROR))) {
+                char *msg = NULL;
+
+                /* "ERROR <errno> <message>": the message is for the user. */
+                if (*p == ' ') {
+                        strtol(p + 1, &msg, 10);
+                        while (msg && *msg == ' ')
+                                msg++;
+                }
+                container_helper_error(c, msg && *msg ? msg : "The helper reported an error without a message");
+        } else {
+                fprintf(stderr, "Unexpected handshake message from the helper of container '%s': '%s'\n", c->name,
+                        buf);
+                container_helper_error(c, "Protocol error in the helper's handshake");
+        }
+        return 0;
+}
+
+int helper_send_go(Container *c) {
+        int r;
+
+        if (send(c->handshake_fd, VIV_HANDSHAKE_GO, strlen(VIV_HANDSHAKE_GO), MSG_NOSIGNAL) < 0)
+                return -errno;
+
+        r = sd_event_add_io(c->manager->event, &c->handshake_source, c->handshake_fd, EPOLLIN, handshake_cb, c);
+        if (r < 0)
+                return r;
+        return 0;
+}

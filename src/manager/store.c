@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Persistent definitions in /etc/vivarium/containers and, at start-up, the
+ * live ones in /run/vivarium/containers. */
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "domain-xml.h"
+#include "fileio.h"
+#include "macros.h"
+#include "manager.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+
+/* A copy through the normalized text: the parser is the one place that
+ * knows how to build a DomainDef. */
+int domain_def_copy(const DomainDef *def, DomainDef **ret) {
+        _cleanup_free_ char *xml = NULL;
+        XmlDiag diag = {};
+        int r;
+
+        xml = domain_def_format(def, 0);
+        if (!xml)
+                return -ENOMEM;
+        r = domain_def_parse(xml, strlen(xml), def->name, ret, &diag);
+        if (r < 0 && diag.error)
+                fprintf(stderr, "Failed to copy the definition of container '%s': %s\n", def->name, diag.error);
+        xml_diag_done(&diag);
+        return r;
+}
+
+int store_save(Manager *m, const DomainDef *def) {
+        _cleanup_free_ char *path = NULL, *xml = NULL;
+        int r;
+
+        r = container_config_path(m, def->name, &path);
+        if (r < 0)
+                return r;
+        xml = domain_def_format(def, 0);
+        if (!xml)
+                return -ENOMEM;
+        r = write_file_atomic(path, xml, 0600);
+        if (r < 0)
+                fprintf(stderr, "Failed to write %s: %s\n", path, strerror(-r));
+        return r;
+}
+
+int store_remove(Manager *m, const char *name) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = container_config_path(m, name, &path);
+        if (r < 0)
+                return r;
+        if (unlink(path) < 0 && errno != ENOENT) {
+                r = -errno;
+                fprintf(stderr, "Failed to remove %s: %s\n", path, strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+/* NAME.xml → "NAME", or NULL for files that are not definitions (temp files
+ * of write_file_atomic() are hidden). */
+static char *xml_file_name(const char *filename) {
+        size_t n = strlen(filename);
+
+        if (filename[0] == '.' || n <= 4 || !streq(filename + n - 4, ".xml"))
+                return NULL;
+        return strndup(filename, n - 4);
+}
+
+static int parse_file(const char *path, DomainDef **ret) {
+        XmlDiag diag = {};
+        int r;
+
+        r = domain_def_parse_file(path, ret, &diag);
+        if (diag.warnings)
+                for (char **w = diag.warnings; *w; w++)
+                        fprintf(stderr, "%s\n", *w);
+        if (r < 0)
+                fprintf(stderr, "Failed to load %s, skipping: %s\n", path, diag.error ? diag.error : strerror(-r));
+        xml_diag_done(&diag);
+        return r;
+}
+
+int store_load_all(Manager *m) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        int r;
+
+        d = opendir(m->etc_dir);
+        if (!d) {
+                r = -errno;
+                fprintf(stderr, "Failed to open %s: %s\n", m->etc_dir, strerror(-r));
+                return r;
+        }
+
+        while ((de = readdir(d))) {
+                _cleanup_(domain_def_freep) DomainDef *def = NULL;
+                _cleanup_free_ char *name = NULL, *path = NULL;
+                Container *c;
+
+                name = xml_file_name(de->d_name);
+                if (!name)
+                        continue;
+                if (asprintf(&path, "%s/%s", m->etc_dir, de->d_name) < 0)
+                        return -ENOMEM;
+
+                /* One corrupt file costs one container, never the others. */
+                if (parse_file(path, &def) < 0)
+                        continue;
+                if (!streq(def->name, name)) {
+                        fprintf(stderr, "Failed to load %s, skipping: it defines container '%s', not '%s'\n", path,
+                                def->name, name);
+                        continue;
+                }
+                if ((c = manager_find_container_by_uuid(m, def->uuid))) {
+                        fprintf(stderr, "Failed to load %s, skipping: its uuid is already used by container '%s'\n",
+                                path, c->name);
+                        continue;
+                }
+
+                r = container_new(m, def, true, &c);
+                if (r < 0)
+                        return r;
+                TAKE_PTR(def);
+                manager_link_container(m, c);
+                container_unref(c);
+        }
+        return 0;
+}
+
+int store_adopt_running(Manager *m) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+
+        d = opendir(m->run_dir);
+        if (!d) {
+                int r = -errno;
+                fprintf(stderr, "Failed to open %s: %s\n", m->run_dir, strerror(-r));
+                return r;
+        }
+
+        while ((de = readdir(d))) {
+                _cleanup_(domain_def_freep) DomainDef *live = NULL;
+                _cleanup_free_ char *name = NULL, *path = NULL;
+
+                name = xml_file_name(de->d_name);
+                if (!name)
+                        continue;
+                if (asprintf(&path, "%s/%s", m->run_dir, de->d_name) < 0)
+                        return -ENOMEM;
+
+                if (parse_file(path, &live) < 0 || !streq(live->name, name)) {
+                        /* Nothing to adopt: whatever ran is unknowable, so the
+                         * file goes; a helper that still runs keeps running. */
+                        (void) unlink(path);
+                        continue;
+                }
+                (void) container_adopt(m, TAKE_PTR(live));
+        }
+        return 0;
+}

@@ -1,0 +1,304 @@
+#!/bin/bash
+# vivariumd on a real system bus: boots a test host, installs the build into it
+# and exercises org.vivarium1 with busctl/dbus-send inside: activation, define,
+# list, GetXML, a refused definition, start/destroy with the scope's limits,
+# kill -9 of the manager while a container runs, concurrent Start, a non-root
+# caller, introspection against dbus/*.xml, a corrupt definition at start-up
+# and exit on idle.
+# Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
+set -uo pipefail
+
+here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+# shellcheck source=tests/testhost/testhost.sh
+. "$here/testhost/testhost.sh"
+
+if ! why=$(testhost_preflight); then
+	testhost_skip_or_fail "$why"
+fi
+build=${VIVARIUM_BUILD_DIR:-}
+src=${VIVARIUM_SOURCE_DIR:-$(readlink -f "$here/..")}
+if [ -z "$build" ] || [ ! -x "$build/src/manager/vivariumd" ]; then
+	testhost_skip_or_fail "vivariumd is not built (VIVARIUM_BUILD_DIR='$build')"
+fi
+
+failures=0
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $*"; }
+check() { # DESCRIPTION CMD...
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+not() { ! "$@"; }
+contains() { # HAYSTACK NEEDLE
+	case $1 in *"$2"*) return 0 ;; esac
+	echo "  expected to find: $2" >&2
+	echo "  in: $1" >&2
+	return 1
+}
+
+work=$(mktemp -d /tmp/vt-manager.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+name=vt-$$-mgr
+if ! testhost_boot "$name"; then
+	echo "not ok 1 - boot the test host"
+	exit 1
+fi
+if ! testhost_install "$build" >"$work/install.log" 2>&1; then
+	cat "$work/install.log" >&2
+	echo "not ok 1 - install the build into the test host"
+	exit 1
+fi
+
+# Tests control the idle exit; "never" while they run.
+testhost_run mkdir -p /run/systemd/system/vivariumd.service.d
+set_idle() { # SECONDS
+	printf '[Service]\nEnvironment=VIVARIUM_IDLE_TIMEOUT=%s\n' "$1" |
+		testhost_run tee /run/systemd/system/vivariumd.service.d/test.conf >/dev/null
+	testhost_run systemctl daemon-reload
+}
+set_idle 0
+
+busctl_() { testhost_run busctl --system "$@"; }
+mcall() { busctl_ call org.vivarium1 /org/vivarium1 org.vivarium1.Manager "$@"; }
+# dbus-send prints the error's name: "Error org.vivarium1.Error.X: message".
+dsend() { # METHOD ARGS...
+	local method=$1
+	shift
+	testhost_run dbus-send --system --print-reply --reply-timeout=60000 --dest=org.vivarium1 /org/vivarium1 \
+		"org.vivarium1.Manager.$method" "$@" 2>&1
+}
+mainpid() { testhost_run systemctl show -P MainPID vivariumd.service; }
+mainpid_is() { [ "$(mainpid)" = "$1" ]; }
+wait_for() { # TRIES CMD...: retries CMD every 0.1 s
+	local tries=$1
+	shift
+	while [ "$tries" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	return 1
+}
+
+hello_xml="<domain type='lxc'>
+<name>helloworld</name>
+<memory>102400</memory>
+<os>
+<type>exe</type>
+<init>/bin/sh</init>
+</os>
+<devices>
+<console type='pty'/>
+</devices>
+</domain>"
+
+# --- activation
+check "vivariumd is not running before the first call" \
+	not testhost_run systemctl -q is-active vivariumd.service
+out=$(mcall ListContainers 2>&1)
+check "a call activates vivariumd (ListContainers: $out)" [ "$out" = "a(ssusso) 0" ]
+check "vivariumd.service is active" testhost_run systemctl -q is-active vivariumd.service
+
+# --- introspection against the committed XML
+iface_of() { # FILE IFACE: the interface element, canonical
+	python3 - "$1" "$2" <<'EOF'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+def canon(e):
+    kids = "".join(canon(k) for k in e)
+    attrs = " ".join('%s="%s"' % kv for kv in sorted(e.attrib.items()))
+    return "<%s %s>%s</%s>" % (e.tag, attrs, kids, e.tag)
+found = [e for e in root.iter("interface") if e.get("name") == sys.argv[2]]
+print(canon(found[0]) if found else "MISSING")
+EOF
+}
+same_iface() { # LIVE_FILE COMMITTED_FILE IFACE
+	local a b
+	a=$(iface_of "$1" "$3")
+	b=$(iface_of "$2" "$3")
+	[ "$a" = "$b" ] && [ "$a" != MISSING ] && return 0
+	diff <(echo "$a" | sed 's/></>\n</g') <(echo "$b" | sed 's/></>\n</g') >&2
+	return 1
+}
+busctl_ introspect --xml-interface org.vivarium1 /org/vivarium1 >"$work/manager-live.xml"
+check "live org.vivarium1.Manager matches dbus/org.vivarium1.Manager.xml" \
+	same_iface "$work/manager-live.xml" "$src/dbus/org.vivarium1.Manager.xml" org.vivarium1.Manager
+
+# --- define
+out=$(mcall DefineXML s "$hello_xml" 2>&1)
+check "DefineXML of the seed's helloworld returns its path ($out)" \
+	[ "$out" = 'o "/org/vivarium1/container/helloworld"' ]
+check "the definition is stored in /etc/vivarium/containers/helloworld.xml" \
+	testhost_run test -s /etc/vivarium/containers/helloworld.xml
+uuid=$(testhost_run sed -n 's|.*<uuid>\(.*\)</uuid>.*|\1|p' /etc/vivarium/containers/helloworld.xml)
+check "the stored definition has a uuid ($uuid)" [ -n "$uuid" ]
+mcall DefineXML s "$hello_xml" >/dev/null 2>&1
+uuid2=$(testhost_run sed -n 's|.*<uuid>\(.*\)</uuid>.*|\1|p' /etc/vivarium/containers/helloworld.xml)
+check "redefining without a uuid keeps the uuid" [ "$uuid" = "$uuid2" ]
+other_uuid_xml=${hello_xml/<\/name>/<\/name><uuid>11111111-2222-3333-4444-555555555555<\/uuid>}
+out=$(dsend DefineXML string:"$other_uuid_xml")
+check "a different uuid for the same name is refused (ContainerExists)" \
+	contains "$out" "Error org.vivarium1.Error.ContainerExists: Container 'helloworld' already exists with uuid $uuid"
+out=$(mcall ListContainers 2>&1)
+check "ListContainers lists helloworld shut off" \
+	contains "$out" "a(ssusso) 1 \"helloworld\" \"$uuid\" 0 \"shut off\" \"\" \"/org/vivarium1/container/helloworld\""
+out=$(mcall GetXML st helloworld 0 2>&1)
+check "GetXML returns the normalized definition" contains "$out" "<name>helloworld</name>"
+out=$(mcall GetContainer s helloworld 2>&1)
+check "GetContainer returns the path" [ "$out" = 'o "/org/vivarium1/container/helloworld"' ]
+out=$(dsend GetContainer string:nosuch)
+check "an unknown name is NoSuchContainer" \
+	contains "$out" "Error org.vivarium1.Error.NoSuchContainer: No container 'nosuch'"
+
+cpath=/org/vivarium1/container/helloworld
+out=$(busctl_ get-property org.vivarium1 $cpath org.vivarium1.Container State 2>&1)
+check "the container object has State ($out)" [ "$out" = 's "shut off"' ]
+out=$(busctl_ get-property org.vivarium1 $cpath org.vivarium1.Container Unit 2>&1)
+check "the container object has Unit ($out)" [ "$out" = 's "machine-helloworld.scope"' ]
+busctl_ introspect --xml-interface org.vivarium1 $cpath >"$work/container-live.xml"
+check "live org.vivarium1.Container matches dbus/org.vivarium1.Container.xml" \
+	same_iface "$work/container-live.xml" "$src/dbus/org.vivarium1.Container.xml" org.vivarium1.Container
+out=$(busctl_ tree --list org.vivarium1 2>&1)
+check "the container object is enumerated" contains "$out" "$cpath"
+
+# --- a refused definition writes nothing
+bad_xml="<domain type='lxc'>
+<name>bad</name>
+<memory>oops</memory>
+</domain>"
+out=$(dsend DefineXML string:"$bad_xml")
+check "an invalid definition is InvalidConfig" contains "$out" "Error org.vivarium1.Error.InvalidConfig: "
+check "its message carries line and column ($out)" \
+	grep -Eq "InvalidConfig: [^ ]*:[0-9]+:[0-9]+: " <<<"$out"
+check "a refused definition writes nothing" not testhost_run test -e /etc/vivarium/containers/bad.xml
+out=$(dsend DefineXML string:"<domain type='lxc'><name>bad")
+check "a malformed definition is InvalidConfig" contains "$out" "Error org.vivarium1.Error.InvalidConfig: "
+
+# --- a non-root caller
+nobody() { testhost_run setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+out=$(nobody dbus-send --system --print-reply --dest=org.vivarium1 /org/vivarium1 \
+	org.vivarium1.Manager.DefineXML string:"${hello_xml//helloworld/intruder}" 2>&1)
+check "a non-root caller gets AccessDenied on DefineXML" contains "$out" "Error org.vivarium1.Error.AccessDenied"
+check "... and nothing was written" not testhost_run test -e /etc/vivarium/containers/intruder.xml
+out=$(nobody busctl --system call org.vivarium1 /org/vivarium1 org.vivarium1.Manager ListContainers 2>&1)
+check "a non-root caller may list ($out)" contains "$out" '"helloworld"'
+out=$(nobody dbus-send --system --print-reply --dest=org.vivarium1 /org/vivarium1 \
+	org.vivarium1.Manager.Start string:helloworld uint64:0 2>&1)
+check "a non-root caller gets AccessDenied on Start" contains "$out" "Error org.vivarium1.Error.AccessDenied"
+
+# --- start, the scope, kill -9 of the manager, destroy
+out=$(dsend Destroy string:helloworld)
+check "Destroy of a stopped container is NotRunning" contains "$out" "Error org.vivarium1.Error.NotRunning"
+out=$(dsend Start string:helloworld uint64:0)
+if contains "$out" "method return" 2>/dev/null; then
+	ok "Start helloworld"
+	started=1
+else
+	not_ok "Start helloworld: $out"
+	testhost_run journalctl --no-pager -q -u vivariumd.service | tail -20 >&2
+	started=0
+fi
+if [ $started = 1 ]; then
+	list=$(mcall ListContainers 2>&1)
+	id=$(echo "$list" | sed -n 's/.*"helloworld" "[^"]*" \([0-9]*\) "running".*/\1/p')
+	check "ListContainers shows helloworld running with an Id ($list)" [ -n "$id" ] && [ "$id" -gt 0 ]
+	out=$(testhost_run systemctl show -p Delegate -p MemoryMax -p Slice machine-helloworld.scope)
+	check "the scope is delegated ($out)" contains "$out" "Delegate=yes"
+	check "the scope has MemoryMax from <memory>" contains "$out" "MemoryMax=104857600"
+	check "the scope is in machine.slice" contains "$out" "Slice=machine.slice"
+	check "the helper is in the scope" grep -q machine-helloworld.scope <<<"$(testhost_run cat "/proc/$id/cgroup")"
+	out=$(testhost_run cat /run/vivarium/containers/helloworld.xml 2>&1)
+	check "the live XML carries the Id" contains "$out" "id='$id'"
+	out=$(mcall GetXML st helloworld 0 2>&1)
+	check "GetXML of a running container is the live XML" contains "$out" "id='$id'"
+	out=$(dsend Start string:helloworld uint64:0)
+	check "Start of a running container is AlreadyRunning" contains "$out" "Error org.vivarium1.Error.AlreadyRunning"
+
+	old=$(mainpid)
+	testhost_run kill -9 "$old"
+	wait_for 50 mainpid_is 0
+	check "the helper survives kill -9 of vivariumd" testhost_run kill -0 "$id"
+	list=$(mcall ListContainers 2>&1)
+	check "after kill -9 a call sees the same container with the same Id" \
+		contains "$list" "\"helloworld\" \"$uuid\" $id \"running\""
+	check "... served by a new vivariumd" [ "$(mainpid)" != "$old" ]
+
+	testhost_run systemctl stop vivariumd.service
+	check "the helper survives systemctl stop vivariumd" testhost_run kill -0 "$id"
+	list=$(mcall ListContainers 2>&1)
+	check "after a stop the container is adopted again" contains "$list" "\"helloworld\" \"$uuid\" $id \"running\""
+
+	out=$(dsend Destroy string:helloworld)
+	check "Destroy returns" contains "$out" "method return"
+	list=$(mcall ListContainers 2>&1)
+	check "after Destroy helloworld is shut off" contains "$list" "\"helloworld\" \"$uuid\" 0 \"shut off\""
+	check "the helper is gone" not testhost_run kill -0 "$id"
+	check "the live XML is gone" not testhost_run test -e /run/vivarium/containers/helloworld.xml
+	check "the scope is gone" wait_for 50 not testhost_run systemctl -q is-active machine-helloworld.scope
+
+	# --- concurrent Start: exactly one wins
+	for i in 1 2 3 4; do
+		dsend Start string:helloworld uint64:0 >"$work/start.$i" &
+	done
+	wait
+	wins=$(grep -l "method return" "$work"/start.* | wc -l)
+	already=$(grep -l "org.vivarium1.Error.AlreadyRunning" "$work"/start.* | wc -l)
+	check "concurrent Start: one wins ($wins), the others get AlreadyRunning ($already)" \
+		[ "$wins" = 1 ] && [ "$already" = 3 ]
+	dsend Destroy string:helloworld >/dev/null
+
+	# --- a failing init: Start fails with the helper's message, nothing is left
+	badinit_xml=${hello_xml//helloworld/badinit}
+	badinit_xml=${badinit_xml//\/bin\/sh/\/nonexistent\/init}
+	mcall DefineXML s "$badinit_xml" >/dev/null 2>&1
+	out=$(dsend Start string:badinit uint64:0)
+	check "Start with a missing init is StartFailed with the helper's message" \
+		contains "$out" "Error org.vivarium1.Error.StartFailed: "
+	list=$(mcall ListContainers 2>&1)
+	check "... and the container is shut off" contains "$list" "\"badinit\" \"" && contains "$list" "0 \"shut off\""
+	check "... and no live XML is left" not testhost_run test -e /run/vivarium/containers/badinit.xml
+	mcall Undefine s badinit >/dev/null 2>&1
+fi
+
+# --- undefine
+mcall DefineXML s "${hello_xml//helloworld/second}" >/dev/null 2>&1
+out=$(mcall Undefine s second 2>&1)
+check "Undefine returns" [ -z "$out" ]
+check "Undefine removes the file" not testhost_run test -e /etc/vivarium/containers/second.xml
+out=$(dsend GetContainer string:second)
+check "Undefine removes the object" contains "$out" "Error org.vivarium1.Error.NoSuchContainer"
+
+# --- a corrupt definition at start-up is skipped, the rest load
+testhost_run systemctl stop vivariumd.service
+echo "<domain type='lxc'><name>corrupt" | testhost_run tee /etc/vivarium/containers/corrupt.xml >/dev/null
+list=$(mcall ListContainers 2>&1)
+check "with a corrupt file the others still load" contains "$list" '"helloworld"'
+check "the corrupt one is skipped" not grep -q corrupt <<<"$list"
+check "the corrupt one is logged" grep -q 'corrupt.xml' <<<"$(testhost_run journalctl --no-pager -q -u vivariumd.service)"
+testhost_run rm -f /etc/vivarium/containers/corrupt.xml
+
+# --- exit on idle
+testhost_run systemctl stop vivariumd.service
+set_idle 2
+mcall ListContainers >/dev/null 2>&1
+check "vivariumd exits when idle" wait_for 100 not testhost_run systemctl -q is-active vivariumd.service
+out=$(mcall ListContainers 2>&1)
+check "and is activated again by the next call" contains "$out" '"helloworld"'
+set_idle 0
+
+mcall Undefine s helloworld >/dev/null 2>&1
+check "the last Undefine empties /etc/vivarium/containers" \
+	[ -z "$(testhost_run ls /etc/vivarium/containers)" ]
+
+echo "1..$n"
+if [ $failures -gt 0 ]; then
+	echo "--- journal of vivariumd" >&2
+	testhost_run journalctl --no-pager -q -u vivariumd.service | tail -60 >&2
+	echo "$((n - failures)) passed, $failures failed"
+	exit 1
+fi
+echo "$n passed, 0 failed"
+exit 0
