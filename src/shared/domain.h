@@ -172,3 +172,29 @@ const char *filesystem_type_to_string(FilesystemType t);
 const char *interface_type_to_string(InterfaceType t);
 const char *direct_mode_to_string(DirectMode m);
 const char *lifecycle_action_to_string(LifecycleAction a);
+
+/* Helpers for identifiers, used by the parser and by the programs. */
+
+/* Accepts 32 hex digits, with or without the dashes of 8-4-4-4-12, and
+ * surrounding white space. Returns 0 or -EINVAL. */
+int uuid_parse_string(const char *s, uint8_t ret[16]);
+/* Writes the dashed, lowercase form and a NUL: buf needs 37 bytes. */
+void uuid_format(const uint8_t uuid[16], char buf[37]);
+/* A random (version 4) UUID from getrandom(). Returns 0 or -errno. */
+int uuid_generate(uint8_t ret[16]);
+bool uuid_is_null(const uint8_t uuid[16]);
+
+/* A random, locally administered style MAC in libvirt's 52:54:00 prefix. */
+int domain_def_generate_mac(uint8_t ret[MAC_ADDR_LEN]);
+/* "aa:bb:cc:dd:ee:ff" (either case) → 6 bytes. Returns 0 or -EINVAL. */
+int mac_parse_string(const char *s, uint8_t ret[MAC_ADDR_LEN]);
+/* Lowercase with colons and a NUL: buf needs 18 bytes. */
+void mac_format(const uint8_t mac[MAC_ADDR_LEN], char buf[18]);
+
+/* Capability names as in <features><capabilities>: the kernel's CAP_* names,
+ * lowercased, without "cap_". Returns the number, or -EINVAL. */
+int capability_from_name(const char *name);
+/* NULL for an unknown number. */
+const char *capability_to_name(int cap);
+
+const char *cap_policy_to_string(CapPolicy p);

@@ -1,0 +1,1064 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Domain XML: read (well-formedness, RelaxNG, model, semantic checks) and
+ * write back normalized. The schema (xml/domain.rng) is embedded at build
+ * time, so parsing never looks up a file. */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "domain-xml.h"
+#include "xml-util.h"
+
+#define VIV_DOMAIN_NS "http://vivarium.org/schemas/domain/1"
+
+extern const char xml_schema_domain_rng[];
+extern const size_t xml_schema_domain_rng_len;
+
+typedef struct Parser {
+        const XmlInput *in;
+        XmlDiag *diag;
+        DomainDef *def;
+        /* Nodes kept for checks that span elements. */
+        xmlNode *memory_node, *current_memory_node, *hard_limit_node, *soft_limit_node, *swap_node;
+        xmlNode **fs_nodes;
+        size_t n_fs_nodes;
+        xmlNode **iface_nodes;
+        size_t n_iface_nodes;
+} Parser;
+
+#define ERR(p, node, attr, ...) xml_error((p)->in, (p)->diag, (node), (attr), __VA_ARGS__)
+
+static int warn_ignored(Parser *p, xmlNode *n) {
+        char qname[256];
+        return xml_warning(p->in, p->diag, n, "element '%s' is not used by containers, ignoring",
+                           xml_node_qname(n, qname, sizeof(qname)));
+}
+
+/* ---- small value readers ---- */
+
+static int take_text(Parser *p, xmlNode *n, char **field) {
+        char *s = xml_text(n);
+        if (!s)
+                return -ENOMEM;
+        free(*field);
+        *field = s;
+        return 0;
+}
+
+/* <memory unit='...'>N</memory> and its relatives, in KiB. */
+static int parse_scaled(Parser *p, xmlNode *n, const char *unit_attr, const char *value_attr, uint64_t *ret) {
+        _cleanup_free_ char *unit = xml_prop(n, unit_attr);
+        _cleanup_free_ char *text = value_attr ? xml_prop(n, value_attr) : xml_text(n);
+        uint64_t v;
+        int r;
+
+        if (!text)
+                return -ENOMEM;
+        r = xml_parse_u64(text, &v);
+        if (r == -ERANGE)
+                return ERR(p, n, value_attr, "value '%s' of element '%s' is too large", text, (const char *) n->name);
+        if (r < 0)
+                return ERR(p, n, value_attr, "value '%s' of element '%s' is not a non-negative integer", text, (const char *) n->name);
+        r = xml_scale_to_kib(v, unit, "KiB", ret);
+        if (r == -ERANGE)
+                return ERR(p, n, value_attr, "value '%s %s' of element '%s' is too large", text, unit, (const char *) n->name);
+        if (r < 0)
+                return ERR(p, n, unit_attr, "unknown unit '%s' in element '%s'", strna(unit), (const char *) n->name);
+        return 0;
+}
+
+static int parse_u64_text(Parser *p, xmlNode *n, uint64_t min, uint64_t max, uint64_t *ret) {
+        _cleanup_free_ char *text = xml_text(n);
+        uint64_t v;
+        int r;
+
+        if (!text)
+                return -ENOMEM;
+        r = xml_parse_u64(text, &v);
+        if (r < 0 || v < min || v > max)
+                return ERR(p, n, NULL, "value '%s' of element '%s' is out of range, expected %llu to %llu",
+                           text, (const char *) n->name, (unsigned long long) min, (unsigned long long) max);
+        *ret = v;
+        return 0;
+}
+
+static int parse_u32_attr(Parser *p, xmlNode *n, const char *attr, uint32_t *ret) {
+        _cleanup_free_ char *s = xml_prop(n, attr);
+        uint64_t v;
+
+        if (!s)
+                return ERR(p, n, NULL, "element '%s' lacks the attribute '%s'", (const char *) n->name, attr);
+        if (xml_parse_u64(s, &v) < 0 || v > UINT32_MAX)
+                return ERR(p, n, attr, "attribute '%s' of element '%s' has the invalid value '%s', expected 0 to %u",
+                           attr, (const char *) n->name, s, UINT32_MAX);
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+/* Collapses repeated and trailing slashes. Refuses relative paths and ".." steps:
+ * a target must not climb out of the container's root. */
+static int parse_path(Parser *p, xmlNode *n, const char *attr, const char *what, char **ret) {
+        _cleanup_free_ char *raw = attr ? xml_prop(n, attr) : xml_text(n);
+        char *out, *o;
+
+        if (!raw)
+                return attr ? ERR(p, n, NULL, "element '%s' lacks the attribute '%s'", (const char *) n->name, attr) : -ENOMEM;
+        if (raw[0] != '/')
+                return ERR(p, n, attr, "%s '%s' is not an absolute path", what, raw);
+        for (const char *s = raw; *s;) {
+                const char *e = strchrnul(s, '/');
+                if (e - s == 2 && s[0] == '.' && s[1] == '.')
+                        return ERR(p, n, attr, "%s '%s' contains '..'", what, raw);
+                s = *e ? e + 1 : e;
+        }
+        out = o = malloc(strlen(raw) + 1);
+        if (!out)
+                return -ENOMEM;
+        for (const char *s = raw; *s; s++) {
+                if (*s == '/' && o > out && o[-1] == '/')
+                        continue;
+                *o++ = *s;
+        }
+        if (o > out + 1 && o[-1] == '/')
+                o--;
+        *o = 0;
+        *ret = out;
+        return 0;
+}
+
+/* ---- elements ---- */
+
+static int parse_memtune(Parser *p, xmlNode *n) {
+        XML_FOREACH_ELEMENT(c, n) {
+                int r = 0;
+                if (xml_name_is(c, "hard_limit")) {
+                        r = parse_scaled(p, c, "unit", NULL, &p->def->hard_limit_kib);
+                        p->hard_limit_node = c;
+                } else if (xml_name_is(c, "soft_limit")) {
+                        r = parse_scaled(p, c, "unit", NULL, &p->def->soft_limit_kib);
+                        p->soft_limit_node = c;
+                } else if (xml_name_is(c, "swap_hard_limit")) {
+                        r = parse_scaled(p, c, "unit", NULL, &p->def->swap_hard_limit_kib);
+                        p->swap_node = c;
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int parse_vcpu(Parser *p, xmlNode *n) {
+        uint64_t v;
+        int r;
+
+        r = parse_u64_text(p, n, 1, 4096, &v);
+        if (r < 0)
+                return r;
+        p->def->vcpus = (unsigned) v;
+        free(p->def->cpuset);
+        p->def->cpuset = xml_prop(n, "cpuset");
+        if (!p->def->cpuset && xmlHasProp(n, BAD_CAST "cpuset"))
+                return -ENOMEM;
+        return 0;
+}
+
+static int parse_cputune(Parser *p, xmlNode *n) {
+        XML_FOREACH_ELEMENT(c, n) {
+                int r = 0;
+                if (xml_name_is(c, "shares"))
+                        /* cgroup v1's range; mapped to cpu.weight by the manager */
+                        r = parse_u64_text(p, c, 2, 262144, &p->def->cpu_shares);
+                else if (xml_name_is(c, "period"))
+                        r = parse_u64_text(p, c, 1000, 1000000, &p->def->cpu_period_us);
+                else if (xml_name_is(c, "quota")) {
+                        _cleanup_free_ char *text = xml_text(c);
+                        int64_t q;
+
+                        if (!text)
+                                return -ENOMEM;
+                        if (xml_parse_i64(text, &q) < 0 || !(q == -1 || (q >= 1000 && q <= INT64_C(18446744073709551))))
+                                return ERR(p, c, NULL, "value '%s' of element 'quota' is out of range, expected -1 (unlimited) or 1000 to 18446744073709551", text);
+                        p->def->cpu_quota_us = q;
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int parse_blkiotune(Parser *p, xmlNode *n) {
+        XML_FOREACH_ELEMENT(c, n)
+                if (xml_name_is(c, "weight")) {
+                        int r = parse_u64_text(p, c, 10, 1000, &p->def->blkio_weight);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
+static int strv_append(char ***l, size_t *n, char *s) {
+        char **nl = reallocarray(*l, *n + 2, sizeof(char *));
+        if (!nl) {
+                free(s);
+                return -ENOMEM;
+        }
+        nl[(*n)++] = s;
+        nl[*n] = NULL;
+        *l = nl;
+        return 0;
+}
+
+/* Arguments and environment keep their white space: it is the user's. */
+static char *raw_text(xmlNode *n) {
+        xmlChar *v = xmlNodeGetContent(n);
+        char *s = strdup(v ? (const char *) v : "");
+        xmlFree(v);
+        return s;
+}
+
+static int parse_os(Parser *p, xmlNode *n) {
+        DomainDef *def = p->def;
+        size_t n_args = 0;
+        int r = 0;
+
+        XML_FOREACH_ELEMENT(c, n) {
+                if (xml_name_is(c, "type"))
+                        r = take_text(p, c, &def->os_type);
+                else if (xml_name_is(c, "init")) {
+                        _cleanup_free_ char *s = xml_text(c);
+                        if (!s)
+                                return -ENOMEM;
+                        if (s[0] != '/')
+                                return ERR(p, c, NULL, "init '%s' is not an absolute path", s);
+                        free(def->init);
+                        def->init = TAKE_PTR(s);
+                } else if (xml_name_is(c, "initarg")) {
+                        char *s = raw_text(c);
+                        if (!s)
+                                return -ENOMEM;
+                        r = strv_append(&def->init_args, &n_args, s);
+                } else if (xml_name_is(c, "initenv")) {
+                        DomainEnv *e;
+                        _cleanup_free_ char *name = xml_prop(c, "name");
+
+                        if (!name)
+                                return -ENOMEM;
+                        ARRAY_FOREACH(o, def->init_env, def->n_init_env)
+                                if (streq(o->name, name))
+                                        return ERR(p, c, "name", "environment variable '%s' is set twice", name);
+                        e = XML_ARRAY_GROW(def->init_env, def->n_init_env);
+                        if (!e)
+                                return -ENOMEM;
+                        e->name = TAKE_PTR(name);
+                        e->value = raw_text(c);
+                        if (!e->value)
+                                return -ENOMEM;
+                } else if (xml_name_is(c, "initdir"))
+                        r = parse_path(p, c, NULL, "initdir", &def->init_dir);
+                else if (xml_name_is(c, "inituser"))
+                        r = take_text(p, c, &def->init_user);
+                else if (xml_name_is(c, "initgroup"))
+                        r = take_text(p, c, &def->init_group);
+                if (r < 0)
+                        return r;
+        }
+        if (def->init_user && !*def->init_user)
+                return ERR(p, xml_child(n, "inituser"), NULL, "element 'inituser' is empty");
+        if (def->init_group && !*def->init_group)
+                return ERR(p, xml_child(n, "initgroup"), NULL, "element 'initgroup' is empty");
+        return 0;
+}
+
+static bool ranges_overlap(uint32_t a, uint32_t na, uint32_t b, uint32_t nb) {
+        return (uint64_t) a < (uint64_t) b + nb && (uint64_t) b < (uint64_t) a + na;
+}
+
+static int parse_idmap(Parser *p, xmlNode *n) {
+        DomainDef *def = p->def;
+
+        XML_FOREACH_ELEMENT(c, n) {
+                bool uid = xml_name_is(c, "uid");
+                DomainIdmap m = {}, **map = uid ? &def->uid_map : &def->gid_map;
+                size_t *count = uid ? &def->n_uid_map : &def->n_gid_map;
+                const char *what = uid ? "uid" : "gid";
+                DomainIdmap *slot;
+                int r;
+
+                if ((r = parse_u32_attr(p, c, "start", &m.start)) < 0 ||
+                    (r = parse_u32_attr(p, c, "target", &m.target)) < 0 ||
+                    (r = parse_u32_attr(p, c, "count", &m.count)) < 0)
+                        return r;
+                if (m.count == 0)
+                        return ERR(p, c, "count", "%s mapping with count 0", what);
+                if ((uint64_t) m.start + m.count - 1 > UINT32_MAX - 1 || (uint64_t) m.target + m.count - 1 > UINT32_MAX - 1)
+                        return ERR(p, c, "count", "%s mapping %u→%u of %u ids goes past the largest id", what, m.start, m.target, m.count);
+                for (size_t i = 0; i < *count; i++) {
+                        const DomainIdmap *o = &(*map)[i];
+                        if (ranges_overlap(o->start, o->count, m.start, m.count))
+                                return ERR(p, c, "start", "%s mapping starting at %u overlaps the one starting at %u inside the container",
+                                           what, m.start, o->start);
+                        if (ranges_overlap(o->target, o->count, m.target, m.count))
+                                return ERR(p, c, "target", "%s mapping to %u overlaps the one to %u on the host",
+                                           what, m.target, o->target);
+                }
+                slot = XML_ARRAY_GROW(*map, *count);
+                if (!slot)
+                        return -ENOMEM;
+                *slot = m;
+        }
+        if (def->n_uid_map > 0 && def->n_gid_map == 0)
+                return ERR(p, n, NULL, "idmap maps uids but no gids: a user namespace needs both");
+        if (def->n_gid_map > 0 && def->n_uid_map == 0)
+                return ERR(p, n, NULL, "idmap maps gids but no uids: a user namespace needs both");
+        return 0;
+}
+
+static int parse_capabilities(Parser *p, xmlNode *n) {
+        DomainDef *def = p->def;
+        _cleanup_free_ char *policy = xml_prop(n, "policy");
+
+        if (!policy || streq(policy, "default"))
+                def->cap_policy = CAP_POLICY_DEFAULT;
+        else if (streq(policy, "allow"))
+                def->cap_policy = CAP_POLICY_ALLOW;
+        else if (streq(policy, "deny"))
+                def->cap_policy = CAP_POLICY_DENY;
+        else
+                return ERR(p, n, "policy", "capabilities policy '%s' is unknown, expected 'default', 'allow' or 'deny'", policy);
+
+        XML_FOREACH_ELEMENT(c, n) {
+                _cleanup_free_ char *state = xml_prop(c, "state");
+                int cap = capability_from_name((const char *) c->name);
+                DomainCapToggle *t;
+
+                if (cap < 0)
+                        return ERR(p, c, NULL, "unknown capability '%s'", (const char *) c->name);
+                ARRAY_FOREACH(o, def->cap_toggles, def->n_cap_toggles)
+                        if (o->cap == cap)
+                                return ERR(p, c, NULL, "capability '%s' is given twice", (const char *) c->name);
+                t = XML_ARRAY_GROW(def->cap_toggles, def->n_cap_toggles);
+                if (!t)
+                        return -ENOMEM;
+                t->cap = cap;
+                t->on = !state || streq(state, "on");
+        }
+
+        /* Normalized: by capability number. */
+        for (size_t i = 1; i < def->n_cap_toggles; i++)
+                for (size_t j = i; j > 0 && def->cap_toggles[j - 1].cap > def->cap_toggles[j].cap; j--) {
+                        DomainCapToggle tmp = def->cap_toggles[j];
+                        def->cap_toggles[j] = def->cap_toggles[j - 1];
+                        def->cap_toggles[j - 1] = tmp;
+                }
+        return 0;
+}
+
+static int parse_features(Parser *p, xmlNode *n) {
+        XML_FOREACH_ELEMENT(c, n) {
+                if (xml_name_is(c, "privnet"))
+                        p->def->privnet = true;
+                else if (xml_name_is(c, "capabilities")) {
+                        int r = parse_capabilities(p, c);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static int parse_lifecycle(Parser *p, xmlNode *n, LifecycleAction *ret) {
+        _cleanup_free_ char *s = xml_text(n);
+
+        if (!s)
+                return -ENOMEM;
+        for (LifecycleAction a = 0; a < _LIFECYCLE_ACTION_MAX; a++)
+                if (streq(s, lifecycle_action_to_string(a))) {
+                        *ret = a;
+                        return 0;
+                }
+        /* A container has no guest memory image to dump: the action stays, the dump goes. */
+        if (streq(s, "coredump-destroy") || streq(s, "coredump-restart")) {
+                *ret = streq(s, "coredump-destroy") ? LIFECYCLE_DESTROY : LIFECYCLE_RESTART;
+                return xml_warning(p->in, p->diag, n, "%s action '%s': containers have no core dump, using '%s'",
+                                   (const char *) n->name, s, lifecycle_action_to_string(*ret));
+        }
+        return ERR(p, n, NULL, "%s action '%s' is unknown, expected 'destroy', 'restart', 'preserve' or 'rename-restart'",
+                   (const char *) n->name, s);
+}
+
+static int parse_filesystem(Parser *p, xmlNode *n) {
+        DomainDef *def = p->def;
+        _cleanup_free_ char *type = xml_prop(n, "type"), *accessmode = xml_prop(n, "accessmode");
+        DomainFilesystem *fs;
+        xmlNode *source = xml_child(n, "source"), *target = xml_child(n, "target");
+        int r;
+
+        if (accessmode && !streq(accessmode, "passthrough"))
+                return ERR(p, n, "accessmode", "filesystem accessmode '%s' is not supported, expected 'passthrough'", accessmode);
+
+        fs = XML_ARRAY_GROW(def->filesystems, def->n_filesystems);
+        if (!fs)
+                return -ENOMEM;
+        if (!type || streq(type, "mount"))
+                fs->type = FILESYSTEM_MOUNT;
+        else if (streq(type, "bind"))
+                fs->type = FILESYSTEM_BIND;
+        else if (streq(type, "ram"))
+                fs->type = FILESYSTEM_RAM;
+        else
+                return ERR(p, n, "type", "filesystem type '%s' is not supported, expected 'mount', 'bind' or 'ram'", type);
+
+        if (!source)
+                return ERR(p, n, NULL, "filesystem lacks a <source>");
+        if (!target)
+                return ERR(p, n, NULL, "filesystem lacks a <target>");
+
+        if (fs->type == FILESYSTEM_RAM) {
+                if (xmlHasProp(source, BAD_CAST "dir"))
+                        return ERR(p, source, "dir", "a 'ram' filesystem takes usage= and units=, not dir=");
+                if (!xmlHasProp(source, BAD_CAST "usage"))
+                        return ERR(p, source, NULL, "a 'ram' filesystem needs <source usage='...'/>");
+                r = parse_scaled(p, source, "units", "usage", &fs->ram_usage_kib);
+                if (r < 0)
+                        return r;
+        } else {
+                const char *what = fs->type == FILESYSTEM_MOUNT ? "filesystem source" : "bind source";
+                if (xmlHasProp(source, BAD_CAST "usage") || xmlHasProp(source, BAD_CAST "units"))
+                        return ERR(p, source, xmlHasProp(source, BAD_CAST "usage") ? "usage" : "units",
+                                   "a '%s' filesystem takes dir=, not usage= or units=", filesystem_type_to_string(fs->type));
+                if (!xmlHasProp(source, BAD_CAST "dir"))
+                        return ERR(p, source, NULL, "a '%s' filesystem needs <source dir='...'/>", filesystem_type_to_string(fs->type));
+                r = parse_path(p, source, "dir", what, &fs->source);
+                if (r < 0)
+                        return r;
+        }
+
+        r = parse_path(p, target, "dir", "filesystem target", &fs->target);
+        if (r < 0)
+                return r;
+        if (streq(fs->target, "/") && fs->type != FILESYSTEM_MOUNT)
+                return ERR(p, target, "dir", "a '%s' filesystem cannot be the root: the root must be of type 'mount'",
+                           filesystem_type_to_string(fs->type));
+        fs->readonly = !!xml_child(n, "readonly");
+
+        for (size_t i = 0; i + 1 < def->n_filesystems; i++)
+                if (streq(def->filesystems[i].target, fs->target)) {
+                        unsigned line, column;
+                        xml_node_position(p->in, p->fs_nodes[i], NULL, &line, &column);
+                        return ERR(p, target, "dir", "filesystem target '%s' is already used by the filesystem at line %u",
+                                   fs->target, line);
+                }
+        if (!XML_ARRAY_GROW(p->fs_nodes, p->n_fs_nodes))
+                return -ENOMEM;
+        p->fs_nodes[p->n_fs_nodes - 1] = n;
+        return 0;
+}
+
+static int parse_family(Parser *p, xmlNode *n, const char *address, int *ret_family) {
+        _cleanup_free_ char *family = xml_prop(n, "family");
+        int guessed = address && strchr(address, ':') ? AF_INET6 : AF_INET;
+
+        if (!family)
+                *ret_family = guessed;
+        else if (streq(family, "ipv4"))
+                *ret_family = AF_INET;
+        else if (streq(family, "ipv6"))
+                *ret_family = AF_INET6;
+        else
+                return ERR(p, n, "family", "address family '%s' is unknown, expected 'ipv4' or 'ipv6'", family);
+        return 0;
+}
+
+static int check_address(Parser *p, xmlNode *n, const char *attr, const char *value, int family) {
+        unsigned char buf[sizeof(struct in6_addr)];
+
+        if (inet_pton(family, value, buf) != 1)
+                return ERR(p, n, attr, "'%s' is not a valid %s address", value, family == AF_INET ? "IPv4" : "IPv6");
+        return 0;
+}
+
+static int parse_prefix(Parser *p, xmlNode *n, int family, unsigned *ret) {
+        _cleanup_free_ char *s = xml_prop(n, "prefix");
+        unsigned max = family == AF_INET ? 32 : 128;
+        uint64_t v;
+
+        if (!s) {
+                *ret = family == AF_INET ? 24 : 64;
+                return 0;
+        }
+        if (xml_parse_u64(s, &v) < 0 || v > max)
+                return ERR(p, n, "prefix", "prefix '%s' is out of range for %s, expected 0 to %u",
+                           s, family == AF_INET ? "IPv4" : "IPv6", max);
+        *ret = (unsigned) v;
+        return 0;
+}
+
+static int parse_ip(Parser *p, xmlNode *n, DomainInterface *iface) {
+        DomainIP *ip = XML_ARRAY_GROW(iface->ips, iface->n_ips);
+        int r;
+
+        if (!ip)
+                return -ENOMEM;
+        ip->address = xml_prop(n, "address");
+        if (!ip->address)
+                return ERR(p, n, NULL, "element 'ip' lacks the attribute 'address'");
+        if ((r = parse_family(p, n, ip->address, &ip->family)) < 0 ||
+            (r = check_address(p, n, "address", ip->address, ip->family)) < 0 ||
+            (r = parse_prefix(p, n, ip->family, &ip->prefix)) < 0)
+                return r;
+        ip->peer = xml_prop(n, "peer");
+        if (ip->peer && (r = check_address(p, n, "peer", ip->peer, ip->family)) < 0)
+                return r;
+        return 0;
+}
+
+static int parse_route(Parser *p, xmlNode *n, DomainInterface *iface) {
+        DomainRoute *rt = XML_ARRAY_GROW(iface->routes, iface->n_routes);
+        int r;
+
+        if (!rt)
+                return -ENOMEM;
+        rt->address = xml_prop(n, "address");
+        rt->gateway = xml_prop(n, "gateway");
+        if (!rt->address)
+                return ERR(p, n, NULL, "element 'route' lacks the attribute 'address'");
+        if ((r = parse_family(p, n, rt->address, &rt->family)) < 0 ||
+            (r = check_address(p, n, "address", rt->address, rt->family)) < 0 ||
+            (r = parse_prefix(p, n, rt->family, &rt->prefix)) < 0)
+                return r;
+        if (!rt->gateway)
+                return ERR(p, n, NULL, "route to '%s/%u' has no gateway", rt->address, rt->prefix);
+        return check_address(p, n, "gateway", rt->gateway, rt->family);
+}
+
+static const char *const source_attr_of_type[_INTERFACE_TYPE_MAX] = {
+        [INTERFACE_NETWORK] = "network",
+        [INTERFACE_BRIDGE] = "bridge",
+        [INTERFACE_DIRECT] = "dev",
+        [INTERFACE_ETHERNET] = NULL,
+};
+
+static int parse_interface_source(Parser *p, xmlNode *n, DomainInterface *iface) {
+        const char *want = source_attr_of_type[iface->type];
+        const char *type = interface_type_to_string(iface->type);
+        xmlNode *src = xml_child(n, "source");
+        static const char *const attrs[] = { "network", "bridge", "dev", "mode" };
+
+        if (src)
+                ARRAY_FOREACH(a, attrs, ELEMENTSOF(attrs)) {
+                        bool allowed = streq_ptr(want, *a) || (iface->type == INTERFACE_DIRECT && streq(*a, "mode"));
+                        if (!allowed && xmlHasProp(src, BAD_CAST *a))
+                                return ERR(p, src, *a, "attribute '%s' of <source> does not apply to an interface of type '%s'%s%s%s",
+                                           *a, type, want ? ", expected '" : "", strempty(want), want ? "'" : "");
+                }
+        if (!want)
+                return 0;
+        if (!src || !xmlHasProp(src, BAD_CAST want))
+                return ERR(p, src ? src : n, NULL, "an interface of type '%s' needs <source %s='...'/>", type, want);
+        iface->source = xml_prop(src, want);
+        if (!iface->source)
+                return -ENOMEM;
+        if (!*iface->source)
+                return ERR(p, src, want, "attribute '%s' of <source> is empty", want);
+
+        if (iface->type == INTERFACE_DIRECT) {
+                _cleanup_free_ char *mode = xml_prop(src, "mode");
+                iface->direct_mode = DIRECT_MODE_VEPA;
+                if (mode) {
+                        bool found = false;
+                        for (DirectMode m = 0; m < _DIRECT_MODE_MAX; m++)
+                                if (streq(mode, direct_mode_to_string(m))) {
+                                        iface->direct_mode = m;
+                                        found = true;
+                                }
+                        if (!found)
+                                return ERR(p, src, "mode", "direct mode '%s' is unknown, expected 'vepa', 'bridge', 'private' or 'passthrough'", mode);
+                }
+        }
+        return 0;
+}
+
+static int parse_dev_name(Parser *p, xmlNode *n, char **ret) {
+        _cleanup_free_ char *s = xml_prop(n, "dev");
+
+        if (!s)
+                return ERR(p, n, NULL, "element '%s' lacks the attribute 'dev'", (const char *) n->name);
+        if (!*s || strlen(s) > 15 || strpbrk(s, "/: \t\n") || streq(s, ".") || streq(s, ".."))
+                return ERR(p, n, "dev", "'%s' is not a valid network device name", s);
+        free(*ret);
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+static int parse_interface(Parser *p, xmlNode *n) {
+        DomainDef *def = p->def;
+        _cleanup_free_ char *type = xml_prop(n, "type");
+        DomainInterface *iface;
+        bool found = false;
+        int r;
+
+        iface = XML_ARRAY_GROW(def->interfaces, def->n_interfaces);
+        if (!iface)
+                return -ENOMEM;
+        for (InterfaceType t = 0; t < _INTERFACE_TYPE_MAX; t++)
+                if (streq_ptr(type, interface_type_to_string(t))) {
+                        iface->type = t;
+                        found = true;
+                }
+        if (!found)
+                return ERR(p, n, "type", "interface type '%s' is not supported, expected 'network', 'bridge', 'direct' or 'ethernet'",
+                           strna(type));
+
+        r = parse_interface_source(p, n, iface);
+        if (r < 0)
+                return r;
+
+        XML_FOREACH_ELEMENT(c, n) {
+                r = 0;
+                if (xml_name_is(c, "mac")) {
+                        _cleanup_free_ char *mac = xml_prop(c, "address");
+                        if (!mac || mac_parse_string(mac, iface->mac) < 0)
+                                return ERR(p, c, "address", "'%s' is not a MAC address", strna(mac));
+                        if (iface->mac[0] & 1)
+                                return ERR(p, c, "address", "MAC address '%s' is a multicast address", mac);
+                        {
+                                static const uint8_t zero[MAC_ADDR_LEN] = {};
+                                if (memcmp(iface->mac, zero, MAC_ADDR_LEN) == 0)
+                                        return ERR(p, c, "address", "MAC address '%s' is all zeros", mac);
+                        }
+                        iface->has_mac = true;
+                } else if (xml_name_is(c, "target"))
+                        r = parse_dev_name(p, c, &iface->target_dev);
+                else if (xml_name_is(c, "guest"))
+                        r = parse_dev_name(p, c, &iface->guest_dev);
+                else if (xml_name_is(c, "ip"))
+                        r = parse_ip(p, c, iface);
+                else if (xml_name_is(c, "route"))
+                        r = parse_route(p, c, iface);
+                else if (xml_name_is(c, "link")) {
+                        _cleanup_free_ char *state = xml_prop(c, "state");
+                        iface->link_down = streq_ptr(state, "down");
+                } else if (!xml_name_is(c, "source"))
+                        r = warn_ignored(p, c);
+                if (r < 0)
+                        return r;
+        }
+
+        /* Uniqueness among the interfaces seen so far. */
+        for (size_t i = 0; i + 1 < def->n_interfaces; i++) {
+                const DomainInterface *o = &def->interfaces[i];
+                unsigned line, column;
+
+                xml_node_position(p->in, p->iface_nodes[i], NULL, &line, &column);
+                if (iface->has_mac && o->has_mac && memcmp(o->mac, iface->mac, MAC_ADDR_LEN) == 0) {
+                        char buf[18];
+                        mac_format(iface->mac, buf);
+                        return ERR(p, xml_child(n, "mac"), "address", "MAC address '%s' is already used by the interface at line %u",
+                                   buf, line);
+                }
+                if (iface->target_dev && streq_ptr(o->target_dev, iface->target_dev))
+                        return ERR(p, xml_child(n, "target"), "dev", "target dev '%s' is already used by the interface at line %u",
+                                   iface->target_dev, line);
+                if (iface->guest_dev && streq_ptr(o->guest_dev, iface->guest_dev))
+                        return ERR(p, xml_child(n, "guest"), "dev", "guest dev '%s' is already used by the interface at line %u",
+                                   iface->guest_dev, line);
+        }
+        if (!XML_ARRAY_GROW(p->iface_nodes, p->n_iface_nodes))
+                return -ENOMEM;
+        p->iface_nodes[p->n_iface_nodes - 1] = n;
+        return 0;
+}
+
+static int parse_devices(Parser *p, xmlNode *n) {
+        XML_FOREACH_ELEMENT(c, n) {
+                int r = 0;
+
+                if (xml_name_is(c, "console"))
+                        p->def->n_consoles++;
+                else if (xml_name_is(c, "filesystem"))
+                        r = parse_filesystem(p, c);
+                else if (xml_name_is(c, "interface"))
+                        r = parse_interface(p, c);
+                else
+                        r = warn_ignored(p, c); /* emulator and devices a container has no use for */
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int parse_tasks(Parser *p, xmlNode *n) {
+        _cleanup_free_ char *s = xml_prop(n, "max");
+        uint64_t v;
+
+        if (!s)
+                return ERR(p, n, NULL, "element 'tasks' lacks the attribute 'max'");
+        if (xml_parse_u64(s, &v) < 0 || v == 0 || v == UNSET_U64)
+                return ERR(p, n, "max", "tasks max '%s' is out of range, expected a positive number", s);
+        p->def->tasks_max = v;
+        return 0;
+}
+
+static int parse_domain(Parser *p, xmlNode *root) {
+        DomainDef *def = p->def;
+        xmlNode *uuid_node = NULL;
+
+        XML_FOREACH_ELEMENT(c, root) {
+                int r = 0;
+
+                if (c->ns && c->ns->href && streq((const char *) c->ns->href, VIV_DOMAIN_NS)) {
+                        if (xml_name_is(c, "tasks"))
+                                r = parse_tasks(p, c);
+                        else
+                                r = warn_ignored(p, c);
+                } else if (xml_name_is(c, "name")) {
+                        r = take_text(p, c, &def->name);
+                        if (r >= 0 && !domain_name_is_valid(def->name))
+                                return ERR(p, c, NULL, "invalid container name '%s': expected 1 to %d characters among A-Z a-z 0-9 _ . + -, not '.' or '..'",
+                                           def->name, DOMAIN_NAME_MAX);
+                } else if (xml_name_is(c, "uuid")) {
+                        _cleanup_free_ char *s = xml_text(c);
+                        if (!s)
+                                return -ENOMEM;
+                        if (uuid_parse_string(s, def->uuid) < 0)
+                                return ERR(p, c, NULL, "invalid UUID '%s': expected 32 hexadecimal digits, with or without dashes", s);
+                        uuid_node = c;
+                } else if (xml_name_is(c, "title"))
+                        r = take_text(p, c, &def->title);
+                else if (xml_name_is(c, "description"))
+                        r = take_text(p, c, &def->description);
+                else if (xml_name_is(c, "memory")) {
+                        r = parse_scaled(p, c, "unit", NULL, &def->memory_kib);
+                        p->memory_node = c;
+                } else if (xml_name_is(c, "currentMemory")) {
+                        r = parse_scaled(p, c, "unit", NULL, &def->current_memory_kib);
+                        p->current_memory_node = c;
+                } else if (xml_name_is(c, "memtune"))
+                        r = parse_memtune(p, c);
+                else if (xml_name_is(c, "vcpu"))
+                        r = parse_vcpu(p, c);
+                else if (xml_name_is(c, "cputune"))
+                        r = parse_cputune(p, c);
+                else if (xml_name_is(c, "blkiotune"))
+                        r = parse_blkiotune(p, c);
+                else if (xml_name_is(c, "os"))
+                        r = parse_os(p, c);
+                else if (xml_name_is(c, "idmap"))
+                        r = parse_idmap(p, c);
+                else if (xml_name_is(c, "features"))
+                        r = parse_features(p, c);
+                else if (xml_name_is(c, "on_poweroff"))
+                        r = parse_lifecycle(p, c, &def->on_poweroff);
+                else if (xml_name_is(c, "on_reboot"))
+                        r = parse_lifecycle(p, c, &def->on_reboot);
+                else if (xml_name_is(c, "on_crash"))
+                        r = parse_lifecycle(p, c, &def->on_crash);
+                else if (xml_name_is(c, "devices"))
+                        r = parse_devices(p, c);
+                else
+                        r = warn_ignored(p, c);
+                if (r < 0)
+                        return r;
+        }
+
+        if (!def->name)
+                return ERR(p, root, NULL, "element 'domain' lacks the required child element 'name'");
+        if (!def->init)
+                return ERR(p, root, NULL, "element 'os' lacks the required child element 'init'");
+
+        /* Checks across elements. */
+        if (p->current_memory_node && p->memory_node && def->current_memory_kib > def->memory_kib)
+                return ERR(p, p->current_memory_node, NULL, "currentMemory (%llu KiB) is larger than memory (%llu KiB)",
+                           (unsigned long long) def->current_memory_kib, (unsigned long long) def->memory_kib);
+        if (p->current_memory_node && !p->memory_node)
+                return ERR(p, p->current_memory_node, NULL, "currentMemory without memory");
+        if (def->hard_limit_kib != UNSET_U64 && def->soft_limit_kib != UNSET_U64 && def->hard_limit_kib < def->soft_limit_kib)
+                return ERR(p, p->soft_limit_node, NULL, "soft_limit (%llu KiB) is larger than hard_limit (%llu KiB)",
+                           (unsigned long long) def->soft_limit_kib, (unsigned long long) def->hard_limit_kib);
+        if (def->hard_limit_kib != UNSET_U64 && def->swap_hard_limit_kib != UNSET_U64 && def->swap_hard_limit_kib < def->hard_limit_kib)
+                return ERR(p, p->swap_node, NULL, "swap_hard_limit (%llu KiB) is smaller than hard_limit (%llu KiB)",
+                           (unsigned long long) def->swap_hard_limit_kib, (unsigned long long) def->hard_limit_kib);
+
+        if (!uuid_node) {
+                int r = uuid_generate(def->uuid);
+                if (r < 0)
+                        return r;
+                def->uuid_generated = true;
+        }
+        return 0;
+}
+
+static DomainDef *domain_def_new(void) {
+        DomainDef *def = calloc(1, sizeof(DomainDef));
+
+        if (!def)
+                return NULL;
+        def->current_memory_kib = UNSET_U64;
+        def->hard_limit_kib = UNSET_U64;
+        def->soft_limit_kib = UNSET_U64;
+        def->swap_hard_limit_kib = UNSET_U64;
+        def->cpu_shares = UNSET_U64;
+        def->cpu_period_us = 0;
+        def->blkio_weight = UNSET_U64;
+        def->tasks_max = UNSET_U64;
+        def->on_poweroff = LIFECYCLE_DESTROY;
+        def->on_reboot = LIFECYCLE_RESTART;
+        def->on_crash = LIFECYCLE_DESTROY;
+        return def;
+}
+
+int domain_def_parse(const char *xml, size_t size, const char *filename, DomainDef **ret, XmlDiag *diag) {
+        XmlInput in = { .filename = filename ? filename : "(string)", .text = xml, .size = xml ? size : 0 };
+        _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
+        _cleanup_(domain_def_freep) DomainDef *def = NULL;
+        Parser p = { .in = &in, .diag = diag };
+        int r;
+
+        r = xml_read(&in, &doc, diag);
+        if (r < 0)
+                return r;
+        r = xml_validate(&in, doc, xml_schema_domain_rng, xml_schema_domain_rng_len, diag);
+        if (r < 0)
+                return r;
+
+        def = domain_def_new();
+        if (!def)
+                return -ENOMEM;
+        p.def = def;
+        r = parse_domain(&p, xmlDocGetRootElement(doc));
+        free(p.fs_nodes);
+        free(p.iface_nodes);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(def);
+        return 0;
+}
+
+int domain_def_parse_file(const char *path, DomainDef **ret, XmlDiag *diag) {
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+        int r;
+
+        r = xml_read_file(path, &data, &size);
+        if (r < 0)
+                return r;
+        /* Messages name the file as the caller gave it. */
+        return domain_def_parse(data, size, path, ret, diag);
+}
+
+/* ---- format ---- */
+
+static void format_scaled(XmlBuf *b, unsigned level, const char *name, uint64_t kib) {
+        xml_buf_indent(b, level);
+        xml_buf_printf(b, "<%s unit='KiB'>%llu</%s>\n", name, (unsigned long long) kib, name);
+}
+
+static void format_text(XmlBuf *b, unsigned level, const char *name, const char *value) {
+        if (!value)
+                return;
+        xml_buf_indent(b, level);
+        xml_buf_printf(b, "<%s>", name);
+        xml_buf_escaped(b, value, false);
+        xml_buf_printf(b, "</%s>\n", name);
+}
+
+static void format_os(XmlBuf *b, const DomainDef *def) {
+        xml_buf_printf(b, "  <os>\n");
+        format_text(b, 2, "type", def->os_type ? def->os_type : "exe");
+        format_text(b, 2, "init", def->init);
+        for (char **a = def->init_args; a && *a; a++)
+                format_text(b, 2, "initarg", *a);
+        ARRAY_FOREACH(e, def->init_env, def->n_init_env) {
+                xml_buf_printf(b, "    <initenv name='");
+                xml_buf_escaped(b, e->name, true);
+                xml_buf_printf(b, "'>");
+                xml_buf_escaped(b, e->value, false);
+                xml_buf_printf(b, "</initenv>\n");
+        }
+        format_text(b, 2, "initdir", def->init_dir);
+        format_text(b, 2, "inituser", def->init_user);
+        format_text(b, 2, "initgroup", def->init_group);
+        xml_buf_printf(b, "  </os>\n");
+}
+
+static void format_tunables(XmlBuf *b, const DomainDef *def) {
+        if (def->hard_limit_kib != UNSET_U64 || def->soft_limit_kib != UNSET_U64 || def->swap_hard_limit_kib != UNSET_U64) {
+                xml_buf_printf(b, "  <memtune>\n");
+                if (def->hard_limit_kib != UNSET_U64)
+                        format_scaled(b, 2, "hard_limit", def->hard_limit_kib);
+                if (def->soft_limit_kib != UNSET_U64)
+                        format_scaled(b, 2, "soft_limit", def->soft_limit_kib);
+                if (def->swap_hard_limit_kib != UNSET_U64)
+                        format_scaled(b, 2, "swap_hard_limit", def->swap_hard_limit_kib);
+                xml_buf_printf(b, "  </memtune>\n");
+        }
+        if (def->vcpus > 0) {
+                xml_buf_printf(b, "  <vcpu placement='static'");
+                if (def->cpuset) {
+                        xml_buf_printf(b, " cpuset='");
+                        xml_buf_escaped(b, def->cpuset, true);
+                        xml_buf_printf(b, "'");
+                }
+                xml_buf_printf(b, ">%u</vcpu>\n", def->vcpus);
+        }
+        if (def->cpu_shares != UNSET_U64 || def->cpu_period_us != 0 || def->cpu_quota_us != 0) {
+                xml_buf_printf(b, "  <cputune>\n");
+                if (def->cpu_shares != UNSET_U64)
+                        xml_buf_printf(b, "    <shares>%llu</shares>\n", (unsigned long long) def->cpu_shares);
+                if (def->cpu_period_us != 0)
+                        xml_buf_printf(b, "    <period>%llu</period>\n", (unsigned long long) def->cpu_period_us);
+                if (def->cpu_quota_us != 0)
+                        xml_buf_printf(b, "    <quota>%lld</quota>\n", (long long) def->cpu_quota_us);
+                xml_buf_printf(b, "  </cputune>\n");
+        }
+        if (def->blkio_weight != UNSET_U64)
+                xml_buf_printf(b, "  <blkiotune>\n    <weight>%llu</weight>\n  </blkiotune>\n",
+                               (unsigned long long) def->blkio_weight);
+        if (def->tasks_max != UNSET_U64)
+                xml_buf_printf(b, "  <vivarium:tasks max='%llu'/>\n", (unsigned long long) def->tasks_max);
+}
+
+static void format_features(XmlBuf *b, const DomainDef *def) {
+        if (def->n_uid_map > 0 || def->n_gid_map > 0) {
+                xml_buf_printf(b, "  <idmap>\n");
+                ARRAY_FOREACH(m, def->uid_map, def->n_uid_map)
+                        xml_buf_printf(b, "    <uid start='%u' target='%u' count='%u'/>\n", m->start, m->target, m->count);
+                ARRAY_FOREACH(m, def->gid_map, def->n_gid_map)
+                        xml_buf_printf(b, "    <gid start='%u' target='%u' count='%u'/>\n", m->start, m->target, m->count);
+                xml_buf_printf(b, "  </idmap>\n");
+        }
+        if (def->privnet || def->cap_policy != CAP_POLICY_DEFAULT || def->n_cap_toggles > 0) {
+                xml_buf_printf(b, "  <features>\n");
+                if (def->privnet)
+                        xml_buf_printf(b, "    <privnet/>\n");
+                if (def->cap_policy != CAP_POLICY_DEFAULT || def->n_cap_toggles > 0) {
+                        if (def->n_cap_toggles == 0)
+                                xml_buf_printf(b, "    <capabilities policy='%s'/>\n", cap_policy_to_string(def->cap_policy));
+                        else {
+                                xml_buf_printf(b, "    <capabilities policy='%s'>\n", cap_policy_to_string(def->cap_policy));
+                                ARRAY_FOREACH(t, def->cap_toggles, def->n_cap_toggles)
+                                        xml_buf_printf(b, "      <%s state='%s'/>\n", strna(capability_to_name(t->cap)), t->on ? "on" : "off");
+                                xml_buf_printf(b, "    </capabilities>\n");
+                        }
+                }
+                xml_buf_printf(b, "  </features>\n");
+        }
+        xml_buf_printf(b, "  <on_poweroff>%s</on_poweroff>\n", strna(lifecycle_action_to_string(def->on_poweroff)));
+        xml_buf_printf(b, "  <on_reboot>%s</on_reboot>\n", strna(lifecycle_action_to_string(def->on_reboot)));
+        xml_buf_printf(b, "  <on_crash>%s</on_crash>\n", strna(lifecycle_action_to_string(def->on_crash)));
+}
+
+static void format_attr(XmlBuf *b, const char *name, const char *value) {
+        if (!value)
+                return;
+        xml_buf_printf(b, " %s='", name);
+        xml_buf_escaped(b, value, true);
+        xml_buf_printf(b, "'");
+}
+
+static void format_filesystem(XmlBuf *b, const DomainFilesystem *fs) {
+        xml_buf_printf(b, "    <filesystem type='%s' accessmode='passthrough'>\n", strna(filesystem_type_to_string(fs->type)));
+        if (fs->type == FILESYSTEM_RAM)
+                xml_buf_printf(b, "      <source usage='%llu' units='KiB'/>\n", (unsigned long long) fs->ram_usage_kib);
+        else {
+                xml_buf_printf(b, "      <source");
+                format_attr(b, "dir", fs->source);
+                xml_buf_printf(b, "/>\n");
+        }
+        xml_buf_printf(b, "      <target");
+        format_attr(b, "dir", fs->target);
+        xml_buf_printf(b, "/>\n");
+        if (fs->readonly)
+                xml_buf_printf(b, "      <readonly/>\n");
+        xml_buf_printf(b, "    </filesystem>\n");
+}
+
+static const char *family_name(int family) {
+        return family == AF_INET6 ? "ipv6" : "ipv4";
+}
+
+static void format_interface(XmlBuf *b, const DomainInterface *iface) {
+        xml_buf_printf(b, "    <interface type='%s'>\n", strna(interface_type_to_string(iface->type)));
+        if (iface->has_mac) {
+                char mac[18];
+                mac_format(iface->mac, mac);
+                xml_buf_printf(b, "      <mac address='%s'/>\n", mac);
+        }
+        if (iface->source) {
+                xml_buf_printf(b, "      <source");
+                format_attr(b, source_attr_of_type[iface->type] ? source_attr_of_type[iface->type] : "dev", iface->source);
+                if (iface->type == INTERFACE_DIRECT)
+                        format_attr(b, "mode", direct_mode_to_string(iface->direct_mode));
+                xml_buf_printf(b, "/>\n");
+        }
+        if (iface->target_dev) {
+                xml_buf_printf(b, "      <target");
+                format_attr(b, "dev", iface->target_dev);
+                xml_buf_printf(b, "/>\n");
+        }
+        if (iface->guest_dev) {
+                xml_buf_printf(b, "      <guest");
+                format_attr(b, "dev", iface->guest_dev);
+                xml_buf_printf(b, "/>\n");
+        }
+        ARRAY_FOREACH(ip, iface->ips, iface->n_ips) {
+                xml_buf_printf(b, "      <ip family='%s'", family_name(ip->family));
+                format_attr(b, "address", ip->address);
+                xml_buf_printf(b, " prefix='%u'", ip->prefix);
+                format_attr(b, "peer", ip->peer);
+                xml_buf_printf(b, "/>\n");
+        }
+        ARRAY_FOREACH(rt, iface->routes, iface->n_routes) {
+                xml_buf_printf(b, "      <route family='%s'", family_name(rt->family));
+                format_attr(b, "address", rt->address ? rt->address : rt->family == AF_INET6 ? "::" : "0.0.0.0");
+                xml_buf_printf(b, " prefix='%u'", rt->prefix);
+                format_attr(b, "gateway", rt->gateway);
+                xml_buf_printf(b, "/>\n");
+        }
+        if (iface->link_down)
+                xml_buf_printf(b, "      <link state='down'/>\n");
+        xml_buf_printf(b, "    </interface>\n");
+}
+
+char *domain_def_format(const DomainDef *def, pid_t id) {
+        XmlBuf b = {};
+        char uuid[37];
+
+        if (!def)
+                return NULL;
+
+        xml_buf_printf(&b, "<domain type='lxc'");
+        if (id > 0)
+                xml_buf_printf(&b, " id='%d'", (int) id);
+        if (def->tasks_max != UNSET_U64)
+                xml_buf_printf(&b, " xmlns:vivarium='" VIV_DOMAIN_NS "'");
+        xml_buf_printf(&b, ">\n");
+
+        format_text(&b, 1, "name", def->name);
+        uuid_format(def->uuid, uuid);
+        format_text(&b, 1, "uuid", uuid);
+        format_text(&b, 1, "title", def->title);
+        format_text(&b, 1, "description", def->description);
+        if (def->memory_kib > 0)
+                format_scaled(&b, 1, "memory", def->memory_kib);
+        if (def->current_memory_kib != UNSET_U64)
+                format_scaled(&b, 1, "currentMemory", def->current_memory_kib);
+        format_tunables(&b, def);
+        format_os(&b, def);
+        format_features(&b, def);
+
+        xml_buf_printf(&b, "  <devices>\n");
+        for (unsigned i = 0; i < def->n_consoles; i++)
+                xml_buf_printf(&b, "    <console type='pty'/>\n");
+        ARRAY_FOREACH(fs, def->filesystems, def->n_filesystems)
+                format_filesystem(&b, fs);
+        ARRAY_FOREACH(iface, def->interfaces, def->n_interfaces)
+                format_interface(&b, iface);
+        xml_buf_printf(&b, "  </devices>\n");
+        xml_buf_printf(&b, "</domain>\n");
+        return xml_buf_finish(&b);
+}

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "domain.h"
+#include "macros.h"
+
+/* Like FOREACH_ARRAY, also for arrays reached through a const pointer. */
+#define ARRAY_FOREACH(i, array, n) for (__typeof__(*(array)) *i = (array); i < (array) + (n); i++)
+
+static void domain_filesystem_done(DomainFilesystem *fs) {
+        free(fs->source);
+        free(fs->target);
+}
+
+static void domain_interface_done(DomainInterface *iface) {
+        free(iface->source);
+        free(iface->target_dev);
+        free(iface->guest_dev);
+        ARRAY_FOREACH(ip, iface->ips, iface->n_ips) {
+                free(ip->address);
+                free(ip->peer);
+        }
+        free(iface->ips);
+        ARRAY_FOREACH(rt, iface->routes, iface->n_routes) {
+                free(rt->address);
+                free(rt->gateway);
+        }
+        free(iface->routes);
+}
+
+DomainDef *domain_def_free(DomainDef *def) {
+        if (!def)
+                return NULL;
+
+        free(def->name);
+        free(def->title);
+        free(def->description);
+        free(def->cpuset);
+        free(def->os_type);
+        free(def->init);
+        strv_free(def->init_args);
+        ARRAY_FOREACH(e, def->init_env, def->n_init_env) {
+                free(e->name);
+                free(e->value);
+        }
+        free(def->init_env);
+        free(def->init_dir);
+        free(def->init_user);
+        free(def->init_group);
+        free(def->uid_map);
+        free(def->gid_map);
+        free(def->cap_toggles);
+        ARRAY_FOREACH(fs, def->filesystems, def->n_filesystems)
+                domain_filesystem_done(fs);
+        free(def->filesystems);
+        ARRAY_FOREACH(iface, def->interfaces, def->n_interfaces)
+                domain_interface_done(iface);
+        free(def->interfaces);
+        free(def);
+        return NULL;
+}
+
+const DomainFilesystem *domain_def_root(const DomainDef *def) {
+        ARRAY_FOREACH(fs, def->filesystems, def->n_filesystems)
+                if (fs->target && streq(fs->target, "/"))
+                        return fs;
+        return NULL;
+}
+
+bool domain_def_has_privnet(const DomainDef *def) {
+        return def->privnet || def->n_interfaces > 0;
+}
+
+bool domain_name_is_valid(const char *name) {
+        size_t n;
+
+        if (!name)
+                return false;
+        n = strlen(name);
+        if (n < 1 || n > DOMAIN_NAME_MAX)
+                return false;
+        /* The name becomes a file name under /etc and /run: never a path step. */
+        if (streq(name, ".") || streq(name, ".."))
+                return false;
+        for (const char *p = name; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (*p >= '0' && *p <= '9') || strchr("_.+-", *p)))
+                        return false;
+        return true;
+}
+
+static const char *const filesystem_type_table[_FILESYSTEM_TYPE_MAX] = {
+        [FILESYSTEM_MOUNT] = "mount",
+        [FILESYSTEM_BIND] = "bind",
+        [FILESYSTEM_RAM] = "ram",
+};
+
+static const char *const interface_type_table[_INTERFACE_TYPE_MAX] = {
+        [INTERFACE_NETWORK] = "network",
+        [INTERFACE_BRIDGE] = "bridge",
+        [INTERFACE_DIRECT] = "direct",
+        [INTERFACE_ETHERNET] = "ethernet",
+};
+
+static const char *const direct_mode_table[_DIRECT_MODE_MAX] = {
+        [DIRECT_MODE_VEPA] = "vepa",
+        [DIRECT_MODE_BRIDGE] = "bridge",
+        [DIRECT_MODE_PRIVATE] = "private",
+        [DIRECT_MODE_PASSTHROUGH] = "passthrough",
+};
+
+static const char *const lifecycle_action_table[_LIFECYCLE_ACTION_MAX] = {
+        [LIFECYCLE_DESTROY] = "destroy",
+        [LIFECYCLE_RESTART] = "restart",
+        [LIFECYCLE_PRESERVE] = "preserve",
+        [LIFECYCLE_RENAME_RESTART] = "rename-restart",
+};
+
+#define TABLE_LOOKUP(table, i) ((unsigned) (i) < ELEMENTSOF(table) ? (table)[i] : NULL)
+
+const char *filesystem_type_to_string(FilesystemType t) {
+        return TABLE_LOOKUP(filesystem_type_table, t);
+}
+
+const char *interface_type_to_string(InterfaceType t) {
+        return TABLE_LOOKUP(interface_type_table, t);
+}
+
+const char *direct_mode_to_string(DirectMode m) {
+        return TABLE_LOOKUP(direct_mode_table, m);
+}
+
+const char *lifecycle_action_to_string(LifecycleAction a) {
+        return TABLE_LOOKUP(lifecycle_action_table, a);
+}
+
+const char *cap_policy_to_string(CapPolicy p) {
+        static const char *const table[] = {
+                [CAP_POLICY_DEFAULT] = "default",
+                [CAP_POLICY_ALLOW] = "allow",
+                [CAP_POLICY_DENY] = "deny",
+        };
+        return TABLE_LOOKUP(table, p);
+}
+
+/* Indexed by the kernel's capability number (linux/capability.h). */
+static const char *const capability_table[] = {
+        "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill",
+        "setgid", "setuid", "setpcap", "linux_immutable", "net_bind_service",
+        "net_broadcast", "net_admin", "net_raw", "ipc_lock", "ipc_owner",
+        "sys_module", "sys_rawio", "sys_chroot", "sys_ptrace", "sys_pacct",
+        "sys_admin", "sys_boot", "sys_nice", "sys_resource", "sys_time",
+        "sys_tty_config", "mknod", "lease", "audit_write", "audit_control",
+        "setfcap", "mac_override", "mac_admin", "syslog", "wake_alarm",
+        "block_suspend", "audit_read", "perfmon", "bpf", "checkpoint_restore",
+};
+
+int capability_from_name(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(capability_table); i++)
+                if (streq(capability_table[i], name))
+                        return (int) i;
+        return -EINVAL;
+}
+
+const char *capability_to_name(int cap) {
+        return cap >= 0 ? TABLE_LOOKUP(capability_table, cap) : NULL;
+}
+
+static int unhex(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -EINVAL;
+}
+
+static bool is_blank(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int uuid_parse_string(const char *s, uint8_t ret[16]) {
+        uint8_t u[16];
+        size_t i = 0, n;
+        bool dashed;
+
+        if (!s)
+                return -EINVAL;
+        while (is_blank(*s))
+                s++;
+        n = strlen(s);
+        while (n > 0 && is_blank(s[n - 1]))
+                n--;
+        if (n == 36)
+                dashed = true;
+        else if (n == 32)
+                dashed = false;
+        else
+                return -EINVAL;
+
+        for (size_t k = 0; k < n;) {
+                int hi, lo;
+
+                if (dashed && (k == 8 || k == 13 || k == 18 || k == 23)) {
+                        if (s[k] != '-')
+                                return -EINVAL;
+                        k++;
+                        continue;
+                }
+                hi = unhex(s[k]);
+                lo = unhex(s[k + 1]);
+                if (hi < 0 || lo < 0 || i >= 16)
+                        return -EINVAL;
+                u[i++] = (uint8_t) (hi << 4 | lo);
+                k += 2;
+        }
+        if (i != 16)
+                return -EINVAL;
+        memcpy(ret, u, 16);
+        return 0;
+}
+
+void uuid_format(const uint8_t uuid[16], char buf[37]) {
+        static const char hex[] = "0123456789abcdef";
+        char *p = buf;
+
+        for (size_t i = 0; i < 16; i++) {
+                if (i == 4 || i == 6 || i == 8 || i == 10)
+                        *p++ = '-';
+                *p++ = hex[uuid[i] >> 4];
+                *p++ = hex[uuid[i] & 15];
+        }
+        *p = 0;
+}
+
+static int random_bytes(void *p, size_t n) {
+        uint8_t *b = p;
+
+        while (n > 0) {
+                ssize_t k = getrandom(b, n, 0);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                b += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+int uuid_generate(uint8_t ret[16]) {
+        int r;
+
+        r = random_bytes(ret, 16);
+        if (r < 0)
+                return r;
+        ret[6] = (ret[6] & 0x0f) | 0x40; /* version 4 */
+        ret[8] = (ret[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+        return 0;
+}
+
+bool uuid_is_null(const uint8_t uuid[16]) {
+        for (size_t i = 0; i < 16; i++)
+                if (uuid[i])
+                        return false;
+        return true;
+}
+
+int domain_def_generate_mac(uint8_t ret[MAC_ADDR_LEN]) {
+        int r;
+
+        ret[0] = 0x52;
+        ret[1] = 0x54;
+        ret[2] = 0x00;
+        r = random_bytes(ret + 3, 3);
+        return r < 0 ? r : 0;
+}
+
+int mac_parse_string(const char *s, uint8_t ret[MAC_ADDR_LEN]) {
+        uint8_t m[MAC_ADDR_LEN];
+
+        if (!s || strlen(s) != 17)
+                return -EINVAL;
+        for (size_t i = 0; i < MAC_ADDR_LEN; i++) {
+                int hi = unhex(s[i * 3]), lo = unhex(s[i * 3 + 1]);
+
+                if (hi < 0 || lo < 0)
+                        return -EINVAL;
+                if (i < MAC_ADDR_LEN - 1 && s[i * 3 + 2] != ':')
+                        return -EINVAL;
+                m[i] = (uint8_t) (hi << 4 | lo);
+        }
+        memcpy(ret, m, MAC_ADDR_LEN);
+        return 0;
+}
+
+void mac_format(const uint8_t mac[MAC_ADDR_LEN], char buf[18]) {
+        (void) snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x",
+                        mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}

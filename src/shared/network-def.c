@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "network-def.h"
+#include "xml-util.h"
+
+extern const char xml_schema_network_rng[];
+extern const size_t xml_schema_network_rng_len;
+
+typedef struct NetParser {
+        const XmlInput *in;
+        XmlDiag *diag;
+        NetworkDef *def;
+} NetParser;
+
+#define ERR(p, node, attr, ...) xml_error((p)->in, (p)->diag, (node), (attr), __VA_ARGS__)
+
+NetworkDef *network_def_free(NetworkDef *def) {
+        if (!def)
+                return NULL;
+        free(def->name);
+        free(def->bridge);
+        free(def->forward_dev);
+        free(def->domain_name);
+        ARRAY_FOREACH(ip, def->ips, def->n_ips) {
+                free(ip->address);
+                ARRAY_FOREACH(r, ip->ranges, ip->n_ranges) {
+                        free(r->start);
+                        free(r->end);
+                }
+                free(ip->ranges);
+                ARRAY_FOREACH(h, ip->hosts, ip->n_hosts) {
+                        free(h->name);
+                        free(h->ip);
+                }
+                free(ip->hosts);
+        }
+        free(def->ips);
+        free(def);
+        return NULL;
+}
+
+const char *network_forward_mode_to_string(NetworkForwardMode m) {
+        static const char *const table[_NETWORK_FORWARD_MAX] = {
+                [NETWORK_FORWARD_ISOLATED] = "none",
+                [NETWORK_FORWARD_NAT] = "nat",
+                [NETWORK_FORWARD_ROUTE] = "route",
+                [NETWORK_FORWARD_OPEN] = "open",
+        };
+        return (unsigned) m < _NETWORK_FORWARD_MAX ? table[m] : NULL;
+}
+
+/* ---- addresses ---- */
+
+typedef struct Addr {
+        int family;
+        uint8_t bytes[16];
+} Addr;
+
+static size_t addr_len(int family) {
+        return family == AF_INET ? 4 : 16;
+}
+
+static int parse_addr(NetParser *p, xmlNode *n, const char *attr, int family, Addr *ret, char **ret_text) {
+        _cleanup_free_ char *s = xml_prop(n, attr);
+
+        if (!s)
+                return ERR(p, n, NULL, "element '%s' lacks the attribute '%s'", (const char *) n->name, attr);
+        ret->family = family;
+        if (inet_pton(family, s, ret->bytes) != 1)
+                return ERR(p, n, attr, "'%s' is not a valid %s address", s, family == AF_INET ? "IPv4" : "IPv6");
+        if (ret_text)
+                *ret_text = TAKE_PTR(s);
+        return 0;
+}
+
+static bool addr_in_subnet(const Addr *a, const Addr *net, unsigned prefix) {
+        for (unsigned i = 0; i < prefix; i++) {
+                unsigned byte = i / 8, bit = 7 - i % 8;
+                if (((a->bytes[byte] >> bit) & 1) != ((net->bytes[byte] >> bit) & 1))
+                        return false;
+        }
+        return true;
+}
+
+static int addr_cmp(const Addr *a, const Addr *b) {
+        return memcmp(a->bytes, b->bytes, addr_len(a->family));
+}
+
+/* A netmask must be contiguous ones then zeros. */
+static int netmask_to_prefix(const char *s, unsigned *ret) {
+        struct in_addr a;
+        uint32_t m;
+        unsigned prefix = 0;
+
+        if (inet_pton(AF_INET, s, &a) != 1)
+                return -EINVAL;
+        m = ntohl(a.s_addr);
+        while (m & 0x80000000u) {
+                prefix++;
+                m <<= 1;
+        }
+        if (m != 0)
+                return -EINVAL;
+        *ret = prefix;
+        return 0;
+}
+
+static int parse_dhcp(NetParser *p, xmlNode *n, NetworkIP *ip, const Addr *net) {
+        ip->dhcp = true;
+        XML_FOREACH_ELEMENT(c, n) {
+                int r;
+
+                if (xml_name_is(c, "range")) {
+                        NetworkDhcpRange *range = XML_ARRAY_GROW(ip->ranges, ip->n_ranges);
+                        Addr start, end;
+
+                        if (!range)
+                                return -ENOMEM;
+                        if ((r = parse_addr(p, c, "start", ip->family, &start, &range->start)) < 0 ||
+                            (r = parse_addr(p, c, "end", ip->family, &end, &range->end)) < 0)
+                                return r;
+                        if (!addr_in_subnet(&start, net, ip->prefix))
+                                return ERR(p, c, "start", "DHCP range start '%s' is outside the network %s/%u",
+                                           range->start, ip->address, ip->prefix);
+                        if (!addr_in_subnet(&end, net, ip->prefix))
+                                return ERR(p, c, "end", "DHCP range end '%s' is outside the network %s/%u",
+                                           range->end, ip->address, ip->prefix);
+                        if (addr_cmp(&start, &end) > 0)
+                                return ERR(p, c, "end", "DHCP range end '%s' comes before its start '%s'",
+                                           range->end, range->start);
+                } else if (xml_name_is(c, "host")) {
+                        NetworkDhcpHost *h = XML_ARRAY_GROW(ip->hosts, ip->n_hosts);
+                        _cleanup_free_ char *mac = NULL;
+                        Addr a;
+
+                        if (!h)
+                                return -ENOMEM;
+                        if ((r = parse_addr(p, c, "ip", ip->family, &a, &h->ip)) < 0)
+                                return r;
+                        if (!addr_in_subnet(&a, net, ip->prefix))
+                                return ERR(p, c, "ip", "DHCP host address '%s' is outside the network %s/%u",
+                                           h->ip, ip->address, ip->prefix);
+                        mac = xml_prop(c, "mac");
+                        if (mac) {
+                                if (mac_parse_string(mac, h->mac) < 0)
+                                        return ERR(p, c, "mac", "'%s' is not a MAC address", mac);
+                                if (h->mac[0] & 1)
+                                        return ERR(p, c, "mac", "MAC address '%s' is a multicast address", mac);
+                                h->has_mac = true;
+                        }
+                        h->name = xml_prop(c, "name");
+                        if (!h->has_mac && !h->name)
+                                return ERR(p, c, NULL, "DHCP host '%s' needs a mac= or a name=", h->ip);
+                        for (size_t i = 0; i + 1 < ip->n_hosts; i++) {
+                                const NetworkDhcpHost *o = &ip->hosts[i];
+                                if (h->has_mac && o->has_mac && memcmp(o->mac, h->mac, 6) == 0)
+                                        return ERR(p, c, "mac", "DHCP host MAC address '%s' is given twice", mac);
+                                if (streq(o->ip, h->ip))
+                                        return ERR(p, c, "ip", "DHCP host address '%s' is given twice", h->ip);
+                        }
+                }
+        }
+        return 0;
+}
+
+static int parse_ip(NetParser *p, xmlNode *n) {
+        NetworkDef *def = p->def;
+        _cleanup_free_ char *family = xml_prop(n, "family"), *netmask = xml_prop(n, "netmask"), *prefix = xml_prop(n, "prefix");
+        NetworkIP *ip = XML_ARRAY_GROW(def->ips, def->n_ips);
+        Addr addr;
+        int r;
+
+        if (!ip)
+                return -ENOMEM;
+        ip->address = xml_prop(n, "address");
+        if (!ip->address)
+                return ERR(p, n, NULL, "element 'ip' lacks the attribute 'address'");
+        if (family)
+                ip->family = streq(family, "ipv6") ? AF_INET6 : AF_INET;
+        else
+                ip->family = strchr(ip->address, ':') ? AF_INET6 : AF_INET;
+        r = parse_addr(p, n, "address", ip->family, &addr, NULL);
+        if (r < 0)
+                return r;
+
+        if (netmask && prefix)
+                return ERR(p, n, "prefix", "element 'ip' has both netmask= and prefix=, give one");
+        if (netmask) {
+                if (ip->family != AF_INET)
+                        return ERR(p, n, "netmask", "netmask= is for IPv4 only, use prefix= for IPv6");
+                if (netmask_to_prefix(netmask, &ip->prefix) < 0)
+                        return ERR(p, n, "netmask", "'%s' is not a valid netmask", netmask);
+                ip->netmask_form = true;
+        } else if (prefix) {
+                uint64_t v;
+                unsigned max = ip->family == AF_INET ? 32 : 128;
+                if (xml_parse_u64(prefix, &v) < 0 || v > max)
+                        return ERR(p, n, "prefix", "prefix '%s' is out of range, expected 0 to %u", prefix, max);
+                ip->prefix = (unsigned) v;
+        } else
+                ip->prefix = ip->family == AF_INET ? 24 : 64;
+
+        XML_FOREACH_ELEMENT(c, n)
+                if (xml_name_is(c, "dhcp")) {
+                        r = parse_dhcp(p, c, ip, &addr);
+                        if (r < 0)
+                                return r;
+                }
+
+        for (size_t i = 0; i + 1 < def->n_ips; i++)
+                if (ip->dhcp && def->ips[i].dhcp && def->ips[i].family == ip->family)
+                        return ERR(p, xml_child(n, "dhcp"), NULL, "DHCP is already enabled on another %s address of this network",
+                                   ip->family == AF_INET ? "IPv4" : "IPv6");
+        return 0;
+}
+
+static int parse_network(NetParser *p, xmlNode *root) {
+        NetworkDef *def = p->def;
+        bool have_uuid = false;
+
+        XML_FOREACH_ELEMENT(c, root) {
+                int r = 0;
+
+                if (xml_name_is(c, "name")) {
+                        free(def->name);
+                        def->name = xml_text(c);
+                        if (!def->name)
+                                return -ENOMEM;
+                        if (!domain_name_is_valid(def->name))
+                                return ERR(p, c, NULL, "invalid network name '%s': expected 1 to 64 characters among A-Z a-z 0-9 _ . + -, not '.' or '..'",
+                                           def->name);
+                } else if (xml_name_is(c, "uuid")) {
+                        _cleanup_free_ char *s = xml_text(c);
+                        if (!s)
+                                return -ENOMEM;
+                        if (uuid_parse_string(s, def->uuid) < 0)
+                                return ERR(p, c, NULL, "invalid UUID '%s': expected 32 hexadecimal digits, with or without dashes", s);
+                        have_uuid = true;
+                } else if (xml_name_is(c, "bridge")) {
+                        _cleanup_free_ char *stp = xml_prop(c, "stp"), *delay = xml_prop(c, "delay");
+                        free(def->bridge);
+                        def->bridge = xml_prop(c, "name");
+                        def->stp = !stp || streq(stp, "on");
+                        if (delay) {
+                                uint64_t v;
+                                if (xml_parse_u64(delay, &v) < 0 || v > 30)
+                                        return ERR(p, c, "delay", "bridge delay '%s' is out of range, expected 0 to 30 seconds", delay);
+                                def->delay = (unsigned) v;
+                        }
+                } else if (xml_name_is(c, "forward")) {
+                        _cleanup_free_ char *mode = xml_prop(c, "mode");
+                        if (!mode || streq(mode, "nat"))
+                                def->forward = NETWORK_FORWARD_NAT; /* libvirt's default mode */
+                        else if (streq(mode, "route"))
+                                def->forward = NETWORK_FORWARD_ROUTE;
+                        else if (streq(mode, "open"))
+                                def->forward = NETWORK_FORWARD_OPEN;
+                        else
+                                def->forward = NETWORK_FORWARD_ISOLATED;
+                        free(def->forward_dev);
+                        def->forward_dev = xml_prop(c, "dev");
+                } else if (xml_name_is(c, "mac")) {
+                        _cleanup_free_ char *mac = xml_prop(c, "address");
+                        if (!mac || mac_parse_string(mac, def->mac) < 0)
+                                return ERR(p, c, "address", "'%s' is not a MAC address", strna(mac));
+                        if (def->mac[0] & 1)
+                                return ERR(p, c, "address", "MAC address '%s' is a multicast address", mac);
+                        def->has_mac = true;
+                } else if (xml_name_is(c, "domain")) {
+                        free(def->domain_name);
+                        def->domain_name = xml_prop(c, "name");
+                } else if (xml_name_is(c, "ip"))
+                        r = parse_ip(p, c);
+                if (r < 0)
+                        return r;
+        }
+
+        if (!def->name)
+                return ERR(p, root, NULL, "element 'network' lacks the required child element 'name'");
+        if (def->forward == NETWORK_FORWARD_ISOLATED && def->forward_dev)
+                return ERR(p, xml_child(root, "forward"), "dev", "forward dev= needs a forward mode");
+        if (!have_uuid) {
+                int r = uuid_generate(def->uuid);
+                if (r < 0)
+                        return r;
+                def->uuid_generated = true;
+        }
+        return 0;
+}
+
+int network_def_parse(const char *xml, size_t size, const char *filename, NetworkDef **ret, XmlDiag *diag) {
+        XmlInput in = { .filename = filename ? filename : "(string)", .text = xml, .size = xml ? size : 0 };
+        _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
+        _cleanup_(network_def_freep) NetworkDef *def = NULL;
+        NetParser p = { .in = &in, .diag = diag };
+        int r;
+
+        r = xml_read(&in, &doc, diag);
+        if (r < 0)
+                return r;
+        r = xml_validate(&in, doc, xml_schema_network_rng, xml_schema_network_rng_len, diag);
+        if (r < 0)
+                return r;
+
+        def = calloc(1, sizeof(NetworkDef));
+        if (!def)
+                return -ENOMEM;
+        def->stp = true;
+        p.def = def;
+        r = parse_network(&p, xmlDocGetRootElement(doc));
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(def);
+        return 0;
+}
+
+int network_def_parse_file(const char *path, NetworkDef **ret, XmlDiag *diag) {
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+        int r;
+
+        r = xml_read_file(path, &data, &size);
+        if (r < 0)
+                return r;
+        return network_def_parse(data, size, path, ret, diag);
+}
+
+/* ---- format ---- */
+
+static void format_attr(XmlBuf *b, const char *name, const char *value) {
+        if (!value)
+                return;
+        xml_buf_printf(b, " %s='", name);
+        xml_buf_escaped(b, value, true);
+        xml_buf_printf(b, "'");
+}
+
+static void format_ip(XmlBuf *b, const NetworkIP *ip) {
+        xml_buf_printf(b, "  <ip");
+        if (ip->family == AF_INET6)
+                xml_buf_printf(b, " family='ipv6'");
+        format_attr(b, "address", ip->address);
+        if (ip->netmask_form) {
+                struct in_addr m = { .s_addr = htonl(ip->prefix == 0 ? 0 : ~UINT32_C(0) << (32 - ip->prefix)) };
+                char buf[INET_ADDRSTRLEN];
+                xml_buf_printf(b, " netmask='%s'", inet_ntop(AF_INET, &m, buf, sizeof(buf)) ? buf : "");
+        } else
+                xml_buf_printf(b, " prefix='%u'", ip->prefix);
+        if (!ip->dhcp) {
+                xml_buf_printf(b, "/>\n");
+                return;
+        }
+        xml_buf_printf(b, ">\n");
+        if (ip->n_ranges == 0 && ip->n_hosts == 0)
+                xml_buf_printf(b, "    <dhcp/>\n");
+        else {
+                xml_buf_printf(b, "    <dhcp>\n");
+                ARRAY_FOREACH(r, ip->ranges, ip->n_ranges) {
+                        xml_buf_printf(b, "      <range");
+                        format_attr(b, "start", r->start);
+                        format_attr(b, "end", r->end);
+                        xml_buf_printf(b, "/>\n");
+                }
+                ARRAY_FOREACH(h, ip->hosts, ip->n_hosts) {
+                        xml_buf_printf(b, "      <host");
+                        if (h->has_mac) {
+                                char mac[18];
+                                mac_format(h->mac, mac);
+                                xml_buf_printf(b, " mac='%s'", mac);
+                        }
+                        format_attr(b, "name", h->name);
+                        format_attr(b, "ip", h->ip);
+                        xml_buf_printf(b, "/>\n");
+                }
+                xml_buf_printf(b, "    </dhcp>\n");
+        }
+        xml_buf_printf(b, "  </ip>\n");
+}
+
+char *network_def_format(const NetworkDef *def) {
+        XmlBuf b = {};
+        char uuid[37];
+
+        if (!def)
+                return NULL;
+        xml_buf_printf(&b, "<network>\n  <name>");
+        xml_buf_escaped(&b, def->name, false);
+        xml_buf_printf(&b, "</name>\n");
+        uuid_format(def->uuid, uuid);
+        xml_buf_printf(&b, "  <uuid>%s</uuid>\n", uuid);
+        if (def->forward != NETWORK_FORWARD_ISOLATED) {
+                xml_buf_printf(&b, "  <forward mode='%s'", network_forward_mode_to_string(def->forward));
+                format_attr(&b, "dev", def->forward_dev);
+                xml_buf_printf(&b, "/>\n");
+        }
+        xml_buf_printf(&b, "  <bridge");
+        format_attr(&b, "name", def->bridge);
+        xml_buf_printf(&b, " stp='%s' delay='%u'/>\n", def->stp ? "on" : "off", def->delay);
+        if (def->has_mac) {
+                char mac[18];
+                mac_format(def->mac, mac);
+                xml_buf_printf(&b, "  <mac address='%s'/>\n", mac);
+        }
+        if (def->domain_name) {
+                xml_buf_printf(&b, "  <domain");
+                format_attr(&b, "name", def->domain_name);
+                xml_buf_printf(&b, "/>\n");
+        }
+        ARRAY_FOREACH(ip, def->ips, def->n_ips)
+                format_ip(&b, ip);
+        xml_buf_printf(&b, "</network>\n");
+        return xml_buf_finish(&b);
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* libvirt's <network> format, the part Vivarium brings up itself: a bridge,
+ * optional NAT/routed forwarding, IP addresses with DHCP ranges and static
+ * hosts. Parsed like the domain XML (well-formedness, RelaxNG
+ * xml/network.rng, semantic checks) and written back normalized. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "domain-xml.h"
+
+typedef enum NetworkForwardMode {
+        NETWORK_FORWARD_ISOLATED, /* no <forward> (or mode='none'): guests and host only */
+        NETWORK_FORWARD_NAT,
+        NETWORK_FORWARD_ROUTE,
+        NETWORK_FORWARD_OPEN,
+        _NETWORK_FORWARD_MAX,
+} NetworkForwardMode;
+
+typedef struct NetworkDhcpRange {
+        char *start;
+        char *end;
+} NetworkDhcpRange;
+
+typedef struct NetworkDhcpHost {
+        uint8_t mac[6];
+        bool has_mac;
+        char *name;             /* NULL = none */
+        char *ip;
+} NetworkDhcpHost;
+
+typedef struct NetworkIP {
+        int family;             /* AF_INET or AF_INET6 */
+        char *address;          /* the host's (bridge's) address */
+        unsigned prefix;
+        bool netmask_form;      /* given as netmask= (IPv4): written back the same way */
+        bool dhcp;              /* a <dhcp> element was present */
+        NetworkDhcpRange *ranges;
+        size_t n_ranges;
+        NetworkDhcpHost *hosts;
+        size_t n_hosts;
+} NetworkIP;
+
+typedef struct NetworkDef {
+        char *name;
+        uint8_t uuid[16];
+        bool uuid_generated;
+
+        char *bridge;           /* <bridge name=...>, NULL = chosen at start (virbrN) */
+        bool stp;               /* default on, as libvirt */
+        unsigned delay;         /* forward delay in seconds */
+
+        NetworkForwardMode forward;
+        char *forward_dev;      /* <forward dev=...>, NULL = any */
+
+        uint8_t mac[6];
+        bool has_mac;
+
+        char *domain_name;      /* <domain name=...> for DNS */
+
+        NetworkIP *ips;
+        size_t n_ips;
+} NetworkDef;
+
+NetworkDef *network_def_free(NetworkDef *def);
+static inline void network_def_freep(NetworkDef **p) {
+        if (*p)
+                network_def_free(*p);
+}
+
+const char *network_forward_mode_to_string(NetworkForwardMode m);
+
+/* Same contract as domain_def_parse(). */
+int network_def_parse(const char *xml, size_t size, const char *filename, NetworkDef **ret, XmlDiag *diag);
+int network_def_parse_file(const char *path, NetworkDef **ret, XmlDiag *diag);
+
+/* Normalized document; NULL on ENOMEM. */
+char *network_def_format(const NetworkDef *def);

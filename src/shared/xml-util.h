@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What the domain and network parsers share: reading a document safely,
+ * RelaxNG validation with messages a user can act on, positions of nodes in
+ * the input text, and the small value parsers. Never logs. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libxml/tree.h>
+
+#include "domain-xml.h"
+#include "macros.h"
+
+typedef struct XmlInput {
+        const char *filename; /* as printed in messages */
+        const char *text;
+        size_t size;
+} XmlInput;
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(xmlDoc *, xmlFreeDoc);
+
+/* Sets diag->error to "FILE:LINE:COL: MESSAGE" (position of node, or of its
+ * attribute attr when not NULL) unless an error is already set. Returns
+ * -EINVAL, or -ENOMEM. */
+int xml_error(const XmlInput *in, XmlDiag *diag, xmlNode *node, const char *attr,
+              const char *fmt, ...) _printf_(5, 6);
+/* Appends "FILE:LINE:COL: warning: MESSAGE". Returns 0 or -ENOMEM. */
+int xml_warning(const XmlInput *in, XmlDiag *diag, xmlNode *node, const char *fmt, ...) _printf_(4, 5);
+
+/* Line and column of an element's '<' (or of one of its attributes) in the input. */
+void xml_node_position(const XmlInput *in, xmlNode *node, const char *attr,
+                       unsigned *ret_line, unsigned *ret_column);
+
+/* Well-formedness only: no network, no DTD loading, no entity expansion,
+ * and no DOCTYPE at all. */
+int xml_read(const XmlInput *in, xmlDoc **ret, XmlDiag *diag);
+
+/* Reads a whole file (at most 64 MiB) into a NUL-terminated buffer. */
+int xml_read_file(const char *path, char **ret, size_t *ret_size);
+
+/* RelaxNG validation against an in-memory schema. On failure the message
+ * names the first offending element or attribute and what the schema
+ * expects there. */
+int xml_validate(const XmlInput *in, xmlDoc *doc, const char *schema, size_t schema_len, XmlDiag *diag);
+
+/* The qualified name as written ("vivarium:tasks"). */
+const char *xml_node_qname(xmlNode *node, char *buf, size_t size);
+
+/* Like FOREACH_ARRAY, also for arrays reached through a const pointer. */
+#define ARRAY_FOREACH(i, array, n) for (__typeof__(*(array)) *i = (array); i < (array) + (n); i++)
+
+/* Element children, skipping text and comments. */
+#define XML_FOREACH_ELEMENT(c, parent) \
+        for (xmlNode *c = (parent)->children; c; c = c->next) \
+                if (c->type == XML_ELEMENT_NODE)
+
+bool xml_name_is(xmlNode *node, const char *name);
+/* Allocated property value (NULL when absent), as libxml2 returns it. */
+char *xml_prop(xmlNode *node, const char *name);
+/* Allocated text content with leading and trailing white space removed. */
+char *xml_text(xmlNode *node);
+xmlNode *xml_child(xmlNode *parent, const char *name);
+
+/* Decimal unsigned, full string, no sign, overflow → -ERANGE, junk → -EINVAL. */
+int xml_parse_u64(const char *s, uint64_t *ret);
+int xml_parse_i64(const char *s, int64_t *ret);
+
+/* value * unit → KiB, rounded up; NULL unit = default_unit. -ERANGE on
+ * overflow, -EINVAL for an unknown unit. */
+int xml_scale_to_kib(uint64_t value, const char *unit, const char *default_unit, uint64_t *ret);
+
+/* Append to a dynamic array: grows *array by one zeroed element. */
+void *xml_array_grow(void **array, size_t *n, size_t elem_size);
+#define XML_ARRAY_GROW(array, n) ((__typeof__(array)) xml_array_grow((void **) &(array), &(n), sizeof(*(array))))
+
+/* A growing string buffer for the formatters. */
+typedef struct XmlBuf {
+        char *data;
+        size_t len, alloc;
+        bool oom;
+} XmlBuf;
+
+void xml_buf_printf(XmlBuf *b, const char *fmt, ...) _printf_(2, 3);
+/* Escaped for text content, or for a quoted attribute value. */
+void xml_buf_escaped(XmlBuf *b, const char *s, bool attr);
+void xml_buf_indent(XmlBuf *b, unsigned level);
+/* Returns the string, or NULL (and frees) when an allocation failed. */
+char *xml_buf_finish(XmlBuf *b);
