@@ -1051,6 +1051,10 @@ char *domain_def_format(const DomainDef *def, pid_t id) {
         format_os(&b, def);
         format_features(&b, def);
 
+        if (def->n_consoles == 0 && def->n_filesystems == 0 && def->n_interfaces == 0) {
+                xml_buf_printf(&b, "  <devices/>\n</domain>\n");
+                return xml_buf_finish(&b);
+        }
         xml_buf_printf(&b, "  <devices>\n");
         for (unsigned i = 0; i < def->n_consoles; i++)
                 xml_buf_printf(&b, "    <console type='pty'/>\n");

@@ -44,6 +44,7 @@ typedef struct AttrInfo {
 typedef struct ChildRef {
         char *qname; /* "{ns}name" or "name" */
         bool required;
+        bool multi;   /* may appear more than once */
         bool ignored; /* content is anything: not listed as expected */
 } ChildRef;
 
@@ -134,11 +135,11 @@ static xmlNode *rng_define(SchemaTable *t, const char *name) {
         return NULL;
 }
 
-static void walk(SchemaTable *t, xmlNode *pattern, const char *elem_key, ValueSpec *value, bool optional);
+static void walk(SchemaTable *t, xmlNode *pattern, const char *elem_key, ValueSpec *value, bool optional, bool multi);
 
-static void walk_children(SchemaTable *t, xmlNode *parent, const char *elem_key, ValueSpec *value, bool optional) {
+static void walk_children(SchemaTable *t, xmlNode *parent, const char *elem_key, ValueSpec *value, bool optional, bool multi) {
         XML_FOREACH_ELEMENT(c, parent)
-                walk(t, c, elem_key, value, optional);
+                walk(t, c, elem_key, value, optional, multi);
 }
 
 static void add_value(SchemaTable *t, ValueSpec *v, const char *s) {
@@ -155,7 +156,7 @@ static void add_value(SchemaTable *t, ValueSpec *v, const char *s) {
         v->values = nv;
 }
 
-static void walk_element(SchemaTable *t, xmlNode *pattern, const char *parent_key, bool optional) {
+static void walk_element(SchemaTable *t, xmlNode *pattern, const char *parent_key, bool optional, bool multi) {
         /* The element's name class: name=, <name>, or a <choice> of <name>s. */
         const char *names[64];
         size_t n_names = 0;
@@ -212,9 +213,10 @@ static void walk_element(SchemaTable *t, xmlNode *pattern, const char *parent_ke
                         ARRAY_FOREACH(c, parent->children, parent->n_children)
                                 if (streq(c->qname, qname))
                                         ref = c;
-                        if (ref)
+                        if (ref) {
                                 ref->required = ref->required && !optional;
-                        else {
+                                ref->multi = true; /* two patterns: count is not modelled */
+                        } else {
                                 ref = XML_ARRAY_GROW(parent->children, parent->n_children);
                                 if (!ref) {
                                         t->oom = true;
@@ -222,6 +224,7 @@ static void walk_element(SchemaTable *t, xmlNode *pattern, const char *parent_ke
                                 }
                                 ref->qname = TAKE_PTR(qname);
                                 ref->required = !optional;
+                                ref->multi = multi;
                                 ref->ignored = ignored;
                         }
                 }
@@ -244,7 +247,7 @@ static void walk_element(SchemaTable *t, xmlNode *pattern, const char *parent_ke
                 ValueSpec v = e->text;
                 for (xmlNode *c = content_start; c; c = c->next)
                         if (c->type == XML_ELEMENT_NODE)
-                                walk(t, c, key, &v, false);
+                                walk(t, c, key, &v, false, false);
                 e = table_get(t, key, false);
                 e->text = v;
         }
@@ -281,7 +284,7 @@ static void walk_attribute(SchemaTable *t, xmlNode *pattern, const char *elem_ke
         bool has_content = false;
         XML_FOREACH_ELEMENT(c, pattern) {
                 has_content = true;
-                walk(t, c, elem_key, &v, false);
+                walk(t, c, elem_key, &v, false, false);
         }
         if (!has_content)
                 v.text = true;
@@ -289,22 +292,26 @@ static void walk_attribute(SchemaTable *t, xmlNode *pattern, const char *elem_ke
         e->attrs[idx].value = v;
 }
 
-static void walk(SchemaTable *t, xmlNode *p, const char *elem_key, ValueSpec *value, bool optional) {
+static void walk(SchemaTable *t, xmlNode *p, const char *elem_key, ValueSpec *value, bool optional, bool multi) {
         if (t->oom || !p->ns || !streq((const char *) p->ns->href, RNG_NS))
                 return;
 
         if (rng_is(p, "element"))
-                walk_element(t, p, elem_key, optional);
+                walk_element(t, p, elem_key, optional, multi);
         else if (rng_is(p, "attribute"))
                 walk_attribute(t, p, elem_key, optional);
-        else if (rng_is(p, "optional") || rng_is(p, "zeroOrMore") || rng_is(p, "choice"))
-                walk_children(t, p, elem_key, value, true);
-        else if (rng_is(p, "oneOrMore") || rng_is(p, "group") || rng_is(p, "interleave") || rng_is(p, "mixed"))
-                walk_children(t, p, elem_key, value, optional);
+        else if (rng_is(p, "optional") || rng_is(p, "choice"))
+                walk_children(t, p, elem_key, value, true, multi);
+        else if (rng_is(p, "zeroOrMore"))
+                walk_children(t, p, elem_key, value, true, true);
+        else if (rng_is(p, "oneOrMore"))
+                walk_children(t, p, elem_key, value, optional, true);
+        else if (rng_is(p, "group") || rng_is(p, "interleave") || rng_is(p, "mixed"))
+                walk_children(t, p, elem_key, value, optional, multi);
         else if (rng_is(p, "ref")) {
                 xmlNode *d = rng_define(t, rng_attr(p, "name"));
                 if (d)
-                        walk_children(t, d, elem_key, value, optional);
+                        walk_children(t, d, elem_key, value, optional, multi);
         } else if (rng_is(p, "value")) {
                 if (p->children && p->children->content)
                         add_value(t, value, (const char *) p->children->content);
@@ -345,7 +352,7 @@ static int schema_table_build(SchemaTable *t, const char *schema, size_t len) {
         root = table_get(t, "", true);
         if (!root)
                 return -ENOMEM;
-        walk_children(t, start, "", NULL, false);
+        walk_children(t, start, "", NULL, false, false);
         return t->oom ? -ENOMEM : 0;
 }
 
@@ -403,7 +410,7 @@ static char *expected_children(const ElemInfo *e, const char *wrong, char **ret_
 
                 display(c->qname, name, sizeof(name));
                 d = edit_distance(name, wrong);
-                if (d < best && (strlen(name) > 2 || d == 1)) {
+                if (d > 0 && d < best && (strlen(name) > 2 || d == 1)) {
                         best = d;
                         free(*ret_suggestion);
                         *ret_suggestion = strdup(name);
@@ -514,6 +521,33 @@ static bool has_text(xmlNode *n) {
         return false;
 }
 
+/* An element the schema allows once, given again. */
+static int check_repeated(const XmlInput *in, const ElemInfo *e, xmlNode *c, const char *parent_name, XmlDiag *diag) {
+        char kname[512], other[512], qname[256];
+
+        if (e->any_children)
+                return 0;
+        node_key_name(c, kname, sizeof(kname));
+        ARRAY_FOREACH(ref, e->children, e->n_children) {
+                if (!streq(ref->qname, kname))
+                        continue;
+                if (ref->multi)
+                        return 0;
+                for (xmlNode *prev = c->prev; prev; prev = prev->prev) {
+                        if (prev->type != XML_ELEMENT_NODE)
+                                continue;
+                        node_key_name(prev, other, sizeof(other));
+                        if (streq(other, kname)) {
+                                unsigned line, column;
+                                xml_node_position(in, prev, NULL, &line, &column);
+                                return xml_error(in, diag, c, NULL, "element '%s' may appear only once in '%s', it is already at line %u",
+                                                 xml_node_qname(c, qname, sizeof(qname)), parent_name, line);
+                        }
+                }
+        }
+        return 0;
+}
+
 /* Returns -EINVAL with diag->error set at the first problem, 0 when none is found. */
 static int check_element(const XmlInput *in, SchemaTable *t, xmlNode *n, const char *parent_key, const char *parent_name, XmlDiag *diag) {
         char kname[512], qname[256], key[1024];
@@ -543,6 +577,13 @@ static int check_element(const XmlInput *in, SchemaTable *t, xmlNode *n, const c
                         return -ENOMEM;
                 if (suggestion && asprintf(&hint, " (did you mean '%s'?)", suggestion) < 0)
                         return -ENOMEM;
+                /* A known name in another namespace: say which namespace. */
+                if (n->ns && n->ns->href) {
+                        size_t l = strlen(qname);
+                        (void) snprintf(qname + l, sizeof(qname) - l, "' in namespace '%s", (const char *) n->ns->href);
+                        free(hint);
+                        hint = NULL;
+                }
                 if (!parent_name)
                         return xml_error(in, diag, n, NULL, "root element '%s' is not expected, expected '%s'", qname, list);
                 if (parent->n_children == 0)
@@ -605,9 +646,13 @@ static int check_element(const XmlInput *in, SchemaTable *t, xmlNode *n, const c
         /* Text content. */
         if (!e->any_children && (e->text.n_values > 0 || e->text.datatype)) {
                 _cleanup_free_ char *v = xml_text(n);
+                xmlChar *raw = xmlNodeGetContent(n);
+                int m = value_matches(&e->text, raw ? (const char *) raw : "");
+
+                xmlFree(raw);
                 if (!v)
                         return -ENOMEM;
-                if (value_matches(&e->text, v) == 0) {
+                if (m == 0) {
                         _cleanup_free_ char *exp = expected_values(&e->text);
                         if (!exp)
                                 return -ENOMEM;
@@ -621,6 +666,9 @@ static int check_element(const XmlInput *in, SchemaTable *t, xmlNode *n, const c
         /* Children, in document order, then the required ones. */
         XML_FOREACH_ELEMENT(c, n) {
                 int r = check_element(in, t, c, key, qname, diag);
+                if (r != 0)
+                        return r;
+                r = check_repeated(in, e, c, qname, diag);
                 if (r != 0)
                         return r;
         }
