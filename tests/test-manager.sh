@@ -71,6 +71,10 @@ dsend() { # METHOD ARGS...
 		"org.vivarium1.Manager.$method" "$@" 2>&1
 }
 mainpid() { testhost_run systemctl show -P MainPID vivariumd.service; }
+not_found() { contains "$(dsend GetContainer "string:$1")" "org.vivarium1.Error.NoSuchContainer" 2>/dev/null; }
+has_state() { # NAME STATE
+	[ "$(busctl_ get-property org.vivarium1 "/org/vivarium1/container/$1" org.vivarium1.Container State 2>&1)" = "s \"$2\"" ]
+}
 mainpid_is() { [ "$(mainpid)" = "$1" ]; }
 wait_for() { # TRIES CMD...: retries CMD every 0.1 s
 	local tries=$1
@@ -236,7 +240,7 @@ if [ $started = 1 ]; then
 	check "Destroy returns" contains "$out" "method return"
 	list=$(mcall ListContainers 2>&1)
 	check "after Destroy helloworld is shut off" contains "$list" "\"helloworld\" \"$uuid\" 0 \"shut off\""
-	check "the helper is gone" not testhost_run kill -0 "$id"
+	check "the helper is gone" not testhost_run kill -0 "$id" 2>/dev/null
 	check "the live XML is gone" not testhost_run test -e /run/vivarium/containers/helloworld.xml
 	check "the scope is gone" wait_for 50 not testhost_run systemctl -q is-active machine-helloworld.scope
 
@@ -250,6 +254,54 @@ if [ $started = 1 ]; then
 	check "concurrent Start: one wins ($wins), the others get AlreadyRunning ($already)" \
 		[ "$wins" = 1 ] && [ "$already" = 3 ]
 	dsend Destroy string:helloworld >/dev/null
+
+	# --- signals, a container that ends by itself, a transient one
+	testhost_run sh -c "timeout 30 dbus-monitor --system \"type='signal',sender='org.vivarium1'\" >/run/vt-monitor.log 2>&1 &"
+	sleep 1
+	quick_xml=${hello_xml//helloworld/quick}
+	quick_xml=${quick_xml//\/bin\/sh/\/bin\/true}
+	out=$(mcall CreateXML st "$quick_xml" 0 2>&1)
+	check "CreateXML starts a transient container ($out)" [ "$out" = 'o "/org/vivarium1/container/quick"' ]
+	check "a transient container disappears when its init exits" \
+		wait_for 100 not_found quick
+	check "... and leaves no file" not testhost_run test -e /etc/vivarium/containers/quick.xml
+
+	sleeper_xml=${hello_xml//helloworld/sleeper}
+	# An init that handles SIGTERM: from outside its PID namespace, only
+	# signals it has a handler for reach it.
+	sleeper_xml=${sleeper_xml//<init>\/bin\/sh<\/init>/<init>\/bin\/sh<\/init><initarg>-c<\/initarg><initarg>trap \"exit 0\" TERM; while :; do sleep 0.1; done<\/initarg>}
+	mcall DefineXML s "$sleeper_xml" >/dev/null 2>&1
+	out=$(dsend Start string:sleeper uint64:0)
+	check "Start sleeper" contains "$out" "method return"
+	out=$(dsend Shutdown string:sleeper)
+	check "Shutdown returns" contains "$out" "method return"
+	check "after Shutdown the container stops" wait_for 100 has_state sleeper "shut off"
+
+	out=$(dsend Start string:sleeper uint64:0)
+	out=$(mcall Undefine s sleeper 2>&1)
+	check "Undefine of a running container returns" [ -z "$out" ]
+	out=$(busctl_ get-property org.vivarium1 /org/vivarium1/container/sleeper org.vivarium1.Container Persistent 2>&1)
+	check "... makes it transient ($out)" [ "$out" = "b false" ]
+	check "... removes its file" not testhost_run test -e /etc/vivarium/containers/sleeper.xml
+	check "... and it still runs" has_state sleeper running
+	dsend Destroy string:sleeper >/dev/null
+	check "a transient container disappears when destroyed" not_found sleeper
+
+	sleep 1
+	mon=$(testhost_run cat /run/vt-monitor.log | tr '\n' ' ' | tr -s ' ')
+	for sig in 'member=ContainerNew string "quick" object path "/org/vivarium1/container/quick"' \
+		'member=ContainerEvent string "quick" string "started" string "booted"' \
+		'member=ContainerEvent string "quick" string "stopped" string "shutdown"' \
+		'member=ContainerExited string "quick" string "shutdown" int32 0' \
+		'member=ContainerRemoved string "quick"' \
+		'path=/org/vivarium1/container/quick; interface=org.freedesktop.DBus.Properties; member=PropertiesChanged string "org.vivarium1.Container" array [ dict entry( string "State" variant string "running"' \
+		'member=ContainerEvent string "sleeper" string "defined" string "added"' \
+		'member=ContainerEvent string "sleeper" string "stopped" string "shutdown"' \
+		'member=ContainerEvent string "sleeper" string "undefined" string "removed"' \
+		'member=ContainerEvent string "sleeper" string "stopped" string "destroyed"' \
+		'member=ContainerExited string "sleeper" string "destroyed"'; do
+		check "signal: $sig" contains "$mon" "$sig"
+	done
 
 	# --- a failing init: Start fails with the helper's message, nothing is left
 	badinit_xml=${hello_xml//helloworld/badinit}

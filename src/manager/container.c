@@ -370,6 +370,11 @@ static void container_on_helper_exit(Container *c) {
         const char *d;
         int code;
 
+        /* The helper sends Exited just before it exits: read what its
+         * connection still holds before deciding why it ended. */
+        while (c->helper_bus && sd_bus_process(c->helper_bus, NULL) > 0)
+                ;
+
         if (c->helper_is_child) {
                 if (waitid(P_PIDFD, (id_t) c->pidfd, &si, WEXITED | WNOHANG) >= 0 && si.si_pid != 0)
                         have_status = true;

@@ -93,6 +93,9 @@ int helper_watch(Container *c, int pidfd) {
         r = sd_event_add_io(c->manager->event, &c->pidfd_source, pidfd, EPOLLIN, container_pidfd_cb, c);
         if (r < 0)
                 return r;
+        /* After the bus connections: the helper's last messages (READY,
+         * Exited) are handled before its end. */
+        (void) sd_event_source_set_priority(c->pidfd_source, SD_EVENT_PRIORITY_NORMAL + 10);
         c->pidfd = pidfd;
         return 0;
 }
