@@ -125,6 +125,19 @@ static const sd_bus_vtable helper_vtable[] = {
         SD_BUS_VTABLE_END
 };
 
+/* Tools that speak to a bus (busctl --address=unix:path=NAME.sock) say Hello
+ * first; a peer-to-peer server has no bus driver, so we answer it ourselves
+ * with a unique name of our own making. */
+static int method_hello(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return sd_bus_reply_method_return(m, "s", ":1.1");
+}
+
+static const sd_bus_vtable hello_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD("Hello", NULL, "s", method_hello, 0),
+        SD_BUS_VTABLE_END
+};
+
 static int on_disconnect_deferred(sd_event_source *s, void *userdata) {
         ControlConn *c = userdata;
         Helper *h = c->helper;
@@ -174,6 +187,8 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 r = sd_bus_negotiate_fds(c->bus, 1);
         if (r >= 0)
                 r = sd_bus_add_object_vtable(c->bus, NULL, VIV_HELPER_PATH, VIV_HELPER_IFACE, helper_vtable, h);
+        if (r >= 0)
+                r = sd_bus_add_object_vtable(c->bus, NULL, "/org/freedesktop/DBus", "org.freedesktop.DBus", hello_vtable, h);
         if (r >= 0)
                 r = sd_bus_add_filter(c->bus, NULL, on_local_disconnected, c);
         if (r >= 0)

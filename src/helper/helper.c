@@ -125,6 +125,11 @@ static int on_init_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
         log_debug("Init exited: %s, %d.", h->exit_detail, h->exit_code);
 
         console_drain(h);
+        /* nothing of the container may survive its init */
+        cgroup_leaves_kill_payload(&h->cgroups);
+        /* now, while the connections are up: exiting the event loop closes
+         * every bus attached to it */
+        control_emit_exited(h);
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
@@ -331,9 +336,6 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 log_error_errno(r, "Event loop failed: %m");
 
-        /* init is gone: nothing of the container may survive it */
-        cgroup_leaves_kill_payload(&h->cgroups);
-        control_emit_exited(h);
         control_close(h);
         cgroup_leaves_remove(&h->cgroups);
         ret = h->foreground ? h->exit_code : EXIT_SUCCESS;

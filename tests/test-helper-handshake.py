@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+# vivarium-helper as the manager drives it (docs/internals.md): handshake over
+# a SOCK_SEQPACKET socketpair (nothing before GO, READY <pid>, ERROR <errno>
+# <message>), the control socket (Describe, OpenConsole with ConsoleBusy and
+# force, ResizeConsole, Shutdown, Destroy, the Exited signal, busctl), the
+# cgroup leaves supervisor/ and payload/ in a scope made the way systemd makes
+# it (on a hybrid host without systemd), and that nothing is left afterwards.
+# Runs in a mount namespace of its own with a tmpfs on /run: the machine's
+# /run/vivarium is never touched.
+# Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+def skip(why):
+    if os.environ.get("VIVARIUM_TESTS_MUST_RUN") == "1":
+        print("FAIL (must run): " + why)
+        sys.exit(1)
+    print("SKIP: " + why)
+    sys.exit(77)
+
+build = os.environ.get("VIVARIUM_BUILD_DIR", "build")
+helper = os.path.join(build, "src/helper/vivarium-helper")
+client = os.path.join(build, "tests/test-helper-client")
+
+if "--inner" not in sys.argv:
+    if os.geteuid() != 0:
+        skip("needs root")
+    for p in (helper, client):
+        if not os.access(p, os.X_OK):
+            skip("no %s" % p)
+    if subprocess.call(["unshare", "-m", "true"], stderr=subprocess.DEVNULL) != 0:
+        skip("cannot create mount namespaces")
+    os.execvp("unshare", ["unshare", "-m", "--propagation", "private",
+                          sys.executable, os.path.abspath(__file__), "--inner"])
+
+subprocess.check_call(["mount", "-t", "tmpfs", "-o", "mode=755", "vt-run", "/run"])
+RUN = "/run/vivarium/containers"
+os.makedirs(RUN)
+work = tempfile.mkdtemp(prefix="vt-helper-hs.")
+
+n = 0
+failures = 0
+def check(desc, cond, info=""):
+    global n, failures
+    n += 1
+    if cond:
+        print("ok %d - %s" % (n, desc))
+    else:
+        failures += 1
+        print("not ok %d - %s" % (n, desc))
+        if info:
+            for l in str(info).splitlines():
+                print("#   " + l)
+
+# A scope as systemd makes it with Delegate=yes, on this hybrid host without
+# systemd: name=systemd and cgroup2 directories the helper is moved into.
+scope = "vt-helper-%d.scope" % os.getpid()
+scope_dirs = []
+def own_cgroup(hier):
+    for l in open("/proc/self/cgroup"):
+        i, c, p = l.rstrip("\n").split(":", 2)
+        if c == hier:
+            return p
+    return None
+if os.path.isdir("/sys/fs/cgroup/systemd") and own_cgroup("name=systemd") == "/" \
+   and os.path.isdir("/sys/fs/cgroup/unified") and own_cgroup("") == "/":
+    scope_dirs = ["/sys/fs/cgroup/systemd/" + scope, "/sys/fs/cgroup/unified/" + scope]
+else:
+    print("# not a hybrid host with a free name=systemd hierarchy: cgroup checks skipped")
+for d in scope_dirs:
+    os.mkdir(d)
+
+def write_xml(name, script, init="/bin/sh"):
+    esc = script.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    with open(os.path.join(RUN, name + ".xml"), "w") as f:
+        f.write("""<domain type='lxc'>
+  <name>%s</name>
+  <uuid>6f1c0a52-3b7e-4c55-8d0e-2a9b7c4e1f00</uuid>
+  <memory>102400</memory>
+  <os><type>exe</type><init>%s</init><initarg>-c</initarg><initarg>%s</initarg></os>
+  <devices><console type='pty'/></devices>
+</domain>
+""" % (name, init, esc))
+
+def spawn(name):
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    err = open(os.path.join(work, name + ".err"), "w")
+    def pre():
+        os.dup2(theirs.fileno(), 3)
+    p = subprocess.Popen([helper, "--name", name, "--handshake", "3"], stdin=subprocess.DEVNULL,
+                         stdout=err, stderr=err, pass_fds=(3,), preexec_fn=pre, close_fds=True)
+    theirs.close()
+    for d in scope_dirs:
+        with open(d + "/cgroup.procs", "w") as f:
+            f.write(str(p.pid))
+    return p, mine
+
+def children(pid):
+    try:
+        return open("/proc/%d/task/%d/children" % (pid, pid)).read().split()
+    except OSError:
+        return []
+
+def cgroup_of(pid, hier):
+    try:
+        for l in open("/proc/%d/cgroup" % pid):
+            i, c, p = l.rstrip("\n").split(":", 2)
+            if c == hier:
+                return p
+    except OSError:
+        pass
+    return None
+
+def run_client(*args, timeout=30):
+    r = subprocess.run([client] + list(args), capture_output=True, text=True, timeout=timeout)
+    return r.returncode, r.stdout + r.stderr
+
+def leaves_gone():
+    return all(not os.path.exists(d + "/supervisor") and not os.path.exists(d + "/payload") for d in scope_dirs)
+
+def pid_gone(pid):
+    return not os.path.exists("/proc/%d" % pid) or open("/proc/%d/stat" % pid).read().split()[2] == "Z"
+
+try:
+    # --- a good start ---
+    name = "vt-hs"
+    sock = os.path.join(RUN, name + ".sock")
+    write_xml(name, 'echo hello-console; while read l; do case "$l" in size) stty size;; *) echo "got:$l";; esac; done')
+    p, hs = spawn(name)
+    time.sleep(0.3)
+    check("before GO: helper waits", p.poll() is None)
+    check("before GO: no control socket", not os.path.exists(sock))
+    check("before GO: no init", children(p.pid) == [])
+    hs.send(b"GO")
+    hs.settimeout(20)
+    msg = hs.recv(4096).decode()
+    check("READY <pid>", msg.startswith("READY "), msg)
+    init = int(msg.split()[1]) if msg.startswith("READY ") else 0
+    check("control socket listens, mode 0600", os.path.exists(sock) and (os.stat(sock).st_mode & 0o777) == 0o600)
+    check("init is the helper's child", str(init) in children(p.pid))
+    nspid = [l for l in open("/proc/%d/status" % init) if l.startswith("NSpid:")][0].split()
+    check("init is PID 1 in its namespace", nspid[-1] == "1", nspid)
+    if scope_dirs:
+        check("helper in supervisor/", cgroup_of(p.pid, "name=systemd") == "/%s/supervisor" % scope
+              and cgroup_of(p.pid, "") == "/%s/supervisor" % scope,
+              open("/proc/%d/cgroup" % p.pid).read())
+        check("init in payload/", cgroup_of(init, "name=systemd") == "/%s/payload" % scope
+              and cgroup_of(init, "") == "/%s/payload" % scope, open("/proc/%d/cgroup" % init).read())
+        check("init's cgroup namespace is rooted at payload/", cgroup_of(init, "") is not None and
+              subprocess.run(["nsenter", "-t", str(init), "-C", "cat", "/proc/%d/cgroup" % init],
+                             capture_output=True, text=True).stdout.find("0::/\n") >= 0)
+
+    rc, out = run_client(sock, "describe")
+    unit = scope if scope_dirs else ""
+    check("Describe", rc == 0 and out.split() == [name, "6f1c0a52-3b7e-4c55-8d0e-2a9b7c4e1f00", str(p.pid),
+                                                   str(init)] + ([unit] if unit else []) + ["running"], out)
+    r = subprocess.run(["busctl", "--address=unix:path=" + sock, "call", "org.vivarium1.Helper", "/org/vivarium1/helper",
+                        "org.vivarium1.Helper", "Describe"], capture_output=True, text=True)
+    check("busctl reaches the control socket", r.returncode == 0 and ('"%s"' % name) in r.stdout and "running" in r.stdout,
+          r.stdout + r.stderr)
+    rc, out = run_client(sock, "console", "got:second")
+    check("OpenConsole: relay, ConsoleBusy, force, ResizeConsole", rc == 0, out)
+    check("ConsoleBusy message", "Console of container 'vt-hs' is already in use" in out, out)
+    rc, out = run_client(sock, "shutdown")
+    time.sleep(0.5)
+    check("Shutdown: SIGTERM, which sh as PID 1 ignores", rc == 0 and not pid_gone(init), out)
+    rc, out = run_client(sock, "destroy")
+    check("Destroy: Exited(destroyed, 137)", rc == 0 and "Exited destroyed 137" in out, out)
+    try:
+        code = p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        code = None
+    check("helper exits 0 after Destroy", code == 0, code)
+    check("init is gone", pid_gone(init))
+    check("control socket removed", not os.path.exists(sock))
+    check("leaf cgroups removed", leaves_gone())
+    check("the live XML is left to the manager", os.path.exists(os.path.join(RUN, name + ".xml")))
+    check("helper quiet on success", open(os.path.join(work, name + ".err")).read() == "",
+          open(os.path.join(work, name + ".err")).read())
+
+    # --- init exits by itself ---
+    name = "vt-exit"
+    sock = os.path.join(RUN, name + ".sock")
+    write_xml(name, "sleep 1; exit 3")
+    p, hs = spawn(name)
+    hs.send(b"GO")
+    hs.settimeout(20)
+    msg = hs.recv(4096).decode()
+    check("READY for a short-lived init", msg.startswith("READY "), msg)
+    rc, out = run_client(sock, "wait")
+    check("Exited(shutdown, 3) when init exits with 3", rc == 0 and "Exited shutdown 3" in out, out)
+    check("helper exits 0", p.wait(timeout=10) == 0)
+    check("control socket removed", not os.path.exists(sock))
+    check("leaf cgroups removed", leaves_gone())
+
+    # --- init that cannot be executed ---
+    name = "vt-noinit"
+    write_xml(name, "exit 0", init="/nonexistent/init")
+    p, hs = spawn(name)
+    hs.send(b"GO")
+    hs.settimeout(20)
+    msg = hs.recv(4096).decode()
+    check("ERROR 2 with the reason", msg == "ERROR 2 Failed to execute init '/nonexistent/init' in container 'vt-noinit': No such file or directory", msg)
+    code = p.wait(timeout=10)
+    check("helper exits non-zero", code != 0, code)
+    check("no control socket", not os.path.exists(os.path.join(RUN, name + ".sock")))
+    check("no leaf cgroups", leaves_gone())
+
+    # --- an invalid live XML: refused after GO, nothing created ---
+    name = "vt-badxml"
+    with open(os.path.join(RUN, name + ".xml"), "w") as f:
+        f.write("<domain type='lxc'><name>vt-badxml</name>")
+    p, hs = spawn(name)
+    hs.send(b"GO")
+    hs.settimeout(20)
+    msg = hs.recv(4096).decode()
+    check("ERROR for an unreadable definition", msg.startswith("ERROR ") and "vt-badxml" in msg, msg)
+    check("helper exits non-zero", p.wait(timeout=10) != 0)
+
+    # --- the manager goes away before GO ---
+    name = "vt-nogo"
+    write_xml(name, "exit 0")
+    p, hs = spawn(name)
+    time.sleep(0.2)
+    hs.close()
+    code = p.wait(timeout=10)
+    check("no GO: helper leaves", code is not None)
+    check("no GO: no control socket", not os.path.exists(os.path.join(RUN, name + ".sock")))
+    check("no GO: no leaf cgroups", leaves_gone())
+finally:
+    for d in scope_dirs:
+        for leaf in ("payload", "supervisor"):
+            try:
+                os.rmdir(d + "/" + leaf)
+            except OSError:
+                pass
+        # whatever is left (a helper that failed to exit) goes back to the root
+        try:
+            for pid in open(d + "/cgroup.procs").read().split():
+                try:
+                    os.kill(int(pid), 9)
+                except OSError:
+                    pass
+            time.sleep(0.2)
+            os.rmdir(d)
+        except OSError as e:
+            print("# could not remove %s: %s" % (d, e))
+            failures += 1
+    subprocess.call(["rm", "-rf", work])
+
+print("1..%d" % n)
+sys.exit(1 if failures else 0)
