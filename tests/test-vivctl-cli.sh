@@ -7,7 +7,8 @@
 #   test-vivctl-cli.sh [PATH-TO-VIVCTL]
 set -u
 
-VIVCTL=${1:-${VIVARIUM_BUILD_DIR:-build}/src/ctl/vivctl}
+VIVCTL=$(readlink -f "${1:-${VIVARIUM_BUILD_DIR:-build}/src/ctl/vivctl}")
+SRC=$(readlink -f "${VIVARIUM_SOURCE_DIR:-$(dirname "$0")/..}")
 if [ ! -x "$VIVCTL" ]; then
         echo "FAIL: no vivctl at '$VIVCTL'" >&2
         exit 1
@@ -241,17 +242,34 @@ EOF
         check "validate: missing file" 1 "" "error: Failed to open file 'nope.xml': No such file or directory" \
                 "$VIVCTL" validate nope.xml
 
-        # The XML engineer's corpus, when present: every good one validates,
-        # every bad one fails.
-        src=${VIVARIUM_SOURCE_DIR:-$(dirname "$0")/..}
-        for f in "$src"/tests/xml/good/*.xml; do
-                [ -e "$f" ] || continue
-                check "validate good/${f##*/}" 0 "$f validates" "*" "$VIVCTL" validate "$f"
+        # The XML corpus (tests/xml): every good document validates with
+        # exactly its .warn on stderr; every bad one fails with exactly its
+        # .err. Run from the corpus' directory: the messages name the file as
+        # given. A <network> root in bad/ is a domain-parser case; vivctl
+        # validates it as the network document it is, so it is left out.
+        for kind in good network-good; do
+                cd "$SRC/tests/xml/$kind" 2>/dev/null || continue
+                for f in *.xml; do
+                        case $f in *.out.xml) continue ;; esac
+                        [ -e "$f" ] || continue
+                        warn=
+                        [ -f "${f%.xml}.warn" ] && warn=$(cat "${f%.xml}.warn")
+                        check "validate $kind/$f" 0 "$f validates" "$warn" "$VIVCTL" validate "$f"
+                done
         done
-        for f in "$src"/tests/xml/bad/*.xml; do
-                [ -e "$f" ] || continue
-                check_grep "validate bad/${f##*/}" 1 '^error: ' "$VIVCTL" validate "$f"
+        for kind in bad network-bad; do
+                cd "$SRC/tests/xml/$kind" 2>/dev/null || continue
+                for f in *.xml; do
+                        [ -e "$f" ] || continue
+                        if [ $kind = bad ] && grep -q '^<network' "$f"; then continue; fi
+                        if [ -f "${f%.xml}.err" ]; then
+                                check "validate $kind/$f" 1 "" "error: $(cat "${f%.xml}.err")" "$VIVCTL" validate "$f"
+                        else
+                                check_grep "validate $kind/$f" 1 '^error: ' "$VIVCTL" validate "$f"
+                        fi
+                done
         done
+        cd "$work" || exit 1
 else
         fail "validate is not built (the XML parser in src/shared is missing)"
 fi

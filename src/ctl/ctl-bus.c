@@ -99,6 +99,7 @@ void domain_entry_done(DomainEntry *d) {
         free(d->name);
         free(d->uuid);
         free(d->state);
+        free(d->title);
         free(d->path);
         *d = (DomainEntry) {};
 }
@@ -110,15 +111,16 @@ void domain_entries_free(DomainEntry *l, size_t n) {
 }
 
 static int domain_entry_copy(DomainEntry *dst, const char *name, const char *uuid, uint32_t id,
-                             const char *state, const char *path) {
+                             const char *state, const char *title, const char *path) {
         *dst = (DomainEntry) {
                 .name = strdup(name),
                 .uuid = strdup(uuid),
                 .id = id,
                 .state = strdup(state),
+                .title = strdup(title),
                 .path = strdup(path),
         };
-        if (!dst->name || !dst->uuid || !dst->state || !dst->path) {
+        if (!dst->name || !dst->uuid || !dst->state || !dst->title || !dst->path) {
                 domain_entry_done(dst);
                 return -ENOMEM;
         }
@@ -140,10 +142,11 @@ int ctl_list_domains(Context *c, DomainEntry **ret, size_t *ret_n) {
                 goto parse_error;
 
         for (;;) {
-                const char *name, *uuid, *state, *path;
+                const char *name, *uuid, *state, *title, *path;
                 uint32_t id;
 
-                r = sd_bus_message_read(reply, "(ssusso)", &name, &uuid, &id, &state, &path);
+                /* (name, uuid, id, state, title, path), see docs/internals.md */
+                r = sd_bus_message_read(reply, "(ssusso)", &name, &uuid, &id, &state, &title, &path);
                 if (r < 0)
                         goto parse_error;
                 if (r == 0)
@@ -155,7 +158,7 @@ int ctl_list_domains(Context *c, DomainEntry **ret, size_t *ret_n) {
                         return ctl_error(-ENOMEM, "Out of memory");
                 }
                 l = nl;
-                r = domain_entry_copy(&l[n], name, uuid, id, state, path);
+                r = domain_entry_copy(&l[n], name, uuid, id, state, title, path);
                 if (r < 0) {
                         domain_entries_free(l, n);
                         return ctl_error(r, "Out of memory");

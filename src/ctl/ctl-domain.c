@@ -353,9 +353,9 @@ static bool list_wants(const VerbArgs *a, const DomainEntry *d) {
 }
 
 static int verb_list(Context *c, const VerbArgs *a) {
-        static const char *const headers[] = { "Id", "Name", "State" };
+        static const char *const headers[] = { "Id", "Name", "State", "Title" };
         _cleanup_(table_freep) Table *t = NULL;
-        bool names = args_flag(a, "name"), uuids = args_flag(a, "uuid");
+        bool names = args_flag(a, "name"), uuids = args_flag(a, "uuid"), titles = args_flag(a, "title");
         bool table = args_flag(a, "table") || (!names && !uuids);
         DomainEntry *l = NULL;
         size_t n = 0;
@@ -368,7 +368,7 @@ static int verb_list(Context *c, const VerbArgs *a) {
         qsort(l, n, sizeof(DomainEntry), entry_compare);
 
         if (table) {
-                t = table_new(3, headers);
+                t = table_new(titles ? 4 : 3, headers);
                 if (!t) {
                         r = ctl_error(-ENOMEM, "Out of memory");
                         goto finish;
@@ -388,7 +388,7 @@ static int verb_list(Context *c, const VerbArgs *a) {
                         strcpy(id, "-");
 
                 if (table) {
-                        const char *cells[] = { id, d->name, d->state };
+                        const char *cells[] = { id, d->name, d->state, d->title };
                         if (table_add_row(t, cells) < 0) {
                                 r = ctl_error(-ENOMEM, "Out of memory");
                                 goto finish;
@@ -645,6 +645,7 @@ static const VerbOption list_options[] = {
         { "uuid", OPT_BOOL, 0, "list uuid's only" },
         { "name", OPT_BOOL, 0, "list domain names only" },
         { "table", OPT_BOOL, 0, "list table (default)" },
+        { "title", OPT_BOOL, 0, "show domain title" },
         {}
 };
 

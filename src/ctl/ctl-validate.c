@@ -10,9 +10,7 @@
 
 #include "ctl.h"
 #include "domain-xml.h"
-#if HAVE_NETWORK_DEF
 #include "network-def.h"
-#endif
 
 static void xml_diag_donep(XmlDiag *d) {
         xml_diag_done(d);
@@ -32,19 +30,16 @@ static int validate_one(const char *path) {
          * well-formed goes to the domain parser, which says where it breaks. */
         root = xml_root_name(xml, size);
         if (root && streq(root, "network")) {
-#if HAVE_NETWORK_DEF
                 _cleanup_(network_def_freep) NetworkDef *net = NULL;
                 r = network_def_parse_file(path, &net, &diag);
-#else
-                return ctl_error(-EOPNOTSUPP, "%s: validation of <network> documents is not supported by this build", path);
-#endif
         } else {
                 _cleanup_(domain_def_freep) DomainDef *def = NULL;
                 r = domain_def_parse_file(path, &def, &diag);
         }
 
+        /* Warnings come complete: "FILE:LINE:COL: warning: ...". */
         for (char **w = diag.warnings; w && *w; w++)
-                fprintf(stderr, "warning: %s\n", *w);
+                fprintf(stderr, "%s\n", *w);
 
         if (r < 0) {
                 if (diag.error)

@@ -100,6 +100,7 @@ typedef struct DomainEntry {
         char *uuid;
         uint32_t id;            /* 0 when not running */
         char *state;
+        char *title;            /* "" when the XML has none */
         char *path;
 } DomainEntry;
 

@@ -19,9 +19,7 @@
 static const Verb *const verb_tables[] = {
         verb_table_domain,
         verb_table_console,
-#if HAVE_VALIDATE
         verb_table_validate,
-#endif
         verb_table_help,
 };
 
