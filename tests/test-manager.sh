@@ -346,6 +346,10 @@ mcall Undefine s helloworld >/dev/null 2>&1
 check "the last Undefine empties /etc/vivarium/containers" \
 	[ -z "$(testhost_run ls /etc/vivarium/containers)" ]
 
+# Sanitizer builds (b_sanitize=address,undefined) report into the journal.
+journal=$(testhost_run journalctl --no-pager -q -u vivariumd.service)
+check "no sanitizer report from vivariumd" not grep -E "Sanitizer|runtime error:" <<<"$journal"
+
 echo "1..$n"
 if [ $failures -gt 0 ]; then
 	echo "--- journal of vivariumd" >&2
