@@ -169,6 +169,8 @@ void xml_node_position(const XmlInput *in, xmlNode *node, const char *attr,
 /* ---- diagnostics ---- */
 
 static char *vformat_at(const XmlInput *in, xmlNode *node, const char *attr, const char *kind,
+                        const char *fmt, va_list ap) _printf_(5, 0);
+static char *vformat_at(const XmlInput *in, xmlNode *node, const char *attr, const char *kind,
                         const char *fmt, va_list ap) {
         _cleanup_free_ char *msg = NULL;
         char *s = NULL;

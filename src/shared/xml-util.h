@@ -50,7 +50,7 @@ int xml_validate(const XmlInput *in, xmlDoc *doc, const char *schema, size_t sch
 const char *xml_node_qname(xmlNode *node, char *buf, size_t size);
 
 /* Like FOREACH_ARRAY, also for arrays reached through a const pointer. */
-#define ARRAY_FOREACH(i, array, n) for (__typeof__(*(array)) *i = (array); i < (array) + (n); i++)
+#define ARRAY_FOREACH(i, array, n) for (__typeof__(*(array)) *i = (array); i && i < (array) + (n); i++)
 
 /* Element children, skipping text and comments. */
 #define XML_FOREACH_ELEMENT(c, parent) \
