@@ -252,6 +252,17 @@ if [ -n "$busybox" ] && file -L "$busybox" 2>/dev/null | grep -q "statically lin
 	run user
 	check "inituser resolved in the container's /etc/passwd" contains "$T/user.out" "id=1000:1000"
 	check "inituser: no effective capabilities" contains "$T/user.out" "CapEff:	0000000000000000"
+
+	# a user namespace: root inside is uid 100000 outside
+	xml userns 'echo id=$(id -u):$(id -g); cat /proc/self/uid_map; cat /etc/httpd/hello.txt && echo bind-ok; ps | grep -c sh' "
+    <filesystem type='mount'><source dir='$R'/><target dir='/'/></filesystem>
+    <filesystem type='mount'><source dir='$T/config'/><target dir='/etc/httpd'/></filesystem>" \
+		"<idmap><uid start='0' target='100000' count='65536'/><gid start='0' target='100000' count='65536'/></idmap>"
+	run userns
+	check "userns: starts" [ "$(rc userns)" = 0 ]
+	check "userns: root inside" contains "$T/userns.out" "id=0:0"
+	check "userns: the uid map" grep -Eq '^ +0 +100000 +65536$' "$T/userns.out"
+	check "userns: bind mounts from the host work" contains "$T/userns.out" "bind-ok"
 else
 	echo "# no static busybox: private root cases skipped"
 fi

@@ -204,10 +204,33 @@ int host_mounts_open(HostMounts *h, const DomainDef *def, int console_slave, cha
                                 return r;
                         }
                 }
-                if (streq(fs->target, "/") && h->root_fd < 0)
+                if (streq(fs->target, "/") && h->root_fd < 0) {
+                        /* the mount points every container needs, made here
+                         * with the host's privileges: the container's root in a
+                         * user namespace usually may not write to its "/" */
+                        static const char *const dirs[] = { "dev", "proc", "sys" };
+                        for (size_t k = 0; k < ELEMENTSOF(dirs); k++)
+                                if (mkdirat(fd, dirs[k], 0755) < 0 && errno != EEXIST)
+                                        log_debug_errno(errno, "Failed to create '%s/%s', ignoring: %m", fs->source, dirs[k]);
                         h->root_fd = fd;
+                }
                 else
                         h->fs_fds[i] = fd;
+        }
+
+        /* Mount points of a private root made with the host's privileges too
+         * (resolved inside the root): a user namespace's root may not. */
+        for (size_t i = 0; h->root_fd >= 0 && i < def->n_filesystems; i++) {
+                const DomainFilesystem *fs = &def->filesystems[i];
+                struct stat st;
+                if (streq(fs->target, "/"))
+                        continue;
+                if (fs->type == FILESYSTEM_MOUNT && h->fs_fds[i] >= 0 &&
+                    fstat(h->fs_fds[i], &st) >= 0 && !S_ISDIR(st.st_mode))
+                        continue;  /* a file: the child creates its target */
+                r = mkdir_p_in_root(h->root_fd, fs->target, 0755);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to create mount point '%s', ignoring: %m", fs->target);
         }
 
         r = dev_open_host_nodes(h->dev_fds, ELEMENTSOF(h->dev_fds));
