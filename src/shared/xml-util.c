@@ -215,6 +215,16 @@ static int strv_push(char ***l, char *s) {
         return 0;
 }
 
+int xml_error_at(const XmlInput *in, XmlDiag *diag, unsigned line, unsigned column, const char *message) {
+        if (!diag || diag->error)
+                return -EINVAL;
+        if (asprintf(&diag->error, "%s:%u:%u: %s", in->filename, line, column, message) < 0) {
+                diag->error = NULL;
+                return -ENOMEM;
+        }
+        return -EINVAL;
+}
+
 int xml_warning(const XmlInput *in, XmlDiag *diag, xmlNode *node, const char *fmt, ...) {
         va_list ap;
         char *s;
@@ -236,6 +246,8 @@ int xml_warning(const XmlInput *in, XmlDiag *diag, xmlNode *node, const char *fm
 typedef struct ReadState {
         char *message;
         int line, column;
+        bool doctype;
+        int doctype_line;
 } ReadState;
 
 /* libxml2's messages end with a newline and sometimes carry padding. */
@@ -264,6 +276,18 @@ static void read_error_handler(void *user_data, xmlErrorPtr error) {
         st->column = error->int2;
 }
 
+/* Entities declared in an internal subset are a way to make the parser do
+ * unbounded work (the "billion laughs") or read files: stop at the DOCTYPE,
+ * before its declarations are parsed. */
+static void doctype_handler(void *user_data, const xmlChar *name, const xmlChar *external_id, const xmlChar *system_id) {
+        xmlParserCtxt *ctxt = user_data;
+        ReadState *st = ctxt->_private;
+
+        st->doctype = true;
+        st->doctype_line = ctxt->input ? ctxt->input->line : 1;
+        xmlStopParser(ctxt);
+}
+
 DEFINE_TRIVIAL_CLEANUP_FUNC(xmlParserCtxt *, xmlFreeParserCtxt);
 
 int xml_read(const XmlInput *in, xmlDoc **ret, XmlDiag *diag) {
@@ -282,11 +306,25 @@ int xml_read(const XmlInput *in, xmlDoc **ret, XmlDiag *diag) {
                 return -ENOMEM;
         ctxt->_private = &st;
         ctxt->sax->serror = read_error_handler;
+        ctxt->sax->internalSubset = doctype_handler;
+        ctxt->sax->externalSubset = NULL;
+        ctxt->sax->entityDecl = NULL;
 
         /* No XML_PARSE_NOENT (no entity substitution), no DTDLOAD/DTDATTR, no
          * network: a definition never makes the daemon read another file. */
         doc = xmlCtxtReadMemory(ctxt, in->text, (int) in->size, in->filename, NULL,
                                 XML_PARSE_NONET | XML_PARSE_BIG_LINES);
+        if (st.doctype) {
+                unsigned line = 1, column = 1;
+                const char *p = memmem(in->text, in->size, "<!DOCTYPE", 9);
+
+                free(st.message);
+                if (p)
+                        offset_to_position(in, (size_t) (p - in->text), &line, &column);
+                else
+                        line = st.doctype_line > 0 ? (unsigned) st.doctype_line : 1;
+                return xml_error_at(in, diag, line, column, "DOCTYPE declarations are not allowed");
+        }
         if (st.message || !doc || !ctxt->wellFormed || !ctxt->nsWellFormed) {
                 char *s = NULL;
 
@@ -306,24 +344,9 @@ int xml_read(const XmlInput *in, xmlDoc **ret, XmlDiag *diag) {
                 return -EINVAL;
         }
 
-        /* Entities declared in an internal subset would be a way around the
-         * limits above (and a classic memory bomb): refuse any DOCTYPE. */
-        if (doc->intSubset || doc->extSubset) {
-                xmlNode *dtd = (xmlNode *) (doc->intSubset ? doc->intSubset : doc->extSubset);
-                unsigned line = 1, column = 1;
-                const char *p = in->text ? memmem(in->text, in->size, "<!DOCTYPE", 9) : NULL;
-
-                if (p)
-                        offset_to_position(in, (size_t) (p - in->text), &line, &column);
-                (void) dtd;
-                if (diag && !diag->error &&
-                    asprintf(&diag->error, "%s:%u:%u: DOCTYPE declarations are not allowed",
-                             in->filename, line, column) < 0) {
-                        diag->error = NULL;
-                        return -ENOMEM;
-                }
-                return -EINVAL;
-        }
+        /* Belt and braces: the handler above should have stopped any DOCTYPE. */
+        if (doc->intSubset || doc->extSubset)
+                return xml_error_at(in, diag, 1, 1, "DOCTYPE declarations are not allowed");
 
         *ret = TAKE_PTR(doc);
         return 0;

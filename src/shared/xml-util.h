@@ -27,6 +27,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(xmlDoc *, xmlFreeDoc);
  * -EINVAL, or -ENOMEM. */
 int xml_error(const XmlInput *in, XmlDiag *diag, xmlNode *node, const char *attr,
               const char *fmt, ...) _printf_(5, 6);
+/* The same with an explicit position. */
+int xml_error_at(const XmlInput *in, XmlDiag *diag, unsigned line, unsigned column, const char *message);
 /* Appends "FILE:LINE:COL: warning: MESSAGE". Returns 0 or -ENOMEM. */
 int xml_warning(const XmlInput *in, XmlDiag *diag, xmlNode *node, const char *fmt, ...) _printf_(4, 5);
 
