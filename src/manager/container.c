@@ -27,6 +27,9 @@
  * before it and its scope are killed. */
 #define HELPER_KILL_TIMEOUT_USEC (5 * 1000000ULL)
 
+/* The whole start: scope job, namespaces, mounts, network, init's exec. */
+#define START_TIMEOUT_USEC (90 * 1000000ULL)
+
 int container_new(Manager *m, DomainDef *def, bool persistent, Container **ret) {
         _cleanup_(container_unrefp) Container *c = NULL;
         int r;
@@ -60,6 +63,7 @@ static void container_free(Container *c) {
         sd_event_source_disable_unref(c->pidfd_source);
         sd_event_source_disable_unref(c->handshake_source);
         sd_event_source_disable_unref(c->kill_timer);
+        sd_event_source_disable_unref(c->start_timer);
         safe_close(c->pidfd);
         safe_close(c->handshake_fd);
         helper_disconnect(c);
@@ -180,6 +184,7 @@ static void container_reset_runtime(Container *c) {
         c->pidfd_source = sd_event_source_disable_unref(c->pidfd_source);
         c->handshake_source = sd_event_source_disable_unref(c->handshake_source);
         c->kill_timer = sd_event_source_disable_unref(c->kill_timer);
+        c->start_timer = sd_event_source_disable_unref(c->start_timer);
         c->pidfd = safe_close(c->pidfd);
         c->handshake_fd = safe_close(c->handshake_fd);
         helper_disconnect(c);
@@ -275,7 +280,6 @@ void container_scope_job_done(Container *c, const char *result) {
 void container_helper_error(Container *c, const char *message) {
         if (c->state != CONTAINER_STARTING)
                 return;
-        fprintf(stderr, "Helper of container '%s' failed: %s\n", c->name, message);
         /* It undoes its work and exits by itself; the timer is the backstop. */
         container_fail_start(c, message, false);
 }
@@ -288,6 +292,7 @@ void container_helper_ready(Container *c, pid_t leader) {
 
         c->handshake_source = sd_event_source_disable_unref(c->handshake_source);
         c->handshake_fd = safe_close(c->handshake_fd);
+        c->start_timer = sd_event_source_disable_unref(c->start_timer);
         c->start_phase = START_PHASE_NONE;
         c->state = CONTAINER_RUNNING;
         c->leader_pid = leader;
@@ -314,6 +319,21 @@ void container_helper_ready(Container *c, pid_t leader) {
         if (r < 0)
                 fprintf(stderr, "Failed to connect to the helper of container '%s', will retry on use: %s\n",
                         c->name, strerror(-r));
+}
+
+static int start_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
+        Container *c = userdata;
+        _cleanup_free_ char *msg = NULL;
+
+        if (c->state != CONTAINER_STARTING || c->start_phase == START_PHASE_FAILING)
+                return 0;
+        if (asprintf(&msg, "Timed out starting container '%s' after %llu s", c->name,
+                     START_TIMEOUT_USEC / 1000000ULL) < 0)
+                msg = NULL;
+        if (c->scope_created)
+                (void) scope_kill(c->manager, c->unit, SIGKILL);
+        container_fail_start(c, msg ? msg : "Timed out starting the container", true);
+        return 0;
 }
 
 static void container_finish_start_failure(Container *c) {
@@ -450,6 +470,12 @@ int container_start(Container *c, sd_bus_message *msg, bool is_create, sd_bus_er
 
         c->start_msg = sd_bus_message_ref(msg);
         fprintf(stderr, "Starting container '%s': helper %d.\n", c->name, (int) c->helper_pid);
+
+        r = sd_event_add_time_relative(c->manager->event, &c->start_timer, CLOCK_MONOTONIC, START_TIMEOUT_USEC, 0,
+                                       start_timer_cb, c);
+        if (r < 0)
+                fprintf(stderr, "Failed to arm the start timeout of container '%s', ignoring: %s\n", c->name,
+                        strerror(-r));
 
         r = scope_start(c);
         if (r < 0) {

@@ -69,6 +69,7 @@ struct Container {
         int handshake_fd;
         sd_event_source *handshake_source;
         sd_event_source *kill_timer;   /* Destroy or failed start: SIGKILL fallback */
+        sd_event_source *start_timer;  /* a start that hangs fails after a while */
 
         sd_bus *helper_bus;            /* p2p connection to NAME.sock */
         sd_bus_slot *exited_slot;

@@ -65,12 +65,13 @@ int store_remove(Manager *m, const char *name) {
         return 0;
 }
 
-/* NAME.xml → "NAME", or NULL for files that are not definitions (temp files
- * of write_file_atomic() are hidden). */
+/* NAME.xml → "NAME", or NULL for files that are not definitions. The temp
+ * files of write_file_atomic() end in a random suffix, never in ".xml"; names
+ * may start with a dot, so dot files are not skipped. */
 static char *xml_file_name(const char *filename) {
         size_t n = strlen(filename);
 
-        if (filename[0] == '.' || n <= 4 || !streq(filename + n - 4, ".xml"))
+        if (n <= 4 || !streq(filename + n - 4, ".xml"))
                 return NULL;
         return strndup(filename, n - 4);
 }

@@ -47,7 +47,7 @@ int write_file_atomic(const char *path, const char *contents, mode_t mode) {
         if (*base == 0)
                 return -EINVAL;
 
-        /* A hidden name, so that directory scans for "*.xml" never pick it up. */
+        /* Ends in a random suffix: a scan for "*.xml" never picks it up. */
         if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, base) < 0)
                 return -ENOMEM;
 

@@ -7,6 +7,7 @@
 /* Replaces PATH with CONTENTS atomically: a temporary file in the same
  * directory, written, fsync'ed, renamed over PATH, then the directory
  * fsync'ed. A reader sees the old or the new file, never a partial one.
+ * The temp file is ".BASENAME.XXXXXX": it never ends like PATH does.
  * Returns 0 or -errno; on failure PATH is untouched and no temp file is left. */
 int write_file_atomic(const char *path, const char *contents, mode_t mode);
 
