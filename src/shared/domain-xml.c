@@ -2,7 +2,29 @@
 
 /* Domain XML: read (well-formedness, RelaxNG, model, semantic checks) and
  * write back normalized. The schema (xml/domain.rng) is embedded at build
- * time, so parsing never looks up a file. */
+ * time, so parsing never looks up a file.
+ *
+ * Decisions beyond libvirt's format:
+ * - Elements a container cannot use (clock, cpu, pm, seclabel, devices/input,
+ *   graphics, ..., interface/model, devices/emulator) pass the schema with any
+ *   content, are reported as "warning: element 'X' is not used by containers,
+ *   ignoring" and are dropped from the model.
+ * - on_*=coredump-destroy/coredump-restart: accepted with a warning, as
+ *   destroy/restart (there is no guest memory image to dump).
+ * - Dropped without a warning because they carry nothing for us: the id=
+ *   attribute (runtime), <type arch= machine=>, <vcpu placement= current=>,
+ *   <link state='up'/> (the default), console <source>/<target>/<alias> and
+ *   filesystem <alias> as virsh dumpxml prints them.
+ * - Several <console type='pty'/> are allowed (n_consoles); other types are
+ *   refused by the schema.
+ * - Paths: absolute, no ".." step, repeated and trailing slashes collapsed.
+ * - A capability toggle without state= means on; toggles are kept sorted by
+ *   capability number.
+ * - Refused as contradictions: currentMemory > memory, soft_limit >
+ *   hard_limit, swap_hard_limit < hard_limit, the same filesystem target, MAC,
+ *   target dev or guest dev twice, idmap uid without gid (or the reverse) and
+ *   overlapping ranges, a route without gateway. A UUID used by another
+ *   container is the manager's check. */
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -119,7 +119,7 @@ typedef struct DomainDef {
         unsigned vcpus;               /* <vcpu>, 0 = unset */
         char *cpuset;                 /* <vcpu cpuset=...>, NULL = unset */
         uint64_t cpu_shares;          /* <cputune><shares>, UNSET_U64 = unset */
-        uint64_t cpu_period_us;       /* <cputune><period> */
+        uint64_t cpu_period_us;       /* <cputune><period>, 0 = unset */
         int64_t cpu_quota_us;         /* <cputune><quota>, 0 = unset, <0 = unlimited */
         uint64_t blkio_weight;        /* <blkiotune><weight>, UNSET_U64 = unset */
         uint64_t tasks_max;           /* <vivarium:tasks max=...>, UNSET_U64 = default */
