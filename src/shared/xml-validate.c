@@ -600,11 +600,16 @@ static int check_element(const XmlInput *in, SchemaTable *t, xmlNode *n, const c
                 xmlChar *v;
                 int m;
 
-                if (a->ns) /* foreign attributes: RelaxNG decides */
-                        continue;
-                ARRAY_FOREACH(i, e->attrs, e->n_attrs)
-                        if (streq(i->name, aname))
-                                info = i;
+                char aqname[256];
+
+                /* The schemas declare no namespaced attribute: any is unknown. */
+                if (a->ns && a->ns->prefix) {
+                        (void) snprintf(aqname, sizeof(aqname), "%s:%s", (const char *) a->ns->prefix, aname);
+                        aname = aqname;
+                } else
+                        ARRAY_FOREACH(i, e->attrs, e->n_attrs)
+                                if (streq(i->name, aname))
+                                        info = i;
                 if (!info) {
                         _cleanup_free_ char *suggestion = NULL, *list = expected_attrs(e, aname, &suggestion);
                         _cleanup_free_ char *hint = NULL;
