@@ -599,7 +599,6 @@ static int check_element(const XmlInput *in, SchemaTable *t, xmlNode *n, const c
                 const char *aname = (const char *) a->name;
                 xmlChar *v;
                 int m;
-
                 char aqname[256];
 
                 /* The schemas declare no namespaced attribute: any is unknown. */
