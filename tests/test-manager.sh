@@ -303,6 +303,27 @@ if [ $started = 1 ]; then
 		check "signal: $sig" contains "$mon" "$sig"
 	done
 
+	# --- a helper that died while no manager ran is cleaned up
+	out=$(dsend Start string:helloworld uint64:0)
+	id=$(mcall ListContainers 2>&1 | sed -n 's/.*"helloworld" "[^"]*" \([0-9]*\) "running".*/\1/p')
+	testhost_run kill -9 "$(mainpid)"
+	wait_for 50 mainpid_is 0
+	testhost_run kill -9 "$id"
+	wait_for 50 not testhost_run kill -0 "$id" 2>/dev/null
+	list=$(mcall ListContainers 2>&1)
+	check "a container whose helper died meanwhile is shut off ($list)" \
+		contains "$list" "\"helloworld\" \"$uuid\" 0 \"shut off\""
+	check "... its live XML is removed" not testhost_run test -e /run/vivarium/containers/helloworld.xml
+	check "... its scope is stopped" wait_for 50 not testhost_run systemctl -q is-active machine-helloworld.scope
+
+	# --- a left-over scope of the same name is stopped before the start
+	testhost_run systemd-run --quiet --scope --unit=machine-helloworld.scope sleep 1000 </dev/null >/dev/null 2>&1 &
+	wait_for 50 testhost_run systemctl -q is-active machine-helloworld.scope
+	out=$(dsend Start string:helloworld uint64:0)
+	check "Start replaces a left-over scope of the same name ($out)" contains "$out" "method return"
+	check "... whose processes are gone" not testhost_run pgrep -f "^sleep 1000$"
+	dsend Destroy string:helloworld >/dev/null
+
 	# --- a failing init: Start fails with the helper's message, nothing is left
 	badinit_xml=${hello_xml//helloworld/badinit}
 	badinit_xml=${badinit_xml//\/bin\/sh/\/nonexistent\/init}
