@@ -6,7 +6,7 @@
  *                                               takeover; writes a line, waits for EXPECT
  *   test-helper-client SOCKET destroy          Destroy, then prints the Exited signal
  *   test-helper-client SOCKET wait             prints the Exited signal when it comes
- *   test-helper-client SOCKET shutdown
+ *   test-helper-client SOCKET call METHOD      a method without arguments (Shutdown, Suspend, ...)
  * Exit 0 when everything went as the protocol says. */
 
 #include <errno.h>
@@ -192,11 +192,11 @@ int main(int argc, char *argv[]) {
                 return do_destroy(bus, "Destroy");
         if (streq(argv[2], "wait"))
                 return do_destroy(bus, NULL);
-        if (streq(argv[2], "shutdown")) {
+        if (streq(argv[2], "call") && argc > 3) {
                 sd_bus_error error = SD_BUS_ERROR_NULL;
-                r = sd_bus_call_method(bus, NULL, VIV_HELPER_PATH, VIV_HELPER_IFACE, "Shutdown", &error, NULL, NULL);
+                r = sd_bus_call_method(bus, NULL, VIV_HELPER_PATH, VIV_HELPER_IFACE, argv[3], &error, NULL, NULL);
                 if (r < 0)
-                        fprintf(stderr, "Shutdown failed: %s\n", error.message);
+                        fprintf(stderr, "%s failed: %s: %s\n", argv[3], error.name, error.message);
                 return r < 0;
         }
         return 2;

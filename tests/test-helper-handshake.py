@@ -165,11 +165,23 @@ try:
     rc, out = run_client(sock, "console", "got:second")
     check("OpenConsole: relay, ConsoleBusy, force, ResizeConsole", rc == 0, out)
     check("ConsoleBusy message", "Console of container 'vt-hs' is already in use" in out, out)
-    rc, out = run_client(sock, "shutdown")
+    rc, out = run_client(sock, "call", "Shutdown")
     time.sleep(0.5)
     check("Shutdown: SIGTERM, which sh as PID 1 ignores", rc == 0 and not pid_gone(init), out)
+    if scope_dirs:
+        events = scope_dirs[1] + "/payload/cgroup.events"
+        rc, out = run_client(sock, "call", "Suspend")
+        frozen = "frozen 1" in open(events).read()
+        rc2, out2 = run_client(sock, "describe")
+        check("Suspend: payload/ frozen, the helper still answers: paused", rc == 0 and frozen and out2.split()[-1] == "paused",
+              out + out2)
+        rc, out = run_client(sock, "call", "Resume")
+        rc2, out2 = run_client(sock, "describe")
+        check("Resume: thawed, running", rc == 0 and "frozen 0" in open(events).read() and out2.split()[-1] == "running",
+              out + out2)
+        run_client(sock, "call", "Suspend")
     rc, out = run_client(sock, "destroy")
-    check("Destroy: Exited(destroyed, 137)", rc == 0 and "Exited destroyed 137" in out, out)
+    check("Destroy (of a suspended container): Exited(destroyed, 137)", rc == 0 and "Exited destroyed 137" in out, out)
     try:
         code = p.wait(timeout=10)
     except subprocess.TimeoutExpired:
@@ -196,6 +208,31 @@ try:
     check("helper exits 0", p.wait(timeout=10) == 0)
     check("control socket removed", not os.path.exists(sock))
     check("leaf cgroups removed", leaves_gone())
+
+    # --- an init called systemd gets SIGRTMIN+3 on Shutdown ---
+    name = "vt-sd"
+    sock = os.path.join(RUN, name + ".sock")
+    fake = os.path.join(work, "systemd")
+    with open(fake, "w") as f:
+        f.write("#!/bin/bash\ntrap 'exit 42' SIGRTMIN+3\ntrap '' TERM\nwhile :; do sleep 0.1; done\n")
+    os.chmod(fake, 0o755)
+    write_xml(name, "unused", init=fake)
+    p, hs = spawn(name)
+    hs.send(b"GO")
+    hs.settimeout(20)
+    msg = hs.recv(4096).decode()
+    check("READY for an init called systemd", msg.startswith("READY "), msg)
+    time.sleep(0.3)
+    waiter = subprocess.Popen([client, sock, "wait"], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.3)
+    rc, out = run_client(sock, "call", "Shutdown")
+    try:
+        wout = waiter.communicate(timeout=15)[0]
+    except subprocess.TimeoutExpired:
+        waiter.kill()
+        wout = "timeout"
+    check("Shutdown of systemd: SIGRTMIN+3, Exited(shutdown, 42)", rc == 0 and "Exited shutdown 42" in wout, out + wout)
+    check("helper exits 0", p.wait(timeout=10) == 0)
 
     # --- init that cannot be executed ---
     name = "vt-noinit"

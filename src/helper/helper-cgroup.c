@@ -305,6 +305,61 @@ void cgroup_leaves_remove(CgroupLeaves *c) {
         }
 }
 
+int cgroup_leaves_open_payload_unified(CgroupLeaves *c) {
+        for (size_t i = 0; i < c->n_hier; i++) {
+                _cleanup_free_ char *p = NULL;
+                if (!c->hier[i].unified)
+                        continue;
+                if (asprintf(&p, "%s/payload", c->hier[i].dir) < 0)
+                        return -ENOMEM;
+                return RET_NERRNO(open(p, O_PATH | O_DIRECTORY | O_CLOEXEC));
+        }
+        return -ENOENT;
+}
+
+/* Freezes or thaws payload/: cgroup2's cgroup.freeze (a core file, present
+ * without any controller, so also on the unified hierarchy of a hybrid host),
+ * else a v1 freezer hierarchy in which the scope exists. The helper itself,
+ * in supervisor/, keeps running: it still drains the console and answers. */
+int cgroup_leaves_freeze(CgroupLeaves *c, bool freeze) {
+        int r = -EOPNOTSUPP;
+
+        for (size_t i = 0; i < c->n_hier; i++) {
+                _cleanup_free_ char *p = NULL, *ev = NULL;
+                CgroupHierarchy *hi = &c->hier[i];
+
+                if (hi->unified) {
+                        if (asprintf(&p, "%s/payload/cgroup.freeze", hi->dir) < 0 ||
+                            asprintf(&ev, "%s/payload/cgroup.events", hi->dir) < 0)
+                                return -ENOMEM;
+                        r = write_string_file(p, freeze ? "1" : "0");
+                        if (r < 0)
+                                continue;
+                        /* the write only starts it: wait until the kernel says so */
+                        for (int k = 0; k < 200; k++) {
+                                char line[64];
+                                bool done = false;
+                                _cleanup_fclose_ FILE *f = fopen(ev, "re");
+                                while (f && fgets(line, sizeof(line), f))
+                                        if (startswith(line, "frozen "))
+                                                done = (line[7] == '1') == freeze;
+                                if (done)
+                                        break;
+                                (void) nanosleep(&(struct timespec) { .tv_nsec = 5 * 1000 * 1000 }, NULL);
+                        }
+                        return 0;
+                }
+                if (asprintf(&p, "%s/payload/freezer.state", hi->dir) < 0)
+                        return -ENOMEM;
+                if (access(p, F_OK) < 0)
+                        continue;
+                r = write_string_file(p, freeze ? "FROZEN" : "THAWED");
+                if (r >= 0)
+                        return 0;
+        }
+        return r;
+}
+
 void cgroup_leaves_done(CgroupLeaves *c) {
         for (size_t i = 0; i < c->n_hier; i++)
                 free(c->hier[i].dir);

@@ -49,7 +49,8 @@ static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *erro
 
         (void) helper_format_uuid(h->def->uuid, uuid);
         return sd_bus_reply_method_return(m, "ssuuss", h->name, uuid, (uint32_t) getpid(),
-                                          (uint32_t) h->init_pid, strempty(h->cgroups.unit), VIV_STATE_RUNNING);
+                                          (uint32_t) h->init_pid, strempty(h->cgroups.unit),
+                                          h->paused ? VIV_STATE_PAUSED : VIV_STATE_RUNNING);
 }
 
 static int method_destroy(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -80,6 +81,29 @@ static int method_shutdown(sd_bus_message *m, void *userdata, sd_bus_error *erro
         if (syscall(SYS_pidfd_send_signal, h->init_pidfd, sig, NULL, 0) < 0)
                 return sd_bus_error_set_errnof(error, errno, "Failed to signal init of container '%s': %m", h->name);
         return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_freeze(sd_bus_message *m, Helper *h, bool freeze, sd_bus_error *error) {
+        int r;
+
+        if (h->exited)
+                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
+        if (h->paused == freeze)
+                return sd_bus_reply_method_return(m, NULL);
+        r = cgroup_leaves_freeze(&h->cgroups, freeze);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, -r, "Failed to %s container '%s': %m",
+                                               freeze ? "suspend" : "resume", h->name);
+        h->paused = freeze;
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_suspend(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_freeze(m, userdata, true, error);
+}
+
+static int method_resume(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_freeze(m, userdata, false, error);
 }
 
 static int method_open_console(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -117,6 +141,8 @@ static const sd_bus_vtable helper_vtable[] = {
                                 method_describe, 0),
         SD_BUS_METHOD("Destroy", NULL, NULL, method_destroy, 0),
         SD_BUS_METHOD("Shutdown", NULL, NULL, method_shutdown, 0),
+        SD_BUS_METHOD("Suspend", NULL, NULL, method_suspend, 0),
+        SD_BUS_METHOD("Resume", NULL, NULL, method_resume, 0),
         SD_BUS_METHOD_WITH_ARGS("OpenConsole", SD_BUS_ARGS("b", force), SD_BUS_RESULT("h", fd),
                                 method_open_console, 0),
         SD_BUS_METHOD_WITH_ARGS("ResizeConsole", SD_BUS_ARGS("q", rows, "q", cols), SD_BUS_NO_RESULT,

@@ -365,15 +365,29 @@ int container_spawn(Helper *h, char **ret_error) {
                 .pidfd = (uint64_t) (uintptr_t) &pidfd,
                 .exit_signal = SIGCHLD,
         };
+        /* cgroup2: born in payload/, so no instant of init's life is
+         * accounted to the helper's cgroup (v1 hierarchies: moved below) */
+        _cleanup_close_ int payload_fd = cgroup_leaves_open_payload_unified(&h->cgroups);
+        if (payload_fd >= 0) {
+                args.flags |= CLONE_INTO_CGROUP;
+                args.cgroup = (uint64_t) payload_fd;
+        }
 
         fflush(NULL);
         pid_t pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+        if (pid < 0 && payload_fd >= 0 && (errno == EINVAL || errno == E2BIG || errno == EOPNOTSUPP)) {
+                /* a kernel before 5.7: moved by cgroup.procs below */
+                args.flags &= ~(uint64_t) CLONE_INTO_CGROUP;
+                args.cgroup = 0;
+                pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+        }
         if (pid < 0) {
                 r = -errno;
                 (void) asprintf(ret_error, "Failed to create the namespaces of container '%s': %s", def->name, strerror(-r));
                 return r;
         }
         if (pid == 0) {
+                payload_fd = safe_close(payload_fd);
                 sync_w = safe_close(sync_w);
                 err_r = safe_close(err_r);
                 child_main(h, TAKE_FD(sync_r), TAKE_FD(err_w));

@@ -104,6 +104,11 @@ void helper_terminate(Helper *h, bool destroy) {
                 return;
         if (destroy)
                 h->destroying = true;
+        if (h->paused) {
+                /* a v1 freezer holds even SIGKILL */
+                (void) cgroup_leaves_freeze(&h->cgroups, false);
+                h->paused = false;
+        }
         (void) syscall(SYS_pidfd_send_signal, h->init_pidfd, SIGKILL, NULL, 0);
         cgroup_leaves_kill_payload(&h->cgroups);
 }

@@ -112,6 +112,7 @@ struct Helper {
         sd_bus *system_bus;
         bool machine_registered;
 
+        bool paused;            /* payload/ frozen by Suspend() */
         bool destroying;
         bool exited;            /* init is gone */
         int exit_code;          /* shell style */
@@ -122,6 +123,8 @@ struct Helper {
 int cgroup_leaves_setup(CgroupLeaves *c);
 int cgroup_leaves_enter_payload(CgroupLeaves *c, pid_t pid);
 void cgroup_leaves_kill_payload(CgroupLeaves *c);
+int cgroup_leaves_open_payload_unified(CgroupLeaves *c);
+int cgroup_leaves_freeze(CgroupLeaves *c, bool freeze);
 void cgroup_leaves_remove(CgroupLeaves *c);
 void cgroup_leaves_done(CgroupLeaves *c);
 
