@@ -193,6 +193,32 @@ out=$(nobody dbus-send --system --print-reply --dest=org.vivarium1 /org/vivarium
 	org.vivarium1.Manager.Start string:helloworld uint64:0 2>&1)
 check "a non-root caller gets AccessDenied on Start" contains "$out" "Error org.vivarium1.Error.AccessDenied"
 
+# --- polkit decides for non-root callers, where it runs
+if testhost_run test -x /usr/lib/polkit-1/polkitd; then
+	testhost_run mkdir -p /etc/polkit-1/rules.d
+	testhost_run tee /etc/polkit-1/rules.d/50-vt-manager.rules >/dev/null <<'EOF'
+polkit.addRule(function(action, subject) {
+	if (action.id == "org.vivarium1.manage" && subject.user == "nobody")
+		return polkit.Result.YES;
+});
+EOF
+	testhost_run systemctl try-restart polkit.service
+	out=$(nobody dbus-send --system --print-reply --dest=org.vivarium1 /org/vivarium1 \
+		org.vivarium1.Manager.DefineXML string:"${hello_xml//helloworld/granted}" 2>&1)
+	check "a non-root caller that polkit allows may DefineXML ($out)" contains "$out" "method return"
+	out=$(nobody dbus-send --system --print-reply --dest=org.vivarium1 /org/vivarium1 \
+		org.vivarium1.Manager.OpenConsole string:granted uint64:0 2>&1)
+	check "... but not what the rule does not grant (OpenConsole)" \
+		contains "$out" "Error org.vivarium1.Error.AccessDenied"
+	out=$(nobody dbus-send --system --print-reply --dest=org.vivarium1 /org/vivarium1 \
+		org.vivarium1.Manager.Undefine string:granted 2>&1)
+	check "... and may Undefine" contains "$out" "method return"
+	testhost_run rm -f /etc/polkit-1/rules.d/50-vt-manager.rules
+	testhost_run systemctl try-restart polkit.service
+else
+	echo "# polkitd is not installed: polkit checks not run"
+fi
+
 # --- start, the scope, kill -9 of the manager, destroy
 out=$(dsend Destroy string:helloworld)
 check "Destroy of a stopped container is NotRunning" contains "$out" "Error org.vivarium1.Error.NotRunning"
@@ -322,6 +348,8 @@ if [ $started = 1 ]; then
 	out=$(dsend Start string:helloworld uint64:0)
 	check "Start replaces a left-over scope of the same name ($out)" contains "$out" "method return"
 	check "... whose processes are gone" not testhost_run pgrep -f "^sleep 1000$"
+	check "... after stopping it" grep -q "Scope machine-helloworld.scope still exists, stopping it first" \
+		<<<"$(testhost_run journalctl --no-pager -q -u vivariumd.service)"
 	dsend Destroy string:helloworld >/dev/null
 
 	# --- a failing init: Start fails with the helper's message, nothing is left

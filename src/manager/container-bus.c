@@ -49,18 +49,18 @@ static int forward_fd_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
 int container_method_start(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error) {
         int r;
 
-        r = bus_check_privileged(msg, error);
-        if (r < 0)
-                return r;
+        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* refused, or asked polkit */
         return container_start(c, msg, false, error);
 }
 
 int container_method_destroy(sd_bus_message *msg, Container *c, sd_bus_error *error) {
         int r;
 
-        r = bus_check_privileged(msg, error);
-        if (r < 0)
-                return r;
+        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* refused, or asked polkit */
         if (!container_is_active(c))
                 return not_running(c, error);
         return container_destroy(c, msg);
@@ -69,9 +69,9 @@ int container_method_destroy(sd_bus_message *msg, Container *c, sd_bus_error *er
 int container_method_shutdown(sd_bus_message *msg, Container *c, sd_bus_error *error) {
         int r;
 
-        r = bus_check_privileged(msg, error);
-        if (r < 0)
-                return r;
+        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* refused, or asked polkit */
         if (!container_has_helper(c))
                 return not_running(c, error);
         /* Returns when the helper has asked init to stop, not when it stopped. */
@@ -85,9 +85,9 @@ int container_method_undefine(sd_bus_message *msg, Container *c, sd_bus_error *e
         _cleanup_(container_unrefp) Container *ref = container_ref(c);
         int r;
 
-        r = bus_check_privileged(msg, error);
-        if (r < 0)
-                return r;
+        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* refused, or asked polkit */
         if (!c->persistent)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Cannot undefine transient container '%s'", c->name);
@@ -124,9 +124,9 @@ int container_method_get_xml(sd_bus_message *msg, Container *c, uint64_t flags, 
 int container_method_open_console(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error) {
         int r;
 
-        r = bus_check_privileged(msg, error);
-        if (r < 0)
-                return r;
+        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_CONSOLE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* refused, or asked polkit */
         if (c->state != CONTAINER_RUNNING)
                 return not_running(c, error);
         r = helper_call_async(c, msg, "OpenConsole", forward_fd_reply, "b", (int) !!(flags & VIV_CONSOLE_FORCE));
@@ -139,9 +139,9 @@ int container_method_resize_console(sd_bus_message *msg, Container *c, uint16_t 
                                     sd_bus_error *error) {
         int r;
 
-        r = bus_check_privileged(msg, error);
-        if (r < 0)
-                return r;
+        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_CONSOLE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* refused, or asked polkit */
         if (c->state != CONTAINER_RUNNING)
                 return not_running(c, error);
         r = helper_call_async(c, msg, "ResizeConsole", forward_empty_reply, "qq", rows, cols);

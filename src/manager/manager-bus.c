@@ -13,26 +13,6 @@
 #include "manager.h"
 
 
-int bus_check_privileged(sd_bus_message *msg, sd_bus_error *error) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        uid_t uid;
-        int r;
-
-        /* Reading is open to everyone; changing anything is root's (polkit
-         * may widen this later). The check uses the bus's record of the
-         * sender, never anything the caller sent. */
-        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID, &creds);
-        if (r < 0)
-                return r;
-        r = sd_bus_creds_get_euid(creds, &uid);
-        if (r < 0)
-                return r;
-        if (uid != 0)
-                return sd_bus_error_setf(error, VIV_ERROR_ACCESS_DENIED,
-                                         "Access denied: only root may change containers");
-        return 0;
-}
-
 int container_from_name(Manager *m, const char *name, Container **ret, sd_bus_error *error) {
         Container *c = manager_find_container(m, name);
 
@@ -110,9 +90,9 @@ static int method_define_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = sd_bus_message_read(msg, "s", &xml);
         if (r < 0)
                 return r;
-        r = bus_check_privileged(msg, error);
-        if (r < 0)
-                return r;
+        r = bus_check_privileged(m, msg, VIV_POLKIT_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* refused, or asked polkit */
         r = parse_definition(xml, &def, error);
         if (r < 0)
                 return r;
@@ -163,9 +143,9 @@ static int method_create_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = sd_bus_message_read(msg, "st", &xml, &flags);
         if (r < 0)
                 return r;
-        r = bus_check_privileged(msg, error);
-        if (r < 0)
-                return r;
+        r = bus_check_privileged(m, msg, VIV_POLKIT_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* refused, or asked polkit */
         r = parse_definition(xml, &def, error);
         if (r < 0)
                 return r;

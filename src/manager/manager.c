@@ -161,6 +161,7 @@ static Manager *manager_free(Manager *m) {
                 manager_unlink_container(m, c);
         }
         manager_free_jobs(m);
+        manager_free_polkit_queries(m);
         sd_event_source_unref(m->idle_timer);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);

@@ -23,6 +23,11 @@ static inline void *mfree(void *p) {
 typedef struct Manager Manager;
 typedef struct Container Container;
 typedef struct Job Job;
+typedef struct PolkitQuery PolkitQuery;
+
+/* polkit actions (dbus/org.vivarium1.policy) */
+#define VIV_POLKIT_MANAGE  "org.vivarium1.manage"
+#define VIV_POLKIT_CONSOLE "org.vivarium1.console"
 
 typedef enum ContainerState {
         CONTAINER_SHUTOFF,
@@ -101,6 +106,7 @@ struct Manager {
         sd_bus *bus;
         Container *containers;
         Job *jobs;
+        PolkitQuery *polkit_queries;
 
         char *etc_dir;
         char *run_dir;
@@ -125,7 +131,6 @@ int manager_emit_container_new(Manager *m, Container *c);
 int manager_emit_container_removed(Manager *m, Container *c);
 int manager_emit_container_event(Manager *m, Container *c, const char *event, const char *detail);
 int manager_emit_container_exited(Manager *m, Container *c, const char *detail, int exit_code);
-int bus_check_privileged(sd_bus_message *m, sd_bus_error *error);
 int container_from_name(Manager *m, const char *name, Container **ret, sd_bus_error *error);
 
 /* container-bus.c */
@@ -185,6 +190,11 @@ int helper_describe(Container *c, char **ret_name, char **ret_uuid, uint32_t *re
                     uint32_t *ret_leader_pid, char **ret_unit, char **ret_state);
 int helper_call_async(Container *c, sd_bus_message *reply_to, const char *method,
                       sd_bus_message_handler_t handler, const char *types, ...);
+
+/* polkit.c: 1 = allowed, 0 = asked polkit (return without a reply: the call
+ * is dispatched again with the answer), < 0 = refused (error set) */
+int bus_check_privileged(Manager *m, sd_bus_message *msg, const char *action, sd_bus_error *error);
+void manager_free_polkit_queries(Manager *m);
 
 /* store.c */
 int store_load_all(Manager *m);
