@@ -83,7 +83,7 @@ static int wait_for(int fd, const char *expect, int timeout_ms) {
 }
 
 static int do_console(sd_bus *bus, const char *expect) {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_close_ int a = -EBADF, b = -EBADF;
         int r;
 
@@ -105,6 +105,7 @@ static int do_console(sd_bus *bus, const char *expect) {
                 fprintf(stderr, "first client: no echo of its input\n");
                 return 1;
         }
+        sd_bus_error_free(&error);
         r = open_console(bus, 1, &b, &error);
         if (r < 0) {
                 fprintf(stderr, "OpenConsole(true) failed: %s\n", error.message);
@@ -143,7 +144,7 @@ static int on_exited(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 }
 
 static int do_destroy(sd_bus *bus, const char *method) {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int got = 0, r;
 
         r = sd_bus_match_signal(bus, NULL, NULL, VIV_HELPER_PATH, VIV_HELPER_IFACE, "Exited", on_exited, &got);
@@ -165,7 +166,7 @@ static int do_destroy(sd_bus *bus, const char *method) {
 }
 
 int main(int argc, char *argv[]) {
-        sd_bus *bus = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
         if (argc < 3)
@@ -176,8 +177,8 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
         if (streq(argv[2], "describe")) {
-                sd_bus_error error = SD_BUS_ERROR_NULL;
-                sd_bus_message *reply = NULL;
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
                 const char *name, *uuid, *unit, *state;
                 uint32_t hpid, lpid;
                 r = sd_bus_call_method(bus, NULL, VIV_HELPER_PATH, VIV_HELPER_IFACE, "Describe", &error, &reply, NULL);
@@ -193,7 +194,7 @@ int main(int argc, char *argv[]) {
         if (streq(argv[2], "wait"))
                 return do_destroy(bus, NULL);
         if (streq(argv[2], "call") && argc > 3) {
-                sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 r = sd_bus_call_method(bus, NULL, VIV_HELPER_PATH, VIV_HELPER_IFACE, argv[3], &error, NULL, NULL);
                 if (r < 0)
                         fprintf(stderr, "%s failed: %s: %s\n", argv[3], error.name, error.message);
