@@ -146,6 +146,11 @@ other_uuid_xml=${hello_xml/<\/name>/<\/name><uuid>11111111-2222-3333-4444-555555
 out=$(dsend DefineXML string:"$other_uuid_xml")
 check "a different uuid for the same name is refused (ContainerExists)" \
 	contains "$out" "Error org.vivarium1.Error.ContainerExists: Container 'helloworld' already exists with uuid $uuid"
+other_name_xml=${hello_xml//<name>helloworld<\/name>/<name>other<\/name><uuid>$uuid<\/uuid>}
+out=$(dsend DefineXML string:"$other_name_xml")
+check "the uuid of another container is refused (ContainerExists)" \
+	contains "$out" "Error org.vivarium1.Error.ContainerExists: Container 'helloworld' already exists with uuid $uuid"
+check "... and writes nothing" not testhost_run test -e /etc/vivarium/containers/other.xml
 out=$(mcall ListContainers 2>&1)
 check "ListContainers lists helloworld shut off" \
 	contains "$out" "a(ssusso) 1 \"helloworld\" \"$uuid\" 0 \"shut off\" \"\" \"/org/vivarium1/container/helloworld\""
@@ -351,6 +356,29 @@ if [ $started = 1 ]; then
 	check "... after stopping it" grep -q "Scope machine-helloworld.scope still exists, stopping it first" \
 		<<<"$(testhost_run journalctl --no-pager -q -u vivariumd.service)"
 	dsend Destroy string:helloworld >/dev/null
+
+	# --- the scope gets the XML's CPU and task limits
+	limits_xml="<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+<name>limits</name>
+<memory unit='MiB'>64</memory>
+<vcpu cpuset='0'>1</vcpu>
+<cputune><shares>2048</shares><period>100000</period><quota>50000</quota></cputune>
+<os><type>exe</type><init>/bin/sh</init></os>
+<devices><console type='pty'/></devices>
+<vivarium:tasks max='100'/>
+</domain>"
+	out=$(mcall DefineXML s "$limits_xml" 2>&1)
+	check "DefineXML with limits ($out)" [ "$out" = 'o "/org/vivarium1/container/limits"' ]
+	out=$(dsend Start string:limits uint64:0)
+	check "Start limits" contains "$out" "method return"
+	out=$(testhost_run systemctl show -p MemoryMax -p CPUWeight -p CPUQuotaPerSecUSec -p CPUQuotaPeriodUSec \
+		-p TasksMax -p AllowedCPUs machine-limits.scope | tr '\n' ' ')
+	for want in MemoryMax=67108864 CPUWeight=200 CPUQuotaPerSecUSec=500ms CPUQuotaPeriodUSec=100ms TasksMax=100 \
+		AllowedCPUs=0; do
+		check "the scope has $want" contains "$out" "$want"
+	done
+	dsend Destroy string:limits >/dev/null
+	mcall Undefine s limits >/dev/null 2>&1
 
 	# --- a failing init: Start fails with the helper's message, nothing is left
 	badinit_xml=${hello_xml//helloworld/badinit}

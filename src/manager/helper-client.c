@@ -116,12 +116,9 @@ int helper_describe(Container *c, char **ret_name, char **ret_uuid, uint32_t *re
         if (r < 0)
                 return r;
         r = sd_bus_call(c->helper_bus, msg, DESCRIBE_TIMEOUT_USEC, &error, &reply);
-        if (r < 0) {
-                fprintf(stderr, "Describe on the helper of container '%s' failed: %s\n", c->name,
-                        error.message ? error.message : strerror(-r));
-                sd_bus_error_free(&error);
+        sd_bus_error_free(&error); /* the caller logs, with the errno */
+        if (r < 0)
                 return r;
-        }
         r = sd_bus_message_read(reply, "ssuuss", &name, &uuid, ret_helper_pid, ret_leader_pid, &unit, &state);
         if (r < 0)
                 return r;
