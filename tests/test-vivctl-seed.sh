@@ -66,7 +66,7 @@ say() { printf '\n# %s\n' "$*"; }
 #   resize R C     change the window size (the client gets SIGWINCH)
 #   sleep S
 #   eof            wait for COMMAND to exit, which must be with status 0
-cat >"$work/pty.py" <<'PY'
+cat >"$work/ptydrive.py" <<'PY'
 import fcntl, os, pty, re, select, signal, struct, sys, termios, time
 
 steps = [l.rstrip("\n") for l in open(sys.argv[1]) if l.strip() and not l.startswith("#")]
@@ -230,7 +230,7 @@ console() {
         shift
         cat >"$work/steps"
         say "vivctl console $*"
-        if python3 "$work/pty.py" "$work/steps" vivctl console "$@"; then
+        if python3 "$work/ptydrive.py" "$work/steps" vivctl console "$@"; then
                 pass "$name"
         else
                 fail "$name"
