@@ -200,6 +200,7 @@ static void container_reset_runtime(Container *c) {
         c->exit_detail = mfree(c->exit_detail);
         c->start_error = mfree(c->start_error);
         c->scope_job = mfree(c->scope_job);
+        manager_forget_jobs(c->manager, c);
         c->live = domain_def_free(c->live);
         c->state = CONTAINER_SHUTOFF;
 }
@@ -294,6 +295,8 @@ void container_helper_ready(Container *c, pid_t leader) {
         c->handshake_fd = safe_close(c->handshake_fd);
         c->start_timer = sd_event_source_disable_unref(c->start_timer);
         c->start_phase = START_PHASE_NONE;
+        c->scope_job = mfree(c->scope_job);
+        manager_forget_jobs(c->manager, c);
         c->state = CONTAINER_RUNNING;
         c->leader_pid = leader;
 

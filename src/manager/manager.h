@@ -176,6 +176,7 @@ int scope_start(Container *c);
 int scope_stop(Manager *m, const char *unit);
 int scope_kill(Manager *m, const char *unit, int sig);
 void manager_free_jobs(Manager *m);
+void manager_forget_jobs(Manager *m, Container *c);
 
 /* spawn.c */
 int helper_spawn(Container *c);

@@ -38,6 +38,22 @@ void manager_free_jobs(Manager *m) {
         }
 }
 
+/* A start that ended (READY or failure) no longer waits for its jobs: a
+ * JobRemoved that never comes must not keep the manager busy forever. */
+void manager_forget_jobs(Manager *m, Container *c) {
+        Job **p = &m->jobs;
+
+        while (*p) {
+                Job *j = *p;
+
+                if (j->container == c) {
+                        *p = j->next;
+                        job_free(j);
+                } else
+                        p = &j->next;
+        }
+}
+
 static int job_add(Manager *m, const char *path, JobKind kind, Container *c) {
         Job *j;
 
