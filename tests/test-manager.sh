@@ -377,7 +377,27 @@ if [ $started = 1 ]; then
 		AllowedCPUs=0; do
 		check "the scope has $want" contains "$out" "$want"
 	done
+	out=$(mcall GetStats s limits 2>&1)
+	check "GetStats of a running container has its accounting ($out)" \
+		grep -Eq '"state" s "running" .*"memory.current" t [0-9]+.*"tasks.current" t [1-9]' <<<"$out"
+	# "cpu.time" is there only where systemd can read it (not with the test
+	# host's separately mounted v1 cpuacct).
+	out=$(mcall SetMemory stt limits 32768 1 2>&1)
+	check "SetMemory live returns ($out)" [ -z "$out" ]
+	check "... and changes the scope's MemoryMax" \
+		[ "$(testhost_run systemctl show -P MemoryMax machine-limits.scope)" = 33554432 ]
+	check "... not the definition" grep -q "<memory unit='KiB'>65536</memory>" \
+		<<<"$(testhost_run cat /etc/vivarium/containers/limits.xml)"
+	out=$(mcall SetSchedulerParameters 'sa{sv}t' limits 1 cpu_shares t 512 1 2>&1)
+	check "SetSchedulerParameters live returns ($out)" [ -z "$out" ]
+	check "... and changes the scope's CPUWeight" \
+		[ "$(testhost_run systemctl show -P CPUWeight machine-limits.scope)" = 50 ]
+	out=$(mcall SetMemory stt limits 16384 2 2>&1)
+	check "SetMemory config changes the definition" grep -q "<memory unit='KiB'>16384</memory>" \
+		<<<"$(testhost_run cat /etc/vivarium/containers/limits.xml)"
 	dsend Destroy string:limits >/dev/null
+	out=$(dsend SetMemory string:limits uint64:1024 uint64:1)
+	check "SetMemory live of a stopped container is NotRunning" contains "$out" "org.vivarium1.Error.NotRunning"
 	mcall Undefine s limits >/dev/null 2>&1
 
 	# --- a failing init: Start fails with the helper's message, nothing is left

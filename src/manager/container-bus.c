@@ -204,6 +204,24 @@ static int cmethod_resize_console(sd_bus_message *msg, void *userdata, sd_bus_er
         return container_method_resize_console(msg, userdata, rows, cols, error);
 }
 
+static int cmethod_set_memory(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        uint64_t kib, flags;
+        int r;
+
+        r = sd_bus_message_read(msg, "tt", &kib, &flags);
+        if (r < 0)
+                return r;
+        return container_method_set_memory(msg, userdata, kib, flags, error);
+}
+
+static int cmethod_set_scheduler(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return container_method_set_scheduler(msg, userdata, 0, error);
+}
+
+static int cmethod_get_stats(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return container_method_get_stats(msg, userdata, error);
+}
+
 static int property_get_uuid(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Container *c = userdata;
@@ -264,6 +282,12 @@ const sd_bus_vtable container_vtable[] = {
                                  cmethod_open_console, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("ResizeConsole", "qq", SD_BUS_PARAM(rows) SD_BUS_PARAM(cols), "", ,
                                  cmethod_resize_console, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("SetMemory", "tt", SD_BUS_PARAM(kib) SD_BUS_PARAM(flags), "", ,
+                                 cmethod_set_memory, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("SetSchedulerParameters", "a{sv}t", SD_BUS_PARAM(params) SD_BUS_PARAM(flags), "", ,
+                                 cmethod_set_scheduler, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetStats", "", , "a{sv}", SD_BUS_PARAM(stats), cmethod_get_stats,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

@@ -231,6 +231,39 @@ static int method_resize_console(sd_bus_message *msg, void *userdata, sd_bus_err
         return container_method_resize_console(msg, c, rows, cols, error);
 }
 
+static int method_set_memory(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        Container *c;
+        const char *name;
+        uint64_t kib, flags;
+        int r;
+
+        r = sd_bus_message_read(msg, "stt", &name, &kib, &flags);
+        if (r < 0)
+                return r;
+        r = container_from_name(m, name, &c, error);
+        if (r < 0)
+                return r;
+        return container_method_set_memory(msg, c, kib, flags, error);
+}
+
+static int method_set_scheduler(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        Container *c;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        r = container_from_name(m, name, &c, error);
+        if (r < 0)
+                return r;
+        return container_method_set_scheduler(msg, c, 0, error);
+}
+
+DEFINE_NAME_METHOD(method_get_stats, container_method_get_stats);
+
 static int method_get_container(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         Container *c;
@@ -319,6 +352,13 @@ static const sd_bus_vtable manager_vtable[] = {
                                  method_open_console, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("ResizeConsole", "sqq", SD_BUS_PARAM(name) SD_BUS_PARAM(rows) SD_BUS_PARAM(cols),
                                  "", , method_resize_console, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("SetMemory", "stt", SD_BUS_PARAM(name) SD_BUS_PARAM(kib) SD_BUS_PARAM(flags),
+                                 "", , method_set_memory, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("SetSchedulerParameters", "sa{sv}t",
+                                 SD_BUS_PARAM(name) SD_BUS_PARAM(params) SD_BUS_PARAM(flags), "", ,
+                                 method_set_scheduler, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetStats", "s", SD_BUS_PARAM(name), "a{sv}", SD_BUS_PARAM(stats),
+                                 method_get_stats, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_NAMES("ContainerNew", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
         SD_BUS_SIGNAL_WITH_NAMES("ContainerRemoved", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
         SD_BUS_SIGNAL_WITH_NAMES("ContainerEvent", "sss",

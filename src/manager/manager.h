@@ -149,6 +149,12 @@ int container_method_get_xml(sd_bus_message *msg, Container *c, uint64_t flags, 
 int container_method_open_console(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error);
 int container_method_resize_console(sd_bus_message *msg, Container *c, uint16_t rows, uint16_t cols, sd_bus_error *error);
 
+/* resources.c */
+int container_method_set_memory(sd_bus_message *msg, Container *c, uint64_t kib, uint64_t flags, sd_bus_error *error);
+/* Reads its own arguments (a{sv} params, t flags) from msg. */
+int container_method_set_scheduler(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error);
+int container_method_get_stats(sd_bus_message *msg, Container *c, sd_bus_error *error);
+
 /* container.c */
 int container_new(Manager *m, DomainDef *def, bool persistent, Container **ret);
 Container *container_ref(Container *c);

@@ -366,7 +366,10 @@ static int scope_start_call(Container *c) {
         r = sd_bus_message_open_container(msg, 'a', "(sv)");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(msg, "(sv)(sv)(sv)(sv)(sv)",
+        r = sd_bus_message_append(msg, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)",
+                                  "MemoryAccounting", "b", 1,
+                                  "TasksAccounting", "b", 1,
+                                  "CPUAccounting", "b", 1,
                                   "Description", "s", description,
                                   "Slice", "s", "machine.slice",
                                   "Delegate", "b", 1,
