@@ -61,6 +61,9 @@ say() { printf '\n# %s\n' "$*"; }
 # The console driver: runs COMMAND in a pseudo-terminal of 40x120 and plays
 # the steps in STEPS-FILE, one a line:
 #   expect REGEX   wait until REGEX matches the output since the last match
+#   line REGEX     a whole line matching REGEX, after any shell prompts ("# ",
+#                  "$ ": the shell may print its prompt before the output of a
+#                  command typed ahead)
 #   send TEXT      type TEXT and Enter (\r)
 #   sendraw TEXT   type TEXT, Python escapes allowed (\x1d is ^])
 #   resize R C     change the window size (the client gets SIGWINCH)
@@ -116,8 +119,8 @@ def fail(msg):
 for step in steps:
     verb, _, arg = step.partition(" ")
     deadline = time.monotonic() + timeout
-    if verb == "expect":
-        rx = re.compile(arg)
+    if verb in ("expect", "line"):
+        rx = re.compile(arg if verb == "expect" else r"(?m)^(?:[#$] )*(?:%s)\r?$" % arg)
         while True:
             m = rx.search(buf)
             if m:
@@ -306,24 +309,24 @@ expect_out "domname by Id" "helloworld" vivctl domname "${id:-0}"
 expect_out "domstate by UUID" "running" vivctl domstate "${uuid:-none}"
 expect_rx "dominfo: State" '^State: {10}running$' vivctl dominfo helloworld
 expect_rx "dominfo: Max memory" '^Max memory: {5}102400 KiB$' vivctl dominfo helloworld
-expect_rx "dominfo: Persistent" '^Persistent: {6}yes$' vivctl dominfo helloworld
+expect_rx "dominfo: Persistent" '^Persistent: {5}yes$' vivctl dominfo helloworld
 expect_rx "dumpxml: name" '<name>helloworld</name>' vivctl dumpxml helloworld
 
 console "console: shared root, PID 1, env, window size, ^]" helloworld <<STEPS
 expect ^Connected to domain helloworld\r?\n
 expect ^Escape character is \^\]\r?\n
 send echo \$LIBVIRT_LXC_NAME
-expect (?m)^helloworld\r?$
+line helloworld
 send echo \$LIBVIRT_LXC_UUID
-expect (?m)^$uuid\r?$
+line $uuid
 send ps -o pid,comm
-expect (?m)^ *1 sh\r?$
+line  *1 sh
 send stty size
-expect (?m)^40 120\r?$
+line 40 120
 resize 50 132
 sleep 0.5
 send stty size
-expect (?m)^50 132\r?$
+line 50 132
 sendraw \x1d
 eof
 STEPS
@@ -341,7 +344,7 @@ expect_fail "console: busy without --force" vivctl console helloworld </dev/null
 console "console --force takes over" helloworld --force <<'STEPS'
 expect Escape character is
 send echo forced
-expect (?m)^forced\r?$
+line forced
 sendraw \x1d
 eof
 STEPS
@@ -376,9 +379,9 @@ console "console: custom mounts, exit" helloworld <<'STEPS'
 expect Connected to domain helloworld
 expect Escape character is \^\]
 send ls /etc/httpd/
-expect (?m)^hello\.txt\r?$
+line hello\.txt
 send ls /var/www/
-expect (?m)^world\.txt\r?$
+line world\.txt
 send exit
 eof
 STEPS
@@ -411,16 +414,16 @@ uuid=$(vivctl domuuid helloworld 2>/dev/null)
         echo 'send cd / && ls'
         echo 'expect bin\s+dev\s+etc\s+(\S+\s+)*proc\s+(\S+\s+)*sys\s+(\S+\s+)*var'
         echo 'send ls -1 bin/'
-        for i in $(printf '%s\n' busybox $links | LC_ALL=C sort); do echo "expect (?m)^$i\\r?\$"; done
+        for i in $(printf '%s\n' busybox $links | LC_ALL=C sort); do echo "line $i"; done
         echo 'send cat /proc/mounts'
-        echo 'expect (?m)^proc /proc proc '
+        echo 'expect (?m)^(?:[#$] )*proc /proc proc '
         echo 'send ls /etc/httpd/ /var/www/'
         echo 'expect hello\.txt'
         echo 'expect world\.txt'
         echo 'send echo $LIBVIRT_LXC_NAME'
-        echo 'expect (?m)^helloworld\r?$'
+        echo 'line helloworld'
         echo 'send echo $LIBVIRT_LXC_UUID'
-        echo "expect (?m)^$uuid\\r?\$"
+        echo "line $uuid"
         echo 'sendraw \x1d'
         echo 'eof'
 } | console "console: private root (ls /, ls bin/, /proc/mounts, env)" helloworld
