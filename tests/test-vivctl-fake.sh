@@ -107,7 +107,7 @@ class Manager(dbus.service.Object):
 
     def parse(self, xml):
         if "<domain" not in xml or not tag(xml, "name"):
-            raise Error("InvalidConfig", "(string):1:1: Document is not a domain")
+            raise Error("InvalidConfig", "(xml):1:1: Document is not a domain")
         return tag(xml, "name"), tag(xml, "uuid") or str(uuidlib.uuid4())
 
     def run(self, d, args=None):
@@ -345,7 +345,7 @@ check "shutdown" 0 "Domain helloworld is being shutdown" "" "$VIVCTL" shutdown h
 check "unknown domain" 1 "" "error: failed to get domain 'nosuch'" "$VIVCTL" start nosuch
 check "unknown domain by id" 1 "" "error: failed to get domain '4242'" "$VIVCTL" dominfo 4242
 check "unknown domain: dominfo" 1 "" "error: failed to get domain 'nosuch'" "$VIVCTL" dominfo nosuch
-check "manager's error message" 1 "" "error: (string):1:1: Document is not a domain" \
+check "InvalidConfig names the file" 1 "" "error: /dev/null:1:1: Document is not a domain" \
         "$VIVCTL" define /dev/null
 check "lxc:/// connects to the same" 0 "helloworld" "" "$VIVCTL" -c lxc:/// list --name
 

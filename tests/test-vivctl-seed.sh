@@ -203,6 +203,22 @@ expect_fail() {
         fi
 }
 
+# expect_fail_rx STEP REGEX CMD...: fails with status 1, stderr matches REGEX.
+expect_fail_rx() {
+        local name=$1 rx=$2 out rc
+        shift 2
+        say "$*"
+        out=$("$@" 2>&1 >/dev/null); rc=$?
+        [ -n "$out" ] && printf '%s\n' "$out"
+        if [ $rc != 1 ]; then
+                fail "$name: '$*' exited with $rc, expected 1"
+        elif ! grep -Eq -- "$rx" <<<"$out"; then
+                fail "$name: '$*' printed '$out', expected /$rx/"
+        else
+                pass "$name"
+        fi
+}
+
 # virsh_table ID NAME STATE: what "list" prints for one domain, exactly.
 virsh_table() {
         local w1=$(( ${#1} > 2 ? ${#1} : 2 )) w2=$(( ${#2} > 4 ? ${#2} : 4 )) w3=$(( ${#3} > 5 ? ${#3} : 5 ))
@@ -365,6 +381,13 @@ expect_out "destroy" "Domain helloworld destroyed" vivctl destroy helloworld
 expect_out "domstate after destroy" "shut off" vivctl domstate helloworld
 expect_out "undefine" "Domain helloworld has been undefined" vivctl undefine helloworld
 expect_err "unknown domain" "error: failed to get domain 'helloworld'" vivctl dominfo helloworld
+printf "<domain type='lxc'>\n<name>broken</name>\n<memory>1024</memory>\n" >broken.xml
+expect_fail_rx "define: a broken file, its line and column" '^error: broken\.xml:[0-9]+:[0-9]+: ' vivctl define broken.xml
+sed 's|<init>/bin/sh</init>|<init>/no/such/init</init>|' helloworld.xml >badinit.xml
+expect_out "define (bad init)" "Domain helloworld defined from badinit.xml" vivctl define badinit.xml
+expect_fail_rx "start: init cannot run, the helper's reason" "^error: .*'/no/such/init'" vivctl start helloworld
+expect_out "not running after a failed start" "shut off" vivctl domstate helloworld
+expect_out "undefine (bad init)" "Domain helloworld has been undefined" vivctl undefine helloworld
 cleanup
 
 echo "== Adding custom mounts to the \"Hello World\" container"

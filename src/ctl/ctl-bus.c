@@ -90,8 +90,16 @@ int ctl_call(Context *c, const char *domain, const char *member,
         r = sd_bus_call_methodv(bus, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE,
                                 member, &error, ret_reply, types, ap);
         va_end(ap);
-        if (r < 0)
+        if (r < 0) {
+                const char *rest;
+
+                /* The manager parses a string it calls "(xml)"; the user knows it
+                 * as the file they gave, and the position is in that file. */
+                if (c->document && sd_bus_error_has_name(&error, VIV_ERROR_INVALID_CONFIG) &&
+                    error.message && (rest = startswith(error.message, "(xml):")))
+                        return ctl_error(r, "%s:%s", c->document, rest);
                 return ctl_report_bus_error(&error, r, domain);
+        }
         return r;
 }
 

@@ -46,7 +46,9 @@ static int verb_define(Context *c, const VerbArgs *a) {
         if (r < 0)
                 return r;
 
+        c->document = file;
         r = ctl_call(c, NULL, "DefineXML", &reply, "s", xml);
+        c->document = NULL;
         if (r < 0)
                 return r;
 
@@ -214,7 +216,9 @@ static int verb_create(Context *c, const VerbArgs *a) {
                         return r;
         }
 
+        c->document = file;
         r = ctl_call(c, NULL, "CreateXML", &reply, "st", xml, UINT64_C(0));
+        c->document = NULL;
         if (r < 0)
                 return r;
 

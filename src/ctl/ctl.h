@@ -19,6 +19,7 @@ typedef struct Context {
         const char *uri;        /* as given or from the environment */
         bool quiet;             /* -q: no informational messages */
         sd_bus *bus;            /* opened on first use, owned */
+        const char *document;   /* file whose content the current call sends, for messages */
 } Context;
 
 /* --- options of a verb ---------------------------------------------- */
