@@ -27,23 +27,64 @@
 #define JOURNAL_RATE_INTERVAL_USEC (10ULL * 1000 * 1000)
 #define JOURNAL_RATE_BURST 500U
 
-int console_open(Console *c) {
-        char path[128];
+/* Child side: hands the master of the console pty to the helper. */
+int console_send_master(int sock, int master) {
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        char byte = 'M';
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = &control,
+                .msg_controllen = sizeof(control),
+        };
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 
-        c->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-        if (c->master < 0)
-                return log_error_errno(errno, "Failed to allocate a pty: %m");
-        if (grantpt(c->master) < 0 || unlockpt(c->master) < 0 || ptsname_r(c->master, path, sizeof(path)) != 0)
-                return log_error_errno(errno, "Failed to set up the pty: %m");
-        c->slave_path = strdup(path);
-        if (!c->slave_path)
-                return -ENOMEM;
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &master, sizeof(int));
+        return RET_NERRNO((int) sendmsg(sock, &mh, MSG_NOSIGNAL));
+}
+
+/* Helper side: takes the master the child sent; init has exec'd by now, so
+ * the message is already queued. */
+int console_receive(Console *c, int sock) {
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        char byte;
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = &control,
+                .msg_controllen = sizeof(control),
+        };
+        struct cmsghdr *cm;
+        int fd = -EBADF;
+
+        if (recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0)
+                return -errno;
+        for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+                    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+                        memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+        if (fd < 0)
+                return -EBADMSG;
+        c->master = fd;
+        if (fcntl(c->master, F_SETFL, fcntl(c->master, F_GETFL) | O_NONBLOCK) < 0)
+                return -errno;
         /* The helper keeps a slave open for its whole life: otherwise the
          * master reports a hangup whenever the container has no fd on its
          * console, and the drain loop would spin. */
-        c->slave = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        c->slave = ioctl(c->master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (c->slave < 0)
-                return log_error_errno(errno, "Failed to open the pty '%s': %m", path);
+                return -errno;
         struct winsize ws = { .ws_row = 24, .ws_col = 80 };
         (void) ioctl(c->master, TIOCSWINSZ, &ws);
         return 0;
@@ -333,6 +374,4 @@ void console_done(Console *c) {
         c->source = sd_event_source_disable_unref(c->source);
         c->master = safe_close(c->master);
         c->slave = safe_close(c->slave);
-        free(c->slave_path);
-        c->slave_path = NULL;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -115,11 +116,33 @@ int dev_setup(int root_fd, HostMounts *h, bool userns, char **ret_error) {
                 }
         }
 
-        if (h->console_fd >= 0) {
-                _cleanup_close_ int fd = TAKE_FD(h->console_fd);
-                r = attach_at(dev, "console", fd, true);
+        /* The console is a pty of the container's own devpts instance, as
+         * nspawn does it: inside it is /dev/pts/0 and /dev/console, tty(1)
+         * and ps name it, and no host pty number leaks in. The master goes
+         * to the helper. */
+        if (h->console_sock[1] >= 0) {
+                _cleanup_close_ int master = -EBADF, clone = -EBADF;
+                int slave;
+
+                master = openat(dev, "pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+                if (master < 0)
+                        return -errno;
+                if (unlockpt(master) < 0)
+                        return -errno;
+                slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+                if (slave < 0)
+                        return -errno;
+                h->console_slave = slave;
+                clone = open_tree(slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                if (clone < 0)
+                        return -errno;
+                r = attach_at(dev, "console", clone, true);
                 if (r < 0)
                         return r;
+                r = console_send_master(h->console_sock[1], master);
+                if (r < 0)
+                        return r;
+                h->console_sock[1] = safe_close(h->console_sock[1]);
         }
 
         for (size_t i = 0; i < ELEMENTSOF(links); i++)

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -156,7 +157,11 @@ static int set_mount_attr(int mnt_fd, uint64_t set, bool recursive) {
 /* --- helper side --- */
 
 void host_mounts_init(HostMounts *h) {
-        *h = (HostMounts) { .root_fd = -EBADF, .console_fd = -EBADF };
+        *h = (HostMounts) {
+                .root_fd = -EBADF,
+                .console_sock = { -EBADF, -EBADF },
+                .console_slave = -EBADF,
+        };
         for (size_t i = 0; i < ELEMENTSOF(h->dev_fds); i++)
                 h->dev_fds[i] = -EBADF;
 }
@@ -168,11 +173,13 @@ void host_mounts_close(HostMounts *h) {
         free(h->fs_fds);
         for (size_t i = 0; i < ELEMENTSOF(h->dev_fds); i++)
                 safe_close(h->dev_fds[i]);
-        safe_close(h->console_fd);
+        safe_close(h->console_sock[0]);
+        safe_close(h->console_sock[1]);
+        safe_close(h->console_slave);
         host_mounts_init(h);
 }
 
-int host_mounts_open(HostMounts *h, const DomainDef *def, int console_slave, char **ret_error) {
+int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error) {
         int r;
 
         h->fs_fds = calloc(def->n_filesystems ? def->n_filesystems : 1, sizeof(int));
@@ -240,14 +247,10 @@ int host_mounts_open(HostMounts *h, const DomainDef *def, int console_slave, cha
                 return r;
         }
 
-        if (console_slave >= 0) {
-                h->console_fd = open_tree(console_slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-                if (h->console_fd < 0) {
-                        r = -errno;
-                        (void) asprintf(ret_error, "Failed to open the console of container '%s': %s",
-                                        def->name, strerror(-r));
-                        return r;
-                }
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, h->console_sock) < 0) {
+                r = -errno;
+                (void) asprintf(ret_error, "Failed to set up the console of container '%s': %s", def->name, strerror(-r));
+                return r;
         }
         return 0;
 }

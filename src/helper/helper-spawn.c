@@ -258,11 +258,11 @@ static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
         /* the console: init's session, controlling terminal and stdio */
         if (setsid() < 0)
                 child_fail(err_fd, errno, "Failed to create a session for init");
-        if (h->console.slave >= 0) {
-                if (ioctl(h->console.slave, TIOCSCTTY, 0) < 0)
+        if (h->host.console_slave >= 0) {
+                if (ioctl(h->host.console_slave, TIOCSCTTY, 0) < 0)
                         child_fail(err_fd, errno, "Failed to make the console the controlling terminal");
                 for (int fd = 0; fd < 3; fd++)
-                        if (dup2(h->console.slave, fd) < 0)
+                        if (dup2(h->host.console_slave, fd) < 0)
                                 child_fail(err_fd, errno, "Failed to connect init to the console");
         }
 
@@ -388,12 +388,14 @@ int container_spawn(Helper *h, char **ret_error) {
         }
         if (pid == 0) {
                 payload_fd = safe_close(payload_fd);
+                h->host.console_sock[0] = safe_close(h->host.console_sock[0]);
                 sync_w = safe_close(sync_w);
                 err_r = safe_close(err_r);
                 child_main(h, TAKE_FD(sync_r), TAKE_FD(err_w));
         }
         sync_r = safe_close(sync_r);
         err_w = safe_close(err_w);
+        h->host.console_sock[1] = safe_close(h->host.console_sock[1]);
 
         if (def->n_uid_map > 0) {
                 r = write_id_map(pid, "uid_map", def->uid_map, def->n_uid_map);
@@ -421,6 +423,11 @@ int container_spawn(Helper *h, char **ret_error) {
         r = read_child_verdict(err_r, ret_error);
         if (r < 0)
                 goto reap;
+        r = console_receive(&h->console, h->host.console_sock[0]);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to receive the console of container '%s': %s", def->name, strerror(-r));
+                goto fail;
+        }
 
         h->init_pid = pid;
         h->init_pidfd = TAKE_FD(pidfd);

@@ -241,13 +241,7 @@ static int container_start(Helper *h, char **ret_error) {
                 }
         }
 
-        r = console_open(&h->console);
-        if (r < 0) {
-                (void) asprintf(ret_error, "Failed to allocate the console of container '%s': %s", h->name, strerror(-r));
-                return r;
-        }
-
-        r = host_mounts_open(&h->host, h->def, h->console.slave, ret_error);
+        r = host_mounts_open(&h->host, h->def, ret_error);
         if (r < 0)
                 return r;
 

@@ -52,7 +52,6 @@ typedef struct ConsoleClient {
 typedef struct Console {
         int master;             /* pty master, non-blocking, owned by the helper */
         int slave;              /* kept open so the master never reports HUP */
-        char *slave_path;
         sd_event_source *source;
         RelayBuf to_pty;        /* not used by clients: pending writes of our own */
         char ring[CONSOLE_RING_SIZE];  /* last 64 KiB of output */
@@ -74,14 +73,16 @@ typedef struct ControlConn {
 } ControlConn;
 
 /* What the helper opened in the host's mount namespace before cloning init:
- * sources of the bind mounts (open_tree clones), the host's device nodes, and
- * the console's pty slave. Consumed by the child. */
+ * sources of the bind mounts (open_tree clones) and the host's device nodes,
+ * consumed by the child; and the socket on which the child hands back the
+ * master of the console pty it allocates in its own devpts instance. */
 typedef struct HostMounts {
         int root_fd;            /* private root: clone of its source; -EBADF for shared */
         int *fs_fds;            /* per def->filesystems[i]: type='mount' source clone, else -EBADF */
         size_t n_fs_fds;
         int dev_fds[8];         /* host device nodes, see dev_node_names[] */
-        int console_fd;         /* clone of the pty slave's mount, for /dev/console */
+        int console_sock[2];    /* [0] helper's end, [1] child's end */
+        int console_slave;      /* child side: the slave, init's stdio */
 } HostMounts;
 
 struct Helper {
@@ -130,7 +131,7 @@ void cgroup_leaves_done(CgroupLeaves *c);
 
 /* helper-mount.c: helper side, host namespace */
 void host_mounts_init(HostMounts *h);
-int host_mounts_open(HostMounts *h, const DomainDef *def, int console_slave, char **ret_error);
+int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error);
 void host_mounts_close(HostMounts *h);
 /* helper-mount.c: child side, container namespace; errors: message in *ret_error */
 int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error);
@@ -141,7 +142,8 @@ int dev_open_host_nodes(int ret_fds[], size_t n);
 int dev_setup(int root_fd, HostMounts *h, bool userns, char **ret_error);
 
 /* helper-console.c */
-int console_open(Console *c);
+int console_receive(Console *c, int sock);
+int console_send_master(int sock, int master);
 int console_attach(Helper *h);
 int console_open_client(Helper *h, bool force, int *ret_fd, sd_bus_error *error);
 int console_resize(Helper *h, unsigned rows, unsigned cols);
