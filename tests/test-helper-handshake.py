@@ -268,6 +268,19 @@ try:
     check("no GO: helper leaves", code is not None)
     check("no GO: no control socket", not os.path.exists(os.path.join(RUN, name + ".sock")))
     check("no GO: no leaf cgroups", leaves_gone())
+
+    # --- SIGTERM while waiting for GO (the scope was stopped) ---
+    name = "vt-term"
+    write_xml(name, "exit 0")
+    p, hs = spawn(name)
+    time.sleep(0.2)
+    p.terminate()
+    try:
+        code = p.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        code = None
+    check("SIGTERM before GO ends the helper at once", code is not None, code)
+    check("SIGTERM before GO: no leaf cgroups", leaves_gone())
 finally:
     for d in scope_dirs:
         for leaf in ("payload", "supervisor"):

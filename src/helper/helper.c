@@ -292,21 +292,25 @@ int main(int argc, char *argv[]) {
                 log_set_debug(true);
 
         (void) signal(SIGPIPE, SIG_IGN);
+
+        r = load_definition(h, &error);
+
+        if (h->handshake_fd >= 0) {
+                /* nothing visible before GO, not even our verdict on the XML;
+                 * a SIGTERM meanwhile (the scope stopped) simply ends us */
+                int g = handshake_wait_go(h);
+                if (g < 0)
+                        goto finish;
+        }
+
+        /* from here on, signals are events: SIGTERM destroys the container
+         * instead of orphaning it */
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
         (void) sigprocmask(SIG_BLOCK, &mask, NULL);
-
-        r = load_definition(h, &error);
-
-        if (h->handshake_fd >= 0) {
-                /* nothing visible before GO, not even our verdict on the XML */
-                int g = handshake_wait_go(h);
-                if (g < 0)
-                        goto finish;
-        }
 
         if (r >= 0) {
                 r = sd_event_new(&h->event);
