@@ -261,9 +261,11 @@ cat /opt/alias/r.txt; touch /opt/alias/x 2>/dev/null || echo bind-ro' "
 	xml user 'echo id=$(id -u):$(id -g); grep CapEff /proc/self/status' "
     <filesystem type='mount'><source dir='$R'/><target dir='/'/></filesystem>" \
 		'' /bin/sh
-	sed -i "s|<initenv|<inituser>web</inituser><initenv|" "$T/user.xml"
+	sed -i "s|<initenv|<initdir>/etc</initdir><inituser>web</inituser><initenv|" "$T/user.xml"
+	sed -i 's|<initarg>echo id=|<initarg>echo cwd=$(pwd); echo id=|' "$T/user.xml"
 	run user
 	check "inituser resolved in the container's /etc/passwd" contains "$T/user.out" "id=1000:1000"
+	check "initdir is init's working directory" contains "$T/user.out" "cwd=/etc"
 	check "inituser: no effective capabilities" contains "$T/user.out" "CapEff:	0000000000000000"
 
 	# a user namespace: root inside is uid 100000 outside
