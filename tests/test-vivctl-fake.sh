@@ -233,6 +233,22 @@ class Manager(dbus.service.Object):
         with open(os.path.join(work, "resize.log"), "a") as f:
             f.write("%s %d %d\n" % (name, rows, cols))
 
+    @dbus.service.method(IFACE, in_signature="stt")
+    def SetMemory(self, name, kib, flags):
+        self.get(name)
+        with open(os.path.join(work, "calls.log"), "a") as f:
+            f.write("SetMemory %s %d %d\n" % (name, kib, flags))
+
+    @dbus.service.method(IFACE, in_signature="sa{sv}t")
+    def SetSchedulerParameters(self, name, params, flags):
+        d = self.get(name)
+        with open(os.path.join(work, "calls.log"), "a") as f:
+            for k, v in sorted(params.items()):
+                f.write("SetSchedulerParameters %s %s=%s(%s) %d\n" % (name, k, v, type(v).__name__, flags))
+        if "cpu_shares" in params:
+            d["xml"] = re.sub(r"<cputune>.*?</cputune>\n?", "", d["xml"], flags=re.S)
+            d["xml"] = d["xml"].replace("<os>", "<cputune><shares>%d</shares></cputune>\n<os>" % params["cpu_shares"], 1)
+
     @dbus.service.signal(IFACE, signature="ssi")
     def ContainerExited(self, name, detail, code):
         pass
@@ -342,6 +358,25 @@ check "dumpxml" 0 "<domain type='lxc' id='31417'>" "" sh -c "'$VIVCTL' dumpxml h
 check "dumpxml --inactive" 0 "<domain type='lxc'>" "" sh -c "'$VIVCTL' dumpxml helloworld --inactive | head -n 1"
 check "dumpxml --domain" 0 "<domain type='lxc'>" "" sh -c "'$VIVCTL' dumpxml --inactive --domain helloworld | head -n 1"
 check "shutdown" 0 "Domain helloworld is being shutdown" "" "$VIVCTL" shutdown helloworld
+rm -f calls.log
+check "setmem" 0 "" "" "$VIVCTL" setmem helloworld 50M
+check "setmem --config" 0 "" "" "$VIVCTL" setmem helloworld 1GB --config
+check "setmem: malformed" 1 "" "error: Numeric value '1X' for <size> option is malformed or out of range" \
+        "$VIVCTL" setmem helloworld 1X
+check "schedinfo" 0 "Scheduler      : posix
+cpu_shares     : 1024
+vcpu_period    : 100000
+vcpu_quota     : -1" "" "$VIVCTL" schedinfo helloworld
+check "schedinfo --set" 0 "Scheduler      : posix
+cpu_shares     : 512
+vcpu_period    : 100000
+vcpu_quota     : -1" "" "$VIVCTL" schedinfo helloworld --set cpu_shares=512 --live
+check "schedinfo --set quota" 0 "*" "" "$VIVCTL" schedinfo helloworld --set vcpu_quota=-1
+check "schedinfo --set bad" 1 "" "error: invalid scheduler option: frob" "$VIVCTL" schedinfo helloworld --set frob=1
+if [ "$(cat calls.log)" = "SetMemory helloworld 51200 0
+SetMemory helloworld 976562 2
+SetSchedulerParameters helloworld cpu_shares=512(UInt64) 1
+SetSchedulerParameters helloworld vcpu_quota=-1(Int64) 0" ]; then pass; else fail "calls: '$(cat calls.log)'"; fi
 check "unknown domain" 1 "" "error: failed to get domain 'nosuch'" "$VIVCTL" start nosuch
 check "unknown domain by id" 1 "" "error: failed to get domain '4242'" "$VIVCTL" dominfo 4242
 check "unknown domain: dominfo" 1 "" "error: failed to get domain 'nosuch'" "$VIVCTL" dominfo nosuch

@@ -450,6 +450,18 @@ uuid=$(vivctl domuuid helloworld 2>/dev/null)
         echo 'sendraw \x1d'
         echo 'eof'
 } | console "console: private root (ls /, ls bin/, /proc/mounts, env)" helloworld
+
+echo "== An aside about CGroups: limits through vivctl"
+expect_out "scope: MemoryMax from <memory>" "MemoryMax=104857600" systemctl show -p MemoryMax machine-helloworld.scope
+expect_out "setmem 50M" "" vivctl setmem helloworld 50M
+expect_out "scope: MemoryMax after setmem" "MemoryMax=52428800" systemctl show -p MemoryMax machine-helloworld.scope
+expect_rx "schedinfo --set cpu_shares=512" '^cpu_shares {5}: 512$' vivctl schedinfo helloworld --set cpu_shares=512
+expect_rx "dominfo: Max memory after setmem" '^Max memory: {5}51200 KiB$' vivctl dominfo helloworld
+expect_rx "dominfo: Used memory" '^Used memory: {4}[0-9]+ KiB$' vivctl dominfo helloworld
+# CPU time only when systemd accounts it (virsh leaves the line out otherwise).
+if vivctl dominfo helloworld | grep -q '^CPU time:'; then
+        expect_rx "dominfo: CPU time" '^CPU time: {7}[0-9]+\.[0-9]s$' vivctl dominfo helloworld
+fi
 expect_out "destroy (private root)" "Domain helloworld destroyed" vivctl destroy helloworld
 expect_out "undefine (private root)" "Domain helloworld has been undefined" vivctl undefine helloworld
 cleanup

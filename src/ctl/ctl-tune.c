@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* vivctl: resource verbs, setmem and schedinfo (virsh's syntax and output),
+ * over SetMemory and SetSchedulerParameters. */
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bus-names.h"
+#include "ctl.h"
+#include "domain-xml.h"
+
+/* libvirt's VIR_DOMAIN_AFFECT_* */
+#define AFFECT_CURRENT UINT64_C(0)
+#define AFFECT_LIVE    UINT64_C(1)
+#define AFFECT_CONFIG  UINT64_C(2)
+
+/* Kernel defaults, shown when the definition sets nothing. */
+#define DEFAULT_CPU_SHARES   UINT64_C(1024)
+#define DEFAULT_VCPU_PERIOD  UINT64_C(100000)
+
+static int affect_flags(const VerbArgs *a, uint64_t *ret) {
+        bool live = args_flag(a, "live"), config = args_flag(a, "config");
+
+        if (args_flag(a, "current") && (live || config))
+                return ctl_error(-EINVAL, "Options --current and --live/--config are mutually exclusive");
+        *ret = (live ? AFFECT_LIVE : 0) | (config ? AFFECT_CONFIG : 0);
+        return 0;
+}
+
+/* virsh's scaled integers: a number with an optional unit, KiB by default;
+ * "k", "KiB", "M", "MiB"... are powers of 1024, "KB", "MB"... of 1000. */
+static int parse_size_kib(const char *s, uint64_t *ret) {
+        uint64_t v, base, bytes;
+        const char *p;
+        char *end;
+
+        if (!s || !*s || *s == '-')
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0 || end == s)
+                return -EINVAL;
+
+        if (!*end) {
+                *ret = v;
+                return 0;
+        }
+        if (strcasecmp(end, "b") == 0 || strcasecmp(end, "bytes") == 0) {
+                *ret = v / 1024;
+                return 0;
+        }
+
+        p = strchr("kmgtpe", tolower((unsigned char) end[0]));
+        if (!p || !*p)
+                return -EINVAL;
+        if (end[1] == '\0' || strcasecmp(end + 1, "iB") == 0)
+                base = 1024;
+        else if (strcasecmp(end + 1, "B") == 0)
+                base = 1000;
+        else
+                return -EINVAL;
+
+        bytes = v;
+        for (long i = 0; i <= p - "kmgtpe"; i++)
+                if (__builtin_mul_overflow(bytes, base, &bytes))
+                        return -ERANGE;
+        *ret = bytes / 1024;
+        return 0;
+}
+
+static int verb_setmem(Context *c, const VerbArgs *a) {
+        _cleanup_free_ char *name = NULL;
+        const char *size = args_get(a, "size");
+        uint64_t kib, flags;
+        int r;
+
+        r = affect_flags(a, &flags);
+        if (r < 0)
+                return r;
+        if (parse_size_kib(size, &kib) < 0 || kib == 0)
+                return ctl_error(-EINVAL, "Numeric value '%s' for <size> option is malformed or out of range", size);
+
+        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
+        if (r < 0)
+                return r;
+
+        r = ctl_call(c, name, "SetMemory", NULL, "stt", name, kib, flags);
+        return r < 0 ? r : 0;
+}
+
+/* --- schedinfo ---------------------------------------------------------------- */
+
+static int sched_set(Context *c, const char *name, const char *assignment, uint64_t flags) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *key = NULL;
+        const char *eq = strchr(assignment, '='), *value;
+        sd_bus *bus;
+        char *end;
+        int r;
+
+        if (!eq || eq == assignment)
+                return ctl_error(-EINVAL, "Invalid syntax for --set, expecting name=value");
+        key = strndup(assignment, (size_t) (eq - assignment));
+        if (!key)
+                return ctl_error(-ENOMEM, "Out of memory");
+        value = eq + 1;
+
+        r = ctl_bus(c, &bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(bus, &m, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE,
+                                           "SetSchedulerParameters");
+        if (r < 0)
+                return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
+
+        r = sd_bus_message_append(m, "s", name);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r < 0)
+                return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
+
+        errno = 0;
+        if (streq(key, "cpu_shares") || streq(key, "vcpu_period")) {
+                uint64_t v = strtoull(value, &end, 10);
+                if (errno != 0 || end == value || *end || *value == '-')
+                        return ctl_error(-EINVAL, "Invalid value of %s for parameter %s", value, key);
+                r = sd_bus_message_append(m, "{sv}", key, "t", v);
+        } else if (streq(key, "vcpu_quota")) {
+                int64_t v = strtoll(value, &end, 10);
+                if (errno != 0 || end == value || *end)
+                        return ctl_error(-EINVAL, "Invalid value of %s for parameter %s", value, key);
+                r = sd_bus_message_append(m, "{sv}", key, "x", v);
+        } else
+                return ctl_error(-EINVAL, "invalid scheduler option: %s", key);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "t", flags);
+        if (r < 0)
+                return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
+
+        r = sd_bus_call(bus, m, 0, &error, NULL);
+        if (r < 0)
+                return ctl_report_bus_error(&error, r, name);
+        return 0;
+}
+
+static int verb_schedinfo(Context *c, const VerbArgs *a) {
+        _cleanup_(domain_def_freep) DomainDef *def = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *name = NULL;
+        XmlDiag diag = {};
+        const char *set = args_get(a, "set"), *xml;
+        uint64_t flags;
+        int r;
+
+        r = affect_flags(a, &flags);
+        if (r < 0)
+                return r;
+
+        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
+        if (r < 0)
+                return r;
+
+        if (set) {
+                r = sched_set(c, name, set, flags);
+                if (r < 0)
+                        return r;
+        }
+
+        /* What is in effect: the live definition, or the stored one with --config. */
+        r = ctl_call(c, name, "GetXML", &reply, "st", name,
+                     (flags & AFFECT_CONFIG) ? VIV_XML_INACTIVE : UINT64_C(0));
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "s", &xml);
+        if (r < 0)
+                return ctl_error(r, "Failed to parse the reply of GetXML: %s", strerror(-r));
+
+        r = domain_def_parse(xml, strlen(xml), name, &def, &diag);
+        if (r < 0) {
+                r = ctl_error(r, "%s", diag.error ?: "Failed to parse the domain's XML");
+                xml_diag_done(&diag);
+                return r;
+        }
+        xml_diag_done(&diag);
+
+        printf("%-15s: %s\n", "Scheduler", "posix");
+        printf("%-15s: %" PRIu64 "\n", "cpu_shares",
+               def->cpu_shares != UNSET_U64 ? def->cpu_shares : DEFAULT_CPU_SHARES);
+        printf("%-15s: %" PRIu64 "\n", "vcpu_period",
+               def->cpu_period_us != UNSET_U64 && def->cpu_period_us > 0 ? def->cpu_period_us : DEFAULT_VCPU_PERIOD);
+        printf("%-15s: %" PRIi64 "\n", "vcpu_quota", def->cpu_quota_us != 0 ? def->cpu_quota_us : -1);
+        return 0;
+}
+
+#define AFFECT_OPTIONS \
+        { "config", OPT_BOOL, 0, "affect next boot" }, \
+        { "live", OPT_BOOL, 0, "affect running domain" }, \
+        { "current", OPT_BOOL, 0, "affect current domain" }
+
+static const VerbOption setmem_options[] = {
+        { "domain", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED, "domain name, id or uuid" },
+        { "size", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED, "new memory size, as scaled integer (default KiB)" },
+        AFFECT_OPTIONS,
+        {}
+};
+
+static const VerbOption schedinfo_options[] = {
+        { "domain", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED, "domain name, id or uuid" },
+        { "set", OPT_STRING, 0, "parameter=value: cpu_shares, vcpu_period (µs) or vcpu_quota (µs, <= 0 unlimited)" },
+        AFFECT_OPTIONS,
+        {}
+};
+
+const Verb verb_table_tune[] = {
+        { "schedinfo", "Domain Management", "show/set scheduler parameters",
+          "Show/Set scheduler parameters: cpu_shares, vcpu_period, vcpu_quota.\n"
+          "Values the definition does not set show the kernel's defaults.",
+          schedinfo_options, VERB_NEEDS_URI, verb_schedinfo },
+        { "setmem", "Domain Management", "change memory allocation",
+          "Change the memory limit of a domain: of the running one (--live),\n"
+          "of its definition (--config), or of what it is now (the default).",
+          setmem_options, VERB_NEEDS_URI, verb_setmem },
+        {}
+};
