@@ -106,6 +106,34 @@ int fs_new_mount(const char *fstype, const char *const *options, unsigned attrs,
         return 0;
 }
 
+/* An empty file as the mount point of a file, its parents made as needed. */
+static int create_file_in_root(int root_fd, const char *path) {
+        _cleanup_free_ char *dir = strdup(path);
+        _cleanup_close_ int parent = -EBADF;
+        char *slash;
+        int r, f;
+
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (!slash || !slash[1])
+                return -EINVAL;
+        *slash = 0;
+        if (*dir) {
+                r = mkdir_p_in_root(root_fd, dir, 0755);
+                if (r < 0)
+                        return r;
+        }
+        parent = open_in_root(root_fd, *dir ? dir : "/", O_PATH | O_DIRECTORY);
+        if (parent < 0)
+                return parent;
+        f = openat(parent, slash + 1, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (f < 0 && errno != EEXIST)
+                return -errno;
+        safe_close(f);
+        return 0;
+}
+
 /* Attaches a detached mount (fsmount or open_tree clone) at target under
  * root_fd, creating the target (directory, or empty file) when missing. */
 int attach_mount(int mnt_fd, int root_fd, const char *target, bool create_file) {
@@ -114,34 +142,9 @@ int attach_mount(int mnt_fd, int root_fd, const char *target, bool create_file) 
 
         t = open_in_root(root_fd, target, O_PATH);
         if (t == -ENOENT) {
-                if (create_file) {
-                        _cleanup_free_ char *dir = strdup(target);
-                        if (!dir)
-                                return -ENOMEM;
-                        char *slash = strrchr(dir, '/');
-                        if (slash && slash != dir) {
-                                *slash = 0;
-                                r = mkdir_p_in_root(root_fd, dir, 0755);
-                                if (r < 0)
-                                        return r;
-                                *slash = '/';
-                        }
-                        _cleanup_close_ int parent = -EBADF;
-                        if (slash)
-                                *slash = 0;
-                        parent = open_in_root(root_fd, slash && slash != dir ? dir : "/", O_PATH | O_DIRECTORY);
-                        if (parent < 0)
-                                return parent;
-                        int f = openat(parent, strrchr(target, '/') ? strrchr(target, '/') + 1 : target,
-                                       O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
-                        if (f < 0 && errno != EEXIST)
-                                return -errno;
-                        safe_close(f);
-                } else {
-                        r = mkdir_p_in_root(root_fd, target, 0755);
-                        if (r < 0)
-                                return r;
-                }
+                r = create_file ? create_file_in_root(root_fd, target) : mkdir_p_in_root(root_fd, target, 0755);
+                if (r < 0)
+                        return r;
                 t = open_in_root(root_fd, target, O_PATH);
         }
         if (t < 0)
