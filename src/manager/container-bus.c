@@ -63,6 +63,12 @@ int container_method_destroy(sd_bus_message *msg, Container *c, sd_bus_error *er
                 return r < 0 ? r : 1; /* refused, or asked polkit */
         if (!container_is_active(c))
                 return not_running(c, error);
+        if (c->reboot_msg) {
+                /* Destroy wins over a reboot in progress. */
+                (void) sd_bus_reply_method_errorf(c->reboot_msg, VIV_ERROR_NOT_RUNNING,
+                                                  "Container '%s' was destroyed while rebooting", c->name);
+                c->reboot_msg = sd_bus_message_unref(c->reboot_msg);
+        }
         return container_destroy(c, msg);
 }
 
@@ -97,6 +103,11 @@ int container_method_undefine(sd_bus_message *msg, Container *c, sd_bus_error *e
                 return sd_bus_error_set_errnof(error, r, "Failed to remove the definition of container '%s': %m",
                                                c->name);
 
+        (void) store_set_autostart(c->manager, c->name, false);
+        if (c->autostart) {
+                c->autostart = false;
+                (void) container_emit_changed(c, "Autostart", NULL);
+        }
         c->persistent = false;
         fprintf(stderr, "Container '%s' undefined%s.\n", c->name,
                 container_is_active(c) ? ", it stays until it stops" : "");
@@ -148,6 +159,140 @@ int container_method_resize_console(sd_bus_message *msg, Container *c, uint16_t 
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
         return 1;
+}
+
+/* A call to the helper whose answer changes the container before it is
+ * forwarded: both are kept until then. */
+typedef struct PendingCall {
+        sd_bus_message *call;
+        Container *container;
+} PendingCall;
+
+static void pending_call_free(void *p) {
+        PendingCall *pc = p;
+
+        sd_bus_message_unref(pc->call);
+        container_unref(pc->container);
+        free(pc);
+}
+
+static int pause_reply(sd_bus_message *reply, PendingCall *pc, bool paused) {
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        Container *c = pc->container;
+
+        if (e)
+                return sd_bus_reply_method_error(pc->call, e);
+        if (c->state == CONTAINER_RUNNING && c->paused != paused) {
+                c->paused = paused;
+                fprintf(stderr, "Container '%s' %s.\n", c->name, paused ? "suspended" : "resumed");
+                (void) container_emit_changed(c, "State", NULL);
+                (void) manager_emit_container_event(c->manager, c, paused ? "suspended" : "resumed",
+                                                    paused ? "paused" : "unpaused");
+        }
+        return sd_bus_reply_method_return(pc->call, NULL);
+}
+
+static int suspend_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        return pause_reply(reply, userdata, true);
+}
+
+static int resume_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        return pause_reply(reply, userdata, false);
+}
+
+static int helper_call_pending(Container *c, sd_bus_message *msg, const char *method,
+                               sd_bus_message_handler_t handler) {
+        sd_bus_slot *slot = NULL;
+        PendingCall *pc;
+        int r;
+
+        r = helper_connect(c);
+        if (r < 0)
+                return r;
+        pc = calloc(1, sizeof(PendingCall));
+        if (!pc)
+                return -ENOMEM;
+        pc->call = sd_bus_message_ref(msg);
+        pc->container = container_ref(c);
+
+        r = sd_bus_call_method_async(c->helper_bus, &slot, NULL, VIV_HELPER_PATH, VIV_HELPER_IFACE, method, handler,
+                                     pc, NULL);
+        if (r < 0) {
+                pending_call_free(pc);
+                return r;
+        }
+        (void) sd_bus_slot_set_destroy_callback(slot, pending_call_free);
+        (void) sd_bus_slot_set_floating(slot, 1);
+        sd_bus_slot_unref(slot);
+        return 0;
+}
+
+static int pause_method(sd_bus_message *msg, Container *c, bool pause, sd_bus_error *error) {
+        int r;
+
+        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        if (c->state != CONTAINER_RUNNING)
+                return not_running(c, error);
+        if (c->paused == pause)
+                return sd_bus_reply_method_return(msg, NULL);
+        r = helper_call_pending(c, msg, pause ? "Suspend" : "Resume", pause ? suspend_reply : resume_reply);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
+        return 1;
+}
+
+int container_method_suspend(sd_bus_message *msg, Container *c, sd_bus_error *error) {
+        return pause_method(msg, c, true, error);
+}
+
+int container_method_resume(sd_bus_message *msg, Container *c, sd_bus_error *error) {
+        return pause_method(msg, c, false, error);
+}
+
+int container_method_reboot(sd_bus_message *msg, Container *c, sd_bus_error *error) {
+        int r;
+
+        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        if (c->state != CONTAINER_RUNNING)
+                return not_running(c, error);
+        if (c->reboot_msg)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Container '%s' is already rebooting",
+                                         c->name);
+
+        /* A container's reboot is a stop and a fresh start of the same
+         * definition, answered once it runs again. */
+        fprintf(stderr, "Rebooting container '%s'.\n", c->name);
+        c->reboot_msg = sd_bus_message_ref(msg);
+        r = container_destroy(c, NULL);
+        if (r < 0) {
+                c->reboot_msg = sd_bus_message_unref(c->reboot_msg);
+                return r;
+        }
+        return 1;
+}
+
+int container_method_set_autostart(sd_bus_message *msg, Container *c, int on, sd_bus_error *error) {
+        int r;
+
+        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        if (!c->persistent)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Cannot set autostart for transient container '%s'", c->name);
+        r = store_set_autostart(c->manager, c->name, on);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to %s autostart of container '%s': %m",
+                                               on ? "enable" : "disable", c->name);
+        if (c->autostart != !!on) {
+                c->autostart = on;
+                (void) container_emit_changed(c, "Autostart", NULL);
+        }
+        return sd_bus_reply_method_return(msg, NULL);
 }
 
 /* Container object methods: the same operations, without the name. */
@@ -218,6 +363,27 @@ static int cmethod_set_scheduler(sd_bus_message *msg, void *userdata, sd_bus_err
         return container_method_set_scheduler(msg, userdata, 0, error);
 }
 
+static int cmethod_suspend(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return container_method_suspend(msg, userdata, error);
+}
+
+static int cmethod_resume(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return container_method_resume(msg, userdata, error);
+}
+
+static int cmethod_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return container_method_reboot(msg, userdata, error);
+}
+
+static int cmethod_set_autostart(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        int on, r;
+
+        r = sd_bus_message_read(msg, "b", &on);
+        if (r < 0)
+                return r;
+        return container_method_set_autostart(msg, userdata, on, error);
+}
+
 static int cmethod_get_stats(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         return container_method_get_stats(msg, userdata, error);
 }
@@ -257,9 +423,11 @@ static int property_get_persistent(sd_bus *bus, const char *path, const char *in
         return sd_bus_message_append(reply, "b", (int) c->persistent);
 }
 
-static int property_get_false(sd_bus *bus, const char *path, const char *interface, const char *property,
-                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "b", 0);
+static int property_get_autostart(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+
+        return sd_bus_message_append(reply, "b", (int) c->autostart);
 }
 
 const sd_bus_vtable container_vtable[] = {
@@ -271,11 +439,16 @@ const sd_bus_vtable container_vtable[] = {
         SD_BUS_PROPERTY("LeaderPID", "u", property_get_leader, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Unit", "s", NULL, offsetof(Container, unit), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Persistent", "b", property_get_persistent, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Autostart", "b", property_get_false, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Autostart", "b", property_get_autostart, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_NAMES("Start", "t", SD_BUS_PARAM(flags), "", , cmethod_start, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Shutdown", "", "", cmethod_shutdown, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Destroy", "", "", cmethod_destroy, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Undefine", "", "", cmethod_undefine, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Reboot", "", "", cmethod_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Suspend", "", "", cmethod_suspend, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Resume", "", "", cmethod_resume, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("SetAutostart", "b", SD_BUS_PARAM(on), "", , cmethod_set_autostart,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetXML", "t", SD_BUS_PARAM(flags), "s", SD_BUS_PARAM(xml), cmethod_get_xml,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("OpenConsole", "t", SD_BUS_PARAM(flags), "h", SD_BUS_PARAM(fd),

@@ -68,6 +68,7 @@ static void container_free(Container *c) {
         safe_close(c->handshake_fd);
         helper_disconnect(c);
         sd_bus_message_unref(c->start_msg);
+        sd_bus_message_unref(c->reboot_msg);
         for (size_t i = 0; i < c->n_stop_waiters; i++)
                 sd_bus_message_unref(c->stop_waiters[i]);
         free(c->stop_waiters);
@@ -104,7 +105,9 @@ void container_unref_void(void *c) {
 
 const char *container_state_to_string(const Container *c) {
         /* A starting container is not running yet, as in virsh. */
-        return c->state == CONTAINER_RUNNING || c->state == CONTAINER_STOPPING ? VIV_STATE_RUNNING : VIV_STATE_SHUTOFF;
+        if (c->state == CONTAINER_RUNNING || c->state == CONTAINER_STOPPING)
+                return c->paused ? VIV_STATE_PAUSED : VIV_STATE_RUNNING;
+        return VIV_STATE_SHUTOFF;
 }
 
 bool container_is_active(const Container *c) {
@@ -195,6 +198,7 @@ static void container_reset_runtime(Container *c) {
         c->scope_retried = false;
         c->scope_created = false;
         c->destroy_requested = false;
+        c->paused = false;
         c->got_exited = false;
         c->exit_code = 0;
         c->exit_detail = mfree(c->exit_detail);
@@ -425,8 +429,21 @@ static void container_on_helper_exit(Container *c) {
 
         (void) container_emit_changed(c, "State", "Id", "LeaderPID", NULL);
         (void) manager_emit_container_event(c->manager, c, "stopped", detail ? detail : "shutdown");
-        (void) manager_emit_container_exited(c->manager, c, detail ? detail : "shutdown", code);
         container_reply_stop_waiters(c);
+
+        if (c->reboot_msg) {
+                /* A reboot: the same container again, answered once it runs.
+                 * No ContainerExited: it did not end for its watchers. */
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = TAKE_PTR(c->reboot_msg);
+                sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                if (container_start(c, msg, false, &error) < 0) {
+                        (void) sd_bus_reply_method_error(msg, &error);
+                        sd_bus_error_free(&error);
+                } else
+                        return;
+        } else
+                (void) manager_emit_container_exited(c->manager, c, detail ? detail : "shutdown", code);
         container_drop_if_unused(c);
 }
 
@@ -511,11 +528,13 @@ int container_destroy(Container *c, sd_bus_message *msg) {
         sd_bus_message **w;
         int r;
 
-        w = reallocarray(c->stop_waiters, c->n_stop_waiters + 1, sizeof(sd_bus_message *));
-        if (!w)
-                return -ENOMEM;
-        c->stop_waiters = w;
-        c->stop_waiters[c->n_stop_waiters++] = sd_bus_message_ref(msg);
+        if (msg) {
+                w = reallocarray(c->stop_waiters, c->n_stop_waiters + 1, sizeof(sd_bus_message *));
+                if (!w)
+                        return -ENOMEM;
+                c->stop_waiters = w;
+                c->stop_waiters[c->n_stop_waiters++] = sd_bus_message_ref(msg);
+        }
 
         if (c->destroy_requested)
                 return 1;
@@ -593,6 +612,7 @@ int container_adopt(Manager *m, DomainDef *live) {
         }
 
         c->live = TAKE_PTR(owned);
+        c->paused = streq_ptr(state, VIV_STATE_PAUSED);
         c->helper_pid = (pid_t) helper_pid;
         c->leader_pid = (pid_t) leader_pid;
         c->helper_is_child = false;

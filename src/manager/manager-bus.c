@@ -122,6 +122,7 @@ static int method_define_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
                 if (r < 0)
                         return r;
                 TAKE_PTR(def);
+                c->autostart = store_get_autostart(m, c->name);
                 manager_link_container(m, c);
                 container_unref(c);
                 (void) manager_emit_container_new(m, c);
@@ -193,6 +194,9 @@ static int method_create_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
 DEFINE_NAME_METHOD(method_undefine, container_method_undefine);
 DEFINE_NAME_METHOD(method_destroy, container_method_destroy);
 DEFINE_NAME_METHOD(method_shutdown, container_method_shutdown);
+DEFINE_NAME_METHOD(method_reboot, container_method_reboot);
+DEFINE_NAME_METHOD(method_suspend, container_method_suspend);
+DEFINE_NAME_METHOD(method_resume, container_method_resume);
 
 #define DEFINE_NAME_FLAGS_METHOD(func, call)                                                  \
         static int func(sd_bus_message *msg, void *userdata, sd_bus_error *error) {           \
@@ -263,6 +267,21 @@ static int method_set_scheduler(sd_bus_message *msg, void *userdata, sd_bus_erro
 }
 
 DEFINE_NAME_METHOD(method_get_stats, container_method_get_stats);
+
+static int method_set_autostart(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        Container *c;
+        const char *name;
+        int on, r;
+
+        r = sd_bus_message_read(msg, "sb", &name, &on);
+        if (r < 0)
+                return r;
+        r = container_from_name(m, name, &c, error);
+        if (r < 0)
+                return r;
+        return container_method_set_autostart(msg, c, on, error);
+}
 
 static int method_get_container(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
@@ -342,6 +361,14 @@ static const sd_bus_vtable manager_vtable[] = {
                                  method_shutdown, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Destroy", "s", SD_BUS_PARAM(name), "", ,
                                  method_destroy, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Reboot", "s", SD_BUS_PARAM(name), "", ,
+                                 method_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Suspend", "s", SD_BUS_PARAM(name), "", ,
+                                 method_suspend, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Resume", "s", SD_BUS_PARAM(name), "", ,
+                                 method_resume, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("SetAutostart", "sb", SD_BUS_PARAM(name) SD_BUS_PARAM(on), "", ,
+                                 method_set_autostart, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("ListContainers", "", , "a(ssusso)", SD_BUS_PARAM(containers),
                                  method_list_containers, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetContainer", "s", SD_BUS_PARAM(name), "o", SD_BUS_PARAM(path),

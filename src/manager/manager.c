@@ -262,6 +262,8 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
+        store_autostart_once(m);
+
         r = setup_idle(m);
         if (r < 0) {
                 fprintf(stderr, "Failed to set up the idle timer: %s\n", strerror(-r));

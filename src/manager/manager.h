@@ -82,6 +82,9 @@ struct Container {
         char *exit_detail;
         int exit_code;
         bool destroy_requested;
+        bool paused;                   /* running, with its payload frozen by the helper */
+        bool autostart;                /* started when the manager first runs after boot */
+        sd_bus_message *reboot_msg;    /* Reboot: start again once the helper is gone */
 
         sd_bus_message **stop_waiters; /* Destroy calls waiting for the helper's end */
         size_t n_stop_waiters;
@@ -148,6 +151,10 @@ int container_method_undefine(sd_bus_message *msg, Container *c, sd_bus_error *e
 int container_method_get_xml(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error);
 int container_method_open_console(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error);
 int container_method_resize_console(sd_bus_message *msg, Container *c, uint16_t rows, uint16_t cols, sd_bus_error *error);
+int container_method_suspend(sd_bus_message *msg, Container *c, sd_bus_error *error);
+int container_method_resume(sd_bus_message *msg, Container *c, sd_bus_error *error);
+int container_method_reboot(sd_bus_message *msg, Container *c, sd_bus_error *error);
+int container_method_set_autostart(sd_bus_message *msg, Container *c, int on, sd_bus_error *error);
 
 /* resources.c */
 int container_method_set_memory(sd_bus_message *msg, Container *c, uint64_t kib, uint64_t flags, sd_bus_error *error);
@@ -207,5 +214,8 @@ void manager_free_polkit_queries(Manager *m);
 int store_load_all(Manager *m);
 int store_save(Manager *m, const DomainDef *def);
 int store_remove(Manager *m, const char *name);
+int store_set_autostart(Manager *m, const char *name, bool on);
+bool store_get_autostart(Manager *m, const char *name);
+void store_autostart_once(Manager *m);
 int store_adopt_running(Manager *m);
 int domain_def_copy(const DomainDef *def, DomainDef **ret);

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,72 @@ int store_remove(Manager *m, const char *name) {
                 return r;
         }
         return 0;
+}
+
+/* Autostart marks, as libvirt keeps them: autostart/NAME.xml, a symlink to
+ * the definition. */
+static int autostart_path(Manager *m, const char *name, char **ret) {
+        return asprintf(ret, "%s/autostart/%s.xml", m->etc_dir, name) < 0 ? -ENOMEM : 0;
+}
+
+int store_set_autostart(Manager *m, const char *name, bool on) {
+        _cleanup_free_ char *path = NULL, *dir = NULL, *target = NULL;
+        int r;
+
+        r = autostart_path(m, name, &path);
+        if (r < 0)
+                return r;
+        if (!on) {
+                if (unlink(path) < 0 && errno != ENOENT)
+                        return -errno;
+                return 0;
+        }
+
+        if (asprintf(&dir, "%s/autostart", m->etc_dir) < 0 || asprintf(&target, "../%s.xml", name) < 0)
+                return -ENOMEM;
+        r = mkdir_p(dir, 0755);
+        if (r < 0)
+                return r;
+        if (symlink(target, path) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+bool store_get_autostart(Manager *m, const char *name) {
+        _cleanup_free_ char *path = NULL;
+
+        if (autostart_path(m, name, &path) < 0)
+                return false;
+        return access(path, F_OK) == 0;
+}
+
+/* The first manager after boot (/run is empty then) starts what is marked;
+ * later ones (idle exits, restarts) leave stopped containers alone. */
+void store_autostart_once(Manager *m) {
+        _cleanup_free_ char *flag = NULL;
+        int fd;
+
+        if (asprintf(&flag, "%s/.autostart-done", m->run_dir) < 0)
+                return;
+        fd = open(flag, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0) {
+                if (errno != EEXIST)
+                        fprintf(stderr, "Failed to create %s, not autostarting: %m\n", flag);
+                return;
+        }
+        safe_close(fd);
+
+        for (Container *c = m->containers; c; c = c->next) {
+                sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                if (!c->autostart || container_is_active(c))
+                        continue;
+                fprintf(stderr, "Autostarting container '%s'.\n", c->name);
+                if (container_start(c, NULL, false, &error) < 0)
+                        fprintf(stderr, "Failed to autostart container '%s': %s\n", c->name,
+                                error.message ? error.message : error.name);
+                sd_bus_error_free(&error);
+        }
 }
 
 /* NAME.xml → "NAME", or NULL for files that are not definitions. The temp
@@ -131,6 +198,7 @@ int store_load_all(Manager *m) {
                 if (r < 0)
                         return r;
                 TAKE_PTR(def);
+                c->autostart = store_get_autostart(m, c->name);
                 manager_link_container(m, c);
                 container_unref(c);
         }
