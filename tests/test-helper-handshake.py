@@ -86,7 +86,7 @@ def write_xml(name, script, init="/bin/sh"):
 </domain>
 """ % (name, init, esc))
 
-def spawn(name):
+def spawn(name, dirs=None):
     mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     err = open(os.path.join(work, name + ".err"), "w")
     def pre():
@@ -94,7 +94,7 @@ def spawn(name):
     p = subprocess.Popen([helper, "--name", name, "--handshake", "3"], stdin=subprocess.DEVNULL,
                          stdout=err, stderr=err, pass_fds=(3,), preexec_fn=pre, close_fds=True)
     theirs.close()
-    for d in scope_dirs:
+    for d in (scope_dirs if dirs is None else dirs):
         with open(d + "/cgroup.procs", "w") as f:
             f.write(str(p.pid))
     return p, mine
@@ -124,6 +124,30 @@ def leaves_gone():
 
 def pid_gone(pid):
     return not os.path.exists("/proc/%d" % pid) or open("/proc/%d/stat" % pid).read().split()[2] == "Z"
+
+def cleanup_hybrid():
+    """Removes the hybrid scope directories; idempotent."""
+    global failures
+    for d in scope_dirs:
+        if not os.path.exists(d):
+            continue
+        for leaf in ("payload", "supervisor"):
+            try:
+                os.rmdir(d + "/" + leaf)
+            except OSError:
+                pass
+        # whatever is left (a helper that failed to exit) is killed
+        try:
+            for pid in open(d + "/cgroup.procs").read().split():
+                try:
+                    os.kill(int(pid), 9)
+                except OSError:
+                    pass
+            time.sleep(0.2)
+            os.rmdir(d)
+        except OSError as e:
+            print("# could not remove %s: %s" % (d, e))
+            failures += 1
 
 try:
     # --- a good start ---
@@ -281,25 +305,50 @@ try:
         code = None
     check("SIGTERM before GO ends the helper at once", code is not None, code)
     check("SIGTERM before GO: no leaf cgroups", leaves_gone())
-finally:
-    for d in scope_dirs:
-        for leaf in ("payload", "supervisor"):
-            try:
-                os.rmdir(d + "/" + leaf)
-            except OSError:
-                pass
-        # whatever is left (a helper that failed to exit) goes back to the root
+
+    # --- unified mode (pure cgroup2, as systemd sees it when /sys/fs/cgroup is
+    # cgroup2): simulated in this mount namespace by mounting the cgroup2
+    # hierarchy on /sys/fs/cgroup; leaves only there ---
+    if scope_dirs:
+        cleanup_hybrid()
+        subprocess.check_call(["umount", "-R", "/sys/fs/cgroup"])
+        subprocess.check_call(["mount", "-t", "cgroup2", "vt-cgroup2", "/sys/fs/cgroup"])
+        v2 = "/sys/fs/cgroup/" + scope.replace(".scope", "-v2.scope")
+        os.mkdir(v2)
         try:
-            for pid in open(d + "/cgroup.procs").read().split():
+            name = "vt-v2"
+            sock = os.path.join(RUN, name + ".sock")
+            write_xml(name, "exec sleep 600")
+            p, hs = spawn(name, dirs=[v2])
+            hs.send(b"GO")
+            hs.settimeout(20)
+            msg = hs.recv(4096).decode()
+            check("unified: READY", msg.startswith("READY "), msg)
+            init = int(msg.split()[1]) if msg.startswith("READY ") else 0
+            v2path = "/" + os.path.basename(v2)
+            check("unified: helper in supervisor/", cgroup_of(p.pid, "") == v2path + "/supervisor",
+                  open("/proc/%d/cgroup" % p.pid).read())
+            check("unified: init in payload/", cgroup_of(init, "") == v2path + "/payload",
+                  open("/proc/%d/cgroup" % init).read())
+            rc, out = run_client(sock, "describe")
+            check("unified: Describe names the scope", rc == 0 and os.path.basename(v2) in out.split(), out)
+            rc, out = run_client(sock, "call", "Suspend")
+            check("unified: Suspend freezes payload/", rc == 0 and "frozen 1" in open(v2 + "/payload/cgroup.events").read(), out)
+            rc, out = run_client(sock, "destroy")
+            check("unified: Destroy", rc == 0 and "Exited destroyed 137" in out, out)
+            check("unified: helper exits 0", p.wait(timeout=10) == 0)
+            check("unified: leaves removed", not os.path.exists(v2 + "/payload") and not os.path.exists(v2 + "/supervisor"))
+        finally:
+            for leaf in ("payload", "supervisor", ""):
                 try:
-                    os.kill(int(pid), 9)
+                    os.rmdir(os.path.join(v2, leaf))
                 except OSError:
                     pass
-            time.sleep(0.2)
-            os.rmdir(d)
-        except OSError as e:
-            print("# could not remove %s: %s" % (d, e))
-            failures += 1
+            if os.path.exists(v2):
+                print("# could not remove %s" % v2)
+                failures += 1
+finally:
+    cleanup_hybrid()
     subprocess.call(["rm", "-rf", work])
 
 print("1..%d" % n)

@@ -11,7 +11,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -165,9 +167,13 @@ int cgroup_leaves_setup(CgroupLeaves *c) {
                 n_lines++;
         }
 
-        /* The unit we run in: the name=systemd hierarchy on hybrid hosts,
-         * cgroup2 on unified ones. */
-        for (size_t i = 0; i < n_lines; i++)
+        /* The unit we run in, from the hierarchy systemd manages, which it
+         * chooses as we do here: cgroup2 on /sys/fs/cgroup means unified
+         * mode (only cgroup2 counts, whatever v1 hierarchies the kernel also
+         * lists); else the name=systemd hierarchy (hybrid, legacy). */
+        struct statfs sfs;
+        bool unified = statfs("/sys/fs/cgroup", &sfs) >= 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+        for (size_t i = 0; !unified && i < n_lines; i++)
                 if (lines[i].controllers && streq(lines[i].controllers, "name=systemd"))
                         unit_path = strdup(lines[i].path);
         for (size_t i = 0; !unit_path && i < n_lines; i++)
@@ -185,6 +191,8 @@ int cgroup_leaves_setup(CgroupLeaves *c) {
         for (size_t i = 0; i < n_lines; i++) {
                 _cleanup_free_ char *mnt = NULL;
                 if (!lines[i].path || !streq(lines[i].path, unit_path))
+                        continue;
+                if (unified && lines[i].controllers)
                         continue;
                 if (find_hierarchy_mount(lines[i].controllers, &mnt) < 0)
                         continue;
