@@ -157,7 +157,6 @@ static int exit_wait_run(Context *c, ExitWait *w) {
 
         while (!w->exited) {
                 if (w->manager_gone) {
-                        _cleanup_(domain_entry_donep) DomainEntry d = {};
                         DomainEntry *l = NULL;
                         size_t n = 0;
                         bool running = false;
@@ -369,7 +368,8 @@ static int verb_list(Context *c, const VerbArgs *a) {
         if (r < 0)
                 return r;
 
-        qsort(l, n, sizeof(DomainEntry), entry_compare);
+        if (n > 0)
+                qsort(l, n, sizeof(DomainEntry), entry_compare);
 
         if (table) {
                 t = table_new(titles ? 4 : 3, headers);
@@ -513,8 +513,10 @@ static int verb_dominfo(Context *c, const VerbArgs *a) {
         (void) get_bool_property(c, d.path, "Autostart", &autostart);
         if (running)
                 get_stats(c, d.name, &cpu_ns, &used_kib);
+        /* As libvirt: the balloon (current memory) unless the running scope
+         * says what it uses. */
         if (used_kib == UINT64_MAX)
-                used_kib = running ? s.current_memory_kib : 0;
+                used_kib = s.current_memory_kib;
 
         if (running && d.id > 0)
                 printf(INFO "%" PRIu32 "\n", "Id:", d.id);
