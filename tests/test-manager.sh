@@ -433,6 +433,26 @@ if [ $started = 1 ]; then
 	mcall SetAutostart sb helloworld false >/dev/null 2>&1
 	check "SetAutostart false removes the mark" not testhost_run test -e /etc/vivarium/containers/autostart/helloworld.xml
 
+	# --- vivarium@NAME.service follows the container
+	unitct_xml=${hello_xml//helloworld/unitct}
+	unitct_xml=${unitct_xml//<init>\/bin\/sh<\/init>/<init>\/bin\/sh<\/init><initarg>-c<\/initarg><initarg>trap \"exit 0\" TERM; while :; do sleep 0.1; done<\/initarg>}
+	mcall DefineXML s "$unitct_xml" >/dev/null 2>&1
+	check "systemctl start vivarium@unitct starts the container" \
+		testhost_run systemctl start vivarium@unitct.service
+	check "... the unit is active" testhost_run systemctl -q is-active vivarium@unitct.service
+	check "... and the container runs" has_state unitct running
+	check "systemctl stop vivarium@unitct shuts it down" testhost_run systemctl stop vivarium@unitct.service
+	check "... the container is shut off" has_state unitct "shut off"
+	short_xml=${hello_xml//helloworld/shortct}
+	short_xml=${short_xml//<init>\/bin\/sh<\/init>/<init>\/bin\/sh<\/init><initarg>-c<\/initarg><initarg>sleep 1<\/initarg>}
+	mcall DefineXML s "$short_xml" >/dev/null 2>&1
+	testhost_run systemctl start vivarium@shortct.service
+	check "a container that ends by itself ends its unit" \
+		wait_for 100 not testhost_run systemctl -q is-active vivarium@shortct.service
+	check "... cleanly" not testhost_run systemctl -q is-failed vivarium@shortct.service
+	mcall Undefine s unitct >/dev/null 2>&1
+	mcall Undefine s shortct >/dev/null 2>&1
+
 	# --- a failing init: Start fails with the helper's message, nothing is left
 	badinit_xml=${hello_xml//helloworld/badinit}
 	badinit_xml=${badinit_xml//\/bin\/sh/\/nonexistent\/init}
