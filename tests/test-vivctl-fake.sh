@@ -233,6 +233,32 @@ class Manager(dbus.service.Object):
         with open(os.path.join(work, "resize.log"), "a") as f:
             f.write("%s %d %d\n" % (name, rows, cols))
 
+    @dbus.service.method(IFACE, in_signature="s")
+    def Suspend(self, name):
+        d = self.get(name)
+        if d["state"] != "running":
+            raise Error("NotRunning", "Container '%s' is not running" % name)
+        d["state"] = "paused"
+
+    @dbus.service.method(IFACE, in_signature="s")
+    def Resume(self, name):
+        d = self.get(name)
+        if d["state"] != "paused":
+            raise Error("NotRunning", "Container '%s' is not paused" % name)
+        d["state"] = "running"
+
+    @dbus.service.method(IFACE, in_signature="s")
+    def Reboot(self, name):
+        d = self.get(name)
+        if d["state"] != "running":
+            raise Error("NotRunning", "Container '%s' is not running" % name)
+        self.close_console(d)
+        self.run(d)
+
+    @dbus.service.method(IFACE, in_signature="sb")
+    def SetAutostart(self, name, on):
+        self.get(name)["autostart"] = bool(on)
+
     @dbus.service.method(IFACE, in_signature="stt")
     def SetMemory(self, name, kib, flags):
         self.get(name)
@@ -267,7 +293,7 @@ class Containers(dbus.service.FallbackObject):
                 if prop == "Persistent":
                     return dbus.Boolean(d["persistent"])
                 if prop == "Autostart":
-                    return dbus.Boolean(False)
+                    return dbus.Boolean(d.get("autostart", False))
         raise Error("NoSuchContainer", "No container at '%s'" % rel)
 
 dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
@@ -492,6 +518,18 @@ fi
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
 
+check "suspend" 0 "Domain helloworld suspended" "" "$VIVCTL" suspend helloworld
+check "list: paused" 0 " Id      Name         State
+------------------------------
+ 31417   helloworld   paused" "" "$VIVCTL" list
+check "resume" 0 "Domain helloworld resumed" "" "$VIVCTL" resume helloworld
+check "resume again" 1 "" "error: Container 'helloworld' is not paused" "$VIVCTL" resume helloworld
+check "reboot" 0 "Domain helloworld is being rebooted" "" "$VIVCTL" reboot helloworld
+check "reboot: new id" 0 "31418" "" "$VIVCTL" domid helloworld
+check "autostart" 0 "Domain helloworld marked as autostarted" "" "$VIVCTL" autostart helloworld
+check "dominfo: autostart" 0 "Autostart:      enable" "" sh -c "'$VIVCTL' dominfo helloworld | grep Autostart"
+check "autostart --disable" 0 "Domain helloworld unmarked as autostarted" "" "$VIVCTL" autostart --disable helloworld
+
 # start --console: the messages, then the console.
 check "destroy" 0 "Domain helloworld destroyed" "" "$VIVCTL" destroy helloworld
 check "destroy again" 1 "" "error: Container 'helloworld' is not running" "$VIVCTL" destroy helloworld
@@ -499,7 +537,7 @@ check "start --console" 0 "Domain helloworld started
 Connected to domain helloworld
 Escape character is ^]
 hi" "" sh -c "printf 'echo hi\n' | '$VIVCTL' start helloworld --console"
-check "destroy by id" 0 "Domain helloworld destroyed" "" "$VIVCTL" destroy 31418
+check "destroy by id" 0 "Domain helloworld destroyed" "" "$VIVCTL" destroy 31419
 check "undefine" 0 "Domain helloworld has been undefined" "" "$VIVCTL" undefine helloworld
 check "list --all: empty again" 0 " Id   Name   State
 --------------------" "" "$VIVCTL" list --all
@@ -513,7 +551,7 @@ sed -i 's|sleep 0.3; exit 3|sleep 30|' transient.xml
 check "create" 0 "Domain transient created from transient.xml" "" "$VIVCTL" create transient.xml
 check "list: transient" 0 " Id      Name        State
 ------------------------------
- 31420   transient   running" "" "$VIVCTL" list
+ 31421   transient   running" "" "$VIVCTL" list
 check "dominfo: transient" 0 "Persistent:     no" "" sh -c "'$VIVCTL' dominfo transient | grep Persistent"
 check "destroy transient" 0 "Domain transient destroyed" "" "$VIVCTL" destroy transient
 

@@ -377,6 +377,27 @@ fi
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
 
+echo "== Lifecycle verbs beyond the seed"
+expect_out "suspend" "Domain helloworld suspended" vivctl suspend helloworld
+expect_out "domstate: paused" "paused" vivctl domstate helloworld
+expect_rx "list: paused" '^ [0-9]+ +helloworld +paused$' vivctl list
+expect_out "resume" "Domain helloworld resumed" vivctl resume helloworld
+expect_out "domstate: running again" "running" vivctl domstate helloworld
+old_id=$(vivctl domid helloworld 2>/dev/null)
+expect_out "reboot" "Domain helloworld is being rebooted" vivctl reboot helloworld
+new_id=
+for ((i = 0; i < 100; i++)); do
+        new_id=$(vivctl domid helloworld 2>/dev/null)
+        [ -n "$new_id" ] && [ "$new_id" != - ] && [ "$new_id" != "$old_id" ] && break
+        sleep 0.1
+done
+if [ -n "$new_id" ] && [ "$new_id" != - ] && [ "$new_id" != "$old_id" ]; then pass "reboot: a new Id ($old_id -> $new_id)"; else
+        fail "reboot: Id '$old_id' -> '$new_id'"; fi
+expect_out "autostart" "Domain helloworld marked as autostarted" vivctl autostart helloworld
+expect_rx "dominfo: Autostart enable" '^Autostart: {6}enable$' vivctl dominfo helloworld
+expect_out "autostart --disable" "Domain helloworld unmarked as autostarted" vivctl autostart helloworld --disable
+expect_rx "dominfo: Autostart disable" '^Autostart: {6}disable$' vivctl dominfo helloworld
+
 expect_out "destroy" "Domain helloworld destroyed" vivctl destroy helloworld
 expect_out "domstate after destroy" "shut off" vivctl domstate helloworld
 expect_out "undefine" "Domain helloworld has been undefined" vivctl undefine helloworld
