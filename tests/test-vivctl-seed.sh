@@ -256,6 +256,19 @@ console() {
         fi
 }
 
+# console_cmd STEP CMD... < steps: any command in a pseudo-terminal.
+console_cmd() {
+        local name=$1
+        shift
+        cat >"$work/steps"
+        say "$*"
+        if python3 "$work/ptydrive.py" "$work/steps" "$@"; then
+                pass "$name"
+        else
+                fail "$name"
+        fi
+}
+
 # wait_state NAME STATE: the state the manager reports, within 10 s.
 wait_state() {
         local i
@@ -514,6 +527,33 @@ expect_out "create" "Domain transient created from transient.xml" vivctl create 
 expect_rx "list: transient running" '^ [0-9]+ +transient +running$' vivctl list
 expect_out "destroy (transient)" "Domain transient destroyed" vivctl destroy transient
 expect_err "a transient domain is gone once stopped" "error: failed to get domain 'transient'" vivctl domstate transient
+
+sed -e 's|<name>helloworld</name>|<name>oneshot</name>|' helloworld.xml >oneshot.xml
+sed -i -e '/<filesystem/,/<\/filesystem>/d' oneshot.xml
+console_cmd "create --console; the console ends with the container" vivctl create oneshot.xml --console <<'STEPS'
+expect ^Domain oneshot created from oneshot\.xml\r?\n
+expect ^Connected to domain oneshot\r?\n
+expect ^Escape character is \^\]\r?\n
+send echo $LIBVIRT_LXC_NAME
+line oneshot
+send exit
+eof
+STEPS
+for ((i = 0; i < 50; i++)); do vivctl domstate oneshot >/dev/null 2>&1 || break; sleep 0.1; done
+expect_err "oneshot: gone after its init exited" "error: failed to get domain 'oneshot'" vivctl domstate oneshot
+write_helloworld </dev/null
+expect_out "define (start --console)" "Domain helloworld defined from helloworld.xml" vivctl define helloworld.xml
+console_cmd "start --console" vivctl start helloworld --console <<'STEPS'
+expect ^Domain helloworld started\r?\n
+expect ^Connected to domain helloworld\r?\n
+expect ^Escape character is \^\]\r?\n
+send echo $LIBVIRT_LXC_NAME
+line helloworld
+sendraw \x1d
+eof
+STEPS
+expect_out "destroy (start --console)" "Domain helloworld destroyed" vivctl destroy helloworld
+expect_out "undefine (start --console)" "Domain helloworld has been undefined" vivctl undefine helloworld
 
 echo
 echo "vivctl-seed: $passed passed, $failures failed"
