@@ -82,7 +82,7 @@ static int check_identity(Manager *m, DomainDef *def, Container **ret_existing, 
 static int method_define_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(domain_def_freep) DomainDef *def = NULL;
         Manager *m = userdata;
-        Container *c;
+        Container *c = NULL;
         const char *xml;
         bool was_persistent;
         int r;
@@ -136,7 +136,7 @@ static int method_define_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
 static int method_create_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(domain_def_freep) DomainDef *def = NULL;
         Manager *m = userdata;
-        Container *c;
+        Container *c = NULL;
         const char *xml;
         uint64_t flags;
         int r;
@@ -178,7 +178,7 @@ static int method_create_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
 #define DEFINE_NAME_METHOD(func, call)                                                        \
         static int func(sd_bus_message *msg, void *userdata, sd_bus_error *error) {           \
                 Manager *m = userdata;                                                        \
-                Container *c;                                                                 \
+                Container *c = NULL;                                                          \
                 const char *name;                                                             \
                 int r;                                                                        \
                                                                                               \
@@ -201,7 +201,7 @@ DEFINE_NAME_METHOD(method_resume, container_method_resume);
 #define DEFINE_NAME_FLAGS_METHOD(func, call)                                                  \
         static int func(sd_bus_message *msg, void *userdata, sd_bus_error *error) {           \
                 Manager *m = userdata;                                                        \
-                Container *c;                                                                 \
+                Container *c = NULL;                                                          \
                 const char *name;                                                             \
                 uint64_t flags;                                                               \
                 int r;                                                                        \
@@ -221,7 +221,7 @@ DEFINE_NAME_FLAGS_METHOD(method_open_console, container_method_open_console);
 
 static int method_resize_console(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        Container *c;
+        Container *c = NULL;
         const char *name;
         uint16_t rows, cols;
         int r;
@@ -237,7 +237,7 @@ static int method_resize_console(sd_bus_message *msg, void *userdata, sd_bus_err
 
 static int method_set_memory(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        Container *c;
+        Container *c = NULL;
         const char *name;
         uint64_t kib, flags;
         int r;
@@ -253,7 +253,7 @@ static int method_set_memory(sd_bus_message *msg, void *userdata, sd_bus_error *
 
 static int method_set_scheduler(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        Container *c;
+        Container *c = NULL;
         const char *name;
         int r;
 
@@ -270,7 +270,7 @@ DEFINE_NAME_METHOD(method_get_stats, container_method_get_stats);
 
 static int method_set_autostart(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        Container *c;
+        Container *c = NULL;
         const char *name;
         int on, r;
 
@@ -285,7 +285,7 @@ static int method_set_autostart(sd_bus_message *msg, void *userdata, sd_bus_erro
 
 static int method_get_container(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        Container *c;
+        Container *c = NULL;
         const char *name;
         int r;
 
