@@ -9,6 +9,7 @@
 # /run/vivarium is never touched.
 # Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -318,7 +319,9 @@ try:
         try:
             name = "vt-v2"
             sock = os.path.join(RUN, name + ".sock")
-            write_xml(name, "exec sleep 600")
+            out_file = os.path.join(work, "v2.out")
+            write_xml(name, "{ cat /proc/self/cgroup; grep -E ' /sys/fs/cgroup ' /proc/self/mountinfo; "
+                            "mkdir /sys/fs/cgroup/sub && echo mkdir-ok; } >%s 2>&1; exec sleep 600" % out_file)
             p, hs = spawn(name, dirs=[v2])
             hs.send(b"GO")
             hs.settimeout(20)
@@ -330,6 +333,11 @@ try:
                   open("/proc/%d/cgroup" % p.pid).read())
             check("unified: init in payload/", cgroup_of(init, "") == v2path + "/payload",
                   open("/proc/%d/cgroup" % init).read())
+            time.sleep(0.5)
+            v2out = open(out_file).read() if os.path.exists(out_file) else ""
+            check("unified: the container's cgroup namespace starts at payload/", "\n0::/\n" in "\n" + v2out, v2out)
+            check("unified: its own cgroup2 on /sys/fs/cgroup, writable", "mkdir-ok" in v2out and
+                  re.search(r" / /sys/fs/cgroup rw,\S* - cgroup2 ", v2out) is not None, v2out)
             rc, out = run_client(sock, "describe")
             check("unified: Describe names the scope", rc == 0 and os.path.basename(v2) in out.split(), out)
             rc, out = run_client(sock, "call", "Suspend")
@@ -337,9 +345,10 @@ try:
             rc, out = run_client(sock, "destroy")
             check("unified: Destroy", rc == 0 and "Exited destroyed 137" in out, out)
             check("unified: helper exits 0", p.wait(timeout=10) == 0)
-            check("unified: leaves removed", not os.path.exists(v2 + "/payload") and not os.path.exists(v2 + "/supervisor"))
+            check("unified: leaves removed, with what the container made below",
+                  not os.path.exists(v2 + "/payload") and not os.path.exists(v2 + "/supervisor"))
         finally:
-            for leaf in ("payload", "supervisor", ""):
+            for leaf in ("payload/sub", "payload", "supervisor", ""):
                 try:
                     os.rmdir(os.path.join(v2, leaf))
                 except OSError:

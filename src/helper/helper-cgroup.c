@@ -20,6 +20,11 @@
 #include "helper.h"
 #include "helper-log.h"
 
+static inline void closedirp(DIR **d) {
+        if (*d)
+                (void) closedir(*d);
+}
+
 static int write_string_file(const char *path, const char *s) {
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
@@ -85,6 +90,11 @@ static int find_hierarchy_mount(const char *controllers, char **ret) {
                 return *ret ? 0 : -ENOMEM;
         }
         return -ENOENT;
+}
+
+bool cgroup_host_is_unified(void) {
+        struct statfs sfs;
+        return statfs("/sys/fs/cgroup", &sfs) >= 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
 typedef struct CgroupLine {
@@ -171,8 +181,7 @@ int cgroup_leaves_setup(CgroupLeaves *c) {
          * chooses as we do here: cgroup2 on /sys/fs/cgroup means unified
          * mode (only cgroup2 counts, whatever v1 hierarchies the kernel also
          * lists); else the name=systemd hierarchy (hybrid, legacy). */
-        struct statfs sfs;
-        bool unified = statfs("/sys/fs/cgroup", &sfs) >= 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+        bool unified = cgroup_host_is_unified();
         for (size_t i = 0; !unified && i < n_lines; i++)
                 if (lines[i].controllers && streq(lines[i].controllers, "name=systemd"))
                         unit_path = strdup(lines[i].path);
@@ -277,6 +286,28 @@ void cgroup_leaves_kill_payload(CgroupLeaves *c) {
         log_warning("Processes remain in the payload cgroup after repeated SIGKILL.");
 }
 
+/* Removes the cgroups the container made below payload/ (systemd as init
+ * makes a tree of them), deepest first; they are empty once init is gone. */
+static void remove_subtree(const char *path, int depth) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+
+        if (depth > 64)
+                return;
+        d = opendir(path);
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *sub = NULL;
+                if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (asprintf(&sub, "%s/%s", path, de->d_name) < 0)
+                        return;
+                remove_subtree(sub, depth + 1);
+                (void) rmdir(sub);
+        }
+}
+
 static int rmdir_retry(const char *path) {
         for (int i = 0; i < 100; i++) {
                 if (rmdir(path) >= 0 || errno == ENOENT)
@@ -297,6 +328,7 @@ void cgroup_leaves_remove(CgroupLeaves *c) {
                 if (asprintf(&sup, "%s/supervisor", hi->dir) < 0 || asprintf(&pay, "%s/payload", hi->dir) < 0)
                         continue;
                 if (hi->payload_made) {
+                        remove_subtree(pay, 0);
                         r = rmdir_retry(pay);
                         if (r < 0)
                                 log_warning_errno(r, "Failed to remove cgroup '%s', ignoring: %m", pay);

@@ -459,6 +459,27 @@ static int setup_proc_masks(int root_fd) {
         return 0;
 }
 
+/* On a unified host, the container's own cgroup tree on /sys/fs/cgroup: a
+ * cgroup2 mounted in its cgroup namespace shows payload/ as "/", writable when
+ * the scope was delegated to us (systemd as init creates its units there),
+ * read-only otherwise. Without it /sys/fs/cgroup would be the host's whole
+ * tree (read-only) or, with a fresh sysfs, empty. Optional: a failure is
+ * logged and the container starts without it. */
+static void setup_cgroupfs(int root_fd, const HostMounts *h) {
+        static const char *const opts[] = { NULL };
+        _cleanup_close_ int m = -EBADF;
+        int r;
+
+        if (!h->cgroup_unified)
+                return;
+        r = fs_new_mount("cgroup2", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
+                         (h->cgroup_writable ? 0 : MOUNT_ATTR_RDONLY), &m);
+        if (r >= 0)
+                r = attach_mount(m, root_fd, "/sys/fs/cgroup", false);
+        if (r < 0)
+                log_warning_errno(r, "Failed to mount the container's cgroup tree on /sys/fs/cgroup, ignoring: %m");
+}
+
 static int setup_sys(int root_fd, bool privnet) {
         _cleanup_close_ int m = -EBADF;
         const unsigned attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
@@ -596,6 +617,7 @@ int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error
         r = setup_sys(root_fd, privnet);
         if (r < 0)
                 return fail(ret_error, r, "/sys", def->name);
+        setup_cgroupfs(root_fd, h);
         r = dev_setup(root_fd, h, userns, ret_error);
         if (r < 0)
                 return fail(ret_error, r, "/dev", def->name);

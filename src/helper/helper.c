@@ -245,6 +245,8 @@ static int container_start(Helper *h, char **ret_error) {
         if (r < 0)
                 return r;
 
+        h->host.cgroup_unified = cgroup_host_is_unified();
+        h->host.cgroup_writable = h->cgroups.n_hier > 0;
         r = container_spawn(h, ret_error);
         /* the child took its copies of the source clones */
         host_mounts_close(&h->host);

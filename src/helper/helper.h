@@ -83,6 +83,8 @@ typedef struct HostMounts {
         int dev_fds[8];         /* host device nodes, see dev_node_names[] */
         int console_sock[2];    /* [0] helper's end, [1] child's end */
         int console_slave;      /* child side: the slave, init's stdio */
+        bool cgroup_unified;    /* the host's /sys/fs/cgroup is cgroup2 */
+        bool cgroup_writable;   /* ... and payload/ is ours (a delegated scope) */
 } HostMounts;
 
 struct Helper {
@@ -126,6 +128,7 @@ int cgroup_leaves_enter_payload(CgroupLeaves *c, pid_t pid);
 void cgroup_leaves_kill_payload(CgroupLeaves *c);
 int cgroup_leaves_open_payload_unified(CgroupLeaves *c);
 int cgroup_leaves_freeze(CgroupLeaves *c, bool freeze);
+bool cgroup_host_is_unified(void);
 void cgroup_leaves_remove(CgroupLeaves *c);
 void cgroup_leaves_done(CgroupLeaves *c);
 
