@@ -104,7 +104,7 @@ static int idle_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
         return sd_event_exit(m->event, 0);
 }
 
-void manager_check_idle(Manager *m) {
+void manager_note_activity(Manager *m) {
         (void) sd_event_now(m->event, CLOCK_MONOTONIC, &m->last_activity);
 }
 
@@ -112,7 +112,7 @@ static int activity_filter(sd_bus_message *msg, void *userdata, sd_bus_error *er
         Manager *m = userdata;
 
         if (sd_bus_message_is_method_call(msg, NULL, NULL) > 0)
-                manager_check_idle(m);
+                manager_note_activity(m);
         return 0;
 }
 
@@ -132,7 +132,7 @@ static int setup_idle(Manager *m) {
                 }
         }
         m->idle_usec = sec * 1000000;
-        manager_check_idle(m);
+        manager_note_activity(m);
 
         r = sd_bus_add_filter(m->bus, NULL, activity_filter, m);
         if (r < 0)

@@ -126,7 +126,7 @@ Container *manager_find_container_by_uuid(Manager *m, const uint8_t uuid[16]);
 Container *manager_find_container_by_path(Manager *m, const char *path);
 void manager_link_container(Manager *m, Container *c);
 void manager_unlink_container(Manager *m, Container *c);
-void manager_check_idle(Manager *m);
+void manager_note_activity(Manager *m);
 
 /* manager-bus.c */
 int manager_bus_setup(Manager *m);
