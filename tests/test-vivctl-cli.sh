@@ -33,7 +33,7 @@ check() {
         local name=$1 want_rc=$2 want_out=$3 want_err=$4 out err rc
         shift 4
         out=$("$@" 2>"$work/stderr"); rc=$?
-        err=$(cat "$work/stderr")
+        err=$(<"$work/stderr")
         if [ "$rc" != "$want_rc" ]; then
                 fail "$name: exit status $rc, expected $want_rc (stdout '$out', stderr '$err')"
                 return
