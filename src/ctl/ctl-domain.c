@@ -12,24 +12,33 @@
 #include "bus-names.h"
 #include "ctl-output.h"
 #include "ctl.h"
+#include "domain-xml.h"
 
 static void domain_entry_donep(DomainEntry *d) {
         domain_entry_done(d);
 }
 
-static void domain_summary_donep(DomainSummary *s) {
-        domain_summary_done(s);
+static void xml_diag_donep(XmlDiag *d) {
+        xml_diag_done(d);
+}
+
+/* The typed model of a document, through the parser the manager uses; NULL
+ * when it refuses it (the caller has the manager's own word for that). */
+static DomainDef *parse_quietly(const char *xml, size_t size) {
+        _cleanup_(xml_diag_donep) XmlDiag diag = {};
+        DomainDef *def = NULL;
+
+        if (domain_def_parse(xml, size, NULL, &def, &diag) < 0)
+                return NULL;
+        return def;
 }
 
 /* The container name of an object path returned by DefineXML/CreateXML. */
-static char *name_from_path(const char *path, const char *xml, size_t size) {
-        _cleanup_(domain_summary_donep) DomainSummary s = {};
+static char *name_from_path(const char *path) {
         char *name = NULL;
 
         if (sd_bus_path_decode(path, VIV_CONTAINER_PREFIX, &name) > 0 && name)
                 return name;
-        if (xml_domain_summary(xml, size, &s) >= 0)
-                return TAKE_PTR(s.name);
         return strdup(path);
 }
 
@@ -56,7 +65,7 @@ static int verb_define(Context *c, const VerbArgs *a) {
         if (r < 0)
                 return ctl_error(r, "Failed to parse the reply of DefineXML: %s", strerror(-r));
 
-        name = name_from_path(path, xml, size);
+        name = name_from_path(path);
         if (!name)
                 return ctl_error(-ENOMEM, "Out of memory");
 
@@ -193,7 +202,7 @@ static int exit_wait_run(Context *c, ExitWait *w) {
 static int verb_create(Context *c, const VerbArgs *a) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *exit_slot = NULL, *owner_slot = NULL;
-        _cleanup_(domain_summary_donep) DomainSummary s = {};
+        _cleanup_(domain_def_freep) DomainDef *def = NULL;
         _cleanup_free_ char *xml = NULL, *name = NULL;
         const char *file = args_get(a, "file"), *path;
         bool wait = args_flag(a, "wait");
@@ -208,8 +217,9 @@ static int verb_create(Context *c, const VerbArgs *a) {
         if (wait) {
                 /* A document we cannot read the name of will be refused by
                  * CreateXML anyway; then the match filters by name itself. */
-                if (xml_domain_summary(xml, size, &s) >= 0)
-                        w.name = s.name;
+                def = parse_quietly(xml, size);
+                if (def)
+                        w.name = def->name;
                 r = exit_wait_subscribe(c, &w, &exit_slot, &owner_slot);
                 if (r < 0)
                         return r;
@@ -225,7 +235,7 @@ static int verb_create(Context *c, const VerbArgs *a) {
         if (r < 0)
                 return ctl_error(r, "Failed to parse the reply of CreateXML: %s", strerror(-r));
 
-        name = name_from_path(path, xml, size);
+        name = name_from_path(path);
         if (!name)
                 return ctl_error(-ENOMEM, "Out of memory");
         w.name = name;
@@ -492,9 +502,11 @@ static int get_xml(Context *c, const char *name, uint64_t flags, char **ret) {
 
 static int verb_dominfo(Context *c, const VerbArgs *a) {
         _cleanup_(domain_entry_donep) DomainEntry d = {};
-        _cleanup_(domain_summary_donep) DomainSummary s = {};
+        _cleanup_(domain_def_freep) DomainDef *def = NULL;
         _cleanup_free_ char *xml = NULL;
-        uint64_t cpu_ns = 0, used_kib = UINT64_MAX;
+        uint64_t cpu_ns = 0, used_kib = UINT64_MAX, max_kib = 0, cur_kib = 0;
+        unsigned vcpus = 1;
+        const char *os_type = "exe";
         bool persistent = true, autostart = false, running;
         int r;
 
@@ -506,8 +518,13 @@ static int verb_dominfo(Context *c, const VerbArgs *a) {
         r = get_xml(c, d.name, 0, &xml);
         if (r < 0)
                 return r;
-        if (xml_domain_summary(xml, strlen(xml), &s) < 0)
-                s = (DomainSummary) { .vcpus = 1 };
+        def = parse_quietly(xml, strlen(xml));
+        if (def) {
+                max_kib = def->memory_kib;
+                cur_kib = def->current_memory_kib != UNSET_U64 ? def->current_memory_kib : max_kib;
+                vcpus = def->vcpus > 0 ? def->vcpus : 1;
+                os_type = def->os_type ?: os_type;
+        }
 
         (void) get_bool_property(c, d.path, "Persistent", &persistent);
         (void) get_bool_property(c, d.path, "Autostart", &autostart);
@@ -516,7 +533,7 @@ static int verb_dominfo(Context *c, const VerbArgs *a) {
         /* As libvirt: the balloon (current memory) unless the running scope
          * says what it uses. */
         if (used_kib == UINT64_MAX)
-                used_kib = s.current_memory_kib;
+                used_kib = cur_kib;
 
         if (running && d.id > 0)
                 printf(INFO "%" PRIu32 "\n", "Id:", d.id);
@@ -524,13 +541,13 @@ static int verb_dominfo(Context *c, const VerbArgs *a) {
                 printf(INFO "%s\n", "Id:", "-");
         printf(INFO "%s\n", "Name:", d.name);
         printf(INFO "%s\n", "UUID:", d.uuid);
-        printf(INFO "%s\n", "OS Type:", s.os_type ?: "exe");
+        printf(INFO "%s\n", "OS Type:", os_type);
         printf(INFO "%s\n", "State:", d.state);
-        printf(INFO "%u\n", "CPU(s):", s.vcpus);
+        printf(INFO "%u\n", "CPU(s):", vcpus);
         if (cpu_ns > 0)
                 printf(INFO "%.1fs\n", "CPU time:", (double) cpu_ns / 1e9);
-        if (s.memory_kib > 0)
-                printf(INFO "%" PRIu64 " KiB\n", "Max memory:", s.memory_kib);
+        if (max_kib > 0)
+                printf(INFO "%" PRIu64 " KiB\n", "Max memory:", max_kib);
         else
                 printf(INFO "%s\n", "Max memory:", "no limit");
         printf(INFO "%" PRIu64 " KiB\n", "Used memory:", used_kib);

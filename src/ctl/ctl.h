@@ -119,19 +119,10 @@ int ctl_lookup_domain(Context *c, const char *spec, DomainEntry *ret);
  * UUID is looked up first. */
 int ctl_resolve_name(Context *c, const char *spec, char **ret);
 
-/* --- XML helpers (ctl-xml.c): a quick look at a document, no validation - */
+/* --- XML (ctl-xml.c) ------------------------------------------------------- */
 
-typedef struct DomainSummary {
-        char *name;
-        char *os_type;
-        unsigned vcpus;          /* 1 when absent */
-        uint64_t memory_kib;     /* 0 when absent */
-        uint64_t current_memory_kib;
-} DomainSummary;
-
-void domain_summary_done(DomainSummary *s);
-int xml_domain_summary(const char *xml, size_t size, DomainSummary *ret);
-/* The name of the document's root element ("domain", "network"), or NULL. */
+/* The name of a document's root element ("domain", "network"), or NULL when
+ * it is not well-formed. */
 char *xml_root_name(const char *xml, size_t size);
 
 /* --- small utilities (ctl-util.c) -------------------------------------- */
