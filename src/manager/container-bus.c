@@ -88,7 +88,7 @@ int container_method_shutdown(sd_bus_message *msg, Container *c, sd_bus_error *e
 }
 
 int container_method_undefine(sd_bus_message *msg, Container *c, sd_bus_error *error) {
-        _cleanup_(container_unrefp) Container *ref = container_ref(c);
+        _cleanup_(container_unrefp) _unused_ Container *ref = container_ref(c);
         int r;
 
         r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);

@@ -390,7 +390,7 @@ static void container_exit_status(Container *c, const siginfo_t *si, bool have_s
 }
 
 static void container_on_helper_exit(Container *c) {
-        _cleanup_(container_unrefp) Container *ref = container_ref(c);
+        _cleanup_(container_unrefp) _unused_ Container *ref = container_ref(c);
         _cleanup_free_ char *detail = NULL;
         siginfo_t si = {};
         bool have_status = false;
