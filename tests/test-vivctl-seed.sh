@@ -350,6 +350,9 @@ send echo \$LIBVIRT_LXC_UUID
 line $uuid
 send ps -o pid,comm
 line  *1 sh
+send seq 1 20000 | tail -n 20000
+line 19999
+line 20000
 send stty size
 line 40 120
 resize 50 132
