@@ -113,6 +113,7 @@ class Manager(dbus.service.Object):
     def run(self, d, args=None):
         d["state"], d["id"] = "running", self.next_id
         self.next_id += 1
+        self.ContainerEvent(d["name"], "started", "booted")
         if args:
             d["proc"] = subprocess.Popen(args)
             GLib.child_watch_add(d["proc"].pid, lambda pid, st: self.exited(d, st))
@@ -122,6 +123,7 @@ class Manager(dbus.service.Object):
         d["state"], d["id"] = "shut off", 0
         if d.get("proc") and d["proc"].poll() is None:
             d["proc"].kill()
+        self.ContainerEvent(d["name"], "stopped", detail)
         self.ContainerExited(d["name"], detail, code)
         if not d["persistent"]:
             del self.c[d["name"]]
@@ -149,8 +151,10 @@ class Manager(dbus.service.Object):
     def DefineXML(self, xml):
         name, uuid = self.parse(xml)
         d = self.c.get(name) or {"name": name, "uuid": uuid, "state": "shut off", "id": 0}
+        new = name not in self.c
         d.update(xml=xml, persistent=True)
         self.c[name] = d
+        self.ContainerEvent(name, "defined", "added" if new else "updated")
         return dbus.ObjectPath(path_of(name))
 
     @dbus.service.method(IFACE, in_signature="st", out_signature="o")
@@ -176,6 +180,7 @@ class Manager(dbus.service.Object):
             d["persistent"] = False
         else:
             del self.c[name]
+        self.ContainerEvent(name, "undefined", "removed")
 
     @dbus.service.method(IFACE, in_signature="st")
     def Start(self, name, flags):
@@ -239,6 +244,7 @@ class Manager(dbus.service.Object):
         if d["state"] != "running":
             raise Error("NotRunning", "Container '%s' is not running" % name)
         d["state"] = "paused"
+        self.ContainerEvent(name, "suspended", "paused")
 
     @dbus.service.method(IFACE, in_signature="s")
     def Resume(self, name):
@@ -246,6 +252,7 @@ class Manager(dbus.service.Object):
         if d["state"] != "paused":
             raise Error("NotRunning", "Container '%s' is not paused" % name)
         d["state"] = "running"
+        self.ContainerEvent(name, "resumed", "unpaused")
 
     @dbus.service.method(IFACE, in_signature="s")
     def Reboot(self, name):
@@ -277,6 +284,10 @@ class Manager(dbus.service.Object):
 
     @dbus.service.signal(IFACE, signature="ssi")
     def ContainerExited(self, name, detail, code):
+        pass
+
+    @dbus.service.signal(IFACE, signature="sss")
+    def ContainerEvent(self, name, event, detail):
         pass
 
 class Containers(dbus.service.FallbackObject):
@@ -554,6 +565,30 @@ check "list: transient" 0 " Id      Name        State
  31421   transient   running" "" "$VIVCTL" list
 check "dominfo: transient" 0 "Persistent:     no" "" sh -c "'$VIVCTL' dominfo transient | grep Persistent"
 check "destroy transient" 0 "Domain transient destroyed" "" "$VIVCTL" destroy transient
+
+# Lifecycle events, as virsh prints them.
+check "event: a type is required" 1 "" "error: one of --list, --all, or --event <type> is required" "$VIVCTL" event
+check "event --list" 0 "lifecycle" "" "$VIVCTL" event --list
+"$VIVCTL" event --all --loop --timeout 4 >events.all 2>&1 &
+ev_all=$!
+"$VIVCTL" event evdom --event lifecycle >events.one 2>&1 &
+ev_one=$!
+sleep 1
+sed 's|helloworld|evdom|; /<uuid>/d' helloworld.xml >evdom.xml
+"$VIVCTL" -q define evdom.xml && "$VIVCTL" -q start evdom && "$VIVCTL" -q suspend evdom &&
+        "$VIVCTL" -q resume evdom && "$VIVCTL" -q destroy evdom && "$VIVCTL" -q undefine evdom ||
+        fail "event: the lifecycle commands failed"
+wait "$ev_all" "$ev_one"
+if [ "$(cat events.all)" = "event 'lifecycle' for domain 'evdom': Defined Added
+event 'lifecycle' for domain 'evdom': Started Booted
+event 'lifecycle' for domain 'evdom': Suspended Paused
+event 'lifecycle' for domain 'evdom': Resumed Unpaused
+event 'lifecycle' for domain 'evdom': Stopped Destroyed
+event 'lifecycle' for domain 'evdom': Undefined Removed
+event loop timed out
+events received: 6" ]; then pass; else fail "event --all --loop: '$(cat events.all)'"; fi
+if [ "$(cat events.one)" = "event 'lifecycle' for domain 'evdom': Defined Added
+events received: 1" ]; then pass; else fail "event DOMAIN (one shot): '$(cat events.one)'"; fi
 
 # The service gone: virsh's pair of messages.
 kill "$fake_pid"

@@ -558,6 +558,29 @@ STEPS
 expect_out "destroy (start --console)" "Domain helloworld destroyed" vivctl destroy helloworld
 expect_out "undefine (start --console)" "Domain helloworld has been undefined" vivctl undefine helloworld
 
+echo "== Lifecycle events"
+say "vivctl event --all --loop --timeout 15 & define, start, suspend, resume, destroy, undefine"
+vivctl event --all --loop --timeout 15 >events.out 2>&1 &
+ev=$!
+sleep 1
+sed 's|<name>helloworld</name>|<name>evdom</name>|' helloworld.xml >evdom.xml
+{ vivctl -q define evdom.xml && vivctl -q start evdom && vivctl -q suspend evdom &&
+        vivctl -q resume evdom && vivctl -q destroy evdom && vivctl -q undefine evdom; } ||
+        fail "event: the lifecycle commands failed"
+sleep 1
+kill -INT "$ev"
+wait "$ev"
+cat events.out
+want="event 'lifecycle' for domain 'evdom': Defined Added
+event 'lifecycle' for domain 'evdom': Started Booted
+event 'lifecycle' for domain 'evdom': Suspended Paused
+event 'lifecycle' for domain 'evdom': Resumed Unpaused
+event 'lifecycle' for domain 'evdom': Stopped Destroyed
+event 'lifecycle' for domain 'evdom': Undefined Removed
+events received: 6"
+if [ "$(cat events.out)" = "$want" ]; then pass "event --all --loop: virsh's lines, ^C ends it"; else
+        fail "event --all --loop: '$(cat events.out)'"; fi
+
 echo
 echo "vivctl-seed: $passed passed, $failures failed"
 [ $failures -eq 0 ]
