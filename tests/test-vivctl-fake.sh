@@ -423,10 +423,12 @@ check "lxc:/// connects to the same" 0 "helloworld" "" "$VIVCTL" -c lxc:/// list
 
 # Console through stdin that is not a terminal: relays, and after stdin's end
 # keeps printing until the console has been quiet for a second.
-check "console: piped stdin" 0 "Connected to domain helloworld
+check "console: piped stdin (no extra newline at the end)" 0 "Connected to domain helloworld
 Escape character is ^]
 helloworld
 $uuid" "" sh -c "printf 'echo \$LIBVIRT_LXC_NAME\necho \$LIBVIRT_LXC_UUID\n' | '$VIVCTL' console helloworld"
+n=$(printf 'echo x\n' | "$VIVCTL" console helloworld | wc -l)
+[ "$n" = 3 ] && pass || fail "console: piped stdin: $n lines of output, expected 3"
 check "console: ^] in piped stdin detaches" 0 "Connected to domain helloworld
 Escape character is ^]
 before" "" sh -c "(printf 'echo before\n'; sleep 0.5; printf '\035echo after\n') | '$VIVCTL' console helloworld"

@@ -185,7 +185,8 @@ static int flush_input(Console *con) {
 typedef enum RelayResult {
         RELAY_CONTINUE,
         RELAY_CONSOLE_CLOSED,
-        RELAY_DETACH,
+        RELAY_DETACH,          /* ^], a hung-up terminal, a closed stdout */
+        RELAY_INPUT_DONE,      /* stdin ended and the console went quiet */
 } RelayResult;
 
 static int relay_output(Console *con) {
@@ -284,7 +285,7 @@ static int console_loop(Console *con, bool wait_eof) {
                         return ctl_error(negative_errno(), "Failed to poll: %m");
                 }
                 if (r == 0)
-                        return RELAY_DETACH;
+                        return RELAY_INPUT_DONE;
 
                 if (p[2].revents) {
                         r = handle_signals(con);
@@ -347,7 +348,8 @@ int console_attach(Context *c, const char *name, bool force, bool wait_eof) {
 
         if (r < 0)
                 return r;
-        /* Leave the shell's prompt on a line of its own. */
+        /* Leave the shell's prompt on a line of its own; a script's output
+         * (stdin ended, nothing more came) stays as the container wrote it. */
         if (r == RELAY_DETACH || was_raw)
                 putchar('\n');
         fflush(stdout);
