@@ -568,6 +568,16 @@ check "list: transient" 0 " Id      Name        State
 check "dominfo: transient" 0 "Persistent:     no" "" sh -c "'$VIVCTL' dominfo transient | grep Persistent"
 check "destroy transient" 0 "Domain transient destroyed" "" "$VIVCTL" destroy transient
 
+# domiflist: the interfaces of the definition, virsh's table.
+sed -e 's|helloworld|netdom|; /<uuid>/d' \
+    -e "s|</devices>|<interface type='network'><mac address='52:54:00:4d:2b:cd'/><source network='default'/></interface></devices>|" \
+    helloworld.xml >netdom.xml
+"$VIVCTL" -q define netdom.xml || fail "define netdom"
+check "domiflist" 0 " Interface   Type      Source    Model   MAC
+------------------------------------------------------------
+ -           network   default   -       52:54:00:4d:2b:cd" "" "$VIVCTL" domiflist netdom --inactive
+"$VIVCTL" -q undefine netdom
+
 # Lifecycle events, as virsh prints them.
 check "event: a type is required" 1 "" "error: one of --list, --all, or --event <type> is required" "$VIVCTL" event
 check "event --list" 0 "lifecycle" "" "$VIVCTL" event --list

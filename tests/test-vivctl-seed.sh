@@ -558,6 +558,17 @@ STEPS
 expect_out "destroy (start --console)" "Domain helloworld destroyed" vivctl destroy helloworld
 expect_out "undefine (start --console)" "Domain helloworld has been undefined" vivctl undefine helloworld
 
+echo "== Interfaces (domiflist)"
+sed -e 's|<name>helloworld</name>|<name>ethdom</name>|' \
+    -e "s|</devices>|<interface type='ethernet'/>\n</devices>|" helloworld.xml >ethdom.xml
+expect_out "define (ethernet)" "Domain ethdom defined from ethdom.xml" vivctl define ethdom.xml
+expect_out "start (ethernet)" "Domain ethdom started" vivctl start ethdom
+# The host-side name shows once the live XML records it (networking work);
+# until then "-".
+expect_rx "domiflist: the veth and its MAC" '^ ([a-z0-9]+|-) +ethernet +- +- +52:54:00(:[0-9a-f]{2}){3}$' vivctl domiflist ethdom
+vivctl -q destroy ethdom
+expect_out "undefine (ethernet)" "Domain ethdom has been undefined" vivctl undefine ethdom
+
 echo "== Lifecycle events"
 say "vivctl event --all --loop --timeout 15 & define, start, suspend, resume, destroy, undefine"
 vivctl event --all --loop --timeout 15 >events.out 2>&1 &

@@ -625,6 +625,48 @@ static int verb_dumpxml(Context *c, const VerbArgs *a) {
         return 0;
 }
 
+static int verb_domiflist(Context *c, const VerbArgs *a) {
+        static const char *const headers[] = { "Interface", "Type", "Source", "Model", "MAC" };
+        _cleanup_(domain_def_freep) DomainDef *def = NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        _cleanup_free_ char *name = NULL, *xml = NULL;
+        int r;
+
+        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
+        if (r < 0)
+                return r;
+        /* The live XML carries what the start decided: host device names, MACs. */
+        r = get_xml(c, name, args_flag(a, "inactive") ? VIV_XML_INACTIVE : 0, &xml);
+        if (r < 0)
+                return r;
+        def = parse_quietly(xml, strlen(xml));
+        if (!def)
+                return ctl_error(-EINVAL, "Failed to parse the XML of domain '%s'", name);
+
+        t = table_new(ELEMENTSOF(headers), headers);
+        if (!t)
+                return ctl_error(-ENOMEM, "Out of memory");
+
+        FOREACH_ARRAY(i, def->interfaces, def->n_interfaces) {
+                char mac[18] = "-";
+
+                if (i->has_mac)
+                        snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x",
+                                 i->mac[0], i->mac[1], i->mac[2], i->mac[3], i->mac[4], i->mac[5]);
+                const char *cells[] = {
+                        i->target_dev ?: "-",
+                        interface_type_to_string(i->type),
+                        i->source ?: "-",
+                        "-",
+                        mac,
+                };
+                if (table_add_row(t, cells) < 0)
+                        return ctl_error(-ENOMEM, "Out of memory");
+        }
+
+        return table_print(t, stdout);
+}
+
 /* --- the table ---------------------------------------------------------------- */
 
 #define DOMAIN_OPT(h) { "domain", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED, h }
@@ -669,6 +711,12 @@ static const VerbOption list_options[] = {
         { "name", OPT_BOOL, 0, "list domain names only" },
         { "table", OPT_BOOL, 0, "list table (default)" },
         { "title", OPT_BOOL, 0, "show domain title" },
+        {}
+};
+
+static const VerbOption domiflist_options[] = {
+        DOMAIN_OPT("domain name, id or uuid"),
+        { "inactive", OPT_BOOL, 0, "get inactive rather than running configuration" },
         {}
 };
 
@@ -721,6 +769,9 @@ const Verb verb_table_domain[] = {
         { "domid", DMON, "convert a domain name or UUID to domain id",
           "Convert a domain name or UUID to domain id; '-' when it is not running.",
           domain_only_options, VERB_NEEDS_URI, verb_domid },
+        { "domiflist", DMON, "list all domain virtual interfaces",
+          "Get network interfaces of a domain: host device, type, source, MAC.",
+          domiflist_options, VERB_NEEDS_URI, verb_domiflist },
         { "dominfo", DMON, "domain information",
           "Returns basic information about the domain.",
           domain_only_options, VERB_NEEDS_URI, verb_dominfo },
