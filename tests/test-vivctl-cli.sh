@@ -73,10 +73,12 @@ check_grep "help start" 0 '^    start - start a \(previously defined\) inactive 
 check_grep "help start: synopsis" 0 '^    start <domain> \[--console\]' "$VIVCTL" help start
 check_grep "start --help" 0 '^  SYNOPSIS$' "$VIVCTL" start --help
 check_grep "help domain (group)" 0 '^ *dumpxml +domain information in XML$' "$VIVCTL" help domain
+check_grep "help monitor (group)" 0 "^ *dominfo +domain information$" "$VIVCTL" help monitor
 check "help nosuch" 1 "" "error: command or command group 'nosuch' doesn't exist" "$VIVCTL" help nosuch
 check_grep "--version" 0 '^[0-9]+\.[0-9]+\.[0-9]+$' "$VIVCTL" --version
 for verb in define undefine create start destroy shutdown list dominfo domstate domuuid \
-        domname domid dumpxml console validate uri help; do
+        domname domid dumpxml console validate uri help reboot suspend resume autostart setmem \
+        schedinfo event domiflist version; do
         check_grep "$verb --help" 0 "^    $verb - " "$VIVCTL" "$verb" --help
 done
 

@@ -2,7 +2,6 @@
 
 /* vivctl: main(), global options, per-verb option parsing, help. */
 
-#include <ctype.h>
 #include <errno.h>
 #include <locale.h>
 #include <getopt.h>
@@ -224,12 +223,20 @@ static void print_usage(void) {
                "\n");
 }
 
-static const char *group_keyword(const char *group, char *buf, size_t size) {
-        snprintf(buf, size, "%s", group);
-        buf[strcspn(buf, " ")] = '\0';
-        for (char *p = buf; *p; p++)
-                *p = (char) tolower((unsigned char) *p);
-        return buf;
+/* virsh's help keywords of its groups. */
+static const char *group_keyword(const char *group) {
+        static const struct {
+                const char *group, *keyword;
+        } keywords[] = {
+                { "Domain Management", "domain" },
+                { "Domain Monitoring", "monitor" },
+                { "Virsh itself", "virsh" },
+        };
+
+        FOREACH_ARRAY(k, keywords, ELEMENTSOF(keywords))
+                if (streq(k->group, group))
+                        return k->keyword;
+        return group;
 }
 
 static int verb_compare(const void *a, const void *b) {
@@ -239,7 +246,6 @@ static int verb_compare(const void *a, const void *b) {
 static void print_group(const char *group) {
         const Verb *verbs[64];
         size_t n = 0;
-        char kw[32];
 
         FOREACH_ARRAY(t, verb_tables, ELEMENTSOF(verb_tables))
                 for (const Verb *v = *t; v->name; v++)
@@ -247,7 +253,7 @@ static void print_group(const char *group) {
                                 verbs[n++] = v;
         qsort(verbs, n, sizeof(verbs[0]), verb_compare);
 
-        printf(" %s (help keyword '%s')\n", group, group_keyword(group, kw, sizeof kw));
+        printf(" %s (help keyword '%s')\n", group, group_keyword(group));
         for (size_t i = 0; i < n; i++)
                 printf("    %-18s %s\n", verbs[i]->name, verbs[i]->summary);
         printf("\n");
@@ -263,7 +269,6 @@ static unsigned print_verb_list(const char *group) {
         FOREACH_ARRAY(t, verb_tables, ELEMENTSOF(verb_tables))
                 for (const Verb *v = *t; v->name; v++) {
                         bool dup = false;
-                        char kw[32];
 
                         for (unsigned i = 0; i < n_seen; i++)
                                 if (streq(seen[i], v->group))
@@ -273,7 +278,7 @@ static unsigned print_verb_list(const char *group) {
                         seen[n_seen++] = v->group;
 
                         if (group && strcasecmp(group, v->group) != 0 &&
-                            strcasecmp(group, group_keyword(v->group, kw, sizeof kw)) != 0)
+                            strcasecmp(group, group_keyword(v->group)) != 0)
                                 continue;
                         print_group(v->group);
                         printed++;
