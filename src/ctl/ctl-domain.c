@@ -737,7 +737,8 @@ const Verb verb_table_domain[] = {
         { "create", DM, "create a domain from an XML file",
           "Create (start) a transient domain from an XML <file>.\n"
           "With --wait, vivctl waits until the domain stops and exits with the\n"
-          "exit status of its init; nothing is printed on success.",
+          "exit status of its init; nothing is printed on success. With both\n"
+          "--console and --wait, the wait goes on after the console detaches.",
           create_options, VERB_NEEDS_URI, verb_create },
         { "define", DM, "define (but don't start) a domain from an XML file",
           "Define a domain.",
