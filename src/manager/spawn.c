@@ -43,7 +43,8 @@ static _noreturn_ void exec_helper(const char *path, const char *name, int fd) {
         /* Nothing of the manager leaks into the container's process tree. */
         (void) close_range(HANDSHAKE_FD + 1, ~0U, 0);
 
-        execl(path, "vivarium-helper", "--name", name, "--handshake", "3", (char *) NULL);
+        /* argv[0] is the full path, so ps shows the helper as libvirt_lxc shows. */
+        execl(path, path, "--name", name, "--handshake", "3", (char *) NULL);
         _exit(127);
 }
 

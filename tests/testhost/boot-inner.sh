@@ -94,7 +94,7 @@ fi
 # Nothing the host does there reaches the machine's /dev.
 mount -t tmpfs -o mode=0755,nosuid "testhost-dev" "$R/dev"
 nodes=()
-for n in null zero full random urandom tty fd stdin stdout stderr fuse; do
+for n in null zero full random urandom tty fd stdin stdout stderr fuse autofs; do
 	if [ -e "/dev/$n" ] || [ -L "/dev/$n" ]; then
 		nodes+=("/dev/$n")
 	fi
