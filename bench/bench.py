@@ -1,0 +1,576 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The measuring half of bench/run.
+
+  bench.py inner OUTFILE STAGE...   inside the test host: prepare the busybox root,
+                                    the crun bundle and the XMLs, run the stages,
+                                    write the raw numbers to OUTFILE (JSON)
+  bench.py report RAW OUTDIR        on the machine: statistics, latest.json and a
+                                    timestamped copy, gnuplot plots, the Markdown
+                                    table (printed, and written to OUTDIR/table.md)
+
+Parameters come from the environment: BENCH_RUNS, BENCH_DENSITY, BENCH_API_N,
+BENCH_WINDOW, BENCH_QUICK, BENCH_CLIENT (the bench-client binary).
+"""
+import glob
+import json
+import os
+import platform
+import select
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+WORK = "/var/lib/vivarium-bench"
+ROOT = WORK + "/root"
+MARK = WORK + "/mark"
+BUNDLE = WORK + "/crun"
+XMLDIR = WORK + "/xml"
+HELPER = "/usr/libexec/vivarium/vivarium-helper"
+
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+RUNS = int(os.environ.get("BENCH_RUNS") or (10 if QUICK else 50))
+DENSITY = [int(n) for n in (os.environ.get("BENCH_DENSITY") or ("20" if QUICK else "100 250 500")).split()]
+API_N = int(os.environ.get("BENCH_API_N") or (20 if QUICK else 500))
+WINDOW = int(os.environ.get("BENCH_WINDOW") or 32)
+CLIENT = os.environ.get("BENCH_CLIENT", "bench-client")
+
+
+def log(*a):
+    print("bench:", *a, file=sys.stderr, flush=True)
+
+
+def run(*cmd, check=True, **kw):
+    return subprocess.run(cmd, check=check, **kw)
+
+
+def out(*cmd):
+    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+
+
+# --- preparation (inside the host) --------------------------------------------
+
+def domain_xml(name, init, args=(), extra_devices="", features=""):
+    a = "".join(f"<initarg>{x}</initarg>" for x in args)
+    return f"""<domain type='lxc'>
+<name>{name}</name>
+<memory>102400</memory>
+<os><type>exe</type><init>{init}</init>{a}</os>
+{features}<devices>
+<filesystem type='mount'><source dir='{ROOT}'/><target dir='/'/></filesystem>
+{extra_devices}<console type='pty'/>
+</devices>
+</domain>
+"""
+
+
+def prepare():
+    busybox = shutil.which("busybox")
+    if not busybox or "statically linked" not in out("file", "-L", busybox):
+        sys.exit("bench: a static busybox is needed (busybox-static)")
+    shutil.rmtree(WORK, ignore_errors=True)
+    for d in ("bin", "etc", "usr/lib", "dev", "proc", "sys", "tmp", "mark", "run"):
+        os.makedirs(f"{ROOT}/{d}", exist_ok=True)
+    shutil.copy(busybox, ROOT + "/bin/busybox")
+    for t in ("sh", "true", "sleep", "echo", "cat", "ls"):
+        os.symlink("busybox", f"{ROOT}/bin/{t}")
+    # systemd-nspawn wants an os-release file to accept a directory as an OS tree.
+    for f in ("etc/os-release", "usr/lib/os-release"):
+        with open(f"{ROOT}/{f}", "w") as fh:
+            fh.write("ID=busybox\nNAME=busybox\n")
+    os.makedirs(MARK, exist_ok=True)
+    os.makedirs(XMLDIR, exist_ok=True)
+    # crun's bundle: crun's own default spec, edited.
+    os.makedirs(BUNDLE, exist_ok=True)
+    run("crun", "spec", cwd=BUNDLE)
+    with open(BUNDLE + "/config.json") as fh:
+        spec = json.load(fh)
+    spec["process"]["terminal"] = False
+    spec["process"]["args"] = ["/bin/true"]
+    spec["root"] = {"path": ROOT, "readonly": True}
+    with open(BUNDLE + "/config.json", "w") as fh:
+        json.dump(spec, fh, indent=1)
+    # The manager stays up between runs: an idle exit would put D-Bus activation
+    # into the measurement.
+    os.makedirs("/run/systemd/system/vivariumd.service.d", exist_ok=True)
+    with open("/run/systemd/system/vivariumd.service.d/bench.conf", "w") as fh:
+        fh.write("[Service]\nEnvironment=VIVARIUM_IDLE_TIMEOUT=0\n")
+    run("systemctl", "daemon-reload")
+    run("vivctl", "list", stdout=subprocess.DEVNULL)   # activates vivariumd
+
+
+def machine_facts():
+    mem = 0
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemTotal:"):
+                mem = int(line.split()[1])
+    return {
+        "nproc": os.cpu_count(),
+        "mem_total_kib": mem,
+        "kernel": platform.release(),
+        "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?"),
+        "systemd": out("systemctl", "--version").split("\n")[0],
+        "crun": out("crun", "--version").split("\n")[0],
+        "cgroup": "unified" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "hybrid",
+    }
+
+
+# --- 1. start latency ---------------------------------------------------------
+
+def stage_start(res):
+    n = RUNS
+    for i in range(n):
+        with open(f"{XMLDIR}/true-{i}.xml", "w") as fh:
+            fh.write(domain_xml(f"bt-{i}", "/bin/true"))
+    cmds = {
+        "vivarium": lambda i: ["vivctl", "create", "--wait", f"{XMLDIR}/true-{i}.xml"],
+        "crun": lambda i: ["crun", "--systemd-cgroup", "run", "-b", BUNDLE, f"bench-crun-{i}"],
+        "nspawn": lambda i: ["systemd-nspawn", "-q", "-D", ROOT, "/bin/true"],
+        "unshare": lambda i: ["unshare", "-m", "-p", "-u", "-i", "-n", "-C", "--fork", "/bin/true"],
+    }
+    names = list(cmds)
+    # One warm-up each (page cache, activation, machined).
+    for name in names:
+        run(*cmds[name](n if name != "vivarium" else 0), check=False,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if os.path.exists(f"{XMLDIR}/true-0.xml"):
+        with open(f"{XMLDIR}/true-0.xml", "w") as fh:
+            fh.write(domain_xml("bt-warm", "/bin/true"))
+        run("vivctl", "create", "--wait", f"{XMLDIR}/true-0.xml", check=False)
+        with open(f"{XMLDIR}/true-0.xml", "w") as fh:
+            fh.write(domain_xml("bt-0", "/bin/true"))
+    samples = {k: [] for k in names}
+    failures = {k: [] for k in names}
+    for i in range(n):
+        # Rotate the order run by run, so every runtime takes every position.
+        order = names[i % len(names):] + names[:i % len(names)]
+        for name in order:
+            cmd = cmds[name](i)
+            t = time.perf_counter()
+            p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            dt = time.perf_counter() - t
+            if p.returncode == 0:
+                samples[name].append(dt * 1000)
+            else:
+                failures[name].append(f"exit {p.returncode}: {p.stderr.strip()[-300:]}")
+        if (i + 1) % 10 == 0:
+            log(f"start: {i + 1}/{n}")
+    res["start"] = {"runs": n, "samples_ms": samples,
+                    "failures": {k: v[:3] for k, v in failures.items() if v},
+                    "failure_count": {k: len(v) for k, v in failures.items()}}
+
+
+# --- 2. start to ready ---------------------------------------------------------
+
+def wait_gone(name, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        p = subprocess.run(["vivctl", "domstate", name], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        if "shut off" in p.stdout:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def stage_ready(res):
+    variants = {
+        "plain": ("", ""),
+        "privnet": ("<features><privnet/></features>\n", ""),
+        "ethernet": ("", "<interface type='ethernet'/>\n"),
+    }
+    mount = f"<filesystem type='mount'><source dir='{MARK}'/><target dir='/mark'/></filesystem>\n"
+    usable = []
+    for v, (features, iface) in variants.items():
+        os.makedirs(f"{MARK}", exist_ok=True)
+        fifo = f"{MARK}/{v}"
+        if not os.path.exists(fifo):
+            os.mkfifo(fifo)
+        xml = domain_xml(f"ready-{v}", "/bin/sh", ["-c", f"echo ready &gt; /mark/{v}; exec sleep 100000"],
+                         extra_devices=mount + iface, features=features)
+        path = f"{XMLDIR}/ready-{v}.xml"
+        with open(path, "w") as fh:
+            fh.write(xml)
+        run("vivctl", "define", path, stdout=subprocess.DEVNULL)
+        usable.append(v)
+    samples = {v: {"ready_ms": [], "start_return_ms": []} for v in usable}
+    failures = {v: [] for v in usable}
+    for i in range(RUNS):
+        order = usable[i % len(usable):] + usable[:i % len(usable)]
+        for v in order:
+            if len(failures[v]) >= 3 and not samples[v]["ready_ms"]:
+                continue   # this variant does not work here
+            fd = os.open(f"{MARK}/{v}", os.O_RDONLY | os.O_NONBLOCK)
+            try:
+                t = time.perf_counter()
+                p = subprocess.Popen(["vivctl", "start", f"ready-{v}"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True)
+                r, _, _ = select.select([fd], [], [], 20)
+                t_ready = time.perf_counter()
+                _, err = p.communicate()
+                t_ret = time.perf_counter()
+                if p.returncode != 0 or not r:
+                    failures[v].append(err.strip() or "no marker within 20 s")
+                else:
+                    os.read(fd, 64)
+                    samples[v]["ready_ms"].append((t_ready - t) * 1000)
+                    samples[v]["start_return_ms"].append((t_ret - t) * 1000)
+            finally:
+                os.close(fd)
+            run("vivctl", "destroy", f"ready-{v}", check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_gone(f"ready-{v}")
+    for v in usable:
+        run("vivctl", "undefine", f"ready-{v}", check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    res["ready"] = {"runs": RUNS, "samples": samples,
+                    "failures": {k: v[:3] for k, v in failures.items() if v},
+                    "failure_count": {k: len(v) for k, v in failures.items()}}
+
+
+# --- 3. density ----------------------------------------------------------------
+
+def list_containers():
+    j = json.loads(out("busctl", "--json=short", "call", "org.vivarium1", "/org/vivarium1",
+                       "org.vivarium1.Manager", "ListContainers"))
+    return j["data"][0]
+
+
+def uss_kib(pid):
+    v = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    v += int(line.split()[1])
+    except OSError:
+        return None
+    return v
+
+
+def status_kib(pid, key):
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def manager_pid():
+    return int(out("systemctl", "show", "-P", "MainPID", "vivariumd.service").strip())
+
+
+def helpers():
+    pids = []
+    for p in glob.glob("/proc/[0-9]*/exe"):
+        try:
+            if os.readlink(p) == HELPER:
+                pids.append(int(p.split("/")[2]))
+        except OSError:
+            pass
+    return pids
+
+
+def machine_scopes():
+    o = out("systemctl", "list-units", "--all", "--plain", "--no-legend", "machine-*.scope")
+    return [l.split()[0] for l in o.splitlines() if l.strip()]
+
+
+def client_calls(kind, count, name=None):
+    args = [CLIENT, "calls", kind, str(count)] + ([name] if name else [])
+    return [float(x) / 1000 for x in out(*args).split()]
+
+
+def client_batch(op, n, prefix, tmpl=None):
+    args = [CLIENT, op, str(n), prefix, str(WINDOW)] + ([tmpl] if tmpl else [])
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ok, failed, elapsed = p.stdout.split()
+    return {"ok": int(ok), "failed": int(failed), "elapsed_s": float(elapsed), "errors": p.stderr.strip()[-600:]}
+
+
+def stage_density(res):
+    tmpl = f"{XMLDIR}/sleep.xml"
+    with open(tmpl, "w") as fh:
+        fh.write(domain_xml("@NAME@", "/bin/sleep", ["100000"]))
+    rows = []
+    for n in DENSITY:
+        log(f"density: starting {n}")
+        row = {"n": n, "window": WINDOW}
+        row["create"] = client_batch("create", n, "d-", tmpl)
+        cs = list_containers()
+        running = [c for c in cs if c[3] == "running" and c[0].startswith("d-")]
+        row["running"] = len(running)
+        uss = [u for u in (uss_kib(c[2]) for c in running) if u is not None]
+        rss = [r for r in (status_kib(c[2], "VmRSS") for c in running) if r is not None]
+        row["helper_uss_kib"] = {"median": statistics.median(uss) if uss else None,
+                                 "max": max(uss) if uss else None}
+        row["helper_rss_kib_median"] = statistics.median(rss) if rss else None
+        mp = manager_pid()
+        row["manager_rss_kib"] = status_kib(mp, "VmRSS")
+        row["manager_fds"] = len(os.listdir(f"/proc/{mp}/fd"))
+        calls = 20 if QUICK else 200
+        row["list_ms"] = client_calls("list", calls)
+        row["getxml_ms"] = client_calls("xml", calls, "d-0")
+        log(f"density: destroying {n}")
+        t = time.perf_counter()
+        row["destroy"] = client_batch("destroy", n, "d-")
+        end = time.time() + 120
+        while time.time() < end and (helpers() or machine_scopes()):
+            time.sleep(0.05)
+        row["destroy"]["all_gone_s"] = time.perf_counter() - t
+        row["left_helpers"] = len(helpers())
+        row["left_scopes"] = machine_scopes()
+        row["left_containers"] = [c[0] for c in list_containers() if c[0].startswith("d-")]
+        rows.append(row)
+        log(f"density {n}: created {row['create']['ok']} in {row['create']['elapsed_s']:.2f} s, "
+            f"destroyed in {row['destroy']['all_gone_s']:.2f} s")
+    res["density"] = rows
+
+
+# --- 4. API --------------------------------------------------------------------
+
+def stage_api(res):
+    tmpl = f"{XMLDIR}/api.xml"
+    with open(tmpl, "w") as fh:
+        fh.write(domain_xml("@NAME@", "/bin/true"))
+    r = {"defined": API_N}
+    r["define"] = client_batch("define", API_N, "api-", tmpl)
+    secs = "1" if QUICK else "3"
+    for kind in ("list", "get", "prop", "xml"):
+        calls, elapsed = out(CLIENT, "rate", kind, secs, "api-0").split()
+        r[kind + "_per_s"] = int(calls) / float(elapsed)
+    r["list_ms"] = client_calls("list", 20 if QUICK else 200)
+    r["undefine"] = client_batch("undefine", API_N, "api-")
+    res["api"] = r
+
+
+def inner(outfile, stages):
+    prepare()
+    res = {"machine": machine_facts(), "quick": QUICK, "stages": stages,
+           "params": {"runs": RUNS, "density": DENSITY, "api_n": API_N, "window": WINDOW}}
+    for s in stages:
+        log(f"stage {s}")
+        t = time.time()
+        globals()["stage_" + s](res)
+        res.setdefault("stage_seconds", {})[s] = round(time.time() - t, 1)
+        with open(outfile, "w") as fh:
+            json.dump(res, fh)
+    log("done")
+
+
+# --- report (on the machine) ----------------------------------------------------
+
+def pct(xs, p):
+    xs = sorted(xs)
+    if not xs:
+        return None
+    k = (len(xs) - 1) * p / 100
+    lo = int(k)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def summary(xs):
+    if not xs:
+        return None
+    return {"n": len(xs), "median": pct(xs, 50), "p10": pct(xs, 10), "p90": pct(xs, 90),
+            "min": min(xs), "max": max(xs)}
+
+
+def gnuplot(script):
+    if not shutil.which("gnuplot"):
+        log("no gnuplot: plots skipped")
+        return
+    subprocess.run(["gnuplot"], input=script, text=True, check=False)
+
+
+def report(raw_path, outdir):
+    with open(raw_path) as fh:
+        raw = json.load(fh)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    os.makedirs(outdir, exist_ok=True)
+    res = {"timestamp": stamp, "machine": raw["machine"], "params": raw["params"],
+           "quick": raw["quick"], "stage_seconds": raw.get("stage_seconds", {})}
+    goals = []
+    lines = []
+    m = raw["machine"]
+    lines.append(f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['mem_total_kib'] // 1024} MiB, "
+                 f"kernel {m['kernel']}, {m['systemd']}, {m['crun']}, cgroups {m['cgroup']}; "
+                 f"one test host; {stamp}.")
+    lines.append("")
+
+    if "start" in raw:
+        st = raw["start"]
+        s = {k: summary(v) for k, v in st["samples_ms"].items()}
+        res["start"] = {"runs": st["runs"], "latency_ms": s, "failure_count": st["failure_count"],
+                        "failures": st["failures"]}
+        viv = s.get("vivarium")
+        ratios = {}
+        for k in ("crun", "nspawn", "unshare"):
+            if viv and s.get(k):
+                ratios[k] = viv["median"] / s[k]["median"]
+        res["start"]["ratio_vivarium_to"] = ratios
+        lines.append(f"### Start latency, `/bin/true`, request to exit ({st['runs']} runs each, alternating)")
+        lines.append("")
+        lines.append("| runtime | median ms | p10 | p90 | Vivarium / this |")
+        lines.append("| --- | ---: | ---: | ---: | ---: |")
+        labels = {"vivarium": "`vivctl create --wait`", "crun": "`crun --systemd-cgroup run`",
+                  "nspawn": "`systemd-nspawn -q -D`", "unshare": "`unshare` (floor, no root change)"}
+        for k, lab in labels.items():
+            if s.get(k):
+                r = f"{ratios[k]:.2f}" if k in ratios else "1.00"
+                lines.append(f"| {lab} | {s[k]['median']:.1f} | {s[k]['p10']:.1f} | {s[k]['p90']:.1f} | {r} |")
+            elif st["failure_count"].get(k):
+                lines.append(f"| {lab} | failed | | | |")
+        lines.append("")
+        if "crun" in ratios:
+            goals.append(("start median ≤ 1.0 × crun", f"{ratios['crun']:.2f} ×", ratios["crun"] <= 1.0))
+        if "nspawn" in ratios:
+            goals.append(("start median ≤ 0.3 × nspawn", f"{ratios['nspawn']:.2f} ×", ratios["nspawn"] <= 0.3))
+        # Plot: the distribution per runtime, as a CDF.
+        files = []
+        for k, v in st["samples_ms"].items():
+            if not v:
+                continue
+            f = f"{outdir}/.cdf-{k}.dat"
+            xs = sorted(v)
+            with open(f, "w") as fh:
+                for i, x in enumerate(xs):
+                    fh.write(f"{x} {(i + 1) / len(xs)}\n")
+            files.append((k, f))
+        plots = ", ".join(f"'{f}' using 1:2 with steps lw 2 title '{k}'" for k, f in files)
+        gnuplot(f"""set terminal pngcairo size 900,500 noenhanced
+set output '{outdir}/start-latency.png'
+set title 'Start latency of a container running /bin/true (request to exit)'
+set xlabel 'ms'
+set ylabel 'fraction of runs'
+set logscale x
+set grid
+set key bottom right
+plot {plots}
+""")
+        for _, f in files:
+            os.unlink(f)
+
+    if "ready" in raw:
+        rd = raw["ready"]
+        res["ready"] = {"runs": rd["runs"], "failure_count": rd["failure_count"], "failures": rd["failures"],
+                        "ready_ms": {k: summary(v["ready_ms"]) for k, v in rd["samples"].items()},
+                        "start_return_ms": {k: summary(v["start_return_ms"]) for k, v in rd["samples"].items()}}
+        lines.append(f"### Start to ready: `vivctl start` of a defined container until its init writes a marker ({rd['runs']} runs)")
+        lines.append("")
+        lines.append("| network | ready median ms | p10 | p90 | `vivctl start` returned, median ms |")
+        lines.append("| --- | ---: | ---: | ---: | ---: |")
+        for k in rd["samples"]:
+            a = res["ready"]["ready_ms"][k]
+            b = res["ready"]["start_return_ms"][k]
+            if a:
+                lines.append(f"| {k} | {a['median']:.1f} | {a['p10']:.1f} | {a['p90']:.1f} | {b['median']:.1f} |")
+            else:
+                why = (rd["failures"].get(k) or ["?"])[0].replace("|", "/")[:120]
+                lines.append(f"| {k} | failed: {why} | | | |")
+        lines.append("")
+
+    if "density" in raw:
+        rows = []
+        lines.append("### Density: N containers running `sleep` (private busybox root)")
+        lines.append("")
+        lines.append("| N | all running s | running | helper USS KiB (median/max) | manager RSS MiB | "
+                     "ListContainers ms | GetXML ms | destroy all s | left over |")
+        lines.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+        for r in raw["density"]:
+            lm = summary(r["list_ms"])
+            gm = summary(r["getxml_ms"])
+            left = r["left_helpers"] + len(r["left_scopes"]) + len(r["left_containers"])
+            row = {"n": r["n"], "window": r["window"], "create": r["create"], "running": r["running"],
+                   "helper_uss_kib": r["helper_uss_kib"], "helper_rss_kib_median": r["helper_rss_kib_median"],
+                   "manager_rss_kib": r["manager_rss_kib"], "manager_fds": r["manager_fds"],
+                   "list_ms": lm, "getxml_ms": gm, "destroy": r["destroy"],
+                   "left_helpers": r["left_helpers"], "left_scopes": r["left_scopes"],
+                   "left_containers": r["left_containers"]}
+            rows.append(row)
+            u = r["helper_uss_kib"]
+            lines.append(f"| {r['n']} | {r['create']['elapsed_s']:.2f} | {r['running']} | "
+                         f"{u['median']} / {u['max']} | {r['manager_rss_kib'] / 1024:.1f} | "
+                         f"{lm['median']:.2f} | {gm['median']:.2f} | {r['destroy']['all_gone_s']:.2f} | "
+                         f"{'nothing' if left == 0 else left} |")
+        lines.append("")
+        res["density"] = rows
+        top = max(rows, key=lambda r: r["n"])
+        if top["helper_uss_kib"]["median"] is not None:
+            goals.append(("helper USS ≤ 512 KiB", f"{top['helper_uss_kib']['median']} KiB (median, N={top['n']})",
+                          top["helper_uss_kib"]["median"] <= 512))
+        goals.append((f"manager RSS ≤ 32 MiB at 500", f"{top['manager_rss_kib'] / 1024:.1f} MiB at N={top['n']}",
+                      top["manager_rss_kib"] <= 32 * 1024 and top["n"] >= 500))
+        goals.append(("500 running within 30 s", f"{top['running']} running after {top['create']['elapsed_s']:.1f} s (N={top['n']})",
+                      top["n"] >= 500 and top["running"] >= 500 and top["create"]["elapsed_s"] <= 30))
+        goals.append(("ListContainers at 500 < 5 ms", f"{top['list_ms']['median']:.2f} ms (N={top['n']})",
+                      top["n"] >= 500 and top["list_ms"]["median"] < 5))
+        dat = f"{outdir}/.density.dat"
+        with open(dat, "w") as fh:
+            for r in rows:
+                fh.write(f"{r['n']} {r['helper_uss_kib']['median'] or 0} {r['manager_rss_kib'] / 1024} "
+                         f"{r['list_ms']['median']} {r['getxml_ms']['median']} {r['create']['elapsed_s']} "
+                         f"{r['destroy']['all_gone_s']}\n")
+        gnuplot(f"""set terminal pngcairo size 1200,450 noenhanced
+set output '{outdir}/density.png'
+set multiplot layout 1,3
+set grid
+set xlabel 'containers running'
+set title 'Memory'
+set ylabel 'KiB (helper USS) / MiB (manager RSS)'
+plot '{dat}' using 1:2 with linespoints lw 2 title 'helper USS, KiB (median)', \\
+     '{dat}' using 1:3 with linespoints lw 2 title 'vivariumd RSS, MiB'
+set title 'API latency'
+set ylabel 'ms (median)'
+plot '{dat}' using 1:4 with linespoints lw 2 title 'ListContainers', \\
+     '{dat}' using 1:5 with linespoints lw 2 title 'GetXML'
+set title 'Start and destroy all'
+set ylabel 's'
+plot '{dat}' using 1:6 with linespoints lw 2 title 'all running', \\
+     '{dat}' using 1:7 with linespoints lw 2 title 'all gone'
+unset multiplot
+""")
+        os.unlink(dat)
+
+    if "api" in raw:
+        a = raw["api"]
+        res["api"] = dict(a)
+        res["api"]["list_ms"] = summary(a["list_ms"])
+        lines.append(f"### API, one client, serial calls, {a['defined']} containers defined (not running)")
+        lines.append("")
+        lines.append("| call | calls/s |")
+        lines.append("| --- | ---: |")
+        lines.append(f"| `ListContainers` | {a['list_per_s']:.0f} |")
+        lines.append(f"| `GetContainer` | {a['get_per_s']:.0f} |")
+        lines.append(f"| `Properties.Get(State)` | {a['prop_per_s']:.0f} |")
+        lines.append(f"| `GetXML` | {a['xml_per_s']:.0f} |")
+        lines.append("")
+
+    if goals:
+        lines.append("### Goals (issue 6)")
+        lines.append("")
+        lines.append("| goal | measured | met |")
+        lines.append("| --- | --- | --- |")
+        for g, v, ok in goals:
+            lines.append(f"| {g} | {v} | {'yes' if ok else '**no**'} |")
+        lines.append("")
+    res["goals"] = [{"goal": g, "measured": v, "met": ok} for g, v, ok in goals]
+    table = "\n".join(lines)
+    res["table_md"] = table
+    for name in ("latest.json", f"{stamp}.json"):
+        with open(f"{outdir}/{name}", "w") as fh:
+            json.dump(res, fh, indent=1)
+            fh.write("\n")
+    with open(f"{outdir}/table.md", "w") as fh:
+        fh.write(table + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] == "inner":
+        inner(sys.argv[2], sys.argv[3:])
+    elif len(sys.argv) == 4 and sys.argv[1] == "report":
+        report(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(__doc__)
