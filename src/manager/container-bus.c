@@ -388,6 +388,14 @@ static int cmethod_get_stats(sd_bus_message *msg, void *userdata, sd_bus_error *
         return container_method_get_stats(msg, userdata, error);
 }
 
+static int cmethod_set_memory_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return container_method_set_memory_parameters(msg, userdata, error);
+}
+
+static int cmethod_set_blkio_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return container_method_set_blkio_parameters(msg, userdata, error);
+}
+
 static int property_get_uuid(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Container *c = userdata;
@@ -461,6 +469,10 @@ const sd_bus_vtable container_vtable[] = {
                                  cmethod_set_scheduler, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetStats", "", , "a{sv}", SD_BUS_PARAM(stats), cmethod_get_stats,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("SetMemoryParameters", "a{sv}t", SD_BUS_PARAM(params) SD_BUS_PARAM(flags), "", ,
+                                 cmethod_set_memory_parameters, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("SetBlkioParameters", "a{sv}t", SD_BUS_PARAM(params) SD_BUS_PARAM(flags), "", ,
+                                 cmethod_set_blkio_parameters, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

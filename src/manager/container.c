@@ -275,6 +275,8 @@ void container_scope_job_done(Container *c, const char *result) {
         /* The helper now lives in the scope: from here on the manager's own
          * end (stop, restart, kill -9) cannot take it down. */
         c->start_phase = START_PHASE_HANDSHAKE;
+        /* before init runs: the v1 limits systemd does not set */
+        resources_apply_legacy(c);
         r = helper_send_go(c);
         if (r < 0) {
                 fprintf(stderr, "Failed to release the helper of container '%s': %s\n", c->name, strerror(-r));

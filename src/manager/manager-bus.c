@@ -268,6 +268,34 @@ static int method_set_scheduler(sd_bus_message *msg, void *userdata, sd_bus_erro
 
 DEFINE_NAME_METHOD(method_get_stats, container_method_get_stats);
 
+static int method_set_memory_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Container *c = NULL;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        r = container_from_name(userdata, name, &c, error);
+        if (r < 0)
+                return r;
+        return container_method_set_memory_parameters(msg, c, error);
+}
+
+static int method_set_blkio_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Container *c = NULL;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        r = container_from_name(userdata, name, &c, error);
+        if (r < 0)
+                return r;
+        return container_method_set_blkio_parameters(msg, c, error);
+}
+
 static int method_set_autostart(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         Container *c = NULL;
@@ -386,6 +414,12 @@ static const sd_bus_vtable manager_vtable[] = {
                                  method_set_scheduler, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetStats", "s", SD_BUS_PARAM(name), "a{sv}", SD_BUS_PARAM(stats),
                                  method_get_stats, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("SetMemoryParameters", "sa{sv}t",
+                                 SD_BUS_PARAM(name) SD_BUS_PARAM(params) SD_BUS_PARAM(flags), "", ,
+                                 method_set_memory_parameters, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("SetBlkioParameters", "sa{sv}t",
+                                 SD_BUS_PARAM(name) SD_BUS_PARAM(params) SD_BUS_PARAM(flags), "", ,
+                                 method_set_blkio_parameters, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_NAMES("ContainerNew", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
         SD_BUS_SIGNAL_WITH_NAMES("ContainerRemoved", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
         SD_BUS_SIGNAL_WITH_NAMES("ContainerEvent", "sss",

@@ -24,6 +24,7 @@ typedef struct Manager Manager;
 typedef struct Container Container;
 typedef struct Job Job;
 typedef struct PolkitQuery PolkitQuery;
+typedef struct Networks Networks; /* network.h */
 
 /* polkit actions (dbus/org.vivarium1.policy) */
 #define VIV_POLKIT_MANAGE  "org.vivarium1.manage"
@@ -110,6 +111,7 @@ struct Manager {
         Container *containers;
         Job *jobs;
         PolkitQuery *polkit_queries;
+        Networks *networks;            /* managed networks, network.c */
 
         char *etc_dir;
         char *run_dir;
@@ -161,6 +163,30 @@ int container_method_set_memory(sd_bus_message *msg, Container *c, uint64_t kib,
 /* Reads its own arguments (a{sv} params, t flags) from msg. */
 int container_method_set_scheduler(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error);
 int container_method_get_stats(sd_bus_message *msg, Container *c, sd_bus_error *error);
+/* Read their own arguments (a{sv} params, t flags) from msg. */
+int container_method_set_memory_parameters(sd_bus_message *msg, Container *c, sd_bus_error *error);
+int container_method_set_blkio_parameters(sd_bus_message *msg, Container *c, sd_bus_error *error);
+/* Properties for StartTransientUnit and SetUnitProperties: <memtune>'s soft and
+ * swap limits, <blkiotune><weight>. */
+int resources_append_memtune(sd_bus_message *msg, const DomainDef *def);
+int resources_append_blkio(sd_bus_message *msg, const DomainDef *def);
+/* On a v1 hybrid: the limits systemd does not apply there (once the helper runs). */
+void resources_apply_legacy(Container *c);
+
+/* cgroup-stats.c: UINT64_MAX = not known */
+typedef struct CgroupStats {
+        uint64_t memory_current, memory_max, memory_rss, memory_cache;
+        uint64_t tasks_current, tasks_max;
+        uint64_t cpu_time_ns, cpu_user_ns, cpu_system_ns;
+} CgroupStats;
+typedef struct NetdevStats {
+        uint64_t rx_bytes, rx_packets, rx_errs, rx_drop;
+        uint64_t tx_bytes, tx_packets, tx_errs, tx_drop;
+} NetdevStats;
+bool cgroup_is_unified(void);
+int cgroup_scope_dir(pid_t pid, const char *controller, char **ret);
+void cgroup_stats_read(pid_t helper_pid, CgroupStats *ret);
+int netdev_stats_read(const char *dev, NetdevStats *ret);
 
 /* container.c */
 int container_new(Manager *m, DomainDef *def, bool persistent, Container **ret);

@@ -345,7 +345,10 @@ static int append_limits(sd_bus_message *msg, const DomainDef *def) {
                         return r;
         }
 
-        return 0;
+        r = resources_append_memtune(msg, def);
+        if (r < 0)
+                return r;
+        return resources_append_blkio(msg, def);
 }
 
 static int scope_start_call(Container *c) {
