@@ -351,6 +351,11 @@ int container_spawn(Helper *h, char **ret_error) {
         if (def->n_uid_map > 0)
                 flags |= CLONE_NEWUSER;
 
+        /* a missing bridge or network fails the start before anything exists */
+        r = network_prepare(&h->network, def, ret_error);
+        if (r < 0)
+                return r;
+
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return -errno;
         sync_r = fds[0];
@@ -413,6 +418,11 @@ int container_spawn(Helper *h, char **ret_error) {
                 (void) asprintf(ret_error, "Failed to move init of container '%s' into its cgroup: %s", def->name, strerror(-r));
                 goto fail;
         }
+
+        /* the interfaces, in the host's namespace and moved in, before init runs */
+        r = network_setup(h->network, def, pid, h->foreground, ret_error);
+        if (r < 0)
+                goto fail;
 
         if (write(sync_w, "G", 1) != 1) {
                 r = -errno;

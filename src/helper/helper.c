@@ -49,6 +49,7 @@ static void helper_done(Helper *h) {
         machine_unregister(h);
         console_done(&h->console);
         host_mounts_close(&h->host);
+        h->network = network_teardown(h->network);
         h->child_source = sd_event_source_disable_unref(h->child_source);
         h->init_pidfd = safe_close(h->init_pidfd);
         cgroup_leaves_done(&h->cgroups);
@@ -132,6 +133,8 @@ static int on_init_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
         console_drain(h);
         /* nothing of the container may survive its init */
         cgroup_leaves_kill_payload(&h->cgroups);
+        /* before Exited: whoever sees the container stopped sees its devices gone */
+        h->network = network_teardown(h->network);
         /* now, while the connections are up: exiting the event loop closes
          * every bus attached to it */
         control_emit_exited(h);

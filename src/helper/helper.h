@@ -11,6 +11,7 @@
 #include <systemd/sd-id128.h>
 
 #include "domain.h"
+#include "helper-network.h"
 #include "macros.h"
 
 #define CONSOLE_RING_SIZE (64U * 1024U)
@@ -101,6 +102,7 @@ struct Helper {
 
         Console console;
         HostMounts host;
+        NetworkSetup *network;  /* the interfaces' devices, NULL without any */
 
         pid_t init_pid;
         int init_pidfd;

@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The container's network devices (DESIGN.md "Networking").
+ *
+ * network, bridge, ethernet: a veth pair. The host side (<target dev> or the
+ * first free vnetN) is made in the host's namespace, up, with the container's
+ * MAC whose first byte is 0xfe (as libvirt does: a bridge takes the lowest
+ * MAC of its ports, and 0xfe keeps the containers' from becoming the
+ * bridge's); the container side (<guest dev> or ethN) is born directly in
+ * the container's network namespace with the definition's MAC, so it never
+ * collides with a host device of the same name.
+ * direct: a macvlan on <source dev>, born in the container's namespace.
+ *
+ * The container's side is configured from a netlink socket opened in its
+ * namespace, before init runs: lo up, addresses, links up (unless
+ * <link state='down'/>), routes. Nothing here runs inside the container.
+ * Everything uses libnl-route-3 (src/shared/netlink-util.c). */
+
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bus-names.h"
+#include "fileio.h"
+#include "helper-log.h"
+#include "helper-network.h"
+#include "netlink-util.h"
+#include "network-def.h"
+
+#define VNET_MAX 65536
+
+static const uint32_t macvlan_modes[_DIRECT_MODE_MAX] = {
+        [DIRECT_MODE_VEPA] = MACVLAN_MODE_VEPA,
+        [DIRECT_MODE_BRIDGE] = MACVLAN_MODE_BRIDGE,
+        [DIRECT_MODE_PRIVATE] = MACVLAN_MODE_PRIVATE,
+        [DIRECT_MODE_PASSTHROUGH] = MACVLAN_MODE_PASSTHRU,
+};
+
+static void network_free(NetworkSetup *n) {
+        if (!n)
+                return;
+        free(n->devs);
+        free(n->ifaces_path);
+        free(n);
+}
+
+/* The bridge of an active managed network, from its live definition. */
+static int resolve_network_bridge(const char *network, char bridge[IFNAMSIZ], char **ret_error) {
+        _cleanup_(network_def_freep) NetworkDef *nd = NULL;
+        _cleanup_free_ char *path = NULL;
+        XmlDiag diag = {};
+        int r;
+
+        if (asprintf(&path, "%s/%s.xml", VIV_RUN_NETWORKS_DIR, network) < 0)
+                return -ENOMEM;
+        if (access(path, F_OK) < 0) {
+                r = -errno;
+                if (r == -ENOENT)
+                        (void) asprintf(ret_error, "Network '%s' is not active", network);
+                else
+                        (void) asprintf(ret_error, "Failed to read the state of network '%s': %s", network,
+                                        strerror(-r));
+                return r;
+        }
+        r = network_def_parse_file(path, &nd, &diag);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to read the state of network '%s': %s", network,
+                                diag.error ? diag.error : strerror(-r));
+                xml_diag_done(&diag);
+                return r;
+        }
+        xml_diag_done(&diag);
+        if (!nd->bridge || strlen(nd->bridge) >= IFNAMSIZ) {
+                (void) asprintf(ret_error, "Network '%s' has no bridge", network);
+                return -EINVAL;
+        }
+        snprintf(bridge, IFNAMSIZ, "%s", nd->bridge);
+        return 0;
+}
+
+static bool guest_name_taken(const DomainDef *def, const char *name) {
+        for (size_t i = 0; i < def->n_interfaces; i++)
+                if (streq_ptr(def->interfaces[i].guest_dev, name))
+                        return true;
+        return false;
+}
+
+static int prepare_device(struct nl_sock *sk, const DomainDef *def, NetDevice *d, unsigned *next_eth,
+                          char **ret_error) {
+        const DomainInterface *iface = d->iface;
+        int r;
+
+        switch (iface->type) {
+        case INTERFACE_NETWORK:
+                r = resolve_network_bridge(iface->source, d->bridge, ret_error);
+                if (r < 0)
+                        return r;
+                break;
+        case INTERFACE_BRIDGE:
+                if (strlen(iface->source) >= IFNAMSIZ) {
+                        (void) asprintf(ret_error, "Bridge '%s' does not exist", iface->source);
+                        return -ENODEV;
+                }
+                snprintf(d->bridge, IFNAMSIZ, "%s", iface->source);
+                break;
+        case INTERFACE_DIRECT:
+                r = strlen(iface->source) < IFNAMSIZ ? netlink_link_get_ifindex(sk, iface->source) : -ENODEV;
+                if (r < 0) {
+                        if (r == -ENODEV)
+                                (void) asprintf(ret_error, "Device '%s' does not exist", iface->source);
+                        else
+                                (void) asprintf(ret_error, "Failed to look up device '%s': %s", iface->source,
+                                                strerror(-r));
+                        return r;
+                }
+                d->parent_ifindex = r;
+                break;
+        default:
+                break;
+        }
+
+        if (d->bridge[0]) {
+                r = netlink_link_is_bridge(sk, d->bridge);
+                if (r == -ENODEV)
+                        (void) asprintf(ret_error, "Bridge '%s' does not exist", d->bridge);
+                else if (r == 0)
+                        (void) asprintf(ret_error, "Device '%s' is not a bridge", d->bridge);
+                else if (r < 0)
+                        (void) asprintf(ret_error, "Failed to look up bridge '%s': %s", d->bridge, strerror(-r));
+                if (r <= 0)
+                        return r == 0 ? -EINVAL : r;
+        }
+
+        if (iface->target_dev)
+                snprintf(d->host_name, IFNAMSIZ, "%s", iface->target_dev);
+
+        if (iface->guest_dev)
+                snprintf(d->guest_name, IFNAMSIZ, "%s", iface->guest_dev);
+        else {
+                /* ethN in order, around the names given explicitly */
+                do
+                        snprintf(d->guest_name, IFNAMSIZ, "eth%u", (*next_eth)++);
+                while (guest_name_taken(def, d->guest_name));
+        }
+
+        if (iface->has_mac)
+                memcpy(d->mac, iface->mac, sizeof(d->mac));
+        else {
+                /* the manager fills them in; only --foreground gets here */
+                r = domain_def_generate_mac(d->mac);
+                if (r < 0) {
+                        (void) asprintf(ret_error, "Failed to generate a MAC address: %s", strerror(-r));
+                        return r;
+                }
+        }
+        return 0;
+}
+
+int network_prepare(NetworkSetup **ret, const DomainDef *def, char **ret_error) {
+        _cleanup_nl_sock_ struct nl_sock *sk = NULL;
+        NetworkSetup *n;
+        unsigned next_eth = 0;
+        int r;
+
+        *ret = NULL;
+        if (def->n_interfaces == 0)
+                return 0;
+
+        r = netlink_open(&sk);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to open a netlink socket: %s", strerror(-r));
+                return r;
+        }
+        n = calloc(1, sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        n->devs = calloc(def->n_interfaces, sizeof(NetDevice));
+        if (!n->devs) {
+                network_free(n);
+                return -ENOMEM;
+        }
+        n->n_devs = def->n_interfaces;
+        for (size_t i = 0; i < n->n_devs; i++) {
+                n->devs[i].iface = &def->interfaces[i];
+                r = prepare_device(sk, def, &n->devs[i], &next_eth, ret_error);
+                if (r < 0) {
+                        network_free(n);
+                        return r;
+                }
+        }
+        *ret = n;
+        return 0;
+}
+
+static int create_veth(struct nl_sock *sk, NetDevice *d, int netns_fd) {
+        uint8_t host_mac[6];
+        int master = 0, r;
+
+        memcpy(host_mac, d->mac, sizeof(host_mac));
+        host_mac[0] = 0xfe;
+
+        if (d->bridge[0]) {
+                master = netlink_link_get_ifindex(sk, d->bridge);
+                if (master < 0)
+                        return master;
+        }
+
+        if (d->host_name[0]) {
+                r = netlink_veth_create(sk, d->host_name, host_mac, master, d->guest_name, d->mac, netns_fd);
+                if (r >= 0)
+                        d->created = true;
+                return r;
+        }
+
+        /* the first free vnetN; another helper may take one between our
+         * look and our create: EEXIST, try the next */
+        for (unsigned i = 0; i < VNET_MAX; i++) {
+                snprintf(d->host_name, IFNAMSIZ, "vnet%u", i);
+                if (netlink_link_get_ifindex(sk, d->host_name) >= 0)
+                        continue;
+                r = netlink_veth_create(sk, d->host_name, host_mac, master, d->guest_name, d->mac, netns_fd);
+                if (r == -EEXIST && netlink_link_get_ifindex(sk, d->host_name) >= 0)
+                        continue;
+                if (r >= 0)
+                        d->created = true;
+                else
+                        d->host_name[0] = 0;
+                return r;
+        }
+        d->host_name[0] = 0;
+        return -ENOSPC;
+}
+
+static int create_device(struct nl_sock *sk, const DomainDef *def, NetDevice *d, int netns_fd,
+                         char **ret_error) {
+        const DomainInterface *iface = d->iface;
+        int r;
+
+        if (iface->type == INTERFACE_DIRECT) {
+                /* passthrough: the macvlan takes its parent's MAC, a given one would be refused */
+                bool pass = iface->direct_mode == DIRECT_MODE_PASSTHROUGH;
+                r = netlink_macvlan_create(sk, d->guest_name, pass ? NULL : d->mac, d->parent_ifindex,
+                                           macvlan_modes[iface->direct_mode], netns_fd);
+                if (r < 0)
+                        (void) asprintf(ret_error,
+                                        "Failed to create the macvlan '%s' on '%s' for container '%s': %s",
+                                        d->guest_name, iface->source, def->name, strerror(-r));
+                return r;
+        }
+
+        r = create_veth(sk, d, netns_fd);
+        if (r < 0) {
+                if (iface->target_dev)
+                        (void) asprintf(ret_error, "Failed to create interface '%s' of container '%s': %s",
+                                        iface->target_dev, def->name, strerror(-r));
+                else
+                        (void) asprintf(ret_error, "Failed to create an interface for container '%s': %s",
+                                        def->name, strerror(-r));
+        }
+        return r;
+}
+
+static int configure_guest_device(struct nl_sock *sk, const DomainDef *def, NetDevice *d, char **ret_error) {
+        const DomainInterface *iface = d->iface;
+        int ifindex, r;
+
+        ifindex = netlink_link_get_ifindex(sk, d->guest_name);
+        if (ifindex < 0) {
+                (void) asprintf(ret_error, "Interface '%s' is missing in container '%s': %s", d->guest_name,
+                                def->name, strerror(-ifindex));
+                return ifindex;
+        }
+        if (iface->type == INTERFACE_DIRECT && iface->direct_mode == DIRECT_MODE_PASSTHROUGH)
+                (void) netlink_link_get_mac(sk, ifindex, d->mac);
+
+        for (size_t i = 0; i < iface->n_ips; i++) {
+                const DomainIP *ip = &iface->ips[i];
+                r = netlink_addr_add(sk, ifindex, ip->family, ip->address, ip->prefix, ip->peer);
+                if (r < 0) {
+                        (void) asprintf(ret_error, "Failed to add address '%s/%u' to '%s' in container '%s': %s",
+                                        ip->address, ip->prefix, d->guest_name, def->name, strerror(-r));
+                        return r;
+                }
+        }
+
+        if (iface->link_down) {
+                if (iface->n_routes > 0)
+                        log_warning("Not adding the routes of '%s': its link is down.", d->guest_name);
+                return 0;
+        }
+
+        r = netlink_link_set_up(sk, ifindex, true);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to bring up '%s' in container '%s': %s", d->guest_name,
+                                def->name, strerror(-r));
+                return r;
+        }
+
+        for (size_t i = 0; i < iface->n_routes; i++) {
+                const DomainRoute *rt = &iface->routes[i];
+                r = netlink_route_add(sk, ifindex, rt->family, rt->address, rt->prefix, rt->gateway);
+                if (r < 0) {
+                        (void) asprintf(ret_error,
+                                        "Failed to add the route to '%s/%u' via '%s' on '%s' in container '%s': %s",
+                                        rt->address ? rt->address : (rt->family == AF_INET6 ? "::" : "0.0.0.0"),
+                                        rt->address ? rt->prefix : 0, strna(rt->gateway), d->guest_name,
+                                        def->name, strerror(-r));
+                        return r;
+                }
+        }
+        return 0;
+}
+
+static int configure_guest(int netns_fd, NetworkSetup *n, const DomainDef *def, char **ret_error) {
+        _cleanup_nl_sock_ struct nl_sock *sk = NULL;
+        int r;
+
+        r = netlink_open_in_netns(netns_fd, &sk);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to open a netlink socket in container '%s': %s", def->name,
+                                strerror(-r));
+                return r;
+        }
+
+        r = netlink_link_get_ifindex(sk, "lo");
+        if (r >= 0)
+                r = netlink_link_set_up(sk, r, true);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to bring up the loopback device of container '%s': %s",
+                                def->name, strerror(-r));
+                return r;
+        }
+
+        for (size_t i = 0; i < n->n_devs; i++) {
+                r = configure_guest_device(sk, def, &n->devs[i], ret_error);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The runtime facts the manager merges into the live XML (docs/internals.md):
+ * one line per interface, in definition order: "INDEX HOSTDEV GUESTDEV MAC",
+ * HOSTDEV "-" when there is none in the host's namespace (direct). */
+static int write_ifaces(NetworkSetup *n, const DomainDef *def) {
+        _cleanup_free_ char *buf = NULL, *path = NULL;
+        size_t len = 0;
+        FILE *f;
+        int r;
+
+        f = open_memstream(&buf, &len);
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; i < n->n_devs; i++) {
+                char mac[18];
+                mac_format(n->devs[i].mac, mac);
+                fprintf(f, "%zu %s %s %s\n", i, n->devs[i].host_name[0] ? n->devs[i].host_name : "-",
+                        n->devs[i].guest_name, mac);
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        if (asprintf(&path, "%s/%s.ifaces", VIV_RUN_CONTAINERS_DIR, def->name) < 0)
+                return -ENOMEM;
+        r = write_file_atomic(path, buf, 0644);
+        if (r < 0)
+                return r;
+        n->ifaces_path = TAKE_PTR(path);
+        return 0;
+}
+
+static void delete_host_devices(NetworkSetup *n) {
+        _cleanup_nl_sock_ struct nl_sock *sk = NULL;
+        int r;
+
+        if (!n)
+                return;
+        for (size_t i = 0; i < n->n_devs; i++) {
+                NetDevice *d = &n->devs[i];
+
+                if (!d->created)
+                        continue;
+                if (!sk) {
+                        r = netlink_open(&sk);
+                        if (r < 0) {
+                                log_error_errno(r, "Failed to open a netlink socket, leaving the host's devices: %m");
+                                return;
+                        }
+                }
+                /* the peer goes with it; a vanished netns may have taken both already */
+                r = netlink_link_delete(sk, d->host_name);
+                if (r < 0 && r != -ENODEV)
+                        log_warning_errno(r, "Failed to delete interface '%s', ignoring: %m", d->host_name);
+                else
+                        log_debug("Deleted interface '%s'.", d->host_name);
+                d->created = false;
+        }
+}
+
+int network_setup(NetworkSetup *n, const DomainDef *def, pid_t pid, bool foreground, char **ret_error) {
+        _cleanup_nl_sock_ struct nl_sock *sk = NULL;
+        _cleanup_free_ char *ns_path = NULL;
+        _cleanup_close_ int netns_fd = -EBADF;
+        int r;
+
+        if (!n)
+                return 0;
+
+        if (asprintf(&ns_path, "/proc/%d/ns/net", (int) pid) < 0)
+                return -ENOMEM;
+        /* our own unreaped child: the PID cannot have been reused */
+        netns_fd = open(ns_path, O_RDONLY | O_CLOEXEC);
+        if (netns_fd < 0) {
+                r = -errno;
+                (void) asprintf(ret_error, "Failed to open the network namespace of container '%s': %s", def->name,
+                                strerror(-r));
+                return r;
+        }
+        r = netlink_open(&sk);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to open a netlink socket: %s", strerror(-r));
+                return r;
+        }
+
+        for (size_t i = 0; i < n->n_devs; i++) {
+                r = create_device(sk, def, &n->devs[i], netns_fd, ret_error);
+                if (r < 0)
+                        goto fail;
+                log_debug("Interface %zu: host '%s', container '%s'.", i, n->devs[i].host_name,
+                          n->devs[i].guest_name);
+        }
+
+        r = configure_guest(netns_fd, n, def, ret_error);
+        if (r < 0)
+                goto fail;
+
+        if (!foreground) {
+                r = write_ifaces(n, def);
+                if (r < 0) {
+                        (void) asprintf(ret_error, "Failed to record the interfaces of container '%s': %s",
+                                        def->name, strerror(-r));
+                        goto fail;
+                }
+        }
+        return 0;
+
+fail:
+        delete_host_devices(n);
+        return r;
+}
+
+NetworkSetup *network_teardown(NetworkSetup *n) {
+        if (!n)
+                return NULL;
+        delete_host_devices(n);
+        if (n->ifaces_path && unlink(n->ifaces_path) < 0 && errno != ENOENT)
+                log_warning_errno(errno, "Failed to remove '%s', ignoring: %m", n->ifaces_path);
+        network_free(n);
+        return NULL;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "domain.h"
+
+/* Where a running managed network's live definition is (written by the
+ * manager while the network is active). */
+#define VIV_RUN_NETWORKS_DIR "/run/vivarium/networks"
+
+/* One <interface> of the definition as the helper realizes it. */
+typedef struct NetDevice {
+        const DomainInterface *iface;
+        char bridge[IFNAMSIZ];      /* network/bridge: the bridge the host side joins */
+        int parent_ifindex;         /* direct: the macvlan's parent */
+        char host_name[IFNAMSIZ];   /* veth host side; "" for direct (no host-side device) */
+        char guest_name[IFNAMSIZ];
+        uint8_t mac[6];             /* the container side's */
+        bool created;               /* host_name exists and is ours to delete */
+} NetDevice;
+
+typedef struct NetworkSetup {
+        NetDevice *devs;
+        size_t n_devs;
+        char *ifaces_path;          /* NAME.ifaces written for the manager, NULL = none */
+} NetworkSetup;
+
+/* Before init is cloned: resolves every interface (bridges, networks, parent
+ * devices, names, MACs); nothing is created. Errors: *ret_error for the user. */
+int network_prepare(NetworkSetup **ret, const DomainDef *def, char **ret_error);
+
+/* With init cloned and waiting: creates the devices in the host's namespace
+ * (the container's ends directly in netns of PID), configures the
+ * container's side (lo, addresses, links, routes) and, unless foreground,
+ * writes VIV_RUN_CONTAINERS_DIR/NAME.ifaces. On failure, what it created is
+ * deleted again. */
+int network_setup(NetworkSetup *n, const DomainDef *def, pid_t pid, bool foreground, char **ret_error);
+
+/* Deletes every host-side device and NAME.ifaces, frees n; returns NULL.
+ * Safe on NULL: h->network = network_teardown(h->network). */
+NetworkSetup *network_teardown(NetworkSetup *n);
