@@ -1,0 +1,55 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# bench/run in its quick mode (10 runs of each runtime, start stage only) on the
+# build under test: the JSON must hold every runtime with latencies > 0.
+set -u
+
+skip_or_fail() {
+        if [ "${VIVARIUM_TESTS_MUST_RUN:-0}" = 1 ]; then
+                echo "FAIL: cannot run, and VIVARIUM_TESTS_MUST_RUN=1: $*" >&2
+                exit 1
+        fi
+        echo "SKIP: $*" >&2
+        exit 77
+}
+
+src=${VIVARIUM_SOURCE_DIR:-$(readlink -f "${0%/*}/..")}
+[ -n "${VIVARIUM_BUILD_DIR:-}" ] || skip_or_fail "VIVARIUM_BUILD_DIR is not set (run through meson test)"
+[ "$(id -u)" = 0 ] || skip_or_fail "needs root"
+for t in crun systemd-nspawn busybox gnuplot cc pkg-config; do
+        command -v "$t" >/dev/null || skip_or_fail "$t is missing (bench/run installs it; or tools/deps.sh)"
+done
+
+out=$(mktemp -d /tmp/test-bench.XXXXXX)
+trap 'rm -rf "$out"' EXIT
+
+BENCH_QUICK=1 BENCH_NO_DEPS=1 BENCH_NO_BUILD=1 BENCH_BUILD_DIR="$VIVARIUM_BUILD_DIR" BENCH_OUT="$out" \
+        "$src/bench/run" start
+rc=$?
+[ $rc = 77 ] && exit 77
+[ $rc = 0 ] || { echo "FAIL: bench/run exited $rc"; exit 1; }
+
+python3 - "$out" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+d = json.load(open(os.path.join(out, "latest.json")))
+bad = []
+for rt in ("vivarium", "crun", "nspawn", "unshare"):
+    s = d["start"]["latency_ms"].get(rt)
+    if not s or s["n"] < 10 or not s["median"] > 0 or not s["p10"] > 0:
+        bad.append(f"{rt}: {s}")
+for k in ("crun", "nspawn", "unshare"):
+    if not d["start"]["ratio_vivarium_to"].get(k, 0) > 0:
+        bad.append(f"ratio to {k} missing")
+if not d["machine"]["nproc"] > 0:
+    bad.append("machine facts missing")
+if not os.path.exists(os.path.join(out, "start-latency.png")):
+    bad.append("no start-latency.png")
+for b in bad:
+    print("FAIL:", b)
+if bad:
+    sys.exit(1)
+print("PASS: bench quick start: " + ", ".join(
+    f"{k} {v['median']:.1f} ms" for k, v in d["start"]["latency_ms"].items() if v))
+PY
