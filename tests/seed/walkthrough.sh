@@ -165,8 +165,9 @@ expect bin\s+dev\s+etc\s+proc\s+sys\s+var
 send ls bin/
 expect busybox[\s\S]*wget
 send cat /proc/mounts
-expect (?m)^(?:.*[#$] )?proc /proc proc
 expect (?m) /etc/httpd 
+expect (?m) /var/www 
+expect (?m)^proc /proc proc
 send ls /etc/httpd/ /var/www/
 expect hello\.txt
 expect world\.txt
