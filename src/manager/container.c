@@ -15,6 +15,7 @@
 #include "bus-names.h"
 #include "domain-xml.h"
 #include "fileio.h"
+#include "iface-facts.h"
 #include "macros.h"
 #include "manager.h"
 #include "unit-name.h"
@@ -305,6 +306,18 @@ void container_helper_ready(Container *c, pid_t leader) {
         manager_forget_jobs(c->manager, c);
         c->state = CONTAINER_RUNNING;
         c->leader_pid = leader;
+
+        /* the host-side device names the helper chose (docs/internals.md) */
+        if (c->live && c->live->n_interfaces > 0) {
+                _cleanup_free_ char *ifaces = NULL;
+
+                if (asprintf(&ifaces, "%s/%s.ifaces", c->manager->run_dir, c->name) < 0)
+                        ifaces = NULL;
+                r = ifaces ? iface_facts_merge(c->live, ifaces) : -ENOMEM;
+                if (r < 0)
+                        fprintf(stderr, "Failed to read the interfaces of container '%s', ignoring: %s\n",
+                                c->name, strerror(-r));
+        }
 
         r = container_write_live_xml(c, c->helper_pid);
         if (r < 0)
