@@ -171,7 +171,7 @@ expect (?m)^proc /proc proc
 send ls /etc/httpd/ /var/www/
 expect hello\.txt
 expect world\.txt
-send echo \$LIBVIRT_LXC_NAME
+send echo $LIBVIRT_LXC_NAME
 expect (?m)^(?:.*[#$] )?helloworld\r?$
 sendraw \x1d
 eof
