@@ -201,6 +201,180 @@ static int verb_schedinfo(Context *c, const VerbArgs *a) {
         return 0;
 }
 
+/* libvirt's VIR_DOMAIN_MEM_MAXIMUM: setmaxmem */
+#define MEM_MAXIMUM UINT64_C(4)
+/* libvirt's VIR_DOMAIN_MEMORY_PARAM_UNLIMITED (KiB) */
+#define MEMORY_UNLIMITED UINT64_C(9007199254740991)
+
+static int verb_setmaxmem(Context *c, const VerbArgs *a) {
+        _cleanup_free_ char *name = NULL;
+        const char *size = args_get(a, "size");
+        uint64_t kib, flags;
+        int r;
+
+        r = affect_flags(a, &flags);
+        if (r < 0)
+                return r;
+        if (parse_size_kib(size, &kib) < 0 || kib == 0)
+                return ctl_error(-EINVAL, "Numeric value '%s' for <size> option is malformed or out of range", size);
+
+        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
+        if (r < 0)
+                return r;
+        r = ctl_call(c, name, "SetMemory", NULL, "stt", name, kib, flags | MEM_MAXIMUM);
+        return r < 0 ? r : 0;
+}
+
+/* The definition in effect: the live one, or the stored one with --config. */
+static int get_effective_def(Context *c, const char *name, uint64_t flags, DomainDef **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        XmlDiag diag = {};
+        const char *xml;
+        int r;
+
+        r = ctl_call(c, name, "GetXML", &reply, "st", name,
+                     (flags & AFFECT_CONFIG) ? VIV_XML_INACTIVE : UINT64_C(0));
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "s", &xml);
+        if (r < 0)
+                return ctl_error(r, "Failed to parse the reply of GetXML: %s", strerror(-r));
+        r = domain_def_parse(xml, strlen(xml), name, ret, &diag);
+        if (r < 0)
+                r = ctl_error(r, "%s", diag.error ?: "Failed to parse the domain's XML");
+        xml_diag_done(&diag);
+        return r;
+}
+
+/* Sends METHOD(name, a{sv} params, flags) with the options of A named in
+ * KEYS whose values PARSE turns into numbers. Returns 0 when none was given. */
+static int set_parameters(Context *c, const char *name, const char *method, const VerbArgs *a,
+                          const char *const *options, const char *const *keys, size_t n,
+                          int (*parse)(const char *, uint64_t *), uint64_t flags) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        bool any = false;
+        sd_bus *bus;
+        int r;
+
+        r = ctl_bus(c, &bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(bus, &m, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, method);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", name);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r < 0)
+                return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
+        for (size_t i = 0; i < n; i++) {
+                const char *value = args_get(a, options[i]);
+                uint64_t v;
+
+                if (!value)
+                        continue;
+                if (parse(value, &v) < 0)
+                        return ctl_error(-EINVAL, "Unable to parse integer parameter %s", options[i]);
+                r = sd_bus_message_append(m, "{sv}", keys[i], "t", v);
+                if (r < 0)
+                        return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
+                any = true;
+        }
+        if (!any)
+                return 0;
+        r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "t", flags);
+        if (r < 0)
+                return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
+        r = sd_bus_call(bus, m, 0, &error, NULL);
+        if (r < 0)
+                return ctl_report_bus_error(&error, r, name);
+        return 1;
+}
+
+/* virsh's memtune values: scaled (KiB by default), -1 for unlimited. */
+static int parse_memtune_value(const char *s, uint64_t *ret) {
+        if (streq(s, "-1")) {
+                *ret = MEMORY_UNLIMITED;
+                return 0;
+        }
+        return parse_size_kib(s, ret);
+}
+
+static void print_memtune_value(const char *field, uint64_t kib) {
+        if (kib == UNSET_U64)
+                printf("%-15s: %s\n", field, "unlimited");
+        else
+                printf("%-15s: %" PRIu64 "\n", field, kib);
+}
+
+static int verb_memtune(Context *c, const VerbArgs *a) {
+        static const char *const options[] = { "hard-limit", "soft-limit", "swap-hard-limit" };
+        static const char *const keys[] = { "hard_limit", "soft_limit", "swap_hard_limit" };
+        _cleanup_(domain_def_freep) DomainDef *def = NULL;
+        _cleanup_free_ char *name = NULL;
+        uint64_t flags;
+        int r;
+
+        r = affect_flags(a, &flags);
+        if (r < 0)
+                return r;
+        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
+        if (r < 0)
+                return r;
+
+        r = set_parameters(c, name, "SetMemoryParameters", a, options, keys, ELEMENTSOF(keys),
+                           parse_memtune_value, flags);
+        if (r != 0)
+                return r < 0 ? r : 0; /* virsh prints nothing after a change */
+
+        r = get_effective_def(c, name, flags, &def);
+        if (r < 0)
+                return r;
+        print_memtune_value("hard_limit", def->hard_limit_kib);
+        print_memtune_value("soft_limit", def->soft_limit_kib);
+        print_memtune_value("swap_hard_limit", def->swap_hard_limit_kib);
+        return 0;
+}
+
+static int parse_weight(const char *s, uint64_t *ret) {
+        char *end;
+
+        if (!string_is_uint(s))
+                return -EINVAL;
+        errno = 0;
+        *ret = strtoull(s, &end, 10);
+        return errno != 0 ? -errno : 0;
+}
+
+static int verb_blkiotune(Context *c, const VerbArgs *a) {
+        static const char *const options[] = { "weight" };
+        static const char *const keys[] = { "weight" };
+        _cleanup_(domain_def_freep) DomainDef *def = NULL;
+        _cleanup_free_ char *name = NULL;
+        uint64_t flags;
+        int r;
+
+        r = affect_flags(a, &flags);
+        if (r < 0)
+                return r;
+        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
+        if (r < 0)
+                return r;
+
+        r = set_parameters(c, name, "SetBlkioParameters", a, options, keys, 1, parse_weight, flags);
+        if (r != 0)
+                return r < 0 ? r : 0;
+
+        r = get_effective_def(c, name, flags, &def);
+        if (r < 0)
+                return r;
+        /* 0: not set, the kernel's default applies (as virsh shows it) */
+        printf("%-15s: %" PRIu64 "\n", "weight", def->blkio_weight != UNSET_U64 ? def->blkio_weight : 0);
+        return 0;
+}
+
 #define AFFECT_OPTIONS \
         { "config", OPT_BOOL, 0, "affect next boot" }, \
         { "live", OPT_BOOL, 0, "affect running domain" }, \
@@ -213,6 +387,22 @@ static const VerbOption setmem_options[] = {
         {}
 };
 
+static const VerbOption memtune_options[] = {
+        { "domain", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED, "domain name, id or uuid" },
+        { "hard-limit", OPT_STRING, 0, "Max memory, as scaled integer (default KiB), -1 for unlimited" },
+        { "soft-limit", OPT_STRING, 0, "Memory during contention, as scaled integer (default KiB), -1 for unlimited" },
+        { "swap-hard-limit", OPT_STRING, 0, "Max memory plus swap, as scaled integer (default KiB), -1 for unlimited" },
+        AFFECT_OPTIONS,
+        {}
+};
+
+static const VerbOption blkiotune_options[] = {
+        { "domain", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED, "domain name, id or uuid" },
+        { "weight", OPT_STRING, 0, "IO Weight in range [10, 1000]" },
+        AFFECT_OPTIONS,
+        {}
+};
+
 static const VerbOption schedinfo_options[] = {
         { "domain", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED, "domain name, id or uuid" },
         { "set", OPT_STRING, 0, "parameter=value: cpu_shares, vcpu_period (µs) or vcpu_quota (µs, <= 0 unlimited)" },
@@ -221,6 +411,20 @@ static const VerbOption schedinfo_options[] = {
 };
 
 const Verb verb_table_tune[] = {
+        { "blkiotune", "Domain Management", "Get or set blkio parameters",
+          "Get or set the current blkio parameters for a guest domain: the IO\n"
+          "weight of its scope (IOWeight on cgroup v2, BlockIOWeight on v1).",
+          blkiotune_options, VERB_NEEDS_URI, verb_blkiotune },
+        { "memtune", "Domain Management", "Get or set memory parameters",
+          "Get or set the current memory parameters for a guest domain (KiB):\n"
+          "hard_limit (MemoryMax), soft_limit (MemoryHigh; v1: soft limit),\n"
+          "swap_hard_limit (memory plus swap; MemorySwapMax is the swap part).",
+          memtune_options, VERB_NEEDS_URI, verb_memtune },
+        { "setmaxmem", "Domain Management", "change maximum memory limit",
+          "Change the maximum memory (<memory>) of a domain: of the running one\n"
+          "(--live: its scope's MemoryMax), of its definition (--config), or\n"
+          "of what it is now (the default).",
+          setmem_options, VERB_NEEDS_URI, verb_setmaxmem },
         { "schedinfo", "Domain Management", "show/set scheduler parameters",
           "Show/Set scheduler parameters: cpu_shares, vcpu_period, vcpu_quota.\n"
           "Values the definition does not set show the kernel's defaults.",

@@ -30,6 +30,9 @@
  * definition. */
 #define AFFECT_LIVE   UINT64_C(1)
 #define AFFECT_CONFIG UINT64_C(2)
+/* libvirt's VIR_DOMAIN_MEM_MAXIMUM: SetMemory sets <memory> (setmaxmem); for a
+ * container the limit and the maximum are the same MemoryMax. */
+#define MEM_MAXIMUM   UINT64_C(4)
 
 static int resolve_affect(Container *c, uint64_t flags, bool *ret_live, bool *ret_config, sd_bus_error *error) {
         bool running = c->state == CONTAINER_RUNNING;
@@ -113,10 +116,12 @@ int container_method_set_memory(sd_bus_message *msg, Container *c, uint64_t kib,
         bool live, config;
         int r;
 
+        bool maximum = flags & MEM_MAXIMUM;
+
         r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        r = resolve_affect(c, flags, &live, &config, error);
+        r = resolve_affect(c, flags & ~MEM_MAXIMUM, &live, &config, error);
         if (r < 0)
                 return r;
         if (kib == 0 || kib > UINT64_MAX / 1024)
@@ -124,12 +129,16 @@ int container_method_set_memory(sd_bus_message *msg, Container *c, uint64_t kib,
                                          (unsigned long long) kib);
 
         if (config) {
-                uint64_t old = c->def->memory_kib;
+                uint64_t old = c->def->memory_kib, old_cur = c->def->current_memory_kib;
 
                 c->def->memory_kib = kib;
+                /* setmaxmem: <currentMemory> never above the new maximum */
+                if (maximum && c->def->current_memory_kib != UNSET_U64 && c->def->current_memory_kib > kib)
+                        c->def->current_memory_kib = kib;
                 r = save_definition(c, error);
                 if (r < 0) {
                         c->def->memory_kib = old;
+                        c->def->current_memory_kib = old_cur;
                         return r;
                 }
         }
