@@ -50,6 +50,7 @@ console() { # NAME < steps
 write_helloworld() { # extra <devices> lines on stdin
         local extra
         extra=$(cat)
+        [ -n "$extra" ] && extra=$'\n'$extra
         cat >helloworld.xml <<XML
 <domain type='lxc'>
 <name>helloworld</name>
@@ -59,8 +60,7 @@ write_helloworld() { # extra <devices> lines on stdin
 <init>/bin/sh</init>
 </os>
 <devices>
-<console type='pty'/>
-$extra
+<console type='pty'/>$extra
 </devices>
 </domain>
 XML
@@ -82,7 +82,7 @@ expect_output "Domain helloworld started" vivctl start helloworld
 expect_line '^ *[0-9]+ +helloworld +running *$' vivctl list
 id=$(vivctl domid helloworld 2>/dev/null)
 uuid=$(vivctl domuuid helloworld 2>/dev/null)
-say "ps -o pid,args --ppid 0 -p $id    (the Id is the helper's PID)"
+say "ps -o args= -p $id    (the Id is the helper's PID)"
 helper=$(ps -o args= -p "${id:-0}" 2>/dev/null)
 printf '%s\n' "$helper"
 [[ "$helper" == */vivarium-helper* ]] || fail "Id '$id' is not the PID of a vivarium-helper"
