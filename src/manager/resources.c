@@ -274,7 +274,7 @@ int container_method_set_scheduler(sd_bus_message *msg, Container *c, uint64_t f
 static uint64_t effective_max_kib(const DomainDef *d) {
         uint64_t kib = d->memory_kib;
 
-        if (d->hard_limit_kib != UNSET_U64 && d->hard_limit_kib > 0 && (kib == 0 || d->hard_limit_kib < kib))
+        if (d->hard_limit_kib != UNSET_U64 && d->hard_limit_kib > 0)
                 kib = d->hard_limit_kib;
         return kib;
 }

@@ -296,11 +296,11 @@ static int append_limits(sd_bus_message *msg, const DomainDef *def) {
         uint64_t mem_kib = 0;
         int r;
 
-        /* <memory> is the ceiling; a tighter <memtune><hard_limit> wins. */
+        /* <memtune><hard_limit> when set, else <memory> (libvirt writes both
+         * to the same limit, the hard limit last). */
         if (def->memory_kib > 0)
                 mem_kib = def->memory_kib;
-        if (def->hard_limit_kib != UNSET_U64 && def->hard_limit_kib > 0 &&
-            (mem_kib == 0 || def->hard_limit_kib < mem_kib))
+        if (def->hard_limit_kib != UNSET_U64 && def->hard_limit_kib > 0)
                 mem_kib = def->hard_limit_kib;
         if (mem_kib > 0) {
                 r = sd_bus_message_append(msg, "(sv)", "MemoryMax", "t", mem_kib * 1024);
