@@ -11,6 +11,7 @@
 #include "domain-xml.h"
 #include "macros.h"
 #include "manager.h"
+#include "network.h"
 
 
 int container_from_name(Manager *m, const char *name, Container **ret, sd_bus_error *error) {
@@ -420,6 +421,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_NAMES("SetBlkioParameters", "sa{sv}t",
                                  SD_BUS_PARAM(name) SD_BUS_PARAM(params) SD_BUS_PARAM(flags), "", ,
                                  method_set_blkio_parameters, SD_BUS_VTABLE_UNPRIVILEGED),
+        NETWORK_MANAGER_METHODS,
         SD_BUS_SIGNAL_WITH_NAMES("ContainerNew", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
         SD_BUS_SIGNAL_WITH_NAMES("ContainerRemoved", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
         SD_BUS_SIGNAL_WITH_NAMES("ContainerEvent", "sss",

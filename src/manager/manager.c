@@ -14,6 +14,7 @@
 #include "fileio.h"
 #include "macros.h"
 #include "manager.h"
+#include "network.h"
 
 #define DEFAULT_IDLE_SEC 30
 
@@ -65,7 +66,7 @@ void manager_unlink_container(Manager *m, Container *c) {
 }
 
 static bool manager_is_busy(Manager *m) {
-        if (m->jobs)
+        if (m->jobs || networks_busy(m))
                 return true;
         for (Container *c = m->containers; c; c = c->next)
                 if (container_is_active(c))
@@ -162,6 +163,7 @@ static Manager *manager_free(Manager *m) {
         }
         manager_free_jobs(m);
         manager_free_polkit_queries(m);
+        networks_free(m);
         sd_event_source_unref(m->idle_timer);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -255,6 +257,9 @@ int main(int argc, char *argv[]) {
          * every container with its current state. */
         (void) store_load_all(m);
         (void) store_adopt_running(m);
+        r = networks_init(m);
+        if (r < 0)
+                fprintf(stderr, "Failed to set up managed networks: %s\n", strerror(-r));
 
         r = manager_bus_setup(m);
         if (r < 0) {
@@ -262,6 +267,14 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
+        r = networks_bus_setup(m);
+        if (r < 0) {
+                fprintf(stderr, "Failed to export the network objects: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+
+        /* Networks first: autostarted containers may use them. */
+        networks_autostart_once(m);
         store_autostart_once(m);
 
         r = setup_idle(m);

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* dnsmasq for a managed network: DHCP and DNS on the network's bridge only.
+ * It runs in a transient unit of its own, vivarium-dnsmasq-NAME.service, so
+ * that systemd supervises it and the manager may exit on idle or restart;
+ * it is tracked by that unit, never by process name. */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "macros.h"
+#include "network.h"
+#include "xml-util.h"
+
+#define SYSTEMD_DEST  "org.freedesktop.systemd1"
+#define SYSTEMD_PATH  "/org/freedesktop/systemd1"
+#define SYSTEMD_IFACE "org.freedesktop.systemd1.Manager"
+
+bool network_wants_dnsmasq(const NetworkDef *def) {
+        /* As libvirt: any address on the bridge gets DNS, DHCP where asked. */
+        return def->n_ips > 0;
+}
+
+static int conf_path(Networks *ns, const char *name, char **ret) {
+        return asprintf(ret, "%s/%s.conf", ns->run_dir, name) < 0 ? -ENOMEM : 0;
+}
+
+static int pid_path(Networks *ns, const char *name, char **ret) {
+        return asprintf(ret, "%s/%s.pid", ns->run_dir, name) < 0 ? -ENOMEM : 0;
+}
+
+void dnsmasq_remove_files(Networks *ns, const char *name) {
+        _cleanup_free_ char *conf = NULL, *pid = NULL;
+
+        if (conf_path(ns, name, &conf) >= 0)
+                (void) unlink(conf);
+        if (pid_path(ns, name, &pid) >= 0)
+                (void) unlink(pid);
+}
+
+static void netmask_string(unsigned prefix, char buf[INET_ADDRSTRLEN]) {
+        struct in_addr m = { .s_addr = htonl(prefix == 0 ? 0 : ~UINT32_C(0) << (32 - prefix)) };
+
+        if (!inet_ntop(AF_INET, &m, buf, INET_ADDRSTRLEN))
+                strcpy(buf, "255.255.255.0");
+}
+
+static uint64_t range_size(const NetworkDhcpRange *r) {
+        struct in_addr a, b;
+
+        if (inet_pton(AF_INET, r->start, &a) != 1 || inet_pton(AF_INET, r->end, &b) != 1)
+                return 0;
+        return (uint64_t) ntohl(b.s_addr) - ntohl(a.s_addr) + 1;
+}
+
+int dnsmasq_write_config(Networks *ns, const NetworkDef *def, char **ret_path) {
+        _cleanup_free_ char *path = NULL, *pid = NULL, *text = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        uint64_t leases = 0;
+        size_t size = 0;
+        bool ra = false;
+        int r;
+
+        r = conf_path(ns, def->name, &path);
+        if (r < 0)
+                return r;
+        r = pid_path(ns, def->name, &pid);
+        if (r < 0)
+                return r;
+        r = mkdir_p(ns->lease_dir, 0755);
+        if (r < 0)
+                return r;
+
+        f = open_memstream(&text, &size);
+        if (!f)
+                return -ENOMEM;
+
+        fprintf(f,
+                "# Written by vivariumd for network '%s' at each start; edit the network instead.\n"
+                "strict-order\n"
+                "pid-file=%s\n"
+                /* Only the bridge: never the host's other interfaces, never lo
+                 * (a DNS server of the host may listen there). bind-dynamic
+                 * binds each address of the bridge, not the wildcard. */
+                "except-interface=lo\n"
+                "interface=%s\n"
+                "bind-dynamic\n"
+                "dhcp-leasefile=%s/%s.leases\n",
+                def->name, pid, def->bridge, ns->lease_dir, def->name);
+
+        if (def->domain_name)
+                fprintf(f, "domain=%s\nexpand-hosts\nlocal=/%s/\n", def->domain_name, def->domain_name);
+
+        ARRAY_FOREACH(ip, def->ips, def->n_ips) {
+                if (!ip->dhcp)
+                        continue;
+                ARRAY_FOREACH(range, ip->ranges, ip->n_ranges) {
+                        if (ip->family == AF_INET) {
+                                char mask[INET_ADDRSTRLEN];
+
+                                netmask_string(ip->prefix, mask);
+                                fprintf(f, "dhcp-range=%s,%s,%s\n", range->start, range->end, mask);
+                                leases += range_size(range);
+                        } else {
+                                fprintf(f, "dhcp-range=%s,%s,%u\n", range->start, range->end, ip->prefix);
+                                ra = true;
+                        }
+                }
+                ARRAY_FOREACH(h, ip->hosts, ip->n_hosts) {
+                        char mac[18];
+
+                        fputs("dhcp-host=", f);
+                        if (h->has_mac) {
+                                mac_format(h->mac, mac);
+                                fprintf(f, "%s,", mac);
+                        }
+                        if (ip->family == AF_INET6)
+                                fprintf(f, "[%s]", h->ip);
+                        else
+                                fputs(h->ip, f);
+                        if (h->name)
+                                fprintf(f, ",%s", h->name);
+                        fputc('\n', f);
+                        leases++;
+                }
+        }
+        if (leases > 0)
+                fprintf(f, "dhcp-no-override\ndhcp-authoritative\ndhcp-lease-max=%llu\n", (unsigned long long) leases);
+        if (ra)
+                fputs("enable-ra\n", f);
+
+        if (fflush(f) != 0 || ferror(f))
+                return -ENOMEM;
+        if (fclose(TAKE_PTR(f)) != 0)
+                return -ENOMEM;
+
+        r = mkdir_p(ns->run_dir, 0755);
+        if (r < 0)
+                return r;
+        r = write_file_atomic(path, text, 0644);
+        if (r < 0)
+                return r;
+        if (ret_path)
+                *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
+typedef struct UnitCall {
+        Networks *ns;
+        char *name;
+} UnitCall;
+
+static void unit_call_free(void *p) {
+        UnitCall *u = p;
+
+        free(u->name);
+        free(u);
+}
+
+static int unit_call_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        UnitCall *u = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        const char *job = NULL;
+
+        if (!e && sd_bus_message_read(reply, "o", &job) < 0) {
+                sd_bus_error bad = SD_BUS_ERROR_MAKE_CONST(SD_BUS_ERROR_INVALID_ARGS, "Invalid reply from systemd");
+                network_unit_call_done(u->ns, u->name, NULL, &bad);
+                return 0;
+        }
+        network_unit_call_done(u->ns, u->name, job, e);
+        return 0;
+}
+
+static int call_with_reply(Networks *ns, const char *name, sd_bus_message *msg) {
+        sd_bus_slot *slot = NULL;
+        UnitCall *u;
+        int r;
+
+        u = calloc(1, sizeof(UnitCall));
+        if (!u)
+                return -ENOMEM;
+        u->ns = ns;
+        u->name = strdup(name);
+        if (!u->name) {
+                free(u);
+                return -ENOMEM;
+        }
+        r = sd_bus_call_async(ns->manager->bus, &slot, msg, unit_call_reply, u, 0);
+        if (r < 0) {
+                unit_call_free(u);
+                return r;
+        }
+        (void) sd_bus_slot_set_destroy_callback(slot, unit_call_free);
+        (void) sd_bus_slot_set_floating(slot, 1);
+        sd_bus_slot_unref(slot);
+        return 0;
+}
+
+int dnsmasq_start(Network *n) {
+        Networks *ns = n->owner;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        _cleanup_free_ char *conf = NULL, *pid = NULL, *conf_arg = NULL, *description = NULL;
+        int r;
+
+        r = dnsmasq_write_config(ns, n->live, &conf);
+        if (r < 0)
+                return r;
+        r = pid_path(ns, n->name, &pid);
+        if (r < 0)
+                return r;
+        if (asprintf(&conf_arg, "--conf-file=%s", conf) < 0 ||
+            asprintf(&description, "DHCP and DNS for Vivarium network %s", n->name) < 0)
+                return -ENOMEM;
+        /* A stale pid file would make systemd watch a process that is gone. */
+        (void) unlink(pid);
+
+        r = sd_bus_message_new_method_call(ns->manager->bus, &msg, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE,
+                                           "StartTransientUnit");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "ss", n->unit, "fail");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        /* forking: the job ends once dnsmasq has bound its sockets and read
+         * its configuration, so a start that cannot work fails here. */
+        r = sd_bus_message_append(msg, "(sv)(sv)(sv)(sv)",
+                                  "Description", "s", description,
+                                  "Type", "s", "forking",
+                                  "PIDFile", "s", pid,
+                                  "CollectMode", "s", "inactive-or-failed");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "(sv)", "ExecStart", "a(sasb)", 1, ns->dnsmasq_path, 2, ns->dnsmasq_path,
+                                  conf_arg, 0);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(msg);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "a(sa(sv))", 0);
+        if (r < 0)
+                return r;
+
+        return call_with_reply(ns, n->name, msg);
+}
+
+static int ignore_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        return 0;
+}
+
+int dnsmasq_stop(Network *n, bool wait) {
+        Networks *ns = n->owner;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(ns->manager->bus, &msg, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE,
+                                           "StopUnit");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "ss", n->unit, "replace");
+        if (r < 0)
+                return r;
+        if (wait)
+                return call_with_reply(ns, n->name, msg);
+        return sd_bus_call_async(ns->manager->bus, NULL, msg, ignore_reply, NULL, 0);
+}
+
+int dnsmasq_stop_unit_of(Networks *ns, const char *name) {
+        _cleanup_free_ char *unit = NULL;
+        int r;
+
+        r = network_unit_name(name, &unit);
+        if (r < 0)
+                return r;
+        return sd_bus_call_method_async(ns->manager->bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE, "StopUnit",
+                                        ignore_reply, NULL, "ss", unit, "replace");
+}
+
+/* 1 when the unit is active (or on its way), 0 when not, < 0 on errors. */
+int dnsmasq_unit_is_active(Networks *ns, const char *unit) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *state = NULL;
+        const char *path;
+        int r;
+
+        r = sd_bus_call_method(ns->manager->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE, "GetUnit", &error, &reply,
+                               "s", unit);
+        if (r < 0)
+                return sd_bus_error_has_name(&error, "org.freedesktop.systemd1.NoSuchUnit") ? 0 : r;
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_get_property_string(ns->manager->bus, SYSTEMD_DEST, path, "org.freedesktop.systemd1.Unit",
+                                       "ActiveState", &error, &state);
+        if (r < 0)
+                return r;
+        return streq(state, "active") || streq(state, "activating") || streq(state, "reloading");
+}

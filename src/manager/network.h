@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Managed networks (libvirt's <network>): the model, the store under
+ * /etc/vivarium/networks, bringing a network up and down (bridge through
+ * libnl, dnsmasq in a transient unit, nftables rules), adoption after a
+ * manager restart, and the D-Bus side (Manager methods, Network objects). */
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+
+#include "manager.h"
+#include "network-def.h"
+
+#define VIV_RUN_NETWORKS_DIR    "/run/vivarium/networks"
+#define VIV_DNSMASQ_LEASE_DIR   LOCALSTATEDIR "/lib/vivarium/dnsmasq"
+#define VIV_NETWORK_DIST_DIR    DATADIR_VIV "/networks"
+#define VIV_DNSMASQ_PATH        "/usr/sbin/dnsmasq"
+#define VIV_NFT_PATH            "/usr/sbin/nft"
+
+#define VIV_ERROR_NO_SUCH_NETWORK     "org.vivarium1.Error.NoSuchNetwork"
+#define VIV_ERROR_NETWORK_EXISTS      "org.vivarium1.Error.NetworkExists"
+#define VIV_ERROR_NETWORK_ACTIVE      "org.vivarium1.Error.NetworkActive"
+#define VIV_ERROR_NETWORK_NOT_ACTIVE  "org.vivarium1.Error.NetworkNotActive"
+
+/* GetNetworkXML flags: libvirt's VIR_NETWORK_XML_INACTIVE. */
+#define VIV_NETWORK_XML_INACTIVE UINT64_C(1)
+
+typedef struct Network Network;
+
+typedef enum NetworkOp {
+        NETWORK_OP_NONE,
+        NETWORK_OP_STARTING,  /* bridge and rules made, waiting for dnsmasq's unit */
+        NETWORK_OP_STOPPING,  /* bridge and rules gone, waiting for dnsmasq's unit to stop */
+} NetworkOp;
+
+struct Network {
+        Networks *owner;
+        char *name;
+        char *path;             /* D-Bus object path */
+        char *unit;             /* vivarium-dnsmasq-ESCAPED.service */
+
+        NetworkDef *def;        /* the persistent definition (or the transient one) */
+        NetworkDef *live;       /* while active: what runs (the bridge is always named) */
+        bool persistent;
+        bool autostart;
+        bool active;
+
+        NetworkOp op;
+        sd_bus_message *pending;        /* the call answered when op ends */
+        bool pending_wants_path;        /* CreateNetworkXML: answered with the path */
+        char *job;                      /* systemd job of dnsmasq's unit */
+        bool has_dnsmasq;               /* the live network runs dnsmasq */
+
+        Network *next;
+};
+
+struct Networks {
+        Manager *manager;
+        Network *list;
+
+        char *etc_dir;          /* /etc/vivarium/networks */
+        char *run_dir;          /* /run/vivarium/networks */
+        char *lease_dir;        /* /var/lib/vivarium/dnsmasq */
+        char *dist_dir;         /* /usr/share/vivarium/networks: default.xml */
+        char *dnsmasq_path;
+        char *nft_path;
+
+        sd_bus_slot *job_slot;  /* JobRemoved */
+};
+
+/* network.c */
+int networks_init(Manager *m);           /* load, install the default network, adopt running ones */
+void networks_free(Manager *m);
+bool networks_busy(Manager *m);
+void networks_autostart_once(Manager *m); /* before the containers' autostart */
+
+Network *network_find(Networks *ns, const char *name);
+Network *network_find_by_path(Networks *ns, const char *path);
+int network_from_name(Networks *ns, const char *name, Network **ret, sd_bus_error *error);
+const NetworkDef *network_current_def(const Network *n);
+
+int network_define(Networks *ns, NetworkDef *def, bool persistent, Network **ret, sd_bus_error *error);
+int network_undefine(Network *n, sd_bus_error *error);
+int network_start(Network *n, sd_bus_message *msg, sd_bus_error *error);
+int network_destroy(Network *n, sd_bus_message *msg, sd_bus_error *error);
+int network_set_autostart(Network *n, bool on, sd_bus_error *error);
+void network_drop(Network *n);           /* removes a transient, inactive network */
+
+/* network-bus.c */
+int networks_bus_setup(Manager *m);
+int network_emit_event(Network *n, const char *event, const char *detail);
+int network_emit_changed(Network *n, const char *prop);
+
+int method_define_network_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int method_create_network_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int method_undefine_network(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int method_start_network(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int method_destroy_network(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int method_list_networks(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int method_get_network(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int method_get_network_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int method_set_network_autostart(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+
+#define NETWORK_MANAGER_METHODS                                                                                  \
+        SD_BUS_METHOD_WITH_NAMES("DefineNetworkXML", "s", SD_BUS_PARAM(xml), "o", SD_BUS_PARAM(path),            \
+                                 method_define_network_xml, SD_BUS_VTABLE_UNPRIVILEGED),                         \
+        SD_BUS_METHOD_WITH_NAMES("CreateNetworkXML", "s", SD_BUS_PARAM(xml), "o", SD_BUS_PARAM(path),            \
+                                 method_create_network_xml, SD_BUS_VTABLE_UNPRIVILEGED),                         \
+        SD_BUS_METHOD_WITH_NAMES("UndefineNetwork", "s", SD_BUS_PARAM(name), "", ,                               \
+                                 method_undefine_network, SD_BUS_VTABLE_UNPRIVILEGED),                           \
+        SD_BUS_METHOD_WITH_NAMES("StartNetwork", "s", SD_BUS_PARAM(name), "", ,                                  \
+                                 method_start_network, SD_BUS_VTABLE_UNPRIVILEGED),                              \
+        SD_BUS_METHOD_WITH_NAMES("DestroyNetwork", "s", SD_BUS_PARAM(name), "", ,                                \
+                                 method_destroy_network, SD_BUS_VTABLE_UNPRIVILEGED),                            \
+        SD_BUS_METHOD_WITH_NAMES("ListNetworks", "", , "a(ssbbo)", SD_BUS_PARAM(networks),                       \
+                                 method_list_networks, SD_BUS_VTABLE_UNPRIVILEGED),                              \
+        SD_BUS_METHOD_WITH_NAMES("GetNetwork", "s", SD_BUS_PARAM(name), "o", SD_BUS_PARAM(path),                 \
+                                 method_get_network, SD_BUS_VTABLE_UNPRIVILEGED),                                \
+        SD_BUS_METHOD_WITH_NAMES("GetNetworkXML", "st", SD_BUS_PARAM(name) SD_BUS_PARAM(flags), "s",             \
+                                 SD_BUS_PARAM(xml), method_get_network_xml, SD_BUS_VTABLE_UNPRIVILEGED),         \
+        SD_BUS_METHOD_WITH_NAMES("SetNetworkAutostart", "sb", SD_BUS_PARAM(name) SD_BUS_PARAM(on), "", ,         \
+                                 method_set_network_autostart, SD_BUS_VTABLE_UNPRIVILEGED),                      \
+        SD_BUS_SIGNAL_WITH_NAMES("NetworkEvent", "sss",                                                          \
+                                 SD_BUS_PARAM(name) SD_BUS_PARAM(event) SD_BUS_PARAM(detail), 0)
+
+/* network-dnsmasq.c */
+bool network_wants_dnsmasq(const NetworkDef *def);
+int dnsmasq_write_config(Networks *ns, const NetworkDef *def, char **ret_path);
+int dnsmasq_start(Network *n);          /* StartTransientUnit; the job goes to n->job */
+int dnsmasq_stop(Network *n, bool wait); /* StopUnit; with wait, the job goes to n->job */
+int dnsmasq_stop_unit_of(Networks *ns, const char *name); /* StopUnit, not waited for */
+int network_unit_name(const char *name, char **ret);
+/* network.c: systemd's answer to StartTransientUnit/StopUnit of a network's unit */
+void network_unit_call_done(Networks *ns, const char *name, const char *job, const sd_bus_error *e);
+void dnsmasq_remove_files(Networks *ns, const char *name);
+int dnsmasq_unit_is_active(Networks *ns, const char *unit);
+
+/* network-nft.c */
+int nft_apply(Networks *ns, const NetworkDef *def, char **ret_error);
+int nft_remove(Networks *ns, const char *name);
+int nft_table_name(const char *network, char **ret);
