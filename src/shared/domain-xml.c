@@ -895,9 +895,9 @@ static void format_os(XmlBuf *b, const DomainDef *def) {
         for (char **a = def->init_args; a && *a; a++)
                 format_text(b, 2, "initarg", *a);
         ARRAY_FOREACH(e, def->init_env, def->n_init_env) {
-                xml_buf_printf(b, "    <initenv name='");
-                xml_buf_escaped(b, e->name, true);
-                xml_buf_printf(b, "'>");
+                xml_buf_printf(b, "    <initenv");
+                xml_buf_attr(b, "name", e->name);
+                xml_buf_printf(b, ">");
                 xml_buf_escaped(b, e->value, false);
                 xml_buf_printf(b, "</initenv>\n");
         }
@@ -920,11 +920,7 @@ static void format_tunables(XmlBuf *b, const DomainDef *def) {
         }
         if (def->vcpus > 0) {
                 xml_buf_printf(b, "  <vcpu placement='static'");
-                if (def->cpuset) {
-                        xml_buf_printf(b, " cpuset='");
-                        xml_buf_escaped(b, def->cpuset, true);
-                        xml_buf_printf(b, "'");
-                }
+                xml_buf_attr(b, "cpuset", def->cpuset);
                 xml_buf_printf(b, ">%u</vcpu>\n", def->vcpus);
         }
         if (def->cpu_shares != UNSET_U64 || def->cpu_period_us != 0 || def->cpu_quota_us != 0) {
@@ -974,25 +970,17 @@ static void format_features(XmlBuf *b, const DomainDef *def) {
         xml_buf_printf(b, "  <on_crash>%s</on_crash>\n", strna(lifecycle_action_to_string(def->on_crash)));
 }
 
-static void format_attr(XmlBuf *b, const char *name, const char *value) {
-        if (!value)
-                return;
-        xml_buf_printf(b, " %s='", name);
-        xml_buf_escaped(b, value, true);
-        xml_buf_printf(b, "'");
-}
-
 static void format_filesystem(XmlBuf *b, const DomainFilesystem *fs) {
         xml_buf_printf(b, "    <filesystem type='%s' accessmode='passthrough'>\n", strna(filesystem_type_to_string(fs->type)));
         if (fs->type == FILESYSTEM_RAM)
                 xml_buf_printf(b, "      <source usage='%llu' units='KiB'/>\n", (unsigned long long) fs->ram_usage_kib);
         else {
                 xml_buf_printf(b, "      <source");
-                format_attr(b, "dir", fs->source);
+                xml_buf_attr(b, "dir", fs->source);
                 xml_buf_printf(b, "/>\n");
         }
         xml_buf_printf(b, "      <target");
-        format_attr(b, "dir", fs->target);
+        xml_buf_attr(b, "dir", fs->target);
         xml_buf_printf(b, "/>\n");
         if (fs->readonly)
                 xml_buf_printf(b, "      <readonly/>\n");
@@ -1012,33 +1000,33 @@ static void format_interface(XmlBuf *b, const DomainInterface *iface) {
         }
         if (iface->source) {
                 xml_buf_printf(b, "      <source");
-                format_attr(b, source_attr_of_type[iface->type] ? source_attr_of_type[iface->type] : "dev", iface->source);
+                xml_buf_attr(b, source_attr_of_type[iface->type] ? source_attr_of_type[iface->type] : "dev", iface->source);
                 if (iface->type == INTERFACE_DIRECT)
-                        format_attr(b, "mode", direct_mode_to_string(iface->direct_mode));
+                        xml_buf_attr(b, "mode", direct_mode_to_string(iface->direct_mode));
                 xml_buf_printf(b, "/>\n");
         }
         if (iface->target_dev) {
                 xml_buf_printf(b, "      <target");
-                format_attr(b, "dev", iface->target_dev);
+                xml_buf_attr(b, "dev", iface->target_dev);
                 xml_buf_printf(b, "/>\n");
         }
         if (iface->guest_dev) {
                 xml_buf_printf(b, "      <guest");
-                format_attr(b, "dev", iface->guest_dev);
+                xml_buf_attr(b, "dev", iface->guest_dev);
                 xml_buf_printf(b, "/>\n");
         }
         ARRAY_FOREACH(ip, iface->ips, iface->n_ips) {
                 xml_buf_printf(b, "      <ip family='%s'", family_name(ip->family));
-                format_attr(b, "address", ip->address);
+                xml_buf_attr(b, "address", ip->address);
                 xml_buf_printf(b, " prefix='%u'", ip->prefix);
-                format_attr(b, "peer", ip->peer);
+                xml_buf_attr(b, "peer", ip->peer);
                 xml_buf_printf(b, "/>\n");
         }
         ARRAY_FOREACH(rt, iface->routes, iface->n_routes) {
                 xml_buf_printf(b, "      <route family='%s'", family_name(rt->family));
-                format_attr(b, "address", rt->address ? rt->address : rt->family == AF_INET6 ? "::" : "0.0.0.0");
+                xml_buf_attr(b, "address", rt->address ? rt->address : rt->family == AF_INET6 ? "::" : "0.0.0.0");
                 xml_buf_printf(b, " prefix='%u'", rt->prefix);
-                format_attr(b, "gateway", rt->gateway);
+                xml_buf_attr(b, "gateway", rt->gateway);
                 xml_buf_printf(b, "/>\n");
         }
         if (iface->link_down)

@@ -332,19 +332,11 @@ int network_def_parse_file(const char *path, NetworkDef **ret, XmlDiag *diag) {
 
 /* ---- format ---- */
 
-static void format_attr(XmlBuf *b, const char *name, const char *value) {
-        if (!value)
-                return;
-        xml_buf_printf(b, " %s='", name);
-        xml_buf_escaped(b, value, true);
-        xml_buf_printf(b, "'");
-}
-
 static void format_ip(XmlBuf *b, const NetworkIP *ip) {
         xml_buf_printf(b, "  <ip");
         if (ip->family == AF_INET6)
                 xml_buf_printf(b, " family='ipv6'");
-        format_attr(b, "address", ip->address);
+        xml_buf_attr(b, "address", ip->address);
         if (ip->netmask_form) {
                 struct in_addr m = { .s_addr = htonl(ip->prefix == 0 ? 0 : ~UINT32_C(0) << (32 - ip->prefix)) };
                 char buf[INET_ADDRSTRLEN];
@@ -362,8 +354,8 @@ static void format_ip(XmlBuf *b, const NetworkIP *ip) {
                 xml_buf_printf(b, "    <dhcp>\n");
                 ARRAY_FOREACH(r, ip->ranges, ip->n_ranges) {
                         xml_buf_printf(b, "      <range");
-                        format_attr(b, "start", r->start);
-                        format_attr(b, "end", r->end);
+                        xml_buf_attr(b, "start", r->start);
+                        xml_buf_attr(b, "end", r->end);
                         xml_buf_printf(b, "/>\n");
                 }
                 ARRAY_FOREACH(h, ip->hosts, ip->n_hosts) {
@@ -373,8 +365,8 @@ static void format_ip(XmlBuf *b, const NetworkIP *ip) {
                                 mac_format(h->mac, mac);
                                 xml_buf_printf(b, " mac='%s'", mac);
                         }
-                        format_attr(b, "name", h->name);
-                        format_attr(b, "ip", h->ip);
+                        xml_buf_attr(b, "name", h->name);
+                        xml_buf_attr(b, "ip", h->ip);
                         xml_buf_printf(b, "/>\n");
                 }
                 xml_buf_printf(b, "    </dhcp>\n");
@@ -395,11 +387,11 @@ char *network_def_format(const NetworkDef *def) {
         xml_buf_printf(&b, "  <uuid>%s</uuid>\n", uuid);
         if (def->forward != NETWORK_FORWARD_ISOLATED) {
                 xml_buf_printf(&b, "  <forward mode='%s'", network_forward_mode_to_string(def->forward));
-                format_attr(&b, "dev", def->forward_dev);
+                xml_buf_attr(&b, "dev", def->forward_dev);
                 xml_buf_printf(&b, "/>\n");
         }
         xml_buf_printf(&b, "  <bridge");
-        format_attr(&b, "name", def->bridge);
+        xml_buf_attr(&b, "name", def->bridge);
         xml_buf_printf(&b, " stp='%s' delay='%u'/>\n", def->stp ? "on" : "off", def->delay);
         if (def->has_mac) {
                 char mac[18];
@@ -408,7 +400,7 @@ char *network_def_format(const NetworkDef *def) {
         }
         if (def->domain_name) {
                 xml_buf_printf(&b, "  <domain");
-                format_attr(&b, "name", def->domain_name);
+                xml_buf_attr(&b, "name", def->domain_name);
                 xml_buf_printf(&b, "/>\n");
         }
         ARRAY_FOREACH(ip, def->ips, def->n_ips)

@@ -622,6 +622,14 @@ void xml_buf_escaped(XmlBuf *b, const char *s, bool attr) {
         }
 }
 
+void xml_buf_attr(XmlBuf *b, const char *name, const char *value) {
+        if (!value)
+                return;
+        xml_buf_printf(b, " %s='", name);
+        xml_buf_escaped(b, value, true);
+        xml_buf_printf(b, "'");
+}
+
 void xml_buf_indent(XmlBuf *b, unsigned level) {
         xml_buf_printf(b, "%*s", (int) (level * 2), "");
 }

@@ -88,6 +88,8 @@ typedef struct XmlBuf {
 void xml_buf_printf(XmlBuf *b, const char *fmt, ...) _printf_(2, 3);
 /* Escaped for text content, or for a quoted attribute value. */
 void xml_buf_escaped(XmlBuf *b, const char *s, bool attr);
+/* " NAME='VALUE'", escaped; nothing when value is NULL. */
+void xml_buf_attr(XmlBuf *b, const char *name, const char *value);
 void xml_buf_indent(XmlBuf *b, unsigned level);
 /* Returns the string, or NULL (and frees) when an allocation failed. */
 char *xml_buf_finish(XmlBuf *b);
