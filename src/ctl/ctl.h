@@ -139,6 +139,7 @@ extern const Verb verb_table_validate[];
 extern const Verb verb_table_tune[];
 extern const Verb verb_table_stats[];
 extern const Verb verb_table_event[];
+extern const Verb verb_table_network[];
 extern const Verb verb_table_help[];
 
 int console_attach(Context *c, const char *name, bool force, bool wait_eof);

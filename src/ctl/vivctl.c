@@ -21,6 +21,7 @@ static const Verb *const verb_tables[] = {
         verb_table_tune,
         verb_table_stats,
         verb_table_event,
+        verb_table_network,
         verb_table_validate,
         verb_table_help,
 };
@@ -231,6 +232,7 @@ static const char *group_keyword(const char *group) {
         } keywords[] = {
                 { "Domain Management", "domain" },
                 { "Domain Monitoring", "monitor" },
+                { "Networking", "network" },
                 { "Virsh itself", "virsh" },
         };
 
