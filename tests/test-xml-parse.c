@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "domain-xml.h"
+#include "fileio.h"
 #include "macros.h"
 #include "network-def.h"
 #include "xml-util.h"
@@ -59,7 +60,7 @@ static char *read_file_or_null(const char *path) {
         char *data = NULL;
         size_t size;
 
-        if (xml_read_file(path, &data, &size) < 0)
+        if (read_full_file(path, &data, &size) < 0)
                 return NULL;
         return data;
 }
@@ -281,7 +282,7 @@ static void run_bad(Tally *t, const Kind *k, const char *dir, const char *file) 
         if (asprintf(&path, "%s/%s", dir, file) < 0 || !(base = strndup(file, strlen(file) - 4)) ||
             asprintf(&err_path, "%s/%s.err", dir, base) < 0)
                 abort();
-        if (xml_read_file(path, &input, &size) < 0) {
+        if (read_full_file(path, &input, &size) < 0) {
                 result(t, false, "%s bad/%s: cannot read", k->name, file);
                 return;
         }

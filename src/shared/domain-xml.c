@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 
 #include "domain-xml.h"
+#include "fileio.h"
 #include "xml-util.h"
 
 #define VIV_DOMAIN_NS "http://vivarium.org/schemas/domain/1"
@@ -833,16 +834,13 @@ static DomainDef *domain_def_new(void) {
 }
 
 int domain_def_parse(const char *xml, size_t size, const char *filename, DomainDef **ret, XmlDiag *diag) {
-        XmlInput in = { .filename = filename ? filename : "(string)", .text = xml, .size = xml ? size : 0 };
+        XmlInput in = xml_input(xml, size, filename);
         _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
         _cleanup_(domain_def_freep) DomainDef *def = NULL;
         Parser p = { .in = &in, .diag = diag };
         int r;
 
-        r = xml_read(&in, &doc, diag);
-        if (r < 0)
-                return r;
-        r = xml_validate(&in, doc, xml_schema_domain_rng, xml_schema_domain_rng_len, diag);
+        r = xml_read_validated(&in, xml_schema_domain_rng, xml_schema_domain_rng_len, &doc, diag);
         if (r < 0)
                 return r;
 
@@ -865,7 +863,7 @@ int domain_def_parse_file(const char *path, DomainDef **ret, XmlDiag *diag) {
         size_t size;
         int r;
 
-        r = xml_read_file(path, &data, &size);
+        r = read_full_file(path, &data, &size);
         if (r < 0)
                 return r;
         /* Messages name the file as the caller gave it. */

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "network-def.h"
+#include "fileio.h"
 #include "xml-util.h"
 
 extern const char xml_schema_network_rng[];
@@ -294,16 +295,13 @@ static int parse_network(NetParser *p, xmlNode *root) {
 }
 
 int network_def_parse(const char *xml, size_t size, const char *filename, NetworkDef **ret, XmlDiag *diag) {
-        XmlInput in = { .filename = filename ? filename : "(string)", .text = xml, .size = xml ? size : 0 };
+        XmlInput in = xml_input(xml, size, filename);
         _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
         _cleanup_(network_def_freep) NetworkDef *def = NULL;
         NetParser p = { .in = &in, .diag = diag };
         int r;
 
-        r = xml_read(&in, &doc, diag);
-        if (r < 0)
-                return r;
-        r = xml_validate(&in, doc, xml_schema_network_rng, xml_schema_network_rng_len, diag);
+        r = xml_read_validated(&in, xml_schema_network_rng, xml_schema_network_rng_len, &doc, diag);
         if (r < 0)
                 return r;
 
@@ -324,7 +322,7 @@ int network_def_parse_file(const char *path, NetworkDef **ret, XmlDiag *diag) {
         size_t size;
         int r;
 
-        r = xml_read_file(path, &data, &size);
+        r = read_full_file(path, &data, &size);
         if (r < 0)
                 return r;
         return network_def_parse(data, size, path, ret, diag);

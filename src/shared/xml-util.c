@@ -352,38 +352,17 @@ int xml_read(const XmlInput *in, xmlDoc **ret, XmlDiag *diag) {
         return 0;
 }
 
-int xml_read_file(const char *path, char **ret, size_t *ret_size) {
-        _cleanup_fclose_ FILE *f = NULL;
-        _cleanup_free_ char *data = NULL;
-        size_t size = 0, alloc = 0;
+int xml_read_validated(const XmlInput *in, const char *schema, size_t schema_len, xmlDoc **ret, XmlDiag *diag) {
+        _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
+        int r;
 
-        f = fopen(path, "re");
-        if (!f)
-                return -errno;
-        for (;;) {
-                size_t k;
-
-                if (alloc - size < 4096) {
-                        char *d;
-                        if (alloc > 64 * 1024 * 1024)
-                                return -EFBIG; /* no sane definition is this large */
-                        d = realloc(data, alloc * 2 + 4096);
-                        if (!d)
-                                return -ENOMEM;
-                        data = d;
-                        alloc = alloc * 2 + 4096;
-                }
-                k = fread(data + size, 1, alloc - size - 1, f);
-                size += k;
-                if (k == 0) {
-                        if (ferror(f))
-                                return -EIO;
-                        break;
-                }
-        }
-        data[size] = 0;
-        *ret = TAKE_PTR(data);
-        *ret_size = size;
+        r = xml_read(in, &doc, diag);
+        if (r < 0)
+                return r;
+        r = xml_validate(in, doc, schema, schema_len, diag);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(doc);
         return 0;
 }
 

@@ -22,6 +22,11 @@ typedef struct XmlInput {
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(xmlDoc *, xmlFreeDoc);
 
+/* The input of a parse, named "(string)" in messages when no file name is given. */
+static inline XmlInput xml_input(const char *text, size_t size, const char *filename) {
+        return (XmlInput) { .filename = filename ? filename : "(string)", .text = text, .size = text ? size : 0 };
+}
+
 /* Sets diag->error to "FILE:LINE:COL: MESSAGE" (position of node, or of its
  * attribute attr when not NULL) unless an error is already set. Returns
  * -EINVAL, or -ENOMEM. */
@@ -40,13 +45,13 @@ void xml_node_position(const XmlInput *in, xmlNode *node, const char *attr,
  * and no DOCTYPE at all. */
 int xml_read(const XmlInput *in, xmlDoc **ret, XmlDiag *diag);
 
-/* Reads a whole file (at most 64 MiB) into a NUL-terminated buffer. */
-int xml_read_file(const char *path, char **ret, size_t *ret_size);
-
 /* RelaxNG validation against an in-memory schema. On failure the message
  * names the first offending element or attribute and what the schema
  * expects there. */
 int xml_validate(const XmlInput *in, xmlDoc *doc, const char *schema, size_t schema_len, XmlDiag *diag);
+
+/* xml_read(), then xml_validate(): the first steps of the domain and network parsers. */
+int xml_read_validated(const XmlInput *in, const char *schema, size_t schema_len, xmlDoc **ret, XmlDiag *diag);
 
 /* The qualified name as written ("vivarium:tasks"). */
 const char *xml_node_qname(xmlNode *node, char *buf, size_t size);
