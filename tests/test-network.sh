@@ -63,7 +63,13 @@ in_ct() { # NAME CMD...
 	shift
 	in_host nsenter -t "${leader:-0}" -n "$@"
 }
-links() { in_host ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort; }
+# the test host's devices but bridges: the managed networks' (vivariumd may
+# autostart one at any time) are not this test's subject
+links() {
+	in_host sh -c "ip -o link show | awk -F': ' '{ sub(/@.*/, \"\", \$2); print \$2 }' | sort >/tmp/vt-all
+ip -o link show type bridge | awk -F': ' '{ print \$2 }' | sort >/tmp/vt-br
+comm -23 /tmp/vt-all /tmp/vt-br"
+}
 journal() { in_host journalctl --no-pager -o cat CONTAINER_NAME="$1" 2>&1; }
 wait_journal() { # NAME NEEDLE
 	local i
@@ -113,7 +119,9 @@ ip link set br0 up
 ip link add mvp0 type veth peer name mvp1
 ip link set mvp1 up
 ip link set mvp0 up'
+vivctl list >/dev/null 2>&1
 links_before=$(links)
+check "the test host's devices are read (mvp0 among them)" contains "$links_before" mvp0
 
 # --- the seed's steps: ifconfig, route, ping on the console ---
 write_xml seed "" \
@@ -166,6 +174,15 @@ check "cfg: its init pings the gateway without any command of ours" wait_journal
 out=$(journal cfg)
 check "cfg: eth0 has 192.168.150.51/24" contains "$out" "inet 192.168.150.51/24"
 check "cfg: default route via 192.168.150.1" contains "$out" "default via 192.168.150.1 dev eth0"
+
+out=$(in_host busctl --address=unix:path=/run/vivarium/containers/cfg.sock call org.vivarium1.Helper \
+	/org/vivarium1/helper org.vivarium1.Helper GetAddresses 2>&1)
+check "the helper's GetAddresses reports eth0's address" contains "$out" '"eth0" "52:54:00:'
+check "... 192.168.150.51/24" contains "$out" '"192.168.150.51" 24'
+in_ct cfg ip addr add 192.168.150.61/24 dev eth0
+out=$(in_host busctl --address=unix:path=/run/vivarium/containers/cfg.sock call org.vivarium1.Helper \
+	/org/vivarium1/helper org.vivarium1.Helper GetAddresses 2>&1)
+check "... and one added inside afterwards" contains "$out" '"192.168.150.61" 24'
 
 # --- a second container on br0: the two ping each other ---
 write_xml peer "" \

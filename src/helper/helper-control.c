@@ -134,6 +134,45 @@ static int method_resize_console(sd_bus_message *m, void *userdata, sd_bus_error
         return sd_bus_reply_method_return(m, NULL);
 }
 
+/* For `vivctl domifaddr`: the addresses inside the container, whoever set them. */
+static int method_get_addresses(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ NetlinkAddress *addrs = NULL;
+        Helper *h = userdata;
+        size_t n = 0;
+        int r;
+
+        if (h->exited)
+                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
+        /* a shared network namespace: the host's addresses are not the container's to report */
+        if (domain_def_has_privnet(h->def)) {
+                r = network_list_addresses(h->init_pid, &addrs, &n);
+                if (r < 0)
+                        return sd_bus_error_set_errnof(error, -r, "Failed to read the addresses of container '%s': %m",
+                                                       h->name);
+        }
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(sssu)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                char mac[18] = "";
+                if (addrs[i].has_mac)
+                        mac_format(addrs[i].mac, mac);
+                r = sd_bus_message_append(reply, "(sssu)", addrs[i].ifname, mac, addrs[i].address,
+                                          (uint32_t) addrs[i].prefix);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 static const sd_bus_vtable helper_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("Describe", SD_BUS_NO_ARGS,
@@ -147,6 +186,8 @@ static const sd_bus_vtable helper_vtable[] = {
                                 method_open_console, 0),
         SD_BUS_METHOD_WITH_ARGS("ResizeConsole", SD_BUS_ARGS("q", rows, "q", cols), SD_BUS_NO_RESULT,
                                 method_resize_console, 0),
+        SD_BUS_METHOD_WITH_ARGS("GetAddresses", SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(sssu)", addresses), method_get_addresses, 0),
         SD_BUS_SIGNAL_WITH_ARGS("Exited", SD_BUS_ARGS("s", detail, "i", exit_code), 0),
         SD_BUS_VTABLE_END
 };

@@ -17,6 +17,7 @@
 
 #include <fcntl.h>
 #include <linux/if_link.h>
+#include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -457,4 +458,31 @@ NetworkSetup *network_teardown(NetworkSetup *n) {
                 log_warning_errno(errno, "Failed to remove '%s', ignoring: %m", n->ifaces_path);
         network_free(n);
         return NULL;
+}
+
+int network_list_addresses(pid_t init_pid, NetlinkAddress **ret, size_t *ret_n) {
+        _cleanup_nl_sock_ struct nl_sock *sk = NULL;
+        _cleanup_free_ NetlinkAddress *all = NULL;
+        _cleanup_free_ char *ns_path = NULL;
+        _cleanup_close_ int netns_fd = -EBADF;
+        size_t n_all = 0, n = 0;
+        int r;
+
+        if (asprintf(&ns_path, "/proc/%d/ns/net", (int) init_pid) < 0)
+                return -ENOMEM;
+        netns_fd = open(ns_path, O_RDONLY | O_CLOEXEC);
+        if (netns_fd < 0)
+                return -errno;
+        r = netlink_open_in_netns(netns_fd, &sk);
+        if (r < 0)
+                return r;
+        r = netlink_list_addresses(sk, &all, &n_all);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_all; i++)
+                if (!(all[i].link_flags & IFF_LOOPBACK) && all[i].scope < RT_SCOPE_LINK)
+                        all[n++] = all[i];
+        *ret = TAKE_PTR(all);
+        *ret_n = n;
+        return 0;
 }

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "domain.h"
+#include "netlink-util.h"
 
 /* Where a running managed network's live definition is (written by the
  * manager while the network is active). */
@@ -43,3 +44,8 @@ int network_setup(NetworkSetup *n, const DomainDef *def, pid_t pid, bool foregro
 /* Deletes every host-side device and NAME.ifaces, frees n; returns NULL.
  * Safe on NULL: h->network = network_teardown(h->network). */
 NetworkSetup *network_teardown(NetworkSetup *n);
+
+/* The addresses of the container's interfaces as its network namespace has
+ * them now (those set inside included): global and site scope, no loopback.
+ * *ret is an array of *ret_n entries to free(). */
+int network_list_addresses(pid_t init_pid, NetlinkAddress **ret, size_t *ret_n);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <netlink/addr.h>
+#include <netlink/cache.h>
 #include <netlink/errno.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -351,4 +352,61 @@ int netlink_route_add(struct nl_sock *sk, int ifindex, int family, const char *d
 
         r = rtnl_route_add(sk, route, NLM_F_CREATE | NLM_F_EXCL);
         return r < 0 ? NL_ERR(r) : 0;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_cache *, nl_cache_free);
+
+int netlink_list_addresses(struct nl_sock *sk, NetlinkAddress **ret, size_t *ret_n) {
+        _cleanup_(nl_cache_freep) struct nl_cache *links = NULL, *addrs = NULL;
+        _cleanup_free_ NetlinkAddress *list = NULL;
+        size_t n = 0, max = 0;
+        int r;
+
+        r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links);
+        if (r < 0)
+                return NL_ERR(r);
+        r = rtnl_addr_alloc_cache(sk, &addrs);
+        if (r < 0)
+                return NL_ERR(r);
+
+        for (struct nl_object *o = nl_cache_get_first(addrs); o; o = nl_cache_get_next(o)) {
+                struct rtnl_addr *a = (struct rtnl_addr *) o;
+                struct nl_addr *local = rtnl_addr_get_local(a);
+                int family = rtnl_addr_get_family(a);
+                NetlinkAddress *e;
+
+                if (!local || (family != AF_INET && family != AF_INET6))
+                        continue;
+                if (n == max) {
+                        size_t m = max ? max * 2 : 8;
+                        NetlinkAddress *l = reallocarray(list, m, sizeof(*l));
+                        if (!l)
+                                return -ENOMEM;
+                        list = l;
+                        max = m;
+                }
+                e = &list[n];
+                *e = (NetlinkAddress) {
+                        .family = family,
+                        .prefix = (unsigned) rtnl_addr_get_prefixlen(a),
+                        .scope = rtnl_addr_get_scope(a),
+                };
+                if (!inet_ntop(family, nl_addr_get_binary_addr(local), e->address, sizeof(e->address)))
+                        continue;
+
+                _cleanup_link_ struct rtnl_link *link = rtnl_link_get(links, rtnl_addr_get_ifindex(a));
+                if (link) {
+                        struct nl_addr *ll = rtnl_link_get_addr(link);
+                        snprintf(e->ifname, sizeof(e->ifname), "%s", strempty(rtnl_link_get_name(link)));
+                        e->link_flags = rtnl_link_get_flags(link);
+                        if (ll && nl_addr_get_len(ll) == 6) {
+                                memcpy(e->mac, nl_addr_get_binary_addr(ll), 6);
+                                e->has_mac = true;
+                        }
+                }
+                n++;
+        }
+        *ret = TAKE_PTR(list);
+        *ret_n = n;
+        return 0;
 }

@@ -8,6 +8,7 @@
  * namespace, so that a caller can configure a container's devices without
  * moving itself. */
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -67,3 +68,19 @@ int netlink_addr_add(struct nl_sock *sk, int ifindex, int family, const char *ad
  * via GATEWAY (NULL: directly on the link). */
 int netlink_route_add(struct nl_sock *sk, int ifindex, int family, const char *destination, unsigned prefix,
                       const char *gateway);
+
+/* One address of a device, as netlink_list_addresses() returns it. */
+typedef struct NetlinkAddress {
+        char ifname[IFNAMSIZ];
+        unsigned link_flags;          /* IFF_* of the device */
+        uint8_t mac[6];
+        bool has_mac;
+        int family;                   /* AF_INET or AF_INET6 */
+        char address[46];             /* textual, INET6_ADDRSTRLEN */
+        unsigned prefix;
+        int scope;                    /* RT_SCOPE_* */
+} NetlinkAddress;
+
+/* Every IPv4 and IPv6 address in the socket's namespace, with its device.
+ * *ret is an array of *ret_n entries to free(). */
+int netlink_list_addresses(struct nl_sock *sk, NetlinkAddress **ret, size_t *ret_n);
