@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bus-names.h"
 #include "ctl-output.h"
@@ -298,8 +299,56 @@ static int verb_destroy(Context *c, const VerbArgs *a) {
         return simple_call(c, a, "Destroy", "destroyed");
 }
 
+/* virsh waits for nothing; with --timeout S the container gets S seconds to
+ * stop by itself (its Id gone or changed), then it is destroyed. */
+static const VerbOption shutdown_options[] = {
+        { "domain", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED, "domain name, id or uuid" },
+        { "timeout", OPT_STRING, 0, "seconds to wait before destroying the domain" },
+        {}
+};
+
 static int verb_shutdown(Context *c, const VerbArgs *a) {
-        return simple_call(c, a, "Shutdown", "is being shutdown");
+        _cleanup_(domain_entry_donep) DomainEntry d = {};
+        const char *timeout = args_get(a, "timeout");
+        uint64_t deadline_ms = 0;
+        uint32_t id;
+        char *end;
+        int r;
+
+        if (!timeout)
+                return simple_call(c, a, "Shutdown", "is being shutdown");
+
+        errno = 0;
+        unsigned long secs = strtoul(timeout, &end, 10);
+        if (errno != 0 || end == timeout || *end || *timeout == '-' || secs > 86400)
+                return ctl_error(-EINVAL, "Numeric value '%s' for <timeout> option is malformed or out of range",
+                                 timeout);
+
+        r = ctl_lookup_domain(c, args_get(a, "domain"), &d);
+        if (r < 0)
+                return r;
+        id = d.id;
+        r = ctl_call(c, d.name, "Shutdown", NULL, "s", d.name);
+        if (r < 0)
+                return r;
+        ctl_info(c, "Domain %s is being shutdown", d.name);
+
+        deadline_ms = (uint64_t) secs * 1000;
+        for (uint64_t waited = 0;; waited += 100) {
+                _cleanup_(domain_entry_donep) DomainEntry now = {};
+
+                if (ctl_lookup_domain(c, d.name, &now) < 0 || now.id == 0 || now.id != id)
+                        return 0; /* gone, stopped, or started again */
+                if (waited >= deadline_ms)
+                        break;
+                (void) usleep(100 * 1000);
+        }
+
+        r = ctl_call(c, d.name, "Destroy", NULL, "s", d.name);
+        if (r < 0)
+                return r;
+        ctl_info(c, "Domain %s destroyed after %lu s", d.name, secs);
+        return 0;
 }
 
 static int verb_reboot(Context *c, const VerbArgs *a) {
@@ -756,8 +805,10 @@ const Verb verb_table_domain[] = {
           "Resume a previously suspended domain.",
           domain_only_options, VERB_NEEDS_URI, verb_resume },
         { "shutdown", DM, "gracefully shutdown a domain",
-          "Run shutdown in the target domain.",
-          domain_only_options, VERB_NEEDS_URI, verb_shutdown },
+          "Run shutdown in the target domain: SIGRTMIN+3 to a systemd init,\n"
+          "SIGTERM otherwise. With --timeout, destroy it when it has not\n"
+          "stopped after that many seconds; without, do not wait.",
+          shutdown_options, VERB_NEEDS_URI, verb_shutdown },
         { "start", DM, "start a (previously defined) inactive domain",
           "Start a domain, via a fresh boot.",
           start_options, VERB_NEEDS_URI, verb_start },

@@ -404,9 +404,35 @@ static void container_exit_status(Container *c, const siginfo_t *si, bool have_s
         *ret_detail = c->destroy_requested ? "destroyed" : "shutdown";
 }
 
+/* What <on_poweroff>, <on_reboot> or <on_crash> of the live definition says
+ * for an end that nobody asked for. reboot() in the container kills its init
+ * with SIGHUP (exit code 129), a halt or power-off with SIGINT (130); a
+ * "crashed" detail is init killed by another signal (the OOM killer's SIGKILL
+ * among them). "preserve" cannot keep a dead PID namespace around: it acts as
+ * destroy. */
+static LifecycleAction container_exit_action(const Container *c, const char *detail, int code) {
+        const DomainDef *d = c->live ? c->live : c->def;
+        LifecycleAction a;
+
+        if (!d || c->destroy_requested || c->reboot_msg || streq_ptr(detail, "destroyed"))
+                return LIFECYCLE_DESTROY;
+        if (code == 129)
+                a = d->on_reboot;
+        else if (streq_ptr(detail, "crashed"))
+                a = d->on_crash;
+        else
+                a = d->on_poweroff;
+        if (a == LIFECYCLE_PRESERVE) {
+                fprintf(stderr, "Container '%s': 'preserve' keeps nothing of a container, destroying it.\n", c->name);
+                a = LIFECYCLE_DESTROY;
+        }
+        return a;
+}
+
 static void container_on_helper_exit(Container *c) {
         _cleanup_(container_unrefp) _unused_ Container *ref = container_ref(c);
         _cleanup_free_ char *detail = NULL;
+        LifecycleAction action;
         siginfo_t si = {};
         bool have_status = false;
         const char *d;
@@ -435,6 +461,7 @@ static void container_on_helper_exit(Container *c) {
                 detail = NULL;
 
         fprintf(stderr, "Container '%s' stopped: %s, exit code %d.\n", c->name, strna(detail), code);
+        action = container_exit_action(c, detail, code);
 
         container_remove_live_xml(c);
         container_reset_runtime(c);
@@ -457,6 +484,18 @@ static void container_on_helper_exit(Container *c) {
                         sd_bus_error_free(&error);
                 } else
                         return;
+        } else if (action == LIFECYCLE_RESTART || action == LIFECYCLE_RENAME_RESTART) {
+                /* <on_poweroff>/<on_reboot>/<on_crash> say restart: as a
+                 * Reboot, no ContainerExited (vivarium@.service stays up). */
+                sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                fprintf(stderr, "Restarting container '%s' as its lifecycle action says.\n", c->name);
+                if (container_start(c, NULL, false, &error) >= 0)
+                        return;
+                fprintf(stderr, "Failed to restart container '%s': %s\n", c->name,
+                        error.message ? error.message : error.name);
+                sd_bus_error_free(&error);
+                (void) manager_emit_container_exited(c->manager, c, detail ? detail : "shutdown", code);
         } else
                 (void) manager_emit_container_exited(c->manager, c, detail ? detail : "shutdown", code);
         container_drop_if_unused(c);

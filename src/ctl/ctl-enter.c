@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* vivctl enter NAME [-- COMMAND...]: libvirt's lxc-enter-namespace, what
+ * nsenter does, run by vivctl itself. The leader (the container's init) comes
+ * from the LeaderPID property; the command joins init's payload cgroup, its
+ * user, cgroup, IPC, UTS, network, PID and mount namespaces and its root, gets
+ * init's environment and the container's capability bounding set, and runs in
+ * a child (a PID namespace takes effect for children only). vivctl exits with
+ * the command's status. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bus-names.h"
+#include "ctl.h"
+#include "fileio.h"
+
+static const struct {
+        const char *name;
+        int type;
+} namespaces[] = {
+        /* user first: the others may belong to it */
+        { "user", CLONE_NEWUSER },
+        { "cgroup", CLONE_NEWCGROUP },
+        { "ipc", CLONE_NEWIPC },
+        { "uts", CLONE_NEWUTS },
+        { "net", CLONE_NEWNET },
+        { "pid", CLONE_NEWPID },
+        { "mnt", CLONE_NEWNS },
+};
+
+/* Moves this process into every cgroup (hierarchy by hierarchy) that LEADER
+ * is in, as seen from the host: the container's payload/. */
+static int join_cgroups(pid_t leader) {
+        _cleanup_free_ char *text = NULL;
+        char fn[64], pid[32];
+        int r;
+
+        snprintf(fn, sizeof fn, "/proc/%d/cgroup", (int) leader);
+        r = read_full_file(fn, &text, NULL);
+        if (r < 0)
+                return r;
+        snprintf(pid, sizeof pid, "%d", (int) getpid());
+
+        for (char *line = text, *next; line && *line; line = next) {
+                _cleanup_free_ char *procs = NULL;
+                _cleanup_close_ int fd = -EBADF;
+                char *list, *path, *comma;
+
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                list = strchr(line, ':');
+                if (!list)
+                        continue;
+                *list++ = 0;
+                path = strchr(list, ':');
+                if (!path)
+                        continue;
+                *path++ = 0;
+                /* "name=systemd" is mounted as "systemd"; the unified
+                 * hierarchy of a hybrid host as "unified" */
+                if (strncmp(list, "name=", 5) == 0)
+                        list += 5;
+                comma = strchr(list, ',');
+                if (*list == 0)
+                        r = asprintf(&procs, "/sys/fs/cgroup/%s%s/cgroup.procs",
+                                     access("/sys/fs/cgroup/unified", F_OK) == 0 ? "unified" : "", path);
+                else
+                        r = asprintf(&procs, "/sys/fs/cgroup/%.*s%s/cgroup.procs",
+                                     comma ? (int) (comma - list) : (int) strlen(list), list, path);
+                if (r < 0)
+                        return -ENOMEM;
+                fd = open(procs, O_WRONLY | O_CLOEXEC);
+                if (fd < 0)
+                        continue; /* a hierarchy not mounted here */
+                if (write(fd, pid, strlen(pid)) < 0 && errno != ENOENT)
+                        return -errno;
+        }
+        return 0;
+}
+
+/* The container's bounding set, from init's status: a command entered with
+ * more capabilities than the container's own processes would hand them over
+ * (ptrace from inside). */
+static int drop_bounding_set(pid_t leader) {
+        _cleanup_free_ char *status = NULL;
+        unsigned long long bnd = 0;
+        char fn[64];
+        const char *p;
+        int r;
+
+        snprintf(fn, sizeof fn, "/proc/%d/status", (int) leader);
+        r = read_full_file(fn, &status, NULL);
+        if (r < 0)
+                return r;
+        p = strstr(status, "\nCapBnd:");
+        if (!p || sscanf(p + strlen("\nCapBnd:"), "%llx", &bnd) != 1)
+                return -EINVAL;
+        for (int cap = 0; cap < 64; cap++) {
+                if (bnd & (1ULL << cap))
+                        continue;
+                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                        return -errno;
+        }
+        return 0;
+}
+
+/* init's environment, NUL-separated in /proc/PID/environ. */
+static char **read_environ(pid_t leader) {
+        _cleanup_free_ char *text = NULL;
+        char fn[64], **env;
+        size_t size = 0, n = 0;
+
+        snprintf(fn, sizeof fn, "/proc/%d/environ", (int) leader);
+        if (read_full_file(fn, &text, &size) < 0)
+                return NULL;
+        env = calloc(size / 2 + 2, sizeof(char *));
+        if (!env)
+                return NULL;
+        for (size_t i = 0; i < size;) {
+                size_t len = strnlen(text + i, size - i);
+
+                if (len > 0)
+                        env[n++] = text + i;
+                i += len + 1;
+        }
+        env[n] = NULL;
+        TAKE_PTR(text); /* owned by env's entries until exec */
+        return env;
+}
+
+static int same_namespace(pid_t leader, const char *ns) {
+        struct stat a, b;
+        char fn[64];
+
+        snprintf(fn, sizeof fn, "/proc/%d/ns/%s", (int) leader, ns);
+        if (stat(fn, &a) < 0)
+                return -errno;
+        snprintf(fn, sizeof fn, "/proc/self/ns/%s", ns);
+        if (stat(fn, &b) < 0)
+                return -errno;
+        return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static int enter_and_exec(pid_t leader, char **argv) {
+        int fds[ELEMENTSOF(namespaces)];
+        _cleanup_close_ int root = -EBADF;
+        char fn[64], **env;
+        bool joined_user = false;
+        int r;
+
+        /* Everything is opened in the host's view, before any setns. */
+        for (size_t i = 0; i < ELEMENTSOF(namespaces); i++) {
+                fds[i] = -EBADF;
+                r = same_namespace(leader, namespaces[i].name);
+                if (r < 0)
+                        return ctl_error(r, "Failed to read the %s namespace of PID %d: %s", namespaces[i].name,
+                                         (int) leader, strerror(-r));
+                if (r > 0)
+                        continue;
+                snprintf(fn, sizeof fn, "/proc/%d/ns/%s", (int) leader, namespaces[i].name);
+                fds[i] = open(fn, O_RDONLY | O_CLOEXEC);
+                if (fds[i] < 0)
+                        return ctl_error(-errno, "Failed to open %s: %m", fn);
+        }
+        snprintf(fn, sizeof fn, "/proc/%d/root", (int) leader);
+        root = open(fn, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                return ctl_error(-errno, "Failed to open %s: %m", fn);
+        env = read_environ(leader);
+        if (!env)
+                return ctl_error(-ENOMEM, "Failed to read the environment of PID %d", (int) leader);
+
+        r = join_cgroups(leader);
+        if (r < 0)
+                return ctl_error(r, "Failed to join the cgroups of PID %d: %s", (int) leader, strerror(-r));
+        r = drop_bounding_set(leader);
+        if (r < 0)
+                return ctl_error(r, "Failed to reduce the capability bounding set: %s", strerror(-r));
+
+        for (size_t i = 0; i < ELEMENTSOF(namespaces); i++) {
+                if (fds[i] < 0)
+                        continue;
+                if (setns(fds[i], namespaces[i].type) < 0)
+                        return ctl_error(-errno, "Failed to enter the %s namespace of PID %d: %m",
+                                         namespaces[i].name, (int) leader);
+                fds[i] = safe_close(fds[i]);
+                if (namespaces[i].type == CLONE_NEWUSER)
+                        joined_user = true;
+        }
+        /* In the container's user namespace: its root, as nsenter --user does. */
+        if (joined_user && (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+                return ctl_error(-errno, "Failed to become root of the container's user namespace: %m");
+        if (fchdir(root) < 0 || chroot(".") < 0 || chdir("/") < 0)
+                return ctl_error(-errno, "Failed to change to the container's root: %m");
+
+        pid_t pid = fork();
+        if (pid < 0)
+                return ctl_error(-errno, "Failed to fork: %m");
+        if (pid == 0) {
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                execvpe(argv[0], argv, env);
+                fprintf(stderr, "error: Failed to execute '%s' in the container: %m\n", argv[0]);
+                _exit(127);
+        }
+
+        /* The terminal's signals reach the command through its process group;
+         * vivctl only waits. */
+        (void) signal(SIGINT, SIG_IGN);
+        (void) signal(SIGQUIT, SIG_IGN);
+        siginfo_t si = {};
+        if (waitid(P_PID, (id_t) pid, &si, WEXITED) < 0)
+                return ctl_error(-errno, "Failed to wait for the command: %m");
+        if (si.si_code == CLD_EXITED)
+                return si.si_status;
+        return 128 + si.si_status;
+}
+
+static int verb_enter(Context *c, const VerbArgs *a) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        DomainEntry d = {};
+        char *sh[] = { (char *) "/bin/sh", NULL };
+        uint32_t leader = 0;
+        sd_bus *bus;
+        int r;
+
+        r = ctl_lookup_domain(c, args_get(a, "domain"), &d);
+        if (r < 0)
+                return r;
+        r = ctl_bus(c, &bus);
+        if (r >= 0)
+                r = sd_bus_get_property_trivial(bus, VIV_BUS_NAME, d.path, VIV_CONTAINER_IFACE, "LeaderPID", &error,
+                                                'u', &leader);
+        if (r < 0) {
+                r = ctl_report_bus_error(&error, r, d.name);
+                domain_entry_done(&d);
+                return r;
+        }
+        if (leader == 0) {
+                r = ctl_error(-EINVAL, "Requested operation is not valid: domain '%s' is not running", d.name);
+                domain_entry_done(&d);
+                return r;
+        }
+        domain_entry_done(&d);
+        if (geteuid() != 0)
+                return ctl_error(-EPERM, "enter needs root: it joins the container's namespaces itself");
+
+        /* The bus connection is not for the container's world. */
+        c->bus = sd_bus_flush_close_unref(c->bus);
+        fflush(stdout);
+        return enter_and_exec((pid_t) leader, a->n_multi > 0 ? a->multi : sh);
+}
+
+static const VerbOption enter_options[] = {
+        { "domain", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED, "domain name, id or uuid" },
+        { "cmd", OPT_STRING, OPT_POSITIONAL | OPT_MULTI, "command to run (default /bin/sh), after --" },
+        {}
+};
+
+const Verb verb_table_enter[] = {
+        { "enter", "Domain Management", "run a command in a running domain's namespaces",
+          "Run COMMAND (default /bin/sh) inside the running domain: its namespaces,\n"
+          "cgroup, root, environment and capability bounding set (libvirt's\n"
+          "lxc-enter-namespace, machinectl shell). Needs root. vivctl exits with\n"
+          "the command's status. Seccomp filters of the container are not applied.",
+          enter_options, VERB_NEEDS_URI, verb_enter },
+        {}
+};
