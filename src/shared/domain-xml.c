@@ -236,10 +236,9 @@ static int strv_append(char ***l, size_t *n, char *s) {
 
 /* Arguments and environment keep their white space: it is the user's. */
 static char *raw_text(xmlNode *n) {
-        xmlChar *v = xmlNodeGetContent(n);
-        char *s = strdup(v ? (const char *) v : "");
-        xmlFree(v);
-        return s;
+        _cleanup_(xmlFreep) xmlChar *v = xmlNodeGetContent(n);
+
+        return strdup(v ? (const char *) v : "");
 }
 
 static int parse_os(Parser *p, xmlNode *n) {

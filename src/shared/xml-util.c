@@ -250,6 +250,10 @@ typedef struct ReadState {
         int doctype_line;
 } ReadState;
 
+static void read_state_done(ReadState *st) {
+        free(st->message);
+}
+
 /* libxml2's messages end with a newline and sometimes carry padding. */
 static char *trimmed(const char *s) {
         size_t n;
@@ -293,8 +297,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(xmlParserCtxt *, xmlFreeParserCtxt);
 int xml_read(const XmlInput *in, xmlDoc **ret, XmlDiag *diag) {
         _cleanup_(xmlFreeParserCtxtp) xmlParserCtxt *ctxt = NULL;
         _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
-        ReadState st = {};
-        int r;
+        _cleanup_(read_state_done) ReadState st = {};
 
         if (in->size == 0 || !in->text)
                 return xml_error(in, diag, NULL, NULL, "document is empty");
@@ -318,31 +321,15 @@ int xml_read(const XmlInput *in, xmlDoc **ret, XmlDiag *diag) {
                 unsigned line = 1, column = 1;
                 const char *p = memmem(in->text, in->size, "<!DOCTYPE", 9);
 
-                free(st.message);
                 if (p)
                         offset_to_position(in, (size_t) (p - in->text), &line, &column);
                 else
                         line = st.doctype_line > 0 ? (unsigned) st.doctype_line : 1;
                 return xml_error_at(in, diag, line, column, "DOCTYPE declarations are not allowed");
         }
-        if (st.message || !doc || !ctxt->wellFormed || !ctxt->nsWellFormed) {
-                char *s = NULL;
-
-                if (!st.message)
-                        st.message = strdup("document is not well-formed");
-                if (!st.message)
-                        return -ENOMEM;
-                r = asprintf(&s, "%s:%d:%d: %s", in->filename, st.line > 0 ? st.line : 1,
-                             st.column > 0 ? st.column : 1, st.message);
-                free(st.message);
-                if (r < 0)
-                        return -ENOMEM;
-                if (diag && !diag->error)
-                        diag->error = s;
-                else
-                        free(s);
-                return -EINVAL;
-        }
+        if (st.message || !doc || !ctxt->wellFormed || !ctxt->nsWellFormed)
+                return xml_error_at(in, diag, st.line > 0 ? (unsigned) st.line : 1, st.column > 0 ? (unsigned) st.column : 1,
+                                    st.message ? st.message : "document is not well-formed");
 
         /* Belt and braces: the handler above should have stopped any DOCTYPE. */
         if (doc->intSubset || doc->extSubset)
@@ -373,28 +360,24 @@ bool xml_name_is(xmlNode *node, const char *name) {
 }
 
 char *xml_prop(xmlNode *node, const char *name) {
-        xmlChar *v = xmlGetNoNsProp(node, BAD_CAST name);
+        _cleanup_(xmlFreep) xmlChar *v = xmlGetNoNsProp(node, BAD_CAST name);
         char *s;
 
         if (!v)
                 return NULL;
         /* Return malloc()ed memory, so that callers can free() it. */
         s = strdup((const char *) v);
-        xmlFree(v);
         if (!s)
                 errno = ENOMEM;
         return s;
 }
 
 char *xml_text(xmlNode *node) {
-        xmlChar *v = xmlNodeGetContent(node);
-        char *s;
+        _cleanup_(xmlFreep) xmlChar *v = xmlNodeGetContent(node);
 
         if (!v)
                 return strdup("");
-        s = trimmed((const char *) v);
-        xmlFree(v);
-        return s;
+        return trimmed((const char *) v);
 }
 
 xmlNode *xml_child(xmlNode *parent, const char *name) {

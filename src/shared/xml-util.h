@@ -21,6 +21,7 @@ typedef struct XmlInput {
 } XmlInput;
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(xmlDoc *, xmlFreeDoc);
+DEFINE_TRIVIAL_CLEANUP_FUNC(xmlChar *, xmlFree);
 
 /* The input of a parse, named "(string)" in messages when no file name is given. */
 static inline XmlInput xml_input(const char *text, size_t size, const char *filename) {

@@ -597,7 +597,7 @@ static int check_element(const XmlInput *in, SchemaTable *t, xmlNode *n, const c
         for (xmlAttr *a = n->properties; a && !e->any_attrs; a = a->next) {
                 AttrInfo *info = NULL;
                 const char *aname = (const char *) a->name;
-                xmlChar *v;
+                _cleanup_(xmlFreep) xmlChar *v = NULL;
                 int m;
                 char aqname[256];
 
@@ -627,21 +627,14 @@ static int check_element(const XmlInput *in, SchemaTable *t, xmlNode *n, const c
                 m = value_matches(&info->value, v ? (const char *) v : "");
                 if (m == 0) {
                         _cleanup_free_ char *exp = expected_values(&info->value);
-                        int r;
 
-                        if (!exp) {
-                                xmlFree(v);
+                        if (!exp)
                                 return -ENOMEM;
-                        }
                         if (streq(qname, "domain") && streq(aname, "type") && parent_key[0] == 0)
-                                r = xml_error(in, diag, n, aname, "domain type '%s' is not supported, expected %s", (const char *) v, exp);
-                        else
-                                r = xml_error(in, diag, n, aname, "attribute '%s' of element '%s' has the invalid value '%s', expected %s",
-                                              aname, qname, (const char *) v, exp);
-                        xmlFree(v);
-                        return r;
+                                return xml_error(in, diag, n, aname, "domain type '%s' is not supported, expected %s", (const char *) v, exp);
+                        return xml_error(in, diag, n, aname, "attribute '%s' of element '%s' has the invalid value '%s', expected %s",
+                                         aname, qname, (const char *) v, exp);
                 }
-                xmlFree(v);
         }
         ARRAY_FOREACH(i, e->attrs, e->n_attrs)
                 if (i->required && !xmlHasProp(n, BAD_CAST i->name))
@@ -650,10 +643,9 @@ static int check_element(const XmlInput *in, SchemaTable *t, xmlNode *n, const c
         /* Text content. */
         if (!e->any_children && (e->text.n_values > 0 || e->text.datatype)) {
                 _cleanup_free_ char *v = xml_text(n);
-                xmlChar *raw = xmlNodeGetContent(n);
+                _cleanup_(xmlFreep) xmlChar *raw = xmlNodeGetContent(n);
                 int m = value_matches(&e->text, raw ? (const char *) raw : "");
 
-                xmlFree(raw);
                 if (!v)
                         return -ENOMEM;
                 if (m == 0) {
@@ -719,6 +711,10 @@ static void valid_error_handler(void *user_data, xmlErrorPtr error) {
         st->line = error->line;
 }
 
+static void valid_state_done(ValidState *st) {
+        free(st->message);
+}
+
 static void ignore_error_handler(void *user_data, xmlErrorPtr error) {
 }
 
@@ -728,13 +724,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(xmlRelaxNGValidCtxt *, xmlRelaxNGFreeValidCtxt);
 
 static int explain(const XmlInput *in, xmlDoc *doc, const char *schema, size_t schema_len,
                    const ValidState *st, XmlDiag *diag) {
-        SchemaTable t = {};
+        _cleanup_(schema_table_done) SchemaTable t = {};
         int r;
 
         r = schema_table_build(&t, schema, schema_len);
         if (r >= 0)
                 r = check_element(in, &t, xmlDocGetRootElement(doc), "", NULL, diag);
-        schema_table_done(&t);
         if (r != 0)
                 return r;
 
@@ -744,20 +739,15 @@ static int explain(const XmlInput *in, xmlDoc *doc, const char *schema, size_t s
                 return xml_error(in, diag, st->node, NULL, "element '%s': %s",
                                  xml_node_qname(st->node, qname, sizeof(qname)), strna(st->message));
         }
-        if (diag && !diag->error &&
-            asprintf(&diag->error, "%s:%d:1: %s", in->filename, st->line > 0 ? st->line : 1,
-                     st->message ? st->message : "document does not match the schema") < 0) {
-                diag->error = NULL;
-                return -ENOMEM;
-        }
-        return -EINVAL;
+        return xml_error_at(in, diag, st->line > 0 ? (unsigned) st->line : 1, 1,
+                            st->message ? st->message : "document does not match the schema");
 }
 
 int xml_validate(const XmlInput *in, xmlDoc *doc, const char *schema, size_t schema_len, XmlDiag *diag) {
         _cleanup_(xmlRelaxNGFreeParserCtxtp) xmlRelaxNGParserCtxt *pctxt = NULL;
         _cleanup_(xmlRelaxNGFreep) xmlRelaxNG *rng = NULL;
         _cleanup_(xmlRelaxNGFreeValidCtxtp) xmlRelaxNGValidCtxt *vctxt = NULL;
-        ValidState st = {};
+        _cleanup_(valid_state_done) ValidState st = {};
         int r;
 
         pctxt = xmlRelaxNGNewMemParserCtxt(schema, (int) schema_len);
@@ -774,15 +764,9 @@ int xml_validate(const XmlInput *in, xmlDoc *doc, const char *schema, size_t sch
         xmlRelaxNGSetValidStructuredErrors(vctxt, valid_error_handler, &st);
 
         r = xmlRelaxNGValidateDoc(vctxt, doc);
-        if (r == 0) {
-                free(st.message);
+        if (r == 0)
                 return 0;
-        }
-        if (r < 0) {
-                free(st.message);
+        if (r < 0)
                 return -ENOMEM;
-        }
-        r = explain(in, doc, schema, schema_len, &st, diag);
-        free(st.message);
-        return r;
+        return explain(in, doc, schema, schema_len, &st, diag);
 }
