@@ -7,9 +7,6 @@
 #include "domain.h"
 #include "macros.h"
 
-/* Like FOREACH_ARRAY, also for arrays reached through a const pointer. */
-#define ARRAY_FOREACH(i, array, n) for (__typeof__(*(array)) *i = (array); i && i < (array) + (n); i++)
-
 static void domain_filesystem_done(DomainFilesystem *fs) {
         free(fs->source);
         free(fs->target);

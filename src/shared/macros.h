@@ -102,3 +102,6 @@ static inline int streq_ptr(const char *a, const char *b) {
 #define startswith(s, prefix) (strncmp((s), (prefix), strlen(prefix)) == 0 ? (s) + strlen(prefix) : NULL)
 
 #define FOREACH_ARRAY(i, array, n) for (__typeof__(&(array)[0]) i = (array); i < (array) + (n); i++)
+/* Like FOREACH_ARRAY, also for arrays reached through a const pointer, and
+ * for a NULL array (then n is 0): no pointer arithmetic on NULL. */
+#define ARRAY_FOREACH(i, array, n) for (__typeof__(*(array)) *i = (array); i && i < (array) + (n); i++)

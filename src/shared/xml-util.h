@@ -57,9 +57,6 @@ int xml_read_validated(const XmlInput *in, const char *schema, size_t schema_len
 /* The qualified name as written ("vivarium:tasks"). */
 const char *xml_node_qname(xmlNode *node, char *buf, size_t size);
 
-/* Like FOREACH_ARRAY, also for arrays reached through a const pointer. */
-#define ARRAY_FOREACH(i, array, n) for (__typeof__(*(array)) *i = (array); i && i < (array) + (n); i++)
-
 /* Element children, skipping text and comments. */
 #define XML_FOREACH_ELEMENT(c, parent) \
         for (xmlNode *c = (parent)->children; c; c = c->next) \
