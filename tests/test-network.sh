@@ -248,6 +248,18 @@ check "missing bridge: the start fails" lacks "$out" "created"
 check "missing bridge: the message names it" contains "$out" "Bridge 'nosuchbr' does not exist"
 check "missing bridge: no veth left" same "$(links)" "$links_before"
 
+# --- a failure after the devices exist (an unreachable gateway) leaves nothing ---
+write_xml badroute "" \
+	"<interface type='ethernet'/>" \
+	"<interface type='bridge'><source bridge='br0'/><ip address='10.1.0.2' prefix='24'/><route address='0.0.0.0' prefix='0' gateway='10.99.0.1'/></interface>"
+out=$(vivctl create "$work/badroute.xml" 2>&1)
+check "unreachable gateway: the start fails with the kernel's reason" \
+	contains "$out" "Failed to add the route to '0.0.0.0/0' via '10.99.0.1' on 'eth1' in container 'badroute': Network is unreachable"
+check "unreachable gateway: no veth left" same "$(links)" "$links_before"
+write_xml taken "" "<interface type='ethernet'><target dev='mvp1'/></interface>"
+out=$(vivctl create "$work/taken.xml" 2>&1)
+check "a target dev that exists fails the start" contains "$out" "Failed to create interface 'mvp1' of container 'taken': File exists"
+
 # --- managed networks (type='network'), when vivctl has them ---
 write_xml usenet "" "<interface type='network'><source network='vt-nonet'/></interface>"
 out=$(vivctl create "$work/usenet.xml" 2>&1)

@@ -58,6 +58,22 @@ int netlink_error_to_errno(int nle) {
 
 #define NL_ERR(x) netlink_error_to_errno(x)
 
+/* libnl folds the kernel's errno into its own few codes (ENETUNREACH becomes
+ * "Failure"); for the messages users read, requests keep the kernel's. */
+static int on_nl_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg) {
+        *(int *) arg = e->error;
+        return NL_STOP;
+}
+
+#define NL_REQUEST(sk, expr)                                                              \
+        ({                                                                                \
+                int _kerr_ = 0, _nr_;                                                     \
+                (void) nl_socket_modify_err_cb((sk), NL_CB_CUSTOM, on_nl_error, &_kerr_);  \
+                _nr_ = (expr);                                                            \
+                (void) nl_socket_modify_err_cb((sk), NL_CB_DEFAULT, NULL, NULL);          \
+                _nr_ >= 0 ? 0 : _kerr_ < 0 ? _kerr_ : NL_ERR(_nr_);                       \
+        })
+
 int netlink_open(struct nl_sock **ret) {
         _cleanup_nl_sock_ struct nl_sock *sk = nl_socket_alloc();
         int r;
@@ -117,8 +133,7 @@ static int link_change(struct nl_sock *sk, int ifindex, struct rtnl_link *change
         int r = link_get(sk, ifindex, NULL, &orig);
         if (r < 0)
                 return r;
-        r = rtnl_link_change(sk, orig, changes, 0);
-        return r < 0 ? NL_ERR(r) : 0;
+        return NL_REQUEST(sk, rtnl_link_change(sk, orig, changes, 0));
 }
 
 int netlink_link_set_up(struct nl_sock *sk, int ifindex, bool up) {
@@ -147,10 +162,8 @@ int netlink_link_delete(struct nl_sock *sk, const char *name) {
         if (!link)
                 return -ENOMEM;
         rtnl_link_set_name(link, name);
-        r = rtnl_link_delete(sk, link);
-        if (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV)
-                return -ENODEV;
-        return r < 0 ? NL_ERR(r) : 0;
+        r = NL_REQUEST(sk, rtnl_link_delete(sk, link));
+        return r == -ENOENT ? -ENODEV : r;
 }
 
 int netlink_link_get_mac(struct nl_sock *sk, int ifindex, uint8_t ret[6]) {
@@ -206,8 +219,7 @@ int netlink_veth_create(struct nl_sock *sk, const char *name, const uint8_t *mac
         if (peer_netns_fd >= 0)
                 rtnl_link_set_ns_fd(peer, peer_netns_fd);
 
-        r = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
-        return r < 0 ? NL_ERR(r) : 0;
+        return NL_REQUEST(sk, rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL));
 }
 
 int netlink_macvlan_create(struct nl_sock *sk, const char *name, const uint8_t *mac, int parent_ifindex,
@@ -228,8 +240,7 @@ int netlink_macvlan_create(struct nl_sock *sk, const char *name, const uint8_t *
         if (netns_fd >= 0)
                 rtnl_link_set_ns_fd(link, netns_fd);
 
-        r = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
-        return r < 0 ? NL_ERR(r) : 0;
+        return NL_REQUEST(sk, rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL));
 }
 
 int netlink_bridge_create(struct nl_sock *sk, const char *name, const uint8_t *mac) {
@@ -245,8 +256,7 @@ int netlink_bridge_create(struct nl_sock *sk, const char *name, const uint8_t *m
         r = link_set_mac(link, mac);
         if (r < 0)
                 return r;
-        r = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
-        return r < 0 ? NL_ERR(r) : 0;
+        return NL_REQUEST(sk, rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL));
 }
 
 static int parse_addr(const char *s, int family, int prefix, struct nl_addr **ret) {
@@ -308,8 +318,7 @@ int netlink_addr_add(struct nl_sock *sk, int ifindex, int family, const char *ad
         if (family == AF_INET6)
                 rtnl_addr_set_flags(addr, IFA_F_NODAD);
 
-        r = rtnl_addr_add(sk, addr, NLM_F_CREATE | NLM_F_EXCL);
-        return r < 0 ? NL_ERR(r) : 0;
+        return NL_REQUEST(sk, rtnl_addr_add(sk, addr, NLM_F_CREATE | NLM_F_EXCL));
 }
 
 int netlink_route_add(struct nl_sock *sk, int ifindex, int family, const char *destination, unsigned prefix,
@@ -350,8 +359,7 @@ int netlink_route_add(struct nl_sock *sk, int ifindex, int family, const char *d
                 rtnl_route_nh_set_gateway(nh, gw);
         rtnl_route_add_nexthop(route, nh);  /* the route owns it now */
 
-        r = rtnl_route_add(sk, route, NLM_F_CREATE | NLM_F_EXCL);
-        return r < 0 ? NL_ERR(r) : 0;
+        return NL_REQUEST(sk, rtnl_route_add(sk, route, NLM_F_CREATE | NLM_F_EXCL));
 }
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_cache *, nl_cache_free);
