@@ -368,6 +368,98 @@ sleep 1
 c=$(count)
 check "the counter advances again ($b -> $c)" test "$c" -gt "$b"
 
+# --- 6. enter ------------------------------------------------------------------------------
+echo "# enter"
+leader=$(busctl get-property org.vivarium1 /org/vivarium1/container/ctr org.vivarium1.Container LeaderPID | cut -d' ' -f2)
+out=$(vivctl enter ctr -- /bin/sh -c 'echo "env=$container"; hostname; cat /data/count >/dev/null && echo data-ok;
+	for n in pid mnt net uts ipc cgroup; do readlink /proc/self/ns/$n; done' 2>&1)
+check "enter: the container's environment" contains "$out" "env=vivarium"
+check "enter: its hostname" contains "$out" "ctr"
+check "enter: its root and mounts" contains "$out" "data-ok"
+want=$(for ns in pid mnt net uts ipc cgroup; do readlink "/proc/$leader/ns/$ns"; done)
+got=$(echo "$out" | grep ':\[')
+check "enter: init's pid, mnt, net, uts, ipc and cgroup namespaces" eq "$got" "$want"
+out=$(vivctl enter ctr -- /bin/sh -c 'cat /proc/self/cgroup' 2>&1)
+check "enter: init's cgroups" eq "$out" "$(vivctl enter ctr -- /bin/cat /proc/1/cgroup 2>&1)"
+vivctl enter ctr -- /bin/sh -c 'exit 7'
+check "enter: exits with the command's status" eq "$?" 7
+out=$(echo 'echo hi-from-$container' | vivctl enter ctr 2>&1)
+check "enter: /bin/sh by default, stdin passed through ($out)" eq "$out" "hi-from-vivarium"
+out=$(vivctl enter hog -- /bin/true 2>&1)
+check "enter: a stopped domain is refused ($out)" contains "$out" "is not running"
+
+# --- 7. lifecycle: actions and shutdown --timeout ------------------------------------------------
+echo "# lifecycle"
+lc() { # NAME ELEMENTS INIT-SCRIPT: defines and starts
+	mkdir -p "$work/lc/$1"
+	cat >"$1.xml" <<XML
+<domain type='lxc'>
+  <name>$1</name>
+  <memory unit='MiB'>64</memory>
+  <os><type>exe</type><init>/bin/sh</init><initarg>-c</initarg><initarg>$3</initarg></os>
+  $2
+  <devices>
+    <console type='pty'/>
+    <filesystem type='mount'><source dir='$work/lc/$1'/><target dir='/data'/></filesystem>
+  </devices>
+</domain>
+XML
+	vivctl define "$1.xml" >/dev/null && vivctl start "$1" >/dev/null
+}
+once='if [ -e /data/once ]; then exec sleep 1000; fi; touch /data/once;'
+idof() { vivctl domid "$1" 2>/dev/null; }
+restarted() { # NAME OLD-ID
+	local id
+	id=$(idof "$1")
+	[ "$id" != - ] && [ "$id" != "$2" ] && [ "$(vivctl domstate "$1")" = running ]
+}
+is_off() { [ "$(vivctl domstate "$1")" = "shut off" ]; }
+
+lc rbt "" "$once busybox reboot -f"
+id=$(idof rbt)
+check "reboot() inside, default on_reboot=restart: a new Id" wait_for 100 restarted rbt "$id"
+check "... the container really booted twice" test -e "$work/lc/rbt/once"
+
+lc rbd "<on_reboot>destroy</on_reboot>" "$once busybox reboot -f"
+check "reboot() inside, on_reboot=destroy: shut off" wait_for 100 is_off rbd
+
+lc pwr "<on_poweroff>restart</on_poweroff>" "$once exit 0"
+id=$(idof pwr)
+check "init exits, on_poweroff=restart: a new Id" wait_for 100 restarted pwr "$id"
+
+lc pwd "" "$once exit 0"
+check "init exits, default on_poweroff=destroy: shut off" wait_for 100 is_off pwd
+
+lc crs "<on_crash>restart</on_crash>" "$once exec sleep 1000"
+sleep 0.3
+id=$(idof crs)
+kill -KILL "$(busctl get-property org.vivarium1 /org/vivarium1/container/crs org.vivarium1.Container LeaderPID | cut -d' ' -f2)"
+check "init killed, on_crash=restart: a new Id" wait_for 100 restarted crs "$id"
+
+lc crp "<on_crash>preserve</on_crash>" "exec sleep 1000"
+sleep 0.3
+kill -KILL "$(busctl get-property org.vivarium1 /org/vivarium1/container/crp org.vivarium1.Container LeaderPID | cut -d' ' -f2)"
+check "init killed, on_crash=preserve: shut off (nothing to preserve)" wait_for 100 is_off crp
+
+lc stb "" "while :; do sleep 0.2; done"
+sleep 0.3
+start=$(date +%s%N)
+out=$(vivctl shutdown stb --timeout 1 2>&1)
+ms=$((($(date +%s%N) - start) / 1000000))
+check "shutdown --timeout 1 of an init that ignores SIGTERM ($out)" contains "$out" "Domain stb destroyed after 1 s"
+check "... shut off" is_off stb
+check "... after about a second ($ms ms)" test $ms -ge 900 -a $ms -lt 5000
+
+lc stg "" "trap 'exit 0' TERM; while :; do sleep 0.1; done"
+sleep 0.3
+out=$(vivctl shutdown stg --timeout 10 2>&1)
+check "shutdown --timeout 10 of an init that stops on SIGTERM ($out)" eq "$out" "Domain stg is being shutdown"
+check "... shut off" is_off stg
+out=$(vivctl shutdown stg --timeout x 2>&1)
+check "shutdown --timeout x is refused ($out)" contains "$out" "malformed"
+
+for d in rbt pwr crs; do vivctl destroy "$d" >/dev/null 2>&1; done
+
 # --- events ------------------------------------------------------------------------------
 vivctl destroy lim >/dev/null 2>&1
 vivctl destroy ctr >/dev/null 2>&1
@@ -378,6 +470,9 @@ ev=$(cat "$work/events")
 echo "$ev" | sed 's/^/#   /'
 check "events: hog stopped by the OOM kill" contains "$ev" "event 'lifecycle' for domain 'hog': Stopped Crashed"
 check "events: ctr suspended and resumed" contains "$ev" "event 'lifecycle' for domain 'ctr': Resumed Unpaused"
+check "events: rbd stopped after its reboot()" contains "$ev" "event 'lifecycle' for domain 'rbd': Stopped"
+check "events: crs crashed, then started again" contains "$ev" "event 'lifecycle' for domain 'crs': Stopped Crashed
+event 'lifecycle' for domain 'crs': Started Booted"
 
 echo "1..$n"
 rm -rf "$work"
