@@ -222,18 +222,6 @@ static int parse_blkiotune(Parser *p, xmlNode *n) {
         return 0;
 }
 
-static int strv_append(char ***l, size_t *n, char *s) {
-        char **nl = reallocarray(*l, *n + 2, sizeof(char *));
-        if (!nl) {
-                free(s);
-                return -ENOMEM;
-        }
-        nl[(*n)++] = s;
-        nl[*n] = NULL;
-        *l = nl;
-        return 0;
-}
-
 /* Arguments and environment keep their white space: it is the user's. */
 static char *raw_text(xmlNode *n) {
         _cleanup_(xmlFreep) xmlChar *v = xmlNodeGetContent(n);
@@ -243,7 +231,6 @@ static char *raw_text(xmlNode *n) {
 
 static int parse_os(Parser *p, xmlNode *n) {
         DomainDef *def = p->def;
-        size_t n_args = 0;
         int r = 0;
 
         XML_FOREACH_ELEMENT(c, n) {
@@ -261,7 +248,7 @@ static int parse_os(Parser *p, xmlNode *n) {
                         char *s = raw_text(c);
                         if (!s)
                                 return -ENOMEM;
-                        r = strv_append(&def->init_args, &n_args, s);
+                        r = strv_consume(&def->init_args, s);
                 } else if (xml_name_is(c, "initenv")) {
                         DomainEnv *e;
                         _cleanup_free_ char *name = xml_prop(c, "name");

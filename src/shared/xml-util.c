@@ -199,22 +199,6 @@ int xml_error(const XmlInput *in, XmlDiag *diag, xmlNode *node, const char *attr
         return -EINVAL;
 }
 
-static int strv_push(char ***l, char *s) {
-        size_t n = 0;
-        char **nl;
-
-        if (*l)
-                while ((*l)[n])
-                        n++;
-        nl = realloc(*l, (n + 2) * sizeof(char *));
-        if (!nl)
-                return -ENOMEM;
-        nl[n] = s;
-        nl[n + 1] = NULL;
-        *l = nl;
-        return 0;
-}
-
 int xml_error_at(const XmlInput *in, XmlDiag *diag, unsigned line, unsigned column, const char *message) {
         if (!diag || diag->error)
                 return -EINVAL;
@@ -234,11 +218,9 @@ int xml_warning(const XmlInput *in, XmlDiag *diag, xmlNode *node, const char *fm
         va_start(ap, fmt);
         s = vformat_at(in, node, NULL, "warning: ", fmt, ap);
         va_end(ap);
-        if (!s || strv_push(&diag->warnings, s) < 0) {
-                free(s);
+        if (!s)
                 return -ENOMEM;
-        }
-        return 0;
+        return strv_consume(&diag->warnings, s);
 }
 
 /* ---- reading ---- */
@@ -494,6 +476,24 @@ int xml_scale_to_kib(uint64_t value, const char *unit, const char *default_unit,
                         return -ERANGE;
                 *ret = (uint64_t) k;
         }
+        return 0;
+}
+
+int strv_consume(char ***l, char *s) {
+        size_t n = 0;
+        char **nl;
+
+        if (*l)
+                while ((*l)[n])
+                        n++;
+        nl = reallocarray(*l, n + 2, sizeof(char *));
+        if (!nl) {
+                free(s);
+                return -ENOMEM;
+        }
+        nl[n] = s;
+        nl[n + 1] = NULL;
+        *l = nl;
         return 0;
 }
 

@@ -77,6 +77,10 @@ int xml_parse_i64(const char *s, int64_t *ret);
  * overflow, -EINVAL for an unknown unit. */
 int xml_scale_to_kib(uint64_t value, const char *unit, const char *default_unit, uint64_t *ret);
 
+/* Appends s to the NULL-terminated list *l (NULL = empty) and takes it: on
+ * failure s is freed. Returns 0 or -ENOMEM. */
+int strv_consume(char ***l, char *s);
+
 /* Append to a dynamic array: grows *array by one zeroed element. */
 void *xml_array_grow(void **array, size_t *n, size_t elem_size);
 #define XML_ARRAY_GROW(array, n) ((__typeof__(array)) xml_array_grow((void **) &(array), &(n), sizeof(*(array))))
