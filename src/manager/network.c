@@ -400,9 +400,8 @@ static int check_subnet_free(struct nl_sock *sk, const NetworkDef *def, sd_bus_e
                                 snprintf(ifname, sizeof ifname, "#%d", rtnl_addr_get_ifindex(a));
                         nl_cache_free(cache);
                         return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
-                                                 "Failed to start network '%s': its subnet %s/%u is already in use by interface '%s' (%s/%d)",
-                                                 def->name, ip->address, ip->prefix, ifname, have,
-                                                 rtnl_addr_get_prefixlen(a));
+                                                 "Subnet %s/%u of network '%s' is already in use on the host by interface '%s' (%s)",
+                                                 ip->address, ip->prefix, def->name, ifname, have);
                 }
         }
         nl_cache_free(cache);
@@ -457,8 +456,8 @@ static int bridge_up(Network *n, const NetworkDef *live, sd_bus_error *error) {
         r = netlink_link_get_ifindex(sk, live->bridge);
         if (r >= 0)
                 return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
-                                         "Failed to start network '%s': interface '%s' already exists on the host",
-                                         n->name, live->bridge);
+                                         "Interface '%s' already exists on the host: network '%s' cannot use it as its bridge",
+                                         live->bridge, n->name);
         r = check_subnet_free(sk, live, error);
         if (r < 0)
                 return r;
