@@ -114,6 +114,8 @@ def machine_facts():
         "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?"),
         "systemd": out("systemctl", "--version").split("\n")[0],
         "crun": out("crun", "--version").split("\n")[0],
+        # The machine may be shared: the load says how quiet it was.
+        "loadavg": open("/proc/loadavg").read().split()[:3],
         "cgroup": "unified" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "hybrid",
     }
 
@@ -355,6 +357,9 @@ def inner(outfile, stages):
         res.setdefault("stage_seconds", {})[s] = round(time.time() - t, 1)
         with open(outfile, "w") as fh:
             json.dump(res, fh)
+    res["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    with open(outfile, "w") as fh:
+        json.dump(res, fh)
     log("done")
 
 
@@ -400,7 +405,8 @@ def report(raw_path, outdir):
     m = raw["machine"]
     lines.append(f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['mem_total_kib'] // 1024} MiB, "
                  f"kernel {m['kernel']}, {m['systemd']}, {m['crun']}, cgroups {m['cgroup']}; "
-                 f"one test host; {stamp}.")
+                 f"one test host; {stamp}; load average {' '.join(m.get('loadavg', []))} at the start, "
+                 f"{' '.join(m.get('loadavg_end', []))} at the end.")
     lines.append("")
 
     if "start" in raw:

@@ -72,7 +72,7 @@ systemctl daemon-reload
 systemctl restart vivariumd
 for i in $(seq 0 $((RUNS - 1))); do vivctl create --wait "$W/xml/pf-$i.xml"; done
 systemctl stop vivariumd
-sleep 0.5
+for i in $(seq 50); do [ -s "$OUT/strace-c.txt" ] && break; sleep 0.1; done
 echo
 echo "## strace -c -f of vivariumd + helpers + init over $RUNS starts of /bin/true (top 15)"
 head -n 17 "$OUT/strace-c.txt"
@@ -97,8 +97,16 @@ echo
 echo "## timeline of one start under strace (ms from vivctl's execve; strace slows every step)"
 python3 - "$OUT/strace-ctl.txt" "$OUT/strace-mgr.txt" <<'PY'
 import re, sys
-ctl = [l.split(None, 2) for l in open(sys.argv[1])]
-mgr = [l.split(None, 2) for l in open(sys.argv[2])]
+def parse(path):
+    # "[PID ]SECONDS.USEC rest": strace leaves the PID out while one process runs
+    ret = []
+    for l in open(path):
+        m = re.match(r"^(?:(\d+) +)?(\d+\.\d+) (.*)", l)
+        if m:
+            ret.append((m.group(1), m.group(2), m.group(3)))
+    return ret
+ctl = parse(sys.argv[1])
+mgr = parse(sys.argv[2])
 t0 = float(ctl[0][1])
 ev = []
 def first(lines, pat, label, after=0.0):
