@@ -4,7 +4,8 @@
 # bridge in place of libvirt's default network), <ip>/<route> configuring the
 # guest, two containers on one bridge, type='ethernet', type='direct'
 # macvlans on a veth end, <link state='down'/>, a missing bridge, the live XML
-# (target dev, domiflist), managed networks when vivctl has net-start, and no
+# (target dev, domiflist), managed networks (the seed's XML verbatim on the
+# default network), and no
 # leftovers after 20 start/destroy cycles. Traffic stays inside the test
 # host's network namespace: the bridges and veths are the test's own.
 # Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
@@ -264,29 +265,58 @@ check "a target dev that exists fails the start" contains "$out" "Failed to crea
 write_xml usenet "" "<interface type='network'><source network='vt-nonet'/></interface>"
 out=$(vivctl create "$work/usenet.xml" 2>&1)
 check "an inactive network fails the start" contains "$out" "Network 'vt-nonet' is not active"
-if vivctl net-list --all >/dev/null 2>&1; then
-	cat >"$work/vtnet.xml" <<'XML'
+cat >"$work/vtnet.xml" <<'XML'
 <network>
   <name>vtnet</name>
   <bridge name='vtbr0'/>
   <ip address='192.168.160.1' netmask='255.255.255.0'/>
 </network>
 XML
-	vivctl net-define "$work/vtnet.xml" >/dev/null 2>&1
-	out=$(vivctl net-start vtnet 2>&1)
-	check "net-start vtnet" contains "$out" "started"
-	write_xml usenet "" "<interface type='network'><source network='vtnet'/><ip address='192.168.160.5' prefix='24'/></interface>"
-	out=$(vivctl create "$work/usenet.xml" 2>&1)
-	check "create a container on network vtnet" contains "$out" "Domain usenet created"
-	out=$(in_host ip -o link show master vtbr0 2>&1)
-	check "its vnet is on the network's bridge" contains "$out" "vnet"
-	check "it pings the network's address" quiet in_ct usenet busybox ping -c1 -W3 192.168.160.1
-	vivctl destroy usenet >/dev/null 2>&1
-	vivctl net-destroy vtnet >/dev/null 2>&1
-	vivctl net-undefine vtnet >/dev/null 2>&1
-else
-	echo "# SKIP type='network' with an active network: vivctl has no net-* verbs yet"
-fi
+vivctl net-define "$work/vtnet.xml" >/dev/null 2>&1
+out=$(vivctl net-start vtnet 2>&1)
+check "net-start vtnet" contains "$out" "started"
+write_xml usenet "" "<interface type='network'><source network='vtnet'/><ip address='192.168.160.5' prefix='24'/></interface>"
+out=$(vivctl create "$work/usenet.xml" 2>&1)
+check "create a container on network vtnet" contains "$out" "Domain usenet created"
+out=$(in_host ip -o link show master vtbr0 2>&1)
+check "its vnet is on the network's bridge" contains "$out" "vnet"
+check "it pings the network's address" quiet in_ct usenet busybox ping -c1 -W3 192.168.160.1
+out=$(vivctl domiflist usenet 2>&1)
+check "domiflist: vnetN network vtnet" grep -Eq '^ *vnet[0-9]+ +network +vtnet ' <<<"$out"
+vivctl destroy usenet >/dev/null 2>&1
+vivctl net-destroy vtnet >/dev/null 2>&1
+vivctl net-undefine vtnet >/dev/null 2>&1
+
+# --- the seed's XML verbatim, on the default network (192.168.124.0/24) ---
+out=$(vivctl net-start default 2>&1)   # autostarted already, normally
+out=$(vivctl net-info default 2>&1)
+check "the default network is active" grep -Eq '^Active: +yes' <<<"$out"
+write_xml helloworld "" "<interface type='network'>" "<mac address='52:54:00:4d:2b:cd'/>" \
+	"<source network='default'/>" "</interface>"
+out=$(vivctl create "$work/helloworld.xml" 2>&1)
+check "create helloworld on network 'default'" contains "$out" "Domain helloworld created"
+cat >"$work/hw.steps" <<'STEPS'
+expect Connected to domain helloworld
+expect Escape character is \^\]
+send busybox ifconfig
+expect (?i)eth0 +Link encap:Ethernet +HWaddr 52:54:00:4d:2b:cd
+expect lo +Link encap:Local Loopback
+send busybox route -n
+expect Kernel IP routing table
+send busybox ifconfig eth0 192.168.124.50
+send busybox route add 0.0.0.0 gw 192.168.124.1 eth0
+send busybox route
+expect (?m)^default +192\.168\.124\.1 .* eth0
+send busybox ping -c2 -W3 192.168.124.1
+expect 2 packets transmitted, 2 packets received
+sendraw \x1d
+eof
+STEPS
+out=$(in_host python3 "$here/lib/ptyexpect.py" --timeout 20 "$work/hw.steps" -- vivctl -c lxc:/// console helloworld 2>&1)
+rc=$?
+check "the seed's console session on the default network" [ $rc -eq 0 ]
+[ $rc -eq 0 ] || printf '%s\n' "$out" | tail -30 | sed 's/^/#  /'
+vivctl destroy helloworld >/dev/null 2>&1
 
 # --- no leftovers: 20 start/destroy cycles with two interfaces each ---
 write_xml cyc "" \
