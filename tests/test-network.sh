@@ -5,8 +5,7 @@
 # guest, two containers on one bridge, type='ethernet', type='direct'
 # macvlans on a veth end, <link state='down'/>, a missing bridge, the live XML
 # (target dev, domiflist), managed networks (the seed's XML verbatim on the
-# default network), and no
-# leftovers after 20 start/destroy cycles. Traffic stays inside the test
+# default network), and no leftovers after 20 start/destroy cycles. Traffic stays inside the test
 # host's network namespace: the bridges and veths are the test's own.
 # Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
 set -uo pipefail
