@@ -548,52 +548,36 @@ static int check_repeated(const XmlInput *in, const ElemInfo *e, xmlNode *c, con
         return 0;
 }
 
-/* Returns -EINVAL with diag->error set at the first problem, 0 when none is found. */
-static int check_element(const XmlInput *in, SchemaTable *t, xmlNode *n, const char *parent_key, const char *parent_name, XmlDiag *diag) {
-        char kname[512], qname[256], key[1024];
-        ElemInfo *parent, *e;
+/* n is not among the children the schema lists for its parent. */
+static int report_unexpected(const XmlInput *in, const ElemInfo *parent, xmlNode *n, const char *qname,
+                             const char *parent_name, XmlDiag *diag) {
+        _cleanup_free_ char *suggestion = NULL, *list = expected_children(parent, qname, &suggestion);
+        _cleanup_free_ char *hint = NULL;
+        char shown[256];
 
-        node_key_name(n, kname, sizeof(kname));
-        xml_node_qname(n, qname, sizeof(qname));
-        (void) snprintf(key, sizeof(key), "%s/%s", parent_key, kname);
-
-        parent = table_get(t, parent_key, false);
-        if (!parent || parent->any_children)
-                return 0;
-        e = table_get(t, key, false);
-        {
-                bool listed = false;
-                ARRAY_FOREACH(c, parent->children, parent->n_children)
-                        if (streq(c->qname, kname))
-                                listed = true;
-                if (!listed)
-                        e = NULL;
+        if (!list)
+                return -ENOMEM;
+        if (suggestion && asprintf(&hint, " (did you mean '%s'?)", suggestion) < 0)
+                return -ENOMEM;
+        (void) snprintf(shown, sizeof(shown), "%s", qname);
+        /* A known name in another namespace: say which namespace. */
+        if (n->ns && n->ns->href) {
+                size_t l = strlen(shown);
+                (void) snprintf(shown + l, sizeof(shown) - l, "' in namespace '%s", (const char *) n->ns->href);
+                free(hint);
+                hint = NULL;
         }
-        if (!e) {
-                _cleanup_free_ char *suggestion = NULL, *list = expected_children(parent, qname, &suggestion);
-                _cleanup_free_ char *hint = NULL;
+        if (!parent_name)
+                return xml_error(in, diag, n, NULL, "root element '%s' is not expected, expected '%s'", shown, list);
+        if (parent->n_children == 0)
+                return xml_error(in, diag, n, NULL, "element '%s' is not expected in '%s', which takes no child elements",
+                                 shown, parent_name);
+        return xml_error(in, diag, n, NULL, "element '%s' is not expected in '%s'%s; expected one of: %s",
+                         shown, parent_name, strempty(hint), list);
+}
 
-                if (!list)
-                        return -ENOMEM;
-                if (suggestion && asprintf(&hint, " (did you mean '%s'?)", suggestion) < 0)
-                        return -ENOMEM;
-                /* A known name in another namespace: say which namespace. */
-                if (n->ns && n->ns->href) {
-                        size_t l = strlen(qname);
-                        (void) snprintf(qname + l, sizeof(qname) - l, "' in namespace '%s", (const char *) n->ns->href);
-                        free(hint);
-                        hint = NULL;
-                }
-                if (!parent_name)
-                        return xml_error(in, diag, n, NULL, "root element '%s' is not expected, expected '%s'", qname, list);
-                if (parent->n_children == 0)
-                        return xml_error(in, diag, n, NULL, "element '%s' is not expected in '%s', which takes no child elements",
-                                         qname, parent_name);
-                return xml_error(in, diag, n, NULL, "element '%s' is not expected in '%s'%s; expected one of: %s",
-                                 qname, parent_name, strempty(hint), list);
-        }
-
-        /* Attributes: known, allowed values, required ones present. */
+/* Attributes: known, allowed values, required ones present. */
+static int check_attributes(const XmlInput *in, const ElemInfo *e, xmlNode *n, const char *qname, bool is_root, XmlDiag *diag) {
         for (xmlAttr *a = n->properties; a && !e->any_attrs; a = a->next) {
                 AttrInfo *info = NULL;
                 const char *aname = (const char *) a->name;
@@ -630,7 +614,7 @@ static int check_element(const XmlInput *in, SchemaTable *t, xmlNode *n, const c
 
                         if (!exp)
                                 return -ENOMEM;
-                        if (streq(qname, "domain") && streq(aname, "type") && parent_key[0] == 0)
+                        if (streq(qname, "domain") && streq(aname, "type") && is_root)
                                 return xml_error(in, diag, n, aname, "domain type '%s' is not supported, expected %s", (const char *) v, exp);
                         return xml_error(in, diag, n, aname, "attribute '%s' of element '%s' has the invalid value '%s', expected %s",
                                          aname, qname, (const char *) v, exp);
@@ -639,9 +623,14 @@ static int check_element(const XmlInput *in, SchemaTable *t, xmlNode *n, const c
         ARRAY_FOREACH(i, e->attrs, e->n_attrs)
                 if (i->required && !xmlHasProp(n, BAD_CAST i->name))
                         return xml_error(in, diag, n, NULL, "element '%s' lacks the required attribute '%s'", qname, i->name);
+        return 0;
+}
 
-        /* Text content. */
-        if (!e->any_children && (e->text.n_values > 0 || e->text.datatype)) {
+/* Text content: an allowed value, or none where the schema takes none. */
+static int check_text(const XmlInput *in, const ElemInfo *e, xmlNode *n, const char *qname, XmlDiag *diag) {
+        if (e->any_children)
+                return 0;
+        if (e->text.n_values > 0 || e->text.datatype) {
                 _cleanup_free_ char *v = xml_text(n);
                 _cleanup_(xmlFreep) xmlChar *raw = xmlNodeGetContent(n);
                 int m = value_matches(&e->text, raw ? (const char *) raw : "");
@@ -656,10 +645,16 @@ static int check_element(const XmlInput *in, SchemaTable *t, xmlNode *n, const c
                                 return xml_error(in, diag, n, NULL, "element '%s' is empty, expected %s", qname, exp);
                         return xml_error(in, diag, n, NULL, "element '%s' has the invalid value '%s', expected %s", qname, v, exp);
                 }
-        } else if (!e->any_children && !e->text.text && e->text.n_values == 0 && has_text(n))
+        } else if (!e->text.text && e->text.n_values == 0 && has_text(n))
                 return xml_error(in, diag, n, NULL, "element '%s' takes no text", qname);
+        return 0;
+}
 
-        /* Children, in document order, then the required ones. */
+static int check_element(const XmlInput *in, SchemaTable *t, xmlNode *n, const char *parent_key, const char *parent_name, XmlDiag *diag);
+
+/* Children, in document order, then the required ones. */
+static int check_children(const XmlInput *in, SchemaTable *t, const ElemInfo *e, xmlNode *n, const char *key,
+                          const char *qname, XmlDiag *diag) {
         XML_FOREACH_ELEMENT(c, n) {
                 int r = check_element(in, t, c, key, qname, diag);
                 if (r != 0)
@@ -685,6 +680,34 @@ static int check_element(const XmlInput *in, SchemaTable *t, xmlNode *n, const c
                 }
         }
         return 0;
+}
+
+/* Returns -EINVAL with diag->error set at the first problem, 0 when none is found. */
+static int check_element(const XmlInput *in, SchemaTable *t, xmlNode *n, const char *parent_key, const char *parent_name, XmlDiag *diag) {
+        char kname[512], qname[256], key[1024];
+        ElemInfo *parent, *e = NULL;
+        int r;
+
+        node_key_name(n, kname, sizeof(kname));
+        xml_node_qname(n, qname, sizeof(qname));
+        (void) snprintf(key, sizeof(key), "%s/%s", parent_key, kname);
+
+        parent = table_get(t, parent_key, false);
+        if (!parent || parent->any_children)
+                return 0;
+        ARRAY_FOREACH(c, parent->children, parent->n_children)
+                if (streq(c->qname, kname))
+                        e = table_get(t, key, false);
+        if (!e)
+                return report_unexpected(in, parent, n, qname, parent_name, diag);
+
+        r = check_attributes(in, e, n, qname, parent_key[0] == 0, diag);
+        if (r != 0)
+                return r;
+        r = check_text(in, e, n, qname, diag);
+        if (r != 0)
+                return r;
+        return check_children(in, t, e, n, key, qname, diag);
 }
 
 /* ---- RelaxNG ---- */
