@@ -418,7 +418,9 @@ static int verb_list(Context *c, const VerbArgs *a) {
         static const char *const headers[] = { "Id", "Name", "State", "Title" };
         _cleanup_(table_freep) Table *t = NULL;
         bool names = args_flag(a, "name"), uuids = args_flag(a, "uuid"), titles = args_flag(a, "title");
-        bool table = args_flag(a, "table") || (!names && !uuids);
+        bool json = args_flag(a, "json");
+        bool table = !json && (args_flag(a, "table") || (!names && !uuids));
+        bool first = true;
         DomainEntry *l = NULL;
         size_t n = 0;
         int r;
@@ -450,7 +452,19 @@ static int verb_list(Context *c, const VerbArgs *a) {
                 else
                         strcpy(id, "-");
 
-                if (table) {
+                if (json) {
+                        /* one object per domain: what the table shows, and the UUID */
+                        printf("%s\n  {\"id\": %s, \"name\": ", first ? "[" : ",", streq(id, "-") ? "null" : id);
+                        json_print_string(stdout, d->name);
+                        printf(", \"uuid\": ");
+                        json_print_string(stdout, d->uuid);
+                        printf(", \"state\": ");
+                        json_print_string(stdout, d->state);
+                        printf(", \"title\": ");
+                        json_print_string(stdout, d->title);
+                        printf("}");
+                        first = false;
+                } else if (table) {
                         const char *cells[] = { id, d->name, d->state, d->title };
                         if (table_add_row(t, cells) < 0) {
                                 r = ctl_error(-ENOMEM, "Out of memory");
@@ -466,6 +480,8 @@ static int verb_list(Context *c, const VerbArgs *a) {
 
         if (table)
                 table_print(t, stdout);
+        if (json)
+                printf(first ? "[]\n" : "\n]\n");
         r = 0;
 
 finish:
@@ -583,6 +599,33 @@ static int verb_dominfo(Context *c, const VerbArgs *a) {
          * says what it uses. */
         if (used_kib == UINT64_MAX)
                 used_kib = cur_kib;
+
+        if (args_flag(a, "json")) {
+                printf("{\n  \"id\": ");
+                if (running && d.id > 0)
+                        printf("%" PRIu32, d.id);
+                else
+                        printf("null");
+                printf(",\n  \"name\": ");
+                json_print_string(stdout, d.name);
+                printf(",\n  \"uuid\": ");
+                json_print_string(stdout, d.uuid);
+                printf(",\n  \"os_type\": ");
+                json_print_string(stdout, os_type);
+                printf(",\n  \"state\": ");
+                json_print_string(stdout, d.state);
+                printf(",\n  \"cpus\": %u", vcpus);
+                if (cpu_ns > 0)
+                        printf(",\n  \"cpu_time_ns\": %" PRIu64, cpu_ns);
+                if (max_kib > 0)
+                        printf(",\n  \"max_memory_kib\": %" PRIu64, max_kib);
+                printf(",\n  \"used_memory_kib\": %" PRIu64, used_kib);
+                printf(",\n  \"persistent\": %s", persistent ? "true" : "false");
+                printf(",\n  \"autostart\": %s", autostart ? "true" : "false");
+                printf(",\n  \"managed_save\": false,\n  \"security_model\": \"none\",\n"
+                       "  \"security_doi\": \"0\"\n}\n");
+                return 0;
+        }
 
         if (running && d.id > 0)
                 printf(INFO "%" PRIu32 "\n", "Id:", d.id);
@@ -760,6 +803,13 @@ static const VerbOption list_options[] = {
         { "name", OPT_BOOL, 0, "list domain names only" },
         { "table", OPT_BOOL, 0, "list table (default)" },
         { "title", OPT_BOOL, 0, "show domain title" },
+        { "json", OPT_BOOL, 0, "a JSON array of objects (id, name, uuid, state, title)" },
+        {}
+};
+
+static const VerbOption dominfo_options[] = {
+        { "domain", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED, "domain name, id or uuid" },
+        { "json", OPT_BOOL, 0, "a JSON object with the same facts" },
         {}
 };
 
@@ -826,7 +876,7 @@ const Verb verb_table_domain[] = {
           domiflist_options, VERB_NEEDS_URI, verb_domiflist },
         { "dominfo", DMON, "domain information",
           "Returns basic information about the domain.",
-          domain_only_options, VERB_NEEDS_URI, verb_dominfo },
+          dominfo_options, VERB_NEEDS_URI, verb_dominfo },
         { "domname", DMON, "convert a domain id or UUID to domain name",
           "Convert a domain id or UUID to domain name.",
           domain_only_options, VERB_NEEDS_URI, verb_domname },

@@ -19,3 +19,7 @@ static inline void table_freep(Table **t) {
 /* Copies n_columns cells. Returns -ENOMEM. */
 int table_add_row(Table *t, const char *const *cells);
 int table_print(const Table *t, FILE *f);
+
+/* A JSON string literal with its quotes; control characters, '"' and '\\'
+ * escaped. */
+void json_print_string(FILE *f, const char *s);
