@@ -31,15 +31,8 @@ if [ -z "${VT_HELPER_FG_INNER:-}" ]; then
 	exec unshare -m --propagation private "$0" "$@"
 fi
 
-failures=0
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $*"; }
-check() { # DESCRIPTION CMD...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
+# shellcheck source=tests/lib/check.sh
+. "$(dirname "$(readlink -f "$0")")/lib/check.sh"
 contains() { # FILE STRING
 	if grep -qF -- "$2" "$1"; then return 0; fi
 	echo "# '$2' not in $1:" >&2

@@ -21,15 +21,8 @@ if [ -z "$build" ] || [ ! -x "$build/src/helper/vivarium-helper" ] || [ ! -x "$b
 	testhost_skip_or_fail "helper, vivariumd or vivctl not built (VIVARIUM_BUILD_DIR='$build')"
 fi
 
-failures=0
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $*"; }
-check() { # DESCRIPTION CMD...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
+# shellcheck source=tests/lib/check.sh
+. "$here/lib/check.sh"
 contains() { # HAYSTACK NEEDLE
 	case $1 in *"$2"*) return 0 ;; esac
 	echo "#  expected to find: $2" >&2

@@ -21,15 +21,8 @@ if [ -z "$build" ] || [ ! -x "$build/src/manager/vivariumd" ]; then
 	testhost_skip_or_fail "vivariumd is not built (VIVARIUM_BUILD_DIR='$build')"
 fi
 
-failures=0
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $*"; }
-check() { # DESCRIPTION CMD...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
+# shellcheck source=tests/lib/check.sh
+. "$here/lib/check.sh"
 not() { ! "$@"; }
 contains() { # HAYSTACK NEEDLE
 	case $1 in *"$2"*) return 0 ;; esac

@@ -1,0 +1,17 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# TAP bookkeeping for the shell tests; source it.
+#   check DESCRIPTION CMD...   "ok N - DESCRIPTION" when CMD succeeds, else "not ok N - ..."
+#   ok DESCRIPTION, not_ok DESCRIPTION   the same for a result known otherwise
+# $n counts the checks and $failures the failed ones; a test ends with
+# echo "1..$n" and fails when $failures is not 0.
+# shellcheck shell=bash
+
+failures=0
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $*"; }
+check() { # DESCRIPTION CMD...
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
