@@ -58,102 +58,13 @@ pass() { echo "PASS: $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 say() { printf '\n# %s\n' "$*"; }
 
-# The console driver: runs COMMAND in a pseudo-terminal of 40x120 and plays
-# the steps in STEPS-FILE, one a line:
-#   expect REGEX   wait until REGEX matches the output since the last match
-#   line REGEX     a whole line matching REGEX, after any shell prompts ("# ",
-#                  "$ ": the shell may print its prompt before the output of a
-#                  command typed ahead)
-#   send TEXT      type TEXT and Enter (\r)
-#   sendraw TEXT   type TEXT, Python escapes allowed (\x1d is ^])
-#   resize R C     change the window size (the client gets SIGWINCH)
-#   sleep S
-#   eof            wait for COMMAND to exit, which must be with status 0
-cat >"$work/ptydrive.py" <<'PY'
-import fcntl, os, pty, re, select, signal, struct, sys, termios, time
-
-steps = [l.rstrip("\n") for l in open(sys.argv[1]) if l.strip() and not l.startswith("#")]
-cmd = sys.argv[2:]
-timeout = float(os.environ.get("PTY_TIMEOUT", "20"))
-
-def winsize(fd, rows, cols):
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-
-pid, fd = pty.fork()
-if pid == 0:
-    winsize(0, 40, 120)
-    os.execvp(cmd[0], cmd)
-
-buf, exited, status = "", False, None
-
-def read_some(deadline):
-    global buf, exited
-    left = deadline - time.monotonic()
-    if left <= 0:
-        return False
-    r, _, _ = select.select([fd], [], [], left)
-    if not r:
-        return False
-    try:
-        data = os.read(fd, 4096)
-    except OSError:
-        data = b""
-    if not data:
-        exited = True
-        return False
-    text = data.decode("utf-8", "replace")
-    sys.stdout.write(text)
-    sys.stdout.flush()
-    buf += text
-    return True
-
-def fail(msg):
-    print(f"\npty: {msg}", file=sys.stderr)
-    try:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except OSError:
-        pass
-    sys.exit(1)
-
-for step in steps:
-    verb, _, arg = step.partition(" ")
-    deadline = time.monotonic() + timeout
-    if verb in ("expect", "line"):
-        rx = re.compile(arg if verb == "expect" else r"(?m)^(?:[#$] )*(?:%s)\r?$" % arg)
-        while True:
-            m = rx.search(buf)
-            if m:
-                buf = buf[m.end():]
-                break
-            if not read_some(deadline) and (exited or time.monotonic() >= deadline):
-                fail(f"did not see /{arg}/; output since the last match: {buf!r}")
-    elif verb == "send":
-        os.write(fd, arg.encode() + b"\r")
-    elif verb == "sendraw":
-        os.write(fd, arg.encode().decode("unicode_escape").encode("latin-1"))
-    elif verb == "resize":
-        rows, cols = arg.split()
-        winsize(fd, int(rows), int(cols))
-    elif verb == "sleep":
-        end = time.monotonic() + float(arg)
-        while time.monotonic() < end and not exited:
-            read_some(end)
-    elif verb == "eof":
-        while not exited:
-            if not read_some(deadline) and not exited and time.monotonic() >= deadline:
-                fail("the client did not exit")
-        _, status = os.waitpid(pid, 0)
-        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-            fail(f"the client ended with wait status {status}")
-    else:
-        fail(f"unknown step {step!r}")
-
-if status is None:
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-print()
-PY
+# The console driver (tests/lib/ptyexpect.py) in a pseudo-terminal of 40x120;
+# sessions end with "eof 0": the client must exit with status 0.
+pty_drive() { # STEPS-FILE COMMAND...
+        local steps=$1
+        shift
+        python3 "$here/lib/ptyexpect.py" --timeout "$PTY_TIMEOUT" --size 40x120 "$steps" -- "$@"
+}
 
 # expect_out STEP EXPECTED CMD...: stdout+stderr exactly EXPECTED, status 0.
 expect_out() {
@@ -249,7 +160,7 @@ console() {
         shift
         cat >"$work/steps"
         say "vivctl console $*"
-        if python3 "$work/ptydrive.py" "$work/steps" vivctl console "$@"; then
+        if pty_drive "$work/steps" vivctl console "$@"; then
                 pass "$name"
         else
                 fail "$name"
@@ -262,7 +173,7 @@ console_cmd() {
         shift
         cat >"$work/steps"
         say "$*"
-        if python3 "$work/ptydrive.py" "$work/steps" "$@"; then
+        if pty_drive "$work/steps" "$@"; then
                 pass "$name"
         else
                 fail "$name"
@@ -360,7 +271,7 @@ sleep 0.5
 send stty size
 line 50 132
 sendraw \x1d
-eof
+eof 0
 STEPS
 expect_out "still running after ^]" "running" vivctl domstate helloworld
 
@@ -378,7 +289,7 @@ expect Escape character is
 send echo forced
 line forced
 sendraw \x1d
-eof
+eof 0
 STEPS
 for ((i = 0; i < 50; i++)); do kill -0 "$first" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$first" 2>/dev/null; then
@@ -443,7 +354,7 @@ line hello\.txt
 send ls /var/www/
 line world\.txt
 send exit
-eof
+eof 0
 STEPS
 if wait_state helloworld "shut off"; then pass "init's exit stops the domain"; else
         fail "init's exit stops the domain: state '$(vivctl domstate helloworld 2>&1)'"; fi
@@ -485,7 +396,7 @@ uuid=$(vivctl domuuid helloworld 2>/dev/null)
         echo 'send echo $LIBVIRT_LXC_UUID'
         echo "line $uuid"
         echo 'sendraw \x1d'
-        echo 'eof'
+        echo 'eof 0'
 } | console "console: private root (ls /, ls bin/, /proc/mounts, env)" helloworld
 
 echo "== An aside about CGroups: limits through vivctl"
@@ -540,7 +451,7 @@ expect ^Escape character is \^\]\r?\n
 send echo $LIBVIRT_LXC_NAME
 line oneshot
 send exit
-eof
+eof 0
 STEPS
 for ((i = 0; i < 50; i++)); do vivctl domstate oneshot >/dev/null 2>&1 || break; sleep 0.1; done
 expect_err "oneshot: gone after its init exited" "error: failed to get domain 'oneshot'" vivctl domstate oneshot
@@ -553,7 +464,7 @@ expect ^Escape character is \^\]\r?\n
 send echo $LIBVIRT_LXC_NAME
 line helloworld
 sendraw \x1d
-eof
+eof 0
 STEPS
 expect_out "destroy (start --console)" "Domain helloworld destroyed" vivctl destroy helloworld
 expect_out "undefine (start --console)" "Domain helloworld has been undefined" vivctl undefine helloworld
