@@ -314,6 +314,11 @@ out=$(vivctl net-define /tmp/vt/bad.xml 2>&1)
 check "an invalid network is refused with its position" contains "$out" "error: /tmp/vt/bad.xml:3:"
 check "... and the reason" contains "$out" "prefix '99' is out of range"
 check "... nothing is written" not in_host test -e /etc/vivarium/networks/vtbad.xml
+printf '<network>\n  <name>vtinj</name>\n  <bridge name="x&quot;;y"/>\n</network>\n' | in_host tee /tmp/vt/inj.xml >/dev/null
+out=$(vivctl net-define /tmp/vt/inj.xml 2>&1)
+check "a bridge name that would smuggle text into nft's script is refused" \
+	contains "$out" "Invalid bridge name 'x\";y'"
+check "... nothing is written" not in_host test -e /etc/vivarium/networks/vtinj.xml
 out=$(vivctl net-info nope 2>&1)
 check "an unknown network: virsh's message" same "$out" "error: failed to get network 'nope'
 error: Network not found: no network with matching name 'nope'"

@@ -728,10 +728,49 @@ static int assign_bridge(Networks *ns, NetworkDef *def, const Network *self) {
         return -ENOSPC;
 }
 
+static bool word_is_safe(const char *s, const char *extra, size_t max) {
+        size_t len = strlen(s);
+
+        if (len == 0 || len > max)
+                return false;
+        for (; *s; s++)
+                if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') && !(*s >= '0' && *s <= '9') &&
+                    !strchr(extra, *s))
+                        return false;
+        return true;
+}
+
+/* Names that end up in dnsmasq's configuration and in nft's script: a quote
+ * or a newline there would add directives of the caller's choosing. */
+static int check_names(const NetworkDef *def, sd_bus_error *error) {
+        if (def->bridge && !word_is_safe(def->bridge, "_.-+", 15))
+                return sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG,
+                                         "Invalid bridge name '%s': expected 1 to 15 characters among A-Z a-z 0-9 _ . - +",
+                                         def->bridge);
+        if (def->forward_dev && !word_is_safe(def->forward_dev, "_.-+@", 15))
+                return sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG, "Invalid forward device name '%s'",
+                                         def->forward_dev);
+        if (def->domain_name && !word_is_safe(def->domain_name, ".-", 253))
+                return sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG,
+                                         "Invalid domain name '%s': expected letters, digits, '.' and '-'",
+                                         def->domain_name);
+        ARRAY_FOREACH(ip, def->ips, def->n_ips)
+                ARRAY_FOREACH(h, ip->hosts, ip->n_hosts)
+                        if (h->name && !word_is_safe(h->name, ".-_", 63))
+                                return sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG,
+                                                         "Invalid DHCP host name '%s': expected letters, digits, '.', '-' and '_'",
+                                                         h->name);
+        return 0;
+}
+
 int network_define(Networks *ns, NetworkDef *def, bool persistent, Network **ret, sd_bus_error *error) {
         Network *n, *other;
         char buf[37];
         int r;
+
+        r = check_names(def, error);
+        if (r < 0)
+                return r;
 
         n = network_find(ns, def->name);
         if (n) {
@@ -754,9 +793,6 @@ int network_define(Networks *ns, NetworkDef *def, bool persistent, Network **ret
         }
 
         if (def->bridge) {
-                if (strlen(def->bridge) >= 16)
-                        return sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG,
-                                                 "Bridge name '%s' is longer than 15 characters", def->bridge);
                 for (Network *o = ns->list; o; o = o->next)
                         if (o != n && (streq_ptr(o->def->bridge, def->bridge) ||
                                        (o->live && streq_ptr(o->live->bridge, def->bridge))))
@@ -801,6 +837,8 @@ int network_define(Networks *ns, NetworkDef *def, bool persistent, Network **ret
                 n->persistent = true;
                 if (!was)
                         (void) network_emit_changed(n, "Persistent");
+                if (!n->active)
+                        (void) network_emit_changed(n, "Bridge");
                 (void) network_emit_event(n, "defined", "updated");
                 fprintf(stderr, "Network '%s' redefined.\n", n->name);
         } else {
