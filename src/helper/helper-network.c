@@ -363,7 +363,7 @@ static int write_ifaces(NetworkSetup *n, const DomainDef *def) {
                 return -ENOMEM;
         if (asprintf(&path, "%s/%s.ifaces", VIV_RUN_CONTAINERS_DIR, def->name) < 0)
                 return -ENOMEM;
-        r = write_file_atomic(path, buf, 0644);
+        r = write_file_atomic(path, buf, 0600);
         if (r < 0)
                 return r;
         n->ifaces_path = TAKE_PTR(path);
