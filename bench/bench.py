@@ -250,6 +250,25 @@ def uss_kib(pid):
     return v
 
 
+def uss_by_mapping(pid):
+    """Private_Clean+Private_Dirty of one process per mapped file ([heap],
+    [stack], anonymous...), largest first: what a helper's USS is made of."""
+    acc = {}
+    cur = None
+    try:
+        with open(f"/proc/{pid}/smaps") as fh:
+            for line in fh:
+                f = line.split()
+                if "-" in f[0] and len(f) >= 5 and not f[0].endswith(":"):
+                    cur = f[5] if len(f) > 5 else "[anon]"
+                    cur = os.path.basename(cur) if cur.startswith("/") else cur
+                elif f[0] in ("Private_Clean:", "Private_Dirty:"):
+                    acc[cur] = acc.get(cur, 0) + int(f[1])
+    except OSError:
+        return {}
+    return dict(sorted(((k, v) for k, v in acc.items() if v), key=lambda kv: -kv[1]))
+
+
 def status_kib(pid, key):
     with open(f"/proc/{pid}/status") as fh:
         for line in fh:
@@ -307,6 +326,8 @@ def stage_density(res):
         row["helper_uss_kib"] = {"median": statistics.median(uss) if uss else None,
                                  "max": max(uss) if uss else None}
         row["helper_rss_kib_median"] = statistics.median(rss) if rss else None
+        if running:
+            row["helper_uss_by_mapping_kib"] = uss_by_mapping(running[0][2])
         mp = manager_pid()
         row["manager_rss_kib"] = status_kib(mp, "VmRSS")
         row["manager_fds"] = len(os.listdir(f"/proc/{mp}/fd"))
@@ -494,6 +515,7 @@ plot {plots}
             left = r["left_helpers"] + len(r["left_scopes"]) + len(r["left_containers"])
             row = {"n": r["n"], "window": r["window"], "create": r["create"], "running": r["running"],
                    "helper_uss_kib": r["helper_uss_kib"], "helper_rss_kib_median": r["helper_rss_kib_median"],
+                   "helper_uss_by_mapping_kib": r.get("helper_uss_by_mapping_kib"),
                    "manager_rss_kib": r["manager_rss_kib"], "manager_fds": r["manager_fds"],
                    "list_ms": lm, "getxml_ms": gm, "destroy": r["destroy"],
                    "left_helpers": r["left_helpers"], "left_scopes": r["left_scopes"],

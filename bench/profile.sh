@@ -81,14 +81,14 @@ head -n 17 "$OUT/strace-c.txt"
 cat >/run/systemd/system/vivariumd.service.d/profile.conf <<EOF
 [Service]
 ExecStart=
-ExecStart=/usr/bin/strace -f -ttt -s 80 -o $OUT/strace-mgr.txt /usr/libexec/vivarium/vivariumd
+ExecStart=/usr/bin/strace -f -ttt -s 400 -o $OUT/strace-mgr.txt /usr/libexec/vivarium/vivariumd
 EOF
 systemctl daemon-reload
 systemctl restart vivariumd
 vivctl list >/dev/null
 vivctl create --wait "$W/xml/pf-0.xml"
 : >"$OUT/strace-mgr.txt"
-strace -f -ttt -s 80 -o "$OUT/strace-ctl.txt" vivctl create --wait "$W/xml/pf-1.xml"
+strace -f -ttt -s 400 -o "$OUT/strace-ctl.txt" vivctl create --wait "$W/xml/pf-1.xml"
 sleep 0.3
 systemctl stop vivariumd
 rm -f /run/systemd/system/vivariumd.service.d/profile.conf
