@@ -352,6 +352,43 @@ out=$(vivctl net-list --all 2>&1)
 check "a destroyed transient network is gone" lacks "$out" "vt3"
 check "... with its bridge" not link_exists vtbr3
 
+# --- a container on the default network: a DHCP lease in its namespace, domifaddr
+in_host tee /tmp/vt/dhcpct.xml >/dev/null <<'EOF'
+<domain type='lxc'>
+  <name>vtdhcp</name>
+  <memory>102400</memory>
+  <os>
+    <type>exe</type>
+    <init>/bin/sh</init>
+  </os>
+  <devices>
+    <console type='pty'/>
+    <interface type='network'>
+      <mac address='52:54:00:12:34:56'/>
+      <source network='default'/>
+    </interface>
+  </devices>
+</domain>
+EOF
+in_host rm -f /tmp/vt/lease
+out=$(vivctl create /tmp/vt/dhcpct.xml 2>&1)
+check "a container on the default network starts" contains "$out" "Domain vtdhcp created"
+leader=$(in_host busctl --system get-property org.vivarium1 /org/vivarium1/container/vtdhcp \
+	org.vivarium1.Container LeaderPID 2>/dev/null | awk '{ print $2 }')
+in_host timeout 30 nsenter -t "${leader:-0}" -n busybox udhcpc -i eth0 -n -q -f -t 10 -s /tmp/vt/udhcpc.sh \
+	>/dev/null 2>&1
+lease=$(in_host cat /tmp/vt/lease 2>/dev/null)
+lease_in_default() { [ -n "$lease" ] && [ "${lease%.*}" = 192.168.124 ] && [ "${lease##*.}" -ge 2 ] && [ "${lease##*.}" -le 254 ]; }
+check "busybox udhcpc in the container's namespace gets a lease from default ($lease)" lease_in_default
+check "... and the container reaches the gateway" \
+	quiet in_host nsenter -t "${leader:-0}" -n busybox ping -c 1 -W 2 192.168.124.1
+out=$(vivctl domifaddr vtdhcp 2>&1)
+check "domifaddr shows the leased address with the container's MAC" \
+	grep -Eq "^ vnet[0-9]+ +52:54:00:12:34:56 +ipv4 +$lease/24\$" <<<"$out"
+check "domifaddr: virsh's header" contains "$out" " Name       MAC address          Protocol     Address
+-------------------------------------------------------------------------------"
+vivctl destroy vtdhcp >/dev/null 2>&1
+
 # --- the admin's undefine of default sticks
 vivctl net-destroy default >/dev/null 2>&1
 out=$(vivctl net-undefine default 2>&1)

@@ -416,11 +416,9 @@ static char *lease_address(const char *network, const char *mac) {
 }
 
 static int verb_domifaddr(Context *c, const VerbArgs *a) {
-        static const char *const headers[] = { "Name", "MAC address", "Protocol", "Address" };
         _cleanup_(xml_diag_donep) XmlDiag diag = {};
         _cleanup_(domain_def_freep) DomainDef *def = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(table_freep) Table *t = NULL;
         _cleanup_free_ char *name = NULL;
         const char *only = args_get(a, "interface"), *source = args_get(a, "source"), *xml;
         bool full = args_flag(a, "full");
@@ -442,9 +440,9 @@ static int verb_domifaddr(Context *c, const VerbArgs *a) {
         if (domain_def_parse(xml, strlen(xml), NULL, &def, &diag) < 0)
                 return ctl_error(-EINVAL, "Failed to parse the XML of domain '%s'", name);
 
-        t = table_new(ELEMENTSOF(headers), headers);
-        if (!t)
-                return ctl_error(-ENOMEM, "Out of memory");
+        /* virsh prints this one with fixed widths, not as a table. */
+        printf(" %-10s %-20s %-8s     %s\n%s%s\n", "Name", "MAC address", "Protocol", "Address",
+               "-------------------------------------------------", "------------------------------");
 
         for (size_t i = 0; i < def->n_interfaces; i++) {
                 const DomainInterface *iface = &def->interfaces[i];
@@ -462,12 +460,10 @@ static int verb_domifaddr(Context *c, const VerbArgs *a) {
                         continue;
                 if (asprintf(&addr, "%s/%u", ip, network_prefix_of(c, iface->source, ip)) < 0)
                         return ctl_error(-ENOMEM, "Out of memory");
-                const char *cells[] = { dev, mac, "ipv4", addr };
-                if (table_add_row(t, cells) < 0)
-                        return ctl_error(-ENOMEM, "Out of memory");
-                (void) full;
+                printf(" %-10s %-17s    %-12s %s\n", dev, mac, "ipv4", addr);
+                (void) full; /* one address per interface: name and MAC are always shown */
         }
-        return table_print(t, stdout);
+        return 0;
 }
 
 /* --- the table ---------------------------------------------------------------------- */
