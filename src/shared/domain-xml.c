@@ -73,13 +73,16 @@ static int take_text(Parser *p, xmlNode *n, char **field) {
 
 /* <memory unit='...'>N</memory> and its relatives, in KiB. */
 static int parse_scaled(Parser *p, xmlNode *n, const char *unit_attr, const char *value_attr, uint64_t *ret) {
-        _cleanup_free_ char *unit = xml_prop(n, unit_attr);
+        _cleanup_free_ char *unit = NULL;
         _cleanup_free_ char *text = value_attr ? xml_prop(n, value_attr) : xml_text(n);
         uint64_t v;
         int r;
 
         if (!text)
                 return -ENOMEM;
+        r = xml_prop_opt(n, unit_attr, &unit);
+        if (r < 0)
+                return r;
         r = xml_parse_u64(text, &v);
         if (r == -ERANGE)
                 return ERR(p, n, value_attr, "value '%s' of element '%s' is too large", text, (const char *) n->name);
@@ -182,10 +185,7 @@ static int parse_vcpu(Parser *p, xmlNode *n) {
                 return r;
         p->def->vcpus = (unsigned) v;
         free(p->def->cpuset);
-        p->def->cpuset = xml_prop(n, "cpuset");
-        if (!p->def->cpuset && xmlHasProp(n, BAD_CAST "cpuset"))
-                return -ENOMEM;
-        return 0;
+        return xml_prop_opt(n, "cpuset", &p->def->cpuset);
 }
 
 static int parse_cputune(Parser *p, xmlNode *n) {
@@ -327,8 +327,12 @@ static int parse_idmap(Parser *p, xmlNode *n) {
 
 static int parse_capabilities(Parser *p, xmlNode *n) {
         DomainDef *def = p->def;
-        _cleanup_free_ char *policy = xml_prop(n, "policy");
+        _cleanup_free_ char *policy = NULL;
+        int r;
 
+        r = xml_prop_opt(n, "policy", &policy);
+        if (r < 0)
+                return r;
         if (!policy || streq(policy, "default"))
                 def->cap_policy = CAP_POLICY_DEFAULT;
         else if (streq(policy, "allow"))
@@ -339,10 +343,13 @@ static int parse_capabilities(Parser *p, xmlNode *n) {
                 return ERR(p, n, "policy", "capabilities policy '%s' is unknown, expected 'default', 'allow' or 'deny'", policy);
 
         XML_FOREACH_ELEMENT(c, n) {
-                _cleanup_free_ char *state = xml_prop(c, "state");
+                _cleanup_free_ char *state = NULL;
                 int cap = capability_from_name((const char *) c->name);
                 DomainCapToggle *t;
 
+                r = xml_prop_opt(c, "state", &state);
+                if (r < 0)
+                        return r;
                 if (cap < 0)
                         return ERR(p, c, NULL, "unknown capability '%s'", (const char *) c->name);
                 ARRAY_FOREACH(o, def->cap_toggles, def->n_cap_toggles)
@@ -400,11 +407,14 @@ static int parse_lifecycle(Parser *p, xmlNode *n, LifecycleAction *ret) {
 
 static int parse_filesystem(Parser *p, xmlNode *n) {
         DomainDef *def = p->def;
-        _cleanup_free_ char *type = xml_prop(n, "type"), *accessmode = xml_prop(n, "accessmode");
+        _cleanup_free_ char *type = NULL, *accessmode = NULL;
         DomainFilesystem *fs;
         xmlNode *source = xml_child(n, "source"), *target = xml_child(n, "target");
         int r;
 
+        if ((r = xml_prop_opt(n, "type", &type)) < 0 ||
+            (r = xml_prop_opt(n, "accessmode", &accessmode)) < 0)
+                return r;
         if (accessmode && !streq(accessmode, "passthrough"))
                 return ERR(p, n, "accessmode", "filesystem accessmode '%s' is not supported, expected 'passthrough'", accessmode);
 
@@ -467,9 +477,13 @@ static int parse_filesystem(Parser *p, xmlNode *n) {
 }
 
 static int parse_family(Parser *p, xmlNode *n, const char *address, int *ret_family) {
-        _cleanup_free_ char *family = xml_prop(n, "family");
+        _cleanup_free_ char *family = NULL;
         int guessed = address && strchr(address, ':') ? AF_INET6 : AF_INET;
+        int r;
 
+        r = xml_prop_opt(n, "family", &family);
+        if (r < 0)
+                return r;
         if (!family)
                 *ret_family = guessed;
         else if (streq(family, "ipv4"))
@@ -490,10 +504,14 @@ static int check_address(Parser *p, xmlNode *n, const char *attr, const char *va
 }
 
 static int parse_prefix(Parser *p, xmlNode *n, int family, unsigned *ret) {
-        _cleanup_free_ char *s = xml_prop(n, "prefix");
+        _cleanup_free_ char *s = NULL;
         unsigned max = family == AF_INET ? 32 : 128;
         uint64_t v;
+        int r;
 
+        r = xml_prop_opt(n, "prefix", &s);
+        if (r < 0)
+                return r;
         if (!s) {
                 *ret = family == AF_INET ? 24 : 64;
                 return 0;
@@ -518,7 +536,9 @@ static int parse_ip(Parser *p, xmlNode *n, DomainInterface *iface) {
             (r = check_address(p, n, "address", ip->address, ip->family)) < 0 ||
             (r = parse_prefix(p, n, ip->family, &ip->prefix)) < 0)
                 return r;
-        ip->peer = xml_prop(n, "peer");
+        r = xml_prop_opt(n, "peer", &ip->peer);
+        if (r < 0)
+                return r;
         if (ip->peer && (r = check_address(p, n, "peer", ip->peer, ip->family)) < 0)
                 return r;
         return 0;
@@ -531,7 +551,9 @@ static int parse_route(Parser *p, xmlNode *n, DomainInterface *iface) {
         if (!rt)
                 return -ENOMEM;
         rt->address = xml_prop(n, "address");
-        rt->gateway = xml_prop(n, "gateway");
+        r = xml_prop_opt(n, "gateway", &rt->gateway);
+        if (r < 0)
+                return r;
         if (!rt->address)
                 return ERR(p, n, NULL, "element 'route' lacks the attribute 'address'");
         if ((r = parse_family(p, n, rt->address, &rt->family)) < 0 ||
@@ -574,7 +596,12 @@ static int parse_interface_source(Parser *p, xmlNode *n, DomainInterface *iface)
                 return ERR(p, src, want, "attribute '%s' of <source> is empty", want);
 
         if (iface->type == INTERFACE_DIRECT) {
-                _cleanup_free_ char *mode = xml_prop(src, "mode");
+                _cleanup_free_ char *mode = NULL;
+                int r;
+
+                r = xml_prop_opt(src, "mode", &mode);
+                if (r < 0)
+                        return r;
                 iface->direct_mode = DIRECT_MODE_VEPA;
                 if (mode) {
                         bool found = false;
@@ -648,7 +675,8 @@ static int parse_interface(Parser *p, xmlNode *n) {
                 else if (xml_name_is(c, "route"))
                         r = parse_route(p, c, iface);
                 else if (xml_name_is(c, "link")) {
-                        _cleanup_free_ char *state = xml_prop(c, "state");
+                        _cleanup_free_ char *state = NULL;
+                        r = xml_prop_opt(c, "state", &state);
                         iface->link_down = streq_ptr(state, "down");
                 } else if (!xml_name_is(c, "source"))
                         r = warn_ignored(p, c);

@@ -146,7 +146,9 @@ static int parse_dhcp(NetParser *p, xmlNode *n, NetworkIP *ip, const Addr *net) 
                         if (!addr_in_subnet(&a, net, ip->prefix))
                                 return ERR(p, c, "ip", "DHCP host address '%s' is outside the network %s/%u",
                                            h->ip, ip->address, ip->prefix);
-                        mac = xml_prop(c, "mac");
+                        r = xml_prop_opt(c, "mac", &mac);
+                        if (r < 0)
+                                return r;
                         if (mac) {
                                 if (mac_parse_string(mac, h->mac) < 0)
                                         return ERR(p, c, "mac", "'%s' is not a MAC address", mac);
@@ -154,7 +156,9 @@ static int parse_dhcp(NetParser *p, xmlNode *n, NetworkIP *ip, const Addr *net) 
                                         return ERR(p, c, "mac", "MAC address '%s' is a multicast address", mac);
                                 h->has_mac = true;
                         }
-                        h->name = xml_prop(c, "name");
+                        r = xml_prop_opt(c, "name", &h->name);
+                        if (r < 0)
+                                return r;
                         if (!h->has_mac && !h->name)
                                 return ERR(p, c, NULL, "DHCP host '%s' needs a mac= or a name=", h->ip);
                         for (size_t i = 0; i + 1 < ip->n_hosts; i++) {
@@ -171,13 +175,17 @@ static int parse_dhcp(NetParser *p, xmlNode *n, NetworkIP *ip, const Addr *net) 
 
 static int parse_ip(NetParser *p, xmlNode *n) {
         NetworkDef *def = p->def;
-        _cleanup_free_ char *family = xml_prop(n, "family"), *netmask = xml_prop(n, "netmask"), *prefix = xml_prop(n, "prefix");
+        _cleanup_free_ char *family = NULL, *netmask = NULL, *prefix = NULL;
         NetworkIP *ip = XML_ARRAY_GROW(def->ips, def->n_ips);
         Addr addr;
         int r;
 
         if (!ip)
                 return -ENOMEM;
+        if ((r = xml_prop_opt(n, "family", &family)) < 0 ||
+            (r = xml_prop_opt(n, "netmask", &netmask)) < 0 ||
+            (r = xml_prop_opt(n, "prefix", &prefix)) < 0)
+                return r;
         ip->address = xml_prop(n, "address");
         if (!ip->address)
                 return ERR(p, n, NULL, "element 'ip' lacks the attribute 'address'");
@@ -243,9 +251,12 @@ static int parse_network(NetParser *p, xmlNode *root) {
                                 return ERR(p, c, NULL, "invalid UUID '%s': expected 32 hexadecimal digits, with or without dashes", s);
                         have_uuid = true;
                 } else if (xml_name_is(c, "bridge")) {
-                        _cleanup_free_ char *stp = xml_prop(c, "stp"), *delay = xml_prop(c, "delay");
+                        _cleanup_free_ char *stp = NULL, *delay = NULL;
                         free(def->bridge);
-                        def->bridge = xml_prop(c, "name");
+                        if ((r = xml_prop_opt(c, "name", &def->bridge)) < 0 ||
+                            (r = xml_prop_opt(c, "stp", &stp)) < 0 ||
+                            (r = xml_prop_opt(c, "delay", &delay)) < 0)
+                                return r;
                         def->stp = !stp || streq(stp, "on");
                         if (delay) {
                                 uint64_t v;
@@ -254,7 +265,10 @@ static int parse_network(NetParser *p, xmlNode *root) {
                                 def->delay = (unsigned) v;
                         }
                 } else if (xml_name_is(c, "forward")) {
-                        _cleanup_free_ char *mode = xml_prop(c, "mode");
+                        _cleanup_free_ char *mode = NULL;
+                        r = xml_prop_opt(c, "mode", &mode);
+                        if (r < 0)
+                                return r;
                         if (!mode || streq(mode, "nat"))
                                 def->forward = NETWORK_FORWARD_NAT; /* libvirt's default mode */
                         else if (streq(mode, "route"))
@@ -264,7 +278,7 @@ static int parse_network(NetParser *p, xmlNode *root) {
                         else
                                 def->forward = NETWORK_FORWARD_ISOLATED;
                         free(def->forward_dev);
-                        def->forward_dev = xml_prop(c, "dev");
+                        r = xml_prop_opt(c, "dev", &def->forward_dev);
                 } else if (xml_name_is(c, "mac")) {
                         _cleanup_free_ char *mac = xml_prop(c, "address");
                         if (!mac || mac_parse_string(mac, def->mac) < 0)
@@ -274,7 +288,7 @@ static int parse_network(NetParser *p, xmlNode *root) {
                         def->has_mac = true;
                 } else if (xml_name_is(c, "domain")) {
                         free(def->domain_name);
-                        def->domain_name = xml_prop(c, "name");
+                        r = xml_prop_opt(c, "name", &def->domain_name);
                 } else if (xml_name_is(c, "ip"))
                         r = parse_ip(p, c);
                 if (r < 0)

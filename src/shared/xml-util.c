@@ -354,6 +354,13 @@ char *xml_prop(xmlNode *node, const char *name) {
         return s;
 }
 
+int xml_prop_opt(xmlNode *node, const char *name, char **ret) {
+        *ret = xml_prop(node, name);
+        if (!*ret && xmlHasProp(node, BAD_CAST name))
+                return -ENOMEM;
+        return 0;
+}
+
 char *xml_text(xmlNode *node) {
         _cleanup_(xmlFreep) xmlChar *v = xmlNodeGetContent(node);
 

@@ -63,8 +63,11 @@ const char *xml_node_qname(xmlNode *node, char *buf, size_t size);
                 if (c->type == XML_ELEMENT_NODE)
 
 bool xml_name_is(xmlNode *node, const char *name);
-/* Allocated property value (NULL when absent), as libxml2 returns it. */
+/* Allocated property value (NULL when absent, or when out of memory). */
 char *xml_prop(xmlNode *node, const char *name);
+/* The same for an optional attribute: 0 with *ret NULL when absent, and
+ * -ENOMEM when out of memory, which must not read as absent. */
+int xml_prop_opt(xmlNode *node, const char *name, char **ret);
 /* Allocated text content with leading and trailing white space removed. */
 char *xml_text(xmlNode *node);
 xmlNode *xml_child(xmlNode *parent, const char *name);
