@@ -52,6 +52,11 @@ typedef struct Parser {
         size_t n_iface_nodes;
 } Parser;
 
+static void parser_done(Parser *p) {
+        free(p->fs_nodes);
+        free(p->iface_nodes);
+}
+
 #define ERR(p, node, attr, ...) xml_error((p)->in, (p)->diag, (node), (attr), __VA_ARGS__)
 
 static int warn_ignored(Parser *p, xmlNode *n) {
@@ -739,13 +744,31 @@ static int parse_tasks(Parser *p, xmlNode *n) {
         return 0;
 }
 
+/* Checks across the memory elements, once all are read. */
+static int check_memory(Parser *p) {
+        const DomainDef *def = p->def;
+
+        if (p->current_memory_node && p->memory_node && def->current_memory_kib > def->memory_kib)
+                return ERR(p, p->current_memory_node, NULL, "currentMemory (%llu KiB) is larger than memory (%llu KiB)",
+                           (unsigned long long) def->current_memory_kib, (unsigned long long) def->memory_kib);
+        if (p->current_memory_node && !p->memory_node)
+                return ERR(p, p->current_memory_node, NULL, "currentMemory without memory");
+        if (def->hard_limit_kib != UNSET_U64 && def->soft_limit_kib != UNSET_U64 && def->hard_limit_kib < def->soft_limit_kib)
+                return ERR(p, p->soft_limit_node, NULL, "soft_limit (%llu KiB) is larger than hard_limit (%llu KiB)",
+                           (unsigned long long) def->soft_limit_kib, (unsigned long long) def->hard_limit_kib);
+        if (def->hard_limit_kib != UNSET_U64 && def->swap_hard_limit_kib != UNSET_U64 && def->swap_hard_limit_kib < def->hard_limit_kib)
+                return ERR(p, p->swap_node, NULL, "swap_hard_limit (%llu KiB) is smaller than hard_limit (%llu KiB)",
+                           (unsigned long long) def->swap_hard_limit_kib, (unsigned long long) def->hard_limit_kib);
+        return 0;
+}
+
 static int parse_domain(Parser *p, xmlNode *root) {
         DomainDef *def = p->def;
         xmlNode *uuid_node = NULL;
+        int r;
 
         XML_FOREACH_ELEMENT(c, root) {
-                int r = 0;
-
+                r = 0;
                 if (c->ns && c->ns->href && streq((const char *) c->ns->href, VIV_DOMAIN_NS)) {
                         if (xml_name_is(c, "tasks"))
                                 r = parse_tasks(p, c);
@@ -805,22 +828,12 @@ static int parse_domain(Parser *p, xmlNode *root) {
                 return ERR(p, root, NULL, "element 'domain' lacks the required child element 'name'");
         if (!def->init)
                 return ERR(p, root, NULL, "element 'os' lacks the required child element 'init'");
-
-        /* Checks across elements. */
-        if (p->current_memory_node && p->memory_node && def->current_memory_kib > def->memory_kib)
-                return ERR(p, p->current_memory_node, NULL, "currentMemory (%llu KiB) is larger than memory (%llu KiB)",
-                           (unsigned long long) def->current_memory_kib, (unsigned long long) def->memory_kib);
-        if (p->current_memory_node && !p->memory_node)
-                return ERR(p, p->current_memory_node, NULL, "currentMemory without memory");
-        if (def->hard_limit_kib != UNSET_U64 && def->soft_limit_kib != UNSET_U64 && def->hard_limit_kib < def->soft_limit_kib)
-                return ERR(p, p->soft_limit_node, NULL, "soft_limit (%llu KiB) is larger than hard_limit (%llu KiB)",
-                           (unsigned long long) def->soft_limit_kib, (unsigned long long) def->hard_limit_kib);
-        if (def->hard_limit_kib != UNSET_U64 && def->swap_hard_limit_kib != UNSET_U64 && def->swap_hard_limit_kib < def->hard_limit_kib)
-                return ERR(p, p->swap_node, NULL, "swap_hard_limit (%llu KiB) is smaller than hard_limit (%llu KiB)",
-                           (unsigned long long) def->swap_hard_limit_kib, (unsigned long long) def->hard_limit_kib);
+        r = check_memory(p);
+        if (r < 0)
+                return r;
 
         if (!uuid_node) {
-                int r = uuid_generate(def->uuid);
+                r = uuid_generate(def->uuid);
                 if (r < 0)
                         return r;
                 def->uuid_generated = true;
@@ -851,7 +864,7 @@ int domain_def_parse(const char *xml, size_t size, const char *filename, DomainD
         XmlInput in = xml_input(xml, size, filename);
         _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
         _cleanup_(domain_def_freep) DomainDef *def = NULL;
-        Parser p = { .in = &in, .diag = diag };
+        _cleanup_(parser_done) Parser p = { .in = &in, .diag = diag };
         int r;
 
         r = xml_read_validated(&in, xml_schema_domain_rng, xml_schema_domain_rng_len, &doc, diag);
@@ -863,8 +876,6 @@ int domain_def_parse(const char *xml, size_t size, const char *filename, DomainD
                 return -ENOMEM;
         p.def = def;
         r = parse_domain(&p, xmlDocGetRootElement(doc));
-        free(p.fs_nodes);
-        free(p.iface_nodes);
         if (r < 0)
                 return r;
 
