@@ -634,6 +634,45 @@ static int parse_dev_name(Parser *p, xmlNode *n, char **ret) {
         return 0;
 }
 
+static int parse_interface_mac(Parser *p, xmlNode *c, DomainInterface *iface) {
+        static const uint8_t zero[MAC_ADDR_LEN] = {};
+        _cleanup_free_ char *mac = xml_prop(c, "address");
+
+        if (!mac || mac_parse_string(mac, iface->mac) < 0)
+                return ERR(p, c, "address", "'%s' is not a MAC address", strna(mac));
+        if (iface->mac[0] & 1)
+                return ERR(p, c, "address", "MAC address '%s' is a multicast address", mac);
+        if (memcmp(iface->mac, zero, MAC_ADDR_LEN) == 0)
+                return ERR(p, c, "address", "MAC address '%s' is all zeros", mac);
+        iface->has_mac = true;
+        return 0;
+}
+
+/* iface (element n), the last of def->interfaces, against the ones before it. */
+static int check_interface_unique(Parser *p, xmlNode *n, const DomainInterface *iface) {
+        const DomainDef *def = p->def;
+
+        for (size_t i = 0; i + 1 < def->n_interfaces; i++) {
+                const DomainInterface *o = &def->interfaces[i];
+                unsigned line, column;
+
+                xml_node_position(p->in, p->iface_nodes[i], NULL, &line, &column);
+                if (iface->has_mac && o->has_mac && memcmp(o->mac, iface->mac, MAC_ADDR_LEN) == 0) {
+                        char buf[18];
+                        mac_format(iface->mac, buf);
+                        return ERR(p, xml_child(n, "mac"), "address", "MAC address '%s' is already used by the interface at line %u",
+                                   buf, line);
+                }
+                if (iface->target_dev && streq_ptr(o->target_dev, iface->target_dev))
+                        return ERR(p, xml_child(n, "target"), "dev", "target dev '%s' is already used by the interface at line %u",
+                                   iface->target_dev, line);
+                if (iface->guest_dev && streq_ptr(o->guest_dev, iface->guest_dev))
+                        return ERR(p, xml_child(n, "guest"), "dev", "guest dev '%s' is already used by the interface at line %u",
+                                   iface->guest_dev, line);
+        }
+        return 0;
+}
+
 static int parse_interface(Parser *p, xmlNode *n) {
         DomainDef *def = p->def;
         _cleanup_free_ char *type = xml_prop(n, "type");
@@ -659,19 +698,9 @@ static int parse_interface(Parser *p, xmlNode *n) {
 
         XML_FOREACH_ELEMENT(c, n) {
                 r = 0;
-                if (xml_name_is(c, "mac")) {
-                        _cleanup_free_ char *mac = xml_prop(c, "address");
-                        if (!mac || mac_parse_string(mac, iface->mac) < 0)
-                                return ERR(p, c, "address", "'%s' is not a MAC address", strna(mac));
-                        if (iface->mac[0] & 1)
-                                return ERR(p, c, "address", "MAC address '%s' is a multicast address", mac);
-                        {
-                                static const uint8_t zero[MAC_ADDR_LEN] = {};
-                                if (memcmp(iface->mac, zero, MAC_ADDR_LEN) == 0)
-                                        return ERR(p, c, "address", "MAC address '%s' is all zeros", mac);
-                        }
-                        iface->has_mac = true;
-                } else if (xml_name_is(c, "target"))
+                if (xml_name_is(c, "mac"))
+                        r = parse_interface_mac(p, c, iface);
+                else if (xml_name_is(c, "target"))
                         r = parse_dev_name(p, c, &iface->target_dev);
                 else if (xml_name_is(c, "guest"))
                         r = parse_dev_name(p, c, &iface->guest_dev);
@@ -689,25 +718,9 @@ static int parse_interface(Parser *p, xmlNode *n) {
                         return r;
         }
 
-        /* Uniqueness among the interfaces seen so far. */
-        for (size_t i = 0; i + 1 < def->n_interfaces; i++) {
-                const DomainInterface *o = &def->interfaces[i];
-                unsigned line, column;
-
-                xml_node_position(p->in, p->iface_nodes[i], NULL, &line, &column);
-                if (iface->has_mac && o->has_mac && memcmp(o->mac, iface->mac, MAC_ADDR_LEN) == 0) {
-                        char buf[18];
-                        mac_format(iface->mac, buf);
-                        return ERR(p, xml_child(n, "mac"), "address", "MAC address '%s' is already used by the interface at line %u",
-                                   buf, line);
-                }
-                if (iface->target_dev && streq_ptr(o->target_dev, iface->target_dev))
-                        return ERR(p, xml_child(n, "target"), "dev", "target dev '%s' is already used by the interface at line %u",
-                                   iface->target_dev, line);
-                if (iface->guest_dev && streq_ptr(o->guest_dev, iface->guest_dev))
-                        return ERR(p, xml_child(n, "guest"), "dev", "guest dev '%s' is already used by the interface at line %u",
-                                   iface->guest_dev, line);
-        }
+        r = check_interface_unique(p, n, iface);
+        if (r < 0)
+                return r;
         if (!XML_ARRAY_GROW(p->iface_nodes, p->n_iface_nodes))
                 return -ENOMEM;
         p->iface_nodes[p->n_iface_nodes - 1] = n;
