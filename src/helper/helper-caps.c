@@ -54,6 +54,8 @@ static const int default_caps[] = {
         CAP_SYS_TTY_CONFIG,
 };
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(cap_t, cap_free);
+
 int caps_apply_bounding_set(const DomainDef *def) {
         unsigned last = (unsigned) cap_max_bits();
         bool keep[128] = {};
@@ -89,11 +91,10 @@ int caps_apply_bounding_set(const DomainDef *def) {
 
         /* root's exec grants inheritable & file-inheritable: the inheritable
          * set must not carry what the bounding set no longer has */
-        cap_t caps = cap_get_proc();
+        _cleanup_(cap_freep) cap_t caps = cap_get_proc();
         if (!caps)
                 return -errno;
         r = cap_clear_flag(caps, CAP_INHERITABLE) < 0 || cap_set_proc(caps) < 0 ? -errno : 0;
-        (void) cap_free(caps);
         if (r < 0)
                 return log_error_errno(r, "Failed to clear the inheritable capabilities: %m");
         (void) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);

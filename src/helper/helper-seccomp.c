@@ -45,8 +45,10 @@ static const char *const denied_syscalls[] = {
         "_sysctl", "uselib", "nfsservctl", "vm86", "vm86old",
 };
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(scmp_filter_ctx, seccomp_release);
+
 int seccomp_apply_denylist(void) {
-        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
         int r;
 
         if (!ctx)
@@ -61,7 +63,7 @@ int seccomp_apply_denylist(void) {
 #endif
         r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
         if (r < 0)
-                goto finish;
+                return r;
 
         for (size_t i = 0; i < ELEMENTSOF(denied_syscalls); i++) {
                 int nr = seccomp_syscall_resolve_name(denied_syscalls[i]);
@@ -71,8 +73,5 @@ int seccomp_apply_denylist(void) {
                 if (r < 0)
                         log_debug_errno(r, "Failed to add seccomp rule for %s, ignoring: %m", denied_syscalls[i]);
         }
-        r = seccomp_load(ctx);
-finish:
-        seccomp_release(ctx);
-        return r;
+        return seccomp_load(ctx);
 }
