@@ -28,6 +28,31 @@ if [ "${1:-}" != "--inner" ]; then
 	}
 	testhost_run /bin/bash "$self" --inner
 	rc=$?
+	# A reboot: a second test host with the first one's /etc/vivarium. The
+	# project is installed after the host's boot, so the enabled
+	# vivarium-autostart.service is started by hand, as boot would.
+	etc=$(mktemp /tmp/vt-res-etc.XXXXXX)
+	testhost_run tar -C /etc -c vivarium >"$etc"
+	testhost_teardown
+	if testhost_boot "vt-$$-res2" && testhost_install "$build" >/dev/null 2>&1 &&
+		testhost_run tar -C /etc -x <"$etc" && testhost_run systemctl enable --now vivarium-autostart.service >/dev/null 2>&1; then
+		for _ in $(seq 50); do
+			out=$(testhost_run vivctl list --all)
+			[[ $out == *" auto "*running* ]] && break
+			sleep 0.2
+		done
+		if [[ $out == *" auto "*running* ]] && [[ $out == *" svc "*"shut off"* ]]; then
+			echo "ok - after a reboot: autostart starts the marked container, not the others"
+		else
+			echo "not ok - after a reboot: autostart starts the marked container, not the others"
+			echo "$out" | sed 's/^/#   /'
+			rc=1
+		fi
+	else
+		echo "not ok - boot a second test host with the same /etc/vivarium"
+		rc=1
+	fi
+	rm -f "$etc"
 	if [ $rc != 0 ]; then
 		echo "--- journal of vivarium in the test host"
 		testhost_run journalctl --no-pager -b -o short-monotonic \
@@ -48,6 +73,7 @@ check() { # DESCRIPTION CMD...
 	shift
 	if "$@"; then ok "$d"; else not_ok "$d"; fi
 }
+not() { ! "$@"; }
 eq() { # GOT EXPECTED
 	[ "$1" = "$2" ] && return 0
 	echo "  expected '$2', got '$1'" >&2
@@ -390,7 +416,7 @@ check "enter: a stopped domain is refused ($out)" contains "$out" "is not runnin
 
 # --- 7. lifecycle: actions and shutdown --timeout ------------------------------------------------
 echo "# lifecycle"
-lc() { # NAME ELEMENTS INIT-SCRIPT: defines and starts
+lc() { # NAME ELEMENTS INIT-SCRIPT [nomount]: defines and starts
 	mkdir -p "$work/lc/$1"
 	cat >"$1.xml" <<XML
 <domain type='lxc'>
@@ -400,7 +426,7 @@ lc() { # NAME ELEMENTS INIT-SCRIPT: defines and starts
   $2
   <devices>
     <console type='pty'/>
-    <filesystem type='mount'><source dir='$work/lc/$1'/><target dir='/data'/></filesystem>
+    $([ "${4:-}" = nomount ] || echo "<filesystem type='mount'><source dir='$work/lc/$1'/><target dir='/data'/></filesystem>")
   </devices>
 </domain>
 XML
@@ -415,19 +441,19 @@ restarted() { # NAME OLD-ID
 }
 is_off() { [ "$(vivctl domstate "$1")" = "shut off" ]; }
 
-lc rbt "" "$once busybox reboot -f"
+lc rbt "" "$once sleep 0.5; busybox reboot -f"
 id=$(idof rbt)
 check "reboot() inside, default on_reboot=restart: a new Id" wait_for 100 restarted rbt "$id"
 check "... the container really booted twice" test -e "$work/lc/rbt/once"
 
-lc rbd "<on_reboot>destroy</on_reboot>" "$once busybox reboot -f"
+lc rbd "<on_reboot>destroy</on_reboot>" "$once sleep 0.5; busybox reboot -f"
 check "reboot() inside, on_reboot=destroy: shut off" wait_for 100 is_off rbd
 
-lc pwr "<on_poweroff>restart</on_poweroff>" "$once exit 0"
+lc pwr "<on_poweroff>restart</on_poweroff>" "$once sleep 0.5; exit 0"
 id=$(idof pwr)
 check "init exits, on_poweroff=restart: a new Id" wait_for 100 restarted pwr "$id"
 
-lc pwd "" "$once exit 0"
+lc pwd "" "$once sleep 0.5; exit 0"
 check "init exits, default on_poweroff=destroy: shut off" wait_for 100 is_off pwd
 
 lc crs "<on_crash>restart</on_crash>" "$once exec sleep 1000"
@@ -459,6 +485,89 @@ out=$(vivctl shutdown stg --timeout x 2>&1)
 check "shutdown --timeout x is refused ($out)" contains "$out" "malformed"
 
 for d in rbt pwr crs; do vivctl destroy "$d" >/dev/null 2>&1; done
+
+# --- 8. JSON, completion, vivarium@.service, autostart, a full lifecycle's events -----------------
+echo "# json and completion"
+out=$(vivctl list --all --json 2>&1)
+check "list --json is JSON" python3 -c 'import json,sys; l=json.loads(sys.argv[1]); assert any(d["name"]=="stg" and d["id"] is None and d["state"]=="shut off" for d in l)' "$out"
+out=$(vivctl dominfo ctr --json 2>&1)
+check "dominfo --json is JSON with dominfo's facts" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["name"]=="ctr" and d["state"]=="running" and d["id"]>0 and d["used_memory_kib"]>0 and d["persistent"] is True, d' "$out"
+compl() { # WORDS...: the completions of the last word
+	bash -c '
+		_init_completion() { words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; }
+		_filedir() { :; }
+		. /usr/share/bash-completion/completions/vivctl
+		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _vivctl; echo "${COMPREPLY[*]}"' _ "$@"
+}
+check "completion: verbs (mem -> memtune)" contains "$(compl vivctl mem)" "memtune"
+check "completion: every verb of help" eq "$(compl vivctl '' | tr ' ' '\n' | sort | tr '\n' ' ')" \
+	"$(vivctl help | sed -n 's/^    \([a-z][a-z-]*\)  .*/\1/p' | sort | tr '\n' ' ')"
+check "completion: domain names (domstats c -> ctr crp crs)" contains "$(compl vivctl domstats c)" "ctr"
+check "completion: options (memtune --h -> --hard-limit)" contains "$(compl vivctl memtune --h)" "--hard-limit"
+
+echo "# vivarium@.service with a dependent unit"
+lc svc "" "trap 'exit 0' TERM; while :; do sleep 0.1; done" nomount
+vivctl destroy svc >/dev/null
+cat >/run/systemd/system/vt-dep.service <<'UNIT'
+[Unit]
+Requires=vivarium@svc.service
+After=vivarium@svc.service
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'vivctl domstate svc >/run/vt-dep-state'
+UNIT
+systemctl daemon-reload
+check "starting a unit that Requires= vivarium@svc starts the container first" systemctl start vt-dep.service
+check "... it saw the container running" eq "$(cat /run/vt-dep-state 2>/dev/null)" running
+check "... vivarium@svc is active" systemctl is-active --quiet vivarium@svc.service
+out=$(systemctl stop vivarium@svc.service 2>&1)
+check "systemctl stop vivarium@svc ($out)" is_off svc
+check "... stops the dependent unit too" not systemctl is-active --quiet vt-dep.service
+systemctl start vivarium@svc.service
+vivctl destroy svc >/dev/null
+unit_down() { ! systemctl is-active --quiet vivarium@svc.service; }
+check "the unit ends with the container" wait_for 50 unit_down
+out=$(systemctl show -P StatusText vivarium@svc.service; systemctl show -P Result vivarium@svc.service)
+echo "# vivarium@svc after destroy: $(echo $out)"
+
+echo "# autostart"
+lc auto "" "exec sleep 1000" nomount
+out=$(vivctl autostart auto 2>&1)
+check "autostart auto ($out)" contains "$out" "Domain auto marked as autostarted"
+id=$(idof auto)
+systemctl restart vivariumd.service
+same_id() { [ "$(idof auto)" = "$id" ]; }
+check "a manager restart keeps the marked container running, same Id" wait_for 50 same_id
+vivctl destroy auto >/dev/null
+systemctl restart vivariumd.service
+sleep 0.5
+check "... and does not start it twice in one boot (libvirt's rule)" is_off auto
+check "dominfo says Autostart: enable" contains "$(vivctl dominfo auto)" "Autostart:      enable"
+
+echo "# a full lifecycle's events"
+vivctl event ev --event lifecycle --loop --timeout 60 >"$work/ev-events" 2>&1 &
+ev_pid=$!
+sleep 0.3
+lc ev "" "trap 'exit 0' TERM; while :; do sleep 0.1; done"
+vivctl suspend ev >/dev/null
+vivctl resume ev >/dev/null
+vivctl reboot ev >/dev/null
+sleep 0.3
+vivctl shutdown ev --timeout 10 >/dev/null
+vivctl undefine ev >/dev/null
+sleep 0.5
+kill "$ev_pid" 2>/dev/null
+wait "$ev_pid" 2>/dev/null
+check "event ev --loop: a full lifecycle in order" eq "$(grep "^event '" "$work/ev-events")" \
+"event 'lifecycle' for domain 'ev': Defined Added
+event 'lifecycle' for domain 'ev': Started Booted
+event 'lifecycle' for domain 'ev': Suspended Paused
+event 'lifecycle' for domain 'ev': Resumed Unpaused
+event 'lifecycle' for domain 'ev': Stopped Destroyed
+event 'lifecycle' for domain 'ev': Started Booted
+event 'lifecycle' for domain 'ev': Stopped Shutdown
+event 'lifecycle' for domain 'ev': Undefined Removed"
 
 # --- events ------------------------------------------------------------------------------
 vivctl destroy lim >/dev/null 2>&1
