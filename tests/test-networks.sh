@@ -122,6 +122,11 @@ Persistent:     yes
 Autostart:      yes
 Bridge:         vivbr0"
 
+check "net-uuid default" same "$(vivctl net-uuid default 2>&1)" "$uuid"
+check "net-name UUID" same "$(vivctl net-name "$uuid" 2>&1)" "default"
+out=$(vivctl net-dumpxml "$uuid" 2>&1)
+check "a UUID names the network for net-dumpxml too" contains "$out" "<name>default</name>"
+
 # --- introspection against the committed XML
 iface_of() { # FILE IFACE: the interface element, canonical
 	python3 - "$1" "$2" <<'EOF'

@@ -70,6 +70,26 @@ static char *name_from_path(const char *path) {
         return strdup(path);
 }
 
+struct NetEntry;
+static int lookup_network(Context *c, const char *spec, struct NetEntry *ret);
+static void net_entry_done(struct NetEntry *e);
+
+static bool looks_like_uuid(const char *s) {
+        size_t hex = 0;
+
+        for (; *s; s++) {
+                if (*s == '-')
+                        continue;
+                if (!strchr("0123456789abcdefABCDEF", *s))
+                        return false;
+                hex++;
+        }
+        return hex == 32;
+}
+
+/* virsh takes a network's name or its UUID. */
+static int resolve_network(Context *c, const char *spec, char **ret);
+
 /* --- define, create, undefine, start, destroy, autostart ------------------------ */
 
 static int define_or_create(Context *c, const VerbArgs *a, bool create) {
@@ -111,10 +131,12 @@ static int verb_net_create(Context *c, const VerbArgs *a) {
 
 /* "Network NAME <done>" on success, "Failed to <what> network NAME" before the reason. */
 static int simple_call(Context *c, const VerbArgs *a, const char *member, const char *what, const char *done) {
-        _cleanup_free_ char *failure = NULL;
-        const char *name = args_get(a, "network");
+        _cleanup_free_ char *failure = NULL, *name = NULL;
         int r;
 
+        r = resolve_network(c, args_get(a, "network"), &name);
+        if (r < 0)
+                return r;
         if (asprintf(&failure, "Failed to %s network %s", what, name) < 0)
                 return ctl_error(-ENOMEM, "Out of memory");
         r = net_call(c, name, failure, member, NULL, "s", name);
@@ -137,11 +159,13 @@ static int verb_net_destroy(Context *c, const VerbArgs *a) {
 }
 
 static int verb_net_autostart(Context *c, const VerbArgs *a) {
-        const char *name = args_get(a, "network");
         bool on = !args_flag(a, "disable");
-        _cleanup_free_ char *failure = NULL;
+        _cleanup_free_ char *failure = NULL, *name = NULL;
         int r;
 
+        r = resolve_network(c, args_get(a, "network"), &name);
+        if (r < 0)
+                return r;
         if (asprintf(&failure, "failed to %s autostart of network %s", on ? "mark" : "unmark", name) < 0)
                 return ctl_error(-ENOMEM, "Out of memory");
         r = net_call(c, name, failure, "SetNetworkAutostart", NULL, "sb", name, (int) on);
@@ -153,11 +177,12 @@ static int verb_net_autostart(Context *c, const VerbArgs *a) {
 
 /* --- list, info, dumpxml --------------------------------------------------------- */
 
-typedef struct NetEntry {
+struct NetEntry {
         char *name, *uuid, *path;
         bool active, autostart, persistent;
         char *bridge;
-} NetEntry;
+};
+typedef struct NetEntry NetEntry;
 
 static void net_entries_free(NetEntry *l, size_t n) {
         for (size_t i = 0; i < n; i++) {
@@ -286,6 +311,30 @@ static int verb_net_list(Context *c, const VerbArgs *a) {
         return 0;
 }
 
+static void net_entry_done(NetEntry *e) {
+        free(e->name);
+        free(e->uuid);
+        free(e->path);
+        free(e->bridge);
+        *e = (NetEntry) {};
+}
+
+static int resolve_network(Context *c, const char *spec, char **ret) {
+        NetEntry e = {};
+        int r;
+
+        if (!looks_like_uuid(spec)) {
+                *ret = strdup(spec);
+                return *ret ? 0 : ctl_error(-ENOMEM, "Out of memory");
+        }
+        r = lookup_network(c, spec, &e);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(e.name);
+        net_entry_done(&e);
+        return 0;
+}
+
 static int lookup_network(Context *c, const char *spec, NetEntry *ret) {
         NetEntry *l = NULL;
         size_t n = 0;
@@ -323,10 +372,31 @@ static int verb_net_info(Context *c, const VerbArgs *a) {
         printf(INFO "%s\n", "Persistent:", e.persistent ? "yes" : "no");
         printf(INFO "%s\n", "Autostart:", e.autostart ? "yes" : "no");
         printf(INFO "%s\n", "Bridge:", strempty(e.bridge));
-        free(e.name);
-        free(e.uuid);
-        free(e.path);
-        free(e.bridge);
+        net_entry_done(&e);
+        return 0;
+}
+
+static int verb_net_uuid(Context *c, const VerbArgs *a) {
+        NetEntry e = {};
+        int r;
+
+        r = lookup_network(c, args_get(a, "network"), &e);
+        if (r < 0)
+                return r;
+        printf("%s\n", e.uuid);
+        net_entry_done(&e);
+        return 0;
+}
+
+static int verb_net_name(Context *c, const VerbArgs *a) {
+        NetEntry e = {};
+        int r;
+
+        r = lookup_network(c, args_get(a, "network"), &e);
+        if (r < 0)
+                return r;
+        printf("%s\n", e.name);
+        net_entry_done(&e);
         return 0;
 }
 
@@ -346,11 +416,14 @@ static int get_network_xml(Context *c, const char *name, uint64_t flags, char **
 }
 
 static int verb_net_dumpxml(Context *c, const VerbArgs *a) {
-        _cleanup_free_ char *xml = NULL;
+        _cleanup_free_ char *xml = NULL, *name = NULL;
         size_t n;
         int r;
 
-        r = get_network_xml(c, args_get(a, "network"), args_flag(a, "inactive") ? NETWORK_XML_INACTIVE : 0, &xml);
+        r = resolve_network(c, args_get(a, "network"), &name);
+        if (r < 0)
+                return r;
+        r = get_network_xml(c, name, args_flag(a, "inactive") ? NETWORK_XML_INACTIVE : 0, &xml);
         if (r < 0)
                 return r;
         n = strlen(xml);
@@ -537,6 +610,12 @@ const Verb verb_table_network[] = {
         { "net-list", NET, "list networks",
           "Returns list of networks: active ones by default, all with --all.",
           list_options, VERB_NEEDS_URI, verb_net_list },
+        { "net-name", NET, "convert a network UUID to network name",
+          "Convert a network UUID to network name.",
+          network_only_options, VERB_NEEDS_URI, verb_net_name },
+        { "net-uuid", NET, "convert a network name to network UUID",
+          "Convert a network name to network UUID.",
+          network_only_options, VERB_NEEDS_URI, verb_net_uuid },
         { "net-start", NET, "start a (previously defined) inactive network",
           "Start a network.",
           network_only_options, VERB_NEEDS_URI, verb_net_start },
