@@ -14,40 +14,15 @@ if [ ! -x "$VIVCTL" ]; then
         exit 1
 fi
 
-failures=0
-passed=0
 work=$(mktemp -d "${TMPDIR:-/tmp}/test-vivctl-cli.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# shellcheck source=tests/lib/check-output.sh
+. "$(dirname "$(readlink -f "$0")")/lib/check-output.sh"
 
 # Never reach a bus, whatever the caller's environment says: an unreachable
 # address makes any accidental connection fail loudly instead.
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$work/no-such-bus
 unset LIBVIRT_DEFAULT_URI VIVARIUM_DEFAULT_URI
-
-ok() { passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# check NAME EXPECTED-RC EXPECTED-STDOUT EXPECTED-STDERR CMD...
-# "*" as an expectation means "anything".
-check() {
-        local name=$1 want_rc=$2 want_out=$3 want_err=$4 out err rc
-        shift 4
-        out=$("$@" 2>"$work/stderr"); rc=$?
-        err=$(<"$work/stderr")
-        if [ "$rc" != "$want_rc" ]; then
-                fail "$name: exit status $rc, expected $want_rc (stdout '$out', stderr '$err')"
-                return
-        fi
-        if [ "$want_out" != "*" ] && [ "$out" != "$want_out" ]; then
-                fail "$name: stdout '$out', expected '$want_out'"
-                return
-        fi
-        if [ "$want_err" != "*" ] && [ "$err" != "$want_err" ]; then
-                fail "$name: stderr '$err', expected '$want_err'"
-                return
-        fi
-        ok
-}
 
 # check_grep NAME EXPECTED-RC REGEX CMD...: some line of stdout+stderr matches
 check_grep() {
@@ -62,7 +37,7 @@ check_grep() {
                 fail "$name: no line matches /$rx/ in '$out'"
                 return
         fi
-        ok
+        pass
 }
 
 # --- help and version ---------------------------------------------------------
@@ -239,7 +214,7 @@ EOF
 EOF
         check_grep "validate: unknown element" 1 '^error: unknown-element\.xml:8(:[0-9]+)?: ' "$VIVCTL" validate unknown-element.xml
         out=$("$VIVCTL" validate helloworld.xml malformed.xml 2>/dev/null); rc=$?
-        if [ $rc = 1 ] && [ "$out" = "helloworld.xml validates" ]; then ok; else
+        if [ $rc = 1 ] && [ "$out" = "helloworld.xml validates" ]; then pass; else
                 fail "validate: one good, one bad: exit $rc, stdout '$out'"; fi
         check "validate: missing file" 1 "" "error: Failed to open file 'nope.xml': No such file or directory" \
                 "$VIVCTL" validate nope.xml

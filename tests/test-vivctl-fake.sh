@@ -12,6 +12,7 @@
 set -u
 
 VIVCTL=$(readlink -f "${1:-${VIVARIUM_BUILD_DIR:-build}/src/ctl/vivctl}")
+here=$(dirname "$(readlink -f "$0")")
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3)
 
@@ -28,8 +29,6 @@ command -v dbus-daemon >/dev/null || skip "dbus-daemon is not installed"
 "$PY" -c 'import dbus, dbus.service, dbus.mainloop.glib; from gi.repository import GLib' 2>/dev/null ||
         skip "python3 without dbus or gi"
 
-passed=0
-failures=0
 work=$(mktemp -d "${TMPDIR:-/tmp}/test-vivctl-fake.XXXXXX")
 daemon_pid=
 fake_pid=
@@ -44,8 +43,8 @@ finish() {
 trap finish EXIT
 cd "$work" || exit 1
 
-pass() { passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# shellcheck source=tests/lib/check-output.sh
+. "$here/lib/check-output.sh"
 
 # --- the private bus ------------------------------------------------------------
 cat >bus.conf <<EOF
@@ -320,23 +319,7 @@ fake_pid=$!
 for ((i = 0; i < 100; i++)); do [ -e "$work/fake.ready" ] && break; sleep 0.05; done
 [ -e "$work/fake.ready" ] || { cat "$work/fake.log"; echo "FAIL: the fake manager did not start"; exit 1; }
 
-# --- checks -------------------------------------------------------------------------
-# check NAME RC STDOUT STDERR CMD... ("*": anything)
-check() {
-        local name=$1 want_rc=$2 want_out=$3 want_err=$4 out err rc
-        shift 4
-        out=$("$@" 2>"$work/stderr"); rc=$?
-        err=$(<"$work/stderr")
-        if [ "$rc" != "$want_rc" ]; then
-                fail "$name: exit status $rc, expected $want_rc (stdout '$out', stderr '$err')"
-        elif [ "$want_out" != "*" ] && [ "$out" != "$want_out" ]; then
-                fail "$name: stdout '$out', expected '$want_out'"
-        elif [ "$want_err" != "*" ] && [ "$err" != "$want_err" ]; then
-                fail "$name: stderr '$err', expected '$want_err'"
-        else
-                pass
-        fi
-}
+# --- checks (check NAME RC STDOUT STDERR CMD..., tests/lib/check-output.sh) ------------
 
 cat >helloworld.xml <<'EOF'
 <domain type='lxc'>
