@@ -793,11 +793,7 @@ static int parse_domain(Parser *p, xmlNode *root) {
                                 return ERR(p, c, NULL, "invalid container name '%s': expected 1 to %d characters among A-Z a-z 0-9 _ . + -, not '.' or '..'",
                                            def->name, DOMAIN_NAME_MAX);
                 } else if (xml_name_is(c, "uuid")) {
-                        _cleanup_free_ char *s = xml_text(c);
-                        if (!s)
-                                return -ENOMEM;
-                        if (uuid_parse_string(s, def->uuid) < 0)
-                                return ERR(p, c, NULL, "invalid UUID '%s': expected 32 hexadecimal digits, with or without dashes", s);
+                        r = xml_parse_uuid(p->in, p->diag, c, def->uuid);
                         uuid_node = c;
                 } else if (xml_name_is(c, "title"))
                         r = take_text(p, c, &def->title);

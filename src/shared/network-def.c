@@ -244,11 +244,7 @@ static int parse_network(NetParser *p, xmlNode *root) {
                                 return ERR(p, c, NULL, "invalid network name '%s': expected 1 to 64 characters among A-Z a-z 0-9 _ . + -, not '.' or '..'",
                                            def->name);
                 } else if (xml_name_is(c, "uuid")) {
-                        _cleanup_free_ char *s = xml_text(c);
-                        if (!s)
-                                return -ENOMEM;
-                        if (uuid_parse_string(s, def->uuid) < 0)
-                                return ERR(p, c, NULL, "invalid UUID '%s': expected 32 hexadecimal digits, with or without dashes", s);
+                        r = xml_parse_uuid(p->in, p->diag, c, def->uuid);
                         have_uuid = true;
                 } else if (xml_name_is(c, "bridge")) {
                         _cleanup_free_ char *stp = NULL, *delay = NULL;

@@ -403,6 +403,16 @@ int xml_parse_u64(const char *s, uint64_t *ret) {
         return 0;
 }
 
+int xml_parse_uuid(const XmlInput *in, XmlDiag *diag, xmlNode *node, uint8_t ret[16]) {
+        _cleanup_free_ char *s = xml_text(node);
+
+        if (!s)
+                return -ENOMEM;
+        if (uuid_parse_string(s, ret) < 0)
+                return xml_error(in, diag, node, NULL, "invalid UUID '%s': expected 32 hexadecimal digits, with or without dashes", s);
+        return 0;
+}
+
 int xml_parse_i64(const char *s, int64_t *ret) {
         bool neg = false;
         uint64_t v;

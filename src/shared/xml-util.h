@@ -72,6 +72,10 @@ int xml_prop_opt(xmlNode *node, const char *name, char **ret);
 char *xml_text(xmlNode *node);
 xmlNode *xml_child(xmlNode *parent, const char *name);
 
+/* The UUID in node's text (32 hexadecimal digits, with or without dashes);
+ * -EINVAL with diag->error set when it is not one, -ENOMEM. */
+int xml_parse_uuid(const XmlInput *in, XmlDiag *diag, xmlNode *node, uint8_t ret[16]);
+
 /* Decimal unsigned, full string, no sign, overflow → -ERANGE, junk → -EINVAL. */
 int xml_parse_u64(const char *s, uint64_t *ret);
 int xml_parse_i64(const char *s, int64_t *ret);
