@@ -273,6 +273,29 @@ check "after a manager restart vt1 is still active" contains "$out" "Active:    
 check "... with the same dnsmasq" same "$(in_host systemctl show -P MainPID vivarium-dnsmasq-vt1.service)" "$pid_before"
 check "... and its bridge" link_exists vtbr1
 
+# --- an idle exit of the manager leaves the network running; the next one adopts it
+set_idle() { # SECONDS
+	printf '[Service]\nEnvironment=VIVARIUM_IDLE_TIMEOUT=%s\n' "$1" |
+		in_host tee /run/systemd/system/vivariumd.service.d/test.conf >/dev/null
+	in_host systemctl daemon-reload
+	in_host systemctl restart vivariumd.service
+}
+manager_gone() { ! in_host systemctl -q is-active vivariumd.service; }
+set_idle 2
+check "the manager exits on idle with a network active" wait_for 100 manager_gone
+check "... dnsmasq keeps running" unit_active vivarium-dnsmasq-vt1.service
+out=$(vivctl net-info vt1 2>&1)
+check "... and the next manager sees vt1 active" contains "$out" "Active:         yes"
+set_idle 0
+
+# --- access: reading is free, changing is not
+nobody() { in_host setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+out=$(nobody busctl --system call org.vivarium1 /org/vivarium1 org.vivarium1.Manager ListNetworks 2>&1)
+check "a non-root caller may list networks" contains "$out" '"vt1"'
+out=$(nobody busctl --system call org.vivarium1 /org/vivarium1 org.vivarium1.Manager DestroyNetwork s vt1 2>&1)
+check "a non-root caller may not destroy one (AccessDenied)" contains "$out" "Access denied"
+check "... and vt1 is still active" link_exists vtbr1
+
 # --- clashes with the host: nothing half-made
 in_host ip link add vtclash0 type bridge
 cat >"$work/clash.xml" <<'EOF'
