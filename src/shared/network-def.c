@@ -241,8 +241,8 @@ static int parse_network(NetParser *p, xmlNode *root) {
                         if (!def->name)
                                 return -ENOMEM;
                         if (!domain_name_is_valid(def->name))
-                                return ERR(p, c, NULL, "invalid network name '%s': expected 1 to 64 characters among A-Z a-z 0-9 _ . + -, not '.' or '..'",
-                                           def->name);
+                                return ERR(p, c, NULL, "invalid network name '%s': expected 1 to %d characters among A-Z a-z 0-9 _ . + -, not '.' or '..'",
+                                           def->name, DOMAIN_NAME_MAX);
                 } else if (xml_name_is(c, "uuid")) {
                         r = xml_parse_uuid(p->in, p->diag, c, def->uuid);
                         have_uuid = true;
