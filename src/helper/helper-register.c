@@ -35,6 +35,11 @@ void machine_register(Helper *h) {
                                           root && root->source ? root->source : "/");
         if (r >= 0)
                 r = sd_bus_call(h->system_bus, m, MACHINED_TIMEOUT_USEC, &error, NULL);
+        /* No connection is kept for the container's lifetime: the bus daemon
+         * allows a user 256 connections (max_connections_per_user), and one
+         * per helper made every container past the ~250th fail to register
+         * (ENOBUFS). */
+        h->system_bus = sd_bus_flush_close_unref(h->system_bus);
         if (r < 0) {
                 log_full_errno(LOG_LEVEL_NOTICE, r, "Failed to register with systemd-machined, ignoring: %s",
                                error.message ? error.message : strerror(-r));
@@ -44,6 +49,8 @@ void machine_register(Helper *h) {
 }
 
 void machine_unregister(Helper *h) {
+        if (h->machine_registered && !h->system_bus && sd_bus_open_system(&h->system_bus) < 0)
+                h->machine_registered = false;
         if (h->machine_registered) {
                 /* UnregisterMachine exists in newer machined only; when the
                  * scope goes, the machine goes with it anyway */
