@@ -273,6 +273,16 @@ check "after a manager restart vt1 is still active" contains "$out" "Active:    
 check "... with the same dnsmasq" same "$(in_host systemctl show -P MainPID vivarium-dnsmasq-vt1.service)" "$pid_before"
 check "... and its bridge" link_exists vtbr1
 
+# --- systemd, not the manager, brings a crashed dnsmasq back
+pid_before=$(in_host systemctl show -P MainPID vivarium-dnsmasq-vt1.service)
+in_host systemctl kill -s KILL vivarium-dnsmasq-vt1.service
+new_dnsmasq() {
+	local p
+	p=$(in_host systemctl show -P MainPID vivarium-dnsmasq-vt1.service)
+	[ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$pid_before" ] && unit_active vivarium-dnsmasq-vt1.service
+}
+check "a killed dnsmasq is restarted by its unit" wait_for 50 new_dnsmasq
+
 # --- an idle exit of the manager leaves the network running; the next one adopts it
 set_idle() { # SECONDS
 	printf '[Service]\nEnvironment=VIVARIUM_IDLE_TIMEOUT=%s\n' "$1" |
@@ -334,6 +344,16 @@ check "... no bridge" not link_exists vtbr2
 check "... no unit" not unit_active vivarium-dnsmasq-vtclash2.service
 check "... no table" not has_table vivarium-vtclash2
 vivctl net-undefine vtclash2 >/dev/null 2>&1
+in_host ip link set vtclash0 up
+in_host ip route add 10.82.0.0/16 dev vtclash0
+sed 's/vtclash2/vtclash3/; s/vtbr2/vtbr3/; s/10\.77\.0\.200/10.82.1.1/; s/10\.77\.0\.201/10.82.1.10/; s/10\.77\.0\.210/10.82.1.20/' \
+	"$work/clash2.xml" | in_host tee /tmp/vt/clash3.xml >/dev/null
+vivctl net-define /tmp/vt/clash3.xml >/dev/null 2>&1
+out=$(vivctl net-start vtclash3 2>&1)
+check "a subnet inside a route of the host: a clear refusal" contains "$out" \
+	"error: Subnet 10.82.1.1/25 of network 'vtclash3' overlaps the host's route to 10.82.0.0/16 (interface 'vtclash0')"
+check "... no bridge" not link_exists vtbr3
+vivctl net-undefine vtclash3 >/dev/null 2>&1
 
 # --- a refused definition writes nothing
 printf '<network>\n  <name>vtbad</name>\n  <ip address="10.79.0.1" prefix="99"/>\n</network>\n' |

@@ -232,11 +232,15 @@ int dnsmasq_start(Network *n) {
                 return r;
         /* forking: the job ends once dnsmasq has bound its sockets and read
          * its configuration, so a start that cannot work fails here. */
-        r = sd_bus_message_append(msg, "(sv)(sv)(sv)(sv)",
+        /* Restart: systemd, not the manager (which may be gone), brings a
+         * crashed dnsmasq back. */
+        r = sd_bus_message_append(msg, "(sv)(sv)(sv)(sv)(sv)(sv)",
                                   "Description", "s", description,
                                   "Type", "s", "forking",
                                   "PIDFile", "s", pid,
-                                  "CollectMode", "s", "inactive-or-failed");
+                                  "CollectMode", "s", "inactive-or-failed",
+                                  "Restart", "s", "on-failure",
+                                  "RestartUSec", "t", UINT64_C(1000000));
         if (r < 0)
                 return r;
         r = sd_bus_message_append(msg, "(sv)", "ExecStart", "a(sasb)", 1, ns->dnsmasq_path, 2, ns->dnsmasq_path,

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <netlink/route/addr.h>
+#include <netlink/route/route.h>
 
 #include "bus-names.h"
 #include "domain.h"
@@ -368,6 +369,50 @@ static bool prefixes_overlap(int family, const void *a, unsigned pa, const void 
         return true;
 }
 
+/* A route of the host's main table (a VPN's, another bridge's) that overlaps
+ * the network's subnet would take the guests' traffic or lose theirs. The
+ * default route is no overlap. */
+static int check_routes_free(struct nl_sock *sk, const NetworkDef *def, sd_bus_error *error) {
+        struct nl_cache *cache = NULL;
+        int r;
+
+        r = rtnl_route_alloc_cache(sk, AF_UNSPEC, 0, &cache);
+        if (r < 0)
+                return netlink_error_to_errno(r);
+
+        for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+                struct rtnl_route *route = (struct rtnl_route *) o;
+                struct nl_addr *dst = rtnl_route_get_dst(route);
+                struct rtnl_nexthop *nh;
+                unsigned plen;
+
+                if (!dst || rtnl_route_get_table(route) != RT_TABLE_MAIN)
+                        continue;
+                plen = nl_addr_get_prefixlen(dst);
+                if (plen == 0)
+                        continue;
+                ARRAY_FOREACH(ip, def->ips, def->n_ips) {
+                        uint8_t mine[16];
+                        char have[INET6_ADDRSTRLEN + 8], ifname[IF_NAMESIZE + 16] = "?";
+
+                        if (nl_addr_get_family(dst) != ip->family || inet_pton(ip->family, ip->address, mine) != 1)
+                                continue;
+                        if (!prefixes_overlap(ip->family, mine, ip->prefix, nl_addr_get_binary_addr(dst), plen))
+                                continue;
+                        nl_addr2str(dst, have, sizeof have);
+                        nh = rtnl_route_nexthop_n(route, 0);
+                        if (nh && !if_indextoname((unsigned) rtnl_route_nh_get_ifindex(nh), ifname))
+                                snprintf(ifname, sizeof ifname, "#%d", rtnl_route_nh_get_ifindex(nh));
+                        nl_cache_free(cache);
+                        return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
+                                                 "Subnet %s/%u of network '%s' overlaps the host's route to %s (interface '%s')",
+                                                 ip->address, ip->prefix, def->name, have, ifname);
+                }
+        }
+        nl_cache_free(cache);
+        return 0;
+}
+
 /* A subnet that an interface of the host already has would make two routes
  * for the same addresses: refused, with the culprit named. */
 static int check_subnet_free(struct nl_sock *sk, const NetworkDef *def, sd_bus_error *error) {
@@ -405,7 +450,7 @@ static int check_subnet_free(struct nl_sock *sk, const NetworkDef *def, sd_bus_e
                 }
         }
         nl_cache_free(cache);
-        return 0;
+        return check_routes_free(sk, def, error);
 }
 
 static int write_sysctl(const char *path, const char *value) {
@@ -509,6 +554,10 @@ static void network_fail_start(Network *n, const char *message) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *pending = TAKE_PTR(n->pending);
 
         fprintf(stderr, "%s\n", message);
+        if (n->has_dnsmasq)
+                /* Whatever systemd made of it (a restart pending, a failed
+                 * unit): gone. */
+                (void) dnsmasq_stop_unit_of(n->owner, n->name);
         tear_down(n->owner, n->name, n->live ? n->live->bridge : NULL);
         n->live = network_def_free(n->live);
         n->op = NETWORK_OP_NONE;
