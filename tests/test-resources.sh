@@ -486,6 +486,57 @@ check "shutdown --timeout x is refused ($out)" contains "$out" "malformed"
 
 for d in rbt pwr crs; do vivctl destroy "$d" >/dev/null 2>&1; done
 
+# --- statistics of interfaces ----------------------------------------------------------------
+echo "# domifstat and domstats net.*"
+cat >nif.xml <<'XML'
+<domain type='lxc'>
+  <name>nif</name>
+  <memory unit='MiB'>64</memory>
+  <os><type>exe</type><init>/bin/sleep</init><initarg>1000</initarg></os>
+  <devices>
+    <console type='pty'/>
+    <interface type='ethernet'>
+      <target dev='vtres0'/>
+      <ip address='10.77.0.2' prefix='24'/>
+    </interface>
+    <interface type='ethernet'/>
+  </devices>
+</domain>
+XML
+vivctl define nif.xml >/dev/null
+out=$(vivctl start nif 2>&1)
+check "start nif with two veths ($out)" contains "$out" "Domain nif started"
+ip addr add 10.77.0.1/24 dev vtres0 2>/dev/null
+ip link set vtres0 up
+for _ in 1 2 3 4 5; do echo hello >/dev/udp/10.77.0.2/9; done 2>/dev/null
+sleep 0.5
+sys() { cat "/sys/class/net/vtres0/statistics/$1"; }
+# The link has its own chatter (IPv6): a value read between two readings.
+between() { # KEY LOW HIGH
+	local v
+	v=$(echo "$out" | awk -v k="$1" '$2 == k {print $3}')
+	[ -n "$v" ] && [ "$v" -ge "$2" ] && [ "$v" -le "$3" ] && return 0
+	echo "  $1: $v not in $2..$3" >&2
+	return 1
+}
+tx0=$(sys tx_packets) rx0=$(sys rx_bytes)
+out=$(vivctl domifstat nif vtres0 2>&1)
+tx1=$(sys tx_packets) rx1=$(sys rx_bytes)
+check "domifstat: tx_packets is the host device's ($out)" between tx_packets "$tx0" "$tx1"
+check "domifstat: rx_bytes is the host device's" between rx_bytes "$rx0" "$rx1"
+check "domifstat: the 5 datagrams went out" test "$(sys tx_packets)" -ge 5
+check "domifstat: eight counters, virsh's names" eq "$(echo "$out" | awk '{print $2}' | tr '\n' ' ')" \
+	"rx_bytes rx_packets rx_errs rx_drop tx_bytes tx_packets tx_errs tx_drop "
+second=$(vivctl domiflist nif | awk 'NR > 2 && $1 != "vtres0" && $1 != "" {print $1}')
+out=$(vivctl domifstat nif "$second" 2>&1)
+check "domifstat of the generated host device '$second'" contains "$out" "$second rx_bytes "
+out=$(vivctl domstats nif 2>&1)
+check "domstats: net.count=2" contains "$out" "  net.count=2"
+check "domstats: net.0.name" contains "$out" "  net.0.name=vtres0"
+check "domstats: net.0.tx.pkts" test "$(echo "$out" | sed -n 's/^  net.0.tx.pkts=//p')" -ge 5
+check "domstats: net.1.name" contains "$out" "  net.1.name=$second"
+vivctl destroy nif >/dev/null
+
 # --- 8. JSON, completion, vivarium@.service, autostart, a full lifecycle's events -----------------
 echo "# json and completion"
 out=$(vivctl list --all --json 2>&1)
