@@ -355,6 +355,29 @@ check "a subnet inside a route of the host: a clear refusal" contains "$out" \
 check "... no bridge" not link_exists vtbr3
 vivctl net-undefine vtclash3 >/dev/null 2>&1
 
+# --- dnsmasq that fails to start: the start fails and undoes everything
+printf '[Service]\nEnvironment=VIVARIUM_IDLE_TIMEOUT=0 VIVARIUM_DNSMASQ_PATH=/bin/false\n' |
+	in_host tee /run/systemd/system/vivariumd.service.d/test.conf >/dev/null
+in_host systemctl daemon-reload
+in_host systemctl restart vivariumd.service
+sed 's/vtclash2/vtfail/; s/vtbr2/vtbr4/; s/10\.77\.0\.2[0-9]*/10.83.0.1/' "$work/clash2.xml" | sed "s|<dhcp>.*</dhcp>||" |
+	in_host tee /tmp/vt/fail.xml >/dev/null
+vivctl net-define /tmp/vt/fail.xml >/dev/null 2>&1
+out=$(vivctl net-start vtfail 2>&1)
+check "a dnsmasq that cannot start fails net-start" contains "$out" \
+	"error: Failed to start dnsmasq for network 'vtfail': unit vivarium-dnsmasq-vtfail.service failed"
+check "... no bridge" not link_exists vtbr4
+check "... no table" not has_table vivarium-vtfail
+out=$(in_host ls /run/vivarium/networks 2>&1)
+check "... no live files" lacks "$out" "vtfail"
+sleep 1.5
+check "... and no unit coming back" not unit_active vivarium-dnsmasq-vtfail.service
+vivctl net-undefine vtfail >/dev/null 2>&1
+printf '[Service]\nEnvironment=VIVARIUM_IDLE_TIMEOUT=0\n' |
+	in_host tee /run/systemd/system/vivariumd.service.d/test.conf >/dev/null
+in_host systemctl daemon-reload
+in_host systemctl restart vivariumd.service
+
 # --- a refused definition writes nothing
 printf '<network>\n  <name>vtbad</name>\n  <ip address="10.79.0.1" prefix="99"/>\n</network>\n' |
 	in_host tee /tmp/vt/bad.xml >/dev/null
