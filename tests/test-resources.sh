@@ -202,7 +202,13 @@ else
 	else
 		echo "# no blkio weight file on this kernel (no BFQ): BlockIOWeight is systemd's only"
 	fi
-	echo "# AllowedCPUs: systemd 252 applies no cpuset on cgroup v1"
+	echo "# AllowedCPUs: systemd 252 applies no cpuset on cgroup v1; init's affinity does"
+fi
+leader=$(busctl get-property org.vivarium1 /org/vivarium1/container/lim org.vivarium1.Container LeaderPID | cut -d' ' -f2)
+check "init's CPU affinity = cpuset" eq "$(sed -n 's/^Cpus_allowed_list:\t*//p' "/proc/$leader/status")" 0
+if [ "$(nproc --all)" -gt 1 ]; then
+	out=$(vivctl enter lim -- /bin/sh -c 'sed -n "s/^Cpus_allowed_list:\t*//p" /proc/self/status' 2>&1)
+	check "enter: the command gets init's CPU affinity ($out)" eq "$out" 0
 fi
 
 # --- 2. live and --config changes ---------------------------------------------------------

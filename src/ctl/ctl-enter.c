@@ -182,6 +182,11 @@ static int enter_and_exec(pid_t leader, char **argv) {
         if (!env)
                 return ctl_error(-ENOMEM, "Failed to read the environment of PID %d", (int) leader);
 
+        cpu_set_t cpus;
+        /* init's CPU affinity (<vcpu cpuset>), as the container's processes have it */
+        if (sched_getaffinity(leader, sizeof(cpus), &cpus) >= 0)
+                (void) sched_setaffinity(0, sizeof(cpus), &cpus);
+
         r = join_cgroups(leader);
         if (r < 0)
                 return ctl_error(r, "Failed to join the cgroups of PID %d: %s", (int) leader, strerror(-r));

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cpuset.h"
 #include "helper.h"
 #include "helper-log.h"
 
@@ -244,6 +245,23 @@ static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
 
         if (sethostname(def->name, strlen(def->name)) < 0)
                 child_fail(err_fd, errno, "Failed to set the container's hostname");
+
+        if (def->cpuset) {
+                /* <vcpu cpuset>: as libvirt's LXC controller, init's affinity,
+                 * inherited by everything in the container. On cgroup v2
+                 * systemd's AllowedCPUs= enforces it too; on a v1 hybrid host
+                 * systemd has no cpuset, so this is all there is. */
+                cpu_set_t cpus;
+
+                r = cpuset_parse(def->cpuset, &cpus);
+                if (r >= 0 && sched_setaffinity(0, sizeof(cpus), &cpus) < 0)
+                        r = -errno;
+                if (r < 0) {
+                        snprintf(msg, sizeof(msg), "Failed to apply the CPU set '%s' of container '%s': %s",
+                                 def->cpuset, def->name, strerror(-r));
+                        child_fail(err_fd, -r, msg);
+                }
+        }
 
         r = container_setup_mounts(def, &h->host, &error);
         if (r < 0)
