@@ -249,6 +249,13 @@ if [ $unified = 1 ]; then
 else
 	check "setmem: memory.limit_in_bytes" eq "$(cg lim memory memory.limit_in_bytes)" $((40 << 20))
 fi
+out=$(vivctl setmem lim 150M --live 2>&1)
+check "setmem --live above swap_hard_limit ($out)" eq "$(prop lim MemoryMax)" $((150 << 20))
+if [ $unified = 0 ]; then
+	check "... memory.limit_in_bytes follows (memsw lifted first)" eq "$(cg lim memory memory.limit_in_bytes)" $((150 << 20))
+fi
+vivctl setmem lim 40M --live
+check "setmem --live back to 40M" eq "$(prop lim MemoryMax)" $((40 << 20))
 out=$(vivctl setmaxmem lim 128M --config 2>&1)
 check "setmaxmem --config ($out)" eq "$out" ""
 check "setmaxmem --config persists" contains "$(vivctl dumpxml lim --inactive)" "<memory unit='KiB'>131072</memory>"

@@ -34,6 +34,8 @@
  * container the limit and the maximum are the same MemoryMax. */
 #define MEM_MAXIMUM   UINT64_C(4)
 
+static int call_memory_change(Container *c, sd_bus_message *set, sd_bus_message *msg);
+
 static int resolve_affect(Container *c, uint64_t flags, bool *ret_live, bool *ret_config, sd_bus_error *error) {
         bool running = c->state == CONTAINER_RUNNING;
 
@@ -145,8 +147,12 @@ int container_method_set_memory(sd_bus_message *msg, Container *c, uint64_t kib,
         if (!live)
                 return sd_bus_reply_method_return(msg, NULL);
 
-        if (c->live)
+        if (c->live) {
                 c->live->memory_kib = kib;
+                /* one limit (MemoryMax): a later memtune must not undo this */
+                if (c->live->hard_limit_kib != UNSET_U64)
+                        c->live->hard_limit_kib = kib;
+        }
         r = new_set_unit_properties(c, &set);
         if (r >= 0)
                 r = sd_bus_message_append(set, "(sv)", "MemoryMax", "t", kib * 1024);
@@ -154,7 +160,7 @@ int container_method_set_memory(sd_bus_message *msg, Container *c, uint64_t kib,
                 r = sd_bus_message_close_container(set);
         if (r < 0)
                 return r;
-        return call_and_forward(c->manager, set, msg, forward_reply);
+        return call_memory_change(c, set, msg);
 }
 
 int container_method_set_scheduler(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error) {
@@ -460,8 +466,6 @@ int container_method_set_memory_parameters(sd_bus_message *msg, Container *c, sd
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *set = NULL;
         uint64_t values[3] = {}, flags;
         bool has[3] = {}, live, config;
-        sd_bus_slot *slot = NULL;
-        PendingCall *pc;
         int r;
 
         r = read_u64_params(msg, names, ELEMENTSOF(names), values, has, error);
@@ -522,15 +526,6 @@ int container_method_set_memory_parameters(sd_bus_message *msg, Container *c, sd
         if (!live || !c->live)
                 return sd_bus_reply_method_return(msg, NULL);
 
-        if (!cgroup_is_unified()) {
-                /* v1 refuses a memory limit above memory+swap: lift the latter
-                 * first; the final value follows systemd's change. */
-                _cleanup_free_ char *dir = NULL;
-
-                if (cgroup_scope_dir(c->helper_pid, "memory", &dir) >= 0)
-                        (void) write_legacy_limit(dir, "memory.memsw.limit_in_bytes", UNSET_U64);
-        }
-
         r = new_set_unit_properties(c, &set);
         if (r >= 0)
                 r = append_memory_props(set, c->live, true);
@@ -538,6 +533,23 @@ int container_method_set_memory_parameters(sd_bus_message *msg, Container *c, sd
                 r = sd_bus_message_close_container(set);
         if (r < 0)
                 return r;
+        return call_memory_change(c, set, msg);
+}
+
+/* Sends a change of the memory limits (SET, to systemd) and answers MSG. On a
+ * v1 hybrid the memory+swap limit is lifted first (v1 refuses a memory limit
+ * above it) and written again, with the soft limit, once systemd is done. */
+static int call_memory_change(Container *c, sd_bus_message *set, sd_bus_message *msg) {
+        sd_bus_slot *slot = NULL;
+        PendingCall *pc;
+        int r;
+
+        if (!cgroup_is_unified()) {
+                _cleanup_free_ char *dir = NULL;
+
+                if (cgroup_scope_dir(c->helper_pid, "memory", &dir) >= 0)
+                        (void) write_legacy_limit(dir, "memory.memsw.limit_in_bytes", UNSET_U64);
+        }
 
         pc = calloc(1, sizeof(PendingCall));
         if (!pc)
