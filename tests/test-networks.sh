@@ -413,6 +413,8 @@ check "net-list --all no longer shows vt1" lacks "$out" "vt1"
 
 # --- a transient network
 sed 's/vt1/vt3/; s/vtbr1/vtbr3/; s/10\.77\./10.80./g' "$work/vt1.xml" | in_host tee /tmp/vt/vt3.xml >/dev/null
+in_host sh -c 'timeout 20 busctl --system monitor org.vivarium1 >/tmp/vt/monitor 2>&1 &'
+sleep 1
 out=$(vivctl net-create /tmp/vt/vt3.xml 2>&1)
 check "net-create: virsh's message" same "$out" "Network vt3 created from /tmp/vt/vt3.xml"
 out=$(vivctl net-list 2>&1)
@@ -422,6 +424,20 @@ vivctl net-destroy vt3 >/dev/null 2>&1
 out=$(vivctl net-list --all 2>&1)
 check "a destroyed transient network is gone" lacks "$out" "vt3"
 check "... with its bridge" not link_exists vtbr3
+sleep 0.5
+mon=$(in_host cat /tmp/vt/monitor 2>&1)
+# one message of busctl monitor's output holding every NEEDLE
+mon_has() { # NEEDLE...
+	python3 -c '
+import sys
+blocks = sys.stdin.read().split("\u2023")
+sys.exit(0 if any(all(n in b for n in sys.argv[1:]) for b in blocks) else 1)' "$@" <<<"$mon"
+}
+for ev in started stopped; do
+	check "NetworkEvent vt3 $ev is signalled" mon_has "Member=NetworkEvent" 'STRING "vt3";' "STRING \"$ev\";"
+done
+check "PropertiesChanged of Active on /org/vivarium1/network/vt3" \
+	mon_has "Path=/org/vivarium1/network/vt3" "Member=PropertiesChanged" 'STRING "Active";'
 
 # --- a container on the default network: a DHCP lease in its namespace, domifaddr
 in_host tee /tmp/vt/dhcpct.xml >/dev/null <<'EOF'
