@@ -10,7 +10,7 @@
 #     - `vivarium-helper --foreground` of the /bin/true container: helper exec,
 #       namespaces, mounts, /dev, console, init exec and exit, no D-Bus
 #     - `vivctl create --wait`: the whole path
-#  2. one start under strace (vivariumd restarted under `strace -f -ttt`),
+#  2. one start under strace (`strace -f -ttt` attached to vivariumd),
 #     reduced to a timeline of the steps between client and exit
 #  3. `strace -c -f` of the manager and its helpers over PROFILE_RUNS starts
 set -u
@@ -62,37 +62,29 @@ printf '%-52s %s\n' "vivarium-helper --foreground (private root, true)" \
 printf '%-52s %s\n' "vivctl create --wait (whole path)" "$(median_ms vivctl create --wait "$W/xml/pf-@I@.xml")"
 
 # --- strace -c of the manager and everything it forks ---------------------------------
-mkdir -p /run/systemd/system/vivariumd.service.d
-cat >/run/systemd/system/vivariumd.service.d/profile.conf <<EOF
-[Service]
-ExecStart=
-ExecStart=/usr/bin/strace -f -c -o $OUT/strace-c.txt /usr/libexec/vivarium/vivariumd
-EOF
-systemctl daemon-reload
-systemctl restart vivariumd
+# strace attaches to the running manager (a strace in ExecStart= would be the
+# service's main process, and "systemctl stop" would end it with SIGKILL, before
+# it wrote anything); SIGINT makes it detach and write.
+vivctl list >/dev/null
+mgr=$(systemctl show -P MainPID vivariumd.service)
+strace -f -c -o "$OUT/strace-c.txt" -p "$mgr" &
+spid=$!
+sleep 0.5
 for i in $(seq 0 $((RUNS - 1))); do vivctl create --wait "$W/xml/pf-$i.xml"; done
-systemctl stop vivariumd
-for i in $(seq 50); do [ -s "$OUT/strace-c.txt" ] && break; sleep 0.1; done
+kill -INT "$spid"
+wait "$spid"
 echo
 echo "## strace -c -f of vivariumd + helpers + init over $RUNS starts of /bin/true (top 15)"
 head -n 17 "$OUT/strace-c.txt"
 
 # --- one start under strace -ttt: a timeline ---------------------------------------------
-cat >/run/systemd/system/vivariumd.service.d/profile.conf <<EOF
-[Service]
-ExecStart=
-ExecStart=/usr/bin/strace -f -ttt -s 400 -o $OUT/strace-mgr.txt /usr/libexec/vivarium/vivariumd
-EOF
-systemctl daemon-reload
-systemctl restart vivariumd
-vivctl list >/dev/null
-vivctl create --wait "$W/xml/pf-0.xml"
-: >"$OUT/strace-mgr.txt"
+strace -f -ttt -s 400 -o "$OUT/strace-mgr.txt" -p "$mgr" &
+spid=$!
+sleep 0.5
 strace -f -ttt -s 400 -o "$OUT/strace-ctl.txt" vivctl create --wait "$W/xml/pf-1.xml"
 sleep 0.3
-systemctl stop vivariumd
-rm -f /run/systemd/system/vivariumd.service.d/profile.conf
-systemctl daemon-reload
+kill -INT "$spid"
+wait "$spid"
 echo
 echo "## timeline of one start under strace (ms from vivctl's execve; strace slows every step)"
 python3 - "$OUT/strace-ctl.txt" "$OUT/strace-mgr.txt" <<'PY'
