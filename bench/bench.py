@@ -414,6 +414,45 @@ def gnuplot(script):
             print("gnuplot:", line, file=sys.stderr)
 
 
+def plot_density(rows, outdir):
+    dat = f"{outdir}/.density.dat"
+    with open(dat, "w") as fh:
+        for r in rows:
+            fh.write(f"{r['n']} {r['helper_uss_kib']['median'] or 0} {r['manager_rss_kib'] / 1024} "
+                     f"{r['list_ms']['median']} {r['getxml_ms']['median']} {r['create']['elapsed_s']} "
+                     f"{r['destroy']['all_gone_s']}\n")
+    gnuplot(f"""set terminal pngcairo size 1200,450 noenhanced
+set output '{outdir}/density.png'
+set multiplot layout 1,3
+set grid
+set key bottom right
+set xlabel 'containers running'
+set title 'Memory (goals: 512 KiB, 32 MiB)'
+set ylabel 'helper USS, KiB (median)'
+set y2label 'vivariumd RSS, MiB'
+set ytics nomirror
+set y2tics
+set yrange [0:*]
+set y2range [0:*]
+plot '{dat}' using 1:2 with linespoints lw 2 title 'helper USS, KiB', \\
+     '{dat}' using 1:3 axes x1y2 with linespoints lw 2 title 'vivariumd RSS, MiB'
+unset y2label
+unset y2tics
+set key top left
+set ytics mirror
+set title 'API latency (goal: ListContainers < 5 ms at 500)'
+set ylabel 'ms (median)'
+plot '{dat}' using 1:4 with linespoints lw 2 title 'ListContainers', \\
+     '{dat}' using 1:5 with linespoints lw 2 title 'GetXML'
+set title 'Start and destroy all (goal: 500 in 30 s)'
+set ylabel 's'
+plot '{dat}' using 1:6 with linespoints lw 2 title 'all running', \\
+     '{dat}' using 1:7 with linespoints lw 2 title 'all gone'
+unset multiplot
+""")
+    os.unlink(dat)
+
+
 def report(raw_path, outdir):
     with open(raw_path) as fh:
         raw = json.load(fh)
@@ -434,7 +473,7 @@ def report(raw_path, outdir):
         st = raw["start"]
         s = {k: summary(v) for k, v in st["samples_ms"].items()}
         res["start"] = {"runs": st["runs"], "latency_ms": s, "failure_count": st["failure_count"],
-                        "failures": st["failures"]}
+                        "failures": st["failures"], "samples_ms": st["samples_ms"]}
         viv = s.get("vivarium")
         ratios = {}
         for k in ("crun", "nspawn", "unshare"):
@@ -539,32 +578,7 @@ plot {plots}
                       top["running"] >= 500 and top["create"]["elapsed_s"] <= 30 if at500 else None))
         goals.append(("ListContainers at 500 < 5 ms", f"{top['list_ms']['median']:.2f} ms (N={top['n']})",
                       top["list_ms"]["median"] < 5 if at500 else None))
-        dat = f"{outdir}/.density.dat"
-        with open(dat, "w") as fh:
-            for r in rows:
-                fh.write(f"{r['n']} {r['helper_uss_kib']['median'] or 0} {r['manager_rss_kib'] / 1024} "
-                         f"{r['list_ms']['median']} {r['getxml_ms']['median']} {r['create']['elapsed_s']} "
-                         f"{r['destroy']['all_gone_s']}\n")
-        gnuplot(f"""set terminal pngcairo size 1200,450 noenhanced
-set output '{outdir}/density.png'
-set multiplot layout 1,3
-set grid
-set xlabel 'containers running'
-set title 'Memory'
-set ylabel 'KiB (helper USS) / MiB (manager RSS)'
-plot '{dat}' using 1:2 with linespoints lw 2 title 'helper USS, KiB (median)', \\
-     '{dat}' using 1:3 with linespoints lw 2 title 'vivariumd RSS, MiB'
-set title 'API latency'
-set ylabel 'ms (median)'
-plot '{dat}' using 1:4 with linespoints lw 2 title 'ListContainers', \\
-     '{dat}' using 1:5 with linespoints lw 2 title 'GetXML'
-set title 'Start and destroy all'
-set ylabel 's'
-plot '{dat}' using 1:6 with linespoints lw 2 title 'all running', \\
-     '{dat}' using 1:7 with linespoints lw 2 title 'all gone'
-unset multiplot
-""")
-        os.unlink(dat)
+        plot_density(rows, outdir)
 
     if "api" in raw:
         a = raw["api"]
@@ -605,5 +619,7 @@ if __name__ == "__main__":
         inner(sys.argv[2], sys.argv[3:])
     elif len(sys.argv) == 4 and sys.argv[1] == "report":
         report(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "replot-density":   # from a results JSON
+        plot_density(json.load(open(sys.argv[2]))["density"], sys.argv[3])
     else:
         sys.exit(__doc__)
