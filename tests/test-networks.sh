@@ -87,9 +87,6 @@ if ! testhost_install "$build" >"$work/install.log" 2>&1; then
 	echo "not ok 1 - install the build into the test host"
 	exit 1
 fi
-# The harness mounts /proc/sys/net read-only along with /proc/sys; the test
-# host's network namespace is its own, so its forwarding switch is ours.
-in_host mount -o remount,bind,rw /proc/sys/net 2>/dev/null || true
 in_host mkdir -p /run/systemd/system/vivariumd.service.d
 printf '[Service]\nEnvironment=VIVARIUM_IDLE_TIMEOUT=0\n' |
 	in_host tee /run/systemd/system/vivariumd.service.d/test.conf >/dev/null

@@ -61,6 +61,10 @@ fi
 check "PID 1 inside is systemd" [ "$(testhost_run cat /proc/1/comm)" = systemd ]
 check "hostname inside is $name" [ "$(testhost_run cat /proc/sys/kernel/hostname)" = "$name" ]
 check "dbus.socket is active" testhost_run systemctl -q is-active dbus.socket
+check "/proc/sys/net is writable inside (the host's own network namespace)" \
+	testhost_run sh -c 'echo 1 >/proc/sys/net/ipv4/ip_forward'
+check "/proc/sys/kernel is read-only inside" \
+	testhost_run sh -c '! (echo 1 >/proc/sys/kernel/sysrq) 2>/dev/null'
 if testhost_run busctl --system list --no-legend | grep -q '^org\.freedesktop\.systemd1 '; then
 	ok "busctl --system list has org.freedesktop.systemd1"
 else

@@ -55,6 +55,8 @@ mount -t proc -o nosuid,nodev,noexec proc "$R/proc"
 mount --bind "$R/proc/sys" "$R/proc/sys"
 mount -o remount,bind,ro "$R/proc/sys"
 mount --bind "$R/proc/sys/net" "$R/proc/sys/net"
+# A bind of a read-only mount is read-only too: make the network part writable.
+mount -o remount,bind,rw "$R/proc/sys/net"
 if [ -e "$R/proc/sysrq-trigger" ]; then
 	mount --bind "$R/proc/sysrq-trigger" "$R/proc/sysrq-trigger"
 	mount -o remount,bind,ro "$R/proc/sysrq-trigger"
