@@ -97,6 +97,9 @@ def prepare():
     os.makedirs("/run/systemd/system/vivariumd.service.d", exist_ok=True)
     with open("/run/systemd/system/vivariumd.service.d/bench.conf", "w") as fh:
         fh.write("[Service]\nEnvironment=VIVARIUM_IDLE_TIMEOUT=0\n")
+        # An experiment, not the product's setting: what the manager's fd limit costs.
+        if os.environ.get("BENCH_MANAGER_NOFILE"):
+            fh.write(f"LimitNOFILE={int(os.environ['BENCH_MANAGER_NOFILE'])}\n")
     run("systemctl", "daemon-reload")
     run("vivctl", "list", stdout=subprocess.DEVNULL)   # activates vivariumd
 
@@ -370,7 +373,8 @@ def stage_api(res):
 def inner(outfile, stages):
     prepare()
     res = {"machine": machine_facts(), "quick": QUICK, "stages": stages,
-           "params": {"runs": RUNS, "density": DENSITY, "api_n": API_N, "window": WINDOW}}
+           "params": {"runs": RUNS, "density": DENSITY, "api_n": API_N, "window": WINDOW,
+                      "manager_nofile": os.environ.get("BENCH_MANAGER_NOFILE") or "default"}}
     for s in stages:
         log(f"stage {s}")
         t = time.time()
