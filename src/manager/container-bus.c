@@ -46,16 +46,24 @@ static int forward_fd_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
         return sd_bus_reply_method_return(call, "h", fd);
 }
 
-int container_method_start(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error) {
+/* The operations below are the Container object's method handlers (userdata:
+ * the Container); the Manager's methods of the same names look the container
+ * up by the name they take first and hand the call on (manager-bus.c). Each
+ * reads its own arguments from msg. */
+
+int container_method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
         int r;
 
+        /* Its flags (t) are accepted and ignored: none is defined. */
         r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* refused, or asked polkit */
         return container_start(c, msg, false, error);
 }
 
-int container_method_destroy(sd_bus_message *msg, Container *c, sd_bus_error *error) {
+int container_method_destroy(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
         int r;
 
         r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
@@ -72,7 +80,8 @@ int container_method_destroy(sd_bus_message *msg, Container *c, sd_bus_error *er
         return container_destroy(c, msg);
 }
 
-int container_method_shutdown(sd_bus_message *msg, Container *c, sd_bus_error *error) {
+int container_method_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
         int r;
 
         r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
@@ -87,7 +96,8 @@ int container_method_shutdown(sd_bus_message *msg, Container *c, sd_bus_error *e
         return 1;
 }
 
-int container_method_undefine(sd_bus_message *msg, Container *c, sd_bus_error *error) {
+int container_method_undefine(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
         _cleanup_(container_unrefp) _unused_ Container *ref = container_ref(c);
         int r;
 
@@ -120,9 +130,15 @@ int container_method_undefine(sd_bus_message *msg, Container *c, sd_bus_error *e
         return sd_bus_reply_method_return(msg, NULL);
 }
 
-int container_method_get_xml(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error) {
+int container_method_get_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *xml = NULL;
+        Container *c = userdata;
+        uint64_t flags;
+        int r;
 
+        r = sd_bus_message_read(msg, "t", &flags);
+        if (r < 0)
+                return r;
         if (container_has_helper(c) && c->live && !(flags & VIV_XML_INACTIVE))
                 xml = domain_def_format(c->live, c->helper_pid);
         else
@@ -132,9 +148,14 @@ int container_method_get_xml(sd_bus_message *msg, Container *c, uint64_t flags, 
         return sd_bus_reply_method_return(msg, "s", xml);
 }
 
-int container_method_open_console(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error) {
+int container_method_open_console(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+        uint64_t flags;
         int r;
 
+        r = sd_bus_message_read(msg, "t", &flags);
+        if (r < 0)
+                return r;
         r = bus_check_privileged(c->manager, msg, VIV_POLKIT_CONSOLE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* refused, or asked polkit */
@@ -146,10 +167,14 @@ int container_method_open_console(sd_bus_message *msg, Container *c, uint64_t fl
         return 1;
 }
 
-int container_method_resize_console(sd_bus_message *msg, Container *c, uint16_t rows, uint16_t cols,
-                                    sd_bus_error *error) {
+int container_method_resize_console(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+        uint16_t rows, cols;
         int r;
 
+        r = sd_bus_message_read(msg, "qq", &rows, &cols);
+        if (r < 0)
+                return r;
         r = bus_check_privileged(c->manager, msg, VIV_POLKIT_CONSOLE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* refused, or asked polkit */
@@ -243,15 +268,16 @@ static int pause_method(sd_bus_message *msg, Container *c, bool pause, sd_bus_er
         return 1;
 }
 
-int container_method_suspend(sd_bus_message *msg, Container *c, sd_bus_error *error) {
-        return pause_method(msg, c, true, error);
+int container_method_suspend(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return pause_method(msg, userdata, true, error);
 }
 
-int container_method_resume(sd_bus_message *msg, Container *c, sd_bus_error *error) {
-        return pause_method(msg, c, false, error);
+int container_method_resume(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return pause_method(msg, userdata, false, error);
 }
 
-int container_method_reboot(sd_bus_message *msg, Container *c, sd_bus_error *error) {
+int container_method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
         int r;
 
         r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
@@ -275,9 +301,13 @@ int container_method_reboot(sd_bus_message *msg, Container *c, sd_bus_error *err
         return 1;
 }
 
-int container_method_set_autostart(sd_bus_message *msg, Container *c, int on, sd_bus_error *error) {
-        int r;
+int container_method_set_autostart(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+        int on, r;
 
+        r = sd_bus_message_read(msg, "b", &on);
+        if (r < 0)
+                return r;
         r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
@@ -293,107 +323,6 @@ int container_method_set_autostart(sd_bus_message *msg, Container *c, int on, sd
                 (void) container_emit_changed(c, "Autostart", NULL);
         }
         return sd_bus_reply_method_return(msg, NULL);
-}
-
-/* Container object methods: the same operations, without the name. */
-
-static int cmethod_start(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        uint64_t flags;
-        int r;
-
-        r = sd_bus_message_read(msg, "t", &flags);
-        if (r < 0)
-                return r;
-        return container_method_start(msg, userdata, flags, error);
-}
-
-static int cmethod_destroy(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return container_method_destroy(msg, userdata, error);
-}
-
-static int cmethod_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return container_method_shutdown(msg, userdata, error);
-}
-
-static int cmethod_undefine(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return container_method_undefine(msg, userdata, error);
-}
-
-static int cmethod_get_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        uint64_t flags;
-        int r;
-
-        r = sd_bus_message_read(msg, "t", &flags);
-        if (r < 0)
-                return r;
-        return container_method_get_xml(msg, userdata, flags, error);
-}
-
-static int cmethod_open_console(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        uint64_t flags;
-        int r;
-
-        r = sd_bus_message_read(msg, "t", &flags);
-        if (r < 0)
-                return r;
-        return container_method_open_console(msg, userdata, flags, error);
-}
-
-static int cmethod_resize_console(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        uint16_t rows, cols;
-        int r;
-
-        r = sd_bus_message_read(msg, "qq", &rows, &cols);
-        if (r < 0)
-                return r;
-        return container_method_resize_console(msg, userdata, rows, cols, error);
-}
-
-static int cmethod_set_memory(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        uint64_t kib, flags;
-        int r;
-
-        r = sd_bus_message_read(msg, "tt", &kib, &flags);
-        if (r < 0)
-                return r;
-        return container_method_set_memory(msg, userdata, kib, flags, error);
-}
-
-static int cmethod_set_scheduler(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return container_method_set_scheduler(msg, userdata, 0, error);
-}
-
-static int cmethod_suspend(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return container_method_suspend(msg, userdata, error);
-}
-
-static int cmethod_resume(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return container_method_resume(msg, userdata, error);
-}
-
-static int cmethod_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return container_method_reboot(msg, userdata, error);
-}
-
-static int cmethod_set_autostart(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        int on, r;
-
-        r = sd_bus_message_read(msg, "b", &on);
-        if (r < 0)
-                return r;
-        return container_method_set_autostart(msg, userdata, on, error);
-}
-
-static int cmethod_get_stats(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return container_method_get_stats(msg, userdata, error);
-}
-
-static int cmethod_set_memory_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return container_method_set_memory_parameters(msg, userdata, error);
-}
-
-static int cmethod_set_blkio_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return container_method_set_blkio_parameters(msg, userdata, error);
 }
 
 static int property_get_uuid(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -448,31 +377,32 @@ const sd_bus_vtable container_vtable[] = {
         SD_BUS_PROPERTY("Unit", "s", NULL, offsetof(Container, unit), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Persistent", "b", property_get_persistent, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Autostart", "b", property_get_autostart, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_METHOD_WITH_NAMES("Start", "t", SD_BUS_PARAM(flags), "", , cmethod_start, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Shutdown", "", "", cmethod_shutdown, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Destroy", "", "", cmethod_destroy, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Undefine", "", "", cmethod_undefine, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Reboot", "", "", cmethod_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Suspend", "", "", cmethod_suspend, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Resume", "", "", cmethod_resume, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("SetAutostart", "b", SD_BUS_PARAM(on), "", , cmethod_set_autostart,
+        SD_BUS_METHOD_WITH_NAMES("Start", "t", SD_BUS_PARAM(flags), "", , container_method_start,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("GetXML", "t", SD_BUS_PARAM(flags), "s", SD_BUS_PARAM(xml), cmethod_get_xml,
+        SD_BUS_METHOD("Shutdown", "", "", container_method_shutdown, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Destroy", "", "", container_method_destroy, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Undefine", "", "", container_method_undefine, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Reboot", "", "", container_method_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Suspend", "", "", container_method_suspend, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Resume", "", "", container_method_resume, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("SetAutostart", "b", SD_BUS_PARAM(on), "", , container_method_set_autostart,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetXML", "t", SD_BUS_PARAM(flags), "s", SD_BUS_PARAM(xml),
+                                 container_method_get_xml, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("OpenConsole", "t", SD_BUS_PARAM(flags), "h", SD_BUS_PARAM(fd),
-                                 cmethod_open_console, SD_BUS_VTABLE_UNPRIVILEGED),
+                                 container_method_open_console, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("ResizeConsole", "qq", SD_BUS_PARAM(rows) SD_BUS_PARAM(cols), "", ,
-                                 cmethod_resize_console, SD_BUS_VTABLE_UNPRIVILEGED),
+                                 container_method_resize_console, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetMemory", "tt", SD_BUS_PARAM(kib) SD_BUS_PARAM(flags), "", ,
-                                 cmethod_set_memory, SD_BUS_VTABLE_UNPRIVILEGED),
+                                 container_method_set_memory, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetSchedulerParameters", "a{sv}t", SD_BUS_PARAM(params) SD_BUS_PARAM(flags), "", ,
-                                 cmethod_set_scheduler, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("GetStats", "", , "a{sv}", SD_BUS_PARAM(stats), cmethod_get_stats,
+                                 container_method_set_scheduler, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetStats", "", , "a{sv}", SD_BUS_PARAM(stats), container_method_get_stats,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetMemoryParameters", "a{sv}t", SD_BUS_PARAM(params) SD_BUS_PARAM(flags), "", ,
-                                 cmethod_set_memory_parameters, SD_BUS_VTABLE_UNPRIVILEGED),
+                                 container_method_set_memory_parameters, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetBlkioParameters", "a{sv}t", SD_BUS_PARAM(params) SD_BUS_PARAM(flags), "", ,
-                                 cmethod_set_blkio_parameters, SD_BUS_VTABLE_UNPRIVILEGED),
+                                 container_method_set_blkio_parameters, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

@@ -14,7 +14,7 @@
 #include "network.h"
 
 
-int container_from_name(Manager *m, const char *name, Container **ret, sd_bus_error *error) {
+static int container_from_name(Manager *m, const char *name, Container **ret, sd_bus_error *error) {
         Container *c = manager_find_container(m, name);
 
         if (!c)
@@ -176,156 +176,52 @@ static int method_create_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
         return r;
 }
 
-#define DEFINE_NAME_METHOD(func, call)                                                        \
+/* The Manager's methods on one container take its name first and then what
+ * the Container object's method of the same name takes: the container is
+ * looked up and the call handed on, to answer as that method does. */
+static int redirect_to_container(sd_bus_message *msg, Manager *m, sd_bus_message_handler_t method,
+                                 sd_bus_error *error) {
+        Container *c = NULL;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        r = container_from_name(m, name, &c, error);
+        if (r < 0)
+                return r;
+        return method(msg, c, error);
+}
+
+#define DEFINE_REDIRECT_METHOD(func, method)                                                  \
         static int func(sd_bus_message *msg, void *userdata, sd_bus_error *error) {           \
-                Manager *m = userdata;                                                        \
-                Container *c = NULL;                                                          \
-                const char *name;                                                             \
-                int r;                                                                        \
-                                                                                              \
-                r = sd_bus_message_read(msg, "s", &name);                                     \
-                if (r < 0)                                                                    \
-                        return r;                                                             \
-                r = container_from_name(m, name, &c, error);                                  \
-                if (r < 0)                                                                    \
-                        return r;                                                             \
-                return call(msg, c, error);                                                   \
+                return redirect_to_container(msg, userdata, method, error);                   \
         }
 
-DEFINE_NAME_METHOD(method_undefine, container_method_undefine);
-DEFINE_NAME_METHOD(method_destroy, container_method_destroy);
-DEFINE_NAME_METHOD(method_shutdown, container_method_shutdown);
-DEFINE_NAME_METHOD(method_reboot, container_method_reboot);
-DEFINE_NAME_METHOD(method_suspend, container_method_suspend);
-DEFINE_NAME_METHOD(method_resume, container_method_resume);
+static int reply_container_path(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
 
-#define DEFINE_NAME_FLAGS_METHOD(func, call)                                                  \
-        static int func(sd_bus_message *msg, void *userdata, sd_bus_error *error) {           \
-                Manager *m = userdata;                                                        \
-                Container *c = NULL;                                                          \
-                const char *name;                                                             \
-                uint64_t flags;                                                               \
-                int r;                                                                        \
-                                                                                              \
-                r = sd_bus_message_read(msg, "st", &name, &flags);                            \
-                if (r < 0)                                                                    \
-                        return r;                                                             \
-                r = container_from_name(m, name, &c, error);                                  \
-                if (r < 0)                                                                    \
-                        return r;                                                             \
-                return call(msg, c, flags, error);                                            \
-        }
-
-DEFINE_NAME_FLAGS_METHOD(method_start, container_method_start);
-DEFINE_NAME_FLAGS_METHOD(method_get_xml, container_method_get_xml);
-DEFINE_NAME_FLAGS_METHOD(method_open_console, container_method_open_console);
-
-static int method_resize_console(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        Container *c = NULL;
-        const char *name;
-        uint16_t rows, cols;
-        int r;
-
-        r = sd_bus_message_read(msg, "sqq", &name, &rows, &cols);
-        if (r < 0)
-                return r;
-        r = container_from_name(m, name, &c, error);
-        if (r < 0)
-                return r;
-        return container_method_resize_console(msg, c, rows, cols, error);
-}
-
-static int method_set_memory(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        Container *c = NULL;
-        const char *name;
-        uint64_t kib, flags;
-        int r;
-
-        r = sd_bus_message_read(msg, "stt", &name, &kib, &flags);
-        if (r < 0)
-                return r;
-        r = container_from_name(m, name, &c, error);
-        if (r < 0)
-                return r;
-        return container_method_set_memory(msg, c, kib, flags, error);
-}
-
-static int method_set_scheduler(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        Container *c = NULL;
-        const char *name;
-        int r;
-
-        r = sd_bus_message_read(msg, "s", &name);
-        if (r < 0)
-                return r;
-        r = container_from_name(m, name, &c, error);
-        if (r < 0)
-                return r;
-        return container_method_set_scheduler(msg, c, 0, error);
-}
-
-DEFINE_NAME_METHOD(method_get_stats, container_method_get_stats);
-
-static int method_set_memory_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Container *c = NULL;
-        const char *name;
-        int r;
-
-        r = sd_bus_message_read(msg, "s", &name);
-        if (r < 0)
-                return r;
-        r = container_from_name(userdata, name, &c, error);
-        if (r < 0)
-                return r;
-        return container_method_set_memory_parameters(msg, c, error);
-}
-
-static int method_set_blkio_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Container *c = NULL;
-        const char *name;
-        int r;
-
-        r = sd_bus_message_read(msg, "s", &name);
-        if (r < 0)
-                return r;
-        r = container_from_name(userdata, name, &c, error);
-        if (r < 0)
-                return r;
-        return container_method_set_blkio_parameters(msg, c, error);
-}
-
-static int method_set_autostart(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        Container *c = NULL;
-        const char *name;
-        int on, r;
-
-        r = sd_bus_message_read(msg, "sb", &name, &on);
-        if (r < 0)
-                return r;
-        r = container_from_name(m, name, &c, error);
-        if (r < 0)
-                return r;
-        return container_method_set_autostart(msg, c, on, error);
-}
-
-static int method_get_container(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        Container *c = NULL;
-        const char *name;
-        int r;
-
-        r = sd_bus_message_read(msg, "s", &name);
-        if (r < 0)
-                return r;
-        r = container_from_name(m, name, &c, error);
-        if (r < 0)
-                return r;
         return sd_bus_reply_method_return(msg, "o", c->path);
 }
+
+DEFINE_REDIRECT_METHOD(method_undefine, container_method_undefine);
+DEFINE_REDIRECT_METHOD(method_destroy, container_method_destroy);
+DEFINE_REDIRECT_METHOD(method_shutdown, container_method_shutdown);
+DEFINE_REDIRECT_METHOD(method_reboot, container_method_reboot);
+DEFINE_REDIRECT_METHOD(method_suspend, container_method_suspend);
+DEFINE_REDIRECT_METHOD(method_resume, container_method_resume);
+DEFINE_REDIRECT_METHOD(method_start, container_method_start);
+DEFINE_REDIRECT_METHOD(method_get_xml, container_method_get_xml);
+DEFINE_REDIRECT_METHOD(method_open_console, container_method_open_console);
+DEFINE_REDIRECT_METHOD(method_resize_console, container_method_resize_console);
+DEFINE_REDIRECT_METHOD(method_set_memory, container_method_set_memory);
+DEFINE_REDIRECT_METHOD(method_set_scheduler, container_method_set_scheduler);
+DEFINE_REDIRECT_METHOD(method_get_stats, container_method_get_stats);
+DEFINE_REDIRECT_METHOD(method_set_memory_parameters, container_method_set_memory_parameters);
+DEFINE_REDIRECT_METHOD(method_set_blkio_parameters, container_method_set_blkio_parameters);
+DEFINE_REDIRECT_METHOD(method_set_autostart, container_method_set_autostart);
+DEFINE_REDIRECT_METHOD(method_get_container, reply_container_path);
 
 static int compare_by_name(const void *a, const void *b) {
         const Container *x = *(Container *const *) a, *y = *(Container *const *) b;

@@ -136,7 +136,6 @@ int manager_emit_container_new(Manager *m, Container *c);
 int manager_emit_container_removed(Manager *m, Container *c);
 int manager_emit_container_event(Manager *m, Container *c, const char *event, const char *detail);
 int manager_emit_container_exited(Manager *m, Container *c, const char *detail, int exit_code);
-int container_from_name(Manager *m, const char *name, Container **ret, sd_bus_error *error);
 
 /* container-bus.c */
 extern const sd_bus_vtable container_vtable[];
@@ -144,28 +143,28 @@ int container_object_find(sd_bus *bus, const char *path, const char *interface, 
 int container_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
 int container_emit_changed(Container *c, const char *prop, ...);
 
-/* Operations shared by the Manager and Container objects: each takes the
- * message it answers (now or later) and returns like a method handler. */
-int container_method_start(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error);
-int container_method_destroy(sd_bus_message *msg, Container *c, sd_bus_error *error);
-int container_method_shutdown(sd_bus_message *msg, Container *c, sd_bus_error *error);
-int container_method_undefine(sd_bus_message *msg, Container *c, sd_bus_error *error);
-int container_method_get_xml(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error);
-int container_method_open_console(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error);
-int container_method_resize_console(sd_bus_message *msg, Container *c, uint16_t rows, uint16_t cols, sd_bus_error *error);
-int container_method_suspend(sd_bus_message *msg, Container *c, sd_bus_error *error);
-int container_method_resume(sd_bus_message *msg, Container *c, sd_bus_error *error);
-int container_method_reboot(sd_bus_message *msg, Container *c, sd_bus_error *error);
-int container_method_set_autostart(sd_bus_message *msg, Container *c, int on, sd_bus_error *error);
+/* The Container object's method handlers (userdata: the Container), shared
+ * with the Manager's methods of the same names, which take the name first
+ * (manager-bus.c). Each reads its own arguments from msg and answers it, now
+ * or later. */
+int container_method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_destroy(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_undefine(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_get_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_open_console(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_resize_console(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_suspend(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_resume(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_set_autostart(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 
-/* resources.c */
-int container_method_set_memory(sd_bus_message *msg, Container *c, uint64_t kib, uint64_t flags, sd_bus_error *error);
-/* Reads its own arguments (a{sv} params, t flags) from msg. */
-int container_method_set_scheduler(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error);
-int container_method_get_stats(sd_bus_message *msg, Container *c, sd_bus_error *error);
-/* Read their own arguments (a{sv} params, t flags) from msg. */
-int container_method_set_memory_parameters(sd_bus_message *msg, Container *c, sd_bus_error *error);
-int container_method_set_blkio_parameters(sd_bus_message *msg, Container *c, sd_bus_error *error);
+/* resources.c: Container method handlers, as above */
+int container_method_set_memory(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_set_scheduler(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_get_stats(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_set_memory_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_set_blkio_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 /* Properties for StartTransientUnit and SetUnitProperties: <memtune>'s soft and
  * swap limits, <blkiotune><weight>. */
 int resources_append_memtune(sd_bus_message *msg, const DomainDef *def);

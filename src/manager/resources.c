@@ -112,14 +112,17 @@ static int save_definition(Container *c, sd_bus_error *error) {
         return 0;
 }
 
-int container_method_set_memory(sd_bus_message *msg, Container *c, uint64_t kib, uint64_t flags,
-                                sd_bus_error *error) {
+int container_method_set_memory(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *set = NULL;
-        bool live, config;
+        Container *c = userdata;
+        uint64_t kib, flags;
+        bool maximum, live, config;
         int r;
 
-        bool maximum = flags & MEM_MAXIMUM;
-
+        r = sd_bus_message_read(msg, "tt", &kib, &flags);
+        if (r < 0)
+                return r;
+        maximum = flags & MEM_MAXIMUM;
         r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
@@ -163,9 +166,10 @@ int container_method_set_memory(sd_bus_message *msg, Container *c, uint64_t kib,
         return call_memory_change(c, set, msg);
 }
 
-int container_method_set_scheduler(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error) {
+int container_method_set_scheduler(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *set = NULL;
-        uint64_t shares = UNSET_U64, period = UNSET_U64;
+        Container *c = userdata;
+        uint64_t shares = UNSET_U64, period = UNSET_U64, flags;
         int64_t quota = 0;
         bool has_quota = false, live, config;
         int r;
@@ -461,9 +465,10 @@ static int check_memtune(const Container *c, const DomainDef *d, sd_bus_error *e
         return 0;
 }
 
-int container_method_set_memory_parameters(sd_bus_message *msg, Container *c, sd_bus_error *error) {
+int container_method_set_memory_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         static const char *const names[] = { "hard_limit", "soft_limit", "swap_hard_limit" };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *set = NULL;
+        Container *c = userdata;
         uint64_t values[3] = {}, flags;
         bool has[3] = {}, live, config;
         int r;
@@ -567,9 +572,10 @@ static int call_memory_change(Container *c, sd_bus_message *set, sd_bus_message 
         return 1;
 }
 
-int container_method_set_blkio_parameters(sd_bus_message *msg, Container *c, sd_bus_error *error) {
+int container_method_set_blkio_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         static const char *const names[] = { "weight" };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *set = NULL;
+        Container *c = userdata;
         uint64_t weight = 0, flags;
         bool has = false, live, config;
         int r;
@@ -661,8 +667,9 @@ static int append_net_stats(sd_bus_message *reply, const DomainDef *live) {
         return sd_bus_message_append(reply, "{sv}", "net.count", "u", count);
 }
 
-int container_method_get_stats(sd_bus_message *msg, Container *c, sd_bus_error *error) {
+int container_method_get_stats(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Container *c = userdata;
         int r;
 
         r = sd_bus_message_new_method_return(msg, &reply);
