@@ -38,28 +38,33 @@ static int parse_network_definition(const char *xml, NetworkDef **ret, sd_bus_er
         return 0;
 }
 
-/* --- operations shared by the Manager and the Network objects ---------------- */
+/* --- Network object methods (userdata: the Network) ------------------------------
+ * The Manager's methods of the same names take the network's name first, look it
+ * up and hand the call on (redirect_to_network() below). Each reads its own
+ * arguments from msg. */
 
 static int check_manage(Network *n, sd_bus_message *msg, sd_bus_error *error) {
         return bus_check_privileged(n->owner->manager, msg, VIV_POLKIT_MANAGE, error);
 }
 
-static int op_start(sd_bus_message *msg, Network *n, sd_bus_error *error) {
+static int nmethod_start(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Network *n = userdata;
         int r = check_manage(n, msg, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        r = network_start(n, msg, error);
-        return r;
+        return network_start(n, msg, error);
 }
 
-static int op_destroy(sd_bus_message *msg, Network *n, sd_bus_error *error) {
+static int nmethod_destroy(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Network *n = userdata;
         int r = check_manage(n, msg, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         return network_destroy(n, msg, error);
 }
 
-static int op_undefine(sd_bus_message *msg, Network *n, sd_bus_error *error) {
+static int nmethod_undefine(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Network *n = userdata;
         int r = check_manage(n, msg, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
@@ -69,8 +74,14 @@ static int op_undefine(sd_bus_message *msg, Network *n, sd_bus_error *error) {
         return sd_bus_reply_method_return(msg, NULL);
 }
 
-static int op_set_autostart(sd_bus_message *msg, Network *n, int on, sd_bus_error *error) {
-        int r = check_manage(n, msg, error);
+static int nmethod_set_autostart(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Network *n = userdata;
+        int on, r;
+
+        r = sd_bus_message_read(msg, "b", &on);
+        if (r < 0)
+                return r;
+        r = check_manage(n, msg, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         r = network_set_autostart(n, on, error);
@@ -79,9 +90,15 @@ static int op_set_autostart(sd_bus_message *msg, Network *n, int on, sd_bus_erro
         return sd_bus_reply_method_return(msg, NULL);
 }
 
-static int op_get_xml(sd_bus_message *msg, Network *n, uint64_t flags, sd_bus_error *error) {
+static int nmethod_get_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *xml = NULL;
+        Network *n = userdata;
+        uint64_t flags;
+        int r;
 
+        r = sd_bus_message_read(msg, "t", &flags);
+        if (r < 0)
+                return r;
         if (n->active && n->live && !(flags & VIV_NETWORK_XML_INACTIVE))
                 xml = network_def_format(n->live);
         else
@@ -89,6 +106,12 @@ static int op_get_xml(sd_bus_message *msg, Network *n, uint64_t flags, sd_bus_er
         if (!xml)
                 return -ENOMEM;
         return sd_bus_reply_method_return(msg, "s", xml);
+}
+
+static int reply_network_path(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Network *n = userdata;
+
+        return sd_bus_reply_method_return(msg, "o", n->path);
 }
 
 /* --- Manager methods ----------------------------------------------------------- */
@@ -146,28 +169,8 @@ int method_create_network_xml(sd_bus_message *msg, void *userdata, sd_bus_error 
         return define_or_create(msg, userdata, true, error);
 }
 
-#define DEFINE_NETWORK_METHOD(func, call)                                                     \
-        int func(sd_bus_message *msg, void *userdata, sd_bus_error *error) {                  \
-                Manager *m = userdata;                                                        \
-                Network *n = NULL;                                                            \
-                const char *name;                                                             \
-                int r;                                                                        \
-                                                                                              \
-                r = sd_bus_message_read(msg, "s", &name);                                     \
-                if (r < 0)                                                                    \
-                        return r;                                                             \
-                r = network_from_name(m->networks, name, &n, error);                          \
-                if (r < 0)                                                                    \
-                        return r;                                                             \
-                return call(msg, n, error);                                                   \
-        }
-
-DEFINE_NETWORK_METHOD(method_undefine_network, op_undefine);
-DEFINE_NETWORK_METHOD(method_start_network, op_start);
-DEFINE_NETWORK_METHOD(method_destroy_network, op_destroy);
-
-int method_get_network(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+static int redirect_to_network(sd_bus_message *msg, Manager *m, sd_bus_message_handler_t method,
+                               sd_bus_error *error) {
         Network *n = NULL;
         const char *name;
         int r;
@@ -178,39 +181,20 @@ int method_get_network(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         r = network_from_name(m->networks, name, &n, error);
         if (r < 0)
                 return r;
-        return sd_bus_reply_method_return(msg, "o", n->path);
+        return method(msg, n, error);
 }
 
-int method_get_network_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        Network *n = NULL;
-        const char *name;
-        uint64_t flags;
-        int r;
+#define DEFINE_REDIRECT_METHOD(func, method)                                                  \
+        int func(sd_bus_message *msg, void *userdata, sd_bus_error *error) {                  \
+                return redirect_to_network(msg, userdata, method, error);                     \
+        }
 
-        r = sd_bus_message_read(msg, "st", &name, &flags);
-        if (r < 0)
-                return r;
-        r = network_from_name(m->networks, name, &n, error);
-        if (r < 0)
-                return r;
-        return op_get_xml(msg, n, flags, error);
-}
-
-int method_set_network_autostart(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        Network *n = NULL;
-        const char *name;
-        int on, r;
-
-        r = sd_bus_message_read(msg, "sb", &name, &on);
-        if (r < 0)
-                return r;
-        r = network_from_name(m->networks, name, &n, error);
-        if (r < 0)
-                return r;
-        return op_set_autostart(msg, n, on, error);
-}
+DEFINE_REDIRECT_METHOD(method_undefine_network, nmethod_undefine);
+DEFINE_REDIRECT_METHOD(method_start_network, nmethod_start);
+DEFINE_REDIRECT_METHOD(method_destroy_network, nmethod_destroy);
+DEFINE_REDIRECT_METHOD(method_get_network, reply_network_path);
+DEFINE_REDIRECT_METHOD(method_get_network_xml, nmethod_get_xml);
+DEFINE_REDIRECT_METHOD(method_set_network_autostart, nmethod_set_autostart);
 
 static int compare_networks(const void *a, const void *b) {
         const Network *x = *(Network *const *) a, *y = *(Network *const *) b;
@@ -256,37 +240,6 @@ int method_list_networks(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 }
 
 /* --- Network objects -------------------------------------------------------------- */
-
-static int nmethod_start(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return op_start(msg, userdata, error);
-}
-
-static int nmethod_destroy(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return op_destroy(msg, userdata, error);
-}
-
-static int nmethod_undefine(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return op_undefine(msg, userdata, error);
-}
-
-static int nmethod_set_autostart(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        int on, r;
-
-        r = sd_bus_message_read(msg, "b", &on);
-        if (r < 0)
-                return r;
-        return op_set_autostart(msg, userdata, on, error);
-}
-
-static int nmethod_get_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        uint64_t flags;
-        int r;
-
-        r = sd_bus_message_read(msg, "t", &flags);
-        if (r < 0)
-                return r;
-        return op_get_xml(msg, userdata, flags, error);
-}
 
 static int property_get_uuid(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
