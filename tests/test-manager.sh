@@ -246,6 +246,12 @@ if [ $started = 1 ]; then
 	out=$(dsend Start string:helloworld uint64:0)
 	check "Start of a running container is AlreadyRunning" contains "$out" "Error org.vivarium1.Error.AlreadyRunning"
 
+	# Open files: the manager uses its hard limit (two fds per container), the
+	# helper and the container get the ordinary soft limit of 1024 back.
+	lim=$(testhost_run awk '/^Max open files/ {print $4, $5}' "/proc/$(mainpid)/limits")
+	check "vivariumd's open-file soft limit is its hard limit ($lim)" [ "${lim% *}" = "${lim#* }" -a "${lim% *}" -gt 1024 ]
+	lim=$(testhost_run awk '/^Max open files/ {print $4}' "/proc/$id/limits")
+	check "the helper's open-file soft limit is 1024 ($lim)" [ "$lim" = 1024 ]
 	old=$(mainpid)
 	testhost_run kill -9 "$old"
 	wait_for 50 mainpid_is 0

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "bus-names.h"
@@ -198,6 +199,20 @@ static int manager_new(Manager **ret) {
         return 0;
 }
 
+/* Two fds per running container (its pidfd and its control connection): the
+ * default soft limit of 1024 capped us near 508 containers. Raise the soft
+ * limit to the hard one; each helper is put back to FD_SETSIZE before exec
+ * (spawn.c), so containers see the ordinary limit. */
+static void raise_nofile_limit(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                fprintf(stderr, "Failed to raise the open-file limit, ignoring: %m\n");
+}
+
 int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         sigset_t mask;
@@ -209,6 +224,7 @@ int main(int argc, char *argv[]) {
         }
 
         umask(0022);
+        raise_nofile_limit();
 
         r = manager_new(&m);
         if (r < 0) {

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,6 +28,14 @@ static _noreturn_ void exec_helper(const char *path, const char *name, int fd) {
         sigemptyset(&all);
         sigprocmask(SIG_SETMASK, &all, NULL);
         signal(SIGPIPE, SIG_DFL);
+
+        /* The manager raised its own open-file limit (manager.c); the helper
+         * and the container get the ordinary soft limit back. */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) >= 0 && rl.rlim_cur > FD_SETSIZE) {
+                rl.rlim_cur = FD_SETSIZE;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
 
         /* Its own session: no terminal signal of ours reaches it. */
         (void) setsid();
