@@ -91,6 +91,7 @@ typedef struct HostMounts {
 struct Helper {
         char *name;
         char *xml_path;
+        bool xml_from_user;     /* --xml: validate it, it is not the manager's live XML */
         DomainDef *def;
         bool foreground;
         int handshake_fd;
