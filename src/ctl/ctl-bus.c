@@ -10,6 +10,7 @@
 
 #include "bus-names.h"
 #include "ctl.h"
+#include "domain-xml.h"
 
 int ctl_bus(Context *c, sd_bus **ret) {
         int r;
@@ -133,6 +134,25 @@ static int domain_entry_copy(DomainEntry *dst, const char *name, const char *uui
                 return -ENOMEM;
         }
         return 0;
+}
+
+int ctl_get_domain_def(Context *c, const char *name, uint64_t flags, DomainDef **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        XmlDiag diag = {};
+        const char *xml;
+        int r;
+
+        r = ctl_call(c, name, "GetXML", &reply, "st", name, flags);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "s", &xml);
+        if (r < 0)
+                return ctl_error(r, "Failed to parse the reply of GetXML: %s", strerror(-r));
+        r = domain_def_parse(xml, strlen(xml), name, ret, &diag);
+        if (r < 0)
+                r = ctl_error(r, "%s", diag.error ?: "Failed to parse the domain's XML");
+        xml_diag_done(&diag);
+        return r;
 }
 
 int ctl_list_domains(Context *c, DomainEntry **ret, size_t *ret_n) {

@@ -103,25 +103,6 @@ static int stats_get(Context *c, const char *name, Stats *ret) {
         return 0;
 }
 
-static int get_def(Context *c, const char *name, DomainDef **ret) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        XmlDiag diag = {};
-        const char *xml;
-        int r;
-
-        r = ctl_call(c, name, "GetXML", &reply, "st", name, UINT64_C(0));
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(reply, "s", &xml);
-        if (r < 0)
-                return ctl_error(r, "Failed to parse the reply of GetXML: %s", strerror(-r));
-        r = domain_def_parse(xml, strlen(xml), name, ret, &diag);
-        if (r < 0)
-                r = ctl_error(r, "%s", diag.error ?: "Failed to parse the domain's XML");
-        xml_diag_done(&diag);
-        return r;
-}
-
 static bool is_running(const Stats *s) {
         const Stat *st = stats_find(s, "state");
 
@@ -140,7 +121,7 @@ static int print_domstats(Context *c, const char *name) {
         r = stats_get(c, name, &s);
         if (r < 0)
                 return r;
-        r = get_def(c, name, &def);
+        r = ctl_get_domain_def(c, name, 0, &def);
         if (r < 0)
                 goto finish;
 
@@ -254,7 +235,7 @@ static int verb_dommemstat(Context *c, const VerbArgs *a) {
                 return r;
         r = require_running(&s, name);
         if (r >= 0)
-                r = get_def(c, name, &def);
+                r = ctl_get_domain_def(c, name, 0, &def);
         if (r >= 0) {
                 /* libvirt's LXC driver: actual = the balloon (current memory),
                  * rss = the cgroup's memory usage, in KiB */

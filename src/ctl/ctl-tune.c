@@ -94,6 +94,11 @@ static int verb_setmem(Context *c, const VerbArgs *a) {
         return r < 0 ? r : 0;
 }
 
+/* The definition in effect: the live one, or the stored one with --config. */
+static int get_effective_def(Context *c, const char *name, uint64_t flags, DomainDef **ret) {
+        return ctl_get_domain_def(c, name, (flags & AFFECT_CONFIG) ? VIV_XML_INACTIVE : UINT64_C(0), ret);
+}
+
 /* --- schedinfo ---------------------------------------------------------------- */
 
 static int sched_set(Context *c, const char *name, const char *assignment, uint64_t flags) {
@@ -154,10 +159,8 @@ static int sched_set(Context *c, const char *name, const char *assignment, uint6
 
 static int verb_schedinfo(Context *c, const VerbArgs *a) {
         _cleanup_(domain_def_freep) DomainDef *def = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ char *name = NULL;
-        XmlDiag diag = {};
-        const char *set = args_get(a, "set"), *xml;
+        const char *set = args_get(a, "set");
         uint64_t flags;
         int r;
 
@@ -175,22 +178,9 @@ static int verb_schedinfo(Context *c, const VerbArgs *a) {
                         return r;
         }
 
-        /* What is in effect: the live definition, or the stored one with --config. */
-        r = ctl_call(c, name, "GetXML", &reply, "st", name,
-                     (flags & AFFECT_CONFIG) ? VIV_XML_INACTIVE : UINT64_C(0));
+        r = get_effective_def(c, name, flags, &def);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(reply, "s", &xml);
-        if (r < 0)
-                return ctl_error(r, "Failed to parse the reply of GetXML: %s", strerror(-r));
-
-        r = domain_def_parse(xml, strlen(xml), name, &def, &diag);
-        if (r < 0) {
-                r = ctl_error(r, "%s", diag.error ?: "Failed to parse the domain's XML");
-                xml_diag_done(&diag);
-                return r;
-        }
-        xml_diag_done(&diag);
 
         printf("%-15s: %s\n", "Scheduler", "posix");
         printf("%-15s: %" PRIu64 "\n", "cpu_shares",
@@ -223,27 +213,6 @@ static int verb_setmaxmem(Context *c, const VerbArgs *a) {
                 return r;
         r = ctl_call(c, name, "SetMemory", NULL, "stt", name, kib, flags | MEM_MAXIMUM);
         return r < 0 ? r : 0;
-}
-
-/* The definition in effect: the live one, or the stored one with --config. */
-static int get_effective_def(Context *c, const char *name, uint64_t flags, DomainDef **ret) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        XmlDiag diag = {};
-        const char *xml;
-        int r;
-
-        r = ctl_call(c, name, "GetXML", &reply, "st", name,
-                     (flags & AFFECT_CONFIG) ? VIV_XML_INACTIVE : UINT64_C(0));
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(reply, "s", &xml);
-        if (r < 0)
-                return ctl_error(r, "Failed to parse the reply of GetXML: %s", strerror(-r));
-        r = domain_def_parse(xml, strlen(xml), name, ret, &diag);
-        if (r < 0)
-                r = ctl_error(r, "%s", diag.error ?: "Failed to parse the domain's XML");
-        xml_diag_done(&diag);
-        return r;
 }
 
 /* Sends METHOD(name, a{sv} params, flags) with the options of A named in

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
+#include "domain.h"
 #include "macros.h"
 
 typedef struct Context {
@@ -92,6 +93,10 @@ int ctl_bus(Context *c, sd_bus **ret);
  * anything else as the manager's message. */
 int ctl_call(Context *c, const char *domain, const char *member,
              sd_bus_message **ret_reply, const char *types, ...);
+
+/* GetXML(name, flags) parsed into the typed model; reports a failure itself
+ * (the manager's, or the parser's message). */
+int ctl_get_domain_def(Context *c, const char *name, uint64_t flags, DomainDef **ret);
 
 /* Reports an sd-bus error of a call the caller made itself (same rules). */
 int ctl_report_bus_error(const sd_bus_error *error, int r, const char *domain);
