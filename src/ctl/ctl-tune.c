@@ -19,6 +19,8 @@
 #define AFFECT_CURRENT UINT64_C(0)
 #define AFFECT_LIVE    UINT64_C(1)
 #define AFFECT_CONFIG  UINT64_C(2)
+/* libvirt's VIR_DOMAIN_MEM_MAXIMUM: setmaxmem */
+#define MEM_MAXIMUM    UINT64_C(4)
 
 /* Kernel defaults, shown when the definition sets nothing. */
 #define DEFAULT_CPU_SHARES   UINT64_C(1024)
@@ -74,7 +76,8 @@ static int parse_size_kib(const char *s, uint64_t *ret) {
         return 0;
 }
 
-static int verb_setmem(Context *c, const VerbArgs *a) {
+/* SetMemory(name, size, flags | EXTRA_FLAGS): setmem, and setmaxmem with MEM_MAXIMUM. */
+static int set_memory(Context *c, const VerbArgs *a, uint64_t extra_flags) {
         _cleanup_free_ char *name = NULL;
         const char *size = args_get(a, "size");
         uint64_t kib, flags;
@@ -90,8 +93,12 @@ static int verb_setmem(Context *c, const VerbArgs *a) {
         if (r < 0)
                 return r;
 
-        r = ctl_call(c, name, "SetMemory", NULL, "stt", name, kib, flags);
+        r = ctl_call(c, name, "SetMemory", NULL, "stt", name, kib, flags | extra_flags);
         return r < 0 ? r : 0;
+}
+
+static int verb_setmem(Context *c, const VerbArgs *a) {
+        return set_memory(c, a, 0);
 }
 
 /* The definition in effect: the live one, or the stored one with --config. */
@@ -191,28 +198,11 @@ static int verb_schedinfo(Context *c, const VerbArgs *a) {
         return 0;
 }
 
-/* libvirt's VIR_DOMAIN_MEM_MAXIMUM: setmaxmem */
-#define MEM_MAXIMUM UINT64_C(4)
 /* libvirt's VIR_DOMAIN_MEMORY_PARAM_UNLIMITED (KiB) */
 #define MEMORY_UNLIMITED UINT64_C(9007199254740991)
 
 static int verb_setmaxmem(Context *c, const VerbArgs *a) {
-        _cleanup_free_ char *name = NULL;
-        const char *size = args_get(a, "size");
-        uint64_t kib, flags;
-        int r;
-
-        r = affect_flags(a, &flags);
-        if (r < 0)
-                return r;
-        if (parse_size_kib(size, &kib) < 0 || kib == 0)
-                return ctl_error(-EINVAL, "Numeric value '%s' for <size> option is malformed or out of range", size);
-
-        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
-        if (r < 0)
-                return r;
-        r = ctl_call(c, name, "SetMemory", NULL, "stt", name, kib, flags | MEM_MAXIMUM);
-        return r < 0 ? r : 0;
+        return set_memory(c, a, MEM_MAXIMUM);
 }
 
 /* Sends METHOD(name, a{sv} params, flags) with the options of A named in
