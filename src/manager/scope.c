@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpuset.h"
 #include "macros.h"
 #include "manager.h"
 
@@ -216,61 +217,11 @@ static int start_transient_reply(sd_bus_message *reply, void *userdata, sd_bus_e
         return 0;
 }
 
-#define CPUSET_MAX 8192
-
-/* libvirt's CPU list ("0-3,^2,6") as systemd's AllowedCPUs= bitmask: bit
- * (cpu % 8) of byte (cpu / 8). Returns the number of bytes, or -EINVAL. */
-static int cpuset_to_mask(const char *list, uint8_t *mask, size_t size) {
-        uint8_t excluded[CPUSET_MAX / 8] = {};
-        size_t n = 0;
-        const char *p = list;
-
-        memset(mask, 0, size);
-        while (*p) {
-                bool exclude = *p == '^';
-                unsigned long a, b;
-                char *end;
-
-                if (exclude)
-                        p++;
-                errno = 0;
-                a = strtoul(p, &end, 10);
-                if (errno != 0 || end == p)
-                        return -EINVAL;
-                b = a;
-                if (*end == '-' && !exclude) {
-                        p = end + 1;
-                        b = strtoul(p, &end, 10);
-                        if (errno != 0 || end == p || b < a)
-                                return -EINVAL;
-                }
-                if (b >= CPUSET_MAX || b / 8 >= size)
-                        return -EINVAL;
-                for (unsigned long cpu = a; cpu <= b; cpu++) {
-                        if (exclude)
-                                excluded[cpu / 8] |= (uint8_t) (1u << (cpu % 8));
-                        else {
-                                mask[cpu / 8] |= (uint8_t) (1u << (cpu % 8));
-                                if (cpu / 8 + 1 > n)
-                                        n = cpu / 8 + 1;
-                        }
-                }
-                p = end;
-                if (*p == ',')
-                        p++;
-                else if (*p)
-                        return -EINVAL;
-        }
-        for (size_t i = 0; i < n; i++)
-                mask[i] &= (uint8_t) ~excluded[i];
-        return (int) n;
-}
-
 static int append_allowed_cpus(sd_bus_message *msg, const char *cpuset) {
         uint8_t mask[CPUSET_MAX / 8];
         int n, r;
 
-        n = cpuset_to_mask(cpuset, mask, sizeof mask);
+        n = cpuset_parse_mask(cpuset, mask, sizeof mask);
         if (n < 0)
                 return n;
         r = sd_bus_message_open_container(msg, 'r', "sv");

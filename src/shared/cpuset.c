@@ -3,15 +3,16 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cpuset.h"
 
-int cpuset_parse(const char *list, cpu_set_t *ret) {
-        cpu_set_t excluded;
+int cpuset_parse_mask(const char *list, uint8_t *mask, size_t size) {
+        uint8_t excluded[CPUSET_MAX / 8] = {};
+        size_t n = 0;
         const char *p = list;
 
-        CPU_ZERO(ret);
-        CPU_ZERO(&excluded);
+        memset(mask, 0, size);
         while (*p) {
                 bool exclude = *p == '^';
                 unsigned long a, b;
@@ -30,18 +31,38 @@ int cpuset_parse(const char *list, cpu_set_t *ret) {
                         if (errno != 0 || end == p || b < a)
                                 return -EINVAL;
                 }
-                if (b >= CPU_SETSIZE)
+                if (b >= CPUSET_MAX || b / 8 >= size)
                         return -EINVAL;
-                for (unsigned long cpu = a; cpu <= b; cpu++)
-                        CPU_SET(cpu, exclude ? &excluded : ret);
+                for (unsigned long cpu = a; cpu <= b; cpu++) {
+                        if (exclude)
+                                excluded[cpu / 8] |= (uint8_t) (1u << (cpu % 8));
+                        else {
+                                mask[cpu / 8] |= (uint8_t) (1u << (cpu % 8));
+                                if (cpu / 8 + 1 > n)
+                                        n = cpu / 8 + 1;
+                        }
+                }
                 p = end;
                 if (*p == ',')
                         p++;
                 else if (*p)
                         return -EINVAL;
         }
-        for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
-                if (CPU_ISSET(cpu, &excluded))
-                        CPU_CLR(cpu, ret);
+        for (size_t i = 0; i < n; i++)
+                mask[i] &= (uint8_t) ~excluded[i];
+        return (int) n;
+}
+
+int cpuset_parse(const char *list, cpu_set_t *ret) {
+        uint8_t mask[CPU_SETSIZE / 8];
+        int n;
+
+        n = cpuset_parse_mask(list, mask, sizeof mask);
+        if (n < 0)
+                return n;
+        CPU_ZERO(ret);
+        for (size_t cpu = 0; cpu < (size_t) n * 8; cpu++)
+                if (mask[cpu / 8] & (1u << (cpu % 8)))
+                        CPU_SET(cpu, ret);
         return CPU_COUNT(ret) > 0 ? 0 : -EINVAL;
 }
