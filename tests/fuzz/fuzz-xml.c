@@ -31,21 +31,64 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         return 0;
 }
 
-static void fuzz_domain(const char *xml, size_t size) {
-        DomainDef *def = NULL, *def2 = NULL;
-        XmlDiag diag = {}, diag2 = {};
-        char *out, *out2;
+/* The parse without RelaxNG (the helper's, of the live XML): on any input it
+ * fails with a message or gives a model that formats; on a document the
+ * validating parse accepts, it gives the same model. Returns the formatted
+ * model, or NULL when it refused the document. */
+static char *fuzz_domain_trusted(const char *xml, size_t size, DomainDef **ret_def) {
+        DomainDef *def = NULL;
+        XmlDiag diag = {};
+        char *out;
         int r;
+
+        r = domain_def_parse_trusted(xml, size, "fuzz.xml", &def, &diag);
+        xml_diag_done(&diag);
+        if (r < 0) {
+                assert(r == -EINVAL || r == -ENOMEM);
+                return NULL;
+        }
+        out = domain_def_format(def, 1);
+        assert(out);
+        *ret_def = def;
+        return out;
+}
+
+static void fuzz_domain(const char *xml, size_t size) {
+        DomainDef *def = NULL, *def2 = NULL, *tdef = NULL;
+        XmlDiag diag = {}, diag2 = {};
+        char *out, *out2, *tout;
+        int r;
+
+        tout = fuzz_domain_trusted(xml, size, &tdef);
 
         r = domain_def_parse(xml, size, "fuzz.xml", &def, &diag);
         if (r < 0) {
                 assert(r == -EINVAL || r == -ENOMEM);
                 assert(r != -EINVAL || diag.error);
                 xml_diag_done(&diag);
+                free(tout);
+                domain_def_free(tdef);
                 return;
+        }
+        if (!tout) {
+                fprintf(stderr, "the validating parse accepts what the trusted parse refuses\n");
+                abort();
         }
         out = domain_def_format(def, 1);
         assert(out);
+        if (def->uuid_generated) {
+                /* Two parses generate two UUIDs: compare the rest. */
+                memcpy(tdef->uuid, def->uuid, sizeof(def->uuid));
+                free(tout);
+                tout = domain_def_format(tdef, 1);
+                assert(tout);
+        }
+        if (strcmp(out, tout) != 0) {
+                fprintf(stderr, "the trusted parse gives another model:\n%s---\n%s", out, tout);
+                abort();
+        }
+        free(tout);
+        domain_def_free(tdef);
         r = domain_def_parse(out, strlen(out), "out.xml", &def2, &diag2);
         if (r < 0) {
                 fprintf(stderr, "output does not re-parse: %s\n%s", diag2.error ? diag2.error : "?", out);
