@@ -22,8 +22,7 @@ static int not_running(Container *c, sd_bus_error *error) {
         return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", c->name);
 }
 
-/* Forwards the helper's answer (or its error, verbatim) to the caller. */
-static int forward_empty_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+int bus_forward_empty_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         sd_bus_message *call = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
 
@@ -90,7 +89,7 @@ int container_method_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (!container_has_helper(c))
                 return not_running(c, error);
         /* Returns when the helper has asked init to stop, not when it stopped. */
-        r = helper_call_async(c, msg, "Shutdown", forward_empty_reply, "");
+        r = helper_call_async(c, msg, "Shutdown", bus_forward_empty_reply, "");
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
         return 1;
@@ -180,20 +179,23 @@ int container_method_resize_console(sd_bus_message *msg, void *userdata, sd_bus_
                 return r < 0 ? r : 1; /* refused, or asked polkit */
         if (c->state != CONTAINER_RUNNING)
                 return not_running(c, error);
-        r = helper_call_async(c, msg, "ResizeConsole", forward_empty_reply, "qq", rows, cols);
+        r = helper_call_async(c, msg, "ResizeConsole", bus_forward_empty_reply, "qq", rows, cols);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
         return 1;
 }
 
-/* A call to the helper whose answer changes the container before it is
- * forwarded: both are kept until then. */
-typedef struct PendingCall {
-        sd_bus_message *call;
-        Container *container;
-} PendingCall;
+PendingCall *pending_call_new(sd_bus_message *call, Container *c) {
+        PendingCall *pc = calloc(1, sizeof(PendingCall));
 
-static void pending_call_free(void *p) {
+        if (!pc)
+                return NULL;
+        pc->call = sd_bus_message_ref(call);
+        pc->container = container_ref(c);
+        return pc;
+}
+
+void pending_call_free(void *p) {
         PendingCall *pc = p;
 
         sd_bus_message_unref(pc->call);
@@ -225,34 +227,8 @@ static int resume_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         return pause_reply(reply, userdata, false);
 }
 
-static int helper_call_pending(Container *c, sd_bus_message *msg, const char *method,
-                               sd_bus_message_handler_t handler) {
-        sd_bus_slot *slot = NULL;
-        PendingCall *pc;
-        int r;
-
-        r = helper_connect(c);
-        if (r < 0)
-                return r;
-        pc = calloc(1, sizeof(PendingCall));
-        if (!pc)
-                return -ENOMEM;
-        pc->call = sd_bus_message_ref(msg);
-        pc->container = container_ref(c);
-
-        r = sd_bus_call_method_async(c->helper_bus, &slot, NULL, VIV_HELPER_PATH, VIV_HELPER_IFACE, method, handler,
-                                     pc, NULL);
-        if (r < 0) {
-                pending_call_free(pc);
-                return r;
-        }
-        (void) sd_bus_slot_set_destroy_callback(slot, pending_call_free);
-        (void) sd_bus_slot_set_floating(slot, 1);
-        sd_bus_slot_unref(slot);
-        return 0;
-}
-
 static int pause_method(sd_bus_message *msg, Container *c, bool pause, sd_bus_error *error) {
+        PendingCall *pc;
         int r;
 
         r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
@@ -262,7 +238,11 @@ static int pause_method(sd_bus_message *msg, Container *c, bool pause, sd_bus_er
                 return not_running(c, error);
         if (c->paused == pause)
                 return sd_bus_reply_method_return(msg, NULL);
-        r = helper_call_pending(c, msg, pause ? "Suspend" : "Resume", pause ? suspend_reply : resume_reply);
+        /* The helper's answer changes the container before it is forwarded. */
+        pc = pending_call_new(msg, c);
+        r = pc ? helper_call_owned(c, pause ? "Suspend" : "Resume", pause ? suspend_reply : resume_reply, pc,
+                                   pending_call_free)
+               : -ENOMEM;
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
         return 1;

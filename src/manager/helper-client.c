@@ -132,14 +132,9 @@ int helper_describe(Container *c, char **ret_name, char **ret_uuid, uint32_t *re
         return 0;
 }
 
-static void message_unref_void(void *p) {
-        sd_bus_message_unref(p);
-}
-
 int helper_call_async(Container *c, sd_bus_message *reply_to, const char *method, sd_bus_message_handler_t handler,
                       const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
-        sd_bus_slot *slot = NULL;
         va_list ap;
         int r;
 
@@ -157,33 +152,25 @@ int helper_call_async(Container *c, sd_bus_message *reply_to, const char *method
                 return r;
 
         /* The caller's message is kept until the helper answered. */
-        r = sd_bus_call_async(c->helper_bus, &slot, msg, handler, sd_bus_message_ref(reply_to), 0);
-        if (r < 0) {
-                sd_bus_message_unref(reply_to);
-                return r;
-        }
-        (void) sd_bus_slot_set_destroy_callback(slot, message_unref_void);
-        (void) sd_bus_slot_set_floating(slot, 1);
-        sd_bus_slot_unref(slot);
-        return 0;
+        return bus_call_async_owned(c->helper_bus, msg, handler, sd_bus_message_ref(reply_to), bus_message_unref_void);
 }
 
-int helper_call_internal(Container *c, const char *method, sd_bus_message_handler_t handler) {
-        sd_bus_slot *slot = NULL;
+int helper_call_owned(Container *c, const char *method, sd_bus_message_handler_t handler, void *userdata,
+                      sd_bus_destroy_t destroy) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         int r;
 
         r = helper_connect(c);
-        if (r < 0)
-                return r;
-
-        r = sd_bus_call_method_async(c->helper_bus, &slot, NULL, VIV_HELPER_PATH, VIV_HELPER_IFACE, method, handler,
-                                     container_ref(c), NULL);
+        if (r >= 0)
+                r = sd_bus_message_new_method_call(c->helper_bus, &msg, NULL, VIV_HELPER_PATH, VIV_HELPER_IFACE,
+                                                   method);
         if (r < 0) {
-                container_unref(c);
+                destroy(userdata);
                 return r;
         }
-        (void) sd_bus_slot_set_destroy_callback(slot, container_unref_void);
-        (void) sd_bus_slot_set_floating(slot, 1);
-        sd_bus_slot_unref(slot);
-        return 0;
+        return bus_call_async_owned(c->helper_bus, msg, handler, userdata, destroy);
+}
+
+int helper_call_internal(Container *c, const char *method, sd_bus_message_handler_t handler) {
+        return helper_call_owned(c, method, handler, container_ref(c), container_unref_void);
 }

@@ -347,6 +347,26 @@ int manager_emit_container_exited(Manager *m, Container *c, const char *detail, 
                                   c->name, detail, (int32_t) exit_code);
 }
 
+void bus_message_unref_void(void *p) {
+        sd_bus_message_unref(p);
+}
+
+int bus_call_async_owned(sd_bus *bus, sd_bus_message *msg, sd_bus_message_handler_t handler, void *userdata,
+                         sd_bus_destroy_t destroy) {
+        sd_bus_slot *slot = NULL;
+        int r;
+
+        r = sd_bus_call_async(bus, &slot, msg, handler, userdata, 0);
+        if (r < 0) {
+                destroy(userdata);
+                return r;
+        }
+        (void) sd_bus_slot_set_destroy_callback(slot, destroy);
+        (void) sd_bus_slot_set_floating(slot, 1);
+        sd_bus_slot_unref(slot);
+        return 0;
+}
+
 int manager_bus_setup(Manager *m) {
         int r;
 

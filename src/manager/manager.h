@@ -136,12 +136,29 @@ int manager_emit_container_new(Manager *m, Container *c);
 int manager_emit_container_removed(Manager *m, Container *c);
 int manager_emit_container_event(Manager *m, Container *c, const char *event, const char *detail);
 int manager_emit_container_exited(Manager *m, Container *c, const char *detail, int exit_code);
+/* Sends MSG on BUS without waiting; HANDLER gets USERDATA, which the call owns
+ * from now on: DESTROY frees it once the call is answered or dropped, or at
+ * once when it cannot be sent. */
+int bus_call_async_owned(sd_bus *bus, sd_bus_message *msg, sd_bus_message_handler_t handler, void *userdata,
+                         sd_bus_destroy_t destroy);
+void bus_message_unref_void(void *p);
 
 /* container-bus.c */
 extern const sd_bus_vtable container_vtable[];
 int container_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found, sd_bus_error *error);
 int container_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
 int container_emit_changed(Container *c, const char *prop, ...);
+/* A reply handler whose userdata is the call to answer: forwards the answer,
+ * or the error verbatim. */
+int bus_forward_empty_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error);
+/* A call answered once another one (to systemd or the helper) is: the call and
+ * the container are kept until then. */
+typedef struct PendingCall {
+        sd_bus_message *call;
+        Container *container;
+} PendingCall;
+PendingCall *pending_call_new(sd_bus_message *call, Container *c);
+void pending_call_free(void *p);
 
 /* The Container object's method handlers (userdata: the Container), shared
  * with the Manager's methods of the same names, which take the name first
@@ -225,6 +242,9 @@ int helper_watch(Container *c, int pidfd);
 int helper_connect(Container *c);
 void helper_disconnect(Container *c);
 int helper_call_internal(Container *c, const char *method, sd_bus_message_handler_t handler);
+/* Calls METHOD (no arguments) of the helper; USERDATA as in bus_call_async_owned(). */
+int helper_call_owned(Container *c, const char *method, sd_bus_message_handler_t handler, void *userdata,
+                      sd_bus_destroy_t destroy);
 int helper_describe(Container *c, char **ret_name, char **ret_uuid, uint32_t *ret_helper_pid,
                     uint32_t *ret_leader_pid, char **ret_unit, char **ret_state);
 int helper_call_async(Container *c, sd_bus_message *reply_to, const char *method,

@@ -178,9 +178,7 @@ static int unit_call_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
 }
 
 static int call_with_reply(Networks *ns, const char *name, sd_bus_message *msg) {
-        sd_bus_slot *slot = NULL;
         UnitCall *u;
-        int r;
 
         u = calloc(1, sizeof(UnitCall));
         if (!u)
@@ -191,15 +189,7 @@ static int call_with_reply(Networks *ns, const char *name, sd_bus_message *msg) 
                 free(u);
                 return -ENOMEM;
         }
-        r = sd_bus_call_async(ns->manager->bus, &slot, msg, unit_call_reply, u, 0);
-        if (r < 0) {
-                unit_call_free(u);
-                return r;
-        }
-        (void) sd_bus_slot_set_destroy_callback(slot, unit_call_free);
-        (void) sd_bus_slot_set_floating(slot, 1);
-        sd_bus_slot_unref(slot);
-        return 0;
+        return bus_call_async_owned(ns->manager->bus, msg, unit_call_reply, u, unit_call_free);
 }
 
 int dnsmasq_start(Network *n) {

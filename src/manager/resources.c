@@ -54,34 +54,13 @@ static int resolve_affect(Container *c, uint64_t flags, bool *ret_live, bool *re
         return 0;
 }
 
-static int forward_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        sd_bus_message *call = userdata;
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
-
-        if (e)
-                return sd_bus_reply_method_error(call, e);
-        return sd_bus_reply_method_return(call, NULL);
-}
-
-static void message_unref_void(void *p) {
-        sd_bus_message_unref(p);
-}
-
 /* Sends MSG (to systemd) and answers CALL with its outcome. */
-static int call_and_forward(Manager *m, sd_bus_message *msg, sd_bus_message *call,
-                            sd_bus_message_handler_t handler) {
-        sd_bus_slot *slot = NULL;
+static int call_and_forward(Manager *m, sd_bus_message *msg, sd_bus_message *call) {
         int r;
 
-        r = sd_bus_call_async(m->bus, &slot, msg, handler, sd_bus_message_ref(call), 0);
-        if (r < 0) {
-                sd_bus_message_unref(call);
-                return r;
-        }
-        (void) sd_bus_slot_set_destroy_callback(slot, message_unref_void);
-        (void) sd_bus_slot_set_floating(slot, 1);
-        sd_bus_slot_unref(slot);
-        return 1;
+        r = bus_call_async_owned(m->bus, msg, bus_forward_empty_reply, sd_bus_message_ref(call),
+                                 bus_message_unref_void);
+        return r < 0 ? r : 1;
 }
 
 static int new_set_unit_properties(Container *c, sd_bus_message **ret) {
@@ -273,7 +252,7 @@ int container_method_set_scheduler(sd_bus_message *msg, void *userdata, sd_bus_e
         r = sd_bus_message_close_container(set);
         if (r < 0)
                 return r;
-        return call_and_forward(c->manager, set, msg, forward_reply);
+        return call_and_forward(c->manager, set, msg);
 }
 
 /* --- memtune and blkiotune ------------------------------------------------------- */
@@ -372,19 +351,6 @@ void resources_apply_legacy(Container *c) {
         if (r < 0 && r != -ENOENT)
                 fprintf(stderr, "Failed to set memory.memsw.limit_in_bytes of container '%s', ignoring: %s\n",
                         c->name, strerror(-r));
-}
-
-typedef struct PendingCall {
-        sd_bus_message *call;
-        Container *container;
-} PendingCall;
-
-static void pending_call_free(void *p) {
-        PendingCall *pc = p;
-
-        sd_bus_message_unref(pc->call);
-        container_unref(pc->container);
-        free(pc);
 }
 
 static int memtune_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -545,7 +511,6 @@ int container_method_set_memory_parameters(sd_bus_message *msg, void *userdata, 
  * v1 hybrid the memory+swap limit is lifted first (v1 refuses a memory limit
  * above it) and written again, with the soft limit, once systemd is done. */
 static int call_memory_change(Container *c, sd_bus_message *set, sd_bus_message *msg) {
-        sd_bus_slot *slot = NULL;
         PendingCall *pc;
         int r;
 
@@ -556,20 +521,11 @@ static int call_memory_change(Container *c, sd_bus_message *set, sd_bus_message 
                         (void) write_legacy_limit(dir, "memory.memsw.limit_in_bytes", UNSET_U64);
         }
 
-        pc = calloc(1, sizeof(PendingCall));
+        pc = pending_call_new(msg, c);
         if (!pc)
                 return -ENOMEM;
-        pc->call = sd_bus_message_ref(msg);
-        pc->container = container_ref(c);
-        r = sd_bus_call_async(c->manager->bus, &slot, set, memtune_reply, pc, 0);
-        if (r < 0) {
-                pending_call_free(pc);
-                return r;
-        }
-        (void) sd_bus_slot_set_destroy_callback(slot, pending_call_free);
-        (void) sd_bus_slot_set_floating(slot, 1);
-        sd_bus_slot_unref(slot);
-        return 1;
+        r = bus_call_async_owned(c->manager->bus, set, memtune_reply, pc, pending_call_free);
+        return r < 0 ? r : 1;
 }
 
 int container_method_set_blkio_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -619,7 +575,7 @@ int container_method_set_blkio_parameters(sd_bus_message *msg, void *userdata, s
                 r = sd_bus_message_close_container(set);
         if (r < 0)
                 return r;
-        return call_and_forward(c->manager, set, msg, forward_reply);
+        return call_and_forward(c->manager, set, msg);
 }
 
 /* --- GetStats -------------------------------------------------------------------- */

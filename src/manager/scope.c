@@ -78,18 +78,7 @@ static int scope_start_call(Container *c);
 /* Sends MSG with a reply handler that holds a reference on the container
  * until it ran (or the call was dropped). */
 static int call_async_ref(Container *c, sd_bus_message *msg, sd_bus_message_handler_t handler) {
-        sd_bus_slot *slot = NULL;
-        int r;
-
-        r = sd_bus_call_async(c->manager->bus, &slot, msg, handler, container_ref(c), 0);
-        if (r < 0) {
-                container_unref(c);
-                return r;
-        }
-        (void) sd_bus_slot_set_destroy_callback(slot, container_unref_void);
-        (void) sd_bus_slot_set_floating(slot, 1);
-        sd_bus_slot_unref(slot);
-        return 0;
+        return bus_call_async_owned(c->manager->bus, msg, handler, container_ref(c), container_unref_void);
 }
 
 static int job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
