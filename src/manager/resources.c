@@ -145,15 +145,18 @@ int container_method_set_memory(sd_bus_message *msg, void *userdata, sd_bus_erro
         return call_memory_change(c, set, msg);
 }
 
-int container_method_set_scheduler(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *set = NULL;
-        Container *c = userdata;
-        uint64_t shares = UNSET_U64, period = UNSET_U64, flags;
-        int64_t quota = 0;
-        bool has_quota = false, live, config;
+/* SetSchedulerParameters' a{sv}, by libvirt's names: what it leaves out is
+ * UNSET_U64 (has_quota false). */
+typedef struct SchedParams {
+        uint64_t shares, period;
+        int64_t quota;
+        bool has_quota;
+} SchedParams;
+
+static int read_sched_params(sd_bus_message *msg, SchedParams *ret, sd_bus_error *error) {
         int r;
 
-        /* The dictionary comes first in the message: read it, then decide. */
+        *ret = (SchedParams) { .shares = UNSET_U64, .period = UNSET_U64 };
         r = sd_bus_message_enter_container(msg, 'a', "{sv}");
         if (r < 0)
                 return r;
@@ -170,12 +173,12 @@ int container_method_set_scheduler(sd_bus_message *msg, void *userdata, sd_bus_e
                         return r;
                 /* libvirt's names for the same parameters. */
                 if (streq(key, "cpu_shares"))
-                        r = sd_bus_message_read(msg, "v", "t", &shares);
+                        r = sd_bus_message_read(msg, "v", "t", &ret->shares);
                 else if (streq(key, "vcpu_period"))
-                        r = sd_bus_message_read(msg, "v", "t", &period);
+                        r = sd_bus_message_read(msg, "v", "t", &ret->period);
                 else if (streq(key, "vcpu_quota")) {
-                        r = sd_bus_message_read(msg, "v", "x", &quota);
-                        has_quota = true;
+                        r = sd_bus_message_read(msg, "v", "x", &ret->quota);
+                        ret->has_quota = true;
                 } else
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "Unknown scheduler parameter '%s'", key);
@@ -186,7 +189,66 @@ int container_method_set_scheduler(sd_bus_message *msg, void *userdata, sd_bus_e
                 if (r < 0)
                         return r;
         }
-        r = sd_bus_message_exit_container(msg);
+        return sd_bus_message_exit_container(msg);
+}
+
+static int check_sched_params(const SchedParams *p, sd_bus_error *error) {
+        if (p->shares != UNSET_U64 && (p->shares < 2 || p->shares > 262144))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "cpu_shares %llu out of range 2..262144",
+                                         (unsigned long long) p->shares);
+        if (p->period != UNSET_U64 && (p->period < 1000 || p->period > 1000000))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "vcpu_period %llu out of range 1000..1000000", (unsigned long long) p->period);
+        if (p->has_quota && p->quota > 0 && p->quota < 1000)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "vcpu_quota %lld is below 1000",
+                                         (long long) p->quota);
+        return 0;
+}
+
+static void apply_sched_params(DomainDef *d, const SchedParams *p) {
+        if (p->shares != UNSET_U64)
+                d->cpu_shares = p->shares;
+        if (p->period != UNSET_U64)
+                d->cpu_period_us = p->period;
+        if (p->has_quota)
+                d->cpu_quota_us = p->quota;
+}
+
+/* systemd's properties for what P changes; the quota and the period go
+ * together, as the definition in effect now has them. */
+static int append_sched_props(sd_bus_message *set, const Container *c, const SchedParams *p) {
+        int r;
+
+        if (p->shares != UNSET_U64) {
+                uint64_t w = p->shares * 100 / 1024;
+
+                r = sd_bus_message_append(set, "(sv)", "CPUWeight", "t", w < 1 ? 1 : w > 10000 ? 10000 : w);
+                if (r < 0)
+                        return r;
+        }
+        if (p->has_quota || p->period != UNSET_U64) {
+                const DomainDef *d = c->live ? c->live : c->def;
+                uint64_t period = d->cpu_period_us != UNSET_U64 && d->cpu_period_us > 0 ? d->cpu_period_us : 100000;
+                uint64_t per_sec = d->cpu_quota_us > 0 ? (uint64_t) d->cpu_quota_us * 1000000 / period : UINT64_MAX;
+
+                r = sd_bus_message_append(set, "(sv)(sv)", "CPUQuotaPerSecUSec", "t", per_sec,
+                                          "CPUQuotaPeriodUSec", "t", period);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int container_method_set_scheduler(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *set = NULL;
+        Container *c = userdata;
+        SchedParams p;
+        uint64_t flags;
+        bool live, config;
+        int r;
+
+        /* The dictionary comes first in the message: read it, then decide. */
+        r = read_sched_params(msg, &p, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(msg, "t", &flags);
@@ -199,28 +261,14 @@ int container_method_set_scheduler(sd_bus_message *msg, void *userdata, sd_bus_e
         r = resolve_affect(c, flags, &live, &config, error);
         if (r < 0)
                 return r;
-        if (shares != UNSET_U64 && (shares < 2 || shares > 262144))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "cpu_shares %llu out of range 2..262144",
-                                         (unsigned long long) shares);
-        if (period != UNSET_U64 && (period < 1000 || period > 1000000))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "vcpu_period %llu out of range 1000..1000000", (unsigned long long) period);
-        if (has_quota && quota > 0 && quota < 1000)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "vcpu_quota %lld is below 1000",
-                                         (long long) quota);
+        r = check_sched_params(&p, error);
+        if (r < 0)
+                return r;
 
-        for (int pass = 0; pass < 2; pass++) {
-                DomainDef *d = pass == 0 ? (config ? c->def : NULL) : (live ? c->live : NULL);
-
-                if (!d)
-                        continue;
-                if (shares != UNSET_U64)
-                        d->cpu_shares = shares;
-                if (period != UNSET_U64)
-                        d->cpu_period_us = period;
-                if (has_quota)
-                        d->cpu_quota_us = quota;
-        }
+        if (config)
+                apply_sched_params(c->def, &p);
+        if (live && c->live)
+                apply_sched_params(c->live, &p);
         if (config) {
                 r = save_definition(c, error);
                 if (r < 0)
@@ -230,26 +278,10 @@ int container_method_set_scheduler(sd_bus_message *msg, void *userdata, sd_bus_e
                 return sd_bus_reply_method_return(msg, NULL);
 
         r = new_set_unit_properties(c, &set);
-        if (r < 0)
-                return r;
-        if (shares != UNSET_U64) {
-                uint64_t w = shares * 100 / 1024;
-
-                r = sd_bus_message_append(set, "(sv)", "CPUWeight", "t", w < 1 ? 1 : w > 10000 ? 10000 : w);
-                if (r < 0)
-                        return r;
-        }
-        if (has_quota || period != UNSET_U64) {
-                const DomainDef *d = c->live ? c->live : c->def;
-                uint64_t p = d->cpu_period_us != UNSET_U64 && d->cpu_period_us > 0 ? d->cpu_period_us : 100000;
-                uint64_t per_sec = d->cpu_quota_us > 0 ? (uint64_t) d->cpu_quota_us * 1000000 / p : UINT64_MAX;
-
-                r = sd_bus_message_append(set, "(sv)(sv)", "CPUQuotaPerSecUSec", "t", per_sec,
-                                          "CPUQuotaPeriodUSec", "t", p);
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_close_container(set);
+        if (r >= 0)
+                r = append_sched_props(set, c, &p);
+        if (r >= 0)
+                r = sd_bus_message_close_container(set);
         if (r < 0)
                 return r;
         return call_and_forward(c->manager, set, msg);
