@@ -238,24 +238,11 @@ int ctl_lookup_domain(Context *c, const char *spec, DomainEntry *ret) {
         return 0;
 }
 
-static bool looks_like_uuid(const char *s) {
-        size_t hex = 0;
-
-        for (; *s; s++) {
-                if (*s == '-')
-                        continue;
-                if (!strchr("0123456789abcdefABCDEF", *s))
-                        return false;
-                hex++;
-        }
-        return hex == 32;
-}
-
 int ctl_resolve_name(Context *c, const char *spec, char **ret) {
         DomainEntry d = {};
         int r;
 
-        if (!string_is_uint(spec) && !looks_like_uuid(spec)) {
+        if (!string_is_uint(spec) && !string_looks_like_uuid(spec)) {
                 *ret = strdup(spec);
                 return *ret ? 0 : ctl_error(-ENOMEM, "Out of memory");
         }

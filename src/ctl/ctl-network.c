@@ -74,19 +74,6 @@ struct NetEntry;
 static int lookup_network(Context *c, const char *spec, struct NetEntry *ret);
 static void net_entry_done(struct NetEntry *e);
 
-static bool looks_like_uuid(const char *s) {
-        size_t hex = 0;
-
-        for (; *s; s++) {
-                if (*s == '-')
-                        continue;
-                if (!strchr("0123456789abcdefABCDEF", *s))
-                        return false;
-                hex++;
-        }
-        return hex == 32;
-}
-
 /* virsh takes a network's name or its UUID. */
 static int resolve_network(Context *c, const char *spec, char **ret);
 
@@ -323,7 +310,7 @@ static int resolve_network(Context *c, const char *spec, char **ret) {
         NetEntry e = {};
         int r;
 
-        if (!looks_like_uuid(spec)) {
+        if (!string_looks_like_uuid(spec)) {
                 *ret = strdup(spec);
                 return *ret ? 0 : ctl_error(-ENOMEM, "Out of memory");
         }

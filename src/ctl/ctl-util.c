@@ -59,6 +59,19 @@ int read_file_or_report(const char *path, char **ret, size_t *ret_size) {
         return 0;
 }
 
+bool string_looks_like_uuid(const char *s) {
+        size_t hex = 0;
+
+        for (; *s; s++) {
+                if (*s == '-')
+                        continue;
+                if (!strchr("0123456789abcdefABCDEF", *s))
+                        return false;
+                hex++;
+        }
+        return hex == 32;
+}
+
 bool string_is_uint(const char *s) {
         if (!s || !*s)
                 return false;

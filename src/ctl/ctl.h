@@ -135,6 +135,8 @@ char *xml_root_name(const char *xml, size_t size);
 /* Reads a whole file; reports "Failed to open file 'PATH': ..." itself. */
 int read_file_or_report(const char *path, char **ret, size_t *ret_size);
 bool string_is_uint(const char *s);
+/* 32 hex digits, dashes anywhere: a UUID to look up rather than a name. */
+bool string_looks_like_uuid(const char *s);
 
 /* --- verb tables ---------------------------------------------------------- */
 
