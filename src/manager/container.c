@@ -115,13 +115,6 @@ bool container_is_active(const Container *c) {
         return c->state != CONTAINER_SHUTOFF;
 }
 
-char *container_uuid_string(const Container *c) {
-        char buf[37];
-
-        uuid_format(c->uuid, buf);
-        return strdup(buf);
-}
-
 int container_live_xml_path(const Container *c, char **ret) {
         return asprintf(ret, "%s/%s.xml", c->manager->run_dir, c->name) < 0 ? -ENOMEM : 0;
 }

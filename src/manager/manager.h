@@ -212,7 +212,6 @@ void container_unrefp(Container **c);
 void container_unref_void(void *c);
 const char *container_state_to_string(const Container *c);
 bool container_is_active(const Container *c);
-char *container_uuid_string(const Container *c);
 int container_start(Container *c, sd_bus_message *msg, bool is_create, sd_bus_error *error);
 int container_destroy(Container *c, sd_bus_message *msg);
 void container_scope_job_done(Container *c, const char *result);

@@ -147,14 +147,6 @@ int netlink_link_set_up(struct nl_sock *sk, int ifindex, bool up) {
         return link_change(sk, ifindex, changes);
 }
 
-int netlink_link_set_master(struct nl_sock *sk, int ifindex, int master_ifindex) {
-        _cleanup_link_ struct rtnl_link *changes = rtnl_link_alloc();
-        if (!changes)
-                return -ENOMEM;
-        rtnl_link_set_master(changes, master_ifindex);
-        return link_change(sk, ifindex, changes);
-}
-
 int netlink_link_delete(struct nl_sock *sk, const char *name) {
         _cleanup_link_ struct rtnl_link *link = rtnl_link_alloc();
         int r;
