@@ -113,7 +113,7 @@ static bool is_running(const Stats *s) {
 
 static int print_domstats(Context *c, const char *name) {
         _cleanup_(domain_def_freep) DomainDef *def = NULL;
-        Stats s = {};
+        _cleanup_(stats_done) Stats s = {};
         const Stat *state;
         uint64_t v, count = 0;
         int r, st = 5, reason = 0;
@@ -123,7 +123,7 @@ static int print_domstats(Context *c, const char *name) {
                 return r;
         r = ctl_get_domain_def(c, name, 0, &def);
         if (r < 0)
-                goto finish;
+                return r;
 
         /* libvirt's virDomainState and the reasons it gives for them */
         state = stats_find(&s, "state");
@@ -176,10 +176,7 @@ static int print_domstats(Context *c, const char *name) {
                 }
         }
         printf("\n");
-        r = 0;
-finish:
-        stats_done(&s);
-        return r;
+        return 0;
 }
 
 static int verb_domstats(Context *c, const VerbArgs *a) {
@@ -223,7 +220,7 @@ static int require_running(const Stats *s, const char *name) {
 static int verb_dommemstat(Context *c, const VerbArgs *a) {
         _cleanup_(domain_def_freep) DomainDef *def = NULL;
         _cleanup_free_ char *name = NULL;
-        Stats s = {};
+        _cleanup_(stats_done) Stats s = {};
         uint64_t v;
         int r;
 
@@ -234,23 +231,23 @@ static int verb_dommemstat(Context *c, const VerbArgs *a) {
         if (r < 0)
                 return r;
         r = require_running(&s, name);
-        if (r >= 0)
-                r = ctl_get_domain_def(c, name, 0, &def);
-        if (r >= 0) {
-                /* libvirt's LXC driver: actual = the balloon (current memory),
-                 * rss = the cgroup's memory usage, in KiB */
-                printf("actual %" PRIu64 "\n",
-                       def->current_memory_kib != UNSET_U64 ? def->current_memory_kib : def->memory_kib);
-                if (stats_u64(&s, "memory.current", &v))
-                        printf("rss %" PRIu64 "\n", v / 1024);
-                if (stats_u64(&s, "memory.rss", &v))
-                        printf("anon %" PRIu64 "\n", v / 1024);
-                if (stats_u64(&s, "memory.cache", &v))
-                        printf("cache %" PRIu64 "\n", v / 1024);
-                r = 0;
-        }
-        stats_done(&s);
-        return r;
+        if (r < 0)
+                return r;
+        r = ctl_get_domain_def(c, name, 0, &def);
+        if (r < 0)
+                return r;
+
+        /* libvirt's LXC driver: actual = the balloon (current memory),
+         * rss = the cgroup's memory usage, in KiB */
+        printf("actual %" PRIu64 "\n",
+               def->current_memory_kib != UNSET_U64 ? def->current_memory_kib : def->memory_kib);
+        if (stats_u64(&s, "memory.current", &v))
+                printf("rss %" PRIu64 "\n", v / 1024);
+        if (stats_u64(&s, "memory.rss", &v))
+                printf("anon %" PRIu64 "\n", v / 1024);
+        if (stats_u64(&s, "memory.cache", &v))
+                printf("cache %" PRIu64 "\n", v / 1024);
+        return 0;
 }
 
 static void print_seconds(const char *what, uint64_t ns) {
@@ -259,7 +256,7 @@ static void print_seconds(const char *what, uint64_t ns) {
 
 static int verb_cpu_stats(Context *c, const VerbArgs *a) {
         _cleanup_free_ char *name = NULL;
-        Stats s = {};
+        _cleanup_(stats_done) Stats s = {};
         uint64_t v;
         int r;
 
@@ -270,19 +267,18 @@ static int verb_cpu_stats(Context *c, const VerbArgs *a) {
         if (r < 0)
                 return r;
         r = require_running(&s, name);
-        if (r >= 0) {
-                /* Only the total: the container's cgroup does not split per CPU. */
-                printf("Total:\n");
-                if (stats_u64(&s, "cpu.time", &v))
-                        print_seconds("cpu_time", v);
-                if (stats_u64(&s, "cpu.user", &v))
-                        print_seconds("user_time", v);
-                if (stats_u64(&s, "cpu.system", &v))
-                        print_seconds("system_time", v);
-                r = 0;
-        }
-        stats_done(&s);
-        return r;
+        if (r < 0)
+                return r;
+
+        /* Only the total: the container's cgroup does not split per CPU. */
+        printf("Total:\n");
+        if (stats_u64(&s, "cpu.time", &v))
+                print_seconds("cpu_time", v);
+        if (stats_u64(&s, "cpu.user", &v))
+                print_seconds("user_time", v);
+        if (stats_u64(&s, "cpu.system", &v))
+                print_seconds("system_time", v);
+        return 0;
 }
 
 /* --- domifstat ----------------------------------------------------------------- */
@@ -297,7 +293,7 @@ static int verb_domifstat(Context *c, const VerbArgs *a) {
         };
         _cleanup_free_ char *name = NULL;
         const char *iface = args_get(a, "interface");
-        Stats s = {};
+        _cleanup_(stats_done) Stats s = {};
         uint64_t count = 0, v;
         int r;
 
@@ -309,7 +305,7 @@ static int verb_domifstat(Context *c, const VerbArgs *a) {
                 return r;
         r = require_running(&s, name);
         if (r < 0)
-                goto finish;
+                return r;
 
         (void) stats_u64(&s, "net.count", &count);
         for (uint64_t i = 0; i < count; i++) {
@@ -325,14 +321,10 @@ static int verb_domifstat(Context *c, const VerbArgs *a) {
                         if (stats_u64(&s, key, &v))
                                 printf("%s %s %" PRIu64 "\n", iface, fields[j].label, v);
                 }
-                r = 0;
-                goto finish;
+                return 0;
         }
         ctl_error(-EINVAL, "Failed to get interface stats %s %s", name, iface);
-        r = ctl_error(-EINVAL, "invalid argument: invalid path, '%s' is not a known interface", iface);
-finish:
-        stats_done(&s);
-        return r;
+        return ctl_error(-EINVAL, "invalid argument: invalid path, '%s' is not a known interface", iface);
 }
 
 static const VerbOption domstats_options[] = {
