@@ -56,7 +56,9 @@ int container_new(Manager *m, DomainDef *def, bool persistent, Container **ret) 
         c->persistent = persistent;
         c->def = def; /* owned from here on success */
 
-        *ret = TAKE_PTR(c);
+        /* The list holds it: our reference goes when we return. */
+        manager_link_container(m, c);
+        *ret = c;
         return 0;
 }
 
@@ -632,8 +634,6 @@ int container_adopt(Manager *m, DomainDef *live) {
                 if (r < 0)
                         return r;
                 TAKE_PTR(def);
-                manager_link_container(m, c);
-                container_unref(c);
                 created = true;
         }
 

@@ -124,8 +124,6 @@ static int method_define_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
                         return r;
                 TAKE_PTR(def);
                 c->autostart = store_get_autostart(m, c->name);
-                manager_link_container(m, c);
-                container_unref(c);
                 (void) manager_emit_container_new(m, c);
                 (void) manager_emit_container_event(m, c, "defined", "added");
                 fprintf(stderr, "Container '%s' defined.\n", c->name);
@@ -166,8 +164,6 @@ static int method_create_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
         if (r < 0)
                 return r;
         TAKE_PTR(def);
-        manager_link_container(m, c);
-        container_unref(c);
         (void) manager_emit_container_new(m, c);
 
         r = container_start(c, msg, true, error);

@@ -205,6 +205,7 @@ void cgroup_stats_read(pid_t helper_pid, CgroupStats *ret);
 int netdev_stats_read(const char *dev, NetdevStats *ret);
 
 /* container.c */
+/* A new container in M's list, which holds it; takes DEF on success. */
 int container_new(Manager *m, DomainDef *def, bool persistent, Container **ret);
 Container *container_ref(Container *c);
 Container *container_unref(Container *c);

@@ -199,8 +199,6 @@ int store_load_all(Manager *m) {
                         return r;
                 TAKE_PTR(def);
                 c->autostart = store_get_autostart(m, c->name);
-                manager_link_container(m, c);
-                container_unref(c);
         }
         return 0;
 }
