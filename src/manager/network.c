@@ -281,8 +281,9 @@ static int load_all(Networks *ns) {
 static void install_default(Networks *ns) {
         _cleanup_free_ char *marker = NULL, *dst = NULL, *src = NULL, *xml = NULL;
         _cleanup_(network_def_freep) NetworkDef *def = NULL;
+        _cleanup_close_ int fd = -EBADF;
         XmlDiag diag = {};
-        int fd, r;
+        int r;
 
         if (asprintf(&marker, "%s/.default-installed", ns->etc_dir) < 0 ||
             asprintf(&dst, "%s/default.xml", ns->etc_dir) < 0 ||
@@ -320,7 +321,7 @@ static void install_default(Networks *ns) {
         fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0)
                 fprintf(stderr, "Failed to create %s, ignoring: %m\n", marker);
-        safe_close(fd);
+        fd = safe_close(fd);
         fprintf(stderr, "Installed the default network '%s' from %s.\n", def->name, src);
 }
 
@@ -1016,7 +1017,7 @@ static int adopt_running(Networks *ns) {
 void networks_autostart_once(Manager *m) {
         Networks *ns = m->networks;
         _cleanup_free_ char *flag = NULL;
-        int fd;
+        _cleanup_close_ int fd = -EBADF;
 
         if (!ns || mkdir_p(ns->run_dir, 0755) < 0 || asprintf(&flag, "%s/.autostart-done", ns->run_dir) < 0)
                 return;
@@ -1026,7 +1027,7 @@ void networks_autostart_once(Manager *m) {
                         fprintf(stderr, "Failed to create %s, not autostarting networks: %m\n", flag);
                 return;
         }
-        safe_close(fd);
+        fd = safe_close(fd);
 
         for (Network *n = ns->list; n; n = n->next) {
                 sd_bus_error error = SD_BUS_ERROR_NULL;

@@ -107,7 +107,7 @@ bool store_get_autostart(Manager *m, const char *name) {
  * later ones (idle exits, restarts) leave stopped containers alone. */
 void store_autostart_once(Manager *m) {
         _cleanup_free_ char *flag = NULL;
-        int fd;
+        _cleanup_close_ int fd = -EBADF;
 
         if (asprintf(&flag, "%s/.autostart-done", m->run_dir) < 0)
                 return;
@@ -117,7 +117,7 @@ void store_autostart_once(Manager *m) {
                         fprintf(stderr, "Failed to create %s, not autostarting: %m\n", flag);
                 return;
         }
-        safe_close(fd);
+        fd = safe_close(fd);
 
         for (Container *c = m->containers; c; c = c->next) {
                 sd_bus_error error = SD_BUS_ERROR_NULL;
