@@ -472,24 +472,21 @@ static void container_on_helper_exit(Container *c) {
                 /* A reboot: the same container again, answered once it runs.
                  * No ContainerExited: it did not end for its watchers. */
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = TAKE_PTR(c->reboot_msg);
-                sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
-                if (container_start(c, msg, false, &error) < 0) {
-                        (void) sd_bus_reply_method_error(msg, &error);
-                        sd_bus_error_free(&error);
-                } else
+                if (container_start(c, msg, false, &error) >= 0)
                         return;
+                (void) sd_bus_reply_method_error(msg, &error);
         } else if (action == LIFECYCLE_RESTART || action == LIFECYCLE_RENAME_RESTART) {
                 /* <on_poweroff>/<on_reboot>/<on_crash> say restart: as a
                  * Reboot, no ContainerExited (vivarium@.service stays up). */
-                sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
                 fprintf(stderr, "Restarting container '%s' as its lifecycle action says.\n", c->name);
                 if (container_start(c, NULL, false, &error) >= 0)
                         return;
                 fprintf(stderr, "Failed to restart container '%s': %s\n", c->name,
                         error.message ? error.message : error.name);
-                sd_bus_error_free(&error);
                 (void) manager_emit_container_exited(c->manager, c, detail ? detail : "shutdown", code);
         } else
                 (void) manager_emit_container_exited(c->manager, c, detail ? detail : "shutdown", code);

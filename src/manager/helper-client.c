@@ -108,7 +108,7 @@ int helper_connect(Container *c) {
 int helper_describe(Container *c, char **ret_name, char **ret_uuid, uint32_t *ret_helper_pid,
                     uint32_t *ret_leader_pid, char **ret_unit, char **ret_state) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL, *reply = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL; /* the caller logs, with the errno */
         const char *name, *uuid, *unit, *state;
         int r;
 
@@ -116,7 +116,6 @@ int helper_describe(Container *c, char **ret_name, char **ret_uuid, uint32_t *re
         if (r < 0)
                 return r;
         r = sd_bus_call(c->helper_bus, msg, DESCRIBE_TIMEOUT_USEC, &error, &reply);
-        sd_bus_error_free(&error); /* the caller logs, with the errno */
         if (r < 0)
                 return r;
         r = sd_bus_message_read(reply, "ssuuss", &name, &uuid, ret_helper_pid, ret_leader_pid, &unit, &state);

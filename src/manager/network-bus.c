@@ -138,7 +138,7 @@ static int define_or_create(sd_bus_message *msg, Manager *m, bool create, sd_bus
 
         if (create) {
                 _cleanup_free_ char *path = strdup(n->path);
-                sd_bus_error e = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 
                 if (!path)
                         return -ENOMEM;
@@ -146,9 +146,7 @@ static int define_or_create(sd_bus_message *msg, Manager *m, bool create, sd_bus
                 r = network_start(n, NULL, &e);
                 if (r < 0) {
                         network_drop(n);
-                        r = sd_bus_reply_method_error(msg, &e);
-                        sd_bus_error_free(&e);
-                        return r;
+                        return sd_bus_reply_method_error(msg, &e);
                 }
                 if (n->op == NETWORK_OP_STARTING) {
                         /* Answered with the path once dnsmasq runs. */

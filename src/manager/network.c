@@ -1030,7 +1030,7 @@ void networks_autostart_once(Manager *m) {
         fd = safe_close(fd);
 
         for (Network *n = ns->list; n; n = n->next) {
-                sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
                 if (!n->autostart || n->active || n->op != NETWORK_OP_NONE)
                         continue;
@@ -1038,7 +1038,6 @@ void networks_autostart_once(Manager *m) {
                 if (network_start(n, NULL, &error) < 0)
                         fprintf(stderr, "Failed to autostart network '%s': %s\n", n->name,
                                 error.message ? error.message : error.name);
-                sd_bus_error_free(&error);
         }
 }
 

@@ -120,7 +120,7 @@ void store_autostart_once(Manager *m) {
         fd = safe_close(fd);
 
         for (Container *c = m->containers; c; c = c->next) {
-                sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
                 if (!c->autostart || container_is_active(c))
                         continue;
@@ -128,7 +128,6 @@ void store_autostart_once(Manager *m) {
                 if (container_start(c, NULL, false, &error) < 0)
                         fprintf(stderr, "Failed to autostart container '%s': %s\n", c->name,
                                 error.message ? error.message : error.name);
-                sd_bus_error_free(&error);
         }
 }
 

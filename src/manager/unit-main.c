@@ -53,7 +53,7 @@ static int on_exited(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 /* -ENOENT when the container is gone (a transient one that ended). */
 static int get_state(Unit *u, char **ret) {
         _cleanup_free_ char *path = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
         r = sd_bus_path_encode(VIV_CONTAINER_PREFIX, u->name, &path);
@@ -62,7 +62,6 @@ static int get_state(Unit *u, char **ret) {
         r = sd_bus_get_property_string(u->bus, VIV_BUS_NAME, path, VIV_CONTAINER_IFACE, "State", &error, ret);
         if (r < 0 && sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_OBJECT))
                 r = -ENOENT;
-        sd_bus_error_free(&error);
         return r;
 }
 
@@ -88,18 +87,17 @@ static int call(Unit *u, const char *method, sd_bus_error *error) {
 
 static int on_grace_over(sd_event_source *s, uint64_t usec, void *userdata) {
         Unit *u = userdata;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
         fprintf(stderr, "Container '%s' did not shut down in time, destroying it.\n", u->name);
         if (call(u, "Destroy", &error) < 0 && !sd_bus_error_has_name(&error, VIV_ERROR_NOT_RUNNING))
                 fprintf(stderr, "Failed to destroy container '%s': %s\n", u->name, error.message);
-        sd_bus_error_free(&error);
         return 0;
 }
 
 static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Unit *u = userdata;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
         if (u->stopping)
@@ -110,12 +108,9 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
         r = call(u, "Shutdown", &error);
         if (r < 0) {
                 if (sd_bus_error_has_name(&error, VIV_ERROR_NOT_RUNNING) ||
-                    sd_bus_error_has_name(&error, VIV_ERROR_NO_SUCH_CONTAINER)) {
-                        sd_bus_error_free(&error);
+                    sd_bus_error_has_name(&error, VIV_ERROR_NO_SUCH_CONTAINER))
                         return sd_event_exit(u->event, 0);
-                }
                 fprintf(stderr, "Failed to shut down container '%s', destroying it: %s\n", u->name, error.message);
-                sd_bus_error_free(&error);
                 return on_grace_over(NULL, 0, u);
         }
         return sd_event_add_time_relative(u->event, NULL, CLOCK_MONOTONIC, SHUTDOWN_GRACE_USEC, 0, on_grace_over, u);
@@ -125,7 +120,7 @@ int main(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *start = NULL, *reply = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         Unit u = {};
         sigset_t mask;
         int r;
@@ -168,10 +163,8 @@ int main(int argc, char *argv[]) {
                 r = sd_bus_call(bus, start, START_TIMEOUT_USEC, &error, &reply);
         if (r < 0 && !sd_bus_error_has_name(&error, VIV_ERROR_ALREADY_RUNNING)) {
                 fprintf(stderr, "Failed to start container '%s': %s\n", u.name, error.message ? error.message : strerror(-r));
-                sd_bus_error_free(&error);
                 return EXIT_FAILURE;
         }
-        sd_bus_error_free(&error);
 
         (void) sd_event_add_signal(event, NULL, SIGTERM, on_sigterm, &u);
         (void) sd_event_add_signal(event, NULL, SIGINT, on_sigterm, &u);
