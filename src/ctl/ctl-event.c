@@ -64,6 +64,46 @@ static int on_container_event(sd_bus_message *m, void *userdata, sd_bus_error *r
         return 0;
 }
 
+static uint64_t now_usec(void) {
+        struct timespec now;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        return (uint64_t) now.tv_sec * 1000000 + (uint64_t) now.tv_nsec / 1000;
+}
+
+/* Dispatches ContainerEvent signals to W until one came (all of them with
+ * LOOP), a signal arrives on SFD or DEADLINE (CLOCK_MONOTONIC, µs) passes. */
+static int wait_for_events(sd_bus *bus, int sfd, EventWait *w, bool loop, uint64_t deadline) {
+        int r;
+
+        for (;;) {
+                struct signalfd_siginfo si;
+                uint64_t t, left;
+
+                if (!loop && w->received > 0)
+                        return 0;
+                if (read(sfd, &si, sizeof si) == (ssize_t) sizeof si)
+                        return 0;
+
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return ctl_error(r, "Failed to process bus messages: %s", strerror(-r));
+                if (r > 0)
+                        continue;
+
+                t = now_usec();
+                if (t >= deadline) {
+                        printf("event loop timed out\n");
+                        return 0;
+                }
+                /* Wake up for signals too: wait in short slices. */
+                left = deadline - t;
+                r = sd_bus_wait(bus, left < 200000 ? left : 200000);
+                if (r < 0 && r != -EINTR)
+                        return ctl_error(r, "Failed to wait for bus messages: %s", strerror(-r));
+        }
+}
+
 static int verb_event(Context *c, const VerbArgs *a) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         _cleanup_close_ int sfd = -EBADF;
@@ -104,12 +144,8 @@ static int verb_event(Context *c, const VerbArgs *a) {
         if (r < 0)
                 return ctl_error(r, "Failed to subscribe to ContainerEvent: %s", strerror(-r));
 
-        if (timeout_s) {
-                struct timespec now;
-                clock_gettime(CLOCK_MONOTONIC, &now);
-                deadline = (uint64_t) now.tv_sec * 1000000 + (uint64_t) now.tv_nsec / 1000 +
-                           strtoull(timeout_s, NULL, 10) * 1000000;
-        }
+        if (timeout_s)
+                deadline = now_usec() + strtoull(timeout_s, NULL, 10) * 1000000;
 
         /* ^C ends the loop cleanly, with the count printed, as in virsh. */
         sigemptyset(&mask);
@@ -123,38 +159,9 @@ static int verb_event(Context *c, const VerbArgs *a) {
                 goto finish;
         }
 
-        for (;;) {
-                struct signalfd_siginfo si;
-                struct timespec now;
-                uint64_t t, left;
-
-                if (!loop && w.received > 0)
-                        break;
-                if (read(sfd, &si, sizeof si) == (ssize_t) sizeof si)
-                        break;
-
-                r = sd_bus_process(bus, NULL);
-                if (r < 0) {
-                        r = ctl_error(r, "Failed to process bus messages: %s", strerror(-r));
-                        goto finish;
-                }
-                if (r > 0)
-                        continue;
-
-                clock_gettime(CLOCK_MONOTONIC, &now);
-                t = (uint64_t) now.tv_sec * 1000000 + (uint64_t) now.tv_nsec / 1000;
-                if (t >= deadline) {
-                        printf("event loop timed out\n");
-                        break;
-                }
-                /* Wake up for signals too: wait in short slices. */
-                left = deadline - t;
-                r = sd_bus_wait(bus, left < 200000 ? left : 200000);
-                if (r < 0 && r != -EINTR) {
-                        r = ctl_error(r, "Failed to wait for bus messages: %s", strerror(-r));
-                        goto finish;
-                }
-        }
+        r = wait_for_events(bus, sfd, &w, loop, deadline);
+        if (r < 0)
+                goto finish;
 
         printf("events received: %u\n", w.received);
         r = 0;
