@@ -26,6 +26,11 @@ typedef struct Job Job;
 typedef struct PolkitQuery PolkitQuery;
 typedef struct Networks Networks; /* network.h */
 
+/* systemd's manager object */
+#define SYSTEMD_DEST  "org.freedesktop.systemd1"
+#define SYSTEMD_PATH  "/org/freedesktop/systemd1"
+#define SYSTEMD_IFACE "org.freedesktop.systemd1.Manager"
+
 /* polkit actions (dbus/org.vivarium1.policy) */
 #define VIV_POLKIT_MANAGE  "org.vivarium1.manage"
 #define VIV_POLKIT_CONSOLE "org.vivarium1.console"
@@ -226,6 +231,11 @@ int container_live_xml_path(const Container *c, char **ret);
 int container_config_path(Manager *m, const char *name, char **ret);
 
 /* scope.c */
+/* StartTransientUnit(UNIT, "fail", ...) with its property array open: the
+ * caller appends (sv) properties, then transient_unit_message_close(). */
+int transient_unit_message_new(sd_bus *bus, const char *unit, sd_bus_message **ret);
+/* Closes the property array and appends the (empty) auxiliary units. */
+int transient_unit_message_close(sd_bus_message *msg);
 int manager_subscribe_systemd(Manager *m);
 int scope_start(Container *c);
 int scope_stop(Manager *m, const char *unit);

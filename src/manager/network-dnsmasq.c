@@ -18,10 +18,6 @@
 #include "network.h"
 #include "xml-util.h"
 
-#define SYSTEMD_DEST  "org.freedesktop.systemd1"
-#define SYSTEMD_PATH  "/org/freedesktop/systemd1"
-#define SYSTEMD_IFACE "org.freedesktop.systemd1.Manager"
-
 bool network_wants_dnsmasq(const NetworkDef *def) {
         /* As libvirt: any address on the bridge gets DNS, DHCP where asked. */
         return def->n_ips > 0;
@@ -210,14 +206,7 @@ int dnsmasq_start(Network *n) {
         /* A stale pid file would make systemd watch a process that is gone. */
         (void) unlink(pid);
 
-        r = sd_bus_message_new_method_call(ns->manager->bus, &msg, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE,
-                                           "StartTransientUnit");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(msg, "ss", n->unit, "fail");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(msg, 'a', "(sv)");
+        r = transient_unit_message_new(ns->manager->bus, n->unit, &msg);
         if (r < 0)
                 return r;
         /* forking: the job ends once dnsmasq has bound its sockets and read
@@ -237,10 +226,7 @@ int dnsmasq_start(Network *n) {
                                   conf_arg, 0);
         if (r < 0)
                 return r;
-        r = sd_bus_message_close_container(msg);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(msg, "a(sa(sv))", 0);
+        r = transient_unit_message_close(msg);
         if (r < 0)
                 return r;
 

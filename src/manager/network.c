@@ -1068,8 +1068,8 @@ int networks_init(Manager *m) {
         if (!ns->etc_dir || !ns->run_dir || !ns->lease_dir || !ns->dist_dir || !ns->dnsmasq_path || !ns->nft_path)
                 return -ENOMEM;
 
-        r = sd_bus_match_signal(m->bus, &ns->job_slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                "org.freedesktop.systemd1.Manager", "JobRemoved", job_removed, ns);
+        r = sd_bus_match_signal(m->bus, &ns->job_slot, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE, "JobRemoved",
+                                job_removed, ns);
         if (r < 0)
                 fprintf(stderr, "Failed to subscribe to JobRemoved, starting networks will hang: %s\n", strerror(-r));
 

@@ -22,10 +22,6 @@
 #include "macros.h"
 #include "manager.h"
 
-#define SYSTEMD_DEST  "org.freedesktop.systemd1"
-#define SYSTEMD_PATH  "/org/freedesktop/systemd1"
-#define SYSTEMD_IFACE "org.freedesktop.systemd1.Manager"
-
 /* libvirt's VIR_DOMAIN_AFFECT_*: 0 = the running container if any, else the
  * definition. */
 #define AFFECT_LIVE   UINT64_C(1)

@@ -14,10 +14,6 @@
 #include "macros.h"
 #include "manager.h"
 
-#define SYSTEMD_DEST  "org.freedesktop.systemd1"
-#define SYSTEMD_PATH  "/org/freedesktop/systemd1"
-#define SYSTEMD_IFACE "org.freedesktop.systemd1.Manager"
-
 /* Used when the XML sets no <vivarium:tasks max=.../>: high enough for any
  * ordinary payload, low enough to stop a fork bomb. */
 #define DEFAULT_TASKS_MAX UINT64_C(16384)
@@ -291,6 +287,33 @@ static int append_limits(sd_bus_message *msg, const DomainDef *def) {
         return resources_append_blkio(msg, def);
 }
 
+int transient_unit_message_new(sd_bus *bus, const char *unit, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &msg, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE,
+                                           "StartTransientUnit");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "ss", unit, "fail");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(msg);
+        return 0;
+}
+
+int transient_unit_message_close(sd_bus_message *msg) {
+        int r;
+
+        r = sd_bus_message_close_container(msg);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append(msg, "a(sa(sv))", 0);
+}
+
 static int scope_start_call(Container *c) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         _cleanup_free_ char *description = NULL;
@@ -299,14 +322,7 @@ static int scope_start_call(Container *c) {
         if (asprintf(&description, "Vivarium container %s", c->name) < 0)
                 return -ENOMEM;
 
-        r = sd_bus_message_new_method_call(c->manager->bus, &msg, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE,
-                                           "StartTransientUnit");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(msg, "ss", c->unit, "fail");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(msg, 'a', "(sv)");
+        r = transient_unit_message_new(c->manager->bus, c->unit, &msg);
         if (r < 0)
                 return r;
         r = sd_bus_message_append(msg, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)",
@@ -323,10 +339,7 @@ static int scope_start_call(Container *c) {
         r = append_limits(msg, c->live ? c->live : c->def);
         if (r < 0)
                 return r;
-        r = sd_bus_message_close_container(msg);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(msg, "a(sa(sv))", 0);
+        r = transient_unit_message_close(msg);
         if (r < 0)
                 return r;
 
