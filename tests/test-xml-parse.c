@@ -499,6 +499,68 @@ static void test_helpers(Tally *t, const char *top) {
         }
 }
 
+/* ---- the parse with a compiled schema kept (vivariumd's) ---- */
+
+/* One document through domain_def_parse() and domain_def_parse_with() a kept
+ * schema: the same result, the same message, the same output and warnings. */
+static void run_cached_one(Tally *t, const DomainSchema *schema, const char *dir, const char *sub, const char *file) {
+        _cleanup_free_ char *path = NULL, *input = NULL, *out = NULL, *cout = NULL, *warn = NULL, *cwarn = NULL;
+        _cleanup_(domain_def_freep) DomainDef *def = NULL, *cdef = NULL;
+        XmlDiag diag = {}, cdiag = {};
+        size_t size = 0;
+        int r, cr;
+
+        if (asprintf(&path, "%s/%s", dir, file) < 0)
+                abort();
+        if (read_full_file(path, &input, &size) < 0) {
+                result(t, false, "domain kept schema %s/%s: cannot read", sub, file);
+                return;
+        }
+        r = domain_def_parse(input, size, file, &def, &diag);
+        cr = domain_def_parse_with(schema, input, size, file, &cdef, &cdiag);
+        if (r >= 0 && cr >= 0) {
+                /* The uuid is generated anew by each parse when absent. */
+                memcpy(cdef->uuid, def->uuid, sizeof(def->uuid));
+                out = domain_def_format(def, 0);
+                cout = domain_def_format(cdef, 0);
+        }
+        warn = join_lines(diag.warnings);
+        cwarn = join_lines(cdiag.warnings);
+        if (!warn || !cwarn || (r >= 0 && cr >= 0 && (!out || !cout)))
+                abort();
+        result(t, r == cr && streq_ptr(diag.error, cdiag.error) && streq(warn, cwarn) && streq_ptr(out, cout),
+               "domain kept schema %s/%s: the same as a fresh parse", sub, file);
+        if (!streq_ptr(diag.error, cdiag.error))
+                printf("#   fresh: %s\n#   kept:  %s\n", strna(diag.error), strna(cdiag.error));
+        xml_diag_done(&diag);
+        xml_diag_done(&cdiag);
+}
+
+static void run_cached(Tally *t, const char *top) {
+        _cleanup_(domain_schema_freep) DomainSchema *schema = NULL;
+        static const char *const subs[] = { "good", "bad", "good" };
+
+        if (domain_schema_new(&schema) < 0) {
+                result(t, false, "domain_schema_new: the schema compiles");
+                return;
+        }
+        /* Every document, twice over, through the one schema. */
+        FOREACH_ARRAY(sub, subs, ELEMENTSOF(subs)) {
+                _cleanup_free_ char *dir = NULL;
+                _cleanup_strv_free_ char **files = NULL;
+                size_t n = 0;
+
+                if (asprintf(&dir, "%s/%s", top, *sub) < 0)
+                        abort();
+                if (list_inputs(dir, &files, &n) < 0 || n == 0) {
+                        result(t, false, "kept schema %s: no test documents in %s", *sub, dir);
+                        continue;
+                }
+                for (size_t i = 0; i < n; i++)
+                        run_cached_one(t, schema, dir, *sub, files[i]);
+        }
+}
+
 int main(int argc, char *argv[]) {
         const char *src = getenv("VIVARIUM_SOURCE_DIR");
         _cleanup_free_ char *top = NULL;
@@ -513,8 +575,10 @@ int main(int argc, char *argv[]) {
         run_dir(&t, &kinds[0], top, "bad", false);
         run_dir(&t, &kinds[1], top, "network-good", true);
         run_dir(&t, &kinds[1], top, "network-bad", false);
-        if (!t.regenerate)
+        if (!t.regenerate) {
                 run_trusted(&t, top);
+                run_cached(&t, top);
+        }
 
         printf("%u passed, %u failed\n", t.passed, t.failed);
         return t.failed > 0 ? 1 : 0;

@@ -24,13 +24,20 @@ static int container_from_name(Manager *m, const char *name, Container **ret, sd
 }
 
 /* Parses a definition received over the bus. The parser's error carries the
- * line and the column and is returned verbatim; warnings are logged. */
-static int parse_definition(const char *xml, DomainDef **ret, sd_bus_error *error) {
+ * line and the column and is returned verbatim; warnings are logged. The
+ * schema is compiled once, on the first definition, and kept: compiling it
+ * is most of a parse's cost, and CreateXML is on every transient start. */
+static int parse_definition(Manager *m, const char *xml, DomainDef **ret, sd_bus_error *error) {
         _cleanup_(domain_def_freep) DomainDef *def = NULL;
         XmlDiag diag = {};
         int r;
 
-        r = domain_def_parse(xml, strlen(xml), "(xml)", &def, &diag);
+        if (!m->domain_schema) {
+                r = domain_schema_new(&m->domain_schema);
+                if (r < 0) /* then each parse compiles it, as domain_def_parse() does */
+                        fprintf(stderr, "Failed to compile the domain schema, ignoring: %s\n", strerror(-r));
+        }
+        r = domain_def_parse_with(m->domain_schema, xml, strlen(xml), "(xml)", &def, &diag);
         if (diag.warnings)
                 for (char **w = diag.warnings; *w; w++)
                         fprintf(stderr, "Container definition: %s\n", *w);
@@ -94,7 +101,7 @@ static int method_define_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = bus_check_privileged(m, msg, VIV_POLKIT_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* refused, or asked polkit */
-        r = parse_definition(xml, &def, error);
+        r = parse_definition(m, xml, &def, error);
         if (r < 0)
                 return r;
         r = check_identity(m, def, &c, error);
@@ -146,7 +153,7 @@ static int method_create_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = bus_check_privileged(m, msg, VIV_POLKIT_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* refused, or asked polkit */
-        r = parse_definition(xml, &def, error);
+        r = parse_definition(m, xml, &def, error);
         if (r < 0)
                 return r;
         r = check_identity(m, def, &c, error);

@@ -165,6 +165,7 @@ static Manager *manager_free(Manager *m) {
         manager_free_jobs(m);
         manager_free_polkit_queries(m);
         networks_free(m);
+        domain_schema_free(m->domain_schema);
         sd_event_source_unref(m->idle_timer);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);

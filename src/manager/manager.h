@@ -14,6 +14,7 @@
 #include <systemd/sd-event.h>
 
 #include "domain.h"
+#include "domain-xml.h"
 
 static inline void *mfree(void *p) {
         free(p);
@@ -117,6 +118,7 @@ struct Manager {
         Job *jobs;
         PolkitQuery *polkit_queries;
         Networks *networks;            /* managed networks, network.c */
+        DomainSchema *domain_schema;   /* compiled on the first definition received */
 
         char *etc_dir;
         char *run_dir;

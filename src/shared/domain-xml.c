@@ -899,8 +899,35 @@ static DomainDef *domain_def_new(void) {
         return def;
 }
 
+struct DomainSchema {
+        xmlRelaxNG *rng;
+};
+
+int domain_schema_new(DomainSchema **ret) {
+        _cleanup_(domain_schema_freep) DomainSchema *s = NULL;
+        int r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        r = xml_schema_compile(xml_schema_domain_rng, xml_schema_domain_rng_len, &s->rng);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+DomainSchema *domain_schema_free(DomainSchema *s) {
+        if (s) {
+                if (s->rng)
+                        xmlRelaxNGFree(s->rng);
+                free(s);
+        }
+        return NULL;
+}
+
 static int parse_document(const char *xml, size_t size, const char *filename, bool trusted,
-                          DomainDef **ret, XmlDiag *diag) {
+                          const DomainSchema *schema, DomainDef **ret, XmlDiag *diag) {
         XmlInput in = xml_input(xml, size, filename);
         _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
         _cleanup_(domain_def_freep) DomainDef *def = NULL;
@@ -914,7 +941,8 @@ static int parse_document(const char *xml, size_t size, const char *filename, bo
         if (trusted)
                 r = xml_read(&in, &doc, diag);
         else
-                r = xml_read_validated(&in, xml_schema_domain_rng, xml_schema_domain_rng_len, &doc, diag);
+                r = xml_read_validated(&in, xml_schema_domain_rng, xml_schema_domain_rng_len,
+                                       schema ? schema->rng : NULL, &doc, diag);
         if (r < 0)
                 return r;
 
@@ -931,7 +959,12 @@ static int parse_document(const char *xml, size_t size, const char *filename, bo
 }
 
 int domain_def_parse(const char *xml, size_t size, const char *filename, DomainDef **ret, XmlDiag *diag) {
-        return parse_document(xml, size, filename, false, ret, diag);
+        return parse_document(xml, size, filename, false, NULL, ret, diag);
+}
+
+int domain_def_parse_with(const DomainSchema *schema, const char *xml, size_t size, const char *filename,
+                          DomainDef **ret, XmlDiag *diag) {
+        return parse_document(xml, size, filename, false, schema, ret, diag);
 }
 
 /* Trust boundary: the caller vouches that the document was written by
@@ -942,7 +975,7 @@ int domain_def_parse(const char *xml, size_t size, const char *filename, DomainD
  * device names valid and limits in range, so such a file cannot make the
  * helper mount outside the container or index out of bounds. */
 int domain_def_parse_trusted(const char *xml, size_t size, const char *filename, DomainDef **ret, XmlDiag *diag) {
-        return parse_document(xml, size, filename, true, ret, diag);
+        return parse_document(xml, size, filename, true, NULL, ret, diag);
 }
 
 static int parse_file(const char *path, bool trusted, DomainDef **ret, XmlDiag *diag) {
@@ -954,7 +987,7 @@ static int parse_file(const char *path, bool trusted, DomainDef **ret, XmlDiag *
         if (r < 0)
                 return r;
         /* Messages name the file as the caller gave it. */
-        return parse_document(data, size, path, trusted, ret, diag);
+        return parse_document(data, size, path, trusted, NULL, ret, diag);
 }
 
 int domain_def_parse_file(const char *path, DomainDef **ret, XmlDiag *diag) {

@@ -37,3 +37,15 @@ int domain_def_parse_file_trusted(const char *path, DomainDef **ret, XmlDiag *di
  * spaces of indentation, memory in KiB with unit='KiB', uuid always present.
  * id > 0 adds id='ID' to <domain> (the live status XML). Returns NULL on ENOMEM. */
 char *domain_def_format(const DomainDef *def, pid_t id);
+
+/* The domain schema compiled once, for a long-lived process that parses many
+ * documents (vivariumd): compiling it is most of a parse's cost. The same
+ * checks and messages as domain_def_parse(). */
+typedef struct DomainSchema DomainSchema;
+int domain_schema_new(DomainSchema **ret);
+DomainSchema *domain_schema_free(DomainSchema *s);
+static inline void domain_schema_freep(DomainSchema **s) {
+        domain_schema_free(*s);
+}
+int domain_def_parse_with(const DomainSchema *schema, const char *xml, size_t size, const char *filename,
+                          DomainDef **ret, XmlDiag *diag);

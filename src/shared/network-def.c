@@ -311,7 +311,7 @@ int network_def_parse(const char *xml, size_t size, const char *filename, Networ
         NetParser p = { .in = &in, .diag = diag };
         int r;
 
-        r = xml_read_validated(&in, xml_schema_network_rng, xml_schema_network_rng_len, &doc, diag);
+        r = xml_read_validated(&in, xml_schema_network_rng, xml_schema_network_rng_len, NULL, &doc, diag);
         if (r < 0)
                 return r;
 

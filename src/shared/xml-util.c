@@ -321,14 +321,15 @@ int xml_read(const XmlInput *in, xmlDoc **ret, XmlDiag *diag) {
         return 0;
 }
 
-int xml_read_validated(const XmlInput *in, const char *schema, size_t schema_len, xmlDoc **ret, XmlDiag *diag) {
+int xml_read_validated(const XmlInput *in, const char *schema, size_t schema_len, xmlRelaxNG *compiled,
+                       xmlDoc **ret, XmlDiag *diag) {
         _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
         int r;
 
         r = xml_read(in, &doc, diag);
         if (r < 0)
                 return r;
-        r = xml_validate(in, doc, schema, schema_len, diag);
+        r = xml_validate(in, doc, schema, schema_len, compiled, diag);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(doc);

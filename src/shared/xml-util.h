@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libxml/relaxng.h>
 #include <libxml/tree.h>
 
 #include "domain-xml.h"
@@ -49,10 +50,17 @@ int xml_read(const XmlInput *in, xmlDoc **ret, XmlDiag *diag);
 /* RelaxNG validation against an in-memory schema. On failure the message
  * names the first offending element or attribute and what the schema
  * expects there. */
-int xml_validate(const XmlInput *in, xmlDoc *doc, const char *schema, size_t schema_len, XmlDiag *diag);
+int xml_validate(const XmlInput *in, xmlDoc *doc, const char *schema, size_t schema_len, xmlRelaxNG *compiled,
+                 XmlDiag *diag);
+
+/* The schema compiled, for xml_validate()'s COMPILED (NULL: compiled there, on
+ * every call). Compiling is most of a parse's cost; a long-lived process
+ * that parses many documents keeps one. */
+int xml_schema_compile(const char *schema, size_t schema_len, xmlRelaxNG **ret);
 
 /* xml_read(), then xml_validate(): the first steps of the domain and network parsers. */
-int xml_read_validated(const XmlInput *in, const char *schema, size_t schema_len, xmlDoc **ret, XmlDiag *diag);
+int xml_read_validated(const XmlInput *in, const char *schema, size_t schema_len, xmlRelaxNG *compiled,
+                       xmlDoc **ret, XmlDiag *diag);
 
 /* The qualified name as written ("vivarium:tasks"). */
 const char *xml_node_qname(xmlNode *node, char *buf, size_t size);

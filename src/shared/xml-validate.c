@@ -766,22 +766,34 @@ static int explain(const XmlInput *in, xmlDoc *doc, const char *schema, size_t s
                             st->message ? st->message : "document does not match the schema");
 }
 
-int xml_validate(const XmlInput *in, xmlDoc *doc, const char *schema, size_t schema_len, XmlDiag *diag) {
+int xml_schema_compile(const char *schema, size_t schema_len, xmlRelaxNG **ret) {
         _cleanup_(xmlRelaxNGFreeParserCtxtp) xmlRelaxNGParserCtxt *pctxt = NULL;
-        _cleanup_(xmlRelaxNGFreep) xmlRelaxNG *rng = NULL;
-        _cleanup_(xmlRelaxNGFreeValidCtxtp) xmlRelaxNGValidCtxt *vctxt = NULL;
-        _cleanup_(valid_state_done) ValidState st = {};
-        int r;
 
         pctxt = xmlRelaxNGNewMemParserCtxt(schema, (int) schema_len);
         if (!pctxt)
                 return -ENOMEM;
         xmlRelaxNGSetParserStructuredErrors(pctxt, ignore_error_handler, NULL);
-        rng = xmlRelaxNGParse(pctxt);
-        if (!rng)
+        *ret = xmlRelaxNGParse(pctxt);
+        if (!*ret)
                 return -EBADMSG; /* our own schema is broken: a build bug */
+        return 0;
+}
 
-        vctxt = xmlRelaxNGNewValidCtxt(rng);
+int xml_validate(const XmlInput *in, xmlDoc *doc, const char *schema, size_t schema_len, xmlRelaxNG *compiled,
+                 XmlDiag *diag) {
+        _cleanup_(xmlRelaxNGFreep) xmlRelaxNG *own = NULL;
+        _cleanup_(xmlRelaxNGFreeValidCtxtp) xmlRelaxNGValidCtxt *vctxt = NULL;
+        _cleanup_(valid_state_done) ValidState st = {};
+        int r;
+
+        if (!compiled) {
+                r = xml_schema_compile(schema, schema_len, &own);
+                if (r < 0)
+                        return r;
+                compiled = own;
+        }
+
+        vctxt = xmlRelaxNGNewValidCtxt(compiled);
         if (!vctxt)
                 return -ENOMEM;
         xmlRelaxNGSetValidStructuredErrors(vctxt, valid_error_handler, &st);
