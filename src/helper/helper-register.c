@@ -2,10 +2,7 @@
 /* Registration with systemd-machined, so that machinectl lists the container.
  * Optional: without a system bus or machined the container runs all the same.
  * The machine's unit is the scope the manager created for us; machined finds
- * it from the leader's cgroup, and drops the machine when that scope is
- * collected, right after the helper exits. So there is no unregistering: it
- * would cost a new bus connection and a round trip on the exit path, and
- * machined 252 has no UnregisterMachine anyway. */
+ * it from the leader's cgroup. */
 
 #include <string.h>
 
@@ -18,16 +15,15 @@
 void machine_register(Helper *h) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         const DomainFilesystem *root = domain_def_root(h->def);
         int r;
 
-        r = sd_bus_open_system(&bus);
+        r = sd_bus_open_system(&h->system_bus);
         if (r < 0) {
                 log_debug_errno(r, "No system bus, not registering with machined: %m");
                 return;
         }
-        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.machine1",
+        r = sd_bus_message_new_method_call(h->system_bus, &m, "org.freedesktop.machine1",
                                            "/org/freedesktop/machine1", "org.freedesktop.machine1.Manager",
                                            "RegisterMachine");
         if (r >= 0)
@@ -38,12 +34,30 @@ void machine_register(Helper *h) {
                 r = sd_bus_message_append(m, "ssus", "vivarium", "container", (uint32_t) h->init_pid,
                                           root && root->source ? root->source : "/");
         if (r >= 0)
-                r = sd_bus_call(bus, m, MACHINED_TIMEOUT_USEC, &error, NULL);
-        /* No connection is kept for the container's lifetime (the cleanup
-         * closes it): the bus daemon allows a user 256 connections
-         * (max_connections_per_user), and one per helper made every container
-         * past the ~250th fail to register (ENOBUFS). */
-        if (r < 0)
+                r = sd_bus_call(h->system_bus, m, MACHINED_TIMEOUT_USEC, &error, NULL);
+        /* No connection is kept for the container's lifetime: the bus daemon
+         * allows a user 256 connections (max_connections_per_user), and one
+         * per helper made every container past the ~250th fail to register
+         * (ENOBUFS). */
+        h->system_bus = sd_bus_flush_close_unref(h->system_bus);
+        if (r < 0) {
                 log_full_errno(LOG_LEVEL_NOTICE, r, "Failed to register with systemd-machined, ignoring: %s",
                                error.message ? error.message : strerror(-r));
+                return;
+        }
+        h->machine_registered = true;
+}
+
+void machine_unregister(Helper *h) {
+        if (h->machine_registered && !h->system_bus && sd_bus_open_system(&h->system_bus) < 0)
+                h->machine_registered = false;
+        if (h->machine_registered) {
+                /* UnregisterMachine exists in newer machined only; when the
+                 * scope goes, the machine goes with it anyway */
+                (void) sd_bus_call_method(h->system_bus, "org.freedesktop.machine1", "/org/freedesktop/machine1",
+                                          "org.freedesktop.machine1.Manager", "UnregisterMachine",
+                                          NULL, NULL, "s", h->name);
+                h->machine_registered = false;
+        }
+        h->system_bus = sd_bus_flush_close_unref(h->system_bus);
 }

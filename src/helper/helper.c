@@ -46,6 +46,7 @@ static void helper_init(Helper *h) {
 
 static void helper_done(Helper *h) {
         control_close(h);
+        machine_unregister(h);
         console_done(&h->console);
         host_mounts_close(&h->host);
         h->network = network_teardown(h->network);

@@ -115,6 +115,8 @@ struct Helper {
         ControlConn *conns;
         sd_id128_t server_id;
 
+        sd_bus *system_bus;
+        bool machine_registered;
 
         bool paused;            /* payload/ frozen by Suspend() */
         bool destroying;
@@ -162,6 +164,7 @@ int caps_apply_bounding_set(const DomainDef *def);
 
 /* helper-register.c */
 void machine_register(Helper *h);
+void machine_unregister(Helper *h);
 
 /* helper-control.c */
 int control_listen(Helper *h);
