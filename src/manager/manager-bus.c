@@ -2,6 +2,7 @@
 
 /* The Manager object, /org/vivarium1, interface org.vivarium1.Manager. */
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,24 +39,25 @@ static int parse_definition(Manager *m, const char *xml, DomainDef **ret, sd_bus
                         fprintf(stderr, "Failed to compile the domain schema, ignoring: %s\n", strerror(-r));
         }
         r = domain_def_parse_with(m->domain_schema, xml, strlen(xml), "(xml)", &def, &diag);
-        if (diag.warnings)
-                for (char **w = diag.warnings; *w; w++)
-                        fprintf(stderr, "Container definition: %s\n", *w);
-        if (r == -ENOMEM) {
-                xml_diag_done(&diag);
-                return -ENOMEM;
-        }
-        if (r < 0) {
-                fprintf(stderr, "Refused container definition: %s\n", strna(diag.error));
-                r = sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG, "%s",
-                                      diag.error ? diag.error : "Invalid container definition");
-                xml_diag_done(&diag);
-                return r;
-        }
+        r = bus_report_parse(r, &diag, "container", error);
         xml_diag_done(&diag);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(def);
         return 0;
+}
+
+int bus_report_parse(int r, const XmlDiag *diag, const char *what, sd_bus_error *error) {
+        if (diag->warnings)
+                for (char **w = diag->warnings; *w; w++)
+                        fprintf(stderr, "%c%s definition: %s\n", toupper((unsigned char) what[0]), what + 1, *w);
+        if (r == -ENOMEM || r >= 0)
+                return r;
+        fprintf(stderr, "Refused %s definition: %s\n", what, strna(diag->error));
+        if (diag->error)
+                return sd_bus_error_set(error, VIV_ERROR_INVALID_CONFIG, diag->error);
+        return sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG, "Invalid %s definition", what);
 }
 
 /* Name and UUID identify a container: a definition may reuse its own name

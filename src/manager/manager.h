@@ -265,6 +265,11 @@ int helper_call_async(Container *c, sd_bus_message *reply_to, const char *method
 /* polkit.c: 1 = allowed, 0 = asked polkit (return without a reply: the call
  * is dispatched again with the answer), < 0 = refused (error set) */
 int bus_check_privileged(Manager *m, sd_bus_message *msg, const char *action, sd_bus_error *error);
+/* After parsing a definition received over the bus: logs the warnings, and
+ * turns a refusal into InvalidConfig with the parser's message (line and
+ * column) verbatim. WHAT is "container" or "network". Returns R, or the
+ * error's -errno. */
+int bus_report_parse(int r, const XmlDiag *diag, const char *what, sd_bus_error *error);
 void manager_free_polkit_queries(Manager *m);
 
 /* store.c */

@@ -20,22 +20,9 @@ static int parse_network_definition(const char *xml, NetworkDef **ret, sd_bus_er
         int r;
 
         r = network_def_parse(xml, strlen(xml), "(xml)", ret, &diag);
-        if (diag.warnings)
-                for (char **w = diag.warnings; *w; w++)
-                        fprintf(stderr, "Network definition: %s\n", *w);
-        if (r == -ENOMEM) {
-                xml_diag_done(&diag);
-                return -ENOMEM;
-        }
-        if (r < 0) {
-                fprintf(stderr, "Refused network definition: %s\n", strna(diag.error));
-                r = sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG, "%s",
-                                      diag.error ? diag.error : "Invalid network definition");
-                xml_diag_done(&diag);
-                return r;
-        }
+        r = bus_report_parse(r, &diag, "network", error);
         xml_diag_done(&diag);
-        return 0;
+        return r < 0 ? r : 0;
 }
 
 /* --- Network object methods (userdata: the Network) ------------------------------
