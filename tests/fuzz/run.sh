@@ -1,25 +1,30 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Runs the XML fuzzer for a bounded time: tests/fuzz/run.sh BUILD_DIR SECONDS
-# BUILD_DIR is a clang build (CC=clang meson setup BUILD_DIR). The corpus is
-# seeded from tests/xml (network documents get a leading '#' so that the
-# target routes them to the network parser). Exits non-zero on a crash.
+# Runs the fuzzers for a bounded time: tests/fuzz/run.sh BUILD_DIR SECONDS
+# BUILD_DIR is a clang build (CC=clang meson setup BUILD_DIR). fuzz-xml gets
+# half of the time, its corpus seeded from tests/xml (network documents get a
+# leading '#' so that the target routes them to the network parser);
+# fuzz-wire (domain-wire.c) the other half, its corpus the wire form of the
+# good documents (test-domain-wire --write-corpus). Exits non-zero on a crash.
 set -eu
 
 build=${1:?usage: run.sh BUILD_DIR SECONDS}
 seconds=${2:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-fuzzer=$build/tests/fuzz-xml
 
-if [ ! -x "$fuzzer" ]; then
-        echo "run.sh: $fuzzer not built (needs CC=clang)" >&2
-        exit 2
-fi
+for fuzzer in "$build/tests/fuzz-xml" "$build/tests/fuzz-wire" "$build/tests/test-domain-wire"; do
+        if [ ! -x "$fuzzer" ]; then
+                echo "run.sh: $fuzzer not built (needs CC=clang)" >&2
+                exit 2
+        fi
+done
+wire_seconds=$((seconds / 2))
+xml_seconds=$((seconds - wire_seconds))
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/vivarium-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
-mkdir "$work/corpus" "$work/artifacts"
+mkdir "$work/corpus" "$work/artifacts" "$work/wire-corpus"
 
 n=0
 for f in "$top"/tests/xml/good/*.xml "$top"/tests/xml/bad/*.xml; do
@@ -35,14 +40,25 @@ done
 keep=$build/fuzz-artifacts
 mkdir -p "$keep"
 
-set +e
-"$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-        -dict="$here/xml.dict" -artifact_prefix="$keep/" \
-        -print_final_stats=1 "$work/corpus"
-rc=$?
-set -e
-if [ "$rc" -ne 0 ]; then
-        echo "run.sh: the fuzzer failed (exit $rc); reproducer in $keep/" >&2
-        exit 1
-fi
-echo "run.sh: no crash in $seconds s"
+# run_fuzzer NAME SECONDS CORPUS [OPTION...]
+run_fuzzer() {
+        name=$1
+        secs=$2
+        corpus=$3
+        shift 3
+        [ "$secs" -gt 0 ] || return 0
+        set +e
+        "$build/tests/$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+                -artifact_prefix="$keep/$name-" -print_final_stats=1 "$@" "$corpus"
+        rc=$?
+        set -e
+        if [ "$rc" -ne 0 ]; then
+                echo "run.sh: $name failed (exit $rc); reproducer in $keep/" >&2
+                exit 1
+        fi
+}
+
+run_fuzzer fuzz-xml "$xml_seconds" "$work/corpus" -dict="$here/xml.dict"
+"$build/tests/test-domain-wire" --write-corpus "$work/wire-corpus" >/dev/null
+run_fuzzer fuzz-wire "$wire_seconds" "$work/wire-corpus"
+echo "run.sh: no crash in $seconds s (fuzz-xml $xml_seconds s, fuzz-wire $wire_seconds s)"
