@@ -138,6 +138,7 @@ static int domain_entry_copy(DomainEntry *dst, const char *name, const char *uui
 
 int ctl_get_domain_def(Context *c, const char *name, uint64_t flags, DomainDef **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const XmlModule *m;
         XmlDiag diag = {};
         const char *xml;
         int r;
@@ -148,7 +149,10 @@ int ctl_get_domain_def(Context *c, const char *name, uint64_t flags, DomainDef *
         r = sd_bus_message_read(reply, "s", &xml);
         if (r < 0)
                 return ctl_error(r, "Failed to parse the reply of GetXML: %s", strerror(-r));
-        r = domain_def_parse(xml, strlen(xml), name, ret, &diag);
+        m = ctl_xml(c);
+        if (!m)
+                return -ELIBACC;
+        r = m->domain_def_parse(xml, strlen(xml), name, ret, &diag);
         if (r < 0)
                 r = ctl_error(r, "%s", diag.error ?: "Failed to parse the domain's XML");
         xml_diag_done(&diag);

@@ -23,16 +23,15 @@ static void xml_diag_donep(XmlDiag *d) {
         xml_diag_done(d);
 }
 
-/* The typed model of a document, through the parser the manager uses; NULL
- * when it refuses it (the caller has the manager's own word for that). The
- * schema pass is left to the manager: a document here is either one the
- * manager wrote (GetXML) or one it is about to validate itself (CreateXML),
- * and compiling the schema is most of a parse's cost on create --wait. */
-static DomainDef *parse_quietly(const char *xml, size_t size) {
+/* The typed model of a document the manager wrote (GetXML), through the
+ * parser it uses; NULL when it cannot be read. The schema pass is the
+ * manager's. */
+static DomainDef *parse_quietly(Context *c, const char *xml, size_t size) {
         _cleanup_(xml_diag_donep) XmlDiag diag = {};
+        const XmlModule *m = ctl_xml(c);
         DomainDef *def = NULL;
 
-        if (domain_def_parse_trusted(xml, size, NULL, &def, &diag) < 0)
+        if (!m || m->domain_def_parse_trusted(xml, size, NULL, &def, &diag) < 0)
                 return NULL;
         return def;
 }
@@ -206,7 +205,6 @@ static int exit_wait_run(Context *c, ExitWait *w) {
 static int verb_create(Context *c, const VerbArgs *a) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *exit_slot = NULL, *owner_slot = NULL;
-        _cleanup_(domain_def_freep) DomainDef *def = NULL;
         _cleanup_free_ char *xml = NULL, *name = NULL;
         const char *file = args_get(a, "file"), *path;
         bool wait = args_flag(a, "wait");
@@ -219,11 +217,11 @@ static int verb_create(Context *c, const VerbArgs *a) {
                 return r;
 
         if (wait) {
-                /* A document we cannot read the name of will be refused by
-                 * CreateXML anyway; then the match filters by name itself. */
-                def = parse_quietly(xml, size);
-                if (def)
-                        w.name = def->name;
+                /* The name is known from CreateXML's reply only: until then
+                 * the match takes every ContainerExited, and the handler
+                 * keeps ours (no signal is dispatched before the reply). The
+                 * document is not parsed here: that would load libxml2 on
+                 * the way of every start (xml-module.h). */
                 r = exit_wait_subscribe(c, &w, &exit_slot, &owner_slot);
                 if (r < 0)
                         return r;
@@ -586,7 +584,7 @@ static int verb_dominfo(Context *c, const VerbArgs *a) {
         r = get_xml(c, d.name, 0, &xml);
         if (r < 0)
                 return r;
-        def = parse_quietly(xml, strlen(xml));
+        def = parse_quietly(c, xml, strlen(xml));
         if (def) {
                 max_kib = def->memory_kib;
                 cur_kib = def->current_memory_kib != UNSET_U64 ? def->current_memory_kib : max_kib;
@@ -734,7 +732,7 @@ static int verb_domiflist(Context *c, const VerbArgs *a) {
         r = get_xml(c, name, args_flag(a, "inactive") ? VIV_XML_INACTIVE : 0, &xml);
         if (r < 0)
                 return r;
-        def = parse_quietly(xml, strlen(xml));
+        def = parse_quietly(c, xml, strlen(xml));
         if (!def)
                 return ctl_error(-EINVAL, "Failed to parse the XML of domain '%s'", name);
 

@@ -425,20 +425,22 @@ static int verb_net_dumpxml(Context *c, const VerbArgs *a) {
 /* The prefix length of the network's IPv4 subnet that holds ADDRESS. */
 static unsigned network_prefix_of(Context *c, const char *network, const char *address) {
         _cleanup_(xml_diag_donep) XmlDiag diag = {};
-        _cleanup_(network_def_freep) NetworkDef *def = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const XmlModule *m = ctl_xml(c);
+        NetworkDef *def = NULL;
+        unsigned prefix = 24;
         const char *xml;
         struct in_addr want;
         sd_bus *bus;
 
-        if (ctl_bus(c, &bus) < 0 || inet_pton(AF_INET, address, &want) != 1)
-                return 24;
+        if (!m || ctl_bus(c, &bus) < 0 || inet_pton(AF_INET, address, &want) != 1)
+                return prefix;
         if (sd_bus_call_method(bus, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, "GetNetworkXML", &error,
                                &reply, "st", network, UINT64_C(0)) < 0 ||
             sd_bus_message_read(reply, "s", &xml) < 0 ||
-            network_def_parse(xml, strlen(xml), NULL, &def, &diag) < 0)
-                return 24;
+            m->network_def_parse(xml, strlen(xml), NULL, &def, &diag) < 0)
+                return prefix;
         for (size_t i = 0; i < def->n_ips; i++) {
                 struct in_addr have;
                 uint32_t mask;
@@ -446,10 +448,13 @@ static unsigned network_prefix_of(Context *c, const char *network, const char *a
                 if (def->ips[i].family != AF_INET || inet_pton(AF_INET, def->ips[i].address, &have) != 1)
                         continue;
                 mask = def->ips[i].prefix == 0 ? 0 : htonl(~UINT32_C(0) << (32 - def->ips[i].prefix));
-                if ((have.s_addr & mask) == (want.s_addr & mask))
-                        return def->ips[i].prefix;
+                if ((have.s_addr & mask) == (want.s_addr & mask)) {
+                        prefix = def->ips[i].prefix;
+                        break;
+                }
         }
-        return 24;
+        m->network_def_free(def);
+        return prefix;
 }
 
 /* dnsmasq's lease lines: "EXPIRY MAC IP HOSTNAME CLIENT-ID"; the newest
@@ -482,6 +487,7 @@ static int verb_domifaddr(Context *c, const VerbArgs *a) {
         _cleanup_free_ char *name = NULL;
         const char *only = args_get(a, "interface"), *source = args_get(a, "source"), *xml;
         bool full = args_flag(a, "full");
+        const XmlModule *m;
         int r;
 
         if (source && !streq(source, "lease"))
@@ -497,7 +503,10 @@ static int verb_domifaddr(Context *c, const VerbArgs *a) {
         r = sd_bus_message_read(reply, "s", &xml);
         if (r < 0)
                 return ctl_error(r, "Failed to parse the reply of GetXML: %s", strerror(-r));
-        if (domain_def_parse(xml, strlen(xml), NULL, &def, &diag) < 0)
+        m = ctl_xml(c);
+        if (!m)
+                return -ELIBACC;
+        if (m->domain_def_parse(xml, strlen(xml), NULL, &def, &diag) < 0)
                 return ctl_error(-EINVAL, "Failed to parse the XML of domain '%s'", name);
 
         /* virsh prints this one with fixed widths, not as a table. */

@@ -80,3 +80,17 @@ bool string_is_uint(const char *s) {
                         return false;
         return true;
 }
+
+const XmlModule *ctl_xml(Context *c) {
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        if (c->xml)
+                return c->xml;
+        r = xml_module_load(&c->xml, &error);
+        if (r < 0) {
+                (void) ctl_error(r, "Failed to load the XML parser: %s", error ?: strerror(-r));
+                return NULL;
+        }
+        return c->xml;
+}

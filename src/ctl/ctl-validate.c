@@ -9,32 +9,35 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "domain-xml.h"
-#include "network-def.h"
 
 static void xml_diag_donep(XmlDiag *d) {
         xml_diag_done(d);
 }
 
-static int validate_one(const char *path) {
+static int validate_one(Context *c, const char *path) {
         _cleanup_(xml_diag_donep) XmlDiag diag = {};
         _cleanup_free_ char *xml = NULL, *root = NULL;
+        const XmlModule *m;
         size_t size;
         int r;
 
         r = read_file_or_report(path, &xml, &size);
         if (r < 0)
                 return r;
+        m = ctl_xml(c);
+        if (!m)
+                return -ELIBACC;
 
         /* Which parser: by the root element. A document that is not even
          * well-formed goes to the domain parser, which says where it breaks. */
-        root = xml_root_name(xml, size);
+        root = m->xml_root_name(xml, size);
         if (root && streq(root, "network")) {
-                _cleanup_(network_def_freep) NetworkDef *net = NULL;
-                r = network_def_parse_file(path, &net, &diag);
+                NetworkDef *net = NULL;
+                r = m->network_def_parse_file(path, &net, &diag);
+                m->network_def_free(net);
         } else {
                 _cleanup_(domain_def_freep) DomainDef *def = NULL;
-                r = domain_def_parse_file(path, &def, &diag);
+                r = m->domain_def_parse_file(path, &def, &diag);
         }
 
         /* Warnings come complete: "FILE:LINE:COL: warning: ...". */
@@ -55,7 +58,7 @@ static int verb_validate(Context *c, const VerbArgs *a) {
         int ret = 0;
 
         for (size_t i = 0; i < a->n_multi; i++) {
-                int r = validate_one(a->multi[i]);
+                int r = validate_one(c, a->multi[i]);
                 if (r < 0 && ret == 0)
                         ret = r;
         }

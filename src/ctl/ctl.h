@@ -15,12 +15,14 @@
 
 #include "domain.h"
 #include "macros.h"
+#include "xml-module.h"
 
 typedef struct Context {
         const char *uri;        /* as given or from the environment */
         bool quiet;             /* -q: no informational messages */
         sd_bus *bus;            /* opened on first use, owned */
         const char *document;   /* file whose content the current call sends, for messages */
+        const XmlModule *xml;   /* the parsers, loaded on first use (ctl_xml()) */
 } Context;
 
 /* --- options of a verb ---------------------------------------------- */
@@ -124,11 +126,12 @@ int ctl_lookup_domain(Context *c, const char *spec, DomainEntry *ret);
  * UUID is looked up first. */
 int ctl_resolve_name(Context *c, const char *spec, char **ret);
 
-/* --- XML (ctl-xml.c) ------------------------------------------------------- */
+/* --- XML (ctl-util.c) ------------------------------------------------------ */
 
-/* The name of a document's root element ("domain", "network"), or NULL when
- * it is not well-formed. */
-char *xml_root_name(const char *xml, size_t size);
+/* The parsers (xml-module.h), loaded by the verbs that read XML themselves:
+ * most verbs, create and start among them, never load libxml2. NULL after
+ * reporting "Failed to load the XML parser: ..." */
+const XmlModule *ctl_xml(Context *c);
 
 /* --- small utilities (ctl-util.c) -------------------------------------- */
 

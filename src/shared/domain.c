@@ -5,7 +5,19 @@
 #include <sys/random.h>
 
 #include "domain.h"
+#include "domain-xml.h"
 #include "macros.h"
+
+/* Here rather than with the parsers: freeing what a parse reports needs no
+ * libxml2, and vivctl and the helper link this file without it (xml-module.h). */
+void xml_diag_done(XmlDiag *d) {
+        if (!d)
+                return;
+        free(d->error);
+        d->error = NULL;
+        strv_free(d->warnings);
+        d->warnings = NULL;
+}
 
 static void domain_filesystem_done(DomainFilesystem *fs) {
         free(fs->source);

@@ -11,15 +11,6 @@
 
 #include "xml-util.h"
 
-void xml_diag_done(XmlDiag *d) {
-        if (!d)
-                return;
-        free(d->error);
-        d->error = NULL;
-        strv_free(d->warnings);
-        d->warnings = NULL;
-}
-
 /* ---- positions ---- */
 
 const char *xml_node_qname(xmlNode *node, char *buf, size_t size) {

@@ -1,0 +1,43 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# What the programs on the way of a container start link: vivctl and
+# vivarium-helper must not pull libxml2 (and with it ICU and libstdc++) at
+# start-up; they load the parsers from vivarium-xml.so when they read XML
+# (src/shared/xml-module.h). The module exports one symbol and is found
+# through the programs' RUNPATH. Run by meson with the build directory.
+set -u
+build=${VIVARIUM_BUILD_DIR:?}
+failures=0 passed=0
+pass() { passed=$((passed + 1)); }
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+command -v readelf >/dev/null || { echo "FAIL: readelf (binutils) is not installed"; exit 1; }
+module=$build/src/shared/vivarium-xml.so
+
+for prog in src/ctl/vivctl; do
+        dyn=$(readelf -d "$build/$prog") || { fail "$prog: readelf failed"; continue; }
+        needed=$(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$dyn")
+        if grep -Eq '^lib(xml2|icu|stdc\+\+)' <<<"$needed"; then
+                fail "$prog links $(grep -E '^lib(xml2|icu|stdc\+\+)' <<<"$needed" | tr '\n' ' ')"
+        else
+                pass
+        fi
+        grep -q 'libsystemd' <<<"$needed" && pass || fail "$prog: no NEEDED libsystemd: the check reads nothing"
+        if grep -q "(RUNPATH).*\[$build/src/shared[]:]" <<<"$dyn"; then
+                pass
+        else
+                fail "$prog: RUNPATH does not name $build/src/shared: $(grep -E 'RUNPATH|RPATH' <<<"$dyn")"
+        fi
+done
+
+for prog in src/manager/vivariumd; do
+        readelf -d "$build/$prog" | grep -q '(NEEDED).*libxml2' && pass ||
+                fail "$prog does not link libxml2: the daemon parses every definition itself"
+done
+
+exports=$(nm -D --defined-only "$module" | awk '{ print $3 }' | sort | tr '\n' ' ')
+[ "$exports" = "vivarium_xml_module " ] && pass || fail "vivarium-xml.so exports '$exports', not vivarium_xml_module alone"
+readelf -d "$module" | grep -q '(NEEDED).*libxml2' && pass || fail "vivarium-xml.so does not link libxml2"
+
+echo "linkage: $passed passed, $failures failed"
+[ "$failures" -eq 0 ]
