@@ -7,6 +7,8 @@
  *   test-helper-client SOCKET destroy          Destroy, then prints the Exited signal
  *   test-helper-client SOCKET wait             prints the Exited signal when it comes
  *   test-helper-client SOCKET call METHOD      a method without arguments (Shutdown, Suspend, ...)
+ *   test-helper-client model FILE              the model the manager hands the helper for the
+ *                                               domain XML in FILE (--model, domain-wire.h) on stdout
  * Exit 0 when everything went as the protocol says. */
 
 #include <errno.h>
@@ -20,6 +22,8 @@
 #include <systemd/sd-bus.h>
 
 #include "bus-names.h"
+#include "domain-wire.h"
+#include "domain-xml.h"
 #include "macros.h"
 
 static int connect_helper(const char *path, sd_bus **ret) {
@@ -165,12 +169,35 @@ static int do_destroy(sd_bus *bus, const char *method) {
         return got ? 0 : 1;
 }
 
+/* What vivariumd's helper_model_fd() writes, without bridges. */
+static int print_model(const char *path) {
+        _cleanup_(domain_def_freep) DomainDef *def = NULL;
+        _cleanup_free_ void *wire = NULL;
+        XmlDiag diag = {};
+        size_t size;
+        int r;
+
+        r = domain_def_parse_file(path, &def, &diag);
+        if (r < 0) {
+                fprintf(stderr, "%s\n", diag.error ? diag.error : strerror(-r));
+                xml_diag_done(&diag);
+                return 1;
+        }
+        xml_diag_done(&diag);
+        r = domain_def_to_wire(def, NULL, &wire, &size);
+        if (r < 0 || fwrite(wire, 1, size, stdout) != size || fflush(stdout) != 0)
+                return 1;
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
         if (argc < 3)
                 return 2;
+        if (streq(argv[1], "model"))
+                return print_model(argv[2]);
         r = connect_helper(argv[1], &bus);
         if (r < 0) {
                 fprintf(stderr, "connect: %s\n", strerror(-r));

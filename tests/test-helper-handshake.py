@@ -87,14 +87,27 @@ def write_xml(name, script, init="/bin/sh"):
 </domain>
 """ % (name, init, esc))
 
-def spawn(name, dirs=None):
+# The model the manager hands the helper on fd 4 (--model): the live XML
+# through the parser and domain-wire.h, in a memfd as vivariumd makes it.
+def model_fd(name, raw=None):
+    if raw is None:
+        raw = subprocess.run([client, "model", os.path.join(RUN, name + ".xml")], check=True,
+                             capture_output=True).stdout
+    fd = os.memfd_create("vt-model")
+    os.write(fd, raw)
+    return fd
+
+def spawn(name, dirs=None, raw_model=None):
     mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    model = model_fd(name, raw_model)
     err = open(os.path.join(work, name + ".err"), "w")
     def pre():
         os.dup2(theirs.fileno(), 3)
-    p = subprocess.Popen([helper, "--name", name, "--handshake", "3"], stdin=subprocess.DEVNULL,
-                         stdout=err, stderr=err, pass_fds=(3,), preexec_fn=pre, close_fds=True)
+        os.dup2(model, 4)
+    p = subprocess.Popen([helper, "--name", name, "--handshake", "3", "--model", "4"], stdin=subprocess.DEVNULL,
+                         stdout=err, stderr=err, pass_fds=(3, 4), preexec_fn=pre, close_fds=True)
     theirs.close()
+    os.close(model)
     for d in (scope_dirs if dirs is None else dirs):
         with open(d + "/cgroup.procs", "w") as f:
             f.write(str(p.pid))
@@ -272,15 +285,31 @@ try:
     check("no control socket", not os.path.exists(os.path.join(RUN, name + ".sock")))
     check("no leaf cgroups", leaves_gone())
 
-    # --- an invalid live XML: refused after GO, nothing created ---
+    # --- a model that does not decode (domain-wire.h): refused after GO,
+    # nothing created. A good one cut short, then one of another container. ---
     name = "vt-badxml"
-    with open(os.path.join(RUN, name + ".xml"), "w") as f:
-        f.write("<domain type='lxc'><name>vt-badxml</name>")
-    p, hs = spawn(name)
+    write_xml(name, "exit 0")
+    good = subprocess.run([client, "model", os.path.join(RUN, name + ".xml")], check=True,
+                          capture_output=True).stdout
+    p, hs = spawn(name, raw_model=good[:-3])
     hs.send(b"GO")
     hs.settimeout(20)
     msg = hs.recv(4096).decode()
-    check("ERROR for an unreadable definition", msg.startswith("ERROR ") and "vt-badxml" in msg, msg)
+    check("ERROR for a truncated model", msg.startswith("ERROR ") and "vt-badxml" in msg and
+          "from the manager" in msg, msg)
+    check("helper exits non-zero", p.wait(timeout=10) != 0)
+    check("no control socket", not os.path.exists(os.path.join(RUN, name + ".sock")))
+    check("no leaf cgroups", leaves_gone())
+
+    write_xml("vt-other", "exit 0")
+    other = subprocess.run([client, "model", os.path.join(RUN, "vt-other.xml")], check=True,
+                           capture_output=True).stdout
+    p, hs = spawn(name, raw_model=other)
+    hs.send(b"GO")
+    hs.settimeout(20)
+    msg = hs.recv(4096).decode()
+    check("ERROR for the model of another container", msg.startswith("ERROR ") and
+          "is for container 'vt-other', not 'vt-badxml'" in msg, msg)
     check("helper exits non-zero", p.wait(timeout=10) != 0)
 
     # --- the manager goes away before GO ---

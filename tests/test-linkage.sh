@@ -14,7 +14,7 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 command -v readelf >/dev/null || { echo "FAIL: readelf (binutils) is not installed"; exit 1; }
 module=$build/src/shared/vivarium-xml.so
 
-for prog in src/ctl/vivctl; do
+for prog in src/ctl/vivctl src/helper/vivarium-helper; do
         dyn=$(readelf -d "$build/$prog") || { fail "$prog: readelf failed"; continue; }
         needed=$(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$dyn")
         if grep -Eq '^lib(xml2|icu|stdc\+\+)' <<<"$needed"; then

@@ -26,8 +26,8 @@
 #include "fileio.h"
 #include "helper-log.h"
 #include "helper-network.h"
+#include "domain-wire.h"
 #include "netlink-util.h"
-#include "network-def.h"
 
 #define VNET_MAX 65536
 
@@ -46,37 +46,52 @@ static void network_free(NetworkSetup *n) {
         free(n);
 }
 
-/* The bridge of an active managed network, from its live definition. */
-static int resolve_network_bridge(const char *network, char bridge[IFNAMSIZ], char **ret_error) {
-        _cleanup_(network_def_freep) NetworkDef *nd = NULL;
+/* The bridge of an active managed network, from the live definition the
+ * manager keeps of it (foreground mode: with a manager, it resolves them). */
+static int read_network_bridge(const XmlModule *m, const char *network, char **ret, char **ret_error) {
         _cleanup_free_ char *path = NULL;
         XmlDiag diag = {};
+        NetworkDef *nd = NULL;
         int r;
 
+        *ret = NULL;
         if (asprintf(&path, "%s/%s.xml", VIV_RUN_NETWORKS_DIR, network) < 0)
                 return -ENOMEM;
         if (access(path, F_OK) < 0) {
                 r = -errno;
                 if (r == -ENOENT)
-                        (void) asprintf(ret_error, "Network '%s' is not active", network);
-                else
-                        (void) asprintf(ret_error, "Failed to read the state of network '%s': %s", network,
-                                        strerror(-r));
+                        return 0; /* not active: network_prepare() says so */
+                (void) asprintf(ret_error, "Failed to read the state of network '%s': %s", network, strerror(-r));
                 return r;
         }
-        r = network_def_parse_file(path, &nd, &diag);
-        if (r < 0) {
+        r = m->network_def_parse_file(path, &nd, &diag);
+        if (r < 0)
                 (void) asprintf(ret_error, "Failed to read the state of network '%s': %s", network,
                                 diag.error ? diag.error : strerror(-r));
-                xml_diag_done(&diag);
-                return r;
-        }
+        else if (nd->bridge && !(*ret = strdup(nd->bridge)))
+                r = -ENOMEM;
         xml_diag_done(&diag);
-        if (!nd->bridge || strlen(nd->bridge) >= IFNAMSIZ) {
-                (void) asprintf(ret_error, "Network '%s' has no bridge", network);
-                return -EINVAL;
+        m->network_def_free(nd);
+        return r;
+}
+
+int network_read_bridges(const XmlModule *m, const DomainDef *def, char ***ret, char **ret_error) {
+        char **bridges;
+        int r;
+
+        bridges = calloc(def->n_interfaces + 1, sizeof(char *));
+        if (!bridges)
+                return -ENOMEM;
+        for (size_t i = 0; i < def->n_interfaces; i++) {
+                if (def->interfaces[i].type != INTERFACE_NETWORK)
+                        continue;
+                r = read_network_bridge(m, def->interfaces[i].source, &bridges[i], ret_error);
+                if (r < 0) {
+                        domain_wire_bridges_free(bridges, def->n_interfaces);
+                        return r;
+                }
         }
-        snprintf(bridge, IFNAMSIZ, "%s", nd->bridge);
+        *ret = bridges;
         return 0;
 }
 
@@ -87,16 +102,22 @@ static bool guest_name_taken(const DomainDef *def, const char *name) {
         return false;
 }
 
-static int prepare_device(struct nl_sock *sk, const DomainDef *def, NetDevice *d, unsigned *next_eth,
-                          char **ret_error) {
+static int prepare_device(struct nl_sock *sk, const DomainDef *def, NetDevice *d, const char *network_bridge,
+                          unsigned *next_eth, char **ret_error) {
         const DomainInterface *iface = d->iface;
         int r;
 
         switch (iface->type) {
         case INTERFACE_NETWORK:
-                r = resolve_network_bridge(iface->source, d->bridge, ret_error);
-                if (r < 0)
-                        return r;
+                if (!network_bridge) {
+                        (void) asprintf(ret_error, "Network '%s' is not active", iface->source);
+                        return -ENONET;
+                }
+                if (strlen(network_bridge) >= IFNAMSIZ) {
+                        (void) asprintf(ret_error, "Network '%s' has no bridge", iface->source);
+                        return -EINVAL;
+                }
+                snprintf(d->bridge, IFNAMSIZ, "%s", network_bridge);
                 break;
         case INTERFACE_BRIDGE:
                 if (strlen(iface->source) >= IFNAMSIZ) {
@@ -158,7 +179,7 @@ static int prepare_device(struct nl_sock *sk, const DomainDef *def, NetDevice *d
         return 0;
 }
 
-int network_prepare(NetworkSetup **ret, const DomainDef *def, char **ret_error) {
+int network_prepare(NetworkSetup **ret, const DomainDef *def, char *const *bridges, char **ret_error) {
         _cleanup_nl_sock_ struct nl_sock *sk = NULL;
         NetworkSetup *n;
         unsigned next_eth = 0;
@@ -184,7 +205,7 @@ int network_prepare(NetworkSetup **ret, const DomainDef *def, char **ret_error) 
         n->n_devs = def->n_interfaces;
         for (size_t i = 0; i < n->n_devs; i++) {
                 n->devs[i].iface = &def->interfaces[i];
-                r = prepare_device(sk, def, &n->devs[i], &next_eth, ret_error);
+                r = prepare_device(sk, def, &n->devs[i], bridges ? bridges[i] : NULL, &next_eth, ret_error);
                 if (r < 0) {
                         network_free(n);
                         return r;

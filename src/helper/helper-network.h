@@ -8,6 +8,7 @@
 
 #include "domain.h"
 #include "netlink-util.h"
+#include "xml-module.h"
 
 /* Where a running managed network's live definition is (written by the
  * manager while the network is active). */
@@ -30,9 +31,17 @@ typedef struct NetworkSetup {
         char *ifaces_path;          /* NAME.ifaces written for the manager, NULL = none */
 } NetworkSetup;
 
+/* Foreground mode, where no manager resolved them: the bridge of each
+ * type='network' interface from VIV_RUN_NETWORKS_DIR/NETWORK.xml, NULL for an
+ * inactive network and for the other types; *ret has def->n_interfaces
+ * entries (domain_wire_bridges_free()). */
+int network_read_bridges(const XmlModule *m, const DomainDef *def, char ***ret, char **ret_error);
+
 /* Before init is cloned: resolves every interface (bridges, networks, parent
- * devices, names, MACs); nothing is created. Errors: *ret_error for the user. */
-int network_prepare(NetworkSetup **ret, const DomainDef *def, char **ret_error);
+ * devices, names, MACs); nothing is created. bridges[i] is the bridge of
+ * interface i when it is type='network' (NULL: the network is not active).
+ * Errors: *ret_error for the user. */
+int network_prepare(NetworkSetup **ret, const DomainDef *def, char *const *bridges, char **ret_error);
 
 /* With init cloned and waiting: creates the devices in the host's namespace
  * (the container's ends directly in netns of PID), configures the

@@ -370,7 +370,7 @@ int container_spawn(Helper *h, char **ret_error) {
                 flags |= CLONE_NEWUSER;
 
         /* a missing bridge or network fails the start before anything exists */
-        r = network_prepare(&h->network, def, ret_error);
+        r = network_prepare(&h->network, def, h->bridges, ret_error);
         if (r < 0)
                 return r;
 

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vivarium-helper: one per running container (docs/internals.md).
  *
- *   vivarium-helper --name NAME --handshake FD
- *       started by the manager: waits for GO, builds the container, answers
+ *   vivarium-helper --name NAME --handshake FD --model FD
+ *       started by the manager, which passes the validated model on the
+ *       second fd (domain-wire.h): waits for GO, builds the container, answers
  *       READY <init-pid> or ERROR <errno> <message>, then serves the control
  *       socket and the console until init exits.
  *   vivarium-helper --name NAME --xml FILE --foreground
  *       without a manager (debugging, tests, benchmarks): starts at once, no
  *       cgroups, no control socket, the console mirrored on stdio; exits with
- *       init's exit status. */
+ *       init's exit status. The file is parsed by vivarium-xml.so, loaded for
+ *       it: the helper itself links no XML parser (xml-module.h). */
 
 #include <fcntl.h>
 #include <getopt.h>
@@ -16,14 +18,17 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "bus-names.h"
+#include "domain-wire.h"
 #include "domain-xml.h"
 #include "helper.h"
 #include "helper-log.h"
+#include "xml-module.h"
 
 int helper_format_uuid(const uint8_t u[16], char ret[37]) {
         return snprintf(ret, 37,
@@ -35,6 +40,7 @@ int helper_format_uuid(const uint8_t u[16], char ret[37]) {
 static void helper_init(Helper *h) {
         *h = (Helper) {
                 .handshake_fd = -EBADF,
+                .model_fd = -EBADF,
                 .init_pidfd = -EBADF,
                 .listen_fd = -EBADF,
                 .exit_detail = "shutdown",
@@ -55,6 +61,9 @@ static void helper_done(Helper *h) {
         cgroup_leaves_done(&h->cgroups);
         h->handshake_fd = safe_close(h->handshake_fd);
         h->event = sd_event_unref(h->event);
+        h->model_fd = safe_close(h->model_fd);
+        if (h->def)
+                domain_wire_bridges_free(h->bridges, h->def->n_interfaces);
         domain_def_free(h->def);
         free(h->name);
         free(h->xml_path);
@@ -152,6 +161,7 @@ static int parse_argv(Helper *h, int argc, char *argv[]) {
         static const struct option options[] = {
                 { "name",       required_argument, NULL, 'n' },
                 { "handshake",  required_argument, NULL, 'H' },
+                { "model",      required_argument, NULL, 'm' },
                 { "xml",        required_argument, NULL, 'x' },
                 { "foreground", no_argument,       NULL, 'f' },
                 { "debug",      no_argument,       NULL, 'd' },
@@ -166,20 +176,23 @@ static int parse_argv(Helper *h, int argc, char *argv[]) {
                         free(h->name);
                         h->name = strdup(optarg);
                         break;
-                case 'H': {
+                case 'H':
+                case 'm': {
                         char *end;
                         long fd = strtol(optarg, &end, 10);
                         if (*end || fd < 0 || fd > 65535) {
-                                fprintf(stderr, "Invalid handshake fd '%s'.\n", optarg);
+                                fprintf(stderr, "Invalid %s fd '%s'.\n", c == 'H' ? "handshake" : "model", optarg);
                                 return -EINVAL;
                         }
-                        h->handshake_fd = (int) fd;
+                        if (c == 'H')
+                                h->handshake_fd = (int) fd;
+                        else
+                                h->model_fd = (int) fd;
                         break;
                 }
                 case 'x':
                         free(h->xml_path);
                         h->xml_path = strdup(optarg);
-                        h->xml_from_user = true;
                         break;
                 case 'f':
                         h->foreground = true;
@@ -188,7 +201,7 @@ static int parse_argv(Helper *h, int argc, char *argv[]) {
                         log_set_debug(true);
                         break;
                 case 'h':
-                        printf("%s --name NAME --handshake FD\n"
+                        printf("%s --name NAME --handshake FD --model FD\n"
                                "%s --name NAME --xml FILE --foreground [--debug]\n",
                                program_invocation_short_name, program_invocation_short_name);
                         exit(EXIT_SUCCESS);
@@ -204,38 +217,93 @@ static int parse_argv(Helper *h, int argc, char *argv[]) {
                 fprintf(stderr, "Exactly one of --handshake FD and --foreground is required.\n");
                 return -EINVAL;
         }
+        if (h->foreground != (h->model_fd < 0)) {
+                fprintf(stderr, "--model FD goes with --handshake, and --xml with --foreground.\n");
+                return -EINVAL;
+        }
         if (h->handshake_fd >= 0 && fcntl(h->handshake_fd, F_SETFD, FD_CLOEXEC) < 0) {
                 fprintf(stderr, "Handshake fd %d: %m\n", h->handshake_fd);
                 return -EBADF;
         }
-        if (!h->xml_path && asprintf(&h->xml_path, "%s/%s.xml", VIV_RUN_CONTAINERS_DIR, h->name) < 0)
+        if (h->model_fd >= 0 && fcntl(h->model_fd, F_SETFD, FD_CLOEXEC) < 0) {
+                fprintf(stderr, "Model fd %d: %m\n", h->model_fd);
+                return -EBADF;
+        }
+        if (h->foreground && !h->xml_path &&
+            asprintf(&h->xml_path, "%s/%s.xml", VIV_RUN_CONTAINERS_DIR, h->name) < 0)
                 return -ENOMEM;
         return 0;
 }
 
-static int load_definition(Helper *h, char **ret_error) {
+/* More than any definition vivariumd accepts (its files are read whole too). */
+#define MODEL_SIZE_MAX (64 * 1024 * 1024)
+
+/* The model vivariumd validated and resolved (bridges included), from the
+ * sealed memfd it passed: no XML parser in the helper (xml-module.h). */
+static int load_model(Helper *h, char **ret_error) {
+        _cleanup_free_ void *buf = NULL;
+        struct stat st;
+        ssize_t n;
+        int r;
+
+        if (fstat(h->model_fd, &st) < 0)
+                return -errno;
+        if (st.st_size <= 0 || st.st_size > MODEL_SIZE_MAX)
+                return -EBADMSG;
+        buf = malloc((size_t) st.st_size);
+        if (!buf)
+                return -ENOMEM;
+        n = pread(h->model_fd, buf, (size_t) st.st_size, 0);
+        if (n < 0)
+                return -errno;
+        if (n != st.st_size)
+                return -EBADMSG;
+        h->model_fd = safe_close(h->model_fd);
+
+        r = domain_def_from_wire(buf, (size_t) n, &h->def, &h->bridges);
+        if (r < 0)
+                (void) asprintf(ret_error, "Failed to load the definition of container '%s' from the manager: %s",
+                                h->name, strerror(-r));
+        return r;
+}
+
+/* Foreground mode, no manager: a file, validated in full with the parser
+ * vivariumd uses, loaded for this. */
+static int load_xml(Helper *h, char **ret_error) {
+        _cleanup_free_ char *why = NULL;
+        const XmlModule *m;
         XmlDiag diag = {};
         int r;
 
-        /* The live XML in /run/vivarium/containers/ (root only) was written by
-         * vivariumd from a model it validated: skip the RelaxNG step, ~10 ms
-         * and ~400 KiB of every helper (domain-xml.h). A file given with --xml
-         * is the user's, and gets the full validation with its messages. */
-        if (h->xml_from_user)
-                r = domain_def_parse_file(h->xml_path, &h->def, &diag);
-        else
-                r = domain_def_parse_file_trusted(h->xml_path, &h->def, &diag);
+        r = xml_module_load(&m, &why);
         if (r < 0) {
-                if (asprintf(ret_error, "Failed to load the definition of container '%s': %s", h->name,
-                             diag.error ? diag.error : strerror(-r)) < 0)
-                        *ret_error = NULL;
+                (void) asprintf(ret_error, "Failed to load the XML parser: %s", strna(why));
+                return r;
+        }
+        r = m->domain_def_parse_file(h->xml_path, &h->def, &diag);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to load the definition of container '%s': %s", h->name,
+                                diag.error ? diag.error : strerror(-r));
                 xml_diag_done(&diag);
                 return r;
         }
         xml_diag_done(&diag);
+        return network_read_bridges(m, h->def, &h->bridges, ret_error);
+}
+
+static int load_definition(Helper *h, char **ret_error) {
+        int r;
+
+        r = h->model_fd >= 0 ? load_model(h, ret_error) : load_xml(h, ret_error);
+        if (r < 0) {
+                if (!*ret_error)
+                        (void) asprintf(ret_error, "Failed to load the definition of container '%s': %s", h->name,
+                                        strerror(-r));
+                return r;
+        }
         if (!streq(h->def->name, h->name)) {
                 (void) asprintf(ret_error, "Definition '%s' is for container '%s', not '%s'",
-                                h->xml_path, h->def->name, h->name);
+                                h->xml_path ?: "(from the manager)", h->def->name, h->name);
                 return -EINVAL;
         }
         return 0;

@@ -90,9 +90,10 @@ typedef struct HostMounts {
 
 struct Helper {
         char *name;
-        char *xml_path;
-        bool xml_from_user;     /* --xml: validate it, it is not the manager's live XML */
+        char *xml_path;         /* foreground: the definition (--xml, else the live XML) */
+        int model_fd;           /* --model: the manager's model of it (domain-wire.h) */
         DomainDef *def;
+        char **bridges;         /* per interface: a type='network' one's bridge (network_prepare()) */
         bool foreground;
         int handshake_fd;
 

@@ -500,6 +500,7 @@ int container_pidfd_cb(sd_event_source *s, int fd, uint32_t revents, void *userd
 
 int container_start(Container *c, sd_bus_message *msg, bool is_create, sd_bus_error *error) {
         _cleanup_(domain_def_freep) DomainDef *live = NULL;
+        _cleanup_close_ int model_fd = -EBADF;
         int r;
 
         if (container_is_active(c))
@@ -516,6 +517,15 @@ int container_start(Container *c, sd_bus_message *msg, bool is_create, sd_bus_er
                                                c->name);
         c->live = TAKE_PTR(live);
 
+        r = helper_model_fd(c, &model_fd, error);
+        if (r < 0) {
+                c->live = domain_def_free(c->live);
+                if (sd_bus_error_is_set(error))
+                        return r;
+                return sd_bus_error_set_errnof(error, r, "Failed to prepare the model of container '%s' for its helper: %m",
+                                               c->name);
+        }
+
         r = container_write_live_xml(c, 0);
         if (r < 0) {
                 c->live = domain_def_free(c->live);
@@ -526,7 +536,7 @@ int container_start(Container *c, sd_bus_message *msg, bool is_create, sd_bus_er
         c->start_phase = START_PHASE_SCOPE;
         c->start_is_create = is_create;
 
-        r = helper_spawn(c);
+        r = helper_spawn(c, model_fd);
         if (r < 0) {
                 container_remove_live_xml(c);
                 container_reset_runtime(c);

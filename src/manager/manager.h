@@ -246,7 +246,11 @@ void manager_free_jobs(Manager *m);
 void manager_forget_jobs(Manager *m, Container *c);
 
 /* spawn.c */
-int helper_spawn(Container *c);
+/* The live definition and its networks' bridges, resolved now, in a sealed
+ * memfd for the helper's --model (domain-wire.h). Fails with "Network 'NAME'
+ * is not active" in error. */
+int helper_model_fd(Container *c, int *ret_fd, sd_bus_error *error);
+int helper_spawn(Container *c, int model_fd);
 int helper_send_go(Container *c);
 int helper_watch(Container *c, int pidfd);
 

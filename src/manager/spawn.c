@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/resource.h>
 #include <sys/select.h>
@@ -15,13 +16,82 @@
 #include <unistd.h>
 
 #include "bus-names.h"
+#include "domain-wire.h"
 #include "macros.h"
 #include "manager.h"
+#include "network.h"
 
 #define HANDSHAKE_FD 3
+#define MODEL_FD 4
+
+/* The bridge of each type='network' interface of the live definition, for
+ * the helper (it gets them with the model and reads no network file). */
+static int resolve_bridges(Container *c, char ***ret, sd_bus_error *error) {
+        const DomainDef *def = c->live;
+        char **bridges;
+
+        bridges = calloc(def->n_interfaces + 1, sizeof(char *));
+        if (!bridges)
+                return -ENOMEM;
+        for (size_t i = 0; i < def->n_interfaces; i++) {
+                const DomainInterface *iface = &def->interfaces[i];
+                Network *n;
+
+                if (iface->type != INTERFACE_NETWORK)
+                        continue;
+                n = network_find(c->manager->networks, iface->source);
+                if (!n || !n->active || !n->live || !n->live->bridge) {
+                        domain_wire_bridges_free(bridges, def->n_interfaces);
+                        return sd_bus_error_setf(error, VIV_ERROR_START_FAILED, "Network '%s' is not active",
+                                                 iface->source);
+                }
+                bridges[i] = strdup(n->live->bridge);
+                if (!bridges[i]) {
+                        domain_wire_bridges_free(bridges, def->n_interfaces);
+                        return -ENOMEM;
+                }
+        }
+        *ret = bridges;
+        return 0;
+}
+
+int helper_model_fd(Container *c, int *ret_fd, sd_bus_error *error) {
+        _cleanup_free_ void *wire = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char **bridges = NULL;
+        size_t size, done = 0;
+        int r;
+
+        r = resolve_bridges(c, &bridges, error);
+        if (r < 0)
+                return r;
+        r = domain_def_to_wire(c->live, bridges, &wire, &size);
+        domain_wire_bridges_free(bridges, c->live->n_interfaces);
+        if (r < 0)
+                return r;
+
+        fd = memfd_create("vivarium-model", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0)
+                return -errno;
+        while (done < size) {
+                ssize_t n = write(fd, (const char *) wire + done, size - done);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                done += (size_t) n;
+        }
+        /* What the helper reads is what was validated: no one holding the
+         * fd can change it afterwards. */
+        if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+                return -errno;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
 
 /* In the child between fork() and exec(): only async-signal-safe calls. */
-static _noreturn_ void exec_helper(const char *path, const char *name, int fd) {
+static _noreturn_ void exec_helper(const char *path, const char *name, int fd, int model_fd) {
         sigset_t all;
         int null_fd;
 
@@ -40,10 +110,22 @@ static _noreturn_ void exec_helper(const char *path, const char *name, int fd) {
         /* Its own session: no terminal signal of ours reaches it. */
         (void) setsid();
 
+        /* Both land on their numbers without overwriting each other: the
+         * model's first out of the way, then the handshake, then the model. */
+        if (model_fd == HANDSHAKE_FD) {
+                model_fd = fcntl(model_fd, F_DUPFD_CLOEXEC, MODEL_FD + 1);
+                if (model_fd < 0)
+                        _exit(127);
+        }
         if (fd == HANDSHAKE_FD) {
                 if (fcntl(fd, F_SETFD, 0) < 0)
                         _exit(127);
         } else if (dup2(fd, HANDSHAKE_FD) < 0) /* dup2() clears FD_CLOEXEC */
+                _exit(127);
+        if (model_fd == MODEL_FD) {
+                if (fcntl(model_fd, F_SETFD, 0) < 0)
+                        _exit(127);
+        } else if (dup2(model_fd, MODEL_FD) < 0)
                 _exit(127);
 
         null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -51,14 +133,14 @@ static _noreturn_ void exec_helper(const char *path, const char *name, int fd) {
                 _exit(127);
 
         /* Nothing of the manager leaks into the container's process tree. */
-        (void) close_range(HANDSHAKE_FD + 1, ~0U, 0);
+        (void) close_range(MODEL_FD + 1, ~0U, 0);
 
         /* argv[0] is the full path, so ps shows the helper as libvirt_lxc shows. */
-        execl(path, path, "--name", name, "--handshake", "3", (char *) NULL);
+        execl(path, path, "--name", name, "--handshake", "3", "--model", "4", (char *) NULL);
         _exit(127);
 }
 
-int helper_spawn(Container *c) {
+int helper_spawn(Container *c, int model_fd) {
         _cleanup_close_ int ours = -EBADF, theirs = -EBADF, pidfd = -EBADF;
         int pair[2], r;
         pid_t pid;
@@ -72,7 +154,7 @@ int helper_spawn(Container *c) {
         if (pid < 0)
                 return -errno;
         if (pid == 0)
-                exec_helper(c->manager->helper_path, c->name, theirs);
+                exec_helper(c->manager->helper_path, c->name, theirs, model_fd);
 
         theirs = safe_close(theirs);
         c->helper_pid = pid;
