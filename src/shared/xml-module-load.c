@@ -8,8 +8,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "macros.h"
 #include "xml-module.h"
+
+/* The module by full path from the program's own library search path
+ * (its RUNPATH among it). Needed where dlopen() of a bare name does not
+ * search the program's RUNPATH: a sanitizer's runtime intercepts dlopen(), and
+ * the loader then searches the RUNPATH of the runtime, the caller it sees. */
+static void *open_from_program_search_path(void) {
+        _cleanup_free_ Dl_serinfo *info = NULL;
+        Dl_serinfo size;
+        void *self, *handle = NULL;
+
+        self = dlopen(NULL, RTLD_LAZY);
+        if (!self)
+                return NULL;
+        if (dlinfo(self, RTLD_DI_SERINFOSIZE, &size) < 0 || !(info = malloc(size.dls_size)) ||
+            dlinfo(self, RTLD_DI_SERINFOSIZE, info) < 0 || dlinfo(self, RTLD_DI_SERINFO, info) < 0) {
+                (void) dlclose(self);
+                return NULL;
+        }
+        for (unsigned i = 0; i < info->dls_cnt && !handle; i++) {
+                _cleanup_free_ char *path = NULL;
+
+                if (asprintf(&path, "%s/%s", info->dls_serpath[i].dls_name, XML_MODULE_FILE) < 0)
+                        break;
+                if (access(path, F_OK) == 0)
+                        handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        }
+        (void) dlclose(self);
+        return handle;
+}
 
 int xml_module_load(const XmlModule **ret, char **ret_error) {
         const XmlModule *m;
@@ -19,10 +50,15 @@ int xml_module_load(const XmlModule **ret, char **ret_error) {
          * RUNPATH, which meson sets to the build or the install directory. */
         handle = dlopen(XML_MODULE_FILE, RTLD_NOW | RTLD_LOCAL);
         if (!handle) {
-                const char *why = dlerror();
+                _cleanup_free_ char *why = NULL;
+                const char *e = dlerror();
 
-                *ret_error = strdup(why ? why : "cannot load " XML_MODULE_FILE);
-                return -ENOENT;
+                why = strdup(e ? e : "cannot load " XML_MODULE_FILE);
+                handle = open_from_program_search_path();
+                if (!handle) {
+                        *ret_error = TAKE_PTR(why);
+                        return -ENOENT;
+                }
         }
 
         m = dlsym(handle, XML_MODULE_SYMBOL);
