@@ -52,8 +52,11 @@ void machine_unregister(Helper *h) {
         if (h->machine_registered && !h->system_bus && sd_bus_open_system(&h->system_bus) < 0)
                 h->machine_registered = false;
         if (h->machine_registered) {
-                /* UnregisterMachine exists in newer machined only; when the
-                 * scope goes, the machine goes with it anyway */
+                /* Required, not a courtesy: a machine left registered is
+                 * terminated by machined once it sees the scope gone, and it
+                 * does that by stopping machine-NAME.scope by name, by then
+                 * possibly the scope of this container's next start (a
+                 * reboot; bench/README.md "Tried and reverted"). */
                 (void) sd_bus_call_method(h->system_bus, "org.freedesktop.machine1", "/org/freedesktop/machine1",
                                           "org.freedesktop.machine1.Manager", "UnregisterMachine",
                                           NULL, NULL, "s", h->name);
