@@ -221,22 +221,14 @@ static void *xcalloc(size_t n, size_t size) {
         return p;
 }
 
-/* What the parser starts from (domain-xml.c's domain_def_new()). */
+/* What the parser starts from, named. */
 static DomainDef *def_new_minimal(void) {
-        DomainDef *def = xcalloc(1, sizeof(DomainDef));
+        DomainDef *def = domain_def_new();
 
+        if (!def)
+                abort();
         def->name = xstrdup("minimal");
         def->init = xstrdup("/init-MARK");
-        def->current_memory_kib = UNSET_U64;
-        def->hard_limit_kib = UNSET_U64;
-        def->soft_limit_kib = UNSET_U64;
-        def->swap_hard_limit_kib = UNSET_U64;
-        def->cpu_shares = UNSET_U64;
-        def->blkio_weight = UNSET_U64;
-        def->tasks_max = UNSET_U64;
-        def->on_poweroff = LIFECYCLE_DESTROY;
-        def->on_reboot = LIFECYCLE_RESTART;
-        def->on_crash = LIFECYCLE_DESTROY;
         return def;
 }
 

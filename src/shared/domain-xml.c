@@ -880,25 +880,6 @@ static int parse_domain(Parser *p, xmlNode *root) {
         return 0;
 }
 
-static DomainDef *domain_def_new(void) {
-        DomainDef *def = calloc(1, sizeof(DomainDef));
-
-        if (!def)
-                return NULL;
-        def->current_memory_kib = UNSET_U64;
-        def->hard_limit_kib = UNSET_U64;
-        def->soft_limit_kib = UNSET_U64;
-        def->swap_hard_limit_kib = UNSET_U64;
-        def->cpu_shares = UNSET_U64;
-        def->cpu_period_us = 0;
-        def->blkio_weight = UNSET_U64;
-        def->tasks_max = UNSET_U64;
-        def->on_poweroff = LIFECYCLE_DESTROY;
-        def->on_reboot = LIFECYCLE_RESTART;
-        def->on_crash = LIFECYCLE_DESTROY;
-        return def;
-}
-
 struct DomainSchema {
         xmlRelaxNG *rng;
 };

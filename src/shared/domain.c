@@ -19,6 +19,25 @@ void xml_diag_done(XmlDiag *d) {
         d->warnings = NULL;
 }
 
+DomainDef *domain_def_new(void) {
+        DomainDef *def = calloc(1, sizeof(DomainDef));
+
+        if (!def)
+                return NULL;
+        def->current_memory_kib = UNSET_U64;
+        def->hard_limit_kib = UNSET_U64;
+        def->soft_limit_kib = UNSET_U64;
+        def->swap_hard_limit_kib = UNSET_U64;
+        def->cpu_shares = UNSET_U64;
+        def->cpu_period_us = 0;
+        def->blkio_weight = UNSET_U64;
+        def->tasks_max = UNSET_U64;
+        def->on_poweroff = LIFECYCLE_DESTROY;
+        def->on_reboot = LIFECYCLE_RESTART;
+        def->on_crash = LIFECYCLE_DESTROY;
+        return def;
+}
+
 static void domain_filesystem_done(DomainFilesystem *fs) {
         free(fs->source);
         free(fs->target);

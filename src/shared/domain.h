@@ -154,6 +154,9 @@ typedef struct DomainDef {
         size_t n_interfaces;
 } DomainDef;
 
+/* An empty model with the defaults a parse starts from (UNSET_U64 limits,
+ * libvirt's lifecycle actions), or NULL when out of memory. */
+DomainDef *domain_def_new(void);
 DomainDef *domain_def_free(DomainDef *def);
 static inline void domain_def_freep(DomainDef **p) {
         if (*p)
