@@ -4,7 +4,8 @@
 # vivarium-helper must not pull libxml2 (and with it ICU and libstdc++) at
 # start-up; they load the parsers from vivarium-xml.so when they read XML
 # (src/shared/xml-module.h). The module exports one symbol and is found
-# through the programs' RUNPATH. Run by meson with the build directory.
+# through the programs' RUNPATH in the build directory, at its installed path
+# once installed. Run by meson with the build directory.
 set -u
 build=${VIVARIUM_BUILD_DIR:?}
 failures=0 passed=0
@@ -29,6 +30,24 @@ for prog in src/ctl/vivctl src/helper/vivarium-helper; do
                 fail "$prog: RUNPATH does not name $build/src/shared: $(grep -E 'RUNPATH|RPATH' <<<"$dyn")"
         fi
 done
+
+# Installed, the programs have no RUNPATH (it would make the loader look in
+# the module's directory first for every library they link) and find the
+# module at its installed path.
+dest=$(mktemp -d "${TMPDIR:-/tmp}/vt-linkage.XXXXXX")
+trap 'rm -rf "$dest"' EXIT
+if meson install -C "$build" --no-rebuild --quiet --destdir "$dest" >/dev/null 2>&1; then
+        n=0
+        for f in "$dest"/usr/bin/vivctl "$dest"/usr/libexec/vivarium/vivarium-helper; do
+                n=$((n + 1))
+                readelf -d "$f" | grep -Eq '\((RUNPATH|RPATH)\)' && fail "installed $f has a RUNPATH" || pass
+        done
+        [ "$n" = 2 ] && [ -x "$dest/usr/libexec/vivarium/vivarium-helper" ] && pass || fail "installed programs not found in $dest"
+        [ -n "$(find "$dest" -name vivarium-xml.so -path '*/vivarium/*')" ] && pass ||
+                fail "vivarium-xml.so is not installed into a vivarium/ library directory"
+else
+        fail "meson install --destdir failed"
+fi
 
 for prog in src/manager/vivariumd; do
         readelf -d "$build/$prog" | grep -q '(NEEDED).*libxml2' && pass ||

@@ -46,17 +46,20 @@ int xml_module_load(const XmlModule **ret, char **ret_error) {
         const XmlModule *m;
         void *handle;
 
-        /* A bare file name: the loader searches the calling program's
-         * RUNPATH, which meson sets to the build or the install directory. */
+        /* In the build directory, a bare file name finds it through the
+         * program's RUNPATH (also when a sanitizer is in the way, see
+         * above); installed programs have no RUNPATH, and load it from where
+         * it is installed. */
         handle = dlopen(XML_MODULE_FILE, RTLD_NOW | RTLD_LOCAL);
-        if (!handle) {
-                _cleanup_free_ char *why = NULL;
-                const char *e = dlerror();
-
-                why = strdup(e ? e : "cannot load " XML_MODULE_FILE);
+        if (!handle)
                 handle = open_from_program_search_path();
+        if (!handle) {
+                const char *e;
+
+                handle = dlopen(XML_MODULE_DIR "/" XML_MODULE_FILE, RTLD_NOW | RTLD_LOCAL);
                 if (!handle) {
-                        *ret_error = TAKE_PTR(why);
+                        e = dlerror();
+                        *ret_error = strdup(e ? e : "cannot load " XML_MODULE_DIR "/" XML_MODULE_FILE);
                         return -ENOENT;
                 }
         }

@@ -8,8 +8,9 @@
  * container start are one vivctl and one helper that do not. vivariumd and the
  * tests link the parsers directly.
  *
- * The module is vivarium-xml.so in the programs' RUNPATH: the build directory's
- * src/shared/ before install, LIBDIR/vivarium/ after. It exports one symbol,
+ * The module is vivarium-xml.so: found through the programs' RUNPATH in the
+ * build directory (src/shared/), in XML_MODULE_DIR (LIBDIR/vivarium) once
+ * installed. It exports one symbol,
  * XML_MODULE_SYMBOL, a table of the functions below. What they return is freed
  * without it: domain_def_free(), xml_diag_done() (domain.c), and the table's
  * network_def_free(). */
