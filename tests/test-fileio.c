@@ -79,6 +79,7 @@ int main(void) {
 
         CHECK(mkdir_p(sub, 0755) == 0 && stat(sub, &st) == 0 && S_ISDIR(st.st_mode), "mkdir_p %s", sub);
         CHECK(mkdir_p(sub, 0755) == 0, "mkdir_p twice");
+        CHECK(mkdir_p("", 0755) == -EINVAL, "mkdir_p of an empty path refused (it read past the string)");
 
         (void) unlink(path);
         (void) rmdir(sub);

@@ -160,6 +160,7 @@ int cgroup_leaves_setup(CgroupLeaves *c) {
         _cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
         _cleanup_free_ char *line = NULL, *unit_path = NULL;
         CgroupLine lines[32];
+        const char *unit = NULL;
         size_t n_lines = 0, sz = 0;
         int r = 0;
 
@@ -172,9 +173,15 @@ int cgroup_leaves_setup(CgroupLeaves *c) {
                         continue;
                 *b = 0;
                 b[strcspn(b + 1, "\n") + 1] = 0;
+                /* no controllers is the unified line: an allocation failure
+                 * must not pass for one */
                 lines[n_lines].controllers = a[1] ? strdup(a + 1) : NULL;
                 lines[n_lines].path = strdup(b + 1);
                 n_lines++;
+                if (!lines[n_lines - 1].path || (a[1] && !lines[n_lines - 1].controllers)) {
+                        r = log_oom();
+                        goto finish;
+                }
         }
 
         /* The unit we run in, from the hierarchy systemd manages, which it
@@ -182,12 +189,16 @@ int cgroup_leaves_setup(CgroupLeaves *c) {
          * mode (only cgroup2 counts, whatever v1 hierarchies the kernel also
          * lists); else the name=systemd hierarchy (hybrid, legacy). */
         bool unified = cgroup_host_is_unified();
-        for (size_t i = 0; !unified && i < n_lines; i++)
+        for (size_t i = 0; !unified && !unit && i < n_lines; i++)
                 if (lines[i].controllers && streq(lines[i].controllers, "name=systemd"))
-                        unit_path = strdup(lines[i].path);
-        for (size_t i = 0; !unit_path && i < n_lines; i++)
+                        unit = lines[i].path;
+        for (size_t i = 0; !unit && i < n_lines; i++)
                 if (!lines[i].controllers)
-                        unit_path = strdup(lines[i].path);
+                        unit = lines[i].path;
+        if (unit && !(unit_path = strdup(unit))) {
+                r = log_oom();
+                goto finish;
+        }
 
         const char *base = unit_path ? strrchr(unit_path, '/') : NULL;
         size_t bl = base ? strlen(base) : 0;
@@ -196,6 +207,10 @@ int cgroup_leaves_setup(CgroupLeaves *c) {
                 goto finish;
         }
         c->unit = strdup(base + 1);
+        if (!c->unit) {
+                r = log_oom();
+                goto finish;
+        }
 
         for (size_t i = 0; i < n_lines; i++) {
                 _cleanup_free_ char *mnt = NULL;

@@ -133,6 +133,9 @@ int read_full_file(const char *path, char **ret, size_t *ret_size) {
 int mkdir_p(const char *path, mode_t mode) {
         _cleanup_free_ char *p = NULL;
 
+        /* the walk below starts after the first character */
+        if (!path || !*path)
+                return -EINVAL;
         p = strdup(path);
         if (!p)
                 return -ENOMEM;
