@@ -605,10 +605,31 @@ events received: 6" ]; then pass; else fail "event --all --loop: '$(cat events.a
 if [ "$(cat events.one)" = "event 'lifecycle' for domain 'evdom': Defined Added
 events received: 1" ]; then pass; else fail "event DOMAIN (one shot): '$(cat events.one)'"; fi
 
-# The service gone: virsh's pair of messages.
+# The service gone while create --wait waits (its NameOwnerChanged match is
+# installed without waiting for the reply): it asks again, finds no manager,
+# and fails instead of waiting for ever.
+sed -i 's|sleep 30|sleep 300|' transient.xml
+"$VIVCTL" create transient.xml --wait >gone.out 2>&1 &
+waiter=$!
+for ((i = 0; i < 100; i++)); do
+        "$VIVCTL" domstate transient >/dev/null 2>&1 && break
+        sleep 0.05
+done
 kill "$fake_pid"
 wait "$fake_pid" 2>/dev/null
 fake_pid=
+for ((i = 0; i < 100; i++)); do kill -0 "$waiter" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$waiter" 2>/dev/null; then
+        kill "$waiter"
+        fail "create --wait still waits after the manager went away"
+else
+        wait "$waiter"
+        rc=$?
+        [ "$rc" = 1 ] && grep -q "^error: " gone.out && pass ||
+                fail "create --wait, manager gone: exit $rc, '$(cat gone.out)'"
+fi
+
+# The service gone: virsh's pair of messages.
 check "no service" 1 "" "*" "$VIVCTL" list
 check "no service: message" 0 "error: failed to connect to the hypervisor" "" \
         sh -c "'$VIVCTL' list 2>&1 | head -n 1"

@@ -127,7 +127,10 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
 }
 
 /* Subscribes before CreateXML, so that an init that exits at once is not
- * missed. */
+ * missed. The AddMatch calls are not waited for: the bus daemon handles a
+ * connection's messages in order, so they are in force before it passes
+ * CreateXML on; a failed one closes the connection (sd-bus's default), and
+ * the call then fails. Two round trips fewer on the way of a start. */
 static int exit_wait_subscribe(Context *c, ExitWait *w, sd_bus_slot **ret_exit, sd_bus_slot **ret_owner) {
         _cleanup_free_ char *match = NULL;
         sd_bus *bus;
@@ -142,18 +145,18 @@ static int exit_wait_subscribe(Context *c, ExitWait *w, sd_bus_slot **ret_exit, 
                              "member='ContainerExited',arg0='%s'",
                              VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, w->name) < 0)
                         return ctl_error(-ENOMEM, "Out of memory");
-                r = sd_bus_add_match(bus, ret_exit, match, on_container_exited, w);
+                r = sd_bus_add_match_async(bus, ret_exit, match, on_container_exited, NULL, w);
         } else
-                r = sd_bus_match_signal(bus, ret_exit, VIV_BUS_NAME, VIV_MANAGER_PATH,
-                                        VIV_MANAGER_IFACE, "ContainerExited", on_container_exited, w);
+                r = sd_bus_match_signal_async(bus, ret_exit, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE,
+                                              "ContainerExited", on_container_exited, NULL, w);
         if (r < 0)
                 return ctl_error(r, "Failed to subscribe to ContainerExited: %s", strerror(-r));
 
-        r = sd_bus_add_match(bus, ret_owner,
-                             "type='signal',sender='org.freedesktop.DBus',"
-                             "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
-                             "arg0='" VIV_BUS_NAME "'",
-                             on_name_owner_changed, w);
+        r = sd_bus_add_match_async(bus, ret_owner,
+                                   "type='signal',sender='org.freedesktop.DBus',"
+                                   "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+                                   "arg0='" VIV_BUS_NAME "'",
+                                   on_name_owner_changed, NULL, w);
         if (r < 0)
                 return ctl_error(r, "Failed to subscribe to NameOwnerChanged: %s", strerror(-r));
         return 0;
