@@ -155,6 +155,32 @@ out=$(dsend GetContainer string:nosuch)
 check "an unknown name is NoSuchContainer" \
 	contains "$out" "Error org.vivarium1.Error.NoSuchContainer: No container 'nosuch'"
 
+# --- CreateXML of a defined container (libvirt's virDomainCreateXML): started
+# with the document as its live definition, the stored one kept
+out=$(dsend CreateXML string:"$other_uuid_xml" uint64:0)
+check "CreateXML with the name of a defined container and another uuid is refused" \
+	contains "$out" "Error org.vivarium1.Error.ContainerExists: Container 'helloworld' already exists with uuid $uuid"
+titled_xml=${hello_xml/<\/name>/<\/name><title>live only<\/title>}
+out=$(mcall CreateXML st "$titled_xml" 0 2>&1)
+check "CreateXML of a defined, stopped container starts it ($out)" \
+	[ "$out" = 'o "/org/vivarium1/container/helloworld"' ]
+check "... running" has_state helloworld running
+out=$(mcall ListContainers 2>&1)
+check "... with the document as its live definition (title) and the same uuid" \
+	contains "$out" "\"helloworld\" \"$uuid\""
+check "... title live only" contains "$out" '"live only"'
+out=$(busctl_ get-property org.vivarium1 /org/vivarium1/container/helloworld org.vivarium1.Container Persistent 2>&1)
+check "... and still persistent ($out)" [ "$out" = "b true" ]
+check "... the stored definition unchanged" not testhost_run grep -q "live only" /etc/vivarium/containers/helloworld.xml
+out=$(dsend CreateXML string:"$titled_xml" uint64:0)
+check "CreateXML of it again while it runs is AlreadyRunning" \
+	contains "$out" "Error org.vivarium1.Error.AlreadyRunning: Container 'helloworld' is already running"
+dsend Destroy string:helloworld >/dev/null
+check "destroyed, it is still defined, with its stored definition" \
+	wait_for 100 has_state helloworld "shut off"
+out=$(mcall ListContainers 2>&1)
+check "... title gone with the live definition" not contains "$out" '"live only"'
+
 cpath=/org/vivarium1/container/helloworld
 out=$(busctl_ get-property org.vivarium1 $cpath org.vivarium1.Container State 2>&1)
 check "the container object has State ($out)" [ "$out" = 's "shut off"' ]

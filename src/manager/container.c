@@ -406,7 +406,7 @@ static void container_exit_status(Container *c, const siginfo_t *si, bool have_s
  * among them). "preserve" cannot keep a dead PID namespace around: it acts as
  * destroy. */
 static LifecycleAction container_exit_action(const Container *c, const char *detail, int code) {
-        const DomainDef *d = c->live ? c->live : c->def;
+        const DomainDef *d = container_current_def(c);
         LifecycleAction a;
 
         if (!d || c->destroy_requested || c->reboot_msg || streq_ptr(detail, "destroyed"))
@@ -500,7 +500,6 @@ int container_pidfd_cb(sd_event_source *s, int fd, uint32_t revents, void *userd
 
 int container_start(Container *c, sd_bus_message *msg, bool is_create, sd_bus_error *error) {
         _cleanup_(domain_def_freep) DomainDef *live = NULL;
-        _cleanup_close_ int model_fd = -EBADF;
         int r;
 
         if (container_is_active(c))
@@ -511,6 +510,18 @@ int container_start(Container *c, sd_bus_message *msg, bool is_create, sd_bus_er
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to prepare the live definition of container '%s': %m",
                                                c->name);
+        return container_start_as(c, msg, is_create, TAKE_PTR(live), error);
+}
+
+int container_start_as(Container *c, sd_bus_message *msg, bool is_create, DomainDef *def, sd_bus_error *error) {
+        _cleanup_(domain_def_freep) DomainDef *live = def;
+        _cleanup_close_ int model_fd = -EBADF;
+        int r;
+
+        if (container_is_active(c))
+                return sd_bus_error_setf(error, VIV_ERROR_ALREADY_RUNNING, "Container '%s' is already running",
+                                         c->name);
+
         r = generate_macs(live);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to generate MAC addresses for container '%s': %m",

@@ -162,11 +162,15 @@ static int method_create_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
         if (r < 0)
                 return r;
         if (c) {
+                /* As libvirt: a defined container (same name, same uuid:
+                 * check_identity()) is started with this document as its
+                 * live definition; the stored one stays for the next start. */
                 if (container_is_active(c))
                         return sd_bus_error_setf(error, VIV_ERROR_ALREADY_RUNNING,
                                                  "Container '%s' is already running", c->name);
-                return sd_bus_error_setf(error, VIV_ERROR_CONTAINER_EXISTS,
-                                         "Container '%s' is already defined; start it instead", c->name);
+                fprintf(stderr, "Container '%s' is defined: starting it with the definition CreateXML passed.\n",
+                        c->name);
+                return container_start_as(c, msg, true, TAKE_PTR(def), error);
         }
 
         r = container_new(m, def, false, &c);
@@ -266,7 +270,7 @@ static int method_list_containers(sd_bus_message *msg, void *userdata, sd_bus_er
                 r = sd_bus_message_append(reply, "(ssusso)", c->name, uuid,
                                           (uint32_t) (c->state == CONTAINER_RUNNING || c->state == CONTAINER_STOPPING
                                                               ? c->helper_pid : 0),
-                                          container_state_to_string(c), strempty(c->def->title), c->path);
+                                          container_state_to_string(c), strempty(container_current_def(c)->title), c->path);
                 if (r < 0)
                         return r;
         }

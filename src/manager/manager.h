@@ -220,7 +220,14 @@ void container_unrefp(Container **c);
 void container_unref_void(void *c);
 const char *container_state_to_string(const Container *c);
 bool container_is_active(const Container *c);
+/* What the container runs (its live definition) while it runs, else the stored one. */
+static inline const DomainDef *container_current_def(const Container *c) {
+        return c->live ? c->live : c->def;
+}
 int container_start(Container *c, sd_bus_message *msg, bool is_create, sd_bus_error *error);
+/* The same with DEF (taken, freed on failure too) as the live definition
+ * instead of a copy of the persistent one: CreateXML of a defined container. */
+int container_start_as(Container *c, sd_bus_message *msg, bool is_create, DomainDef *def, sd_bus_error *error);
 int container_destroy(Container *c, sd_bus_message *msg);
 void container_scope_job_done(Container *c, const char *result);
 void container_scope_failed(Container *c, const char *message);

@@ -223,7 +223,7 @@ static int append_sched_props(sd_bus_message *set, const Container *c, const Sch
                         return r;
         }
         if (p->has_quota || p->period != UNSET_U64) {
-                const DomainDef *d = c->live ? c->live : c->def;
+                const DomainDef *d = container_current_def(c);
                 uint64_t period = d->cpu_period_us != UNSET_U64 && d->cpu_period_us > 0 ? d->cpu_period_us : 100000;
                 uint64_t per_sec = d->cpu_quota_us > 0 ? (uint64_t) d->cpu_quota_us * 1000000 / period : UINT64_MAX;
 
@@ -364,7 +364,7 @@ static int write_legacy_limit(const char *dir, const char *file, uint64_t kib) {
 /* The v1 half of <memtune> that systemd leaves alone (see the top). */
 void resources_apply_legacy(Container *c) {
         _cleanup_free_ char *dir = NULL;
-        const DomainDef *d = c->live ? c->live : c->def;
+        const DomainDef *d = container_current_def(c);
         int r;
 
         if (cgroup_is_unified() || c->helper_pid <= 0)

@@ -336,7 +336,7 @@ static int scope_start_call(Container *c) {
                                   "PIDs", "au", 1, (uint32_t) c->helper_pid);
         if (r < 0)
                 return r;
-        r = append_limits(msg, c->live ? c->live : c->def);
+        r = append_limits(msg, container_current_def(c));
         if (r < 0)
                 return r;
         r = transient_unit_message_close(msg);
