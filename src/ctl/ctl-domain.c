@@ -838,7 +838,9 @@ const Verb verb_table_domain[] = {
           "Configure a domain to be automatically started at boot.",
           autostart_options, VERB_NEEDS_URI, verb_autostart },
         { "create", DM, "create a domain from an XML file",
-          "Create (start) a transient domain from an XML <file>.\n"
+          "Create (start) a transient domain from an XML <file>. A domain\n"
+          "of that name and uuid that is defined and shut off is started with\n"
+          "<file> as its running definition; its stored one stays.\n"
           "With --wait, vivctl waits until the domain stops and exits with the\n"
           "exit status of its init; nothing is printed on success. With both\n"
           "--console and --wait, the wait goes on after the console detaches.",
