@@ -179,6 +179,10 @@ try:
     check("READY <pid>", msg.startswith("READY "), msg)
     init = int(msg.split()[1]) if msg.startswith("READY ") else 0
     check("control socket listens, mode 0600", os.path.exists(sock) and (os.stat(sock).st_mode & 0o777) == 0o600)
+    filt = os.path.join(RUN, name + ".seccomp")
+    st = os.stat(filt) if os.path.exists(filt) else None
+    check("NAME.seccomp: init's filter as BPF for vivctl enter, mode 0600, whole instructions",
+          st is not None and (st.st_mode & 0o777) == 0o600 and st.st_size > 0 and st.st_size % 8 == 0, st)
     check("init is the helper's child", str(init) in children(p.pid))
     nspid = [l for l in open("/proc/%d/status" % init) if l.startswith("NSpid:")][0].split()
     check("init is PID 1 in its namespace", nspid[-1] == "1", nspid)
@@ -227,6 +231,7 @@ try:
     check("helper exits 0 after Destroy", code == 0, code)
     check("init is gone", pid_gone(init))
     check("control socket removed", not os.path.exists(sock))
+    check("NAME.seccomp removed", not os.path.exists(filt))
     check("leaf cgroups removed", leaves_gone())
     check("the live XML is left to the manager", os.path.exists(os.path.join(RUN, name + ".xml")))
     check("helper quiet on success", open(os.path.join(work, name + ".err")).read() == "",
@@ -283,6 +288,7 @@ try:
     code = p.wait(timeout=10)
     check("helper exits non-zero", code != 0, code)
     check("no control socket", not os.path.exists(os.path.join(RUN, name + ".sock")))
+    check("no NAME.seccomp", not os.path.exists(os.path.join(RUN, name + ".seccomp")))
     check("no leaf cgroups", leaves_gone())
 
     # --- a model that does not decode (domain-wire.h): refused after GO,

@@ -426,6 +426,19 @@ out=$(echo 'echo hi-from-$container' | vivctl enter ctr 2>&1)
 check "enter: /bin/sh by default, stdin passed through ($out)" eq "$out" "hi-from-vivarium"
 out=$(vivctl enter hog -- /bin/true 2>&1)
 check "enter: a stopped domain is refused ($out)" contains "$out" "is not running"
+# the container's seccomp filter, exported by its helper: a command entered
+# is denied what init is denied (keyctl is 250 on x86_64)
+check "enter: the helper exported the filter" test -s /run/vivarium/containers/ctr.seccomp
+out=$(vivctl enter ctr -- /bin/sh -c 'sed -n "s/^Seccomp:[[:space:]]*//p" /proc/self/status' 2>&1)
+check "enter: the command runs under a seccomp filter ($out)" eq "$out" 2
+out=$(vivctl enter ctr -- perl -e 'syscall(250, 0, 0, 0, 0); print "keyctl: $!\n"' 2>&1)
+check "enter: keyctl is denied with EPERM, as in init ($out)" eq "$out" "keyctl: Operation not permitted"
+out=$(perl -e 'syscall(250, 0, 0, 0, 0); print "keyctl: $!\n"' 2>&1)
+check "... which is the filter's doing: outside, keyctl fails otherwise ($out)" not contains "$out" "not permitted"
+mv /run/vivarium/containers/ctr.seccomp /run/vivarium/containers/ctr.seccomp.away
+out=$(vivctl enter ctr -- /bin/true 2>&1)
+check "enter: without the filter, nothing is run ($out)" contains "$out" "Failed to read the seccomp filter of domain 'ctr'"
+mv /run/vivarium/containers/ctr.seccomp.away /run/vivarium/containers/ctr.seccomp
 
 # --- 7. lifecycle: actions and shutdown --timeout ------------------------------------------------
 echo "# lifecycle"
@@ -636,6 +649,7 @@ event 'lifecycle' for domain 'ev': Undefined Removed"
 # --- events ------------------------------------------------------------------------------
 vivctl destroy lim >/dev/null 2>&1
 vivctl destroy ctr >/dev/null 2>&1
+check "the helper removed ctr.seccomp when ctr stopped" not test -e /run/vivarium/containers/ctr.seccomp
 sleep 0.5
 kill "$events_pid" 2>/dev/null
 wait "$events_pid" 2>/dev/null

@@ -4,7 +4,8 @@
  * nsenter does, run by vivctl itself. The leader (the container's init) comes
  * from the LeaderPID property; the command joins init's payload cgroup, its
  * user, cgroup, IPC, UTS, network, PID and mount namespaces and its root, gets
- * init's environment and the container's capability bounding set, and runs in
+ * init's environment, the container's capability bounding set and its
+ * seccomp filter (exported by the helper), and runs in
  * a child (a PID namespace takes effect for children only). vivctl exits with
  * the command's status. */
 
@@ -16,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -116,6 +119,33 @@ static int drop_bounding_set(pid_t leader) {
         return 0;
 }
 
+/* The seccomp filter the container's init runs under, as its helper
+ * exported it (VIV_RUN_CONTAINERS_DIR/NAME.seccomp, raw BPF, root only): a
+ * command entered must not get system calls the container's own processes are
+ * denied. No file, no enter. */
+static int read_seccomp_filter(const char *name, struct sock_fprog *ret) {
+        _cleanup_free_ char *path = NULL, *buf = NULL;
+        size_t size = 0;
+        int r;
+
+        if (asprintf(&path, "%s/%s.seccomp", VIV_RUN_CONTAINERS_DIR, name) < 0)
+                return -ENOMEM;
+        r = read_full_file(path, &buf, &size);
+        if (r < 0)
+                return r;
+        if (size == 0 || size % sizeof(struct sock_filter) != 0 || size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+                return -EBADMSG;
+        *ret = (struct sock_fprog) {
+                .len = (unsigned short) (size / sizeof(struct sock_filter)),
+                .filter = (struct sock_filter *) TAKE_PTR(buf),
+        };
+        return 0;
+}
+
+static void sock_fprog_done(struct sock_fprog *p) {
+        free(p->filter);
+}
+
 /* init's environment, NUL-separated in /proc/PID/environ. */
 static char **read_environ(pid_t leader) {
         _cleanup_free_ char *text = NULL;
@@ -153,12 +183,17 @@ static int same_namespace(pid_t leader, const char *ns) {
         return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-static int enter_and_exec(pid_t leader, char **argv) {
+static int enter_and_exec(const char *name, pid_t leader, char **argv) {
         int fds[ELEMENTSOF(namespaces)];
         _cleanup_close_ int root = -EBADF;
+        _cleanup_(sock_fprog_done) struct sock_fprog filter = {};
         char fn[64], **env;
         bool joined_user = false;
         int r;
+
+        r = read_seccomp_filter(name, &filter);
+        if (r < 0)
+                return ctl_error(r, "Failed to read the seccomp filter of domain '%s': %s", name, strerror(-r));
 
         /* Everything is opened in the host's view, before any setns. */
         for (size_t i = 0; i < ELEMENTSOF(namespaces); i++) {
@@ -215,6 +250,12 @@ static int enter_and_exec(pid_t leader, char **argv) {
                 return ctl_error(-errno, "Failed to fork: %m");
         if (pid == 0) {
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                /* last, so that nothing of vivctl's own runs under it; without
+                 * no_new_privs, as the container's init (helper-seccomp.c) */
+                if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter) < 0) {
+                        fprintf(stderr, "error: Failed to install the seccomp filter of domain '%s': %m\n", name);
+                        _exit(127);
+                }
                 execvpe(argv[0], argv, env);
                 fprintf(stderr, "error: Failed to execute '%s' in the container: %m\n", argv[0]);
                 _exit(127);
@@ -234,7 +275,7 @@ static int enter_and_exec(pid_t leader, char **argv) {
 
 static int verb_enter(Context *c, const VerbArgs *a) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        DomainEntry d = {};
+        _cleanup_(domain_entry_done) DomainEntry d = {};
         char *sh[] = { (char *) "/bin/sh", NULL };
         uint32_t leader = 0;
         sd_bus *bus;
@@ -247,24 +288,17 @@ static int verb_enter(Context *c, const VerbArgs *a) {
         if (r >= 0)
                 r = sd_bus_get_property_trivial(bus, VIV_BUS_NAME, d.path, VIV_CONTAINER_IFACE, "LeaderPID", &error,
                                                 'u', &leader);
-        if (r < 0) {
-                r = ctl_report_bus_error(&error, r, d.name);
-                domain_entry_done(&d);
-                return r;
-        }
-        if (leader == 0) {
-                r = ctl_error(-EINVAL, "Requested operation is not valid: domain '%s' is not running", d.name);
-                domain_entry_done(&d);
-                return r;
-        }
-        domain_entry_done(&d);
+        if (r < 0)
+                return ctl_report_bus_error(&error, r, d.name);
+        if (leader == 0)
+                return ctl_error(-EINVAL, "Requested operation is not valid: domain '%s' is not running", d.name);
         if (geteuid() != 0)
                 return ctl_error(-EPERM, "enter needs root: it joins the container's namespaces itself");
 
         /* The bus connection is not for the container's world. */
         c->bus = sd_bus_flush_close_unref(c->bus);
         fflush(stdout);
-        return enter_and_exec((pid_t) leader, a->n_multi > 0 ? a->multi : sh);
+        return enter_and_exec(d.name, (pid_t) leader, a->n_multi > 0 ? a->multi : sh);
 }
 
 static const VerbOption enter_options[] = {
@@ -277,8 +311,8 @@ const Verb verb_table_enter[] = {
         { "enter", "Domain Management", "run a command in a running domain's namespaces",
           "Run COMMAND (default /bin/sh) inside the running domain: its namespaces,\n"
           "cgroup, root, environment and capability bounding set (libvirt's\n"
-          "lxc-enter-namespace, machinectl shell). Needs root. vivctl exits with\n"
-          "the command's status. Seccomp filters of the container are not applied.",
+          "lxc-enter-namespace, machinectl shell), and the seccomp filter its init\n"
+          "runs under. Needs root. vivctl exits with the command's status.",
           enter_options, VERB_NEEDS_URI, verb_enter },
         {}
 };

@@ -15,7 +15,10 @@
  * it needs CAP_SYS_ADMIN, which the child still has at that point. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <seccomp.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "helper.h"
 #include "helper-log.h"
@@ -47,7 +50,8 @@ static const char *const denied_syscalls[] = {
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(scmp_filter_ctx, seccomp_release);
 
-int seccomp_apply_denylist(void) {
+/* The filter, ready to load or to export. */
+static int denylist_build(scmp_filter_ctx *ret) {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
         int r;
 
@@ -73,5 +77,41 @@ int seccomp_apply_denylist(void) {
                 if (r < 0)
                         log_debug_errno(r, "Failed to add seccomp rule for %s, ignoring: %m", denied_syscalls[i]);
         }
+        *ret = TAKE_PTR(ctx);
+        return 0;
+}
+
+int seccomp_apply_denylist(void) {
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+        int r;
+
+        r = denylist_build(&ctx);
+        if (r < 0)
+                return r;
         return seccomp_load(ctx);
+}
+
+/* The same filter as raw BPF in PATH (written whole, then renamed into
+ * place), for `vivctl enter`: a command entered into the container gets what
+ * its init got (docs/internals.md). */
+int seccomp_export_denylist(const char *path) {
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = denylist_build(&ctx);
+        if (r < 0)
+                return r;
+        if (asprintf(&tmp, "%s.tmp", path) < 0)
+                return -ENOMEM;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        r = seccomp_export_bpf(ctx, fd);
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) unlink(tmp);
+        return r;
 }

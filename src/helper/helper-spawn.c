@@ -448,6 +448,14 @@ int container_spawn(Helper *h, char **ret_error) {
         }
         sync_w = safe_close(sync_w);
 
+        /* while init builds its mounts: the filter it is about to load, for
+         * vivctl enter (which refuses to run anything without it) */
+        if (h->seccomp_path) {
+                r = seccomp_export_denylist(h->seccomp_path);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to write '%s', vivctl enter will refuse: %m", h->seccomp_path);
+        }
+
         r = read_child_verdict(err_r, ret_error);
         if (r < 0)
                 goto reap;

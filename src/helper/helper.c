@@ -65,6 +65,9 @@ static void helper_done(Helper *h) {
         if (h->def)
                 domain_wire_bridges_free(h->bridges, h->def->n_interfaces);
         domain_def_free(h->def);
+        if (h->seccomp_path && unlink(h->seccomp_path) < 0 && errno != ENOENT)
+                log_warning_errno(errno, "Failed to remove '%s', ignoring: %m", h->seccomp_path);
+        free(h->seccomp_path);
         free(h->name);
         free(h->xml_path);
 }
@@ -231,6 +234,8 @@ static int parse_argv(Helper *h, int argc, char *argv[]) {
         }
         if (h->foreground && !h->xml_path &&
             asprintf(&h->xml_path, "%s/%s.xml", VIV_RUN_CONTAINERS_DIR, h->name) < 0)
+                return -ENOMEM;
+        if (!h->foreground && asprintf(&h->seccomp_path, "%s/%s.seccomp", VIV_RUN_CONTAINERS_DIR, h->name) < 0)
                 return -ENOMEM;
         return 0;
 }

@@ -94,6 +94,7 @@ struct Helper {
         int model_fd;           /* --model: the manager's model of it (domain-wire.h) */
         DomainDef *def;
         char **bridges;         /* per interface: a type='network' one's bridge (network_prepare()) */
+        char *seccomp_path;     /* NAME.seccomp for vivctl enter; NULL in foreground mode */
         bool foreground;
         int handshake_fd;
 
@@ -159,6 +160,7 @@ void console_done(Console *c);
 
 /* helper-seccomp.c */
 int seccomp_apply_denylist(void);
+int seccomp_export_denylist(const char *path);
 
 /* helper-caps.c */
 int caps_apply_bounding_set(const DomainDef *def);
