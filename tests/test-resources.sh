@@ -482,6 +482,16 @@ check "init exits, on_poweroff=restart: a new Id" wait_for 100 restarted pwr "$i
 lc pwd "" "$once sleep 0.5; exit 0"
 check "init exits, default on_poweroff=destroy: shut off" wait_for 100 is_off pwd
 
+# an init that ends at once, on_poweroff=restart: systemd's start limit, 5
+# restarts within 10 s, then it stays off
+lc pwl "<on_poweroff>restart</on_poweroff>" "echo start >>/data/starts; exit 0"
+limited() { journalctl -u vivariumd --no-pager -o cat |
+	grep -qF "Container 'pwl' was restarted 5 times within 10 s: not restarting it again."; }
+check "a restart loop is stopped, and the manager says why" wait_for 100 limited
+check "... shut off" wait_for 100 is_off pwl
+check "... after the first start and 5 restarts ($(wc -l <"$work/lc/pwl/starts"))" \
+	eq "$(wc -l <"$work/lc/pwl/starts")" 6
+
 lc crs "<on_crash>restart</on_crash>" "$once exec sleep 1000"
 sleep 0.3
 id=$(idof crs)

@@ -424,6 +424,31 @@ static LifecycleAction container_exit_action(const Container *c, const char *det
         return a;
 }
 
+/* systemd's default start limit for a unit, for the restarts the lifecycle
+ * actions make: an init that ends at once would otherwise be started again
+ * for ever (a few tens of ms each). Logs and returns true when this restart
+ * is one too many. */
+#define RESTART_LIMIT_BURST 5
+#define RESTART_LIMIT_INTERVAL_USEC (10ULL * 1000 * 1000)
+
+static bool container_restart_limited(Container *c) {
+        uint64_t now = 0;
+
+        (void) sd_event_now(c->manager->event, CLOCK_MONOTONIC, &now);
+        if (c->restarts_in_window == 0 || now - c->restart_window_usec > RESTART_LIMIT_INTERVAL_USEC) {
+                c->restart_window_usec = now;
+                c->restarts_in_window = 0;
+        }
+        if (c->restarts_in_window >= RESTART_LIMIT_BURST) {
+                fprintf(stderr, "Container '%s' was restarted %u times within %llu s: not restarting it again.\n",
+                        c->name, c->restarts_in_window, RESTART_LIMIT_INTERVAL_USEC / 1000000);
+                c->restarts_in_window = 0;
+                return true;
+        }
+        c->restarts_in_window++;
+        return false;
+}
+
 static void container_on_helper_exit(Container *c) {
         _cleanup_(container_unrefp) _unused_ Container *ref = container_ref(c);
         _cleanup_free_ char *detail = NULL;
@@ -477,7 +502,8 @@ static void container_on_helper_exit(Container *c) {
                 if (container_start(c, msg, false, &error) >= 0)
                         return;
                 (void) sd_bus_reply_method_error(msg, &error);
-        } else if (action == LIFECYCLE_RESTART || action == LIFECYCLE_RENAME_RESTART) {
+        } else if ((action == LIFECYCLE_RESTART || action == LIFECYCLE_RENAME_RESTART) &&
+                   !container_restart_limited(c)) {
                 /* <on_poweroff>/<on_reboot>/<on_crash> say restart: as a
                  * Reboot, no ContainerExited (vivarium@.service stays up). */
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;

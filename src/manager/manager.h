@@ -92,6 +92,8 @@ struct Container {
         bool paused;                   /* running, with its payload frozen by the helper */
         bool autostart;                /* started when the manager first runs after boot */
         sd_bus_message *reboot_msg;    /* Reboot: start again once the helper is gone */
+        uint64_t restart_window_usec;  /* CLOCK_MONOTONIC start of the lifecycle restarts counted */
+        unsigned restarts_in_window;
 
         sd_bus_message **stop_waiters; /* Destroy calls waiting for the helper's end */
         size_t n_stop_waiters;
