@@ -528,10 +528,7 @@ int container_start(Container *c, sd_bus_message *msg, bool is_create, sd_bus_er
         _cleanup_(domain_def_freep) DomainDef *live = NULL;
         int r;
 
-        if (container_is_active(c))
-                return sd_bus_error_setf(error, VIV_ERROR_ALREADY_RUNNING, "Container '%s' is already running",
-                                         c->name);
-
+        /* container_start_as() answers AlreadyRunning */
         r = domain_def_copy(c->def, &live);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to prepare the live definition of container '%s': %m",

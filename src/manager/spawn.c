@@ -17,6 +17,7 @@
 
 #include "bus-names.h"
 #include "domain-wire.h"
+#include "fileio.h"
 #include "macros.h"
 #include "manager.h"
 #include "network.h"
@@ -59,7 +60,7 @@ int helper_model_fd(Container *c, int *ret_fd, sd_bus_error *error) {
         _cleanup_free_ void *wire = NULL;
         _cleanup_close_ int fd = -EBADF;
         char **bridges = NULL;
-        size_t size, done = 0;
+        size_t size;
         int r;
 
         r = resolve_bridges(c, &bridges, error);
@@ -73,15 +74,9 @@ int helper_model_fd(Container *c, int *ret_fd, sd_bus_error *error) {
         fd = memfd_create("vivarium-model", MFD_CLOEXEC | MFD_ALLOW_SEALING);
         if (fd < 0)
                 return -errno;
-        while (done < size) {
-                ssize_t n = write(fd, (const char *) wire + done, size - done);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                done += (size_t) n;
-        }
+        r = write_all(fd, wire, size);
+        if (r < 0)
+                return r;
         /* What the helper reads is what was validated: no one holding the
          * fd can change it afterwards. */
         if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)

@@ -11,7 +11,7 @@
 #include "fileio.h"
 #include "macros.h"
 
-static int write_all(int fd, const char *p, size_t n) {
+int write_all(int fd, const char *p, size_t n) {
         while (n > 0) {
                 ssize_t k = write(fd, p, n);
                 if (k < 0) {

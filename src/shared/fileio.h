@@ -4,6 +4,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Writes all N bytes at P to a blocking FD (short writes and EINTR retried).
+ * Returns 0 or -errno. */
+int write_all(int fd, const char *p, size_t n);
+
 /* Replaces PATH with CONTENTS atomically: a temporary file in the same
  * directory, written, fsync'ed, renamed over PATH, then the directory
  * fsync'ed. A reader sees the old or the new file, never a partial one.
