@@ -50,6 +50,25 @@ static int resolve_affect(Container *c, uint64_t flags, bool *ret_live, bool *re
         return 0;
 }
 
+/* The rest of a Set*Parameters call after its dictionary: its flags, the
+ * caller's right to make it, and where it applies. Returns > 0 to go on, 0
+ * when polkit was asked (the call is dispatched again with its answer), < 0
+ * on error. */
+static int read_affect_authorized(Container *c, sd_bus_message *msg, bool *ret_live, bool *ret_config,
+                                  sd_bus_error *error) {
+        uint64_t flags;
+        int r;
+
+        r = sd_bus_message_read(msg, "t", &flags);
+        if (r < 0)
+                return r;
+        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
+        if (r <= 0)
+                return r;
+        r = resolve_affect(c, flags, ret_live, ret_config, error);
+        return r < 0 ? r : 1;
+}
+
 /* Sends MSG (to systemd) and answers CALL with its outcome. */
 static int call_and_forward(Manager *m, sd_bus_message *msg, sd_bus_message *call) {
         int r;
@@ -239,7 +258,6 @@ int container_method_set_scheduler(sd_bus_message *msg, void *userdata, sd_bus_e
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *set = NULL;
         Container *c = userdata;
         SchedParams p;
-        uint64_t flags;
         bool live, config;
         int r;
 
@@ -247,16 +265,9 @@ int container_method_set_scheduler(sd_bus_message *msg, void *userdata, sd_bus_e
         r = read_sched_params(msg, &p, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(msg, "t", &flags);
-        if (r < 0)
-                return r;
-
-        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
+        r = read_affect_authorized(c, msg, &live, &config, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        r = resolve_affect(c, flags, &live, &config, error);
-        if (r < 0)
-                return r;
         r = check_sched_params(&p, error);
         if (r < 0)
                 return r;
@@ -463,22 +474,16 @@ int container_method_set_memory_parameters(sd_bus_message *msg, void *userdata, 
         static const char *const names[] = { "hard_limit", "soft_limit", "swap_hard_limit" };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *set = NULL;
         Container *c = userdata;
-        uint64_t values[3] = {}, flags;
+        uint64_t values[3] = {};
         bool has[3] = {}, live, config;
         int r;
 
         r = read_u64_params(msg, names, ELEMENTSOF(names), values, has, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(msg, "t", &flags);
-        if (r < 0)
-                return r;
-        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
+        r = read_affect_authorized(c, msg, &live, &config, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        r = resolve_affect(c, flags, &live, &config, error);
-        if (r < 0)
-                return r;
 
         for (size_t i = 0; i < ELEMENTSOF(values); i++)
                 if (has[i] && (values[i] >= MEMORY_PARAM_UNLIMITED || values[i] == 0))
@@ -560,22 +565,16 @@ int container_method_set_blkio_parameters(sd_bus_message *msg, void *userdata, s
         static const char *const names[] = { "weight" };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *set = NULL;
         Container *c = userdata;
-        uint64_t weight = 0, flags;
+        uint64_t weight = 0;
         bool has = false, live, config;
         int r;
 
         r = read_u64_params(msg, names, 1, &weight, &has, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(msg, "t", &flags);
-        if (r < 0)
-                return r;
-        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
+        r = read_affect_authorized(c, msg, &live, &config, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        r = resolve_affect(c, flags, &live, &config, error);
-        if (r < 0)
-                return r;
         if (!has)
                 return sd_bus_reply_method_return(msg, NULL);
         if (weight < 10 || weight > 1000)
