@@ -146,7 +146,8 @@ expect_output "Domain helloworld has been undefined" vivctl undefine helloworld
 
 echo "== A private root filesystem with busybox"
 root=/export/helloworld/root
-# The seed's list, and the applets its networking steps use.
+# The seed's list, and the applets its networking steps use, as a user adds them
+# (Debian's busybox sh runs its applets without links too; ls bin/ shows them).
 applets="ls cat rm find ps echo date kill sleep true false test pwd sh which grep head wget ifconfig route ping"
 say "mkdir -p $root/{bin,var/www,etc/httpd}; cp /bin/busybox $root/bin/busybox"
 mkdir -p "$root/bin" "$root/var/www" "$root/etc/httpd"
