@@ -37,6 +37,7 @@ check "tools/try exits 0" [ "$rc" = 0 ]
 check "every step did what the seed shows" grep -qx "walk-through: every step did what the seed shows" "$transcript"
 check "no ESC byte in the transcript" lacks $'\x1b'
 check "no carriage return in the transcript" lacks $'\r'
+check "no remnant of busybox's cursor query (ESC[6n) in the transcript" lacks "[6n"
 for section in 'A simple "Hello World" container' 'Adding custom mounts to the "Hello World" container' \
         "A private root filesystem with busybox" "Custom networking in the container" \
         "The complete final example XML configuration" "An aside about CGroups"; do
