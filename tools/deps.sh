@@ -16,6 +16,7 @@ VIVARIUM_TEST_DEPS=(
         dnsmasq-base nftables libxml2-utils valgrind binutils kmod
         clang libclang-rt-14-dev
         crun gnuplot-nox file strace
+        mmdebstrap
 )
 
 deps_missing() {

@@ -102,13 +102,16 @@ typedef struct CgroupLine {
         char *path;
 } CgroupLine;
 
-static int add_hierarchy(CgroupLeaves *c, const char *mnt, const char *path, bool unified) {
+static int add_hierarchy(CgroupLeaves *c, const char *mnt, const char *path, const char *controllers) {
         CgroupHierarchy *n = realloc(c->hier, (c->n_hier + 1) * sizeof(*n));
         if (!n)
                 return -ENOMEM;
         c->hier = n;
         n = &c->hier[c->n_hier];
-        *n = (CgroupHierarchy) { .unified = unified };
+        *n = (CgroupHierarchy) {
+                .unified = !controllers,
+                .named_systemd = controllers && streq(controllers, "name=systemd"),
+        };
         if (asprintf(&n->dir, "%s%s", mnt, streq(path, "/") ? "" : path) < 0)
                 return -ENOMEM;
         c->n_hier++;
@@ -220,7 +223,7 @@ int cgroup_leaves_setup(CgroupLeaves *c) {
                         continue;
                 if (find_hierarchy_mount(lines[i].controllers, &mnt) < 0)
                         continue;
-                r = add_hierarchy(c, mnt, lines[i].path, !lines[i].controllers);
+                r = add_hierarchy(c, mnt, lines[i].path, lines[i].controllers);
                 if (r < 0)
                         goto finish;
         }

@@ -62,25 +62,51 @@ static int method_destroy(sd_bus_message *m, void *userdata, sd_bus_error *error
         return 1;
 }
 
-static int method_shutdown(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Helper *h = userdata;
+/* systemd as init: an OS container (helper-os.c), or a systemd that a
+ * container with another root's layout runs as its init. */
+static bool init_is_systemd(Helper *h) {
         char path[64], comm[64] = "";
-        int sig = SIGTERM;
 
-        if (h->exited)
-                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
-
+        if (h->init_systemd)
+                return true;
         snprintf(path, sizeof(path), "/proc/%d/comm", (int) h->init_pid);
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         if (f && fgets(comm, sizeof(comm), f))
                 comm[strcspn(comm, "\n")] = 0;
-        /* systemd as init powers off on SIGRTMIN+3; SIGTERM would make it
-         * re-execute itself */
-        if (streq(comm, "systemd"))
-                sig = SIGRTMIN + 3;
+        return streq(comm, "systemd");
+}
+
+static int signal_init(Helper *h, int sig, sd_bus_message *m, sd_bus_error *error) {
         if (syscall(SYS_pidfd_send_signal, h->init_pidfd, sig, NULL, 0) < 0)
                 return sd_bus_error_set_errnof(error, errno, "Failed to signal init of container '%s': %m", h->name);
         return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_shutdown(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Helper *h = userdata;
+
+        if (h->exited)
+                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
+        /* systemd as init halts on SIGRTMIN+3 (halt.target: in a container
+         * the same as a power-off, init ends with SIGINT; nspawn's choice);
+         * SIGTERM would make it re-execute itself */
+        return signal_init(h, init_is_systemd(h) ? SIGRTMIN + 3 : SIGTERM, m, error);
+}
+
+/* A clean reboot, only with systemd as init: SIGRTMIN+5 starts its
+ * reboot.target, which ends with reboot(), which ends init with SIGHUP
+ * (exit code 129); the manager then starts the container again. Any other
+ * init has no reboot convention: NotSupported, and the manager reboots by
+ * destroying and starting. */
+static int method_reboot(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Helper *h = userdata;
+
+        if (h->exited)
+                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
+        if (!init_is_systemd(h))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "Init of container '%s' is not systemd: no clean reboot", h->name);
+        return signal_init(h, SIGRTMIN + 5, m, error);
 }
 
 static int method_freeze(sd_bus_message *m, Helper *h, bool freeze, sd_bus_error *error) {
@@ -180,6 +206,7 @@ static const sd_bus_vtable helper_vtable[] = {
                                 method_describe, 0),
         SD_BUS_METHOD("Destroy", NULL, NULL, method_destroy, 0),
         SD_BUS_METHOD("Shutdown", NULL, NULL, method_shutdown, 0),
+        SD_BUS_METHOD("Reboot", NULL, NULL, method_reboot, 0),
         SD_BUS_METHOD("Suspend", NULL, NULL, method_suspend, 0),
         SD_BUS_METHOD("Resume", NULL, NULL, method_resume, 0),
         SD_BUS_METHOD_WITH_ARGS("OpenConsole", SD_BUS_ARGS("b", force), SD_BUS_RESULT("h", fd),

@@ -223,6 +223,7 @@ int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error) {
                                 if (mkdirat(fd, dirs[k], 0755) < 0 && errno != EEXIST)
                                         log_debug_errno(errno, "Failed to create '%s/%s', ignoring: %m", fs->source, dirs[k]);
                         h->root_fd = fd;
+                        h->init_systemd = os_init_is_systemd(fd, def->init);
                 }
                 else
                         h->fs_fds[i] = fd;
@@ -618,6 +619,9 @@ int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error
         if (r < 0)
                 return fail(ret_error, r, "/sys", def->name);
         setup_cgroupfs(root_fd, h);
+        r = os_setup_mounts(def, h, root_fd, ret_error);
+        if (r < 0)
+                return fail(ret_error, r, "the OS container's mounts", def->name);
         r = dev_setup(root_fd, h, userns, ret_error);
         if (r < 0)
                 return fail(ret_error, r, "/dev", def->name);

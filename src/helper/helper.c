@@ -333,6 +333,11 @@ static int container_start(Helper *h, char **ret_error) {
 
         h->host.cgroup_unified = cgroup_host_is_unified();
         h->host.cgroup_writable = h->cgroups.n_hier > 0;
+        for (size_t i = 0; i < h->cgroups.n_hier; i++) {
+                h->host.cgroup_unified_writable |= h->cgroups.hier[i].unified;
+                h->host.cgroup_systemd_writable |= h->cgroups.hier[i].named_systemd;
+        }
+        h->init_systemd = h->host.init_systemd;
         r = container_spawn(h, ret_error);
         /* the child took its copies of the source clones */
         host_mounts_close(&h->host);

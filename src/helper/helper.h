@@ -22,6 +22,7 @@
 typedef struct CgroupHierarchy {
         char *dir;
         bool unified;           /* cgroup2 */
+        bool named_systemd;     /* the name=systemd v1 hierarchy */
         bool supervisor_made;   /* we created the leaves: we remove them */
         bool payload_made;
 } CgroupHierarchy;
@@ -86,6 +87,9 @@ typedef struct HostMounts {
         int console_slave;      /* child side: the slave, init's stdio */
         bool cgroup_unified;    /* the host's /sys/fs/cgroup is cgroup2 */
         bool cgroup_writable;   /* ... and payload/ is ours (a delegated scope) */
+        bool cgroup_systemd_writable;   /* hybrid: payload/ is ours in name=systemd */
+        bool cgroup_unified_writable;   /* hybrid: ... in the cgroup2 on unified/ */
+        bool init_systemd;      /* init is systemd in a private root: an OS container (helper-os.c) */
 } HostMounts;
 
 struct Helper {
@@ -107,6 +111,7 @@ struct Helper {
         HostMounts host;
         NetworkSetup *network;  /* the interfaces' devices, NULL without any */
 
+        bool init_systemd;      /* HostMounts' init_systemd, kept for Shutdown and Reboot */
         pid_t init_pid;
         int init_pidfd;
         sd_event_source *child_source;
@@ -143,6 +148,10 @@ int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error);
 void host_mounts_close(HostMounts *h);
 /* helper-mount.c: child side, container namespace; errors: message in *ret_error */
 int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error);
+
+/* helper-os.c: systemd as init */
+bool os_init_is_systemd(int root_fd, const char *init);
+int os_setup_mounts(const DomainDef *def, const HostMounts *h, int root_fd, char **ret_error);
 
 /* helper-dev.c */
 extern const char *const dev_node_names[];

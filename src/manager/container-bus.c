@@ -256,6 +256,24 @@ int container_method_resume(sd_bus_message *msg, void *userdata, sd_bus_error *e
         return pause_method(msg, userdata, false, error);
 }
 
+/* The helper's answer to Reboot: a clean reboot is under way (systemd as
+ * init ends with reboot(), and container_on_helper_exit() starts the
+ * container again for reboot_msg), or the helper cannot do one (another
+ * init, or a helper older than Reboot): destroy, then start. */
+static int reboot_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Container *c = userdata;
+        int r;
+
+        if (!sd_bus_message_is_method_error(reply, NULL) || !c->reboot_msg || !container_has_helper(c))
+                return 0;
+        r = container_destroy(c, NULL);
+        if (r < 0) {
+                (void) sd_bus_reply_method_errnof(c->reboot_msg, r, "Failed to reboot container '%s': %m", c->name);
+                c->reboot_msg = sd_bus_message_unref(c->reboot_msg);
+        }
+        return 0;
+}
+
 int container_method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Container *c = userdata;
         int r;
@@ -270,10 +288,13 @@ int container_method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *e
                                          c->name);
 
         /* A container's reboot is a stop and a fresh start of the same
-         * definition, answered once it runs again. */
+         * definition, answered once it runs again: a clean one when init
+         * is systemd (reboot_reply()). */
         fprintf(stderr, "Rebooting container '%s'.\n", c->name);
         c->reboot_msg = sd_bus_message_ref(msg);
-        r = container_destroy(c, NULL);
+        r = helper_call_internal(c, "Reboot", reboot_reply);
+        if (r < 0)
+                r = container_destroy(c, NULL);
         if (r < 0) {
                 c->reboot_msg = sd_bus_message_unref(c->reboot_msg);
                 return r;

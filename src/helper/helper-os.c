@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A whole OS in the container: systemd as init.
+ *
+ * systemd's container interface (its CONTAINER_INTERFACE document; nspawn is
+ * the reference implementation) asks the container manager for more than an
+ * application container gets: /run and /tmp as fresh tmpfs, the host's
+ * os-release at /run/host/os-release, and a cgroup tree the container's
+ * systemd may write to, rooted at its own cgroup. $container and
+ * $container_uuid (from which systemd makes /etc/machine-id when the root
+ * has none) are set for every container (helper-spawn.c).
+ *
+ * Vivarium knows that init is systemd by what the definition's init is in
+ * the container's root: the same file (device and inode) as
+ * /usr/lib/systemd/systemd or /lib/systemd/systemd there, whatever symlinks
+ * lead to it (/sbin/init on Debian). libvirt has no such notion; no XML is
+ * needed, and an application container that runs systemd's binary gets what
+ * that binary needs anyway. Only a private root qualifies: systemd booting on
+ * the host's shared root would be the host's OS a second time. */
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "helper.h"
+#include "helper-log.h"
+
+bool os_init_is_systemd(int root_fd, const char *init) {
+        static const char *const systemd_paths[] = { "/usr/lib/systemd/systemd", "/lib/systemd/systemd" };
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+
+        if (root_fd < 0 || !init)
+                return false;
+        fd = open_in_root(root_fd, init, O_PATH);
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(systemd_paths); i++) {
+                _cleanup_close_ int s = open_in_root(root_fd, systemd_paths[i], O_PATH);
+                struct stat sst;
+                if (s >= 0 && fstat(s, &sst) >= 0 && sst.st_dev == st.st_dev && sst.st_ino == st.st_ino)
+                        return true;
+        }
+        return false;
+}
+
+static bool def_has_target(const DomainDef *def, const char *target) {
+        for (size_t i = 0; i < def->n_filesystems; i++)
+                if (streq(def->filesystems[i].target, target))
+                        return true;
+        return false;
+}
+
+static int mount_tmpfs(int root_fd, const char *target, const char *mode) {
+        const char *opts[] = { mode, NULL };
+        _cleanup_close_ int m = -EBADF;
+        int r;
+
+        r = fs_new_mount("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, &m);
+        if (r < 0)
+                return r;
+        return attach_mount(m, root_fd, target, false);
+}
+
+/* The host's os-release, read-only at /run/host/os-release: the container
+ * learns what it runs on without seeing the host's /etc. Opened while the
+ * child still sees the host's tree (before pivot_root). */
+static int bind_host_os_release(int root_fd) {
+        static const char *const sources[] = { "/etc/os-release", "/usr/lib/os-release" };
+        _cleanup_close_ int m = -EBADF;
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+
+        for (size_t i = 0; m < 0 && i < ELEMENTSOF(sources); i++)
+                m = open_tree(AT_FDCWD, sources[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (m < 0)
+                return -errno;
+        if (mount_setattr(m, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+                return -errno;
+        return attach_mount(m, root_fd, "/run/host/os-release", true);
+}
+
+/* A hybrid host (v1 controllers, name=systemd, cgroup2 on unified): what
+ * nspawn gives a container with a cgroup namespace. A tmpfs on
+ * /sys/fs/cgroup, read-only once populated, with each v1 controller
+ * hierarchy of /proc/self/cgroup mounted read-only (the container sees its
+ * limits but cannot change them), and name=systemd on systemd/ and cgroup2
+ * on unified/ writable where payload/ is ours: systemd as init makes its
+ * units there. Every hierarchy is rooted at the cgroup namespace's root,
+ * payload/ where the helper made one. Hierarchies where we have no payload/
+ * stay read-only: the container must never write to cgroups not its own. */
+static int setup_cgroup_hybrid(int root_fd, const HostMounts *h) {
+        static const char *const tmpfs_opts[] = { "mode=0755", "size=1m", NULL };
+        const unsigned base = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+        _cleanup_close_ int tmp = -EBADF, dir = -EBADF;
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *line = NULL;
+        size_t sz = 0;
+        int r;
+
+        r = fs_new_mount("tmpfs", tmpfs_opts, base, &tmp);
+        if (r < 0)
+                return r;
+        r = attach_mount(tmp, root_fd, "/sys/fs/cgroup", false);
+        if (r < 0)
+                return r;
+        dir = open_in_root(root_fd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY);
+        if (dir < 0)
+                return dir;
+
+        f = fopen("/proc/self/cgroup", "re");
+        if (!f)
+                return -errno;
+        while (getline(&line, &sz, f) > 0) {
+                char *ctrls = strchr(line, ':'), *end;
+                const char *opts[16] = {}, *name;
+                _cleanup_close_ int m = -EBADF;
+                bool writable = false;
+                size_t n = 0;
+
+                if (!ctrls || !(end = strchr(++ctrls, ':')))
+                        continue;
+                *end = 0;
+                _cleanup_free_ char *list = strdup(ctrls);
+                if (!list)
+                        return -ENOMEM;
+                if (!*ctrls) {
+                        name = "unified";
+                        writable = h->cgroup_unified_writable;
+                        r = fs_new_mount("cgroup2", opts, base | (writable ? 0 : MOUNT_ATTR_RDONLY), &m);
+                } else if (streq(ctrls, "name=systemd")) {
+                        name = "systemd";
+                        writable = h->cgroup_systemd_writable;
+                        opts[0] = "none";
+                        opts[1] = "name=systemd";
+                        r = fs_new_mount("cgroup", opts, base | (writable ? 0 : MOUNT_ATTR_RDONLY), &m);
+                } else if (strncmp(ctrls, "name=", 5) == 0)
+                        continue;       /* another manager's named hierarchy: not ours to show */
+                else {
+                        char *save = NULL;
+                        name = ctrls;
+                        for (char *t = strtok_r(list, ",", &save); t && n < ELEMENTSOF(opts) - 1; t = strtok_r(NULL, ",", &save))
+                                opts[n++] = t;
+                        r = fs_new_mount("cgroup", opts, base | MOUNT_ATTR_RDONLY, &m);
+                }
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to mount cgroup hierarchy '%s' in the container, ignoring: %m", name);
+                        continue;
+                }
+                if (mkdirat(dir, name, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                r = RET_NERRNO(move_mount(m, "", dir, name, MOVE_MOUNT_F_EMPTY_PATH));
+                if (r < 0)
+                        return r;
+                /* joined controllers ("cpu,cpuacct") are found by each name */
+                for (size_t i = 0; n > 1 && i < n; i++)
+                        if (symlinkat(name, dir, opts[i]) < 0 && errno != EEXIST)
+                                return -errno;
+        }
+
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+        return RET_NERRNO(mount_setattr(dir, "", AT_EMPTY_PATH, &attr, sizeof(attr)));
+}
+
+int os_setup_mounts(const DomainDef *def, const HostMounts *h, int root_fd, char **ret_error) {
+        int r;
+
+        if (!h->init_systemd)
+                return 0;
+
+        /* /run and /tmp: fresh per boot, as on any booted system; a
+         * definition's own filesystem there wins */
+        if (!def_has_target(def, "/run")) {
+                r = mount_tmpfs(root_fd, "/run", "mode=0755");
+                if (r < 0) {
+                        (void) asprintf(ret_error, "Failed to mount /run of container '%s': %s", def->name, strerror(-r));
+                        return r;
+                }
+        }
+        if (!def_has_target(def, "/tmp")) {
+                r = mount_tmpfs(root_fd, "/tmp", "mode=1777");
+                if (r < 0) {
+                        (void) asprintf(ret_error, "Failed to mount /tmp of container '%s': %s", def->name, strerror(-r));
+                        return r;
+                }
+        }
+
+        r = bind_host_os_release(root_fd);
+        if (r < 0)
+                log_warning_errno(r, "Failed to provide /run/host/os-release in container '%s', ignoring: %m", def->name);
+
+        if (!h->cgroup_unified) {
+                r = setup_cgroup_hybrid(root_fd, h);
+                if (r < 0) {
+                        (void) asprintf(ret_error, "Failed to set up the cgroup hierarchies of container '%s': %s",
+                                        def->name, strerror(-r));
+                        return r;
+                }
+        }
+        return 0;
+}

@@ -1,0 +1,208 @@
+#!/bin/bash
+# A whole Debian booted by systemd as init in a Vivarium container, in a test
+# host: the root from tools/mkroot (cached between runs, keyed by its
+# package list; a cold build takes a few minutes), systemd's container
+# interface, `running` with nothing failed, the console's login prompt,
+# machinectl shell / systemd-run -M / systemctl -M through machined, DHCP on
+# the default network, a manager restart under a running OS, a clean reboot
+# (vivctl reboot and systemctl reboot with on_reboot), a clean shutdown and
+# nothing left behind.
+# Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
+set -uo pipefail
+
+here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+# shellcheck source=tests/testhost/testhost.sh
+. "$here/testhost/testhost.sh"
+
+if ! why=$(testhost_preflight); then
+	testhost_skip_or_fail "$why"
+fi
+build=${VIVARIUM_BUILD_DIR:-}
+if [ -z "$build" ] || [ ! -x "$build/src/helper/vivarium-helper" ] || [ ! -x "$build/src/manager/vivariumd" ] ||
+	[ ! -x "$build/src/ctl/vivctl" ]; then
+	testhost_skip_or_fail "helper, vivariumd or vivctl not built (VIVARIUM_BUILD_DIR='$build')"
+fi
+command -v mmdebstrap >/dev/null || testhost_skip_or_fail "mmdebstrap is missing (tools/deps.sh installs it)"
+
+# shellcheck source=tests/lib/check.sh
+. "$here/lib/check.sh"
+contains() { # HAYSTACK NEEDLE
+	case $1 in *"$2"*) return 0 ;; esac
+	echo "#  expected to find: $2" >&2
+	echo "#  in: $1" | head -40 >&2
+	return 1
+}
+in_host() { testhost_run "$@"; }
+inside() { in_host vivctl enter os -- "$@"; }
+fails() { ! "$@" >/dev/null 2>&1; }
+
+# --- the root: built once, then reused ---
+root=$("$here/../tools/mkroot" 2>"${TMPDIR:-/tmp}/vt-mkroot.$$.log")
+rc=$?
+if [ $rc -ne 0 ] || [ ! -x "$root/lib/systemd/systemd" ]; then
+	sed 's/^/#  /' "${TMPDIR:-/tmp}/vt-mkroot.$$.log" | tail -20
+	rm -f "${TMPDIR:-/tmp}/vt-mkroot.$$.log"
+	echo "not ok 1 - tools/mkroot built a root with systemd"
+	echo "1..1"
+	exit 1
+fi
+rm -f "${TMPDIR:-/tmp}/vt-mkroot.$$.log"
+ok "tools/mkroot: a Debian root with systemd at $root"
+again=$("$here/../tools/mkroot" 2>&1)
+check "tools/mkroot again: the cached root, no build" [ "$again" = "$root" ]
+
+# The root is seen through the test host's overlay: what the booted system
+# writes goes to the host's tmpfs and the cached root stays as built.
+testhost_boot "vt-fullos-$$" || testhost_skip_or_fail "the test host did not boot"
+testhost_install "$build" >/dev/null || { echo "not ok - install into the test host"; exit 1; }
+in_host test -x "$root/lib/systemd/systemd" || { echo "not ok - $root is not visible in the test host"; exit 1; }
+
+uuid=6f7d1c1e-8a0b-4c55-9d7e-2b1d7f3a9c01
+xml() { # NAME [EXTRA ELEMENTS]
+	cat <<XML
+<domain type='lxc'>
+  <name>$1</name>
+  <uuid>$uuid</uuid>
+  <memory unit='MiB'>512</memory>
+  ${2:-}
+  <os>
+    <type>exe</type>
+    <init>/sbin/init</init>
+  </os>
+  <devices>
+    <filesystem type='mount'><source dir='$root'/><target dir='/'/></filesystem>
+    <interface type='network'><source network='default'/></interface>
+    <console type='pty'/>
+  </devices>
+</domain>
+XML
+}
+xml os | in_host sh -c 'cat >/root/os.xml'
+out=$(in_host vivctl define /root/os.xml 2>&1)
+check "define os" contains "$out" "Domain os defined"
+out=$(in_host vivctl start os 2>&1)
+check "start os" contains "$out" "Domain os started"
+
+state_is() { [ "$(inside systemctl is-system-running 2>/dev/null)" = "$1" ]; }
+booted() { local s; s=$(inside systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; }
+if wait_until 180 booted && state_is running; then
+	ok "systemd in the container reaches 'running'"
+else
+	not_ok "systemd in the container reaches 'running' (it says '$(inside systemctl is-system-running 2>&1)')"
+	inside systemctl --failed --no-legend --no-pager 2>&1 | sed 's/^/#  failed: /'
+	inside systemctl list-jobs --no-legend --no-pager 2>&1 | sed 's/^/#  job: /'
+fi
+out=$(inside systemctl --failed --no-legend --no-pager 2>&1)
+check "no failed unit" [ -z "$out" ]
+[ -z "$out" ] || printf '#  %s\n' "$out"
+
+# --- systemd's container interface ---
+out=$(inside systemd-detect-virt 2>&1)
+check "systemd-detect-virt: container-other (\$container=vivarium)" [ "$out" = container-other ]
+out=$(inside sh -c 'tr "\0" "\n" </proc/1/environ' 2>&1)
+check "init's environment has container=vivarium" contains "$out" "container=vivarium"
+check "init's environment has container_uuid" contains "$out" "container_uuid=$uuid"
+out=$(inside cat /etc/machine-id 2>&1)
+check "/etc/machine-id is the container's uuid" [ "$out" = "${uuid//-/}" ]
+check "/run is a tmpfs" [ "$(inside findmnt -n -o FSTYPE /run 2>&1)" = tmpfs ]
+check "/tmp is a tmpfs" [ "$(inside findmnt -n -o FSTYPE /tmp 2>&1)" = tmpfs ]
+out=$(inside cat /run/host/os-release 2>&1)
+check "/run/host/os-release is the host's" [ "$out" = "$(in_host cat /etc/os-release)" ]
+check "/run/host/os-release is read-only" fails inside sh -c 'echo x >>/run/host/os-release'
+if [ "$(in_host stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
+	out=$(inside cat /sys/fs/cgroup/init.scope/cgroup.procs 2>&1)
+	check "cgroup2: systemd made init.scope in its own tree" [ "$out" = 1 ]
+else
+	check "hybrid: systemd made init.scope in name=systemd" [ "$(inside cat /sys/fs/cgroup/systemd/init.scope/cgroup.procs 2>&1)" = 1 ]
+	check "hybrid: and in the cgroup2 on unified/" [ "$(inside cat /sys/fs/cgroup/unified/init.scope/cgroup.procs 2>&1)" = 1 ]
+	out=$(in_host sh -c 'cat /sys/fs/cgroup/systemd/machine.slice/machine-os.scope/payload/init.scope/cgroup.procs' 2>&1)
+	check "hybrid: the container's init.scope is below the scope's payload/ on the host" [ -n "$out" ]
+	out=$(inside findmnt -n -o OPTIONS /sys/fs/cgroup/memory 2>&1)
+	check "hybrid: v1 controllers are read-only" contains "$out" "ro,"
+	check "hybrid: /sys/fs/cgroup itself is read-only" fails inside mkdir /sys/fs/cgroup/x
+fi
+
+# --- the console: getty's login prompt ---
+cat >"$TESTHOST_DIR/console.steps" <<'STEPS'
+expect Connected to domain os
+raw
+sendraw \r
+expect os login:
+sendraw \x1d
+eof
+STEPS
+out=$(in_host python3 "$here/lib/ptyexpect.py" --timeout 30 "$TESTHOST_DIR/console.steps" -- vivctl console os 2>&1)
+rc=$?
+check "vivctl console os: the login prompt of console-getty" [ $rc -eq 0 ]
+[ $rc -eq 0 ] || printf '%s\n' "$out" | tail -20 | sed 's/^/#  /'
+
+# --- machined: machinectl, systemctl -M, systemd-run -M ---
+out=$(in_host machinectl list --no-legend --no-pager 2>&1)
+check "machinectl list: os, a vivarium container" contains "$out" "os container vivarium"
+out=$(in_host machinectl status os --no-pager 2>&1)
+check "machinectl status os: the OS" contains "$out" "OS: Debian GNU/Linux 12"
+out=$(in_host systemctl -M os is-system-running 2>&1)
+check "systemctl -M os is-system-running: running" [ "$out" = running ]
+out=$(in_host timeout 60 machinectl shell os /bin/sh -c 'echo shell-$((6*7)) in $(hostname)' 2>&1)
+check "machinectl shell os runs a command in it" contains "$out" "shell-42 in os"
+check "systemd-run -M os --wait /bin/true" in_host timeout 60 systemd-run -M os --wait -q /bin/true
+check "systemd-run -M os --wait /bin/false fails" fails in_host timeout 60 systemd-run -M os --wait -q /bin/false
+
+# --- the network: DHCP from the default network's dnsmasq ---
+has_lease() { inside ip -4 -o addr show dev eth0 2>/dev/null | grep -q 'inet 192\.168\.'; }
+check "eth0 got an address by DHCP (systemd-networkd)" wait_until 60 has_lease
+gw=$(in_host vivctl net-dumpxml default | sed -n "s/.*<ip address='\([^']*\)'.*/\1/p")
+check "the container pings the network's gateway $gw" inside ping -c1 -W5 "$gw"
+
+# --- a manager restart under the running OS ---
+init_before=$(in_host machinectl show os -p Leader --value 2>&1)
+in_host systemctl restart vivariumd.service
+out=$(in_host vivctl list 2>&1)
+check "after a manager restart os is still running" grep -Eq '^ *[0-9]+ +os +running' <<<"$out"
+check "... the same init" [ "$(in_host machinectl show os -p Leader --value 2>&1)" = "$init_before" ]
+check "... and systemd is still running" state_is running
+
+# --- vivctl reboot: systemd reboots cleanly, the container starts again ---
+id_before=$(in_host vivctl domid os 2>&1)
+out=$(in_host vivctl reboot os 2>&1)
+check "vivctl reboot os" contains "$out" "Domain os is being rebooted"
+new_id() { local i; i=$(in_host vivctl domid os 2>/dev/null); [ -n "$i" ] && [ "$i" != - ] && [ "$i" != "$id_before" ]; }
+check "os runs again with another Id" wait_until 120 new_id
+log=$(in_host journalctl -u vivariumd -o cat --no-pager 2>&1)
+check "the container's systemd rebooted: init ended by reboot() (129)" contains "$log" "Container 'os' stopped: shutdown, exit code 129."
+check "systemd reaches 'running' after the reboot" wait_until 180 state_is running
+
+# --- vivctl shutdown: a clean power-off, nothing left ---
+unit_gone() { [ "$(in_host systemctl is-active machine-os.scope 2>/dev/null)" != active ]; }
+shut_off() { in_host vivctl domstate os 2>/dev/null | grep -q 'shut off'; }
+out=$(in_host vivctl shutdown os 2>&1)
+check "vivctl shutdown os" contains "$out" "Domain os is being shutdown"
+check "os shuts off" wait_until 120 shut_off
+log=$(in_host journalctl -u vivariumd -o cat --no-pager 2>&1)
+check "systemd halted: init ended with SIGINT (130)" contains "$log" "Container 'os' stopped: shutdown, exit code 130."
+check "the scope is gone" wait_until 30 unit_gone
+out=$(in_host sh -c 'ls -d /sys/fs/cgroup/*/machine.slice/machine-os.scope /sys/fs/cgroup/machine.slice/machine-os.scope' 2>/dev/null)
+check "no cgroup of the container is left" [ -z "$out" ]
+check "machined forgot os" fails in_host machinectl show os
+out=$(in_host ip -o link show type veth 2>&1)
+check "no veth is left" [ -z "$out" ]
+out=$(in_host findmnt -rn -o TARGET 2>&1 | grep -F "$root" || true)
+check "no mount of the root in the host" [ -z "$out" ]
+
+# --- systemctl reboot inside, <on_reboot>destroy</on_reboot>: it stays off ---
+xml os "<on_reboot>destroy</on_reboot>" | in_host sh -c 'cat >/root/os.xml'
+in_host vivctl define /root/os.xml >/dev/null 2>&1
+out=$(in_host vivctl start os 2>&1)
+check "start os with on_reboot=destroy" contains "$out" "Domain os started"
+check "it boots" wait_until 180 state_is running
+inside systemctl reboot >/dev/null 2>&1
+check "systemctl reboot inside: on_reboot=destroy leaves it shut off" wait_until 120 shut_off
+log=$(in_host journalctl -u vivariumd -o cat --no-pager 2>&1)
+check "... after init ended by reboot() (129)" [ "$(grep -c "Container 'os' stopped: shutdown, exit code 129." <<<"$log")" = 2 ]
+check "... and no restart" [ "$(grep -c "Container 'os' started" <<<"$log")" = 3 ]
+check "the scope is gone" wait_until 30 unit_gone
+in_host vivctl undefine os >/dev/null 2>&1
+
+testhost_teardown || not_ok "test host teardown"
+echo "1..$n"
+[ "$failures" -eq 0 ]
