@@ -76,6 +76,8 @@ int ctl_report_bus_error(const sd_bus_error *error, int r, const char *domain) {
         return ctl_error(r, "%s", error->message ?: error->name);
 }
 
+#define CTL_START_TIMEOUT_USEC (3700ULL * 1000000ULL)
+
 int ctl_call(Context *c, const char *domain, const char *member,
              sd_bus_message **ret_reply, const char *types, ...) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -87,10 +89,16 @@ int ctl_call(Context *c, const char *domain, const char *member,
         if (r < 0)
                 return r;
 
+        /* A start may wait for init's READY=1 (<vivarium:notify timeout>,
+         * up to an hour) or a clean reboot: the manager bounds those calls
+         * itself and always answers, so vivctl waits as long as it does. */
+        if (streq(member, "Start") || streq(member, "CreateXML") || streq(member, "Reboot"))
+                (void) sd_bus_set_method_call_timeout(bus, CTL_START_TIMEOUT_USEC);
         va_start(ap, types);
         r = sd_bus_call_methodv(bus, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE,
                                 member, &error, ret_reply, types, ap);
         va_end(ap);
+        (void) sd_bus_set_method_call_timeout(bus, 0);
         if (r < 0) {
                 const char *rest;
 

@@ -164,6 +164,7 @@ void host_mounts_init(HostMounts *h) {
                 .root_fd = -EBADF,
                 .console_sock = { -EBADF, -EBADF },
                 .console_slave = -EBADF,
+                .notify_fd = -EBADF,
         };
         for (size_t i = 0; i < ELEMENTSOF(h->dev_fds); i++)
                 h->dev_fds[i] = -EBADF;

@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "helper.h"
@@ -199,4 +201,131 @@ int os_setup_mounts(const DomainDef *def, const HostMounts *h, int root_fd, char
                 }
         }
         return 0;
+}
+
+/* --- notify readiness (<vivarium:notify/>) ---
+ *
+ * As nspawn's --notify-ready: init gets NOTIFY_SOCKET=/run/host/notify, a
+ * datagram socket the helper created and the child bound inside the
+ * container (after pivot_root, so the path is the container's). systemd as
+ * PID 1 sends READY=1 there when its boot is complete; only then does the
+ * helper answer READY to the manager, so Start (and vivarium@NAME.service's
+ * own READY) mean "booted". No READY=1 within the definition's timeout fails
+ * the start and destroys the container. */
+
+#define NOTIFY_PATH "/run/host/notify"
+
+int os_notify_open(Helper *h, char **ret_error) {
+        _cleanup_close_ int fd = -EBADF;
+        const int one = 1;
+
+        if (h->def->notify_timeout_sec == 0)
+                return 0;
+        if (!domain_def_root(h->def)) {
+                (void) asprintf(ret_error, "Container '%s': vivarium:notify needs a private root (a filesystem with target '/'): "
+                                "its socket is made in the container's /run/host", h->name);
+                return -EINVAL;
+        }
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
+                int r = -errno;
+                (void) asprintf(ret_error, "Failed to create the notify socket of container '%s': %s", h->name, strerror(-r));
+                return r;
+        }
+        h->notify_fd = TAKE_FD(fd);
+        h->host.notify_fd = h->notify_fd;
+        return 0;
+}
+
+const char *os_notify_env(const DomainDef *def) {
+        return def->notify_timeout_sec > 0 ? "NOTIFY_SOCKET=" NOTIFY_PATH : NULL;
+}
+
+/* Child side, in the container's root: the socket is bound to a path of
+ * the container's own tree (nothing of the host is written). */
+int os_notify_bind(int fd) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = NOTIFY_PATH };
+
+        if (fd < 0)
+                return 0;
+        if (mkdir("/run/host", 0755) < 0 && errno != EEXIST)
+                return -errno;
+        (void) unlink(NOTIFY_PATH);
+        return RET_NERRNO(bind(fd, (struct sockaddr *) &sa, sizeof(sa)));
+}
+
+static void notify_done(Helper *h, int error, const char *message) {
+        h->notify_timer = sd_event_source_disable_unref(h->notify_timer);
+        helper_report_start(h, error, message);
+}
+
+static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Helper *h = userdata;
+        char buf[4096], control[CMSG_SPACE(sizeof(struct ucred))];
+        struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control) };
+        const struct ucred *cred = NULL;
+        ssize_t n;
+
+        n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n < 0)
+                return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                        /* systemd sends fds to store (FDSTORE=1): not ours to keep */
+                        int *fds = (int *) CMSG_DATA(c);
+                        for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
+                                safe_close(fds[i]);
+                } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
+                        cred = (const struct ucred *) CMSG_DATA(c);
+        }
+        /* only init speaks for the container, as nspawn decides */
+        if (!cred || cred->pid != h->init_pid)
+                return 0;
+        buf[n] = 0;
+        for (char *line = buf, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                if (streq(line, "READY=1") && !h->ready) {
+                        log_debug("Init reported READY=1.");
+                        notify_done(h, 0, NULL);
+                } else if (strncmp(line, "STATUS=", 7) == 0)
+                        log_debug("Init's status: %s", line + 7);
+        }
+        return 0;
+}
+
+static int on_notify_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Helper *h = userdata;
+        _cleanup_free_ char *msg = NULL;
+
+        if (h->ready)
+                return 0;
+        (void) asprintf(&msg, "Init of container '%s' did not report READY=1 on its notify socket within %u s",
+                        h->name, h->def->notify_timeout_sec);
+        log_error("%s", msg ? msg : "Init did not report READY=1 in time");
+        notify_done(h, -ETIMEDOUT, msg);
+        helper_terminate(h, true);
+        return 0;
+}
+
+/* Returns 1 when the start is reported later, by on_notify(). */
+int os_notify_watch(Helper *h) {
+        int r;
+
+        if (h->notify_fd < 0)
+                return 0;
+        r = sd_event_add_io(h->event, &h->notify_source, h->notify_fd, EPOLLIN, on_notify, h);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(h->event, &h->notify_timer, CLOCK_MONOTONIC,
+                                       h->def->notify_timeout_sec * 1000000ULL, 0, on_notify_timeout, h);
+        return r < 0 ? r : 1;
+}
+
+void os_notify_close(Helper *h) {
+        h->notify_source = sd_event_source_disable_unref(h->notify_source);
+        h->notify_timer = sd_event_source_disable_unref(h->notify_timer);
+        h->notify_fd = safe_close(h->notify_fd);
 }

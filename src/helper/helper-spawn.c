@@ -163,7 +163,7 @@ static int change_identity(const DomainDef *def, int err_fd) {
 
 static char **build_env(const DomainDef *def) {
         char uuid[37];
-        size_t n = 0, max = 8 + def->n_init_env;
+        size_t n = 0, max = 9 + def->n_init_env;
         char **env = calloc(max + 1, sizeof(char *));
 
         if (!env)
@@ -178,6 +178,8 @@ static char **build_env(const DomainDef *def) {
         ADD("container_uuid=%s", uuid);
         ADD("LIBVIRT_LXC_NAME=%s", def->name);
         ADD("LIBVIRT_LXC_UUID=%s", uuid);
+        if (os_notify_env(def))
+                ADD("%s", os_notify_env(def));
         for (size_t i = 0; i < def->n_init_env; i++) {
                 /* a user's value replaces ours of the same name */
                 size_t l = strlen(def->init_env[i].name);
@@ -266,6 +268,11 @@ static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
         r = container_setup_mounts(def, &h->host, &error);
         if (r < 0)
                 child_fail(err_fd, r, error);
+        r = os_notify_bind(h->host.notify_fd);
+        if (r < 0) {
+                snprintf(msg, sizeof(msg), "Failed to bind the notify socket of container '%s': %s", def->name, strerror(-r));
+                child_fail(err_fd, r, msg);
+        }
 
         if (domain_def_has_privnet(def)) {
                 r = netns_loopback_up();

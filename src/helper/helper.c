@@ -43,6 +43,7 @@ static void helper_init(Helper *h) {
                 .model_fd = -EBADF,
                 .init_pidfd = -EBADF,
                 .listen_fd = -EBADF,
+                .notify_fd = -EBADF,
                 .exit_detail = "shutdown",
         };
         h->console.master = -EBADF;
@@ -54,6 +55,7 @@ static void helper_done(Helper *h) {
         control_close(h);
         machine_unregister(h);
         console_done(&h->console);
+        os_notify_close(h);
         host_mounts_close(&h->host);
         h->network = network_teardown(h->network);
         h->child_source = sd_event_source_disable_unref(h->child_source);
@@ -88,6 +90,19 @@ static int handshake_send(Helper *h, const char *fmt, ...) {
         if (send(h->handshake_fd, msg, strlen(msg), MSG_NOSIGNAL) < 0)
                 return log_error_errno(errno, "Failed to answer the manager: %m");
         return 0;
+}
+
+/* The start's verdict for the manager, once: READY <init pid> when init
+ * runs (with <vivarium:notify/>, when it said READY=1), else ERROR. */
+void helper_report_start(Helper *h, int error, const char *message) {
+        if (h->ready)
+                return;
+        h->ready = true;
+        if (error < 0)
+                (void) handshake_send(h, "%s %d %s", VIV_HANDSHAKE_ERROR, -error, strna(message));
+        else
+                (void) handshake_send(h, "%s %d", VIV_HANDSHAKE_READY, (int) h->init_pid);
+        h->handshake_fd = safe_close(h->handshake_fd);
 }
 
 /* Blocks until the manager says GO. Returns 0 on GO, -EPIPE when the manager
@@ -141,6 +156,13 @@ static int on_init_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
         if (h->destroying)
                 h->exit_detail = "destroyed";
         log_debug("Init exited: %s, %d.", h->exit_detail, h->exit_code);
+        if (!h->ready) {
+                /* <vivarium:notify/>: it never said READY=1 */
+                _cleanup_free_ char *msg = NULL;
+                (void) asprintf(&msg, "Init of container '%s' exited (status %d) before it reported READY=1",
+                                h->name, h->exit_code);
+                helper_report_start(h, -ECHILD, msg);
+        }
 
         console_drain(h);
         /* nothing of the container may survive its init */
@@ -338,6 +360,9 @@ static int container_start(Helper *h, char **ret_error) {
                 h->host.cgroup_systemd_writable |= h->cgroups.hier[i].named_systemd;
         }
         h->init_systemd = h->host.init_systemd;
+        r = os_notify_open(h, ret_error);
+        if (r < 0)
+                return r;
         r = container_spawn(h, ret_error);
         /* the child took its copies of the source clones */
         host_mounts_close(&h->host);
@@ -421,8 +446,12 @@ int main(int argc, char *argv[]) {
                 goto finish;
         }
 
-        (void) handshake_send(h, "%s %d", VIV_HANDSHAKE_READY, (int) h->init_pid);
-        h->handshake_fd = safe_close(h->handshake_fd);
+        /* with <vivarium:notify/>, the manager hears READY when init says so */
+        r = os_notify_watch(h);
+        if (r < 0)
+                log_warning_errno(r, "Failed to watch the notify socket, reporting the start now: %m");
+        if (r <= 0)
+                helper_report_start(h, 0, NULL);
 
         (void) sd_event_add_signal(h->event, NULL, SIGTERM, on_signal, h);
         (void) sd_event_add_signal(h->event, NULL, SIGINT, on_signal, h);

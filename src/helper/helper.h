@@ -90,6 +90,7 @@ typedef struct HostMounts {
         bool cgroup_systemd_writable;   /* hybrid: payload/ is ours in name=systemd */
         bool cgroup_unified_writable;   /* hybrid: ... in the cgroup2 on unified/ */
         bool init_systemd;      /* init is systemd in a private root: an OS container (helper-os.c) */
+        int notify_fd;          /* borrowed from Helper: the child binds it in the container */
 } HostMounts;
 
 struct Helper {
@@ -112,6 +113,9 @@ struct Helper {
         NetworkSetup *network;  /* the interfaces' devices, NULL without any */
 
         bool init_systemd;      /* HostMounts' init_systemd, kept for Shutdown and Reboot */
+        int notify_fd;          /* <vivarium:notify/>: init's notify socket, else -EBADF */
+        sd_event_source *notify_source, *notify_timer;
+        bool ready;             /* READY (or ERROR) went to the manager */
         pid_t init_pid;
         int init_pidfd;
         sd_event_source *child_source;
@@ -152,6 +156,11 @@ int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error
 /* helper-os.c: systemd as init */
 bool os_init_is_systemd(int root_fd, const char *init);
 int os_setup_mounts(const DomainDef *def, const HostMounts *h, int root_fd, char **ret_error);
+int os_notify_open(Helper *h, char **ret_error);
+const char *os_notify_env(const DomainDef *def);
+int os_notify_bind(int fd);
+int os_notify_watch(Helper *h);
+void os_notify_close(Helper *h);
 
 /* helper-dev.c */
 extern const char *const dev_node_names[];
@@ -189,6 +198,7 @@ int netns_loopback_up(void);
 
 /* helper.c */
 void helper_terminate(Helper *h, bool destroy);
+void helper_report_start(Helper *h, int error, const char *message);
 int helper_format_uuid(const uint8_t uuid[16], char ret[37]);
 
 /* helper-mount.c: path and mount primitives relative to a container root */

@@ -338,6 +338,10 @@ void container_helper_ready(Container *c, pid_t leader) {
                         c->name, strerror(-r));
 }
 
+static uint64_t usec_notify(const Container *c) {
+        return c->live ? c->live->notify_timeout_sec * 1000000ULL : 0;
+}
+
 static int start_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
         Container *c = userdata;
         _cleanup_free_ char *msg = NULL;
@@ -345,7 +349,7 @@ static int start_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
         if (c->state != CONTAINER_STARTING || c->start_phase == START_PHASE_FAILING)
                 return 0;
         if (asprintf(&msg, "Timed out starting container '%s' after %llu s", c->name,
-                     START_TIMEOUT_USEC / 1000000ULL) < 0)
+                     (START_TIMEOUT_USEC + usec_notify(c)) / 1000000ULL) < 0)
                 msg = NULL;
         if (c->scope_created)
                 (void) scope_kill(c->manager, c->unit, SIGKILL);
@@ -581,7 +585,10 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
         c->start_msg = sd_bus_message_ref(msg);
         fprintf(stderr, "Starting container '%s': helper %d.\n", c->name, (int) c->helper_pid);
 
-        r = sd_event_add_time_relative(c->manager->event, &c->start_timer, CLOCK_MONOTONIC, START_TIMEOUT_USEC, 0,
+        /* <vivarium:notify>: the helper waits that long for READY=1 and
+         * fails the start itself; ours is the bound if the helper hangs */
+        r = sd_event_add_time_relative(c->manager->event, &c->start_timer, CLOCK_MONOTONIC,
+                                       START_TIMEOUT_USEC + usec_notify(c), 0,
                                        start_timer_cb, c);
         if (r < 0)
                 fprintf(stderr, "Failed to arm the start timeout of container '%s', ignoring: %s\n", c->name,

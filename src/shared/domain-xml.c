@@ -773,6 +773,23 @@ static int parse_tasks(Parser *p, xmlNode *n) {
         return 0;
 }
 
+/* <vivarium:notify timeout='S'/>: Start returns once init sent READY=1 on
+ * its notify socket (docs/helper.md), within S seconds (default 90). */
+static int parse_notify(Parser *p, xmlNode *n) {
+        _cleanup_free_ char *s = NULL;
+        uint64_t v = NOTIFY_TIMEOUT_DEFAULT_SEC;
+        int r;
+
+        r = xml_prop_opt(n, "timeout", &s);
+        if (r < 0)
+                return r;
+        if (s && (xml_parse_u64(s, &v) < 0 || v == 0 || v > NOTIFY_TIMEOUT_MAX_SEC))
+                return ERR(p, n, "timeout", "notify timeout '%s' is out of range, expected 1 to %u seconds", s,
+                           NOTIFY_TIMEOUT_MAX_SEC);
+        p->def->notify_timeout_sec = (uint32_t) v;
+        return 0;
+}
+
 /* Checks across the memory elements, once all are read. */
 static int check_memory(Parser *p) {
         const DomainDef *def = p->def;
@@ -815,6 +832,8 @@ static int parse_domain(Parser *p, xmlNode *root) {
                 if (c->ns && c->ns->href && streq((const char *) c->ns->href, VIV_DOMAIN_NS)) {
                         if (xml_name_is(c, "tasks"))
                                 r = parse_tasks(p, c);
+                        else if (xml_name_is(c, "notify"))
+                                r = parse_notify(p, c);
                         else
                                 r = warn_ignored(p, c);
                 } else if (xml_name_is(c, "name")) {
@@ -1045,6 +1064,8 @@ static void format_tunables(XmlBuf *b, const DomainDef *def) {
                                (unsigned long long) def->blkio_weight);
         if (def->tasks_max != UNSET_U64)
                 xml_buf_printf(b, "  <vivarium:tasks max='%llu'/>\n", (unsigned long long) def->tasks_max);
+        if (def->notify_timeout_sec > 0)
+                xml_buf_printf(b, "  <vivarium:notify timeout='%u'/>\n", def->notify_timeout_sec);
 }
 
 static void format_features(XmlBuf *b, const DomainDef *def) {
@@ -1151,7 +1172,7 @@ char *domain_def_format(const DomainDef *def, pid_t id) {
         xml_buf_printf(&b, "<domain type='lxc'");
         if (id > 0)
                 xml_buf_printf(&b, " id='%d'", (int) id);
-        if (def->tasks_max != UNSET_U64)
+        if (def->tasks_max != UNSET_U64 || def->notify_timeout_sec > 0)
                 xml_buf_printf(&b, " xmlns:vivarium='" VIV_DOMAIN_NS "'");
         xml_buf_printf(&b, ">\n");
 

@@ -11,6 +11,10 @@
 
 #define DOMAIN_NAME_MAX 64
 #define MAC_ADDR_LEN 6
+/* <vivarium:notify/> without a timeout: how long Start waits for READY=1 */
+#define NOTIFY_TIMEOUT_DEFAULT_SEC 90U
+#define NOTIFY_TIMEOUT_MAX_SEC 3600U
+
 #define UNSET_U64 UINT64_MAX
 
 typedef enum FilesystemType {
@@ -123,6 +127,7 @@ typedef struct DomainDef {
         int64_t cpu_quota_us;         /* <cputune><quota>, 0 = unset, <0 = unlimited */
         uint64_t blkio_weight;        /* <blkiotune><weight>, UNSET_U64 = unset */
         uint64_t tasks_max;           /* <vivarium:tasks max=...>, UNSET_U64 = default */
+        uint32_t notify_timeout_sec;  /* <vivarium:notify timeout=...>: Start waits for READY=1; 0 = no notify */
 
         char *os_type;                /* "exe" */
         char *init;                   /* <init>, required */
