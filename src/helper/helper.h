@@ -159,8 +159,11 @@ void console_drain(Helper *h);
 void console_done(Console *c);
 
 /* helper-seccomp.c */
-int seccomp_apply_denylist(void);
-int seccomp_export_denylist(const char *path);
+/* True when init's filter refuses mount(2) and friends (no user namespace,
+ * sys_admin not turned on explicitly). */
+bool seccomp_denies_mounts(const DomainDef *def);
+int seccomp_apply_denylist(const DomainDef *def);
+int seccomp_export_denylist(const DomainDef *def, const char *path);
 
 /* helper-caps.c */
 int caps_apply_bounding_set(const DomainDef *def);
