@@ -552,8 +552,11 @@ static int setup_filesystems(const DomainDef *def, HostMounts *h, int root_fd, c
                 }
                 case FILESYSTEM_RAM: {
                         char size[64];
-                        const char *opts[] = { "mode=0755", fs->ram_usage_kib > 0 ? size : NULL, NULL };
-                        snprintf(size, sizeof(size), "size=%lluk", (unsigned long long) fs->ram_usage_kib);
+                        const char *opts[] = { "mode=0755", size, TMPFS_NESTED_INODES, NULL };
+                        if (fs->ram_usage_kib > 0)
+                                snprintf(size, sizeof(size), "size=%lluk", (unsigned long long) fs->ram_usage_kib);
+                        else
+                                snprintf(size, sizeof(size), "%s", TMPFS_NESTED_SIZE);
                         r = fs_new_mount("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
                                          (fs->readonly ? MOUNT_ATTR_RDONLY : 0), &m);
                         if (r < 0) {

@@ -23,7 +23,7 @@ typedef enum FilesystemType {
 typedef struct DomainFilesystem {
         FilesystemType type;
         char *source;            /* mount/bind: source dir; ram: NULL */
-        uint64_t ram_usage_kib;  /* ram: size of the tmpfs in KiB, 0 = kernel default */
+        uint64_t ram_usage_kib;  /* ram: size of the tmpfs in KiB, 0 = the helper's default (10% of RAM) */
         char *target;            /* absolute path in the container */
         bool readonly;
 } DomainFilesystem;
