@@ -227,6 +227,50 @@ static int append_allowed_cpus(sd_bus_message *msg, const char *cpuset) {
         return sd_bus_message_close_container(msg);
 }
 
+/* The devices the container may open: its own /dev (helper-dev.c), nothing
+ * else. Without a user namespace the container's root could otherwise open
+ * any host device node it reaches: one in a bind-mounted host directory, in a
+ * devtmpfs, or made with mknod. systemd enforces it (a BPF program on
+ * cgroup v2, the devices controller on v1) on the scope, and the helper's
+ * leaves below it inherit it; nspawn closes its scope the same way. */
+static const char *const device_allow[] = {
+        "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
+        "/dev/tty", "/dev/ptmx",
+        "char-pts",     /* the container's devpts instance: console and ptys */
+};
+
+static int append_device_policy(sd_bus_message *msg) {
+        int r;
+
+        r = sd_bus_message_append(msg, "(sv)", "DevicePolicy", "s", "closed");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'r', "sv");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "s", "DeviceAllow");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'v', "a(ss)");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'a', "(ss)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(device_allow); i++) {
+                r = sd_bus_message_append(msg, "(ss)", device_allow[i], "rwm");
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(msg);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(msg);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(msg);
+}
+
 static int append_limits(sd_bus_message *msg, const DomainDef *def) {
         uint64_t tasks = def->tasks_max != UNSET_U64 ? def->tasks_max : DEFAULT_TASKS_MAX;
         uint64_t mem_kib = 0;
@@ -334,6 +378,9 @@ static int scope_start_call(Container *c) {
                                   "Delegate", "b", 1,
                                   "CollectMode", "s", "inactive-or-failed",
                                   "PIDs", "au", 1, (uint32_t) c->helper_pid);
+        if (r < 0)
+                return r;
+        r = append_device_policy(msg);
         if (r < 0)
                 return r;
         r = append_limits(msg, container_current_def(c));
