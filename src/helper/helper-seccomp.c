@@ -61,14 +61,22 @@ static const char *const denied_syscalls[] = {
         "bpf", "perf_event_open", "lookup_dcookie",
         /* obsolete interfaces with a history of holes */
         "_sysctl", "uselib", "nfsservctl", "vm86", "vm86old",
-        /* userfaultfd stalls the kernel inside a copy from user space at a
-         * moment the attacker chooses: the usual tool to win a kernel race
-         * (Docker's and nspawn's filters leave it out too) */
-        "userfaultfd",
+};
+
+/* Denied unless <vivarium:syscalls allow='...'/> names their group: what
+ * some programs use, with a record of kernel holes. */
+static const struct {
+        SyscallGroup group;
+        const char *const names[3];
+} denied_groups[] = {
         /* io_uring: a large kernel surface with a long list of privilege
          * escalations, and its operations bypass a filter on the plain
-         * system calls */
-        "io_uring_setup", "io_uring_enter", "io_uring_register",
+         * system calls (databases and some runtimes want it) */
+        { SYSCALL_GROUP_IO_URING, { "io_uring_setup", "io_uring_enter", "io_uring_register" } },
+        /* userfaultfd stalls the kernel inside a copy from user space at a
+         * moment the attacker chooses: the usual tool to win a kernel race
+         * (CRIU and live migration want it) */
+        { SYSCALL_GROUP_USERFAULTFD, { "userfaultfd" } },
 };
 
 /* See the top of this file: what undoes the container's mounts. */
@@ -121,6 +129,14 @@ static int denylist_build(const DomainDef *def, scmp_filter_ctx *ret) {
                 return r;
 
         deny_all(ctx, denied_syscalls, ELEMENTSOF(denied_syscalls));
+        for (size_t i = 0; i < ELEMENTSOF(denied_groups); i++) {
+                size_t n = 0;
+                if (def->syscalls_allowed & denied_groups[i].group)
+                        continue;
+                while (n < ELEMENTSOF(denied_groups[i].names) && denied_groups[i].names[n])
+                        n++;
+                deny_all(ctx, denied_groups[i].names, n);
+        }
         if (seccomp_denies_mounts(def))
                 deny_all(ctx, mount_syscalls, ELEMENTSOF(mount_syscalls));
         *ret = TAKE_PTR(ctx);
