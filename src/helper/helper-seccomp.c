@@ -85,7 +85,8 @@ static const char *const mount_syscalls[] = {
         "fsopen", "fsconfig", "fsmount", "fspick", "move_mount", "open_tree", "mount_setattr",
 };
 
-bool seccomp_denies_mounts(const DomainDef *def) {
+/* No user namespace, and sys_admin not turned on explicitly. */
+static bool seccomp_denies_mounts(const DomainDef *def) {
         if (def->n_uid_map > 0)
                 return false;
         if (def->cap_policy == CAP_POLICY_ALLOW)

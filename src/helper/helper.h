@@ -166,9 +166,6 @@ void console_drain(Helper *h);
 void console_done(Console *c);
 
 /* helper-seccomp.c */
-/* True when init's filter refuses mount(2) and friends (no user namespace,
- * sys_admin not turned on explicitly). */
-bool seccomp_denies_mounts(const DomainDef *def);
 int seccomp_apply_denylist(const DomainDef *def);
 int seccomp_export_denylist(const DomainDef *def, const char *path);
 
