@@ -129,6 +129,16 @@ static void probe_fresh(const char *name, const char *type) {
                 char cp[128];
                 snprintf(cp, sizeof cp, "%s/sys/kernel/core_pattern", dir);
                 int w = strcmp(type, "proc") == 0 ? open_for_write(cp) : -1;
+                if (strcmp(type, "devtmpfs") == 0) {
+                        /* the host's own nodes: the device policy must hold */
+                        char node[128];
+                        snprintf(node, sizeof node, "%s/loop0", dir);
+                        int fd = open(node, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+                        report("devtmpfs-node", fd >= 0, "open loop0 of that devtmpfs O_RDONLY -> %s",
+                               errname(fd >= 0 ? 0 : errno));
+                        if (fd >= 0)
+                                close(fd);
+                }
                 (void) umount2(dir, MNT_DETACH);
                 report(name, true, "mount -t %s %s -> success%s%s", type, dir,
                        w >= 0 ? ", its core_pattern O_WRONLY -> " : "", w >= 0 ? errname(w) : "");

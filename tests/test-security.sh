@@ -49,17 +49,10 @@ fi
 # --- inside the test host ---------------------------------------------------------
 
 probe_bin=$2
-n=0
-failures=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $*"; }
+# shellcheck source=tests/lib/check.sh
+. "$here/lib/check.sh"
 listed() { names --all | grep -qx "$1"; }
 not_listed() { ! listed "$1"; }
-check() { # DESCRIPTION CMD...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
 
 # the names vivctl list shows (running ones; --all: defined ones too)
 names() { vivctl list "$@" 2>/dev/null | awk 'NR > 2 && NF { print $2 }'; }
@@ -257,6 +250,10 @@ run_mode() {
 	# the default bounding set is docs/helper.md's (no private network here),
 	# less what this host's own bounding set lacks
 	check "$mode: CapBnd is the documented default set ($capbnd_default)" grep -q "^info CapBnd $capbnd_default " "$out"
+	if [ "$mode" = private-sysadmin ]; then
+		# mounting allowed, so a devtmpfs shows the host's nodes: they must not open
+		check "$mode: a devtmpfs' host node does not open" grep -q '^probe devtmpfs-node: .*(blocked)$' "$out"
+	fi
 	if [ "$mode" = shared-root ]; then
 		check "$mode: the host's bus answered a container's read-only call" grep -q '^check hostbus-list: .* -> ok$' "$out"
 		check "$mode: the manager refused CreateXML from inside the container" \
