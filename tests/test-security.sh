@@ -305,6 +305,11 @@ check "the victim still runs" listed victim
 
 # vivctl enter trusts the filter only when nobody but root can have written it.
 check "vivctl enter runs with the helper's filter" vivctl enter victim -- /bin/true
+msg=$(vivctl enter victim -- /bin/mount -t proc proc /tmp 2>&1)
+rc=$?
+echo "#   $msg"
+# busybox's words for EPERM
+check "an entered command cannot mount either" eval '[ $rc != 0 ] && [[ $msg == *"permission denied"* ]]'
 chmod 0666 "$filter"
 msg=$(vivctl enter victim -- /bin/true 2>&1)
 check "vivctl enter refuses a filter that others may write" \
