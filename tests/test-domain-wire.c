@@ -130,6 +130,7 @@ static unsigned compare_defs(const char *what, const DomainDef *a, const DomainD
         SAME(&d, a, b, blkio_weight);
         SAME(&d, a, b, tasks_max);
         SAME(&d, a, b, notify_timeout_sec);
+        SAME(&d, a, b, syscalls_allowed);
         SAME_STR(&d, a, b, os_type);
         SAME_STR(&d, a, b, init);
 
@@ -266,6 +267,7 @@ static DomainDef *def_new_full(void) {
         def->blkio_weight = 500;
         def->tasks_max = 77;
         def->notify_timeout_sec = 42;
+        def->syscalls_allowed = SYSCALL_GROUP_IO_URING;
         def->os_type = xstrdup("exe");
         def->init = xstrdup("/sbin/init");
         def->init_args = xcalloc(3, sizeof(char *));

@@ -289,6 +289,7 @@ static void put_def(WireWriter *w, const DomainDef *def) {
         put_u64(w, def->blkio_weight);
         put_u64(w, def->tasks_max);
         put_u32(w, def->notify_timeout_sec);
+        put_u32(w, def->syscalls_allowed);
 
         put_str(w, def->os_type);
         put_str(w, def->init);
@@ -473,6 +474,8 @@ static void get_def(WireReader *r, DomainDef *def) {
         def->blkio_weight = get_u64(r);
         def->tasks_max = get_u64(r);
         def->notify_timeout_sec = get_u32(r);
+        def->syscalls_allowed = get_u32(r);
+        wire_check(r, (def->syscalls_allowed & ~(unsigned) _SYSCALL_GROUP_ALL) == 0);
 
         def->os_type = get_str(r);
         def->init = get_str_nonnull(r);
