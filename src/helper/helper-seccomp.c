@@ -86,7 +86,7 @@ static const char *const mount_syscalls[] = {
 };
 
 /* No user namespace, and sys_admin not turned on explicitly. */
-static bool seccomp_denies_mounts(const DomainDef *def) {
+bool seccomp_denies_mounts(const DomainDef *def) {
         if (def->n_uid_map > 0)
                 return false;
         if (def->cap_policy == CAP_POLICY_ALLOW)

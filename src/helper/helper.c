@@ -360,6 +360,14 @@ static int container_start(Helper *h, char **ret_error) {
                 h->host.cgroup_systemd_writable |= h->cgroups.hier[i].named_systemd;
         }
         h->init_systemd = h->host.init_systemd;
+        if (h->init_systemd && seccomp_denies_mounts(h->def)) {
+                /* systemd mounts (its own /run/systemd, services' sandboxes):
+                 * under the mount denial it would die at once with 255 */
+                (void) asprintf(ret_error, "Container '%s' boots systemd as init, which needs to mount: give it a user "
+                                "namespace (<idmap>), or allow mounting without one with <features><capabilities "
+                                "policy='default'><sys_admin state='on'/></capabilities></features>", h->name);
+                return -EPERM;
+        }
         r = os_notify_open(h, ret_error);
         if (r < 0)
                 return r;

@@ -185,6 +185,7 @@ void console_done(Console *c);
 
 /* helper-seccomp.c */
 int seccomp_apply_denylist(const DomainDef *def);
+bool seccomp_denies_mounts(const DomainDef *def);
 int seccomp_export_denylist(const DomainDef *def, const char *path);
 
 /* helper-caps.c */
