@@ -370,6 +370,148 @@ def stage_api(res):
     res["api"] = r
 
 
+# --- boot: a whole Debian with systemd as init (tools/mkroot's root) ------------
+
+OS_ROOT = os.environ.get("BENCH_OS_ROOT", "")
+BOOT_RUNS = int(os.environ.get("BENCH_BOOT_RUNS") or (2 if QUICK else 5))
+
+
+def cgroup_pids(path):
+    """Every PID below a cgroup directory (name=systemd on a hybrid host)."""
+    pids = set()
+    for d, _, files in os.walk(path):
+        if "cgroup.procs" in files:
+            try:
+                pids.update(int(x) for x in open(os.path.join(d, "cgroup.procs")).read().split())
+            except OSError:
+                pass
+    return pids
+
+
+def pss_kib(pids):
+    total = 0
+    for p in pids:
+        try:
+            for line in open(f"/proc/{p}/smaps_rollup"):
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def unit_cgroup(unit):
+    rel = out("systemctl", "show", "-P", "ControlGroup", unit).strip()
+    for base in ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
+        if rel and os.path.isdir(base + rel):
+            return base + rel
+    return None
+
+
+def wait_idle_memory(pids_fn, settle=10.0):
+    """PSS of a booted, idle container: read after it has settled."""
+    time.sleep(settle)
+    return pss_kib(pids_fn())
+
+
+def boot_vivarium(i, mem):
+    t = time.monotonic()
+    r = subprocess.run(["vivctl", "start", "os"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ms = (time.monotonic() - t) * 1000
+    try:
+        if r.returncode != 0:
+            raise RuntimeError(r.stdout.strip())
+        state = subprocess.run(["vivctl", "enter", "os", "--", "systemctl", "is-system-running"],
+                               stdout=subprocess.PIPE, text=True).stdout.strip()
+        if mem is not None:
+            mem.append(wait_idle_memory(lambda: cgroup_pids(unit_cgroup("machine-os.scope"))))
+        return ms, state
+    finally:
+        subprocess.run(["vivctl", "destroy", "os"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_unit_gone("machine-os.scope")
+
+
+def wait_unit_gone(unit, timeout=60):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if subprocess.run(["systemctl", "is-active", "-q", unit]).returncode != 0:
+            return
+        time.sleep(0.1)
+
+
+def boot_nspawn(i, userns, mem):
+    unit = f"nspbench-{i}-{int(userns)}"
+    cmd = ["systemd-run", f"--unit={unit}", "-q", "-p", "Type=notify", "-p", "NotifyAccess=all",
+           "systemd-nspawn", "--notify-ready=yes", "-q", "-b", "-D", OS_ROOT, "-M", "nsp"]
+    if userns:
+        cmd.append("-U")
+    t = time.monotonic()
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ms = (time.monotonic() - t) * 1000
+    try:
+        if r.returncode != 0:
+            why = out("journalctl", "-u", unit, "-o", "cat", "--no-pager").strip().splitlines()
+            raise RuntimeError(" / ".join(why[-3:]) or r.stdout.strip())
+        state = subprocess.run(["systemctl", "-M", "nsp", "is-system-running"], stdout=subprocess.PIPE,
+                               text=True).stdout.strip()
+        if mem is not None:
+            mem.append(wait_idle_memory(lambda: cgroup_pids(unit_cgroup("machine-nsp.scope") or "/nonexistent")
+                                        | cgroup_pids(unit_cgroup(unit + ".service") or "/nonexistent")))
+        return ms, state
+    finally:
+        subprocess.run(["machinectl", "terminate", "nsp"], stderr=subprocess.DEVNULL)
+        wait_unit_gone(unit + ".service")
+        subprocess.run(["systemctl", "reset-failed", unit + ".service"], stderr=subprocess.DEVNULL)
+
+
+def stage_boot(res):
+    """Start to 'booted' (systemd sent READY=1) of the same Debian root:
+    vivctl start with <vivarium:notify/> against systemd-nspawn -b
+    --notify-ready=yes under systemd-run -p Type=notify (both return when the
+    container's systemd finished its boot), alternating; then the PSS of
+    one idle booted container (its scope; nspawn's own process included)."""
+    if not OS_ROOT or not os.path.exists(OS_ROOT + "/lib/systemd/systemd"):
+        raise SystemExit(f"bench: stage boot needs BENCH_OS_ROOT (tools/mkroot), got '{OS_ROOT}'")
+    xml = f"""<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+<name>os</name><memory unit='MiB'>512</memory><vivarium:notify/>
+<features><capabilities policy='default'><sys_admin state='on'/></capabilities></features>
+<os><type>exe</type><init>/sbin/init</init></os>
+<devices><filesystem type='mount'><source dir='{OS_ROOT}'/><target dir='/'/></filesystem>
+<console type='pty'/></devices></domain>
+"""
+    with open(XMLDIR + "/os.xml", "w") as fh:
+        fh.write(xml)
+    run("vivctl", "define", XMLDIR + "/os.xml", stdout=subprocess.DEVNULL)
+    samples = {"vivarium": [], "nspawn": [], "nspawn -U": []}
+    states = {k: [] for k in samples}
+    failures = {k: [] for k in samples}
+    mem = {"vivarium": [], "nspawn": []}
+
+    def one(k, i, m):
+        try:
+            ms, state = boot_vivarium(i, m) if k == "vivarium" else boot_nspawn(i, k == "nspawn -U", m)
+            samples[k].append(ms)
+            states[k].append(state)
+        except Exception as e:  # noqa: BLE001 - recorded and shown
+            failures[k].append(str(e)[:300])
+            log(f"boot {k}: {e}")
+
+    # The first boot of a root does first-boot work (catalog, sysusers,
+    # journal files): once, untimed, so neither runtime pays it.
+    try:
+        boot_vivarium(-1, None)
+    except Exception as e:  # noqa: BLE001
+        log(f"boot warm-up: {e}")
+    for i in range(BOOT_RUNS):
+        for k in ("vivarium", "nspawn") if i % 2 == 0 else ("nspawn", "vivarium"):
+            one(k, i, mem.get(k) if i == 1 else None)
+    # Last: where -U cannot map the tree it may already have chowned part of it.
+    one("nspawn -U", 0, None)
+    run("vivctl", "undefine", "os", stdout=subprocess.DEVNULL)
+    res["boot"] = {"runs": BOOT_RUNS, "root": OS_ROOT, "samples_ms": samples, "states": states,
+                   "failures": failures, "idle_pss_kib": mem}
+
+
 def inner(outfile, stages):
     prepare()
     res = {"machine": machine_facts(), "quick": QUICK, "stages": stages,
@@ -597,6 +739,36 @@ plot {plots}
         lines.append(f"| `Properties.Get(State)` | {a['prop_per_s']:.0f} |")
         lines.append(f"| `GetXML` | {a['xml_per_s']:.0f} |")
         lines.append("")
+
+    if "boot" in raw:
+        b = raw["boot"]
+        s = {k: summary(v) for k, v in b["samples_ms"].items()}
+        res["boot"] = dict(b)
+        res["boot"]["boot_ms"] = s
+        lines.append(f"### Boot: Debian 12 (tools/mkroot) with systemd as init, start until systemd's READY=1 "
+                     f"({b['runs']} runs each, alternating)")
+        lines.append("")
+        lines.append("| runtime | median ms | min | max | state then | idle PSS MiB | Vivarium / this |")
+        lines.append("| --- | ---: | ---: | ---: | --- | ---: | ---: |")
+        labels = {"vivarium": "`vivctl start` (`<vivarium:notify/>`)",
+                  "nspawn": "`systemd-nspawn -b --notify-ready=yes`",
+                  "nspawn -U": "`systemd-nspawn -b -U --notify-ready=yes`"}
+        viv = s.get("vivarium")
+        for k, lab in labels.items():
+            mem = b["idle_pss_kib"].get(k) or []
+            mem_s = f"{mem[0] / 1024:.1f}" if mem else ""
+            if s.get(k):
+                ratio = f"{viv['median'] / s[k]['median']:.2f}" if viv else ""
+                st = ", ".join(sorted(set(b["states"][k])))
+                lines.append(f"| {lab} | {s[k]['median']:.0f} | {min(b['samples_ms'][k]):.0f} | "
+                             f"{max(b['samples_ms'][k]):.0f} | {st} | {mem_s} | {ratio} |")
+            elif b["failures"].get(k):
+                why = b["failures"][k][0].replace("|", "/")[:160]
+                lines.append(f"| {lab} | failed: {why} | | | | | |")
+        lines.append("")
+        if viv and s.get("nspawn"):
+            r = viv["median"] / s["nspawn"]["median"]
+            goals.append(("boot median ≤ 0.8 × nspawn -b", f"{r:.2f} ×", r <= 0.8))
 
     if goals:
         lines.append("### Goals (issue 6)")
