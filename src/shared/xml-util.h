@@ -43,15 +43,6 @@ int xml_warning(const XmlInput *in, XmlDiag *diag, xmlNode *node, const char *fm
 void xml_node_position(const XmlInput *in, xmlNode *node, const char *attr,
                        unsigned *ret_line, unsigned *ret_column);
 
-/* The largest document any of our parsers reads: refused before parsing,
- * in bytes, and after the well-formedness pass, in elements, before the
- * RelaxNG pass (libxml2's validation of many siblings in an interleave
- * grows faster than their number: 58,000 <initarg> took 6 s). A domain or
- * network definition of even a few hundred devices is a few tens of KiB and
- * a few thousand elements. libvirt's RPC carries at most 4 MiB in a string. */
-#define XML_DOCUMENT_MAX (1024U * 1024)
-#define XML_ELEMENTS_MAX 10000U
-
 /* Well-formedness only: no network, no DTD loading, no entity expansion,
  * and no DOCTYPE at all. */
 int xml_read(const XmlInput *in, xmlDoc **ret, XmlDiag *diag);
