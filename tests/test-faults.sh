@@ -100,7 +100,8 @@ sh_xml ex-exit0 'exit 0' | put /tmp/ex-exit0.xml
 sh_xml ex-exit3 'exit 3' | put /tmp/ex-exit3.xml
 sh_xml ex-exit255 'exit 255' | put /tmp/ex-exit255.xml
 sh_xml ex-exit137 'exit 137' | put /tmp/ex-exit137.xml
-sh_xml ex-segv 'exec python3 -c "import ctypes; ctypes.string_at(0)"' | put /tmp/ex-segv.xml
+# a stack limit too small for the dynamic loader: SIGSEGV at exec
+sh_xml ex-segv 'ulimit -s 1; exec /bin/true' | put /tmp/ex-segv.xml
 testhost_run bash -c '
 for c in false exit0 exit3 exit137 exit255 segv; do
 	for i in $(seq 20); do
@@ -209,6 +210,99 @@ check "a writable bind source '/' is refused" contains "$out" "Filesystem source
 bind_xml rootro /srv/vt/rootlink ro | put /tmp/rootro.xml
 check "read-only, the same source is allowed" vivctl create /tmp/rootro.xml
 vivctl destroy rootro >/dev/null 2>&1
+
+# --- 3. The manager killed ten times in a row comes back each time
+sh_xml survivor 'sleep 1000' | put /tmp/survivor.xml
+quiet vivctl create /tmp/survivor.xml
+sid=$(vivctl domid survivor 2>/dev/null)
+new_manager() { # OLD-PID: active again under another PID
+	local p
+	p=$(mainpid)
+	[ "$p" != 0 ] && [ "$p" != "$1" ] && testhost_run systemctl -q is-active vivariumd.service
+}
+back=0
+for i in $(seq 10); do
+	old=$(mainpid)
+	testhost_run kill -9 "$old"
+	# no call in between: it must come back by itself
+	wait_for 150 new_manager "$old" && back=$((back + 1))
+done
+check "killed 10 times in a row, vivariumd came back by itself each time ($back of 10)" [ "$back" = 10 ]
+check "a call is answered after the tenth kill" quiet vivctl list
+check "the container still runs with the same Id" [ "$(vivctl domid survivor 2>/dev/null)" = "$sid" ]
+for i in $(seq 6); do
+	testhost_run systemctl restart vivariumd.service
+done
+check "after 6 quick restarts vivariumd runs" testhost_run systemctl -q is-active vivariumd.service
+check "... and answers" quiet vivctl list
+quiet vivctl destroy survivor
+
+# A unit that hit its start limit: vivctl says so at once (the bus daemon
+# would answer the activation after 25 s with "Connection timed out").
+printf '[Unit]\nStartLimitIntervalSec=1h\nStartLimitBurst=1\n' |
+	put /run/systemd/system/vivariumd.service.d/limit.conf
+testhost_run systemctl daemon-reload
+testhost_run systemctl restart vivariumd.service
+testhost_run systemctl restart vivariumd.service 2>/dev/null
+check "with a start limit of 1, the second restart fails on it" \
+	[ "$(testhost_run systemctl show -P Result vivariumd.service)" = start-limit-hit ]
+out=$(testhost_run timeout 20 vivctl list 2>&1)
+check "vivctl says the manager cannot be started, and where to look" \
+	contains "$out" "error: vivariumd.service is failed (start-limit-hit): it was started too often; see 'systemctl status vivariumd'"
+testhost_run rm /run/systemd/system/vivariumd.service.d/limit.conf
+testhost_run systemctl daemon-reload
+testhost_run systemctl reset-failed vivariumd.service
+check "after reset-failed vivctl activates it again" quiet vivctl list
+
+# --- 4. The manager killed while it handles a call
+# A monitor shows when the call reached the bus daemon's queue for the
+# manager, which is stopped (SIGSTOP) so that it cannot answer first.
+sh_xml lost 'sleep 1000' | put /tmp/lost.xml
+quiet vivctl define /tmp/lost.xml
+testhost_run sh -c 'echo $$ >/run/vt-monitor.pid; exec dbus-monitor --system "type=method_call,interface=org.vivarium1.Manager,member=Start"' \
+	>"$work/monitor" 2>&1 &
+seen() { grep -q "string \"$1\"" "$work/monitor"; }
+probe() { vivctl start nosuch >/dev/null 2>&1; seen nosuch; }
+check "the monitor sees Start calls" wait_for 100 probe
+mp=$(mainpid)
+testhost_run kill -STOP "$mp"
+testhost_run vivctl start lost >"$work/lost.out" 2>&1 &
+bg=$!
+check "vivctl's Start is on its way to the stopped manager" wait_for 300 seen lost
+testhost_run kill -9 "$mp"
+wait "$bg"
+rc=$?
+out=$(cat "$work/lost.out")
+check "vivctl start fails (exit $rc)" [ "$rc" != 0 ]
+check "it says the manager did not answer Start" \
+	contains "$out" "error: vivariumd did not answer Start ("
+check "... not that it failed to connect" not contains "$out" "failed to connect" 2>/dev/null
+check "... and the domain's state now, asked again" contains "$out" "error: domain 'lost' is shut off now"
+testhost_run sh -c 'kill "$(cat /run/vt-monitor.pid)"'
+wait 2>/dev/null
+quiet vivctl undefine lost
+
+# --- 5. A start while the default network's autostart is still running
+# dnsmasq made slow (3 s before it starts), so that the first manager
+# after boot is still starting the default network when the call comes.
+printf '#!/bin/sh\nsleep 3\nexec /usr/sbin/dnsmasq "$@"\n' | put /run/vt-slow-dnsmasq
+testhost_run chmod 755 /run/vt-slow-dnsmasq
+printf '[Service]\nEnvironment=VIVARIUM_DNSMASQ_PATH=/run/vt-slow-dnsmasq\n' |
+	put /run/systemd/system/vivariumd.service.d/dnsmasq.conf
+testhost_run systemctl daemon-reload
+quiet vivctl net-destroy default
+testhost_run systemctl stop vivariumd.service
+testhost_run rm -f /run/vivarium/networks/.autostart-done
+sh_xml netc 'sleep 1000' "<interface type='network'><source network='default'/></interface>" | put /tmp/netc.xml
+out=$(testhost_run sh -c 'vivctl define /tmp/netc.xml && vivctl start netc' 2>&1)
+check "define + start right after the manager's start, default network still starting ($out)" \
+	contains "$out" "Domain netc started"
+net_active() { vivctl net-list 2>/dev/null | grep -Eq '^ default +active '; }
+check "the default network is active afterwards" wait_for 200 net_active
+check "... and serves DHCP (dnsmasq runs)" wait_for 200 testhost_run systemctl -q is-active vivarium-dnsmasq-default.service
+quiet vivctl destroy netc
+testhost_run rm /run/systemd/system/vivariumd.service.d/dnsmasq.conf
+testhost_run systemctl daemon-reload
 
 echo "1..$n"
 [ "$failures" -eq 0 ]
