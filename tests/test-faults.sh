@@ -69,8 +69,14 @@ testhost_run systemctl daemon-reload
 
 vivctl() { testhost_run vivctl "$@"; }
 mainpid() { testhost_run systemctl show -P MainPID vivariumd.service; }
+mainpid_is() { [ "$(mainpid)" = "$1" ]; }
+# never "kill 0" (an empty or shut-off Id): that is the caller's process group
+kill_pid() { # SIGNAL PID
+	[ "${2:-0}" -gt 0 ] 2>/dev/null && testhost_run kill "-$1" "$2"
+}
 journal() { testhost_run journalctl --no-pager -q -u vivariumd.service; }
 run_files() { testhost_run ls /run/vivarium/containers/ 2>/dev/null | grep -v '^\.' | tr '\n' ' '; }
+no_run_files() { [ -z "$(run_files)" ]; }
 # A transient container whose init is /bin/sh -c SCRIPT, in the host's root.
 sh_xml() { # NAME SCRIPT [EXTRA-DEVICES]
 	cat <<XML
@@ -128,14 +134,14 @@ id=$(vivctl domid killed 2>/dev/null)
 files=$(run_files)
 check "while it runs: NAME.xml, .sock, .ifaces, .seccomp ($files)" \
 	[ "$files" = "killed.ifaces killed.seccomp killed.sock killed.xml " ]
-testhost_run kill -9 "$id"
+kill_pid 9 "$id"
 check "the manager sees the helper gone" wait_for 100 not testhost_run test -e /run/vivarium/containers/killed.xml
-check "no file of the killed helper is left ($(run_files))" wait_for 50 [ -z "$(run_files)" ]
+check "no file of the killed helper is left" wait_for 50 no_run_files
 # a helper killed while no manager ran: the next one cleans up at adoption
 vivctl create /tmp/killed.xml >/dev/null
 id=$(vivctl domid killed 2>/dev/null)
 testhost_run systemctl stop vivariumd.service
-testhost_run kill -9 "$id"
+kill_pid 9 "$id"
 wait_for 100 not testhost_run kill -0 "$id"
 vivctl list >/dev/null
 check "a new manager removes the files of a helper killed meanwhile ($(run_files))" [ -z "$(run_files)" ]
@@ -223,7 +229,7 @@ new_manager() { # OLD-PID: active again under another PID
 back=0
 for i in $(seq 10); do
 	old=$(mainpid)
-	testhost_run kill -9 "$old"
+	kill_pid 9 "$old"
 	# no call in between: it must come back by itself
 	wait_for 150 new_manager "$old" && back=$((back + 1))
 done
@@ -264,12 +270,13 @@ testhost_run sh -c 'echo $$ >/run/vt-monitor.pid; exec dbus-monitor --system "ty
 seen() { grep -q "string \"$1\"" "$work/monitor"; }
 probe() { vivctl start nosuch >/dev/null 2>&1; seen nosuch; }
 check "the monitor sees Start calls" wait_for 100 probe
+wait_for 100 not mainpid_is 0
 mp=$(mainpid)
-testhost_run kill -STOP "$mp"
+kill_pid STOP "$mp"
 testhost_run vivctl start lost >"$work/lost.out" 2>&1 &
 bg=$!
 check "vivctl's Start is on its way to the stopped manager" wait_for 300 seen lost
-testhost_run kill -9 "$mp"
+kill_pid 9 "$mp"
 wait "$bg"
 rc=$?
 out=$(cat "$work/lost.out")
