@@ -33,6 +33,7 @@
 
 #include "domain-xml.h"
 #include "fileio.h"
+#include "strmap.h"
 #include "xml-util.h"
 
 #define VIV_DOMAIN_NS "http://vivarium.org/schemas/domain/1"
@@ -50,11 +51,18 @@ typedef struct Parser {
         size_t n_fs_nodes;
         xmlNode **iface_nodes;
         size_t n_iface_nodes;
+        /* names seen so far, with the index of their element */
+        StrMap env_names, fs_targets, iface_macs, iface_targets, iface_guests;
 } Parser;
 
 static void parser_done(Parser *p) {
         free(p->fs_nodes);
         free(p->iface_nodes);
+        strmap_done(&p->env_names);
+        strmap_done(&p->fs_targets);
+        strmap_done(&p->iface_macs);
+        strmap_done(&p->iface_targets);
+        strmap_done(&p->iface_guests);
 }
 
 #define ERR(p, node, attr, ...) xml_error((p)->in, (p)->diag, (node), (attr), __VA_ARGS__)
@@ -276,9 +284,11 @@ static int parse_os(Parser *p, xmlNode *n) {
                          * name would set another variable than the one named. */
                         if (!env_name_is_valid(name))
                                 return ERR(p, c, "name", "environment variable name '%s' is invalid, expected a letter or '_', then letters, digits or '_'", name);
-                        ARRAY_FOREACH(o, def->init_env, def->n_init_env)
-                                if (streq(o->name, name))
-                                        return ERR(p, c, "name", "environment variable '%s' is set twice", name);
+                        r = strmap_put(&p->env_names, name, def->n_init_env, NULL);
+                        if (r < 0)
+                                return r;
+                        if (r > 0)
+                                return ERR(p, c, "name", "environment variable '%s' is set twice", name);
                         e = XML_ARRAY_GROW(def->init_env, def->n_init_env);
                         if (!e)
                                 return -ENOMEM;
@@ -484,13 +494,16 @@ static int parse_filesystem(Parser *p, xmlNode *n) {
                            filesystem_type_to_string(fs->type));
         fs->readonly = !!xml_child(n, "readonly");
 
-        for (size_t i = 0; i + 1 < def->n_filesystems; i++)
-                if (streq(def->filesystems[i].target, fs->target)) {
-                        unsigned line, column;
-                        xml_node_position(p->in, p->fs_nodes[i], NULL, &line, &column);
-                        return ERR(p, target, "dir", "filesystem target '%s' is already used by the filesystem at line %u",
-                                   fs->target, line);
-                }
+        size_t i;
+        r = strmap_put(&p->fs_targets, fs->target, def->n_filesystems - 1, &i);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                unsigned line, column;
+                xml_node_position(p->in, p->fs_nodes[i], NULL, &line, &column);
+                return ERR(p, target, "dir", "filesystem target '%s' is already used by the filesystem at line %u",
+                           fs->target, line);
+        }
         if (!XML_ARRAY_GROW(p->fs_nodes, p->n_fs_nodes))
                 return -ENOMEM;
         p->fs_nodes[p->n_fs_nodes - 1] = n;
@@ -666,25 +679,42 @@ static int parse_interface_mac(Parser *p, xmlNode *c, DomainInterface *iface) {
 
 /* iface (element n), the last of def->interfaces, against the ones before it. */
 static int check_interface_unique(Parser *p, xmlNode *n, const DomainInterface *iface) {
-        const DomainDef *def = p->def;
+        size_t index = p->def->n_interfaces - 1, first;
+        unsigned line, column;
+        int r;
 
-        for (size_t i = 0; i + 1 < def->n_interfaces; i++) {
-                const DomainInterface *o = &def->interfaces[i];
-                unsigned line, column;
+        if (iface->has_mac) {
+                char buf[18];
 
-                xml_node_position(p->in, p->iface_nodes[i], NULL, &line, &column);
-                if (iface->has_mac && o->has_mac && memcmp(o->mac, iface->mac, MAC_ADDR_LEN) == 0) {
-                        char buf[18];
-                        mac_format(iface->mac, buf);
+                mac_format(iface->mac, buf);
+                r = strmap_put(&p->iface_macs, buf, index, &first);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        xml_node_position(p->in, p->iface_nodes[first], NULL, &line, &column);
                         return ERR(p, xml_child(n, "mac"), "address", "MAC address '%s' is already used by the interface at line %u",
                                    buf, line);
                 }
-                if (iface->target_dev && streq_ptr(o->target_dev, iface->target_dev))
+        }
+        if (iface->target_dev) {
+                r = strmap_put(&p->iface_targets, iface->target_dev, index, &first);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        xml_node_position(p->in, p->iface_nodes[first], NULL, &line, &column);
                         return ERR(p, xml_child(n, "target"), "dev", "target dev '%s' is already used by the interface at line %u",
                                    iface->target_dev, line);
-                if (iface->guest_dev && streq_ptr(o->guest_dev, iface->guest_dev))
+                }
+        }
+        if (iface->guest_dev) {
+                r = strmap_put(&p->iface_guests, iface->guest_dev, index, &first);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        xml_node_position(p->in, p->iface_nodes[first], NULL, &line, &column);
                         return ERR(p, xml_child(n, "guest"), "dev", "guest dev '%s' is already used by the interface at line %u",
                                    iface->guest_dev, line);
+                }
         }
         return 0;
 }
