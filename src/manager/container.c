@@ -155,21 +155,6 @@ void container_drop_if_unused(Container *c) {
         manager_unlink_container(c->manager, c);
 }
 
-static int generate_macs(DomainDef *def) {
-        for (size_t i = 0; i < def->n_interfaces; i++) {
-                DomainInterface *iface = &def->interfaces[i];
-                int r;
-
-                if (iface->has_mac)
-                        continue;
-                r = domain_def_generate_mac(iface->mac);
-                if (r < 0)
-                        return r;
-                iface->has_mac = true;
-        }
-        return 0;
-}
-
 static void container_reply_stop_waiters(Container *c) {
         for (size_t i = 0; i < c->n_stop_waiters; i++) {
                 (void) sd_bus_reply_method_return(c->stop_waiters[i], NULL);
@@ -545,7 +530,9 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
                 return sd_bus_error_setf(error, VIV_ERROR_ALREADY_RUNNING, "Container '%s' is already running",
                                          c->name);
 
-        r = generate_macs(live);
+        /* A transient container's (or CreateXML's document's): a
+         * persistent one got them when it was defined. */
+        r = domain_def_fill_macs(live);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to generate MAC addresses for container '%s': %m",
                                                c->name);
