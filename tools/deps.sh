@@ -10,7 +10,7 @@ VIVARIUM_BUILD_DEPS=(
 )
 VIVARIUM_TEST_DEPS=(
         systemd dbus systemd-container util-linux iproute2 procps busybox-static
-        dnsmasq-base nftables libxml2-utils valgrind
+        dnsmasq-base dnsmasq-utils nftables libxml2-utils valgrind
         clang libclang-rt-14-dev
 )
 

@@ -18,6 +18,7 @@
 #include "iface-facts.h"
 #include "macros.h"
 #include "manager.h"
+#include "network.h"
 #include "unit-name.h"
 
 #ifndef P_PIDFD
@@ -165,6 +166,10 @@ static void container_reply_stop_waiters(Container *c) {
 }
 
 static void container_reset_runtime(Container *c) {
+        /* A helper that sent Exited removed its filter itself. */
+        if (!c->got_exited)
+                nft_remove_guard(c->manager, c->live);
+        networks_release_container(c->manager, c->name);
         c->pidfd_source = sd_event_source_disable_unref(c->pidfd_source);
         c->handshake_source = sd_event_source_disable_unref(c->handshake_source);
         c->kill_timer = sd_event_source_disable_unref(c->kill_timer);
@@ -540,6 +545,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
 
         r = helper_model_fd(c, &model_fd, error);
         if (r < 0) {
+                networks_release_container(c->manager, c->name);
                 c->live = domain_def_free(c->live);
                 if (sd_bus_error_is_set(error))
                         return r;
@@ -549,6 +555,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
 
         r = container_write_live_xml(c, 0);
         if (r < 0) {
+                networks_release_container(c->manager, c->name);
                 c->live = domain_def_free(c->live);
                 return sd_bus_error_set_errnof(error, r, "Failed to write the live XML of container '%s': %m", c->name);
         }
