@@ -39,43 +39,10 @@ for tool in dnsmasq nft ip bridge busybox dhcp_release; do
 done
 cycles=${NETGUARD_CYCLES:-12}
 
-failures=0
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $*"; }
-check() { # DESCRIPTION CMD...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-not() { ! "$@"; }
-contains() { # HAYSTACK NEEDLE
-	case $1 in *"$2"*) return 0 ;; esac
-	echo "#  expected to find: $2" >&2
-	printf '%s\n' "$1" | head -40 | sed 's/^/#  in: /' >&2
-	return 1
-}
-lacks() { # HAYSTACK NEEDLE
-	case $1 in *"$2"*)
-		echo "#  did not expect: $2" >&2
-		printf '%s\n' "$1" | head -40 | sed 's/^/#  in: /' >&2
-		return 1 ;;
-	esac
-	return 0
-}
+# shellcheck source=tests/lib/check.sh
+. "$here/lib/check.sh"
 in_host() { testhost_run "$@"; }
-quiet() { "$@" >/dev/null 2>&1; }
 vivctl() { testhost_run vivctl "$@"; }
-wait_for() { # TRIES CMD...: retries CMD every 0.1 s
-	local tries=$1
-	shift
-	while [ "$tries" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	return 1
-}
 leader_of() { in_host machinectl show "$1" -p Leader --value 2>/dev/null; }
 in_ct() { # NAME CMD...: in the container's network namespace
 	local leader
@@ -278,7 +245,53 @@ check "after destroy: no filter table" [ "$(guard_tables)" = 0 ]
 check "... no hosts line" lacks "$(in_host cat /run/vivarium/networks/vtg.hosts 2>&1)" "$stored_mac"
 wait_for 50 not in_host grep -qi "$stored_mac" /var/lib/vivarium/dnsmasq/vtg.leases
 check "... the lease is released" lacks "$(in_host cat /var/lib/vivarium/dnsmasq/vtg.leases 2>&1)" "$stored_mac"
+
+# --- a manager restart: the address is still held, then released; a helper
+# killed while no manager runs leaves nothing once a manager is back
+vivctl start ga >/dev/null 2>&1
+in_host systemctl restart vivariumd.service
+out=$(vivctl list 2>&1)
+check "a restarted manager adopts ga" contains "$out" " ga "
+check "... the hosts line stays while it runs" contains "$(in_host cat /run/vivarium/networks/vtg.hosts 2>&1)" "$stored_mac"
+vivctl destroy ga >/dev/null 2>&1
+check "... and goes when it is destroyed" lacks "$(in_host cat /run/vivarium/networks/vtg.hosts 2>&1)" "$stored_mac"
+vivctl start ga >/dev/null 2>&1
+lease=$(dhcp ga /tmp/vt-ga.lease)
+helper=$(vivctl domid ga 2>/dev/null | head -1)
+in_host systemctl stop vivariumd.service
+in_host kill -KILL "$helper"
+wait_for 100 not in_host kill -0 "$helper"
+out=$(vivctl list --all 2>&1)
+check "with no manager running, a killed helper: the next manager shows ga shut off" \
+	grep -Eq '^ *- +ga +shut off' <<<"$out"
+check "... removes its filter table" [ "$(guard_tables)" = 0 ]
+check "... and its hosts line" lacks "$(in_host cat /run/vivarium/networks/vtg.hosts 2>&1)" "$stored_mac"
+wait_for 50 not in_host grep -qi "$stored_mac" /var/lib/vivarium/dnsmasq/vtg.leases
+check "... and releases its lease ($lease)" lacks "$(in_host cat /var/lib/vivarium/dnsmasq/vtg.leases 2>&1)" "$stored_mac"
 vivctl undefine ga >/dev/null 2>&1
+
+# --- state='on' guards another type: an ethernet interface and its <ip>
+cat >"$work/ge.xml" <<'XML'
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>ge</name>
+  <memory>102400</memory>
+  <os><type>exe</type><init>/bin/sh</init></os>
+  <devices>
+    <console type='pty'/>
+    <interface type='ethernet'>
+      <mac address='52:54:00:0e:0e:0e'/>
+      <ip address='10.68.0.2' prefix='24'/>
+      <vivarium:spoofcheck state='on'/>
+    </interface>
+  </devices>
+</domain>
+XML
+out=$(vivctl create "$work/ge.xml" 2>&1)
+check "an ethernet interface with spoofcheck on starts" contains "$out" "Domain ge created"
+out=$(in_host nft list table netdev "vivarium-guard-$(uuid_of ge)" 2>&1)
+check "... with a filter that allows its <ip>" contains "$out" "ip saddr 10.68.0.2 accept"
+vivctl destroy ge >/dev/null 2>&1
+check "... gone after destroy" [ "$(guard_tables)" = 0 ]
 
 # --- pool: transient containers, a new MAC each, never run out of addresses
 write_ct gt

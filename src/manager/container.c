@@ -687,6 +687,9 @@ int container_adopt(Manager *m, DomainDef *live) {
                         strerror(-r), c->unit);
                 helper_disconnect(c);
                 (void) scope_stop(m, c->unit);
+                /* Its helper could not remove its filter; its addresses
+                 * are released by networks_adopt_reservations(). */
+                nft_remove_guard(m, live);
                 container_remove_live_xml(c);
                 if (created)
                         manager_unlink_container(m, c);

@@ -169,15 +169,20 @@ void nft_remove_guard(Manager *m, const DomainDef *live) {
         bool any = false;
         int r;
 
-        if (!m->networks || !live)
+        if (!live)
                 return;
         ARRAY_FOREACH(iface, live->interfaces, live->n_interfaces)
                 any = any || netguard_wanted(iface);
         if (!any)
                 return;
         r = netguard_remove_script(live->uuid, &script);
-        if (r >= 0)
-                r = nft_run(m->networks, script, &error);
+        if (r >= 0) {
+                /* Also before networks_init() (adoption at start-up). */
+                const char *e = getenv("VIVARIUM_NFT_PATH");
+                const char *nft = m->networks ? m->networks->nft_path : e && *e ? e : VIV_NFT_PATH;
+
+                r = command_run((char *const[]) { (char *) nft, (char *) "-f", (char *) "-", NULL }, script, &error);
+        }
         if (r < 0)
                 fprintf(stderr, "Failed to remove the anti-spoofing rules of container '%s', ignoring: %s\n",
                         live->name, error ? error : strerror(-r));
