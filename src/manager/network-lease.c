@@ -340,15 +340,23 @@ void networks_adopt_reservations(Manager *m) {
                 }
                 if (!stale)
                         continue;
-                for (size_t i = 0; i < n->n_reservations; i++) {
-                        Container *c = manager_find_container(m, n->reservations[i].container);
+                /* release_where() changes the array: look again each time. */
+                for (;;) {
+                        _cleanup_free_ char *gone = NULL;
 
-                        if (!c || !container_is_active(c)) {
-                                fprintf(stderr, "Releasing the address of stopped container '%s' on network '%s'.\n",
-                                        n->reservations[i].container, n->name);
-                                release_where(n, n->reservations[i].container);
-                                i = (size_t) -1; /* the array changed: from the start */
+                        ARRAY_FOREACH(res, n->reservations, n->n_reservations) {
+                                Container *c = manager_find_container(m, res->container);
+
+                                if (!c || !container_is_active(c)) {
+                                        gone = strdup(res->container);
+                                        break;
+                                }
                         }
+                        if (!gone)
+                                break;
+                        fprintf(stderr, "Releasing the address of stopped container '%s' on network '%s'.\n", gone,
+                                n->name);
+                        release_where(n, gone);
                 }
         }
 }
