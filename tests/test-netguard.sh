@@ -86,6 +86,26 @@ esac
 exit 0
 EOF2
 chmod +x "$work/udhcpc.sh"
+# A DHCPDISCOVER with the interface's own MAC as Ethernet source but another
+# client hardware address (how one container could empty the pool).
+cat >"$work/discover.py" <<'EOF2'
+import socket, struct, sys
+ifname, src, chaddr = sys.argv[1:4]
+mac = lambda m: bytes.fromhex(m.replace(':', ''))
+bootp = (struct.pack('!BBBBIHHIIII', 1, 1, 6, 0, 0x5eed, 0, 0x8000, 0, 0, 0, 0) + mac(chaddr) + bytes(10 + 192)
+         + b'\x63\x82\x53\x63' + b'\x35\x01\x01' + b'\xff')
+udp = struct.pack('!HHHH', 68, 67, 8 + len(bootp), 0) + bootp
+ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, bytes(4), b'\xff' * 4)
+s = sum(struct.unpack('!10H', ip))
+s = (s >> 16) + (s & 0xffff)
+s = ~(s + (s >> 16)) & 0xffff
+ip = ip[:10] + struct.pack('!H', s) + ip[12:]
+sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+sock.bind((ifname, 0))
+sock.send(b'\xff' * 6 + mac(src) + b'\x08\x00' + ip + udp)
+EOF2
+dnsmasq_saw() { in_host journalctl -u vivarium-dnsmasq-vtg.service --no-pager 2>/dev/null | grep -qi "$1"; }
+
 dhcp() { # CONTAINER LEASEFILE: udhcpc in the container's namespace
 	in_host rm -f "$2"
 	in_ct "$1" env LEASE_FILE="$2" timeout 60 busybox udhcpc -i eth0 -n -q -f -t 20 -T 2 -s "$work/udhcpc.sh" \
@@ -201,9 +221,11 @@ spoof() {
 	in_ct "$ct" busybox arping -c 1 -I eth0 10.66.0.1 >/dev/null 2>&1
 	spoof_fdb=$(in_host bridge fdb show br vtgbr0 2>/dev/null | grep -i "52:54:00:66:66:66")
 	in_ct "$ct" ip link set eth0 address "$2"
+	# a DHCPDISCOVER for a made-up client
+	in_ct "$ct" python3 "$work/discover.py" eth0 "$2" "$3"
 }
 
-spoof ga "$stored_mac"
+spoof ga "$stored_mac" 52:54:00:99:99:01
 check "ping from a made-up source address gets nothing" [ "$spoof_ping" = no ]
 check "... and the host's neighbour table has no entry for it" [ -z "$spoof_neigh" ]
 check "a gratuitous ARP for the gateway leaves the peer's entry at the bridge's MAC" [ "$spoof_garp" = no ]
@@ -226,11 +248,16 @@ check "create a container with spoofcheck off" contains "$out" "Domain gb create
 check "... no filter table for it" [ "$(guard_tables)" = 0 ]
 lease=$(dhcp gb /tmp/vt-gb.lease)
 check "it gets an address of the range ($lease)" grep -Eq '^10\.66\.0\.1[0-3]$' <<<"$lease"
-spoof gb 52:54:00:0b:0b:0b
+spoof gb 52:54:00:0b:0b:0b 52:54:00:99:99:02
 check "off: ping from a made-up source address is answered" [ "$spoof_ping" = yes ]
 check "off: the host's neighbour table learns the made-up address" [ -n "$spoof_neigh" ]
 check "off: a gratuitous ARP for the gateway changes the peer's entry" [ "$spoof_garp" = yes ]
 check "off: the bridge's fdb learns the changed MAC" [ -n "$spoof_fdb" ]
+wait_for 100 dnsmasq_saw 52:54:00:99:99:02
+check "off: dnsmasq hears a DHCPDISCOVER for a made-up client" dnsmasq_saw 52:54:00:99:99:02
+# dnsmasq logs in order: the later one heard, the earlier one would show
+check "a DHCPDISCOVER for a made-up client never reached dnsmasq with the filter on" \
+	not dnsmasq_saw 52:54:00:99:99:01
 out=$(vivctl dumpxml gb 2>&1)
 check "dumpxml shows the switch" contains "$out" "<vivarium:spoofcheck state='off'/>"
 vivctl destroy gb >/dev/null 2>&1
