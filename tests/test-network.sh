@@ -25,36 +25,9 @@ fi
 command -v busybox >/dev/null || testhost_skip_or_fail "needs busybox (ifconfig, route, ping in the container)"
 command -v ip >/dev/null || testhost_skip_or_fail "needs ip (iproute2) for the test's own bridges"
 
-failures=0
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $*"; }
-check() { # DESCRIPTION CMD...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-contains() { # HAYSTACK NEEDLE
-	case $1 in *"$2"*) return 0 ;; esac
-	echo "#  expected to find: $2" >&2
-	printf '%s\n' "$1" | head -40 | sed 's/^/#  in: /' >&2
-	return 1
-}
-lacks() { # HAYSTACK NEEDLE
-	case $1 in *"$2"*)
-		echo "#  did not expect: $2" >&2
-		printf '%s\n' "$1" | head -40 | sed 's/^/#  in: /' >&2
-		return 1 ;;
-	esac
-	return 0
-}
-same() { # A B
-	[ "$1" = "$2" ] && return 0
-	diff <(printf '%s\n' "$1") <(printf '%s\n' "$2") | sed 's/^/#  /' >&2
-	return 1
-}
+# shellcheck source=tests/lib/check.sh
+. "$here/lib/check.sh"
 in_host() { testhost_run "$@"; }
-quiet() { "$@" >/dev/null 2>&1; }
 vivctl() { testhost_run vivctl -c lxc:/// "$@"; }
 # the container's network namespace, seen from the test host
 in_ct() { # NAME CMD...

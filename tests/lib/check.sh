@@ -20,6 +20,7 @@ check() { # DESCRIPTION CMD...
 #   not CMD...                 CMD fails
 #   contains HAYSTACK NEEDLE   NEEDLE is in HAYSTACK
 #   lacks HAYSTACK NEEDLE      NEEDLE is not in HAYSTACK
+#   same A B                   A and B are equal (a diff otherwise)
 #   quiet CMD...               CMD with its output dropped
 #   wait_for TRIES CMD...      CMD until it succeeds, every 0.1 s, TRIES times
 not() { ! "$@"; }
@@ -36,6 +37,11 @@ lacks() { # HAYSTACK NEEDLE
 		return 1 ;;
 	esac
 	return 0
+}
+same() { # A B
+	[ "$1" = "$2" ] && return 0
+	diff <(printf '%s\n' "$1") <(printf '%s\n' "$2") | sed 's/^/#  /' >&2
+	return 1
 }
 quiet() { "$@" >/dev/null 2>&1; }
 wait_for() { # TRIES CMD...
