@@ -18,6 +18,7 @@
 #include "iface-facts.h"
 #include "macros.h"
 #include "manager.h"
+#include "network.h"
 #include "unit-name.h"
 
 #ifndef P_PIDFD
@@ -182,21 +183,6 @@ void container_drop_if_unused(Container *c) {
         manager_unlink_container(c->manager, c);
 }
 
-static int generate_macs(DomainDef *def) {
-        for (size_t i = 0; i < def->n_interfaces; i++) {
-                DomainInterface *iface = &def->interfaces[i];
-                int r;
-
-                if (iface->has_mac)
-                        continue;
-                r = domain_def_generate_mac(iface->mac);
-                if (r < 0)
-                        return r;
-                iface->has_mac = true;
-        }
-        return 0;
-}
-
 static void container_reply_stop_waiters(Container *c) {
         for (size_t i = 0; i < c->n_stop_waiters; i++) {
                 (void) sd_bus_reply_method_return(c->stop_waiters[i], NULL);
@@ -207,6 +193,10 @@ static void container_reply_stop_waiters(Container *c) {
 }
 
 static void container_reset_runtime(Container *c) {
+        /* A helper that sent Exited removed its filter itself. */
+        if (!c->got_exited)
+                nft_remove_guard(c->manager, c->live);
+        networks_release_container(c->manager, c->name);
         c->pidfd_source = sd_event_source_disable_unref(c->pidfd_source);
         c->handshake_source = sd_event_source_disable_unref(c->handshake_source);
         c->kill_timer = sd_event_source_disable_unref(c->kill_timer);
@@ -574,7 +564,9 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
                 return sd_bus_error_setf(error, VIV_ERROR_ALREADY_RUNNING, "Container '%s' is already running",
                                          c->name);
 
-        r = generate_macs(live);
+        /* A transient container's (or CreateXML's document's): a
+         * persistent one got them when it was defined. */
+        r = domain_def_fill_macs(live);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to generate MAC addresses for container '%s': %m",
                                                c->name);
@@ -582,6 +574,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
 
         r = helper_model_fd(c, &model_fd, error);
         if (r < 0) {
+                networks_release_container(c->manager, c->name);
                 c->live = domain_def_free(c->live);
                 if (sd_bus_error_is_set(error))
                         return r;
@@ -591,6 +584,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
 
         r = container_write_live_xml(c, 0);
         if (r < 0) {
+                networks_release_container(c->manager, c->name);
                 c->live = domain_def_free(c->live);
                 return sd_bus_error_set_errnof(error, r, "Failed to write the live XML of container '%s': %m", c->name);
         }
@@ -722,6 +716,9 @@ int container_adopt(Manager *m, DomainDef *live) {
                         strerror(-r), c->unit);
                 helper_disconnect(c);
                 (void) scope_stop(m, c->unit);
+                /* Its helper could not remove its filter; its addresses
+                 * are released by networks_adopt_reservations(). */
+                nft_remove_guard(m, live);
                 container_remove_run_files(c);
                 if (created)
                         manager_unlink_container(m, c);

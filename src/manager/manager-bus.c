@@ -111,6 +111,14 @@ static int method_define_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
         if (r < 0)
                 return r;
 
+        /* As libvirt: an interface without <mac> gets one now, kept in the
+         * stored definition, so that the container has the same MAC (and
+         * the same DHCP lease) at every start. */
+        r = domain_def_fill_macs(def);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to generate MAC addresses for container '%s': %m",
+                                               def->name);
+
         /* The file first: a definition that cannot be stored changes nothing. */
         r = store_save(m, def);
         if (r < 0)

@@ -303,6 +303,8 @@ int main(int argc, char *argv[]) {
         (void) store_load_all(m);
         (void) store_adopt_running(m);
         r = networks_init(m);
+        /* After both adoptions: who still holds an address. */
+        networks_adopt_reservations(m);
         if (r < 0)
                 fprintf(stderr, "Failed to set up managed networks: %s\n", strerror(-r));
 

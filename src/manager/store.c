@@ -196,6 +196,14 @@ int store_load_all(Manager *m) {
                         continue;
                 }
 
+                /* Defined before MACs were generated at define time: a MAC
+                 * made here for each start would take a new DHCP lease
+                 * every time. Stored once, as DefineXML stores them. */
+                r = domain_def_fill_macs(def);
+                if (r > 0 && store_save(m, def) >= 0)
+                        fprintf(stderr, "Container '%s': stored the MAC addresses generated for its interfaces.\n",
+                                def->name);
+
                 r = container_new(m, def, true, &c);
                 if (r < 0)
                         return r;

@@ -651,6 +651,27 @@ static int parse_interface_source(Parser *p, xmlNode *n, DomainInterface *iface)
         return 0;
 }
 
+static bool node_is_vivarium(xmlNode *n) {
+        return n->ns && n->ns->href && streq((const char *) n->ns->href, VIV_DOMAIN_NS);
+}
+
+/* <vivarium:spoofcheck state='on|off'/>: Vivarium's anti-spoofing filter
+ * (netguard.h), on by default for type='network'. */
+static int parse_spoofcheck(Parser *p, xmlNode *n, DomainInterface *iface) {
+        _cleanup_free_ char *state = xml_prop(n, "state");
+
+        if (streq_ptr(state, "on"))
+                iface->spoofcheck = SPOOFCHECK_ON;
+        else if (streq_ptr(state, "off"))
+                iface->spoofcheck = SPOOFCHECK_OFF;
+        else
+                return ERR(p, n, state ? "state" : NULL, "spoofcheck state '%s' is unknown, expected 'on' or 'off'",
+                           strna(state));
+        if (iface->type == INTERFACE_DIRECT && iface->spoofcheck == SPOOFCHECK_ON)
+                return ERR(p, n, "state", "spoofcheck needs a host-side device: type='direct' has none");
+        return 0;
+}
+
 static int parse_dev_name(Parser *p, xmlNode *n, char **ret) {
         _cleanup_free_ char *s = xml_prop(n, "dev");
 
@@ -744,7 +765,12 @@ static int parse_interface(Parser *p, xmlNode *n) {
 
         XML_FOREACH_ELEMENT(c, n) {
                 r = 0;
-                if (xml_name_is(c, "mac"))
+                if (node_is_vivarium(c)) {
+                        if (xml_name_is(c, "spoofcheck"))
+                                r = parse_spoofcheck(p, c, iface);
+                        else
+                                r = warn_ignored(p, c);
+                } else if (xml_name_is(c, "mac"))
                         r = parse_interface_mac(p, c, iface);
                 else if (xml_name_is(c, "target"))
                         r = parse_dev_name(p, c, &iface->target_dev);
@@ -861,7 +887,7 @@ static int parse_domain(Parser *p, xmlNode *root) {
 
         XML_FOREACH_ELEMENT(c, root) {
                 r = 0;
-                if (c->ns && c->ns->href && streq((const char *) c->ns->href, VIV_DOMAIN_NS)) {
+                if (node_is_vivarium(c)) {
                         if (xml_name_is(c, "tasks"))
                                 r = parse_tasks(p, c);
                         else if (xml_name_is(c, "syscalls"))
@@ -1199,7 +1225,18 @@ static void format_interface(XmlBuf *b, const DomainInterface *iface) {
         }
         if (iface->link_down)
                 xml_buf_printf(b, "      <link state='down'/>\n");
+        if (iface->spoofcheck != SPOOFCHECK_DEFAULT)
+                xml_buf_printf(b, "      <vivarium:spoofcheck state='%s'/>\n", spoofcheck_to_string(iface->spoofcheck));
         xml_buf_printf(b, "    </interface>\n");
+}
+
+static bool domain_def_uses_vivarium_ns(const DomainDef *def) {
+        if (def->tasks_max != UNSET_U64 || def->syscalls_allowed)
+                return true;
+        ARRAY_FOREACH(iface, def->interfaces, def->n_interfaces)
+                if (iface->spoofcheck != SPOOFCHECK_DEFAULT)
+                        return true;
+        return false;
 }
 
 char *domain_def_format(const DomainDef *def, pid_t id) {
@@ -1212,7 +1249,7 @@ char *domain_def_format(const DomainDef *def, pid_t id) {
         xml_buf_printf(&b, "<domain type='lxc'");
         if (id > 0)
                 xml_buf_printf(&b, " id='%d'", (int) id);
-        if (def->tasks_max != UNSET_U64 || def->syscalls_allowed)
+        if (domain_def_uses_vivarium_ns(def))
                 xml_buf_printf(&b, " xmlns:vivarium='" VIV_DOMAIN_NS "'");
         xml_buf_printf(&b, ">\n");
 
