@@ -88,6 +88,8 @@ static void compare_interface(Diff *d, const DomainInterface *a, const DomainInt
         SAME_STR(d, a, b, target_dev);
         SAME_STR(d, a, b, guest_dev);
         SAME(d, a, b, link_down);
+        SAME(d, a, b, spoofcheck);
+        SAME_STR(d, a, b, lease_address);
         SAME(d, a, b, n_ips);
         if (a->n_ips == b->n_ips)
                 for (size_t i = 0; i < a->n_ips; i++) {
@@ -317,6 +319,7 @@ static DomainDef *def_new_full(void) {
                 .type = INTERFACE_NETWORK, .mac = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc }, .has_mac = true,
                 .source = xstrdup("default"), .direct_mode = DIRECT_MODE_PASSTHROUGH,
                 .target_dev = xstrdup("vnet7"), .guest_dev = xstrdup("eth1"), .link_down = true,
+                .spoofcheck = SPOOFCHECK_OFF, .lease_address = xstrdup("192.168.124.9"),
                 .n_ips = 2, .ips = xcalloc(2, sizeof(DomainIP)),
                 .n_routes = 2, .routes = xcalloc(2, sizeof(DomainRoute)),
         };
@@ -327,7 +330,7 @@ static DomainDef *def_new_full(void) {
         *i1 = (DomainInterface) {
                 .type = INTERFACE_DIRECT, .mac = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 }, .has_mac = false,
                 .source = xstrdup("eth0"), .direct_mode = DIRECT_MODE_BRIDGE,
-                .guest_dev = xstrdup("eth2"),
+                .guest_dev = xstrdup("eth2"), .spoofcheck = SPOOFCHECK_ON,
                 .n_ips = 2, .ips = xcalloc(2, sizeof(DomainIP)),
                 .n_routes = 2, .routes = xcalloc(2, sizeof(DomainRoute)),
         };

@@ -29,48 +29,10 @@ for tool in dnsmasq nft ip busybox; do
 		testhost_skip_or_fail "needs $tool"
 done
 
-failures=0
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $*"; }
-check() { # DESCRIPTION CMD...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-not() { ! "$@"; }
-contains() { # HAYSTACK NEEDLE
-	case $1 in *"$2"*) return 0 ;; esac
-	echo "#  expected to find: $2" >&2
-	printf '%s\n' "$1" | head -40 | sed 's/^/#  in: /' >&2
-	return 1
-}
-lacks() { # HAYSTACK NEEDLE
-	case $1 in *"$2"*)
-		echo "#  did not expect: $2" >&2
-		printf '%s\n' "$1" | head -40 | sed 's/^/#  in: /' >&2
-		return 1 ;;
-	esac
-	return 0
-}
-same() { # A B
-	[ "$1" = "$2" ] && return 0
-	diff <(printf '%s\n' "$1") <(printf '%s\n' "$2") | sed 's/^/#  /' >&2
-	return 1
-}
+# shellcheck source=tests/lib/check.sh
+. "$here/lib/check.sh"
 in_host() { testhost_run "$@"; }
-quiet() { "$@" >/dev/null 2>&1; }
 vivctl() { testhost_run vivctl "$@"; }
-wait_for() { # TRIES CMD...: retries CMD every 0.1 s
-	local tries=$1
-	shift
-	while [ "$tries" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	return 1
-}
 unit_active() { in_host systemctl -q is-active "$1"; }
 link_exists() { in_host ip link show "$1" >/dev/null 2>&1; }
 has_table() { in_host nft list table inet "$1" >/dev/null 2>&1; }

@@ -183,6 +183,26 @@ void host_mounts_close(HostMounts *h) {
         host_mounts_init(h);
 }
 
+/* A writable source that is the host's root directory, by name or through a
+ * symlink anywhere on its path, would hand the container the whole host
+ * read-write (open_tree() follows symlinks, as a bind mount does). Compared
+ * on the opened tree, so no rename between a check and the open can slip
+ * through. Read-only it is an explicit choice, and allowed. */
+static int refuse_host_root(int fd, const DomainFilesystem *fs, const char *name, char **ret_error) {
+        struct stat st, root;
+
+        if (fs->readonly)
+                return 0;
+        if (fstat(fd, &st) < 0 || stat("/", &root) < 0)
+                return -errno;
+        if (st.st_dev != root.st_dev || st.st_ino != root.st_ino)
+                return 0;
+        (void) asprintf(ret_error,
+                        "Filesystem source '%s' of container '%s' %s the host's root directory '/': refusing to mount it writable (add <readonly/> to share it read-only)",
+                        fs->source, name, streq(fs->source, "/") ? "is" : "resolves to");
+        return -EPERM;
+}
+
 int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error) {
         int r;
 
@@ -204,6 +224,11 @@ int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error) {
                         r = -errno;
                         (void) asprintf(ret_error, "Failed to open filesystem source '%s' for container '%s': %s",
                                         fs->source, def->name, strerror(-r));
+                        return r;
+                }
+                r = refuse_host_root(fd, fs, def->name, ret_error);
+                if (r < 0) {
+                        safe_close(fd);
                         return r;
                 }
                 if (fs->readonly) {

@@ -23,13 +23,21 @@
 #include <unistd.h>
 
 #include "bus-names.h"
+#include "command.h"
 #include "fileio.h"
 #include "helper-log.h"
 #include "helper-network.h"
 #include "domain-wire.h"
+#include "netguard.h"
 #include "netlink-util.h"
 
 #define VNET_MAX 65536
+#define NFT_PATH "/usr/sbin/nft"
+
+static const char *nft_path(void) {
+        const char *e = getenv("VIVARIUM_NFT_PATH");
+        return e && *e ? e : NFT_PATH;
+}
 
 static const uint32_t macvlan_modes[_DIRECT_MODE_MAX] = {
         [DIRECT_MODE_VEPA] = MACVLAN_MODE_VEPA,
@@ -391,6 +399,88 @@ static int write_ifaces(NetworkSetup *n, const DomainDef *def) {
         return 0;
 }
 
+/* The anti-spoofing filter of every guarded interface (netguard.h), in one
+ * nft transaction, before init runs: the container never sends a frame
+ * without it. The allowed IPv4 addresses are the ones the definition
+ * configures and the one the managed network's DHCP keeps for the MAC. */
+static int apply_guard(NetworkSetup *n, const DomainDef *def, char **ret_error) {
+        _cleanup_free_ NetGuardPort *ports = NULL;
+        _cleanup_free_ const char **addrs = NULL;
+        _cleanup_free_ char *script = NULL, *error = NULL;
+        size_t n_ports = 0, n_addrs = 0, total = 0;
+        int r;
+
+        for (size_t i = 0; i < n->n_devs; i++)
+                total += n->devs[i].iface->n_ips + 1;
+        ports = calloc(n->n_devs, sizeof(NetGuardPort));
+        addrs = calloc(total + 1, sizeof(char *));
+        if (!ports || !addrs)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < n->n_devs; i++) {
+                const NetDevice *d = &n->devs[i];
+                const DomainInterface *iface = d->iface;
+                NetGuardPort *p;
+
+                if (!netguard_wanted(iface) || !d->host_name[0])
+                        continue;
+                if (!netguard_device_name_ok(d->host_name)) {
+                        (void) asprintf(ret_error,
+                                        "Interface name '%s' of container '%s' cannot be filtered against spoofing: choose another <target dev> or set <vivarium:spoofcheck state='off'/>",
+                                        d->host_name, def->name);
+                        return -EINVAL;
+                }
+                p = &ports[n_ports++];
+                p->device = d->host_name;
+                memcpy(p->mac, d->mac, sizeof(p->mac));
+                p->addresses = addrs + n_addrs;
+                if (iface->lease_address)
+                        addrs[n_addrs++] = iface->lease_address;
+                for (size_t j = 0; j < iface->n_ips; j++)
+                        if (iface->ips[j].family == AF_INET)
+                                addrs[n_addrs++] = iface->ips[j].address;
+                p->n_addresses = (size_t) (addrs + n_addrs - p->addresses);
+                if (p->n_addresses == 0)
+                        log_warning("Interface '%s' of container '%s' has no IPv4 address to allow (no <ip>, no DHCP on its network): the filter drops its IPv4 traffic.",
+                                    d->host_name, def->name);
+        }
+        if (n_ports == 0)
+                return 0;
+
+        r = netguard_script(def->uuid, def->name, ports, n_ports, &script);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to write the anti-spoofing rules of container '%s': %s", def->name,
+                                strerror(-r));
+                return r;
+        }
+        memcpy(n->uuid, def->uuid, sizeof(n->uuid));
+        r = command_run((char *const[]) { (char *) nft_path(), (char *) "-f", (char *) "-", NULL }, script, &error);
+        if (r < 0) {
+                (void) asprintf(ret_error,
+                                "Failed to load the anti-spoofing rules of container '%s' with %s: %s",
+                                def->name, nft_path(), error ? error : strerror(-r));
+                return r;
+        }
+        n->guarded = true;
+        log_debug("Anti-spoofing filter on %zu interface(s).", n_ports);
+        return 0;
+}
+
+static void remove_guard(NetworkSetup *n) {
+        _cleanup_free_ char *script = NULL, *error = NULL;
+        int r;
+
+        if (!n->guarded)
+                return;
+        r = netguard_remove_script(n->uuid, &script);
+        if (r >= 0)
+                r = command_run((char *const[]) { (char *) nft_path(), (char *) "-f", (char *) "-", NULL }, script,
+                                &error);
+        if (r < 0)
+                log_warning("Failed to remove the anti-spoofing rules, ignoring: %s", error ? error : strerror(-r));
+        n->guarded = false;
+}
+
 static void delete_host_devices(NetworkSetup *n) {
         _cleanup_nl_sock_ struct nl_sock *sk = NULL;
         int r;
@@ -452,6 +542,12 @@ int network_setup(NetworkSetup *n, const DomainDef *def, pid_t pid, bool foregro
                           n->devs[i].guest_name);
         }
 
+        /* Before the container's side goes up: not even the kernel's own
+         * IPv6 link-local chatter passes unfiltered. */
+        r = apply_guard(n, def, ret_error);
+        if (r < 0)
+                goto fail;
+
         r = configure_guest(netns_fd, n, def, ret_error);
         if (r < 0)
                 goto fail;
@@ -467,6 +563,7 @@ int network_setup(NetworkSetup *n, const DomainDef *def, pid_t pid, bool foregro
         return 0;
 
 fail:
+        remove_guard(n);
         delete_host_devices(n);
         return r;
 }
@@ -474,6 +571,7 @@ fail:
 NetworkSetup *network_teardown(NetworkSetup *n) {
         if (!n)
                 return NULL;
+        remove_guard(n);
         delete_host_devices(n);
         if (n->ifaces_path && unlink(n->ifaces_path) < 0 && errno != ENOENT)
                 log_warning_errno(errno, "Failed to remove '%s', ignoring: %m", n->ifaces_path);

@@ -29,6 +29,8 @@ typedef struct NetworkSetup {
         NetDevice *devs;
         size_t n_devs;
         char *ifaces_path;          /* NAME.ifaces written for the manager, NULL = none */
+        bool guarded;               /* the anti-spoofing table exists (netguard.h) */
+        uint8_t uuid[16];           /* the container's: names that table */
 } NetworkSetup;
 
 /* Foreground mode, where no manager resolved them: the bridge of each

@@ -18,6 +18,7 @@
 #include "iface-facts.h"
 #include "macros.h"
 #include "manager.h"
+#include "network.h"
 #include "unit-name.h"
 
 #ifndef P_PIDFD
@@ -138,13 +139,40 @@ static int container_write_live_xml(Container *c, pid_t id) {
         return write_file_atomic(path, xml, 0600);
 }
 
-static void container_remove_live_xml(Container *c) {
-        _cleanup_free_ char *path = NULL;
+/* Everything under the run directory that belongs to one run of the
+ * container: NAME.xml is the manager's, NAME.sock, NAME.ifaces, NAME.seccomp
+ * and NAME.exit the helper's (docs/internals.md). A helper removes its own
+ * when it ends, but not when it is killed: called whenever the manager sees
+ * the helper gone, so nothing of a dead run outlives it. */
+const char *const container_run_file_suffixes[N_CONTAINER_RUN_FILES] = { "xml", "sock", "ifaces", "seccomp", "exit" };
 
-        if (container_live_xml_path(c, &path) < 0)
+static void container_remove_run_files(Container *c) {
+        FOREACH_ARRAY(suffix, container_run_file_suffixes, N_CONTAINER_RUN_FILES) {
+                _cleanup_free_ char *path = NULL;
+
+                if (asprintf(&path, "%s/%s.%s", c->manager->run_dir, c->name, *suffix) < 0)
+                        return;
+                if (unlink(path) < 0 && errno != ENOENT)
+                        fprintf(stderr, "Failed to remove %s, ignoring: %m\n", path);
+        }
+}
+
+/* NAME.exit, written by the helper when init ended: "DETAIL CODE". */
+static void container_read_exit_file(Container *c) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        char detail[32];
+        int code;
+
+        if (asprintf(&path, "%s/%s.exit", c->manager->run_dir, c->name) < 0)
                 return;
-        if (unlink(path) < 0 && errno != ENOENT)
-                fprintf(stderr, "Failed to remove %s, ignoring: %m\n", path);
+        if (read_full_file(path, &text, NULL) < 0)
+                return;
+        if (sscanf(text, "%31s %d", detail, &code) != 2)
+                return;
+        free(c->exit_detail);
+        c->exit_detail = strdup(detail);
+        c->exit_code = code;
+        c->got_exited = !!c->exit_detail;
 }
 
 /* A transient container exists only while it runs. */
@@ -153,21 +181,6 @@ void container_drop_if_unused(Container *c) {
                 return;
         (void) manager_emit_container_removed(c->manager, c);
         manager_unlink_container(c->manager, c);
-}
-
-static int generate_macs(DomainDef *def) {
-        for (size_t i = 0; i < def->n_interfaces; i++) {
-                DomainInterface *iface = &def->interfaces[i];
-                int r;
-
-                if (iface->has_mac)
-                        continue;
-                r = domain_def_generate_mac(iface->mac);
-                if (r < 0)
-                        return r;
-                iface->has_mac = true;
-        }
-        return 0;
 }
 
 static void container_reply_stop_waiters(Container *c) {
@@ -180,6 +193,10 @@ static void container_reply_stop_waiters(Container *c) {
 }
 
 static void container_reset_runtime(Container *c) {
+        /* A helper that sent Exited removed its filter itself. */
+        if (!c->got_exited)
+                nft_remove_guard(c->manager, c->live);
+        networks_release_container(c->manager, c->name);
         c->pidfd_source = sd_event_source_disable_unref(c->pidfd_source);
         c->handshake_source = sd_event_source_disable_unref(c->handshake_source);
         c->kill_timer = sd_event_source_disable_unref(c->kill_timer);
@@ -373,7 +390,7 @@ static void container_finish_start_failure(Container *c) {
         }
         fprintf(stderr, "Failed to start container '%s': %s\n", c->name, strna(msg));
 
-        container_remove_live_xml(c);
+        container_remove_run_files(c);
         container_reset_runtime(c);
         /* Whatever the helper left in the scope goes with it. */
         if (scope)
@@ -473,6 +490,8 @@ static void container_on_helper_exit(Container *c) {
                 else if (waitid(P_PID, (id_t) c->helper_pid, &si, WEXITED | WNOHANG) >= 0 && si.si_pid != 0)
                         have_status = true;
         }
+        if (!c->got_exited)
+                container_read_exit_file(c);
 
         if (c->state == CONTAINER_STARTING) {
                 container_finish_start_failure(c);
@@ -487,7 +506,7 @@ static void container_on_helper_exit(Container *c) {
         fprintf(stderr, "Container '%s' stopped: %s, exit code %d.\n", c->name, strna(detail), code);
         action = container_exit_action(c, detail, code);
 
-        container_remove_live_xml(c);
+        container_remove_run_files(c);
         container_reset_runtime(c);
         /* Normally already empty and collected; this catches what a crashed
          * helper left behind. */
@@ -549,7 +568,9 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
                 return sd_bus_error_setf(error, VIV_ERROR_ALREADY_RUNNING, "Container '%s' is already running",
                                          c->name);
 
-        r = generate_macs(live);
+        /* A transient container's (or CreateXML's document's): a
+         * persistent one got them when it was defined. */
+        r = domain_def_fill_macs(live);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to generate MAC addresses for container '%s': %m",
                                                c->name);
@@ -557,6 +578,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
 
         r = helper_model_fd(c, &model_fd, error);
         if (r < 0) {
+                networks_release_container(c->manager, c->name);
                 c->live = domain_def_free(c->live);
                 if (sd_bus_error_is_set(error))
                         return r;
@@ -566,6 +588,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
 
         r = container_write_live_xml(c, 0);
         if (r < 0) {
+                networks_release_container(c->manager, c->name);
                 c->live = domain_def_free(c->live);
                 return sd_bus_error_set_errnof(error, r, "Failed to write the live XML of container '%s': %m", c->name);
         }
@@ -576,7 +599,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
 
         r = helper_spawn(c, model_fd);
         if (r < 0) {
-                container_remove_live_xml(c);
+                container_remove_run_files(c);
                 container_reset_runtime(c);
                 return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
                                          "Failed to spawn the helper of container '%s': %s", c->name, strerror(-r));
@@ -700,7 +723,10 @@ int container_adopt(Manager *m, DomainDef *live) {
                         strerror(-r), c->unit);
                 helper_disconnect(c);
                 (void) scope_stop(m, c->unit);
-                container_remove_live_xml(c);
+                /* Its helper could not remove its filter; its addresses
+                 * are released by networks_adopt_reservations(). */
+                nft_remove_guard(m, live);
+                container_remove_run_files(c);
                 if (created)
                         manager_unlink_container(m, c);
                 return 0;

@@ -100,6 +100,7 @@ static int method_define_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = sd_bus_message_read(msg, "s", &xml);
         if (r < 0)
                 return r;
+        manager_note_request_size(m, strlen(xml));
         r = bus_check_privileged(m, msg, VIV_POLKIT_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* refused, or asked polkit */
@@ -109,6 +110,14 @@ static int method_define_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = check_identity(m, def, &c, error);
         if (r < 0)
                 return r;
+
+        /* As libvirt: an interface without <mac> gets one now, kept in the
+         * stored definition, so that the container has the same MAC (and
+         * the same DHCP lease) at every start. */
+        r = domain_def_fill_macs(def);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to generate MAC addresses for container '%s': %m",
+                                               def->name);
 
         /* The file first: a definition that cannot be stored changes nothing. */
         r = store_save(m, def);
@@ -152,6 +161,7 @@ static int method_create_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = sd_bus_message_read(msg, "st", &xml, &flags);
         if (r < 0)
                 return r;
+        manager_note_request_size(m, strlen(xml));
         r = bus_check_privileged(m, msg, VIV_POLKIT_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* refused, or asked polkit */

@@ -32,12 +32,14 @@ static int pid_path(Networks *ns, const char *name, char **ret) {
 }
 
 void dnsmasq_remove_files(Networks *ns, const char *name) {
-        _cleanup_free_ char *conf = NULL, *pid = NULL;
+        _cleanup_free_ char *conf = NULL, *pid = NULL, *hosts = NULL;
 
         if (conf_path(ns, name, &conf) >= 0)
                 (void) unlink(conf);
         if (pid_path(ns, name, &pid) >= 0)
                 (void) unlink(pid);
+        if (network_hosts_path(ns, name, &hosts) >= 0)
+                (void) unlink(hosts);
 }
 
 static void netmask_string(unsigned prefix, char buf[INET_ADDRSTRLEN]) {
@@ -56,7 +58,8 @@ static uint64_t range_size(const NetworkDhcpRange *r) {
 }
 
 int dnsmasq_write_config(Networks *ns, const NetworkDef *def, char **ret_path) {
-        _cleanup_free_ char *path = NULL, *pid = NULL, *text = NULL;
+        _cleanup_free_ char *path = NULL, *pid = NULL, *text = NULL, *hosts = NULL;
+        bool dhcp4 = false;
         _cleanup_fclose_ FILE *f = NULL;
         uint64_t leases = 0;
         size_t size = 0;
@@ -103,6 +106,7 @@ int dnsmasq_write_config(Networks *ns, const NetworkDef *def, char **ret_path) {
                                 netmask_string(ip->prefix, mask);
                                 fprintf(f, "dhcp-range=%s,%s,%s\n", range->start, range->end, mask);
                                 leases += range_size(range);
+                                dhcp4 = true;
                         } else {
                                 fprintf(f, "dhcp-range=%s,%s,%u\n", range->start, range->end, ip->prefix);
                                 ra = true;
@@ -126,6 +130,12 @@ int dnsmasq_write_config(Networks *ns, const NetworkDef *def, char **ret_path) {
                         leases++;
                 }
         }
+        r = network_hosts_path(ns, def->name, &hosts);
+        if (r < 0)
+                return r;
+        if (dhcp4)
+                /* The containers' addresses (network-lease.c), empty at start. */
+                fprintf(f, "dhcp-hostsfile=%s\n", hosts);
         if (leases > 0)
                 fprintf(f, "dhcp-no-override\ndhcp-authoritative\ndhcp-lease-max=%llu\n", (unsigned long long) leases);
         if (ra)
@@ -140,6 +150,9 @@ int dnsmasq_write_config(Networks *ns, const NetworkDef *def, char **ret_path) {
         if (r < 0)
                 return r;
         r = write_file_atomic(path, text, 0644);
+        if (r < 0)
+                return r;
+        r = write_file_atomic(hosts, "", 0644);
         if (r < 0)
                 return r;
         if (ret_path)

@@ -8,15 +8,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include "command.h"
 #include "macros.h"
+#include "netguard.h"
 #include "network.h"
 #include "xml-util.h"
 
@@ -36,82 +35,7 @@ int nft_table_name(const char *network, char **ret) {
 
 /* Runs `nft -f -` with SCRIPT on stdin; nft's complaint goes to ret_error. */
 static int nft_run(Networks *ns, const char *script, char **ret_error) {
-        _cleanup_close_ int in_r = -EBADF, in_w = -EBADF, err_r = -EBADF, err_w = -EBADF;
-        _cleanup_free_ char *err = NULL;
-        size_t err_len = 0, len = strlen(script);
-        int fds[2], status;
-        pid_t pid;
-
-        if (pipe2(fds, O_CLOEXEC) < 0)
-                return -errno;
-        in_r = fds[0];
-        in_w = fds[1];
-        if (pipe2(fds, O_CLOEXEC) < 0)
-                return -errno;
-        err_r = fds[0];
-        err_w = fds[1];
-
-        pid = fork();
-        if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-                if (dup2(in_r, STDIN_FILENO) < 0 || dup2(err_w, STDERR_FILENO) < 0 ||
-                    (null >= 0 && dup2(null, STDOUT_FILENO) < 0))
-                        _exit(127);
-                execl(ns->nft_path, ns->nft_path, "-f", "-", (char *) NULL);
-                fprintf(stderr, "Failed to execute %s: %m\n", ns->nft_path);
-                _exit(127);
-        }
-        in_r = safe_close(in_r);
-        err_w = safe_close(err_w);
-
-        /* Scripts are a few KiB: they fit in the pipe before nft reads. */
-        for (size_t off = 0; off < len;) {
-                ssize_t k = write(in_w, script + off, len - off);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        break;
-                }
-                off += (size_t) k;
-        }
-        in_w = safe_close(in_w);
-
-        for (;;) {
-                char buf[1024];
-                ssize_t k = read(err_r, buf, sizeof buf);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        break;
-                char *p = realloc(err, err_len + (size_t) k + 1);
-                if (!p)
-                        break;
-                err = p;
-                memcpy(err + err_len, buf, (size_t) k);
-                err_len += (size_t) k;
-                err[err_len] = 0;
-        }
-
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-                return 0;
-
-        if (ret_error) {
-                /* One line is enough to say what went wrong. */
-                if (err) {
-                        while (err_len > 0 && (err[err_len - 1] == '\n' || err[err_len - 1] == ' '))
-                                err[--err_len] = 0;
-                        *ret_error = TAKE_PTR(err);
-                } else if (asprintf(ret_error, "%s exited with status %d", ns->nft_path,
-                                    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) < 0)
-                        *ret_error = NULL;
-        }
-        return -EIO;
+        return command_run((char *const[]) { ns->nft_path, (char *) "-f", (char *) "-", NULL }, script, ret_error);
 }
 
 /* "192.168.124.0/24" of 192.168.124.1 prefix 24. */
@@ -235,4 +159,31 @@ int nft_remove(Networks *ns, const char *name) {
         if (r < 0 && error)
                 fprintf(stderr, "nft: %s\n", error);
         return r;
+}
+
+/* The helper removes its container's anti-spoofing table when it ends; one
+ * that was killed (SIGKILL, a crash) left it, with chains that the kernel
+ * keeps after their device is gone. */
+void nft_remove_guard(Manager *m, const DomainDef *live) {
+        _cleanup_free_ char *script = NULL, *error = NULL;
+        bool any = false;
+        int r;
+
+        if (!live)
+                return;
+        ARRAY_FOREACH(iface, live->interfaces, live->n_interfaces)
+                any = any || netguard_wanted(iface);
+        if (!any)
+                return;
+        r = netguard_remove_script(live->uuid, &script);
+        if (r >= 0) {
+                /* Also before networks_init() (adoption at start-up). */
+                const char *e = getenv("VIVARIUM_NFT_PATH");
+                const char *nft = m->networks ? m->networks->nft_path : e && *e ? e : VIV_NFT_PATH;
+
+                r = command_run((char *const[]) { (char *) nft, (char *) "-f", (char *) "-", NULL }, script, &error);
+        }
+        if (r < 0)
+                fprintf(stderr, "Failed to remove the anti-spoofing rules of container '%s', ignoring: %s\n",
+                        live->name, error ? error : strerror(-r));
 }

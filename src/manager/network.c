@@ -71,6 +71,7 @@ static Network *network_free(Network *n) {
                 (void) sd_bus_reply_method_errorf(n->pending, SD_BUS_ERROR_FAILED,
                                                   "The manager stopped while network '%s' was changing", n->name);
         sd_bus_message_unref(n->pending);
+        network_reservations_clear(n);
         network_def_free(n->def);
         network_def_free(n->live);
         free(n->job);
@@ -560,6 +561,7 @@ static void network_fail_start(Network *n, const char *message) {
                  * unit): gone. */
                 (void) dnsmasq_stop_unit_of(n->owner, n->name);
         tear_down(n->owner, n->name, n->live ? n->live->bridge : NULL);
+        network_reservations_clear(n);
         n->live = network_def_free(n->live);
         n->op = NETWORK_OP_NONE;
         n->has_dnsmasq = false;
@@ -574,6 +576,7 @@ static void network_finish_stop(Network *n) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *pending = TAKE_PTR(n->pending);
 
         remove_live_files(n->owner, n->name);
+        network_reservations_clear(n);
         n->live = network_def_free(n->live);
         n->op = NETWORK_OP_NONE;
         n->has_dnsmasq = false;
@@ -666,6 +669,8 @@ int network_start(Network *n, sd_bus_message *msg, sd_bus_error *error) {
         r = network_def_copy(n->def, &live);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to copy the definition of network '%s': %m", n->name);
+        /* The hosts file starts empty (dnsmasq_write_config()). */
+        network_reservations_clear(n);
         if (!live->bridge)
                 return sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG, "Network '%s' has no bridge name", n->name);
 

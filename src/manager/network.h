@@ -28,6 +28,14 @@
 
 typedef struct Network Network;
 
+/* The address a running container's interface has on the network
+ * (network-lease.c). */
+typedef struct NetworkReservation {
+        char *container;
+        uint8_t mac[6];
+        uint32_t addr;          /* IPv4, host order */
+} NetworkReservation;
+
 typedef enum NetworkOp {
         NETWORK_OP_NONE,
         NETWORK_OP_STARTING,  /* bridge and rules made, waiting for dnsmasq's unit */
@@ -51,6 +59,9 @@ struct Network {
         bool pending_wants_path;        /* CreateNetworkXML: answered with the path */
         char *job;                      /* systemd job of dnsmasq's unit */
         bool has_dnsmasq;               /* the live network runs dnsmasq */
+
+        NetworkReservation *reservations; /* while active, in NAME.hosts */
+        size_t n_reservations;
 
         Network *next;
 };
@@ -136,7 +147,18 @@ void network_unit_call_done(Networks *ns, const char *name, const char *job, con
 void dnsmasq_remove_files(Networks *ns, const char *name);
 int dnsmasq_unit_is_active(Networks *ns, const char *unit);
 
+/* network-lease.c */
+int network_hosts_path(Networks *ns, const char *name, char **ret);
+/* The IPv4 address the network's DHCP gives MAC from now on (*ret_address
+ * NULL: the network has no DHCP); refuses the start when the range is full. */
+int network_reserve_address(Network *n, const char *container, const uint8_t mac[6], char **ret_address,
+                            sd_bus_error *error);
+void networks_release_container(Manager *m, const char *container); /* and its leases */
+void network_reservations_clear(Network *n);
+void networks_adopt_reservations(Manager *m);
+
 /* network-nft.c */
 int nft_apply(Networks *ns, const NetworkDef *def, char **ret_error);
 int nft_remove(Networks *ns, const char *name);
 int nft_table_name(const char *network, char **ret);
+void nft_remove_guard(Manager *m, const DomainDef *live);

@@ -26,30 +26,47 @@
 #define MODEL_FD 4
 
 /* The bridge of each type='network' interface of the live definition, for
- * the helper (it gets them with the model and reads no network file). */
+ * the helper (it gets them with the model and reads no network file), and
+ * the address the network's DHCP keeps for the interface's MAC (in the live
+ * model's lease_address: the helper's anti-spoofing filter allows it). */
 static int resolve_bridges(Container *c, char ***ret, sd_bus_error *error) {
-        const DomainDef *def = c->live;
+        DomainDef *def = c->live;
         char **bridges;
+        int r;
 
         bridges = calloc(def->n_interfaces + 1, sizeof(char *));
         if (!bridges)
                 return -ENOMEM;
         for (size_t i = 0; i < def->n_interfaces; i++) {
-                const DomainInterface *iface = &def->interfaces[i];
+                DomainInterface *iface = &def->interfaces[i];
                 Network *n;
 
                 if (iface->type != INTERFACE_NETWORK)
                         continue;
                 n = network_find(c->manager->networks, iface->source);
-                if (!n || !n->active || !n->live || !n->live->bridge) {
+                /* A network being started (its autostart, right after the
+                 * manager's own start) has its bridge and rules already;
+                 * only dnsmasq is not serving yet, and a guest's DHCP client
+                 * asks again. Refusing made a start right after boot fail. */
+                if (!n || !(n->active || n->op == NETWORK_OP_STARTING) || !n->live || !n->live->bridge) {
                         domain_wire_bridges_free(bridges, def->n_interfaces);
+                        networks_release_container(c->manager, c->name);
                         return sd_bus_error_setf(error, VIV_ERROR_START_FAILED, "Network '%s' is not active",
                                                  iface->source);
                 }
                 bridges[i] = strdup(n->live->bridge);
                 if (!bridges[i]) {
                         domain_wire_bridges_free(bridges, def->n_interfaces);
+                        networks_release_container(c->manager, c->name);
                         return -ENOMEM;
+                }
+                free(def->interfaces[i].lease_address);
+                def->interfaces[i].lease_address = NULL;
+                r = network_reserve_address(n, c->name, iface->mac, &def->interfaces[i].lease_address, error);
+                if (r < 0) {
+                        domain_wire_bridges_free(bridges, def->n_interfaces);
+                        networks_release_container(c->manager, c->name);
+                        return r;
                 }
         }
         *ret = bridges;

@@ -196,6 +196,14 @@ int store_load_all(Manager *m) {
                         continue;
                 }
 
+                /* Defined before MACs were generated at define time: a MAC
+                 * made here for each start would take a new DHCP lease
+                 * every time. Stored once, as DefineXML stores them. */
+                r = domain_def_fill_macs(def);
+                if (r > 0 && store_save(m, def) >= 0)
+                        fprintf(stderr, "Container '%s': stored the MAC addresses generated for its interfaces.\n",
+                                def->name);
+
                 r = container_new(m, def, true, &c);
                 if (r < 0)
                         return r;
@@ -203,6 +211,35 @@ int store_load_all(Manager *m) {
                 c->autostart = store_get_autostart(m, c->name);
         }
         return 0;
+}
+
+/* A helper's files without NAME.xml belong to no run the manager knows of
+ * (their helper was killed while no manager watched it, or by an older
+ * version that left them): nothing will ever remove them but this. */
+static void remove_orphan_run_files(Manager *m, DIR *d) {
+        struct dirent *de;
+
+        rewinddir(d);
+        while ((de = readdir(d))) {
+                const char *dot = strrchr(de->d_name, '.');
+                _cleanup_free_ char *xml = NULL;
+                bool ours = false;
+
+                if (de->d_name[0] == '.' || !dot || dot == de->d_name)
+                        continue;
+                for (size_t i = 1; i < N_CONTAINER_RUN_FILES; i++)
+                        ours = ours || streq(dot + 1, container_run_file_suffixes[i]);
+                if (!ours)
+                        continue;
+                if (asprintf(&xml, "%.*s.xml", (int) (dot - de->d_name), de->d_name) < 0)
+                        return;
+                if (faccessat(dirfd(d), xml, F_OK, AT_SYMLINK_NOFOLLOW) >= 0 || errno != ENOENT)
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) < 0)
+                        fprintf(stderr, "Failed to remove %s/%s, ignoring: %m\n", m->run_dir, de->d_name);
+                else
+                        fprintf(stderr, "Removed %s/%s: no container run owns it.\n", m->run_dir, de->d_name);
+        }
 }
 
 int store_adopt_running(Manager *m) {
@@ -234,5 +271,6 @@ int store_adopt_running(Manager *m) {
                 }
                 (void) container_adopt(m, TAKE_PTR(live));
         }
+        remove_orphan_run_files(m, d);
         return 0;
 }

@@ -14,7 +14,7 @@
 #include "macros.h"
 
 #define WIRE_MAGIC "VIVW"
-#define WIRE_VERSION UINT32_C(1)
+#define WIRE_VERSION UINT32_C(2)
 #define WIRE_NULL UINT32_MAX
 
 /* Catches a field added to DomainDef or a sub-struct without the codec
@@ -27,7 +27,7 @@
 #if __SIZEOF_POINTER__ == 8 && defined(__x86_64__)
 _Static_assert(sizeof(DomainDef) == 320, "DomainDef changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainFilesystem) == 40, "DomainFilesystem changed: update domain-wire.c and tests/test-domain-wire.c");
-_Static_assert(sizeof(DomainInterface) == 88, "DomainInterface changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainInterface) == 104, "DomainInterface changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainIP) == 32, "DomainIP changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainRoute) == 32, "DomainRoute changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainIdmap) == 12, "DomainIdmap changed: update domain-wire.c and tests/test-domain-wire.c");
@@ -266,6 +266,8 @@ static void put_interface(WireWriter *w, const DomainInterface *iface) {
                 put_u32(w, rt->prefix);
                 put_str(w, rt->gateway);
         }
+        put_u32(w, iface->spoofcheck);
+        put_str(w, iface->lease_address);
 }
 
 static void put_def(WireWriter *w, const DomainDef *def) {
@@ -365,7 +367,7 @@ int domain_def_to_wire(const DomainDef *def, char *const *bridges, void **ret, s
 #define WIRE_MIN_IP (4 + WIRE_MIN_STR + 4 + WIRE_MIN_STR)
 #define WIRE_MIN_ROUTE (4 + WIRE_MIN_STR + 4 + WIRE_MIN_STR)
 #define WIRE_MIN_FILESYSTEM (4 + WIRE_MIN_STR + 8 + WIRE_MIN_STR + 1)
-#define WIRE_MIN_INTERFACE (4 + MAC_ADDR_LEN + 1 + WIRE_MIN_STR + 4 + 2 * WIRE_MIN_STR + 1 + 4 + 4)
+#define WIRE_MIN_INTERFACE (4 + MAC_ADDR_LEN + 1 + WIRE_MIN_STR + 4 + 2 * WIRE_MIN_STR + 1 + 4 + 4 + 4 + WIRE_MIN_STR)
 
 static bool family_is_valid(int family) {
         return family == AF_INET || family == AF_INET6;
@@ -443,6 +445,9 @@ static void get_interface(WireReader *r, DomainInterface *iface) {
                 iface->n_routes = n;
         ARRAY_FOREACH(rt, iface->routes, iface->n_routes)
                 get_route(r, rt);
+
+        iface->spoofcheck = GET_ENUM(r, spoofcheck_to_string);
+        iface->lease_address = get_str(r);
 }
 
 /* Fills def as far as the buffer goes; r->error says whether it all went.

@@ -33,6 +33,7 @@
 
 #include "domain-xml.h"
 #include "fileio.h"
+#include "strmap.h"
 #include "xml-util.h"
 
 #define VIV_DOMAIN_NS "http://vivarium.org/schemas/domain/1"
@@ -50,11 +51,18 @@ typedef struct Parser {
         size_t n_fs_nodes;
         xmlNode **iface_nodes;
         size_t n_iface_nodes;
+        /* names seen so far, with the index of their element */
+        StrMap env_names, fs_targets, iface_macs, iface_targets, iface_guests;
 } Parser;
 
 static void parser_done(Parser *p) {
         free(p->fs_nodes);
         free(p->iface_nodes);
+        strmap_done(&p->env_names);
+        strmap_done(&p->fs_targets);
+        strmap_done(&p->iface_macs);
+        strmap_done(&p->iface_targets);
+        strmap_done(&p->iface_guests);
 }
 
 #define ERR(p, node, attr, ...) xml_error((p)->in, (p)->diag, (node), (attr), __VA_ARGS__)
@@ -276,9 +284,11 @@ static int parse_os(Parser *p, xmlNode *n) {
                          * name would set another variable than the one named. */
                         if (!env_name_is_valid(name))
                                 return ERR(p, c, "name", "environment variable name '%s' is invalid, expected a letter or '_', then letters, digits or '_'", name);
-                        ARRAY_FOREACH(o, def->init_env, def->n_init_env)
-                                if (streq(o->name, name))
-                                        return ERR(p, c, "name", "environment variable '%s' is set twice", name);
+                        r = strmap_put(&p->env_names, name, def->n_init_env, NULL);
+                        if (r < 0)
+                                return r;
+                        if (r > 0)
+                                return ERR(p, c, "name", "environment variable '%s' is set twice", name);
                         e = XML_ARRAY_GROW(def->init_env, def->n_init_env);
                         if (!e)
                                 return -ENOMEM;
@@ -484,13 +494,16 @@ static int parse_filesystem(Parser *p, xmlNode *n) {
                            filesystem_type_to_string(fs->type));
         fs->readonly = !!xml_child(n, "readonly");
 
-        for (size_t i = 0; i + 1 < def->n_filesystems; i++)
-                if (streq(def->filesystems[i].target, fs->target)) {
-                        unsigned line, column;
-                        xml_node_position(p->in, p->fs_nodes[i], NULL, &line, &column);
-                        return ERR(p, target, "dir", "filesystem target '%s' is already used by the filesystem at line %u",
-                                   fs->target, line);
-                }
+        size_t i;
+        r = strmap_put(&p->fs_targets, fs->target, def->n_filesystems - 1, &i);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                unsigned line, column;
+                xml_node_position(p->in, p->fs_nodes[i], NULL, &line, &column);
+                return ERR(p, target, "dir", "filesystem target '%s' is already used by the filesystem at line %u",
+                           fs->target, line);
+        }
         if (!XML_ARRAY_GROW(p->fs_nodes, p->n_fs_nodes))
                 return -ENOMEM;
         p->fs_nodes[p->n_fs_nodes - 1] = n;
@@ -638,6 +651,27 @@ static int parse_interface_source(Parser *p, xmlNode *n, DomainInterface *iface)
         return 0;
 }
 
+static bool node_is_vivarium(xmlNode *n) {
+        return n->ns && n->ns->href && streq((const char *) n->ns->href, VIV_DOMAIN_NS);
+}
+
+/* <vivarium:spoofcheck state='on|off'/>: Vivarium's anti-spoofing filter
+ * (netguard.h), on by default for type='network'. */
+static int parse_spoofcheck(Parser *p, xmlNode *n, DomainInterface *iface) {
+        _cleanup_free_ char *state = xml_prop(n, "state");
+
+        if (streq_ptr(state, "on"))
+                iface->spoofcheck = SPOOFCHECK_ON;
+        else if (streq_ptr(state, "off"))
+                iface->spoofcheck = SPOOFCHECK_OFF;
+        else
+                return ERR(p, n, state ? "state" : NULL, "spoofcheck state '%s' is unknown, expected 'on' or 'off'",
+                           strna(state));
+        if (iface->type == INTERFACE_DIRECT && iface->spoofcheck == SPOOFCHECK_ON)
+                return ERR(p, n, "state", "spoofcheck needs a host-side device: type='direct' has none");
+        return 0;
+}
+
 static int parse_dev_name(Parser *p, xmlNode *n, char **ret) {
         _cleanup_free_ char *s = xml_prop(n, "dev");
 
@@ -666,25 +700,42 @@ static int parse_interface_mac(Parser *p, xmlNode *c, DomainInterface *iface) {
 
 /* iface (element n), the last of def->interfaces, against the ones before it. */
 static int check_interface_unique(Parser *p, xmlNode *n, const DomainInterface *iface) {
-        const DomainDef *def = p->def;
+        size_t index = p->def->n_interfaces - 1, first;
+        unsigned line, column;
+        int r;
 
-        for (size_t i = 0; i + 1 < def->n_interfaces; i++) {
-                const DomainInterface *o = &def->interfaces[i];
-                unsigned line, column;
+        if (iface->has_mac) {
+                char buf[18];
 
-                xml_node_position(p->in, p->iface_nodes[i], NULL, &line, &column);
-                if (iface->has_mac && o->has_mac && memcmp(o->mac, iface->mac, MAC_ADDR_LEN) == 0) {
-                        char buf[18];
-                        mac_format(iface->mac, buf);
+                mac_format(iface->mac, buf);
+                r = strmap_put(&p->iface_macs, buf, index, &first);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        xml_node_position(p->in, p->iface_nodes[first], NULL, &line, &column);
                         return ERR(p, xml_child(n, "mac"), "address", "MAC address '%s' is already used by the interface at line %u",
                                    buf, line);
                 }
-                if (iface->target_dev && streq_ptr(o->target_dev, iface->target_dev))
+        }
+        if (iface->target_dev) {
+                r = strmap_put(&p->iface_targets, iface->target_dev, index, &first);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        xml_node_position(p->in, p->iface_nodes[first], NULL, &line, &column);
                         return ERR(p, xml_child(n, "target"), "dev", "target dev '%s' is already used by the interface at line %u",
                                    iface->target_dev, line);
-                if (iface->guest_dev && streq_ptr(o->guest_dev, iface->guest_dev))
+                }
+        }
+        if (iface->guest_dev) {
+                r = strmap_put(&p->iface_guests, iface->guest_dev, index, &first);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        xml_node_position(p->in, p->iface_nodes[first], NULL, &line, &column);
                         return ERR(p, xml_child(n, "guest"), "dev", "guest dev '%s' is already used by the interface at line %u",
                                    iface->guest_dev, line);
+                }
         }
         return 0;
 }
@@ -714,7 +765,12 @@ static int parse_interface(Parser *p, xmlNode *n) {
 
         XML_FOREACH_ELEMENT(c, n) {
                 r = 0;
-                if (xml_name_is(c, "mac"))
+                if (node_is_vivarium(c)) {
+                        if (xml_name_is(c, "spoofcheck"))
+                                r = parse_spoofcheck(p, c, iface);
+                        else
+                                r = warn_ignored(p, c);
+                } else if (xml_name_is(c, "mac"))
                         r = parse_interface_mac(p, c, iface);
                 else if (xml_name_is(c, "target"))
                         r = parse_dev_name(p, c, &iface->target_dev);
@@ -848,7 +904,7 @@ static int parse_domain(Parser *p, xmlNode *root) {
 
         XML_FOREACH_ELEMENT(c, root) {
                 r = 0;
-                if (c->ns && c->ns->href && streq((const char *) c->ns->href, VIV_DOMAIN_NS)) {
+                if (node_is_vivarium(c)) {
                         if (xml_name_is(c, "tasks"))
                                 r = parse_tasks(p, c);
                         else if (xml_name_is(c, "notify"))
@@ -1190,7 +1246,18 @@ static void format_interface(XmlBuf *b, const DomainInterface *iface) {
         }
         if (iface->link_down)
                 xml_buf_printf(b, "      <link state='down'/>\n");
+        if (iface->spoofcheck != SPOOFCHECK_DEFAULT)
+                xml_buf_printf(b, "      <vivarium:spoofcheck state='%s'/>\n", spoofcheck_to_string(iface->spoofcheck));
         xml_buf_printf(b, "    </interface>\n");
+}
+
+static bool domain_def_uses_vivarium_ns(const DomainDef *def) {
+        if (def->tasks_max != UNSET_U64 || def->syscalls_allowed || def->notify_timeout_sec > 0)
+                return true;
+        ARRAY_FOREACH(iface, def->interfaces, def->n_interfaces)
+                if (iface->spoofcheck != SPOOFCHECK_DEFAULT)
+                        return true;
+        return false;
 }
 
 char *domain_def_format(const DomainDef *def, pid_t id) {
@@ -1203,7 +1270,7 @@ char *domain_def_format(const DomainDef *def, pid_t id) {
         xml_buf_printf(&b, "<domain type='lxc'");
         if (id > 0)
                 xml_buf_printf(&b, " id='%d'", (int) id);
-        if (def->tasks_max != UNSET_U64 || def->notify_timeout_sec > 0 || def->syscalls_allowed)
+        if (domain_def_uses_vivarium_ns(def))
                 xml_buf_printf(&b, " xmlns:vivarium='" VIV_DOMAIN_NS "'");
         xml_buf_printf(&b, ">\n");
 

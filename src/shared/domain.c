@@ -47,6 +47,7 @@ static void domain_interface_done(DomainInterface *iface) {
         free(iface->source);
         free(iface->target_dev);
         free(iface->guest_dev);
+        free(iface->lease_address);
         ARRAY_FOREACH(ip, iface->ips, iface->n_ips) {
                 free(ip->address);
                 free(ip->peer);
@@ -185,6 +186,15 @@ const char *syscall_group_to_name(SyscallGroup g) {
                 if (syscall_groups[i].group == g)
                         return syscall_groups[i].name;
         return NULL;
+}
+
+const char *spoofcheck_to_string(SpoofCheck s) {
+        static const char *const table[] = {
+                [SPOOFCHECK_DEFAULT] = "default",
+                [SPOOFCHECK_ON] = "on",
+                [SPOOFCHECK_OFF] = "off",
+        };
+        return TABLE_LOOKUP(table, s);
 }
 
 const char *cap_policy_to_string(CapPolicy p) {
@@ -329,6 +339,24 @@ int domain_def_generate_mac(uint8_t ret[MAC_ADDR_LEN]) {
         ret[2] = 0x00;
         r = random_bytes(ret + 3, 3);
         return r < 0 ? r : 0;
+}
+
+int domain_def_fill_macs(DomainDef *def) {
+        int n = 0;
+
+        for (size_t i = 0; i < def->n_interfaces; i++) {
+                DomainInterface *iface = &def->interfaces[i];
+                int r;
+
+                if (iface->has_mac)
+                        continue;
+                r = domain_def_generate_mac(iface->mac);
+                if (r < 0)
+                        return r;
+                iface->has_mac = true;
+                n++;
+        }
+        return n;
 }
 
 int mac_parse_string(const char *s, uint8_t ret[MAC_ADDR_LEN]) {

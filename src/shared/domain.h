@@ -48,6 +48,14 @@ typedef enum DirectMode {
         _DIRECT_MODE_MAX,
 } DirectMode;
 
+/* <vivarium:spoofcheck state='on|off'/> in an <interface> */
+typedef enum SpoofCheck {
+        SPOOFCHECK_DEFAULT,    /* on for type='network', off for the others */
+        SPOOFCHECK_ON,
+        SPOOFCHECK_OFF,
+        _SPOOFCHECK_MAX,
+} SpoofCheck;
+
 typedef struct DomainIP {
         int family;           /* AF_INET or AF_INET6 */
         char *address;        /* textual, as given */
@@ -75,6 +83,11 @@ typedef struct DomainInterface {
         size_t n_ips;
         DomainRoute *routes;
         size_t n_routes;
+        SpoofCheck spoofcheck;
+        /* Live model only, never in XML: the IPv4 address the managed
+         * network's DHCP server keeps for this interface's MAC (vivariumd
+         * reserves it at start), NULL for none. */
+        char *lease_address;
 } DomainInterface;
 
 typedef struct DomainIdmap {
@@ -189,6 +202,7 @@ const char *filesystem_type_to_string(FilesystemType t);
 const char *interface_type_to_string(InterfaceType t);
 const char *direct_mode_to_string(DirectMode m);
 const char *lifecycle_action_to_string(LifecycleAction a);
+const char *spoofcheck_to_string(SpoofCheck s); /* "default", "on", "off" */
 
 /* Helpers for identifiers, used by the parser and by the programs. */
 
@@ -203,6 +217,10 @@ bool uuid_is_null(const uint8_t uuid[16]);
 
 /* A random, locally administered style MAC in libvirt's 52:54:00 prefix. */
 int domain_def_generate_mac(uint8_t ret[MAC_ADDR_LEN]);
+/* A generated MAC for every interface that has none (libvirt does this when
+ * it parses a definition, so a defined domain keeps its MACs for good).
+ * Returns how many were generated, or -errno. */
+int domain_def_fill_macs(DomainDef *def);
 /* "aa:bb:cc:dd:ee:ff" (either case) → 6 bytes. Returns 0 or -EINVAL. */
 int mac_parse_string(const char *s, uint8_t ret[MAC_ADDR_LEN]);
 /* Lowercase with colons and a NUL: buf needs 18 bytes. */

@@ -27,4 +27,42 @@ wait_until() {
 		[ "$SECONDS" -ge "$deadline" ] && return 1
 		sleep 0.1
 	done
+
+# Conditions for check (they explain a failure on stderr as "#  " lines):
+#   not CMD...                 CMD fails
+#   contains HAYSTACK NEEDLE   NEEDLE is in HAYSTACK
+#   lacks HAYSTACK NEEDLE      NEEDLE is not in HAYSTACK
+#   same A B                   A and B are equal (a diff otherwise)
+#   quiet CMD...               CMD with its output dropped
+#   wait_for TRIES CMD...      CMD until it succeeds, every 0.1 s, TRIES times
+not() { ! "$@"; }
+contains() { # HAYSTACK NEEDLE
+	case $1 in *"$2"*) return 0 ;; esac
+	echo "#  expected to find: $2" >&2
+	printf '%s\n' "$1" | head -40 | sed 's/^/#  in: /' >&2
+	return 1
+}
+lacks() { # HAYSTACK NEEDLE
+	case $1 in *"$2"*)
+		echo "#  did not expect: $2" >&2
+		printf '%s\n' "$1" | head -40 | sed 's/^/#  in: /' >&2
+		return 1 ;;
+	esac
+	return 0
+}
+same() { # A B
+	[ "$1" = "$2" ] && return 0
+	diff <(printf '%s\n' "$1") <(printf '%s\n' "$2") | sed 's/^/#  /' >&2
+	return 1
+}
+quiet() { "$@" >/dev/null 2>&1; }
+wait_for() { # TRIES CMD...
+	local tries=$1
+	shift
+	while [ "$tries" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	return 1
 }

@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The address each container interface gets on a managed network, and the
+ * release of its lease when the container stops.
+ *
+ * At start the manager picks an address of the network's DHCP range for the
+ * interface's MAC and gives it to dnsmasq as a dhcp-host line in
+ * /run/vivarium/networks/NAME.hosts (re-read on SIGHUP). So the address is
+ * known before the container runs: the helper's anti-spoofing filter
+ * (netguard.h) allows exactly it from the first frame, with no daemon
+ * following the lease file (the manager may be gone while a container runs).
+ * The choice starts at a hash of the MAC, so a persistent container usually
+ * gets the same address at each start. When the container stops, its lease
+ * is released (dnsmasq-utils' dhcp_release: a DHCPRELEASE that dnsmasq
+ * takes as coming from the bridge) and the line goes: without that, every
+ * new MAC (a transient container's, each start) kept an address until the
+ * lease expired, and a small pool ran out ("no address available").
+ *
+ * The hosts file is also the record of who holds what: a restarted manager
+ * reads it back, and releases what no running container holds any more. */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bus-names.h"
+#include "command.h"
+#include "fileio.h"
+#include "macros.h"
+#include "network.h"
+
+#define VIV_DHCP_RELEASE_PATH "/usr/bin/dhcp_release"
+
+int network_hosts_path(Networks *ns, const char *name, char **ret) {
+        return asprintf(ret, "%s/%s.hosts", ns->run_dir, name) < 0 ? -ENOMEM : 0;
+}
+
+static uint32_t ip4(const char *s) {
+        struct in_addr a;
+
+        return s && inet_pton(AF_INET, s, &a) == 1 ? ntohl(a.s_addr) : 0;
+}
+
+/* The network's IPv4 <ip> with DHCP ranges, or NULL. */
+static const NetworkIP *dhcp4_ip(const NetworkDef *def) {
+        ARRAY_FOREACH(ip, def->ips, def->n_ips)
+                if (ip->family == AF_INET && ip->dhcp && ip->n_ranges > 0)
+                        return ip;
+        return NULL;
+}
+
+static int write_hosts_file(Network *n) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        size_t size = 0;
+        int r;
+
+        r = network_hosts_path(n->owner, n->name, &path);
+        if (r < 0)
+                return r;
+        f = open_memstream(&text, &size);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "# Written by vivariumd: the address of each running container's interface on network '%s'.\n",
+                n->name);
+        ARRAY_FOREACH(res, n->reservations, n->n_reservations) {
+                char mac[18], addr[INET_ADDRSTRLEN];
+                struct in_addr a = { .s_addr = htonl(res->addr) };
+
+                mac_format(res->mac, mac);
+                inet_ntop(AF_INET, &a, addr, sizeof addr);
+                /* The comment is what a restarted manager reads back. */
+                fprintf(f, "# vivarium %s %s %s\n", res->container, mac, addr);
+                fprintf(f, "%s,%s\n", mac, addr);
+        }
+        if (fflush(f) != 0 || ferror(f))
+                return -ENOMEM;
+        if (fclose(TAKE_PTR(f)) != 0)
+                return -ENOMEM;
+        r = mkdir_p(n->owner->run_dir, 0755);
+        if (r < 0)
+                return r;
+        return write_file_atomic(path, text, 0644);
+}
+
+/* dnsmasq re-reads the hosts file on SIGHUP; systemd knows its PID. */
+static void reload_dnsmasq(Network *n) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        if (!n->has_dnsmasq)
+                return;
+        r = sd_bus_call_method(n->owner->manager->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE, "KillUnit", &error,
+                               NULL, "ssi", n->unit, "main", (int32_t) SIGHUP);
+        if (r < 0)
+                fprintf(stderr, "Failed to make dnsmasq of network '%s' reload its hosts, ignoring: %s\n", n->name,
+                        error.message ? error.message : strerror(-r));
+}
+
+static bool lease_held_by_other(const char *leases, uint32_t addr, const uint8_t mac[6], time_t now) {
+        char want[18];
+
+        mac_format(mac, want);
+        /* "EXPIRY MAC IP NAME CLIENTID" per line; 0 = never expires. */
+        for (const char *l = leases; l && *l;) {
+                const char *nl = strchr(l, '\n');
+                char m[32], ip[64];
+                long long expiry;
+
+                if (sscanf(l, "%lld %31s %63s", &expiry, m, ip) == 3 && ip4(ip) == addr &&
+                    strcasecmp(m, want) != 0 && (expiry == 0 || expiry > now))
+                        return true;
+                l = nl ? nl + 1 : NULL;
+        }
+        return false;
+}
+
+static bool address_taken(Network *n, const NetworkDef *def, uint32_t addr, const uint8_t mac[6],
+                          const char *leases, time_t now) {
+        Manager *m = n->owner->manager;
+
+        ARRAY_FOREACH(ip, def->ips, def->n_ips) {
+                if (ip->family != AF_INET)
+                        continue;
+                if (ip4(ip->address) == addr)
+                        return true; /* the bridge's own */
+                ARRAY_FOREACH(h, ip->hosts, ip->n_hosts)
+                        if (ip4(h->ip) == addr)
+                                return true;
+        }
+        ARRAY_FOREACH(res, n->reservations, n->n_reservations)
+                if (res->addr == addr)
+                        return true;
+        /* An address a running container configures itself with <ip>. */
+        for (Container *c = m->containers; c; c = c->next) {
+                if (!c->live || !container_is_active(c))
+                        continue;
+                ARRAY_FOREACH(iface, c->live->interfaces, c->live->n_interfaces) {
+                        if (iface->type != INTERFACE_NETWORK || !streq_ptr(iface->source, n->name))
+                                continue;
+                        ARRAY_FOREACH(dip, iface->ips, iface->n_ips)
+                                if (dip->family == AF_INET && ip4(dip->address) == addr)
+                                        return true;
+                }
+        }
+        return lease_held_by_other(leases, addr, mac, now);
+}
+
+int network_reserve_address(Network *n, const char *container, const uint8_t mac[6], char **ret_address,
+                            sd_bus_error *error) {
+        Networks *ns = n->owner;
+        const NetworkDef *def = n->live;
+        const NetworkIP *ip;
+        _cleanup_free_ char *lease_path = NULL, *leases = NULL;
+        NetworkReservation *res;
+        uint64_t total = 0, start = 0;
+        uint32_t chosen = 0;
+        time_t now = time(NULL);
+        int r;
+
+        *ret_address = NULL;
+        if (!def || !(ip = dhcp4_ip(def)))
+                return 0; /* no DHCP: nothing to reserve */
+
+        /* A <host> of the network's own definition already gives this MAC
+         * its address. */
+        ARRAY_FOREACH(h, ip->hosts, ip->n_hosts)
+                if (h->has_mac && memcmp(h->mac, mac, 6) == 0 && ip4(h->ip)) {
+                        *ret_address = strdup(h->ip);
+                        return *ret_address ? 0 : -ENOMEM;
+                }
+
+        ARRAY_FOREACH(range, ip->ranges, ip->n_ranges) {
+                uint32_t a = ip4(range->start), b = ip4(range->end);
+                if (a && b >= a)
+                        total += (uint64_t) b - a + 1;
+        }
+        if (asprintf(&lease_path, "%s/%s.leases", ns->lease_dir, n->name) < 0)
+                return -ENOMEM;
+        (void) read_full_file(lease_path, &leases, NULL);
+
+        /* FNV-1a of the MAC: the same MAC starts at the same place. */
+        uint32_t hash = 2166136261u;
+        for (size_t i = 0; i < 6; i++)
+                hash = (hash ^ mac[i]) * 16777619u;
+        if (total > 0)
+                start = hash % total;
+
+        for (uint64_t k = 0; k < total && !chosen; k++) {
+                uint64_t idx = (start + k) % total;
+
+                ARRAY_FOREACH(range, ip->ranges, ip->n_ranges) {
+                        uint32_t a = ip4(range->start), b = ip4(range->end);
+                        uint64_t size;
+
+                        if (!a || b < a)
+                                continue;
+                        size = (uint64_t) b - a + 1;
+                        if (idx >= size) {
+                                idx -= size;
+                                continue;
+                        }
+                        if (!address_taken(n, def, a + (uint32_t) idx, mac, leases, now))
+                                chosen = a + (uint32_t) idx;
+                        break;
+                }
+        }
+        if (!chosen)
+                return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
+                                         "No free address left in the DHCP range of network '%s' for container '%s'",
+                                         n->name, container);
+
+        res = reallocarray(n->reservations, n->n_reservations + 1, sizeof(NetworkReservation));
+        if (!res)
+                return -ENOMEM;
+        n->reservations = res;
+        res = &n->reservations[n->n_reservations];
+        *res = (NetworkReservation) { .container = strdup(container), .addr = chosen };
+        if (!res->container)
+                return -ENOMEM;
+        memcpy(res->mac, mac, 6);
+        n->n_reservations++;
+
+        r = write_hosts_file(n);
+        if (r < 0) {
+                free(res->container);
+                n->n_reservations--;
+                return sd_bus_error_set_errnof(error, r, "Failed to write the DHCP hosts of network '%s': %m",
+                                               n->name);
+        }
+        reload_dnsmasq(n);
+
+        struct in_addr a = { .s_addr = htonl(chosen) };
+        *ret_address = strdup(inet_ntoa(a));
+        return *ret_address ? 0 : -ENOMEM;
+}
+
+/* DHCPRELEASE of ADDR for MAC, so that dnsmasq forgets the lease now, not
+ * when it expires. */
+static void release_lease(Network *n, const uint8_t mac[6], uint32_t addr) {
+        _cleanup_free_ char *error = NULL;
+        const char *tool = getenv("VIVARIUM_DHCP_RELEASE_PATH");
+        char mac_s[18], addr_s[INET_ADDRSTRLEN];
+        struct in_addr a = { .s_addr = htonl(addr) };
+        int r;
+
+        if (!n->live || !n->live->bridge || !n->has_dnsmasq)
+                return;
+        if (!tool || !*tool)
+                tool = VIV_DHCP_RELEASE_PATH;
+        mac_format(mac, mac_s);
+        inet_ntop(AF_INET, &a, addr_s, sizeof addr_s);
+        r = command_run((char *const[]) { (char *) tool, n->live->bridge, addr_s, mac_s, NULL }, NULL, &error);
+        if (r < 0)
+                fprintf(stderr,
+                        "Failed to release the lease of %s (%s) on network '%s', it stays until it expires (is dnsmasq-utils installed?): %s\n",
+                        addr_s, mac_s, n->name, error ? error : strerror(-r));
+}
+
+static void release_where(Network *n, const char *container) {
+        size_t kept = 0;
+        bool changed = false;
+
+        for (size_t i = 0; i < n->n_reservations; i++) {
+                NetworkReservation *res = &n->reservations[i];
+
+                if (!container || streq(res->container, container)) {
+                        release_lease(n, res->mac, res->addr);
+                        free(res->container);
+                        changed = true;
+                        continue;
+                }
+                n->reservations[kept++] = *res;
+        }
+        n->n_reservations = kept;
+        if (!changed)
+                return;
+        if (write_hosts_file(n) < 0)
+                fprintf(stderr, "Failed to rewrite the DHCP hosts of network '%s', ignoring.\n", n->name);
+        reload_dnsmasq(n);
+}
+
+void networks_release_container(Manager *m, const char *container) {
+        if (!m->networks)
+                return;
+        for (Network *n = m->networks->list; n; n = n->next)
+                if (n->active)
+                        release_where(n, container);
+}
+
+void network_reservations_clear(Network *n) {
+        ARRAY_FOREACH(res, n->reservations, n->n_reservations)
+                free(res->container);
+        n->reservations = mfree(n->reservations);
+        n->n_reservations = 0;
+}
+
+/* After a manager restart: the reservations back from the hosts file of
+ * each adopted network; those of containers that no longer run are
+ * released. */
+void networks_adopt_reservations(Manager *m) {
+        if (!m->networks)
+                return;
+        for (Network *n = m->networks->list; n; n = n->next) {
+                _cleanup_free_ char *path = NULL, *text = NULL;
+                bool stale = false;
+
+                if (!n->active || network_hosts_path(m->networks, n->name, &path) < 0 ||
+                    read_full_file(path, &text, NULL) < 0)
+                        continue;
+                for (const char *l = text; l && *l;) {
+                        const char *nl = strchr(l, '\n');
+                        char name[DOMAIN_NAME_MAX + 1], mac_s[32], addr_s[64];
+                        uint8_t mac[6];
+                        NetworkReservation *res;
+                        Container *c;
+
+                        if (sscanf(l, "# vivarium %64s %31s %63s", name, mac_s, addr_s) == 3 &&
+                            mac_parse_string(mac_s, mac) >= 0 && ip4(addr_s)) {
+                                res = reallocarray(n->reservations, n->n_reservations + 1, sizeof(*res));
+                                if (!res)
+                                        break;
+                                n->reservations = res;
+                                res = &n->reservations[n->n_reservations];
+                                *res = (NetworkReservation) { .container = strdup(name), .addr = ip4(addr_s) };
+                                memcpy(res->mac, mac, 6);
+                                if (res->container)
+                                        n->n_reservations++;
+                                c = manager_find_container(m, name);
+                                if (!c || !container_is_active(c))
+                                        stale = true;
+                        }
+                        l = nl ? nl + 1 : NULL;
+                }
+                if (!stale)
+                        continue;
+                /* release_where() changes the array: look again each time. */
+                for (;;) {
+                        _cleanup_free_ char *gone = NULL;
+
+                        ARRAY_FOREACH(res, n->reservations, n->n_reservations) {
+                                Container *c = manager_find_container(m, res->container);
+
+                                if (!c || !container_is_active(c)) {
+                                        gone = strdup(res->container);
+                                        break;
+                                }
+                        }
+                        if (!gone)
+                                break;
+                        fprintf(stderr, "Releasing the address of stopped container '%s' on network '%s'.\n", gone,
+                                n->name);
+                        release_where(n, gone);
+                }
+        }
+}

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Running a tool of the host (nft, dhcp_release) and waiting for it. */
+
+/* Runs argv[0] (a full path) with ARGV, INPUT (or nothing) on its stdin,
+ * stdout on /dev/null, and waits. Returns 0 when it exited 0; -EIO when it
+ * failed, with its stderr (trimmed; or "PATH exited with status N") in
+ * *ret_error when ret_error is not NULL; -errno when it could not run. */
+int command_run(char *const argv[], const char *input, char **ret_error);

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Anti-spoofing of a container's interfaces on managed networks (libvirt's
+ * clean-traffic, on by default): an nftables table of the netdev family per
+ * container, "vivarium-guard-UUID", with one chain per guarded interface
+ * hooked at the ingress of its host-side veth. Ingress runs before the
+ * bridge sees a frame, so a dropped frame teaches the bridge's forwarding
+ * database nothing (not even a link-local one, which the bridge learns from
+ * without its own netfilter hooks) and never reaches the host's stack.
+ *
+ * What passes: frames with the container's MAC as source, and of those
+ * only ARP whose sender is that MAC and one of the allowed IPv4 addresses
+ * (or 0.0.0.0 in a request: an address probe), IPv4 from an allowed
+ * address, and DHCP from 0.0.0.0 to the broadcast address (how a lease is
+ * got). DHCP carries the container's MAC as client hardware address (no
+ * lease for a made-up client) and a container never answers as a DHCP
+ * server. Everything else, IPv6 and other ethertypes included, is dropped,
+ * as libvirt's clean-traffic does (no-other-l2-traffic). */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "domain.h"
+
+typedef struct NetGuardPort {
+        const char *device;             /* the host side of the veth */
+        uint8_t mac[MAC_ADDR_LEN];      /* the container's */
+        const char *const *addresses;   /* IPv4 sources allowed, textual */
+        size_t n_addresses;
+} NetGuardPort;
+
+/* True when IFACE is guarded: type='network' unless
+ * <vivarium:spoofcheck state='off'/>; other types only with state='on'. */
+bool netguard_wanted(const DomainInterface *iface);
+
+/* A device name nft can quote (it has no escapes). */
+bool netguard_device_name_ok(const char *name);
+
+/* "vivarium-guard-UUID". */
+int netguard_table_name(const uint8_t uuid[16], char **ret);
+
+/* The script that replaces the container's table with one for PORTS (the
+ * table is made new in one transaction). Addresses are checked: -EINVAL for
+ * one that is not IPv4, or for a device name nft cannot quote. */
+int netguard_script(const uint8_t uuid[16], const char *container, const NetGuardPort *ports, size_t n_ports,
+                    char **ret);
+
+/* The script that deletes the table, whether it exists or not. */
+int netguard_remove_script(const uint8_t uuid[16], char **ret);
