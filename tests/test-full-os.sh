@@ -26,16 +26,10 @@ command -v mmdebstrap >/dev/null || testhost_skip_or_fail "mmdebstrap is missing
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
-contains() { # HAYSTACK NEEDLE
-	case $1 in *"$2"*) return 0 ;; esac
-	echo "#  expected to find: $2" >&2
-	echo "#  in: $1" | head -40 >&2
-	return 1
-}
 in_host() { testhost_run "$@"; }
 unit_gone() { [ "$(in_host systemctl is-active machine-os.scope 2>/dev/null)" != active ]; }
 inside() { in_host vivctl enter os -- "$@"; }
-fails() { ! "$@" >/dev/null 2>&1; }
+fails() { not quiet "$@"; }
 
 # --- the root: built once, then reused ---
 root=$("$here/../tools/mkroot" 2>"${TMPDIR:-/tmp}/vt-mkroot.$$.log")
