@@ -773,6 +773,20 @@ static int parse_tasks(Parser *p, xmlNode *n) {
         return 0;
 }
 
+static int parse_userns(Parser *p, xmlNode *n) {
+        _cleanup_free_ char *s = xml_prop(n, "mode");
+
+        if (!s)
+                return ERR(p, n, NULL, "element 'userns' lacks the attribute 'mode'");
+        if (streq(s, "pick"))
+                p->def->userns_mode = USERNS_MODE_PICK;
+        else if (streq(s, "off"))
+                p->def->userns_mode = USERNS_MODE_OFF;
+        else
+                return ERR(p, n, "mode", "userns mode '%s' is not supported, expected 'pick' or 'off'", s);
+        return 0;
+}
+
 /* Checks across the memory elements, once all are read. */
 static int check_memory(Parser *p) {
         const DomainDef *def = p->def;
@@ -793,7 +807,7 @@ static int check_memory(Parser *p) {
 
 static int parse_domain(Parser *p, xmlNode *root) {
         DomainDef *def = p->def;
-        xmlNode *uuid_node = NULL;
+        xmlNode *uuid_node = NULL, *userns_node = NULL;
         _cleanup_free_ char *type = NULL;
         int r;
 
@@ -815,6 +829,10 @@ static int parse_domain(Parser *p, xmlNode *root) {
                 if (c->ns && c->ns->href && streq((const char *) c->ns->href, VIV_DOMAIN_NS)) {
                         if (xml_name_is(c, "tasks"))
                                 r = parse_tasks(p, c);
+                        else if (xml_name_is(c, "userns")) {
+                                r = parse_userns(p, c);
+                                userns_node = c;
+                        }
                         else
                                 r = warn_ignored(p, c);
                 } else if (xml_name_is(c, "name")) {
@@ -870,6 +888,11 @@ static int parse_domain(Parser *p, xmlNode *root) {
         r = check_memory(p);
         if (r < 0)
                 return r;
+        if (def->userns_mode == USERNS_MODE_OFF && def->n_uid_map > 0)
+                return ERR(p, userns_node, "mode", "userns mode 'off' contradicts the idmap: drop one of them");
+        /* pick with maps: a picked range as the live XML shows it, or one the
+         * user chose; either way the mounts are idmapped */
+        def->userns_picked = def->userns_mode == USERNS_MODE_PICK && def->n_uid_map > 0;
 
         if (!uuid_node) {
                 r = uuid_generate(def->uuid);
@@ -1048,6 +1071,8 @@ static void format_tunables(XmlBuf *b, const DomainDef *def) {
 }
 
 static void format_features(XmlBuf *b, const DomainDef *def) {
+        if (def->userns_mode != USERNS_MODE_DEFAULT)
+                xml_buf_printf(b, "  <vivarium:userns mode='%s'/>\n", userns_mode_to_string(def->userns_mode));
         if (def->n_uid_map > 0 || def->n_gid_map > 0) {
                 xml_buf_printf(b, "  <idmap>\n");
                 ARRAY_FOREACH(m, def->uid_map, def->n_uid_map)
@@ -1151,7 +1176,7 @@ char *domain_def_format(const DomainDef *def, pid_t id) {
         xml_buf_printf(&b, "<domain type='lxc'");
         if (id > 0)
                 xml_buf_printf(&b, " id='%d'", (int) id);
-        if (def->tasks_max != UNSET_U64)
+        if (def->tasks_max != UNSET_U64 || def->userns_mode != USERNS_MODE_DEFAULT)
                 xml_buf_printf(&b, " xmlns:vivarium='" VIV_DOMAIN_NS "'");
         xml_buf_printf(&b, ">\n");
 
