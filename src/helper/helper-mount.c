@@ -162,6 +162,7 @@ static int set_mount_attr(int mnt_fd, uint64_t set, bool recursive) {
 void host_mounts_init(HostMounts *h) {
         *h = (HostMounts) {
                 .root_fd = -EBADF,
+                .userns_fd = -EBADF,
                 .console_sock = { -EBADF, -EBADF },
                 .console_slave = -EBADF,
         };
@@ -179,6 +180,7 @@ void host_mounts_close(HostMounts *h) {
         safe_close(h->console_sock[0]);
         safe_close(h->console_sock[1]);
         safe_close(h->console_slave);
+        safe_close(h->userns_fd);
         host_mounts_init(h);
 }
 
@@ -292,7 +294,7 @@ static int cmp_depth_desc(const void *a, const void *b) {
  * autofs point is ever stat()ed or opened. Deepest first, so that a nested
  * autofs is gone before its parent. A mount stacked on an autofs point (a
  * triggered automount) is detached with it. */
-static int detach_autofs_mounts(bool userns) {
+static int detach_autofs_mounts(void) {
         for (int round = 0; round < 64; round++) {
                 _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
                 _cleanup_free_ char *line = NULL;
@@ -327,13 +329,12 @@ static int detach_autofs_mounts(bool userns) {
                                 log_info("Detached autofs mount '%s' from the container's mount namespace.", points[i]);
                                 detached++;
                         } else
-                                log_full_errno(userns ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARNING, errno,
-                                               "Failed to detach autofs mount '%s', ignoring: %m", points[i]);
+                                log_warning_errno(errno, "Failed to detach autofs mount '%s', ignoring: %m", points[i]);
                         free(points[i]);
                 }
                 free(points);
                 if (detached == 0)
-                        return 0;  /* what is left cannot be detached (locked in a user namespace) */
+                        return 0;  /* what is left cannot be detached */
         }
         return 0;
 }
@@ -551,9 +552,12 @@ static int setup_filesystems(const DomainDef *def, HostMounts *h, int root_fd, c
                         break;
                 }
                 case FILESYSTEM_RAM: {
-                        char size[64];
-                        const char *opts[] = { "mode=0755", fs->ram_usage_kib > 0 ? size : NULL, NULL };
+                        char size[64], uid[32], gid[32];
+                        /* the container's root owns it (in a user namespace) */
+                        const char *opts[] = { "mode=0755", uid, gid, fs->ram_usage_kib > 0 ? size : NULL, NULL };
                         snprintf(size, sizeof(size), "size=%lluk", (unsigned long long) fs->ram_usage_kib);
+                        snprintf(uid, sizeof(uid), "uid=%u", (unsigned) h->root_uid);
+                        snprintf(gid, sizeof(gid), "gid=%u", (unsigned) h->root_gid);
                         r = fs_new_mount("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
                                          (fs->readonly ? MOUNT_ATTR_RDONLY : 0), &m);
                         if (r < 0) {
@@ -588,7 +592,6 @@ static int fail(char **ret_error, int r, const char *what, const char *name) {
 
 int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error) {
         _cleanup_close_ int root_fd = -EBADF;
-        bool userns = def->n_uid_map > 0;
         bool privnet = domain_def_has_privnet(def);
         int r;
 
@@ -596,7 +599,7 @@ int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 return fail(ret_error, -errno, "mount propagation", def->name);
 
-        r = detach_autofs_mounts(userns);
+        r = detach_autofs_mounts();
         if (r < 0)
                 return fail(ret_error, r, "autofs mounts", def->name);
 
@@ -618,7 +621,7 @@ int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error
         if (r < 0)
                 return fail(ret_error, r, "/sys", def->name);
         setup_cgroupfs(root_fd, h);
-        r = dev_setup(root_fd, h, userns, ret_error);
+        r = dev_setup(root_fd, h, ret_error);
         if (r < 0)
                 return fail(ret_error, r, "/dev", def->name);
         r = setup_proc_masks(root_fd);

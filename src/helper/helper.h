@@ -84,6 +84,10 @@ typedef struct HostMounts {
         int dev_fds[8];         /* host device nodes, see dev_node_names[] */
         int console_sock[2];    /* [0] helper's end, [1] child's end */
         int console_slave;      /* child side: the slave, init's stdio */
+        int userns_fd;          /* the container's user namespace, -EBADF without one */
+        uid_t root_uid;         /* host IDs of the container's root and tty group: */
+        gid_t root_gid;         /* owners of what the host side makes for it */
+        gid_t tty_gid;
         bool cgroup_unified;    /* the host's /sys/fs/cgroup is cgroup2 */
         bool cgroup_writable;   /* ... and payload/ is ours (a delegated scope) */
 } HostMounts;
@@ -120,6 +124,8 @@ struct Helper {
         sd_bus *system_bus;
         bool machine_registered;
 
+        int userns_lock_fd;     /* holds the lock of a picked ID range */
+
         bool paused;            /* payload/ frozen by Suspend() */
         bool destroying;
         bool exited;            /* init is gone */
@@ -147,7 +153,7 @@ int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error
 /* helper-dev.c */
 extern const char *const dev_node_names[];
 int dev_open_host_nodes(int ret_fds[], size_t n);
-int dev_setup(int root_fd, HostMounts *h, bool userns, char **ret_error);
+int dev_setup(int root_fd, HostMounts *h, char **ret_error);
 
 /* helper-console.c */
 int console_receive(Console *c, int sock);
@@ -173,6 +179,11 @@ void machine_unregister(Helper *h);
 int control_listen(Helper *h);
 void control_emit_exited(Helper *h);
 void control_close(Helper *h);
+
+/* helper-userns.c */
+int userns_prepare(Helper *h, char **ret_error);
+int userns_enter(int userns_fd);
+int write_id_map(pid_t pid, const char *file, const DomainIdmap *map, size_t n);
 
 /* helper-spawn.c */
 int container_spawn(Helper *h, char **ret_error);
