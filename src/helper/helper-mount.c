@@ -181,6 +181,11 @@ void host_mounts_close(HostMounts *h) {
         safe_close(h->console_sock[1]);
         safe_close(h->console_slave);
         safe_close(h->userns_fd);
+        for (size_t i = 0; i < h->n_shared; i++) {
+                safe_close(h->shared[i].fd);
+                free(h->shared[i].path);
+        }
+        free(h->shared);
         host_mounts_init(h);
 }
 
@@ -263,7 +268,7 @@ int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error) {
 /* --- child side --- */
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo */
-static void unescape_octal(char *s) {
+void mountinfo_unescape(char *s) {
         char *w = s;
         for (char *r = s; *r; ) {
                 if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
@@ -310,7 +315,7 @@ static int detach_autofs_mounts(void) {
                                 continue;
                         if (sscanf(line, "%*u %*u %*u:%*u %*s %4095s", mnt) != 1)
                                 continue;
-                        unescape_octal(mnt);
+                        mountinfo_unescape(mnt);
                         char **np = realloc(points, (n + 1) * sizeof(char *));
                         if (!np)
                                 break;
@@ -355,6 +360,27 @@ static int attach_private_root(int root_clone, int *ret_root_fd) {
                 return *ret_root_fd < 0 ? -errno : 0;
         }
         return r;
+}
+
+/* The shared root of a container with a picked ID range: the host's mounts,
+ * each an idmapped clone where its filesystem allows (helper-userns.c),
+ * rebuilt on a staging point like a private root. */
+static int attach_shared_root(HostMounts *h, int *ret_root_fd) {
+        _cleanup_close_ int root_fd = -EBADF;
+        int r;
+
+        r = attach_private_root(h->shared[0].fd, &root_fd);
+        if (r < 0)
+                return r;
+        for (size_t i = 1; i < h->n_shared; i++) {
+                struct stat st;
+                bool is_file = fstat(h->shared[i].fd, &st) >= 0 && !S_ISDIR(st.st_mode);
+                r = attach_mount(h->shared[i].fd, root_fd, h->shared[i].path, is_file);
+                if (r < 0)
+                        return log_debug_errno(r, "Failed to attach '%s' to the shared root: %m", h->shared[i].path);
+        }
+        *ret_root_fd = TAKE_FD(root_fd);
+        return 0;
 }
 
 static int setup_proc(int root_fd, bool privnet) {
@@ -592,7 +618,7 @@ static int fail(char **ret_error, int r, const char *what, const char *name) {
 
 int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error) {
         _cleanup_close_ int root_fd = -EBADF;
-        bool privnet = domain_def_has_privnet(def);
+        bool privnet = domain_def_has_privnet(def), pivot = false;
         int r;
 
         /* Nothing we mount from here on may propagate to the host. */
@@ -608,6 +634,12 @@ int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error
                 if (r < 0)
                         return fail(ret_error, r, "the root filesystem", def->name);
                 h->root_fd = safe_close(h->root_fd);
+                pivot = true;
+        } else if (h->n_shared > 0) {
+                r = attach_shared_root(h, &root_fd);
+                if (r < 0)
+                        return fail(ret_error, r, "the shared root filesystem", def->name);
+                pivot = true;
         } else {
                 root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (root_fd < 0)
@@ -631,7 +663,7 @@ int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error
         if (r < 0)
                 return fail(ret_error, r, "filesystems", def->name);
 
-        if (domain_def_root(def)) {
+        if (pivot) {
                 /* private root: make it "/", and drop the host's tree in one
                  * detach (never a walk through the host's mounts) */
                 if (fchdir(root_fd) < 0)

@@ -153,6 +153,88 @@ static int idmap_clone(int mnt_fd, int userns_fd, const char *source, const char
         return r;
 }
 
+static bool path_under(const char *path, const char *dir) {
+        size_t l = strlen(dir);
+        return strncmp(path, dir, l) == 0 && (path[l] == 0 || path[l] == '/');
+}
+
+static int shared_add(HostMounts *m, const char *path, int fd) {
+        /* a later mount on the same point covers the earlier one */
+        for (size_t i = 0; i < m->n_shared; i++)
+                if (streq(m->shared[i].path, path)) {
+                        safe_close(m->shared[i].fd);
+                        m->shared[i].fd = fd;
+                        return 0;
+                }
+        SharedMount *n = realloc(m->shared, (m->n_shared + 1) * sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        m->shared = n;
+        m->shared[m->n_shared].path = strdup(path);
+        if (!m->shared[m->n_shared].path)
+                return -ENOMEM;
+        m->shared[m->n_shared++].fd = fd;
+        return 0;
+}
+
+/* The host's tree for a shared root, mount by mount (an idmapped mount
+ * cannot span filesystems that do not support it): each one cloned, idmapped
+ * where its filesystem allows. One that does not (proc-like, overlayfs, ...)
+ * is kept as it is: the container sees its files owned by "nobody" and can
+ * write only where anyone may. /proc, /sys and /dev are the container's own;
+ * autofs points are left out (the container never triggers the host's
+ * automounter). */
+static int shared_root_open(HostMounts *m, int userns_fd, const char *name, char **ret_error) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+        _cleanup_free_ char *line = NULL;
+        size_t sz = 0;
+        int r;
+
+        if (!f)
+                return -errno;
+        while (getline(&line, &sz, f) > 0) {
+                char mnt[4096], fstype[64];
+                const char *sep = strstr(line, " - ");
+
+                if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || sscanf(line, "%*u %*u %*u:%*u %*s %4095s", mnt) != 1)
+                        continue;
+                mountinfo_unescape(mnt);
+                if (streq(fstype, "autofs") || path_under(mnt, "/proc") || path_under(mnt, "/sys") ||
+                    path_under(mnt, "/dev"))
+                        continue;
+                if (m->n_shared == 0 && !streq(mnt, "/"))
+                        continue;  /* below a root we do not see */
+                int fd = open_tree(AT_FDCWD, mnt, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_NO_AUTOMOUNT | AT_SYMLINK_NOFOLLOW);
+                if (fd < 0) {
+                        log_debug_errno(errno, "Failed to clone '%s' for the shared root, leaving it out: %m", mnt);
+                        continue;
+                }
+                struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t) userns_fd };
+                if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+                        if (errno != EINVAL && errno != EOPNOTSUPP) {
+                                r = -errno;
+                                safe_close(fd);
+                                (void) asprintf(ret_error, "Failed to map the IDs of '%s' (%s) for container '%s': %s",
+                                                mnt, fstype, name, strerror(-r));
+                                return r;
+                        }
+                        log_full_errno(streq(mnt, "/") ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, 0,
+                                 "'%s' (%s) cannot be idmapped: container '%s' sees its files owned by nobody.",
+                                 mnt, fstype, name);
+                }
+                r = shared_add(m, mnt, fd);
+                if (r < 0) {
+                        safe_close(fd);
+                        return r;
+                }
+        }
+        if (m->n_shared == 0) {
+                (void) asprintf(ret_error, "Failed to find the host's root mount for container '%s'", name);
+                return -ENOENT;
+        }
+        return 0;
+}
+
 static int lock_range(Helper *h, char **ret_error) {
         DomainDef *def = h->def;
         int r;
@@ -220,7 +302,11 @@ int userns_prepare(Helper *h, char **ret_error) {
         if (!def->userns_picked)
                 return 0;
         const DomainFilesystem *root = domain_def_root(def);
-        if (m->root_fd >= 0) {
+        if (!root) {
+                r = shared_root_open(m, m->userns_fd, def->name, ret_error);
+                if (r < 0)
+                        return r;
+        } else if (m->root_fd >= 0) {
                 r = idmap_clone(m->root_fd, m->userns_fd, root->source, "the root filesystem", def->name, ret_error);
                 if (r < 0)
                         return r;

@@ -73,6 +73,12 @@ typedef struct ControlConn {
         struct ControlConn *next;
 } ControlConn;
 
+/* One mount of the host's tree, cloned for a shared root with a picked range. */
+typedef struct SharedMount {
+        char *path;
+        int fd;
+} SharedMount;
+
 /* What the helper opened in the host's mount namespace before cloning init:
  * sources of the bind mounts (open_tree clones) and the host's device nodes,
  * consumed by the child; and the socket on which the child hands back the
@@ -84,6 +90,8 @@ typedef struct HostMounts {
         int dev_fds[8];         /* host device nodes, see dev_node_names[] */
         int console_sock[2];    /* [0] helper's end, [1] child's end */
         int console_slave;      /* child side: the slave, init's stdio */
+        SharedMount *shared;    /* shared root, picked range: the host's mounts, "/" first */
+        size_t n_shared;
         int userns_fd;          /* the container's user namespace, -EBADF without one */
         uid_t root_uid;         /* host IDs of the container's root and tty group: */
         gid_t root_gid;         /* owners of what the host side makes for it */
@@ -198,3 +206,4 @@ int open_in_root(int root_fd, const char *path, int flags);
 int mkdir_p_in_root(int root_fd, const char *path, mode_t mode);
 int fs_new_mount(const char *fstype, const char *const *options, unsigned attrs, int *ret_fd);
 int attach_mount(int mnt_fd, int root_fd, const char *target, bool create_file);
+void mountinfo_unescape(char *s);
