@@ -236,16 +236,29 @@ int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error) {
         }
 
         /* Mount points of a private root made with the host's privileges too
-         * (resolved inside the root): a user namespace's root may not. */
-        for (size_t i = 0; h->root_fd >= 0 && i < def->n_filesystems; i++) {
+         * (resolved inside the root): a user namespace's root may not. The
+         * shared root of a picked range is read-only (helper-userns.c): its
+         * mount points are made on the host's tree, as a shared root without
+         * a user namespace makes them. */
+        _cleanup_close_ int host_root = -EBADF;
+        int points_fd = h->root_fd;
+        if (points_fd < 0 && (def->userns_picked || domain_def_userns_pick(def))) {
+                host_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                points_fd = host_root;
+        }
+        for (size_t i = 0; points_fd >= 0 && i < def->n_filesystems; i++) {
                 const DomainFilesystem *fs = &def->filesystems[i];
                 struct stat st;
                 if (streq(fs->target, "/"))
                         continue;
                 if (fs->type == FILESYSTEM_MOUNT && h->fs_fds[i] >= 0 &&
-                    fstat(h->fs_fds[i], &st) >= 0 && !S_ISDIR(st.st_mode))
-                        continue;  /* a file: the child creates its target */
-                r = mkdir_p_in_root(h->root_fd, fs->target, 0755);
+                    fstat(h->fs_fds[i], &st) >= 0 && !S_ISDIR(st.st_mode)) {
+                        if (h->root_fd >= 0)
+                                continue;  /* a file: the child creates its target */
+                        _cleanup_close_ int t = open_in_root(points_fd, fs->target, O_PATH);
+                        r = t >= 0 ? 0 : create_file_in_root(points_fd, fs->target);
+                } else
+                        r = mkdir_p_in_root(points_fd, fs->target, 0755);
                 if (r < 0)
                         log_debug_errno(r, "Failed to create mount point '%s', ignoring: %m", fs->target);
         }

@@ -178,10 +178,11 @@ static int shared_add(HostMounts *m, const char *path, int fd) {
 }
 
 /* The host's tree for a shared root, mount by mount (an idmapped mount
- * cannot span filesystems that do not support it): each one cloned, idmapped
- * where its filesystem allows. One that does not (proc-like, overlayfs, ...)
- * is kept as it is: the container sees its files owned by "nobody" and can
- * write only where anyone may. /proc, /sys and /dev are the container's own;
+ * cannot span filesystems that do not support it): each one cloned,
+ * read-only, idmapped where its filesystem allows. One that does not
+ * (proc-like, overlayfs, ...) is kept unmapped: the container sees its files
+ * owned by "nobody". What the container writes goes to its <filesystem>
+ * mounts. /proc, /sys and /dev are the container's own;
  * autofs points are left out (the container never triggers the host's
  * automounter). */
 static int shared_root_open(HostMounts *m, int userns_fd, const char *name, char **ret_error) {
@@ -209,7 +210,17 @@ static int shared_root_open(HostMounts *m, int userns_fd, const char *name, char
                         log_debug_errno(errno, "Failed to clone '%s' for the shared root, leaving it out: %m", mnt);
                         continue;
                 }
+                /* read-only: idmapped, the container's root would be the
+                 * host's root for every file of the host */
+                struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
                 struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t) userns_fd };
+                if (mount_setattr(fd, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0) {
+                        r = -errno;
+                        safe_close(fd);
+                        (void) asprintf(ret_error, "Failed to make '%s' read-only for container '%s': %s",
+                                        mnt, name, strerror(-r));
+                        return r;
+                }
                 if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
                         if (errno != EINVAL && errno != EOPNOTSUPP) {
                                 r = -errno;
