@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helper.h"
@@ -163,6 +164,7 @@ void host_mounts_init(HostMounts *h) {
         *h = (HostMounts) {
                 .root_fd = -EBADF,
                 .userns_fd = -EBADF,
+                .userns_pidfd = -EBADF,
                 .console_sock = { -EBADF, -EBADF },
                 .console_slave = -EBADF,
         };
@@ -181,6 +183,9 @@ void host_mounts_close(HostMounts *h) {
         safe_close(h->console_sock[1]);
         safe_close(h->console_slave);
         safe_close(h->userns_fd);
+        if (h->userns_pidfd >= 0)
+                (void) waitid(P_PIDFD, (id_t) h->userns_pidfd, NULL, WEXITED);
+        safe_close(h->userns_pidfd);
         for (size_t i = 0; i < h->n_shared; i++) {
                 safe_close(h->shared[i].fd);
                 free(h->shared[i].path);

@@ -71,8 +71,10 @@ static int64_t map_id(const DomainIdmap *map, size_t n, uint32_t id) {
 }
 
 /* A user namespace with the definition's maps, as an fd: a child unshares
- * it and waits until the helper has written the maps and opened it. */
-static int userns_create(const DomainDef *def, int *ret_fd) {
+ * it and waits until the helper has written the maps and opened it. The
+ * child is not waited for here (on a busy machine that costs a round of
+ * scheduling): host_mounts_close() reaps it by *ret_pidfd, long after. */
+static int userns_create(const DomainDef *def, int *ret_fd, int *ret_pidfd) {
         _cleanup_close_ int pidfd = -EBADF, ns = -EBADF;
         int fds[2], r;
         char path[64];
@@ -108,7 +110,7 @@ static int userns_create(const DomainDef *def, int *ret_fd) {
                         r = -errno;
         }
         wr = safe_close(wr);   /* the child ends */
-        (void) waitid(P_PIDFD, (id_t) pidfd, NULL, WEXITED);
+        *ret_pidfd = TAKE_FD(pidfd);
         if (r < 0)
                 return r;
         *ret_fd = TAKE_FD(ns);
@@ -252,20 +254,15 @@ static int lock_range(Helper *h, char **ret_error) {
 
         if (domain_def_userns_pick(def)) {
                 /* no manager picked one (foreground): the same search */
-                for (unsigned attempt = 0; attempt < userns_range_slots(); attempt++) {
-                        uint32_t base = userns_range_candidate(def->uuid, attempt);
-                        r = userns_range_lock(USERNS_RANGE_LOCK_DIR, base, &h->userns_lock_fd);
-                        if (r == -EBUSY)
-                                continue;
-                        if (r >= 0)
-                                r = domain_def_set_picked_range(def, base);
-                        if (r < 0)
-                                (void) asprintf(ret_error, "Failed to pick an ID range for container '%s': %s",
-                                                def->name, strerror(-r));
-                        return r;
-                }
-                (void) asprintf(ret_error, "No free ID range left for container '%s'", def->name);
-                return -EBUSY;
+                uint32_t base;
+
+                r = userns_range_pick(USERNS_RANGE_LOCK_DIR, def->uuid, NULL, NULL, &base, &h->userns_lock_fd);
+                if (r >= 0)
+                        r = domain_def_set_picked_range(def, base);
+                if (r < 0)
+                        (void) asprintf(ret_error, r == -EBUSY ? "No free ID range left for container '%s'" :
+                                        "Failed to pick an ID range for container '%s': %s", def->name, strerror(-r));
+                return r;
         }
 
         uint32_t base = def->uid_map[0].target;
@@ -293,7 +290,7 @@ int userns_prepare(Helper *h, char **ret_error) {
                 return 0;
         }
 
-        r = userns_create(def, &m->userns_fd);
+        r = userns_create(def, &m->userns_fd, &m->userns_pidfd);
         if (r < 0) {
                 (void) asprintf(ret_error, "Failed to create the user namespace of container '%s': %s",
                                 def->name, strerror(-r));

@@ -93,6 +93,7 @@ typedef struct HostMounts {
         SharedMount *shared;    /* shared root, picked range: the host's mounts, "/" first */
         size_t n_shared;
         int userns_fd;          /* the container's user namespace, -EBADF without one */
+        int userns_pidfd;       /* the child that made it, reaped on close */
         uid_t root_uid;         /* host IDs of the container's root and tty group: */
         gid_t root_gid;         /* owners of what the host side makes for it */
         gid_t tty_gid;

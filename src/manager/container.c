@@ -537,7 +537,9 @@ int container_start(Container *c, sd_bus_message *msg, bool is_create, sd_bus_er
         return container_start_as(c, msg, is_create, TAKE_PTR(live), error);
 }
 
-static bool range_overlaps_running(Manager *m, uint32_t base) {
+static bool range_overlaps_running(uint32_t base, void *userdata) {
+        Manager *m = userdata;
+
         for (Container *o = m->containers; o; o = o->next) {
                 if (!o->live)
                         continue;
@@ -552,28 +554,21 @@ static bool range_overlaps_running(Manager *m, uint32_t base) {
 /* A private ID range for a container without <idmap>: its own candidate when
  * free, else the next free one. Free means no running container of ours maps
  * it and nobody holds its lock (a foreground helper); the helper takes the
- * lock itself and holds it while the container runs. */
+ * lock again itself and holds it while the container runs. */
 static int pick_userns_range(Container *c, DomainDef *live, sd_bus_error *error) {
-        for (unsigned attempt = 0; attempt < userns_range_slots(); attempt++) {
-                uint32_t base = userns_range_candidate(live->uuid, attempt);
-                _cleanup_close_ int lock = -EBADF;
-                int r;
+        _cleanup_close_ int lock = -EBADF;
+        uint32_t base;
+        int r;
 
-                if (range_overlaps_running(c->manager, base))
-                        continue;
-                r = userns_range_lock(USERNS_RANGE_LOCK_DIR, base, &lock);
-                if (r == -EBUSY)
-                        continue;
-                if (r < 0)
-                        return sd_bus_error_set_errnof(error, r, "Failed to lock an ID range for container '%s': %m",
-                                                       c->name);
+        r = userns_range_pick(USERNS_RANGE_LOCK_DIR, live->uuid, range_overlaps_running, c->manager, &base, &lock);
+        if (r == -EBUSY)
+                return sd_bus_error_setf(error, VIV_ERROR_START_FAILED, "No free ID range left for container '%s'",
+                                         c->name);
+        if (r >= 0)
                 r = domain_def_set_picked_range(live, base);
-                if (r < 0)
-                        return sd_bus_error_set_errnof(error, r, "Failed to set the ID range of container '%s': %m",
-                                                       c->name);
-                return 0;
-        }
-        return sd_bus_error_setf(error, VIV_ERROR_START_FAILED, "No free ID range left for container '%s'", c->name);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to pick an ID range for container '%s': %m", c->name);
+        return 0;
 }
 
 int container_start_as(Container *c, sd_bus_message *msg, bool is_create, DomainDef *def, sd_bus_error *error) {

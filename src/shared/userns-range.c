@@ -51,3 +51,22 @@ int userns_range_lock(const char *dir, uint32_t base, int *ret_fd) {
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
+
+int userns_range_pick(const char *dir, const uint8_t uuid[16], bool (*skip)(uint32_t base, void *userdata),
+                      void *userdata, uint32_t *ret_base, int *ret_fd) {
+        for (unsigned attempt = 0; attempt < userns_range_slots(); attempt++) {
+                uint32_t base = userns_range_candidate(uuid, attempt);
+                int r;
+
+                if (skip && skip(base, userdata))
+                        continue;
+                r = userns_range_lock(dir, base, ret_fd);
+                if (r == -EBUSY)
+                        continue;
+                if (r < 0)
+                        return r;
+                *ret_base = base;
+                return 0;
+        }
+        return -EBUSY;
+}

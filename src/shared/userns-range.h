@@ -29,3 +29,9 @@ bool userns_range_is_reserved(uint32_t base);
 /* Takes the lock of the range at base in dir (created as needed): an fd
  * holding it, or -EBUSY when another process holds it. */
 int userns_range_lock(const char *dir, uint32_t base, int *ret_fd);
+
+/* The first of a container's candidates that skip() (may be NULL) does not
+ * refuse and whose lock is free, locked: its base and the fd holding the
+ * lock. -EBUSY when the whole span is taken. */
+int userns_range_pick(const char *dir, const uint8_t uuid[16], bool (*skip)(uint32_t base, void *userdata),
+                      void *userdata, uint32_t *ret_base, int *ret_fd);
