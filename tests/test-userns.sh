@@ -140,6 +140,16 @@ domain() {
 XML
 }
 
+# create_and_probe NAME SHARE WHAT: creates NAME and waits for its probes in
+# SHARE (the host's side of its /share); $probe holds them
+create_and_probe() {
+	in_host rm -f "$2/probe"
+	out=$(vivctl create "$work/$1.xml" 2>&1)
+	check "$3 starts" contains "$out" "Domain $1 created"
+	check "$3: its probes ran" wait_for 300 probe_done "$2/probe"
+	probe=$(in_host cat "$2/probe" 2>&1)
+}
+
 # --- a picked range: private root, bind mount, locked mounts ---
 domain p1 11111111-2222-4333-8444-555555555501 /tmp/ur /tmp/ushare "<vivarium:userns mode='pick'/>"
 out=$(vivctl define "$work/p1.xml" 2>&1 && vivctl start p1 2>&1)
@@ -159,6 +169,9 @@ check "/proc/self/uid_map inside maps 0 to the range" contains "$probe" "map= 0 
 leader=$(in_host machinectl show p1 -p Leader --value 2>/dev/null)
 check "init runs as the range's first ID on the host" [ "$(in_host stat -c %u "/proc/${leader:-0}")" = "${base:-x}" ]
 check "machinectl status works" in_host machinectl status p1 --no-pager
+out=$(vivctl enter p1 -- /bin/sh -c 'id -u; tr -s " " </proc/self/uid_map; touch /share/entered && echo entered' 2>&1)
+check "vivctl enter runs as the container's root" contains "$out" " 0 ${base:-x} 65536"
+check "... and writes through the idmapped mount" contains "$out" "entered"
 check "the container's root wrote into the bind mount" contains "$probe" "touched"
 check "that file is host root's on disk" [ "$(in_host stat -c %u:%g /tmp/ushare/made-inside)" = 0:0 ]
 check "the range is locked while p1 runs" not in_host flock -n "/run/vivarium/userns/${base:-x}.lock" true
@@ -217,11 +230,7 @@ check "no mount is left" [ "$(in_host findmnt -rn -o TARGET,SOURCE | sort)" = "$
 
 # --- the opt-out: the host's root, with a warning ---
 domain p4 11111111-2222-4333-8444-555555555504 /tmp/ur /tmp/ushare "<vivarium:userns mode='off'/>"
-in_host rm -f /tmp/ushare/probe
-out=$(vivctl create "$work/p4.xml" 2>&1)
-check "an opted-out container starts" contains "$out" "Domain p4 created"
-check "its probes ran" wait_for 300 probe_done /tmp/ushare/probe
-probe=$(in_host cat /tmp/ushare/probe 2>&1)
+create_and_probe p4 /tmp/ushare "an opted-out container"
 check "it runs with the host's IDs" contains "$probe" "map= 0 0 4294967295"
 check "its live XML has no idmap" lacks "$(vivctl dumpxml p4 2>&1)" "<idmap>"
 check "the start logged a warning" wait_for 50 journal_has "Container 'p4' runs without a user namespace"
@@ -230,10 +239,7 @@ vivctl destroy p4 >/dev/null 2>&1
 # --- an explicit <idmap> (libvirt's meaning), in the covered host ---
 domain p5 11111111-2222-4333-8444-555555555505 /tmp/ur /tmp/ushare5 \
 	"<idmap><uid start='0' target='100000' count='65536'/><gid start='0' target='100000' count='65536'/></idmap>"
-out=$(vivctl create "$work/p5.xml" 2>&1)
-check "an explicit idmap starts in a host with a covered /proc" contains "$out" "Domain p5 created"
-check "its probes ran" wait_for 300 probe_done /tmp/ushare5/probe
-probe=$(in_host cat /tmp/ushare5/probe 2>&1)
+create_and_probe p5 /tmp/ushare5 "an explicit idmap in a host with a covered /proc"
 check "its maps are the definition's" contains "$probe" "map= 0 100000 65536"
 check "its /proc/sys cannot be unmounted" contains "$probe" "procsys-umount-refused"
 check "libvirt's meaning: no idmapped mount, a file it writes is 100000's on disk" \
