@@ -213,6 +213,24 @@ other=$(range_of p2)
 check "and gets another one" test -n "$other" -a "$other" != "$base2" -a "$other" != "$base"
 in_host kill "$holder"
 vivctl destroy p2 >/dev/null 2>&1
+
+# --- a foreground helper (no manager) picks and locks a range itself ---
+cat >"$work/fg.xml" <<'XML'
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>fg</name>
+  <uuid>11111111-2222-4333-8444-555555555501</uuid>
+  <vivarium:userns mode='pick'/>
+  <os><type>exe</type><init>/bin/sh</init><initarg>-c</initarg><initarg>tr -s ' ' &lt;/proc/self/uid_map</initarg></os>
+  <devices>
+    <console type='pty'/>
+    <filesystem type='mount'><source dir='/tmp/ur'/><target dir='/'/></filesystem>
+  </devices>
+</domain>
+XML
+out=$(in_host timeout 60 /usr/libexec/vivarium/vivarium-helper --name fg --xml "$work/fg.xml" --foreground </dev/null 2>&1)
+fgbase=$(sed -n 's/^ 0 \([0-9]*\) 65536.*/\1/p' <<<"$out" | head -1)
+check "a foreground helper picks a range itself" test -n "$fgbase"
+check "it skips the range that p1 (same UUID, running) holds" test -n "$fgbase" -a "$fgbase" != "$base"
 vivctl destroy p1 >/dev/null 2>&1
 
 # --- a root that cannot be idmapped: a clear error, nothing left ---
