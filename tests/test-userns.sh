@@ -169,6 +169,9 @@ check "/proc/self/uid_map inside maps 0 to the range" contains "$probe" "map= 0 
 leader=$(in_host machinectl show p1 -p Leader --value 2>/dev/null)
 check "init runs as the range's first ID on the host" [ "$(in_host stat -c %u "/proc/${leader:-0}")" = "${base:-x}" ]
 check "machinectl status works" in_host machinectl status p1 --no-pager
+payload=$(in_host sh -c 'ls -d /sys/fs/cgroup/unified/machine.slice/machine-p1.scope/payload /sys/fs/cgroup/machine.slice/machine-p1.scope/payload 2>/dev/null | head -1')
+check "the cgroup2 payload/ is delegated to the container's root" \
+	test -n "$payload" -a "$(in_host stat -c %u "${payload:-/nonexistent}" "$payload/cgroup.procs" | sort -u)" = "${base:-x}"
 out=$(vivctl enter p1 -- /bin/sh -c 'id -u; tr -s " " </proc/self/uid_map; touch /share/entered && echo entered' 2>&1)
 check "vivctl enter runs as the container's root" contains "$out" " 0 ${base:-x} 65536"
 check "... and writes through the idmapped mount" contains "$out" "entered"
@@ -273,7 +276,7 @@ cat >"$work/bus.xml" <<'XML'
     <type>exe</type>
     <init>/bin/sh</init>
     <initarg>-c</initarg>
-    <initarg>{ id -u; busctl --system call org.vivarium1 /org/vivarium1 org.vivarium1.Manager CreateXML st "&lt;domain type='lxc'&gt;&lt;name&gt;evil&lt;/name&gt;&lt;os&gt;&lt;type&gt;exe&lt;/type&gt;&lt;init&gt;/bin/true&lt;/init&gt;&lt;/os&gt;&lt;/domain&gt;" 0; echo rc=$?; echo done; } &gt;/out/bus 2&gt;&amp;1; exec sleep 600</initarg>
+    <initarg>{ id -u; echo "tmp-owner=$(stat -c %u /tmp/ushare)"; echo "usr-owner=$(stat -c %u /usr/bin)"; touch /tmp/ushare/shared-root-write 2&gt;/dev/null &amp;&amp; echo root-writable || echo root-readonly; busctl --system call org.vivarium1 /org/vivarium1 org.vivarium1.Manager CreateXML st "&lt;domain type='lxc'&gt;&lt;name&gt;evil&lt;/name&gt;&lt;os&gt;&lt;type&gt;exe&lt;/type&gt;&lt;init&gt;/bin/true&lt;/init&gt;&lt;/os&gt;&lt;/domain&gt;" 0; echo rc=$?; echo done; } &gt;/out/bus 2&gt;&amp;1; exec sleep 600</initarg>
   </os>
   <devices>
     <console type='pty'/>
@@ -286,6 +289,9 @@ check "a shared-root container with a picked range starts" contains "$out" "Doma
 check "its bus call ran" wait_for 300 in_host grep -qx done /tmp/busout/bus
 bus=$(in_host cat /tmp/busout/bus 2>&1)
 check "it is root inside" grep -qx 0 <<<"$bus"
+check "the host's /tmp (tmpfs) is idmapped: root's files are root's inside" contains "$bus" "tmp-owner=0"
+check "the host's / (overlayfs) is not: its files are nobody's inside" contains "$bus" "usr-owner=65534"
+check "the shared root is read-only" contains "$bus" "root-readonly"
 check "CreateXML from inside is refused" contains "$bus" "Access denied"
 check "nothing was created" lacks "$(vivctl list --all 2>&1)" "evil"
 vivctl destroy bus >/dev/null 2>&1

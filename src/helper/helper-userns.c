@@ -307,6 +307,13 @@ int userns_prepare(Helper *h, char **ret_error) {
         m->root_gid = gid >= 0 ? (gid_t) gid : 0;
         m->tty_gid = tty >= 0 ? (gid_t) tty : m->root_gid;
 
+        r = cgroup_leaves_chown_payload(&h->cgroups, m->root_uid, m->root_gid);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to delegate the cgroup of container '%s' to its root: %s",
+                                def->name, strerror(-r));
+                return r;
+        }
+
         if (!def->userns_picked)
                 return 0;
         const DomainFilesystem *root = domain_def_root(def);

@@ -147,6 +147,7 @@ int cgroup_leaves_setup(CgroupLeaves *c);
 int cgroup_leaves_enter_payload(CgroupLeaves *c, pid_t pid);
 void cgroup_leaves_kill_payload(CgroupLeaves *c);
 int cgroup_leaves_open_payload_unified(CgroupLeaves *c);
+int cgroup_leaves_chown_payload(CgroupLeaves *c, uid_t uid, gid_t gid);
 int cgroup_leaves_freeze(CgroupLeaves *c, bool freeze);
 bool cgroup_host_is_unified(void);
 void cgroup_leaves_remove(CgroupLeaves *c);
