@@ -284,38 +284,7 @@ else
 	echo "# no static busybox: private root cases skipped"
 fi
 
-# --- autofs: detached in the container, never triggered ---
-# An autofs mount whose "daemon" never answers: any walk through it in the
-# container would hang until the timeout. Made in a mount namespace of the
-# test's own, which the helper inherits as its "host".
-mkdir -p "$T/auto"
-xml autofs "grep -c autofs /proc/self/mountinfo; ls $T/auto >/dev/null && echo walked-ok"
-cat >"$T/autofs-run.sh" <<'SH'
-#!/bin/bash
-# runs "$@" with an autofs mount on $AUTOFS_DIR whose daemon never answers;
-# what the kernel would ask the daemon lands in $AUTOFS_DIR.packets
-set -e
-setsid sleep 600 </dev/null >/dev/null 2>&1 &
-daemon=$!
-exec 5> >(cat >"$AUTOFS_DIR.packets")
-mount -t autofs -o "fd=5,pgrp=$daemon,minproto=5,maxproto=5,indirect" vt-autofs "$AUTOFS_DIR"
-exec 5>&-
-rc=0
-"$@" || rc=$?
-kill $daemon
-exit $rc
-SH
-chmod +x "$T/autofs-run.sh"
-if grep -qw autofs /proc/filesystems || modprobe autofs4 2>/dev/null; then
-	AUTOFS_DIR=$T/auto run autofs unshare -m --propagation private "$T/autofs-run.sh"
-	check "autofs: start succeeds" [ "$(rc autofs)" = 0 ]
-	check "autofs: no autofs mount in the container" grep -qx 0 "$T/autofs.out"
-	check "autofs: a walk through its path does not hang" contains "$T/autofs.out" "walked-ok"
-	check "autofs: the detach is logged" contains "$T/autofs.err" "Detached autofs mount '$T/auto'"
-	check "autofs: the automounter was never asked" [ ! -s "$T/auto.packets" ]
-else
-	echo "# autofs not available: autofs case skipped"
-fi
+# autofs: tests/test-autofs.sh
 
 # --- nothing left on the machine ---
 mounts_snapshot >"$T/mounts.after"

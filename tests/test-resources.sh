@@ -403,9 +403,8 @@ b=$(count)
 check "the counter stands still while paused ($a, $b)" eq "$b" "$a"
 out=$(vivctl resume ctr 2>&1)
 check "resume ($out)" contains "$out" "Domain ctr resumed"
-sleep 1
-c=$(count)
-check "the counter advances again ($b -> $c)" test "$c" -gt "$b"
+advanced() { [ "$(count)" -gt "$b" ]; }
+check "the counter advances again (from $b)" wait_for 300 advanced
 
 # --- 6. enter ------------------------------------------------------------------------------
 echo "# enter"
@@ -510,10 +509,13 @@ out=$(vivctl shutdown stb --timeout 1 2>&1)
 ms=$((($(date +%s%N) - start) / 1000000))
 check "shutdown --timeout 1 of an init that ignores SIGTERM ($out)" contains "$out" "Domain stb destroyed after 1 s"
 check "... shut off" is_off stb
-check "... after about a second ($ms ms)" test $ms -ge 900 -a $ms -lt 5000
+# not before the second has passed (how long after depends on the machine)
+check "... not before a second ($ms ms)" test $ms -ge 900
 
-lc stg "" "trap 'exit 0' TERM; while :; do sleep 0.1; done"
-sleep 0.3
+# init says when its trap is set: a SIGTERM before that is ignored (PID 1)
+trapped() { [ "$(wc -l <"$work/lc/$1/trapped" 2>/dev/null || echo 0)" -ge "$2" ]; }
+lc stg "" "trap 'exit 0' TERM; echo >>/data/trapped; while :; do sleep 0.1; done"
+check "stg's init has set its trap" wait_for 300 trapped stg 1
 out=$(vivctl shutdown stg --timeout 10 2>&1)
 check "shutdown --timeout 10 of an init that stops on SIGTERM ($out)" eq "$out" "Domain stg is being shutdown"
 check "... shut off" is_off stg
@@ -635,12 +637,13 @@ check "dominfo says Autostart: enable" contains "$(vivctl dominfo auto)" "Autost
 echo "# a full lifecycle's events"
 vivctl event ev --event lifecycle --loop --timeout 60 >"$work/ev-events" 2>&1 &
 ev_pid=$!
-sleep 0.3
-lc ev "" "trap 'exit 0' TERM; while :; do sleep 0.1; done"
+sleep 1
+lc ev "" "trap 'exit 0' TERM; echo >>/data/trapped; while :; do sleep 0.1; done"
+check "ev's init has set its trap" wait_for 300 trapped ev 1
 vivctl suspend ev >/dev/null
 vivctl resume ev >/dev/null
 vivctl reboot ev >/dev/null
-sleep 0.3
+check "ev's init, rebooted, has set its trap again" wait_for 300 trapped ev 2
 vivctl shutdown ev --timeout 10 >/dev/null
 vivctl undefine ev >/dev/null
 sleep 0.5

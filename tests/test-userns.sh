@@ -268,6 +268,7 @@ check "libvirt's meaning: no idmapped mount, a file it writes is 100000's on dis
 vivctl destroy p5 >/dev/null 2>&1
 
 # --- the bus: the root of a shared-root container is not root to vivariumd ---
+# (a shared root has the host's bus socket masked: it is bound in on purpose)
 cat >"$work/bus.xml" <<'XML'
 <domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
   <name>bus</name>
@@ -276,11 +277,12 @@ cat >"$work/bus.xml" <<'XML'
     <type>exe</type>
     <init>/bin/sh</init>
     <initarg>-c</initarg>
-    <initarg>{ id -u; echo "tmp-owner=$(stat -c %u /tmp/ushare)"; echo "usr-owner=$(stat -c %u /usr/bin)"; touch /tmp/ushare/shared-root-write 2&gt;/dev/null &amp;&amp; echo root-writable || echo root-readonly; busctl --system call org.vivarium1 /org/vivarium1 org.vivarium1.Manager CreateXML st "&lt;domain type='lxc'&gt;&lt;name&gt;evil&lt;/name&gt;&lt;os&gt;&lt;type&gt;exe&lt;/type&gt;&lt;init&gt;/bin/true&lt;/init&gt;&lt;/os&gt;&lt;/domain&gt;" 0; echo rc=$?; echo done; } &gt;/out/bus 2&gt;&amp;1; exec sleep 600</initarg>
+    <initarg>{ id -u; echo "tmp-owner=$(stat -c %u /tmp/ushare)"; echo "usr-owner=$(stat -c %u /usr/bin)"; touch /tmp/ushare/shared-root-write 2&gt;/dev/null &amp;&amp; echo root-writable || echo root-readonly; busctl --address=unix:path=/hostbus/system_bus_socket call org.vivarium1 /org/vivarium1 org.vivarium1.Manager CreateXML st "&lt;domain type='lxc'&gt;&lt;name&gt;evil&lt;/name&gt;&lt;os&gt;&lt;type&gt;exe&lt;/type&gt;&lt;init&gt;/bin/true&lt;/init&gt;&lt;/os&gt;&lt;/domain&gt;" 0; echo rc=$?; echo done; } &gt;/out/bus 2&gt;&amp;1; exec sleep 600</initarg>
   </os>
   <devices>
     <console type='pty'/>
     <filesystem type='mount'><source dir='/tmp/busout'/><target dir='/out'/></filesystem>
+    <filesystem type='mount'><source dir='/run/dbus'/><target dir='/hostbus'/></filesystem>
   </devices>
 </domain>
 XML

@@ -8,10 +8,14 @@ VIVARIUM_BUILD_DEPS=(
         libsystemd-dev libxml2-dev libnl-3-dev libnl-route-3-dev libseccomp-dev libcap-dev
         python3
 )
+# Everything any suite that tools/test runs needs, the bench suite included
+# (bench/run uses this list too): one list, so that a fresh machine gets it all.
+# A command a test finds missing makes it skip, and a skip fails in CI.
 VIVARIUM_TEST_DEPS=(
         systemd dbus systemd-container util-linux iproute2 procps busybox-static
-        dnsmasq-base nftables libxml2-utils valgrind
+        dnsmasq-base nftables libxml2-utils valgrind binutils kmod
         clang libclang-rt-14-dev
+        crun gnuplot-nox file strace python3-dbus python3-gi
 )
 
 deps_missing() {

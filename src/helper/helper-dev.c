@@ -54,7 +54,7 @@ int dev_setup(int root_fd, HostMounts *h, char **ret_error) {
         /* the container's root owns its /dev (the host's IDs of it in a
          * user namespace) */
         const char *const dev_opts[] = { "mode=0755", "size=4m", uid_opt, gid_opt, NULL };
-        const char *const shm_opts[] = { "mode=1777", uid_opt, gid_opt, NULL };
+        const char *const shm_opts[] = { "mode=1777", TMPFS_NESTED_SIZE, TMPFS_NESTED_INODES, uid_opt, gid_opt, NULL };
         static const struct { const char *name, *target; } links[] = {
                 { "ptmx",   "pts/ptmx" },
                 { "fd",     "/proc/self/fd" },

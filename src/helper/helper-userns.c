@@ -23,6 +23,7 @@
  * mount, the tree chowned by the user. */
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <grp.h>
 #include <inttypes.h>
 #include <linux/sched.h>
@@ -340,14 +341,26 @@ int userns_prepare(Helper *h, char **ret_error) {
 /* Child side, once its mounts are built as the host's root: become the
  * container's root and take a mount namespace of the user namespace's own,
  * in which the kernel locks every mount we made (see the top). The UTS
- * namespace too, so the container's root may set its hostname. */
+ * namespace too, so the container's root may set its hostname. Joining a
+ * user namespace fills the capability bounding set again: what the host's
+ * set lacked (this machine has no CAP_SYS_RESOURCE) is dropped again, so a
+ * container never holds more in its own namespace than the host gave us. */
 int userns_enter(int userns_fd) {
+        uint64_t lacked = 0;
+        int last = CAP_LAST_CAP;
+
+        for (int c = 0; c <= last && c < 64; c++)
+                if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 0)
+                        lacked |= UINT64_C(1) << c;
         if (setns(userns_fd, CLONE_NEWUSER) < 0)
                 return -errno;
         if (setgroups(0, NULL) < 0)
                 return -errno;
         if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
                 return -errno;
+        for (int c = 0; c <= last && c < 64; c++)
+                if ((lacked & (UINT64_C(1) << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+                        return -errno;
         if (unshare(CLONE_NEWNS | CLONE_NEWUTS) < 0)
                 return -errno;
         return 0;

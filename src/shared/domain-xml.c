@@ -787,6 +787,25 @@ static int parse_userns(Parser *p, xmlNode *n) {
         return 0;
 }
 
+/* <vivarium:syscalls allow='io_uring userfaultfd'/> */
+static int parse_syscalls(Parser *p, xmlNode *n) {
+        _cleanup_free_ char *s = xml_prop(n, "allow");
+        unsigned allowed = 0;
+
+        if (!s)
+                return ERR(p, n, NULL, "element 'syscalls' lacks the attribute 'allow'");
+        for (char *save = NULL, *w = strtok_r(s, " \t\n\r", &save); w; w = strtok_r(NULL, " \t\n\r", &save)) {
+                int g = syscall_group_from_name(w);
+                if (g < 0)
+                        return ERR(p, n, "allow", "unknown system call group '%s' in syscalls allow, expected io_uring or userfaultfd", w);
+                allowed |= (unsigned) g;
+        }
+        if (allowed == 0)
+                return ERR(p, n, "allow", "syscalls allow is empty, expected io_uring or userfaultfd");
+        p->def->syscalls_allowed = allowed;
+        return 0;
+}
+
 /* Checks across the memory elements, once all are read. */
 static int check_memory(Parser *p) {
         const DomainDef *def = p->def;
@@ -833,6 +852,8 @@ static int parse_domain(Parser *p, xmlNode *root) {
                                 r = parse_userns(p, c);
                                 userns_node = c;
                         }
+                        else if (xml_name_is(c, "syscalls"))
+                                r = parse_syscalls(p, c);
                         else
                                 r = warn_ignored(p, c);
                 } else if (xml_name_is(c, "name")) {
@@ -1068,6 +1089,16 @@ static void format_tunables(XmlBuf *b, const DomainDef *def) {
                                (unsigned long long) def->blkio_weight);
         if (def->tasks_max != UNSET_U64)
                 xml_buf_printf(b, "  <vivarium:tasks max='%llu'/>\n", (unsigned long long) def->tasks_max);
+        if (def->syscalls_allowed) {
+                const char *sep = "";
+                xml_buf_printf(b, "  <vivarium:syscalls allow='");
+                for (unsigned g = 1; g & _SYSCALL_GROUP_ALL; g <<= 1)
+                        if (def->syscalls_allowed & g) {
+                                xml_buf_printf(b, "%s%s", sep, syscall_group_to_name((SyscallGroup) g));
+                                sep = " ";
+                        }
+                xml_buf_printf(b, "'/>\n");
+        }
 }
 
 static void format_features(XmlBuf *b, const DomainDef *def) {
@@ -1176,7 +1207,7 @@ char *domain_def_format(const DomainDef *def, pid_t id) {
         xml_buf_printf(&b, "<domain type='lxc'");
         if (id > 0)
                 xml_buf_printf(&b, " id='%d'", (int) id);
-        if (def->tasks_max != UNSET_U64 || def->userns_mode != USERNS_MODE_DEFAULT)
+        if (def->tasks_max != UNSET_U64 || def->userns_mode != USERNS_MODE_DEFAULT || def->syscalls_allowed)
                 xml_buf_printf(&b, " xmlns:vivarium='" VIV_DOMAIN_NS "'");
         xml_buf_printf(&b, ">\n");
 

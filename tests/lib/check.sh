@@ -15,3 +15,16 @@ check() { # DESCRIPTION CMD...
 	shift
 	if "$@"; then ok "$d"; else not_ok "$d"; fi
 }
+
+# wait_until SECONDS CMD...: runs CMD every 0.1 s until it succeeds (0) or
+# SECONDS have passed (1). Waits on a condition, never on a guess of how long
+# something takes: machines differ fourfold in speed.
+wait_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	while :; do
+		"$@" 2>/dev/null && return 0
+		[ "$SECONDS" -ge "$deadline" ] && return 1
+		sleep 0.1
+	done
+}
