@@ -131,6 +131,8 @@ static unsigned compare_defs(const char *what, const DomainDef *a, const DomainD
         SAME(&d, a, b, cpu_quota_us);
         SAME(&d, a, b, blkio_weight);
         SAME(&d, a, b, tasks_max);
+        SAME(&d, a, b, userns_mode);
+        SAME(&d, a, b, userns_picked);
         SAME(&d, a, b, syscalls_allowed);
         SAME_STR(&d, a, b, os_type);
         SAME_STR(&d, a, b, init);
@@ -267,6 +269,8 @@ static DomainDef *def_new_full(void) {
         def->cpu_quota_us = -1;
         def->blkio_weight = 500;
         def->tasks_max = 77;
+        def->userns_mode = USERNS_MODE_PICK;
+        def->userns_picked = true;
         def->syscalls_allowed = SYSCALL_GROUP_IO_URING;
         def->os_type = xstrdup("exe");
         def->init = xstrdup("/sbin/init");
