@@ -27,6 +27,7 @@ wait_until() {
 		[ "$SECONDS" -ge "$deadline" ] && return 1
 		sleep 0.1
 	done
+}
 
 # Conditions for check (they explain a failure on stderr as "#  " lines):
 #   not CMD...                 CMD fails
