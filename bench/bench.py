@@ -28,6 +28,9 @@ import time
 
 WORK = "/var/lib/vivarium-bench"
 ROOT = WORK + "/root"
+# The same root on a tmpfs: overlayfs (the test host's /) cannot be idmapped,
+# so the user namespace pair (issue 11) starts from here, with and without one.
+ROOT_TMPFS = "/run/vivarium-bench-root"
 MARK = WORK + "/mark"
 BUNDLE = WORK + "/crun"
 XMLDIR = WORK + "/xml"
@@ -56,14 +59,15 @@ def out(*cmd):
 
 # --- preparation (inside the host) --------------------------------------------
 
-def domain_xml(name, init, args=(), extra_devices="", features=""):
+def domain_xml(name, init, args=(), extra_devices="", features="", root=ROOT, userns=""):
     a = "".join(f"<initarg>{x}</initarg>" for x in args)
-    return f"""<domain type='lxc'>
+    u = f"<vivarium:userns mode='{userns}'/>\n" if userns else ""
+    return f"""<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
 <name>{name}</name>
 <memory>102400</memory>
-<os><type>exe</type><init>{init}</init>{a}</os>
+{u}<os><type>exe</type><init>{init}</init>{a}</os>
 {features}<devices>
-<filesystem type='mount'><source dir='{ROOT}'/><target dir='/'/></filesystem>
+<filesystem type='mount'><source dir='{root}'/><target dir='/'/></filesystem>
 {extra_devices}<console type='pty'/>
 </devices>
 </domain>
@@ -84,6 +88,8 @@ def prepare():
     for f in ("etc/os-release", "usr/lib/os-release"):
         with open(f"{ROOT}/{f}", "w") as fh:
             fh.write("ID=busybox\nNAME=busybox\n")
+    shutil.rmtree(ROOT_TMPFS, ignore_errors=True)
+    shutil.copytree(ROOT, ROOT_TMPFS, symlinks=True)
     os.makedirs(MARK, exist_ok=True)
     os.makedirs(XMLDIR, exist_ok=True)
     # crun's bundle: crun's own default spec, edited.
@@ -134,16 +140,23 @@ def stage_start(res):
     for i in range(n):
         with open(f"{XMLDIR}/true-{i}.xml", "w") as fh:
             fh.write(domain_xml(f"bt-{i}", "/bin/true"))
+        for kind, mode in (("tmpfs", ""), ("userns", "pick")):
+            with open(f"{XMLDIR}/{kind}-{i}.xml", "w") as fh:
+                fh.write(domain_xml(f"b{kind[0]}-{i}", "/bin/true", root=ROOT_TMPFS, userns=mode))
     cmds = {
         "vivarium": lambda i: ["vivctl", "create", "--wait", f"{XMLDIR}/true-{i}.xml"],
+        "vivarium-tmpfs": lambda i: ["vivctl", "create", "--wait", f"{XMLDIR}/tmpfs-{i}.xml"],
+        "vivarium-userns": lambda i: ["vivctl", "create", "--wait", f"{XMLDIR}/userns-{i}.xml"],
         "crun": lambda i: ["crun", "--systemd-cgroup", "run", "-b", BUNDLE, f"bench-crun-{i}"],
         "nspawn": lambda i: ["systemd-nspawn", "-q", "-D", ROOT, "/bin/true"],
         "unshare": lambda i: ["unshare", "-m", "-p", "-u", "-i", "-n", "-C", "--fork", "/bin/true"],
+        # the floor's price of a user namespace (-r: root mapped to ours)
+        "unshare-userns": lambda i: ["unshare", "-U", "-r", "-m", "-p", "-u", "-i", "-n", "-C", "--fork", "/bin/true"],
     }
     names = list(cmds)
     # One warm-up each (page cache, activation, machined).
     for name in names:
-        run(*cmds[name](n if name != "vivarium" else 0), check=False,
+        run(*cmds[name](n if not name.startswith("vivarium") else 0), check=False,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if os.path.exists(f"{XMLDIR}/true-0.xml"):
         with open(f"{XMLDIR}/true-0.xml", "w") as fh:
@@ -766,15 +779,33 @@ def report(raw_path, outdir):
         lines.append("")
         lines.append("| runtime | median ms | p10 | p90 | Vivarium / this |")
         lines.append("| --- | ---: | ---: | ---: | ---: |")
-        labels = {"vivarium": "`vivctl create --wait`", "crun": "`crun --systemd-cgroup run`",
-                  "nspawn": "`systemd-nspawn -q -D`", "unshare": "`unshare` (floor, no root change)"}
+        userns_ratio = None
+        if s.get("vivarium-userns") and s.get("vivarium-tmpfs"):
+            userns_ratio = s["vivarium-userns"]["median"] / s["vivarium-tmpfs"]["median"]
+            res["start"]["userns_ratio"] = userns_ratio
+        labels = {"vivarium": "`vivctl create --wait`",
+                  "vivarium-tmpfs": "`vivctl create --wait`, root on a tmpfs, no user namespace",
+                  "vivarium-userns": "`vivctl create --wait`, root on a tmpfs, `userns mode='pick'`",
+                  "crun": "`crun --systemd-cgroup run`",
+                  "nspawn": "`systemd-nspawn -q -D`", "unshare": "`unshare` (floor, no root change)",
+                  "unshare-userns": "`unshare -U -r` (the floor with a user namespace)"}
         for k, lab in labels.items():
             if s.get(k):
                 r = f"{ratios[k]:.2f}" if k in ratios else "1.00"
+                if k.startswith("vivarium-") or k == "unshare-userns":
+                    r = f"{s['vivarium']['median'] / s[k]['median']:.2f}" if viv else ""
                 lines.append(f"| {lab} | {s[k]['median']:.1f} | {s[k]['p10']:.1f} | {s[k]['p90']:.1f} | {r} |")
             elif st["failure_count"].get(k):
                 lines.append(f"| {lab} | failed | | | |")
         lines.append("")
+        if userns_ratio:
+            d = s["vivarium-userns"]["median"] - s["vivarium-tmpfs"]["median"]
+            line = (f"User namespace (picked range, idmapped root) / none, same tmpfs root: "
+                    f"{userns_ratio:.2f} × (median), {d:+.1f} ms")
+            if s.get("unshare-userns") and s.get("unshare"):
+                line += f"; the floor's own price of one: {s['unshare-userns']['median'] - s['unshare']['median']:+.1f} ms"
+            lines.append(line + ".")
+            lines.append("")
         if "crun" in ratios:
             goals.append(("start median ≤ 1.0 × crun", f"{ratios['crun']:.2f} ×", ratios["crun"] <= 1.0))
         if "nspawn" in ratios:

@@ -132,6 +132,8 @@ static unsigned compare_defs(const char *what, const DomainDef *a, const DomainD
         SAME(&d, a, b, blkio_weight);
         SAME(&d, a, b, tasks_max);
         SAME(&d, a, b, notify_timeout_sec);
+        SAME(&d, a, b, userns_mode);
+        SAME(&d, a, b, userns_picked);
         SAME(&d, a, b, syscalls_allowed);
         SAME_STR(&d, a, b, os_type);
         SAME_STR(&d, a, b, init);
@@ -269,6 +271,8 @@ static DomainDef *def_new_full(void) {
         def->blkio_weight = 500;
         def->tasks_max = 77;
         def->notify_timeout_sec = 42;
+        def->userns_mode = USERNS_MODE_PICK;
+        def->userns_picked = true;
         def->syscalls_allowed = SYSCALL_GROUP_IO_URING;
         def->os_type = xstrdup("exe");
         def->init = xstrdup("/sbin/init");

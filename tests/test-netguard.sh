@@ -262,6 +262,29 @@ out=$(vivctl dumpxml gb 2>&1)
 check "dumpxml shows the switch" contains "$out" "<vivarium:spoofcheck state='off'/>"
 vivctl destroy gb >/dev/null 2>&1
 
+# --- one address learned, as clean-traffic learns one: the seed's
+# "ifconfig eth0 ADDR" without DHCP works; the gateway's address is never
+# learned, and after the first address no other passes
+write_ct gl "<mac address='52:54:00:0c:0c:0c'/>"
+out=$(vivctl create "$work/gl.xml" 2>&1)
+check "create a container that sets its address by hand" contains "$out" "Domain gl created"
+learned() { in_host nft list set netdev "vivarium-guard-$(uuid_of gl)" learned0 2>/dev/null | grep -o 'elements = {[^}]*}'; }
+in_ct gl ip link set eth0 up
+in_ct gl ip addr add 10.66.0.1/24 dev eth0
+in_ct gl busybox arping -U -c 2 -I eth0 -s 10.66.0.1 10.66.0.1 >/dev/null 2>&1
+in_ct gl busybox ping -c 1 -W 1 10.66.0.13 >/dev/null 2>&1
+check "the gateway's address is not learned" [ -z "$(learned)" ]
+in_ct gl ip addr del 10.66.0.1/24 dev eth0
+in_ct gl ip addr add 10.66.0.50/24 dev eth0
+check "an address set by hand reaches the gateway" quiet in_ct gl busybox ping -c 2 -W 3 10.66.0.1
+check "... and is the one learned" [ "$(learned)" = "elements = { 10.66.0.50 }" ]
+in_host ip neigh flush dev vtgbr0 to 10.66.0.51 >/dev/null 2>&1
+in_ct gl ip addr add 10.66.0.51/32 dev eth0
+check "a second address gets nothing" not quiet in_ct gl busybox ping -c 2 -W 2 -I 10.66.0.51 10.66.0.1
+check "... the host's neighbour table has no entry for it" [ -z "$(in_host ip neigh show to 10.66.0.51 dev vtgbr0 2>/dev/null)" ]
+check "... and the first still works" quiet in_ct gl busybox ping -c 1 -W 3 10.66.0.1
+vivctl destroy gl >/dev/null 2>&1
+
 # --- destroy leaves nothing
 vivctl start ga >/dev/null 2>&1
 lease=$(dhcp ga /tmp/vt-ga.lease)

@@ -32,14 +32,18 @@ static const struct {
         const char *name;
         int type;
 } namespaces[] = {
-        /* user first: the others may belong to it */
-        { "user", CLONE_NEWUSER },
+        /* user last: the container's PID, IPC, network and cgroup
+         * namespaces belong to the host's user namespace (init joins its
+         * own after building its mounts, helper-userns.c), which the host's
+         * root may enter and the container's may not; the host's root may
+         * enter those of the container's user namespace as well */
         { "cgroup", CLONE_NEWCGROUP },
         { "ipc", CLONE_NEWIPC },
         { "uts", CLONE_NEWUTS },
         { "net", CLONE_NEWNET },
         { "pid", CLONE_NEWPID },
         { "mnt", CLONE_NEWNS },
+        { "user", CLONE_NEWUSER },
 };
 
 /* Moves this process into every cgroup (hierarchy by hierarchy) that LEADER

@@ -375,6 +375,28 @@ int cgroup_leaves_open_payload_unified(CgroupLeaves *c) {
         return -ENOENT;
 }
 
+/* Delegates payload/ of the cgroup2 hierarchy to the container's root in a
+ * user namespace, as systemd delegates a subtree to a user: the directory and
+ * the files that move processes and enable controllers below it. The
+ * container's init (systemd) can then make its units there; the scope's
+ * limits, above payload/, stay out of its reach. */
+int cgroup_leaves_chown_payload(CgroupLeaves *c, uid_t uid, gid_t gid) {
+        static const char *const files[] = { "", "/cgroup.procs", "/cgroup.threads", "/cgroup.subtree_control" };
+
+        for (size_t i = 0; i < c->n_hier; i++) {
+                if (!c->hier[i].unified)
+                        continue;
+                for (size_t k = 0; k < ELEMENTSOF(files); k++) {
+                        _cleanup_free_ char *p = NULL;
+                        if (asprintf(&p, "%s/payload%s", c->hier[i].dir, files[k]) < 0)
+                                return -ENOMEM;
+                        if (chown(p, uid, gid) < 0 && errno != ENOENT)
+                                return -errno;
+                }
+        }
+        return 0;
+}
+
 /* Freezes or thaws payload/: cgroup2's cgroup.freeze (a core file, present
  * without any controller, so also on the unified hierarchy of a hybrid host),
  * else a v1 freezer hierarchy in which the scope exists. The helper itself,

@@ -48,9 +48,13 @@ static int attach_at(int dir_fd, const char *name, int mnt_fd, bool file) {
         return RET_NERRNO(move_mount(mnt_fd, "", dir_fd, name, MOVE_MOUNT_F_EMPTY_PATH));
 }
 
-int dev_setup(int root_fd, HostMounts *h, bool userns, char **ret_error) {
-        static const char *const dev_opts[] = { "mode=0755", "size=4m", NULL };
-        static const char *const shm_opts[] = { "mode=1777", TMPFS_NESTED_SIZE, TMPFS_NESTED_INODES, NULL };
+int dev_setup(int root_fd, HostMounts *h, char **ret_error) {
+        bool userns = h->userns_fd >= 0;
+        char uid_opt[32], gid_opt[32], tty_opt[32];
+        /* the container's root owns its /dev (the host's IDs of it in a
+         * user namespace) */
+        const char *const dev_opts[] = { "mode=0755", "size=4m", uid_opt, gid_opt, NULL };
+        const char *const shm_opts[] = { "mode=1777", TMPFS_NESTED_SIZE, TMPFS_NESTED_INODES, uid_opt, gid_opt, NULL };
         static const struct { const char *name, *target; } links[] = {
                 { "ptmx",   "pts/ptmx" },
                 { "fd",     "/proc/self/fd" },
@@ -60,6 +64,10 @@ int dev_setup(int root_fd, HostMounts *h, bool userns, char **ret_error) {
         };
         _cleanup_close_ int m = -EBADF, dev = -EBADF;
         int r;
+
+        snprintf(uid_opt, sizeof(uid_opt), "uid=%u", (unsigned) h->root_uid);
+        snprintf(gid_opt, sizeof(gid_opt), "gid=%u", (unsigned) h->root_gid);
+        snprintf(tty_opt, sizeof(tty_opt), "gid=%u", userns ? (unsigned) h->tty_gid : 5U);
 
         /* noexec: nothing is executed from /dev; the device nodes are bind
          * mounts and carry their own (device-allowing) mount flags */
@@ -82,14 +90,11 @@ int dev_setup(int root_fd, HostMounts *h, bool userns, char **ret_error) {
                         return log_debug_errno(r, "Failed to bind /dev/%s: %m", dev_node_names[i]);
         }
 
-        /* A devpts instance of our own: the container sees its own ptys only.
-         * gid=5 (tty) may not exist in a user namespace's mapping. */
+        /* A devpts instance of our own: the container sees its own ptys only,
+         * group tty (5 inside the container) */
         {
-                static const char *const pts_opts[] = { "newinstance", "ptmxmode=0666", "mode=0620", "gid=5", NULL };
-                static const char *const pts_opts_nogid[] = { "newinstance", "ptmxmode=0666", "mode=0620", NULL };
+                const char *const pts_opts[] = { "newinstance", "ptmxmode=0666", "mode=0620", tty_opt, NULL };
                 r = fs_new_mount("devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, &m);
-                if (r < 0 && userns)
-                        r = fs_new_mount("devpts", pts_opts_nogid, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, &m);
                 if (r < 0)
                         return r;
                 r = attach_at(dev, "pts", m, false);
@@ -133,6 +138,9 @@ int dev_setup(int root_fd, HostMounts *h, bool userns, char **ret_error) {
                 if (slave < 0)
                         return -errno;
                 h->console_slave = slave;
+                /* the container's root owns its console, as on a host */
+                if (userns && fchown(slave, h->root_uid, h->tty_gid) < 0)
+                        return -errno;
                 clone = open_tree(slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
                 if (clone < 0)
                         return -errno;

@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helper.h"
@@ -162,6 +163,8 @@ static int set_mount_attr(int mnt_fd, uint64_t set, bool recursive) {
 void host_mounts_init(HostMounts *h) {
         *h = (HostMounts) {
                 .root_fd = -EBADF,
+                .userns_fd = -EBADF,
+                .userns_pidfd = -EBADF,
                 .console_sock = { -EBADF, -EBADF },
                 .console_slave = -EBADF,
                 .notify_fd = -EBADF,
@@ -180,6 +183,15 @@ void host_mounts_close(HostMounts *h) {
         safe_close(h->console_sock[0]);
         safe_close(h->console_sock[1]);
         safe_close(h->console_slave);
+        safe_close(h->userns_fd);
+        if (h->userns_pidfd >= 0)
+                (void) waitid(P_PIDFD, (id_t) h->userns_pidfd, NULL, WEXITED);
+        safe_close(h->userns_pidfd);
+        for (size_t i = 0; i < h->n_shared; i++) {
+                safe_close(h->shared[i].fd);
+                free(h->shared[i].path);
+        }
+        free(h->shared);
         host_mounts_init(h);
 }
 
@@ -256,16 +268,29 @@ int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error) {
         }
 
         /* Mount points of a private root made with the host's privileges too
-         * (resolved inside the root): a user namespace's root may not. */
-        for (size_t i = 0; h->root_fd >= 0 && i < def->n_filesystems; i++) {
+         * (resolved inside the root): a user namespace's root may not. The
+         * shared root of a picked range is read-only (helper-userns.c): its
+         * mount points are made on the host's tree, as a shared root without
+         * a user namespace makes them. */
+        _cleanup_close_ int host_root = -EBADF;
+        int points_fd = h->root_fd;
+        if (points_fd < 0 && (def->userns_picked || domain_def_userns_pick(def))) {
+                host_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                points_fd = host_root;
+        }
+        for (size_t i = 0; points_fd >= 0 && i < def->n_filesystems; i++) {
                 const DomainFilesystem *fs = &def->filesystems[i];
                 struct stat st;
                 if (streq(fs->target, "/"))
                         continue;
                 if (fs->type == FILESYSTEM_MOUNT && h->fs_fds[i] >= 0 &&
-                    fstat(h->fs_fds[i], &st) >= 0 && !S_ISDIR(st.st_mode))
-                        continue;  /* a file: the child creates its target */
-                r = mkdir_p_in_root(h->root_fd, fs->target, 0755);
+                    fstat(h->fs_fds[i], &st) >= 0 && !S_ISDIR(st.st_mode)) {
+                        if (h->root_fd >= 0)
+                                continue;  /* a file: the child creates its target */
+                        _cleanup_close_ int t = open_in_root(points_fd, fs->target, O_PATH);
+                        r = t >= 0 ? 0 : create_file_in_root(points_fd, fs->target);
+                } else
+                        r = mkdir_p_in_root(points_fd, fs->target, 0755);
                 if (r < 0)
                         log_debug_errno(r, "Failed to create mount point '%s', ignoring: %m", fs->target);
         }
@@ -288,7 +313,7 @@ int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error) {
 /* --- child side --- */
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo */
-static void unescape_octal(char *s) {
+void mountinfo_unescape(char *s) {
         char *w = s;
         for (char *r = s; *r; ) {
                 if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
@@ -319,7 +344,7 @@ static int cmp_depth_desc(const void *a, const void *b) {
  * autofs point is ever stat()ed or opened. Deepest first, so that a nested
  * autofs is gone before its parent. A mount stacked on an autofs point (a
  * triggered automount) is detached with it. */
-static int detach_autofs_mounts(bool userns) {
+static int detach_autofs_mounts(void) {
         for (int round = 0; round < 64; round++) {
                 _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
                 _cleanup_free_ char *line = NULL;
@@ -335,7 +360,7 @@ static int detach_autofs_mounts(bool userns) {
                                 continue;
                         if (sscanf(line, "%*u %*u %*u:%*u %*s %4095s", mnt) != 1)
                                 continue;
-                        unescape_octal(mnt);
+                        mountinfo_unescape(mnt);
                         char **np = realloc(points, (n + 1) * sizeof(char *));
                         if (!np)
                                 break;
@@ -354,13 +379,12 @@ static int detach_autofs_mounts(bool userns) {
                                 log_info("Detached autofs mount '%s' from the container's mount namespace.", points[i]);
                                 detached++;
                         } else
-                                log_full_errno(userns ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARNING, errno,
-                                               "Failed to detach autofs mount '%s', ignoring: %m", points[i]);
+                                log_warning_errno(errno, "Failed to detach autofs mount '%s', ignoring: %m", points[i]);
                         free(points[i]);
                 }
                 free(points);
                 if (detached == 0)
-                        return 0;  /* what is left cannot be detached (locked in a user namespace) */
+                        return 0;  /* what is left cannot be detached */
         }
         return 0;
 }
@@ -381,6 +405,27 @@ static int attach_private_root(int root_clone, int *ret_root_fd) {
                 return *ret_root_fd < 0 ? -errno : 0;
         }
         return r;
+}
+
+/* The shared root of a container with a picked ID range: the host's mounts,
+ * each an idmapped clone where its filesystem allows (helper-userns.c),
+ * rebuilt on a staging point like a private root. */
+static int attach_shared_root(HostMounts *h, int *ret_root_fd) {
+        _cleanup_close_ int root_fd = -EBADF;
+        int r;
+
+        r = attach_private_root(h->shared[0].fd, &root_fd);
+        if (r < 0)
+                return r;
+        for (size_t i = 1; i < h->n_shared; i++) {
+                struct stat st;
+                bool is_file = fstat(h->shared[i].fd, &st) >= 0 && !S_ISDIR(st.st_mode);
+                r = attach_mount(h->shared[i].fd, root_fd, h->shared[i].path, is_file);
+                if (r < 0)
+                        return log_debug_errno(r, "Failed to attach '%s' to the shared root: %m", h->shared[i].path);
+        }
+        *ret_root_fd = TAKE_FD(root_fd);
+        return 0;
 }
 
 static int setup_proc(int root_fd, bool privnet) {
@@ -601,12 +646,15 @@ static int setup_filesystems(const DomainDef *def, HostMounts *h, int root_fd, c
                         break;
                 }
                 case FILESYSTEM_RAM: {
-                        char size[64];
-                        const char *opts[] = { "mode=0755", size, TMPFS_NESTED_INODES, NULL };
+                        char size[64], uid[32], gid[32];
+                        /* the container's root owns it (in a user namespace) */
+                        const char *opts[] = { "mode=0755", size, TMPFS_NESTED_INODES, uid, gid, NULL };
                         if (fs->ram_usage_kib > 0)
                                 snprintf(size, sizeof(size), "size=%lluk", (unsigned long long) fs->ram_usage_kib);
                         else
                                 snprintf(size, sizeof(size), "%s", TMPFS_NESTED_SIZE);
+                        snprintf(uid, sizeof(uid), "uid=%u", (unsigned) h->root_uid);
+                        snprintf(gid, sizeof(gid), "gid=%u", (unsigned) h->root_gid);
                         r = fs_new_mount("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
                                          (fs->readonly ? MOUNT_ATTR_RDONLY : 0), &m);
                         if (r < 0) {
@@ -641,15 +689,14 @@ static int fail(char **ret_error, int r, const char *what, const char *name) {
 
 int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error) {
         _cleanup_close_ int root_fd = -EBADF;
-        bool userns = def->n_uid_map > 0;
-        bool privnet = domain_def_has_privnet(def);
+        bool privnet = domain_def_has_privnet(def), pivot = false;
         int r;
 
         /* Nothing we mount from here on may propagate to the host. */
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 return fail(ret_error, -errno, "mount propagation", def->name);
 
-        r = detach_autofs_mounts(userns);
+        r = detach_autofs_mounts();
         if (r < 0)
                 return fail(ret_error, r, "autofs mounts", def->name);
 
@@ -658,6 +705,12 @@ int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error
                 if (r < 0)
                         return fail(ret_error, r, "the root filesystem", def->name);
                 h->root_fd = safe_close(h->root_fd);
+                pivot = true;
+        } else if (h->n_shared > 0) {
+                r = attach_shared_root(h, &root_fd);
+                if (r < 0)
+                        return fail(ret_error, r, "the shared root filesystem", def->name);
+                pivot = true;
         } else {
                 root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (root_fd < 0)
@@ -674,7 +727,7 @@ int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error
         r = os_setup_mounts(def, h, root_fd, ret_error);
         if (r < 0)
                 return fail(ret_error, r, "the OS container's mounts", def->name);
-        r = dev_setup(root_fd, h, userns, ret_error);
+        r = dev_setup(root_fd, h, ret_error);
         if (r < 0)
                 return fail(ret_error, r, "/dev", def->name);
         r = setup_proc_masks(root_fd);
@@ -689,7 +742,7 @@ int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error
         if (r < 0)
                 return fail(ret_error, r, "filesystems", def->name);
 
-        if (domain_def_root(def)) {
+        if (pivot) {
                 /* private root: make it "/", and drop the host's tree in one
                  * detach (never a walk through the host's mounts) */
                 if (fchdir(root_fd) < 0)

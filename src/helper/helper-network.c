@@ -403,11 +403,27 @@ static int write_ifaces(NetworkSetup *n, const DomainDef *def) {
  * nft transaction, before init runs: the container never sends a frame
  * without it. The allowed IPv4 addresses are the ones the definition
  * configures and the one the managed network's DHCP keeps for the MAC. */
-static int apply_guard(NetworkSetup *n, const DomainDef *def, char **ret_error) {
+/* The IPv4 addresses of BRIDGE among the host's ALL, written to RET (room
+ * for n_all): where its port may learn one address (netguard.h). */
+static size_t bridge_subnets(const NetlinkAddress *all, size_t n_all, const char *bridge, NetGuardSubnet *ret) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < n_all; i++) {
+                if (all[i].family != AF_INET || !streq(all[i].ifname, bridge))
+                        continue;
+                snprintf(ret[n].address, sizeof(ret[n].address), "%s", all[i].address);
+                ret[n++].prefix = all[i].prefix;
+        }
+        return n;
+}
+
+static int apply_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def, char **ret_error) {
         _cleanup_free_ NetGuardPort *ports = NULL;
         _cleanup_free_ const char **addrs = NULL;
         _cleanup_free_ char *script = NULL, *error = NULL;
-        size_t n_ports = 0, n_addrs = 0, total = 0;
+        _cleanup_free_ NetlinkAddress *host_addrs = NULL;
+        _cleanup_free_ NetGuardSubnet *subnets = NULL;
+        size_t n_ports = 0, n_addrs = 0, total = 0, n_host_addrs = 0;
         int r;
 
         for (size_t i = 0; i < n->n_devs; i++)
@@ -415,6 +431,14 @@ static int apply_guard(NetworkSetup *n, const DomainDef *def, char **ret_error) 
         ports = calloc(n->n_devs, sizeof(NetGuardPort));
         addrs = calloc(total + 1, sizeof(char *));
         if (!ports || !addrs)
+                return -ENOMEM;
+        r = netlink_list_addresses(sk, &host_addrs, &n_host_addrs);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to list the host's addresses: %s", strerror(-r));
+                return r;
+        }
+        subnets = calloc(n_host_addrs * n->n_devs + 1, sizeof(NetGuardSubnet));
+        if (!subnets)
                 return -ENOMEM;
 
         for (size_t i = 0; i < n->n_devs; i++) {
@@ -440,8 +464,13 @@ static int apply_guard(NetworkSetup *n, const DomainDef *def, char **ret_error) 
                         if (iface->ips[j].family == AF_INET)
                                 addrs[n_addrs++] = iface->ips[j].address;
                 p->n_addresses = (size_t) (addrs + n_addrs - p->addresses);
-                if (p->n_addresses == 0)
-                        log_warning("Interface '%s' of container '%s' has no IPv4 address to allow (no <ip>, no DHCP on its network): the filter drops its IPv4 traffic.",
+                if (d->bridge[0]) {
+                        p->subnets = subnets + i * n_host_addrs;
+                        p->n_subnets = bridge_subnets(host_addrs, n_host_addrs, d->bridge,
+                                                      subnets + i * n_host_addrs);
+                }
+                if (p->n_addresses == 0 && p->n_subnets == 0)
+                        log_warning("Interface '%s' of container '%s' has no IPv4 address to allow (no <ip>, no DHCP on its network, no address on its bridge): the filter drops its IPv4 traffic.",
                                     d->host_name, def->name);
         }
         if (n_ports == 0)
@@ -544,7 +573,7 @@ int network_setup(NetworkSetup *n, const DomainDef *def, pid_t pid, bool foregro
 
         /* Before the container's side goes up: not even the kernel's own
          * IPv6 link-local chatter passes unfiltered. */
-        r = apply_guard(n, def, ret_error);
+        r = apply_guard(sk, n, def, ret_error);
         if (r < 0)
                 goto fail;
 

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Cloning init into its namespaces and building its world.
  *
- * The helper clone3()s a child with new mount, PID, UTS, IPC (and network,
- * user) namespaces. The child waits on a pipe until the helper has written
- * its id maps and moved it into payload/; then it enters a cgroup namespace
- * rooted there, builds its mounts, /dev and console, applies the security
- * settings and execs init: PID 1 of the container is init itself. Its errors
+ * The helper clone3()s a child with new mount, PID, UTS, IPC (and network)
+ * namespaces. The child waits on a pipe until the helper has moved it into
+ * payload/; then it enters a cgroup namespace rooted there, builds its
+ * mounts, /dev and console, joins the container's user namespace if it has
+ * one (helper-userns.c), applies the security settings and execs init:
+ * PID 1 of the container is init itself. Its errors
  * (and exec's) come back on a CLOEXEC pipe: EOF means init runs. */
 
 #include <fcntl.h>
@@ -236,11 +237,6 @@ static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
                 if (s != SIGKILL && s != SIGSTOP)
                         (void) signal(s, SIG_DFL);
 
-        if (def->n_uid_map > 0) {
-                if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-                        child_fail(err_fd, errno, "Failed to become root in the container's user namespace");
-        }
-
         /* now that we sit in payload/: the container's cgroup tree starts there */
         if (unshare(CLONE_NEWCGROUP) < 0)
                 child_fail(err_fd, errno, "Failed to create the cgroup namespace");
@@ -278,6 +274,15 @@ static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
                 r = netns_loopback_up();
                 if (r < 0)
                         log_warning_errno(r, "Failed to bring up the loopback device, ignoring: %m");
+        }
+
+        /* the mounts are built: from here on the container's root, in a
+         * mount namespace where they are locked (helper-userns.c) */
+        if (h->host.userns_fd >= 0) {
+                r = userns_enter(h->host.userns_fd);
+                if (r < 0)
+                        child_fail(err_fd, r, "Failed to enter the container's user namespace");
+                h->host.userns_fd = safe_close(h->host.userns_fd);
         }
 
         /* the console: init's session, controlling terminal and stdio */
@@ -325,27 +330,6 @@ static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
         child_fail(err_fd, r, msg);
 }
 
-static int write_id_map(pid_t pid, const char *file, const DomainIdmap *map, size_t n) {
-        _cleanup_free_ char *path = NULL, *buf = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&buf, &len);
-
-        if (!m)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                fprintf(m, "%u %u %u\n", map[i].start, map[i].target, map[i].count);
-        if (fclose(m) != 0)
-                return -ENOMEM;
-        if (asprintf(&path, "/proc/%d/%s", (int) pid, file) < 0)
-                return -ENOMEM;
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        if (write(fd, buf, len) != (ssize_t) len)
-                return -errno;
-        return 0;
-}
-
 /* Reads the child's verdict: 0 when init was exec'd, else the error. */
 static int read_child_verdict(int err_fd, char **ret_error) {
         ChildError e;
@@ -371,10 +355,10 @@ int container_spawn(Helper *h, char **ret_error) {
         int fds[2], r;
         uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD;
 
+        /* no CLONE_NEWUSER: init joins the user namespace once its mounts
+         * are built (helper-userns.c) */
         if (domain_def_has_privnet(def))
                 flags |= CLONE_NEWNET;
-        if (def->n_uid_map > 0)
-                flags |= CLONE_NEWUSER;
 
         /* a missing bridge or network fails the start before anything exists */
         r = network_prepare(&h->network, def, h->bridges, ret_error);
@@ -426,17 +410,6 @@ int container_spawn(Helper *h, char **ret_error) {
         sync_r = safe_close(sync_r);
         err_w = safe_close(err_w);
         h->host.console_sock[1] = safe_close(h->host.console_sock[1]);
-
-        if (def->n_uid_map > 0) {
-                r = write_id_map(pid, "uid_map", def->uid_map, def->n_uid_map);
-                if (r >= 0)
-                        r = write_id_map(pid, "gid_map", def->n_gid_map ? def->gid_map : def->uid_map,
-                                         def->n_gid_map ? def->n_gid_map : def->n_uid_map);
-                if (r < 0) {
-                        (void) asprintf(ret_error, "Failed to write the id map of container '%s': %s", def->name, strerror(-r));
-                        goto fail;
-                }
-        }
 
         r = cgroup_leaves_enter_payload(&h->cgroups, pid);
         if (r < 0) {

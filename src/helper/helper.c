@@ -45,6 +45,7 @@ static void helper_init(Helper *h) {
                 .init_pidfd = -EBADF,
                 .listen_fd = -EBADF,
                 .notify_fd = -EBADF,
+                .userns_lock_fd = -EBADF,
                 .exit_detail = "shutdown",
         };
         h->console.master = -EBADF;
@@ -61,6 +62,7 @@ static void helper_done(Helper *h) {
         h->network = network_teardown(h->network);
         h->child_source = sd_event_source_disable_unref(h->child_source);
         h->init_pidfd = safe_close(h->init_pidfd);
+        h->userns_lock_fd = safe_close(h->userns_lock_fd);
         cgroup_leaves_done(&h->cgroups);
         h->handshake_fd = safe_close(h->handshake_fd);
         h->event = sd_event_unref(h->event);
@@ -372,8 +374,12 @@ static int container_start(Helper *h, char **ret_error) {
         }
 
         r = host_mounts_open(&h->host, h->def, ret_error);
-        if (r < 0)
+        if (r >= 0)
+                r = userns_prepare(h, ret_error);
+        if (r < 0) {
+                host_mounts_close(&h->host);
                 return r;
+        }
 
         h->host.cgroup_unified = cgroup_host_is_unified();
         h->host.cgroup_writable = h->cgroups.n_hier > 0;

@@ -81,6 +81,12 @@ typedef struct ControlConn {
         struct ControlConn *next;
 } ControlConn;
 
+/* One mount of the host's tree, cloned for a shared root with a picked range. */
+typedef struct SharedMount {
+        char *path;
+        int fd;
+} SharedMount;
+
 /* What the helper opened in the host's mount namespace before cloning init:
  * sources of the bind mounts (open_tree clones) and the host's device nodes,
  * consumed by the child; and the socket on which the child hands back the
@@ -92,6 +98,13 @@ typedef struct HostMounts {
         int dev_fds[8];         /* host device nodes, see dev_node_names[] */
         int console_sock[2];    /* [0] helper's end, [1] child's end */
         int console_slave;      /* child side: the slave, init's stdio */
+        SharedMount *shared;    /* shared root, picked range: the host's mounts, "/" first */
+        size_t n_shared;
+        int userns_fd;          /* the container's user namespace, -EBADF without one */
+        int userns_pidfd;       /* the child that made it, reaped on close */
+        uid_t root_uid;         /* host IDs of the container's root and tty group: */
+        gid_t root_gid;         /* owners of what the host side makes for it */
+        gid_t tty_gid;
         bool cgroup_unified;    /* the host's /sys/fs/cgroup is cgroup2 */
         bool cgroup_writable;   /* ... and payload/ is ours (a delegated scope) */
         bool cgroup_systemd_writable;   /* hybrid: payload/ is ours in name=systemd */
@@ -136,6 +149,8 @@ struct Helper {
         sd_bus *system_bus;
         bool machine_registered;
 
+        int userns_lock_fd;     /* holds the lock of a picked ID range */
+
         bool paused;            /* payload/ frozen by Suspend() */
         bool destroying;
         bool exited;            /* init is gone */
@@ -148,6 +163,7 @@ int cgroup_leaves_setup(CgroupLeaves *c);
 int cgroup_leaves_enter_payload(CgroupLeaves *c, pid_t pid);
 void cgroup_leaves_kill_payload(CgroupLeaves *c);
 int cgroup_leaves_open_payload_unified(CgroupLeaves *c);
+int cgroup_leaves_chown_payload(CgroupLeaves *c, uid_t uid, gid_t gid);
 int cgroup_leaves_freeze(CgroupLeaves *c, bool freeze);
 bool cgroup_host_is_unified(void);
 void cgroup_leaves_remove(CgroupLeaves *c);
@@ -172,7 +188,7 @@ void os_notify_close(Helper *h);
 /* helper-dev.c */
 extern const char *const dev_node_names[];
 int dev_open_host_nodes(int ret_fds[], size_t n);
-int dev_setup(int root_fd, HostMounts *h, bool userns, char **ret_error);
+int dev_setup(int root_fd, HostMounts *h, char **ret_error);
 
 /* helper-console.c */
 int console_receive(Console *c, int sock);
@@ -200,6 +216,11 @@ int control_listen(Helper *h);
 void control_emit_exited(Helper *h);
 void control_close(Helper *h);
 
+/* helper-userns.c */
+int userns_prepare(Helper *h, char **ret_error);
+int userns_enter(int userns_fd);
+int write_id_map(pid_t pid, const char *file, const DomainIdmap *map, size_t n);
+
 /* helper-spawn.c */
 int container_spawn(Helper *h, char **ret_error);
 int netns_loopback_up(void);
@@ -214,3 +235,4 @@ int open_in_root(int root_fd, const char *path, int flags);
 int mkdir_p_in_root(int root_fd, const char *path, mode_t mode);
 int fs_new_mount(const char *fstype, const char *const *options, unsigned attrs, int *ret_fd);
 int attach_mount(int mnt_fd, int root_fd, const char *target, bool create_file);
+void mountinfo_unescape(char *s);

@@ -17,6 +17,7 @@
 #include "fileio.h"
 #include "iface-facts.h"
 #include "macros.h"
+#include "userns-range.h"
 #include "manager.h"
 #include "network.h"
 #include "unit-name.h"
@@ -559,6 +560,40 @@ int container_start(Container *c, sd_bus_message *msg, bool is_create, sd_bus_er
         return container_start_as(c, msg, is_create, TAKE_PTR(live), error);
 }
 
+static bool range_overlaps_running(uint32_t base, void *userdata) {
+        Manager *m = userdata;
+
+        for (Container *o = m->containers; o; o = o->next) {
+                if (!o->live)
+                        continue;
+                ARRAY_FOREACH(map, o->live->uid_map, o->live->n_uid_map)
+                        if ((uint64_t) map->target < (uint64_t) base + USERNS_RANGE_SIZE &&
+                            (uint64_t) base < (uint64_t) map->target + map->count)
+                                return true;
+        }
+        return false;
+}
+
+/* A private ID range for a container without <idmap>: its own candidate when
+ * free, else the next free one. Free means no running container of ours maps
+ * it and nobody holds its lock (a foreground helper); the helper takes the
+ * lock again itself and holds it while the container runs. */
+static int pick_userns_range(Container *c, DomainDef *live, sd_bus_error *error) {
+        _cleanup_close_ int lock = -EBADF;
+        uint32_t base;
+        int r;
+
+        r = userns_range_pick(USERNS_RANGE_LOCK_DIR, live->uuid, range_overlaps_running, c->manager, &base, &lock);
+        if (r == -EBUSY)
+                return sd_bus_error_setf(error, VIV_ERROR_START_FAILED, "No free ID range left for container '%s'",
+                                         c->name);
+        if (r >= 0)
+                r = domain_def_set_picked_range(live, base);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to pick an ID range for container '%s': %m", c->name);
+        return 0;
+}
+
 int container_start_as(Container *c, sd_bus_message *msg, bool is_create, DomainDef *def, sd_bus_error *error) {
         _cleanup_(domain_def_freep) DomainDef *live = def;
         _cleanup_close_ int model_fd = -EBADF;
@@ -574,6 +609,11 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to generate MAC addresses for container '%s': %m",
                                                c->name);
+        if (domain_def_userns_pick(live)) {
+                r = pick_userns_range(c, live, error);
+                if (r < 0)
+                        return r;
+        }
         c->live = TAKE_PTR(live);
 
         r = helper_model_fd(c, &model_fd, error);

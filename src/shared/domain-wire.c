@@ -25,7 +25,7 @@
  * of the shared source. A field that fits in existing padding (a bool after
  * another) does not change the size: review such a change by hand. */
 #if __SIZEOF_POINTER__ == 8 && defined(__x86_64__)
-_Static_assert(sizeof(DomainDef) == 320, "DomainDef changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainDef) == 328, "DomainDef changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainFilesystem) == 40, "DomainFilesystem changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainInterface) == 104, "DomainInterface changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainIP) == 32, "DomainIP changed: update domain-wire.c and tests/test-domain-wire.c");
@@ -317,6 +317,8 @@ static void put_def(WireWriter *w, const DomainDef *def) {
 
         put_idmaps(w, def->uid_map, def->n_uid_map);
         put_idmaps(w, def->gid_map, def->n_gid_map);
+        put_u32(w, (uint32_t) def->userns_mode);
+        put_bool(w, def->userns_picked);
 
         put_bool(w, def->privnet);
         put_u32(w, def->cap_policy);
@@ -511,6 +513,9 @@ static void get_def(WireReader *r, DomainDef *def) {
 
         get_idmaps(r, &def->uid_map, &def->n_uid_map);
         get_idmaps(r, &def->gid_map, &def->n_gid_map);
+        def->userns_mode = (UsernsMode) get_u32(r);
+        wire_check(r, def->userns_mode < _USERNS_MODE_MAX);
+        def->userns_picked = get_bool(r);
 
         def->privnet = get_bool(r);
         def->cap_policy = GET_ENUM(r, cap_policy_to_string);

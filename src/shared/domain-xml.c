@@ -846,6 +846,20 @@ static int parse_notify(Parser *p, xmlNode *n) {
         return 0;
 }
 
+static int parse_userns(Parser *p, xmlNode *n) {
+        _cleanup_free_ char *s = xml_prop(n, "mode");
+
+        if (!s)
+                return ERR(p, n, NULL, "element 'userns' lacks the attribute 'mode'");
+        if (streq(s, "pick"))
+                p->def->userns_mode = USERNS_MODE_PICK;
+        else if (streq(s, "off"))
+                p->def->userns_mode = USERNS_MODE_OFF;
+        else
+                return ERR(p, n, "mode", "userns mode '%s' is not supported, expected 'pick' or 'off'", s);
+        return 0;
+}
+
 /* <vivarium:syscalls allow='io_uring userfaultfd'/> */
 static int parse_syscalls(Parser *p, xmlNode *n) {
         _cleanup_free_ char *s = xml_prop(n, "allow");
@@ -885,7 +899,7 @@ static int check_memory(Parser *p) {
 
 static int parse_domain(Parser *p, xmlNode *root) {
         DomainDef *def = p->def;
-        xmlNode *uuid_node = NULL;
+        xmlNode *uuid_node = NULL, *userns_node = NULL;
         _cleanup_free_ char *type = NULL;
         int r;
 
@@ -909,6 +923,10 @@ static int parse_domain(Parser *p, xmlNode *root) {
                                 r = parse_tasks(p, c);
                         else if (xml_name_is(c, "notify"))
                                 r = parse_notify(p, c);
+                        else if (xml_name_is(c, "userns")) {
+                                r = parse_userns(p, c);
+                                userns_node = c;
+                        }
                         else if (xml_name_is(c, "syscalls"))
                                 r = parse_syscalls(p, c);
                         else
@@ -966,6 +984,11 @@ static int parse_domain(Parser *p, xmlNode *root) {
         r = check_memory(p);
         if (r < 0)
                 return r;
+        if (def->userns_mode == USERNS_MODE_OFF && def->n_uid_map > 0)
+                return ERR(p, userns_node, "mode", "userns mode 'off' contradicts the idmap: drop one of them");
+        /* pick with maps: a picked range as the live XML shows it, or one the
+         * user chose; either way the mounts are idmapped */
+        def->userns_picked = def->userns_mode == USERNS_MODE_PICK && def->n_uid_map > 0;
 
         if (!uuid_node) {
                 r = uuid_generate(def->uuid);
@@ -1156,6 +1179,8 @@ static void format_tunables(XmlBuf *b, const DomainDef *def) {
 }
 
 static void format_features(XmlBuf *b, const DomainDef *def) {
+        if (def->userns_mode != USERNS_MODE_DEFAULT)
+                xml_buf_printf(b, "  <vivarium:userns mode='%s'/>\n", userns_mode_to_string(def->userns_mode));
         if (def->n_uid_map > 0 || def->n_gid_map > 0) {
                 xml_buf_printf(b, "  <idmap>\n");
                 ARRAY_FOREACH(m, def->uid_map, def->n_uid_map)
@@ -1252,7 +1277,8 @@ static void format_interface(XmlBuf *b, const DomainInterface *iface) {
 }
 
 static bool domain_def_uses_vivarium_ns(const DomainDef *def) {
-        if (def->tasks_max != UNSET_U64 || def->syscalls_allowed || def->notify_timeout_sec > 0)
+        if (def->tasks_max != UNSET_U64 || def->userns_mode != USERNS_MODE_DEFAULT || def->syscalls_allowed ||
+            def->notify_timeout_sec > 0)
                 return true;
         ARRAY_FOREACH(iface, def->interfaces, def->n_interfaces)
                 if (iface->spoofcheck != SPOOFCHECK_DEFAULT)

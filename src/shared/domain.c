@@ -103,6 +103,34 @@ bool domain_def_has_privnet(const DomainDef *def) {
         return def->privnet || def->n_interfaces > 0;
 }
 
+bool domain_def_userns_pick(const DomainDef *def) {
+        /* An explicit <idmap> is libvirt's: the maps as given, over a tree the
+         * user chowned. Without one, a definition picks only when asked to:
+         * the default stays the host's root until the picked mode covers
+         * every kind of root (see README, "User namespaces"). */
+        if (def->n_uid_map > 0)
+                return false;
+        return def->userns_mode == USERNS_MODE_PICK;
+}
+
+int domain_def_set_picked_range(DomainDef *def, uint32_t base) {
+        DomainIdmap *u = calloc(1, sizeof(*u)), *g = calloc(1, sizeof(*g));
+
+        if (!u || !g) {
+                free(u);
+                free(g);
+                return -ENOMEM;
+        }
+        *u = *g = (DomainIdmap) { .start = 0, .target = base, .count = USERNS_RANGE_SIZE };
+        free(def->uid_map);
+        free(def->gid_map);
+        def->uid_map = u;
+        def->gid_map = g;
+        def->n_uid_map = def->n_gid_map = 1;
+        def->userns_picked = true;
+        return 0;
+}
+
 bool domain_name_is_valid(const char *name) {
         size_t n;
 
@@ -164,6 +192,15 @@ const char *direct_mode_to_string(DirectMode m) {
 
 const char *lifecycle_action_to_string(LifecycleAction a) {
         return TABLE_LOOKUP(lifecycle_action_table, a);
+}
+
+const char *userns_mode_to_string(UsernsMode m) {
+        static const char *const table[] = {
+                [USERNS_MODE_DEFAULT] = "default",
+                [USERNS_MODE_PICK] = "pick",
+                [USERNS_MODE_OFF] = "off",
+        };
+        return TABLE_LOOKUP(table, m);
 }
 
 static const struct {

@@ -112,6 +112,15 @@ typedef struct DomainCapToggle {
         bool on;
 } DomainCapToggle;
 
+/* <vivarium:userns mode=...>: whether a definition without <idmap> gets a
+ * user namespace of its own (a range picked at start, idmapped mounts). */
+typedef enum UsernsMode {
+        USERNS_MODE_DEFAULT,   /* no element: see domain_def_userns_pick() */
+        USERNS_MODE_PICK,      /* mode='pick' */
+        USERNS_MODE_OFF,       /* mode='off': the container's root is the host's */
+        _USERNS_MODE_MAX,
+} UsernsMode;
+
 typedef enum LifecycleAction {
         LIFECYCLE_DESTROY,
         LIFECYCLE_RESTART,
@@ -164,6 +173,8 @@ typedef struct DomainDef {
         size_t n_uid_map;
         DomainIdmap *gid_map;
         size_t n_gid_map;
+        UsernsMode userns_mode;       /* <vivarium:userns mode=...> */
+        bool userns_picked;           /* the maps are a range picked at start: mounts are idmapped */
 
         bool privnet;                 /* <features><privnet/> */
         CapPolicy cap_policy;         /* <features><capabilities policy=...> */
@@ -196,6 +207,16 @@ const DomainFilesystem *domain_def_root(const DomainDef *def);
 /* True when the container gets its own network namespace. */
 bool domain_def_has_privnet(const DomainDef *def);
 
+/* True when a start picks a private ID range for the container (no <idmap>
+ * and not opted out). */
+bool domain_def_userns_pick(const DomainDef *def);
+
+/* Sets a picked range as the container's maps (0..65535 -> base..): the live
+ * definition of a running container shows it. Returns 0 or -ENOMEM. */
+int domain_def_set_picked_range(DomainDef *def, uint32_t base);
+
+#define USERNS_RANGE_SIZE 65536U
+
 bool domain_name_is_valid(const char *name);
 
 const char *filesystem_type_to_string(FilesystemType t);
@@ -203,6 +224,8 @@ const char *interface_type_to_string(InterfaceType t);
 const char *direct_mode_to_string(DirectMode m);
 const char *lifecycle_action_to_string(LifecycleAction a);
 const char *spoofcheck_to_string(SpoofCheck s); /* "default", "on", "off" */
+
+const char *userns_mode_to_string(UsernsMode m);
 
 /* Helpers for identifiers, used by the parser and by the programs. */
 

@@ -37,10 +37,62 @@ static void put_mac_hex(FILE *f, const uint8_t mac[MAC_ADDR_LEN]) {
                 fprintf(f, "%02x", mac[i]);
 }
 
-static void put_port(FILE *f, size_t index, const NetGuardPort *p) {
-        char mac[18];
+/* "NET/PREFIX" of ADDRESS, and its broadcast address. */
+static int subnet_bounds(const NetGuardSubnet *sn, char ret_net[static 19], char ret_bcast[static 16]) {
+        struct in_addr a, net, bcast;
+        uint32_t mask;
+
+        if (inet_pton(AF_INET, sn->address, &a) != 1 || sn->prefix > 32)
+                return -EINVAL;
+        mask = sn->prefix == 0 ? 0 : htonl(~0u << (32 - sn->prefix));
+        net.s_addr = a.s_addr & mask;
+        bcast.s_addr = a.s_addr | ~mask;
+        if (!inet_ntop(AF_INET, &net, ret_net, 16) || !inet_ntop(AF_INET, &bcast, ret_bcast, 16))
+                return -EINVAL;
+        sprintf(ret_net + strlen(ret_net), "/%u", sn->prefix);
+        return 0;
+}
+
+static void put_set(FILE *f, const char *const *items, size_t n) {
+        fputc('{', f);
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "%s %s", i ? "," : "", items[i]);
+        fputs(" }", f);
+}
+
+/* The rules that learn one address in a subnet of the bridge: MATCH is the
+ * expression of the source ("ip saddr", "arp saddr ip"), PREFIX what must
+ * match before it (the ARP header). */
+static int put_learning(FILE *f, size_t index, const NetGuardPort *p, const char *prefix, const char *match) {
+        for (size_t i = 0; i < p->n_subnets; i++) {
+                char net[19], bcast[16];
+                const char *bare;
+                int r;
+
+                /* a point-to-point or host address leaves nothing to learn */
+                if (p->subnets[i].prefix >= 31)
+                        continue;
+                r = subnet_bounds(&p->subnets[i], net, bcast);
+                if (r < 0)
+                        return r;
+                bare = strndupa(net, strcspn(net, "/"));
+                fprintf(f, "    %s%s %s %s != { %s, %s", prefix, match, net, match, bare, bcast);
+                for (size_t j = 0; j < p->n_subnets; j++)
+                        fprintf(f, ", %s", p->subnets[j].address);
+                fprintf(f, " } add @learned%zu { %s } accept\n", index, match);
+        }
+        return 0;
+}
+
+static int put_port(FILE *f, size_t index, const NetGuardPort *p) {
+        char mac[18], arp[96];
+        bool learn = p->n_subnets > 0;
+        int r;
 
         mac_format(p->mac, mac);
+        snprintf(arp, sizeof arp, "arp htype 1 arp ptype ip arp hlen 6 arp plen 4 arp saddr ether %s ", mac);
+        if (learn)
+                fprintf(f, "  set learned%zu { type ipv4_addr; size 1; flags dynamic; }\n", index);
         fprintf(f,
                 "  chain port%zu {\n"
                 "    type filter hook ingress device \"%s\" priority filter; policy drop;\n"
@@ -48,15 +100,22 @@ static void put_port(FILE *f, size_t index, const NetGuardPort *p) {
                 "    ether saddr != %s drop\n",
                 index, p->device, mac);
         if (p->n_addresses > 0) {
-                fprintf(f, "    arp htype 1 arp ptype ip arp hlen 6 arp plen 4 arp saddr ether %s arp saddr ip {", mac);
-                for (size_t i = 0; i < p->n_addresses; i++)
-                        fprintf(f, "%s %s", i ? "," : "", p->addresses[i]);
-                fputs(" } accept\n", f);
+                /* An allowed address, once used, takes the one place to
+                 * learn (when it is still free): no other is learned after. */
+                if (learn) {
+                        fprintf(f, "    %sarp saddr ip ", arp);
+                        put_set(f, p->addresses, p->n_addresses);
+                        fprintf(f, " add @learned%zu { arp saddr ip }\n", index);
+                }
+                fprintf(f, "    %sarp saddr ip ", arp);
+                put_set(f, p->addresses, p->n_addresses);
+                fputs(" accept\n", f);
         }
         /* An address probe (RFC 5227) claims nothing. */
-        fprintf(f,
-                "    arp htype 1 arp ptype ip arp hlen 6 arp plen 4 arp operation request arp saddr ether %s arp saddr ip 0.0.0.0 accept\n",
-                mac);
+        fprintf(f, "    %sarp operation request arp saddr ip 0.0.0.0 accept\n", arp);
+        r = put_learning(f, index, p, arp, "arp saddr ip");
+        if (r < 0)
+                return r;
         /* No DHCP server in a container, and no lease for a made-up client
          * (chaddr, 28 bytes into the DHCP message): one container cannot
          * empty the pool. */
@@ -65,14 +124,22 @@ static void put_port(FILE *f, size_t index, const NetGuardPort *p) {
         put_mac_hex(f, p->mac);
         fputs(" drop\n", f);
         if (p->n_addresses > 0) {
-                fputs("    ip saddr {", f);
-                for (size_t i = 0; i < p->n_addresses; i++)
-                        fprintf(f, "%s %s", i ? "," : "", p->addresses[i]);
-                fputs(" } accept\n", f);
+                if (learn) {
+                        fputs("    ip saddr ", f);
+                        put_set(f, p->addresses, p->n_addresses);
+                        fprintf(f, " add @learned%zu { ip saddr }\n", index);
+                }
+                fputs("    ip saddr ", f);
+                put_set(f, p->addresses, p->n_addresses);
+                fputs(" accept\n", f);
         }
+        r = put_learning(f, index, p, "", "ip saddr");
+        if (r < 0)
+                return r;
         /* DHCPDISCOVER/REQUEST before there is a lease. */
         fputs("    ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept\n"
               "  }\n", f);
+        return 0;
 }
 
 int netguard_script(const uint8_t uuid[16], const char *container, const NetGuardPort *ports, size_t n_ports,
@@ -103,8 +170,11 @@ int netguard_script(const uint8_t uuid[16], const char *container, const NetGuar
         fprintf(f, "add table netdev %s\ndelete table netdev %s\ntable netdev %s {\n", table, table, table);
         /* Container names are [A-Za-z0-9_.+-]: nothing to quote. */
         fprintf(f, "  comment \"anti-spoofing of container %s\"\n", container);
-        for (size_t i = 0; i < n_ports; i++)
-                put_port(f, i, &ports[i]);
+        for (size_t i = 0; i < n_ports; i++) {
+                r = put_port(f, i, &ports[i]);
+                if (r < 0)
+                        return r;
+        }
         fputs("}\n", f);
         if (fflush(f) != 0 || ferror(f))
                 return -ENOMEM;

@@ -16,7 +16,15 @@
  * got). DHCP carries the container's MAC as client hardware address (no
  * lease for a made-up client) and a container never answers as a DHCP
  * server. Everything else, IPv6 and other ethertypes included, is dropped,
- * as libvirt's clean-traffic does (no-other-l2-traffic). */
+ * as libvirt's clean-traffic does (no-other-l2-traffic).
+ *
+ * One more address may be learned, as clean-traffic learns one by default
+ * (CTRL_IP_LEARNING=any): the first IPv4 address the container sends ARP or
+ * IPv4 from, when it lies in a subnet of its bridge and is none of the
+ * bridge's own addresses, nor a subnet's network or broadcast address. A
+ * container that configures its address by hand (the seed's `ifconfig eth0
+ * ADDR`) works; once it has used an address, allowed or learned, no other
+ * passes: it cannot take the gateway's, nor hop from address to address. */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -24,11 +32,18 @@
 
 #include "domain.h"
 
+typedef struct NetGuardSubnet {
+        char address[16];               /* the bridge's own, textual IPv4 */
+        unsigned prefix;
+} NetGuardSubnet;
+
 typedef struct NetGuardPort {
         const char *device;             /* the host side of the veth */
         uint8_t mac[MAC_ADDR_LEN];      /* the container's */
         const char *const *addresses;   /* IPv4 sources allowed, textual */
         size_t n_addresses;
+        const NetGuardSubnet *subnets;  /* the bridge's IPv4 addresses: where one address may be learned */
+        size_t n_subnets;
 } NetGuardPort;
 
 /* True when IFACE is guarded: type='network' unless

@@ -1,0 +1,303 @@
+#!/bin/bash
+# User namespaces (issue 11), in a test host through vivariumd:
+# <vivarium:userns mode='pick'/> picks a 65,536-ID range, stable across
+# restarts, disjoint from another container's and from a range someone holds
+# the lock of, shown in the live XML (not in the stored one); init runs as
+# that range's first ID on the host; a file the container's root writes into a
+# bind-mounted host directory is host root's on disk (idmapped mount); the
+# mounts are locked (remount, umount, fresh proc/sysfs/devtmpfs, cgroup and
+# memory limit probes); a root on a filesystem that cannot be idmapped
+# (overlayfs) fails with a clear message and leaves nothing; mode='off' runs as
+# the host's root with a warning in the journal; an explicit <idmap> starts in
+# a host whose /proc is partly covered (the nested proc case); the bus refuses
+# CreateXML to the root of a shared-root container.
+# Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
+set -uo pipefail
+
+here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+# shellcheck source=tests/testhost/testhost.sh
+. "$here/testhost/testhost.sh"
+
+if ! why=$(testhost_preflight); then
+	testhost_skip_or_fail "$why"
+fi
+build=${VIVARIUM_BUILD_DIR:-}
+if [ -z "$build" ] || [ ! -x "$build/src/helper/vivarium-helper" ] || [ ! -x "$build/src/manager/vivariumd" ]; then
+	testhost_skip_or_fail "helper or vivariumd not built (VIVARIUM_BUILD_DIR='$build')"
+fi
+if ! file -L /bin/busybox 2>/dev/null | grep -q 'statically linked'; then
+	testhost_skip_or_fail "no static /bin/busybox (busybox-static)"
+fi
+
+# shellcheck source=tests/lib/check.sh
+. "$here/lib/check.sh"
+contains() { # HAYSTACK NEEDLE
+	case $1 in *"$2"*) return 0 ;; esac
+	echo "#  expected to find: $2" >&2
+	echo "#  in: $1" | head -40 >&2
+	return 1
+}
+lacks() { # HAYSTACK NEEDLE
+	case $1 in *"$2"*) echo "#  did not expect: $2" >&2; return 1 ;; esac
+	return 0
+}
+not() { ! "$@"; }
+in_host() { testhost_run "$@"; }
+journal_has() { in_host journalctl --no-pager -o cat | grep -qF -- "$1"; }
+vivctl() { testhost_run vivctl -c lxc:/// "$@"; }
+wait_for() { # TRIES CMD...: retries CMD every 0.1 s
+	local tries=$1
+	shift
+	while [ "$tries" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	return 1
+}
+probe_done() { in_host grep -qx done "$1"; }
+# the base of a running container's picked range, from its live XML
+range_of() {
+	vivctl dumpxml "$1" 2>/dev/null | sed -n "s|.*<uid start='0' target='\([0-9]*\)' count='65536'/>.*|\1|p"
+}
+
+work=$(mktemp -d /tmp/vt-userns.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+export TESTHOST_BIND="${TESTHOST_BIND:+$TESTHOST_BIND }$work"
+
+testhost_boot "vt-userns-$$" || testhost_skip_or_fail "the test host did not boot"
+testhost_install "$build" >/dev/null || { echo "not ok - install into the test host"; exit 1; }
+
+# A static busybox root on a tmpfs (idmappable) and one on the host's
+# overlayfs root (not), in the test host.
+in_host sh -c '
+for r in /tmp/ur /var/tmp/ur-overlay; do
+	mkdir -p $r/bin $r/tmp
+	cp /bin/busybox $r/bin/
+	for a in sh id cat tr touch mount umount mkdir sleep ls stat; do ln -sf busybox $r/bin/$a; done
+done
+mkdir -p /tmp/ushare /tmp/ushare2 /tmp/busout /tmp/ushare5
+chmod 1777 /tmp/ushare5'
+
+# The nested case: the test host's /proc is not fully visible (something is
+# mounted over /proc/sys), as nspawn, LXC and Kubernetes leave it; the kernel
+# refuses a new proc to a user namespace's root there.
+check "the test host's /proc is partly covered" in_host sh -c 'findmnt -rn -o TARGET | grep -q "^/proc/"'
+
+probes='r=/share/probe
+{
+echo "id=$(id -u):$(id -g)"
+echo "map=$(tr -s " " </proc/self/uid_map)"
+touch /share/made-inside && echo touched
+mount -o remount,rw /proc/sys 2>/dev/null && echo procsys-remount-ok || echo procsys-remount-refused
+mount -o remount,bind,rw /proc/sys 2>/dev/null && echo procsys-bindremount-ok || echo procsys-bindremount-refused
+umount /proc/sys 2>/dev/null && echo procsys-umount-ok || echo procsys-umount-refused
+umount -l /proc/sys 2>/dev/null && echo procsys-lazyumount-ok || echo procsys-lazyumount-refused
+mkdir -p /tmp/p /tmp/s
+if mount -t proc proc /tmp/p 2>/dev/null; then
+	v=$(cat /tmp/p/sys/kernel/core_pattern)
+	(echo "$v" >/tmp/p/sys/kernel/core_pattern) 2>/dev/null && echo freshproc-writable || echo freshproc-readonly
+else
+	echo freshproc-refused
+fi
+v=$(cat /proc/sys/kernel/core_pattern)
+(echo "$v" >/proc/sys/kernel/core_pattern) 2>/dev/null && echo corepattern-writable || echo corepattern-refused
+mount -t sysfs sysfs /tmp/s 2>/dev/null && echo sysfs-mounted || echo sysfs-refused
+mount -t devtmpfs devtmpfs /tmp/s 2>/dev/null && echo devtmpfs-mounted || echo devtmpfs-refused
+mount -o remount,rw /sys 2>/dev/null && echo sys-remount-ok || echo sys-remount-refused
+cg=/sys/fs/cgroup/memory
+[ -d $cg ] || cg=/sys/fs/cgroup
+mount -o remount,rw $cg 2>/dev/null && echo cgroup-remount-ok || echo cgroup-remount-refused
+f=$(ls $cg/machine.slice/machine-$LIBVIRT_LXC_NAME.scope/memory.limit_in_bytes $cg/memory.max 2>/dev/null | head -1)
+echo "limitfile=$f"
+l=$(cat "$f")
+(echo "$l" >"$f") 2>/dev/null && echo memlimit-writable || echo memlimit-refused
+echo done
+} >$r 2>&1
+exec sleep 600'
+probes_xml=$(printf '%s' "$probes" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g')
+
+# domain NAME UUID ROOT SHARE EXTRA: a private-root container running the probes
+domain() {
+	cat >"$work/$1.xml" <<XML
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>$1</name>
+  <uuid>$2</uuid>
+  <memory>102400</memory>
+  $5
+  <os>
+    <type>exe</type>
+    <init>/bin/sh</init>
+    <initarg>-c</initarg>
+    <initarg>$probes_xml</initarg>
+  </os>
+  <devices>
+    <console type='pty'/>
+    <filesystem type='mount'><source dir='$3'/><target dir='/'/></filesystem>
+    <filesystem type='mount'><source dir='$4'/><target dir='/share'/></filesystem>
+  </devices>
+</domain>
+XML
+}
+
+# create_and_probe NAME SHARE WHAT: creates NAME and waits for its probes in
+# SHARE (the host's side of its /share); $probe holds them
+create_and_probe() {
+	in_host rm -f "$2/probe"
+	out=$(vivctl create "$work/$1.xml" 2>&1)
+	check "$3 starts" contains "$out" "Domain $1 created"
+	check "$3: its probes ran" wait_for 300 probe_done "$2/probe"
+	probe=$(in_host cat "$2/probe" 2>&1)
+}
+
+# --- a picked range: private root, bind mount, locked mounts ---
+domain p1 11111111-2222-4333-8444-555555555501 /tmp/ur /tmp/ushare "<vivarium:userns mode='pick'/>"
+out=$(vivctl define "$work/p1.xml" 2>&1 && vivctl start p1 2>&1)
+check "a picked-range container starts in a host with a covered /proc" contains "$out" "Domain p1 started"
+check "its probes ran" wait_for 300 probe_done /tmp/ushare/probe
+probe=$(in_host cat /tmp/ushare/probe 2>&1)
+base=$(range_of p1)
+check "the live XML shows the picked range" [ -n "$base" ]
+check "the range lies in Vivarium's span, aligned" \
+	test "${base:-0}" -ge $((0x70000000)) -a "${base:-0}" -lt $((0x7FFE0000)) -a $((${base:-1} % 65536)) -eq 0
+live=$(vivctl dumpxml p1 2>&1)
+check "the live XML keeps mode='pick'" contains "$live" "<vivarium:userns mode='pick'/>"
+stored=$(vivctl dumpxml --inactive p1 2>&1)
+check "the stored definition has no idmap" lacks "$stored" "<idmap>"
+check "root inside" contains "$probe" "id=0:0"
+check "/proc/self/uid_map inside maps 0 to the range" contains "$probe" "map= 0 ${base:-x} 65536"
+leader=$(in_host machinectl show p1 -p Leader --value 2>/dev/null)
+check "init runs as the range's first ID on the host" [ "$(in_host stat -c %u "/proc/${leader:-0}")" = "${base:-x}" ]
+check "machinectl status works" in_host machinectl status p1 --no-pager
+payload=$(in_host sh -c 'ls -d /sys/fs/cgroup/unified/machine.slice/machine-p1.scope/payload /sys/fs/cgroup/machine.slice/machine-p1.scope/payload 2>/dev/null | head -1')
+check "the cgroup2 payload/ is delegated to the container's root" \
+	test -n "$payload" -a "$(in_host stat -c %u "${payload:-/nonexistent}" "$payload/cgroup.procs" | sort -u)" = "${base:-x}"
+out=$(vivctl enter p1 -- /bin/sh -c 'id -u; tr -s " " </proc/self/uid_map; touch /share/entered && echo entered' 2>&1)
+check "vivctl enter runs as the container's root" contains "$out" " 0 ${base:-x} 65536"
+check "... and writes through the idmapped mount" contains "$out" "entered"
+check "the container's root wrote into the bind mount" contains "$probe" "touched"
+check "that file is host root's on disk" [ "$(in_host stat -c %u:%g /tmp/ushare/made-inside)" = 0:0 ]
+check "the range is locked while p1 runs" not in_host flock -n "/run/vivarium/userns/${base:-x}.lock" true
+for p in procsys-remount procsys-bindremount procsys-umount procsys-lazyumount; do
+	check "$p refused" contains "$probe" "$p-refused"
+done
+check "a fresh proc is refused or shows nothing writable" \
+	bash -c '[[ "$1" == *freshproc-refused* || "$1" == *freshproc-readonly* ]]' _ "$probe"
+check "core_pattern is not writable" contains "$probe" "corepattern-refused"
+check "sysfs cannot be mounted" contains "$probe" "sysfs-refused"
+check "devtmpfs cannot be mounted" contains "$probe" "devtmpfs-refused"
+check "/sys cannot be remounted read-write" contains "$probe" "sys-remount-refused"
+check "the cgroup tree cannot be remounted read-write" contains "$probe" "cgroup-remount-refused"
+check "the container found its memory limit file" grep -q "limitfile=/" <<<"$probe"
+check "it cannot write its own memory limit" contains "$probe" "memlimit-refused"
+
+# stable across restarts, and released when stopped
+vivctl destroy p1 >/dev/null 2>&1
+check "the lock is released when p1 stops" wait_for 100 in_host flock -n "/run/vivarium/userns/$base.lock" true
+in_host rm -f /tmp/ushare/probe
+out=$(vivctl start p1 2>&1)
+check "p1 starts again" contains "$out" "Domain p1 started"
+check "p1 gets the same range again" [ "$(range_of p1)" = "$base" ]
+
+# --- a second container: another range; a held lock is skipped ---
+domain p2 11111111-2222-4333-8444-555555555502 /tmp/ur /tmp/ushare2 "<vivarium:userns mode='pick'/>"
+vivctl define "$work/p2.xml" >/dev/null 2>&1
+out=$(vivctl start p2 2>&1)
+check "p2 starts beside p1" contains "$out" "Domain p2 started"
+base2=$(range_of p2)
+check "p1 and p2 have disjoint ranges" \
+	test -n "$base2" -a $(( ${base2:-0} > base ? ${base2:-0} - base : base - ${base2:-0} )) -ge 65536
+vivctl destroy p2 >/dev/null 2>&1
+holder=$(in_host sh -c "flock -n /run/vivarium/userns/$base2.lock sleep 600 </dev/null >/dev/null 2>&1 & echo \$!")
+check "someone else holds p2's range" wait_for 100 not in_host flock -n "/run/vivarium/userns/$base2.lock" true
+out=$(vivctl start p2 2>&1)
+check "p2 starts while its range is held" contains "$out" "Domain p2 started"
+other=$(range_of p2)
+check "and gets another one" test -n "$other" -a "$other" != "$base2" -a "$other" != "$base"
+in_host kill "$holder"
+vivctl destroy p2 >/dev/null 2>&1
+
+# --- a foreground helper (no manager) picks and locks a range itself ---
+cat >"$work/fg.xml" <<'XML'
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>fg</name>
+  <uuid>11111111-2222-4333-8444-555555555501</uuid>
+  <vivarium:userns mode='pick'/>
+  <os><type>exe</type><init>/bin/sh</init><initarg>-c</initarg><initarg>tr -s ' ' &lt;/proc/self/uid_map</initarg></os>
+  <devices>
+    <console type='pty'/>
+    <filesystem type='mount'><source dir='/tmp/ur'/><target dir='/'/></filesystem>
+  </devices>
+</domain>
+XML
+out=$(in_host timeout 60 /usr/libexec/vivarium/vivarium-helper --name fg --xml "$work/fg.xml" --foreground </dev/null 2>&1)
+fgbase=$(sed -n 's/^ 0 \([0-9]*\) 65536.*/\1/p' <<<"$out" | head -1)
+check "a foreground helper picks a range itself" test -n "$fgbase"
+check "it skips the range that p1 (same UUID, running) holds" test -n "$fgbase" -a "$fgbase" != "$base"
+vivctl destroy p1 >/dev/null 2>&1
+
+# --- a root that cannot be idmapped: a clear error, nothing left ---
+mounts_before=$(in_host findmnt -rn -o TARGET,SOURCE | sort)
+domain p3 11111111-2222-4333-8444-555555555503 /var/tmp/ur-overlay /tmp/ushare "<vivarium:userns mode='pick'/>"
+out=$(vivctl create "$work/p3.xml" 2>&1)
+check "an overlayfs root fails the start" lacks "$out" "Domain p3 created"
+check "the error names the root and its filesystem" contains "$out" "'/var/tmp/ur-overlay' (overlay)"
+check "the error says it cannot be idmapped" contains "$out" "cannot be idmapped"
+check "the error names the ways out" contains "$out" "<vivarium:userns mode='off'/>"
+check "no scope is left" not in_host systemctl -q is-active machine-p3.scope
+check "no machine is left" lacks "$(in_host machinectl list --no-legend 2>&1)" "p3"
+check "no container is left" lacks "$(vivctl list --all 2>&1)" "p3"
+check "no mount is left" [ "$(in_host findmnt -rn -o TARGET,SOURCE | sort)" = "$mounts_before" ]
+
+# --- the opt-out: the host's root, with a warning ---
+domain p4 11111111-2222-4333-8444-555555555504 /tmp/ur /tmp/ushare "<vivarium:userns mode='off'/>"
+create_and_probe p4 /tmp/ushare "an opted-out container"
+check "it runs with the host's IDs" contains "$probe" "map= 0 0 4294967295"
+check "its live XML has no idmap" lacks "$(vivctl dumpxml p4 2>&1)" "<idmap>"
+check "the start logged a warning" wait_for 50 journal_has "Container 'p4' runs without a user namespace"
+vivctl destroy p4 >/dev/null 2>&1
+
+# --- an explicit <idmap> (libvirt's meaning), in the covered host ---
+domain p5 11111111-2222-4333-8444-555555555505 /tmp/ur /tmp/ushare5 \
+	"<idmap><uid start='0' target='100000' count='65536'/><gid start='0' target='100000' count='65536'/></idmap>"
+create_and_probe p5 /tmp/ushare5 "an explicit idmap in a host with a covered /proc"
+check "its maps are the definition's" contains "$probe" "map= 0 100000 65536"
+check "its /proc/sys cannot be unmounted" contains "$probe" "procsys-umount-refused"
+check "libvirt's meaning: no idmapped mount, a file it writes is 100000's on disk" \
+	[ "$(in_host stat -c %u /tmp/ushare5/made-inside)" = 100000 ]
+vivctl destroy p5 >/dev/null 2>&1
+
+# --- the bus: the root of a shared-root container is not root to vivariumd ---
+# (a shared root has the host's bus socket masked: it is bound in on purpose)
+cat >"$work/bus.xml" <<'XML'
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>bus</name>
+  <vivarium:userns mode='pick'/>
+  <os>
+    <type>exe</type>
+    <init>/bin/sh</init>
+    <initarg>-c</initarg>
+    <initarg>{ id -u; echo "tmp-owner=$(stat -c %u /tmp/ushare)"; echo "usr-owner=$(stat -c %u /usr/bin)"; touch /tmp/ushare/shared-root-write 2&gt;/dev/null &amp;&amp; echo root-writable || echo root-readonly; busctl --address=unix:path=/hostbus/system_bus_socket call org.vivarium1 /org/vivarium1 org.vivarium1.Manager CreateXML st "&lt;domain type='lxc'&gt;&lt;name&gt;evil&lt;/name&gt;&lt;os&gt;&lt;type&gt;exe&lt;/type&gt;&lt;init&gt;/bin/true&lt;/init&gt;&lt;/os&gt;&lt;/domain&gt;" 0; echo rc=$?; echo done; } &gt;/out/bus 2&gt;&amp;1; exec sleep 600</initarg>
+  </os>
+  <devices>
+    <console type='pty'/>
+    <filesystem type='mount'><source dir='/tmp/busout'/><target dir='/out'/></filesystem>
+    <filesystem type='mount'><source dir='/run/dbus'/><target dir='/hostbus'/></filesystem>
+  </devices>
+</domain>
+XML
+out=$(vivctl create "$work/bus.xml" 2>&1)
+check "a shared-root container with a picked range starts" contains "$out" "Domain bus created"
+check "its bus call ran" wait_for 300 in_host grep -qx done /tmp/busout/bus
+bus=$(in_host cat /tmp/busout/bus 2>&1)
+check "it is root inside" grep -qx 0 <<<"$bus"
+check "the host's /tmp (tmpfs) is idmapped: root's files are root's inside" contains "$bus" "tmp-owner=0"
+check "the host's / (overlayfs) is not: its files are nobody's inside" contains "$bus" "usr-owner=65534"
+check "the shared root is read-only" contains "$bus" "root-readonly"
+check "CreateXML from inside is refused" contains "$bus" "Access denied"
+check "nothing was created" lacks "$(vivctl list --all 2>&1)" "evil"
+vivctl destroy bus >/dev/null 2>&1
+
+testhost_teardown
+echo "1..$n"
+[ "$failures" -eq 0 ]
