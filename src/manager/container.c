@@ -125,7 +125,7 @@ int container_config_path(Manager *m, const char *name, char **ret) {
         return asprintf(ret, "%s/%s.xml", m->etc_dir, name) < 0 ? -ENOMEM : 0;
 }
 
-static int container_write_live_xml(Container *c, pid_t id) {
+int container_write_live_xml(Container *c, pid_t id) {
         _cleanup_free_ char *path = NULL, *xml = NULL;
         int r;
 
@@ -483,6 +483,7 @@ static void container_on_helper_exit(Container *c) {
         fprintf(stderr, "Container '%s' stopped: %s, exit code %d.\n", c->name, strna(detail), code);
         action = container_exit_action(c, detail, code);
 
+        bandwidth_cleanup(c);
         container_remove_live_xml(c);
         container_reset_runtime(c);
         /* Normally already empty and collected; this catches what a crashed

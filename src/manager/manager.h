@@ -197,6 +197,25 @@ int resources_append_memtune(sd_bus_message *msg, const DomainDef *def);
 int resources_append_blkio(sd_bus_message *msg, const DomainDef *def);
 /* On a v1 hybrid: the limits systemd does not apply there (once the helper runs). */
 void resources_apply_legacy(Container *c);
+/* libvirt's VIR_DOMAIN_AFFECT_* flags (1 live, 2 config, 0 = live when
+ * running, else config) resolved for C, with the error a caller sees. */
+int resolve_affect(Container *c, uint64_t flags, bool *ret_live, bool *ret_config, sd_bus_error *error);
+/* The flags that follow a Set*Parameters call's dictionary, the caller's
+ * right, and resolve_affect(): > 0 go on, 0 polkit was asked, < 0 error. */
+int read_affect_authorized(Container *c, sd_bus_message *msg, bool *ret_live, bool *ret_config,
+                           sd_bus_error *error);
+/* store_save() of the persistent definition, with the error a caller sees. */
+int save_definition(Container *c, sd_bus_error *error);
+
+/* process-signal.c: send-process-signal (a Container method handler) */
+int container_method_send_process_signal(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+
+/* bandwidth.c: domiftune (Container method handlers, as above) */
+int container_method_set_interface_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_get_interface_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+/* After the helper is gone: the ifb devices of the live definition's
+ * <outbound> shaping that a helper which could not clean up left behind. */
+void bandwidth_cleanup(Container *c);
 
 /* cgroup-stats.c: UINT64_MAX = not known */
 typedef struct CgroupStats {
@@ -240,6 +259,7 @@ int container_adopt(Manager *m, DomainDef *live);
 void container_drop_if_unused(Container *c);
 int container_live_xml_path(const Container *c, char **ret);
 int container_config_path(Manager *m, const char *name, char **ret);
+int container_write_live_xml(Container *c, pid_t id);
 
 /* scope.c */
 /* StartTransientUnit(UNIT, "fail", ...) with its property array open: the
