@@ -271,20 +271,28 @@ void bandwidth_cleanup(Container *c) {
         _cleanup_nl_sock_ struct nl_sock *sk = NULL;
         const DomainDef *d = c->live;
 
-        if (!d)
+        /* A helper that sent Exited removed its devices before: their
+         * names may already be another container's. */
+        if (!d || c->got_exited)
                 return;
         for (size_t i = 0; i < d->n_interfaces; i++) {
                 const DomainInterface *iface = &d->interfaces[i];
                 char ifb[IFNAMSIZ];
                 int r;
 
-                if (!iface->target_dev || iface->type == INTERFACE_DIRECT)
+                /* an ifb exists only for <outbound> shaping */
+                if (!iface->target_dev || iface->type == INTERFACE_DIRECT || iface->bw_out.average == 0)
                         continue;
                 if (!sk && netlink_open(&sk) < 0)
                         return;
-                /* a device of that name again is another container's now */
-                if (netlink_link_get_ifindex(sk, iface->target_dev) != -ENODEV)
-                        continue;
+                /* A helper that died without its teardown leaves the payload
+                 * running until the scope is stopped, and the veth with it:
+                 * the device still there is this container's, its name is
+                 * not free for another one yet. */
+                r = netlink_link_delete(sk, iface->target_dev);
+                if (r < 0 && r != -ENODEV)
+                        fprintf(stderr, "Failed to delete '%s' of container '%s', ignoring: %s\n",
+                                iface->target_dev, c->name, strerror(-r));
                 netlink_bandwidth_ifb_name(iface->target_dev, ifb);
                 r = netlink_link_delete(sk, ifb);
                 if (r >= 0)

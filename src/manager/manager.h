@@ -225,8 +225,8 @@ int container_method_send_process_signal(sd_bus_message *msg, void *userdata, sd
 /* bandwidth.c: domiftune (Container method handlers, as above) */
 int container_method_set_interface_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int container_method_get_interface_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error);
-/* After the helper is gone: the ifb devices of the live definition's
- * <outbound> shaping that a helper which could not clean up left behind. */
+/* After a helper that died without its teardown (no Exited): the host-side
+ * veths and ifb devices of the live definition's <outbound> shaping. */
 void bandwidth_cleanup(Container *c);
 
 /* cgroup-stats.c: UINT64_MAX = not known */
