@@ -214,6 +214,16 @@ check "inbound 1024 KiB/s: host -> container at $rate B/s" within10 "$rate" 1024
 rate=$(measure out 6)
 check "outbound 1024 KiB/s: container -> host at $rate B/s" within10 "$rate" 1024
 
+compl() { # WORDS...: the completions of the last word, by the installed bash completion
+	in_host bash -c '
+		_init_completion() { words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; }
+		. /usr/share/bash-completion/completions/vivctl
+		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _vivctl; echo "${COMPREPLY[*]}"' _ "$@"
+}
+check "completion: domiftune's verb" contains "$(compl vivctl domif)" "domiftune"
+check "completion: domiftune's interface (vshape0 from domiflist)" contains "$(compl vivctl domiftune shaped vs)" "vshape0"
+check "completion: send-process-signal's signal names" contains "$(compl vivctl send-process-signal shaped 1 SIGT)" "SIGTERM"
+
 out=$(vivctl domiftune shaped vshape0 2>&1)
 check "domiftune prints virsh's seven parameters" same "$out" "inbound.average: 1024
 inbound.peak   : 0
