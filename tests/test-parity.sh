@@ -361,6 +361,7 @@ echo "main $*|$first" >>/run/vt-hooks.log
 case "$1 $2" in
 "hkfail prepare") echo "no room for hkfail today" >&2; exit 1 ;;
 "hkslow prepare") sleep 1000 ;;
+"hkrc reconnect") echo "hkrc must not survive a restart" >&2; exit 1 ;;
 esac
 exit 0
 SH
@@ -417,6 +418,44 @@ check "... no scope" [ -z "$(in_host systemctl list-units --all --no-legend 'mac
 check "... no live XML, socket or ifaces file" [ -z "$(in_host ls /run/vivarium/containers/ | grep hkfail)" ]
 check "... no helper" [ -z "$(in_host ps -eo args | grep 'vivarium-helper --name hkfail' | grep -v grep)" ]
 vivctl undefine hkfail >/dev/null 2>&1
+
+# a start that fails after prepare: stopped and release (reason "failed") follow
+cat >"$work/hkinit.xml" <<'XML'
+<domain type='lxc'>
+  <name>hkinit</name>
+  <memory>102400</memory>
+  <os><type>exe</type><init>/nonexistent/init</init></os>
+  <devices><console type='pty'/></devices>
+</domain>
+XML
+vivctl define "$work/hkinit.xml" >/dev/null 2>&1
+in_host rm -f /run/vt-hooks.log
+out=$(vivctl start hkinit 2>&1)
+check "hkinit fails to start (no init)" contains "$out" "/nonexistent/init"
+# the error is answered first, release runs after it
+released() { contains "$(hooklog)" "d10 hkinit release end failed" 2>/dev/null; }
+wait_for 50 released
+out=$(hooklog | sed 's/|.*//')
+check "a failed start: prepare, start, then stopped and release 'failed'" same "$out" \
+"main hkinit prepare begin -
+d10 hkinit prepare begin -
+main hkinit start begin -
+d10 hkinit start begin -
+main hkinit stopped end -
+d10 hkinit stopped end -
+main hkinit release end failed
+d10 hkinit release end failed"
+vivctl undefine hkinit >/dev/null 2>&1
+
+# a reconnect hook that fails has the container destroyed (as libvirt)
+write_xml hkrc "exec sleep 100000"
+vivctl define "$work/hkrc.xml" >/dev/null 2>&1
+out=$(vivctl start hkrc 2>&1)
+check "start hkrc" contains "$out" "Domain hkrc started"
+in_host systemctl restart vivariumd.service
+vivctl list >/dev/null 2>&1
+check "a failing reconnect hook destroys the adopted container" wait_for 150 is_state hkrc "shut off"
+vivctl undefine hkrc >/dev/null 2>&1
 
 write_xml hkslow "exec sleep 100000"
 vivctl define "$work/hkslow.xml" >/dev/null 2>&1

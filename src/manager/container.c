@@ -580,6 +580,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
 
         r = helper_model_fd(c, &model_fd, error);
         if (r < 0) {
+                hook_run_release_failed(c);
                 c->live = domain_def_free(c->live);
                 if (sd_bus_error_is_set(error))
                         return r;
@@ -589,6 +590,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
 
         r = container_write_live_xml(c, 0);
         if (r < 0) {
+                hook_run_release_failed(c);
                 c->live = domain_def_free(c->live);
                 return sd_bus_error_set_errnof(error, r, "Failed to write the live XML of container '%s': %m", c->name);
         }
@@ -599,6 +601,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
 
         r = helper_spawn(c, model_fd);
         if (r < 0) {
+                hook_run_release_failed(c);
                 container_remove_live_xml(c);
                 container_reset_runtime(c);
                 return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,

@@ -247,30 +247,21 @@ static int run_script(const char *script, const char *const argv_tail[4], const 
         return timed_out ? -ETIME : -EPROTO;
 }
 
-int hook_run(const char *name, const char *op, const char *subop, const char *extra, const char *xml,
-             char **ret_message) {
-        _cleanup_strv_free_ char **scripts = NULL;
+/* Runs SCRIPTS in order for NAME OP SUBOP EXTRA with XML on stdin; as
+ * libvirt, all run even after one failed, and the first failure is the
+ * answer. */
+static int run_scripts(char **scripts, const char *name, const char *op, const char *subop, const char *extra,
+                       const char *xml, char **ret_message) {
         _cleanup_free_ char *first_failure = NULL;
         const char *argv_tail[4] = { name, op, subop ? subop : "-", extra ? extra : "-" };
         int r, ret = 0;
 
-        r = list_scripts(&scripts);
-        if (r < 0) {
-                if (ret_message && asprintf(ret_message, "Failed to list the hook scripts in %s: %s", hooks_dir(),
-                                            strerror(-r)) < 0)
-                        *ret_message = NULL;
-                return r;
-        }
-
-        /* as libvirt: all scripts run even after one failed; the first
-         * failure is the answer */
         for (char **s = scripts; *s; s++) {
                 _cleanup_free_ char *message = NULL;
 
                 r = run_script(*s, argv_tail, xml, &message);
                 if (r < 0) {
-                        fprintf(stderr, "Container '%s': %s\n", name,
-                                message ? message : "hook script failed");
+                        fprintf(stderr, "Container '%s': %s\n", name, message ? message : "hook script failed");
                         if (ret == 0) {
                                 ret = r;
                                 first_failure = TAKE_PTR(message);
@@ -284,17 +275,35 @@ int hook_run(const char *name, const char *op, const char *subop, const char *ex
 
 int hook_run_container(Container *c, const DomainDef *def, const char *op, const char *subop, const char *extra,
                        char **ret_message) {
+        _cleanup_strv_free_ char **scripts = NULL;
         _cleanup_free_ char *xml = NULL;
+        int r;
 
         if (ret_message)
                 *ret_message = NULL;
+        r = list_scripts(&scripts);
+        if (r < 0) {
+                fprintf(stderr, "Failed to list the hook scripts in %s: %s\n", hooks_dir(), strerror(-r));
+                if (ret_message && asprintf(ret_message, "Failed to list the hook scripts in %s: %s", hooks_dir(),
+                                            strerror(-r)) < 0)
+                        *ret_message = NULL;
+                return r;
+        }
+        /* the common case: no hooks, nothing to format */
+        if (!scripts[0])
+                return 0;
         xml = domain_def_format(def ? def : container_current_def(c), c->helper_pid);
         if (!xml)
                 return -ENOMEM;
-        return hook_run(c->name, op, subop, extra, xml, ret_message);
+        return run_scripts(scripts, c->name, op, subop, extra, xml, ret_message);
 }
 
 void hook_run_logged(Container *c, const char *op, const char *subop, const char *extra) {
-        /* the outcome is logged by hook_run(); these operations cannot be refused */
+        /* the outcome is logged by run_scripts(); these operations cannot be refused */
         (void) hook_run_container(c, NULL, op, subop, extra, NULL);
+}
+
+void hook_run_release_failed(Container *c) {
+        hook_run_logged(c, "stopped", "end", NULL);
+        hook_run_logged(c, "release", "end", "failed");
 }

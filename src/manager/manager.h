@@ -208,16 +208,16 @@ int read_affect_authorized(Container *c, sd_bus_message *msg, bool *ret_live, bo
 int save_definition(Container *c, sd_bus_error *error);
 
 /* hooks.c: libvirt's lxc hook scripts, at /etc/vivarium/hooks (README).
- * Runs every script for NAME OP SUBOP EXTRA (NULL: "-") with XML on stdin,
- * each at most the hook timeout; < 0 when one failed, with *ret_message
- * (may be NULL) saying which and what it wrote. */
-int hook_run(const char *name, const char *op, const char *subop, const char *extra, const char *xml,
-             char **ret_message);
-/* The same with DEF's XML (NULL: the container's current definition). */
+ * Runs every script for C's name, OP SUBOP EXTRA (NULL: "-") with DEF's XML
+ * (NULL: the container's current definition) on stdin, each at most the
+ * hook timeout; < 0 when one failed, with *ret_message (may be NULL) saying
+ * which and what it wrote. */
 int hook_run_container(Container *c, const DomainDef *def, const char *op, const char *subop, const char *extra,
                        char **ret_message);
 /* For the operations whose failure changes nothing: logged only. */
 void hook_run_logged(Container *c, const char *op, const char *subop, const char *extra);
+/* A start that failed after its prepare hook: stopped, then release "failed". */
+void hook_run_release_failed(Container *c);
 
 /* process-signal.c: send-process-signal (a Container method handler) */
 int container_method_send_process_signal(sd_bus_message *msg, void *userdata, sd_bus_error *error);
