@@ -36,50 +36,15 @@ fi
 command -v python3 >/dev/null || testhost_skip_or_fail "needs python3 (the traffic's sender and receiver)"
 command -v ip >/dev/null || testhost_skip_or_fail "needs ip (iproute2) for the host side's address"
 
-failures=0
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $*"; }
-check() { # DESCRIPTION CMD...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-contains() { # HAYSTACK NEEDLE
-	case $1 in *"$2"*) return 0 ;; esac
-	echo "#  expected to find: $2" >&2
-	printf '%s\n' "$1" | head -40 | sed 's/^/#  in: /' >&2
-	return 1
-}
-lacks() { # HAYSTACK NEEDLE
-	case $1 in *"$2"*)
-		echo "#  did not expect: $2" >&2
-		printf '%s\n' "$1" | head -40 | sed 's/^/#  in: /' >&2
-		return 1 ;;
-	esac
-	return 0
-}
-same() { # A B
-	[ "$1" = "$2" ] && return 0
-	diff <(printf '%s\n' "$1") <(printf '%s\n' "$2") | sed 's/^/#  /' >&2
-	return 1
-}
+# shellcheck source=tests/lib/check.sh
+. "$here/lib/check.sh"
 in_host() { testhost_run "$@"; }
 vivctl() { testhost_run vivctl -c lxc:/// "$@"; }
 journal() { in_host journalctl --no-pager -o cat CONTAINER_NAME="$1" 2>&1; }
-wait_for() { # TRIES CMD...: retries CMD every 0.2 s
-	local i tries=$1
-	shift
-	for ((i = 0; i < tries; i++)); do
-		"$@" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	return 1
-}
 wait_journal() { # NAME NEEDLE
 	local needle=$2 name=$1
 	has_journal() { case $(journal "$name") in *"$needle"*) return 0 ;; esac; return 1; }
-	wait_for 150 has_journal
+	wait_until 60 has_journal
 }
 is_state() { [ "$(vivctl domstate "$1" 2>&1)" = "$2" ]; }
 no_link() { ! in_host ip link show "$1" >/dev/null 2>&1; }
@@ -203,7 +168,7 @@ out=$(vivctl define "$work/shaped.xml" 2>&1)
 check "define a container with <bandwidth> (no warning about it)" lacks "$out" "bandwidth"
 out=$(vivctl start shaped 2>&1)
 check "start shaped" contains "$out" "Domain shaped started"
-check "the host side has its address" wait_for 50 host_side_up
+check "the host side has its address" wait_until 60 host_side_up
 out=$(in_host tc qdisc show dev vshape0 2>&1)
 check "vshape0: an htb root and an ingress qdisc" contains "$out" "qdisc htb 1: root"
 check "... and the ingress qdisc" contains "$out" "qdisc ingress ffff:"
@@ -279,18 +244,18 @@ out=$(vivctl domiftune shaped vshape0 2>&1)
 check "... sets that interface" contains "$out" "outbound.average: 300"
 
 vivctl destroy shaped >/dev/null 2>&1
-check "after destroy: no vshape0" wait_for 50 no_link vshape0
-check "after destroy: no ifb-vshape0" wait_for 50 no_link ifb-vshape0
+check "after destroy: no vshape0" wait_until 60 no_link vshape0
+check "after destroy: no ifb-vshape0" wait_until 60 no_link ifb-vshape0
 
 out=$(vivctl start shaped 2>&1)
 check "start shaped again: the stored definition (outbound 2048)" contains "$out" "Domain shaped started"
-check "the host side has its address" wait_for 50 host_side_up
+check "the host side has its address" wait_until 60 host_side_up
 rate=$(measure out 6)
 check "outbound 2048 KiB/s from --config: container -> host at $rate B/s" within10 "$rate" 2048
 id=$(vivctl domid shaped 2>&1)
 in_host kill -9 "$id"
-check "after kill -9 of the helper the container is shut off" wait_for 150 is_state shaped "shut off"
-check "... and no ifb-vshape0 is left" wait_for 50 no_link ifb-vshape0
+check "after kill -9 of the helper the container is shut off" wait_until 60 is_state shaped "shut off"
+check "... and no ifb-vshape0 is left" wait_until 60 no_link ifb-vshape0
 check "... nor vshape0" no_link vshape0
 vivctl undefine shaped >/dev/null 2>&1
 
@@ -346,7 +311,7 @@ check "'term' to the child, PID $child in the container" same "$out" ""
 check "the child died of SIGTERM (status 143)" wait_journal sig "CHILD-STATUS=143"
 out=$(vivctl send-process-signal sig 1 kill 2>&1)
 check "SIGKILL to init" same "$out" ""
-check "... stops the container" wait_for 150 is_state sig "shut off"
+check "... stops the container" wait_until 60 is_state sig "shut off"
 vivctl undefine sig >/dev/null 2>&1
 
 # ============================================================================
@@ -434,7 +399,7 @@ out=$(vivctl start hkinit 2>&1)
 check "hkinit fails to start (no init)" contains "$out" "/nonexistent/init"
 # the error is answered first, release runs after it
 released() { contains "$(hooklog)" "d10 hkinit release end failed" 2>/dev/null; }
-wait_for 50 released
+wait_until 60 released
 out=$(hooklog | sed 's/|.*//')
 check "a failed start: prepare, start, then stopped and release 'failed'" same "$out" \
 "main hkinit prepare begin -
@@ -454,7 +419,7 @@ out=$(vivctl start hkrc 2>&1)
 check "start hkrc" contains "$out" "Domain hkrc started"
 in_host systemctl restart vivariumd.service
 vivctl list >/dev/null 2>&1
-check "a failing reconnect hook destroys the adopted container" wait_for 150 is_state hkrc "shut off"
+check "a failing reconnect hook destroys the adopted container" wait_until 60 is_state hkrc "shut off"
 vivctl undefine hkrc >/dev/null 2>&1
 
 write_xml hkslow "exec sleep 100000"

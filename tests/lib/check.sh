@@ -28,3 +28,25 @@ wait_until() {
 		sleep 0.1
 	done
 }
+
+# Output predicates for check, which say on stderr what they missed:
+#   contains HAYSTACK NEEDLE, lacks HAYSTACK NEEDLE, same A B (a diff)
+contains() {
+	case $1 in *"$2"*) return 0 ;; esac
+	echo "#  expected to find: $2" >&2
+	printf '%s\n' "$1" | head -40 | sed 's/^/#  in: /' >&2
+	return 1
+}
+lacks() {
+	case $1 in *"$2"*)
+		echo "#  did not expect: $2" >&2
+		printf '%s\n' "$1" | head -40 | sed 's/^/#  in: /' >&2
+		return 1 ;;
+	esac
+	return 0
+}
+same() {
+	[ "$1" = "$2" ] && return 0
+	diff <(printf '%s\n' "$1") <(printf '%s\n' "$2") | sed 's/^/#  /' >&2
+	return 1
+}
