@@ -71,59 +71,35 @@ typedef struct BandwidthChange {
 } BandwidthChange;
 
 static int read_bandwidth_params(sd_bus_message *msg, BandwidthChange *ret, sd_bus_error *error) {
+        const char *names[ELEMENTSOF(bandwidth_params)];
+        uint64_t values[ELEMENTSOF(bandwidth_params)] = {};
+        bool set[ELEMENTSOF(bandwidth_params)] = {};
         int r;
 
-        *ret = (BandwidthChange) {};
-        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        for (size_t i = 0; i < ELEMENTSOF(bandwidth_params); i++)
+                names[i] = bandwidth_params[i].name;
+        r = read_u64_params(msg, names, ELEMENTSOF(names), values, set, error);
         if (r < 0)
                 return r;
-        for (;;) {
-                const char *key, *type;
-                uint64_t v = 0;
-                uint32_t u;
-                size_t i;
 
-                r = sd_bus_message_enter_container(msg, 'e', "sv");
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
-                r = sd_bus_message_read(msg, "s", &key);
-                if (r < 0)
-                        return r;
-                for (i = 0; i < ELEMENTSOF(bandwidth_params); i++)
-                        if (streq(key, bandwidth_params[i].name))
-                                break;
-                if (i == ELEMENTSOF(bandwidth_params))
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown interface parameter '%s'",
-                                                 key);
-                r = sd_bus_message_peek_type(msg, NULL, &type);
-                if (r < 0)
-                        return r;
-                if (streq_ptr(type, "u")) {
-                        r = sd_bus_message_read(msg, "v", "u", &u);
-                        v = u;
-                } else if (streq_ptr(type, "t"))
-                        r = sd_bus_message_read(msg, "v", "t", &v);
-                else
+        *ret = (BandwidthChange) {};
+        for (size_t i = 0; i < ELEMENTSOF(bandwidth_params); i++) {
+                bool inbound = bandwidth_params[i].inbound;
+
+                if (!set[i])
+                        continue;
+                /* as in <bandwidth>: rates fit tc's 32 bits, a burst is at most 1 GiB */
+                if (values[i] > (bandwidth_params[i].offset == offsetof(DomainBandwidthRate, burst) ? 1048576 : UINT32_MAX))
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Interface parameter '%s' must be 'u' or 't'", key);
-                if (r < 0)
-                        return r;
-                if (v > (streq(key + strlen(key) - 5, "burst") ? 1048576 : UINT32_MAX))
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Interface parameter '%s' is out of range: %llu", key,
-                                                 (unsigned long long) v);
-                *rate_field(bandwidth_params[i].inbound ? &ret->in : &ret->out, bandwidth_params[i].offset) = v;
-                if (bandwidth_params[i].inbound)
+                                                 "Interface parameter '%s' is out of range: %llu", names[i],
+                                                 (unsigned long long) values[i]);
+                *rate_field(inbound ? &ret->in : &ret->out, bandwidth_params[i].offset) = values[i];
+                if (inbound)
                         ret->has_in = true;
                 else
                         ret->has_out = true;
-                r = sd_bus_message_exit_container(msg);
-                if (r < 0)
-                        return r;
         }
-        return sd_bus_message_exit_container(msg);
+        return 0;
 }
 
 /* libvirt's rules: a direction without average and floor is no shaping at

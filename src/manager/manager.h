@@ -204,6 +204,11 @@ int resolve_affect(Container *c, uint64_t flags, bool *ret_live, bool *ret_confi
  * right, and resolve_affect(): > 0 go on, 0 polkit was asked, < 0 error. */
 int read_affect_authorized(Container *c, sd_bus_message *msg, bool *ret_live, bool *ret_config,
                            sd_bus_error *error);
+/* Reads "a{sv}" whose values are integers (t, u or x; a negative x is
+ * UINT64_MAX) into VALUES by NAMES, marking SET; a value of the wrong type or
+ * an unknown key is InvalidArgs. */
+int read_u64_params(sd_bus_message *msg, const char *const *names, size_t n, uint64_t *values, bool *set,
+                    sd_bus_error *error);
 /* store_save() of the persistent definition, with the error a caller sees. */
 int save_definition(Container *c, sd_bus_error *error);
 

@@ -405,7 +405,7 @@ static int memtune_reply(sd_bus_message *reply, void *userdata, sd_bus_error *re
 
 /* Reads "a{sv}" whose values are integers (t, u or x; a negative x is UINT64_MAX) into VALUES by NAMES;
  * a value of the wrong type or an unknown key is InvalidArgs. */
-static int read_u64_params(sd_bus_message *msg, const char *const *names, size_t n, uint64_t *values, bool *set,
+int read_u64_params(sd_bus_message *msg, const char *const *names, size_t n, uint64_t *values, bool *set,
                            sd_bus_error *error) {
         int r;
 
