@@ -10,17 +10,20 @@
                                     table (printed, and written to OUTDIR/table.md)
 
 Parameters come from the environment: BENCH_RUNS, BENCH_DENSITY, BENCH_API_N,
-BENCH_WINDOW, BENCH_QUICK, BENCH_CLIENT (the bench-client binary).
+BENCH_WINDOW, BENCH_QUICK, BENCH_CLIENT (the bench-client binary),
+BENCH_SOAK_CYCLES.
 """
 import glob
 import json
 import os
 import platform
+import random
 import select
 import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 WORK = "/var/lib/vivarium-bench"
@@ -36,6 +39,7 @@ DENSITY = [int(n) for n in (os.environ.get("BENCH_DENSITY") or ("20" if QUICK el
 API_N = int(os.environ.get("BENCH_API_N") or (20 if QUICK else 500))
 WINDOW = int(os.environ.get("BENCH_WINDOW") or 32)
 CLIENT = os.environ.get("BENCH_CLIENT", "bench-client")
+SOAK_CYCLES = int(os.environ.get("BENCH_SOAK_CYCLES") or (40 if QUICK else 1000))
 
 
 def log(*a):
@@ -370,6 +374,140 @@ def stage_api(res):
     res["api"] = r
 
 
+# --- 5. soak: start/destroy cycles under faults (issue 13) ----------------------
+
+def cgroup_dirs():
+    """Directories under machine.slice in every hierarchy: what scopes and the
+    helpers' supervisor/payload leaves leave behind."""
+    n = 0
+    for top in glob.glob("/sys/fs/cgroup/*/machine.slice") + glob.glob("/sys/fs/cgroup/machine.slice"):
+        n += sum(1 for _ in os.walk(top)) - 1
+    return n
+
+
+def ours_processes():
+    """Processes in containers' scopes or in vivariumd.service (the manager
+    itself included): the rest of the host comes and goes on its own."""
+    n = 0
+    for p in glob.glob("/proc/[0-9]*/cgroup"):
+        try:
+            with open(p) as fh:
+                cg = fh.read()
+        except OSError:
+            continue
+        if "/machine.slice/" in cg or "/vivariumd.service" in cg:
+            n += 1
+    return n
+
+
+def leak_counts():
+    mp = manager_pid()
+    veths = out("ip", "-o", "link", "show", "type", "veth")
+    return {
+        "processes": ours_processes(),
+        "helpers": len(helpers()),
+        "scopes": len(machine_scopes()),
+        "cgroups": cgroup_dirs(),
+        "mounts": sum(1 for _ in open("/proc/self/mountinfo")),
+        "veths": len([l for l in veths.splitlines() if l.strip()]),
+        "run_files": len([f for f in os.listdir("/run/vivarium/containers") if not f.startswith(".")]),
+        "manager_rss_kib": status_kib(mp, "VmRSS") if mp else None,
+        "manager_fds": len(os.listdir(f"/proc/{mp}/fd")) if mp else None,
+    }
+
+
+def manager_back(timeout=60):
+    end = time.time() + timeout
+    while time.time() < end:
+        if subprocess.run(["vivctl", "list"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def settle(timeout=60):
+    """Everything of the soak's containers gone (or the timeout)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if not helpers() and not machine_scopes() and not glob.glob("/run/vivarium/containers/soak*"):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def stage_soak(res):
+    """SOAK_CYCLES times: create a container with a veth, then destroy it, or
+    SIGKILL its helper (1 in 10); in 1 cycle of 10 the manager gets SIGKILL at
+    a random moment of the cycle (0-150 ms after the create was sent). Counts
+    of what the host holds before and after, and the manager's RSS and fds
+    every 100 cycles (a new process after each kill)."""
+    rnd = random.Random(int(os.environ.get("BENCH_SOAK_SEED") or 13))
+    xml = f"{XMLDIR}/soak.xml"
+    with open(xml, "w") as fh:
+        fh.write(domain_xml("soak", "/bin/sleep", ["100000"], extra_devices="<interface type='ethernet'/>\n"))
+    manager_back()
+    before = leak_counts()
+    r = {"cycles": SOAK_CYCLES, "manager_kills": 0, "helper_kills": 0, "create_failed": 0,
+         "destroy_failed": 0, "errors": {}, "checkpoints": [], "manager_not_back": 0}
+
+    def note(kind, p):
+        msg = (p.stderr or "").strip().splitlines()
+        key = f"{kind}: " + (msg[-1][:160] if msg else f"exit {p.returncode}")
+        r["errors"][key] = r["errors"].get(key, 0) + 1
+
+    t0 = time.time()
+    for i in range(SOAK_CYCLES):
+        kill_manager = rnd.random() < 0.1
+        kill_helper = rnd.random() < 0.1
+        killer = None
+        if kill_manager:
+            mp = manager_pid()
+            delay = rnd.uniform(0, 0.15)
+            killer = threading.Timer(delay, lambda pid=mp: os.kill(pid, 9) if pid else None)
+            killer.start()
+            r["manager_kills"] += 1
+        p = subprocess.run(["vivctl", "create", xml], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if p.returncode != 0:
+            r["create_failed"] += 1
+            note("create", p)
+        if killer:
+            killer.join()
+            if not manager_back():
+                r["manager_not_back"] += 1
+        st = subprocess.run(["vivctl", "domid", "soak"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        pid = st.stdout.strip()
+        if kill_helper and pid.isdigit():
+            r["helper_kills"] += 1
+            try:
+                os.kill(int(pid), 9)
+            except OSError:
+                pass
+        elif pid.isdigit():
+            p = subprocess.run(["vivctl", "destroy", "soak"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+            if p.returncode != 0:
+                r["destroy_failed"] += 1
+                note("destroy", p)
+        # the next cycle starts from nothing: wait for this one's end
+        end = time.time() + 30
+        while time.time() < end and subprocess.run(["vivctl", "domid", "soak"], stdout=subprocess.DEVNULL,
+                                                   stderr=subprocess.DEVNULL).returncode == 0:
+            time.sleep(0.02)
+        if (i + 1) % 100 == 0 or i + 1 == SOAK_CYCLES:
+            c = leak_counts()
+            r["checkpoints"].append({"cycle": i + 1, "elapsed_s": round(time.time() - t0, 1),
+                                     "manager_rss_kib": c["manager_rss_kib"], "manager_fds": c["manager_fds"],
+                                     "processes": c["processes"], "run_files": c["run_files"]})
+            log(f"soak: {i + 1}/{SOAK_CYCLES}, manager RSS {c['manager_rss_kib']} KiB, fds {c['manager_fds']}")
+    r["elapsed_s"] = round(time.time() - t0, 1)
+    r["settled"] = settle()
+    after = leak_counts()
+    r["before"] = before
+    r["after"] = after
+    r["left"] = {k: after[k] - before[k] for k in before if k not in ("manager_rss_kib", "manager_fds")}
+    res["soak"] = r
+
+
 def inner(outfile, stages):
     prepare()
     res = {"machine": machine_facts(), "quick": QUICK, "stages": stages,
@@ -596,6 +734,28 @@ plot {plots}
         lines.append(f"| `GetContainer` | {a['get_per_s']:.0f} |")
         lines.append(f"| `Properties.Get(State)` | {a['prop_per_s']:.0f} |")
         lines.append(f"| `GetXML` | {a['xml_per_s']:.0f} |")
+        lines.append("")
+
+    if "soak" in raw:
+        k = raw["soak"]
+        res["soak"] = k
+        lines.append(f"### Soak: {k['cycles']} start/destroy cycles with a veth, {k['manager_kills']} kill -9 of "
+                     f"the manager, {k['helper_kills']} of a helper ({k['elapsed_s']:.0f} s)")
+        lines.append("")
+        lines.append("| left after the soak | count |")
+        lines.append("| --- | ---: |")
+        for key, v in k["left"].items():
+            lines.append(f"| {key.replace('_', ' ')} | {v} |")
+        lines.append("")
+        lines.append("| cycle | manager RSS KiB | manager fds |")
+        lines.append("| ---: | ---: | ---: |")
+        for c in k["checkpoints"]:
+            lines.append(f"| {c['cycle']} | {c['manager_rss_kib']} | {c['manager_fds']} |")
+        lines.append("")
+        lines.append(f"Failed creates: {k['create_failed']}, failed destroys: {k['destroy_failed']}, "
+                     f"manager not back within 60 s: {k['manager_not_back']}.")
+        for e, n in sorted(k["errors"].items(), key=lambda kv: -kv[1])[:8]:
+            lines.append(f"- {n} × {e}")
         lines.append("")
 
     if goals:

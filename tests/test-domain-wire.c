@@ -137,6 +137,7 @@ static unsigned compare_defs(const char *what, const DomainDef *a, const DomainD
         SAME(&d, a, b, cpu_quota_us);
         SAME(&d, a, b, blkio_weight);
         SAME(&d, a, b, tasks_max);
+        SAME(&d, a, b, syscalls_allowed);
         SAME_STR(&d, a, b, os_type);
         SAME_STR(&d, a, b, init);
 
@@ -272,6 +273,7 @@ static DomainDef *def_new_full(void) {
         def->cpu_quota_us = -1;
         def->blkio_weight = 500;
         def->tasks_max = 77;
+        def->syscalls_allowed = SYSCALL_GROUP_IO_URING;
         def->os_type = xstrdup("exe");
         def->init = xstrdup("/sbin/init");
         def->init_args = xcalloc(3, sizeof(char *));

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* fileio.c: atomic replacement, no temp file left, whole-file reads. */
+/* fileio.c: atomic replacement, no temp file left, whole-file reads, reads
+ * of files that only root can have written. */
 
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fileio.h"
 #include "macros.h"
@@ -80,6 +82,29 @@ int main(void) {
         CHECK(mkdir_p(sub, 0755) == 0 && stat(sub, &st) == 0 && S_ISDIR(st.st_mode), "mkdir_p %s", sub);
         CHECK(mkdir_p(sub, 0755) == 0, "mkdir_p twice");
         CHECK(mkdir_p("", 0755) == -EINVAL, "mkdir_p of an empty path refused (it read past the string)");
+
+        /* read_root_file(): only what root alone can have written */
+        {
+                _cleanup_free_ char *link = NULL;
+                if (asprintf(&link, "%s/link", dir) < 0 || symlink(path, link) < 0)
+                        return EXIT_FAILURE;
+                CHECK(chmod(path, 0600) == 0, "chmod 0600");
+                r = read_root_file(path, &data, NULL);
+                if (geteuid() == 0)
+                        CHECK(r == 0 && data, "read_root_file of root's 0600 file: %d", r);
+                else
+                        CHECK(r == -EPERM, "read_root_file of a file not owned by root: %d", r);
+                data = (free(data), NULL);
+                r = read_root_file(link, &data, NULL);
+                CHECK(r == -ELOOP, "read_root_file through a symlink: %d", r);
+                CHECK(chmod(path, 0620) == 0, "chmod 0620");
+                CHECK(read_root_file(path, &data, NULL) == -EPERM, "read_root_file of a group-writable file");
+                CHECK(chmod(path, 0600) == 0 && chmod(dir, 0777) == 0, "chmod 0777 the directory");
+                CHECK(read_root_file(path, &data, NULL) == -EPERM, "read_root_file in a directory others may write");
+                CHECK(chmod(dir, 0700) == 0, "chmod 0700 the directory");
+                CHECK(read_root_file(dir, &data, NULL) < 0, "read_root_file of a directory");
+                (void) unlink(link);
+        }
 
         (void) unlink(path);
         (void) rmdir(sub);

@@ -13,9 +13,9 @@ VIVARIUM_BUILD_DEPS=(
 # A command a test finds missing makes it skip, and a skip fails in CI.
 VIVARIUM_TEST_DEPS=(
         systemd dbus systemd-container util-linux iproute2 procps busybox-static
-        dnsmasq-base nftables libxml2-utils valgrind binutils
+        dnsmasq-base nftables libxml2-utils valgrind binutils kmod
         clang libclang-rt-14-dev
-        crun gnuplot-nox file strace
+        crun gnuplot-nox file strace python3-dbus python3-gi
 )
 
 deps_missing() {

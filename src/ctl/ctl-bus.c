@@ -7,10 +7,75 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bus-names.h"
 #include "ctl.h"
 #include "domain-xml.h"
+
+#define MANAGER_UNIT_PATH "/org/freedesktop/systemd1/unit/vivariumd_2eservice"
+#define SYSTEMD_UNIT_IFACE "org.freedesktop.systemd1.Unit"
+
+/* Whether the manager runs now, or -errno when the bus cannot tell. */
+static int manager_has_owner(sd_bus *bus) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int has = 0, r;
+
+        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "NameHasOwner", NULL, &reply, "s", VIV_BUS_NAME);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "b", &has);
+        return r < 0 ? r : has;
+}
+
+/* vivariumd.service's "ActiveState (Result)", e.g. "failed (start-limit-hit)",
+ * for messages; NULL when systemd does not know it. */
+static char *manager_unit_state(sd_bus *bus, char **ret_result, uint64_t *ret_since_usec, uint64_t *ret_limit_usec) {
+        _cleanup_free_ char *active = NULL, *result = NULL, *state = NULL;
+
+        if (sd_bus_get_property_string(bus, "org.freedesktop.systemd1", MANAGER_UNIT_PATH, SYSTEMD_UNIT_IFACE,
+                                       "ActiveState", NULL, &active) < 0 ||
+            sd_bus_get_property_string(bus, "org.freedesktop.systemd1", MANAGER_UNIT_PATH,
+                                       "org.freedesktop.systemd1.Service", "Result", NULL, &result) < 0)
+                return NULL;
+        if (ret_since_usec &&
+            sd_bus_get_property_trivial(bus, "org.freedesktop.systemd1", MANAGER_UNIT_PATH, SYSTEMD_UNIT_IFACE,
+                                        "InactiveEnterTimestampMonotonic", NULL, 't', ret_since_usec) < 0)
+                *ret_since_usec = 0;
+        if (ret_limit_usec &&
+            sd_bus_get_property_trivial(bus, "org.freedesktop.systemd1", MANAGER_UNIT_PATH, SYSTEMD_UNIT_IFACE,
+                                        "StartLimitIntervalUSec", NULL, 't', ret_limit_usec) < 0)
+                *ret_limit_usec = 0;
+        if (asprintf(&state, "%s (%s)", active, result) < 0)
+                return NULL;
+        if (ret_result)
+                *ret_result = TAKE_PTR(result);
+        return TAKE_PTR(state);
+}
+
+/* A D-Bus activation of a unit that hit its start limit is never answered:
+ * the bus daemon waits 25 s for the name, then says "Connection timed out".
+ * When the manager does not run and systemd says its unit failed on the
+ * start limit within the limit's interval, say so at once (systemd starts
+ * it again once the interval is over, or after "systemctl reset-failed"). */
+static int check_activation(Context *c) {
+        _cleanup_free_ char *state = NULL, *result = NULL;
+        uint64_t since = 0, interval = 0;
+        struct timespec ts;
+
+        if (manager_has_owner(c->bus) != 0)
+                return 0;
+        state = manager_unit_state(c->bus, &result, &since, &interval);
+        if (!state || !streq(result, "start-limit-hit") || strncmp(state, "failed ", 7) != 0)
+                return 0;
+        if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0 ||
+            (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000 >= since + interval)
+                return 0;
+        ctl_error(-EAGAIN, "failed to connect to the hypervisor");
+        return ctl_error(-EAGAIN, "vivariumd.service is %s: it was started too often; "
+                         "see 'systemctl status vivariumd', 'systemctl reset-failed vivariumd' allows it again", state);
+}
 
 int ctl_bus(Context *c, sd_bus **ret) {
         int r;
@@ -34,6 +99,10 @@ int ctl_bus(Context *c, sd_bus **ret) {
 
         /* Mutating calls go through polkit for non-root users: let it ask. */
         (void) sd_bus_set_allow_interactive_authorization(c->bus, true);
+
+        r = check_activation(c);
+        if (r < 0)
+                return r;
 
         *ret = c->bus;
         return 0;
@@ -76,6 +145,46 @@ int ctl_report_bus_error(const sd_bus_error *error, int r, const char *domain) {
         return ctl_error(r, "%s", error->message ?: error->name);
 }
 
+/* The call reached the manager, which ended (killed, crashed, restarted)
+ * or hung before it answered: the operation may have been done or not.
+ * Not "failed to connect": say that, and ask again (activating a new
+ * manager, which adopts the running containers) what state the domain is
+ * in now. */
+static int report_lost_reply(Context *c, const char *domain, const char *member, const sd_bus_error *e, int r) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *name, *uuid, *state, *title, *path, *found = NULL;
+        uint32_t id, found_id = 0;
+        int q;
+
+        ctl_error(r, "vivariumd did not answer %s (%s): it may or may not have been done",
+                  member, e->message ?: e->name);
+        if (!domain)
+                return r;
+
+        q = sd_bus_call_method(c->bus, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, "ListContainers", &error,
+                               &reply, "");
+        if (q >= 0)
+                q = sd_bus_message_enter_container(reply, 'a', "(ssusso)");
+        while (q >= 0 && !found) {
+                q = sd_bus_message_read(reply, "(ssusso)", &name, &uuid, &id, &state, &title, &path);
+                if (q <= 0)
+                        break;
+                if (streq(name, domain)) {
+                        found = state;
+                        found_id = id;
+                }
+        }
+        if (q < 0)
+                return ctl_error(r, "the state of domain '%s' is unknown now: %s; see 'systemctl status vivariumd'",
+                                 domain, error.message ?: strerror(-q));
+        if (!found)
+                return ctl_error(r, "domain '%s' does not exist now", domain);
+        if (found_id != 0)
+                return ctl_error(r, "domain '%s' is %s now (Id %" PRIu32 ")", domain, found, found_id);
+        return ctl_error(r, "domain '%s' is %s now", domain, found);
+}
+
 int ctl_call(Context *c, const char *domain, const char *member,
              sd_bus_message **ret_reply, const char *types, ...) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -99,6 +208,9 @@ int ctl_call(Context *c, const char *domain, const char *member,
                 if (c->document && sd_bus_error_has_name(&error, VIV_ERROR_INVALID_CONFIG) &&
                     error.message && (rest = startswith(error.message, "(xml):")))
                         return ctl_error(r, "%s:%s", c->document, rest);
+                if (sd_bus_error_has_name(&error, SD_BUS_ERROR_NO_REPLY) ||
+                    sd_bus_error_has_name(&error, SD_BUS_ERROR_DISCONNECTED))
+                        return report_lost_reply(c, domain, member, &error, r);
                 return ctl_report_bus_error(&error, r, domain);
         }
         return r;

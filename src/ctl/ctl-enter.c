@@ -130,7 +130,8 @@ static int read_seccomp_filter(const char *name, struct sock_fprog *ret) {
 
         if (asprintf(&path, "%s/%s.seccomp", VIV_RUN_CONTAINERS_DIR, name) < 0)
                 return -ENOMEM;
-        r = read_full_file(path, &buf, &size);
+        /* a filter someone other than root could have written is no filter */
+        r = read_root_file(path, &buf, &size);
         if (r < 0)
                 return r;
         if (size == 0 || size % sizeof(struct sock_filter) != 0 || size / sizeof(struct sock_filter) > BPF_MAXINSNS)
@@ -192,6 +193,10 @@ static int enter_and_exec(const char *name, pid_t leader, char **argv) {
         int r;
 
         r = read_seccomp_filter(name, &filter);
+        if (r == -EPERM)
+                return ctl_error(r, "Refusing the seccomp filter of domain '%s': %s/%s.seccomp is not a regular file "
+                                 "that only root can write, in a directory that only root can write", name,
+                                 VIV_RUN_CONTAINERS_DIR, name);
         if (r < 0)
                 return ctl_error(r, "Failed to read the seccomp filter of domain '%s': %s", name, strerror(-r));
 

@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "domain-xml.h"
 
-#define FILE_SIZE_MAX (16U * 1024U * 1024U)
+/* Every file vivctl reads is a definition: larger ones the manager refuses. */
+#define FILE_SIZE_MAX XML_DOCUMENT_MAX
 
 int read_file_or_report(const char *path, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = -EBADF;
@@ -26,8 +28,6 @@ int read_file_or_report(const char *path, char **ret, size_t *ret_size) {
 
         for (;;) {
                 if (allocated - size < 4096) {
-                        if (allocated >= FILE_SIZE_MAX)
-                                return ctl_error(-EFBIG, "Failed to read file '%s': file too large", path);
                         allocated = allocated ? allocated * 2 : 16384;
                         char *n = realloc(buf, allocated + 1);
                         if (!n)
@@ -44,6 +44,9 @@ int read_file_or_report(const char *path, char **ret, size_t *ret_size) {
                 if (k == 0)
                         break;
                 size += (size_t) k;
+                if (size > FILE_SIZE_MAX)
+                        return ctl_error(-EFBIG, "Failed to read file '%s': larger than the limit of %u bytes (%u MiB) for a definition",
+                                         path, FILE_SIZE_MAX, FILE_SIZE_MAX / (1024 * 1024));
         }
 
         if (!buf) {

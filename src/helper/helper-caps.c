@@ -8,15 +8,17 @@
  * (systemd as init, which the seed's readers will try) cannot set up its
  * mounts without it; the protection of the host against it comes from the
  * mount namespace, the masked /proc paths, the read-only /proc/sys and /sys
- * and the seccomp deny-list (bpf, perf, open_by_handle_at, ...), not from the
- * bounding set. A container that needs no more drops it with
+ * and the seccomp deny-list (bpf, perf, open_by_handle_at, ...; and, without
+ * a user namespace, every mount call unless sys_admin is turned on
+ * explicitly: helper-seccomp.c), not from the bounding set. A container that needs no more drops it with
  * <capabilities policy='default'><sys_admin state='off'/></capabilities>; for
  * real isolation use <idmap> (a user namespace), where all of these are only
  * capabilities over the container's own namespaces.
  *
- * CAP_MKNOD is dropped: without a device cgroup policy, a root that may mknod
- * can create a node for a host disk on any filesystem without nodev (the
- * private root is a host directory) and read or write the host's disk.
+ * CAP_MKNOD is dropped: a root that may mknod can create a node for a host
+ * disk on any filesystem without nodev (the private root is a host
+ * directory); the scope's DevicePolicy=closed (scope.c) refuses to open it
+ * too, a second wall.
  * CAP_AUDIT_CONTROL changes the host's audit rules. Everything not listed
  * (SYS_MODULE, SYS_RAWIO, SYS_TIME, SYS_PACCT, SYSLOG, MAC_*, IPC_LOCK,
  * NET_ADMIN on the host's network, BPF, PERFMON, ...) acts on the host kernel. */

@@ -50,7 +50,7 @@ static int attach_at(int dir_fd, const char *name, int mnt_fd, bool file) {
 
 int dev_setup(int root_fd, HostMounts *h, bool userns, char **ret_error) {
         static const char *const dev_opts[] = { "mode=0755", "size=4m", NULL };
-        static const char *const shm_opts[] = { "mode=1777", NULL };
+        static const char *const shm_opts[] = { "mode=1777", TMPFS_NESTED_SIZE, TMPFS_NESTED_INODES, NULL };
         static const struct { const char *name, *target; } links[] = {
                 { "ptmx",   "pts/ptmx" },
                 { "fd",     "/proc/self/fd" },

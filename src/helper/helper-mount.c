@@ -182,6 +182,26 @@ void host_mounts_close(HostMounts *h) {
         host_mounts_init(h);
 }
 
+/* A writable source that is the host's root directory, by name or through a
+ * symlink anywhere on its path, would hand the container the whole host
+ * read-write (open_tree() follows symlinks, as a bind mount does). Compared
+ * on the opened tree, so no rename between a check and the open can slip
+ * through. Read-only it is an explicit choice, and allowed. */
+static int refuse_host_root(int fd, const DomainFilesystem *fs, const char *name, char **ret_error) {
+        struct stat st, root;
+
+        if (fs->readonly)
+                return 0;
+        if (fstat(fd, &st) < 0 || stat("/", &root) < 0)
+                return -errno;
+        if (st.st_dev != root.st_dev || st.st_ino != root.st_ino)
+                return 0;
+        (void) asprintf(ret_error,
+                        "Filesystem source '%s' of container '%s' %s the host's root directory '/': refusing to mount it writable (add <readonly/> to share it read-only)",
+                        fs->source, name, streq(fs->source, "/") ? "is" : "resolves to");
+        return -EPERM;
+}
+
 int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error) {
         int r;
 
@@ -203,6 +223,11 @@ int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error) {
                         r = -errno;
                         (void) asprintf(ret_error, "Failed to open filesystem source '%s' for container '%s': %s",
                                         fs->source, def->name, strerror(-r));
+                        return r;
+                }
+                r = refuse_host_root(fd, fs, def->name, ret_error);
+                if (r < 0) {
+                        safe_close(fd);
                         return r;
                 }
                 if (fs->readonly) {
@@ -416,11 +441,25 @@ static const char *const proc_readonly[] = {
         "/proc/irq",
 };
 
-static int setup_proc_masks(int root_fd) {
+/* A shared root sees the host's /run. What there lets a container's root
+ * (uid 0 on the host without a user namespace) act as the host's root: the
+ * other containers' control sockets, live XML and the seccomp filters that
+ * vivctl enter installs (/run/vivarium), the host's system bus (vivariumd,
+ * systemd and every other service take uid 0 for the host's root) and
+ * systemd's private socket. Masked as the /proc paths are. */
+static const char *const shared_root_masked[] = {
+        "/run/vivarium",
+        "/run/dbus/system_bus_socket",
+        "/run/systemd/private",
+};
+
+/* Each existing path of PATHS hidden behind /dev/null (files, sockets) or
+ * an empty read-only tmpfs (directories). */
+static int mask_paths(int root_fd, const char *const *paths, size_t n) {
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(proc_masked); i++) {
-                _cleanup_close_ int t = open_in_root(root_fd, proc_masked[i], O_PATH | O_NOFOLLOW), m = -EBADF;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_close_ int t = open_in_root(root_fd, paths[i], O_PATH | O_NOFOLLOW), m = -EBADF;
                 struct stat st;
                 if (t < 0)
                         continue;
@@ -442,6 +481,15 @@ static int setup_proc_masks(int root_fd) {
                 if (r < 0)
                         return r;
         }
+        return 0;
+}
+
+static int setup_proc_masks(int root_fd) {
+        int r;
+
+        r = mask_paths(root_fd, proc_masked, ELEMENTSOF(proc_masked));
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < ELEMENTSOF(proc_readonly); i++) {
                 _cleanup_close_ int t = open_in_root(root_fd, proc_readonly[i], O_PATH | O_NOFOLLOW), m = -EBADF;
                 if (t < 0)
@@ -552,8 +600,11 @@ static int setup_filesystems(const DomainDef *def, HostMounts *h, int root_fd, c
                 }
                 case FILESYSTEM_RAM: {
                         char size[64];
-                        const char *opts[] = { "mode=0755", fs->ram_usage_kib > 0 ? size : NULL, NULL };
-                        snprintf(size, sizeof(size), "size=%lluk", (unsigned long long) fs->ram_usage_kib);
+                        const char *opts[] = { "mode=0755", size, TMPFS_NESTED_INODES, NULL };
+                        if (fs->ram_usage_kib > 0)
+                                snprintf(size, sizeof(size), "size=%lluk", (unsigned long long) fs->ram_usage_kib);
+                        else
+                                snprintf(size, sizeof(size), "%s", TMPFS_NESTED_SIZE);
                         r = fs_new_mount("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
                                          (fs->readonly ? MOUNT_ATTR_RDONLY : 0), &m);
                         if (r < 0) {
@@ -624,6 +675,11 @@ int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error
         r = setup_proc_masks(root_fd);
         if (r < 0)
                 return fail(ret_error, r, "masked /proc paths", def->name);
+        if (!domain_def_root(def)) {
+                r = mask_paths(root_fd, shared_root_masked, ELEMENTSOF(shared_root_masked));
+                if (r < 0)
+                        return fail(ret_error, r, "masked /run paths", def->name);
+        }
         r = setup_filesystems(def, h, root_fd, ret_error);
         if (r < 0)
                 return fail(ret_error, r, "filesystems", def->name);

@@ -26,6 +26,7 @@
 #include "bus-names.h"
 #include "domain-wire.h"
 #include "domain-xml.h"
+#include "fileio.h"
 #include "helper.h"
 #include "helper-log.h"
 #include "xml-module.h"
@@ -126,6 +127,26 @@ void helper_terminate(Helper *h, bool destroy) {
         cgroup_leaves_kill_payload(&h->cgroups);
 }
 
+/* NAME.exit (docs/internals.md): the manager learns init's end from the
+ * Exited signal only when it is connected by then, and an init that ends at
+ * once ends before the manager connects after READY. The file is read and
+ * removed by the manager when it sees this helper gone. */
+static void write_exit_status(Helper *h) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        int r;
+
+        if (h->foreground)
+                return;
+        if (asprintf(&path, "%s/%s.exit", VIV_RUN_CONTAINERS_DIR, h->name) < 0 ||
+            asprintf(&text, "%s %d\n", h->exit_detail, h->exit_code) < 0) {
+                log_warning("Failed to record the exit status of init, ignoring: out of memory");
+                return;
+        }
+        r = write_file_atomic(path, text, 0600);
+        if (r < 0)
+                log_warning_errno(r, "Failed to write '%s', ignoring: %m", path);
+}
+
 static int on_init_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
         Helper *h = userdata;
 
@@ -141,6 +162,7 @@ static int on_init_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
         if (h->destroying)
                 h->exit_detail = "destroyed";
         log_debug("Init exited: %s, %d.", h->exit_detail, h->exit_code);
+        write_exit_status(h);
 
         console_drain(h);
         /* nothing of the container may survive its init */

@@ -16,6 +16,13 @@
 
 #define CONSOLE_RING_SIZE (64U * 1024U)
 #define CONSOLE_RELAY_BUF (16U * 1024U)
+/* The size of a tmpfs the container writes to and nobody sized (/dev/shm,
+ * <filesystem type='ram'> without usage): systemd-nspawn's limits for the
+ * tmpfs mounts of its guests. The kernel's default, half of the host's RAM
+ * per mount, lets a container without a memory limit fill the host's memory
+ * with files that no process owns. */
+#define TMPFS_NESTED_SIZE "size=10%"
+#define TMPFS_NESTED_INODES "nr_inodes=400k"
 
 /* One hierarchy in which our scope is delegated: "dir" is the scope's
  * directory, with the leaves "dir/supervisor" and "dir/payload". */
@@ -159,8 +166,8 @@ void console_drain(Helper *h);
 void console_done(Console *c);
 
 /* helper-seccomp.c */
-int seccomp_apply_denylist(void);
-int seccomp_export_denylist(const char *path);
+int seccomp_apply_denylist(const DomainDef *def);
+int seccomp_export_denylist(const DomainDef *def, const char *path);
 
 /* helper-caps.c */
 int caps_apply_bounding_set(const DomainDef *def);

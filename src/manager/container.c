@@ -138,13 +138,40 @@ int container_write_live_xml(Container *c, pid_t id) {
         return write_file_atomic(path, xml, 0600);
 }
 
-static void container_remove_live_xml(Container *c) {
-        _cleanup_free_ char *path = NULL;
+/* Everything under the run directory that belongs to one run of the
+ * container: NAME.xml is the manager's, NAME.sock, NAME.ifaces, NAME.seccomp
+ * and NAME.exit the helper's (docs/internals.md). A helper removes its own
+ * when it ends, but not when it is killed: called whenever the manager sees
+ * the helper gone, so nothing of a dead run outlives it. */
+const char *const container_run_file_suffixes[N_CONTAINER_RUN_FILES] = { "xml", "sock", "ifaces", "seccomp", "exit" };
 
-        if (container_live_xml_path(c, &path) < 0)
+static void container_remove_run_files(Container *c) {
+        FOREACH_ARRAY(suffix, container_run_file_suffixes, N_CONTAINER_RUN_FILES) {
+                _cleanup_free_ char *path = NULL;
+
+                if (asprintf(&path, "%s/%s.%s", c->manager->run_dir, c->name, *suffix) < 0)
+                        return;
+                if (unlink(path) < 0 && errno != ENOENT)
+                        fprintf(stderr, "Failed to remove %s, ignoring: %m\n", path);
+        }
+}
+
+/* NAME.exit, written by the helper when init ended: "DETAIL CODE". */
+static void container_read_exit_file(Container *c) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        char detail[32];
+        int code;
+
+        if (asprintf(&path, "%s/%s.exit", c->manager->run_dir, c->name) < 0)
                 return;
-        if (unlink(path) < 0 && errno != ENOENT)
-                fprintf(stderr, "Failed to remove %s, ignoring: %m\n", path);
+        if (read_full_file(path, &text, NULL) < 0)
+                return;
+        if (sscanf(text, "%31s %d", detail, &code) != 2)
+                return;
+        free(c->exit_detail);
+        c->exit_detail = strdup(detail);
+        c->exit_code = code;
+        c->got_exited = !!c->exit_detail;
 }
 
 /* A transient container exists only while it runs. */
@@ -384,7 +411,7 @@ static void container_finish_start_failure(Container *c) {
 
         /* the prepare hook ran: its counterparts run as after a stop */
         hook_run_logged(c, "stopped", "end", NULL);
-        container_remove_live_xml(c);
+        container_remove_run_files(c);
         container_reset_runtime(c);
         /* Whatever the helper left in the scope goes with it. */
         if (scope)
@@ -485,6 +512,8 @@ static void container_on_helper_exit(Container *c) {
                 else if (waitid(P_PID, (id_t) c->helper_pid, &si, WEXITED | WNOHANG) >= 0 && si.si_pid != 0)
                         have_status = true;
         }
+        if (!c->got_exited)
+                container_read_exit_file(c);
 
         if (c->state == CONTAINER_STARTING) {
                 container_finish_start_failure(c);
@@ -501,7 +530,7 @@ static void container_on_helper_exit(Container *c) {
 
         hook_run_logged(c, "stopped", "end", NULL);
         bandwidth_cleanup(c);
-        container_remove_live_xml(c);
+        container_remove_run_files(c);
         container_reset_runtime(c);
         /* Normally already empty and collected; this catches what a crashed
          * helper left behind. */
@@ -602,7 +631,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
         r = helper_spawn(c, model_fd);
         if (r < 0) {
                 hook_run_release_failed(c);
-                container_remove_live_xml(c);
+                container_remove_run_files(c);
                 container_reset_runtime(c);
                 return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
                                          "Failed to spawn the helper of container '%s': %s", c->name, strerror(-r));
@@ -723,7 +752,7 @@ int container_adopt(Manager *m, DomainDef *live) {
                         strerror(-r), c->unit);
                 helper_disconnect(c);
                 (void) scope_stop(m, c->unit);
-                container_remove_live_xml(c);
+                container_remove_run_files(c);
                 if (created)
                         manager_unlink_container(m, c);
                 return 0;

@@ -100,6 +100,7 @@ static int method_define_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = sd_bus_message_read(msg, "s", &xml);
         if (r < 0)
                 return r;
+        manager_note_request_size(m, strlen(xml));
         r = bus_check_privileged(m, msg, VIV_POLKIT_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* refused, or asked polkit */
@@ -152,6 +153,7 @@ static int method_create_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = sd_bus_message_read(msg, "st", &xml, &flags);
         if (r < 0)
                 return r;
+        manager_note_request_size(m, strlen(xml));
         r = bus_check_privileged(m, msg, VIV_POLKIT_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* refused, or asked polkit */

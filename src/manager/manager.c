@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,6 +168,7 @@ static Manager *manager_free(Manager *m) {
         networks_free(m);
         domain_schema_free(m->domain_schema);
         sd_event_source_unref(m->idle_timer);
+        sd_event_source_unref(m->trim_source);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         free(m->etc_dir);
@@ -198,6 +200,32 @@ static int manager_new(Manager **ret) {
 
         *ret = TAKE_PTR(m);
         return 0;
+}
+
+/* sd-bus reads a whole message before any handler sees it: a definition of
+ * tens of MB (the bus allows 32 MiB), refused or not, grows the heap by
+ * that much, and glibc keeps it (freed mmap'ed chunks raise its mmap
+ * threshold, so the next one comes from the heap). Trimmed once the message
+ * is released, at idle priority. */
+#define TRIM_AFTER_SIZE (256U * 1024)
+
+static int trim_cb(sd_event_source *s, void *userdata) {
+        (void) malloc_trim(0);
+        return 0;
+}
+
+void manager_note_request_size(Manager *m, size_t size) {
+        int r;
+
+        if (size < TRIM_AFTER_SIZE)
+                return;
+        if (!m->trim_source) {
+                r = sd_event_add_defer(m->event, &m->trim_source, trim_cb, m);
+                if (r < 0)
+                        return;
+                (void) sd_event_source_set_priority(m->trim_source, SD_EVENT_PRIORITY_IDLE);
+        }
+        (void) sd_event_source_set_enabled(m->trim_source, SD_EVENT_ONESHOT);
 }
 
 /* Two fds per running container (its pidfd and its control connection): the

@@ -129,6 +129,7 @@ struct Manager {
         uint64_t idle_usec;            /* 0 = never exit */
         uint64_t last_activity;
         sd_event_source *idle_timer;
+        sd_event_source *trim_source;  /* heap back to the kernel after a large request */
 };
 
 /* manager.c */
@@ -138,6 +139,9 @@ Container *manager_find_container_by_path(Manager *m, const char *path);
 void manager_link_container(Manager *m, Container *c);
 void manager_unlink_container(Manager *m, Container *c);
 void manager_note_activity(Manager *m);
+/* A definition of SIZE bytes arrived; after a large one the heap it took is
+ * given back once the call is done (called whether it is accepted or not). */
+void manager_note_request_size(Manager *m, size_t size);
 
 /* manager-bus.c */
 int manager_bus_setup(Manager *m);
@@ -273,6 +277,9 @@ void container_helper_error(Container *c, const char *message);
 void container_helper_ready(Container *c, pid_t leader);
 int container_pidfd_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 int container_adopt(Manager *m, DomainDef *live);
+/* NAME.<suffix> under the run directory, one run's files; "xml" first */
+#define N_CONTAINER_RUN_FILES 5
+extern const char *const container_run_file_suffixes[N_CONTAINER_RUN_FILES];
 void container_drop_if_unused(Container *c);
 int container_live_xml_path(const Container *c, char **ret);
 int container_config_path(Manager *m, const char *name, char **ret);

@@ -112,6 +112,7 @@ static int define_or_create(sd_bus_message *msg, Manager *m, bool create, sd_bus
         r = sd_bus_message_read(msg, "s", &xml);
         if (r < 0)
                 return r;
+        manager_note_request_size(m, strlen(xml));
         r = bus_check_privileged(m, msg, VIV_POLKIT_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "bus-names.h"
 #include "macros.h"
@@ -125,18 +126,50 @@ static int polkit_start(Manager *m, sd_bus_message *msg, const char *action) {
         return 0;
 }
 
+/* > 0 when PID runs in another PID namespace than we do: a container's
+ * process (every container has its own PID namespace). Without a user
+ * namespace a container's root is uid 0 on the host, and a shared-root
+ * container that reaches the system bus would otherwise be the host's root
+ * here: create a container with every capability, destroy the others. The
+ * PID is the bus daemon's record of the connection; a caller that exits and
+ * whose PID is taken by a host process before we look is not caught, as
+ * with any PID-based check. */
+static int pid_in_other_pid_namespace(pid_t pid) {
+        struct stat a, b;
+        char fn[64];
+
+        snprintf(fn, sizeof fn, "/proc/%d/ns/pid", (int) pid);
+        if (stat(fn, &a) < 0)
+                return -errno;
+        if (stat("/proc/self/ns/pid", &b) < 0)
+                return -errno;
+        return a.st_dev != b.st_dev || a.st_ino != b.st_ino;
+}
+
 int bus_check_privileged(Manager *m, sd_bus_message *msg, const char *action, sd_bus_error *error) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         uid_t uid;
+        pid_t pid;
         int r;
 
         /* Never anything the caller sent: the bus's record of the sender. */
-        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID, &creds);
+        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID, &creds);
         if (r < 0)
                 return r;
         r = sd_bus_creds_get_euid(creds, &uid);
         if (r < 0)
                 return r;
+        r = sd_bus_creds_get_pid(creds, &pid);
+        if (r >= 0)
+                r = pid_in_other_pid_namespace(pid);
+        if (r != 0) {
+                /* also when we cannot tell (-ESRCH: gone already) */
+                if (r < 0)
+                        fprintf(stderr, "Cannot tell whether the caller of '%s' runs in a container, refusing: %s\n",
+                                action, strerror(-r));
+                return sd_bus_error_setf(error, VIV_ERROR_ACCESS_DENIED,
+                                         "Access denied: '%s' is not allowed from inside a container", action);
+        }
         if (uid == 0)
                 return 1;
 

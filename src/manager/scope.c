@@ -202,6 +202,29 @@ static int start_transient_reply(sd_bus_message *reply, void *userdata, sd_bus_e
         return 0;
 }
 
+/* A property whose value is built piece by piece: opens "(sv)" with NAME
+ * and a variant of SIGNATURE; property_close() closes both. */
+static int property_open(sd_bus_message *msg, const char *name, const char *signature) {
+        int r;
+
+        r = sd_bus_message_open_container(msg, 'r', "sv");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "s", name);
+        if (r < 0)
+                return r;
+        return sd_bus_message_open_container(msg, 'v', signature);
+}
+
+static int property_close(sd_bus_message *msg) {
+        int r;
+
+        r = sd_bus_message_close_container(msg);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(msg);
+}
+
 static int append_allowed_cpus(sd_bus_message *msg, const char *cpuset) {
         uint8_t mask[CPUSET_MAX / 8];
         int n, r;
@@ -209,22 +232,48 @@ static int append_allowed_cpus(sd_bus_message *msg, const char *cpuset) {
         n = cpuset_parse_mask(cpuset, mask, sizeof mask);
         if (n < 0)
                 return n;
-        r = sd_bus_message_open_container(msg, 'r', "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(msg, "s", "AllowedCPUs");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(msg, 'v', "ay");
+        r = property_open(msg, "AllowedCPUs", "ay");
         if (r < 0)
                 return r;
         r = sd_bus_message_append_array(msg, 'y', mask, (size_t) n);
         if (r < 0)
                 return r;
+        return property_close(msg);
+}
+
+/* The devices the container may open: its own /dev (helper-dev.c), nothing
+ * else. Without a user namespace the container's root could otherwise open
+ * any host device node it reaches: one in a bind-mounted host directory, in a
+ * devtmpfs, or made with mknod. systemd enforces it (a BPF program on
+ * cgroup v2, the devices controller on v1) on the scope, and the helper's
+ * leaves below it inherit it; nspawn closes its scope the same way. */
+static const char *const device_allow[] = {
+        "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
+        "/dev/tty", "/dev/ptmx",
+        "char-pts",     /* the container's devpts instance: console and ptys */
+};
+
+static int append_device_policy(sd_bus_message *msg) {
+        int r;
+
+        r = sd_bus_message_append(msg, "(sv)", "DevicePolicy", "s", "closed");
+        if (r < 0)
+                return r;
+        r = property_open(msg, "DeviceAllow", "a(ss)");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'a', "(ss)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(device_allow); i++) {
+                r = sd_bus_message_append(msg, "(ss)", device_allow[i], "rwm");
+                if (r < 0)
+                        return r;
+        }
         r = sd_bus_message_close_container(msg);
         if (r < 0)
                 return r;
-        return sd_bus_message_close_container(msg);
+        return property_close(msg);
 }
 
 static int append_limits(sd_bus_message *msg, const DomainDef *def) {
@@ -334,6 +383,9 @@ static int scope_start_call(Container *c) {
                                   "Delegate", "b", 1,
                                   "CollectMode", "s", "inactive-or-failed",
                                   "PIDs", "au", 1, (uint32_t) c->helper_pid);
+        if (r < 0)
+                return r;
+        r = append_device_policy(msg);
         if (r < 0)
                 return r;
         r = append_limits(msg, container_current_def(c));

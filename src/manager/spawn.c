@@ -41,7 +41,11 @@ static int resolve_bridges(Container *c, char ***ret, sd_bus_error *error) {
                 if (iface->type != INTERFACE_NETWORK)
                         continue;
                 n = network_find(c->manager->networks, iface->source);
-                if (!n || !n->active || !n->live || !n->live->bridge) {
+                /* A network being started (its autostart, right after the
+                 * manager's own start) has its bridge and rules already;
+                 * only dnsmasq is not serving yet, and a guest's DHCP client
+                 * asks again. Refusing made a start right after boot fail. */
+                if (!n || !(n->active || n->op == NETWORK_OP_STARTING) || !n->live || !n->live->bridge) {
                         domain_wire_bridges_free(bridges, def->n_interfaces);
                         return sd_bus_error_setf(error, VIV_ERROR_START_FAILED, "Network '%s' is not active",
                                                  iface->source);

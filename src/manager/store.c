@@ -205,6 +205,35 @@ int store_load_all(Manager *m) {
         return 0;
 }
 
+/* A helper's files without NAME.xml belong to no run the manager knows of
+ * (their helper was killed while no manager watched it, or by an older
+ * version that left them): nothing will ever remove them but this. */
+static void remove_orphan_run_files(Manager *m, DIR *d) {
+        struct dirent *de;
+
+        rewinddir(d);
+        while ((de = readdir(d))) {
+                const char *dot = strrchr(de->d_name, '.');
+                _cleanup_free_ char *xml = NULL;
+                bool ours = false;
+
+                if (de->d_name[0] == '.' || !dot || dot == de->d_name)
+                        continue;
+                for (size_t i = 1; i < N_CONTAINER_RUN_FILES; i++)
+                        ours = ours || streq(dot + 1, container_run_file_suffixes[i]);
+                if (!ours)
+                        continue;
+                if (asprintf(&xml, "%.*s.xml", (int) (dot - de->d_name), de->d_name) < 0)
+                        return;
+                if (faccessat(dirfd(d), xml, F_OK, AT_SYMLINK_NOFOLLOW) >= 0 || errno != ENOENT)
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) < 0)
+                        fprintf(stderr, "Failed to remove %s/%s, ignoring: %m\n", m->run_dir, de->d_name);
+                else
+                        fprintf(stderr, "Removed %s/%s: no container run owns it.\n", m->run_dir, de->d_name);
+        }
+}
+
 int store_adopt_running(Manager *m) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
@@ -234,5 +263,6 @@ int store_adopt_running(Manager *m) {
                 }
                 (void) container_adopt(m, TAKE_PTR(live));
         }
+        remove_orphan_run_files(m, d);
         return 0;
 }

@@ -25,7 +25,7 @@
  * of the shared source. A field that fits in existing padding (a bool after
  * another) does not change the size: review such a change by hand. */
 #if __SIZEOF_POINTER__ == 8 && defined(__x86_64__)
-_Static_assert(sizeof(DomainDef) == 312, "DomainDef changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainDef) == 320, "DomainDef changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainFilesystem) == 40, "DomainFilesystem changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainInterface) == 152, "DomainInterface changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainBandwidthRate) == 32, "DomainBandwidthRate changed: update domain-wire.c and tests/test-domain-wire.c");
@@ -298,6 +298,7 @@ static void put_def(WireWriter *w, const DomainDef *def) {
         put_u64(w, (uint64_t) def->cpu_quota_us);
         put_u64(w, def->blkio_weight);
         put_u64(w, def->tasks_max);
+        put_u32(w, def->syscalls_allowed);
 
         put_str(w, def->os_type);
         put_str(w, def->init);
@@ -490,6 +491,8 @@ static void get_def(WireReader *r, DomainDef *def) {
         def->cpu_quota_us = (int64_t) get_u64(r);
         def->blkio_weight = get_u64(r);
         def->tasks_max = get_u64(r);
+        def->syscalls_allowed = get_u32(r);
+        wire_check(r, (def->syscalls_allowed & ~(unsigned) _SYSCALL_GROUP_ALL) == 0);
 
         def->os_type = get_str(r);
         def->init = get_str_nonnull(r);

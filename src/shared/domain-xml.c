@@ -34,6 +34,7 @@
 
 #include "domain-xml.h"
 #include "fileio.h"
+#include "strmap.h"
 #include "xml-util.h"
 
 #define VIV_DOMAIN_NS "http://vivarium.org/schemas/domain/1"
@@ -51,11 +52,18 @@ typedef struct Parser {
         size_t n_fs_nodes;
         xmlNode **iface_nodes;
         size_t n_iface_nodes;
+        /* names seen so far, with the index of their element */
+        StrMap env_names, fs_targets, iface_macs, iface_targets, iface_guests;
 } Parser;
 
 static void parser_done(Parser *p) {
         free(p->fs_nodes);
         free(p->iface_nodes);
+        strmap_done(&p->env_names);
+        strmap_done(&p->fs_targets);
+        strmap_done(&p->iface_macs);
+        strmap_done(&p->iface_targets);
+        strmap_done(&p->iface_guests);
 }
 
 #define ERR(p, node, attr, ...) xml_error((p)->in, (p)->diag, (node), (attr), __VA_ARGS__)
@@ -277,9 +285,11 @@ static int parse_os(Parser *p, xmlNode *n) {
                          * name would set another variable than the one named. */
                         if (!env_name_is_valid(name))
                                 return ERR(p, c, "name", "environment variable name '%s' is invalid, expected a letter or '_', then letters, digits or '_'", name);
-                        ARRAY_FOREACH(o, def->init_env, def->n_init_env)
-                                if (streq(o->name, name))
-                                        return ERR(p, c, "name", "environment variable '%s' is set twice", name);
+                        r = strmap_put(&p->env_names, name, def->n_init_env, NULL);
+                        if (r < 0)
+                                return r;
+                        if (r > 0)
+                                return ERR(p, c, "name", "environment variable '%s' is set twice", name);
                         e = XML_ARRAY_GROW(def->init_env, def->n_init_env);
                         if (!e)
                                 return -ENOMEM;
@@ -485,13 +495,16 @@ static int parse_filesystem(Parser *p, xmlNode *n) {
                            filesystem_type_to_string(fs->type));
         fs->readonly = !!xml_child(n, "readonly");
 
-        for (size_t i = 0; i + 1 < def->n_filesystems; i++)
-                if (streq(def->filesystems[i].target, fs->target)) {
-                        unsigned line, column;
-                        xml_node_position(p->in, p->fs_nodes[i], NULL, &line, &column);
-                        return ERR(p, target, "dir", "filesystem target '%s' is already used by the filesystem at line %u",
-                                   fs->target, line);
-                }
+        size_t i;
+        r = strmap_put(&p->fs_targets, fs->target, def->n_filesystems - 1, &i);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                unsigned line, column;
+                xml_node_position(p->in, p->fs_nodes[i], NULL, &line, &column);
+                return ERR(p, target, "dir", "filesystem target '%s' is already used by the filesystem at line %u",
+                           fs->target, line);
+        }
         if (!XML_ARRAY_GROW(p->fs_nodes, p->n_fs_nodes))
                 return -ENOMEM;
         p->fs_nodes[p->n_fs_nodes - 1] = n;
@@ -667,25 +680,42 @@ static int parse_interface_mac(Parser *p, xmlNode *c, DomainInterface *iface) {
 
 /* iface (element n), the last of def->interfaces, against the ones before it. */
 static int check_interface_unique(Parser *p, xmlNode *n, const DomainInterface *iface) {
-        const DomainDef *def = p->def;
+        size_t index = p->def->n_interfaces - 1, first;
+        unsigned line, column;
+        int r;
 
-        for (size_t i = 0; i + 1 < def->n_interfaces; i++) {
-                const DomainInterface *o = &def->interfaces[i];
-                unsigned line, column;
+        if (iface->has_mac) {
+                char buf[18];
 
-                xml_node_position(p->in, p->iface_nodes[i], NULL, &line, &column);
-                if (iface->has_mac && o->has_mac && memcmp(o->mac, iface->mac, MAC_ADDR_LEN) == 0) {
-                        char buf[18];
-                        mac_format(iface->mac, buf);
+                mac_format(iface->mac, buf);
+                r = strmap_put(&p->iface_macs, buf, index, &first);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        xml_node_position(p->in, p->iface_nodes[first], NULL, &line, &column);
                         return ERR(p, xml_child(n, "mac"), "address", "MAC address '%s' is already used by the interface at line %u",
                                    buf, line);
                 }
-                if (iface->target_dev && streq_ptr(o->target_dev, iface->target_dev))
+        }
+        if (iface->target_dev) {
+                r = strmap_put(&p->iface_targets, iface->target_dev, index, &first);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        xml_node_position(p->in, p->iface_nodes[first], NULL, &line, &column);
                         return ERR(p, xml_child(n, "target"), "dev", "target dev '%s' is already used by the interface at line %u",
                                    iface->target_dev, line);
-                if (iface->guest_dev && streq_ptr(o->guest_dev, iface->guest_dev))
+                }
+        }
+        if (iface->guest_dev) {
+                r = strmap_put(&p->iface_guests, iface->guest_dev, index, &first);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        xml_node_position(p->in, p->iface_nodes[first], NULL, &line, &column);
                         return ERR(p, xml_child(n, "guest"), "dev", "guest dev '%s' is already used by the interface at line %u",
                                    iface->guest_dev, line);
+                }
         }
         return 0;
 }
@@ -833,6 +863,25 @@ static int parse_tasks(Parser *p, xmlNode *n) {
         return 0;
 }
 
+/* <vivarium:syscalls allow='io_uring userfaultfd'/> */
+static int parse_syscalls(Parser *p, xmlNode *n) {
+        _cleanup_free_ char *s = xml_prop(n, "allow");
+        unsigned allowed = 0;
+
+        if (!s)
+                return ERR(p, n, NULL, "element 'syscalls' lacks the attribute 'allow'");
+        for (char *save = NULL, *w = strtok_r(s, " \t\n\r", &save); w; w = strtok_r(NULL, " \t\n\r", &save)) {
+                int g = syscall_group_from_name(w);
+                if (g < 0)
+                        return ERR(p, n, "allow", "unknown system call group '%s' in syscalls allow, expected io_uring or userfaultfd", w);
+                allowed |= (unsigned) g;
+        }
+        if (allowed == 0)
+                return ERR(p, n, "allow", "syscalls allow is empty, expected io_uring or userfaultfd");
+        p->def->syscalls_allowed = allowed;
+        return 0;
+}
+
 /* Checks across the memory elements, once all are read. */
 static int check_memory(Parser *p) {
         const DomainDef *def = p->def;
@@ -875,6 +924,8 @@ static int parse_domain(Parser *p, xmlNode *root) {
                 if (c->ns && c->ns->href && streq((const char *) c->ns->href, VIV_DOMAIN_NS)) {
                         if (xml_name_is(c, "tasks"))
                                 r = parse_tasks(p, c);
+                        else if (xml_name_is(c, "syscalls"))
+                                r = parse_syscalls(p, c);
                         else
                                 r = warn_ignored(p, c);
                 } else if (xml_name_is(c, "name")) {
@@ -1105,6 +1156,16 @@ static void format_tunables(XmlBuf *b, const DomainDef *def) {
                                (unsigned long long) def->blkio_weight);
         if (def->tasks_max != UNSET_U64)
                 xml_buf_printf(b, "  <vivarium:tasks max='%llu'/>\n", (unsigned long long) def->tasks_max);
+        if (def->syscalls_allowed) {
+                const char *sep = "";
+                xml_buf_printf(b, "  <vivarium:syscalls allow='");
+                for (unsigned g = 1; g & _SYSCALL_GROUP_ALL; g <<= 1)
+                        if (def->syscalls_allowed & g) {
+                                xml_buf_printf(b, "%s%s", sep, syscall_group_to_name((SyscallGroup) g));
+                                sep = " ";
+                        }
+                xml_buf_printf(b, "'/>\n");
+        }
 }
 
 static void format_features(XmlBuf *b, const DomainDef *def) {
@@ -1232,7 +1293,7 @@ char *domain_def_format(const DomainDef *def, pid_t id) {
         xml_buf_printf(&b, "<domain type='lxc'");
         if (id > 0)
                 xml_buf_printf(&b, " id='%d'", (int) id);
-        if (def->tasks_max != UNSET_U64)
+        if (def->tasks_max != UNSET_U64 || def->syscalls_allowed)
                 xml_buf_printf(&b, " xmlns:vivarium='" VIV_DOMAIN_NS "'");
         xml_buf_printf(&b, ">\n");
 

@@ -7,6 +7,15 @@
 
 #include "domain.h"
 
+/* The largest document any of our parsers reads: refused before parsing,
+ * in bytes, and after the well-formedness pass, in elements, before the
+ * RelaxNG pass (libxml2's validation of many siblings in an interleave
+ * grows faster than their number: 58,000 <initarg> took 6 s). A domain or
+ * network definition of even a few hundred devices is a few tens of KiB and
+ * a few thousand elements. libvirt's RPC carries at most 4 MiB in a string. */
+#define XML_DOCUMENT_MAX (1024U * 1024)
+#define XML_ELEMENTS_MAX 10000U
+
 /* Diagnostics of a parse: one error (NULL on success) and any warnings.
  * Every message is complete and user-facing, and starts with
  * "FILE:LINE:COLUMN: " when the position is known (FILE is the name given to

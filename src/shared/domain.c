@@ -165,6 +165,28 @@ const char *lifecycle_action_to_string(LifecycleAction a) {
         return TABLE_LOOKUP(lifecycle_action_table, a);
 }
 
+static const struct {
+        SyscallGroup group;
+        const char *name;
+} syscall_groups[] = {
+        { SYSCALL_GROUP_IO_URING,    "io_uring" },
+        { SYSCALL_GROUP_USERFAULTFD, "userfaultfd" },
+};
+
+int syscall_group_from_name(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(syscall_groups); i++)
+                if (streq(name, syscall_groups[i].name))
+                        return (int) syscall_groups[i].group;
+        return -EINVAL;
+}
+
+const char *syscall_group_to_name(SyscallGroup g) {
+        for (size_t i = 0; i < ELEMENTSOF(syscall_groups); i++)
+                if (syscall_groups[i].group == g)
+                        return syscall_groups[i].name;
+        return NULL;
+}
+
 const char *cap_policy_to_string(CapPolicy p) {
         static const char *const table[] = {
                 [CAP_POLICY_DEFAULT] = "default",

@@ -23,7 +23,7 @@ typedef enum FilesystemType {
 typedef struct DomainFilesystem {
         FilesystemType type;
         char *source;            /* mount/bind: source dir; ram: NULL */
-        uint64_t ram_usage_kib;  /* ram: size of the tmpfs in KiB, 0 = kernel default */
+        uint64_t ram_usage_kib;  /* ram: size of the tmpfs in KiB, 0 = the helper's default (10% of RAM) */
         char *target;            /* absolute path in the container */
         bool readonly;
 } DomainFilesystem;
@@ -114,6 +114,14 @@ typedef enum LifecycleAction {
         _LIFECYCLE_ACTION_MAX,
 } LifecycleAction;
 
+/* System calls the container's seccomp filter denies unless the definition
+ * allows them with <vivarium:syscalls allow='...'/> (space-separated names). */
+typedef enum SyscallGroup {
+        SYSCALL_GROUP_IO_URING    = 1U << 0, /* "io_uring": io_uring_setup, _enter, _register */
+        SYSCALL_GROUP_USERFAULTFD = 1U << 1, /* "userfaultfd" */
+        _SYSCALL_GROUP_ALL        = (1U << 2) - 1,
+} SyscallGroup;
+
 typedef struct DomainDef {
         char *name;
         uint8_t uuid[16];      /* always set after parsing: generated when absent */
@@ -134,6 +142,7 @@ typedef struct DomainDef {
         int64_t cpu_quota_us;         /* <cputune><quota>, 0 = unset, <0 = unlimited */
         uint64_t blkio_weight;        /* <blkiotune><weight>, UNSET_U64 = unset */
         uint64_t tasks_max;           /* <vivarium:tasks max=...>, UNSET_U64 = default */
+        unsigned syscalls_allowed;    /* <vivarium:syscalls allow=...>: SYSCALL_GROUP_* bits */
 
         char *os_type;                /* "exe" */
         char *init;                   /* <init>, required */
@@ -217,3 +226,8 @@ int capability_from_name(const char *name);
 const char *capability_to_name(int cap);
 
 const char *cap_policy_to_string(CapPolicy p);
+
+/* "io_uring" -> SYSCALL_GROUP_IO_URING, ...; -EINVAL for an unknown name. */
+int syscall_group_from_name(const char *name);
+/* NULL for anything but a single group. */
+const char *syscall_group_to_name(SyscallGroup g);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -81,14 +82,9 @@ int write_file_atomic(const char *path, const char *contents, mode_t mode) {
         return 0;
 }
 
-int read_full_file(const char *path, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = -EBADF;
+static int read_full_fd(int fd, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, allocated = 0;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
 
         for (;;) {
                 ssize_t k;
@@ -128,6 +124,49 @@ int read_full_file(const char *path, char **ret, size_t *ret_size) {
                 *ret_size = size;
         *ret = TAKE_PTR(buf);
         return 0;
+}
+
+int read_full_file(const char *path, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        return read_full_fd(fd, ret, ret_size);
+}
+
+/* Only root may have written it: owned by uid 0, writable by nobody else. */
+static bool stat_is_roots(const struct stat *st) {
+        return st->st_uid == 0 && (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+int read_root_file(const char *path, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF, dir = -EBADF;
+        _cleanup_free_ char *parent = strdup(path);
+        struct stat st;
+        char *slash;
+
+        if (!parent)
+                return -ENOMEM;
+        slash = strrchr(parent, '/');
+        if (!slash)
+                return -EINVAL;
+        *(slash == parent ? slash + 1 : slash) = 0;
+
+        /* the directory too: whoever may write there may replace the file */
+        dir = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0)
+                return -errno;
+        if (fstat(dir, &st) < 0)
+                return -errno;
+        if (!stat_is_roots(&st))
+                return -EPERM;
+        fd = openat(dir, path + (slash - parent) + 1, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) || !stat_is_roots(&st))
+                return -EPERM;
+        return read_full_fd(fd, ret, ret_size);
 }
 
 int mkdir_p(const char *path, mode_t mode) {

@@ -18,5 +18,11 @@ int write_file_atomic(const char *path, const char *contents, mode_t mode);
 /* Reads a whole file into a NUL-terminated buffer. ret_size may be NULL. */
 int read_full_file(const char *path, char **ret, size_t *ret_size);
 
+/* read_full_file() of a file that only root can have written: PATH (not a
+ * symlink) must be a regular file owned by uid 0 and writable by neither
+ * group nor others, and so must its directory; else -EPERM. For files a
+ * privileged program trusts (vivctl enter's seccomp filter). */
+int read_root_file(const char *path, char **ret, size_t *ret_size);
+
 /* mkdir -p with MODE for each created component. */
 int mkdir_p(const char *path, mode_t mode);

@@ -241,6 +241,33 @@ static char *trimmed(const char *s) {
         return strndup(s, n);
 }
 
+/* Some of libxml2's limits tell the programmer which option lifts them
+ * ("Excessive depth in document: 256 use XML_PARSE_HUGE option"): a user
+ * can set no option, so say what is wrong with the document instead. */
+static char *user_message(const char *message) {
+        _cleanup_free_ char *s = trimmed(message);
+        const char *huge;
+        char *ret;
+        int depth;
+
+        if (!s || !(huge = strstr(s, "XML_PARSE_HUGE")))
+                return TAKE_PTR(s);
+        if (sscanf(s, "Excessive depth in document: %d", &depth) == 1) {
+                if (asprintf(&ret, "elements are nested more than %d levels deep", depth) < 0)
+                        return NULL;
+                return ret;
+        }
+        /* cut "[,] use XML_PARSE_HUGE option" and what follows */
+        size_t n = (size_t) (huge - s);
+        if (n >= 4 && strncmp(s + n - 4, "use ", 4) == 0)
+                n -= 4;
+        while (n > 0 && (isspace((unsigned char) s[n - 1]) || s[n - 1] == ','))
+                n--;
+        if (asprintf(&ret, "%.*s (a limit of the XML parser)", (int) n, s) < 0)
+                return NULL;
+        return ret;
+}
+
 static void read_error_handler(void *user_data, xmlErrorPtr error) {
         xmlParserCtxt *ctxt = user_data;
         ReadState *st = ctxt->_private;
@@ -248,7 +275,7 @@ static void read_error_handler(void *user_data, xmlErrorPtr error) {
         /* The first error explains the document; the rest follow from it. */
         if (!error || error->level < XML_ERR_ERROR || st->message)
                 return;
-        st->message = trimmed(error->message);
+        st->message = user_message(error->message);
         st->line = error->line;
         st->column = error->int2;
 }
@@ -267,6 +294,25 @@ static void doctype_handler(void *user_data, const xmlChar *name, const xmlChar 
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(xmlParserCtxt *, xmlFreeParserCtxt);
 
+/* The element one past XML_ELEMENTS_MAX in document order, or NULL. Walked
+ * without recursion: the depth is libxml2's to bound. */
+static xmlNode *element_over_limit(xmlNode *root) {
+        unsigned n = 0;
+
+        for (xmlNode *e = root; e;) {
+                if (e->type == XML_ELEMENT_NODE && ++n > XML_ELEMENTS_MAX)
+                        return e;
+                if (e->children)
+                        e = e->children;
+                else {
+                        while (e && e != root && !e->next)
+                                e = e->parent;
+                        e = e && e != root ? e->next : NULL;
+                }
+        }
+        return NULL;
+}
+
 int xml_read(const XmlInput *in, xmlDoc **ret, XmlDiag *diag) {
         _cleanup_(xmlFreeParserCtxtp) xmlParserCtxt *ctxt = NULL;
         _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
@@ -274,8 +320,12 @@ int xml_read(const XmlInput *in, xmlDoc **ret, XmlDiag *diag) {
 
         if (in->size == 0 || !in->text)
                 return xml_error(in, diag, NULL, NULL, "document is empty");
-        if (in->size > INT_MAX)
-                return xml_error(in, diag, NULL, NULL, "document is too large");
+        /* Refused before a byte is parsed: a parse costs time in the
+         * manager's single loop (every client waits) and memory, in
+         * proportion to the size. */
+        if (in->size > XML_DOCUMENT_MAX)
+                return xml_error(in, diag, NULL, NULL, "document is %zu bytes, more than the limit of %u bytes (%u MiB)",
+                                 in->size, XML_DOCUMENT_MAX, XML_DOCUMENT_MAX / (1024 * 1024));
 
         ctxt = xmlNewParserCtxt();
         if (!ctxt)
@@ -307,6 +357,10 @@ int xml_read(const XmlInput *in, xmlDoc **ret, XmlDiag *diag) {
         /* Belt and braces: the handler above should have stopped any DOCTYPE. */
         if (doc->intSubset || doc->extSubset)
                 return xml_error_at(in, diag, 1, 1, "DOCTYPE declarations are not allowed");
+
+        xmlNode *over = element_over_limit(xmlDocGetRootElement(doc));
+        if (over)
+                return xml_error(in, diag, over, NULL, "document has more than the limit of %u elements", XML_ELEMENTS_MAX);
 
         *ret = TAKE_PTR(doc);
         return 0;

@@ -9,14 +9,28 @@ step a line:
     line REGEX        the same for a whole line matching REGEX, after any shell
                       prompts ("# ", "$ ": a shell may print its prompt before
                       the output of a command typed ahead)
+    raw               wait until the program has put the terminal in raw mode
+                      (vivctl console does so after its banner: what is typed
+                      before would be echoed by the terminal as well)
+    prompt            wait until the output since the last input ends with a
+                      shell prompt (a line ending in "# " or "$ "): the shell is
+                      done with what was typed and waits for more
+    cmd TEXT          prompt, then send TEXT: a command typed at the prompt, so
+                      that the transcript reads like a session
     send TEXT         type TEXT followed by a carriage return (Enter)
     sendraw TEXT      type TEXT as it is (Python escapes such as \\x1d allowed)
     resize ROWS COLS  change the window size (the program gets SIGWINCH)
     sleep S           let S seconds pass, copying output
     eof [STATUS]      wait for the program to exit (with STATUS, when given)
-Everything the program prints is copied to stdout, so a transcript reads like a
-terminal session. Exits 0 when every step passed, 1 when one did not (naming
-it), and the program is killed if still running.
+Checks see the program's output as it is, control sequences and carriage
+returns included. What is copied to stdout is what a terminal would show: lines
+as they end up on the screen (carriage returns, backspaces and erasures
+applied), without any control sequence, so a transcript reads like a terminal
+session. A shell that asks where the cursor is (busybox sh sends ESC[6n with
+each prompt) gets the answer a terminal gives, ESC[ROW;COLR, while a `prompt`
+step waits for it: only then is it sure to reach the shell's line editor and
+not a command typed meanwhile. Exits 0 when every step passed, 1 when one did
+not (naming it), and the program is killed if still running.
 """
 import fcntl
 import os
@@ -29,9 +43,86 @@ import sys
 import termios
 import time
 
+# A control sequence: CSI (ESC [ params final), OSC (ESC ] ... BEL or ESC \),
+# or a two-byte escape.
+CONTROL = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+# An escape whose end has not arrived yet.
+UNFINISHED = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]*\x1b?)?\Z")
+CURSOR_QUERY = "\x1b[6n"
+PROMPT = re.compile(r"(?:^|\n)[^\r\n]*[#$] \Z")
+
 
 def winsize(fd, rows, cols):
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def visible(text):
+    """TEXT without control sequences, lines ending in \\n only."""
+    text = CONTROL.sub("", text).replace("\r\n", "\n")
+    return "".join(c for c in text if c in "\n\t" or c >= " ")
+
+
+class Screen:
+    """What a terminal shows, line by line: printed once a line ends."""
+
+    def __init__(self, out):
+        self.out = out
+        self.pending = ""   # an escape sequence cut by a read
+        self.line = []
+        self.col = 0
+
+    def feed(self, text):
+        text = self.pending + text
+        m = UNFINISHED.search(text)
+        self.pending = text[m.start():] if m else ""
+        text = text[:m.start()] if m else text
+        pos = 0
+        for m in CONTROL.finditer(text):
+            self._chars(text[pos:m.start()])
+            self._control(m.group())
+            pos = m.end()
+        self._chars(text[pos:])
+        self.out.flush()
+
+    def _chars(self, text):
+        for c in text:
+            if c == "\n":
+                self.out.write("".join(self.line).rstrip() + "\n")
+                self.line, self.col = [], 0
+            elif c == "\r":
+                self.col = 0
+            elif c == "\b":
+                self.col = max(self.col - 1, 0)
+            elif c == "\t" or c >= " ":
+                if c == "\t":
+                    c = " " * (8 - self.col % 8)
+                for ch in c:
+                    self.line[self.col:self.col + 1] = [ch]
+                    self.col += 1
+            # other control characters (BEL, ...) show nothing
+
+    def _control(self, seq):
+        if not seq.startswith("\x1b["):
+            return
+        final, arg = seq[-1], seq[2:-1]
+        n = int(arg) if arg.isdigit() else 1
+        if final in "KJ" and arg in ("", "0"):      # erase to the end
+            del self.line[self.col:]
+        elif final == "C":                          # cursor forward
+            self.col += n
+            self.line += [" "] * (self.col - len(self.line))
+        elif final == "D":                          # cursor back
+            self.col = max(self.col - n, 0)
+        elif final == "G":                          # to column n
+            self.col = n - 1
+            self.line += [" "] * (self.col - len(self.line))
+
+    def finish(self):
+        """Ends the last line, if anything is on it."""
+        if "".join(self.line).strip():
+            self.out.write("".join(self.line).rstrip() + "\n")
+        self.line, self.col = [], 0
+        self.out.flush()
 
 
 def main():
@@ -56,11 +147,14 @@ def main():
             winsize(0, *size)
         os.execvp(command[0], command)
 
-    buf = ""
+    screen = Screen(sys.stdout)
+    buf = ""            # output not yet consumed by a match
+    since_input = ""    # output since we last typed something
+    rows_seen = 1       # lines shown so far, for the cursor's row
     exited = False
 
     def read_some(deadline):
-        nonlocal buf, exited
+        nonlocal buf, since_input, rows_seen, exited
         left = deadline - time.monotonic()
         if left <= 0:
             return False
@@ -75,13 +169,19 @@ def main():
             exited = True
             return False
         text = data.decode("utf-8", "replace")
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        screen.feed(text)
         buf += text
+        since_input += text
+        rows_seen += text.count("\n")
         return True
 
+    def typed(data):
+        nonlocal since_input
+        since_input = ""
+        os.write(fd, data)
+
     def fail(msg):
-        sys.stdout.write("\n")
+        screen.finish()
         print(f"ptyexpect: {msg}", file=sys.stderr)
         try:
             os.kill(pid, signal.SIGKILL)
@@ -89,6 +189,23 @@ def main():
         except (ProcessLookupError, ChildProcessError):
             pass  # already reaped by "eof STATUS"
         sys.exit(1)
+
+    def wait_prompt(deadline):
+        nonlocal since_input
+        while not PROMPT.search(visible(since_input)) or UNFINISHED.search(since_input):
+            if exited or not read_some(deadline):
+                if exited or time.monotonic() >= deadline:
+                    fail(f"no shell prompt (output since the last input: {since_input!r})")
+        # A shell that asks where the cursor is does so right after its prompt,
+        # and reads the answer with its line editor: nothing was typed since.
+        if since_input.endswith(CURSOR_QUERY):
+            # The cursor sits after the prompt: its column counts what is on
+            # the last line (1-based, as a terminal answers).
+            last = CONTROL.sub("", since_input).rsplit("\n", 1)[-1].rsplit("\r", 1)[-1]
+            col = len(last) + 1
+            rows = struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))[0] or 24
+            os.write(fd, f"\x1b[{min(rows_seen, rows)};{col}R".encode())
+            since_input = since_input[:-len(CURSOR_QUERY)]
 
     for step in steps:
         verb, _, arg = step.partition(" ")
@@ -103,10 +220,20 @@ def main():
                 if exited or not read_some(deadline):
                     if exited or time.monotonic() >= deadline:
                         fail(f"did not see /{arg}/ (output since last match: {buf!r})")
+        elif verb == "raw":
+            while termios.tcgetattr(fd)[3] & (termios.ECHO | termios.ICANON):
+                if exited or time.monotonic() >= deadline:
+                    fail("the program did not put the terminal in raw mode")
+                read_some(min(deadline, time.monotonic() + 0.05))
+        elif verb == "prompt":
+            wait_prompt(deadline)
+        elif verb == "cmd":
+            wait_prompt(deadline)
+            typed(arg.encode() + b"\r")
         elif verb == "send":
-            os.write(fd, arg.encode() + b"\r")
+            typed(arg.encode() + b"\r")
         elif verb == "sendraw":
-            os.write(fd, arg.encode().decode("unicode_escape").encode("latin-1"))
+            typed(arg.encode().decode("unicode_escape").encode("latin-1"))
         elif verb == "resize":
             rows, cols = arg.split()
             winsize(fd, int(rows), int(cols))
@@ -137,7 +264,7 @@ def main():
     if not exited:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-    sys.stdout.write("\n")
+    screen.finish()
     return 0
 
 
