@@ -90,6 +90,14 @@ static void compare_interface(Diff *d, const DomainInterface *a, const DomainInt
         SAME(d, a, b, link_down);
         SAME(d, a, b, spoofcheck);
         SAME_STR(d, a, b, lease_address);
+        SAME(d, a, b, bw_in.average);
+        SAME(d, a, b, bw_in.peak);
+        SAME(d, a, b, bw_in.burst);
+        SAME(d, a, b, bw_in.floor);
+        SAME(d, a, b, bw_out.average);
+        SAME(d, a, b, bw_out.peak);
+        SAME(d, a, b, bw_out.burst);
+        SAME(d, a, b, bw_out.floor);
         SAME(d, a, b, n_ips);
         if (a->n_ips == b->n_ips)
                 for (size_t i = 0; i < a->n_ips; i++) {
@@ -324,6 +332,8 @@ static DomainDef *def_new_full(void) {
                 .source = xstrdup("default"), .direct_mode = DIRECT_MODE_PASSTHROUGH,
                 .target_dev = xstrdup("vnet7"), .guest_dev = xstrdup("eth1"), .link_down = true,
                 .spoofcheck = SPOOFCHECK_OFF, .lease_address = xstrdup("192.168.124.9"),
+                .bw_in = { .average = 1024, .peak = 2048, .burst = 512, .floor = 256 },
+                .bw_out = { .average = 3, .peak = 5, .burst = 7, .floor = 11 },
                 .n_ips = 2, .ips = xcalloc(2, sizeof(DomainIP)),
                 .n_routes = 2, .routes = xcalloc(2, sizeof(DomainRoute)),
         };

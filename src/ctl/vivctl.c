@@ -19,6 +19,7 @@ static const Verb *const verb_tables[] = {
         verb_table_domain,
         verb_table_console,
         verb_table_tune,
+        verb_table_iftune,
         verb_table_stats,
         verb_table_enter,
         verb_table_event,
@@ -259,7 +260,9 @@ static void print_group(const char *group) {
 
         printf(" %s (help keyword '%s')\n", group, group_keyword(group));
         for (size_t i = 0; i < n; i++)
-                printf("    %-18s %s\n", verbs[i]->name, verbs[i]->summary);
+                /* two spaces at least after a long name: completion splits there */
+                printf("    %-18s%s%s\n", verbs[i]->name, strlen(verbs[i]->name) >= 18 ? "  " : " ",
+                       verbs[i]->summary);
         printf("\n");
 }
 

@@ -29,6 +29,7 @@
 #include "helper-network.h"
 #include "domain-wire.h"
 #include "netguard.h"
+#include "netlink-tc.h"
 #include "netlink-util.h"
 
 #define VNET_MAX 65536
@@ -110,10 +111,35 @@ static bool guest_name_taken(const DomainDef *def, const char *name) {
         return false;
 }
 
+/* What libvirt refuses at start too: a macvlan has no device on the host
+ * to shape, and a floor is a share of a network's QoS, which Vivarium's
+ * networks do not have. */
+static int check_bandwidth(const DomainDef *def, const DomainInterface *iface, char **ret_error) {
+        char mac[18];
+
+        if (iface->type == INTERFACE_DIRECT &&
+            (domain_bandwidth_rate_is_set(&iface->bw_in) || domain_bandwidth_rate_is_set(&iface->bw_out))) {
+                (void) asprintf(ret_error, "Cannot set the bandwidth of direct interface on '%s' of container '%s': "
+                                "its device has no host side", iface->source, def->name);
+                return -EOPNOTSUPP;
+        }
+        if (iface->bw_in.floor > 0) {
+                mac_format(iface->mac, mac);
+                (void) asprintf(ret_error, "Invalid use of 'floor' on interface with MAC address %s of container '%s': "
+                                "network '%s' has no inbound QoS set", mac, def->name, strna(iface->source));
+                return -EOPNOTSUPP;
+        }
+        return 0;
+}
+
 static int prepare_device(struct nl_sock *sk, const DomainDef *def, NetDevice *d, const char *network_bridge,
                           unsigned *next_eth, char **ret_error) {
         const DomainInterface *iface = d->iface;
         int r;
+
+        r = check_bandwidth(def, iface, ret_error);
+        if (r < 0)
+                return r;
 
         switch (iface->type) {
         case INTERFACE_NETWORK:
@@ -289,6 +315,24 @@ static int create_device(struct nl_sock *sk, const DomainDef *def, NetDevice *d,
                                         def->name, strerror(-r));
         }
         return r;
+}
+
+/* <bandwidth> on the host's end, before init can send anything. */
+static int shape_device(struct nl_sock *sk, const DomainDef *def, NetDevice *d, char **ret_error) {
+        const DomainInterface *iface = d->iface;
+        int r;
+
+        if (!d->host_name[0] ||
+            (!domain_bandwidth_rate_is_set(&iface->bw_in) && !domain_bandwidth_rate_is_set(&iface->bw_out)))
+                return 0;
+        r = netlink_bandwidth_set(sk, d->host_name, &iface->bw_in, &iface->bw_out);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to set the bandwidth of interface '%s' of container '%s': %s",
+                                d->host_name, def->name, strerror(-r));
+                return r;
+        }
+        log_debug("Interface '%s': bandwidth set.", d->host_name);
+        return 0;
 }
 
 static int configure_guest_device(struct nl_sock *sk, const DomainDef *def, NetDevice *d, char **ret_error) {
@@ -534,6 +578,11 @@ static void delete_host_devices(NetworkSetup *n) {
                         log_warning_errno(r, "Failed to delete interface '%s', ignoring: %m", d->host_name);
                 else
                         log_debug("Deleted interface '%s'.", d->host_name);
+                /* the ifb of its <outbound> shaping, if any, made at start or by domiftune */
+                r = netlink_bandwidth_clear(sk, d->host_name);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to remove the shaping of interface '%s', ignoring: %m",
+                                          d->host_name);
                 d->created = false;
         }
 }
@@ -569,6 +618,9 @@ int network_setup(NetworkSetup *n, const DomainDef *def, pid_t pid, bool foregro
                         goto fail;
                 log_debug("Interface %zu: host '%s', container '%s'.", i, n->devs[i].host_name,
                           n->devs[i].guest_name);
+                r = shape_device(sk, def, &n->devs[i], ret_error);
+                if (r < 0)
+                        goto fail;
         }
 
         /* Before the container's side goes up: not even the kernel's own

@@ -404,6 +404,14 @@ const sd_bus_vtable container_vtable[] = {
                                  container_method_set_memory_parameters, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetBlkioParameters", "a{sv}t", SD_BUS_PARAM(params) SD_BUS_PARAM(flags), "", ,
                                  container_method_set_blkio_parameters, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("SetInterfaceParameters", "sa{sv}t",
+                                 SD_BUS_PARAM(iface) SD_BUS_PARAM(params) SD_BUS_PARAM(flags), "", ,
+                                 container_method_set_interface_parameters, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetInterfaceParameters", "st", SD_BUS_PARAM(iface) SD_BUS_PARAM(flags),
+                                 "a{sv}", SD_BUS_PARAM(params), container_method_get_interface_parameters,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("SendProcessSignal", "xut", SD_BUS_PARAM(pid) SD_BUS_PARAM(signal) SD_BUS_PARAM(flags),
+                                 "", , container_method_send_process_signal, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

@@ -127,7 +127,7 @@ int container_config_path(Manager *m, const char *name, char **ret) {
         return asprintf(ret, "%s/%s.xml", m->etc_dir, name) < 0 ? -ENOMEM : 0;
 }
 
-static int container_write_live_xml(Container *c, pid_t id) {
+int container_write_live_xml(Container *c, pid_t id) {
         _cleanup_free_ char *path = NULL, *xml = NULL;
         int r;
 
@@ -289,6 +289,17 @@ void container_scope_job_done(Container *c, const char *result) {
         /* The helper now lives in the scope: from here on the manager's own
          * end (stop, restart, kill -9) cannot take it down. */
         c->start_phase = START_PHASE_HANDSHAKE;
+        /* libvirt's second hook: resources ready, the container not started */
+        r = hook_run_container(c, NULL, "start", "begin", NULL, &msg);
+        if (r < 0) {
+                _cleanup_free_ char *full = NULL;
+
+                if (asprintf(&full, "Failed to start container '%s': %s", c->name,
+                             msg ? msg : strerror(-r)) < 0)
+                        full = NULL;
+                container_fail_start(c, full ? full : "A hook script refused the start", true);
+                return;
+        }
         /* before init runs: the v1 limits systemd does not set */
         resources_apply_legacy(c);
         r = helper_send_go(c);
@@ -336,6 +347,8 @@ void container_helper_ready(Container *c, pid_t leader) {
         if (r < 0)
                 fprintf(stderr, "Failed to update the live XML of container '%s', ignoring: %s\n", c->name,
                         strerror(-r));
+
+        hook_run_logged(c, "started", "begin", NULL);
 
         if (c->start_msg) {
                 if (c->start_is_create)
@@ -391,11 +404,14 @@ static void container_finish_start_failure(Container *c) {
         }
         fprintf(stderr, "Failed to start container '%s': %s\n", c->name, strna(msg));
 
+        /* the prepare hook ran: its counterparts run as after a stop */
+        hook_run_logged(c, "stopped", "end", NULL);
         container_remove_run_files(c);
         container_reset_runtime(c);
         /* Whatever the helper left in the scope goes with it. */
         if (scope)
                 (void) scope_stop(c->manager, c->unit);
+        hook_run_logged(c, "release", "end", "failed");
         container_reply_stop_waiters(c);
         container_drop_if_unused(c);
 }
@@ -507,11 +523,15 @@ static void container_on_helper_exit(Container *c) {
         fprintf(stderr, "Container '%s' stopped: %s, exit code %d.\n", c->name, strna(detail), code);
         action = container_exit_action(c, detail, code);
 
+        hook_run_logged(c, "stopped", "end", NULL);
+        bandwidth_cleanup(c);
         container_remove_run_files(c);
         container_reset_runtime(c);
         /* Normally already empty and collected; this catches what a crashed
          * helper left behind. */
         (void) scope_stop(c->manager, c->unit);
+        /* libvirt's shutoff reasons are the stop details */
+        hook_run_logged(c, "release", "end", detail ? detail : "shutdown");
 
         (void) container_emit_changed(c, "State", "Id", "LeaderPID", NULL);
         (void) manager_emit_container_event(c->manager, c, "stopped", detail ? detail : "shutdown");
@@ -596,6 +616,7 @@ static int pick_userns_range(Container *c, DomainDef *live, sd_bus_error *error)
 
 int container_start_as(Container *c, sd_bus_message *msg, bool is_create, DomainDef *def, sd_bus_error *error) {
         _cleanup_(domain_def_freep) DomainDef *live = def;
+        _cleanup_free_ char *hook_error = NULL;
         _cleanup_close_ int model_fd = -EBADF;
         int r;
 
@@ -609,6 +630,12 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to generate MAC addresses for container '%s': %m",
                                                c->name);
+
+        /* libvirt's first hook, before anything exists: it may refuse */
+        r = hook_run_container(c, live, "prepare", "begin", NULL, &hook_error);
+        if (r < 0)
+                return sd_bus_error_setf(error, VIV_ERROR_START_FAILED, "Failed to start container '%s': %s", c->name,
+                                         hook_error ? hook_error : strerror(-r));
         if (domain_def_userns_pick(live)) {
                 r = pick_userns_range(c, live, error);
                 if (r < 0)
@@ -619,6 +646,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
         r = helper_model_fd(c, &model_fd, error);
         if (r < 0) {
                 networks_release_container(c->manager, c->name);
+                hook_run_release_failed(c);
                 c->live = domain_def_free(c->live);
                 if (sd_bus_error_is_set(error))
                         return r;
@@ -629,6 +657,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
         r = container_write_live_xml(c, 0);
         if (r < 0) {
                 networks_release_container(c->manager, c->name);
+                hook_run_release_failed(c);
                 c->live = domain_def_free(c->live);
                 return sd_bus_error_set_errnof(error, r, "Failed to write the live XML of container '%s': %m", c->name);
         }
@@ -639,6 +668,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
 
         r = helper_spawn(c, model_fd);
         if (r < 0) {
+                hook_run_release_failed(c);
                 container_remove_run_files(c);
                 container_reset_runtime(c);
                 return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
@@ -786,5 +816,11 @@ int container_adopt(Manager *m, DomainDef *live) {
 
         fprintf(stderr, "Adopted running container '%s': helper %u, init %u, scope %s.\n", c->name, helper_pid,
                 leader_pid, strna(unit));
+
+        /* as libvirt: a reconnect hook that fails has the container killed */
+        if (hook_run_container(c, NULL, "reconnect", "begin", NULL, NULL) < 0) {
+                fprintf(stderr, "Destroying container '%s': its reconnect hook failed.\n", c->name);
+                (void) container_destroy(c, NULL);
+        }
         return 0;
 }

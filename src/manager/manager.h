@@ -201,6 +201,42 @@ int resources_append_memtune(sd_bus_message *msg, const DomainDef *def);
 int resources_append_blkio(sd_bus_message *msg, const DomainDef *def);
 /* On a v1 hybrid: the limits systemd does not apply there (once the helper runs). */
 void resources_apply_legacy(Container *c);
+/* libvirt's VIR_DOMAIN_AFFECT_* flags (1 live, 2 config, 0 = live when
+ * running, else config) resolved for C, with the error a caller sees. */
+int resolve_affect(Container *c, uint64_t flags, bool *ret_live, bool *ret_config, sd_bus_error *error);
+/* The flags that follow a Set*Parameters call's dictionary, the caller's
+ * right, and resolve_affect(): > 0 go on, 0 polkit was asked, < 0 error. */
+int read_affect_authorized(Container *c, sd_bus_message *msg, bool *ret_live, bool *ret_config,
+                           sd_bus_error *error);
+/* Reads "a{sv}" whose values are integers (t, u or x; a negative x is
+ * UINT64_MAX) into VALUES by NAMES, marking SET; a value of the wrong type or
+ * an unknown key is InvalidArgs. */
+int read_u64_params(sd_bus_message *msg, const char *const *names, size_t n, uint64_t *values, bool *set,
+                    sd_bus_error *error);
+/* store_save() of the persistent definition, with the error a caller sees. */
+int save_definition(Container *c, sd_bus_error *error);
+
+/* hooks.c: libvirt's lxc hook scripts, at /etc/vivarium/hooks (README).
+ * Runs every script for C's name, OP SUBOP EXTRA (NULL: "-") with DEF's XML
+ * (NULL: the container's current definition) on stdin, each at most the
+ * hook timeout; < 0 when one failed, with *ret_message (may be NULL) saying
+ * which and what it wrote. */
+int hook_run_container(Container *c, const DomainDef *def, const char *op, const char *subop, const char *extra,
+                       char **ret_message);
+/* For the operations whose failure changes nothing: logged only. */
+void hook_run_logged(Container *c, const char *op, const char *subop, const char *extra);
+/* A start that failed after its prepare hook: stopped, then release "failed". */
+void hook_run_release_failed(Container *c);
+
+/* process-signal.c: send-process-signal (a Container method handler) */
+int container_method_send_process_signal(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+
+/* bandwidth.c: domiftune (Container method handlers, as above) */
+int container_method_set_interface_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_get_interface_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+/* After a helper that died without its teardown (no Exited): the host-side
+ * veths and ifb devices of the live definition's <outbound> shaping. */
+void bandwidth_cleanup(Container *c);
 
 /* cgroup-stats.c: UINT64_MAX = not known */
 typedef struct CgroupStats {
@@ -247,6 +283,7 @@ extern const char *const container_run_file_suffixes[N_CONTAINER_RUN_FILES];
 void container_drop_if_unused(Container *c);
 int container_live_xml_path(const Container *c, char **ret);
 int container_config_path(Manager *m, const char *name, char **ret);
+int container_write_live_xml(Container *c, pid_t id);
 
 /* scope.c */
 /* StartTransientUnit(UNIT, "fail", ...) with its property array open: the

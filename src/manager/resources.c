@@ -32,7 +32,7 @@
 
 static int call_memory_change(Container *c, sd_bus_message *set, sd_bus_message *msg);
 
-static int resolve_affect(Container *c, uint64_t flags, bool *ret_live, bool *ret_config, sd_bus_error *error) {
+int resolve_affect(Container *c, uint64_t flags, bool *ret_live, bool *ret_config, sd_bus_error *error) {
         bool running = c->state == CONTAINER_RUNNING;
 
         if (flags & ~(AFFECT_LIVE | AFFECT_CONFIG))
@@ -54,7 +54,7 @@ static int resolve_affect(Container *c, uint64_t flags, bool *ret_live, bool *re
  * caller's right to make it, and where it applies. Returns > 0 to go on, 0
  * when polkit was asked (the call is dispatched again with its answer), < 0
  * on error. */
-static int read_affect_authorized(Container *c, sd_bus_message *msg, bool *ret_live, bool *ret_config,
+int read_affect_authorized(Container *c, sd_bus_message *msg, bool *ret_live, bool *ret_config,
                                   sd_bus_error *error) {
         uint64_t flags;
         int r;
@@ -97,7 +97,7 @@ static int new_set_unit_properties(Container *c, sd_bus_message **ret) {
         return 0;
 }
 
-static int save_definition(Container *c, sd_bus_error *error) {
+int save_definition(Container *c, sd_bus_error *error) {
         int r = store_save(c->manager, c->def);
 
         if (r < 0)
@@ -405,7 +405,7 @@ static int memtune_reply(sd_bus_message *reply, void *userdata, sd_bus_error *re
 
 /* Reads "a{sv}" whose values are integers (t, u or x; a negative x is UINT64_MAX) into VALUES by NAMES;
  * a value of the wrong type or an unknown key is InvalidArgs. */
-static int read_u64_params(sd_bus_message *msg, const char *const *names, size_t n, uint64_t *values, bool *set,
+int read_u64_params(sd_bus_message *msg, const char *const *names, size_t n, uint64_t *values, bool *set,
                            sd_bus_error *error) {
         int r;
 

@@ -29,6 +29,7 @@
 #define VIV_ERROR_START_FAILED      "org.vivarium1.Error.StartFailed"
 #define VIV_ERROR_CONSOLE_BUSY      "org.vivarium1.Error.ConsoleBusy"
 #define VIV_ERROR_NO_CONSOLE        "org.vivarium1.Error.NoConsole"
+#define VIV_ERROR_NO_SUCH_PROCESS   "org.vivarium1.Error.NoSuchProcess"
 
 #define VIV_STATE_RUNNING  "running"
 #define VIV_STATE_PAUSED   "paused"

@@ -27,7 +27,8 @@
 #if __SIZEOF_POINTER__ == 8 && defined(__x86_64__)
 _Static_assert(sizeof(DomainDef) == 328, "DomainDef changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainFilesystem) == 40, "DomainFilesystem changed: update domain-wire.c and tests/test-domain-wire.c");
-_Static_assert(sizeof(DomainInterface) == 104, "DomainInterface changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainInterface) == 168, "DomainInterface changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainBandwidthRate) == 32, "DomainBandwidthRate changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainIP) == 32, "DomainIP changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainRoute) == 32, "DomainRoute changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainIdmap) == 12, "DomainIdmap changed: update domain-wire.c and tests/test-domain-wire.c");
@@ -243,6 +244,13 @@ static void put_filesystem(WireWriter *w, const DomainFilesystem *fs) {
         put_bool(w, fs->readonly);
 }
 
+static void put_bandwidth_rate(WireWriter *w, const DomainBandwidthRate *rate) {
+        put_u64(w, rate->average);
+        put_u64(w, rate->peak);
+        put_u64(w, rate->burst);
+        put_u64(w, rate->floor);
+}
+
 static void put_interface(WireWriter *w, const DomainInterface *iface) {
         put_u32(w, iface->type);
         put_bytes(w, iface->mac, MAC_ADDR_LEN);
@@ -252,6 +260,8 @@ static void put_interface(WireWriter *w, const DomainInterface *iface) {
         put_str(w, iface->target_dev);
         put_str(w, iface->guest_dev);
         put_bool(w, iface->link_down);
+        put_bandwidth_rate(w, &iface->bw_in);
+        put_bandwidth_rate(w, &iface->bw_out);
         put_count(w, iface->n_ips);
         ARRAY_FOREACH(ip, iface->ips, iface->n_ips) {
                 put_u32(w, (uint32_t) ip->family);
@@ -369,7 +379,7 @@ int domain_def_to_wire(const DomainDef *def, char *const *bridges, void **ret, s
 #define WIRE_MIN_IP (4 + WIRE_MIN_STR + 4 + WIRE_MIN_STR)
 #define WIRE_MIN_ROUTE (4 + WIRE_MIN_STR + 4 + WIRE_MIN_STR)
 #define WIRE_MIN_FILESYSTEM (4 + WIRE_MIN_STR + 8 + WIRE_MIN_STR + 1)
-#define WIRE_MIN_INTERFACE (4 + MAC_ADDR_LEN + 1 + WIRE_MIN_STR + 4 + 2 * WIRE_MIN_STR + 1 + 4 + 4 + 4 + WIRE_MIN_STR)
+#define WIRE_MIN_INTERFACE (4 + MAC_ADDR_LEN + 1 + WIRE_MIN_STR + 4 + 2 * WIRE_MIN_STR + 1 + 8 * 8 + 4 + 4 + 4 + WIRE_MIN_STR)
 
 static bool family_is_valid(int family) {
         return family == AF_INET || family == AF_INET6;
@@ -420,6 +430,13 @@ static void get_route(WireReader *r, DomainRoute *rt) {
         wire_check(r, family_is_valid(rt->family) && rt->prefix <= prefix_max(rt->family));
 }
 
+static void get_bandwidth_rate(WireReader *r, DomainBandwidthRate *rate) {
+        rate->average = get_u64(r);
+        rate->peak = get_u64(r);
+        rate->burst = get_u64(r);
+        rate->floor = get_u64(r);
+}
+
 static void get_interface(WireReader *r, DomainInterface *iface) {
         size_t n;
 
@@ -431,6 +448,8 @@ static void get_interface(WireReader *r, DomainInterface *iface) {
         iface->target_dev = get_str(r);
         iface->guest_dev = get_str(r);
         iface->link_down = get_bool(r);
+        get_bandwidth_rate(r, &iface->bw_in);
+        get_bandwidth_rate(r, &iface->bw_out);
         /* The parser gives every type but ethernet a source. */
         wire_check(r, (iface->type == INTERFACE_ETHERNET) == !iface->source);
 

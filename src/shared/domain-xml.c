@@ -28,6 +28,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -740,6 +741,63 @@ static int check_interface_unique(Parser *p, xmlNode *n, const DomainInterface *
         return 0;
 }
 
+/* One <inbound>/<outbound>: the schema checked the ranges; what is left is
+ * libvirt's rules between the attributes. */
+static int parse_bandwidth_rate(Parser *p, xmlNode *n, const DomainInterface *iface, DomainBandwidthRate *ret) {
+        /* libvirt's limits: rates fit tc's 32 bits, a burst is at most 1 GiB */
+        static const struct {
+                const char *name;
+                size_t offset;
+                uint64_t max;
+        } attrs[] = {
+                { "average", offsetof(DomainBandwidthRate, average), UINT32_MAX },
+                { "peak", offsetof(DomainBandwidthRate, peak), UINT32_MAX },
+                { "burst", offsetof(DomainBandwidthRate, burst), 1048576 },
+                { "floor", offsetof(DomainBandwidthRate, floor), UINT32_MAX },
+        };
+        bool inbound = xml_name_is(n, "inbound");
+
+        ARRAY_FOREACH(a, attrs, ELEMENTSOF(attrs)) {
+                _cleanup_free_ char *s = NULL;
+                uint64_t v;
+                int r;
+
+                r = xml_prop_opt(n, a->name, &s);
+                if (r < 0)
+                        return r;
+                if (!s)
+                        continue;
+                if (xml_parse_u64(s, &v) < 0 || v == 0 || v > a->max)
+                        return ERR(p, n, a->name, "attribute '%s' of <%s> has the invalid value '%s', expected 1 to %llu",
+                                   a->name, (const char *) n->name, s, (unsigned long long) a->max);
+                *(uint64_t *) ((uint8_t *) ret + a->offset) = v;
+        }
+
+        if (ret->floor > 0 && !inbound)
+                return ERR(p, n, "floor", "attribute 'floor' is only supported in <inbound>");
+        if (ret->floor > 0 && iface->type != INTERFACE_NETWORK)
+                return ERR(p, n, "floor", "attribute 'floor' is only supported for interfaces of type 'network', not '%s'",
+                           interface_type_to_string(iface->type));
+        if (!domain_bandwidth_rate_is_set(ret))
+                return ERR(p, n, NULL, "<%s> needs the attribute 'average'%s", (const char *) n->name,
+                           inbound ? " or 'floor'" : "");
+        return 0;
+}
+
+static int parse_bandwidth(Parser *p, xmlNode *n, DomainInterface *iface) {
+        XML_FOREACH_ELEMENT(c, n) {
+                int r = 0;
+
+                if (xml_name_is(c, "inbound"))
+                        r = parse_bandwidth_rate(p, c, iface, &iface->bw_in);
+                else if (xml_name_is(c, "outbound"))
+                        r = parse_bandwidth_rate(p, c, iface, &iface->bw_out);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int parse_interface(Parser *p, xmlNode *n) {
         DomainDef *def = p->def;
         _cleanup_free_ char *type = xml_prop(n, "type");
@@ -784,7 +842,9 @@ static int parse_interface(Parser *p, xmlNode *n) {
                         _cleanup_free_ char *state = NULL;
                         r = xml_prop_opt(c, "state", &state);
                         iface->link_down = streq_ptr(state, "down");
-                } else if (!xml_name_is(c, "source"))
+                } else if (xml_name_is(c, "bandwidth"))
+                        r = parse_bandwidth(p, c, iface);
+                else if (!xml_name_is(c, "source"))
                         r = warn_ignored(p, c);
                 if (r < 0)
                         return r;
@@ -1231,6 +1291,21 @@ static const char *family_name(int family) {
         return family == AF_INET6 ? "ipv6" : "ipv4";
 }
 
+static void format_bandwidth_rate(XmlBuf *b, const char *element, const DomainBandwidthRate *rate) {
+        if (!domain_bandwidth_rate_is_set(rate))
+                return;
+        xml_buf_printf(b, "        <%s", element);
+        if (rate->average > 0)
+                xml_buf_printf(b, " average='%llu'", (unsigned long long) rate->average);
+        if (rate->peak > 0)
+                xml_buf_printf(b, " peak='%llu'", (unsigned long long) rate->peak);
+        if (rate->burst > 0)
+                xml_buf_printf(b, " burst='%llu'", (unsigned long long) rate->burst);
+        if (rate->floor > 0)
+                xml_buf_printf(b, " floor='%llu'", (unsigned long long) rate->floor);
+        xml_buf_printf(b, "/>\n");
+}
+
 static void format_interface(XmlBuf *b, const DomainInterface *iface) {
         xml_buf_printf(b, "    <interface type='%s'>\n", strna(interface_type_to_string(iface->type)));
         if (iface->has_mac) {
@@ -1271,6 +1346,12 @@ static void format_interface(XmlBuf *b, const DomainInterface *iface) {
         }
         if (iface->link_down)
                 xml_buf_printf(b, "      <link state='down'/>\n");
+        if (domain_bandwidth_rate_is_set(&iface->bw_in) || domain_bandwidth_rate_is_set(&iface->bw_out)) {
+                xml_buf_printf(b, "      <bandwidth>\n");
+                format_bandwidth_rate(b, "inbound", &iface->bw_in);
+                format_bandwidth_rate(b, "outbound", &iface->bw_out);
+                xml_buf_printf(b, "      </bandwidth>\n");
+        }
         if (iface->spoofcheck != SPOOFCHECK_DEFAULT)
                 xml_buf_printf(b, "      <vivarium:spoofcheck state='%s'/>\n", spoofcheck_to_string(iface->spoofcheck));
         xml_buf_printf(b, "    </interface>\n");

@@ -70,6 +70,15 @@ typedef struct DomainRoute {
         char *gateway;
 } DomainRoute;
 
+/* One direction of <bandwidth>, libvirt's units: average, peak and floor in
+ * KiB/s, burst in KiB; 0 = not set. */
+typedef struct DomainBandwidthRate {
+        uint64_t average;
+        uint64_t peak;
+        uint64_t burst;
+        uint64_t floor;        /* <inbound> of a type='network' interface only */
+} DomainBandwidthRate;
+
 typedef struct DomainInterface {
         InterfaceType type;
         uint8_t mac[MAC_ADDR_LEN];
@@ -79,6 +88,8 @@ typedef struct DomainInterface {
         char *target_dev;      /* host side name, NULL = vnetN */
         char *guest_dev;       /* container side name, NULL = ethN */
         bool link_down;        /* <link state='down'/> */
+        DomainBandwidthRate bw_in;  /* <bandwidth><inbound>: into the container */
+        DomainBandwidthRate bw_out; /* <bandwidth><outbound>: from the container */
         DomainIP *ips;
         size_t n_ips;
         DomainRoute *routes;
@@ -218,6 +229,11 @@ int domain_def_set_picked_range(DomainDef *def, uint32_t base);
 #define USERNS_RANGE_SIZE 65536U
 
 bool domain_name_is_valid(const char *name);
+
+/* A <bandwidth> direction that shapes anything: average or floor set. */
+static inline bool domain_bandwidth_rate_is_set(const DomainBandwidthRate *r) {
+        return r->average > 0 || r->floor > 0;
+}
 
 const char *filesystem_type_to_string(FilesystemType t);
 const char *interface_type_to_string(InterfaceType t);
