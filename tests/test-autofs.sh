@@ -30,12 +30,6 @@ kernel_require autofs
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
-contains() { # HAYSTACK NEEDLE
-	case $1 in *"$2"*) return 0 ;; esac
-	echo "#  expected to find: $2" >&2
-	echo "#  in: $1" | head -40 >&2
-	return 1
-}
 in_host() { testhost_run "$@"; }
 
 work=$(mktemp -d /tmp/vt-autofs.XXXXXX)

@@ -30,24 +30,7 @@ fi
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
-not() { ! "$@"; }
 quiet() { "$@" >/dev/null; }
-contains() { # HAYSTACK NEEDLE
-	case $1 in *"$2"*) return 0 ;; esac
-	echo "  expected to find: $2" >&2
-	echo "  in: $1" >&2
-	return 1
-}
-wait_for() { # TRIES CMD...: retries CMD every 0.1 s
-	local tries=$1
-	shift
-	while [ "$tries" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	return 1
-}
 
 work=$(mktemp -d /tmp/vt-faults.XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -23,13 +23,6 @@ fi
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
-not() { ! "$@"; }
-contains() { # HAYSTACK NEEDLE
-	case $1 in *"$2"*) return 0 ;; esac
-	echo "  expected to find: $2" >&2
-	echo "  in: $1" >&2
-	return 1
-}
 
 work=$(mktemp -d /tmp/vt-manager.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -69,16 +62,6 @@ has_state() { # NAME STATE
 	[ "$(busctl_ get-property org.vivarium1 "/org/vivarium1/container/$1" org.vivarium1.Container State 2>&1)" = "s \"$2\"" ]
 }
 mainpid_is() { [ "$(mainpid)" = "$1" ]; }
-wait_for() { # TRIES CMD...: retries CMD every 0.1 s
-	local tries=$1
-	shift
-	while [ "$tries" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	return 1
-}
 
 hello_xml="<domain type='lxc'>
 <name>helloworld</name>

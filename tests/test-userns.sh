@@ -31,30 +31,9 @@ fi
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
-contains() { # HAYSTACK NEEDLE
-	case $1 in *"$2"*) return 0 ;; esac
-	echo "#  expected to find: $2" >&2
-	echo "#  in: $1" | head -40 >&2
-	return 1
-}
-lacks() { # HAYSTACK NEEDLE
-	case $1 in *"$2"*) echo "#  did not expect: $2" >&2; return 1 ;; esac
-	return 0
-}
-not() { ! "$@"; }
 in_host() { testhost_run "$@"; }
 journal_has() { in_host journalctl --no-pager -o cat | grep -qF -- "$1"; }
 vivctl() { testhost_run vivctl -c lxc:/// "$@"; }
-wait_for() { # TRIES CMD...: retries CMD every 0.1 s
-	local tries=$1
-	shift
-	while [ "$tries" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	return 1
-}
 probe_done() { in_host grep -qx done "$1"; }
 # the base of a running container's picked range, from its live XML
 range_of() {
