@@ -17,6 +17,11 @@ VIVARIUM_TEST_DEPS=(
         clang libclang-rt-14-dev
         crun gnuplot-nox file strace
 )
+# Only tests/vm/run.sh (a Debian VM with systemd on pure cgroup v2 and autofs; not
+# run by tools/test): qemu, mmdebstrap for its image, e2fsprogs for its disks.
+VIVARIUM_VM_DEPS=(
+        qemu-system-x86 mmdebstrap e2fsprogs
+)
 
 deps_missing() {
         local p
