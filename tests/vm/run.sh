@@ -26,8 +26,9 @@
 # VIVARIUM_VM_TIMEOUT (s, 7200), VIVARIUM_VM_CACHE (/var/tmp/vivarium-vm),
 # VIVARIUM_VM_VERBOSE=1 (the kernel/systemd console on stderr too),
 # VIVARIUM_VM_ENV="VAR=VALUE ..." (set for meson test inside, e.g. TESTHOST_TRACE=1).
-# Inside, TESTHOST_BOOT_TIMEOUT is 600 and meson's timeouts are multiplied by 10:
-# under TCG, on a loaded machine, a test host boots in minutes, not in a second.
+# Inside, TESTHOST_BOOT_TIMEOUT is 600, sd-bus calls in test hosts time out after
+# 10 min (TESTHOST_ENV=SYSTEMD_BUS_TIMEOUT=10min) and meson's timeouts are multiplied
+# by 10: under TCG, on a loaded machine, a test host boots in minutes, not in a second.
 set -euo pipefail
 
 here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
@@ -143,6 +144,7 @@ make_image() {
 		"$R/etc/systemd/system/multi-user.target.wants/vivarium-vm-job.service"
 	ln -sf /dev/null "$R/etc/systemd/system/getty@.service"
 	ln -sf /dev/null "$R/etc/systemd/system/serial-getty@.service"
+	# shellcheck disable=SC2016 # dpkg-query's format, not the shell's
 	chroot "$R" dpkg-query -W -f '${Package} ${Version}\n' >"$tmp/packages"
 	cp -L "$R"/boot/vmlinuz-* "$tmp/vmlinuz"
 	cp -L "$R"/boot/initrd.img-* "$tmp/initrd.img"
@@ -175,7 +177,7 @@ accel_args() {
 	esac
 }
 
-QEMU_PID= TAIL_PID= CTAIL_PID=
+QEMU_PID='' TAIL_PID='' CTAIL_PID=''
 stop_children() { # by PID, what this script started
 	local p
 	for p in $QEMU_PID $TAIL_PID $CTAIL_PID; do
@@ -183,7 +185,7 @@ stop_children() { # by PID, what this script started
 	done
 }
 
-RUN= STAGE=
+RUN='' STAGE=''
 run_vm() { # MESON-TEST-ARGS...
 	local t0=$SECONDS run stage rc qrc=0 accel
 	say "building $BUILD"
@@ -237,7 +239,7 @@ run_vm() { # MESON-TEST-ARGS...
 	wait "$QEMU_PID" || qrc=$?
 	wait "$TAIL_PID" 2>/dev/null || true
 	[ -z "$CTAIL_PID" ] || wait "$CTAIL_PID" 2>/dev/null || true
-	QEMU_PID= TAIL_PID= CTAIL_PID=
+	QEMU_PID='' TAIL_PID='' CTAIL_PID=''
 	# out/ comes back without a mount.
 	debugfs -R "rdump /out $run" "$run/job.img" >/dev/null 2>&1 || true
 	rm -f "$run/job.img"
@@ -258,8 +260,9 @@ run_vm() { # MESON-TEST-ARGS...
 		python3 "$here/summary.py" "$run/out/testlog.json" || { [ "$rc" != 0 ] || rc=1; }
 	fi
 	say "exit status $rc; $((SECONDS - t0)) s in all; logs in $run"
-	# Keep the newest five runs' logs.
-	ls -1dt "$CACHE"/runs/*/ 2>/dev/null | tail -n +6 | while read -r d; do rm -rf "$d"; done
+	# Keep the newest five runs' logs (their names begin with the date).
+	find "$CACHE/runs" -mindepth 1 -maxdepth 1 -type d | sort -r | tail -n +6 |
+		while read -r d; do rm -rf "$d"; done
 	return "$rc"
 }
 
