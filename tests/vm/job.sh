@@ -19,7 +19,16 @@ cd "$VM_SRC" || exit 1
 # Under TCG everything is 10-50 times slower than on the machine: generous bounds,
 # still bounds.
 export VIVARIUM_TESTS_MUST_RUN=1 TESTHOST_BOOT_TIMEOUT=600
-# sd-bus calls (vivctl's, the manager's) wait 25 s by default: not enough here.
+# dbus-daemon gives an activated service 25 s to take its name, and sd-bus calls
+# (vivctl's, the manager's) wait 25 s: not enough here. The test hosts' roots are
+# overlays of this VM's root (a throwaway snapshot), so they read this file too.
+cat >/etc/dbus-1/system.d/zz-vivarium-vm-slow.conf <<'XML'
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <limit name="service_start_timeout">600000</limit>
+</busconfig>
+XML
 export TESTHOST_ENV="SYSTEMD_BUS_TIMEOUT=10min${TESTHOST_ENV:+ $TESTHOST_ENV}"
 # shellcheck disable=SC2086,SC2163 # VAR=VALUE words
 [ -z "$VM_ENV" ] || export $VM_ENV
