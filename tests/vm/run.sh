@@ -46,9 +46,10 @@ die() { say "error: $*"; exit 2; }
 
 # The image: the base system, the libraries the programs link, meson (the job runs
 # meson test; testhost_install runs meson install) and every test package but the
-# build-only and benchmark ones.
+# build-only and benchmark ones (and mmdebstrap, should the list get it: that is
+# for a machine making images). A change of the list makes a new image.
 image_packages() {
-	local p skip=" clang libclang-rt-14-dev valgrind crun gnuplot-nox "
+	local p skip=" clang libclang-rt-14-dev valgrind crun gnuplot-nox mmdebstrap "
 	local -a pkgs=(systemd-sysv udev kmod linux-image-amd64 initramfs-tools
 		libsystemd0 libxml2 libnl-3-200 libnl-route-3-200 libseccomp2 libcap2
 		meson ninja-build python3)
