@@ -75,6 +75,15 @@ else:
 for d in scope_dirs:
     os.mkdir(d)
 
+# What a helper says on a systemd host even when all goes well: it detaches the
+# host's autofs mounts (systemd's binfmt_misc automount, say) from the container,
+# and, run outside a scope as here when there is no free hierarchy, it says so.
+def expected_notes(err):
+    lines = [l for l in err.splitlines()
+             if not re.search(r"\]: Detached autofs mount '[^']*' from the container's mount namespace\.$", l)
+             and not (not scope_dirs and "]: Not running in a systemd scope (cgroup " in l)]
+    return "\n".join(lines)
+
 def write_xml(name, script, init="/bin/sh"):
     esc = script.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     with open(os.path.join(RUN, name + ".xml"), "w") as f:
@@ -234,8 +243,8 @@ try:
     check("NAME.seccomp removed", not os.path.exists(filt))
     check("leaf cgroups removed", leaves_gone())
     check("the live XML is left to the manager", os.path.exists(os.path.join(RUN, name + ".xml")))
-    check("helper quiet on success", open(os.path.join(work, name + ".err")).read() == "",
-          open(os.path.join(work, name + ".err")).read())
+    err = open(os.path.join(work, name + ".err")).read()
+    check("helper quiet on success", expected_notes(err) == "", err)
 
     # --- init exits by itself ---
     name = "vt-exit"

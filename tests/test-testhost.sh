@@ -38,6 +38,8 @@ echo marker >"$marker"
 # A directory the host sees through a bind: the install check builds there
 # after the boot.
 export TESTHOST_BIND="$work"
+# Set for the host's units and testhost_run's commands.
+export TESTHOST_ENV="VT_TESTHOST_ENV=set-$$"
 
 t0=$(date +%s%N)
 if ! testhost_boot "$name"; then
@@ -113,6 +115,12 @@ check "testhost_run passes stdin and stdout" [ "$(echo piped | testhost_run cat)
 check "testhost_run runs in /" [ "$(testhost_run pwd)" = / ]
 check "testhost_run does not leak the caller's environment" \
 	[ -z "$(DBUS_SESSION_BUS_ADDRESS=unix:path=/nowhere VIVARIUM_LEAK=1 testhost_run env | grep -E '^(DBUS_SESSION_BUS_ADDRESS|VIVARIUM_LEAK)=')" ]
+check "testhost_run sets TESTHOST_ENV's variables" \
+	[ "$(testhost_run printenv VT_TESTHOST_ENV)" = "set-$$" ]
+check "the host's units get TESTHOST_ENV's variables" \
+	testhost_run sh -c "systemctl show-environment | grep -qx VT_TESTHOST_ENV=set-$$"
+check "testhost_boot refuses a TESTHOST_ENV word that is not VAR=VALUE" \
+	eval '! (TESTHOST_ENV="VT_OK=1 not-an-assignment" testhost_boot vt-$$-badenv 2>/dev/null)'
 check "testhost_run's cgroup is inside the host's tree" \
 	[ "$(testhost_run sh -c 'grep "^0::" /proc/self/cgroup')" = "0::/testhost-run" ]
 check "the host has its own network (lo only)" [ "$(testhost_run ls /sys/class/net)" = lo ]

@@ -32,7 +32,8 @@ if [ "${1:-}" != "--inner" ]; then
         # shellcheck source=/dev/null
         . "$here/testhost/testhost.sh"
 
-        testhost_boot vivctl-seed || exit 1
+        # $$: another run of this test may have a host up at the same time
+        testhost_boot "vt-seed-$$" || exit 1
         testhost_install "$VIVARIUM_BUILD_DIR" || { echo "FAIL: testhost_install" >&2; exit 1; }
         testhost_run /bin/bash "$self" --inner
         rc=$?

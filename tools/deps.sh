@@ -18,6 +18,11 @@ VIVARIUM_TEST_DEPS=(
         crun gnuplot-nox file strace python3-dbus python3-gi
         mmdebstrap
 )
+# Only tests/vm/run.sh (a Debian VM with systemd on pure cgroup v2 and autofs; not
+# run by tools/test): qemu, mmdebstrap for its image, e2fsprogs for its disks.
+VIVARIUM_VM_DEPS=(
+        qemu-system-x86 mmdebstrap e2fsprogs
+)
 
 deps_missing() {
         local p

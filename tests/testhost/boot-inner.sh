@@ -14,6 +14,7 @@
 #   TH_CAPS      capabilities to drop from the bounding set (comma-separated)
 #   TH_MASK      units to mask inside
 #   TH_TRACE     if not empty, trace this script into the log (set -x)
+#   TH_ENV       VAR=VALUE words for every unit (systemd.setenv=)
 set -euo pipefail
 if [ -n "${TH_TRACE:-}" ]; then
 	PS4='+ $EPOCHREALTIME '
@@ -148,6 +149,9 @@ cd /
 args=(--system --unit=basic.target)
 for u in $TH_MASK; do
 	args+=("systemd.mask=$u")
+done
+for e in ${TH_ENV:-}; do
+	args+=("systemd.setenv=$e")
 done
 for s in /lib/systemd/systemd /usr/lib/systemd/systemd; do
 	[ -x "$s" ] && break

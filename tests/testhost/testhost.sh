@@ -19,6 +19,10 @@
 #   TESTHOST_DROP_CAPS     capabilities dropped from the host's bounding set
 #   TESTHOST_MASK          extra units to mask inside the host
 #   TESTHOST_TRACE         if set, boot-inner.sh traces itself into the host's log
+#   TESTHOST_ENV           VAR=VALUE words set for every unit of the host
+#                          (systemd.setenv=) and every testhost_run command, e.g.
+#                          SYSTEMD_BUS_TIMEOUT=10min where the machine is slow (a VM
+#                          under TCG: tests/vm/run.sh)
 
 if [ -z "${BASH_VERSION:-}" ]; then
 	echo "testhost.sh: needs bash" >&2
@@ -221,6 +225,12 @@ testhost_boot() { # NAME
 	if ! why=$(testhost_preflight); then
 		testhost_skip_or_fail "cannot boot a test host: $why"
 	fi
+	for b in ${TESTHOST_ENV:-}; do
+		if ! [[ $b =~ ^[A-Za-z_][A-Za-z0-9_]*=[^[:space:]]*$ ]]; then
+			testhost__say "TESTHOST_ENV: '$b' is not VAR=VALUE"
+			return 1
+		fi
+	done
 	dir=$TESTHOST__RUNDIR/testhost-$name
 	if [ -e "$dir" ]; then
 		testhost__get b "$dir/launcher.pid"
@@ -242,6 +252,8 @@ testhost_boot() { # NAME
 	TESTHOST__HOSTS="$TESTHOST__HOSTS $name"
 	mkdir "$dir/fs"
 	: >"$dir/log"
+	# Kept with the host: its commands get what its units got.
+	echo "${TESTHOST_ENV:-}" >"$dir/env"
 
 	# One subtree NAME in every hierarchy; the host's PID 1 moves into it and
 	# unshares its cgroup namespace there (boot-inner.sh).
@@ -273,6 +285,7 @@ $(readlink -f "$b")"
 			TH_NAME=$name TH_DIR=$dir TH_HOSTNAME=${name//_/-} \
 				TH_BINDS=$binds TH_CAPS=$TESTHOST_DROP_CAPS \
 				TH_MASK="$TESTHOST__MASK_DEFAULT ${TESTHOST_MASK:-}" TH_TRACE=${TESTHOST_TRACE:-} \
+				TH_ENV=${TESTHOST_ENV:-} \
 				exec setsid unshare --pid --fork --kill-child --mount --uts --ipc --net \
 				--propagation private -- /bin/bash "$TESTHOST__LIBDIR/boot-inner.sh"
 		) </dev/null >>"$dir/log" 2>&1 &
@@ -386,16 +399,18 @@ testhost_run() { # CMD...
 }
 
 testhost__run() { # NAME PID CMD...
-	local name=$1 pid=$2
+	local name=$1 pid=$2 extra
 	shift 2
+	testhost__get extra "$TESTHOST__RUNDIR/testhost-$name/env" || extra=
 	(
 		set +e
 		while read -r mp _; do
 			echo "$BASHPID" >"$mp/$name/testhost-run/cgroup.procs"
 		done <"$TESTHOST__RUNDIR/testhost-$name/cgroups" 2>/dev/null
 		# setns() into the mount namespace makes its root the root and cwd.
+		# shellcheck disable=SC2086 # $extra: VAR=VALUE words, checked at boot
 		exec env -i PATH="$TESTHOST__PATH" HOME=/root USER=root LOGNAME=root SHELL=/bin/bash \
-			LANG=C.UTF-8 PAGER=cat SYSTEMD_PAGER=cat ${TERM:+TERM=$TERM} \
+			LANG=C.UTF-8 PAGER=cat SYSTEMD_PAGER=cat ${TERM:+TERM=$TERM} $extra \
 			nsenter -t "$pid" -a -- \
 			setpriv --bounding-set "-${TESTHOST_DROP_CAPS//,/,-}" -- "$@"
 	)

@@ -1,0 +1,39 @@
+#!/bin/bash
+# Runs inside the VM (started by the image's vivarium-vm-job.service; see run.sh):
+# binds the copies of the tree and of the build dir at the paths they have on the
+# machine that built them (meson's files hold absolute paths), says what kind of host
+# this is, and runs meson test with the arguments run.sh was given. Its output is the
+# machine's job.log; out/ goes back to the machine.
+set -u
+J=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=/dev/null # written by run.sh: VM_SRC, VM_BUILD, VM_ARGS
+. "$J/env"
+mkdir -p "$VM_SRC" && mount --bind "$J/src" "$VM_SRC" || exit 1
+mkdir -p "$VM_BUILD" && mount --bind "$J/build" "$VM_BUILD" || exit 1
+
+echo "vm: kernel $(uname -r); PID 1 $(readlink /proc/1/exe), $(systemctl --version | head -1)," \
+	"state ${VM_STATE:-?}; /sys/fs/cgroup is $(stat -f -c %T /sys/fs/cgroup)" \
+	"($(cat /sys/fs/cgroup/cgroup.controllers)); autofs: $(grep -w autofs /proc/filesystems | tr -s '\t' ' ')"
+t0=$SECONDS
+cd "$VM_SRC" || exit 1
+# Under TCG everything is 10-50 times slower than on the machine: generous bounds,
+# still bounds.
+export VIVARIUM_TESTS_MUST_RUN=1 TESTHOST_BOOT_TIMEOUT=600
+# dbus-daemon gives an activated service 25 s to take its name, and sd-bus calls
+# (vivctl's, the manager's) wait 25 s: not enough here. The test hosts' roots are
+# overlays of this VM's root (a throwaway snapshot), so they read this file too.
+cat >/etc/dbus-1/system.d/zz-vivarium-vm-slow.conf <<'XML'
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <limit name="service_start_timeout">600000</limit>
+</busconfig>
+XML
+export TESTHOST_ENV="SYSTEMD_BUS_TIMEOUT=10min${TESTHOST_ENV:+ $TESTHOST_ENV}"
+# shellcheck disable=SC2086,SC2163 # VAR=VALUE words
+[ -z "$VM_ENV" ] || export $VM_ENV
+meson test -C "$VM_BUILD" --no-rebuild --print-errorlogs --timeout-multiplier 10 "${VM_ARGS[@]}"
+rc=$?
+echo "vm: meson test exited with $rc after $((SECONDS - t0)) s"
+cp "$VM_BUILD/meson-logs/testlog.json" "$VM_BUILD/meson-logs/testlog.txt" "$J/out/" 2>/dev/null
+exit $rc

@@ -1,0 +1,280 @@
+#!/bin/bash
+# Runs Vivarium's meson tests inside a throwaway Debian 12 VM whose PID 1 is systemd
+# on a pure cgroup v2 hierarchy and whose kernel has autofs: what this project's
+# machines are not (hybrid cgroups, no systemd as PID 1, some kernels without autofs).
+# Not part of tools/test or CI: under qemu's TCG a run takes minutes (README.md,
+# "Tests in a VM").
+#
+#   tests/vm/run.sh [MESON-TEST-ARGS...]   default: autofs; e.g. "testhost manager",
+#                                          "--suite integration"
+#   tests/vm/run.sh --image                make (or reuse) the cached VM image only
+#   tests/vm/run.sh --clean                delete the cache
+#
+# On the machine: builds the tree in VIVARIUM_VM_BUILD (default TOP/build-vm), makes or
+# reuses the image (mmdebstrap; cached under /var/tmp/vivarium-vm, keyed by its
+# package list and guest files), copies the tree (tracked and untracked files, not
+# ignored ones) and the build dir onto a job disk, boots the VM (no network), and
+# prints the job's output while it runs. Inside, the job (tests/vm/job.sh) binds the
+# copies at their paths on this machine, so meson's absolute paths hold, and runs
+# `meson test --no-rebuild --print-errorlogs ARGS` with VIVARIUM_TESTS_MUST_RUN=1.
+# Then a table of the tests: result, seconds, ok/not ok lines. Exit status: 0 when
+# every test passed (a skip is a failure here: the VM has everything), 1 when not,
+# 124 when the VM timed out, 125 when it stopped without a status.
+#
+# Knobs: VIVARIUM_VM_ACCEL=auto|kvm|tcg (auto: kvm only with vmx/svm in
+# /proc/cpuinfo), VIVARIUM_VM_MEM (MiB, 4096), VIVARIUM_VM_CPUS (2),
+# VIVARIUM_VM_TIMEOUT (s, 7200), VIVARIUM_VM_CACHE (/var/tmp/vivarium-vm),
+# VIVARIUM_VM_VERBOSE=1 (the kernel/systemd console on stderr too),
+# VIVARIUM_VM_ENV="VAR=VALUE ..." (set for meson test inside, e.g. TESTHOST_TRACE=1).
+# Inside, TESTHOST_BOOT_TIMEOUT is 600, sd-bus calls in test hosts time out after
+# 10 min (TESTHOST_ENV=SYSTEMD_BUS_TIMEOUT=10min) and meson's timeouts are multiplied
+# by 10: under TCG, on a loaded machine, a test host boots in minutes, not in a second.
+set -euo pipefail
+
+here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+top=$(cd "$here/../.." && pwd)
+CACHE=${VIVARIUM_VM_CACHE:-/var/tmp/vivarium-vm}
+BUILD=${VIVARIUM_VM_BUILD:-$top/build-vm}
+SUITE=bookworm
+ROOT_SIZE=4G
+
+say() { printf 'vm: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 2; }
+
+# shellcheck source=tools/deps.sh
+. "$top/tools/deps.sh"
+
+# The image: the base system, the libraries the programs link, meson (the job runs
+# meson test; testhost_install runs meson install) and every test package but the
+# build-only and benchmark ones (and mmdebstrap, should the list get it: that is
+# for a machine making images). A change of the list makes a new image.
+image_packages() {
+	local p skip=" clang libclang-rt-14-dev valgrind crun gnuplot-nox mmdebstrap "
+	local -a pkgs=(systemd-sysv udev kmod linux-image-amd64 initramfs-tools
+		libsystemd0 libxml2 libnl-3-200 libnl-route-3-200 libseccomp2 libcap2
+		meson ninja-build python3)
+	for p in "${VIVARIUM_TEST_DEPS[@]}"; do
+		[[ $skip == *" $p "* ]] || pkgs+=("$p")
+	done
+	local IFS=,
+	echo "${pkgs[*]}"
+}
+PKGS=$(image_packages)
+
+# The guest's job runner, started at boot by vivarium-vm-job.service: mounts the job
+# disk (label vivvmjob), runs its job.sh once the boot has finished, with the output on
+# the second serial port (the machine's job.log), stores the status and powers off
+# whatever happens.
+read -r -d '' GUEST_RUNNER <<'SH' || true
+#!/bin/bash
+exec 2>&1
+trap 'sync; systemctl poweroff --no-block' EXIT
+J=/mnt/vm
+mkdir -p $J
+for i in $(seq 1 60); do blkid -L vivvmjob >/dev/null && break; sleep 1; done
+mount LABEL=vivvmjob $J || { echo "vivarium-vm-job: no job disk"; exit 1; }
+stty -F /dev/ttyS1 raw -echo 115200 2>/dev/null || true
+state=$(systemctl is-system-running --wait 2>&1)
+export HOME=/root VM_STATE=$state
+cd $J
+bash $J/job.sh </dev/null 2>&1 | tee $J/out/job.log >/dev/ttyS1
+echo "${PIPESTATUS[0]}" >$J/out/rc
+cd /
+sync
+umount $J
+SH
+# Type=simple: the unit counts as started at once, so the boot can finish while the
+# job waits for it.
+read -r -d '' GUEST_UNIT <<'UNIT' || true
+[Unit]
+Description=Vivarium VM test job
+[Service]
+Type=simple
+ExecStart=/usr/local/sbin/vivarium-vm-job
+StandardOutput=journal+console
+[Install]
+WantedBy=multi-user.target
+UNIT
+
+KEY=$(printf '%s\n' "$SUITE" "$PKGS" "$ROOT_SIZE" "$GUEST_RUNNER" "$GUEST_UNIT" | sha256sum | cut -c1-16)
+IMG=$CACHE/img-$KEY
+
+# qemu, mmdebstrap, e2fsprogs (mke2fs -d, debugfs): nothing is loop-mounted here.
+host_tools() {
+	deps_install "${VIVARIUM_VM_DEPS[@]}"
+}
+
+# apt sources of this machine, so the image comes from the same mirror.
+mirror_arg() {
+	local f
+	for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list; do
+		[ -s "$f" ] && grep -q '^[^#]*deb' "$f" && { echo "$f"; return; }
+	done
+	echo "http://deb.debian.org/debian"
+}
+
+make_image() {
+	mkdir -p "$CACHE"
+	exec 9>"$CACHE/.lock"
+	flock 9
+	if [ -f "$IMG/.complete" ]; then
+		exec 9>&-
+		return 0
+	fi
+	local t0=$SECONDS tmp=$IMG.tmp.$$ R
+	rm -rf "$IMG".tmp.*
+	mkdir -p "$tmp"
+	R=$tmp/rootfs
+	say "building image $KEY (a few minutes; packages: $PKGS)"
+	if ! mmdebstrap --variant=minbase --include="$PKGS" "$SUITE" "$R" "$(mirror_arg)" \
+		>"$tmp/mmdebstrap.log" 2>&1; then
+		tail -20 "$tmp/mmdebstrap.log" >&2
+		rm -rf "$R"
+		die "mmdebstrap failed (log: $tmp/mmdebstrap.log)"
+	fi
+	echo vivarium-vm >"$R/etc/hostname"
+	printf '127.0.0.1 localhost\n127.0.1.1 vivarium-vm\n' >"$R/etc/hosts"
+	echo '# the root is /dev/vda, given on the kernel command line' >"$R/etc/fstab"
+	# A machine ID: not a first boot, so systemd-firstboot never asks anything.
+	echo "$KEY$KEY" >"$R/etc/machine-id"
+	printf '%s\n' "$GUEST_RUNNER" >"$R/usr/local/sbin/vivarium-vm-job"
+	chmod 755 "$R/usr/local/sbin/vivarium-vm-job"
+	printf '%s\n' "$GUEST_UNIT" >"$R/etc/systemd/system/vivarium-vm-job.service"
+	mkdir -p "$R/etc/systemd/system/multi-user.target.wants"
+	ln -sf /etc/systemd/system/vivarium-vm-job.service \
+		"$R/etc/systemd/system/multi-user.target.wants/vivarium-vm-job.service"
+	ln -sf /dev/null "$R/etc/systemd/system/getty@.service"
+	ln -sf /dev/null "$R/etc/systemd/system/serial-getty@.service"
+	# shellcheck disable=SC2016 # dpkg-query's format, not the shell's
+	chroot "$R" dpkg-query -W -f '${Package} ${Version}\n' >"$tmp/packages"
+	cp -L "$R"/boot/vmlinuz-* "$tmp/vmlinuz"
+	cp -L "$R"/boot/initrd.img-* "$tmp/initrd.img"
+	truncate -s "$ROOT_SIZE" "$tmp/root.img"
+	mke2fs -q -t ext4 -L vivvmroot -d "$R" "$tmp/root.img"
+	rm -rf "$R"
+	touch "$tmp/.complete"
+	mv "$tmp" "$IMG"
+	exec 9>&-
+	say "image built in $((SECONDS - t0)) s: $IMG"
+}
+
+# An ext4 image of DIR, sparse: twice its content plus 1 GiB of room for the tests.
+disk_image() { # DIR IMAGE LABEL
+	local kb
+	kb=$(du -sk "$1" | cut -f1)
+	truncate -s "$((kb * 2 / 1024 + 1024))M" "$2"
+	mke2fs -q -t ext4 -L "$3" -d "$1" "$2"
+}
+
+accel_args() {
+	local a=${VIVARIUM_VM_ACCEL:-auto}
+	if [ "$a" = auto ]; then
+		if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then a=kvm; else a=tcg; fi
+	fi
+	case $a in
+	kvm) echo "-accel kvm -cpu host" ;;
+	tcg) echo "-accel tcg -cpu max" ;;
+	*) die "VIVARIUM_VM_ACCEL must be auto, kvm or tcg" ;;
+	esac
+}
+
+QEMU_PID='' TAIL_PID='' CTAIL_PID=''
+stop_children() { # by PID, what this script started
+	local p
+	for p in $QEMU_PID $TAIL_PID $CTAIL_PID; do
+		kill "$p" 2>/dev/null || true
+	done
+}
+
+RUN='' STAGE=''
+run_vm() { # MESON-TEST-ARGS...
+	local t0=$SECONDS run stage rc qrc=0 accel
+	say "building $BUILD"
+	if [ ! -f "$BUILD/build.ninja" ]; then
+		meson setup "$BUILD" "$top" --buildtype=debugoptimized -Dwerror=false >/dev/null
+	fi
+	ninja -C "$BUILD" >/dev/null
+	make_image
+	mkdir -p "$CACHE/runs"
+	run=$(mktemp -d "$CACHE/runs/$(date +%Y%m%d-%H%M%S)-XXXX")
+	stage=$run/disk
+	RUN=$run STAGE=$stage
+	trap 'stop_children; rm -rf "$STAGE"; rm -f "$RUN"/*.img' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	mkdir -p "$stage/src" "$stage/build" "$stage/out"
+	git -C "$top" ls-files -z -co --exclude-standard |
+		tar -C "$top" --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -C "$stage/src" -xf -
+	cp -a "$BUILD/." "$stage/build/"
+	cp "$here/job.sh" "$stage/job.sh"
+	{
+		printf 'VM_SRC=%q\nVM_BUILD=%q\nVM_ARGS=(' "$top" "$(readlink -f "$BUILD")"
+		printf '%q ' "$@"
+		printf ')\nVM_ENV=%q\n' "${VIVARIUM_VM_ENV:-}"
+	} >"$stage/env"
+	disk_image "$stage" "$run/job.img" vivvmjob
+	rm -rf "$stage"
+	: >"$run/console.log"
+	: >"$run/job.log"
+	accel=$(accel_args)
+	say "booting ($accel; run dir $run)"
+	# ttyS0: kernel and systemd console; ttyS1: the job's output. TMPDIR: where qemu
+	# keeps the overlay of the root image (snapshot=on: the cached image stays as is).
+	# shellcheck disable=SC2086
+	TMPDIR=$run timeout -k 10 "${VIVARIUM_VM_TIMEOUT:-7200}" \
+		qemu-system-x86_64 -name vivarium-vm $accel -m "${VIVARIUM_VM_MEM:-4096}" \
+		-smp "${VIVARIUM_VM_CPUS:-2}" -display none -monitor none -nic none -no-reboot \
+		-serial "file:$run/console.log" -serial "file:$run/job.log" \
+		-kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.img" \
+		-append "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 panic=-1 mitigations=off" \
+		-drive "file=$IMG/root.img,if=virtio,format=raw,snapshot=on" \
+		-drive "file=$run/job.img,if=virtio,format=raw" \
+		</dev/null >"$run/qemu.log" 2>&1 &
+	QEMU_PID=$!
+	tail -n +1 -f --pid=$QEMU_PID "$run/job.log" &
+	TAIL_PID=$!
+	if [ "${VIVARIUM_VM_VERBOSE:-0}" = 1 ]; then
+		tail -n +1 -f --pid=$QEMU_PID "$run/console.log" >&2 &
+		CTAIL_PID=$!
+	fi
+	wait "$QEMU_PID" || qrc=$?
+	wait "$TAIL_PID" 2>/dev/null || true
+	[ -z "$CTAIL_PID" ] || wait "$CTAIL_PID" 2>/dev/null || true
+	QEMU_PID='' TAIL_PID='' CTAIL_PID=''
+	# out/ comes back without a mount.
+	debugfs -R "rdump /out $run" "$run/job.img" >/dev/null 2>&1 || true
+	rm -f "$run/job.img"
+	echo
+	if [ -f "$run/out/rc" ]; then
+		rc=$(cat "$run/out/rc")
+	elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+		say "the VM timed out after ${VIVARIUM_VM_TIMEOUT:-7200} s; console tail:"
+		tail -30 "$run/console.log" >&2
+		rc=124
+	else
+		say "the VM stopped (qemu status $qrc) without a job status; console tail:"
+		tail -30 "$run/console.log" >&2
+		cat "$run/qemu.log" >&2
+		rc=125
+	fi
+	if [ -f "$run/out/testlog.json" ]; then
+		python3 "$here/summary.py" "$run/out/testlog.json" || { [ "$rc" != 0 ] || rc=1; }
+	fi
+	say "exit status $rc; $((SECONDS - t0)) s in all; logs in $run"
+	# Keep the newest five runs' logs (their names begin with the date).
+	find "$CACHE/runs" -mindepth 1 -maxdepth 1 -type d | sort -r | tail -n +6 |
+		while read -r d; do rm -rf "$d"; done
+	return "$rc"
+}
+
+[ "$(id -u)" = 0 ] || die "needs root (mmdebstrap, chroot)"
+case ${1:-} in
+--image) host_tools; make_image ;;
+--clean) rm -rf "$CACHE" ;;
+-h | --help) sed -n '2,27p' "$0" >&2 ;;
+*)
+	host_tools
+	[ $# -gt 0 ] || set -- autofs
+	run_vm "$@"
+	;;
+esac
