@@ -123,7 +123,7 @@ int main(void) {
         CHECK(is_kind(q, "ingress"), "no ingress qdisc");
         if (q)
                 rtnl_qdisc_put(q);
-        CHECK(count_filters(sk, ifindex, TC_HANDLE(0xffff, 0)) >= 1, "no ingress filter");
+        CHECK(count_filters(sk, ifindex, TC_HANDLE(0xffffU, 0)) >= 1, "no ingress filter");
         ifb = netlink_link_get_ifindex(sk, "ifb-vnet-tc");
         CHECK(ifb > 0, "no ifb device 'ifb-vnet-tc'");
         if (ifb > 0)

@@ -273,7 +273,11 @@ check "it is root inside" grep -qx 0 <<<"$bus"
 check "the host's /tmp (tmpfs) is idmapped: root's files are root's inside" contains "$bus" "tmp-owner=0"
 check "the host's / (overlayfs) is not: its files are nobody's inside" contains "$bus" "usr-owner=65534"
 check "the shared root is read-only" contains "$bus" "root-readonly"
-check "CreateXML from inside is refused" contains "$bus" "Access denied"
+# dbus-daemon refuses the call (the uid resolves through libnss-systemd and
+# machined's user records), or, where nothing resolves the uid (no
+# libnss-systemd), it drops the connection at authentication: both refuse
+refused() { grep -qE "Access denied|Transport endpoint is not connected" <<<"$bus"; }
+check "CreateXML from inside is refused" refused
 check "nothing was created" lacks "$(vivctl list --all 2>&1)" "evil"
 vivctl destroy bus >/dev/null 2>&1
 

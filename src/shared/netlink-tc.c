@@ -38,7 +38,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_link *, rtnl_link_put);
 #define HTB_HANDLE   TC_HANDLE(1, 0)
 #define HTB_CLASS    TC_HANDLE(1, 1)
 #define SFQ_HANDLE   TC_HANDLE(2, 0)
-#define INGRESS_HANDLE TC_HANDLE(0xffff, 0)
+#define INGRESS_HANDLE TC_HANDLE(0xffffU, 0)   /* unsigned: 0xffff << 16 overflows an int */
 
 /* HTB takes a class's quantum from rate/r2q and complains below one frame;
  * with one class per device the quantum decides nothing but that warning. */
