@@ -377,3 +377,18 @@ int ctl_resolve_name(Context *c, const char *spec, char **ret) {
         domain_entry_done(&d);
         return 0;
 }
+
+int ctl_call_parameters(sd_bus *bus, sd_bus_message *m, uint64_t flags, const char *domain) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "t", flags);
+        if (r < 0)
+                return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
+        r = sd_bus_call(bus, m, 0, &error, NULL);
+        if (r < 0)
+                return ctl_report_bus_error(&error, r, domain);
+        return 0;
+}

@@ -65,7 +65,6 @@ static int append_rate(sd_bus_message *m, const char *direction, const char *spe
 static int iftune_set(Context *c, const char *name, const char *iface, const char *inbound, const char *outbound,
                       uint64_t flags) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus *bus;
         int r;
 
@@ -84,15 +83,7 @@ static int iftune_set(Context *c, const char *name, const char *iface, const cha
                 return r;
         if (outbound && (r = append_rate(m, "outbound", outbound)) < 0)
                 return r;
-        r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "t", flags);
-        if (r < 0)
-                return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
-        r = sd_bus_call(bus, m, 0, &error, NULL);
-        if (r < 0)
-                return ctl_report_bus_error(&error, r, name);
-        return 0;
+        return ctl_call_parameters(bus, m, flags, name);
 }
 
 /* virsh prints each parameter as "%-15s: %u", in the order libvirt gives them. */

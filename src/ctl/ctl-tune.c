@@ -110,7 +110,6 @@ static int get_effective_def(Context *c, const char *name, uint64_t flags, Domai
 
 static int sched_set(Context *c, const char *name, const char *assignment, uint64_t flags) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *key = NULL;
         const char *eq = strchr(assignment, '='), *value;
         sd_bus *bus;
@@ -151,17 +150,9 @@ static int sched_set(Context *c, const char *name, const char *assignment, uint6
                 r = sd_bus_message_append(m, "{sv}", key, "x", v);
         } else
                 return ctl_error(-EINVAL, "invalid scheduler option: %s", key);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "t", flags);
         if (r < 0)
                 return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
-
-        r = sd_bus_call(bus, m, 0, &error, NULL);
-        if (r < 0)
-                return ctl_report_bus_error(&error, r, name);
-        return 0;
+        return ctl_call_parameters(bus, m, flags, name);
 }
 
 static int verb_schedinfo(Context *c, const VerbArgs *a) {
@@ -211,7 +202,6 @@ static int set_parameters(Context *c, const char *name, const char *method, cons
                           const char *const *options, const char *const *keys, size_t n,
                           int (*parse)(const char *, uint64_t *), uint64_t flags) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         bool any = false;
         sd_bus *bus;
         int r;
@@ -241,15 +231,8 @@ static int set_parameters(Context *c, const char *name, const char *method, cons
         }
         if (!any)
                 return 0;
-        r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "t", flags);
-        if (r < 0)
-                return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
-        r = sd_bus_call(bus, m, 0, &error, NULL);
-        if (r < 0)
-                return ctl_report_bus_error(&error, r, name);
-        return 1;
+        r = ctl_call_parameters(bus, m, flags, name);
+        return r < 0 ? r : 1;
 }
 
 /* virsh's memtune values: scaled (KiB by default), -1 for unlimited. */

@@ -102,6 +102,10 @@ int ctl_get_domain_def(Context *c, const char *name, uint64_t flags, DomainDef *
 
 /* Reports an sd-bus error of a call the caller made itself (same rules). */
 int ctl_report_bus_error(const sd_bus_error *error, int r, const char *domain);
+/* Closes the a{sv} of parameters open in M, appends FLAGS (libvirt's
+ * live/config), calls, and reports a refusal for DOMAIN: the end of every
+ * Set*Parameters call. */
+int ctl_call_parameters(sd_bus *bus, sd_bus_message *m, uint64_t flags, const char *domain);
 
 typedef struct DomainEntry {
         char *name;
