@@ -36,19 +36,8 @@ work=$(mktemp -d /tmp/vt-faults.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 name=vt-$$-faults
-if ! testhost_boot "$name"; then
-	echo "not ok 1 - boot the test host"
-	exit 1
-fi
-if ! testhost_install "$build" >"$work/install.log" 2>&1; then
-	cat "$work/install.log" >&2
-	echo "not ok 1 - install the build into the test host"
-	exit 1
-fi
-testhost_run mkdir -p /run/systemd/system/vivariumd.service.d
-printf '[Service]\nEnvironment=VIVARIUM_IDLE_TIMEOUT=0\n' |
-	testhost_run tee /run/systemd/system/vivariumd.service.d/test.conf >/dev/null
-testhost_run systemctl daemon-reload
+testhost_up "$name" "$build" "$work/install.log"
+testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0
 
 vivctl() { testhost_run vivctl "$@"; }
 mainpid() { testhost_run systemctl show -P MainPID vivariumd.service; }

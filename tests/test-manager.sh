@@ -28,15 +28,7 @@ work=$(mktemp -d /tmp/vt-manager.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 name=vt-$$-mgr
-if ! testhost_boot "$name"; then
-	echo "not ok 1 - boot the test host"
-	exit 1
-fi
-if ! testhost_install "$build" >"$work/install.log" 2>&1; then
-	cat "$work/install.log" >&2
-	echo "not ok 1 - install the build into the test host"
-	exit 1
-fi
+testhost_up "$name" "$build" "$work/install.log"
 
 # Tests control the idle exit; "never" while they run.
 testhost_run mkdir -p /run/systemd/system/vivariumd.service.d

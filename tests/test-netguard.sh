@@ -60,19 +60,8 @@ work=$(mktemp -d /tmp/vt-netguard.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export TESTHOST_BIND="${TESTHOST_BIND:+$TESTHOST_BIND }$work"
 
-if ! testhost_boot "vt-guard-$$"; then
-	echo "not ok 1 - boot the test host"
-	exit 1
-fi
-if ! testhost_install "$build" >"$work/install.log" 2>&1; then
-	cat "$work/install.log" >&2
-	echo "not ok 1 - install the build into the test host"
-	exit 1
-fi
-in_host mkdir -p /run/systemd/system/vivariumd.service.d
-printf '[Service]\nEnvironment=VIVARIUM_IDLE_TIMEOUT=0\n' |
-	in_host tee /run/systemd/system/vivariumd.service.d/test.conf >/dev/null
-in_host systemctl daemon-reload
+testhost_up "vt-guard-$$" "$build" "$work/install.log"
+testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0
 
 cat >"$work/udhcpc.sh" <<'EOF2'
 #!/bin/sh

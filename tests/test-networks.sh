@@ -40,19 +40,8 @@ has_table() { in_host nft list table inet "$1" >/dev/null 2>&1; }
 work=$(mktemp -d /tmp/vt-networks.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-if ! testhost_boot "vt-nets-$$"; then
-	echo "not ok 1 - boot the test host"
-	exit 1
-fi
-if ! testhost_install "$build" >"$work/install.log" 2>&1; then
-	cat "$work/install.log" >&2
-	echo "not ok 1 - install the build into the test host"
-	exit 1
-fi
-in_host mkdir -p /run/systemd/system/vivariumd.service.d
-printf '[Service]\nEnvironment=VIVARIUM_IDLE_TIMEOUT=0\n' |
-	in_host tee /run/systemd/system/vivariumd.service.d/test.conf >/dev/null
-in_host systemctl daemon-reload
+testhost_up "vt-nets-$$" "$build" "$work/install.log"
+testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0
 
 # --- the default network, installed and autostarted by the first manager
 out=$(vivctl net-list 2>&1)

@@ -56,10 +56,7 @@ export TESTHOST_BIND="${TESTHOST_BIND:+$TESTHOST_BIND }$work"
 
 testhost_boot "vt-par-$$" || testhost_skip_or_fail "the test host did not boot"
 testhost_install "$build" >/dev/null || { echo "not ok - install into the test host"; exit 1; }
-in_host mkdir -p /run/systemd/system/vivariumd.service.d
-printf '[Service]\nEnvironment=VIVARIUM_IDLE_TIMEOUT=0 VIVARIUM_HOOK_TIMEOUT=3\n' |
-	in_host tee /run/systemd/system/vivariumd.service.d/test.conf >/dev/null
-in_host systemctl daemon-reload
+testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0 VIVARIUM_HOOK_TIMEOUT=3
 
 # write_xml NAME INIT-SCRIPT DEVICES...: $work/NAME.xml, a shared root
 write_xml() {

@@ -9,6 +9,8 @@
 #   testhost_boot NAME       boot; sets TESTHOST_NAME, TESTHOST_PID, TESTHOST_DIR
 #   testhost_run CMD...      run CMD inside the current host
 #   testhost_install BUILD   meson install BUILD inside, then reload systemd and D-Bus
+#   testhost_up NAME BUILD LOG   boot and install, or print "not ok 1 - ..." and exit 1
+#   testhost_manager_env VAR=VALUE...   vivariumd's environment (a drop-in), then daemon-reload
 #   testhost_teardown [NAME] kill the host by PID, remove its cgroups and state
 #   testhost_skip_or_fail MSG   exit 77, or 1 when VIVARIUM_TESTS_MUST_RUN=1
 #
@@ -418,6 +420,31 @@ testhost__run() { # NAME PID CMD...
 
 # Installs the build in BUILD into the current test host (meson install, prefix
 # as configured), then reloads systemd and the D-Bus daemon there.
+# testhost_up NAME BUILD LOG: testhost_boot NAME and testhost_install BUILD
+# (its output in LOG, shown on failure); a TAP "not ok 1" and exit 1 when
+# either fails. For tests whose every check needs the installed host.
+testhost_up() {
+	if ! testhost_boot "$1"; then
+		echo "not ok 1 - boot the test host"
+		exit 1
+	fi
+	if ! testhost_install "$2" >"$3" 2>&1; then
+		cat "$3" >&2
+		echo "not ok 1 - install the build into the test host"
+		exit 1
+	fi
+}
+
+# testhost_manager_env VAR=VALUE...: vivariumd's environment in the current
+# host (a runtime drop-in, replaced on each call), then daemon-reload; the
+# manager started next has it.
+testhost_manager_env() {
+	testhost_run mkdir -p /run/systemd/system/vivariumd.service.d
+	printf '[Service]\nEnvironment=%s\n' "$*" |
+		testhost_run tee /run/systemd/system/vivariumd.service.d/test.conf >/dev/null
+	testhost_run systemctl daemon-reload
+}
+
 testhost_install() { # BUILD
 	local b
 	if [ $# -ne 1 ]; then
