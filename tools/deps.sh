@@ -6,6 +6,7 @@ set -euo pipefail
 VIVARIUM_BUILD_DEPS=(
         gcc pkg-config meson ninja-build
         libsystemd-dev libxml2-dev libnl-3-dev libnl-route-3-dev libseccomp-dev libcap-dev
+        libarchive-dev libjson-c-dev
         python3
 )
 # Everything any suite that tools/test runs needs, the bench suite included
@@ -17,6 +18,7 @@ VIVARIUM_TEST_DEPS=(
         clang libclang-rt-14-dev
         crun gnuplot-nox file strace python3-dbus python3-gi
         mmdebstrap
+        umoci skopeo zstd
 )
 # Only tests/vm/run.sh (a Debian VM with systemd on pure cgroup v2 and autofs; not
 # run by tools/test): qemu, mmdebstrap for its image, e2fsprogs for its disks.

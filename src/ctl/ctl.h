@@ -155,6 +155,7 @@ extern const Verb verb_table_iftune[];
 extern const Verb verb_table_stats[];
 extern const Verb verb_table_enter[];
 extern const Verb verb_table_event[];
+extern const Verb verb_table_import[];
 extern const Verb verb_table_network[];
 extern const Verb verb_table_help[];
 

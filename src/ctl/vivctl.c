@@ -23,6 +23,7 @@ static const Verb *const verb_tables[] = {
         verb_table_stats,
         verb_table_enter,
         verb_table_event,
+        verb_table_import,
         verb_table_network,
         verb_table_validate,
         verb_table_help,
