@@ -47,10 +47,6 @@ typedef struct UnpackOptions {
  * entry that would leave the root, -EBADMSG for a malformed archive. */
 int unpack_tar(int root_fd, int archive_fd, const UnpackOptions *o, UnpackReport *report);
 
-/* Removes NAME below DIR_FD and everything under it, never following a
- * symlink and never crossing into another mount. ENOENT is success. */
-int remove_tree_at(int dir_fd, const char *name);
-
 /* Opens PATH (relative) beneath ROOT_FD with openat2(RESOLVE_BENEATH |
  * RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV) and FLAGS. Returns an fd or -errno
  * (-EXDEV when a symlink or ".." would leave ROOT_FD). */

@@ -25,7 +25,9 @@
 #include "fileio.h"
 #include "image-oci.h"
 #include "image-unpack.h"
+#include "remove-tree.h"
 #include "macros.h"
+#include "xml-text.h"
 
 typedef struct Args {
         const char *source, *target, *name, *ref, *xml;
@@ -43,24 +45,6 @@ static void staging_cleanup(Staging *s) {
         if (s->parent_fd >= 0 && s->name[0])
                 (void) remove_tree_at(s->parent_fd, s->name);
         safe_close(s->parent_fd);
-}
-
-static void print_xml_text(FILE *f, const char *s) {
-        for (; *s; s++)
-                switch (*s) {
-                case '<': fputs("&lt;", f); break;
-                case '>': fputs("&gt;", f); break;
-                case '&': fputs("&amp;", f); break;
-                case '\'': fputs("&apos;", f); break;
-                case '"': fputs("&quot;", f); break;
-                default: fputc(*s, f);
-                }
-}
-
-static void print_element(FILE *f, const char *indent, const char *element, const char *text) {
-        fprintf(f, "%s<%s>", indent, element);
-        print_xml_text(f, text);
-        fprintf(f, "</%s>\n", element);
 }
 
 /* The image's command may be a bare name, which OCI runtimes look up in the
@@ -106,7 +90,7 @@ static int write_xml(const Args *a, const char *root, int root_fd, const Image *
         if (!f)
                 return -ENOMEM;
         fprintf(f, "<domain type='lxc'>\n");
-        print_element(f, "  ", "name", a->name);
+        xml_element(f, "  ", "name", a->name);
         fprintf(f, "  <os>\n    <type>exe</type>\n");
         /* Entrypoint then Cmd: image-spec config.md's rule, as runc-based engines apply it. */
         for (size_t k = 0; k < ELEMENTSOF(args); k++)
@@ -117,10 +101,10 @@ static int write_xml(const Args *a, const char *root, int root_fd, const Image *
                                         fprintf(stderr, "error: the image's command '%s' is not found in its PATH\n", *s);
                                         return -ENOENT;
                                 }
-                                print_element(f, "    ", "init", init);
+                                xml_element(f, "    ", "init", init);
                                 first = false;
                         } else
-                                print_element(f, "    ", "initarg", *s);
+                                xml_element(f, "    ", "initarg", *s);
                 }
         if (first && !a->quiet)
                 fprintf(stderr, "warning: the image names no command (Entrypoint, Cmd): add <init> to the XML\n");
@@ -134,13 +118,13 @@ static int write_xml(const Args *a, const char *root, int root_fd, const Image *
                 _cleanup_free_ char *name = strndup(*e, (size_t) (eq - *e));
                 if (!name)
                         return -ENOMEM;
-                print_xml_text(f, name);
+                xml_text(f, name);
                 fprintf(f, "'>");
-                print_xml_text(f, eq + 1);
+                xml_text(f, eq + 1);
                 fprintf(f, "</initenv>\n");
         }
         if (c->workdir)
-                print_element(f, "    ", "initdir", c->workdir);
+                xml_element(f, "    ", "initdir", c->workdir);
         if (c->user) {
                 /* "user:group" is two elements; each a name or a number, which
                  * the helper resolves in the container's /etc/passwd and group. */
@@ -151,12 +135,12 @@ static int write_xml(const Args *a, const char *root, int root_fd, const Image *
                 if (group)
                         *group++ = 0;
                 if (*user)
-                        print_element(f, "    ", "inituser", user);
+                        xml_element(f, "    ", "inituser", user);
                 if (group && *group)
-                        print_element(f, "    ", "initgroup", group);
+                        xml_element(f, "    ", "initgroup", group);
         }
         fprintf(f, "  </os>\n  <devices>\n    <filesystem type='mount'>\n      <source dir='");
-        print_xml_text(f, root);
+        xml_text(f, root);
         fprintf(f, "'/>\n      <target dir='/'/>\n    </filesystem>\n    <console type='pty'/>\n  </devices>\n</domain>\n");
         if (fflush(f) != 0 || ferror(f))
                 return -ENOMEM;
