@@ -5,8 +5,8 @@
 # validation suite is not packaged in Debian 12): create leaves the
 # container "created" with a PID and its program not yet run, start runs it,
 # state's JSON fields, start/kill/delete refused in the wrong state, delete
-# --force, the exit status through the shim, stdout relayed without the
-# pty's CRs, process.env/cwd/user, a bind mount, a user namespace from
+# --force, exec (through vivctl enter), the exit status through the shim,
+# stdout relayed without the pty's CRs, process.env/cwd/user, a bind mount, a user namespace from
 # uid/gidMappings; every container a Vivarium container (vivctl list,
 # machinectl). Unmappable config.json fields are refused naming the field,
 # leaving no state and no container; --log gets the error as JSON.
@@ -115,6 +115,15 @@ config c2 two '["sh", "-c", "trap \"exit 7\" TERM; echo up; while :; do sleep 0.
 check "a long-running container is created" quiet oci create --bundle /tmp/c2 c2 </dev/null
 check "and started" quiet oci start c2
 check "state: running" wait_for 100 status_is c2 running
+out=$(oci exec c2 sh -c 'echo "in-$(cat /proc/1/comm)-$$"' 2>&1)
+check "exec runs a command in the container's PID namespace" contains "$out" "in-sh-"
+check "... not as its PID 1" [ "$out" != "in-sh-1" ]
+oci exec c2 sh -c 'exit 4' >/dev/null 2>&1
+check "exec: the command's exit status" [ $? = 4 ]
+printf '%s' '{"args": ["sh", "-c", "echo \"$FOO $(pwd)\""], "env": ["PATH=/bin", "FOO=viaprocess"], "cwd": "/tmp", "user": {"uid": 0, "gid": 0}}' >"$work/process.json"
+check "exec --process: args, env, cwd" same "$(oci exec --process "$work/process.json" c2 2>&1)" "viaprocess /tmp"
+out=$(oci exec --user 1000 c2 true 2>&1)
+check "exec as another user is refused" contains "$out" "--user: exec as a user other than root is not supported"
 out=$(oci delete c2 2>&1)
 check "delete of a running container is refused" contains "$out" "is running: stop it first"
 check "... and leaves it running" status_is c2 running
@@ -178,8 +187,8 @@ refused no-process 'del(.process)' "process: missing"
 in_host rm -f /tmp/oci.log
 oci --log /tmp/oci.log --log-format json create --bundle /tmp/r-hooks r-hooks >/dev/null 2>&1 </dev/null
 check "--log --log-format json gets the error" same "$(in_host jq -r .level /tmp/oci.log 2>&1 | head -1)" "error"
-out=$(oci exec c1 true 2>&1)
-check "exec is refused, saying so" contains "$out" "exec: running a second process in a container is not supported"
+out=$(oci exec c2 true 2>&1)
+check "exec in a deleted container is refused" contains "$out" "container 'c2' does not exist"
 check "nothing is left in vivctl list" same "$(in_host vivctl -c lxc:/// list --all | awk 'NR > 2 && NF { print $2 }')" ""
 
 echo "1..$n"

@@ -15,7 +15,8 @@
  * start ID   releases the barrier.
  * state ID   the spec's state JSON; pid is the container's first process.
  * kill ID [SIGNAL], delete [--force] ID, list, features.
- * exec is refused: not supported yet.
+ * exec [--process F] [--detach] [--pid-file P] [--console-socket S] ID [ARGS]:
+ *   "vivctl enter" with the start barrier's shell for env and cwd; as root only.
  *
  * State: ROOT/ID/ (default ROOT /run/vivarium-oci): bundle, name, pid, shim.pid,
  * created, started, exit, and barrier/ (the FIFO "go" and the mount point
@@ -26,6 +27,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
@@ -33,6 +35,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -220,7 +223,7 @@ static int on_exited(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 
 /* Sends the master of a new pty to the engine's console socket; returns the
  * slave, which the shim relays to the container's console. */
-static int console_socket_send(const char *path, int *ret_slave) {
+static int console_socket_send(const char *path, bool raw, int *ret_slave) {
         _cleanup_close_ int sock = -EBADF, master = -EBADF, slave = -EBADF;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         struct termios t;
@@ -230,8 +233,9 @@ static int console_socket_send(const char *path, int *ret_slave) {
         strcpy(sa.sun_path, path);
         if (openpty(&master, &slave, NULL, NULL, NULL) < 0)
                 return -errno;
-        /* Raw: the container's console pty already did the line discipline. */
-        if (tcgetattr(slave, &t) >= 0) {
+        /* Raw for a relay: the container's console pty already did the line
+         * discipline. A process's own terminal (exec -t) keeps it. */
+        if (raw && tcgetattr(slave, &t) >= 0) {
                 cfmakeraw(&t);
                 (void) tcsetattr(slave, TCSANOW, &t);
         }
@@ -407,7 +411,7 @@ static _noreturn_ void shim_main(const CreateArgs *a, const char *dir, const Oci
                 goto fail_destroy;
         }
         if (d->terminal && a->console_socket) {
-                r = console_socket_send(a->console_socket, &slave);
+                r = console_socket_send(a->console_socket, true, &slave);
                 if (r < 0) {
                         snprintf(msg, sizeof(msg), "Failed to send the terminal to '%s': %s", a->console_socket, strerror(-r));
                         goto fail_destroy;
@@ -712,6 +716,136 @@ static int cmd_features(void) {
         return 0;
 }
 
+/* --- exec ---------------------------------------------------------------------- */
+
+typedef struct ExecArgs {
+        const char *id, *process, *pid_file, *console_socket, *cwd;
+        bool detach, tty;
+        char **args;            /* after the id, when there is no --process */
+        char **env;             /* --env */
+} ExecArgs;
+
+/* The command line that runs ARGS in the container, as runc's exec would:
+ * "vivctl enter" joins its namespaces, cgroup, root, capability bounding set
+ * and seccomp filter; the start barrier's static shell inside it sets the
+ * environment and the working directory, and execs ARGS through PATH. */
+static char **exec_command(const char *name, char **env, const char *cwd, char **args) {
+        size_t n_env = 0, n_args = 0, k = 0;
+
+        while (env && env[n_env])
+                n_env++;
+        while (args && args[n_args])
+                n_args++;
+        char **argv = calloc(n_env + n_args + 20, sizeof(char *));
+        if (!argv)
+                return NULL;
+        const char *const head[] = {
+                "vivctl", "-c", "vivarium:///system", "enter", name, "--",
+                "/.vivarium-oci/" BARRIER_TOOL, "env", "-i",
+        };
+        FOREACH_ARRAY(h, head, ELEMENTSOF(head))
+                argv[k++] = (char *) *h;
+        for (size_t i = 0; i < n_env; i++)
+                argv[k++] = env[i];
+        const char *const shell[] = { "/.vivarium-oci/" BARRIER_TOOL, "sh", "-c", "cd \"$1\" && shift && exec \"$@\"", "sh" };
+        FOREACH_ARRAY(h, shell, ELEMENTSOF(shell))
+                argv[k++] = (char *) *h;
+        argv[k++] = (char *) (cwd ?: "/");
+        for (size_t i = 0; i < n_args; i++)
+                argv[k++] = args[i];
+        argv[k] = NULL;
+        return argv;
+}
+
+static int json_strv(struct json_object *a, char ***ret) {
+        size_t n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+        _cleanup_strv_free_ char **l = calloc(n + 1, sizeof(char *));
+
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const char *v = json_object_get_string(json_object_array_get_idx(a, i));
+                if (!v || !(l[i] = strdup(v)))
+                        return -EINVAL;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int cmd_exec(ExecArgs *a) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char *dir = NULL, *name = NULL, *cwd = NULL;
+        _cleanup_strv_free_ char **args = NULL, **env = NULL;
+        _cleanup_close_ int slave = -EBADF;
+        bool tty = a->tty;
+        int r;
+
+        if (existing(a->id, &dir) < 0 || bus_open(&bus) < 0)
+                return -1;
+        if (container_status(bus, dir) != STATUS_RUNNING)
+                return log_error("container '%s' is not running", a->id);
+        name = read_state(dir, "name");
+        if (a->process) {
+                struct json_object *p = json_object_from_file(a->process), *v, *user = NULL;
+                if (!p)
+                        return log_error("Failed to read the process '%s': %s", a->process, json_util_get_last_err() ?: "not JSON");
+                if (json_object_object_get_ex(p, "user", &user) && json_object_object_get_ex(user, "uid", &v) &&
+                    json_object_get_int64(v) != 0) {
+                        json_object_put(p);
+                        return log_error("process.user.uid: exec as a user other than root is not supported by vivarium-oci");
+                }
+                r = json_strv(json_object_object_get_ex(p, "args", &v) ? v : NULL, &args);
+                if (r >= 0)
+                        r = json_strv(json_object_object_get_ex(p, "env", &v) ? v : NULL, &env);
+                if (json_object_object_get_ex(p, "cwd", &v) && json_object_get_string(v))
+                        cwd = strdup(json_object_get_string(v));
+                if (json_object_object_get_ex(p, "terminal", &v))
+                        tty = json_object_get_boolean(v);
+                json_object_put(p);
+                if (r < 0)
+                        return log_error("Failed to read the process '%s': bad args or env", a->process);
+        } else {
+                args = a->args;
+                a->args = NULL;
+                env = a->env;
+                a->env = NULL;
+                if (a->cwd)
+                        cwd = strdup(a->cwd);
+        }
+        if (!args || !args[0])
+                return log_error("exec: no command given");
+
+        _cleanup_free_ char **argv = exec_command(name, env, cwd, args);
+        if (!argv)
+                return log_error("Out of memory");
+        if (tty && a->console_socket) {
+                r = console_socket_send(a->console_socket, false, &slave);
+                if (r < 0)
+                        return log_error("Failed to send the terminal to '%s': %s", a->console_socket, strerror(-r));
+        }
+
+        fflush(NULL);
+        pid_t pid = a->detach ? fork() : getpid();
+        if (pid < 0)
+                return log_error("Failed to fork: %m");
+        if (pid > 0 && a->pid_file) {
+                _cleanup_fclose_ FILE *f = fopen(a->pid_file, "we");
+                if (!f || fprintf(f, "%d", (int) pid) < 0 || fflush(f) != 0)
+                        return log_error("Failed to write the pid file '%s': %m", a->pid_file);
+        }
+        if (a->detach && pid > 0)
+                return 0;
+        if (slave >= 0) {
+                (void) setsid();
+                (void) ioctl(slave, TIOCSCTTY, 0);
+                if (dup2(slave, STDIN_FILENO) < 0 || dup2(slave, STDOUT_FILENO) < 0 || dup2(slave, STDERR_FILENO) < 0)
+                        _exit(127);
+        }
+        execvp(argv[0], argv);
+        log_error("Failed to run vivctl enter: %m");
+        _exit(127);
+}
+
 /* --- main ------------------------------------------------------------------------ */
 
 static void usage(FILE *f) {
@@ -823,8 +957,58 @@ int main(int argc, char **argv) {
         }
         if (streq(cmd, "features"))
                 return cmd_features();
-        if (streq(cmd, "exec"))
-                return -log_error("exec: running a second process in a container is not supported by vivarium-oci yet");
+        if (streq(cmd, "exec")) {
+                static const struct option o[] = {
+                        { "process", required_argument, NULL, 'p' },
+                        { "pid-file", required_argument, NULL, 'P' },
+                        { "console-socket", required_argument, NULL, 'c' },
+                        { "detach", no_argument, NULL, 'd' },
+                        { "tty", no_argument, NULL, 't' },
+                        { "cwd", required_argument, NULL, 'w' },
+                        { "env", required_argument, NULL, 'e' },
+                        { "user", required_argument, NULL, 'u' },
+                        {}
+                };
+                _cleanup_strv_free_ char **env = NULL;
+                size_t n_env = 0;
+                ExecArgs a = {};
+                while ((opt = getopt_long(argc, argv, "+p:dte:u:", o, NULL)) >= 0)
+                        switch (opt) {
+                        case 'p': a.process = optarg; break;
+                        case 'P': a.pid_file = optarg; break;
+                        case 'c': a.console_socket = optarg; break;
+                        case 'd': a.detach = true; break;
+                        case 't': a.tty = true; break;
+                        case 'w': a.cwd = optarg; break;
+                        case 'e': {
+                                char **l = realloc(env, (n_env + 2) * sizeof(char *));
+                                if (!l)
+                                        return 1;
+                                env = l;
+                                env[n_env++] = strdup(optarg);
+                                env[n_env] = NULL;
+                                break;
+                        }
+                        case 'u':
+                                if (!streq(optarg, "0") && !streq(optarg, "0:0"))
+                                        return -log_error("--user: exec as a user other than root is not supported by vivarium-oci");
+                                break;
+                        default: return 1;
+                        }
+                if (optind >= argc)
+                        return -log_error("exec needs a container id");
+                a.id = argv[optind];
+                a.env = TAKE_PTR(env);
+                if (optind + 1 < argc) {
+                        a.args = calloc((size_t) (argc - optind), sizeof(char *));
+                        for (int i = optind + 1; a.args && i < argc; i++)
+                                a.args[i - optind - 1] = strdup(argv[i]);
+                }
+                int r = cmd_exec(&a);
+                strv_free(a.args);
+                strv_free(a.env);
+                return r < 0 ? 1 : r;
+        }
         if ((streq(cmd, "start") || streq(cmd, "state")) && argc == 2)
                 return (streq(cmd, "start") ? cmd_start(argv[1]) : cmd_state(argv[1])) < 0 ? 1 : 0;
         if (streq(cmd, "start") || streq(cmd, "state"))
