@@ -48,6 +48,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bus-names.h"
+#include "fileio.h"
 #include "macros.h"
 #include "oci-spec.h"
 #include "remove-tree.h"
@@ -445,8 +446,9 @@ static int cmd_create(const CreateArgs *a) {
         bundle = realpath(a->bundle ?: ".", NULL);
         if (!bundle)
                 return log_error("Failed to resolve the bundle '%s': %m", a->bundle ?: ".");
-        if (mkdir(g.root, 0700) < 0 && errno != EEXIST)
-                return log_error("Failed to create '%s': %m", g.root);
+        r = mkdir_p(g.root, 0700);
+        if (r < 0)
+                return log_error("Failed to create '%s': %s", g.root, strerror(-r));
         if (mkdir(dir, 0700) < 0)
                 return errno == EEXIST ? log_error("container '%s' exists already", a->id)
                                        : log_error("Failed to create '%s': %m", dir);
@@ -638,7 +640,14 @@ static void wait_shim_gone(const char *dir) {
 static int cmd_delete(const char *id, bool force) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_free_ char *dir = NULL, *name = NULL;
+        struct stat st;
 
+        /* runc's rule, which engines' cleanup paths rely on: --force of a
+         * container that is gone already succeeds. */
+        if (force && (state_dir(id, &dir) < 0 || stat(dir, &st) < 0))
+                return 0;
+        free(dir);
+        dir = NULL;
         if (existing(id, &dir) < 0 || bus_open(&bus) < 0)
                 return -1;
         Status s = container_status(bus, dir);
