@@ -12,16 +12,7 @@ runs=${BENCH_OCI_RUNS:-20}
 work=$(mktemp -d /tmp/bench-oci.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-{
-	umoci init --layout img
-	umoci new --image img:1
-	umoci unpack --image img:1 bundle
-	mkdir -p bundle/rootfs/bin
-	cp /bin/busybox bundle/rootfs/bin/
-	ln -s busybox bundle/rootfs/bin/true
-	umoci repack --image img:1 bundle
-	skopeo copy oci:img:1 docker-archive:"$work/bb.tar":localhost/bench:1
-} >/dev/null 2>&1
+"${0%/*}/../tests/oci/busybox-image.sh" "$work" 1 true
 P=(podman --storage-driver vfs --root /tmp/bench-pod/root --runroot /tmp/bench-pod/run --events-backend file)
 "${P[@]}" load -i "$work/bb.tar" >/dev/null 2>&1
 
@@ -29,7 +20,7 @@ declare -A times
 one() { # RUNTIME: one run's wall time in ms
 	local t0 t1
 	t0=$(date +%s%N)
-	"${P[@]}" --runtime "$1" run --rm --network=none localhost/bench:1 /bin/true >/dev/null 2>&1 ||
+	"${P[@]}" --runtime "$1" run --rm --network=none localhost/bb:1 /bin/true >/dev/null 2>&1 ||
 		{ echo "bench/oci: podman --runtime $1 run failed" >&2; exit 1; }
 	t1=$(date +%s%N)
 	echo $(((t1 - t0) / 1000000))

@@ -36,24 +36,17 @@ export TESTHOST_BIND="${TESTHOST_BIND:+$TESTHOST_BIND }$work"
 
 # The image: busybox, a user "app" (1000) owning /home/app, a command that
 # reports who and where it runs and writes a file there.
+IMAGE_EXTRA='mkdir -p etc home/app tmp &&
+	printf "root:x:0:0::/:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n" >etc/passwd &&
+	printf "root:x:0:\napp:x:1000:\n" >etc/group &&
+	chown 1000:1000 home/app' "$here/oci/busybox-image.sh" "$work" 1 sh id cat echo pwd tr &&
 (
 	cd "$work" &&
-	umoci init --layout img &&
-	umoci new --image img:1 &&
-	umoci unpack --image img:1 bundle &&
-	r=bundle/rootfs &&
-	mkdir -p $r/bin $r/etc $r/home/app $r/tmp &&
-	cp /bin/busybox $r/bin/ &&
-	for a in sh id cat echo pwd tr; do ln -s busybox $r/bin/$a; done &&
-	printf 'root:x:0:0::/:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n' >$r/etc/passwd &&
-	printf 'root:x:0:\napp:x:1000:\n' >$r/etc/group &&
-	chown 1000:1000 $r/home/app &&
-	umoci repack --image img:1 bundle &&
 	umoci config --image img:1 --config.entrypoint=sh --config.entrypoint=-c \
 		--config.cmd='echo "who=$(id -u):$(id -g) cwd=$(pwd) greeting=$GREETING map=$(tr -s " " </proc/self/uid_map)" >report' \
 		--config.env=PATH=/bin --config.env='GREETING=hello world' \
 		--config.workingdir=/home/app --config.user=app
-) >"$work/umoci.log" 2>&1 || { sed 's/^/# /' "$work/umoci.log"; echo "not ok 1 - umoci made the image"; exit 1; }
+) >>"$work/image.log" 2>&1 || { sed 's/^/# /' "$work/image.log"; echo "not ok 1 - umoci made the image"; exit 1; }
 
 testhost_up "vt-import-run-$$" "$build" "$work/install.log"
 

@@ -43,18 +43,8 @@ work=$(mktemp -d /tmp/vt-podman.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export TESTHOST_BIND="${TESTHOST_BIND:+$TESTHOST_BIND }$work"
 
-(
-	cd "$work" &&
-	umoci init --layout img &&
-	umoci new --image img:1 &&
-	umoci unpack --image img:1 bundle &&
-	mkdir -p bundle/rootfs/bin &&
-	cp /bin/busybox bundle/rootfs/bin/ &&
-	for a in sh true echo cat sleep id tty; do ln -s busybox bundle/rootfs/bin/$a; done &&
-	umoci repack --image img:1 bundle &&
-	umoci config --image img:1 --config.cmd=/bin/sh &&
-	skopeo copy oci:img:1 docker-archive:"$work/bb.tar":localhost/bb:1
-) >"$work/image.log" 2>&1 || { sed 's/^/# /' "$work/image.log"; echo "not ok 1 - umoci and skopeo made the image"; exit 1; }
+"$here/oci/busybox-image.sh" "$work" 1 sh true echo cat sleep id tty ||
+	{ sed 's/^/# /' "$work/image.log"; echo "not ok 1 - umoci and skopeo made the image"; exit 1; }
 
 testhost_up "vt-podman-$$" "$build" "$work/install.log"
 

@@ -167,27 +167,6 @@ static int open_dir_creating(int root_fd, const char *path) {
         return open_beneath(root_fd, path, O_PATH | O_DIRECTORY);
 }
 
-/* Empties the directory DIR_FD (an opaque whiteout's parent). */
-static int empty_dir(int dir_fd) {
-        _cleanup_close_ int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        DIR *d = fdopendir(fd);
-        if (!d)
-                return -errno;
-        TAKE_FD(fd);
-        int r = 0;
-        for (struct dirent *de; (de = readdir(d));) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                r = remove_tree_at(dirfd(d), de->d_name);
-                if (r < 0)
-                        break;
-        }
-        closedir(d);
-        return r;
-}
-
 typedef struct Entry {
         const char *name;       /* as in the archive, for messages */
         char path[PATH_MAX];    /* normalized */

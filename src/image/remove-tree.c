@@ -7,26 +7,14 @@
 #include "macros.h"
 #include "remove-tree.h"
 
-int remove_tree_at(int dir_fd, const char *name) {
-        struct stat st;
-
-        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (!S_ISDIR(st.st_mode))
-                return unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
-
-        int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
+int empty_dir(int fd) {
+        /* fdopendir() takes the fd over: a duplicate leaves the caller's own. */
+        int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (dup_fd < 0)
                 return -errno;
-        struct stat st2;
-        if (fstat(fd, &st2) < 0 || st2.st_dev != st.st_dev) {
-                /* Another file system mounted here: not ours to empty. */
-                close(fd);
-                return -EBUSY;
-        }
-        DIR *d = fdopendir(fd);
+        DIR *d = fdopendir(dup_fd);
         if (!d) {
-                close(fd);
+                close(dup_fd);
                 return -errno;
         }
         int r = 0;
@@ -38,6 +26,25 @@ int remove_tree_at(int dir_fd, const char *name) {
                         break;
         }
         closedir(d);
+        return r;
+}
+
+int remove_tree_at(int dir_fd, const char *name) {
+        struct stat st;
+
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISDIR(st.st_mode))
+                return unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+
+        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        struct stat st2;
+        if (fstat(fd, &st2) < 0 || st2.st_dev != st.st_dev)
+                /* Another file system mounted here: not ours to empty. */
+                return -EBUSY;
+        int r = empty_dir(fd);
         if (r < 0)
                 return r;
         return unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -errno : 0;

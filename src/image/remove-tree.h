@@ -5,3 +5,7 @@
  * symlink and never crossing into another mount (-EBUSY there). ENOENT is
  * success. */
 int remove_tree_at(int dir_fd, const char *name);
+
+/* Removes everything in the directory FD (open for reading), the same way;
+ * FD stays open. */
+int empty_dir(int fd);

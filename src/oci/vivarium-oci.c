@@ -262,20 +262,6 @@ static int console_socket_send(const char *path, bool raw, int *ret_slave) {
         return 0;
 }
 
-static int write_all_fd(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 /* Console output to OUT; without a terminal the pty's "\r\n" becomes the
  * "\n" a pipe would have carried. Returns 0 at EOF, > 0 after data. */
 static int relay_out(int console, int out, bool terminal) {
@@ -286,11 +272,11 @@ static int relay_out(int console, int out, bool terminal) {
         if (n <= 0)
                 return n < 0 && (errno == EAGAIN || errno == EINTR) ? 1 : 0;
         if (terminal)
-                return write_all_fd(out, buf, (size_t) n) < 0 ? 1 : 1;
+                return write_all(out, buf, (size_t) n) < 0 ? 1 : 1;
         for (ssize_t i = 0; i < n; i++)
                 if (!(buf[i] == '\r' && i + 1 < n && buf[i + 1] == '\n'))
                         clean[k++] = buf[i];
-        (void) write_all_fd(out, clean, k);
+        (void) write_all(out, clean, k);
         return 1;
 }
 
@@ -330,7 +316,7 @@ static int shim_run(sd_bus *bus, Shim *s, int console, int in, int out, bool ter
                         if (n <= 0)
                                 in_open = false;
                         else
-                                (void) write_all_fd(console, buf, (size_t) n);
+                                (void) write_all(console, buf, (size_t) n);
                 }
         }
         /* What the container wrote last is still in the socket. */
@@ -418,7 +404,7 @@ static _noreturn_ void shim_main(const CreateArgs *a, const char *dir, const Oci
                         goto fail_destroy;
                 }
         }
-        (void) write_all_fd(report_fd, "ok", 2);
+        (void) write_all(report_fd, "ok", 2);
         safe_close(report_fd);
 
         if (slave >= 0)
@@ -431,7 +417,7 @@ static _noreturn_ void shim_main(const CreateArgs *a, const char *dir, const Oci
 fail_destroy:
         (void) sd_bus_call_method(bus, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, "Destroy", NULL, NULL, "s", d->name);
 fail:
-        (void) write_all_fd(report_fd, msg, strlen(msg));
+        (void) write_all(report_fd, msg, strlen(msg));
         _exit(1);
 }
 
