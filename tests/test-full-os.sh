@@ -149,18 +149,33 @@ else
 	check "hybrid: /sys/fs/cgroup itself is read-only" fails inside mkdir /sys/fs/cgroup/x
 fi
 
-# --- the console: getty's login prompt ---
+# --- /dev/net/tun: a whole OS with its own network has one, as under nspawn -b ---
+check "/dev/net/tun is a device node in the container" inside test -c /dev/net/tun
+out=$(in_host systemctl show -p DeviceAllow --value machine-os.scope 2>&1)
+check "the scope's DeviceAllow has /dev/net/tun" contains "$out" "/dev/net/tun rwm"
+check "ip tuntap add: a tap interface made in the container" inside ip tuntap add dev vt-tap0 mode tap
+check "... it is the container's" inside ip link show vt-tap0
+check "... not the host's" fails in_host ip link show vt-tap0
+inside ip tuntap del dev vt-tap0 mode tap >/dev/null 2>&1
+
+# --- the console: getty's login prompt, and a login (root has no password) ---
 cat >"$work/console.steps" <<'STEPS'
 expect Connected to domain os
 raw
 sendraw \r
+expect os login:
+send root
+expect root@os:~#
+send echo console-login-as-$(id -un)-on-$(tty)
+expect console-login-as-root-on-/dev/console
+send exit
 expect os login:
 sendraw \x1d
 eof
 STEPS
 out=$(in_host python3 "$here/lib/ptyexpect.py" --timeout 30 "$work/console.steps" -- vivctl console os 2>&1)
 rc=$?
-check "vivctl console os: the login prompt of console-getty" [ $rc -eq 0 ]
+check "vivctl console os: console-getty's prompt, root logs in, a command runs, logout" [ $rc -eq 0 ]
 [ $rc -eq 0 ] || printf '%s\n' "$out" | tail -20 | sed 's/^/#  /'
 
 # --- machined: machinectl, systemctl -M, systemd-run -M ---
@@ -175,6 +190,19 @@ check "machinectl shell os runs a command in it" contains "$out" "shell-42 in os
 check "systemd-run -M os --wait /bin/true" in_host timeout 60 systemd-run -M os --wait -q /bin/true
 # (collected when it fails: a failed unit would leave the system 'degraded')
 check "systemd-run -M os --wait /bin/false fails" fails in_host timeout 60 systemd-run -M os --wait -q -p CollectMode=inactive-or-failed /bin/false
+
+# --- the journal: journalctl -M through machined, and linked into the host's ---
+mid=${uuid//-/}
+marker="vt-fullos-journal-$$"
+inside systemd-cat -t vt-marker echo "$marker" >/dev/null 2>&1
+in_journal() { in_host journalctl "$@" -t vt-marker -o cat --no-pager 2>/dev/null | grep -qx "$marker"; }
+check "journalctl -M os: a message logged in the container" wait_until 30 in_journal -M os
+check "journalctl --machine=os" in_journal --machine=os
+out=$(in_host readlink "/var/log/journal/$mid" 2>&1)
+check "the host's /var/log/journal/$mid links to the container's journal" [ "$out" = "$root/var/log/journal/$mid" ]
+check "... where the container's journald keeps it" wait_until 30 in_host sh -c "ls /var/log/journal/$mid/ | grep -q '^system'"
+check "journalctl -D /var/log/journal/$mid on the host" wait_until 30 in_journal -D "/var/log/journal/$mid"
+check "journalctl -m on the host merges it" in_journal -m
 
 # --- the network: DHCP from the default network's dnsmasq ---
 has_lease() { inside ip -4 -o addr show dev eth0 2>/dev/null | grep -q 'inet 192\.168\.'; }
@@ -211,6 +239,7 @@ check "the scope is gone" wait_until 30 unit_gone
 out=$(in_host sh -c 'ls -d /sys/fs/cgroup/*/machine.slice/machine-os.scope /sys/fs/cgroup/machine.slice/machine-os.scope' 2>/dev/null)
 check "no cgroup of the container is left" [ -z "$out" ]
 check "machined forgot os" fails in_host machinectl show os
+check "the container's journal stays readable on the host (journalctl -D)" in_journal -D "/var/log/journal/$mid"
 out=$(in_host ip -o link show type veth 2>&1)
 check "no veth is left" [ -z "$out" ]
 out=$(in_host findmnt -rn -o TARGET 2>&1 | grep -F "$root" || true)
@@ -238,6 +267,39 @@ check "an init without READY=1: the start fails, saying so" contains "$out" "did
 check "... the container is not running" fails in_host vivctl domstate os
 check "... its scope is gone" wait_until 30 unit_gone
 check "... no veth is left" [ -z "$(in_host ip -o link show type veth 2>&1)" ]
+
+# --- /dev/net/tun where it is not allowed ---
+# Without a private network the scope denies the node, even when a host
+# directory holding it is bound in; with one, an application container
+# (not a whole OS) gets no node.
+app() { # NAME EXTRA-DEVICES EXTRA-FEATURES
+	cat <<XML
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>$1</name>
+  <memory unit='MiB'>64</memory>
+  <vivarium:userns mode='off'/>
+  <features>${3:-}</features>
+  <os><type>exe</type><init>/bin/sleep</init><initarg>600</initarg></os>
+  <devices>$2<console type='pty'/></devices>
+</domain>
+XML
+}
+app tun-denied "<filesystem type='mount'><source dir='/dev/net'/><target dir='/dev/net'/></filesystem>" |
+	in_host sh -c 'cat >/root/tun-denied.xml'
+app tun-absent "" "<privnet/>" | in_host sh -c 'cat >/root/tun-absent.xml'
+out=$(in_host vivctl create /root/tun-denied.xml 2>&1)
+check "an application container without a private network, the host's /dev/net bound in" contains "$out" "created"
+out=$(in_host vivctl enter tun-denied -- sh -c 'exec 3<>/dev/net/tun' 2>&1)
+check "... opening /dev/net/tun is refused by the scope's device policy" contains "$out" "Operation not permitted"
+unit=$(in_host machinectl show tun-denied -p Unit --value 2>&1)
+out=$(in_host systemctl show -p DeviceAllow --value "$unit" 2>&1)
+check "... its scope ($unit) allows the console but not /dev/net/tun" eval 'contains "$out" "/dev/ptmx rwm" && lacks "$out" "/dev/net/tun"'
+out=$(in_host vivctl create /root/tun-absent.xml 2>&1)
+check "an application container with a private network" contains "$out" "created"
+out=$(in_host vivctl enter tun-absent -- sh -c 'test -e /dev/net/tun && echo tun-present || echo tun-absent' 2>&1)
+check "... has no /dev/net/tun" [ "$out" = tun-absent ]
+in_host vivctl destroy tun-denied >/dev/null 2>&1
+in_host vivctl destroy tun-absent >/dev/null 2>&1
 
 testhost_teardown || not_ok "test host teardown"
 echo "1..$n"
