@@ -187,6 +187,25 @@ out=$(in_host systemctl -M os is-system-running 2>&1)
 check "systemctl -M os is-system-running: running" [ "$out" = running ]
 out=$(in_host timeout 60 machinectl shell os /bin/sh -c 'echo shell-$((6*7)) in $(hostname)' 2>&1)
 check "machinectl shell os runs a command in it" contains "$out" "shell-42 in os"
+# machinectl login: machined asks the container's systemd (over its bus) for
+# container-getty@N.service on a pty it allocated in the container's devpts
+cat >"$work/login.steps" <<'STEPS'
+expect Connected to machine os
+expect os login:
+send root
+expect root@os:~#
+send echo machinectl-login-as-$(id -un)-on-$(tty)
+expect machinectl-login-as-root-on-/dev/pts/[0-9]
+send exit
+expect os login:
+sendraw \x1d\x1d\x1d
+eof
+STEPS
+out=$(in_host python3 "$here/lib/ptyexpect.py" --timeout 30 "$work/login.steps" -- machinectl login os 2>&1)
+rc=$?
+check "machinectl login os: getty's prompt, root logs in on a pty, a command runs, logout" [ $rc -eq 0 ]
+[ $rc -eq 0 ] || printf '%s\n' "$out" | tail -20 | sed 's/^/#  /'
+check "... and the container is still 'running' after the session (no failed getty)" wait_until 30 state_is running
 check "systemd-run -M os --wait /bin/true" in_host timeout 60 systemd-run -M os --wait -q /bin/true
 # (collected when it fails: a failed unit would leave the system 'degraded')
 check "systemd-run -M os --wait /bin/false fails" fails in_host timeout 60 systemd-run -M os --wait -q -p CollectMode=inactive-or-failed /bin/false
