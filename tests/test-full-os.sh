@@ -121,6 +121,18 @@ out=$(inside systemctl --failed --no-legend --no-pager 2>&1)
 check "no failed unit" [ -z "$out" ]
 [ -z "$out" ] || printf '#  %s\n' "$out"
 
+# Units skipped by a condition: only those README's "Run a whole OS" lists as
+# not for a container (the same under nspawn -b). Another one means the
+# container's world made systemd skip something it should run.
+expected_skips="e2scrub_reap.service fstrim.timer getty-static.service getty@tty1.service systemd-binfmt.service
+systemd-machine-id-commit.service systemd-pcrphase-sysinit.service systemd-pcrphase.service systemd-pstore.service
+systemd-random-seed.service systemd-firstboot.service first-boot-complete.target"
+skipped=$(in_host journalctl -M os -b -o cat --no-pager 2>/dev/null |
+	sed -n 's/^\([^ ]*\) - .* was skipped because of an unmet condition check.*/\1/p' | sort -u)
+unexpected=$(comm -23 <(printf '%s\n' $skipped) <(printf '%s\n' $expected_skips | sort))
+only_documented() { [ -n "$skipped" ] && [ -z "$unexpected" ]; }
+check "units skipped by a condition: only the documented ones (unexpected: ${unexpected:-none})" only_documented
+only_documented || in_host journalctl -M os -b -o cat --no-pager 2>/dev/null | grep "unmet condition" | sed 's/^/#  /'
 # --- systemd's container interface ---
 out=$(inside systemd-detect-virt 2>&1)
 check "systemd-detect-virt: container-other (\$container=vivarium)" [ "$out" = container-other ]
