@@ -60,19 +60,20 @@ uuid=6f7d1c1e-8a0b-4c55-9d7e-2b1d7f3a9c01
 # Without a user namespace the seccomp filter denies mounting unless sys_admin
 # is turned on explicitly; systemd as init needs to mount.
 mounts="<features><capabilities policy='default'><sys_admin state='on'/></capabilities></features>"
-xml() { # NAME [EXTRA ELEMENTS [INIT]]
+xml() { # NAME [EXTRA ELEMENTS [INIT]]; $userns: off (the default here), pick
 	cat <<XML
 <domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
   <name>$1</name>
   <uuid>$uuid</uuid>
   <memory unit='MiB'>512</memory>
+  <vivarium:userns mode='${userns:-off}'/>
   ${2:-}
   <os>
     <type>exe</type>
     <init>${3:-/sbin/init}</init>
   </os>
   <devices>
-    <filesystem type='mount'><source dir='$root'/><target dir='/'/></filesystem>
+    <filesystem type='mount'><source dir='${rootdir:-$root}'/><target dir='/'/></filesystem>
     <interface type='network'><source network='default'/></interface>
     <console type='pty'/>
   </devices>
@@ -298,6 +299,30 @@ check "an init without READY=1: the start fails, saying so" contains "$out" "did
 check "... the container is not running" fails in_host vivctl domstate os
 check "... its scope is gone" wait_until 30 unit_gone
 check "... no veth is left" [ -z "$(in_host ip -o link show type veth 2>&1)" ]
+
+# --- under a user namespace of its own (<vivarium:userns mode='pick'/>) ---
+# The test host's / is an overlayfs, which cannot be idmapped: a copy of the
+# root on a tmpfs of the test host.
+in_host sh -c "mkdir -p /srv/vt-pick && mount -t tmpfs -o size=1g,mode=0755 vt-pick /srv/vt-pick && cp -a '$root' /srv/vt-pick/root"
+userns=pick rootdir=/srv/vt-pick/root xml p "<vivarium:notify timeout='240'/>" | in_host sh -c 'cat >/root/p.xml'
+out=$(in_host vivctl create /root/p.xml 2>&1)
+check "pick: start returns once systemd said READY=1 (its notify socket is the container root's)" contains "$out" "Domain p created"
+inp() { in_host vivctl enter p -- "$@"; }
+out=$(inp cat /proc/self/uid_map 2>&1)
+check "pick: the container runs in a user namespace of its own" eval '! grep -Eq "^ *0 +0 " <<<"$out" && [ -n "$out" ]'
+check "pick: systemd reaches 'running'" wait_until 180 eval '[ "$(inp systemctl is-system-running 2>/dev/null)" = running ]'
+out=$(inp stat -c '%u:%g' /run /tmp /run/host/notify 2>&1)
+check "pick: /run, /tmp and the notify socket belong to the container's root" [ "$out" = "$(printf '0:0\n0:0\n0:0')" ]
+out=$(inp stat -c '%F %u:%g' /dev/net/tun 2>&1)
+check "pick: /dev/net/tun is a node of the container's root" [ "$out" = "character special file 0:0" ]
+check "pick: ... that it opens" inp sh -c 'exec 3<>/dev/net/tun'
+check "pick: systemctl -M p" [ "$(in_host systemctl -M p is-system-running 2>&1)" = running ]
+inp systemd-cat -t vt-marker echo "$marker" >/dev/null 2>&1
+check "pick: journalctl -M p" wait_until 30 in_journal -M p
+out=$(in_host vivctl shutdown p 2>&1)
+check "pick: vivctl shutdown p: off" wait_until 120 eval '! in_host vivctl domstate p >/dev/null 2>&1'
+in_host vivctl destroy p >/dev/null 2>&1
+in_host umount -l /srv/vt-pick
 
 # --- /dev/net/tun where it is not allowed ---
 # Without a private network the scope denies the node, even when a host

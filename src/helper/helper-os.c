@@ -56,10 +56,17 @@ static bool def_has_target(const DomainDef *def, const char *target) {
         return false;
 }
 
-static int mount_tmpfs(int root_fd, const char *target, const char *mode) {
-        const char *opts[] = { mode, NULL };
+/* Owned by the container's root (its host IDs in a user namespace): systemd
+ * makes /run/lock, /run/systemd, ... in it, and a root whose IDs map to
+ * nobody else could not write to a tmpfs of the host's root. */
+static int mount_tmpfs(int root_fd, const char *target, const char *mode, const HostMounts *h) {
+        char uid_opt[32], gid_opt[32];
+        const char *opts[] = { mode, uid_opt, gid_opt, NULL };
         _cleanup_close_ int m = -EBADF;
         int r;
+
+        snprintf(uid_opt, sizeof(uid_opt), "uid=%u", (unsigned) h->root_uid);
+        snprintf(gid_opt, sizeof(gid_opt), "gid=%u", (unsigned) h->root_gid);
 
         r = fs_new_mount("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, &m);
         if (r < 0)
@@ -175,14 +182,14 @@ int os_setup_mounts(const DomainDef *def, const HostMounts *h, int root_fd, char
         /* /run and /tmp: fresh per boot, as on any booted system; a
          * definition's own filesystem there wins */
         if (!def_has_target(def, "/run")) {
-                r = mount_tmpfs(root_fd, "/run", "mode=0755");
+                r = mount_tmpfs(root_fd, "/run", "mode=0755", h);
                 if (r < 0) {
                         (void) asprintf(ret_error, "Failed to mount /run of container '%s': %s", def->name, strerror(-r));
                         return r;
                 }
         }
         if (!def_has_target(def, "/tmp")) {
-                r = mount_tmpfs(root_fd, "/tmp", "mode=1777");
+                r = mount_tmpfs(root_fd, "/tmp", "mode=1777", h);
                 if (r < 0) {
                         (void) asprintf(ret_error, "Failed to mount /tmp of container '%s': %s", def->name, strerror(-r));
                         return r;
@@ -385,8 +392,10 @@ const char *os_notify_env(const DomainDef *def) {
 }
 
 /* Child side, in the container's root: the socket is bound to a path of
- * the container's own tree (nothing of the host is written). */
-int os_notify_bind(int fd) {
+ * the container's own tree (nothing of the host is written). Connecting to
+ * it needs write permission on it: it belongs to the container's root (its
+ * host IDs in a user namespace, where the host's root is nobody). */
+int os_notify_bind(int fd, uid_t uid, gid_t gid) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = NOTIFY_PATH };
 
         if (fd < 0)
@@ -394,7 +403,9 @@ int os_notify_bind(int fd) {
         if (mkdir("/run/host", 0755) < 0 && errno != EEXIST)
                 return -errno;
         (void) unlink(NOTIFY_PATH);
-        return RET_NERRNO(bind(fd, (struct sockaddr *) &sa, sizeof(sa)));
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return -errno;
+        return RET_NERRNO(lchown(NOTIFY_PATH, uid, gid));
 }
 
 static void notify_done(Helper *h, int error, const char *message) {

@@ -183,7 +183,7 @@ int os_setup_dev(const DomainDef *def, const HostMounts *h, int root_fd);
 void os_link_journal(Helper *h);
 int os_notify_open(Helper *h, char **ret_error);
 const char *os_notify_env(const DomainDef *def);
-int os_notify_bind(int fd);
+int os_notify_bind(int fd, uid_t uid, gid_t gid);
 int os_notify_watch(Helper *h);
 void os_notify_close(Helper *h);
 
