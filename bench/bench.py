@@ -507,7 +507,7 @@ def stage_boot(res):
     if not OS_ROOT or not os.path.exists(OS_ROOT + "/lib/systemd/systemd"):
         raise SystemExit(f"bench: stage boot needs BENCH_OS_ROOT (tools/mkroot), got '{OS_ROOT}'")
     xml = f"""<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
-<name>os</name><memory unit='MiB'>512</memory><vivarium:notify/>
+<name>os</name><memory unit='MiB'>512</memory><vivarium:notify/><vivarium:userns mode='off'/>
 <features><capabilities policy='default'><sys_admin state='on'/></capabilities></features>
 <os><type>exe</type><init>/sbin/init</init></os>
 <devices><filesystem type='mount'><source dir='{OS_ROOT}'/><target dir='/'/></filesystem>
