@@ -30,6 +30,16 @@ in_host() { testhost_run "$@"; }
 unit_gone() { [ "$(in_host systemctl is-active machine-os.scope 2>/dev/null)" != active ]; }
 inside() { in_host vivctl enter os -- "$@"; }
 fails() { not quiet "$@"; }
+# session DESCRIPTION STEPS COMMAND...: a terminal session in the test host
+# (tests/lib/ptyexpect.py), its end shown when it failed
+session() {
+	local d=$1 steps=$2 out rc
+	shift 2
+	out=$(in_host python3 "$here/lib/ptyexpect.py" --timeout 30 "$steps" -- "$@" 2>&1)
+	rc=$?
+	check "$d" [ $rc -eq 0 ]
+	[ $rc -eq 0 ] || printf '%s\n' "$out" | tail -20 | sed 's/^/#  /'
+}
 
 # --- the root: built once, then reused ---
 root=$("$here/../tools/mkroot" 2>"${TMPDIR:-/tmp}/vt-mkroot.$$.log")
@@ -186,10 +196,8 @@ expect os login:
 sendraw \x1d
 eof
 STEPS
-out=$(in_host python3 "$here/lib/ptyexpect.py" --timeout 30 "$work/console.steps" -- vivctl console os 2>&1)
-rc=$?
-check "vivctl console os: console-getty's prompt, root logs in, a command runs, logout" [ $rc -eq 0 ]
-[ $rc -eq 0 ] || printf '%s\n' "$out" | tail -20 | sed 's/^/#  /'
+session "vivctl console os: console-getty's prompt, root logs in, a command runs, logout" \
+	"$work/console.steps" vivctl console os
 
 # --- machined: machinectl, systemctl -M, systemd-run -M ---
 out=$(in_host machinectl list --no-legend --no-pager 2>&1)
@@ -214,10 +222,8 @@ expect os login:
 sendraw \x1d\x1d\x1d
 eof
 STEPS
-out=$(in_host python3 "$here/lib/ptyexpect.py" --timeout 30 "$work/login.steps" -- machinectl login os 2>&1)
-rc=$?
-check "machinectl login os: getty's prompt, root logs in on a pty, a command runs, logout" [ $rc -eq 0 ]
-[ $rc -eq 0 ] || printf '%s\n' "$out" | tail -20 | sed 's/^/#  /'
+session "machinectl login os: getty's prompt, root logs in on a pty, a command runs, logout" \
+	"$work/login.steps" machinectl login os
 check "... and the container is still 'running' after the session (no failed getty)" wait_until 30 state_is running
 check "systemd-run -M os --wait /bin/true" in_host timeout 60 systemd-run -M os --wait -q /bin/true
 # (collected when it fails: a failed unit would leave the system 'degraded')

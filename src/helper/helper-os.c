@@ -211,6 +211,12 @@ int os_setup_mounts(const DomainDef *def, const HostMounts *h, int root_fd, char
         return 0;
 }
 
+/* mkdir -p PATH in the root, then the directory, opened (O_PATH) */
+static int open_dir_in_root_p(int root_fd, const char *path, mode_t mode) {
+        int r = mkdir_p_in_root(root_fd, path, mode);
+        return r < 0 ? r : open_in_root(root_fd, path, O_PATH | O_DIRECTORY);
+}
+
 /* /dev/net/tun, as nspawn gives its -b containers (libvirt's LXC driver does
  * not by default): VPN clients, and systemd-networkd's tun/tap netdevs, are
  * ordinary software in a booted OS. Only with a private network namespace,
@@ -224,7 +230,6 @@ int os_setup_mounts(const DomainDef *def, const HostMounts *h, int root_fd, char
 int os_setup_dev(const DomainDef *def, const HostMounts *h, int root_fd) {
         _cleanup_close_ int net = -EBADF;
         struct stat st;
-        int r;
 
         if (!h->init_systemd || !domain_def_has_privnet(def))
                 return 0;
@@ -233,10 +238,7 @@ int os_setup_dev(const DomainDef *def, const HostMounts *h, int root_fd) {
                 log_debug("The host has no /dev/net/tun: none in the container either.");
                 return 0;
         }
-        r = mkdir_p_in_root(root_fd, "/dev/net", 0755);
-        if (r < 0)
-                return r;
-        net = open_in_root(root_fd, "/dev/net", O_PATH | O_DIRECTORY);
+        net = open_dir_in_root_p(root_fd, "/dev/net", 0755);
         if (net < 0)
                 return net;
         if (mknodat(net, "tun", S_IFCHR | (st.st_mode & 0666), st.st_rdev) < 0 && errno != EEXIST)
@@ -279,7 +281,6 @@ static int link_journal(const DomainDef *def) {
         char id[33], host_id[33] = {}, current[PATH_MAX];
         struct stat st;
         ssize_t n;
-        int r;
 
         if (!root || !root->source)
                 return 0;
@@ -300,10 +301,7 @@ static int link_journal(const DomainDef *def) {
         /* The guest's tree is the container's to shape: everything in it is
          * resolved inside the root (a symlink there cannot lead the host's
          * root out of it), and only a real directory is linked. */
-        r = mkdir_p_in_root(root_fd, "/var/log/journal", 02755);
-        if (r < 0)
-                return r;
-        parent = open_in_root(root_fd, "/var/log/journal", O_PATH | O_DIRECTORY);
+        parent = open_dir_in_root_p(root_fd, "/var/log/journal", 02755);
         if (parent < 0)
                 return parent;
         if (mkdirat(parent, id, 02755) < 0 && errno != EEXIST)
