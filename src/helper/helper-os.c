@@ -261,17 +261,17 @@ int os_setup_dev(const DomainDef *def, const HostMounts *h, int root_fd) {
 
 /* The ID systemd will boot with: the root's own when it has one, else the
  * container's UUID (systemd takes $container_uuid). */
-static int guest_machine_id(int root_fd, const uint8_t uuid[16], char ret[33]) {
+static void guest_machine_id(int root_fd, const uint8_t uuid[16], char ret[33]) {
         _cleanup_close_ int fd = open_in_root(root_fd, "/etc/machine-id", O_RDONLY | O_NOFOLLOW);
         char buf[33] = {};
 
-        if (fd >= 0 && read(fd, buf, 32) == 32 && strspn(buf, "0123456789abcdef") == 32 && strcmp(buf, "00000000000000000000000000000000") != 0) {
+        if (fd >= 0 && read(fd, buf, 32) == 32 && strspn(buf, "0123456789abcdef") == 32 &&
+            !streq(buf, "00000000000000000000000000000000")) {
                 memcpy(ret, buf, 33);
-                return 0;
+                return;
         }
         for (size_t i = 0; i < 16; i++)
                 snprintf(ret + 2 * i, 3, "%02x", uuid[i]);
-        return 0;
 }
 
 static int link_journal(const DomainDef *def) {
@@ -289,7 +289,7 @@ static int link_journal(const DomainDef *def) {
         root_fd = open(root->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
                 return -errno;
-        (void) guest_machine_id(root_fd, def->uuid, id);
+        guest_machine_id(root_fd, def->uuid, id);
         {
                 _cleanup_close_ int fd = open("/etc/machine-id", O_RDONLY | O_CLOEXEC);
                 if (fd >= 0 && read(fd, host_id, 32) == 32 && streq(host_id, id)) {
