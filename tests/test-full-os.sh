@@ -30,6 +30,16 @@ in_host() { testhost_run "$@"; }
 unit_gone() { [ "$(in_host systemctl is-active machine-os.scope 2>/dev/null)" != active ]; }
 inside() { in_host vivctl enter os -- "$@"; }
 fails() { not quiet "$@"; }
+# session DESCRIPTION STEPS COMMAND...: a terminal session in the test host
+# (tests/lib/ptyexpect.py), its end shown when it failed
+session() {
+	local d=$1 steps=$2 out rc
+	shift 2
+	out=$(in_host python3 "$here/lib/ptyexpect.py" --timeout 30 "$steps" -- "$@" 2>&1)
+	rc=$?
+	check "$d" [ $rc -eq 0 ]
+	[ $rc -eq 0 ] || printf '%s\n' "$out" | tail -20 | sed 's/^/#  /'
+}
 
 # --- the root: built once, then reused ---
 root=$("$here/../tools/mkroot" 2>"${TMPDIR:-/tmp}/vt-mkroot.$$.log")
@@ -60,19 +70,20 @@ uuid=6f7d1c1e-8a0b-4c55-9d7e-2b1d7f3a9c01
 # Without a user namespace the seccomp filter denies mounting unless sys_admin
 # is turned on explicitly; systemd as init needs to mount.
 mounts="<features><capabilities policy='default'><sys_admin state='on'/></capabilities></features>"
-xml() { # NAME [EXTRA ELEMENTS [INIT]]
+xml() { # NAME [EXTRA ELEMENTS [INIT]]; $userns: off (the default here), pick
 	cat <<XML
 <domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
   <name>$1</name>
   <uuid>$uuid</uuid>
   <memory unit='MiB'>512</memory>
+  <vivarium:userns mode='${userns:-off}'/>
   ${2:-}
   <os>
     <type>exe</type>
     <init>${3:-/sbin/init}</init>
   </os>
   <devices>
-    <filesystem type='mount'><source dir='$root'/><target dir='/'/></filesystem>
+    <filesystem type='mount'><source dir='${rootdir:-$root}'/><target dir='/'/></filesystem>
     <interface type='network'><source network='default'/></interface>
     <console type='pty'/>
   </devices>
@@ -121,6 +132,18 @@ out=$(inside systemctl --failed --no-legend --no-pager 2>&1)
 check "no failed unit" [ -z "$out" ]
 [ -z "$out" ] || printf '#  %s\n' "$out"
 
+# Units skipped by a condition: only those README's "Run a whole OS" lists as
+# not for a container (the same under nspawn -b). Another one means the
+# container's world made systemd skip something it should run.
+expected_skips="e2scrub_reap.service fstrim.timer getty-static.service getty@tty1.service systemd-binfmt.service
+systemd-machine-id-commit.service systemd-pcrphase-sysinit.service systemd-pcrphase.service systemd-pstore.service
+systemd-random-seed.service systemd-firstboot.service first-boot-complete.target"
+skipped=$(in_host journalctl -M os -b -o cat --no-pager 2>/dev/null |
+	sed -n 's/^\([^ ]*\) - .* was skipped because of an unmet condition check.*/\1/p' | sort -u)
+unexpected=$(comm -23 <(printf '%s\n' $skipped) <(printf '%s\n' $expected_skips | sort))
+only_documented() { [ -n "$skipped" ] && [ -z "$unexpected" ]; }
+check "units skipped by a condition: only the documented ones (unexpected: ${unexpected:-none})" only_documented
+only_documented || in_host journalctl -M os -b -o cat --no-pager 2>/dev/null | grep "unmet condition" | sed 's/^/#  /'
 # --- systemd's container interface ---
 out=$(inside systemd-detect-virt 2>&1)
 check "systemd-detect-virt: container-other (\$container=vivarium)" [ "$out" = container-other ]
@@ -149,19 +172,32 @@ else
 	check "hybrid: /sys/fs/cgroup itself is read-only" fails inside mkdir /sys/fs/cgroup/x
 fi
 
-# --- the console: getty's login prompt ---
+# --- /dev/net/tun: a whole OS with its own network has one, as under nspawn -b ---
+check "/dev/net/tun is a device node in the container" inside test -c /dev/net/tun
+out=$(in_host systemctl show -p DeviceAllow --value machine-os.scope 2>&1)
+check "the scope's DeviceAllow has /dev/net/tun" contains "$out" "/dev/net/tun rwm"
+check "ip tuntap add: a tap interface made in the container" inside ip tuntap add dev vt-tap0 mode tap
+check "... it is the container's" inside ip link show vt-tap0
+check "... not the host's" fails in_host ip link show vt-tap0
+inside ip tuntap del dev vt-tap0 mode tap >/dev/null 2>&1
+
+# --- the console: getty's login prompt, and a login (root has no password) ---
 cat >"$work/console.steps" <<'STEPS'
 expect Connected to domain os
 raw
 sendraw \r
 expect os login:
+send root
+expect root@os:~#
+send echo console-login-as-$(id -un)-on-$(tty)
+expect console-login-as-root-on-/dev/console
+send exit
+expect os login:
 sendraw \x1d
 eof
 STEPS
-out=$(in_host python3 "$here/lib/ptyexpect.py" --timeout 30 "$work/console.steps" -- vivctl console os 2>&1)
-rc=$?
-check "vivctl console os: the login prompt of console-getty" [ $rc -eq 0 ]
-[ $rc -eq 0 ] || printf '%s\n' "$out" | tail -20 | sed 's/^/#  /'
+session "vivctl console os: console-getty's prompt, root logs in, a command runs, logout" \
+	"$work/console.steps" vivctl console os
 
 # --- machined: machinectl, systemctl -M, systemd-run -M ---
 out=$(in_host machinectl list --no-legend --no-pager 2>&1)
@@ -172,9 +208,39 @@ out=$(in_host systemctl -M os is-system-running 2>&1)
 check "systemctl -M os is-system-running: running" [ "$out" = running ]
 out=$(in_host timeout 60 machinectl shell os /bin/sh -c 'echo shell-$((6*7)) in $(hostname)' 2>&1)
 check "machinectl shell os runs a command in it" contains "$out" "shell-42 in os"
+# machinectl login: machined asks the container's systemd (over its bus) for
+# container-getty@N.service on a pty it allocated in the container's devpts
+cat >"$work/login.steps" <<'STEPS'
+expect Connected to machine os
+expect os login:
+send root
+expect root@os:~#
+send echo machinectl-login-as-$(id -un)-on-$(tty)
+expect machinectl-login-as-root-on-/dev/pts/[0-9]
+send exit
+expect os login:
+sendraw \x1d\x1d\x1d
+eof
+STEPS
+session "machinectl login os: getty's prompt, root logs in on a pty, a command runs, logout" \
+	"$work/login.steps" machinectl login os
+check "... and the container is still 'running' after the session (no failed getty)" wait_until 30 state_is running
 check "systemd-run -M os --wait /bin/true" in_host timeout 60 systemd-run -M os --wait -q /bin/true
 # (collected when it fails: a failed unit would leave the system 'degraded')
 check "systemd-run -M os --wait /bin/false fails" fails in_host timeout 60 systemd-run -M os --wait -q -p CollectMode=inactive-or-failed /bin/false
+
+# --- the journal: journalctl -M through machined, and linked into the host's ---
+mid=${uuid//-/}
+marker="vt-fullos-journal-$$"
+inside systemd-cat -t vt-marker echo "$marker" >/dev/null 2>&1
+in_journal() { in_host journalctl "$@" -t vt-marker -o cat --no-pager 2>/dev/null | grep -qx "$marker"; }
+check "journalctl -M os: a message logged in the container" wait_until 30 in_journal -M os
+check "journalctl --machine=os" in_journal --machine=os
+out=$(in_host readlink "/var/log/journal/$mid" 2>&1)
+check "the host's /var/log/journal/$mid links to the container's journal" [ "$out" = "$root/var/log/journal/$mid" ]
+check "... where the container's journald keeps it" wait_until 30 in_host sh -c "ls /var/log/journal/$mid/ | grep -q '^system'"
+check "journalctl -D /var/log/journal/$mid on the host" wait_until 30 in_journal -D "/var/log/journal/$mid"
+check "journalctl -m on the host merges it" in_journal -m
 
 # --- the network: DHCP from the default network's dnsmasq ---
 has_lease() { inside ip -4 -o addr show dev eth0 2>/dev/null | grep -q 'inet 192\.168\.'; }
@@ -211,6 +277,7 @@ check "the scope is gone" wait_until 30 unit_gone
 out=$(in_host sh -c 'ls -d /sys/fs/cgroup/*/machine.slice/machine-os.scope /sys/fs/cgroup/machine.slice/machine-os.scope' 2>/dev/null)
 check "no cgroup of the container is left" [ -z "$out" ]
 check "machined forgot os" fails in_host machinectl show os
+check "the container's journal stays readable on the host (journalctl -D)" in_journal -D "/var/log/journal/$mid"
 out=$(in_host ip -o link show type veth 2>&1)
 check "no veth is left" [ -z "$out" ]
 out=$(in_host findmnt -rn -o TARGET 2>&1 | grep -F "$root" || true)
@@ -238,6 +305,63 @@ check "an init without READY=1: the start fails, saying so" contains "$out" "did
 check "... the container is not running" fails in_host vivctl domstate os
 check "... its scope is gone" wait_until 30 unit_gone
 check "... no veth is left" [ -z "$(in_host ip -o link show type veth 2>&1)" ]
+
+# --- under a user namespace of its own (<vivarium:userns mode='pick'/>) ---
+# The test host's / is an overlayfs, which cannot be idmapped: a copy of the
+# root on a tmpfs of the test host.
+in_host sh -c "mkdir -p /srv/vt-pick && mount -t tmpfs -o size=1g,mode=0755 vt-pick /srv/vt-pick && cp -a '$root' /srv/vt-pick/root"
+userns=pick rootdir=/srv/vt-pick/root xml p "<vivarium:notify timeout='240'/>" | in_host sh -c 'cat >/root/p.xml'
+out=$(in_host vivctl create /root/p.xml 2>&1)
+check "pick: start returns once systemd said READY=1 (its notify socket is the container root's)" contains "$out" "Domain p created"
+inp() { in_host vivctl enter p -- "$@"; }
+out=$(inp cat /proc/self/uid_map 2>&1)
+check "pick: the container runs in a user namespace of its own" eval '! grep -Eq "^ *0 +0 " <<<"$out" && [ -n "$out" ]'
+check "pick: systemd reaches 'running'" wait_until 180 eval '[ "$(inp systemctl is-system-running 2>/dev/null)" = running ]'
+out=$(inp stat -c '%u:%g' /run /tmp /run/host/notify 2>&1)
+check "pick: /run, /tmp and the notify socket belong to the container's root" [ "$out" = "$(printf '0:0\n0:0\n0:0')" ]
+out=$(inp stat -c '%F %u:%g' /dev/net/tun 2>&1)
+check "pick: /dev/net/tun is a node of the container's root" [ "$out" = "character special file 0:0" ]
+check "pick: ... that it opens" inp sh -c 'exec 3<>/dev/net/tun'
+check "pick: systemctl -M p" [ "$(in_host systemctl -M p is-system-running 2>&1)" = running ]
+inp systemd-cat -t vt-marker echo "$marker" >/dev/null 2>&1
+check "pick: journalctl -M p" wait_until 30 in_journal -M p
+out=$(in_host vivctl shutdown p 2>&1)
+check "pick: vivctl shutdown p: off" wait_until 120 eval '! in_host vivctl domstate p >/dev/null 2>&1'
+in_host vivctl destroy p >/dev/null 2>&1
+in_host umount -l /srv/vt-pick
+
+# --- /dev/net/tun where it is not allowed ---
+# Without a private network the scope denies the node, even when a host
+# directory holding it is bound in; with one, an application container
+# (not a whole OS) gets no node.
+app() { # NAME EXTRA-DEVICES EXTRA-FEATURES
+	cat <<XML
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>$1</name>
+  <memory unit='MiB'>64</memory>
+  <vivarium:userns mode='off'/>
+  <features>${3:-}</features>
+  <os><type>exe</type><init>/bin/sleep</init><initarg>600</initarg></os>
+  <devices>$2<console type='pty'/></devices>
+</domain>
+XML
+}
+app tun-denied "<filesystem type='mount'><source dir='/dev/net'/><target dir='/dev/net'/></filesystem>" |
+	in_host sh -c 'cat >/root/tun-denied.xml'
+app tun-absent "" "<privnet/>" | in_host sh -c 'cat >/root/tun-absent.xml'
+out=$(in_host vivctl create /root/tun-denied.xml 2>&1)
+check "an application container without a private network, the host's /dev/net bound in" contains "$out" "created"
+out=$(in_host vivctl enter tun-denied -- sh -c 'exec 3<>/dev/net/tun' 2>&1)
+check "... opening /dev/net/tun is refused by the scope's device policy" contains "$out" "Operation not permitted"
+unit=$(in_host machinectl show tun-denied -p Unit --value 2>&1)
+out=$(in_host systemctl show -p DeviceAllow --value "$unit" 2>&1)
+check "... its scope ($unit) allows the console but not /dev/net/tun" eval 'contains "$out" "/dev/ptmx rwm" && lacks "$out" "/dev/net/tun"'
+out=$(in_host vivctl create /root/tun-absent.xml 2>&1)
+check "an application container with a private network" contains "$out" "created"
+out=$(in_host vivctl enter tun-absent -- sh -c 'test -e /dev/net/tun && echo tun-present || echo tun-absent' 2>&1)
+check "... has no /dev/net/tun" [ "$out" = tun-absent ]
+in_host vivctl destroy tun-denied >/dev/null 2>&1
+in_host vivctl destroy tun-absent >/dev/null 2>&1
 
 testhost_teardown || not_ok "test host teardown"
 echo "1..$n"

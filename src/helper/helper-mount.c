@@ -730,6 +730,9 @@ int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error
         r = dev_setup(root_fd, h, ret_error);
         if (r < 0)
                 return fail(ret_error, r, "/dev", def->name);
+        r = os_setup_dev(def, h, root_fd);
+        if (r < 0)
+                log_warning_errno(r, "Failed to make /dev/net/tun in container '%s', ignoring: %m", def->name);
         r = setup_proc_masks(root_fd);
         if (r < 0)
                 return fail(ret_error, r, "masked /proc paths", def->name);

@@ -18,6 +18,7 @@
  * the host's shared root would be the host's OS a second time. */
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -55,10 +56,17 @@ static bool def_has_target(const DomainDef *def, const char *target) {
         return false;
 }
 
-static int mount_tmpfs(int root_fd, const char *target, const char *mode) {
-        const char *opts[] = { mode, NULL };
+/* Owned by the container's root (its host IDs in a user namespace): systemd
+ * makes /run/lock, /run/systemd, ... in it, and a root whose IDs map to
+ * nobody else could not write to a tmpfs of the host's root. */
+static int mount_tmpfs(int root_fd, const char *target, const char *mode, const HostMounts *h) {
+        char uid_opt[32], gid_opt[32];
+        const char *opts[] = { mode, uid_opt, gid_opt, NULL };
         _cleanup_close_ int m = -EBADF;
         int r;
+
+        snprintf(uid_opt, sizeof(uid_opt), "uid=%u", (unsigned) h->root_uid);
+        snprintf(gid_opt, sizeof(gid_opt), "gid=%u", (unsigned) h->root_gid);
 
         r = fs_new_mount("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, &m);
         if (r < 0)
@@ -174,14 +182,14 @@ int os_setup_mounts(const DomainDef *def, const HostMounts *h, int root_fd, char
         /* /run and /tmp: fresh per boot, as on any booted system; a
          * definition's own filesystem there wins */
         if (!def_has_target(def, "/run")) {
-                r = mount_tmpfs(root_fd, "/run", "mode=0755");
+                r = mount_tmpfs(root_fd, "/run", "mode=0755", h);
                 if (r < 0) {
                         (void) asprintf(ret_error, "Failed to mount /run of container '%s': %s", def->name, strerror(-r));
                         return r;
                 }
         }
         if (!def_has_target(def, "/tmp")) {
-                r = mount_tmpfs(root_fd, "/tmp", "mode=1777");
+                r = mount_tmpfs(root_fd, "/tmp", "mode=1777", h);
                 if (r < 0) {
                         (void) asprintf(ret_error, "Failed to mount /tmp of container '%s': %s", def->name, strerror(-r));
                         return r;
@@ -201,6 +209,146 @@ int os_setup_mounts(const DomainDef *def, const HostMounts *h, int root_fd, char
                 }
         }
         return 0;
+}
+
+/* mkdir -p PATH in the root, then the directory, opened (O_PATH) */
+static int open_dir_in_root_p(int root_fd, const char *path, mode_t mode) {
+        int r = mkdir_p_in_root(root_fd, path, mode);
+        return r < 0 ? r : open_in_root(root_fd, path, O_PATH | O_DIRECTORY);
+}
+
+/* /dev/net/tun, as nspawn gives its -b containers (libvirt's LXC driver does
+ * not by default): VPN clients, and systemd-networkd's tun/tap netdevs, are
+ * ordinary software in a booted OS. Only with a private network namespace,
+ * where an interface it makes is the container's own; the scope allows the
+ * node then (scope.c, DeviceAllow), else the devices cgroup refuses it.
+ *
+ * A node made here rather than the host's bound in: the container's root
+ * owns it, so root inside a user namespace can open it too (the host's
+ * node stays root's of the host, "nobody" inside). The /dev tmpfs was made
+ * in the host's user namespace, so the kernel honours the node. */
+int os_setup_dev(const DomainDef *def, const HostMounts *h, int root_fd) {
+        _cleanup_close_ int net = -EBADF;
+        struct stat st;
+
+        if (!h->init_systemd || !domain_def_has_privnet(def))
+                return 0;
+        /* still the host's tree: pivot_root comes later */
+        if (stat("/dev/net/tun", &st) < 0 || !S_ISCHR(st.st_mode)) {
+                log_debug("The host has no /dev/net/tun: none in the container either.");
+                return 0;
+        }
+        net = open_dir_in_root_p(root_fd, "/dev/net", 0755);
+        if (net < 0)
+                return net;
+        if (mknodat(net, "tun", S_IFCHR | (st.st_mode & 0666), st.st_rdev) < 0 && errno != EEXIST)
+                return -errno;
+        return RET_NERRNO(fchownat(net, "tun", h->root_uid, h->root_gid, AT_SYMLINK_NOFOLLOW));
+}
+
+/* --- the container's journal, linked into the host's (nspawn's
+ * --link-journal=try-guest) ---
+ *
+ * journalctl -M NAME reads the container's journal through machined (its
+ * root, opened in its mount namespace), whatever is done here. Linking
+ * adds what nspawn's machines have: the host's `journalctl -m` merges the
+ * container's journal, `journalctl -D /var/log/journal/ID` reads it, and
+ * both keep working once the container is stopped. The journal lives in
+ * the guest (/var/log/journal/ID there, which makes the guest's journald
+ * keep it persistently) and the host gets a symlink to it under the same
+ * name; "try": a host without a persistent journal (/var/log/journal)
+ * gets nothing, and a failure never fails the start. */
+
+/* The ID systemd will boot with: the root's own when it has one, else the
+ * container's UUID (systemd takes $container_uuid). */
+static void guest_machine_id(int root_fd, const uint8_t uuid[16], char ret[33]) {
+        _cleanup_close_ int fd = open_in_root(root_fd, "/etc/machine-id", O_RDONLY | O_NOFOLLOW);
+        char buf[33] = {};
+
+        if (fd >= 0 && read(fd, buf, 32) == 32 && strspn(buf, "0123456789abcdef") == 32 &&
+            !streq(buf, "00000000000000000000000000000000")) {
+                memcpy(ret, buf, 33);
+                return;
+        }
+        for (size_t i = 0; i < 16; i++)
+                snprintf(ret + 2 * i, 3, "%02x", uuid[i]);
+}
+
+static int link_journal(const DomainDef *def) {
+        const DomainFilesystem *root = domain_def_root(def);
+        _cleanup_close_ int root_fd = -EBADF, parent = -EBADF, dir = -EBADF;
+        _cleanup_free_ char *host = NULL, *target = NULL;
+        char id[33], host_id[33] = {}, current[PATH_MAX];
+        struct stat st;
+        ssize_t n;
+
+        if (!root || !root->source)
+                return 0;
+        if (stat("/var/log/journal", &st) < 0 || !S_ISDIR(st.st_mode))
+                return 0;       /* the host keeps no persistent journal */
+        root_fd = open(root->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return -errno;
+        guest_machine_id(root_fd, def->uuid, id);
+        {
+                _cleanup_close_ int fd = open("/etc/machine-id", O_RDONLY | O_CLOEXEC);
+                if (fd >= 0 && read(fd, host_id, 32) == 32 && streq(host_id, id)) {
+                        log_debug("Container '%s' has the host's machine ID %s: not linking its journal.", def->name, id);
+                        return 0;
+                }
+        }
+
+        /* The guest's tree is the container's to shape: everything in it is
+         * resolved inside the root (a symlink there cannot lead the host's
+         * root out of it), and only a real directory is linked. */
+        parent = open_dir_in_root_p(root_fd, "/var/log/journal", 02755);
+        if (parent < 0)
+                return parent;
+        if (mkdirat(parent, id, 02755) < 0 && errno != EEXIST)
+                return -errno;
+        dir = openat(parent, id, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dir < 0)
+                return -errno;
+        /* owned as its parent is: the tree's root, whatever its host IDs */
+        if (fstat(parent, &st) < 0)
+                return -errno;
+        if (fchownat(dir, "", st.st_uid, st.st_gid, AT_EMPTY_PATH) < 0)
+                return -errno;
+
+        size_t len = strlen(root->source);
+        while (len > 1 && root->source[len - 1] == '/')
+                len--;
+        if (asprintf(&host, "/var/log/journal/%s", id) < 0 ||
+            asprintf(&target, "%.*s/var/log/journal/%s", (int) len, root->source, id) < 0)
+                return -ENOMEM;
+        n = readlink(host, current, sizeof(current) - 1);
+        if (n >= 0) {
+                current[n] = 0;
+                if (streq(current, target))
+                        return 0;
+                /* another root's (a container of this ID defined anew) */
+                if (unlink(host) < 0)
+                        return -errno;
+        } else if (errno != ENOENT) {
+                /* a directory: the host keeps this ID's journal itself */
+                log_debug("'%s' exists and is no symlink: the journal of container '%s' stays in the container.", host, def->name);
+                return 0;
+        }
+        if (symlink(target, host) < 0)
+                return -errno;
+        log_debug("Linked the journal of container '%s': %s -> %s", def->name, host, target);
+        return 0;
+}
+
+void os_link_journal(Helper *h) {
+        int r;
+
+        if (!h->init_systemd)
+                return;
+        r = link_journal(h->def);
+        if (r < 0)
+                log_warning_errno(r, "Failed to link the journal of container '%s' into the host's /var/log/journal, ignoring: %m",
+                                  h->name);
 }
 
 /* --- notify readiness (<vivarium:notify/>) ---
@@ -242,8 +390,10 @@ const char *os_notify_env(const DomainDef *def) {
 }
 
 /* Child side, in the container's root: the socket is bound to a path of
- * the container's own tree (nothing of the host is written). */
-int os_notify_bind(int fd) {
+ * the container's own tree (nothing of the host is written). Connecting to
+ * it needs write permission on it: it belongs to the container's root (its
+ * host IDs in a user namespace, where the host's root is nobody). */
+int os_notify_bind(int fd, uid_t uid, gid_t gid) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = NOTIFY_PATH };
 
         if (fd < 0)
@@ -251,7 +401,9 @@ int os_notify_bind(int fd) {
         if (mkdir("/run/host", 0755) < 0 && errno != EEXIST)
                 return -errno;
         (void) unlink(NOTIFY_PATH);
-        return RET_NERRNO(bind(fd, (struct sockaddr *) &sa, sizeof(sa)));
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return -errno;
+        return RET_NERRNO(lchown(NOTIFY_PATH, uid, gid));
 }
 
 static void notify_done(Helper *h, int error, const char *message) {

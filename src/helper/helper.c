@@ -396,6 +396,7 @@ static int container_start(Helper *h, char **ret_error) {
                                 "policy='default'><sys_admin state='on'/></capabilities></features>", h->name);
                 return -EPERM;
         }
+        os_link_journal(h);
         r = os_notify_open(h, ret_error);
         if (r < 0)
                 return r;

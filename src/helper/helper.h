@@ -179,9 +179,11 @@ int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error
 /* helper-os.c: systemd as init */
 bool os_init_is_systemd(int root_fd, const char *init);
 int os_setup_mounts(const DomainDef *def, const HostMounts *h, int root_fd, char **ret_error);
+int os_setup_dev(const DomainDef *def, const HostMounts *h, int root_fd);
+void os_link_journal(Helper *h);
 int os_notify_open(Helper *h, char **ret_error);
 const char *os_notify_env(const DomainDef *def);
-int os_notify_bind(int fd);
+int os_notify_bind(int fd, uid_t uid, gid_t gid);
 int os_notify_watch(Helper *h);
 void os_notify_close(Helper *h);
 

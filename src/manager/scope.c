@@ -253,7 +253,7 @@ static const char *const device_allow[] = {
         "char-pts",     /* the container's devpts instance: console and ptys */
 };
 
-static int append_device_policy(sd_bus_message *msg) {
+static int append_device_policy(sd_bus_message *msg, const DomainDef *def) {
         int r;
 
         r = sd_bus_message_append(msg, "(sv)", "DevicePolicy", "s", "closed");
@@ -267,6 +267,15 @@ static int append_device_policy(sd_bus_message *msg) {
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(device_allow); i++) {
                 r = sd_bus_message_append(msg, "(ss)", device_allow[i], "rwm");
+                if (r < 0)
+                        return r;
+        }
+        /* A tun/tap interface lands in the opener's network namespace: only
+         * a container with its own may have one. The helper makes the node
+         * for a whole OS (helper-os.c); another container has none unless
+         * it is given CAP_MKNOD or a host directory holding one. */
+        if (domain_def_has_privnet(def)) {
+                r = sd_bus_message_append(msg, "(ss)", "/dev/net/tun", "rwm");
                 if (r < 0)
                         return r;
         }
@@ -385,7 +394,7 @@ static int scope_start_call(Container *c) {
                                   "PIDs", "au", 1, (uint32_t) c->helper_pid);
         if (r < 0)
                 return r;
-        r = append_device_policy(msg);
+        r = append_device_policy(msg, container_current_def(c));
         if (r < 0)
                 return r;
         r = append_limits(msg, container_current_def(c));
