@@ -253,14 +253,9 @@ int container_method_open_console_stream(sd_bus_message *msg, void *userdata, sd
         uint64_t flags;
         int r;
 
-        r = sd_bus_message_read(msg, "t", &flags);
-        if (r < 0)
-                return r;
-        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_CONSOLE, error);
+        r = container_console_request(c, msg, &flags, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* refused, or asked polkit */
-        if (c->state != CONTAINER_RUNNING)
-                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", c->name);
         /* Taking the console over also ends a stream this manager relays. */
         if (flags & VIV_CONSOLE_FORCE)
                 for (ConsoleStream *s = c->manager->console_streams, *next; s; s = next) {

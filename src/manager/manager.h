@@ -188,6 +188,10 @@ int container_method_undefine(sd_bus_message *msg, void *userdata, sd_bus_error 
 int container_method_get_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int container_method_open_console(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int container_method_resize_console(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+/* OpenConsole's and OpenConsoleStream's common part: reads the flags, asks
+ * polkit, checks that the container runs. 1 = go on, 0 = asked polkit (return
+ * without a reply), < 0 = refused (error set). */
+int container_console_request(Container *c, sd_bus_message *msg, uint64_t *ret_flags, sd_bus_error *error);
 /* console-stream.c: OpenConsoleStream, and the streams' end with the manager */
 int container_method_open_console_stream(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 void console_streams_free(Manager *m);
