@@ -193,6 +193,16 @@ check "event --loop over ssh saw the destroy" contains "$ev" "event 'lifecycle' 
 check "undefine over ssh" same "$(r undefine helloworld 2>&1)" "Domain helloworld has been undefined"
 check "... gone on the server" not testhost_run test -e /etc/vivarium/containers/helloworld.xml
 
+# --- figures, not checked: what a call costs over ssh (a new ssh session per
+# vivctl run) against the same call inside the server
+ms_of() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>&1; t1=$(date +%s%N); echo $(((t1 - t0) / 1000000)); }
+remote_ms=0 local_ms=0
+for _ in 1 2 3 4 5; do
+	remote_ms=$((remote_ms + $(ms_of r list --all)))
+	local_ms=$((local_ms + $(ms_of testhost_run vivctl list --all)))
+done
+echo "# figures: vivctl list --all, mean of 5: over ssh $((remote_ms / 5)) ms, in the server (nsenter) $((local_ms / 5)) ms"
+
 # --- bad URIs and an unreachable host
 out=$(rvivctl -c 'vivarium+ssh://-oProxyCommand=touch${IFS}/tmp/x/system' list 2>&1)
 check "a host that ssh would read as an option is refused" contains "$out" "no connection driver available for URI"
