@@ -85,16 +85,37 @@ int ctl_bus(Context *c, sd_bus **ret) {
                 return 0;
         }
 
+        _cleanup_free_ char *host = NULL;
+
         r = ctl_check_uri(c);
         if (r < 0)
                 return r;
+        r = uri_parse(c->uri, &host);
+        if (r < 0)
+                return ctl_error(r, "Out of memory");
 
-        /* sd-bus honours DBUS_SYSTEM_BUS_ADDRESS, which is how the tests point
-         * us at a test host's bus. */
-        r = sd_bus_open_system(&c->bus);
-        if (r < 0) {
-                ctl_error(r, "failed to connect to the hypervisor");
-                return ctl_error(r, "Failed to connect to the system bus: %s", strerror(-r));
+        if (host) {
+                /* ssh HOST systemd-stdio-bridge, as machinectl -H does; the
+                 * connection is opened lazily, so say now whether it works. */
+                c->remote = true;
+                r = sd_bus_open_system_remote(&c->bus, host);
+                if (r >= 0)
+                        r = sd_bus_call_method(c->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                               "org.freedesktop.DBus", "GetId", NULL, NULL, "");
+                if (r < 0) {
+                        c->bus = sd_bus_flush_close_unref(c->bus);
+                        ctl_error(r, "failed to connect to the hypervisor");
+                        return ctl_error(r, "Failed to connect to the system bus of '%s' over ssh: %s", host,
+                                         strerror(-r));
+                }
+        } else {
+                /* sd-bus honours DBUS_SYSTEM_BUS_ADDRESS, which is how the tests
+                 * point us at a test host's bus. */
+                r = sd_bus_open_system(&c->bus);
+                if (r < 0) {
+                        ctl_error(r, "failed to connect to the hypervisor");
+                        return ctl_error(r, "Failed to connect to the system bus: %s", strerror(-r));
+                }
         }
 
         /* Mutating calls go through polkit for non-root users: let it ask. */

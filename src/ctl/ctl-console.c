@@ -6,7 +6,13 @@
  * the terminal in raw mode, copy bytes both ways, forward window-size changes
  * and detach on ^]. The terminal is restored on every way out: detach, end of
  * the console, SIGTERM/SIGHUP/SIGINT/SIGQUIT (taken through a signalfd, so
- * they end the loop instead of the process), errors. */
+ * they end the loop instead of the process), errors.
+ *
+ * Over a remote connection (ssh, which cannot carry fds) the console comes
+ * as a stream in messages instead (OpenConsoleStream, docs in README's D-Bus
+ * section): its Output signals are written to stdout as they are processed,
+ * what is typed goes out in Write calls, and the loop polls the bus instead
+ * of the socket. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +25,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bus-names.h"
@@ -27,6 +34,13 @@
 #define ESCAPE_CHAR 0x1d            /* ^] */
 #define LINGER_MS 1000              /* see "console --help" */
 #define BUFFER_SIZE 4096
+
+typedef enum RelayResult {
+        RELAY_CONTINUE,
+        RELAY_CONSOLE_CLOSED,
+        RELAY_DETACH,          /* ^], a hung-up terminal, a closed stdout */
+        RELAY_INPUT_DONE,      /* stdin ended and the console went quiet */
+} RelayResult;
 
 typedef struct Console {
         Context *ctx;
@@ -43,6 +57,13 @@ typedef struct Console {
         char in[BUFFER_SIZE];       /* stdin → console, not yet sent */
         size_t in_len;
         bool stdin_eof;
+
+        /* the console as a stream of messages (remote connections) */
+        bool stream;
+        char *stream_path;
+        unsigned writes_pending;    /* Write calls not answered yet */
+        sd_bus_slot *output_slot, *closed_slot;
+        int stream_result;          /* RELAY_CONTINUE, or how the stream ended */
 } Console;
 
 static void console_done(Console *con) {
@@ -60,11 +81,125 @@ static void console_done(Console *con) {
         }
         con->signal_fd = safe_close(con->signal_fd);
         con->fd = safe_close(con->fd);
+        if (con->stream_path && con->ctx->bus) {
+                /* Whatever was typed goes out before the stream is closed. */
+                (void) sd_bus_call_method(con->ctx->bus, VIV_BUS_NAME, con->stream_path, VIV_CONSOLE_STREAM_IFACE,
+                                          "Close", NULL, NULL, "");
+        }
+        con->output_slot = sd_bus_slot_unref(con->output_slot);
+        con->closed_slot = sd_bus_slot_unref(con->closed_slot);
+        free(con->stream_path);
+        con->stream_path = NULL;
+}
+
+static int write_all(int fd, const char *buf, size_t n);
+
+static bool is_our_stream(Console *con, sd_bus_message *m) {
+        return con->stream_path && streq(strempty(sd_bus_message_get_path(m)), con->stream_path);
+}
+
+static int on_stream_output(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Console *con = userdata;
+        const void *data;
+        size_t n;
+        int r;
+
+        if (!is_our_stream(con, m) || con->stream_result != RELAY_CONTINUE)
+                return 0;
+        r = sd_bus_message_read_array(m, 'y', &data, &n);
+        if (r < 0)
+                return 0;
+        r = write_all(STDOUT_FILENO, data, n);
+        if (r == -EPIPE)
+                con->stream_result = RELAY_DETACH;
+        else if (r < 0)
+                con->stream_result = ctl_error(r, "Failed to write console output: %s", strerror(-r));
+        return 0;
+}
+
+static int on_stream_closed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Console *con = userdata;
+
+        if (is_our_stream(con, m) && con->stream_result == RELAY_CONTINUE) {
+                con->stream_result = RELAY_CONSOLE_CLOSED;
+                free(con->stream_path); /* nothing to close any more */
+                con->stream_path = NULL;
+        }
+        return 0;
+}
+
+static int open_console_stream(Console *con, bool force) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *path;
+        sd_bus *bus;
+        int r;
+
+        r = ctl_bus(con->ctx, &bus);
+        if (r < 0)
+                return r;
+        /* Before the call: the stream may speak as soon as it exists. The
+         * signals are sent to us alone; the path is checked when they come. */
+        r = sd_bus_match_signal(bus, &con->output_slot, NULL, NULL, VIV_CONSOLE_STREAM_IFACE, "Output",
+                                on_stream_output, con);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, &con->closed_slot, NULL, NULL, VIV_CONSOLE_STREAM_IFACE, "Closed",
+                                        on_stream_closed, con);
+        if (r < 0)
+                return ctl_error(r, "Failed to subscribe to the console stream: %s", strerror(-r));
+
+        r = ctl_call(con->ctx, con->name, "OpenConsoleStream", &reply, "st", con->name,
+                     force ? VIV_CONSOLE_FORCE : UINT64_C(0));
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return ctl_error(r, "Failed to parse the reply of OpenConsoleStream: %s", strerror(-r));
+        con->stream = true;
+        con->stream_path = strdup(path);
+        if (!con->stream_path)
+                return ctl_error(-ENOMEM, "Out of memory");
+        return 0;
+}
+
+static int on_write_done(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Console *con = userdata;
+
+        con->writes_pending--;
+        if (sd_bus_message_is_method_error(m, NULL) && con->stream_result == RELAY_CONTINUE)
+                con->stream_result = RELAY_CONSOLE_CLOSED;
+        return 0;
+}
+
+/* Sends what was typed as one Write call; its answer is waited for by the loop. */
+static int stream_send_input(Console *con) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        if (!con->stream_path)
+                return -EPIPE;
+        r = sd_bus_message_new_method_call(con->ctx->bus, &m, VIV_BUS_NAME, con->stream_path,
+                                           VIV_CONSOLE_STREAM_IFACE, "Write");
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'y', con->in, con->in_len);
+        if (r >= 0)
+                r = sd_bus_call_async(con->ctx->bus, NULL, m, on_write_done, con, 0);
+        if (r < 0)
+                return r;
+        con->writes_pending++;
+        con->in_len = 0;
+        return 0;
 }
 
 static int open_console(Console *con, bool force) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        sd_bus *bus;
         int fd, r;
+
+        r = ctl_bus(con->ctx, &bus);
+        if (r < 0)
+                return r;
+        if (con->ctx->remote || sd_bus_can_send(bus, SD_BUS_TYPE_UNIX_FD) <= 0)
+                return open_console_stream(con, force);
 
         r = ctl_call(con->ctx, con->name, "OpenConsole", &reply, "st", con->name,
                      force ? VIV_CONSOLE_FORCE : UINT64_C(0));
@@ -167,6 +302,8 @@ static int write_all(int fd, const char *buf, size_t n) {
 
 /* Sends what is pending without blocking; returns -errno on a dead socket. */
 static int flush_input(Console *con) {
+        if (con->stream)
+                return con->in_len > 0 ? stream_send_input(con) : 0;
         while (con->in_len > 0) {
                 ssize_t k = send(con->fd, con->in, con->in_len, MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (k < 0) {
@@ -181,13 +318,6 @@ static int flush_input(Console *con) {
         }
         return 0;
 }
-
-typedef enum RelayResult {
-        RELAY_CONTINUE,
-        RELAY_CONSOLE_CLOSED,
-        RELAY_DETACH,          /* ^], a hung-up terminal, a closed stdout */
-        RELAY_INPUT_DONE,      /* stdin ended and the console went quiet */
-} RelayResult;
 
 static int relay_output(Console *con) {
         char buf[BUFFER_SIZE];
@@ -264,10 +394,43 @@ static int handle_signals(Console *con) {
         return RELAY_CONTINUE;
 }
 
+/* The stream's share of the loop: runs what the bus brought (Output is
+ * written from its callback), returns how the stream stands. */
+static int process_stream(Console *con) {
+        sd_bus *bus = con->ctx->bus;
+        int r;
+
+        while ((r = sd_bus_process(bus, NULL)) > 0)
+                if (con->stream_result != RELAY_CONTINUE)
+                        return con->stream_result;
+        if (r < 0)
+                return RELAY_CONSOLE_CLOSED; /* the connection (ssh) ended */
+        return con->stream_result;
+}
+
+/* How long poll() may wait for the bus: its own timeouts (pending calls). */
+static int stream_poll_timeout(Console *con, int timeout) {
+        uint64_t until, now;
+        struct timespec ts;
+
+        if (sd_bus_get_timeout(con->ctx->bus, &until) <= 0 || until == UINT64_MAX)
+                return timeout;
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        now = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+        int ms = until <= now ? 0 : (int) ((until - now + 999) / 1000);
+        return timeout < 0 || ms < timeout ? ms : timeout;
+}
+
 static int console_loop(Console *con, bool wait_eof) {
+        bool stream = con->stream;
         int r;
 
         for (;;) {
+                if (stream) {
+                        r = process_stream(con);
+                        if (r != RELAY_CONTINUE)
+                                return r;
+                }
                 struct pollfd p[3] = {
                         { .fd = (con->stdin_eof || con->in_len > 0) ? -1 : STDIN_FILENO, .events = POLLIN },
                         { .fd = con->fd, .events = POLLIN | (con->in_len > 0 ? POLLOUT : 0) },
@@ -278,6 +441,12 @@ static int console_loop(Console *con, bool wait_eof) {
                  * until the console closes, with --wait-eof). */
                 int timeout = (con->stdin_eof && con->in_len == 0 && !wait_eof) ? LINGER_MS : -1;
 
+                if (stream) {
+                        p[1] = (struct pollfd) { .fd = sd_bus_get_fd(con->ctx->bus),
+                                                 .events = (short) sd_bus_get_events(con->ctx->bus) };
+                        /* Writes not answered yet are not quiet. */
+                        timeout = stream_poll_timeout(con, con->writes_pending > 0 ? -1 : timeout);
+                }
                 r = poll(p, ELEMENTSOF(p), timeout);
                 if (r < 0) {
                         if (errno == EINTR)
@@ -293,13 +462,13 @@ static int console_loop(Console *con, bool wait_eof) {
                                 return r;
                 }
 
-                if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+                if (!stream && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
                         r = relay_output(con);
                         if (r != RELAY_CONTINUE)
                                 return r;
                 }
 
-                if (p[1].revents & POLLOUT) {
+                if (!stream && (p[1].revents & POLLOUT)) {
                         r = flush_input(con);
                         if (r == -EPIPE || r == -ECONNRESET)
                                 return RELAY_CONSOLE_CLOSED;

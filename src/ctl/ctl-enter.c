@@ -293,6 +293,11 @@ static int verb_enter(Context *c, const VerbArgs *a) {
         r = ctl_lookup_domain(c, args_get(a, "domain"), &d);
         if (r < 0)
                 return r;
+        /* The leader's PID names a process of the remote machine: joining
+         * it here would enter whatever has that PID locally. */
+        if (c->remote)
+                return ctl_error(-EOPNOTSUPP, "enter needs the machine the container runs on; "
+                                 "run 'vivctl enter' there (e.g. ssh HOST vivctl enter %s)", d.name);
         r = ctl_bus(c, &bus);
         if (r >= 0)
                 r = sd_bus_get_property_trivial(bus, VIV_BUS_NAME, d.path, VIV_CONTAINER_IFACE, "LeaderPID", &error,

@@ -23,6 +23,7 @@ typedef struct Context {
         sd_bus *bus;            /* opened on first use, owned */
         const char *document;   /* file whose content the current call sends, for messages */
         const XmlModule *xml;   /* the parsers, loaded on first use (ctl_xml()) */
+        bool remote;            /* the bus is reached over ssh: no fd passing */
 } Context;
 
 /* --- options of a verb ---------------------------------------------- */
@@ -82,8 +83,11 @@ void ctl_info(const Context *c, const char *fmt, ...) _printf_(2, 3);
 
 /* --- connection and calls (ctl-bus.c) ---------------------------------- */
 
-/* Accepted URIs: vivarium:///system, vivarium:///, lxc:///, lxc:///system. */
-bool uri_is_supported(const char *uri);
+/* Accepted URIs: vivarium:///system, vivarium:///, lxc:///, lxc:///system;
+ * vivarium+ssh://[USER@]HOST[:PORT]/system, lxc+ssh://[USER@]HOST[:PORT]/.
+ * 0: the local system bus, 1: remote, *ret_host the "[USER@]HOST[:PORT]" for
+ * sd_bus_open_system_remote(); -EINVAL: not a URI of ours. */
+int uri_parse(const char *uri, char **ret_host);
 /* Prints the "failed to connect" pair and returns -EINVAL when unsupported. */
 int ctl_check_uri(const Context *c);
 

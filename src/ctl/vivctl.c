@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <locale.h>
+#include <ctype.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -215,7 +216,10 @@ static void print_usage(void) {
                "\n"
                "  options:\n"
                "    -c | --connect=URI      hypervisor connection URI\n"
-               "                            (vivarium:///system, or lxc:/// for compatibility)\n"
+               "                            (vivarium:///system, or lxc:/// for compatibility;\n"
+               "                            vivarium+ssh://[USER@]HOST[:PORT]/system over ssh)\n"
+               "    -H | --host=[USER@]HOST[:PORT]\n"
+               "                            the same as -c vivarium+ssh://HOST/system\n"
                "    -h | --help             this help\n"
                "    -q | --quiet            quiet mode\n"
                "    -v | --version          program version\n"
@@ -350,21 +354,64 @@ const Verb verb_table_help[] = {
 
 /* --- URI ------------------------------------------------------------------- */
 
-bool uri_is_supported(const char *uri) {
-        static const char *const accepted[] = {
+/* The part of a remote URI that names the host, as sd_bus_open_system_remote()
+ * takes it: [USER@]HOST[:PORT]. It ends up as an argument of ssh: nothing
+ * that ssh could read as an option, no spaces. */
+static bool remote_host_is_valid(const char *host) {
+        if (!host || !*host || host[0] == '-')
+                return false;
+        for (const char *p = host; *p; p++)
+                if (!isalnum((unsigned char) *p) && !strchr("._-@:[]", *p))
+                        return false;
+        return true;
+}
+
+int uri_parse(const char *uri, char **ret_host) {
+        static const char *const local[] = {
                 "vivarium:///system", "vivarium:///", "lxc:///", "lxc:///system",
         };
+        static const char *const remote_schemes[] = {
+                "vivarium+ssh://", "lxc+ssh://",
+        };
 
-        FOREACH_ARRAY(u, accepted, ELEMENTSOF(accepted))
-                if (streq(uri, *u))
-                        return true;
-        return false;
+        FOREACH_ARRAY(u, local, ELEMENTSOF(local))
+                if (streq(uri, *u)) {
+                        *ret_host = NULL;
+                        return 0;
+                }
+
+        FOREACH_ARRAY(scheme, remote_schemes, ELEMENTSOF(remote_schemes)) {
+                const char *rest = startswith(uri, *scheme), *path;
+
+                if (!rest)
+                        continue;
+                path = strchrnul(rest, '/');
+                /* libvirt's lxc+ssh://HOST/ and vivarium+ssh://HOST/system: the
+                 * system instance is the only one. */
+                if (!streq(path, "") && !streq(path, "/") && !streq(path, "/system"))
+                        return -EINVAL;
+                _cleanup_free_ char *host = strndup(rest, (size_t) (path - rest));
+                if (!host)
+                        return -ENOMEM;
+                if (!remote_host_is_valid(host))
+                        return -EINVAL;
+                *ret_host = TAKE_PTR(host);
+                return 1;
+        }
+        return -EINVAL;
 }
 
 int ctl_check_uri(const Context *c) {
-        if (uri_is_supported(c->uri))
+        _cleanup_free_ char *host = NULL;
+        int r;
+
+        r = uri_parse(c->uri, &host);
+        if (r >= 0)
                 return 0;
         ctl_error(-EINVAL, "failed to connect to the hypervisor");
+        if (r == -ENOMEM)
+                return ctl_error(r, "Out of memory");
+        /* virsh's words, exactly: scripts match them. */
         return ctl_error(-EINVAL, "no connection driver available for URI '%s'", c->uri);
 }
 
@@ -389,18 +436,27 @@ static const char *default_uri(void) {
 static int run(int argc, char **argv) {
         static const struct option options[] = {
                 { "connect", required_argument, NULL, 'c' },
+                { "host",    required_argument, NULL, 'H' },
                 { "help",    no_argument,       NULL, 'h' },
                 { "quiet",   no_argument,       NULL, 'q' },
                 { "version", no_argument,       NULL, 'v' },
                 {}
         };
         Context c = { .uri = default_uri() };
+        _cleanup_free_ char *host_uri = NULL;
         int opt, r;
 
-        while ((opt = getopt_long(argc, argv, "+c:hqvV", options, NULL)) >= 0)
+        while ((opt = getopt_long(argc, argv, "+c:H:hqvV", options, NULL)) >= 0)
                 switch (opt) {
                 case 'c':
                         c.uri = optarg;
+                        break;
+                case 'H':
+                        /* machinectl's -H: the same as -c vivarium+ssh://HOST/system */
+                        free(host_uri);
+                        if (asprintf(&host_uri, "vivarium+ssh://%s/system", optarg) < 0)
+                                return ctl_error(-ENOMEM, "Out of memory");
+                        c.uri = host_uri;
                         break;
                 case 'h':
                         print_usage();

@@ -147,19 +147,28 @@ int container_method_get_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
         return sd_bus_reply_method_return(msg, "s", xml);
 }
 
+int container_console_request(Container *c, sd_bus_message *msg, uint64_t *ret_flags, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_read(msg, "t", ret_flags);
+        if (r < 0)
+                return r;
+        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_CONSOLE, error);
+        if (r <= 0)
+                return r;
+        if (c->state != CONTAINER_RUNNING)
+                return not_running(c, error);
+        return 1;
+}
+
 int container_method_open_console(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Container *c = userdata;
         uint64_t flags;
         int r;
 
-        r = sd_bus_message_read(msg, "t", &flags);
-        if (r < 0)
-                return r;
-        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_CONSOLE, error);
+        r = container_console_request(c, msg, &flags, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* refused, or asked polkit */
-        if (c->state != CONTAINER_RUNNING)
-                return not_running(c, error);
         r = helper_call_async(c, msg, "OpenConsole", forward_fd_reply, "b", (int) !!(flags & VIV_CONSOLE_FORCE));
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
@@ -394,6 +403,8 @@ const sd_bus_vtable container_vtable[] = {
                                  container_method_open_console, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("ResizeConsole", "qq", SD_BUS_PARAM(rows) SD_BUS_PARAM(cols), "", ,
                                  container_method_resize_console, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("OpenConsoleStream", "t", SD_BUS_PARAM(flags), "o", SD_BUS_PARAM(stream),
+                                 container_method_open_console_stream, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetMemory", "tt", SD_BUS_PARAM(kib) SD_BUS_PARAM(flags), "", ,
                                  container_method_set_memory, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetSchedulerParameters", "a{sv}t", SD_BUS_PARAM(params) SD_BUS_PARAM(flags), "", ,

@@ -131,31 +131,8 @@ int helper_describe(Container *c, char **ret_name, char **ret_uuid, uint32_t *re
         return 0;
 }
 
-int helper_call_async(Container *c, sd_bus_message *reply_to, const char *method, sd_bus_message_handler_t handler,
-                      const char *types, ...) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
-        va_list ap;
-        int r;
-
-        r = helper_connect(c);
-        if (r < 0)
-                return r;
-
-        r = sd_bus_message_new_method_call(c->helper_bus, &msg, NULL, VIV_HELPER_PATH, VIV_HELPER_IFACE, method);
-        if (r < 0)
-                return r;
-        va_start(ap, types);
-        r = sd_bus_message_appendv(msg, types, ap);
-        va_end(ap);
-        if (r < 0)
-                return r;
-
-        /* The caller's message is kept until the helper answered. */
-        return bus_call_async_owned(c->helper_bus, msg, handler, sd_bus_message_ref(reply_to), bus_message_unref_void);
-}
-
-int helper_call_owned(Container *c, const char *method, sd_bus_message_handler_t handler, void *userdata,
-                      sd_bus_destroy_t destroy) {
+static int helper_call_ownedv(Container *c, const char *method, sd_bus_message_handler_t handler, void *userdata,
+                              sd_bus_destroy_t destroy, const char *types, va_list ap) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         int r;
 
@@ -163,11 +140,41 @@ int helper_call_owned(Container *c, const char *method, sd_bus_message_handler_t
         if (r >= 0)
                 r = sd_bus_message_new_method_call(c->helper_bus, &msg, NULL, VIV_HELPER_PATH, VIV_HELPER_IFACE,
                                                    method);
+        if (r >= 0)
+                r = sd_bus_message_appendv(msg, types, ap);
         if (r < 0) {
                 destroy(userdata);
                 return r;
         }
         return bus_call_async_owned(c->helper_bus, msg, handler, userdata, destroy);
+}
+
+int helper_call_async(Container *c, sd_bus_message *reply_to, const char *method, sd_bus_message_handler_t handler,
+                      const char *types, ...) {
+        va_list ap;
+        int r;
+
+        /* The caller's message is kept until the helper answered. */
+        va_start(ap, types);
+        r = helper_call_ownedv(c, method, handler, sd_bus_message_ref(reply_to), bus_message_unref_void, types, ap);
+        va_end(ap);
+        return r;
+}
+
+int helper_call_owned_args(Container *c, const char *method, sd_bus_message_handler_t handler, void *userdata,
+                           sd_bus_destroy_t destroy, const char *types, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, types);
+        r = helper_call_ownedv(c, method, handler, userdata, destroy, types, ap);
+        va_end(ap);
+        return r;
+}
+
+int helper_call_owned(Container *c, const char *method, sd_bus_message_handler_t handler, void *userdata,
+                      sd_bus_destroy_t destroy) {
+        return helper_call_owned_args(c, method, handler, userdata, destroy, "");
 }
 
 int helper_call_internal(Container *c, const char *method, sd_bus_message_handler_t handler) {

@@ -157,6 +157,7 @@ static Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
 
+        console_streams_free(m);
         while (m->containers) {
                 Container *c = m->containers;
                 /* Helpers go on running: only our side is released. */

@@ -26,6 +26,7 @@ typedef struct Container Container;
 typedef struct Job Job;
 typedef struct PolkitQuery PolkitQuery;
 typedef struct Networks Networks; /* network.h */
+typedef struct ConsoleStream ConsoleStream; /* console-stream.c */
 
 /* systemd's manager object */
 #define SYSTEMD_DEST  "org.freedesktop.systemd1"
@@ -130,6 +131,9 @@ struct Manager {
         uint64_t last_activity;
         sd_event_source *idle_timer;
         sd_event_source *trim_source;  /* heap back to the kernel after a large request */
+
+        ConsoleStream *console_streams; /* consoles relayed in messages, console-stream.c */
+        uint64_t console_stream_counter;
 };
 
 /* manager.c */
@@ -184,6 +188,13 @@ int container_method_undefine(sd_bus_message *msg, void *userdata, sd_bus_error 
 int container_method_get_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int container_method_open_console(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int container_method_resize_console(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+/* OpenConsole's and OpenConsoleStream's common part: reads the flags, asks
+ * polkit, checks that the container runs. 1 = go on, 0 = asked polkit (return
+ * without a reply), < 0 = refused (error set). */
+int container_console_request(Container *c, sd_bus_message *msg, uint64_t *ret_flags, sd_bus_error *error);
+/* console-stream.c: OpenConsoleStream, and the streams' end with the manager */
+int container_method_open_console_stream(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+void console_streams_free(Manager *m);
 int container_method_suspend(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int container_method_resume(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int container_method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *error);
@@ -318,6 +329,9 @@ int helper_describe(Container *c, char **ret_name, char **ret_uuid, uint32_t *re
                     uint32_t *ret_leader_pid, char **ret_unit, char **ret_state);
 int helper_call_async(Container *c, sd_bus_message *reply_to, const char *method,
                       sd_bus_message_handler_t handler, const char *types, ...);
+/* helper_call_owned() with arguments of TYPES. */
+int helper_call_owned_args(Container *c, const char *method, sd_bus_message_handler_t handler, void *userdata,
+                           sd_bus_destroy_t destroy, const char *types, ...);
 
 /* polkit.c: 1 = allowed, 0 = asked polkit (return without a reply: the call
  * is dispatched again with the answer), < 0 = refused (error set) */

@@ -11,6 +11,8 @@
 #define VIV_CONTAINER_IFACE     "org.vivarium1.Container"
 #define VIV_NETWORK_PREFIX      "/org/vivarium1/network"
 #define VIV_NETWORK_IFACE       "org.vivarium1.Network"
+#define VIV_CONSOLE_STREAM_PREFIX "/org/vivarium1/console"
+#define VIV_CONSOLE_STREAM_IFACE  "org.vivarium1.ConsoleStream"
 
 #define VIV_HELPER_PATH         "/org/vivarium1/helper"
 #define VIV_HELPER_IFACE        "org.vivarium1.Helper"
