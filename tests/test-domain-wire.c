@@ -206,6 +206,8 @@ static unsigned compare_defs(const char *what, const DomainDef *a, const DomainD
                         SAME(&d, a, b, filesystems[i].ram_usage_kib);
                         SAME_STR(&d, a, b, filesystems[i].target);
                         SAME(&d, a, b, filesystems[i].readonly);
+                        SAME(&d, a, b, filesystems[i].driver);
+                        SAME(&d, a, b, filesystems[i].format);
                 }
         SAME(&d, a, b, n_interfaces);
         if (a->n_interfaces == b->n_interfaces)
@@ -313,14 +315,18 @@ static DomainDef *def_new_full(void) {
         def->on_crash = LIFECYCLE_RESTART;
         def->n_consoles = 2;
 
-        def->n_filesystems = 2;
-        def->filesystems = xcalloc(2, sizeof(DomainFilesystem));
+        def->n_filesystems = 3;
+        def->filesystems = xcalloc(3, sizeof(DomainFilesystem));
         def->filesystems[0] = (DomainFilesystem) {
                 .type = FILESYSTEM_BIND, .source = xstrdup("/data"), .ram_usage_kib = 7,
                 .target = xstrdup("/mnt/data"), .readonly = true,
         };
         def->filesystems[1] = (DomainFilesystem) {
                 .type = FILESYSTEM_RAM, .ram_usage_kib = 65536, .target = xstrdup("/tmp"),
+        };
+        def->filesystems[2] = (DomainFilesystem) {
+                .type = FILESYSTEM_FILE, .source = xstrdup("/images/root.qcow2"), .target = xstrdup("/"),
+                .driver = FILESYSTEM_DRIVER_NBD, .format = IMAGE_FORMAT_QCOW2,
         };
 
         def->n_interfaces = 2;
@@ -552,6 +558,8 @@ static void test_malformed(void) {
         REFUSED(full, "filesystem target NULL", set_str(&d->filesystems[0].target, NULL));
         REFUSED(full, "bind without source", set_str(&d->filesystems[0].source, NULL));
         REFUSED(full, "ram with a source", set_str(&d->filesystems[1].source, "/x"));
+        REFUSED(full, "file without a driver", d->filesystems[2].driver = FILESYSTEM_DRIVER_DEFAULT);
+        REFUSED(full, "bind with a driver", d->filesystems[0].driver = FILESYSTEM_DRIVER_LOOP);
         REFUSED(full, "interface type out of range", d->interfaces[1].type = _INTERFACE_TYPE_MAX);
         REFUSED(full, "direct mode out of range", d->interfaces[1].direct_mode = _DIRECT_MODE_MAX);
         REFUSED(full, "network without source", set_str(&d->interfaces[0].source, NULL));

@@ -17,6 +17,7 @@ VIVARIUM_TEST_DEPS=(
         clang libclang-rt-14-dev
         crun gnuplot-nox file strace python3-dbus python3-gi
         mmdebstrap
+        e2fsprogs qemu-utils
 )
 # Only tests/vm/run.sh (a Debian VM with systemd on pure cgroup v2 and autofs; not
 # run by tools/test): qemu, mmdebstrap for its image, e2fsprogs for its disks.

@@ -26,7 +26,7 @@
  * another) does not change the size: review such a change by hand. */
 #if __SIZEOF_POINTER__ == 8 && defined(__x86_64__)
 _Static_assert(sizeof(DomainDef) == 328, "DomainDef changed: update domain-wire.c and tests/test-domain-wire.c");
-_Static_assert(sizeof(DomainFilesystem) == 40, "DomainFilesystem changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainFilesystem) == 48, "DomainFilesystem changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainInterface) == 168, "DomainInterface changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainBandwidthRate) == 32, "DomainBandwidthRate changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainIP) == 32, "DomainIP changed: update domain-wire.c and tests/test-domain-wire.c");
@@ -242,6 +242,8 @@ static void put_filesystem(WireWriter *w, const DomainFilesystem *fs) {
         put_u64(w, fs->ram_usage_kib);
         put_str(w, fs->target);
         put_bool(w, fs->readonly);
+        put_u32(w, fs->driver);
+        put_u32(w, fs->format);
 }
 
 static void put_bandwidth_rate(WireWriter *w, const DomainBandwidthRate *rate) {
@@ -378,7 +380,7 @@ int domain_def_to_wire(const DomainDef *def, char *const *bridges, void **ret, s
 #define WIRE_MIN_CAP_TOGGLE 5
 #define WIRE_MIN_IP (4 + WIRE_MIN_STR + 4 + WIRE_MIN_STR)
 #define WIRE_MIN_ROUTE (4 + WIRE_MIN_STR + 4 + WIRE_MIN_STR)
-#define WIRE_MIN_FILESYSTEM (4 + WIRE_MIN_STR + 8 + WIRE_MIN_STR + 1)
+#define WIRE_MIN_FILESYSTEM (4 + WIRE_MIN_STR + 8 + WIRE_MIN_STR + 1 + 4 + 4)
 #define WIRE_MIN_INTERFACE (4 + MAC_ADDR_LEN + 1 + WIRE_MIN_STR + 4 + 2 * WIRE_MIN_STR + 1 + 8 * 8 + 4 + 4 + 4 + WIRE_MIN_STR)
 
 static bool family_is_valid(int family) {
@@ -410,8 +412,11 @@ static void get_filesystem(WireReader *r, DomainFilesystem *fs) {
         fs->ram_usage_kib = get_u64(r);
         fs->target = get_str_nonnull(r);
         fs->readonly = get_bool(r);
-        /* The parser gives a source to mount and bind, none to ram. */
+        fs->driver = GET_ENUM(r, filesystem_driver_to_string);
+        fs->format = GET_ENUM(r, image_format_to_string);
+        /* The parser gives a source to all but ram, and a driver to file only. */
         wire_check(r, (fs->type == FILESYSTEM_RAM) == !fs->source);
+        wire_check(r, (fs->type == FILESYSTEM_FILE) == (fs->driver != FILESYSTEM_DRIVER_DEFAULT));
 }
 
 static void get_ip(WireReader *r, DomainIP *ip) {

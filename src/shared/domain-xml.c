@@ -437,6 +437,47 @@ static int parse_lifecycle(Parser *p, xmlNode *n, LifecycleAction *ret) {
                    (const char *) n->name, s);
 }
 
+/* <driver type='loop|nbd' format='...'/> of a type='file' filesystem, as
+ * libvirt's LXC driver reads it: no type means loop, which takes raw images
+ * only (a loop device shows the file's bytes as they are). */
+static int parse_filesystem_driver(Parser *p, xmlNode *n, DomainFilesystem *fs) {
+        xmlNode *driver = xml_child(n, "driver");
+        _cleanup_free_ char *type = NULL, *format = NULL;
+        int r;
+
+        if (!driver) {
+                if (fs->type == FILESYSTEM_FILE)
+                        fs->driver = FILESYSTEM_DRIVER_LOOP;
+                return 0;
+        }
+        if (fs->type != FILESYSTEM_FILE)
+                return ERR(p, driver, NULL, "a '%s' filesystem takes no <driver>: only type='file' has one",
+                           filesystem_type_to_string(fs->type));
+        if ((r = xml_prop_opt(driver, "type", &type)) < 0 ||
+            (r = xml_prop_opt(driver, "format", &format)) < 0)
+                return r;
+        if (!type || streq(type, "loop"))
+                fs->driver = FILESYSTEM_DRIVER_LOOP;
+        else if (streq(type, "nbd"))
+                fs->driver = FILESYSTEM_DRIVER_NBD;
+        else
+                return ERR(p, driver, "type", "filesystem driver '%s' is not supported, expected 'loop' or 'nbd'", type);
+        fs->format = IMAGE_FORMAT_NONE;
+        if (format) {
+                size_t f;
+                for (f = IMAGE_FORMAT_RAW; f < _IMAGE_FORMAT_MAX; f++)
+                        if (streq(format, image_format_to_string((ImageFormat) f)))
+                                break;
+                if (f == _IMAGE_FORMAT_MAX)
+                        return ERR(p, driver, "format", "image format '%s' is unknown", format);
+                fs->format = (ImageFormat) f;
+        }
+        if (fs->driver == FILESYSTEM_DRIVER_LOOP && fs->format > IMAGE_FORMAT_RAW)
+                return ERR(p, driver, "format",
+                           "image format '%s' needs <driver type='nbd'>: a loop device reads raw images only", format);
+        return 0;
+}
+
 static int parse_filesystem(Parser *p, xmlNode *n) {
         DomainDef *def = p->def;
         _cleanup_free_ char *type = NULL, *accessmode = NULL;
@@ -459,30 +500,52 @@ static int parse_filesystem(Parser *p, xmlNode *n) {
                 fs->type = FILESYSTEM_BIND;
         else if (streq(type, "ram"))
                 fs->type = FILESYSTEM_RAM;
+        else if (streq(type, "file"))
+                fs->type = FILESYSTEM_FILE;
+        else if (streq(type, "block"))
+                fs->type = FILESYSTEM_BLOCK;
         else
-                return ERR(p, n, "type", "filesystem type '%s' is not supported, expected 'mount', 'bind' or 'ram'", type);
+                return ERR(p, n, "type", "filesystem type '%s' is not supported, expected 'mount', 'bind', 'ram', 'file' or 'block'", type);
 
         if (!source)
                 return ERR(p, n, NULL, "filesystem lacks a <source>");
         if (!target)
                 return ERR(p, n, NULL, "filesystem lacks a <target>");
+        r = parse_filesystem_driver(p, n, fs);
+        if (r < 0)
+                return r;
 
+        /* the attribute of <source> each type takes */
+        static const char *const source_attr[_FILESYSTEM_TYPE_MAX] = {
+                [FILESYSTEM_MOUNT] = "dir", [FILESYSTEM_BIND] = "dir",
+                [FILESYSTEM_FILE] = "file", [FILESYSTEM_BLOCK] = "dev",
+        };
+        static const char *const other_attrs[] = { "dir", "file", "dev", "usage", "units" };
+        const char *want = source_attr[fs->type];
+        FOREACH_ARRAY(a, other_attrs, ELEMENTSOF(other_attrs)) {
+                bool ram_attr = streq(*a, "usage") || streq(*a, "units");
+                if ((want ? streq(*a, want) : ram_attr) || !xmlHasProp(source, BAD_CAST *a))
+                        continue;
+                if (!want)
+                        return ERR(p, source, *a, "a 'ram' filesystem takes usage= and units=, not %s=", *a);
+                return ERR(p, source, *a, "a '%s' filesystem takes %s=, not %s=",
+                           filesystem_type_to_string(fs->type), want, *a);
+        }
         if (fs->type == FILESYSTEM_RAM) {
-                if (xmlHasProp(source, BAD_CAST "dir"))
-                        return ERR(p, source, "dir", "a 'ram' filesystem takes usage= and units=, not dir=");
                 if (!xmlHasProp(source, BAD_CAST "usage"))
                         return ERR(p, source, NULL, "a 'ram' filesystem needs <source usage='...'/>");
                 r = parse_scaled(p, source, "units", "usage", &fs->ram_usage_kib);
                 if (r < 0)
                         return r;
         } else {
-                const char *what = fs->type == FILESYSTEM_MOUNT ? "filesystem source" : "bind source";
-                if (xmlHasProp(source, BAD_CAST "usage") || xmlHasProp(source, BAD_CAST "units"))
-                        return ERR(p, source, xmlHasProp(source, BAD_CAST "usage") ? "usage" : "units",
-                                   "a '%s' filesystem takes dir=, not usage= or units=", filesystem_type_to_string(fs->type));
-                if (!xmlHasProp(source, BAD_CAST "dir"))
-                        return ERR(p, source, NULL, "a '%s' filesystem needs <source dir='...'/>", filesystem_type_to_string(fs->type));
-                r = parse_path(p, source, "dir", what, &fs->source);
+                static const char *const what[_FILESYSTEM_TYPE_MAX] = {
+                        [FILESYSTEM_MOUNT] = "filesystem source", [FILESYSTEM_BIND] = "bind source",
+                        [FILESYSTEM_FILE] = "image file", [FILESYSTEM_BLOCK] = "block device",
+                };
+                if (!xmlHasProp(source, BAD_CAST want))
+                        return ERR(p, source, NULL, "a '%s' filesystem needs <source %s='...'/>",
+                                   filesystem_type_to_string(fs->type), want);
+                r = parse_path(p, source, want, what[fs->type], &fs->source);
                 if (r < 0)
                         return r;
         }
@@ -490,8 +553,8 @@ static int parse_filesystem(Parser *p, xmlNode *n) {
         r = parse_path(p, target, "dir", "filesystem target", &fs->target);
         if (r < 0)
                 return r;
-        if (streq(fs->target, "/") && fs->type != FILESYSTEM_MOUNT)
-                return ERR(p, target, "dir", "a '%s' filesystem cannot be the root: the root must be of type 'mount'",
+        if (streq(fs->target, "/") && (fs->type == FILESYSTEM_BIND || fs->type == FILESYSTEM_RAM))
+                return ERR(p, target, "dir", "a '%s' filesystem cannot be the root: the root must be of type 'mount', 'file' or 'block'",
                            filesystem_type_to_string(fs->type));
         fs->readonly = !!xml_child(n, "readonly");
 
@@ -1272,11 +1335,17 @@ static void format_features(XmlBuf *b, const DomainDef *def) {
 
 static void format_filesystem(XmlBuf *b, const DomainFilesystem *fs) {
         xml_buf_printf(b, "    <filesystem type='%s' accessmode='passthrough'>\n", strna(filesystem_type_to_string(fs->type)));
+        if (fs->type == FILESYSTEM_FILE) {
+                xml_buf_printf(b, "      <driver type='%s'", strna(filesystem_driver_to_string(fs->driver)));
+                if (fs->format != IMAGE_FORMAT_NONE)
+                        xml_buf_printf(b, " format='%s'", strna(image_format_to_string(fs->format)));
+                xml_buf_printf(b, "/>\n");
+        }
         if (fs->type == FILESYSTEM_RAM)
                 xml_buf_printf(b, "      <source usage='%llu' units='KiB'/>\n", (unsigned long long) fs->ram_usage_kib);
         else {
                 xml_buf_printf(b, "      <source");
-                xml_buf_attr(b, "dir", fs->source);
+                xml_buf_attr(b, fs->type == FILESYSTEM_FILE ? "file" : fs->type == FILESYSTEM_BLOCK ? "dev" : "dir", fs->source);
                 xml_buf_printf(b, "/>\n");
         }
         xml_buf_printf(b, "      <target");

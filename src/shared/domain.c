@@ -153,6 +153,8 @@ static const char *const filesystem_type_table[_FILESYSTEM_TYPE_MAX] = {
         [FILESYSTEM_MOUNT] = "mount",
         [FILESYSTEM_BIND] = "bind",
         [FILESYSTEM_RAM] = "ram",
+        [FILESYSTEM_FILE] = "file",
+        [FILESYSTEM_BLOCK] = "block",
 };
 
 static const char *const interface_type_table[_INTERFACE_TYPE_MAX] = {
@@ -180,6 +182,30 @@ static const char *const lifecycle_action_table[_LIFECYCLE_ACTION_MAX] = {
 
 const char *filesystem_type_to_string(FilesystemType t) {
         return TABLE_LOOKUP(filesystem_type_table, t);
+}
+
+const char *filesystem_driver_to_string(FilesystemDriver d) {
+        static const char *const table[_FILESYSTEM_DRIVER_MAX] = {
+                [FILESYSTEM_DRIVER_DEFAULT] = "default",
+                [FILESYSTEM_DRIVER_LOOP] = "loop",
+                [FILESYSTEM_DRIVER_NBD] = "nbd",
+        };
+        return TABLE_LOOKUP(table, d);
+}
+
+const char *image_format_to_string(ImageFormat f) {
+        static const char *const table[_IMAGE_FORMAT_MAX] = {
+                [IMAGE_FORMAT_NONE] = "none",
+                [IMAGE_FORMAT_RAW] = "raw",
+                [IMAGE_FORMAT_QCOW2] = "qcow2",
+                [IMAGE_FORMAT_QCOW] = "qcow",
+                [IMAGE_FORMAT_QED] = "qed",
+                [IMAGE_FORMAT_VMDK] = "vmdk",
+                [IMAGE_FORMAT_VDI] = "vdi",
+                [IMAGE_FORMAT_VPC] = "vpc",
+                [IMAGE_FORMAT_VHDX] = "vhdx",
+        };
+        return TABLE_LOOKUP(table, f);
 }
 
 const char *interface_type_to_string(InterfaceType t) {

@@ -21,15 +21,41 @@ typedef enum FilesystemType {
         FILESYSTEM_MOUNT, /* type='mount': bind mount of a host directory */
         FILESYSTEM_BIND,  /* type='bind': bind mount of a directory of the container's own root */
         FILESYSTEM_RAM,   /* type='ram': tmpfs; usage in KiB */
+        FILESYSTEM_FILE,  /* type='file': a disk image, attached by the driver (loop or nbd) and mounted */
+        FILESYSTEM_BLOCK, /* type='block': a host block device, mounted */
         _FILESYSTEM_TYPE_MAX,
 } FilesystemType;
 
+/* <driver type=...> of a type='file' filesystem */
+typedef enum FilesystemDriver {
+        FILESYSTEM_DRIVER_DEFAULT, /* no <driver>, or one without type: loop for type='file' */
+        FILESYSTEM_DRIVER_LOOP,    /* a loop device (raw images only) */
+        FILESYSTEM_DRIVER_NBD,     /* qemu-nbd on an nbd device (any format qemu reads) */
+        _FILESYSTEM_DRIVER_MAX,
+} FilesystemDriver;
+
+/* <driver format=...>: the image's format (not the filesystem inside it) */
+typedef enum ImageFormat {
+        IMAGE_FORMAT_NONE,         /* no format= */
+        IMAGE_FORMAT_RAW,
+        IMAGE_FORMAT_QCOW2,
+        IMAGE_FORMAT_QCOW,
+        IMAGE_FORMAT_QED,
+        IMAGE_FORMAT_VMDK,
+        IMAGE_FORMAT_VDI,
+        IMAGE_FORMAT_VPC,
+        IMAGE_FORMAT_VHDX,
+        _IMAGE_FORMAT_MAX,
+} ImageFormat;
+
 typedef struct DomainFilesystem {
         FilesystemType type;
-        char *source;            /* mount/bind: source dir; ram: NULL */
+        char *source;            /* mount/bind: source dir; file: image; block: device; ram: NULL */
         uint64_t ram_usage_kib;  /* ram: size of the tmpfs in KiB, 0 = the helper's default (10% of RAM) */
         char *target;            /* absolute path in the container */
         bool readonly;
+        FilesystemDriver driver; /* file: loop or nbd (never DEFAULT after parsing) */
+        ImageFormat format;      /* file: the image's format */
 } DomainFilesystem;
 
 typedef enum InterfaceType {
@@ -236,6 +262,8 @@ static inline bool domain_bandwidth_rate_is_set(const DomainBandwidthRate *r) {
 }
 
 const char *filesystem_type_to_string(FilesystemType t);
+const char *filesystem_driver_to_string(FilesystemDriver d); /* "default", "loop", "nbd" */
+const char *image_format_to_string(ImageFormat f);           /* "none", "raw", "qcow2", ... */
 const char *interface_type_to_string(InterfaceType t);
 const char *direct_mode_to_string(DirectMode m);
 const char *lifecycle_action_to_string(LifecycleAction a);
