@@ -79,6 +79,32 @@ static void differ(Diff *d, const char *field) {
                         differ(d, #f);                                \
         } while (0)
 
+static void compare_ips(Diff *d, const DomainIP *a, size_t na, const DomainIP *b, size_t nb) {
+        if (na != nb) {
+                differ(d, "n_ips");
+                return;
+        }
+        for (size_t i = 0; i < na; i++) {
+                SAME(d, &a[i], &b[i], family);
+                SAME_STR(d, &a[i], &b[i], address);
+                SAME(d, &a[i], &b[i], prefix);
+                SAME_STR(d, &a[i], &b[i], peer);
+        }
+}
+
+static void compare_routes(Diff *d, const DomainRoute *a, size_t na, const DomainRoute *b, size_t nb) {
+        if (na != nb) {
+                differ(d, "n_routes");
+                return;
+        }
+        for (size_t i = 0; i < na; i++) {
+                SAME(d, &a[i], &b[i], family);
+                SAME_STR(d, &a[i], &b[i], address);
+                SAME(d, &a[i], &b[i], prefix);
+                SAME_STR(d, &a[i], &b[i], gateway);
+        }
+}
+
 static void compare_interface(Diff *d, const DomainInterface *a, const DomainInterface *b) {
         SAME(d, a, b, type);
         SAME_MEM(d, a, b, mac);
@@ -98,22 +124,10 @@ static void compare_interface(Diff *d, const DomainInterface *a, const DomainInt
         SAME(d, a, b, bw_out.peak);
         SAME(d, a, b, bw_out.burst);
         SAME(d, a, b, bw_out.floor);
-        SAME(d, a, b, n_ips);
-        if (a->n_ips == b->n_ips)
-                for (size_t i = 0; i < a->n_ips; i++) {
-                        SAME(d, a, b, ips[i].family);
-                        SAME_STR(d, a, b, ips[i].address);
-                        SAME(d, a, b, ips[i].prefix);
-                        SAME_STR(d, a, b, ips[i].peer);
-                }
-        SAME(d, a, b, n_routes);
-        if (a->n_routes == b->n_routes)
-                for (size_t i = 0; i < a->n_routes; i++) {
-                        SAME(d, a, b, routes[i].family);
-                        SAME_STR(d, a, b, routes[i].address);
-                        SAME(d, a, b, routes[i].prefix);
-                        SAME_STR(d, a, b, routes[i].gateway);
-                }
+        compare_ips(d, a->ips, a->n_ips, b->ips, b->n_ips);
+        compare_routes(d, a->routes, a->n_routes, b->routes, b->n_routes);
+        compare_ips(d, a->host_ips, a->n_host_ips, b->host_ips, b->n_host_ips);
+        compare_routes(d, a->host_routes, a->n_host_routes, b->host_routes, b->n_host_routes);
 }
 
 /* Every field of DomainDef and its sub-structs; keep in step with
@@ -260,7 +274,7 @@ static void set_route(DomainRoute *rt, int family, const char *address, unsigned
  * so that a field written or read in the wrong place shows. */
 static DomainDef *def_new_full(void) {
         DomainDef *def = xcalloc(1, sizeof(DomainDef));
-        DomainInterface *i0, *i1;
+        DomainInterface *i0, *i1, *i2;
 
         def->name = xstrdup("wire-full.test_1+x");
         for (unsigned i = 0; i < 16; i++)
@@ -329,8 +343,8 @@ static DomainDef *def_new_full(void) {
                 .driver = FILESYSTEM_DRIVER_NBD, .format = IMAGE_FORMAT_QCOW2,
         };
 
-        def->n_interfaces = 2;
-        def->interfaces = xcalloc(2, sizeof(DomainInterface));
+        def->n_interfaces = 3;
+        def->interfaces = xcalloc(3, sizeof(DomainInterface));
         i0 = &def->interfaces[0];
         i1 = &def->interfaces[1];
         *i0 = (DomainInterface) {
@@ -358,6 +372,15 @@ static DomainDef *def_new_full(void) {
         set_ip(&i1->ips[1], AF_INET6, "fe80::1", 64, "fe80::2");
         set_route(&i1->routes[0], AF_INET, "0.0.0.0", 0, "172.16.0.1");
         set_route(&i1->routes[1], AF_INET6, "2001:db8::", 32, "fe80::2");
+        i2 = &def->interfaces[2];
+        *i2 = (DomainInterface) {
+                .type = INTERFACE_ETHERNET, .target_dev = xstrdup("vnet9"),
+                .n_host_ips = 2, .host_ips = xcalloc(2, sizeof(DomainIP)),
+                .n_host_routes = 1, .host_routes = xcalloc(1, sizeof(DomainRoute)),
+        };
+        set_ip(&i2->host_ips[0], AF_INET, "192.168.123.1", 24, NULL);
+        set_ip(&i2->host_ips[1], AF_INET6, "fd01::1", 64, "fd01::2");
+        set_route(&i2->host_routes[0], AF_INET, "192.168.42.0", 24, "192.168.123.4");
         return def;
 }
 
@@ -570,6 +593,10 @@ static void test_malformed(void) {
         REFUSED(full, "ipv6 prefix 129", d->interfaces[0].ips[1].prefix = 129);
         REFUSED(full, "ipv6 route prefix 2^32-1", d->interfaces[1].routes[1].prefix = UINT32_MAX);
         REFUSED(full, "ip address NULL", set_str(&d->interfaces[1].ips[0].address, NULL));
+        REFUSED(full, "host ip family 0", d->interfaces[2].host_ips[0].family = 0);
+        REFUSED(full, "host route gateway NULL", set_str(&d->interfaces[2].host_routes[0].gateway, NULL));
+        REFUSED(full, "host ip on a direct interface",
+                (d->interfaces[2].type = INTERFACE_DIRECT, set_str(&d->interfaces[2].source, "eth0")));
         REFUSED(full, "route gateway NULL", set_str(&d->interfaces[1].routes[0].gateway, NULL));
         REFUSED(full, "route address NULL", set_str(&d->interfaces[1].routes[0].address, NULL));
 

@@ -13,6 +13,10 @@
 #    error and leave nothing;
 #  - under <vivarium:userns mode='pick'/> the image root is idmapped: the
 #    container's root owns its files and what it creates is uid 0 on disk;
+#  - <interface type='ethernet'> with <source><ip/><route/></source>: the
+#    host side gets the addresses (IPv4, IPv6) and the route, the host
+#    reaches the container over that route, destroy takes them away, a route
+#    whose gateway is not on the link fails the start naming it;
 #  - <driver type='nbd'>: where the kernel has no nbd driver (this machine's),
 #    the start fails naming it, and the test ends KERNEL-LACKS: nbd
 #    (tests/lib/kernel-features.sh) after its other checks.
@@ -256,6 +260,52 @@ vivctl destroy pick >/dev/null 2>&1
 check "the picked container's image is released" wait_until 60 no_loop_of /tmp/pick.img
 out=$(in_host debugfs -R "stat /made-inside" /tmp/pick.img 2>&1)
 check "what its root made is uid 0 on disk (idmapped, not $map)" contains "$out" "User:     0"
+
+# ============================================================================
+echo "# type='ethernet' with host-side <source><ip/><route/></source>"
+eth_xml() { # NAME HOST-ROUTE-GATEWAY
+	cat >"$work/$1.xml" <<XML
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>$1</name>
+  <memory>102400</memory>
+  <vivarium:userns mode='off'/>
+  <os><type>exe</type><init>/bin/sh</init><initarg>-c</initarg><initarg>while :; do sleep 1; done</initarg></os>
+  <devices>
+    <console type='pty'/>
+    <interface type='ethernet'>
+      <source>
+        <ip address='192.168.123.1' prefix='24'/>
+        <ip family='ipv6' address='fd01::1' prefix='64'/>
+        <route family='ipv4' address='192.168.42.0' prefix='24' gateway='$2'/>
+      </source>
+      <target dev='vnet123'/>
+      <ip address='192.168.123.4' prefix='24'/>
+      <ip address='192.168.42.1' prefix='24'/>
+    </interface>
+  </devices>
+</domain>
+XML
+}
+no_vnet123() { ! in_host ip link show vnet123 >/dev/null 2>&1; }
+eth_xml eth 192.168.123.4
+out=$(vivctl create "$work/eth.xml" 2>&1)
+check "an ethernet interface with host-side addresses starts ($out)" is_state eth running
+out=$(in_host ip -4 addr show dev vnet123 2>&1)
+check "the host side has its IPv4 address" contains "$out" "inet 192.168.123.1/24"
+out=$(in_host ip -6 addr show dev vnet123 2>&1)
+check "... and its IPv6 address" contains "$out" "inet6 fd01::1/64"
+out=$(in_host ip -4 route show 192.168.42.0/24 2>&1)
+check "the host has the route through the container" contains "$out" "via 192.168.123.4 dev vnet123"
+check "the host reaches the container's other address over that route" quiet in_host busybox ping -c 1 -W 5 192.168.42.1
+vivctl destroy eth >/dev/null 2>&1
+check "destroy: the host side is gone" wait_until 30 no_vnet123
+check "... and its route" [ -z "$(in_host ip -4 route show 192.168.42.0/24 2>&1)" ]
+eth_xml ethbad 10.9.9.9
+out=$(vivctl create "$work/ethbad.xml" 2>&1)
+check "a host route whose gateway is not on the link fails the start, naming it" contains "$out" \
+	"Failed to add the route to '192.168.42.0/24' via '10.9.9.9' on 'vnet123' on the host for container 'ethbad'"
+check "... and leaves no host side" no_vnet123
+check "... and no address" not quiet in_host sh -c 'ip -4 addr | grep -q 192.168.123.1/'
 
 # ============================================================================
 echo "# the nbd driver"

@@ -27,7 +27,7 @@
 #if __SIZEOF_POINTER__ == 8 && defined(__x86_64__)
 _Static_assert(sizeof(DomainDef) == 328, "DomainDef changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainFilesystem) == 48, "DomainFilesystem changed: update domain-wire.c and tests/test-domain-wire.c");
-_Static_assert(sizeof(DomainInterface) == 168, "DomainInterface changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainInterface) == 200, "DomainInterface changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainBandwidthRate) == 32, "DomainBandwidthRate changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainIP) == 32, "DomainIP changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainRoute) == 32, "DomainRoute changed: update domain-wire.c and tests/test-domain-wire.c");
@@ -253,6 +253,26 @@ static void put_bandwidth_rate(WireWriter *w, const DomainBandwidthRate *rate) {
         put_u64(w, rate->floor);
 }
 
+static void put_ips(WireWriter *w, const DomainIP *ips, size_t n) {
+        put_count(w, n);
+        ARRAY_FOREACH(ip, ips, n) {
+                put_u32(w, (uint32_t) ip->family);
+                put_str(w, ip->address);
+                put_u32(w, ip->prefix);
+                put_str(w, ip->peer);
+        }
+}
+
+static void put_routes(WireWriter *w, const DomainRoute *routes, size_t n) {
+        put_count(w, n);
+        ARRAY_FOREACH(rt, routes, n) {
+                put_u32(w, (uint32_t) rt->family);
+                put_str(w, rt->address);
+                put_u32(w, rt->prefix);
+                put_str(w, rt->gateway);
+        }
+}
+
 static void put_interface(WireWriter *w, const DomainInterface *iface) {
         put_u32(w, iface->type);
         put_bytes(w, iface->mac, MAC_ADDR_LEN);
@@ -264,20 +284,10 @@ static void put_interface(WireWriter *w, const DomainInterface *iface) {
         put_bool(w, iface->link_down);
         put_bandwidth_rate(w, &iface->bw_in);
         put_bandwidth_rate(w, &iface->bw_out);
-        put_count(w, iface->n_ips);
-        ARRAY_FOREACH(ip, iface->ips, iface->n_ips) {
-                put_u32(w, (uint32_t) ip->family);
-                put_str(w, ip->address);
-                put_u32(w, ip->prefix);
-                put_str(w, ip->peer);
-        }
-        put_count(w, iface->n_routes);
-        ARRAY_FOREACH(rt, iface->routes, iface->n_routes) {
-                put_u32(w, (uint32_t) rt->family);
-                put_str(w, rt->address);
-                put_u32(w, rt->prefix);
-                put_str(w, rt->gateway);
-        }
+        put_ips(w, iface->ips, iface->n_ips);
+        put_routes(w, iface->routes, iface->n_routes);
+        put_ips(w, iface->host_ips, iface->n_host_ips);
+        put_routes(w, iface->host_routes, iface->n_host_routes);
         put_u32(w, iface->spoofcheck);
         put_str(w, iface->lease_address);
 }
@@ -381,7 +391,7 @@ int domain_def_to_wire(const DomainDef *def, char *const *bridges, void **ret, s
 #define WIRE_MIN_IP (4 + WIRE_MIN_STR + 4 + WIRE_MIN_STR)
 #define WIRE_MIN_ROUTE (4 + WIRE_MIN_STR + 4 + WIRE_MIN_STR)
 #define WIRE_MIN_FILESYSTEM (4 + WIRE_MIN_STR + 8 + WIRE_MIN_STR + 1 + 4 + 4)
-#define WIRE_MIN_INTERFACE (4 + MAC_ADDR_LEN + 1 + WIRE_MIN_STR + 4 + 2 * WIRE_MIN_STR + 1 + 8 * 8 + 4 + 4 + 4 + WIRE_MIN_STR)
+#define WIRE_MIN_INTERFACE (4 + MAC_ADDR_LEN + 1 + WIRE_MIN_STR + 4 + 2 * WIRE_MIN_STR + 1 + 8 * 8 + 4 + 4 + 4 + 4 + 4 + WIRE_MIN_STR)
 
 static bool family_is_valid(int family) {
         return family == AF_INET || family == AF_INET6;
@@ -435,6 +445,24 @@ static void get_route(WireReader *r, DomainRoute *rt) {
         wire_check(r, family_is_valid(rt->family) && rt->prefix <= prefix_max(rt->family));
 }
 
+static void get_ips(WireReader *r, DomainIP **ret, size_t *ret_n) {
+        size_t n = get_count(r, WIRE_MIN_IP);
+        *ret = get_array(r, n, sizeof(DomainIP));
+        if (*ret)
+                *ret_n = n;
+        FOREACH_ARRAY(ip, *ret, *ret_n)
+                get_ip(r, ip);
+}
+
+static void get_routes(WireReader *r, DomainRoute **ret, size_t *ret_n) {
+        size_t n = get_count(r, WIRE_MIN_ROUTE);
+        *ret = get_array(r, n, sizeof(DomainRoute));
+        if (*ret)
+                *ret_n = n;
+        FOREACH_ARRAY(rt, *ret, *ret_n)
+                get_route(r, rt);
+}
+
 static void get_bandwidth_rate(WireReader *r, DomainBandwidthRate *rate) {
         rate->average = get_u64(r);
         rate->peak = get_u64(r);
@@ -443,8 +471,6 @@ static void get_bandwidth_rate(WireReader *r, DomainBandwidthRate *rate) {
 }
 
 static void get_interface(WireReader *r, DomainInterface *iface) {
-        size_t n;
-
         iface->type = GET_ENUM(r, interface_type_to_string);
         get_bytes(r, iface->mac, MAC_ADDR_LEN);
         iface->has_mac = get_bool(r);
@@ -458,19 +484,12 @@ static void get_interface(WireReader *r, DomainInterface *iface) {
         /* The parser gives every type but ethernet a source. */
         wire_check(r, (iface->type == INTERFACE_ETHERNET) == !iface->source);
 
-        n = get_count(r, WIRE_MIN_IP);
-        iface->ips = get_array(r, n, sizeof(DomainIP));
-        if (iface->ips)
-                iface->n_ips = n;
-        ARRAY_FOREACH(ip, iface->ips, iface->n_ips)
-                get_ip(r, ip);
-
-        n = get_count(r, WIRE_MIN_ROUTE);
-        iface->routes = get_array(r, n, sizeof(DomainRoute));
-        if (iface->routes)
-                iface->n_routes = n;
-        ARRAY_FOREACH(rt, iface->routes, iface->n_routes)
-                get_route(r, rt);
+        get_ips(r, &iface->ips, &iface->n_ips);
+        get_routes(r, &iface->routes, &iface->n_routes);
+        get_ips(r, &iface->host_ips, &iface->n_host_ips);
+        get_routes(r, &iface->host_routes, &iface->n_host_routes);
+        /* The parser gives host-side addresses to ethernet only. */
+        wire_check(r, iface->type == INTERFACE_ETHERNET || (iface->n_host_ips == 0 && iface->n_host_routes == 0));
 
         iface->spoofcheck = GET_ENUM(r, spoofcheck_to_string);
         iface->lease_address = get_str(r);

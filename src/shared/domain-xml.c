@@ -621,8 +621,8 @@ static int parse_prefix(Parser *p, xmlNode *n, int family, unsigned *ret) {
         return 0;
 }
 
-static int parse_ip(Parser *p, xmlNode *n, DomainInterface *iface) {
-        DomainIP *ip = XML_ARRAY_GROW(iface->ips, iface->n_ips);
+static int parse_ip(Parser *p, xmlNode *n, DomainIP **ips, size_t *n_ips) {
+        DomainIP *ip = XML_ARRAY_GROW(*ips, *n_ips);
         int r;
 
         if (!ip)
@@ -642,8 +642,8 @@ static int parse_ip(Parser *p, xmlNode *n, DomainInterface *iface) {
         return 0;
 }
 
-static int parse_route(Parser *p, xmlNode *n, DomainInterface *iface) {
-        DomainRoute *rt = XML_ARRAY_GROW(iface->routes, iface->n_routes);
+static int parse_route(Parser *p, xmlNode *n, DomainRoute **routes, size_t *n_routes) {
+        DomainRoute *rt = XML_ARRAY_GROW(*routes, *n_routes);
         int r;
 
         if (!rt)
@@ -682,6 +682,22 @@ static int parse_interface_source(Parser *p, xmlNode *n, DomainInterface *iface)
                         if (!allowed && xmlHasProp(src, BAD_CAST *a))
                                 return ERR(p, src, *a, "attribute '%s' of <source> does not apply to an interface of type '%s'%s%s%s",
                                            *a, type, want ? ", expected '" : "", strempty(want), want ? "'" : "");
+                }
+        if (src)
+                XML_FOREACH_ELEMENT(c, src) {
+                        int r;
+                        /* libvirt's host side of an ethernet interface (its
+                         * tap or veth); the other types have no device of
+                         * their own on the host to configure */
+                        if (iface->type != INTERFACE_ETHERNET)
+                                return ERR(p, c, NULL, "<%s> in <source> configures the host side, which only an "
+                                           "interface of type 'ethernet' has", (const char *) c->name);
+                        if (xml_name_is(c, "ip"))
+                                r = parse_ip(p, c, &iface->host_ips, &iface->n_host_ips);
+                        else
+                                r = parse_route(p, c, &iface->host_routes, &iface->n_host_routes);
+                        if (r < 0)
+                                return r;
                 }
         if (!want)
                 return 0;
@@ -898,9 +914,9 @@ static int parse_interface(Parser *p, xmlNode *n) {
                 else if (xml_name_is(c, "guest"))
                         r = parse_dev_name(p, c, &iface->guest_dev);
                 else if (xml_name_is(c, "ip"))
-                        r = parse_ip(p, c, iface);
+                        r = parse_ip(p, c, &iface->ips, &iface->n_ips);
                 else if (xml_name_is(c, "route"))
-                        r = parse_route(p, c, iface);
+                        r = parse_route(p, c, &iface->routes, &iface->n_routes);
                 else if (xml_name_is(c, "link")) {
                         _cleanup_free_ char *state = NULL;
                         r = xml_prop_opt(c, "state", &state);
@@ -1375,6 +1391,26 @@ static void format_bandwidth_rate(XmlBuf *b, const char *element, const DomainBa
         xml_buf_printf(b, "/>\n");
 }
 
+static void format_ips(XmlBuf *b, const char *indent, const DomainIP *ips, size_t n) {
+        ARRAY_FOREACH(ip, ips, n) {
+                xml_buf_printf(b, "%s<ip family='%s'", indent, family_name(ip->family));
+                xml_buf_attr(b, "address", ip->address);
+                xml_buf_printf(b, " prefix='%u'", ip->prefix);
+                xml_buf_attr(b, "peer", ip->peer);
+                xml_buf_printf(b, "/>\n");
+        }
+}
+
+static void format_routes(XmlBuf *b, const char *indent, const DomainRoute *routes, size_t n) {
+        ARRAY_FOREACH(rt, routes, n) {
+                xml_buf_printf(b, "%s<route family='%s'", indent, family_name(rt->family));
+                xml_buf_attr(b, "address", rt->address ? rt->address : rt->family == AF_INET6 ? "::" : "0.0.0.0");
+                xml_buf_printf(b, " prefix='%u'", rt->prefix);
+                xml_buf_attr(b, "gateway", rt->gateway);
+                xml_buf_printf(b, "/>\n");
+        }
+}
+
 static void format_interface(XmlBuf *b, const DomainInterface *iface) {
         xml_buf_printf(b, "    <interface type='%s'>\n", strna(interface_type_to_string(iface->type)));
         if (iface->has_mac) {
@@ -1388,6 +1424,11 @@ static void format_interface(XmlBuf *b, const DomainInterface *iface) {
                 if (iface->type == INTERFACE_DIRECT)
                         xml_buf_attr(b, "mode", direct_mode_to_string(iface->direct_mode));
                 xml_buf_printf(b, "/>\n");
+        } else if (iface->n_host_ips > 0 || iface->n_host_routes > 0) {
+                xml_buf_printf(b, "      <source>\n");
+                format_ips(b, "        ", iface->host_ips, iface->n_host_ips);
+                format_routes(b, "        ", iface->host_routes, iface->n_host_routes);
+                xml_buf_printf(b, "      </source>\n");
         }
         if (iface->target_dev) {
                 xml_buf_printf(b, "      <target");
@@ -1399,20 +1440,8 @@ static void format_interface(XmlBuf *b, const DomainInterface *iface) {
                 xml_buf_attr(b, "dev", iface->guest_dev);
                 xml_buf_printf(b, "/>\n");
         }
-        ARRAY_FOREACH(ip, iface->ips, iface->n_ips) {
-                xml_buf_printf(b, "      <ip family='%s'", family_name(ip->family));
-                xml_buf_attr(b, "address", ip->address);
-                xml_buf_printf(b, " prefix='%u'", ip->prefix);
-                xml_buf_attr(b, "peer", ip->peer);
-                xml_buf_printf(b, "/>\n");
-        }
-        ARRAY_FOREACH(rt, iface->routes, iface->n_routes) {
-                xml_buf_printf(b, "      <route family='%s'", family_name(rt->family));
-                xml_buf_attr(b, "address", rt->address ? rt->address : rt->family == AF_INET6 ? "::" : "0.0.0.0");
-                xml_buf_printf(b, " prefix='%u'", rt->prefix);
-                xml_buf_attr(b, "gateway", rt->gateway);
-                xml_buf_printf(b, "/>\n");
-        }
+        format_ips(b, "      ", iface->ips, iface->n_ips);
+        format_routes(b, "      ", iface->routes, iface->n_routes);
         if (iface->link_down)
                 xml_buf_printf(b, "      <link state='down'/>\n");
         if (domain_bandwidth_rate_is_set(&iface->bw_in) || domain_bandwidth_rate_is_set(&iface->bw_out)) {

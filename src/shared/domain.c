@@ -43,21 +43,31 @@ static void domain_filesystem_done(DomainFilesystem *fs) {
         free(fs->target);
 }
 
+static void ips_free(DomainIP *ips, size_t n) {
+        ARRAY_FOREACH(ip, ips, n) {
+                free(ip->address);
+                free(ip->peer);
+        }
+        free(ips);
+}
+
+static void routes_free(DomainRoute *routes, size_t n) {
+        ARRAY_FOREACH(rt, routes, n) {
+                free(rt->address);
+                free(rt->gateway);
+        }
+        free(routes);
+}
+
 static void domain_interface_done(DomainInterface *iface) {
         free(iface->source);
         free(iface->target_dev);
         free(iface->guest_dev);
         free(iface->lease_address);
-        ARRAY_FOREACH(ip, iface->ips, iface->n_ips) {
-                free(ip->address);
-                free(ip->peer);
-        }
-        free(iface->ips);
-        ARRAY_FOREACH(rt, iface->routes, iface->n_routes) {
-                free(rt->address);
-                free(rt->gateway);
-        }
-        free(iface->routes);
+        ips_free(iface->ips, iface->n_ips);
+        routes_free(iface->routes, iface->n_routes);
+        ips_free(iface->host_ips, iface->n_host_ips);
+        routes_free(iface->host_routes, iface->n_host_routes);
 }
 
 DomainDef *domain_def_free(DomainDef *def) {

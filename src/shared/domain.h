@@ -120,6 +120,11 @@ typedef struct DomainInterface {
         size_t n_ips;
         DomainRoute *routes;
         size_t n_routes;
+        /* type='ethernet': <source><ip/><route/></source>, the host side's */
+        DomainIP *host_ips;
+        size_t n_host_ips;
+        DomainRoute *host_routes;
+        size_t n_host_routes;
         SpoofCheck spoofcheck;
         /* Live model only, never in XML: the IPv4 address the managed
          * network's DHCP server keeps for this interface's MAC (vivariumd
