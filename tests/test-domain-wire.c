@@ -212,6 +212,10 @@ static unsigned compare_defs(const char *what, const DomainDef *a, const DomainD
         SAME(&d, a, b, on_crash);
         SAME(&d, a, b, n_consoles);
 
+        for (size_t k = 0; k < _NS_SHARE_KIND_MAX; k++) {
+                SAME(&d, a, b, ns_share[k].type);
+                SAME_STR(&d, a, b, ns_share[k].value);
+        }
         SAME(&d, a, b, n_filesystems);
         if (a->n_filesystems == b->n_filesystems)
                 for (size_t i = 0; i < a->n_filesystems; i++) {
@@ -328,6 +332,8 @@ static DomainDef *def_new_full(void) {
         def->on_reboot = LIFECYCLE_RENAME_RESTART;
         def->on_crash = LIFECYCLE_RESTART;
         def->n_consoles = 2;
+        def->ns_share[NS_SHARE_NET] = (DomainNsShare) { NS_SHARE_NETNS, xstrdup("red") };
+        def->ns_share[NS_SHARE_UTS] = (DomainNsShare) { NS_SHARE_PID, xstrdup("4242") };
 
         def->n_filesystems = 3;
         def->filesystems = xcalloc(3, sizeof(DomainFilesystem));
@@ -577,6 +583,9 @@ static void test_malformed(void) {
                 d->n_init_env = 1, d->init_env = xcalloc(1, sizeof(DomainEnv)), d->init_env[0].name = xstrdup("X"));
 
         /* Sub-structs: the full model with one field broken. */
+        REFUSED(full, "shared namespace without a value", set_str(&d->ns_share[NS_SHARE_NET].value, NULL));
+        REFUSED(full, "netns type for shareuts", d->ns_share[NS_SHARE_UTS].type = NS_SHARE_NETNS);
+        REFUSED(full, "share type out of range", d->ns_share[NS_SHARE_IPC].type = _NS_SHARE_TYPE_MAX);
         REFUSED(full, "filesystem type out of range", d->filesystems[0].type = _FILESYSTEM_TYPE_MAX);
         REFUSED(full, "filesystem target NULL", set_str(&d->filesystems[0].target, NULL));
         REFUSED(full, "bind without source", set_str(&d->filesystems[0].source, NULL));

@@ -17,6 +17,10 @@
 #    host side gets the addresses (IPv4, IPv6) and the route, the host
 #    reaches the container over that route, destroy takes them away, a route
 #    whose gateway is not on the link fails the start naming it;
+#  - <lxc:namespace>: sharenet type='netns' (/run/netns/NAME), type='name'
+#    for net, ipc and uts (the other container's namespaces and hostname),
+#    type='pid'; a container that is not running, a missing netns, and any
+#    sharing under a user namespace are refused with clear errors;
 #  - <driver type='nbd'>: where the kernel has no nbd driver (this machine's),
 #    the start fails naming it, and the test ends KERNEL-LACKS: nbd
 #    (tests/lib/kernel-features.sh) after its other checks.
@@ -306,6 +310,80 @@ check "a host route whose gateway is not on the link fails the start, naming it"
 	"Failed to add the route to '192.168.42.0/24' via '10.9.9.9' on 'vnet123' on the host for container 'ethbad'"
 check "... and leaves no host side" no_vnet123
 check "... and no address" not quiet in_host sh -c 'ip -4 addr | grep -q 192.168.123.1/'
+
+# ============================================================================
+echo "# <lxc:namespace>: sharenet, shareipc, shareuts"
+# lxc_xml NAME USERNS-MODE DEVICES NAMESPACE-ELEMENTS: a shared-root container
+# whose init writes its namespaces and hostname to /tmp/out/NAME.ns
+lxc_xml() {
+	cat >"$work/$1.xml" <<XML
+<domain type='lxc' xmlns:lxc='http://libvirt.org/schemas/domain/lxc/1.0' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>$1</name>
+  <memory>102400</memory>
+  <vivarium:userns mode='$2'/>
+  <os><type>exe</type><init>/bin/sh</init><initarg>-c</initarg><initarg>{ for n in net ipc uts; do echo "\$n=\$(readlink /proc/self/ns/\$n)"; done; echo "host=\$(cat /proc/sys/kernel/hostname)"; echo "links=\$(tr -d ' ' &lt;/proc/net/dev | cut -d: -f1 | tr '\\n' ' ')"; } &gt;/tmp/out/$1.ns.tmp; mv /tmp/out/$1.ns.tmp /tmp/out/$1.ns; while :; do sleep 1; done</initarg></os>
+  <devices>
+    <console type='pty'/>
+    $3
+  </devices>
+  <lxc:namespace>
+    $4
+  </lxc:namespace>
+</domain>
+XML
+}
+ns_done() { in_host test -s "/tmp/out/$1.ns"; }
+ns_of() { in_host sed -n "s/^$2=//p" "/tmp/out/$1.ns" 2>/dev/null; }
+in_host sh -c 'ip netns add vt-red && ip link add vt-a type veth peer name vt-b && ip link set vt-b netns vt-red' ||
+	not_ok "make the network namespace vt-red with vt-b in it"
+red=$(in_host ip netns exec vt-red readlink /proc/self/ns/net 2>&1)
+
+lxc_xml lxnetns off "" "<lxc:sharenet type='netns' value='vt-red'/>"
+out=$(vivctl create "$work/lxnetns.xml" 2>&1)
+check "sharenet type='netns' starts ($out)" wait_until 60 ns_done lxnetns
+check "its init is in /run/netns/vt-red ($red)" same "$(ns_of lxnetns net)" "$red"
+check "... and sees that namespace's device" contains "$(ns_of lxnetns links)" "vt-b"
+out=$(vivctl dumpxml lxnetns 2>&1)
+check "dumpxml keeps <lxc:namespace>" contains "$out" "<lxc:sharenet type='netns' value='vt-red'/>"
+
+lxc_xml lxowner off "<interface type='ethernet'/>" ""
+sed -i '/<lxc:namespace>/,/<\/lxc:namespace>/d' "$work/lxowner.xml"
+vivctl create "$work/lxowner.xml" >/dev/null 2>&1
+check "a container with its own namespaces runs" wait_until 60 ns_done lxowner
+lxc_xml lxname off "" "<lxc:sharenet type='name' value='lxowner'/><lxc:shareipc type='name' value='lxowner'/><lxc:shareuts type='name' value='lxowner'/>"
+out=$(vivctl create "$work/lxname.xml" 2>&1)
+check "type='name' for net, ipc and uts starts ($out)" wait_until 60 ns_done lxname
+for kind in net ipc uts; do
+	check "... it is in the other container's $kind namespace" same "$(ns_of lxname $kind)" "$(ns_of lxowner $kind)"
+done
+check "... and has its hostname" same "$(ns_of lxname host)" "lxowner"
+check "the other container's own hostname is unchanged" same "$(ns_of lxowner host)" "lxowner"
+check "the host's namespaces are not the shared ones" not same "$(in_host readlink /proc/self/ns/ipc)" "$(ns_of lxname ipc)" 2>/dev/null
+
+holder=$(in_host sh -c 'setsid ip netns exec vt-red sleep 100000 </dev/null >/dev/null 2>&1 & echo $!')
+holder_in_red() { [ "$(in_host readlink "/proc/$holder/ns/net" 2>/dev/null)" = "$red" ]; }
+check "a process of the host runs in vt-red ($holder)" wait_until 10 holder_in_red
+lxc_xml lxpid off "" "<lxc:sharenet type='pid' value='$holder'/>"
+out=$(vivctl create "$work/lxpid.xml" 2>&1)
+check "type='pid' starts ($out)" wait_until 60 ns_done lxpid
+check "... in that process's network namespace" same "$(ns_of lxpid net)" "$red"
+in_host kill "$holder" 2>/dev/null
+for c in lxnetns lxname lxpid lxowner; do vivctl destroy "$c" >/dev/null 2>&1; done
+
+lxc_xml lxgone off "" "<lxc:sharenet type='name' value='lxowner'/>"
+out=$(vivctl create "$work/lxgone.xml" 2>&1)
+check "sharing with a container that is not running is refused, naming it" contains "$out" \
+	"Container 'lxgone' shares the net namespace of container 'lxowner' (<sharenet>), which is not running"
+lxc_xml lxnone off "" "<lxc:sharenet type='netns' value='vt-nope'/>"
+out=$(vivctl create "$work/lxnone.xml" 2>&1)
+check "a missing /run/netns name is refused, naming it" contains "$out" \
+	"Failed to open the net namespace '/run/netns/vt-nope' for container 'lxnone'"
+lxc_xml lxpick pick "" "<lxc:sharenet type='netns' value='vt-red'/>"
+out=$(vivctl create "$work/lxpick.xml" 2>&1)
+check "sharing under a user namespace is refused with the way out" contains "$out" \
+	"Container 'lxpick' joins a namespace of the host's (<lxc:namespace><sharenet>), which its root could not manage"
+check "... and leaves no scope" not in_host systemctl is-active machine-lxpick.scope
+in_host sh -c 'ip link del vt-a; ip netns del vt-red' 2>/dev/null
 
 # ============================================================================
 echo "# the nbd driver"

@@ -25,7 +25,7 @@
  * of the shared source. A field that fits in existing padding (a bool after
  * another) does not change the size: review such a change by hand. */
 #if __SIZEOF_POINTER__ == 8 && defined(__x86_64__)
-_Static_assert(sizeof(DomainDef) == 328, "DomainDef changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainDef) == 384, "DomainDef changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainFilesystem) == 48, "DomainFilesystem changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainInterface) == 200, "DomainInterface changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainBandwidthRate) == 32, "DomainBandwidthRate changed: update domain-wire.c and tests/test-domain-wire.c");
@@ -354,6 +354,11 @@ static void put_def(WireWriter *w, const DomainDef *def) {
         put_u32(w, def->on_reboot);
         put_u32(w, def->on_crash);
 
+        FOREACH_ARRAY(share, def->ns_share, _NS_SHARE_KIND_MAX) {
+                put_u32(w, share->type);
+                put_str(w, share->value);
+        }
+
         put_u32(w, def->n_consoles);
         put_count(w, def->n_filesystems);
         ARRAY_FOREACH(fs, def->filesystems, def->n_filesystems)
@@ -576,6 +581,15 @@ static void get_def(WireReader *r, DomainDef *def) {
         def->on_poweroff = GET_ENUM(r, lifecycle_action_to_string);
         def->on_reboot = GET_ENUM(r, lifecycle_action_to_string);
         def->on_crash = GET_ENUM(r, lifecycle_action_to_string);
+
+        FOREACH_ARRAY(share, def->ns_share, _NS_SHARE_KIND_MAX) {
+                share->type = GET_ENUM(r, ns_share_type_to_string);
+                share->value = get_str(r);
+                /* the parser gives every shared namespace a value, and
+                 * netns to sharenet only */
+                wire_check(r, (share->type == NS_SHARE_NONE) == !share->value);
+                wire_check(r, share->type != NS_SHARE_NETNS || share == &def->ns_share[NS_SHARE_NET]);
+        }
 
         def->n_consoles = get_u32(r);
         n = get_count(r, WIRE_MIN_FILESYSTEM);

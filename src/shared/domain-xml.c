@@ -38,6 +38,7 @@
 #include "xml-util.h"
 
 #define VIV_DOMAIN_NS "http://vivarium.org/schemas/domain/1"
+#define LXC_DOMAIN_NS "http://libvirt.org/schemas/domain/lxc/1.0"
 
 extern const char xml_schema_domain_rng[];
 extern const size_t xml_schema_domain_rng_len;
@@ -735,6 +736,10 @@ static bool node_is_vivarium(xmlNode *n) {
         return n->ns && n->ns->href && streq((const char *) n->ns->href, VIV_DOMAIN_NS);
 }
 
+static bool node_is_lxc(xmlNode *n) {
+        return n->ns && n->ns->href && streq((const char *) n->ns->href, LXC_DOMAIN_NS);
+}
+
 /* <vivarium:spoofcheck state='on|off'/>: Vivarium's anti-spoofing filter
  * (netguard.h), on by default for type='network'. */
 static int parse_spoofcheck(Parser *p, xmlNode *n, DomainInterface *iface) {
@@ -999,6 +1004,49 @@ static int parse_userns(Parser *p, xmlNode *n) {
         return 0;
 }
 
+/* <lxc:namespace><sharenet type='netns|name|pid' value='...'/>... as
+ * libvirt's LXC driver reads it: netns is for sharenet only. */
+static int parse_lxc_namespace(Parser *p, xmlNode *n) {
+        XML_FOREACH_ELEMENT(c, n) {
+                _cleanup_free_ char *type = NULL, *value = NULL;
+                DomainNsShare *share = NULL;
+                NsShareType t = NS_SHARE_NONE;
+                int r;
+
+                for (size_t k = 0; k < _NS_SHARE_KIND_MAX; k++)
+                        if (xml_name_is(c, ns_share_kind_to_string((NsShareKind) k)))
+                                share = &p->def->ns_share[k];
+                if (!share)
+                        return ERR(p, c, NULL, "element '%s' of lxc:namespace is unknown, expected sharenet, shareipc or shareuts",
+                                   (const char *) c->name);
+                if (share->type != NS_SHARE_NONE)
+                        return ERR(p, c, NULL, "element '%s' appears twice in lxc:namespace", (const char *) c->name);
+                if ((r = xml_prop_opt(c, "type", &type)) < 0 || (r = xml_prop_opt(c, "value", &value)) < 0)
+                        return r;
+                if (!type || !value)
+                        return ERR(p, c, NULL, "element '%s' needs type= and value=", (const char *) c->name);
+                for (NsShareType i = NS_SHARE_NETNS; i < _NS_SHARE_TYPE_MAX; i++)
+                        if (streq(type, ns_share_type_to_string(i)))
+                                t = i;
+                if (t == NS_SHARE_NONE)
+                        return ERR(p, c, "type", "namespace source type '%s' is unknown, expected 'netns', 'name' or 'pid'", type);
+                if (t == NS_SHARE_NETNS && share != &p->def->ns_share[NS_SHARE_NET])
+                        return ERR(p, c, "type", "type 'netns' is only valid for sharenet");
+                if (t == NS_SHARE_NETNS && (!*value || strchr(value, '/') || streq(value, ".") || streq(value, "..")))
+                        return ERR(p, c, "value", "network namespace name '%s' is invalid: a name under /run/netns, without '/'", value);
+                if (t == NS_SHARE_NAME && !domain_name_is_valid(value))
+                        return ERR(p, c, "value", "'%s' is not a valid container name", value);
+                if (t == NS_SHARE_PID) {
+                        uint64_t pid;
+                        if (xml_parse_u64(value, &pid) < 0 || pid < 1 || pid > INT32_MAX)
+                                return ERR(p, c, "value", "'%s' is not a process ID", value);
+                }
+                share->type = t;
+                share->value = TAKE_PTR(value);
+        }
+        return 0;
+}
+
 /* <vivarium:syscalls allow='io_uring userfaultfd'/> */
 static int parse_syscalls(Parser *p, xmlNode *n) {
         _cleanup_free_ char *s = xml_prop(n, "allow");
@@ -1038,7 +1086,7 @@ static int check_memory(Parser *p) {
 
 static int parse_domain(Parser *p, xmlNode *root) {
         DomainDef *def = p->def;
-        xmlNode *uuid_node = NULL, *userns_node = NULL;
+        xmlNode *uuid_node = NULL, *userns_node = NULL, *lxc_ns_node = NULL;
         _cleanup_free_ char *type = NULL;
         int r;
 
@@ -1069,6 +1117,12 @@ static int parse_domain(Parser *p, xmlNode *root) {
                         else if (xml_name_is(c, "syscalls"))
                                 r = parse_syscalls(p, c);
                         else
+                                r = warn_ignored(p, c);
+                } else if (node_is_lxc(c)) {
+                        if (xml_name_is(c, "namespace")) {
+                                r = parse_lxc_namespace(p, c);
+                                lxc_ns_node = c;
+                        } else
                                 r = warn_ignored(p, c);
                 } else if (xml_name_is(c, "name")) {
                         r = take_text(p, c, &def->name);
@@ -1125,6 +1179,10 @@ static int parse_domain(Parser *p, xmlNode *root) {
                 return r;
         if (def->userns_mode == USERNS_MODE_OFF && def->n_uid_map > 0)
                 return ERR(p, userns_node, "mode", "userns mode 'off' contradicts the idmap: drop one of them");
+        /* the network namespace is another's: no device of our own in it */
+        if (def->ns_share[NS_SHARE_NET].type != NS_SHARE_NONE && (def->n_interfaces > 0 || def->privnet))
+                return ERR(p, lxc_ns_node, NULL, "a container that shares a network namespace (lxc:namespace sharenet) "
+                           "cannot have %s", def->n_interfaces > 0 ? "an <interface>" : "<privnet/>");
         /* pick with maps: a picked range as the live XML shows it, or one the
          * user chose; either way the mounts are idmapped */
         def->userns_picked = def->userns_mode == USERNS_MODE_PICK && def->n_uid_map > 0;
@@ -1318,6 +1376,19 @@ static void format_tunables(XmlBuf *b, const DomainDef *def) {
 }
 
 static void format_features(XmlBuf *b, const DomainDef *def) {
+        if (domain_def_shares_namespaces(def)) {
+                xml_buf_printf(b, "  <lxc:namespace>\n");
+                for (size_t k = 0; k < _NS_SHARE_KIND_MAX; k++) {
+                        const DomainNsShare *share = &def->ns_share[k];
+                        if (share->type == NS_SHARE_NONE)
+                                continue;
+                        xml_buf_printf(b, "    <lxc:%s type='%s'", ns_share_kind_to_string((NsShareKind) k),
+                                       strna(ns_share_type_to_string(share->type)));
+                        xml_buf_attr(b, "value", share->value);
+                        xml_buf_printf(b, "/>\n");
+                }
+                xml_buf_printf(b, "  </lxc:namespace>\n");
+        }
         if (def->userns_mode != USERNS_MODE_DEFAULT)
                 xml_buf_printf(b, "  <vivarium:userns mode='%s'/>\n", userns_mode_to_string(def->userns_mode));
         if (def->n_uid_map > 0 || def->n_gid_map > 0) {
@@ -1477,6 +1548,8 @@ char *domain_def_format(const DomainDef *def, pid_t id) {
                 xml_buf_printf(&b, " id='%d'", (int) id);
         if (domain_def_uses_vivarium_ns(def))
                 xml_buf_printf(&b, " xmlns:vivarium='" VIV_DOMAIN_NS "'");
+        if (domain_def_shares_namespaces(def))
+                xml_buf_printf(&b, " xmlns:lxc='" LXC_DOMAIN_NS "'");
         xml_buf_printf(&b, ">\n");
 
         format_text(&b, 1, "name", def->name);

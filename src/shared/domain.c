@@ -98,6 +98,8 @@ DomainDef *domain_def_free(DomainDef *def) {
         ARRAY_FOREACH(iface, def->interfaces, def->n_interfaces)
                 domain_interface_done(iface);
         free(def->interfaces);
+        FOREACH_ARRAY(share, def->ns_share, _NS_SHARE_KIND_MAX)
+                free(share->value);
         free(def);
         return NULL;
 }
@@ -216,6 +218,32 @@ const char *image_format_to_string(ImageFormat f) {
                 [IMAGE_FORMAT_VHDX] = "vhdx",
         };
         return TABLE_LOOKUP(table, f);
+}
+
+const char *ns_share_kind_to_string(NsShareKind k) {
+        static const char *const table[_NS_SHARE_KIND_MAX] = {
+                [NS_SHARE_NET] = "sharenet",
+                [NS_SHARE_IPC] = "shareipc",
+                [NS_SHARE_UTS] = "shareuts",
+        };
+        return TABLE_LOOKUP(table, k);
+}
+
+const char *ns_share_type_to_string(NsShareType t) {
+        static const char *const table[_NS_SHARE_TYPE_MAX] = {
+                [NS_SHARE_NONE] = "none",
+                [NS_SHARE_NETNS] = "netns",
+                [NS_SHARE_NAME] = "name",
+                [NS_SHARE_PID] = "pid",
+        };
+        return TABLE_LOOKUP(table, t);
+}
+
+bool domain_def_shares_namespaces(const DomainDef *def) {
+        for (size_t k = 0; k < _NS_SHARE_KIND_MAX; k++)
+                if (def->ns_share[k].type != NS_SHARE_NONE)
+                        return true;
+        return false;
 }
 
 const char *interface_type_to_string(InterfaceType t) {

@@ -163,6 +163,28 @@ typedef enum UsernsMode {
         _USERNS_MODE_MAX,
 } UsernsMode;
 
+/* <lxc:namespace> (xmlns:lxc='http://libvirt.org/schemas/domain/lxc/1.0'):
+ * a namespace the container joins instead of making its own */
+typedef enum NsShareKind {
+        NS_SHARE_NET,          /* <sharenet> */
+        NS_SHARE_IPC,          /* <shareipc> */
+        NS_SHARE_UTS,          /* <shareuts> */
+        _NS_SHARE_KIND_MAX,
+} NsShareKind;
+
+typedef enum NsShareType {
+        NS_SHARE_NONE,         /* not shared: a namespace of its own */
+        NS_SHARE_NETNS,        /* type='netns': /run/netns/VALUE (sharenet only) */
+        NS_SHARE_NAME,         /* type='name': another running container's */
+        NS_SHARE_PID,          /* type='pid': the namespace of host PID VALUE */
+        _NS_SHARE_TYPE_MAX,
+} NsShareType;
+
+typedef struct DomainNsShare {
+        NsShareType type;
+        char *value;           /* NULL when type is NS_SHARE_NONE */
+} DomainNsShare;
+
 typedef enum LifecycleAction {
         LIFECYCLE_DESTROY,
         LIFECYCLE_RESTART,
@@ -227,6 +249,8 @@ typedef struct DomainDef {
         LifecycleAction on_reboot;    /* default restart */
         LifecycleAction on_crash;     /* default destroy */
 
+        DomainNsShare ns_share[_NS_SHARE_KIND_MAX]; /* <lxc:namespace> */
+
         unsigned n_consoles;          /* <console type='pty'/> count */
         DomainFilesystem *filesystems;
         size_t n_filesystems;
@@ -275,6 +299,11 @@ const char *lifecycle_action_to_string(LifecycleAction a);
 const char *spoofcheck_to_string(SpoofCheck s); /* "default", "on", "off" */
 
 const char *userns_mode_to_string(UsernsMode m);
+const char *ns_share_kind_to_string(NsShareKind k);  /* "sharenet", "shareipc", "shareuts" */
+const char *ns_share_type_to_string(NsShareType t);  /* "none", "netns", "name", "pid" */
+
+/* True when the definition joins any namespace through <lxc:namespace>. */
+bool domain_def_shares_namespaces(const DomainDef *def);
 
 /* Helpers for identifiers, used by the parser and by the programs. */
 
