@@ -79,6 +79,32 @@ static void differ(Diff *d, const char *field) {
                         differ(d, #f);                                \
         } while (0)
 
+static void compare_ips(Diff *d, const DomainIP *a, size_t na, const DomainIP *b, size_t nb) {
+        if (na != nb) {
+                differ(d, "n_ips");
+                return;
+        }
+        for (size_t i = 0; i < na; i++) {
+                SAME(d, &a[i], &b[i], family);
+                SAME_STR(d, &a[i], &b[i], address);
+                SAME(d, &a[i], &b[i], prefix);
+                SAME_STR(d, &a[i], &b[i], peer);
+        }
+}
+
+static void compare_routes(Diff *d, const DomainRoute *a, size_t na, const DomainRoute *b, size_t nb) {
+        if (na != nb) {
+                differ(d, "n_routes");
+                return;
+        }
+        for (size_t i = 0; i < na; i++) {
+                SAME(d, &a[i], &b[i], family);
+                SAME_STR(d, &a[i], &b[i], address);
+                SAME(d, &a[i], &b[i], prefix);
+                SAME_STR(d, &a[i], &b[i], gateway);
+        }
+}
+
 static void compare_interface(Diff *d, const DomainInterface *a, const DomainInterface *b) {
         SAME(d, a, b, type);
         SAME_MEM(d, a, b, mac);
@@ -98,22 +124,10 @@ static void compare_interface(Diff *d, const DomainInterface *a, const DomainInt
         SAME(d, a, b, bw_out.peak);
         SAME(d, a, b, bw_out.burst);
         SAME(d, a, b, bw_out.floor);
-        SAME(d, a, b, n_ips);
-        if (a->n_ips == b->n_ips)
-                for (size_t i = 0; i < a->n_ips; i++) {
-                        SAME(d, a, b, ips[i].family);
-                        SAME_STR(d, a, b, ips[i].address);
-                        SAME(d, a, b, ips[i].prefix);
-                        SAME_STR(d, a, b, ips[i].peer);
-                }
-        SAME(d, a, b, n_routes);
-        if (a->n_routes == b->n_routes)
-                for (size_t i = 0; i < a->n_routes; i++) {
-                        SAME(d, a, b, routes[i].family);
-                        SAME_STR(d, a, b, routes[i].address);
-                        SAME(d, a, b, routes[i].prefix);
-                        SAME_STR(d, a, b, routes[i].gateway);
-                }
+        compare_ips(d, a->ips, a->n_ips, b->ips, b->n_ips);
+        compare_routes(d, a->routes, a->n_routes, b->routes, b->n_routes);
+        compare_ips(d, a->host_ips, a->n_host_ips, b->host_ips, b->n_host_ips);
+        compare_routes(d, a->host_routes, a->n_host_routes, b->host_routes, b->n_host_routes);
 }
 
 /* Every field of DomainDef and its sub-structs; keep in step with
@@ -198,6 +212,10 @@ static unsigned compare_defs(const char *what, const DomainDef *a, const DomainD
         SAME(&d, a, b, on_crash);
         SAME(&d, a, b, n_consoles);
 
+        for (size_t k = 0; k < _NS_SHARE_KIND_MAX; k++) {
+                SAME(&d, a, b, ns_share[k].type);
+                SAME_STR(&d, a, b, ns_share[k].value);
+        }
         SAME(&d, a, b, n_filesystems);
         if (a->n_filesystems == b->n_filesystems)
                 for (size_t i = 0; i < a->n_filesystems; i++) {
@@ -206,6 +224,8 @@ static unsigned compare_defs(const char *what, const DomainDef *a, const DomainD
                         SAME(&d, a, b, filesystems[i].ram_usage_kib);
                         SAME_STR(&d, a, b, filesystems[i].target);
                         SAME(&d, a, b, filesystems[i].readonly);
+                        SAME(&d, a, b, filesystems[i].driver);
+                        SAME(&d, a, b, filesystems[i].format);
                 }
         SAME(&d, a, b, n_interfaces);
         if (a->n_interfaces == b->n_interfaces)
@@ -258,7 +278,7 @@ static void set_route(DomainRoute *rt, int family, const char *address, unsigned
  * so that a field written or read in the wrong place shows. */
 static DomainDef *def_new_full(void) {
         DomainDef *def = xcalloc(1, sizeof(DomainDef));
-        DomainInterface *i0, *i1;
+        DomainInterface *i0, *i1, *i2;
 
         def->name = xstrdup("wire-full.test_1+x");
         for (unsigned i = 0; i < 16; i++)
@@ -312,9 +332,11 @@ static DomainDef *def_new_full(void) {
         def->on_reboot = LIFECYCLE_RENAME_RESTART;
         def->on_crash = LIFECYCLE_RESTART;
         def->n_consoles = 2;
+        def->ns_share[NS_SHARE_NET] = (DomainNsShare) { NS_SHARE_NETNS, xstrdup("red") };
+        def->ns_share[NS_SHARE_UTS] = (DomainNsShare) { NS_SHARE_PID, xstrdup("4242") };
 
-        def->n_filesystems = 2;
-        def->filesystems = xcalloc(2, sizeof(DomainFilesystem));
+        def->n_filesystems = 3;
+        def->filesystems = xcalloc(3, sizeof(DomainFilesystem));
         def->filesystems[0] = (DomainFilesystem) {
                 .type = FILESYSTEM_BIND, .source = xstrdup("/data"), .ram_usage_kib = 7,
                 .target = xstrdup("/mnt/data"), .readonly = true,
@@ -322,9 +344,13 @@ static DomainDef *def_new_full(void) {
         def->filesystems[1] = (DomainFilesystem) {
                 .type = FILESYSTEM_RAM, .ram_usage_kib = 65536, .target = xstrdup("/tmp"),
         };
+        def->filesystems[2] = (DomainFilesystem) {
+                .type = FILESYSTEM_FILE, .source = xstrdup("/images/root.qcow2"), .target = xstrdup("/"),
+                .driver = FILESYSTEM_DRIVER_NBD, .format = IMAGE_FORMAT_QCOW2,
+        };
 
-        def->n_interfaces = 2;
-        def->interfaces = xcalloc(2, sizeof(DomainInterface));
+        def->n_interfaces = 3;
+        def->interfaces = xcalloc(3, sizeof(DomainInterface));
         i0 = &def->interfaces[0];
         i1 = &def->interfaces[1];
         *i0 = (DomainInterface) {
@@ -352,6 +378,15 @@ static DomainDef *def_new_full(void) {
         set_ip(&i1->ips[1], AF_INET6, "fe80::1", 64, "fe80::2");
         set_route(&i1->routes[0], AF_INET, "0.0.0.0", 0, "172.16.0.1");
         set_route(&i1->routes[1], AF_INET6, "2001:db8::", 32, "fe80::2");
+        i2 = &def->interfaces[2];
+        *i2 = (DomainInterface) {
+                .type = INTERFACE_ETHERNET, .target_dev = xstrdup("vnet9"),
+                .n_host_ips = 2, .host_ips = xcalloc(2, sizeof(DomainIP)),
+                .n_host_routes = 1, .host_routes = xcalloc(1, sizeof(DomainRoute)),
+        };
+        set_ip(&i2->host_ips[0], AF_INET, "192.168.123.1", 24, NULL);
+        set_ip(&i2->host_ips[1], AF_INET6, "fd01::1", 64, "fd01::2");
+        set_route(&i2->host_routes[0], AF_INET, "192.168.42.0", 24, "192.168.123.4");
         return def;
 }
 
@@ -548,10 +583,15 @@ static void test_malformed(void) {
                 d->n_init_env = 1, d->init_env = xcalloc(1, sizeof(DomainEnv)), d->init_env[0].name = xstrdup("X"));
 
         /* Sub-structs: the full model with one field broken. */
+        REFUSED(full, "shared namespace without a value", set_str(&d->ns_share[NS_SHARE_NET].value, NULL));
+        REFUSED(full, "netns type for shareuts", d->ns_share[NS_SHARE_UTS].type = NS_SHARE_NETNS);
+        REFUSED(full, "share type out of range", d->ns_share[NS_SHARE_IPC].type = _NS_SHARE_TYPE_MAX);
         REFUSED(full, "filesystem type out of range", d->filesystems[0].type = _FILESYSTEM_TYPE_MAX);
         REFUSED(full, "filesystem target NULL", set_str(&d->filesystems[0].target, NULL));
         REFUSED(full, "bind without source", set_str(&d->filesystems[0].source, NULL));
         REFUSED(full, "ram with a source", set_str(&d->filesystems[1].source, "/x"));
+        REFUSED(full, "file without a driver", d->filesystems[2].driver = FILESYSTEM_DRIVER_DEFAULT);
+        REFUSED(full, "bind with a driver", d->filesystems[0].driver = FILESYSTEM_DRIVER_LOOP);
         REFUSED(full, "interface type out of range", d->interfaces[1].type = _INTERFACE_TYPE_MAX);
         REFUSED(full, "direct mode out of range", d->interfaces[1].direct_mode = _DIRECT_MODE_MAX);
         REFUSED(full, "network without source", set_str(&d->interfaces[0].source, NULL));
@@ -562,6 +602,10 @@ static void test_malformed(void) {
         REFUSED(full, "ipv6 prefix 129", d->interfaces[0].ips[1].prefix = 129);
         REFUSED(full, "ipv6 route prefix 2^32-1", d->interfaces[1].routes[1].prefix = UINT32_MAX);
         REFUSED(full, "ip address NULL", set_str(&d->interfaces[1].ips[0].address, NULL));
+        REFUSED(full, "host ip family 0", d->interfaces[2].host_ips[0].family = 0);
+        REFUSED(full, "host route gateway NULL", set_str(&d->interfaces[2].host_routes[0].gateway, NULL));
+        REFUSED(full, "host ip on a direct interface",
+                (d->interfaces[2].type = INTERFACE_DIRECT, set_str(&d->interfaces[2].source, "eth0")));
         REFUSED(full, "route gateway NULL", set_str(&d->interfaces[1].routes[0].gateway, NULL));
         REFUSED(full, "route address NULL", set_str(&d->interfaces[1].routes[0].address, NULL));
 

@@ -33,6 +33,9 @@ check "... naming the list" grep -q "not a listed kernel feature" <<<"$out"
 # after the check (which may load the module), its answer is what the kernel says
 if grep -qw autofs /proc/filesystems; then in_proc=0; else in_proc=1; fi
 check "kernel_has_autofs agrees with /proc/filesystems ($has, $in_proc)" [ "$has" = "$in_proc" ]
+(. "$here/lib/kernel-features.sh"; kernel_has_nbd >/dev/null); has=$?
+if [ -d /sys/module/nbd ]; then in_sys=0; else in_sys=1; fi
+check "kernel_has_nbd agrees with /sys/module/nbd ($has, $in_sys)" [ "$has" = "$in_sys" ]
 
 # a meson JSON log with one test of each kind
 testlog() { # LINE...

@@ -215,6 +215,34 @@ static int refuse_host_root(int fd, const DomainFilesystem *fs, const char *name
         return -EPERM;
 }
 
+/* The clone of a type='mount' source, read-only when asked. */
+static int source_clone_open(const DomainFilesystem *fs, const char *name, int *ret_fd, char **ret_error) {
+        int r;
+
+        /* Resolved here, in the host's namespace: automounts under the
+         * source are triggered as for any host program. */
+        _cleanup_close_ int fd = open_tree(AT_FDCWD, fs->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (fd < 0) {
+                r = -errno;
+                (void) asprintf(ret_error, "Failed to open filesystem source '%s' for container '%s': %s",
+                                fs->source, name, strerror(-r));
+                return r;
+        }
+        r = refuse_host_root(fd, fs, name, ret_error);
+        if (r < 0)
+                return r;
+        if (fs->readonly) {
+                r = set_mount_attr(fd, MOUNT_ATTR_RDONLY, true);
+                if (r < 0) {
+                        (void) asprintf(ret_error, "Failed to make filesystem source '%s' read-only for container '%s': %s",
+                                        fs->source, name, strerror(-r));
+                        return r;
+                }
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
 int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error) {
         int r;
 
@@ -227,31 +255,16 @@ int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error) {
 
         for (size_t i = 0; i < def->n_filesystems; i++) {
                 const DomainFilesystem *fs = &def->filesystems[i];
-                if (fs->type != FILESYSTEM_MOUNT)
+                int fd;
+                if (fs->type == FILESYSTEM_MOUNT)
+                        r = source_clone_open(fs, def->name, &fd, ret_error);
+                else if (fs->type == FILESYSTEM_FILE || fs->type == FILESYSTEM_BLOCK)
+                        /* a detached mount of the image, as a clone is (helper-image.c) */
+                        r = image_mount_open(fs, def->name, &fd, ret_error);
+                else
                         continue;
-                /* Resolved here, in the host's namespace: automounts under
-                 * the source are triggered as for any host program. */
-                int fd = open_tree(AT_FDCWD, fs->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-                if (fd < 0) {
-                        r = -errno;
-                        (void) asprintf(ret_error, "Failed to open filesystem source '%s' for container '%s': %s",
-                                        fs->source, def->name, strerror(-r));
+                if (r < 0)
                         return r;
-                }
-                r = refuse_host_root(fd, fs, def->name, ret_error);
-                if (r < 0) {
-                        safe_close(fd);
-                        return r;
-                }
-                if (fs->readonly) {
-                        r = set_mount_attr(fd, MOUNT_ATTR_RDONLY, true);
-                        if (r < 0) {
-                                safe_close(fd);
-                                (void) asprintf(ret_error, "Failed to make filesystem source '%s' read-only for container '%s': %s",
-                                                fs->source, def->name, strerror(-r));
-                                return r;
-                        }
-                }
                 if (streq(fs->target, "/") && h->root_fd < 0) {
                         /* the mount points every container needs, made here
                          * with the host's privileges: the container's root in a
@@ -283,7 +296,7 @@ int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error) {
                 struct stat st;
                 if (streq(fs->target, "/"))
                         continue;
-                if (fs->type == FILESYSTEM_MOUNT && h->fs_fds[i] >= 0 &&
+                if (h->fs_fds[i] >= 0 &&
                     fstat(h->fs_fds[i], &st) >= 0 && !S_ISDIR(st.st_mode)) {
                         if (h->root_fd >= 0)
                                 continue;  /* a file: the child creates its target */
@@ -625,6 +638,8 @@ static int setup_filesystems(const DomainDef *def, HostMounts *h, int root_fd, c
                         continue;
                 switch (fs->type) {
                 case FILESYSTEM_MOUNT:
+                case FILESYSTEM_FILE:
+                case FILESYSTEM_BLOCK:
                         m = TAKE_FD(h->fs_fds[i]);
                         break;
                 case FILESYSTEM_BIND: {

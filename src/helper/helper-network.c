@@ -335,9 +335,52 @@ static int shape_device(struct nl_sock *sk, const DomainDef *def, NetDevice *d, 
         return 0;
 }
 
+/* Addresses, then (with the link up) routes of one device; "where" ends
+ * the messages: "in container 'NAME'" or "on the host for container 'NAME'". */
+static int add_addresses_and_routes(struct nl_sock *sk, int ifindex, const char *dev, const char *where,
+                                    const DomainIP *ips, size_t n_ips, const DomainRoute *routes, size_t n_routes,
+                                    bool link_down, char **ret_error) {
+        int r;
+
+        ARRAY_FOREACH(ip, ips, n_ips) {
+                r = netlink_addr_add(sk, ifindex, ip->family, ip->address, ip->prefix, ip->peer);
+                if (r < 0) {
+                        (void) asprintf(ret_error, "Failed to add address '%s/%u' to '%s' %s: %s",
+                                        ip->address, ip->prefix, dev, where, strerror(-r));
+                        return r;
+                }
+        }
+
+        if (link_down) {
+                if (n_routes > 0)
+                        log_warning("Not adding the routes of '%s': its link is down.", dev);
+                return 0;
+        }
+
+        r = netlink_link_set_up(sk, ifindex, true);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to bring up '%s' %s: %s", dev, where, strerror(-r));
+                return r;
+        }
+
+        ARRAY_FOREACH(rt, routes, n_routes) {
+                r = netlink_route_add(sk, ifindex, rt->family, rt->address, rt->prefix, rt->gateway);
+                if (r < 0) {
+                        (void) asprintf(ret_error,
+                                        "Failed to add the route to '%s/%u' via '%s' on '%s' %s: %s",
+                                        rt->address ? rt->address : (rt->family == AF_INET6 ? "::" : "0.0.0.0"),
+                                        rt->address ? rt->prefix : 0, strna(rt->gateway), dev, where,
+                                        strerror(-r));
+                        return r;
+                }
+        }
+        return 0;
+}
+
 static int configure_guest_device(struct nl_sock *sk, const DomainDef *def, NetDevice *d, char **ret_error) {
         const DomainInterface *iface = d->iface;
-        int ifindex, r;
+        _cleanup_free_ char *where = NULL;
+        int ifindex;
 
         ifindex = netlink_link_get_ifindex(sk, d->guest_name);
         if (ifindex < 0) {
@@ -348,40 +391,36 @@ static int configure_guest_device(struct nl_sock *sk, const DomainDef *def, NetD
         if (iface->type == INTERFACE_DIRECT && iface->direct_mode == DIRECT_MODE_PASSTHROUGH)
                 (void) netlink_link_get_mac(sk, ifindex, d->mac);
 
-        for (size_t i = 0; i < iface->n_ips; i++) {
-                const DomainIP *ip = &iface->ips[i];
-                r = netlink_addr_add(sk, ifindex, ip->family, ip->address, ip->prefix, ip->peer);
-                if (r < 0) {
-                        (void) asprintf(ret_error, "Failed to add address '%s/%u' to '%s' in container '%s': %s",
-                                        ip->address, ip->prefix, d->guest_name, def->name, strerror(-r));
-                        return r;
+        if (asprintf(&where, "in container '%s'", def->name) < 0)
+                return -ENOMEM;
+        return add_addresses_and_routes(sk, ifindex, d->guest_name, where, iface->ips, iface->n_ips,
+                                        iface->routes, iface->n_routes, iface->link_down, ret_error);
+}
+
+/* type='ethernet' with <source><ip/><route/></source>: libvirt's host side
+ * of the pair gets those (the container's side gets the <ip>/<route> of the
+ * interface itself). They go with the veth when it is deleted. */
+static int configure_host(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def, char **ret_error) {
+        _cleanup_free_ char *where = NULL;
+        int r;
+
+        if (asprintf(&where, "on the host for container '%s'", def->name) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < n->n_devs; i++) {
+                const NetDevice *d = &n->devs[i];
+                const DomainInterface *iface = d->iface;
+                if (!d->host_name[0] || (iface->n_host_ips == 0 && iface->n_host_routes == 0))
+                        continue;
+                int ifindex = netlink_link_get_ifindex(sk, d->host_name);
+                if (ifindex < 0) {
+                        (void) asprintf(ret_error, "Interface '%s' of container '%s' is missing on the host: %s",
+                                        d->host_name, def->name, strerror(-ifindex));
+                        return ifindex;
                 }
-        }
-
-        if (iface->link_down) {
-                if (iface->n_routes > 0)
-                        log_warning("Not adding the routes of '%s': its link is down.", d->guest_name);
-                return 0;
-        }
-
-        r = netlink_link_set_up(sk, ifindex, true);
-        if (r < 0) {
-                (void) asprintf(ret_error, "Failed to bring up '%s' in container '%s': %s", d->guest_name,
-                                def->name, strerror(-r));
-                return r;
-        }
-
-        for (size_t i = 0; i < iface->n_routes; i++) {
-                const DomainRoute *rt = &iface->routes[i];
-                r = netlink_route_add(sk, ifindex, rt->family, rt->address, rt->prefix, rt->gateway);
-                if (r < 0) {
-                        (void) asprintf(ret_error,
-                                        "Failed to add the route to '%s/%u' via '%s' on '%s' in container '%s': %s",
-                                        rt->address ? rt->address : (rt->family == AF_INET6 ? "::" : "0.0.0.0"),
-                                        rt->address ? rt->prefix : 0, strna(rt->gateway), d->guest_name,
-                                        def->name, strerror(-r));
+                r = add_addresses_and_routes(sk, ifindex, d->host_name, where, iface->host_ips, iface->n_host_ips,
+                                             iface->host_routes, iface->n_host_routes, false, ret_error);
+                if (r < 0)
                         return r;
-                }
         }
         return 0;
 }
@@ -630,6 +669,9 @@ int network_setup(NetworkSetup *n, const DomainDef *def, pid_t pid, bool foregro
                 goto fail;
 
         r = configure_guest(netns_fd, n, def, ret_error);
+        if (r < 0)
+                goto fail;
+        r = configure_host(sk, n, def, ret_error);
         if (r < 0)
                 goto fail;
 

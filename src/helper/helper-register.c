@@ -32,7 +32,8 @@ void machine_register(Helper *h) {
                 r = sd_bus_message_append_array(m, 'y', h->def->uuid, 16);
         if (r >= 0)
                 r = sd_bus_message_append(m, "ssus", "vivarium", "container", (uint32_t) h->init_pid,
-                                          root && root->source ? root->source : "/");
+                                          /* an image root has no directory on the host */
+                                          !root ? "/" : root->type == FILESYSTEM_MOUNT ? root->source : "");
         if (r >= 0)
                 r = sd_bus_call(h->system_bus, m, MACHINED_TIMEOUT_USEC, &error, NULL);
         /* No connection is kept for the container's lifetime: the bus daemon

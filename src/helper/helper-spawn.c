@@ -237,11 +237,18 @@ static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
                 if (s != SIGKILL && s != SIGSTOP)
                         (void) signal(s, SIG_DFL);
 
+        /* <lxc:namespace>: before anything is mounted, so /dev/mqueue and
+         * /proc/sys/net are the shared namespaces' */
+        r = nsshare_join(h->share_fds, def->name, &error);
+        if (r < 0)
+                child_fail(err_fd, r, error);
+
         /* now that we sit in payload/: the container's cgroup tree starts there */
         if (unshare(CLONE_NEWCGROUP) < 0)
                 child_fail(err_fd, errno, "Failed to create the cgroup namespace");
 
-        if (sethostname(def->name, strlen(def->name)) < 0)
+        /* a shared UTS namespace keeps its owner's name */
+        if (def->ns_share[NS_SHARE_UTS].type == NS_SHARE_NONE && sethostname(def->name, strlen(def->name)) < 0)
                 child_fail(err_fd, errno, "Failed to set the container's hostname");
 
         if (def->cpuset) {
@@ -359,6 +366,11 @@ int container_spawn(Helper *h, char **ret_error) {
          * are built (helper-userns.c) */
         if (domain_def_has_privnet(def))
                 flags |= CLONE_NEWNET;
+        /* joined in the child instead (helper-nsshare.c) */
+        flags &= ~nsshare_clone_flags_unshared(def);
+        r = nsshare_open(h, h->share_fds, ret_error);
+        if (r < 0)
+                return r;
 
         /* a missing bridge or network fails the start before anything exists */
         r = network_prepare(&h->network, def, h->bridges, ret_error);

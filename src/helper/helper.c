@@ -48,6 +48,8 @@ static void helper_init(Helper *h) {
                 .userns_lock_fd = -EBADF,
                 .exit_detail = "shutdown",
         };
+        for (size_t k = 0; k < _NS_SHARE_KIND_MAX; k++)
+                h->share_fds[k] = -EBADF;
         h->console.master = -EBADF;
         h->console.slave = -EBADF;
         host_mounts_init(&h->host);
@@ -63,6 +65,8 @@ static void helper_done(Helper *h) {
         h->child_source = sd_event_source_disable_unref(h->child_source);
         h->init_pidfd = safe_close(h->init_pidfd);
         h->userns_lock_fd = safe_close(h->userns_lock_fd);
+        for (size_t k = 0; k < _NS_SHARE_KIND_MAX; k++)
+                h->share_fds[k] = safe_close(h->share_fds[k]);
         cgroup_leaves_done(&h->cgroups);
         h->handshake_fd = safe_close(h->handshake_fd);
         h->event = sd_event_unref(h->event);
@@ -401,8 +405,10 @@ static int container_start(Helper *h, char **ret_error) {
         if (r < 0)
                 return r;
         r = container_spawn(h, ret_error);
-        /* the child took its copies of the source clones */
+        /* the child took its copies of the source clones and shared namespaces */
         host_mounts_close(&h->host);
+        for (size_t k = 0; k < _NS_SHARE_KIND_MAX; k++)
+                h->share_fds[k] = safe_close(h->share_fds[k]);
         if (r < 0)
                 return r;
 

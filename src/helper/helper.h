@@ -93,7 +93,7 @@ typedef struct SharedMount {
  * master of the console pty it allocates in its own devpts instance. */
 typedef struct HostMounts {
         int root_fd;            /* private root: clone of its source; -EBADF for shared */
-        int *fs_fds;            /* per def->filesystems[i]: type='mount' source clone, else -EBADF */
+        int *fs_fds;            /* per def->filesystems[i]: type='mount' source clone or file/block mount, else -EBADF */
         size_t n_fs_fds;
         int dev_fds[8];         /* host device nodes, see dev_node_names[] */
         int console_sock[2];    /* [0] helper's end, [1] child's end */
@@ -150,6 +150,7 @@ struct Helper {
         bool machine_registered;
 
         int userns_lock_fd;     /* holds the lock of a picked ID range */
+        int share_fds[_NS_SHARE_KIND_MAX]; /* <lxc:namespace>: the namespaces init joins, else -EBADF */
 
         bool paused;            /* payload/ frozen by Suspend() */
         bool destroying;
@@ -172,6 +173,13 @@ void cgroup_leaves_done(CgroupLeaves *c);
 /* helper-mount.c: helper side, host namespace */
 void host_mounts_init(HostMounts *h);
 int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error);
+/* helper-nsshare.c: <lxc:namespace> */
+int nsshare_open(const Helper *h, int ret_fds[_NS_SHARE_KIND_MAX], char **ret_error);
+uint64_t nsshare_clone_flags_unshared(const DomainDef *def);
+int nsshare_join(int fds[_NS_SHARE_KIND_MAX], const char *name, char **ret_error);
+
+/* helper-image.c: a detached mount of a type='file' or type='block' filesystem */
+int image_mount_open(const DomainFilesystem *fs, const char *name, int *ret_mnt, char **ret_error);
 void host_mounts_close(HostMounts *h);
 /* helper-mount.c: child side, container namespace; errors: message in *ret_error */
 int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error);

@@ -253,6 +253,31 @@ static const char *const device_allow[] = {
         "char-pts",     /* the container's devpts instance: console and ptys */
 };
 
+/* What the helper opens, in the scope, to mount the image-backed
+ * filesystems (helper-image.c): a type='block' device, and for a type='file'
+ * image /dev/loop-control and a loop device (which one is known only when
+ * the helper takes a free one: all of them, where libvirt's LXC driver
+ * allows the one it attached). The container reaches none of them: its
+ * /dev has no such node and it may not mknod. */
+static int append_image_devices(sd_bus_message *msg, const DomainDef *def) {
+        bool loop = false;
+        int r = 0;
+
+        ARRAY_FOREACH(fs, def->filesystems, def->n_filesystems) {
+                /* systemd takes device paths under /dev only; elsewhere
+                 * the helper's start fails on the path, saying why */
+                if (fs->type == FILESYSTEM_BLOCK && strncmp(fs->source, "/dev/", 5) == 0)
+                        r = sd_bus_message_append(msg, "(ss)", fs->source, fs->readonly ? "r" : "rw");
+                else if (fs->type == FILESYSTEM_FILE && fs->driver == FILESYSTEM_DRIVER_LOOP && !loop) {
+                        loop = true;
+                        r = sd_bus_message_append(msg, "(ss)(ss)", "/dev/loop-control", "rw", "block-loop", "rw");
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int append_device_policy(sd_bus_message *msg, const DomainDef *def) {
         int r;
 
@@ -279,6 +304,9 @@ static int append_device_policy(sd_bus_message *msg, const DomainDef *def) {
                 if (r < 0)
                         return r;
         }
+        r = append_image_devices(msg, def);
+        if (r < 0)
+                return r;
         r = sd_bus_message_close_container(msg);
         if (r < 0)
                 return r;

@@ -25,9 +25,9 @@
  * of the shared source. A field that fits in existing padding (a bool after
  * another) does not change the size: review such a change by hand. */
 #if __SIZEOF_POINTER__ == 8 && defined(__x86_64__)
-_Static_assert(sizeof(DomainDef) == 328, "DomainDef changed: update domain-wire.c and tests/test-domain-wire.c");
-_Static_assert(sizeof(DomainFilesystem) == 40, "DomainFilesystem changed: update domain-wire.c and tests/test-domain-wire.c");
-_Static_assert(sizeof(DomainInterface) == 168, "DomainInterface changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainDef) == 384, "DomainDef changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainFilesystem) == 48, "DomainFilesystem changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainInterface) == 200, "DomainInterface changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainBandwidthRate) == 32, "DomainBandwidthRate changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainIP) == 32, "DomainIP changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainRoute) == 32, "DomainRoute changed: update domain-wire.c and tests/test-domain-wire.c");
@@ -242,6 +242,8 @@ static void put_filesystem(WireWriter *w, const DomainFilesystem *fs) {
         put_u64(w, fs->ram_usage_kib);
         put_str(w, fs->target);
         put_bool(w, fs->readonly);
+        put_u32(w, fs->driver);
+        put_u32(w, fs->format);
 }
 
 static void put_bandwidth_rate(WireWriter *w, const DomainBandwidthRate *rate) {
@@ -249,6 +251,26 @@ static void put_bandwidth_rate(WireWriter *w, const DomainBandwidthRate *rate) {
         put_u64(w, rate->peak);
         put_u64(w, rate->burst);
         put_u64(w, rate->floor);
+}
+
+static void put_ips(WireWriter *w, const DomainIP *ips, size_t n) {
+        put_count(w, n);
+        ARRAY_FOREACH(ip, ips, n) {
+                put_u32(w, (uint32_t) ip->family);
+                put_str(w, ip->address);
+                put_u32(w, ip->prefix);
+                put_str(w, ip->peer);
+        }
+}
+
+static void put_routes(WireWriter *w, const DomainRoute *routes, size_t n) {
+        put_count(w, n);
+        ARRAY_FOREACH(rt, routes, n) {
+                put_u32(w, (uint32_t) rt->family);
+                put_str(w, rt->address);
+                put_u32(w, rt->prefix);
+                put_str(w, rt->gateway);
+        }
 }
 
 static void put_interface(WireWriter *w, const DomainInterface *iface) {
@@ -262,20 +284,10 @@ static void put_interface(WireWriter *w, const DomainInterface *iface) {
         put_bool(w, iface->link_down);
         put_bandwidth_rate(w, &iface->bw_in);
         put_bandwidth_rate(w, &iface->bw_out);
-        put_count(w, iface->n_ips);
-        ARRAY_FOREACH(ip, iface->ips, iface->n_ips) {
-                put_u32(w, (uint32_t) ip->family);
-                put_str(w, ip->address);
-                put_u32(w, ip->prefix);
-                put_str(w, ip->peer);
-        }
-        put_count(w, iface->n_routes);
-        ARRAY_FOREACH(rt, iface->routes, iface->n_routes) {
-                put_u32(w, (uint32_t) rt->family);
-                put_str(w, rt->address);
-                put_u32(w, rt->prefix);
-                put_str(w, rt->gateway);
-        }
+        put_ips(w, iface->ips, iface->n_ips);
+        put_routes(w, iface->routes, iface->n_routes);
+        put_ips(w, iface->host_ips, iface->n_host_ips);
+        put_routes(w, iface->host_routes, iface->n_host_routes);
         put_u32(w, iface->spoofcheck);
         put_str(w, iface->lease_address);
 }
@@ -342,6 +354,11 @@ static void put_def(WireWriter *w, const DomainDef *def) {
         put_u32(w, def->on_reboot);
         put_u32(w, def->on_crash);
 
+        FOREACH_ARRAY(share, def->ns_share, _NS_SHARE_KIND_MAX) {
+                put_u32(w, share->type);
+                put_str(w, share->value);
+        }
+
         put_u32(w, def->n_consoles);
         put_count(w, def->n_filesystems);
         ARRAY_FOREACH(fs, def->filesystems, def->n_filesystems)
@@ -378,8 +395,8 @@ int domain_def_to_wire(const DomainDef *def, char *const *bridges, void **ret, s
 #define WIRE_MIN_CAP_TOGGLE 5
 #define WIRE_MIN_IP (4 + WIRE_MIN_STR + 4 + WIRE_MIN_STR)
 #define WIRE_MIN_ROUTE (4 + WIRE_MIN_STR + 4 + WIRE_MIN_STR)
-#define WIRE_MIN_FILESYSTEM (4 + WIRE_MIN_STR + 8 + WIRE_MIN_STR + 1)
-#define WIRE_MIN_INTERFACE (4 + MAC_ADDR_LEN + 1 + WIRE_MIN_STR + 4 + 2 * WIRE_MIN_STR + 1 + 8 * 8 + 4 + 4 + 4 + WIRE_MIN_STR)
+#define WIRE_MIN_FILESYSTEM (4 + WIRE_MIN_STR + 8 + WIRE_MIN_STR + 1 + 4 + 4)
+#define WIRE_MIN_INTERFACE (4 + MAC_ADDR_LEN + 1 + WIRE_MIN_STR + 4 + 2 * WIRE_MIN_STR + 1 + 8 * 8 + 4 + 4 + 4 + 4 + 4 + WIRE_MIN_STR)
 
 static bool family_is_valid(int family) {
         return family == AF_INET || family == AF_INET6;
@@ -410,8 +427,11 @@ static void get_filesystem(WireReader *r, DomainFilesystem *fs) {
         fs->ram_usage_kib = get_u64(r);
         fs->target = get_str_nonnull(r);
         fs->readonly = get_bool(r);
-        /* The parser gives a source to mount and bind, none to ram. */
+        fs->driver = GET_ENUM(r, filesystem_driver_to_string);
+        fs->format = GET_ENUM(r, image_format_to_string);
+        /* The parser gives a source to all but ram, and a driver to file only. */
         wire_check(r, (fs->type == FILESYSTEM_RAM) == !fs->source);
+        wire_check(r, (fs->type == FILESYSTEM_FILE) == (fs->driver != FILESYSTEM_DRIVER_DEFAULT));
 }
 
 static void get_ip(WireReader *r, DomainIP *ip) {
@@ -430,6 +450,24 @@ static void get_route(WireReader *r, DomainRoute *rt) {
         wire_check(r, family_is_valid(rt->family) && rt->prefix <= prefix_max(rt->family));
 }
 
+static void get_ips(WireReader *r, DomainIP **ret, size_t *ret_n) {
+        size_t n = get_count(r, WIRE_MIN_IP);
+        *ret = get_array(r, n, sizeof(DomainIP));
+        if (*ret)
+                *ret_n = n;
+        FOREACH_ARRAY(ip, *ret, *ret_n)
+                get_ip(r, ip);
+}
+
+static void get_routes(WireReader *r, DomainRoute **ret, size_t *ret_n) {
+        size_t n = get_count(r, WIRE_MIN_ROUTE);
+        *ret = get_array(r, n, sizeof(DomainRoute));
+        if (*ret)
+                *ret_n = n;
+        FOREACH_ARRAY(rt, *ret, *ret_n)
+                get_route(r, rt);
+}
+
 static void get_bandwidth_rate(WireReader *r, DomainBandwidthRate *rate) {
         rate->average = get_u64(r);
         rate->peak = get_u64(r);
@@ -438,8 +476,6 @@ static void get_bandwidth_rate(WireReader *r, DomainBandwidthRate *rate) {
 }
 
 static void get_interface(WireReader *r, DomainInterface *iface) {
-        size_t n;
-
         iface->type = GET_ENUM(r, interface_type_to_string);
         get_bytes(r, iface->mac, MAC_ADDR_LEN);
         iface->has_mac = get_bool(r);
@@ -453,19 +489,12 @@ static void get_interface(WireReader *r, DomainInterface *iface) {
         /* The parser gives every type but ethernet a source. */
         wire_check(r, (iface->type == INTERFACE_ETHERNET) == !iface->source);
 
-        n = get_count(r, WIRE_MIN_IP);
-        iface->ips = get_array(r, n, sizeof(DomainIP));
-        if (iface->ips)
-                iface->n_ips = n;
-        ARRAY_FOREACH(ip, iface->ips, iface->n_ips)
-                get_ip(r, ip);
-
-        n = get_count(r, WIRE_MIN_ROUTE);
-        iface->routes = get_array(r, n, sizeof(DomainRoute));
-        if (iface->routes)
-                iface->n_routes = n;
-        ARRAY_FOREACH(rt, iface->routes, iface->n_routes)
-                get_route(r, rt);
+        get_ips(r, &iface->ips, &iface->n_ips);
+        get_routes(r, &iface->routes, &iface->n_routes);
+        get_ips(r, &iface->host_ips, &iface->n_host_ips);
+        get_routes(r, &iface->host_routes, &iface->n_host_routes);
+        /* The parser gives host-side addresses to ethernet only. */
+        wire_check(r, iface->type == INTERFACE_ETHERNET || (iface->n_host_ips == 0 && iface->n_host_routes == 0));
 
         iface->spoofcheck = GET_ENUM(r, spoofcheck_to_string);
         iface->lease_address = get_str(r);
@@ -552,6 +581,15 @@ static void get_def(WireReader *r, DomainDef *def) {
         def->on_poweroff = GET_ENUM(r, lifecycle_action_to_string);
         def->on_reboot = GET_ENUM(r, lifecycle_action_to_string);
         def->on_crash = GET_ENUM(r, lifecycle_action_to_string);
+
+        FOREACH_ARRAY(share, def->ns_share, _NS_SHARE_KIND_MAX) {
+                share->type = GET_ENUM(r, ns_share_type_to_string);
+                share->value = get_str(r);
+                /* the parser gives every shared namespace a value, and
+                 * netns to sharenet only */
+                wire_check(r, (share->type == NS_SHARE_NONE) == !share->value);
+                wire_check(r, share->type != NS_SHARE_NETNS || share == &def->ns_share[NS_SHARE_NET]);
+        }
 
         def->n_consoles = get_u32(r);
         n = get_count(r, WIRE_MIN_FILESYSTEM);

@@ -38,6 +38,7 @@
 #include "xml-util.h"
 
 #define VIV_DOMAIN_NS "http://vivarium.org/schemas/domain/1"
+#define LXC_DOMAIN_NS "http://libvirt.org/schemas/domain/lxc/1.0"
 
 extern const char xml_schema_domain_rng[];
 extern const size_t xml_schema_domain_rng_len;
@@ -437,6 +438,47 @@ static int parse_lifecycle(Parser *p, xmlNode *n, LifecycleAction *ret) {
                    (const char *) n->name, s);
 }
 
+/* <driver type='loop|nbd' format='...'/> of a type='file' filesystem, as
+ * libvirt's LXC driver reads it: no type means loop, which takes raw images
+ * only (a loop device shows the file's bytes as they are). */
+static int parse_filesystem_driver(Parser *p, xmlNode *n, DomainFilesystem *fs) {
+        xmlNode *driver = xml_child(n, "driver");
+        _cleanup_free_ char *type = NULL, *format = NULL;
+        int r;
+
+        if (!driver) {
+                if (fs->type == FILESYSTEM_FILE)
+                        fs->driver = FILESYSTEM_DRIVER_LOOP;
+                return 0;
+        }
+        if (fs->type != FILESYSTEM_FILE)
+                return ERR(p, driver, NULL, "a '%s' filesystem takes no <driver>: only type='file' has one",
+                           filesystem_type_to_string(fs->type));
+        if ((r = xml_prop_opt(driver, "type", &type)) < 0 ||
+            (r = xml_prop_opt(driver, "format", &format)) < 0)
+                return r;
+        if (!type || streq(type, "loop"))
+                fs->driver = FILESYSTEM_DRIVER_LOOP;
+        else if (streq(type, "nbd"))
+                fs->driver = FILESYSTEM_DRIVER_NBD;
+        else
+                return ERR(p, driver, "type", "filesystem driver '%s' is not supported, expected 'loop' or 'nbd'", type);
+        fs->format = IMAGE_FORMAT_NONE;
+        if (format) {
+                size_t f;
+                for (f = IMAGE_FORMAT_RAW; f < _IMAGE_FORMAT_MAX; f++)
+                        if (streq(format, image_format_to_string((ImageFormat) f)))
+                                break;
+                if (f == _IMAGE_FORMAT_MAX)
+                        return ERR(p, driver, "format", "image format '%s' is unknown", format);
+                fs->format = (ImageFormat) f;
+        }
+        if (fs->driver == FILESYSTEM_DRIVER_LOOP && fs->format > IMAGE_FORMAT_RAW)
+                return ERR(p, driver, "format",
+                           "image format '%s' needs <driver type='nbd'>: a loop device reads raw images only", format);
+        return 0;
+}
+
 static int parse_filesystem(Parser *p, xmlNode *n) {
         DomainDef *def = p->def;
         _cleanup_free_ char *type = NULL, *accessmode = NULL;
@@ -459,30 +501,52 @@ static int parse_filesystem(Parser *p, xmlNode *n) {
                 fs->type = FILESYSTEM_BIND;
         else if (streq(type, "ram"))
                 fs->type = FILESYSTEM_RAM;
+        else if (streq(type, "file"))
+                fs->type = FILESYSTEM_FILE;
+        else if (streq(type, "block"))
+                fs->type = FILESYSTEM_BLOCK;
         else
-                return ERR(p, n, "type", "filesystem type '%s' is not supported, expected 'mount', 'bind' or 'ram'", type);
+                return ERR(p, n, "type", "filesystem type '%s' is not supported, expected 'mount', 'bind', 'ram', 'file' or 'block'", type);
 
         if (!source)
                 return ERR(p, n, NULL, "filesystem lacks a <source>");
         if (!target)
                 return ERR(p, n, NULL, "filesystem lacks a <target>");
+        r = parse_filesystem_driver(p, n, fs);
+        if (r < 0)
+                return r;
 
+        /* the attribute of <source> each type takes */
+        static const char *const source_attr[_FILESYSTEM_TYPE_MAX] = {
+                [FILESYSTEM_MOUNT] = "dir", [FILESYSTEM_BIND] = "dir",
+                [FILESYSTEM_FILE] = "file", [FILESYSTEM_BLOCK] = "dev",
+        };
+        static const char *const other_attrs[] = { "dir", "file", "dev", "usage", "units" };
+        const char *want = source_attr[fs->type];
+        FOREACH_ARRAY(a, other_attrs, ELEMENTSOF(other_attrs)) {
+                bool ram_attr = streq(*a, "usage") || streq(*a, "units");
+                if ((want ? streq(*a, want) : ram_attr) || !xmlHasProp(source, BAD_CAST *a))
+                        continue;
+                if (!want)
+                        return ERR(p, source, *a, "a 'ram' filesystem takes usage= and units=, not %s=", *a);
+                return ERR(p, source, *a, "a '%s' filesystem takes %s=, not %s=",
+                           filesystem_type_to_string(fs->type), want, *a);
+        }
         if (fs->type == FILESYSTEM_RAM) {
-                if (xmlHasProp(source, BAD_CAST "dir"))
-                        return ERR(p, source, "dir", "a 'ram' filesystem takes usage= and units=, not dir=");
                 if (!xmlHasProp(source, BAD_CAST "usage"))
                         return ERR(p, source, NULL, "a 'ram' filesystem needs <source usage='...'/>");
                 r = parse_scaled(p, source, "units", "usage", &fs->ram_usage_kib);
                 if (r < 0)
                         return r;
         } else {
-                const char *what = fs->type == FILESYSTEM_MOUNT ? "filesystem source" : "bind source";
-                if (xmlHasProp(source, BAD_CAST "usage") || xmlHasProp(source, BAD_CAST "units"))
-                        return ERR(p, source, xmlHasProp(source, BAD_CAST "usage") ? "usage" : "units",
-                                   "a '%s' filesystem takes dir=, not usage= or units=", filesystem_type_to_string(fs->type));
-                if (!xmlHasProp(source, BAD_CAST "dir"))
-                        return ERR(p, source, NULL, "a '%s' filesystem needs <source dir='...'/>", filesystem_type_to_string(fs->type));
-                r = parse_path(p, source, "dir", what, &fs->source);
+                static const char *const what[_FILESYSTEM_TYPE_MAX] = {
+                        [FILESYSTEM_MOUNT] = "filesystem source", [FILESYSTEM_BIND] = "bind source",
+                        [FILESYSTEM_FILE] = "image file", [FILESYSTEM_BLOCK] = "block device",
+                };
+                if (!xmlHasProp(source, BAD_CAST want))
+                        return ERR(p, source, NULL, "a '%s' filesystem needs <source %s='...'/>",
+                                   filesystem_type_to_string(fs->type), want);
+                r = parse_path(p, source, want, what[fs->type], &fs->source);
                 if (r < 0)
                         return r;
         }
@@ -490,8 +554,8 @@ static int parse_filesystem(Parser *p, xmlNode *n) {
         r = parse_path(p, target, "dir", "filesystem target", &fs->target);
         if (r < 0)
                 return r;
-        if (streq(fs->target, "/") && fs->type != FILESYSTEM_MOUNT)
-                return ERR(p, target, "dir", "a '%s' filesystem cannot be the root: the root must be of type 'mount'",
+        if (streq(fs->target, "/") && (fs->type == FILESYSTEM_BIND || fs->type == FILESYSTEM_RAM))
+                return ERR(p, target, "dir", "a '%s' filesystem cannot be the root: the root must be of type 'mount', 'file' or 'block'",
                            filesystem_type_to_string(fs->type));
         fs->readonly = !!xml_child(n, "readonly");
 
@@ -558,8 +622,8 @@ static int parse_prefix(Parser *p, xmlNode *n, int family, unsigned *ret) {
         return 0;
 }
 
-static int parse_ip(Parser *p, xmlNode *n, DomainInterface *iface) {
-        DomainIP *ip = XML_ARRAY_GROW(iface->ips, iface->n_ips);
+static int parse_ip(Parser *p, xmlNode *n, DomainIP **ips, size_t *n_ips) {
+        DomainIP *ip = XML_ARRAY_GROW(*ips, *n_ips);
         int r;
 
         if (!ip)
@@ -579,8 +643,8 @@ static int parse_ip(Parser *p, xmlNode *n, DomainInterface *iface) {
         return 0;
 }
 
-static int parse_route(Parser *p, xmlNode *n, DomainInterface *iface) {
-        DomainRoute *rt = XML_ARRAY_GROW(iface->routes, iface->n_routes);
+static int parse_route(Parser *p, xmlNode *n, DomainRoute **routes, size_t *n_routes) {
+        DomainRoute *rt = XML_ARRAY_GROW(*routes, *n_routes);
         int r;
 
         if (!rt)
@@ -620,6 +684,22 @@ static int parse_interface_source(Parser *p, xmlNode *n, DomainInterface *iface)
                                 return ERR(p, src, *a, "attribute '%s' of <source> does not apply to an interface of type '%s'%s%s%s",
                                            *a, type, want ? ", expected '" : "", strempty(want), want ? "'" : "");
                 }
+        if (src)
+                XML_FOREACH_ELEMENT(c, src) {
+                        int r;
+                        /* libvirt's host side of an ethernet interface (its
+                         * tap or veth); the other types have no device of
+                         * their own on the host to configure */
+                        if (iface->type != INTERFACE_ETHERNET)
+                                return ERR(p, c, NULL, "<%s> in <source> configures the host side, which only an "
+                                           "interface of type 'ethernet' has", (const char *) c->name);
+                        if (xml_name_is(c, "ip"))
+                                r = parse_ip(p, c, &iface->host_ips, &iface->n_host_ips);
+                        else
+                                r = parse_route(p, c, &iface->host_routes, &iface->n_host_routes);
+                        if (r < 0)
+                                return r;
+                }
         if (!want)
                 return 0;
         if (!src || !xmlHasProp(src, BAD_CAST want))
@@ -654,6 +734,10 @@ static int parse_interface_source(Parser *p, xmlNode *n, DomainInterface *iface)
 
 static bool node_is_vivarium(xmlNode *n) {
         return n->ns && n->ns->href && streq((const char *) n->ns->href, VIV_DOMAIN_NS);
+}
+
+static bool node_is_lxc(xmlNode *n) {
+        return n->ns && n->ns->href && streq((const char *) n->ns->href, LXC_DOMAIN_NS);
 }
 
 /* <vivarium:spoofcheck state='on|off'/>: Vivarium's anti-spoofing filter
@@ -835,9 +919,9 @@ static int parse_interface(Parser *p, xmlNode *n) {
                 else if (xml_name_is(c, "guest"))
                         r = parse_dev_name(p, c, &iface->guest_dev);
                 else if (xml_name_is(c, "ip"))
-                        r = parse_ip(p, c, iface);
+                        r = parse_ip(p, c, &iface->ips, &iface->n_ips);
                 else if (xml_name_is(c, "route"))
-                        r = parse_route(p, c, iface);
+                        r = parse_route(p, c, &iface->routes, &iface->n_routes);
                 else if (xml_name_is(c, "link")) {
                         _cleanup_free_ char *state = NULL;
                         r = xml_prop_opt(c, "state", &state);
@@ -920,6 +1004,49 @@ static int parse_userns(Parser *p, xmlNode *n) {
         return 0;
 }
 
+/* <lxc:namespace><sharenet type='netns|name|pid' value='...'/>... as
+ * libvirt's LXC driver reads it: netns is for sharenet only. */
+static int parse_lxc_namespace(Parser *p, xmlNode *n) {
+        XML_FOREACH_ELEMENT(c, n) {
+                _cleanup_free_ char *type = NULL, *value = NULL;
+                DomainNsShare *share = NULL;
+                NsShareType t = NS_SHARE_NONE;
+                int r;
+
+                for (size_t k = 0; k < _NS_SHARE_KIND_MAX; k++)
+                        if (xml_name_is(c, ns_share_kind_to_string((NsShareKind) k)))
+                                share = &p->def->ns_share[k];
+                if (!share)
+                        return ERR(p, c, NULL, "element '%s' of lxc:namespace is unknown, expected sharenet, shareipc or shareuts",
+                                   (const char *) c->name);
+                if (share->type != NS_SHARE_NONE)
+                        return ERR(p, c, NULL, "element '%s' appears twice in lxc:namespace", (const char *) c->name);
+                if ((r = xml_prop_opt(c, "type", &type)) < 0 || (r = xml_prop_opt(c, "value", &value)) < 0)
+                        return r;
+                if (!type || !value)
+                        return ERR(p, c, NULL, "element '%s' needs type= and value=", (const char *) c->name);
+                for (NsShareType i = NS_SHARE_NETNS; i < _NS_SHARE_TYPE_MAX; i++)
+                        if (streq(type, ns_share_type_to_string(i)))
+                                t = i;
+                if (t == NS_SHARE_NONE)
+                        return ERR(p, c, "type", "namespace source type '%s' is unknown, expected 'netns', 'name' or 'pid'", type);
+                if (t == NS_SHARE_NETNS && share != &p->def->ns_share[NS_SHARE_NET])
+                        return ERR(p, c, "type", "type 'netns' is only valid for sharenet");
+                if (t == NS_SHARE_NETNS && (!*value || strchr(value, '/') || streq(value, ".") || streq(value, "..")))
+                        return ERR(p, c, "value", "network namespace name '%s' is invalid: a name under /run/netns, without '/'", value);
+                if (t == NS_SHARE_NAME && !domain_name_is_valid(value))
+                        return ERR(p, c, "value", "'%s' is not a valid container name", value);
+                if (t == NS_SHARE_PID) {
+                        uint64_t pid;
+                        if (xml_parse_u64(value, &pid) < 0 || pid < 1 || pid > INT32_MAX)
+                                return ERR(p, c, "value", "'%s' is not a process ID", value);
+                }
+                share->type = t;
+                share->value = TAKE_PTR(value);
+        }
+        return 0;
+}
+
 /* <vivarium:syscalls allow='io_uring userfaultfd'/> */
 static int parse_syscalls(Parser *p, xmlNode *n) {
         _cleanup_free_ char *s = xml_prop(n, "allow");
@@ -959,7 +1086,7 @@ static int check_memory(Parser *p) {
 
 static int parse_domain(Parser *p, xmlNode *root) {
         DomainDef *def = p->def;
-        xmlNode *uuid_node = NULL, *userns_node = NULL;
+        xmlNode *uuid_node = NULL, *userns_node = NULL, *lxc_ns_node = NULL;
         _cleanup_free_ char *type = NULL;
         int r;
 
@@ -990,6 +1117,12 @@ static int parse_domain(Parser *p, xmlNode *root) {
                         else if (xml_name_is(c, "syscalls"))
                                 r = parse_syscalls(p, c);
                         else
+                                r = warn_ignored(p, c);
+                } else if (node_is_lxc(c)) {
+                        if (xml_name_is(c, "namespace")) {
+                                r = parse_lxc_namespace(p, c);
+                                lxc_ns_node = c;
+                        } else
                                 r = warn_ignored(p, c);
                 } else if (xml_name_is(c, "name")) {
                         r = take_text(p, c, &def->name);
@@ -1046,6 +1179,10 @@ static int parse_domain(Parser *p, xmlNode *root) {
                 return r;
         if (def->userns_mode == USERNS_MODE_OFF && def->n_uid_map > 0)
                 return ERR(p, userns_node, "mode", "userns mode 'off' contradicts the idmap: drop one of them");
+        /* the network namespace is another's: no device of our own in it */
+        if (def->ns_share[NS_SHARE_NET].type != NS_SHARE_NONE && (def->n_interfaces > 0 || def->privnet))
+                return ERR(p, lxc_ns_node, NULL, "a container that shares a network namespace (lxc:namespace sharenet) "
+                           "cannot have %s", def->n_interfaces > 0 ? "an <interface>" : "<privnet/>");
         /* pick with maps: a picked range as the live XML shows it, or one the
          * user chose; either way the mounts are idmapped */
         def->userns_picked = def->userns_mode == USERNS_MODE_PICK && def->n_uid_map > 0;
@@ -1239,6 +1376,19 @@ static void format_tunables(XmlBuf *b, const DomainDef *def) {
 }
 
 static void format_features(XmlBuf *b, const DomainDef *def) {
+        if (domain_def_shares_namespaces(def)) {
+                xml_buf_printf(b, "  <lxc:namespace>\n");
+                for (size_t k = 0; k < _NS_SHARE_KIND_MAX; k++) {
+                        const DomainNsShare *share = &def->ns_share[k];
+                        if (share->type == NS_SHARE_NONE)
+                                continue;
+                        xml_buf_printf(b, "    <lxc:%s type='%s'", ns_share_kind_to_string((NsShareKind) k),
+                                       strna(ns_share_type_to_string(share->type)));
+                        xml_buf_attr(b, "value", share->value);
+                        xml_buf_printf(b, "/>\n");
+                }
+                xml_buf_printf(b, "  </lxc:namespace>\n");
+        }
         if (def->userns_mode != USERNS_MODE_DEFAULT)
                 xml_buf_printf(b, "  <vivarium:userns mode='%s'/>\n", userns_mode_to_string(def->userns_mode));
         if (def->n_uid_map > 0 || def->n_gid_map > 0) {
@@ -1272,11 +1422,17 @@ static void format_features(XmlBuf *b, const DomainDef *def) {
 
 static void format_filesystem(XmlBuf *b, const DomainFilesystem *fs) {
         xml_buf_printf(b, "    <filesystem type='%s' accessmode='passthrough'>\n", strna(filesystem_type_to_string(fs->type)));
+        if (fs->type == FILESYSTEM_FILE) {
+                xml_buf_printf(b, "      <driver type='%s'", strna(filesystem_driver_to_string(fs->driver)));
+                if (fs->format != IMAGE_FORMAT_NONE)
+                        xml_buf_printf(b, " format='%s'", strna(image_format_to_string(fs->format)));
+                xml_buf_printf(b, "/>\n");
+        }
         if (fs->type == FILESYSTEM_RAM)
                 xml_buf_printf(b, "      <source usage='%llu' units='KiB'/>\n", (unsigned long long) fs->ram_usage_kib);
         else {
                 xml_buf_printf(b, "      <source");
-                xml_buf_attr(b, "dir", fs->source);
+                xml_buf_attr(b, fs->type == FILESYSTEM_FILE ? "file" : fs->type == FILESYSTEM_BLOCK ? "dev" : "dir", fs->source);
                 xml_buf_printf(b, "/>\n");
         }
         xml_buf_printf(b, "      <target");
@@ -1306,6 +1462,26 @@ static void format_bandwidth_rate(XmlBuf *b, const char *element, const DomainBa
         xml_buf_printf(b, "/>\n");
 }
 
+static void format_ips(XmlBuf *b, const char *indent, const DomainIP *ips, size_t n) {
+        ARRAY_FOREACH(ip, ips, n) {
+                xml_buf_printf(b, "%s<ip family='%s'", indent, family_name(ip->family));
+                xml_buf_attr(b, "address", ip->address);
+                xml_buf_printf(b, " prefix='%u'", ip->prefix);
+                xml_buf_attr(b, "peer", ip->peer);
+                xml_buf_printf(b, "/>\n");
+        }
+}
+
+static void format_routes(XmlBuf *b, const char *indent, const DomainRoute *routes, size_t n) {
+        ARRAY_FOREACH(rt, routes, n) {
+                xml_buf_printf(b, "%s<route family='%s'", indent, family_name(rt->family));
+                xml_buf_attr(b, "address", rt->address ? rt->address : rt->family == AF_INET6 ? "::" : "0.0.0.0");
+                xml_buf_printf(b, " prefix='%u'", rt->prefix);
+                xml_buf_attr(b, "gateway", rt->gateway);
+                xml_buf_printf(b, "/>\n");
+        }
+}
+
 static void format_interface(XmlBuf *b, const DomainInterface *iface) {
         xml_buf_printf(b, "    <interface type='%s'>\n", strna(interface_type_to_string(iface->type)));
         if (iface->has_mac) {
@@ -1319,6 +1495,11 @@ static void format_interface(XmlBuf *b, const DomainInterface *iface) {
                 if (iface->type == INTERFACE_DIRECT)
                         xml_buf_attr(b, "mode", direct_mode_to_string(iface->direct_mode));
                 xml_buf_printf(b, "/>\n");
+        } else if (iface->n_host_ips > 0 || iface->n_host_routes > 0) {
+                xml_buf_printf(b, "      <source>\n");
+                format_ips(b, "        ", iface->host_ips, iface->n_host_ips);
+                format_routes(b, "        ", iface->host_routes, iface->n_host_routes);
+                xml_buf_printf(b, "      </source>\n");
         }
         if (iface->target_dev) {
                 xml_buf_printf(b, "      <target");
@@ -1330,20 +1511,8 @@ static void format_interface(XmlBuf *b, const DomainInterface *iface) {
                 xml_buf_attr(b, "dev", iface->guest_dev);
                 xml_buf_printf(b, "/>\n");
         }
-        ARRAY_FOREACH(ip, iface->ips, iface->n_ips) {
-                xml_buf_printf(b, "      <ip family='%s'", family_name(ip->family));
-                xml_buf_attr(b, "address", ip->address);
-                xml_buf_printf(b, " prefix='%u'", ip->prefix);
-                xml_buf_attr(b, "peer", ip->peer);
-                xml_buf_printf(b, "/>\n");
-        }
-        ARRAY_FOREACH(rt, iface->routes, iface->n_routes) {
-                xml_buf_printf(b, "      <route family='%s'", family_name(rt->family));
-                xml_buf_attr(b, "address", rt->address ? rt->address : rt->family == AF_INET6 ? "::" : "0.0.0.0");
-                xml_buf_printf(b, " prefix='%u'", rt->prefix);
-                xml_buf_attr(b, "gateway", rt->gateway);
-                xml_buf_printf(b, "/>\n");
-        }
+        format_ips(b, "      ", iface->ips, iface->n_ips);
+        format_routes(b, "      ", iface->routes, iface->n_routes);
         if (iface->link_down)
                 xml_buf_printf(b, "      <link state='down'/>\n");
         if (domain_bandwidth_rate_is_set(&iface->bw_in) || domain_bandwidth_rate_is_set(&iface->bw_out)) {
@@ -1379,6 +1548,8 @@ char *domain_def_format(const DomainDef *def, pid_t id) {
                 xml_buf_printf(&b, " id='%d'", (int) id);
         if (domain_def_uses_vivarium_ns(def))
                 xml_buf_printf(&b, " xmlns:vivarium='" VIV_DOMAIN_NS "'");
+        if (domain_def_shares_namespaces(def))
+                xml_buf_printf(&b, " xmlns:lxc='" LXC_DOMAIN_NS "'");
         xml_buf_printf(&b, ">\n");
 
         format_text(&b, 1, "name", def->name);

@@ -43,21 +43,31 @@ static void domain_filesystem_done(DomainFilesystem *fs) {
         free(fs->target);
 }
 
+static void ips_free(DomainIP *ips, size_t n) {
+        ARRAY_FOREACH(ip, ips, n) {
+                free(ip->address);
+                free(ip->peer);
+        }
+        free(ips);
+}
+
+static void routes_free(DomainRoute *routes, size_t n) {
+        ARRAY_FOREACH(rt, routes, n) {
+                free(rt->address);
+                free(rt->gateway);
+        }
+        free(routes);
+}
+
 static void domain_interface_done(DomainInterface *iface) {
         free(iface->source);
         free(iface->target_dev);
         free(iface->guest_dev);
         free(iface->lease_address);
-        ARRAY_FOREACH(ip, iface->ips, iface->n_ips) {
-                free(ip->address);
-                free(ip->peer);
-        }
-        free(iface->ips);
-        ARRAY_FOREACH(rt, iface->routes, iface->n_routes) {
-                free(rt->address);
-                free(rt->gateway);
-        }
-        free(iface->routes);
+        ips_free(iface->ips, iface->n_ips);
+        routes_free(iface->routes, iface->n_routes);
+        ips_free(iface->host_ips, iface->n_host_ips);
+        routes_free(iface->host_routes, iface->n_host_routes);
 }
 
 DomainDef *domain_def_free(DomainDef *def) {
@@ -88,6 +98,8 @@ DomainDef *domain_def_free(DomainDef *def) {
         ARRAY_FOREACH(iface, def->interfaces, def->n_interfaces)
                 domain_interface_done(iface);
         free(def->interfaces);
+        FOREACH_ARRAY(share, def->ns_share, _NS_SHARE_KIND_MAX)
+                free(share->value);
         free(def);
         return NULL;
 }
@@ -153,6 +165,8 @@ static const char *const filesystem_type_table[_FILESYSTEM_TYPE_MAX] = {
         [FILESYSTEM_MOUNT] = "mount",
         [FILESYSTEM_BIND] = "bind",
         [FILESYSTEM_RAM] = "ram",
+        [FILESYSTEM_FILE] = "file",
+        [FILESYSTEM_BLOCK] = "block",
 };
 
 static const char *const interface_type_table[_INTERFACE_TYPE_MAX] = {
@@ -180,6 +194,56 @@ static const char *const lifecycle_action_table[_LIFECYCLE_ACTION_MAX] = {
 
 const char *filesystem_type_to_string(FilesystemType t) {
         return TABLE_LOOKUP(filesystem_type_table, t);
+}
+
+const char *filesystem_driver_to_string(FilesystemDriver d) {
+        static const char *const table[_FILESYSTEM_DRIVER_MAX] = {
+                [FILESYSTEM_DRIVER_DEFAULT] = "default",
+                [FILESYSTEM_DRIVER_LOOP] = "loop",
+                [FILESYSTEM_DRIVER_NBD] = "nbd",
+        };
+        return TABLE_LOOKUP(table, d);
+}
+
+const char *image_format_to_string(ImageFormat f) {
+        static const char *const table[_IMAGE_FORMAT_MAX] = {
+                [IMAGE_FORMAT_NONE] = "none",
+                [IMAGE_FORMAT_RAW] = "raw",
+                [IMAGE_FORMAT_QCOW2] = "qcow2",
+                [IMAGE_FORMAT_QCOW] = "qcow",
+                [IMAGE_FORMAT_QED] = "qed",
+                [IMAGE_FORMAT_VMDK] = "vmdk",
+                [IMAGE_FORMAT_VDI] = "vdi",
+                [IMAGE_FORMAT_VPC] = "vpc",
+                [IMAGE_FORMAT_VHDX] = "vhdx",
+        };
+        return TABLE_LOOKUP(table, f);
+}
+
+const char *ns_share_kind_to_string(NsShareKind k) {
+        static const char *const table[_NS_SHARE_KIND_MAX] = {
+                [NS_SHARE_NET] = "sharenet",
+                [NS_SHARE_IPC] = "shareipc",
+                [NS_SHARE_UTS] = "shareuts",
+        };
+        return TABLE_LOOKUP(table, k);
+}
+
+const char *ns_share_type_to_string(NsShareType t) {
+        static const char *const table[_NS_SHARE_TYPE_MAX] = {
+                [NS_SHARE_NONE] = "none",
+                [NS_SHARE_NETNS] = "netns",
+                [NS_SHARE_NAME] = "name",
+                [NS_SHARE_PID] = "pid",
+        };
+        return TABLE_LOOKUP(table, t);
+}
+
+bool domain_def_shares_namespaces(const DomainDef *def) {
+        for (size_t k = 0; k < _NS_SHARE_KIND_MAX; k++)
+                if (def->ns_share[k].type != NS_SHARE_NONE)
+                        return true;
+        return false;
 }
 
 const char *interface_type_to_string(InterfaceType t) {

@@ -21,15 +21,41 @@ typedef enum FilesystemType {
         FILESYSTEM_MOUNT, /* type='mount': bind mount of a host directory */
         FILESYSTEM_BIND,  /* type='bind': bind mount of a directory of the container's own root */
         FILESYSTEM_RAM,   /* type='ram': tmpfs; usage in KiB */
+        FILESYSTEM_FILE,  /* type='file': a disk image, attached by the driver (loop or nbd) and mounted */
+        FILESYSTEM_BLOCK, /* type='block': a host block device, mounted */
         _FILESYSTEM_TYPE_MAX,
 } FilesystemType;
 
+/* <driver type=...> of a type='file' filesystem */
+typedef enum FilesystemDriver {
+        FILESYSTEM_DRIVER_DEFAULT, /* no <driver>, or one without type: loop for type='file' */
+        FILESYSTEM_DRIVER_LOOP,    /* a loop device (raw images only) */
+        FILESYSTEM_DRIVER_NBD,     /* qemu-nbd on an nbd device (any format qemu reads) */
+        _FILESYSTEM_DRIVER_MAX,
+} FilesystemDriver;
+
+/* <driver format=...>: the image's format (not the filesystem inside it) */
+typedef enum ImageFormat {
+        IMAGE_FORMAT_NONE,         /* no format= */
+        IMAGE_FORMAT_RAW,
+        IMAGE_FORMAT_QCOW2,
+        IMAGE_FORMAT_QCOW,
+        IMAGE_FORMAT_QED,
+        IMAGE_FORMAT_VMDK,
+        IMAGE_FORMAT_VDI,
+        IMAGE_FORMAT_VPC,
+        IMAGE_FORMAT_VHDX,
+        _IMAGE_FORMAT_MAX,
+} ImageFormat;
+
 typedef struct DomainFilesystem {
         FilesystemType type;
-        char *source;            /* mount/bind: source dir; ram: NULL */
+        char *source;            /* mount/bind: source dir; file: image; block: device; ram: NULL */
         uint64_t ram_usage_kib;  /* ram: size of the tmpfs in KiB, 0 = the helper's default (10% of RAM) */
         char *target;            /* absolute path in the container */
         bool readonly;
+        FilesystemDriver driver; /* file: loop or nbd (never DEFAULT after parsing) */
+        ImageFormat format;      /* file: the image's format */
 } DomainFilesystem;
 
 typedef enum InterfaceType {
@@ -94,6 +120,11 @@ typedef struct DomainInterface {
         size_t n_ips;
         DomainRoute *routes;
         size_t n_routes;
+        /* type='ethernet': <source><ip/><route/></source>, the host side's */
+        DomainIP *host_ips;
+        size_t n_host_ips;
+        DomainRoute *host_routes;
+        size_t n_host_routes;
         SpoofCheck spoofcheck;
         /* Live model only, never in XML: the IPv4 address the managed
          * network's DHCP server keeps for this interface's MAC (vivariumd
@@ -131,6 +162,28 @@ typedef enum UsernsMode {
         USERNS_MODE_OFF,       /* mode='off': the container's root is the host's */
         _USERNS_MODE_MAX,
 } UsernsMode;
+
+/* <lxc:namespace> (xmlns:lxc='http://libvirt.org/schemas/domain/lxc/1.0'):
+ * a namespace the container joins instead of making its own */
+typedef enum NsShareKind {
+        NS_SHARE_NET,          /* <sharenet> */
+        NS_SHARE_IPC,          /* <shareipc> */
+        NS_SHARE_UTS,          /* <shareuts> */
+        _NS_SHARE_KIND_MAX,
+} NsShareKind;
+
+typedef enum NsShareType {
+        NS_SHARE_NONE,         /* not shared: a namespace of its own */
+        NS_SHARE_NETNS,        /* type='netns': /run/netns/VALUE (sharenet only) */
+        NS_SHARE_NAME,         /* type='name': another running container's */
+        NS_SHARE_PID,          /* type='pid': the namespace of host PID VALUE */
+        _NS_SHARE_TYPE_MAX,
+} NsShareType;
+
+typedef struct DomainNsShare {
+        NsShareType type;
+        char *value;           /* NULL when type is NS_SHARE_NONE */
+} DomainNsShare;
 
 typedef enum LifecycleAction {
         LIFECYCLE_DESTROY,
@@ -196,6 +249,8 @@ typedef struct DomainDef {
         LifecycleAction on_reboot;    /* default restart */
         LifecycleAction on_crash;     /* default destroy */
 
+        DomainNsShare ns_share[_NS_SHARE_KIND_MAX]; /* <lxc:namespace> */
+
         unsigned n_consoles;          /* <console type='pty'/> count */
         DomainFilesystem *filesystems;
         size_t n_filesystems;
@@ -236,12 +291,19 @@ static inline bool domain_bandwidth_rate_is_set(const DomainBandwidthRate *r) {
 }
 
 const char *filesystem_type_to_string(FilesystemType t);
+const char *filesystem_driver_to_string(FilesystemDriver d); /* "default", "loop", "nbd" */
+const char *image_format_to_string(ImageFormat f);           /* "none", "raw", "qcow2", ... */
 const char *interface_type_to_string(InterfaceType t);
 const char *direct_mode_to_string(DirectMode m);
 const char *lifecycle_action_to_string(LifecycleAction a);
 const char *spoofcheck_to_string(SpoofCheck s); /* "default", "on", "off" */
 
 const char *userns_mode_to_string(UsernsMode m);
+const char *ns_share_kind_to_string(NsShareKind k);  /* "sharenet", "shareipc", "shareuts" */
+const char *ns_share_type_to_string(NsShareType t);  /* "none", "netns", "name", "pid" */
+
+/* True when the definition joins any namespace through <lxc:namespace>. */
+bool domain_def_shares_namespaces(const DomainDef *def);
 
 /* Helpers for identifiers, used by the parser and by the programs. */
 

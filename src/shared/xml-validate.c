@@ -24,6 +24,7 @@
 #define RNG_NS "http://relaxng.org/ns/structure/1.0"
 #define VIV_ANNOTATION_NS "http://vivarium.org/schemas/annotations/1"
 #define VIV_DOMAIN_NS "http://vivarium.org/schemas/domain/1"
+#define LXC_DOMAIN_NS "http://libvirt.org/schemas/domain/lxc/1.0"
 #define XSD_NS "http://www.w3.org/2001/XMLSchema"
 
 typedef struct ValueSpec {
@@ -371,6 +372,8 @@ static void display(const char *qname, char *buf, size_t size) {
 
         if (startswith(qname, "{" VIV_DOMAIN_NS "}"))
                 (void) snprintf(buf, size, "vivarium:%s", qname + strlen("{" VIV_DOMAIN_NS "}"));
+        else if (startswith(qname, "{" LXC_DOMAIN_NS "}"))
+                (void) snprintf(buf, size, "lxc:%s", qname + strlen("{" LXC_DOMAIN_NS "}"));
         else if (qname[0] == '{' && (e = strchr(qname, '}')))
                 (void) snprintf(buf, size, "%s", e + 1);
         else

@@ -20,7 +20,7 @@
 # proves its absence from the kernel (not from a package or a device node that
 # a script could create).
 
-KERNEL_FEATURES=(autofs)
+KERNEL_FEATURES=(autofs nbd)
 
 # Each kernel_has_FEATURE returns 0 when the kernel has FEATURE, else prints
 # why it is missing and returns 1.
@@ -37,6 +37,22 @@ kernel_has_autofs() {
 	command -v modprobe >/dev/null || return 0
 	modprobe -q autofs4 2>/dev/null && grep -qw autofs /proc/filesystems && return 0
 	echo "'autofs' is not in /proc/filesystems and 'modprobe autofs4' loads no module (kernel $(uname -r))"
+	return 1
+}
+
+# nbd: <filesystem type='file'><driver type='nbd'/> (qemu-nbd serves the
+# image on /dev/nbdN). Absent when the kernel has no nbd module loaded or
+# built in (no /sys/module/nbd, which the kernel itself makes) and cannot
+# load one.
+kernel_has_nbd() {
+	[ -d /sys/module/nbd ] && return 0
+	if [ ! -e /proc/modules ]; then
+		echo "no /sys/module/nbd and the kernel loads no modules (no /proc/modules; kernel $(uname -r))"
+		return 1
+	fi
+	command -v modprobe >/dev/null || return 0
+	modprobe -q nbd 2>/dev/null && [ -d /sys/module/nbd ] && return 0
+	echo "no /sys/module/nbd and 'modprobe nbd' loads no module (kernel $(uname -r))"
 	return 1
 }
 
