@@ -21,7 +21,6 @@ VIVARIUM_TEST_DEPS=(
         umoci skopeo zstd jq podman conmon containerd runc
         openssh-server openssh-client
         cockpit-ws cockpit-bridge cockpit-system chromium chromium-driver python3-selenium
-
         e2fsprogs qemu-utils
 )
 # Only tests/vm/run.sh (a Debian VM with systemd on pure cgroup v2 and autofs; not
