@@ -16,7 +16,7 @@ VIVARIUM_TEST_DEPS=(
         dnsmasq-base dnsmasq-utils nftables libxml2-utils valgrind binutils kmod
         clang libclang-rt-14-dev
         crun gnuplot-nox file strace python3-dbus python3-gi
-        mmdebstrap
+        mmdebstrap lxcfs
 )
 # Only tests/vm/run.sh (a Debian VM with systemd on pure cgroup v2 and autofs; not
 # run by tools/test): qemu, mmdebstrap for its image, e2fsprogs for its disks.

@@ -91,6 +91,8 @@ typedef struct SharedMount {
  * sources of the bind mounts (open_tree clones) and the host's device nodes,
  * consumed by the child; and the socket on which the child hands back the
  * master of the console pty it allocates in its own devpts instance. */
+#define PROCVIEW_MAX 8
+
 typedef struct HostMounts {
         int root_fd;            /* private root: clone of its source; -EBADF for shared */
         int *fs_fds;            /* per def->filesystems[i]: type='mount' source clone, else -EBADF */
@@ -111,6 +113,7 @@ typedef struct HostMounts {
         bool cgroup_unified_writable;   /* hybrid: ... in the cgroup2 on unified/ */
         bool init_systemd;      /* init is systemd in a private root: an OS container (helper-os.c) */
         int notify_fd;          /* borrowed from Helper: the child binds it in the container */
+        int procview_fds[PROCVIEW_MAX]; /* lxcfs's files, clones (helper-procview.c), -EBADF if not bound */
 } HostMounts;
 
 struct Helper {
@@ -175,6 +178,10 @@ int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error);
 void host_mounts_close(HostMounts *h);
 /* helper-mount.c: child side, container namespace; errors: message in *ret_error */
 int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error);
+
+/* helper-procview.c: lxcfs's files over /proc; open: helper side, attach: child side */
+void procview_open(HostMounts *h, const char *name);
+int procview_attach(HostMounts *h, int root_fd, char **ret_error, const char *name);
 
 /* helper-os.c: systemd as init */
 bool os_init_is_systemd(int root_fd, const char *init);
