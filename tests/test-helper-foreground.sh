@@ -42,11 +42,13 @@ contains() { # FILE STRING
 lacks() { ! grep -qF -- "$2" "$1"; }
 # quiet FILE: the helper's stderr holds nothing but what it rightly says on a
 # systemd host when all goes well: that it detached the host's autofs mounts
-# (systemd's binfmt_misc automount) and that it runs outside a scope.
+# (systemd's binfmt_misc automount), that it runs outside a scope, and that
+# lxcfs does not run on the machine (no /proc view: test-procview has it).
 quiet() {
 	local rest
 	rest=$(grep -v -e "\]: Detached autofs mount '[^']*' from the container's mount namespace\.\$" \
-		-e "\]: Not running in a systemd scope (cgroup " "$1")
+		-e "\]: Not running in a systemd scope (cgroup " \
+		-e "\]: lxcfs is not running (no FUSE filesystem on /var/lib/lxcfs): " "$1")
 	[ -z "$rest" ] && return 0
 	printf '%s\n' "$rest" | sed 's/^/#   /' >&2
 	return 1
