@@ -9,7 +9,12 @@
 #    v2), its own uptime, and lxcfs's files on meminfo, cpuinfo, stat, uptime,
 #    loadavg, diskstats, swaps and cpu/online; the same without a user
 #    namespace (shared root, mode='off') and with a picked one (private root
-#    on a tmpfs); nothing of it stays in the host after the stop.
+#    on a tmpfs); nothing of it stays in the host after the stop;
+#  - several consoles: ports 1..N of <console> are /dev/tty2.. (port 0 is
+#    /dev/console and /dev/tty1), owned by the container's root; what init
+#    writes on /dev/tty2 shows on `vivctl console NAME --devname console1`
+#    (D-Bus OpenConsoleDevice) and not on the first console, a line typed on
+#    console2 reaches /dev/tty3; an unknown device name is refused.
 # Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
 set -uo pipefail
 
@@ -97,7 +102,7 @@ unified=no
 # an overlayfs, which cannot be idmapped
 in_host sh -c 'r=/tmp/pvroot; mkdir -p $r/bin $r/tmp /tmp/pvout
 cp /bin/busybox $r/bin/
-for a in sh cat cut grep sed nproc free sleep; do ln -sf busybox $r/bin/$a; done'
+for a in sh cat cut grep sed nproc free sleep stat; do ln -sf busybox $r/bin/$a; done'
 private="<filesystem type='mount'><source dir='/tmp/pvroot'/><target dir='/'/></filesystem>
     <filesystem type='mount'><source dir='/tmp/pvout'/><target dir='/out'/></filesystem>"
 
@@ -158,6 +163,63 @@ vivctl destroy picked >/dev/null 2>&1
 # only lxcfs's own mount stays in the host
 mounts=$(in_host findmnt -rn -o TARGET,FSTYPE | grep lxcfs)
 check "after the stops only /var/lib/lxcfs is lxcfs's in the host" same "$mounts" "/var/lib/lxcfs fuse.lxcfs"
+
+# ============================================================================
+echo "# several consoles: <console> ports 1..N are /dev/tty2.., console --devname"
+# cons NAME OUT EXTRA DEVICES: three consoles; init writes on the second,
+# reads a line from the third, and records /dev's owners (stat) in OUT
+cons() {
+	local script
+	script=$(printf '%s' 'for t in console tty1 tty2 tty3; do echo "$t=$(stat -c %u:%t:%T /dev/$t)"; done >OUT.dev
+(while :; do echo tick-on-tty2 >/dev/tty2; sleep 0.2; done) &
+read line </dev/tty3; echo "got:$line" >OUT; exec sleep 600' |
+		sed -e "s|OUT|$2|g" -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g')
+	cat >"$work/$1.xml" <<XML
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>$1</name>
+  <memory unit='MiB'>100</memory>
+  $3
+  <os><type>exe</type><init>/bin/sh</init><initarg>-c</initarg><initarg>$script</initarg></os>
+  <devices>
+    <console type='pty'><target type='lxc' port='0'/></console>
+    <console type='pty'><target type='lxc' port='1'/></console>
+    <console type='pty'><target type='lxc' port='2'/></console>
+    $4
+  </devices>
+</domain>
+XML
+}
+got_line() { in_host grep -qx "got:typed-into-console2" "$1"; }
+check_consoles() { # NAME HOSTFILE WHAT
+	in_host rm -f "$2" "$2.dev"
+	out=$(vivctl create "$work/$1.xml" 2>&1)
+	check "$3: starts with three consoles" contains "$out" "Domain $1 created"
+	check "$3: /dev records" wait_for 300 in_host test -s "$2.dev"
+	devs=$(in_host cat "$2.dev" 2>&1)
+	# a pty slave is major 136 (0x88); the owner is the container's root (0 inside)
+	check "$3: /dev/console and /dev/tty1 are the first console (pts/0)" same \
+		"$(printf '%s\n' "$devs" | sed -n 's/^\(console\|tty1\)=//p')" "$(printf '0:88:0\n0:88:0')"
+	check "$3: /dev/tty2 is the second console (pts/1), owned by the container's root" contains "$devs" "tty2=0:88:1"
+	check "$3: /dev/tty3 is the third (pts/2)" contains "$devs" "tty3=0:88:2"
+	out=$(echo | testhost_run timeout 60 vivctl -c lxc:/// console "$1" --devname console1 2>&1)
+	check "$3: console --devname console1 shows what init writes on /dev/tty2" contains "$out" "tick-on-tty2"
+	check "$3: ... after virsh's banner" contains "$out" "Connected to domain $1"
+	out=$(echo | testhost_run timeout 60 vivctl -c lxc:/// console "$1" 2>&1)
+	check "$3: the first console does not show it" lacks "$out" "tick-on-tty2"
+	echo typed-into-console2 | testhost_run timeout 60 vivctl -c lxc:/// console "$1" --devname console2 >/dev/null 2>&1
+	check "$3: a line typed on console2 reaches /dev/tty3 inside" wait_for 300 got_line "$2"
+	out=$(vivctl console "$1" --devname console3 </dev/null 2>&1)
+	check "$3: a fourth console does not exist: the error names it" contains "$out" "error: cannot find console device 'console3'"
+	vivctl destroy "$1" >/dev/null 2>&1
+}
+cons cshared /tmp/cshared.out "<vivarium:userns mode='off'/>" ""
+check_consoles cshared /tmp/cshared.out "consoles, no user namespace"
+cons cpicked /out/c "<vivarium:userns mode='pick'/>" "$private"
+check_consoles cpicked /tmp/pvout/c "consoles, picked user namespace"
+vivctl define "$work/cshared.xml" >/dev/null 2>&1
+out=$(testhost_run busctl call org.vivarium1 /org/vivarium1 org.vivarium1.Manager OpenConsoleDevice sst cshared console1 0 2>&1)
+check "OpenConsoleDevice of a container that is not running: NotRunning" contains "$out" "not running"
+vivctl undefine cshared >/dev/null 2>&1
 
 echo "1..$n"
 [ "$failures" -eq 0 ]

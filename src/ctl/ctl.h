@@ -159,6 +159,7 @@ extern const Verb verb_table_network[];
 extern const Verb verb_table_help[];
 
 int console_attach(Context *c, const char *name, bool force, bool wait_eof);
+int console_attach_device(Context *c, const char *name, const char *devname, bool force, bool wait_eof);
 
 /* --- help (vivctl.c) ----------------------------------------------------- */
 

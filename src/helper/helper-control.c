@@ -140,7 +140,7 @@ static int method_open_console(sd_bus_message *m, void *userdata, sd_bus_error *
         r = sd_bus_message_read(m, "b", &force);
         if (r < 0)
                 return r;
-        r = console_open_client(h, force, &fd, error);
+        r = console_open_client(h, NULL, force, &fd, error);
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(m, "h", fd);
@@ -154,9 +154,41 @@ static int method_resize_console(sd_bus_message *m, void *userdata, sd_bus_error
         r = sd_bus_message_read(m, "qq", &rows, &cols);
         if (r < 0)
                 return r;
-        r = console_resize(h, rows, cols);
+        r = console_resize(h, NULL, rows, cols);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, -r, "Failed to resize the console of container '%s': %m", h->name);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+/* The same for a console by libvirt's device name ("console1"). */
+static int method_open_console_device(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Helper *h = userdata;
+        _cleanup_close_ int fd = -EBADF;
+        const char *devname;
+        int force, r;
+
+        r = sd_bus_message_read(m, "sb", &devname, &force);
+        if (r < 0)
+                return r;
+        r = console_open_client(h, devname, force, &fd, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, "h", fd);
+}
+
+static int method_resize_console_device(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Helper *h = userdata;
+        const char *devname;
+        uint16_t rows, cols;
+        int r;
+
+        r = sd_bus_message_read(m, "sqq", &devname, &rows, &cols);
+        if (r < 0)
+                return r;
+        r = console_resize(h, devname, rows, cols);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, -r, "Failed to resize console '%s' of container '%s': %m",
+                                               devname, h->name);
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -213,6 +245,10 @@ static const sd_bus_vtable helper_vtable[] = {
                                 method_open_console, 0),
         SD_BUS_METHOD_WITH_ARGS("ResizeConsole", SD_BUS_ARGS("q", rows, "q", cols), SD_BUS_NO_RESULT,
                                 method_resize_console, 0),
+        SD_BUS_METHOD_WITH_ARGS("OpenConsoleDevice", SD_BUS_ARGS("s", devname, "b", force), SD_BUS_RESULT("h", fd),
+                                method_open_console_device, 0),
+        SD_BUS_METHOD_WITH_ARGS("ResizeConsoleDevice", SD_BUS_ARGS("s", devname, "q", rows, "q", cols), SD_BUS_NO_RESULT,
+                                method_resize_console_device, 0),
         SD_BUS_METHOD_WITH_ARGS("GetAddresses", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(sssu)", addresses), method_get_addresses, 0),
         SD_BUS_SIGNAL_WITH_ARGS("Exited", SD_BUS_ARGS("s", detail, "i", exit_code), 0),

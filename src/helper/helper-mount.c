@@ -307,6 +307,7 @@ int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error) {
         }
 
         procview_open(h, def->name);
+        h->n_consoles = def->n_consoles;
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, h->console_sock) < 0) {
                 r = -errno;

@@ -439,10 +439,23 @@ int container_spawn(Helper *h, char **ret_error) {
         r = read_child_verdict(err_r, ret_error);
         if (r < 0)
                 goto reap;
-        r = console_receive(&h->console, h->host.console_sock[0]);
-        if (r < 0) {
-                (void) asprintf(ret_error, "Failed to receive the console of container '%s': %s", def->name, strerror(-r));
-                goto fail;
+        if (def->n_consoles > 1) {
+                h->extra_consoles = calloc(def->n_consoles - 1, sizeof(Console));
+                if (!h->extra_consoles) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                h->n_extra_consoles = def->n_consoles - 1;
+                for (size_t i = 0; i < h->n_extra_consoles; i++)
+                        h->extra_consoles[i].master = h->extra_consoles[i].slave = -EBADF;
+        }
+        for (unsigned port = 0; console_port(h, port); port++) {
+                r = console_receive(console_port(h, port), h->host.console_sock[0]);
+                if (r < 0) {
+                        (void) asprintf(ret_error, "Failed to receive console%u of container '%s': %s",
+                                        port, def->name, strerror(-r));
+                        goto fail;
+                }
         }
 
         h->init_pid = pid;

@@ -57,6 +57,11 @@ static void helper_done(Helper *h) {
         control_close(h);
         machine_unregister(h);
         console_done(&h->console);
+        for (size_t i = 0; i < h->n_extra_consoles; i++)
+                console_done(&h->extra_consoles[i]);
+        free(h->extra_consoles);
+        h->extra_consoles = NULL;
+        h->n_extra_consoles = 0;
         os_notify_close(h);
         host_mounts_close(&h->host);
         h->network = network_teardown(h->network);

@@ -48,8 +48,10 @@ typedef struct RelayBuf {
 
 typedef struct Helper Helper;
 
+typedef struct Console Console;
+
 typedef struct ConsoleClient {
-        Helper *helper;
+        Console *console;
         int fd;
         sd_event_source *source;
         RelayBuf to_client;     /* pty output waiting for the client */
@@ -58,7 +60,9 @@ typedef struct ConsoleClient {
         int out_fd;             /* where output goes (== fd, or stdout) */
 } ConsoleClient;
 
-typedef struct Console {
+struct Console {
+        Helper *helper;
+        unsigned port;          /* <console> index: 0 is /dev/console, N /dev/tty(N+1) */
         int master;             /* pty master, non-blocking, owned by the helper */
         int slave;              /* kept open so the master never reports HUP */
         sd_event_source *source;
@@ -73,7 +77,7 @@ typedef struct Console {
         ConsoleClient *client;  /* at most one interactive client */
         ConsoleClient *stdio;   /* foreground mode mirror */
         bool log_to_journal;
-} Console;
+};
 
 typedef struct ControlConn {
         Helper *helper;
@@ -100,6 +104,7 @@ typedef struct HostMounts {
         int dev_fds[8];         /* host device nodes, see dev_node_names[] */
         int console_sock[2];    /* [0] helper's end, [1] child's end */
         int console_slave;      /* child side: the slave, init's stdio */
+        unsigned n_consoles;    /* <console>s: ptys to make (at least one) */
         SharedMount *shared;    /* shared root, picked range: the host's mounts, "/" first */
         size_t n_shared;
         int userns_fd;          /* the container's user namespace, -EBADF without one */
@@ -131,7 +136,9 @@ struct Helper {
         CgroupLeaves cgroups;
         bool use_cgroups;
 
-        Console console;
+        Console console;        /* port 0 */
+        Console *extra_consoles;        /* ports 1..n_extra_consoles */
+        size_t n_extra_consoles;
         HostMounts host;
         NetworkSetup *network;  /* the interfaces' devices, NULL without any */
 
@@ -201,8 +208,10 @@ int dev_setup(int root_fd, HostMounts *h, char **ret_error);
 int console_receive(Console *c, int sock);
 int console_send_master(int sock, int master);
 int console_attach(Helper *h);
-int console_open_client(Helper *h, bool force, int *ret_fd, sd_bus_error *error);
-int console_resize(Helper *h, unsigned rows, unsigned cols);
+Console *console_port(Helper *h, unsigned port);
+Console *console_by_devname(Helper *h, const char *devname);
+int console_open_client(Helper *h, const char *devname, bool force, int *ret_fd, sd_bus_error *error);
+int console_resize(Helper *h, const char *devname, unsigned rows, unsigned cols);
 void console_drain(Helper *h);
 void console_done(Console *c);
 

@@ -166,6 +166,48 @@ int container_method_open_console(sd_bus_message *msg, void *userdata, sd_bus_er
         return 1;
 }
 
+/* OpenConsole for a console by libvirt's device name ("console1"). */
+int container_method_open_console_device(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+        const char *devname;
+        uint64_t flags;
+        int r;
+
+        r = sd_bus_message_read(msg, "st", &devname, &flags);
+        if (r < 0)
+                return r;
+        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_CONSOLE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* refused, or asked polkit */
+        if (c->state != CONTAINER_RUNNING)
+                return not_running(c, error);
+        r = helper_call_async(c, msg, "OpenConsoleDevice", forward_fd_reply, "sb", devname,
+                              (int) !!(flags & VIV_CONSOLE_FORCE));
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
+        return 1;
+}
+
+int container_method_resize_console_device(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+        const char *devname;
+        uint16_t rows, cols;
+        int r;
+
+        r = sd_bus_message_read(msg, "sqq", &devname, &rows, &cols);
+        if (r < 0)
+                return r;
+        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_CONSOLE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* refused, or asked polkit */
+        if (c->state != CONTAINER_RUNNING)
+                return not_running(c, error);
+        r = helper_call_async(c, msg, "ResizeConsoleDevice", bus_forward_empty_reply, "sqq", devname, rows, cols);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
+        return 1;
+}
+
 int container_method_resize_console(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Container *c = userdata;
         uint16_t rows, cols;
@@ -394,6 +436,10 @@ const sd_bus_vtable container_vtable[] = {
                                  container_method_open_console, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("ResizeConsole", "qq", SD_BUS_PARAM(rows) SD_BUS_PARAM(cols), "", ,
                                  container_method_resize_console, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("OpenConsoleDevice", "st", SD_BUS_PARAM(devname) SD_BUS_PARAM(flags), "h", SD_BUS_PARAM(fd),
+                                 container_method_open_console_device, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ResizeConsoleDevice", "sqq", SD_BUS_PARAM(devname) SD_BUS_PARAM(rows) SD_BUS_PARAM(cols),
+                                 "", , container_method_resize_console_device, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetMemory", "tt", SD_BUS_PARAM(kib) SD_BUS_PARAM(flags), "", ,
                                  container_method_set_memory, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetSchedulerParameters", "a{sv}t", SD_BUS_PARAM(params) SD_BUS_PARAM(flags), "", ,

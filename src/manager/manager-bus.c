@@ -234,6 +234,8 @@ DEFINE_REDIRECT_METHOD(method_start, container_method_start);
 DEFINE_REDIRECT_METHOD(method_get_xml, container_method_get_xml);
 DEFINE_REDIRECT_METHOD(method_open_console, container_method_open_console);
 DEFINE_REDIRECT_METHOD(method_resize_console, container_method_resize_console);
+DEFINE_REDIRECT_METHOD(method_open_console_device, container_method_open_console_device);
+DEFINE_REDIRECT_METHOD(method_resize_console_device, container_method_resize_console_device);
 DEFINE_REDIRECT_METHOD(method_set_memory, container_method_set_memory);
 DEFINE_REDIRECT_METHOD(method_set_scheduler, container_method_set_scheduler);
 DEFINE_REDIRECT_METHOD(method_get_stats, container_method_get_stats);
@@ -326,6 +328,11 @@ static const sd_bus_vtable manager_vtable[] = {
                                  method_open_console, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("ResizeConsole", "sqq", SD_BUS_PARAM(name) SD_BUS_PARAM(rows) SD_BUS_PARAM(cols),
                                  "", , method_resize_console, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("OpenConsoleDevice", "sst", SD_BUS_PARAM(name) SD_BUS_PARAM(devname) SD_BUS_PARAM(flags),
+                                 "h", SD_BUS_PARAM(fd), method_open_console_device, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ResizeConsoleDevice", "ssqq", SD_BUS_PARAM(name) SD_BUS_PARAM(devname)
+                                 SD_BUS_PARAM(rows) SD_BUS_PARAM(cols),
+                                 "", , method_resize_console_device, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetMemory", "stt", SD_BUS_PARAM(name) SD_BUS_PARAM(kib) SD_BUS_PARAM(flags),
                                  "", , method_set_memory, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetSchedulerParameters", "sa{sv}t",

@@ -184,6 +184,8 @@ int container_method_undefine(sd_bus_message *msg, void *userdata, sd_bus_error 
 int container_method_get_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int container_method_open_console(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int container_method_resize_console(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_open_console_device(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_resize_console_device(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int container_method_suspend(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int container_method_resume(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int container_method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *error);
