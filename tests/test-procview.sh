@@ -14,7 +14,12 @@
 #    /dev/console and /dev/tty1), owned by the container's root; what init
 #    writes on /dev/tty2 shows on `vivctl console NAME --devname console1`
 #    (D-Bus OpenConsoleDevice) and not on the first console, a line typed on
-#    console2 reaches /dev/tty3; an unknown device name is refused.
+#    console2 reaches /dev/tty3; an unknown device name is refused;
+#  - shutdown/reboot --mode initctl (sysvinit's request on the container's
+#    /run/initctl: runlevel 0, 6, and the reboot starts it again), --mode
+#    signal (SIGTERM), initctl,signal (the signal when there is no pipe),
+#    libvirt's error without a pipe, acpi refused, an unknown mode; refused
+#    on a shared root, whose /run/initctl is the host's.
 # Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
 set -uo pipefail
 
@@ -220,6 +225,115 @@ vivctl define "$work/cshared.xml" >/dev/null 2>&1
 out=$(testhost_run busctl call org.vivarium1 /org/vivarium1 org.vivarium1.Manager OpenConsoleDevice sst cshared console1 0 2>&1)
 check "OpenConsoleDevice of a container that is not running: NotRunning" contains "$out" "not running"
 vivctl undefine cshared >/dev/null 2>&1
+
+# ============================================================================
+echo "# shutdown and reboot --mode initctl|signal"
+in_host sh -c 'cd /tmp/pvroot/bin && for a in mkdir mkfifo rm mv dd; do ln -sf busybox $a; done; mkdir -p /tmp/pvroot/run'
+# Init: counts its boots; with /out/pipe present it serves a sysvinit-style
+# /run/initctl and ends after one request (kept in /out/req); else it waits,
+# and ends on SIGTERM (an init gets only the signals it handles). It removes
+# /out/pipe, so that after a reboot it runs without one.
+initctl_init='echo boot >>/out/boots
+trap "echo term >>/out/sig; exit 0" TERM
+if [ -e /out/pipe ]; then
+	rm -f /run/initctl; mkfifo /run/initctl; exec 3<>/run/initctl
+	dd bs=384 count=1 <&3 >/out/req.new 2>/dev/null; mv /out/req.new /out/req
+	rm -f /out/pipe
+	exit 0
+fi
+while :; do sleep 1 & wait $!; done'
+initctl_xml() { # NAME USERNS
+	local script
+	script=$(printf '%s' "$initctl_init" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g')
+	cat >"$work/$1.xml" <<XML
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>$1</name>
+  <memory unit='MiB'>100</memory>
+  $2
+  <os><type>exe</type><init>/bin/sh</init><initarg>-c</initarg><initarg>$script</initarg></os>
+  <devices>
+    <console type='pty'/>
+    $private
+  </devices>
+</domain>
+XML
+}
+boots() { in_host sh -c 'wc -l </tmp/pvout/boots' 2>/dev/null; }
+boots_are() { [ "$(boots)" = "$1" ]; }
+is_state() { [ "$(vivctl domstate "$1" 2>&1)" = "$2" ]; }
+# the first 12 bytes of the request: magic 0x03091969, command 1 (runlevel), the runlevel
+req_head() { in_host od -A n -t x1 -N 12 /tmp/pvout/req | tr -s ' \n' ' ' | sed 's/^ //; s/ $//'; }
+fresh() { in_host sh -c 'rm -f /tmp/pvout/boots /tmp/pvout/sig /tmp/pvout/req /tmp/pvout/pipe'; }
+
+for mode in off pick; do
+	name=ictl$mode
+	initctl_xml "$name" "<vivarium:userns mode='$mode'/>"
+	vivctl define "$work/$name.xml" >/dev/null 2>&1
+	what="$name (userns $mode)"
+
+	fresh
+	in_host touch /tmp/pvout/pipe
+	out=$(vivctl start "$name" 2>&1)
+	check "$what: starts" contains "$out" "Domain $name started"
+	check "$what: init is up" wait_for 300 boots_are 1
+	wait_for 300 in_host test -p /tmp/pvroot/run/initctl
+	out=$(vivctl shutdown "$name" --mode initctl 2>&1)
+	check "$what: shutdown --mode initctl: virsh's line" same "$out" "Domain $name is being shutdown"
+	check "$what: init got one 384-byte request" wait_for 300 in_host test -s /tmp/pvout/req
+	check "$what: ... sysvinit's magic, runlevel command, runlevel 0" same "$(req_head)" "69 19 09 03 01 00 00 00 30 00 00 00"
+	check "$what: ... of 384 bytes" same "$(in_host stat -c %s /tmp/pvout/req)" 384
+	check "$what: it stops" wait_for 300 is_state "$name" "shut off"
+	check "$what: no signal was sent" not in_host test -e /tmp/pvout/sig
+
+	fresh
+	in_host touch /tmp/pvout/pipe
+	vivctl start "$name" >/dev/null 2>&1
+	check "$what: init is up again" wait_for 300 boots_are 1
+	wait_for 300 in_host test -p /tmp/pvroot/run/initctl
+	out=$(vivctl reboot "$name" --mode initctl 2>&1)
+	check "$what: reboot --mode initctl: virsh's line" same "$out" "Domain $name is being rebooted"
+	check "$what: ... runlevel 6" wait_for 300 in_host test -s /tmp/pvout/req
+	check "$what: ... the request" same "$(req_head)" "69 19 09 03 01 00 00 00 36 00 00 00"
+	check "$what: it starts again (a second boot)" wait_for 300 boots_are 2
+	check "$what: ... and runs" wait_for 300 is_state "$name" running
+
+	# no pipe now (init waits in its loop): initctl alone fails, signal works
+	out=$(vivctl shutdown "$name" --mode initctl 2>&1)
+	check "$what: shutdown --mode initctl without a pipe: libvirt's error" contains "$out" "Container does not provide an initctl pipe"
+	out=$(vivctl reboot "$name" --mode initctl 2>&1)
+	check "$what: reboot --mode initctl without a pipe: the same" contains "$out" "Container does not provide an initctl pipe"
+	check "$what: ... it still runs, not rebooted" same "$(vivctl domstate "$name" 2>&1)/$(boots)" "running/2"
+	out=$(vivctl shutdown "$name" --mode acpi 2>&1)
+	check "$what: --mode acpi: unsupported" contains "$out" "Unsupported mode (flags 0x1): a container supports 'initctl' (0x4) and 'signal' (0x8)"
+	out=$(vivctl shutdown "$name" --mode initctl,bogus 2>&1)
+	check "$what: --mode bogus: virsh's error" contains "$out" "error: Unknown mode bogus value, expecting 'acpi', 'agent', 'initctl', 'signal', or 'paravirt'"
+	check "$what: ... still running" is_state "$name" running
+	out=$(vivctl shutdown "$name" --mode signal 2>&1)
+	check "$what: shutdown --mode signal: virsh's line" same "$out" "Domain $name is being shutdown"
+	check "$what: ... init got SIGTERM" wait_for 300 in_host grep -qx term /tmp/pvout/sig
+	check "$what: ... and stopped" wait_for 300 is_state "$name" "shut off"
+
+	# both: the pipe is missing, so the signal
+	fresh
+	vivctl start "$name" >/dev/null 2>&1
+	check "$what: up for initctl,signal" wait_for 300 boots_are 1
+	out=$(vivctl shutdown "$name" --mode initctl,signal 2>&1)
+	check "$what: --mode initctl,signal without a pipe: the signal" wait_for 300 in_host grep -qx term /tmp/pvout/sig
+	check "$what: ... stopped" wait_for 300 is_state "$name" "shut off"
+	vivctl undefine "$name" >/dev/null 2>&1
+done
+
+# A shared root sees the host's /run: its /run/initctl is the test host's
+# systemd's (systemd-initctl.socket); a request there would power the host off.
+domain sharedictl /tmp/sharedictl.out "<vivarium:userns mode='off'/>" ""
+run sharedictl /tmp/sharedictl.out "shared root for initctl"
+check "the test host has its own /run/initctl" in_host test -p /run/initctl
+host_state=$(in_host systemctl is-system-running 2>&1)
+out=$(vivctl shutdown sharedictl --mode initctl 2>&1)
+check "shared root: --mode initctl refused, the pipe is the host's" contains "$out" "is the host's (a shared root)"
+check "... the test host still runs ($host_state)" same "$(in_host systemctl is-system-running 2>&1)" "$host_state"
+check "... the container too" is_state sharedictl running
+vivctl destroy sharedictl >/dev/null 2>&1
 
 echo "1..$n"
 [ "$failures" -eq 0 ]

@@ -299,6 +299,53 @@ static int simple_call(Context *c, const VerbArgs *a, const char *member, const 
         return 0;
 }
 
+/* virsh's --mode of shutdown and reboot: a comma-separated list of
+ * acpi, agent, initctl, signal, paravirt (libvirt's flag bits). The daemon
+ * refuses the ones a container has no use for. */
+static int parse_shutdown_mode(const char *mode, uint64_t *ret_flags) {
+        static const struct { const char *name; uint64_t flag; } modes[] = {
+                { "acpi", VIV_SHUTDOWN_ACPI_POWER_BTN },
+                { "agent", VIV_SHUTDOWN_GUEST_AGENT },
+                { "initctl", VIV_SHUTDOWN_INITCTL },
+                { "signal", VIV_SHUTDOWN_SIGNAL },
+                { "paravirt", VIV_SHUTDOWN_PARAVIRT },
+        };
+        _cleanup_free_ char *copy = strdup(mode);
+        uint64_t flags = 0;
+        char *save = NULL;
+
+        if (!copy)
+                return ctl_error(-ENOMEM, "Out of memory");
+        for (char *m = strtok_r(copy, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
+                size_t i;
+                for (i = 0; i < ELEMENTSOF(modes); i++)
+                        if (streq(m, modes[i].name))
+                                break;
+                if (i == ELEMENTSOF(modes))
+                        return ctl_error(-EINVAL, "Unknown mode %s value, expecting 'acpi', 'agent', 'initctl', 'signal', or 'paravirt'", m);
+                flags |= modes[i].flag;
+        }
+        *ret_flags = flags;
+        return 0;
+}
+
+/* Shutdown or Reboot of NAME, with --mode through the *WithFlags method. */
+static int call_with_mode(Context *c, const VerbArgs *a, const char *name, const char *member) {
+        const char *mode = args_get(a, "mode");
+        _cleanup_free_ char *with_flags = NULL;
+        uint64_t flags = 0;
+        int r;
+
+        if (!mode)
+                return ctl_call(c, name, member, NULL, "s", name);
+        r = parse_shutdown_mode(mode, &flags);
+        if (r < 0)
+                return r;
+        if (asprintf(&with_flags, "%sWithFlags", member) < 0)
+                return ctl_error(-ENOMEM, "Out of memory");
+        return ctl_call(c, name, with_flags, NULL, "st", name, flags);
+}
+
 static int verb_destroy(Context *c, const VerbArgs *a) {
         return simple_call(c, a, "Destroy", "destroyed");
 }
@@ -307,7 +354,14 @@ static int verb_destroy(Context *c, const VerbArgs *a) {
  * stop by itself (its Id gone or changed), then it is destroyed. */
 static const VerbOption shutdown_options[] = {
         { "domain", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED, "domain name, id or uuid" },
+        { "mode", OPT_STRING, 0, "shutdown mode: initctl, signal (acpi, agent, paravirt: not for containers)" },
         { "timeout", OPT_STRING, 0, "seconds to wait before destroying the domain" },
+        {}
+};
+
+static const VerbOption reboot_options[] = {
+        { "domain", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED, "domain name, id or uuid" },
+        { "mode", OPT_STRING, 0, "reboot mode: initctl, signal (acpi, agent, paravirt: not for containers)" },
         {}
 };
 
@@ -319,8 +373,17 @@ static int verb_shutdown(Context *c, const VerbArgs *a) {
         char *end;
         int r;
 
-        if (!timeout)
-                return simple_call(c, a, "Shutdown", "is being shutdown");
+        if (!timeout) {
+                _cleanup_free_ char *name = NULL;
+                r = ctl_resolve_name(c, args_get(a, "domain"), &name);
+                if (r < 0)
+                        return r;
+                r = call_with_mode(c, a, name, "Shutdown");
+                if (r < 0)
+                        return r;
+                ctl_info(c, "Domain %s is being shutdown", name);
+                return 0;
+        }
 
         errno = 0;
         unsigned long secs = strtoul(timeout, &end, 10);
@@ -332,7 +395,7 @@ static int verb_shutdown(Context *c, const VerbArgs *a) {
         if (r < 0)
                 return r;
         id = d.id;
-        r = ctl_call(c, d.name, "Shutdown", NULL, "s", d.name);
+        r = call_with_mode(c, a, d.name, "Shutdown");
         if (r < 0)
                 return r;
         ctl_info(c, "Domain %s is being shutdown", d.name);
@@ -356,7 +419,17 @@ static int verb_shutdown(Context *c, const VerbArgs *a) {
 }
 
 static int verb_reboot(Context *c, const VerbArgs *a) {
-        return simple_call(c, a, "Reboot", "is being rebooted");
+        _cleanup_free_ char *name = NULL;
+        int r;
+
+        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
+        if (r < 0)
+                return r;
+        r = call_with_mode(c, a, name, "Reboot");
+        if (r < 0)
+                return r;
+        ctl_info(c, "Domain %s is being rebooted", name);
+        return 0;
 }
 
 static int verb_suspend(Context *c, const VerbArgs *a) {
@@ -855,15 +928,21 @@ const Verb verb_table_domain[] = {
           "Output the domain information as an XML dump to stdout.",
           dumpxml_options, VERB_NEEDS_URI, verb_dumpxml },
         { "reboot", DM, "reboot a domain",
-          "Run a reboot command in the target domain.",
-          domain_only_options, VERB_NEEDS_URI, verb_reboot },
+          "Run a reboot command in the target domain. --mode initctl asks a\n"
+          "sysvinit-style init through its /run/initctl pipe (runlevel 6);\n"
+          "--mode signal (the default) is SIGRTMIN+5 to a systemd init, or a\n"
+          "stop and a start; --mode initctl,signal tries the pipe first.",
+          reboot_options, VERB_NEEDS_URI, verb_reboot },
         { "resume", DM, "resume a domain",
           "Resume a previously suspended domain.",
           domain_only_options, VERB_NEEDS_URI, verb_resume },
         { "shutdown", DM, "gracefully shutdown a domain",
           "Run shutdown in the target domain: SIGRTMIN+3 to a systemd init,\n"
-          "SIGTERM otherwise. With --timeout, destroy it when it has not\n"
-          "stopped after that many seconds; without, do not wait.",
+          "SIGTERM otherwise (--mode signal, the default). --mode initctl asks\n"
+          "a sysvinit-style init through its /run/initctl pipe (runlevel 0);\n"
+          "--mode initctl,signal tries the pipe, then the signal. With\n"
+          "--timeout, destroy it when it has not stopped after that many\n"
+          "seconds; without, do not wait.",
           shutdown_options, VERB_NEEDS_URI, verb_shutdown },
         { "start", DM, "start a (previously defined) inactive domain",
           "Start a domain, via a fresh boot.",

@@ -186,6 +186,9 @@ void host_mounts_close(HostMounts *h);
 /* helper-mount.c: child side, container namespace; errors: message in *ret_error */
 int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error);
 
+/* helper-initctl.c: a runlevel request on the container's /run/initctl */
+int initctl_request(Helper *h, char runlevel, sd_bus_error *error);
+
 /* helper-procview.c: lxcfs's files over /proc; open: helper side, attach: child side */
 void procview_open(HostMounts *h, const char *name);
 int procview_attach(HostMounts *h, int root_fd, char **ret_error, const char *name);

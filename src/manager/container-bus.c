@@ -95,6 +95,38 @@ int container_method_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error 
         return 1;
 }
 
+static int unsupported_mode(uint64_t flags, sd_bus_error *error) {
+        return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                 "Unsupported mode (flags 0x%" PRIx64 "): a container supports 'initctl' (0x4) and 'signal' (0x8)",
+                                 flags & ~(VIV_SHUTDOWN_INITCTL | VIV_SHUTDOWN_SIGNAL));
+}
+
+/* Shutdown with virsh's --mode: initctl, signal, or both (initctl, else the
+ * signal); 0 is Shutdown. */
+int container_method_shutdown_flags(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+        uint64_t flags;
+        int r;
+
+        r = sd_bus_message_read(msg, "t", &flags);
+        if (r < 0)
+                return r;
+        if (flags & ~(VIV_SHUTDOWN_INITCTL | VIV_SHUTDOWN_SIGNAL))
+                return unsupported_mode(flags, error);
+        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* refused, or asked polkit */
+        if (!container_has_helper(c))
+                return not_running(c, error);
+        if (!(flags & VIV_SHUTDOWN_INITCTL))
+                r = helper_call_async(c, msg, "Shutdown", bus_forward_empty_reply, "");
+        else
+                r = helper_call_async(c, msg, "ShutdownMode", bus_forward_empty_reply, "t", flags);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
+        return 1;
+}
+
 int container_method_undefine(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Container *c = userdata;
         _cleanup_(container_unrefp) _unused_ Container *ref = container_ref(c);
@@ -316,8 +348,30 @@ static int reboot_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         return 0;
 }
 
-int container_method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+/* The helper's answer to RebootInitctl: under way (init's reboot() ends it,
+ * and container_on_helper_exit() starts it again), or no initctl pipe: with
+ * the signal mode too, a reboot as Reboot does it; initctl alone fails with
+ * the helper's error, as libvirt's does. */
+static int reboot_initctl_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Container *c = userdata;
+        int r;
+
+        if (!sd_bus_message_is_method_error(reply, NULL) || !c->reboot_msg || !container_has_helper(c))
+                return 0;
+        if (c->reboot_flags & VIV_SHUTDOWN_SIGNAL) {
+                r = helper_call_internal(c, "Reboot", reboot_reply);
+                if (r < 0)
+                        r = container_destroy(c, NULL);
+                if (r >= 0)
+                        return 0;
+                (void) sd_bus_reply_method_errnof(c->reboot_msg, r, "Failed to reboot container '%s': %m", c->name);
+        } else
+                (void) sd_bus_reply_method_error(c->reboot_msg, sd_bus_message_get_error(reply));
+        c->reboot_msg = sd_bus_message_unref(c->reboot_msg);
+        return 0;
+}
+
+static int reboot_with_flags(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error) {
         int r;
 
         r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
@@ -334,7 +388,11 @@ int container_method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *e
          * is systemd (reboot_reply()). */
         fprintf(stderr, "Rebooting container '%s'.\n", c->name);
         c->reboot_msg = sd_bus_message_ref(msg);
-        r = helper_call_internal(c, "Reboot", reboot_reply);
+        c->reboot_flags = flags;
+        if (flags & VIV_SHUTDOWN_INITCTL)
+                r = helper_call_internal(c, "RebootInitctl", reboot_initctl_reply);
+        else
+                r = helper_call_internal(c, "Reboot", reboot_reply);
         if (r < 0)
                 r = container_destroy(c, NULL);
         if (r < 0) {
@@ -342,6 +400,24 @@ int container_method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *e
                 return r;
         }
         return 1;
+}
+
+int container_method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return reboot_with_flags(msg, userdata, 0, error);
+}
+
+/* Reboot with virsh's --mode: initctl (runlevel 6), signal (as Reboot), or
+ * both (initctl, else as Reboot). */
+int container_method_reboot_flags(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        uint64_t flags;
+        int r;
+
+        r = sd_bus_message_read(msg, "t", &flags);
+        if (r < 0)
+                return r;
+        if (flags & ~(VIV_SHUTDOWN_INITCTL | VIV_SHUTDOWN_SIGNAL))
+                return unsupported_mode(flags, error);
+        return reboot_with_flags(msg, userdata, flags, error);
 }
 
 int container_method_set_autostart(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -426,6 +502,10 @@ const sd_bus_vtable container_vtable[] = {
         SD_BUS_METHOD("Destroy", "", "", container_method_destroy, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Undefine", "", "", container_method_undefine, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reboot", "", "", container_method_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ShutdownWithFlags", "t", SD_BUS_PARAM(flags), "", ,
+                                 container_method_shutdown_flags, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("RebootWithFlags", "t", SD_BUS_PARAM(flags), "", ,
+                                 container_method_reboot_flags, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Suspend", "", "", container_method_suspend, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Resume", "", "", container_method_resume, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetAutostart", "b", SD_BUS_PARAM(on), "", , container_method_set_autostart,
