@@ -19,7 +19,10 @@
 #    /run/initctl: runlevel 0, 6, and the reboot starts it again), --mode
 #    signal (SIGTERM), initctl,signal (the signal when there is no pipe),
 #    libvirt's error without a pipe, acpi refused, an unknown mode; refused
-#    on a shared root, whose /run/initctl is the host's.
+#    on a shared root, whose /run/initctl is the host's;
+#  - start --pass-fds: two listening sockets of the caller are init's fds 3
+#    and 4 with LISTEN_FDS=2 and LISTEN_PID=1, nothing else leaks, the helper
+#    keeps no copy; virsh's errors for a malformed or closed fd.
 # Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
 set -uo pipefail
 
@@ -334,6 +337,81 @@ check "shared root: --mode initctl refused, the pipe is the host's" contains "$o
 check "... the test host still runs ($host_state)" same "$(in_host systemctl is-system-running 2>&1)" "$host_state"
 check "... the container too" is_state sharedictl running
 vivctl destroy sharedictl >/dev/null 2>&1
+
+# ============================================================================
+echo "# start --pass-fds: socket activation of init"
+# init: a server on the two sockets it was passed (fds 3 and 4), answering
+# what it sees: LISTEN_FDS, LISTEN_PID, its pid, which fd, the fds it has
+cat >"$work/serve.py" <<'PY'
+import os, select, socket
+def is_open(f):
+    try:
+        os.fstat(f)
+        return True
+    except OSError:
+        return False
+fds = [f for f in range(0, 256) if is_open(f)]
+info = "LISTEN_FDS=%s LISTEN_PID=%s pid=%d fds=%s" % (os.environ.get("LISTEN_FDS"), os.environ.get("LISTEN_PID"),
+                                                     os.getpid(), ",".join(map(str, fds)))
+socks = {socket.socket(fileno=f): f for f in (3, 4)}
+while True:
+    for s in select.select(list(socks), [], [])[0]:
+        c, _ = s.accept()
+        c.sendall(("fd%d %s\n" % (socks[s], info)).encode())
+        c.close()
+PY
+# the caller: two listening sockets, vivctl start --pass-fds with them, then
+# the inodes of the sockets (to look for them in the helper)
+cat >"$work/activate.py" <<'PY'
+import os, socket, subprocess, sys
+socks = []
+for port in (7701, 7702):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    s.listen(8)
+    socks.append(s)
+fds = [s.fileno() for s in socks]
+p = subprocess.run(["vivctl", "-c", "lxc:///", "start", sys.argv[1], "--pass-fds", "%d,%d" % tuple(fds)], pass_fds=fds,
+                   capture_output=True, text=True)
+print(p.stdout + p.stderr, end="")
+print("inodes=%s" % ",".join(str(os.fstat(f).st_ino) for f in fds))
+PY
+ask() { in_host python3 -c 'import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+print(c.makefile().readline().strip())' "$1" 2>&1; }
+for mode in off pick; do
+	name=act$mode
+	cat >"$work/$name.xml" <<XML
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>$name</name>
+  <memory unit='MiB'>100</memory>
+  <vivarium:userns mode='$mode'/>
+  <os><type>exe</type><init>/usr/bin/python3</init><initarg>$work/serve.py</initarg></os>
+  <devices><console type='pty'/></devices>
+</domain>
+XML
+	vivctl define "$work/$name.xml" >/dev/null 2>&1
+	out=$(in_host python3 "$work/activate.py" "$name")
+	check "$name: start --pass-fds: virsh's line" contains "$out" "Domain $name started"
+	one=$(ask 7701)
+	two=$(ask 7702)
+	check "$name: a client of the first socket is answered by init on fd 3" contains "$one" "fd3 "
+	check "$name: ... of the second on fd 4" contains "$two" "fd4 "
+	check "$name: init has LISTEN_FDS=2, LISTEN_PID=1 and is PID 1" contains "$one" "LISTEN_FDS=2 LISTEN_PID=1 pid=1 "
+	check "$name: init has fds 0-4, nothing else of the helper's" contains "$one" "fds=0,1,2,3,4"
+	helper=$(vivctl domid "$name" 2>&1)
+	inodes=$(printf '%s\n' "$out" | sed -n 's/^inodes=//p')
+	held=$(in_host sh -c "ls -l /proc/$helper/fd 2>/dev/null" | grep -c -E "socket:\[(${inodes//,/|})\]")
+	check "$name: the helper ($helper) keeps no copy of them (inodes $inodes)" same "$held" 0
+	vivctl destroy "$name" >/dev/null 2>&1
+	out=$(vivctl start "$name" --pass-fds 3,abc 2>&1)
+	check "$name: a malformed fd: virsh's error" contains "$out" "error: Unable to parse FD number 'abc'"
+	out=$(vivctl start "$name" --pass-fds 200 2>&1)
+	check "$name: an fd vivctl does not have: virsh's error" contains "$out" "error: Unable to get flags on fd 200"
+	check "$name: ... nothing started" is_state "$name" "shut off"
+	vivctl undefine "$name" >/dev/null 2>&1
+done
 
 echo "1..$n"
 [ "$failures" -eq 0 ]

@@ -4,6 +4,7 @@
  * messages. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,15 +262,59 @@ static int verb_create(Context *c, const VerbArgs *a) {
         return 0;
 }
 
+/* start --pass-fds N,M (virsh's): those fds of ours become init's 3, 4, ...
+ * through StartWithFiles, with LISTEN_FDS and LISTEN_PID=1. */
+static int start_with_files(Context *c, const char *name, const char *list) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *copy = strdup(list);
+        char *save = NULL;
+        sd_bus *bus;
+        int r;
+
+        if (!copy)
+                return ctl_error(-ENOMEM, "Out of memory");
+        r = ctl_bus(c, &bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(bus, &m, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, "StartWithFiles");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", name);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "h");
+        if (r < 0)
+                return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                char *end;
+                errno = 0;
+                long fd = strtol(t, &end, 10);
+                if (errno != 0 || end == t || *end || fd < 0 || fd > INT32_MAX)
+                        return ctl_error(-EINVAL, "Unable to parse FD number '%s'", t);
+                if (fcntl((int) fd, F_GETFD) < 0)
+                        return ctl_error(-errno, "Unable to get flags on fd %ld", fd);
+                r = sd_bus_message_append(m, "h", (int) fd);
+                if (r < 0)
+                        return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
+        }
+        /* as long as a Start may take (ctl_call) */
+        (void) sd_bus_set_method_call_timeout(bus, CTL_START_TIMEOUT_USEC);
+        r = ctl_call_parameters(bus, m, 0, name);
+        (void) sd_bus_set_method_call_timeout(bus, 0);
+        return r;
+}
+
 static int verb_start(Context *c, const VerbArgs *a) {
         _cleanup_free_ char *name = NULL;
+        const char *pass_fds = args_get(a, "pass-fds");
         int r;
 
         r = ctl_resolve_name(c, args_get(a, "domain"), &name);
         if (r < 0)
                 return r;
 
-        r = ctl_call(c, name, "Start", NULL, "st", name, UINT64_C(0));
+        if (pass_fds)
+                r = start_with_files(c, name, pass_fds);
+        else
+                r = ctl_call(c, name, "Start", NULL, "st", name, UINT64_C(0));
         if (r < 0)
                 return r;
 
@@ -856,6 +901,7 @@ static const VerbOption start_options[] = {
         DOMAIN_OPT("name of the inactive domain"),
         { "console", OPT_BOOL, 0, "attach to console after creation" },
         { "force", OPT_BOOL, 0, "with --console: take the console over from another client" },
+        { "pass-fds", OPT_STRING, 0, "pass file descriptors N,M,... to the guest (init's 3, 4, ...; LISTEN_FDS)" },
         {}
 };
 

@@ -93,6 +93,10 @@ int ctl_bus(Context *c, sd_bus **ret);
  * NoSuchContainer as "failed to get domain 'DOMAIN'" when domain is set,
  * an unreachable service as "failed to connect to the hypervisor", and
  * anything else as the manager's message. */
+/* how long a Start may take: the manager bounds it (READY=1 of a notify
+ * init, up to an hour) and always answers */
+#define CTL_START_TIMEOUT_USEC (3700ULL * 1000000ULL)
+
 int ctl_call(Context *c, const char *domain, const char *member,
              sd_bus_message **ret_reply, const char *types, ...);
 

@@ -97,6 +97,10 @@ typedef struct SharedMount {
  * master of the console pty it allocates in its own devpts instance. */
 #define PROCVIEW_MAX 8
 
+/* The manager hands start --pass-fds's files at 5, 6, ... (after the
+ * handshake, 3, and the model, 4) */
+#define HELPER_PASS_FDS_BASE 5
+
 typedef struct HostMounts {
         int root_fd;            /* private root: clone of its source; -EBADF for shared */
         int *fs_fds;            /* per def->filesystems[i]: type='mount' source clone, else -EBADF */
@@ -130,6 +134,7 @@ struct Helper {
         char *seccomp_path;     /* NAME.seccomp for vivctl enter; NULL in foreground mode */
         bool foreground;
         int handshake_fd;
+        unsigned n_pass_fds;    /* --pass-fds N: fds HELPER_PASS_FDS_BASE.. for init (start --pass-fds) */
 
         sd_event *event;
 

@@ -4,6 +4,7 @@
  * org.vivarium1.Container, and the operations the Manager shares with them. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,71 @@ int container_method_start(sd_bus_message *msg, void *userdata, sd_bus_error *er
         if (r <= 0)
                 return r < 0 ? r : 1; /* refused, or asked polkit */
         return container_start(c, msg, false, error);
+}
+
+static void pass_fds_close(Container *c) {
+        for (size_t i = 0; i < c->n_pass_fds; i++)
+                safe_close(c->pass_fds[i]);
+        free(c->pass_fds);
+        c->pass_fds = NULL;
+        c->n_pass_fds = 0;
+}
+
+/* libvirt's CreateWithFiles (virsh start --pass-fds): the caller's fds are
+ * init's 3, 4, ... with LISTEN_FDS and LISTEN_PID=1 (socket activation).
+ * The helper spawned by this start inherits them; a later start or a
+ * reboot's does not. */
+int container_method_start_with_files(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+        uint64_t flags;
+        int r;
+
+        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* refused, or asked polkit */
+        pass_fds_close(c);
+        r = sd_bus_message_enter_container(msg, 'a', "h");
+        if (r < 0)
+                return r;
+        for (;;) {
+                int fd;
+                r = sd_bus_message_read(msg, "h", &fd);
+                if (r < 0)
+                        goto fail;
+                if (r == 0)
+                        break;
+                if (c->n_pass_fds >= VIV_PASS_FDS_MAX) {
+                        pass_fds_close(c);
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "At most %d files can be passed to init",
+                                                 VIV_PASS_FDS_MAX);
+                }
+                int *n = realloc(c->pass_fds, (c->n_pass_fds + 1) * sizeof(int));
+                if (!n) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                c->pass_fds = n;
+                /* the message owns its fds: our own copies */
+                c->pass_fds[c->n_pass_fds] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                if (c->pass_fds[c->n_pass_fds] < 0) {
+                        r = -errno;
+                        goto fail;
+                }
+                c->n_pass_fds++;
+        }
+        r = sd_bus_message_exit_container(msg);
+        if (r < 0)
+                goto fail;
+        r = sd_bus_message_read(msg, "t", &flags);
+        if (r < 0)
+                goto fail;
+        /* the helper has its copies once this returns, whatever it did */
+        r = container_start(c, msg, false, error);
+        pass_fds_close(c);
+        return r;
+fail:
+        pass_fds_close(c);
+        return r;
 }
 
 int container_method_destroy(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -502,6 +568,8 @@ const sd_bus_vtable container_vtable[] = {
         SD_BUS_METHOD("Destroy", "", "", container_method_destroy, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Undefine", "", "", container_method_undefine, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reboot", "", "", container_method_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("StartWithFiles", "aht", SD_BUS_PARAM(fds) SD_BUS_PARAM(flags), "", ,
+                                 container_method_start_with_files, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("ShutdownWithFlags", "t", SD_BUS_PARAM(flags), "", ,
                                  container_method_shutdown_flags, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("RebootWithFlags", "t", SD_BUS_PARAM(flags), "", ,

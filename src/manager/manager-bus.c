@@ -236,6 +236,7 @@ DEFINE_REDIRECT_METHOD(method_open_console, container_method_open_console);
 DEFINE_REDIRECT_METHOD(method_resize_console, container_method_resize_console);
 DEFINE_REDIRECT_METHOD(method_open_console_device, container_method_open_console_device);
 DEFINE_REDIRECT_METHOD(method_shutdown_flags, container_method_shutdown_flags);
+DEFINE_REDIRECT_METHOD(method_start_with_files, container_method_start_with_files);
 DEFINE_REDIRECT_METHOD(method_reboot_flags, container_method_reboot_flags);
 DEFINE_REDIRECT_METHOD(method_resize_console_device, container_method_resize_console_device);
 DEFINE_REDIRECT_METHOD(method_set_memory, container_method_set_memory);
@@ -314,6 +315,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                  method_destroy, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Reboot", "s", SD_BUS_PARAM(name), "", ,
                                  method_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("StartWithFiles", "saht", SD_BUS_PARAM(name) SD_BUS_PARAM(fds) SD_BUS_PARAM(flags), "", ,
+                                 method_start_with_files, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("ShutdownWithFlags", "st", SD_BUS_PARAM(name) SD_BUS_PARAM(flags), "", ,
                                  method_shutdown_flags, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("RebootWithFlags", "st", SD_BUS_PARAM(name) SD_BUS_PARAM(flags), "", ,

@@ -38,6 +38,9 @@
 #define VIV_XML_INACTIVE    UINT64_C(2)
 #define VIV_CONSOLE_FORCE   UINT64_C(1)
 
+/* StartWithFiles: at most this many fds for init (fds 3, 4, ...) */
+#define VIV_PASS_FDS_MAX    64
+
 /* ShutdownWithFlags/RebootWithFlags: libvirt's virDomainShutdownFlagValues
  * (and the same bits of virDomainRebootFlagValues); containers support the
  * last two */
