@@ -160,6 +160,7 @@ extern const Verb verb_table_stats[];
 extern const Verb verb_table_enter[];
 extern const Verb verb_table_event[];
 extern const Verb verb_table_network[];
+extern const Verb verb_table_native[];
 extern const Verb verb_table_help[];
 
 int console_attach(Context *c, const char *name, bool force, bool wait_eof);
