@@ -391,6 +391,21 @@ static int call_with_mode(Context *c, const VerbArgs *a, const char *name, const
         return ctl_call(c, name, with_flags, NULL, "st", name, flags);
 }
 
+/* simple_call() with --mode: "Domain NAME <what>" on success. */
+static int mode_call(Context *c, const VerbArgs *a, const char *member, const char *what) {
+        _cleanup_free_ char *name = NULL;
+        int r;
+
+        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
+        if (r < 0)
+                return r;
+        r = call_with_mode(c, a, name, member);
+        if (r < 0)
+                return r;
+        ctl_info(c, "Domain %s %s", name, what);
+        return 0;
+}
+
 static int verb_destroy(Context *c, const VerbArgs *a) {
         return simple_call(c, a, "Destroy", "destroyed");
 }
@@ -418,17 +433,8 @@ static int verb_shutdown(Context *c, const VerbArgs *a) {
         char *end;
         int r;
 
-        if (!timeout) {
-                _cleanup_free_ char *name = NULL;
-                r = ctl_resolve_name(c, args_get(a, "domain"), &name);
-                if (r < 0)
-                        return r;
-                r = call_with_mode(c, a, name, "Shutdown");
-                if (r < 0)
-                        return r;
-                ctl_info(c, "Domain %s is being shutdown", name);
-                return 0;
-        }
+        if (!timeout)
+                return mode_call(c, a, "Shutdown", "is being shutdown");
 
         errno = 0;
         unsigned long secs = strtoul(timeout, &end, 10);
@@ -464,17 +470,7 @@ static int verb_shutdown(Context *c, const VerbArgs *a) {
 }
 
 static int verb_reboot(Context *c, const VerbArgs *a) {
-        _cleanup_free_ char *name = NULL;
-        int r;
-
-        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
-        if (r < 0)
-                return r;
-        r = call_with_mode(c, a, name, "Reboot");
-        if (r < 0)
-                return r;
-        ctl_info(c, "Domain %s is being rebooted", name);
-        return 0;
+        return mode_call(c, a, "Reboot", "is being rebooted");
 }
 
 static int verb_suspend(Context *c, const VerbArgs *a) {

@@ -161,16 +161,9 @@ int container_method_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error 
         return 1;
 }
 
-static int unsupported_mode(uint64_t flags, sd_bus_error *error) {
-        return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                 "Unsupported mode (flags 0x%" PRIx64 "): a container supports 'initctl' (0x4) and 'signal' (0x8)",
-                                 flags & ~(VIV_SHUTDOWN_INITCTL | VIV_SHUTDOWN_SIGNAL));
-}
-
-/* Shutdown with virsh's --mode: initctl, signal, or both (initctl, else the
- * signal); 0 is Shutdown. */
-int container_method_shutdown_flags(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Container *c = userdata;
+/* The mode bits of ShutdownWithFlags/RebootWithFlags: libvirt's values; a
+ * container has initctl and signal. */
+static int read_mode(sd_bus_message *msg, uint64_t *ret_flags, sd_bus_error *error) {
         uint64_t flags;
         int r;
 
@@ -178,7 +171,23 @@ int container_method_shutdown_flags(sd_bus_message *msg, void *userdata, sd_bus_
         if (r < 0)
                 return r;
         if (flags & ~(VIV_SHUTDOWN_INITCTL | VIV_SHUTDOWN_SIGNAL))
-                return unsupported_mode(flags, error);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "Unsupported mode (flags 0x%" PRIx64 "): a container supports 'initctl' (0x4) and 'signal' (0x8)",
+                                         flags & ~(VIV_SHUTDOWN_INITCTL | VIV_SHUTDOWN_SIGNAL));
+        *ret_flags = flags;
+        return 0;
+}
+
+/* Shutdown with virsh's --mode: initctl, signal, or both (initctl, else the
+ * signal); 0 is Shutdown. */
+int container_method_shutdown_flags(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+        uint64_t flags = 0;
+        int r;
+
+        r = read_mode(msg, &flags, error);
+        if (r < 0)
+                return r;
         r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* refused, or asked polkit */
@@ -245,28 +254,60 @@ int container_method_get_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
         return sd_bus_reply_method_return(msg, "s", xml);
 }
 
+/* The checks every console call makes, then the call to the helper: the
+ * first console (DEVNAME NULL: OpenConsole, ResizeConsole, which every
+ * helper has) or one by libvirt's device name (the *Device methods). */
+static int console_call_check(Container *c, sd_bus_message *msg, sd_bus_error *error) {
+        int r = bus_check_privileged(c->manager, msg, VIV_POLKIT_CONSOLE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* refused, or asked polkit */
+        if (c->state != CONTAINER_RUNNING)
+                return not_running(c, error);
+        return 0;
+}
+
+static int open_console(Container *c, sd_bus_message *msg, const char *devname, uint64_t flags, sd_bus_error *error) {
+        int force = !!(flags & VIV_CONSOLE_FORCE), r;
+
+        r = console_call_check(c, msg, error);
+        if (r != 0)
+                return r;
+        if (devname)
+                r = helper_call_async(c, msg, "OpenConsoleDevice", forward_fd_reply, "sb", devname, force);
+        else
+                r = helper_call_async(c, msg, "OpenConsole", forward_fd_reply, "b", force);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
+        return 1;
+}
+
+static int resize_console(Container *c, sd_bus_message *msg, const char *devname, uint16_t rows, uint16_t cols,
+                          sd_bus_error *error) {
+        int r;
+
+        r = console_call_check(c, msg, error);
+        if (r != 0)
+                return r;
+        if (devname)
+                r = helper_call_async(c, msg, "ResizeConsoleDevice", bus_forward_empty_reply, "sqq", devname, rows, cols);
+        else
+                r = helper_call_async(c, msg, "ResizeConsole", bus_forward_empty_reply, "qq", rows, cols);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
+        return 1;
+}
+
 int container_method_open_console(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Container *c = userdata;
         uint64_t flags;
         int r;
 
         r = sd_bus_message_read(msg, "t", &flags);
         if (r < 0)
                 return r;
-        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_CONSOLE, error);
-        if (r <= 0)
-                return r < 0 ? r : 1; /* refused, or asked polkit */
-        if (c->state != CONTAINER_RUNNING)
-                return not_running(c, error);
-        r = helper_call_async(c, msg, "OpenConsole", forward_fd_reply, "b", (int) !!(flags & VIV_CONSOLE_FORCE));
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
-        return 1;
+        return open_console(userdata, msg, NULL, flags, error);
 }
 
-/* OpenConsole for a console by libvirt's device name ("console1"). */
 int container_method_open_console_device(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Container *c = userdata;
         const char *devname;
         uint64_t flags;
         int r;
@@ -274,20 +315,20 @@ int container_method_open_console_device(sd_bus_message *msg, void *userdata, sd
         r = sd_bus_message_read(msg, "st", &devname, &flags);
         if (r < 0)
                 return r;
-        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_CONSOLE, error);
-        if (r <= 0)
-                return r < 0 ? r : 1; /* refused, or asked polkit */
-        if (c->state != CONTAINER_RUNNING)
-                return not_running(c, error);
-        r = helper_call_async(c, msg, "OpenConsoleDevice", forward_fd_reply, "sb", devname,
-                              (int) !!(flags & VIV_CONSOLE_FORCE));
+        return open_console(userdata, msg, devname, flags, error);
+}
+
+int container_method_resize_console(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        uint16_t rows, cols;
+        int r;
+
+        r = sd_bus_message_read(msg, "qq", &rows, &cols);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
-        return 1;
+                return r;
+        return resize_console(userdata, msg, NULL, rows, cols, error);
 }
 
 int container_method_resize_console_device(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Container *c = userdata;
         const char *devname;
         uint16_t rows, cols;
         int r;
@@ -295,34 +336,7 @@ int container_method_resize_console_device(sd_bus_message *msg, void *userdata, 
         r = sd_bus_message_read(msg, "sqq", &devname, &rows, &cols);
         if (r < 0)
                 return r;
-        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_CONSOLE, error);
-        if (r <= 0)
-                return r < 0 ? r : 1; /* refused, or asked polkit */
-        if (c->state != CONTAINER_RUNNING)
-                return not_running(c, error);
-        r = helper_call_async(c, msg, "ResizeConsoleDevice", bus_forward_empty_reply, "sqq", devname, rows, cols);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
-        return 1;
-}
-
-int container_method_resize_console(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Container *c = userdata;
-        uint16_t rows, cols;
-        int r;
-
-        r = sd_bus_message_read(msg, "qq", &rows, &cols);
-        if (r < 0)
-                return r;
-        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_CONSOLE, error);
-        if (r <= 0)
-                return r < 0 ? r : 1; /* refused, or asked polkit */
-        if (c->state != CONTAINER_RUNNING)
-                return not_running(c, error);
-        r = helper_call_async(c, msg, "ResizeConsole", bus_forward_empty_reply, "qq", rows, cols);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
-        return 1;
+        return resize_console(userdata, msg, devname, rows, cols, error);
 }
 
 PendingCall *pending_call_new(sd_bus_message *call, Container *c) {
@@ -475,14 +489,12 @@ int container_method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *e
 /* Reboot with virsh's --mode: initctl (runlevel 6), signal (as Reboot), or
  * both (initctl, else as Reboot). */
 int container_method_reboot_flags(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        uint64_t flags;
+        uint64_t flags = 0;
         int r;
 
-        r = sd_bus_message_read(msg, "t", &flags);
+        r = read_mode(msg, &flags, error);
         if (r < 0)
                 return r;
-        if (flags & ~(VIV_SHUTDOWN_INITCTL | VIV_SHUTDOWN_SIGNAL))
-                return unsupported_mode(flags, error);
         return reboot_with_flags(msg, userdata, flags, error);
 }
 
