@@ -17,7 +17,7 @@ VIVARIUM_TEST_DEPS=(
         dnsmasq-base dnsmasq-utils nftables libxml2-utils valgrind binutils kmod
         clang libclang-rt-14-dev
         crun gnuplot-nox file strace python3-dbus python3-gi
-        mmdebstrap
+        mmdebstrap lxcfs
         umoci skopeo zstd jq podman conmon containerd runc
         openssh-server openssh-client
         cockpit-ws cockpit-bridge cockpit-system chromium chromium-driver python3-selenium

@@ -166,7 +166,6 @@ int ctl_report_bus_error(const sd_bus_error *error, int r, const char *domain) {
         return ctl_error(r, "%s", error->message ?: error->name);
 }
 
-#define CTL_START_TIMEOUT_USEC (3700ULL * 1000000ULL)
 /* The call reached the manager, which ended (killed, crashed, restarted)
  * or hung before it answered: the operation may have been done or not.
  * Not "failed to connect": say that, and ask again (activating a new

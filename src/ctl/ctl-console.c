@@ -45,6 +45,7 @@ typedef enum RelayResult {
 typedef struct Console {
         Context *ctx;
         const char *name;
+        const char *devname;        /* --devname ("console1"), NULL: the first */
         int fd;                     /* the relayed console */
         int signal_fd;
         bool raw;                   /* stdin is a terminal we put in raw mode */
@@ -198,11 +199,19 @@ static int open_console(Console *con, bool force) {
         r = ctl_bus(con->ctx, &bus);
         if (r < 0)
                 return r;
-        if (con->ctx->remote || sd_bus_can_send(bus, SD_BUS_TYPE_UNIX_FD) <= 0)
+        if (con->ctx->remote || sd_bus_can_send(bus, SD_BUS_TYPE_UNIX_FD) <= 0) {
+                if (con->devname)
+                        return ctl_error(-EOPNOTSUPP, "console --devname needs a local connection "
+                                         "(the console stream relays the first console only)");
                 return open_console_stream(con, force);
+        }
 
-        r = ctl_call(con->ctx, con->name, "OpenConsole", &reply, "st", con->name,
-                     force ? VIV_CONSOLE_FORCE : UINT64_C(0));
+        if (con->devname)
+                r = ctl_call(con->ctx, con->name, "OpenConsoleDevice", &reply, "sst", con->name, con->devname,
+                             force ? VIV_CONSOLE_FORCE : UINT64_C(0));
+        else
+                r = ctl_call(con->ctx, con->name, "OpenConsole", &reply, "st", con->name,
+                             force ? VIV_CONSOLE_FORCE : UINT64_C(0));
         if (r < 0)
                 return r;
 
@@ -235,9 +244,14 @@ static void forward_window_size(Console *con) {
                 return;
 
         /* Best effort: a console works without it, at the wrong size. */
-        (void) sd_bus_call_method(bus, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE,
-                                  "ResizeConsole", &error, NULL, "sqq", con->name,
-                                  (uint16_t) ws.ws_row, (uint16_t) ws.ws_col);
+        if (con->devname)
+                (void) sd_bus_call_method(bus, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE,
+                                          "ResizeConsoleDevice", &error, NULL, "ssqq", con->name, con->devname,
+                                          (uint16_t) ws.ws_row, (uint16_t) ws.ws_col);
+        else
+                (void) sd_bus_call_method(bus, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE,
+                                          "ResizeConsole", &error, NULL, "sqq", con->name,
+                                          (uint16_t) ws.ws_row, (uint16_t) ws.ws_col);
 }
 
 static int setup_signals(Console *con) {
@@ -485,9 +499,14 @@ static int console_loop(Console *con, bool wait_eof) {
 }
 
 int console_attach(Context *c, const char *name, bool force, bool wait_eof) {
+        return console_attach_device(c, name, NULL, force, wait_eof);
+}
+
+int console_attach_device(Context *c, const char *name, const char *devname, bool force, bool wait_eof) {
         _cleanup_(console_done) Console con = {
                 .ctx = c,
                 .name = name,
+                .devname = devname,
                 .fd = -EBADF,
                 .signal_fd = -EBADF,
         };
@@ -533,11 +552,12 @@ static int verb_console(Context *c, const VerbArgs *a) {
         if (r < 0)
                 return r;
 
-        return console_attach(c, name, args_flag(a, "force"), args_flag(a, "wait-eof"));
+        return console_attach_device(c, name, args_get(a, "devname"), args_flag(a, "force"), args_flag(a, "wait-eof"));
 }
 
 static const VerbOption console_options[] = {
         { "domain", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED, "domain name, id or uuid" },
+        { "devname", OPT_STRING, 0, "character device name (console0, console1, ...: the <console>s in order)" },
         { "force", OPT_BOOL, 0, "force console connection (disconnect already connected sessions)" },
         { "wait-eof", OPT_BOOL, 0, "when standard input ends, keep relaying output until the console closes" },
         { "safe", OPT_BOOL, 0, "accepted for compatibility; consoles are always safe" },
@@ -549,7 +569,8 @@ const Verb verb_table_console[] = {
           "Connect the virtual serial console for the guest.\n"
           "\n"
           "The terminal is put in raw mode; ^] (Ctrl+]) detaches. Window-size\n"
-          "changes are forwarded. vivctl exits when the console closes (the\n"
+          "changes are forwarded. --devname console1 connects to the second\n"
+          "<console> (/dev/tty2 inside). vivctl exits when the console closes (the\n"
           "domain stopped, or another client took it over with --force).\n"
           "\n"
           "When standard input is not a terminal, its data is relayed as is and\n"

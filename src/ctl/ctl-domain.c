@@ -4,6 +4,7 @@
  * messages. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,15 +262,59 @@ static int verb_create(Context *c, const VerbArgs *a) {
         return 0;
 }
 
+/* start --pass-fds N,M (virsh's): those fds of ours become init's 3, 4, ...
+ * through StartWithFiles, with LISTEN_FDS and LISTEN_PID=1. */
+static int start_with_files(Context *c, const char *name, const char *list) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *copy = strdup(list);
+        char *save = NULL;
+        sd_bus *bus;
+        int r;
+
+        if (!copy)
+                return ctl_error(-ENOMEM, "Out of memory");
+        r = ctl_bus(c, &bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(bus, &m, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, "StartWithFiles");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", name);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "h");
+        if (r < 0)
+                return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                char *end;
+                errno = 0;
+                long fd = strtol(t, &end, 10);
+                if (errno != 0 || end == t || *end || fd < 0 || fd > INT32_MAX)
+                        return ctl_error(-EINVAL, "Unable to parse FD number '%s'", t);
+                if (fcntl((int) fd, F_GETFD) < 0)
+                        return ctl_error(-errno, "Unable to get flags on fd %ld", fd);
+                r = sd_bus_message_append(m, "h", (int) fd);
+                if (r < 0)
+                        return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
+        }
+        /* as long as a Start may take (ctl_call) */
+        (void) sd_bus_set_method_call_timeout(bus, CTL_START_TIMEOUT_USEC);
+        r = ctl_call_parameters(bus, m, 0, name);
+        (void) sd_bus_set_method_call_timeout(bus, 0);
+        return r;
+}
+
 static int verb_start(Context *c, const VerbArgs *a) {
         _cleanup_free_ char *name = NULL;
+        const char *pass_fds = args_get(a, "pass-fds");
         int r;
 
         r = ctl_resolve_name(c, args_get(a, "domain"), &name);
         if (r < 0)
                 return r;
 
-        r = ctl_call(c, name, "Start", NULL, "st", name, UINT64_C(0));
+        if (pass_fds)
+                r = start_with_files(c, name, pass_fds);
+        else
+                r = ctl_call(c, name, "Start", NULL, "st", name, UINT64_C(0));
         if (r < 0)
                 return r;
 
@@ -299,6 +344,68 @@ static int simple_call(Context *c, const VerbArgs *a, const char *member, const 
         return 0;
 }
 
+/* virsh's --mode of shutdown and reboot: a comma-separated list of
+ * acpi, agent, initctl, signal, paravirt (libvirt's flag bits). The daemon
+ * refuses the ones a container has no use for. */
+static int parse_shutdown_mode(const char *mode, uint64_t *ret_flags) {
+        static const struct { const char *name; uint64_t flag; } modes[] = {
+                { "acpi", VIV_SHUTDOWN_ACPI_POWER_BTN },
+                { "agent", VIV_SHUTDOWN_GUEST_AGENT },
+                { "initctl", VIV_SHUTDOWN_INITCTL },
+                { "signal", VIV_SHUTDOWN_SIGNAL },
+                { "paravirt", VIV_SHUTDOWN_PARAVIRT },
+        };
+        _cleanup_free_ char *copy = strdup(mode);
+        uint64_t flags = 0;
+        char *save = NULL;
+
+        if (!copy)
+                return ctl_error(-ENOMEM, "Out of memory");
+        for (char *m = strtok_r(copy, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
+                size_t i;
+                for (i = 0; i < ELEMENTSOF(modes); i++)
+                        if (streq(m, modes[i].name))
+                                break;
+                if (i == ELEMENTSOF(modes))
+                        return ctl_error(-EINVAL, "Unknown mode %s value, expecting 'acpi', 'agent', 'initctl', 'signal', or 'paravirt'", m);
+                flags |= modes[i].flag;
+        }
+        *ret_flags = flags;
+        return 0;
+}
+
+/* Shutdown or Reboot of NAME, with --mode through the *WithFlags method. */
+static int call_with_mode(Context *c, const VerbArgs *a, const char *name, const char *member) {
+        const char *mode = args_get(a, "mode");
+        _cleanup_free_ char *with_flags = NULL;
+        uint64_t flags = 0;
+        int r;
+
+        if (!mode)
+                return ctl_call(c, name, member, NULL, "s", name);
+        r = parse_shutdown_mode(mode, &flags);
+        if (r < 0)
+                return r;
+        if (asprintf(&with_flags, "%sWithFlags", member) < 0)
+                return ctl_error(-ENOMEM, "Out of memory");
+        return ctl_call(c, name, with_flags, NULL, "st", name, flags);
+}
+
+/* simple_call() with --mode: "Domain NAME <what>" on success. */
+static int mode_call(Context *c, const VerbArgs *a, const char *member, const char *what) {
+        _cleanup_free_ char *name = NULL;
+        int r;
+
+        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
+        if (r < 0)
+                return r;
+        r = call_with_mode(c, a, name, member);
+        if (r < 0)
+                return r;
+        ctl_info(c, "Domain %s %s", name, what);
+        return 0;
+}
+
 static int verb_destroy(Context *c, const VerbArgs *a) {
         return simple_call(c, a, "Destroy", "destroyed");
 }
@@ -307,7 +414,14 @@ static int verb_destroy(Context *c, const VerbArgs *a) {
  * stop by itself (its Id gone or changed), then it is destroyed. */
 static const VerbOption shutdown_options[] = {
         { "domain", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED, "domain name, id or uuid" },
+        { "mode", OPT_STRING, 0, "shutdown mode: initctl, signal (acpi, agent, paravirt: not for containers)" },
         { "timeout", OPT_STRING, 0, "seconds to wait before destroying the domain" },
+        {}
+};
+
+static const VerbOption reboot_options[] = {
+        { "domain", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED, "domain name, id or uuid" },
+        { "mode", OPT_STRING, 0, "reboot mode: initctl, signal (acpi, agent, paravirt: not for containers)" },
         {}
 };
 
@@ -320,7 +434,7 @@ static int verb_shutdown(Context *c, const VerbArgs *a) {
         int r;
 
         if (!timeout)
-                return simple_call(c, a, "Shutdown", "is being shutdown");
+                return mode_call(c, a, "Shutdown", "is being shutdown");
 
         errno = 0;
         unsigned long secs = strtoul(timeout, &end, 10);
@@ -332,7 +446,7 @@ static int verb_shutdown(Context *c, const VerbArgs *a) {
         if (r < 0)
                 return r;
         id = d.id;
-        r = ctl_call(c, d.name, "Shutdown", NULL, "s", d.name);
+        r = call_with_mode(c, a, d.name, "Shutdown");
         if (r < 0)
                 return r;
         ctl_info(c, "Domain %s is being shutdown", d.name);
@@ -356,7 +470,7 @@ static int verb_shutdown(Context *c, const VerbArgs *a) {
 }
 
 static int verb_reboot(Context *c, const VerbArgs *a) {
-        return simple_call(c, a, "Reboot", "is being rebooted");
+        return mode_call(c, a, "Reboot", "is being rebooted");
 }
 
 static int verb_suspend(Context *c, const VerbArgs *a) {
@@ -783,6 +897,7 @@ static const VerbOption start_options[] = {
         DOMAIN_OPT("name of the inactive domain"),
         { "console", OPT_BOOL, 0, "attach to console after creation" },
         { "force", OPT_BOOL, 0, "with --console: take the console over from another client" },
+        { "pass-fds", OPT_STRING, 0, "pass file descriptors N,M,... to the guest (init's 3, 4, ...; LISTEN_FDS)" },
         {}
 };
 
@@ -855,15 +970,21 @@ const Verb verb_table_domain[] = {
           "Output the domain information as an XML dump to stdout.",
           dumpxml_options, VERB_NEEDS_URI, verb_dumpxml },
         { "reboot", DM, "reboot a domain",
-          "Run a reboot command in the target domain.",
-          domain_only_options, VERB_NEEDS_URI, verb_reboot },
+          "Run a reboot command in the target domain. --mode initctl asks a\n"
+          "sysvinit-style init through its /run/initctl pipe (runlevel 6);\n"
+          "--mode signal (the default) is SIGRTMIN+5 to a systemd init, or a\n"
+          "stop and a start; --mode initctl,signal tries the pipe first.",
+          reboot_options, VERB_NEEDS_URI, verb_reboot },
         { "resume", DM, "resume a domain",
           "Resume a previously suspended domain.",
           domain_only_options, VERB_NEEDS_URI, verb_resume },
         { "shutdown", DM, "gracefully shutdown a domain",
           "Run shutdown in the target domain: SIGRTMIN+3 to a systemd init,\n"
-          "SIGTERM otherwise. With --timeout, destroy it when it has not\n"
-          "stopped after that many seconds; without, do not wait.",
+          "SIGTERM otherwise (--mode signal, the default). --mode initctl asks\n"
+          "a sysvinit-style init through its /run/initctl pipe (runlevel 0);\n"
+          "--mode initctl,signal tries the pipe, then the signal. With\n"
+          "--timeout, destroy it when it has not stopped after that many\n"
+          "seconds; without, do not wait.",
           shutdown_options, VERB_NEEDS_URI, verb_shutdown },
         { "start", DM, "start a (previously defined) inactive domain",
           "Start a domain, via a fresh boot.",

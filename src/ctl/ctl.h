@@ -97,6 +97,10 @@ int ctl_bus(Context *c, sd_bus **ret);
  * NoSuchContainer as "failed to get domain 'DOMAIN'" when domain is set,
  * an unreachable service as "failed to connect to the hypervisor", and
  * anything else as the manager's message. */
+/* how long a Start may take: the manager bounds it (READY=1 of a notify
+ * init, up to an hour) and always answers */
+#define CTL_START_TIMEOUT_USEC (3700ULL * 1000000ULL)
+
 int ctl_call(Context *c, const char *domain, const char *member,
              sd_bus_message **ret_reply, const char *types, ...);
 
@@ -161,9 +165,11 @@ extern const Verb verb_table_enter[];
 extern const Verb verb_table_event[];
 extern const Verb verb_table_import[];
 extern const Verb verb_table_network[];
+extern const Verb verb_table_native[];
 extern const Verb verb_table_help[];
 
 int console_attach(Context *c, const char *name, bool force, bool wait_eof);
+int console_attach_device(Context *c, const char *name, const char *devname, bool force, bool wait_eof);
 
 /* --- help (vivctl.c) ----------------------------------------------------- */
 

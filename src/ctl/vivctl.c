@@ -27,6 +27,7 @@ static const Verb *const verb_tables[] = {
         verb_table_import,
         verb_table_network,
         verb_table_validate,
+        verb_table_native,
         verb_table_help,
 };
 

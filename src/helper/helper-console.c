@@ -96,8 +96,9 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
 }
 
-static void journal_line(Helper *h) {
-        Console *c = &h->console;
+static void journal_line(Console *c) {
+        Helper *h = c->helper;
+        char device[32];
         uint64_t now;
 
         if (c->line_len == 0)
@@ -121,13 +122,12 @@ static void journal_line(Helper *h) {
                 c->rl_suppressed++;
                 return;
         }
-        sd_journal_send("MESSAGE=%s", c->line, "CONTAINER_NAME=%s", h->name, "PRIORITY=6",
-                        "SYSLOG_IDENTIFIER=vivarium-console", NULL);
+        snprintf(device, sizeof(device), "console%u", c->port);
+        sd_journal_send("MESSAGE=%s", c->line, "CONTAINER_NAME=%s", h->name, "CONSOLE_DEVICE=%s", device,
+                        "PRIORITY=6", "SYSLOG_IDENTIFIER=vivarium-console", NULL);
 }
 
-static void console_record(Helper *h, const char *buf, size_t n) {
-        Console *c = &h->console;
-
+static void console_record(Console *c, const char *buf, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 size_t pos = (c->ring_start + c->ring_len) % CONSOLE_RING_SIZE;
                 c->ring[pos] = buf[i];
@@ -137,11 +137,11 @@ static void console_record(Helper *h, const char *buf, size_t n) {
                         c->ring_start = (c->ring_start + 1) % CONSOLE_RING_SIZE;
 
                 if (buf[i] == '\n')
-                        journal_line(h);
+                        journal_line(c);
                 else if (buf[i] != '\r') {
                         c->line[c->line_len++] = buf[i];
                         if (c->line_len >= sizeof(c->line) - 1)
-                                journal_line(h);
+                                journal_line(c);
                 }
         }
 }
@@ -178,8 +178,7 @@ static void client_free(ConsoleClient *cl) {
         free(cl);
 }
 
-static void update_events(Helper *h) {
-        Console *c = &h->console;
+static void update_events(Console *c) {
         ConsoleClient *cl = c->client;
         uint32_t ev = EPOLLIN;
 
@@ -193,26 +192,25 @@ static void update_events(Helper *h) {
                         (cl->to_client.len > 0 ? EPOLLOUT : 0));
 }
 
-static void client_disconnect(Helper *h) {
-        client_free(TAKE_PTR(h->console.client));
-        update_events(h);
+static void client_disconnect(Console *c) {
+        client_free(TAKE_PTR(c->client));
+        update_events(c);
 }
 
-static void console_read_master(Helper *h) {
-        Console *c = &h->console;
+static void console_read_master(Console *c) {
         char buf[4096];
 
         for (int i = 0; i < 16; i++) {
                 ssize_t n = read(c->master, buf, sizeof(buf));
                 if (n <= 0)
                         break;
-                console_record(h, buf, (size_t) n);
+                console_record(c, buf, (size_t) n);
                 if (c->stdio)
                         (void) !write(c->stdio->out_fd, buf, (size_t) n);
                 if (c->client) {
                         relay_append(&c->client->to_client, buf, (size_t) n);
                         if (relay_flush(&c->client->to_client, c->client->fd) < 0) {
-                                client_disconnect(h);
+                                client_disconnect(c);
                                 continue;
                         }
                 }
@@ -220,24 +218,23 @@ static void console_read_master(Helper *h) {
 }
 
 static int on_master(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Helper *h = userdata;
-        Console *c = &h->console;
+        Console *c = userdata;
 
         if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
-                console_read_master(h);
+                console_read_master(c);
         if (revents & EPOLLOUT) {
                 if (c->client)
                         (void) relay_flush(&c->client->to_pty, c->master);
                 if (c->stdio)
                         (void) relay_flush(&c->stdio->to_pty, c->master);
         }
-        update_events(h);
+        update_events(c);
         return 0;
 }
 
 static int on_client(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         ConsoleClient *cl = userdata;
-        Helper *h = cl->helper;
+        Console *c = cl->console;
 
         if (revents & EPOLLIN) {
                 size_t room = sizeof(cl->to_pty.data) - cl->to_pty.len;
@@ -248,61 +245,88 @@ static int on_client(sd_event_source *s, int fd, uint32_t revents, void *userdat
                                 cl->source = sd_event_source_disable_unref(cl->source);
                                 return 0;
                         }
-                        client_disconnect(h);
+                        client_disconnect(c);
                         return 0;
                 }
                 if (n < 0 && errno != EAGAIN && errno != EINTR) {
                         if (!cl->is_stdio)
-                                client_disconnect(h);
+                                client_disconnect(c);
                         return 0;
                 }
                 if (n > 0) {
                         cl->to_pty.len += (size_t) n;
-                        (void) relay_flush(&cl->to_pty, h->console.master);
+                        (void) relay_flush(&cl->to_pty, c->master);
                 }
         }
         if ((revents & EPOLLOUT) && !cl->is_stdio) {
                 if (relay_flush(&cl->to_client, cl->fd) < 0) {
-                        client_disconnect(h);
+                        client_disconnect(c);
                         return 0;
                 }
         }
         if ((revents & (EPOLLHUP | EPOLLERR)) && !(revents & EPOLLIN) && !cl->is_stdio) {
-                client_disconnect(h);
+                client_disconnect(c);
                 return 0;
         }
         if (!cl->is_stdio)
-                update_events(h);
+                update_events(c);
         return 0;
 }
 
+/* Console PORT of the container: 0 is /dev/console, PORT > 0 /dev/tty(PORT+1);
+ * NULL past the last. */
+Console *console_port(Helper *h, unsigned port) {
+        if (port == 0)
+                return &h->console;
+        return port <= h->n_extra_consoles ? &h->extra_consoles[port - 1] : NULL;
+}
+
+/* libvirt's device names: "console0", "console1", ...; "" is the first. */
+Console *console_by_devname(Helper *h, const char *devname) {
+        unsigned port;
+        int n = -1;
+
+        if (!devname || !*devname)
+                return &h->console;
+        if (sscanf(devname, "console%u%n", &port, &n) != 1 || n < 0 || devname[n] || port > 4096)
+                return NULL;
+        return console_port(h, port);
+}
+
 int console_attach(Helper *h) {
-        Console *c = &h->console;
         int r;
 
-        c->log_to_journal = !h->foreground;
-        r = sd_event_add_io(h->event, &c->source, c->master, EPOLLIN, on_master, h);
-        if (r < 0)
-                return log_error_errno(r, "Failed to watch the console: %m");
+        for (unsigned port = 0; console_port(h, port); port++) {
+                Console *c = console_port(h, port);
+                c->helper = h;
+                c->port = port;
+                c->log_to_journal = !h->foreground;
+                r = sd_event_add_io(h->event, &c->source, c->master, EPOLLIN, on_master, c);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to watch console%u: %m", port);
+        }
 
         if (h->foreground) {
-                /* debug mode: the console is mirrored on our stdout, and our
-                 * stdin (when it can be polled) is typed into it */
+                /* debug mode: the first console is mirrored on our stdout, and
+                 * our stdin (when it can be polled) is typed into it */
                 ConsoleClient *cl = calloc(1, sizeof(*cl));
                 if (!cl)
                         return -ENOMEM;
-                *cl = (ConsoleClient) { .helper = h, .fd = STDIN_FILENO, .out_fd = STDOUT_FILENO, .is_stdio = true };
+                *cl = (ConsoleClient) { .console = &h->console, .fd = STDIN_FILENO, .out_fd = STDOUT_FILENO, .is_stdio = true };
                 if (sd_event_add_io(h->event, &cl->source, STDIN_FILENO, EPOLLIN, on_client, cl) < 0)
                         cl->source = NULL;
-                c->stdio = cl;
+                h->console.stdio = cl;
         }
         return 0;
 }
 
-int console_open_client(Helper *h, bool force, int *ret_fd, sd_bus_error *error) {
-        Console *c = &h->console;
+int console_open_client(Helper *h, const char *devname, bool force, int *ret_fd, sd_bus_error *error) {
+        Console *c = console_by_devname(h, devname);
         int pair[2], r;
 
+        if (!c)
+                return sd_bus_error_setf(error, VIV_ERROR_NO_CONSOLE, "cannot find console device '%s' in container '%s'",
+                                         devname, h->name);
         if (c->master < 0)
                 return sd_bus_error_setf(error, VIV_ERROR_NO_CONSOLE, "Container '%s' has no console", h->name);
         if (c->client && !force)
@@ -311,7 +335,7 @@ int console_open_client(Helper *h, bool force, int *ret_fd, sd_bus_error *error)
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) < 0)
                 return -errno;
 
-        client_disconnect(h);  /* force: the previous client goes */
+        client_disconnect(c);  /* force: the previous client goes */
 
         ConsoleClient *cl = calloc(1, sizeof(*cl));
         if (!cl) {
@@ -319,7 +343,7 @@ int console_open_client(Helper *h, bool force, int *ret_fd, sd_bus_error *error)
                 safe_close(pair[1]);
                 return -ENOMEM;
         }
-        *cl = (ConsoleClient) { .helper = h, .fd = pair[0], .out_fd = pair[0] };
+        *cl = (ConsoleClient) { .console = c, .fd = pair[0], .out_fd = pair[0] };
         r = sd_event_add_io(h->event, &cl->source, cl->fd, EPOLLIN, on_client, cl);
         if (r < 0) {
                 client_free(cl);
@@ -330,41 +354,46 @@ int console_open_client(Helper *h, bool force, int *ret_fd, sd_bus_error *error)
         /* the caller's end is blocking, as a terminal would be */
         (void) fcntl(pair[1], F_SETFL, fcntl(pair[1], F_GETFL) & ~O_NONBLOCK);
         *ret_fd = pair[1];
-        update_events(h);
+        update_events(c);
         return 0;
 }
 
-int console_resize(Helper *h, unsigned rows, unsigned cols) {
+int console_resize(Helper *h, const char *devname, unsigned rows, unsigned cols) {
         struct winsize ws = { .ws_row = (unsigned short) rows, .ws_col = (unsigned short) cols };
-        if (h->console.master < 0)
+        Console *c = console_by_devname(h, devname);
+        if (!c)
+                return -ENODEV;
+        if (c->master < 0)
                 return -ENOTTY;
-        return RET_NERRNO(ioctl(h->console.master, TIOCSWINSZ, &ws));
+        return RET_NERRNO(ioctl(c->master, TIOCSWINSZ, &ws));
 }
 
-/* Reads what init left in the pty, before we go. */
+/* Reads what init left in the ptys, before we go. */
 void console_drain(Helper *h) {
-        Console *c = &h->console;
-        if (c->master < 0)
-                return;
-        for (int i = 0; i < 64; i++) {
-                char buf[4096];
-                ssize_t n = read(c->master, buf, sizeof(buf));
-                if (n <= 0)
-                        break;
-                console_record(h, buf, (size_t) n);
-                if (c->stdio)
-                        (void) !write(c->stdio->out_fd, buf, (size_t) n);
-                if (c->client)
-                        relay_append(&c->client->to_client, buf, (size_t) n);
-        }
-        journal_line(h);
-        if (c->client) {
-                /* one last push, waiting at most a second: the client
-                 * should see the end, but cannot hold up the teardown */
-                struct timeval tv = { .tv_sec = 1 };
-                (void) setsockopt(c->client->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-                (void) fcntl(c->client->fd, F_SETFL, fcntl(c->client->fd, F_GETFL) & ~O_NONBLOCK);
-                (void) relay_flush(&c->client->to_client, c->client->fd);
+        for (unsigned port = 0; console_port(h, port); port++) {
+                Console *c = console_port(h, port);
+                if (c->master < 0)
+                        continue;
+                for (int i = 0; i < 64; i++) {
+                        char buf[4096];
+                        ssize_t n = read(c->master, buf, sizeof(buf));
+                        if (n <= 0)
+                                break;
+                        console_record(c, buf, (size_t) n);
+                        if (c->stdio)
+                                (void) !write(c->stdio->out_fd, buf, (size_t) n);
+                        if (c->client)
+                                relay_append(&c->client->to_client, buf, (size_t) n);
+                }
+                journal_line(c);
+                if (c->client) {
+                        /* one last push, waiting at most a second: the client
+                         * should see the end, but cannot hold up the teardown */
+                        struct timeval tv = { .tv_sec = 1 };
+                        (void) setsockopt(c->client->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+                        (void) fcntl(c->client->fd, F_SETFL, fcntl(c->client->fd, F_GETFL) & ~O_NONBLOCK);
+                        (void) relay_flush(&c->client->to_client, c->client->fd);
+                }
         }
 }
 

@@ -93,6 +93,46 @@ static int method_shutdown(sd_bus_message *m, void *userdata, sd_bus_error *erro
         return signal_init(h, init_is_systemd(h) ? SIGRTMIN + 3 : SIGTERM, m, error);
 }
 
+/* shutdown --mode: bits of libvirt's virDomainShutdownFlagValues. initctl:
+ * runlevel 0 through the container's initctl pipe; signal: as Shutdown;
+ * both: initctl, and the signal when there is no pipe (libvirt's order). The
+ * manager refuses the other modes. */
+static int method_shutdown_mode(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Helper *h = userdata;
+        uint64_t flags;
+        int r;
+
+        r = sd_bus_message_read(m, "t", &flags);
+        if (r < 0)
+                return r;
+        if (h->exited)
+                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
+        if (flags & VIV_SHUTDOWN_INITCTL) {
+                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                r = initctl_request(h, '0', &e);
+                if (r >= 0)
+                        return sd_bus_reply_method_return(m, NULL);
+                if (!(flags & VIV_SHUTDOWN_SIGNAL))
+                        return sd_bus_error_copy(error, &e);
+                log_info("%s: sending the signal instead.", e.message);
+        }
+        return method_shutdown(m, userdata, error);
+}
+
+/* reboot --mode initctl: runlevel 6; init's reboot() then ends it with
+ * SIGHUP, and the manager starts the container again, as for Reboot. */
+static int method_reboot_initctl(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Helper *h = userdata;
+        int r;
+
+        if (h->exited)
+                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
+        r = initctl_request(h, '6', error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 /* A clean reboot, only with systemd as init: SIGRTMIN+5 starts its
  * reboot.target, which ends with reboot(), which ends init with SIGHUP
  * (exit code 129); the manager then starts the container again. Any other
@@ -140,7 +180,7 @@ static int method_open_console(sd_bus_message *m, void *userdata, sd_bus_error *
         r = sd_bus_message_read(m, "b", &force);
         if (r < 0)
                 return r;
-        r = console_open_client(h, force, &fd, error);
+        r = console_open_client(h, NULL, force, &fd, error);
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(m, "h", fd);
@@ -154,9 +194,41 @@ static int method_resize_console(sd_bus_message *m, void *userdata, sd_bus_error
         r = sd_bus_message_read(m, "qq", &rows, &cols);
         if (r < 0)
                 return r;
-        r = console_resize(h, rows, cols);
+        r = console_resize(h, NULL, rows, cols);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, -r, "Failed to resize the console of container '%s': %m", h->name);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+/* The same for a console by libvirt's device name ("console1"). */
+static int method_open_console_device(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Helper *h = userdata;
+        _cleanup_close_ int fd = -EBADF;
+        const char *devname;
+        int force, r;
+
+        r = sd_bus_message_read(m, "sb", &devname, &force);
+        if (r < 0)
+                return r;
+        r = console_open_client(h, devname, force, &fd, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, "h", fd);
+}
+
+static int method_resize_console_device(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Helper *h = userdata;
+        const char *devname;
+        uint16_t rows, cols;
+        int r;
+
+        r = sd_bus_message_read(m, "sqq", &devname, &rows, &cols);
+        if (r < 0)
+                return r;
+        r = console_resize(h, devname, rows, cols);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, -r, "Failed to resize console '%s' of container '%s': %m",
+                                               devname, h->name);
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -207,12 +279,18 @@ static const sd_bus_vtable helper_vtable[] = {
         SD_BUS_METHOD("Destroy", NULL, NULL, method_destroy, 0),
         SD_BUS_METHOD("Shutdown", NULL, NULL, method_shutdown, 0),
         SD_BUS_METHOD("Reboot", NULL, NULL, method_reboot, 0),
+        SD_BUS_METHOD_WITH_ARGS("ShutdownMode", SD_BUS_ARGS("t", flags), SD_BUS_NO_RESULT, method_shutdown_mode, 0),
+        SD_BUS_METHOD("RebootInitctl", NULL, NULL, method_reboot_initctl, 0),
         SD_BUS_METHOD("Suspend", NULL, NULL, method_suspend, 0),
         SD_BUS_METHOD("Resume", NULL, NULL, method_resume, 0),
         SD_BUS_METHOD_WITH_ARGS("OpenConsole", SD_BUS_ARGS("b", force), SD_BUS_RESULT("h", fd),
                                 method_open_console, 0),
         SD_BUS_METHOD_WITH_ARGS("ResizeConsole", SD_BUS_ARGS("q", rows, "q", cols), SD_BUS_NO_RESULT,
                                 method_resize_console, 0),
+        SD_BUS_METHOD_WITH_ARGS("OpenConsoleDevice", SD_BUS_ARGS("s", devname, "b", force), SD_BUS_RESULT("h", fd),
+                                method_open_console_device, 0),
+        SD_BUS_METHOD_WITH_ARGS("ResizeConsoleDevice", SD_BUS_ARGS("s", devname, "q", rows, "q", cols), SD_BUS_NO_RESULT,
+                                method_resize_console_device, 0),
         SD_BUS_METHOD_WITH_ARGS("GetAddresses", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(sssu)", addresses), method_get_addresses, 0),
         SD_BUS_SIGNAL_WITH_ARGS("Exited", SD_BUS_ARGS("s", detail, "i", exit_code), 0),

@@ -48,6 +48,41 @@ static int attach_at(int dir_fd, const char *name, int mnt_fd, bool file) {
         return RET_NERRNO(move_mount(mnt_fd, "", dir_fd, name, MOVE_MOUNT_F_EMPTY_PATH));
 }
 
+/* Console PORT: a new pty, its slave bound on /dev/tty(PORT+1) (and
+ * /dev/console for port 0), its master sent to the helper. */
+static int dev_setup_console(int dev, HostMounts *h, unsigned port, bool userns) {
+        _cleanup_close_ int master = -EBADF, slave = -EBADF;
+        char tty[32];
+        int r;
+
+        master = openat(dev, "pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0)
+                return -errno;
+        if (unlockpt(master) < 0)
+                return -errno;
+        slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0)
+                return -errno;
+        /* the container's root owns its consoles, as on a host */
+        if (userns && fchown(slave, h->root_uid, h->tty_gid) < 0)
+                return -errno;
+        snprintf(tty, sizeof(tty), "tty%u", port + 1);
+        for (int i = 0; i < (port == 0 ? 2 : 1); i++) {
+                _cleanup_close_ int clone = open_tree(slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                if (clone < 0)
+                        return -errno;
+                r = attach_at(dev, i == 0 ? tty : "console", clone, true);
+                if (r < 0)
+                        return r;
+        }
+        r = console_send_master(h->console_sock[1], master);
+        if (r < 0)
+                return r;
+        if (port == 0)
+                h->console_slave = TAKE_FD(slave);  /* init's stdio */
+        return 0;
+}
+
 int dev_setup(int root_fd, HostMounts *h, char **ret_error) {
         bool userns = h->userns_fd >= 0;
         char uid_opt[32], gid_opt[32], tty_opt[32];
@@ -121,35 +156,18 @@ int dev_setup(int root_fd, HostMounts *h, char **ret_error) {
                 }
         }
 
-        /* The console is a pty of the container's own devpts instance, as
-         * nspawn does it: inside it is /dev/pts/0 and /dev/console, tty(1)
-         * and ps name it, and no host pty number leaks in. The master goes
-         * to the helper. */
+        /* The consoles are ptys of the container's own devpts instance, as
+         * nspawn makes its console: inside the first is /dev/pts/0,
+         * /dev/console and /dev/tty1, tty(1) and ps name them, and no host
+         * pty number leaks in. More <console>s are /dev/tty2, ... (libvirt's
+         * layout). The masters go to the helper, in port order. */
         if (h->console_sock[1] >= 0) {
-                _cleanup_close_ int master = -EBADF, clone = -EBADF;
-                int slave;
-
-                master = openat(dev, "pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-                if (master < 0)
-                        return -errno;
-                if (unlockpt(master) < 0)
-                        return -errno;
-                slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-                if (slave < 0)
-                        return -errno;
-                h->console_slave = slave;
-                /* the container's root owns its console, as on a host */
-                if (userns && fchown(slave, h->root_uid, h->tty_gid) < 0)
-                        return -errno;
-                clone = open_tree(slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-                if (clone < 0)
-                        return -errno;
-                r = attach_at(dev, "console", clone, true);
-                if (r < 0)
-                        return r;
-                r = console_send_master(h->console_sock[1], master);
-                if (r < 0)
-                        return r;
+                unsigned n = h->n_consoles > 0 ? h->n_consoles : 1;
+                for (unsigned port = 0; port < n; port++) {
+                        r = dev_setup_console(dev, h, port, userns);
+                        if (r < 0)
+                                return r;
+                }
                 h->console_sock[1] = safe_close(h->console_sock[1]);
         }
 

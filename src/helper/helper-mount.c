@@ -171,6 +171,8 @@ void host_mounts_init(HostMounts *h) {
         };
         for (size_t i = 0; i < ELEMENTSOF(h->dev_fds); i++)
                 h->dev_fds[i] = -EBADF;
+        for (size_t i = 0; i < ELEMENTSOF(h->procview_fds); i++)
+                h->procview_fds[i] = -EBADF;
 }
 
 void host_mounts_close(HostMounts *h) {
@@ -180,6 +182,8 @@ void host_mounts_close(HostMounts *h) {
         free(h->fs_fds);
         for (size_t i = 0; i < ELEMENTSOF(h->dev_fds); i++)
                 safe_close(h->dev_fds[i]);
+        for (size_t i = 0; i < ELEMENTSOF(h->procview_fds); i++)
+                safe_close(h->procview_fds[i]);
         safe_close(h->console_sock[0]);
         safe_close(h->console_sock[1]);
         safe_close(h->console_slave);
@@ -314,6 +318,9 @@ int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error) {
                                 def->name, strerror(-r));
                 return r;
         }
+
+        procview_open(h, def->name);
+        h->n_consoles = def->n_consoles;
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, h->console_sock) < 0) {
                 r = -errno;
@@ -751,6 +758,9 @@ int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error
         r = setup_proc_masks(root_fd);
         if (r < 0)
                 return fail(ret_error, r, "masked /proc paths", def->name);
+        r = procview_attach(h, root_fd, ret_error, def->name);
+        if (r < 0)
+                return fail(ret_error, r, "the /proc view", def->name);
         if (!domain_def_root(def)) {
                 r = mask_paths(root_fd, shared_root_masked, ELEMENTSOF(shared_root_masked));
                 if (r < 0)

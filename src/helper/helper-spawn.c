@@ -162,9 +162,9 @@ static int change_identity(const DomainDef *def, int err_fd) {
         return 0;
 }
 
-static char **build_env(const DomainDef *def) {
+static char **build_env(const DomainDef *def, unsigned n_pass_fds) {
         char uuid[37];
-        size_t n = 0, max = 9 + def->n_init_env;
+        size_t n = 0, max = 11 + def->n_init_env;
         char **env = calloc(max + 1, sizeof(char *));
 
         if (!env)
@@ -181,6 +181,12 @@ static char **build_env(const DomainDef *def) {
         ADD("LIBVIRT_LXC_UUID=%s", uuid);
         if (os_notify_env(def))
                 ADD("%s", os_notify_env(def));
+        if (n_pass_fds > 0) {
+                /* socket activation (start --pass-fds): init is PID 1 of
+                 * its namespace, as libvirt's LXC driver tells it */
+                ADD("LISTEN_FDS=%u", n_pass_fds);
+                ADD("LISTEN_PID=1");
+        }
         for (size_t i = 0; i < def->n_init_env; i++) {
                 /* a user's value replaces ours of the same name */
                 size_t l = strlen(def->init_env[i].name);
@@ -211,6 +217,21 @@ static char **build_argv(const DomainDef *def) {
         for (size_t i = 0; i < n; i++)
                 argv[i + 1] = def->init_args[i];
         return argv;
+}
+
+/* start --pass-fds: the manager's fds HELPER_PASS_FDS_BASE.. become init's
+ * 3, 4, ... (without FD_CLOEXEC). Moving down in ascending order never
+ * overwrites a source not yet moved; err_fd goes above them all first. */
+static int pass_fds_install(unsigned n, int *err_fd) {
+        int e = fcntl(*err_fd, F_DUPFD_CLOEXEC, HELPER_PASS_FDS_BASE + (int) n);
+        if (e < 0)
+                return -errno;
+        safe_close(*err_fd);
+        *err_fd = e;
+        for (unsigned i = 0; i < n; i++)
+                if (dup2(HELPER_PASS_FDS_BASE + (int) i, 3 + (int) i) < 0)
+                        return -errno;
+        return 0;
 }
 
 static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
@@ -322,13 +343,19 @@ static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
                 child_fail(err_fd, r, msg);
         }
 
-        char **env = build_env(def), **argv = build_argv(def);
+        char **env = build_env(def, h->n_pass_fds), **argv = build_argv(def);
         if (!env || !argv)
                 child_fail(err_fd, ENOMEM, NULL);
 
+        if (h->n_pass_fds > 0) {
+                r = pass_fds_install(h->n_pass_fds, &err_fd);
+                if (r < 0)
+                        child_fail(err_fd, -r, "Failed to hand the passed files to init");
+        }
+
         /* nothing of the helper's (bus, sockets, handshake) may reach init;
          * err_fd is CLOEXEC, closed by a successful exec */
-        (void) syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+        (void) syscall(SYS_close_range, 3U + h->n_pass_fds, ~0U, CLOSE_RANGE_CLOEXEC);
 
         execve(def->init, argv, env);
         r = errno;
@@ -422,6 +449,9 @@ int container_spawn(Helper *h, char **ret_error) {
         sync_r = safe_close(sync_r);
         err_w = safe_close(err_w);
         h->host.console_sock[1] = safe_close(h->host.console_sock[1]);
+        /* init has its copies of the passed fds: the helper keeps none */
+        for (unsigned i = 0; i < h->n_pass_fds; i++)
+                (void) close(HELPER_PASS_FDS_BASE + (int) i);
 
         r = cgroup_leaves_enter_payload(&h->cgroups, pid);
         if (r < 0) {
@@ -451,10 +481,23 @@ int container_spawn(Helper *h, char **ret_error) {
         r = read_child_verdict(err_r, ret_error);
         if (r < 0)
                 goto reap;
-        r = console_receive(&h->console, h->host.console_sock[0]);
-        if (r < 0) {
-                (void) asprintf(ret_error, "Failed to receive the console of container '%s': %s", def->name, strerror(-r));
-                goto fail;
+        if (def->n_consoles > 1) {
+                h->extra_consoles = calloc(def->n_consoles - 1, sizeof(Console));
+                if (!h->extra_consoles) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                h->n_extra_consoles = def->n_consoles - 1;
+                for (size_t i = 0; i < h->n_extra_consoles; i++)
+                        h->extra_consoles[i].master = h->extra_consoles[i].slave = -EBADF;
+        }
+        for (unsigned port = 0; console_port(h, port); port++) {
+                r = console_receive(console_port(h, port), h->host.console_sock[0]);
+                if (r < 0) {
+                        (void) asprintf(ret_error, "Failed to receive console%u of container '%s': %s",
+                                        port, def->name, strerror(-r));
+                        goto fail;
+                }
         }
 
         h->init_pid = pid;

@@ -59,6 +59,11 @@ static void helper_done(Helper *h) {
         control_close(h);
         machine_unregister(h);
         console_done(&h->console);
+        for (size_t i = 0; i < h->n_extra_consoles; i++)
+                console_done(&h->extra_consoles[i]);
+        free(h->extra_consoles);
+        h->extra_consoles = NULL;
+        h->n_extra_consoles = 0;
         os_notify_close(h);
         host_mounts_close(&h->host);
         h->network = network_teardown(h->network);
@@ -216,6 +221,7 @@ static int parse_argv(Helper *h, int argc, char *argv[]) {
                 { "handshake",  required_argument, NULL, 'H' },
                 { "model",      required_argument, NULL, 'm' },
                 { "xml",        required_argument, NULL, 'x' },
+                { "pass-fds",   required_argument, NULL, 'p' },
                 { "foreground", no_argument,       NULL, 'f' },
                 { "debug",      no_argument,       NULL, 'd' },
                 { "help",       no_argument,       NULL, 'h' },
@@ -243,6 +249,16 @@ static int parse_argv(Helper *h, int argc, char *argv[]) {
                                 h->model_fd = (int) fd;
                         break;
                 }
+                case 'p': {
+                        char *end;
+                        long n = strtol(optarg, &end, 10);
+                        if (*end || n < 0 || n > VIV_PASS_FDS_MAX) {
+                                fprintf(stderr, "Invalid --pass-fds count '%s'.\n", optarg);
+                                return -EINVAL;
+                        }
+                        h->n_pass_fds = (unsigned) n;
+                        break;
+                }
                 case 'x':
                         free(h->xml_path);
                         h->xml_path = strdup(optarg);
@@ -254,7 +270,7 @@ static int parse_argv(Helper *h, int argc, char *argv[]) {
                         log_set_debug(true);
                         break;
                 case 'h':
-                        printf("%s --name NAME --handshake FD --model FD\n"
+                        printf("%s --name NAME --handshake FD --model FD [--pass-fds N]\n"
                                "%s --name NAME --xml FILE --foreground [--debug]\n",
                                program_invocation_short_name, program_invocation_short_name);
                         exit(EXIT_SUCCESS);
@@ -282,6 +298,16 @@ static int parse_argv(Helper *h, int argc, char *argv[]) {
                 fprintf(stderr, "Model fd %d: %m\n", h->model_fd);
                 return -EBADF;
         }
+        if (h->n_pass_fds > 0 && h->foreground) {
+                fprintf(stderr, "--pass-fds goes with --handshake.\n");
+                return -EINVAL;
+        }
+        /* kept for init only: nothing else the helper starts inherits them */
+        for (unsigned i = 0; i < h->n_pass_fds; i++)
+                if (fcntl(HELPER_PASS_FDS_BASE + (int) i, F_SETFD, FD_CLOEXEC) < 0) {
+                        fprintf(stderr, "Passed fd %d: %m\n", HELPER_PASS_FDS_BASE + (int) i);
+                        return -EBADF;
+                }
         if (h->foreground && !h->xml_path &&
             asprintf(&h->xml_path, "%s/%s.xml", VIV_RUN_CONTAINERS_DIR, h->name) < 0)
                 return -ENOMEM;

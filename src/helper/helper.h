@@ -48,8 +48,10 @@ typedef struct RelayBuf {
 
 typedef struct Helper Helper;
 
+typedef struct Console Console;
+
 typedef struct ConsoleClient {
-        Helper *helper;
+        Console *console;
         int fd;
         sd_event_source *source;
         RelayBuf to_client;     /* pty output waiting for the client */
@@ -58,7 +60,9 @@ typedef struct ConsoleClient {
         int out_fd;             /* where output goes (== fd, or stdout) */
 } ConsoleClient;
 
-typedef struct Console {
+struct Console {
+        Helper *helper;
+        unsigned port;          /* <console> index: 0 is /dev/console, N /dev/tty(N+1) */
         int master;             /* pty master, non-blocking, owned by the helper */
         int slave;              /* kept open so the master never reports HUP */
         sd_event_source *source;
@@ -73,7 +77,7 @@ typedef struct Console {
         ConsoleClient *client;  /* at most one interactive client */
         ConsoleClient *stdio;   /* foreground mode mirror */
         bool log_to_journal;
-} Console;
+};
 
 typedef struct ControlConn {
         Helper *helper;
@@ -91,6 +95,12 @@ typedef struct SharedMount {
  * sources of the bind mounts (open_tree clones) and the host's device nodes,
  * consumed by the child; and the socket on which the child hands back the
  * master of the console pty it allocates in its own devpts instance. */
+#define PROCVIEW_MAX 8
+
+/* The manager hands start --pass-fds's files at 5, 6, ... (after the
+ * handshake, 3, and the model, 4) */
+#define HELPER_PASS_FDS_BASE 5
+
 typedef struct HostMounts {
         int root_fd;            /* private root: clone of its source; -EBADF for shared */
         int *fs_fds;            /* per def->filesystems[i]: type='mount' source clone or file/block mount, else -EBADF */
@@ -98,6 +108,7 @@ typedef struct HostMounts {
         int dev_fds[8];         /* host device nodes, see dev_node_names[] */
         int console_sock[2];    /* [0] helper's end, [1] child's end */
         int console_slave;      /* child side: the slave, init's stdio */
+        unsigned n_consoles;    /* <console>s: ptys to make (at least one) */
         SharedMount *shared;    /* shared root, picked range: the host's mounts, "/" first */
         size_t n_shared;
         int userns_fd;          /* the container's user namespace, -EBADF without one */
@@ -111,6 +122,7 @@ typedef struct HostMounts {
         bool cgroup_unified_writable;   /* hybrid: ... in the cgroup2 on unified/ */
         bool init_systemd;      /* init is systemd in a private root: an OS container (helper-os.c) */
         int notify_fd;          /* borrowed from Helper: the child binds it in the container */
+        int procview_fds[PROCVIEW_MAX]; /* lxcfs's files, clones (helper-procview.c), -EBADF if not bound */
 } HostMounts;
 
 struct Helper {
@@ -122,13 +134,16 @@ struct Helper {
         char *seccomp_path;     /* NAME.seccomp for vivctl enter; NULL in foreground mode */
         bool foreground;
         int handshake_fd;
+        unsigned n_pass_fds;    /* --pass-fds N: fds HELPER_PASS_FDS_BASE.. for init (start --pass-fds) */
 
         sd_event *event;
 
         CgroupLeaves cgroups;
         bool use_cgroups;
 
-        Console console;
+        Console console;        /* port 0 */
+        Console *extra_consoles;        /* ports 1..n_extra_consoles */
+        size_t n_extra_consoles;
         HostMounts host;
         NetworkSetup *network;  /* the interfaces' devices, NULL without any */
 
@@ -184,6 +199,13 @@ void host_mounts_close(HostMounts *h);
 /* helper-mount.c: child side, container namespace; errors: message in *ret_error */
 int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error);
 
+/* helper-initctl.c: a runlevel request on the container's /run/initctl */
+int initctl_request(Helper *h, char runlevel, sd_bus_error *error);
+
+/* helper-procview.c: lxcfs's files over /proc; open: helper side, attach: child side */
+void procview_open(HostMounts *h, const char *name);
+int procview_attach(HostMounts *h, int root_fd, char **ret_error, const char *name);
+
 /* helper-os.c: systemd as init */
 bool os_init_is_systemd(int root_fd, const char *init);
 int os_setup_mounts(const DomainDef *def, const HostMounts *h, int root_fd, char **ret_error);
@@ -204,8 +226,10 @@ int dev_setup(int root_fd, HostMounts *h, char **ret_error);
 int console_receive(Console *c, int sock);
 int console_send_master(int sock, int master);
 int console_attach(Helper *h);
-int console_open_client(Helper *h, bool force, int *ret_fd, sd_bus_error *error);
-int console_resize(Helper *h, unsigned rows, unsigned cols);
+Console *console_port(Helper *h, unsigned port);
+Console *console_by_devname(Helper *h, const char *devname);
+int console_open_client(Helper *h, const char *devname, bool force, int *ret_fd, sd_bus_error *error);
+int console_resize(Helper *h, const char *devname, unsigned rows, unsigned cols);
 void console_drain(Helper *h);
 void console_done(Console *c);
 

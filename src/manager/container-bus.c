@@ -4,6 +4,7 @@
  * org.vivarium1.Container, and the operations the Manager shares with them. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,71 @@ int container_method_start(sd_bus_message *msg, void *userdata, sd_bus_error *er
         return container_start(c, msg, false, error);
 }
 
+static void pass_fds_close(Container *c) {
+        for (size_t i = 0; i < c->n_pass_fds; i++)
+                safe_close(c->pass_fds[i]);
+        free(c->pass_fds);
+        c->pass_fds = NULL;
+        c->n_pass_fds = 0;
+}
+
+/* libvirt's CreateWithFiles (virsh start --pass-fds): the caller's fds are
+ * init's 3, 4, ... with LISTEN_FDS and LISTEN_PID=1 (socket activation).
+ * The helper spawned by this start inherits them; a later start or a
+ * reboot's does not. */
+int container_method_start_with_files(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+        uint64_t flags;
+        int r;
+
+        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* refused, or asked polkit */
+        pass_fds_close(c);
+        r = sd_bus_message_enter_container(msg, 'a', "h");
+        if (r < 0)
+                return r;
+        for (;;) {
+                int fd;
+                r = sd_bus_message_read(msg, "h", &fd);
+                if (r < 0)
+                        goto fail;
+                if (r == 0)
+                        break;
+                if (c->n_pass_fds >= VIV_PASS_FDS_MAX) {
+                        pass_fds_close(c);
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "At most %d files can be passed to init",
+                                                 VIV_PASS_FDS_MAX);
+                }
+                int *n = realloc(c->pass_fds, (c->n_pass_fds + 1) * sizeof(int));
+                if (!n) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                c->pass_fds = n;
+                /* the message owns its fds: our own copies */
+                c->pass_fds[c->n_pass_fds] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                if (c->pass_fds[c->n_pass_fds] < 0) {
+                        r = -errno;
+                        goto fail;
+                }
+                c->n_pass_fds++;
+        }
+        r = sd_bus_message_exit_container(msg);
+        if (r < 0)
+                goto fail;
+        r = sd_bus_message_read(msg, "t", &flags);
+        if (r < 0)
+                goto fail;
+        /* the helper has its copies once this returns, whatever it did */
+        r = container_start(c, msg, false, error);
+        pass_fds_close(c);
+        return r;
+fail:
+        pass_fds_close(c);
+        return r;
+}
+
 int container_method_destroy(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Container *c = userdata;
         int r;
@@ -90,6 +156,47 @@ int container_method_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error 
                 return not_running(c, error);
         /* Returns when the helper has asked init to stop, not when it stopped. */
         r = helper_call_async(c, msg, "Shutdown", bus_forward_empty_reply, "");
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
+        return 1;
+}
+
+/* The mode bits of ShutdownWithFlags/RebootWithFlags: libvirt's values; a
+ * container has initctl and signal. */
+static int read_mode(sd_bus_message *msg, uint64_t *ret_flags, sd_bus_error *error) {
+        uint64_t flags;
+        int r;
+
+        r = sd_bus_message_read(msg, "t", &flags);
+        if (r < 0)
+                return r;
+        if (flags & ~(VIV_SHUTDOWN_INITCTL | VIV_SHUTDOWN_SIGNAL))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "Unsupported mode (flags 0x%" PRIx64 "): a container supports 'initctl' (0x4) and 'signal' (0x8)",
+                                         flags & ~(VIV_SHUTDOWN_INITCTL | VIV_SHUTDOWN_SIGNAL));
+        *ret_flags = flags;
+        return 0;
+}
+
+/* Shutdown with virsh's --mode: initctl, signal, or both (initctl, else the
+ * signal); 0 is Shutdown. */
+int container_method_shutdown_flags(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+        uint64_t flags = 0;
+        int r;
+
+        r = read_mode(msg, &flags, error);
+        if (r < 0)
+                return r;
+        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* refused, or asked polkit */
+        if (!container_has_helper(c))
+                return not_running(c, error);
+        if (!(flags & VIV_SHUTDOWN_INITCTL))
+                r = helper_call_async(c, msg, "Shutdown", bus_forward_empty_reply, "");
+        else
+                r = helper_call_async(c, msg, "ShutdownMode", bus_forward_empty_reply, "t", flags);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
         return 1;
@@ -147,51 +254,99 @@ int container_method_get_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
         return sd_bus_reply_method_return(msg, "s", xml);
 }
 
+/* The checks every console call makes, then the call to the helper: the
+ * first console (DEVNAME NULL: OpenConsole, ResizeConsole, which every
+ * helper has) or one by libvirt's device name (the *Device methods). */
+static int console_call_check(Container *c, sd_bus_message *msg, sd_bus_error *error) {
+        int r = bus_check_privileged(c->manager, msg, VIV_POLKIT_CONSOLE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* refused, or asked polkit */
+        if (c->state != CONTAINER_RUNNING)
+                return not_running(c, error);
+        return 0;
+}
+
 int container_console_request(Container *c, sd_bus_message *msg, uint64_t *ret_flags, sd_bus_error *error) {
         int r;
 
         r = sd_bus_message_read(msg, "t", ret_flags);
         if (r < 0)
                 return r;
-        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_CONSOLE, error);
-        if (r <= 0)
-                return r;
-        if (c->state != CONTAINER_RUNNING)
-                return not_running(c, error);
-        return 1;
+        r = console_call_check(c, msg, error);
+        return r == 0 ? 1 : r > 0 ? 0 : r;
 }
 
-int container_method_open_console(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Container *c = userdata;
-        uint64_t flags;
-        int r;
+static int open_console(Container *c, sd_bus_message *msg, const char *devname, uint64_t flags, sd_bus_error *error) {
+        int force = !!(flags & VIV_CONSOLE_FORCE), r;
 
-        r = container_console_request(c, msg, &flags, error);
-        if (r <= 0)
-                return r < 0 ? r : 1; /* refused, or asked polkit */
-        r = helper_call_async(c, msg, "OpenConsole", forward_fd_reply, "b", (int) !!(flags & VIV_CONSOLE_FORCE));
+        r = console_call_check(c, msg, error);
+        if (r != 0)
+                return r;
+        if (devname)
+                r = helper_call_async(c, msg, "OpenConsoleDevice", forward_fd_reply, "sb", devname, force);
+        else
+                r = helper_call_async(c, msg, "OpenConsole", forward_fd_reply, "b", force);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
         return 1;
 }
 
+static int resize_console(Container *c, sd_bus_message *msg, const char *devname, uint16_t rows, uint16_t cols,
+                          sd_bus_error *error) {
+        int r;
+
+        r = console_call_check(c, msg, error);
+        if (r != 0)
+                return r;
+        if (devname)
+                r = helper_call_async(c, msg, "ResizeConsoleDevice", bus_forward_empty_reply, "sqq", devname, rows, cols);
+        else
+                r = helper_call_async(c, msg, "ResizeConsole", bus_forward_empty_reply, "qq", rows, cols);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
+        return 1;
+}
+
+int container_method_open_console(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        uint64_t flags;
+        int r;
+
+        r = sd_bus_message_read(msg, "t", &flags);
+        if (r < 0)
+                return r;
+        return open_console(userdata, msg, NULL, flags, error);
+}
+
+int container_method_open_console_device(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        const char *devname;
+        uint64_t flags;
+        int r;
+
+        r = sd_bus_message_read(msg, "st", &devname, &flags);
+        if (r < 0)
+                return r;
+        return open_console(userdata, msg, devname, flags, error);
+}
+
 int container_method_resize_console(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Container *c = userdata;
         uint16_t rows, cols;
         int r;
 
         r = sd_bus_message_read(msg, "qq", &rows, &cols);
         if (r < 0)
                 return r;
-        r = bus_check_privileged(c->manager, msg, VIV_POLKIT_CONSOLE, error);
-        if (r <= 0)
-                return r < 0 ? r : 1; /* refused, or asked polkit */
-        if (c->state != CONTAINER_RUNNING)
-                return not_running(c, error);
-        r = helper_call_async(c, msg, "ResizeConsole", bus_forward_empty_reply, "qq", rows, cols);
+        return resize_console(userdata, msg, NULL, rows, cols, error);
+}
+
+int container_method_resize_console_device(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        const char *devname;
+        uint16_t rows, cols;
+        int r;
+
+        r = sd_bus_message_read(msg, "sqq", &devname, &rows, &cols);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
-        return 1;
+                return r;
+        return resize_console(userdata, msg, devname, rows, cols, error);
 }
 
 PendingCall *pending_call_new(sd_bus_message *call, Container *c) {
@@ -283,8 +438,30 @@ static int reboot_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         return 0;
 }
 
-int container_method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+/* The helper's answer to RebootInitctl: under way (init's reboot() ends it,
+ * and container_on_helper_exit() starts it again), or no initctl pipe: with
+ * the signal mode too, a reboot as Reboot does it; initctl alone fails with
+ * the helper's error, as libvirt's does. */
+static int reboot_initctl_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Container *c = userdata;
+        int r;
+
+        if (!sd_bus_message_is_method_error(reply, NULL) || !c->reboot_msg || !container_has_helper(c))
+                return 0;
+        if (c->reboot_flags & VIV_SHUTDOWN_SIGNAL) {
+                r = helper_call_internal(c, "Reboot", reboot_reply);
+                if (r < 0)
+                        r = container_destroy(c, NULL);
+                if (r >= 0)
+                        return 0;
+                (void) sd_bus_reply_method_errnof(c->reboot_msg, r, "Failed to reboot container '%s': %m", c->name);
+        } else
+                (void) sd_bus_reply_method_error(c->reboot_msg, sd_bus_message_get_error(reply));
+        c->reboot_msg = sd_bus_message_unref(c->reboot_msg);
+        return 0;
+}
+
+static int reboot_with_flags(sd_bus_message *msg, Container *c, uint64_t flags, sd_bus_error *error) {
         int r;
 
         r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
@@ -301,7 +478,11 @@ int container_method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *e
          * is systemd (reboot_reply()). */
         fprintf(stderr, "Rebooting container '%s'.\n", c->name);
         c->reboot_msg = sd_bus_message_ref(msg);
-        r = helper_call_internal(c, "Reboot", reboot_reply);
+        c->reboot_flags = flags;
+        if (flags & VIV_SHUTDOWN_INITCTL)
+                r = helper_call_internal(c, "RebootInitctl", reboot_initctl_reply);
+        else
+                r = helper_call_internal(c, "Reboot", reboot_reply);
         if (r < 0)
                 r = container_destroy(c, NULL);
         if (r < 0) {
@@ -309,6 +490,22 @@ int container_method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *e
                 return r;
         }
         return 1;
+}
+
+int container_method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return reboot_with_flags(msg, userdata, 0, error);
+}
+
+/* Reboot with virsh's --mode: initctl (runlevel 6), signal (as Reboot), or
+ * both (initctl, else as Reboot). */
+int container_method_reboot_flags(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        uint64_t flags = 0;
+        int r;
+
+        r = read_mode(msg, &flags, error);
+        if (r < 0)
+                return r;
+        return reboot_with_flags(msg, userdata, flags, error);
 }
 
 int container_method_set_autostart(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -393,6 +590,12 @@ const sd_bus_vtable container_vtable[] = {
         SD_BUS_METHOD("Destroy", "", "", container_method_destroy, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Undefine", "", "", container_method_undefine, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reboot", "", "", container_method_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("StartWithFiles", "aht", SD_BUS_PARAM(fds) SD_BUS_PARAM(flags), "", ,
+                                 container_method_start_with_files, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ShutdownWithFlags", "t", SD_BUS_PARAM(flags), "", ,
+                                 container_method_shutdown_flags, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("RebootWithFlags", "t", SD_BUS_PARAM(flags), "", ,
+                                 container_method_reboot_flags, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Suspend", "", "", container_method_suspend, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Resume", "", "", container_method_resume, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetAutostart", "b", SD_BUS_PARAM(on), "", , container_method_set_autostart,
@@ -405,6 +608,11 @@ const sd_bus_vtable container_vtable[] = {
                                  container_method_resize_console, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("OpenConsoleStream", "t", SD_BUS_PARAM(flags), "o", SD_BUS_PARAM(stream),
                                  container_method_open_console_stream, SD_BUS_VTABLE_UNPRIVILEGED),
+
+        SD_BUS_METHOD_WITH_NAMES("OpenConsoleDevice", "st", SD_BUS_PARAM(devname) SD_BUS_PARAM(flags), "h", SD_BUS_PARAM(fd),
+                                 container_method_open_console_device, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ResizeConsoleDevice", "sqq", SD_BUS_PARAM(devname) SD_BUS_PARAM(rows) SD_BUS_PARAM(cols),
+                                 "", , container_method_resize_console_device, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetMemory", "tt", SD_BUS_PARAM(kib) SD_BUS_PARAM(flags), "", ,
                                  container_method_set_memory, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetSchedulerParameters", "a{sv}t", SD_BUS_PARAM(params) SD_BUS_PARAM(flags), "", ,

@@ -235,6 +235,12 @@ DEFINE_REDIRECT_METHOD(method_get_xml, container_method_get_xml);
 DEFINE_REDIRECT_METHOD(method_open_console, container_method_open_console);
 DEFINE_REDIRECT_METHOD(method_resize_console, container_method_resize_console);
 DEFINE_REDIRECT_METHOD(method_open_console_stream, container_method_open_console_stream);
+
+DEFINE_REDIRECT_METHOD(method_open_console_device, container_method_open_console_device);
+DEFINE_REDIRECT_METHOD(method_shutdown_flags, container_method_shutdown_flags);
+DEFINE_REDIRECT_METHOD(method_start_with_files, container_method_start_with_files);
+DEFINE_REDIRECT_METHOD(method_reboot_flags, container_method_reboot_flags);
+DEFINE_REDIRECT_METHOD(method_resize_console_device, container_method_resize_console_device);
 DEFINE_REDIRECT_METHOD(method_set_memory, container_method_set_memory);
 DEFINE_REDIRECT_METHOD(method_set_scheduler, container_method_set_scheduler);
 DEFINE_REDIRECT_METHOD(method_get_stats, container_method_get_stats);
@@ -311,6 +317,12 @@ static const sd_bus_vtable manager_vtable[] = {
                                  method_destroy, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Reboot", "s", SD_BUS_PARAM(name), "", ,
                                  method_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("StartWithFiles", "saht", SD_BUS_PARAM(name) SD_BUS_PARAM(fds) SD_BUS_PARAM(flags), "", ,
+                                 method_start_with_files, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ShutdownWithFlags", "st", SD_BUS_PARAM(name) SD_BUS_PARAM(flags), "", ,
+                                 method_shutdown_flags, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("RebootWithFlags", "st", SD_BUS_PARAM(name) SD_BUS_PARAM(flags), "", ,
+                                 method_reboot_flags, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Suspend", "s", SD_BUS_PARAM(name), "", ,
                                  method_suspend, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Resume", "s", SD_BUS_PARAM(name), "", ,
@@ -329,6 +341,12 @@ static const sd_bus_vtable manager_vtable[] = {
                                  "", , method_resize_console, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("OpenConsoleStream", "st", SD_BUS_PARAM(name) SD_BUS_PARAM(flags), "o",
                                  SD_BUS_PARAM(stream), method_open_console_stream, SD_BUS_VTABLE_UNPRIVILEGED),
+
+        SD_BUS_METHOD_WITH_NAMES("OpenConsoleDevice", "sst", SD_BUS_PARAM(name) SD_BUS_PARAM(devname) SD_BUS_PARAM(flags),
+                                 "h", SD_BUS_PARAM(fd), method_open_console_device, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ResizeConsoleDevice", "ssqq", SD_BUS_PARAM(name) SD_BUS_PARAM(devname)
+                                 SD_BUS_PARAM(rows) SD_BUS_PARAM(cols),
+                                 "", , method_resize_console_device, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetMemory", "stt", SD_BUS_PARAM(name) SD_BUS_PARAM(kib) SD_BUS_PARAM(flags),
                                  "", , method_set_memory, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetSchedulerParameters", "sa{sv}t",

@@ -93,6 +93,9 @@ struct Container {
         bool paused;                   /* running, with its payload frozen by the helper */
         bool autostart;                /* started when the manager first runs after boot */
         sd_bus_message *reboot_msg;    /* Reboot: start again once the helper is gone */
+        int *pass_fds;                  /* StartWithFiles: for the next helper only (start --pass-fds) */
+        size_t n_pass_fds;
+        uint64_t reboot_flags;          /* its VIV_SHUTDOWN_INITCTL/SIGNAL mode, 0: the default */
         uint64_t restart_window_usec;  /* CLOCK_MONOTONIC start of the lifecycle restarts counted */
         unsigned restarts_in_window;
 
@@ -195,6 +198,12 @@ int container_console_request(Container *c, sd_bus_message *msg, uint64_t *ret_f
 /* console-stream.c: OpenConsoleStream, and the streams' end with the manager */
 int container_method_open_console_stream(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 void console_streams_free(Manager *m);
+
+int container_method_start_with_files(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_shutdown_flags(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_reboot_flags(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_open_console_device(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_resize_console_device(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int container_method_suspend(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int container_method_resume(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int container_method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *error);

@@ -103,7 +103,10 @@ int helper_model_fd(Container *c, int *ret_fd, sd_bus_error *error) {
 }
 
 /* In the child between fork() and exec(): only async-signal-safe calls. */
-static _noreturn_ void exec_helper(const char *path, const char *name, int fd, int model_fd) {
+static _noreturn_ void exec_helper(const char *path, const char *name, int fd, int model_fd,
+                                   const int *pass_fds, size_t n_pass_fds) {
+        int copies[VIV_PASS_FDS_MAX];
+        char n_pass[16];
         sigset_t all;
         int null_fd;
 
@@ -121,6 +124,14 @@ static _noreturn_ void exec_helper(const char *path, const char *name, int fd, i
 
         /* Its own session: no terminal signal of ours reaches it. */
         (void) setsid();
+
+        /* start --pass-fds: copies above every number they will land on,
+         * so neither the handshake nor the model overwrites one */
+        for (size_t i = 0; i < n_pass_fds; i++) {
+                copies[i] = fcntl(pass_fds[i], F_DUPFD_CLOEXEC, MODEL_FD + 1 + (int) n_pass_fds);
+                if (copies[i] < 0)
+                        _exit(127);
+        }
 
         /* Both land on their numbers without overwriting each other: the
          * model's first out of the way, then the handshake, then the model. */
@@ -144,11 +155,28 @@ static _noreturn_ void exec_helper(const char *path, const char *name, int fd, i
         if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0)
                 _exit(127);
 
+        /* the passed fds follow the model: 5, 6, ... */
+        for (size_t i = 0; i < n_pass_fds; i++)
+                if (dup2(copies[i], MODEL_FD + 1 + (int) i) < 0)
+                        _exit(127);
+
         /* Nothing of the manager leaks into the container's process tree. */
-        (void) close_range(MODEL_FD + 1, ~0U, 0);
+        (void) close_range(MODEL_FD + 1 + (unsigned) n_pass_fds, ~0U, 0);
 
         /* argv[0] is the full path, so ps shows the helper as libvirt_lxc shows. */
-        execl(path, path, "--name", name, "--handshake", "3", "--model", "4", (char *) NULL);
+        if (n_pass_fds > 0) {
+                /* snprintf is not async-signal-safe: the digits by hand */
+                size_t v = n_pass_fds, k = 0;
+                char rev[16];
+                do
+                        rev[k++] = (char) ('0' + v % 10);
+                while ((v /= 10) > 0);
+                for (size_t j = 0; j < k; j++)
+                        n_pass[j] = rev[k - 1 - j];
+                n_pass[k] = 0;
+                execl(path, path, "--name", name, "--handshake", "3", "--model", "4", "--pass-fds", n_pass, (char *) NULL);
+        } else
+                execl(path, path, "--name", name, "--handshake", "3", "--model", "4", (char *) NULL);
         _exit(127);
 }
 
@@ -166,7 +194,7 @@ int helper_spawn(Container *c, int model_fd) {
         if (pid < 0)
                 return -errno;
         if (pid == 0)
-                exec_helper(c->manager->helper_path, c->name, theirs, model_fd);
+                exec_helper(c->manager->helper_path, c->name, theirs, model_fd, c->pass_fds, c->n_pass_fds);
 
         theirs = safe_close(theirs);
         c->helper_pid = pid;

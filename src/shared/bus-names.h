@@ -40,6 +40,18 @@
 #define VIV_XML_INACTIVE    UINT64_C(2)
 #define VIV_CONSOLE_FORCE   UINT64_C(1)
 
+/* StartWithFiles: at most this many fds for init (fds 3, 4, ...) */
+#define VIV_PASS_FDS_MAX    64
+
+/* ShutdownWithFlags/RebootWithFlags: libvirt's virDomainShutdownFlagValues
+ * (and the same bits of virDomainRebootFlagValues); containers support the
+ * last two */
+#define VIV_SHUTDOWN_ACPI_POWER_BTN UINT64_C(1)
+#define VIV_SHUTDOWN_GUEST_AGENT    UINT64_C(2)
+#define VIV_SHUTDOWN_INITCTL        UINT64_C(4)
+#define VIV_SHUTDOWN_SIGNAL         UINT64_C(8)
+#define VIV_SHUTDOWN_PARAVIRT       UINT64_C(16)
+
 #define VIV_HANDSHAKE_GO    "GO"
 #define VIV_HANDSHAKE_READY "READY"
 #define VIV_HANDSHAKE_ERROR "ERROR"
