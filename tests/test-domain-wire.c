@@ -211,6 +211,24 @@ static unsigned compare_defs(const char *what, const DomainDef *a, const DomainD
         if (a->n_interfaces == b->n_interfaces)
                 for (size_t i = 0; i < a->n_interfaces; i++)
                         compare_interface(&d, &a->interfaces[i], &b->interfaces[i]);
+        SAME(&d, a, b, n_hostdevs);
+        if (a->n_hostdevs == b->n_hostdevs)
+                for (size_t i = 0; i < a->n_hostdevs; i++) {
+                        SAME(&d, a, b, hostdevs[i].type);
+                        SAME_STR(&d, a, b, hostdevs[i].source);
+                        SAME(&d, a, b, hostdevs[i].usb_vendor);
+                        SAME(&d, a, b, hostdevs[i].usb_product);
+                        SAME(&d, a, b, hostdevs[i].usb_bus);
+                        SAME(&d, a, b, hostdevs[i].usb_device);
+                }
+        SAME(&d, a, b, n_disks);
+        if (a->n_disks == b->n_disks)
+                for (size_t i = 0; i < a->n_disks; i++) {
+                        SAME(&d, a, b, disks[i].type);
+                        SAME_STR(&d, a, b, disks[i].source);
+                        SAME_STR(&d, a, b, disks[i].target);
+                        SAME(&d, a, b, disks[i].readonly);
+                }
         return d.n;
 }
 
@@ -352,6 +370,21 @@ static DomainDef *def_new_full(void) {
         set_ip(&i1->ips[1], AF_INET6, "fe80::1", 64, "fe80::2");
         set_route(&i1->routes[0], AF_INET, "0.0.0.0", 0, "172.16.0.1");
         set_route(&i1->routes[1], AF_INET6, "2001:db8::", 32, "fe80::2");
+
+        def->n_hostdevs = 4;
+        def->hostdevs = xcalloc(4, sizeof(DomainHostdev));
+        def->hostdevs[0] = (DomainHostdev) { .type = HOSTDEV_STORAGE, .source = xstrdup("/dev/sdf1") };
+        def->hostdevs[1] = (DomainHostdev) { .type = HOSTDEV_MISC, .source = xstrdup("/dev/input/event3") };
+        def->hostdevs[2] = (DomainHostdev) { .type = HOSTDEV_NET, .source = xstrdup("eth9") };
+        def->hostdevs[3] = (DomainHostdev) {
+                .type = HOSTDEV_USB, .usb_vendor = 0x1d6b, .usb_product = 0x0002, .usb_bus = 3, .usb_device = 65535,
+        };
+        def->n_disks = 2;
+        def->disks = xcalloc(2, sizeof(DomainDisk));
+        def->disks[0] = (DomainDisk) { .type = DISK_BLOCK, .source = xstrdup("/dev/loop7"), .target = xstrdup("sdb") };
+        def->disks[1] = (DomainDisk) {
+                .type = DISK_FILE, .source = xstrdup("/var/img/a.raw"), .target = xstrdup("vdc"), .readonly = true,
+        };
         return def;
 }
 
@@ -555,6 +588,12 @@ static void test_malformed(void) {
         REFUSED(full, "interface type out of range", d->interfaces[1].type = _INTERFACE_TYPE_MAX);
         REFUSED(full, "direct mode out of range", d->interfaces[1].direct_mode = _DIRECT_MODE_MAX);
         REFUSED(full, "network without source", set_str(&d->interfaces[0].source, NULL));
+        REFUSED(full, "hostdev type out of range", d->hostdevs[0].type = _HOSTDEV_TYPE_MAX);
+        REFUSED(full, "storage hostdev without source", set_str(&d->hostdevs[0].source, NULL));
+        REFUSED(full, "usb hostdev with a source", set_str(&d->hostdevs[3].source, "/dev/x"));
+        REFUSED(full, "usb hostdev without id or address", d->hostdevs[3].usb_vendor = d->hostdevs[3].usb_bus = 0);
+        REFUSED(full, "disk type out of range", d->disks[1].type = _DISK_TYPE_MAX);
+        REFUSED(full, "disk target with a slash", set_str(&d->disks[0].target, "../sda"));
         REFUSED(full, "ethernet with a source", d->interfaces[0].type = INTERFACE_ETHERNET);
         REFUSED(full, "ip family 0", d->interfaces[0].ips[0].family = 0);
         REFUSED(full, "route family AF_UNIX", d->interfaces[0].routes[1].family = AF_UNIX);

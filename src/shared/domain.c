@@ -88,6 +88,14 @@ DomainDef *domain_def_free(DomainDef *def) {
         ARRAY_FOREACH(iface, def->interfaces, def->n_interfaces)
                 domain_interface_done(iface);
         free(def->interfaces);
+        ARRAY_FOREACH(hd, def->hostdevs, def->n_hostdevs)
+                free(hd->source);
+        free(def->hostdevs);
+        ARRAY_FOREACH(disk, def->disks, def->n_disks) {
+                free(disk->source);
+                free(disk->target);
+        }
+        free(def->disks);
         free(def);
         return NULL;
 }
@@ -100,7 +108,13 @@ const DomainFilesystem *domain_def_root(const DomainDef *def) {
 }
 
 bool domain_def_has_privnet(const DomainDef *def) {
-        return def->privnet || def->n_interfaces > 0;
+        if (def->privnet || def->n_interfaces > 0)
+                return true;
+        /* a host link moved in needs a namespace to move into */
+        ARRAY_FOREACH(hd, def->hostdevs, def->n_hostdevs)
+                if (hd->type == HOSTDEV_NET)
+                        return true;
+        return false;
 }
 
 bool domain_def_userns_pick(const DomainDef *def) {
@@ -201,6 +215,24 @@ const char *userns_mode_to_string(UsernsMode m) {
                 [USERNS_MODE_OFF] = "off",
         };
         return TABLE_LOOKUP(table, m);
+}
+
+const char *hostdev_type_to_string(HostdevType t) {
+        static const char *const table[] = {
+                [HOSTDEV_STORAGE] = "storage",
+                [HOSTDEV_MISC] = "misc",
+                [HOSTDEV_NET] = "net",
+                [HOSTDEV_USB] = "usb",
+        };
+        return TABLE_LOOKUP(table, t);
+}
+
+const char *disk_type_to_string(DiskType t) {
+        static const char *const table[] = {
+                [DISK_BLOCK] = "block",
+                [DISK_FILE] = "file",
+        };
+        return TABLE_LOOKUP(table, t);
 }
 
 static const struct {

@@ -101,6 +101,40 @@ typedef struct DomainInterface {
         char *lease_address;
 } DomainInterface;
 
+/* <hostdev mode='capabilities' type=...>: a host resource handed to the
+ * container as it is (libvirt's LXC host devices). */
+typedef enum HostdevType {
+        HOSTDEV_STORAGE,       /* <source><block>PATH</block>: a block device node at PATH */
+        HOSTDEV_MISC,          /* <source><char>PATH</char>: a character device node at PATH */
+        HOSTDEV_NET,           /* <source><interface>NAME</interface>: the host's link NAME, moved in */
+        HOSTDEV_USB,           /* mode='subsystem': a USB device's node /dev/bus/usb/BBB/DDD */
+        _HOSTDEV_TYPE_MAX,
+} HostdevType;
+
+typedef struct DomainHostdev {
+        HostdevType type;
+        char *source;          /* storage/misc: the host's node, the same path in the container; net: link name; usb: NULL */
+        uint16_t usb_vendor;   /* usb: <vendor id=...>/<product id=...>, 0 = not given */
+        uint16_t usb_product;
+        uint16_t usb_bus;      /* usb: <address bus=... device=...>, 0 = not given */
+        uint16_t usb_device;
+} DomainHostdev;
+
+/* <disk type=... device='disk'>: a host block device (type='block') or an
+ * image file on a loop device (type='file', raw) as /dev/TARGET inside. */
+typedef enum DiskType {
+        DISK_BLOCK,
+        DISK_FILE,
+        _DISK_TYPE_MAX,
+} DiskType;
+
+typedef struct DomainDisk {
+        DiskType type;
+        char *source;          /* <source dev=...> (block) or <source file=...> (file) */
+        char *target;          /* <target dev=...>: "sdb" gives /dev/sdb */
+        bool readonly;         /* <readonly/>: the node is read-only, the device policy "r" */
+} DomainDisk;
+
 typedef struct DomainIdmap {
         uint32_t start;        /* first id inside the container */
         uint32_t target;       /* first id on the host */
@@ -201,6 +235,10 @@ typedef struct DomainDef {
         size_t n_filesystems;
         DomainInterface *interfaces;
         size_t n_interfaces;
+        DomainHostdev *hostdevs;
+        size_t n_hostdevs;
+        DomainDisk *disks;
+        size_t n_disks;
 } DomainDef;
 
 /* An empty model with the defaults a parse starts from (UNSET_U64 limits,
@@ -242,6 +280,8 @@ const char *lifecycle_action_to_string(LifecycleAction a);
 const char *spoofcheck_to_string(SpoofCheck s); /* "default", "on", "off" */
 
 const char *userns_mode_to_string(UsernsMode m);
+const char *hostdev_type_to_string(HostdevType t); /* "storage", "misc", "net" */
+const char *disk_type_to_string(DiskType t);       /* "block", "file" */
 
 /* Helpers for identifiers, used by the parser and by the programs. */
 
