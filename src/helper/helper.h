@@ -111,6 +111,9 @@ typedef struct HostMounts {
         bool cgroup_unified_writable;   /* hybrid: ... in the cgroup2 on unified/ */
         bool init_systemd;      /* init is systemd in a private root: an OS container (helper-os.c) */
         int notify_fd;          /* borrowed from Helper: the child binds it in the container */
+        int *node_fds;          /* <hostdev>/<disk> nodes (helper-hostdev.c): clones to bind at node_paths[i] */
+        char **node_paths;
+        size_t n_nodes;
 } HostMounts;
 
 struct Helper {
@@ -150,6 +153,8 @@ struct Helper {
         bool machine_registered;
 
         int userns_lock_fd;     /* holds the lock of a picked ID range */
+        int netns_fd;           /* the container's netns while it holds lent host links, else -EBADF */
+        char *netns_pin;        /* its pin (hostdev-net.h), NULL without one */
 
         bool paused;            /* payload/ frozen by Suspend() */
         bool destroying;
@@ -189,6 +194,13 @@ void os_notify_close(Helper *h);
 extern const char *const dev_node_names[];
 int dev_open_host_nodes(int ret_fds[], size_t n);
 int dev_setup(int root_fd, HostMounts *h, char **ret_error);
+
+/* helper-hostdev.c */
+int hostdev_open_nodes(HostMounts *h, const DomainDef *def, char **ret_error);
+int hostdev_attach_nodes(int root_fd, HostMounts *h, char **ret_error);
+void hostdev_close_nodes(HostMounts *h);
+int hostdev_net_lend(Helper *h, pid_t pid, char **ret_error);
+void hostdev_net_take_back(Helper *h);
 
 /* helper-console.c */
 int console_receive(Console *c, int sock);

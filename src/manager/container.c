@@ -406,6 +406,7 @@ static void container_finish_start_failure(Container *c) {
 
         /* the prepare hook ran: its counterparts run as after a stop */
         hook_run_logged(c, "stopped", "end", NULL);
+        devices_reclaim(c, c->live);
         container_remove_run_files(c);
         container_reset_runtime(c);
         /* Whatever the helper left in the scope goes with it. */
@@ -525,6 +526,7 @@ static void container_on_helper_exit(Container *c) {
 
         hook_run_logged(c, "stopped", "end", NULL);
         bandwidth_cleanup(c);
+        devices_reclaim(c, c->live);
         container_remove_run_files(c);
         container_reset_runtime(c);
         /* Normally already empty and collected; this catches what a crashed
@@ -636,6 +638,11 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
         if (r < 0)
                 return sd_bus_error_setf(error, VIV_ERROR_START_FAILED, "Failed to start container '%s': %s", c->name,
                                          hook_error ? hook_error : strerror(-r));
+        r = devices_check(c, live, error);
+        if (r < 0) {
+                hook_run_release_failed(c);
+                return r;
+        }
         if (domain_def_userns_pick(live)) {
                 r = pick_userns_range(c, live, error);
                 if (r < 0)
@@ -796,6 +803,7 @@ int container_adopt(Manager *m, DomainDef *live) {
                 /* Its helper could not remove its filter; its addresses
                  * are released by networks_adopt_reservations(). */
                 nft_remove_guard(m, live);
+                devices_reclaim(c, live);
                 container_remove_run_files(c);
                 if (created)
                         manager_unlink_container(m, c);

@@ -298,6 +298,14 @@ int scope_kill(Manager *m, const char *unit, int sig);
 void manager_free_jobs(Manager *m);
 void manager_forget_jobs(Manager *m, Container *c);
 
+/* devices.c */
+/* The start's host devices exist: else StartFailed naming the first missing one. */
+int devices_check(Container *c, const DomainDef *live, sd_bus_error *error);
+/* (ss) entries of DeviceAllow= for the definition's device nodes. */
+int devices_append_policy(sd_bus_message *msg, const DomainDef *def);
+/* Lent host links back through NAME.netns when the helper left it behind. */
+void devices_reclaim(Container *c, const DomainDef *def);
+
 /* spawn.c */
 /* The live definition and its networks' bridges, resolved now, in a sealed
  * memfd for the helper's --model (domain-wire.h). Fails with "Network 'NAME'

@@ -253,7 +253,7 @@ static const char *const device_allow[] = {
         "char-pts",     /* the container's devpts instance: console and ptys */
 };
 
-static int append_device_policy(sd_bus_message *msg) {
+static int append_device_policy(sd_bus_message *msg, const DomainDef *def) {
         int r;
 
         r = sd_bus_message_append(msg, "(sv)", "DevicePolicy", "s", "closed");
@@ -270,6 +270,10 @@ static int append_device_policy(sd_bus_message *msg) {
                 if (r < 0)
                         return r;
         }
+        /* and the nodes the definition names: <hostdev>, <disk> */
+        r = devices_append_policy(msg, def);
+        if (r < 0)
+                return r;
         r = sd_bus_message_close_container(msg);
         if (r < 0)
                 return r;
@@ -385,7 +389,7 @@ static int scope_start_call(Container *c) {
                                   "PIDs", "au", 1, (uint32_t) c->helper_pid);
         if (r < 0)
                 return r;
-        r = append_device_policy(msg);
+        r = append_device_policy(msg, container_current_def(c));
         if (r < 0)
                 return r;
         r = append_limits(msg, container_current_def(c));
