@@ -39,6 +39,9 @@ on_host() { in_host ip link show "$1" >/dev/null 2>&1; }
 scope_gone() { ! in_host systemctl -q is-active "machine-$1.scope"; }
 
 work=$(mktemp -d /tmp/vt-devices.XXXXXX)
+# <disk type='file'>: a name of its own, to find its loop device by
+image=/tmp/vt-devices-$$.img
+image_attached() { in_host sh -c "cat /sys/block/loop*/loop/backing_file 2>/dev/null" | grep -qxF "$image"; }
 loop=
 # Loop devices are the kernel's, not the test host's: detached before the
 # host goes (this trap runs before the harness's).
@@ -63,6 +66,8 @@ cp /bin/busybox $r/bin/
 for a in sh stat cat dd mknod echo ip sleep id head od tr; do ln -sf busybox $r/bin/$a; done
 printf "vivarium-disk-marker" >/tmp/disk.img
 dd if=/dev/zero bs=1k count=1023 >>/tmp/disk.img 2>/dev/null
+printf "vivarium-image-marker" >'"$image"'
+dd if=/dev/zero bs=1k count=1023 >>'"$image"' 2>/dev/null
 [ -e /dev/loop-control ] || mknod /dev/loop-control c 10 237
 mknod -m 0620 /dev/vt-misc c 1 3
 ip link add vt-lend0 type veth peer name vt-lend0p'
@@ -77,13 +82,14 @@ for try in 1 2 3 4 5; do
 done
 check "the test host has a loop device on its image ($loop)" [ -n "$loop" ]
 minor=${loop#/dev/loop}
-other=$((minor + 1))
+other=$((minor + 137))  # a loop device the XML does not name
 
 probes='p=/share/probe
 {
 for n in /dev/sdb '"$loop"' /dev/vt-misc; do echo "node $n $(stat -c "%F %t:%T %a %u:%g" $n 2>&1)"; done
 echo "read=$(head -c 20 /dev/sdb 2>&1)"
 echo "hostdev-read=$(head -c 20 '"$loop"' 2>&1)"
+echo "image-read=$(head -c 21 /dev/vdc 2>&1)"
 echo x >/dev/vt-misc 2>/dev/null && echo misc-write-ok || echo misc-write-refused
 echo "unnamed-nodes=$(ls /dev/sdc /dev/sdz /dev/loop'"$other"' 2>/dev/null | tr "\n" " ")end"
 if mknod /dev/own-null c 1 3 2>/dev/null; then
@@ -127,6 +133,7 @@ domain() {
     <disk type='block' device='disk'><source dev='$loop'/><target dev='sdb'/></disk>
     <hostdev mode='capabilities' type='storage'><source><block>$loop</block></source></hostdev>
     <hostdev mode='capabilities' type='misc'><source><char>/dev/vt-misc</char></source></hostdev>
+    <disk type='file'><driver name='loop' type='raw'/><source file='$image'/><target dev='vdc'/></disk>
     $4
   </devices>
 </domain>
@@ -153,6 +160,7 @@ check_nodes() {
 	check "$1: the disk reads the image through the device policy" contains "$probe" "read=vivarium-disk-marker"
 	check "$1: the storage hostdev reads it too" contains "$probe" "hostdev-read=vivarium-disk-marker"
 	check "$1: the misc node is writable" contains "$probe" "misc-write-ok"
+	check "$1: the image disk reads the image through its loop device" contains "$probe" "image-read=vivarium-image-marker"
 	check "$1: no node the XML did not name" contains "$probe" "unnamed-nodes=end"
 }
 
@@ -174,8 +182,10 @@ check "the scope allows the disk's node" contains "$allow" "/dev/block/7:$minor 
 check "the scope allows the misc node" contains "$allow" "/dev/char/1:3 rwm"
 check "the lent link is inside" contains "$probe" "link-inside"
 check "the lent link is gone from the host while d1 runs" not on_host vt-lend0
+check "the image is on a loop device while d1 runs" image_attached
 vivctl destroy d1 >/dev/null 2>&1
 check "destroy: the link is back on the host" wait_for 100 on_host vt-lend0
+check "destroy: the image's loop device is released" wait_for 100 not image_attached
 check "destroy: no pin is left" not in_host test -e /run/vivarium/containers/d1.netns
 
 # --- a picked user namespace: the nodes belong to the range's root ---
@@ -199,6 +209,7 @@ lend_xml() { # NAME INIT
   <devices>
     <filesystem type='mount'><source dir='/tmp/dr'/><target dir='/'/></filesystem>
     <hostdev mode='capabilities' type='net'><source><interface>vt-lend0</interface></source></hostdev>
+    <disk type='file'><source file='$image'/><target dev='vdc'/><readonly/></disk>
   </devices>
 </domain>
 XML
@@ -208,6 +219,7 @@ out=$(vivctl create "$work/l1.xml" 2>&1)
 check "init exit: the container starts" contains "$out" "Domain l1 created"
 check "init exit: the link is back once init ended" wait_for 300 on_host vt-lend0
 check "init exit: the container is shut off" wait_for 100 not in_host test -e /run/vivarium/containers/l1.xml
+check "init exit: the image's loop device is released" wait_for 100 not image_attached
 
 lend_xml l2 'exec sleep 600'
 vivctl create "$work/l2.xml" >/dev/null 2>&1
@@ -218,13 +230,16 @@ check "helper killed: the pin exists" in_host test -e /run/vivarium/containers/l
 check "helper killed: the manager gives the link back" wait_for 100 on_host vt-lend0
 check "helper killed: the pin is gone" wait_for 50 not in_host test -e /run/vivarium/containers/l2.netns
 check "helper killed: the scope is gone" wait_for 100 scope_gone l2
+check "helper killed: the image's loop device is released" wait_for 100 not image_attached
 
 vivctl create "$work/l2.xml" >/dev/null 2>&1
 in_host systemctl restart vivariumd.service
 check "manager restarted: the container is adopted" contains "$(vivctl list 2>&1)" "l2"
 check "manager restarted: the link is still inside" not on_host vt-lend0
+check "manager restarted: the image is still attached" image_attached
 vivctl destroy l2 >/dev/null 2>&1
 check "manager restarted, then destroy: the link is back" wait_for 100 on_host vt-lend0
+check "manager restarted, then destroy: the loop device is released" wait_for 100 not image_attached
 
 vivctl create "$work/l2.xml" >/dev/null 2>&1
 id=$(vivctl domid l2 2>/dev/null)
@@ -235,6 +250,7 @@ vivctl list >/dev/null 2>&1
 check "helper killed while no manager ran: the next manager gives the link back" wait_for 100 on_host vt-lend0
 check "... and removes the pin" wait_for 50 not in_host test -e /run/vivarium/containers/l2.netns
 check "... and the scope" wait_for 100 scope_gone l2
+check "... and the loop device is released" wait_for 100 not image_attached
 
 # --- missing devices: a clear error, nothing half-made ---
 missing() { # NAME DEVICE-XML
@@ -262,6 +278,13 @@ out=$(missing m3 "<hostdev mode='capabilities' type='net'><source><interface>vt-
 check "a missing host interface: the error names it" contains "$out" "Host interface 'vt-nolink' of <hostdev type='net'> does not exist"
 check "... no scope" scope_gone m3
 check "... the other interface was not moved" on_host vt-lend0
+out=$(missing m5 "<disk type='file'><source file='/tmp/vt-no-image.raw'/><target dev='vdd'/></disk>")
+check "a missing disk image: the error names it" \
+	contains "$out" "Failed to attach disk image '/tmp/vt-no-image.raw' to a loop device: it does not exist"
+out=$(missing m6 "<disk type='file'><source file='$image'/><target dev='vdd'/></disk>
+    <disk type='block'><source dev='/dev/vt-nonexistent'/><target dev='sdc'/></disk>")
+check "an image with a missing block disk: refused" contains "$out" "Disk source '/dev/vt-nonexistent' does not exist"
+check "... and the image is not left on a loop device" not image_attached
 out=$(missing m4 "<hostdev mode='subsystem' type='usb'><source><vendor id='0x1d6b'/><product id='0x0002'/></source></hostdev>")
 if [ -d /sys/bus/usb/devices ]; then
 	check "USB: a device the host lacks is named" contains "$out" "USB host device (vendor 0x1d6b product 0x0002)"

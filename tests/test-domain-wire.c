@@ -228,6 +228,7 @@ static unsigned compare_defs(const char *what, const DomainDef *a, const DomainD
                         SAME_STR(&d, a, b, disks[i].source);
                         SAME_STR(&d, a, b, disks[i].target);
                         SAME(&d, a, b, disks[i].readonly);
+                        SAME(&d, a, b, disks[i].loop_rdev);
                 }
         return d.n;
 }
@@ -384,6 +385,7 @@ static DomainDef *def_new_full(void) {
         def->disks[0] = (DomainDisk) { .type = DISK_BLOCK, .source = xstrdup("/dev/loop7"), .target = xstrdup("sdb") };
         def->disks[1] = (DomainDisk) {
                 .type = DISK_FILE, .source = xstrdup("/var/img/a.raw"), .target = xstrdup("vdc"), .readonly = true,
+                .loop_rdev = (7ULL << 8) | 3,
         };
         return def;
 }
@@ -593,6 +595,7 @@ static void test_malformed(void) {
         REFUSED(full, "usb hostdev with a source", set_str(&d->hostdevs[3].source, "/dev/x"));
         REFUSED(full, "usb hostdev without id or address", d->hostdevs[3].usb_vendor = d->hostdevs[3].usb_bus = 0);
         REFUSED(full, "disk type out of range", d->disks[1].type = _DISK_TYPE_MAX);
+        REFUSED(full, "a block disk with a loop device", d->disks[0].loop_rdev = 1);
         REFUSED(full, "disk target with a slash", set_str(&d->disks[0].target, "../sda"));
         REFUSED(full, "ethernet with a source", d->interfaces[0].type = INTERFACE_ETHERNET);
         REFUSED(full, "ip family 0", d->interfaces[0].ips[0].family = 0);

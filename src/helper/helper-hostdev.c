@@ -23,8 +23,10 @@
 #include "helper.h"
 #include "helper-log.h"
 
-int hostdev_open_nodes(HostMounts *h, const DomainDef *def, char **ret_error) {
+int hostdev_open_nodes(Helper *helper, char **ret_error) {
         static const char *const opts[] = { "mode=0700", "size=64k", NULL };
+        HostMounts *h = &helper->host;
+        const DomainDef *def = helper->def;
         _cleanup_close_ int scratch = -EBADF;
         DeviceNode *nodes = NULL;
         size_t n = 0;
@@ -38,7 +40,8 @@ int hostdev_open_nodes(HostMounts *h, const DomainDef *def, char **ret_error) {
 
         h->node_fds = calloc(n, sizeof(int));
         h->node_paths = calloc(n + 1, sizeof(char *));
-        if (!h->node_fds || !h->node_paths) {
+        helper->image_fds = calloc(n, sizeof(int));
+        if (!h->node_fds || !h->node_paths || !helper->image_fds) {
                 r = -ENOMEM;
                 goto finish;
         }
@@ -66,6 +69,18 @@ int hostdev_open_nodes(HostMounts *h, const DomainDef *def, char **ret_error) {
                                         nodes[i].path, def->name, strerror(-r));
                         goto finish;
                 }
+                /* an image's loop device lives as long as someone has it
+                 * open (autoclear): the helper, from now until it exits */
+                if (nodes[i].image) {
+                        int fd = openat(scratch, name, (nodes[i].readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);
+                        if (fd < 0) {
+                                r = -errno;
+                                (void) asprintf(ret_error, "Failed to open the loop device of disk image '%s': %s",
+                                                nodes[i].host_path, strerror(-r));
+                                goto finish;
+                        }
+                        helper->image_fds[helper->n_image_fds++] = fd;
+                }
                 h->node_fds[i] = open_tree(scratch, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
                 if (h->node_fds[i] < 0) {
                         r = -errno;
@@ -92,6 +107,14 @@ int hostdev_attach_nodes(int root_fd, HostMounts *h, char **ret_error) {
                 }
         }
         return 0;
+}
+
+void hostdev_close_images(Helper *h) {
+        for (size_t i = 0; i < h->n_image_fds; i++)
+                safe_close(h->image_fds[i]);
+        free(h->image_fds);
+        h->image_fds = NULL;
+        h->n_image_fds = 0;
 }
 
 void hostdev_close_nodes(HostMounts *h) {

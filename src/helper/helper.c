@@ -61,6 +61,7 @@ static void helper_done(Helper *h) {
         os_notify_close(h);
         host_mounts_close(&h->host);
         hostdev_net_take_back(h);
+        hostdev_close_images(h);
         h->network = network_teardown(h->network);
         h->child_source = sd_event_source_disable_unref(h->child_source);
         h->init_pidfd = safe_close(h->init_pidfd);
@@ -381,7 +382,7 @@ static int container_start(Helper *h, char **ret_error) {
                 r = userns_prepare(h, ret_error);
         /* after userns_prepare(): the nodes belong to the container's root */
         if (r >= 0)
-                r = hostdev_open_nodes(&h->host, h->def, ret_error);
+                r = hostdev_open_nodes(h, ret_error);
         if (r < 0) {
                 host_mounts_close(&h->host);
                 return r;

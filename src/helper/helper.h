@@ -155,6 +155,8 @@ struct Helper {
         int userns_lock_fd;     /* holds the lock of a picked ID range */
         int netns_fd;           /* the container's netns while it holds lent host links, else -EBADF */
         char *netns_pin;        /* its pin (hostdev-net.h), NULL without one */
+        int *image_fds;         /* loop devices of type='file' disks, held open while we run (loop-device.h) */
+        size_t n_image_fds;
 
         bool paused;            /* payload/ frozen by Suspend() */
         bool destroying;
@@ -196,7 +198,8 @@ int dev_open_host_nodes(int ret_fds[], size_t n);
 int dev_setup(int root_fd, HostMounts *h, char **ret_error);
 
 /* helper-hostdev.c */
-int hostdev_open_nodes(HostMounts *h, const DomainDef *def, char **ret_error);
+int hostdev_open_nodes(Helper *h, char **ret_error);
+void hostdev_close_images(Helper *h);
 int hostdev_attach_nodes(int root_fd, HostMounts *h, char **ret_error);
 void hostdev_close_nodes(HostMounts *h);
 int hostdev_net_lend(Helper *h, pid_t pid, char **ret_error);

@@ -79,6 +79,7 @@ static void container_free(Container *c) {
         free(c->stop_waiters);
         domain_def_free(c->def);
         domain_def_free(c->live);
+        devices_release_images(c);
         free(c->name);
         free(c->path);
         free(c->unit);
@@ -198,6 +199,7 @@ static void container_reset_runtime(Container *c) {
         if (!c->got_exited)
                 nft_remove_guard(c->manager, c->live);
         networks_release_container(c->manager, c->name);
+        devices_release_images(c);
         c->pidfd_source = sd_event_source_disable_unref(c->pidfd_source);
         c->handshake_source = sd_event_source_disable_unref(c->handshake_source);
         c->kill_timer = sd_event_source_disable_unref(c->kill_timer);
@@ -330,6 +332,8 @@ void container_helper_ready(Container *c, pid_t leader) {
         manager_forget_jobs(c->manager, c);
         c->state = CONTAINER_RUNNING;
         c->leader_pid = leader;
+        /* the helper holds the disk images' loop devices now */
+        devices_release_images(c);
 
         /* the host-side device names the helper chose (docs/internals.md) */
         if (c->live && c->live->n_interfaces > 0) {
@@ -638,20 +642,21 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
         if (r < 0)
                 return sd_bus_error_setf(error, VIV_ERROR_START_FAILED, "Failed to start container '%s': %s", c->name,
                                          hook_error ? hook_error : strerror(-r));
-        r = devices_check(c, live, error);
-        if (r < 0) {
-                hook_run_release_failed(c);
-                return r;
-        }
         if (domain_def_userns_pick(live)) {
                 r = pick_userns_range(c, live, error);
                 if (r < 0)
                         return r;
         }
+        r = devices_prepare(c, live, error);
+        if (r < 0) {
+                hook_run_release_failed(c);
+                return r;
+        }
         c->live = TAKE_PTR(live);
 
         r = helper_model_fd(c, &model_fd, error);
         if (r < 0) {
+                devices_release_images(c);
                 networks_release_container(c->manager, c->name);
                 hook_run_release_failed(c);
                 c->live = domain_def_free(c->live);
@@ -663,6 +668,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
 
         r = container_write_live_xml(c, 0);
         if (r < 0) {
+                devices_release_images(c);
                 networks_release_container(c->manager, c->name);
                 hook_run_release_failed(c);
                 c->live = domain_def_free(c->live);

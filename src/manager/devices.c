@@ -13,23 +13,64 @@
 #include "bus-names.h"
 #include "device-nodes.h"
 #include "hostdev-net.h"
+#include "loop-device.h"
 #include "macros.h"
 #include "manager.h"
 
-int devices_check(Container *c, const DomainDef *live, sd_bus_error *error) {
+void devices_release_images(Container *c) {
+        for (size_t i = 0; i < c->n_image_fds; i++)
+                safe_close(c->image_fds[i]);
+        c->image_fds = mfree(c->image_fds);
+        c->n_image_fds = 0;
+}
+
+/* Each type='file' disk on a loop device of its own, held until the helper
+ * holds it (devices_release_images() at READY, or when the start fails). */
+static int attach_images(Container *c, DomainDef *live, char **ret_msg) {
+        ARRAY_FOREACH(disk, live->disks, live->n_disks) {
+                dev_t rdev;
+                int fd, *a;
+
+                if (disk->type != DISK_FILE)
+                        continue;
+                fd = loop_attach(disk->source, disk->readonly, &rdev);
+                if (fd < 0) {
+                        (void) asprintf(ret_msg, "Failed to attach disk image '%s' to a loop device: %s", disk->source,
+                                        fd == -ENOENT ? "it does not exist" :
+                                        fd == -ENODEV ? "this host has no loop device support (no loop-control)" :
+                                        strerror(-fd));
+                        return fd;
+                }
+                a = realloc(c->image_fds, (c->n_image_fds + 1) * sizeof(int));
+                if (!a) {
+                        safe_close(fd);
+                        return -ENOMEM;
+                }
+                c->image_fds = a;
+                c->image_fds[c->n_image_fds++] = fd;
+                disk->loop_rdev = (uint64_t) rdev;
+        }
+        return 0;
+}
+
+int devices_prepare(Container *c, DomainDef *live, sd_bus_error *error) {
         _cleanup_free_ char *msg = NULL;
         DeviceNode *nodes = NULL;
         size_t n = 0;
         int r;
 
-        r = device_nodes_resolve(live, "/sys", &nodes, &n, &msg);
+        r = attach_images(c, live, &msg);
+        if (r >= 0)
+                r = device_nodes_resolve(live, "/sys", &nodes, &n, &msg);
         if (r >= 0) {
                 device_nodes_free(nodes, n);
                 r = hostdev_net_check(live, &msg);
         }
-        if (r < 0)
+        if (r < 0) {
+                devices_release_images(c);
                 return sd_bus_error_setf(error, VIV_ERROR_START_FAILED, "Failed to start container '%s': %s", c->name,
                                          msg ? msg : strerror(-r));
+        }
         return 0;
 }
 

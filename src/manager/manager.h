@@ -71,6 +71,8 @@ struct Container {
         char *start_error;             /* the helper's ERROR message */
         bool scope_retried;
         bool scope_created;            /* StartTransientUnit succeeded: stop it on failure */
+        int *image_fds;                /* loop devices of type='file' disks, held until READY (devices.c) */
+        size_t n_image_fds;
         char *scope_job;
 
         pid_t helper_pid;      /* the Id */
@@ -299,8 +301,11 @@ void manager_free_jobs(Manager *m);
 void manager_forget_jobs(Manager *m, Container *c);
 
 /* devices.c */
-/* The start's host devices exist: else StartFailed naming the first missing one. */
-int devices_check(Container *c, const DomainDef *live, sd_bus_error *error);
+/* Attaches the type='file' disks of live to loop devices (held in c until
+ * devices_release_images()) and checks that every host device exists: else
+ * StartFailed naming the first missing one, and nothing stays attached. */
+int devices_prepare(Container *c, DomainDef *live, sd_bus_error *error);
+void devices_release_images(Container *c);
 /* (ss) entries of DeviceAllow= for the definition's device nodes. */
 int devices_append_policy(sd_bus_message *msg, const DomainDef *def);
 /* Lent host links back through NAME.netns when the helper left it behind. */

@@ -149,8 +149,6 @@ int device_nodes_resolve(const DomainDef *def, const char *sysfs_root, DeviceNod
         ARRAY_FOREACH(disk, r >= 0 ? def->disks : NULL, def->n_disks) {
                 DeviceNode *node = &nodes[n];
 
-                if (disk->type != DISK_BLOCK)
-                        continue;
                 n++;
                 node->host_path = strdup(disk->source);
                 if (!node->host_path || asprintf(&node->path, "/dev/%s", disk->target) < 0) {
@@ -159,6 +157,17 @@ int device_nodes_resolve(const DomainDef *def, const char *sysfs_root, DeviceNod
                         break;
                 }
                 node->readonly = disk->readonly;
+                if (disk->type == DISK_FILE) {
+                        if (disk->loop_rdev == 0) {
+                                (void) asprintf(ret_error, "Disk image '%s' is not attached to a loop device", disk->source);
+                                r = -ENXIO;
+                                break;
+                        }
+                        node->image = true;
+                        node->rdev = (dev_t) disk->loop_rdev;
+                        node->mode = S_IFBLK | (disk->readonly ? 0440 : 0660);
+                        continue;
+                }
                 r = node_stat(node, S_IFBLK, "Disk source", ret_error);
                 if (r < 0)
                         break;

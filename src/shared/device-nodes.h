@@ -21,6 +21,7 @@ typedef struct DeviceNode {
         mode_t mode;           /* S_IFBLK or S_IFCHR | the host node's permission bits */
         dev_t rdev;
         bool readonly;         /* <disk><readonly/>: the policy allows reading only */
+        bool image;            /* a type='file' disk's loop device: the helper holds it open */
 } DeviceNode;
 
 void device_nodes_free(DeviceNode *nodes, size_t n);
@@ -29,8 +30,8 @@ void device_nodes_free(DeviceNode *nodes, size_t n);
  * USB devices are looked up ("/sys" but for tests). Returns 0 and an array
  * (NULL when there are none); -ENODEV (missing device or host interface,
  * a host without USB), -ENOTBLK/-EINVAL (a node of the wrong kind), -ENOMEM,
- * each with *ret_error. A type='file' disk is not a node of the host's: it
- * is skipped here (its loop device is the helper's, see loop-device.h). */
+ * each with *ret_error. A type='file' disk is the loop device of its
+ * loop_rdev (loop-device.h); -ENXIO when it has none (not attached). */
 int device_nodes_resolve(const DomainDef *def, const char *sysfs_root, DeviceNode **ret, size_t *ret_n,
                          char **ret_error);
 

@@ -34,7 +34,7 @@ _Static_assert(sizeof(DomainRoute) == 32, "DomainRoute changed: update domain-wi
 _Static_assert(sizeof(DomainIdmap) == 12, "DomainIdmap changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainEnv) == 16, "DomainEnv changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainHostdev) == 24, "DomainHostdev changed: update domain-wire.c and tests/test-domain-wire.c");
-_Static_assert(sizeof(DomainDisk) == 32, "DomainDisk changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainDisk) == 40, "DomainDisk changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainCapToggle) == 8, "DomainCapToggle changed: update domain-wire.c and tests/test-domain-wire.c");
 #endif
 
@@ -296,6 +296,7 @@ static void put_disk(WireWriter *w, const DomainDisk *disk) {
         put_str(w, disk->source);
         put_str(w, disk->target);
         put_bool(w, disk->readonly);
+        put_u64(w, disk->loop_rdev);
 }
 
 static void put_def(WireWriter *w, const DomainDef *def) {
@@ -406,7 +407,7 @@ int domain_def_to_wire(const DomainDef *def, char *const *bridges, void **ret, s
 #define WIRE_MIN_INTERFACE (4 + MAC_ADDR_LEN + 1 + WIRE_MIN_STR + 4 + 2 * WIRE_MIN_STR + 1 + 8 * 8 + 4 + 4 + 4 + WIRE_MIN_STR)
 
 #define WIRE_MIN_HOSTDEV (4 + WIRE_MIN_STR + 4 * 4)
-#define WIRE_MIN_DISK (4 + 2 * WIRE_MIN_STR + 1)
+#define WIRE_MIN_DISK (4 + 2 * WIRE_MIN_STR + 1 + 8)
 
 static bool family_is_valid(int family) {
         return family == AF_INET || family == AF_INET6;
@@ -521,6 +522,8 @@ static void get_disk(WireReader *r, DomainDisk *disk) {
         disk->source = get_str_nonnull(r);
         disk->target = get_str_nonnull(r);
         disk->readonly = get_bool(r);
+        disk->loop_rdev = get_u64(r);
+        wire_check(r, disk->type == DISK_FILE || disk->loop_rdev == 0);
         /* the target names a node in /dev: never a path step */
         wire_check(r, !disk->target || (!strchr(disk->target, '/') && !streq(disk->target, "..") && !streq(disk->target, ".")));
 }

@@ -133,6 +133,9 @@ typedef struct DomainDisk {
         char *source;          /* <source dev=...> (block) or <source file=...> (file) */
         char *target;          /* <target dev=...>: "sdb" gives /dev/sdb */
         bool readonly;         /* <readonly/>: the node is read-only, the device policy "r" */
+        /* Live model only, never in XML: the loop device (makedev()) vivariumd
+         * attached a type='file' disk to at start, 0 = none. */
+        uint64_t loop_rdev;
 } DomainDisk;
 
 typedef struct DomainIdmap {
