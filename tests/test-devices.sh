@@ -199,6 +199,80 @@ check "on the host, /dev/sdb is owned by the range's first ID ($base)" \
 	[ "$(in_host stat -c %u:%g "/proc/${leader:-0}/root/dev/sdb")" = "${base:-x}:${base:-x}" ]
 vivctl destroy d2 >/dev/null 2>&1
 
+# --- live attach-device / detach-device, and --config ---
+cat >"$work/d3.xml" <<XML
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>d3</name>
+  <memory>102400</memory>
+  <vivarium:userns mode='pick'/>
+  <os><type>exe</type><init>/bin/sleep</init><initarg>600</initarg></os>
+  <devices>
+    <filesystem type='mount'><source dir='/tmp/dr'/><target dir='/'/></filesystem>
+    <interface type='ethernet'/>
+  </devices>
+</domain>
+XML
+echo "<disk type='block'><source dev='$loop'/><target dev='sdd'/></disk>" >"$work/disk.xml"
+echo "<hostdev mode='capabilities' type='net'><source><interface>vt-lend0</interface></source></hostdev>" >"$work/link.xml"
+echo "<interface type='ethernet'><target dev='vt-att0'/></interface>" >"$work/iface.xml"
+echo "<disk type='block'><source dev='/dev/vt-nonexistent'/><target dev='sde'/></disk>" >"$work/nodisk.xml"
+inside() { vivctl enter d3 -- /bin/sh -c "$1" 2>&1; }
+allowed() { in_host systemctl show machine-d3.scope -p DeviceAllow --value 2>&1; }
+vivctl define "$work/d3.xml" >/dev/null 2>&1
+out=$(vivctl attach-device d3 "$work/disk.xml" --live 2>&1)
+check "attach --live to a domain that does not run is refused" contains "$out" "is not running"
+out=$(vivctl start d3 2>&1)
+check "d3 (picked range, no devices) starts" contains "$out" "Domain d3 started"
+out=$(vivctl attach-device d3 "$work/disk.xml" 2>&1)
+check "attach-device of a disk: virsh's message" contains "$out" "Device attached successfully"
+out=$(inside 'stat -c "%F %t:%T %u:%g" /dev/sdd; head -c 20 /dev/sdd')
+check "the attached disk is /dev/sdd inside, owned by the range's root" \
+	contains "$out" "block special file 7:$(printf %x "$minor") 0:0"
+check "... and reads the image through the widened policy" contains "$out" "vivarium-disk-marker"
+check "the scope allows it now" contains "$(allowed)" "/dev/block/7:$minor rwm"
+check "the live XML shows it" contains "$(vivctl dumpxml d3 2>&1)" "<target dev='sdd'/>"
+check "the definition does not (--current on a running domain is live)" \
+	lacks "$(vivctl dumpxml --inactive d3 2>&1)" "<target dev='sdd'/>"
+out=$(vivctl attach-device d3 "$work/disk.xml" 2>&1)
+check "the same disk twice is refused" contains "$out" "is already used"
+out=$(vivctl attach-device d3 "$work/link.xml" 2>&1)
+check "attach-device of a host link" contains "$out" "Device attached successfully"
+check "the link left the host" not on_host vt-lend0
+check "the link is inside" contains "$(inside 'ip link show vt-lend0')" "vt-lend0"
+out=$(vivctl attach-device d3 "$work/nodisk.xml" 2>&1)
+check "attaching a missing device names it" contains "$out" "Disk source '/dev/vt-nonexistent' does not exist on the host"
+out=$(vivctl attach-device d3 "$work/iface.xml" --live 2>&1)
+check "a live interface is refused for now, saying to use --config" contains "$out" "use --config"
+out=$(vivctl detach-device d3 "$work/disk.xml" 2>&1)
+check "detach-device of the disk" contains "$out" "Device detached successfully"
+check "/dev/sdd is gone inside" contains "$(inside 'ls /dev/sdd')" "No such file"
+check "the scope no longer allows it" lacks "$(allowed)" "/dev/block/7:$minor "
+out=$(vivctl detach-device d3 "$work/link.xml" 2>&1)
+check "detach-device of the link" contains "$out" "Device detached successfully"
+check "the link is back on the host" on_host vt-lend0
+out=$(vivctl attach-device d3 "$work/iface.xml" --config 2>&1)
+check "attach --config of an interface" contains "$out" "Device attached successfully"
+check "... the definition has it" contains "$(vivctl dumpxml --inactive d3 2>&1)" "<target dev='vt-att0'/>"
+check "... the running domain does not" lacks "$(vivctl dumpxml d3 2>&1)" "vt-att0"
+out=$(vivctl attach-device d3 "$work/disk.xml" --persistent 2>&1)
+check "attach --persistent of a running domain" contains "$out" "Device attached successfully"
+check "... live" contains "$(inside 'head -c 20 /dev/sdd')" "vivarium-disk-marker"
+check "... and in the definition" contains "$(vivctl dumpxml --inactive d3 2>&1)" "<target dev='sdd'/>"
+out=$(in_host busctl call org.vivarium1 /org/vivarium1 org.vivarium1.Manager DetachDevice sst d3 \
+	"<disk type='block'><source dev='$loop'/><target dev='sdd'/></disk>" 3 2>&1)
+check "DetachDevice over D-Bus, live and config (flags 3)" same "$out" ""
+check "... gone live" contains "$(inside 'ls /dev/sdd')" "No such file"
+check "... and from the definition" lacks "$(vivctl dumpxml --inactive d3 2>&1)" "<target dev='sdd'/>"
+out=$(vivctl detach-device d3 "$work/iface.xml" --config 2>&1)
+check "detach --config of the interface" contains "$out" "Device detached successfully"
+check "... gone from the definition" lacks "$(vivctl dumpxml --inactive d3 2>&1)" "vt-att0"
+out=$(vivctl detach-device d3 "$work/iface.xml" --config 2>&1)
+check "detaching a device the definition lacks says so" contains "$out" "has no such device"
+vivctl attach-device d3 "$work/link.xml" >/dev/null 2>&1
+vivctl destroy d3 >/dev/null 2>&1
+check "a link attached live comes back at destroy" wait_for 100 on_host vt-lend0
+vivctl undefine d3 >/dev/null 2>&1
+
 # --- the lent link comes back on every other way out ---
 lend_xml() { # NAME INIT
 	cat >"$work/$1.xml" <<XML

@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "bus-names.h"
@@ -127,13 +129,13 @@ void hostdev_close_nodes(HostMounts *h) {
         h->n_nodes = 0;
 }
 
-int hostdev_net_lend(Helper *h, pid_t pid, char **ret_error) {
+/* Opens the container's network namespace and pins it (not in foreground
+ * mode: no manager would reclaim through a pin). */
+int hostdev_net_lend_begin(Helper *h, pid_t pid, char **ret_error) {
         _cleanup_close_ int netns_fd = -EBADF;
         char ns[64];
         int r;
 
-        if (!hostdev_net_any(h->def))
-                return 0;
         snprintf(ns, sizeof(ns), "/proc/%d/ns/net", (int) pid);
         netns_fd = open(ns, O_RDONLY | O_CLOEXEC);
         if (netns_fd < 0)
@@ -154,11 +156,19 @@ int hostdev_net_lend(Helper *h, pid_t pid, char **ret_error) {
                         return r;
                 }
         }
-        r = hostdev_net_move_in(h->def, netns_fd, ret_error);
-        if (r < 0)
-                return r;
         h->netns_fd = TAKE_FD(netns_fd);
         return 0;
+}
+
+int hostdev_net_lend(Helper *h, pid_t pid, char **ret_error) {
+        int r;
+
+        if (!hostdev_net_any(h->def))
+                return 0;
+        r = hostdev_net_lend_begin(h, pid, ret_error);
+        if (r < 0)
+                return r;
+        return hostdev_net_move_in(h->def, h->netns_fd, ret_error);
 }
 
 void hostdev_net_take_back(Helper *h) {
@@ -178,3 +188,217 @@ void hostdev_net_take_back(Helper *h) {
                 h->netns_pin = NULL;
         }
 }
+
+/* ---- live attach and detach (vivariumd's AttachDevice/DetachDevice) ---- */
+
+/* The running container's root, as its init sees it. */
+static int open_container_root(Helper *h) {
+        char path[64];
+        int fd;
+
+        snprintf(path, sizeof(path), "/proc/%d/root", (int) h->init_pid);
+        fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+/* systemd widens the scope's device policy after it answered vivariumd
+ * (the cgroup is realized from its event loop): what needs the new rule
+ * waits for it, bounded. */
+#define POLICY_WAIT_USEC (10 * 1000000ULL)
+#define POLICY_POLL_USEC (20 * 1000ULL)
+
+/* cgroup v1's devices controller copies a parent's rules into a child when
+ * the child is made, and never the rules the parent gains later: our leaves
+ * learn the new node themselves once the scope has it (EPERM until then). */
+static int leaves_allow_device(Helper *h, mode_t mode, dev_t rdev) {
+        char rule[64];
+        uint64_t waited = 0;
+        int r;
+
+        snprintf(rule, sizeof(rule), "%c %u:%u rwm", S_ISBLK(mode) ? 'b' : 'c', major(rdev), minor(rdev));
+        while ((r = cgroup_leaves_allow_device(&h->cgroups, rule)) == -EPERM && waited < POLICY_WAIT_USEC) {
+                usleep(POLICY_POLL_USEC);
+                waited += POLICY_POLL_USEC;
+        }
+        return r;
+}
+
+/* mknod in the container's /dev. It is the tmpfs the child mounted as the
+ * host's root (helper-dev.c), so it takes device nodes even when the
+ * container has a user namespace; the path resolves inside the container's
+ * root, never out of it. The scope's device policy allows the node before
+ * vivariumd asks for it. */
+static int method_attach_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Helper *h = userdata;
+        _cleanup_close_ int root = -EBADF, dir = -EBADF;
+        _cleanup_free_ char *parent = NULL;
+        const char *path, *base;
+        uint32_t mode;
+        uint64_t rdev;
+        int r;
+
+        r = sd_bus_message_read(m, "sut", &path, &mode, &rdev);
+        if (r < 0)
+                return r;
+        if (h->exited)
+                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
+        if (strncmp(path, "/dev/", 5) != 0 || strstr(path, "/../") || (!S_ISBLK(mode) && !S_ISCHR(mode)))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Not a device node below /dev: '%s'", path);
+        base = strrchr(path, '/') + 1;
+        parent = strndup(path, (size_t) (base - path));
+        if (!parent)
+                return -ENOMEM;
+        root = open_container_root(h);
+        if (root < 0)
+                return sd_bus_error_set_errnof(error, -root, "Failed to open the root of container '%s': %m", h->name);
+        r = mkdir_p_in_root(root, parent, 0755);
+        if (r >= 0) {
+                dir = open_in_root(root, parent, O_PATH | O_DIRECTORY);
+                r = dir;
+        }
+        if (r >= 0)
+                r = leaves_allow_device(h, (mode_t) mode, (dev_t) rdev);
+        /* on cgroup2 the scope's new BPF program comes as late */
+        for (uint64_t waited = 0; r >= 0; waited += POLICY_POLL_USEC) {
+                if (mknodat(dir, base, (mode_t) mode, (dev_t) rdev) >= 0)
+                        break;
+                r = -errno;
+                if (r != -EPERM || waited >= POLICY_WAIT_USEC)
+                        break;
+                r = 0;
+                usleep(POLICY_POLL_USEC);
+        }
+        if (r >= 0 && (fchmodat(dir, base, (mode_t) mode & 07777, 0) < 0 ||
+                       fchownat(dir, base, h->root_uid, h->root_gid, AT_SYMLINK_NOFOLLOW) < 0))
+                r = -errno;
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, -r, "Failed to make device node '%s' in container '%s': %m", path,
+                                               h->name);
+        log_debug("Device node %s attached.", path);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_detach_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Helper *h = userdata;
+        _cleanup_close_ int root = -EBADF, dir = -EBADF;
+        _cleanup_free_ char *parent = NULL;
+        const char *path, *base;
+        struct stat st;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &path);
+        if (r < 0)
+                return r;
+        if (h->exited)
+                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
+        if (strncmp(path, "/dev/", 5) != 0 || strstr(path, "/../"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Not a path below /dev: '%s'", path);
+        base = strrchr(path, '/') + 1;
+        parent = strndup(path, (size_t) (base - path));
+        if (!parent)
+                return -ENOMEM;
+        root = open_container_root(h);
+        if (root < 0)
+                return sd_bus_error_set_errnof(error, -root, "Failed to open the root of container '%s': %m", h->name);
+        dir = open_in_root(root, parent, O_PATH | O_DIRECTORY);
+        /* a node made at start is a bind mount: detached, then its file removed */
+        if (dir >= 0 && fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
+                _cleanup_close_ int node = openat(dir, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                char proc[64];
+
+                if (node >= 0) {
+                        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", node);
+                        (void) umount2(proc, MNT_DETACH);
+                }
+                r = RET_NERRNO(unlinkat(dir, base, 0));
+        } else
+                r = dir < 0 ? dir : -errno;
+        if (r < 0 && r != -ENOENT)
+                return sd_bus_error_set_errnof(error, -r, "Failed to remove device node '%s' from container '%s': %m",
+                                               path, h->name);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+/* h->def learns the lent link, so that every way out gives it back. */
+static int method_lend_link(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *msg = NULL;
+        Helper *h = userdata;
+        DomainHostdev *hd, *a;
+        DomainDef one = {};
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        if (h->exited)
+                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
+        if (!domain_def_has_privnet(h->def))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "Container '%s' shares the host's network namespace: no link can be lent to it",
+                                         h->name);
+        a = realloc(h->def->hostdevs, (h->def->n_hostdevs + 1) * sizeof(DomainHostdev));
+        if (!a)
+                return -ENOMEM;
+        h->def->hostdevs = a;
+        hd = &a[h->def->n_hostdevs];
+        *hd = (DomainHostdev) { .type = HOSTDEV_NET, .source = strdup(name) };
+        if (!hd->source)
+                return -ENOMEM;
+        if (h->netns_fd < 0) {
+                r = hostdev_net_lend_begin(h, h->init_pid, &msg);
+                if (r < 0) {
+                        free(hd->source);
+                        return sd_bus_error_setf(error, VIV_ERROR_START_FAILED, "%s", msg ? msg : strerror(-r));
+                }
+        }
+        one.hostdevs = hd;
+        one.n_hostdevs = 1;
+        r = hostdev_net_move_in(&one, h->netns_fd, &msg);
+        if (r < 0) {
+                free(hd->source);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", msg ? msg : strerror(-r));
+        }
+        h->def->n_hostdevs++;
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_return_link(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Helper *h = userdata;
+        DomainDef one = {};
+        const char *name;
+        size_t i;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        for (i = 0; i < h->def->n_hostdevs; i++)
+                if (h->def->hostdevs[i].type == HOSTDEV_NET && streq(h->def->hostdevs[i].source, name))
+                        break;
+        if (i == h->def->n_hostdevs || h->netns_fd < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Host interface '%s' is not lent to container '%s'",
+                                         name, h->name);
+        one.hostdevs = &h->def->hostdevs[i];
+        one.n_hostdevs = 1;
+        r = hostdev_net_return(&one, h->netns_fd);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, -r, "Failed to give host interface '%s' back: %m", name);
+        if (r == 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
+                                         "Host interface '%s' is no longer in container '%s' (renamed inside?)", name, h->name);
+        free(h->def->hostdevs[i].source);
+        memmove(&h->def->hostdevs[i], &h->def->hostdevs[i + 1], (h->def->n_hostdevs - i - 1) * sizeof(DomainHostdev));
+        h->def->n_hostdevs--;
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+const sd_bus_vtable hostdev_control_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD_WITH_ARGS("AttachNode", SD_BUS_ARGS("s", path, "u", mode, "t", rdev), SD_BUS_NO_RESULT,
+                                method_attach_node, 0),
+        SD_BUS_METHOD_WITH_ARGS("DetachNode", SD_BUS_ARGS("s", path), SD_BUS_NO_RESULT, method_detach_node, 0),
+        SD_BUS_METHOD_WITH_ARGS("LendLink", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_lend_link, 0),
+        SD_BUS_METHOD_WITH_ARGS("ReturnLink", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_return_link, 0),
+        SD_BUS_VTABLE_END,
+};

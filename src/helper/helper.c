@@ -381,8 +381,11 @@ static int container_start(Helper *h, char **ret_error) {
         if (r >= 0)
                 r = userns_prepare(h, ret_error);
         /* after userns_prepare(): the nodes belong to the container's root */
-        if (r >= 0)
+        if (r >= 0) {
+                h->root_uid = h->host.root_uid;
+                h->root_gid = h->host.root_gid;
                 r = hostdev_open_nodes(h, ret_error);
+        }
         if (r < 0) {
                 host_mounts_close(&h->host);
                 return r;

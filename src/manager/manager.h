@@ -232,6 +232,9 @@ void hook_run_release_failed(Container *c);
 
 /* process-signal.c: send-process-signal (a Container method handler) */
 int container_method_send_process_signal(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+/* device-attach.c */
+int container_method_attach_device(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_detach_device(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 
 /* bandwidth.c: domiftune (Container method handlers, as above) */
 int container_method_set_interface_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error);
@@ -295,6 +298,7 @@ int transient_unit_message_new(sd_bus *bus, const char *unit, sd_bus_message **r
 int transient_unit_message_close(sd_bus_message *msg);
 int manager_subscribe_systemd(Manager *m);
 int scope_start(Container *c);
+int scope_set_device_policy(Container *c, const DomainDef *def, sd_bus_error *error);
 int scope_stop(Manager *m, const char *unit);
 int scope_kill(Manager *m, const char *unit, int sig);
 void manager_free_jobs(Manager *m);
