@@ -311,6 +311,12 @@ in_host systemctl restart vivariumd.service
 check "manager restarted: the container is adopted" contains "$(vivctl list 2>&1)" "l2"
 check "manager restarted: the link is still inside" not on_host vt-lend0
 check "manager restarted: the image is still attached" image_attached
+echo "<hostdev mode='capabilities' type='misc'><source><char>/dev/vt-misc</char></source></hostdev>" >"$work/misc.xml"
+out=$(vivctl attach-device l2 "$work/misc.xml" 2>&1)
+check "manager restarted: a live attach works" contains "$out" "Device attached successfully"
+out=$(vivctl enter l2 -- /bin/sh -c 'head -c 21 /dev/vdc; echo; echo x >/dev/vt-misc && echo misc-ok' 2>&1)
+check "... and the rebuilt policy still allows the image's loop device" contains "$out" "vivarium-image-marker"
+check "... and the attached node" contains "$out" "misc-ok"
 vivctl destroy l2 >/dev/null 2>&1
 check "manager restarted, then destroy: the link is back" wait_for 100 on_host vt-lend0
 check "manager restarted, then destroy: the loop device is released" wait_for 100 not image_attached

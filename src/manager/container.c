@@ -817,6 +817,7 @@ int container_adopt(Manager *m, DomainDef *live) {
         }
 
         c->live = TAKE_PTR(owned);
+        devices_adopt(c);
         c->paused = streq_ptr(state, VIV_STATE_PAUSED);
         c->helper_pid = (pid_t) helper_pid;
         c->leader_pid = (pid_t) leader_pid;

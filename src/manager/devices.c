@@ -98,6 +98,23 @@ int devices_append_policy(sd_bus_message *msg, const DomainDef *def) {
         return r;
 }
 
+void devices_adopt(Container *c) {
+        /* the live XML does not keep an image's loop device: found again */
+        ARRAY_FOREACH(disk, c->live ? c->live->disks : NULL, c->live ? c->live->n_disks : 0) {
+                dev_t rdev;
+                int r;
+
+                if (disk->type != DISK_FILE || disk->loop_rdev != 0)
+                        continue;
+                r = loop_find_by_backing(disk->source, &rdev);
+                if (r < 0)
+                        fprintf(stderr, "Failed to find the loop device of disk image '%s' of container '%s', ignoring: %s\n",
+                                disk->source, c->name, strerror(-r));
+                else
+                        disk->loop_rdev = (uint64_t) rdev;
+        }
+}
+
 void devices_reclaim(Container *c, const DomainDef *def) {
         _cleanup_free_ char *pin = NULL;
         int r;

@@ -314,6 +314,8 @@ void devices_release_images(Container *c);
 int devices_append_policy(sd_bus_message *msg, const DomainDef *def);
 /* Lent host links back through NAME.netns when the helper left it behind. */
 void devices_reclaim(Container *c, const DomainDef *def);
+/* An adopted container's runtime facts the live XML lacks. */
+void devices_adopt(Container *c);
 
 /* spawn.c */
 /* The live definition and its networks' bridges, resolved now, in a sealed

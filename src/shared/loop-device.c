@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/loop.h>
@@ -14,6 +15,8 @@
 #include "fileio.h"
 #include "loop-device.h"
 #include "macros.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
 #define LOOP_CONTROL_MAJOR 10
 #define LOOP_CONTROL_MINOR 237
@@ -96,4 +99,30 @@ int loop_attach(const char *path, bool readonly, dev_t *ret_rdev) {
                 return TAKE_FD(loop);
         }
         return r;
+}
+
+int loop_find_by_backing(const char *path, dev_t *ret_rdev) {
+        _cleanup_(closedirp) DIR *d = opendir("/sys/block");
+
+        if (!d)
+                return -errno;
+        for (struct dirent *de; (de = readdir(d));) {
+                _cleanup_free_ char *file = NULL, *text = NULL;
+                char *end;
+                long n;
+
+                if (strncmp(de->d_name, "loop", 4) != 0)
+                        continue;
+                n = strtol(de->d_name + 4, &end, 10);
+                if (end == de->d_name + 4 || *end)
+                        continue;
+                if (asprintf(&file, "/sys/block/%s/loop/backing_file", de->d_name) < 0)
+                        return -ENOMEM;
+                if (read_full_file(file, &text, NULL) < 0)
+                        continue;  /* not attached */
+                text[strcspn(text, "\n")] = 0;
+                if (streq(text, path))
+                        return loop_rdev(n, ret_rdev);
+        }
+        return -ENOENT;
 }

@@ -23,3 +23,8 @@ int device_open_private(mode_t type, dev_t rdev, int flags);
  * Returns the loop device's fd (O_CLOEXEC) and its number in *ret_rdev, or
  * -errno (-ENOENT: no image; -ENODEV: no loop support). */
 int loop_attach(const char *path, bool readonly, dev_t *ret_rdev);
+
+/* The loop device whose backing file is path (as the caller's root names
+ * it, from /sys/block/loop*\/loop/backing_file): 0 and its number, or
+ * -ENOENT. For a manager restarted while a container holds an image. */
+int loop_find_by_backing(const char *path, dev_t *ret_rdev);
