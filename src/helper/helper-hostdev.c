@@ -191,14 +191,38 @@ void hostdev_net_take_back(Helper *h) {
 
 /* ---- live attach and detach (vivariumd's AttachDevice/DetachDevice) ---- */
 
-/* The running container's root, as its init sees it. */
-static int open_container_root(Helper *h) {
-        char path[64];
-        int fd;
+/* The directory of a node path below /dev in the running container, as its
+ * init sees it (made when create), resolved inside the container's root,
+ * and the node's name in it. */
+static int open_node_dir(Helper *h, const char *path, bool create, int *ret_dir, const char **ret_base,
+                         sd_bus_error *error) {
+        _cleanup_close_ int root = -EBADF;
+        _cleanup_free_ char *parent = NULL;
+        const char *base;
+        char proc[64];
+        int r;
 
-        snprintf(path, sizeof(path), "/proc/%d/root", (int) h->init_pid);
-        fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        return fd < 0 ? -errno : fd;
+        if (h->exited)
+                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
+        base = strrchr(path, '/');  /* not NULL below: the path starts with "/dev/" */
+        if (strncmp(path, "/dev/", 5) != 0 || strstr(path, "/../") || !base[1] || streq(base, "/.."))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Not a node path below /dev: '%s'", path);
+        base++;
+        parent = strndup(path, (size_t) (base - path));
+        if (!parent)
+                return -ENOMEM;
+        snprintf(proc, sizeof(proc), "/proc/%d/root", (int) h->init_pid);
+        root = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                return sd_bus_error_set_errnof(error, errno, "Failed to open the root of container '%s': %m", h->name);
+        r = create ? mkdir_p_in_root(root, parent, 0755) : 0;
+        if (r >= 0)
+                r = open_in_root(root, parent, O_PATH | O_DIRECTORY);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, -r, "Failed to open '%s' in container '%s': %m", parent, h->name);
+        *ret_dir = r;
+        *ret_base = base;
+        return 0;
 }
 
 /* systemd widens the scope's device policy after it answered vivariumd
@@ -230,8 +254,7 @@ static int leaves_allow_device(Helper *h, mode_t mode, dev_t rdev) {
  * vivariumd asks for it. */
 static int method_attach_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Helper *h = userdata;
-        _cleanup_close_ int root = -EBADF, dir = -EBADF;
-        _cleanup_free_ char *parent = NULL;
+        _cleanup_close_ int dir = -EBADF;
         const char *path, *base;
         uint32_t mode;
         uint64_t rdev;
@@ -240,24 +263,12 @@ static int method_attach_node(sd_bus_message *m, void *userdata, sd_bus_error *e
         r = sd_bus_message_read(m, "sut", &path, &mode, &rdev);
         if (r < 0)
                 return r;
-        if (h->exited)
-                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
-        if (strncmp(path, "/dev/", 5) != 0 || strstr(path, "/../") || (!S_ISBLK(mode) && !S_ISCHR(mode)))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Not a device node below /dev: '%s'", path);
-        base = strrchr(path, '/') + 1;
-        parent = strndup(path, (size_t) (base - path));
-        if (!parent)
-                return -ENOMEM;
-        root = open_container_root(h);
-        if (root < 0)
-                return sd_bus_error_set_errnof(error, -root, "Failed to open the root of container '%s': %m", h->name);
-        r = mkdir_p_in_root(root, parent, 0755);
-        if (r >= 0) {
-                dir = open_in_root(root, parent, O_PATH | O_DIRECTORY);
-                r = dir;
-        }
-        if (r >= 0)
-                r = leaves_allow_device(h, (mode_t) mode, (dev_t) rdev);
+        if (!S_ISBLK(mode) && !S_ISCHR(mode))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Mode 0%o of '%s' is not a device's", mode, path);
+        r = open_node_dir(h, path, true, &dir, &base, error);
+        if (r < 0)
+                return r;
+        r = leaves_allow_device(h, (mode_t) mode, (dev_t) rdev);
         /* on cgroup2 the scope's new BPF program comes as late */
         for (uint64_t waited = 0; r >= 0; waited += POLICY_POLL_USEC) {
                 if (mknodat(dir, base, (mode_t) mode, (dev_t) rdev) >= 0)
@@ -280,8 +291,7 @@ static int method_attach_node(sd_bus_message *m, void *userdata, sd_bus_error *e
 
 static int method_detach_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Helper *h = userdata;
-        _cleanup_close_ int root = -EBADF, dir = -EBADF;
-        _cleanup_free_ char *parent = NULL;
+        _cleanup_close_ int dir = -EBADF;
         const char *path, *base;
         struct stat st;
         int r;
@@ -289,20 +299,11 @@ static int method_detach_node(sd_bus_message *m, void *userdata, sd_bus_error *e
         r = sd_bus_message_read(m, "s", &path);
         if (r < 0)
                 return r;
-        if (h->exited)
-                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
-        if (strncmp(path, "/dev/", 5) != 0 || strstr(path, "/../"))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Not a path below /dev: '%s'", path);
-        base = strrchr(path, '/') + 1;
-        parent = strndup(path, (size_t) (base - path));
-        if (!parent)
-                return -ENOMEM;
-        root = open_container_root(h);
-        if (root < 0)
-                return sd_bus_error_set_errnof(error, -root, "Failed to open the root of container '%s': %m", h->name);
-        dir = open_in_root(root, parent, O_PATH | O_DIRECTORY);
+        r = open_node_dir(h, path, false, &dir, &base, error);
+        if (r < 0)
+                return r;
         /* a node made at start is a bind mount: detached, then its file removed */
-        if (dir >= 0 && fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
+        if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
                 _cleanup_close_ int node = openat(dir, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
                 char proc[64];
 
@@ -312,7 +313,7 @@ static int method_detach_node(sd_bus_message *m, void *userdata, sd_bus_error *e
                 }
                 r = RET_NERRNO(unlinkat(dir, base, 0));
         } else
-                r = dir < 0 ? dir : -errno;
+                r = -errno;
         if (r < 0 && r != -ENOENT)
                 return sd_bus_error_set_errnof(error, -r, "Failed to remove device node '%s' from container '%s': %m",
                                                path, h->name);

@@ -21,8 +21,6 @@
 #include "macros.h"
 #include "manager.h"
 
-#define HELPER_CALL_TIMEOUT_USEC (30 * 1000000ULL)
-
 typedef enum DeviceKind {
         DEVICE_HOSTDEV,
         DEVICE_DISK,
@@ -141,25 +139,6 @@ static int def_rebuild(const DomainDef *base, const DomainDef *frag, ssize_t dro
         return r;
 }
 
-static int helper_call_sync(Container *c, const char *method, sd_bus_error *error, const char *types, ...) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
-        va_list ap;
-        int r;
-
-        r = helper_connect(c);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to reach the helper of container '%s': %m", c->name);
-        r = sd_bus_message_new_method_call(c->helper_bus, &msg, NULL, VIV_HELPER_PATH, VIV_HELPER_DEVICES_IFACE, method);
-        if (r < 0)
-                return r;
-        va_start(ap, types);
-        r = sd_bus_message_appendv(msg, types, ap);
-        va_end(ap);
-        if (r < 0)
-                return r;
-        return sd_bus_call(c->helper_bus, msg, HELPER_CALL_TIMEOUT_USEC, error, NULL);
-}
-
 static int hostdev_copy(const DomainHostdev *from, DomainHostdev *to) {
         *to = *from;
         to->source = NULL;
@@ -248,7 +227,7 @@ static int attach_live(Container *c, const DomainDef *frag, sd_bus_error *error)
                 r = hostdev_net_check(frag, &msg);
                 if (r < 0)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", msg);
-                r = helper_call_sync(c, "LendLink", error, "s", frag->hostdevs[0].source);
+                r = helper_call_devices(c, "LendLink", error, "s", frag->hostdevs[0].source);
                 if (r < 0)
                         return r;
                 return live_append(c->live, frag);
@@ -262,7 +241,7 @@ static int attach_live(Container *c, const DomainDef *frag, sd_bus_error *error)
         if (r >= 0)
                 r = scope_set_device_policy(c, c->live, error);
         if (r >= 0)
-                r = helper_call_sync(c, "AttachNode", error, "sut", nodes[0].path, (uint32_t) nodes[0].mode,
+                r = helper_call_devices(c, "AttachNode", error, "sut", nodes[0].path, (uint32_t) nodes[0].mode,
                                      (uint64_t) nodes[0].rdev);
         if (r < 0) {
                 ssize_t i = find_device(c->live, frag);
@@ -288,7 +267,7 @@ static int detach_live(Container *c, const DomainDef *frag, sd_bus_error *error)
                 return sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG, "Container '%s' has no such device running",
                                          c->name);
         if (is_link(frag))
-                r = helper_call_sync(c, "ReturnLink", error, "s", frag->hostdevs[0].source);
+                r = helper_call_devices(c, "ReturnLink", error, "s", frag->hostdevs[0].source);
         else {
                 /* the node's path, as the start or the attach made it */
                 DeviceNode *nodes = NULL;
@@ -308,7 +287,7 @@ static int detach_live(Container *c, const DomainDef *frag, sd_bus_error *error)
                 } else
                         r = (node = strdup(c->live->hostdevs[i].source)) ? 0 : -ENOMEM;
                 if (r >= 0)
-                        r = helper_call_sync(c, "DetachNode", error, "s", node);
+                        r = helper_call_devices(c, "DetachNode", error, "s", node);
         }
         if (r < 0)
                 return r;

@@ -335,6 +335,8 @@ int helper_call_owned(Container *c, const char *method, sd_bus_message_handler_t
                       sd_bus_destroy_t destroy);
 int helper_describe(Container *c, char **ret_name, char **ret_uuid, uint32_t *ret_helper_pid,
                     uint32_t *ret_leader_pid, char **ret_unit, char **ret_state);
+/* org.vivarium1.Helper.Devices.METHOD, synchronously: live attach/detach. */
+int helper_call_devices(Container *c, const char *method, sd_bus_error *error, const char *types, ...);
 int helper_call_async(Container *c, sd_bus_message *reply_to, const char *method,
                       sd_bus_message_handler_t handler, const char *types, ...);
 
