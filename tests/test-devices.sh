@@ -108,6 +108,9 @@ else
 	echo mknod-refused
 fi
 ip link show vt-lend0 >/dev/null 2>&1 && echo link-inside || echo link-missing
+echo "link-addr=$(ip -4 addr show vt-lend0 2>&1 | tr -s " " | grep -o "inet [0-9./]*")"
+echo "link-route=$(ip route show 10.78.0.0/16 2>&1 | tr -s " ")"
+ip link show vt-lend0 2>&1 | grep -q "UP" && echo link-up
 echo done
 } >$p 2>&1
 exec sleep 600'
@@ -167,7 +170,8 @@ check_nodes() {
 # --- without a user namespace, with mknod allowed: the policy is the guard ---
 domain d1 /tmp/s1 "<features><capabilities policy='default'><mknod state='on'/></capabilities></features>
   <vivarium:userns mode='off'/>" \
-	"<hostdev mode='capabilities' type='net'><source><interface>vt-lend0</interface></source></hostdev>"
+	"<hostdev mode='capabilities' type='net'><source><interface>vt-lend0</interface></source>
+      <ip address='10.77.0.2' prefix='24'/><route address='10.78.0.0' prefix='16' gateway='10.77.0.1'/></hostdev>"
 vivctl define "$work/d1.xml" >/dev/null 2>&1
 run_probes d1 /tmp/s1 "host root's container"
 check_nodes "host root's container" 0:0
@@ -181,6 +185,9 @@ allow=$(in_host systemctl show machine-d1.scope -p DeviceAllow --value 2>&1)
 check "the scope allows the disk's node" contains "$allow" "/dev/block/7:$minor rwm"
 check "the scope allows the misc node" contains "$allow" "/dev/char/1:3 rwm"
 check "the lent link is inside" contains "$probe" "link-inside"
+check "... up, with its <ip>" contains "$probe" "link-addr=inet 10.77.0.2/24"
+check "... and its <route>" contains "$probe" "link-route=10.78.0.0/16 via 10.77.0.1 dev vt-lend0"
+check "... and up" contains "$probe" "link-up"
 check "the lent link is gone from the host while d1 runs" not on_host vt-lend0
 check "the image is on a loop device while d1 runs" image_attached
 vivctl destroy d1 >/dev/null 2>&1

@@ -220,6 +220,20 @@ static unsigned compare_defs(const char *what, const DomainDef *a, const DomainD
                         SAME(&d, a, b, hostdevs[i].usb_product);
                         SAME(&d, a, b, hostdevs[i].usb_bus);
                         SAME(&d, a, b, hostdevs[i].usb_device);
+                        SAME(&d, a, b, hostdevs[i].n_ips);
+                        for (size_t k = 0; a->hostdevs[i].n_ips == b->hostdevs[i].n_ips && k < a->hostdevs[i].n_ips; k++) {
+                                SAME(&d, a, b, hostdevs[i].ips[k].family);
+                                SAME_STR(&d, a, b, hostdevs[i].ips[k].address);
+                                SAME(&d, a, b, hostdevs[i].ips[k].prefix);
+                                SAME_STR(&d, a, b, hostdevs[i].ips[k].peer);
+                        }
+                        SAME(&d, a, b, hostdevs[i].n_routes);
+                        for (size_t k = 0; a->hostdevs[i].n_routes == b->hostdevs[i].n_routes && k < a->hostdevs[i].n_routes; k++) {
+                                SAME(&d, a, b, hostdevs[i].routes[k].family);
+                                SAME_STR(&d, a, b, hostdevs[i].routes[k].address);
+                                SAME(&d, a, b, hostdevs[i].routes[k].prefix);
+                                SAME_STR(&d, a, b, hostdevs[i].routes[k].gateway);
+                        }
                 }
         SAME(&d, a, b, n_disks);
         if (a->n_disks == b->n_disks)
@@ -376,7 +390,12 @@ static DomainDef *def_new_full(void) {
         def->hostdevs = xcalloc(4, sizeof(DomainHostdev));
         def->hostdevs[0] = (DomainHostdev) { .type = HOSTDEV_STORAGE, .source = xstrdup("/dev/sdf1") };
         def->hostdevs[1] = (DomainHostdev) { .type = HOSTDEV_MISC, .source = xstrdup("/dev/input/event3") };
-        def->hostdevs[2] = (DomainHostdev) { .type = HOSTDEV_NET, .source = xstrdup("eth9") };
+        def->hostdevs[2] = (DomainHostdev) {
+                .type = HOSTDEV_NET, .source = xstrdup("eth9"),
+                .n_ips = 1, .ips = xcalloc(1, sizeof(DomainIP)), .n_routes = 1, .routes = xcalloc(1, sizeof(DomainRoute)),
+        };
+        set_ip(&def->hostdevs[2].ips[0], AF_INET6, "2003:db8:1::2", 24, NULL);
+        set_route(&def->hostdevs[2].routes[0], AF_INET, "10.1.0.0", 16, "192.168.122.1");
         def->hostdevs[3] = (DomainHostdev) {
                 .type = HOSTDEV_USB, .usb_vendor = 0x1d6b, .usb_product = 0x0002, .usb_bus = 3, .usb_device = 65535,
         };
@@ -593,6 +612,12 @@ static void test_malformed(void) {
         REFUSED(full, "hostdev type out of range", d->hostdevs[0].type = _HOSTDEV_TYPE_MAX);
         REFUSED(full, "storage hostdev without source", set_str(&d->hostdevs[0].source, NULL));
         REFUSED(full, "usb hostdev with a source", set_str(&d->hostdevs[3].source, "/dev/x"));
+        REFUSED(full, "hostdev address on a storage hostdev", {
+                d->hostdevs[0].ips = d->hostdevs[2].ips;
+                d->hostdevs[0].n_ips = 1;
+                d->hostdevs[2].ips = NULL;
+                d->hostdevs[2].n_ips = 0;
+        });
         REFUSED(full, "usb hostdev without id or address", d->hostdevs[3].usb_vendor = d->hostdevs[3].usb_bus = 0);
         REFUSED(full, "disk type out of range", d->disks[1].type = _DISK_TYPE_MAX);
         REFUSED(full, "a block disk with a loop device", d->disks[0].loop_rdev = 1);

@@ -388,7 +388,7 @@ static int method_return_link(sd_bus_message *m, void *userdata, sd_bus_error *e
         if (r == 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
                                          "Host interface '%s' is no longer in container '%s' (renamed inside?)", name, h->name);
-        free(h->def->hostdevs[i].source);
+        domain_hostdev_done(&h->def->hostdevs[i]);
         memmove(&h->def->hostdevs[i], &h->def->hostdevs[i + 1], (h->def->n_hostdevs - i - 1) * sizeof(DomainHostdev));
         h->def->n_hostdevs--;
         return sd_bus_reply_method_return(m, NULL);

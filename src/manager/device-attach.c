@@ -139,9 +139,14 @@ static int def_rebuild(const DomainDef *base, const DomainDef *frag, ssize_t dro
         return r;
 }
 
+/* Addresses of a lent link are not copied: a live attach refuses them
+ * (refuse_live_kind()). */
 static int hostdev_copy(const DomainHostdev *from, DomainHostdev *to) {
         *to = *from;
         to->source = NULL;
+        to->ips = NULL;
+        to->routes = NULL;
+        to->n_ips = to->n_routes = 0;
         if (from->source && !(to->source = strdup(from->source)))
                 return -ENOMEM;
         return 0;
@@ -184,7 +189,7 @@ static int live_append(DomainDef *live, const DomainDef *frag) {
 
 static void live_remove(DomainDef *live, DeviceKind kind, size_t i) {
         if (kind == DEVICE_HOSTDEV) {
-                free(live->hostdevs[i].source);
+                domain_hostdev_done(&live->hostdevs[i]);
                 memmove(&live->hostdevs[i], &live->hostdevs[i + 1], (live->n_hostdevs - i - 1) * sizeof(DomainHostdev));
                 live->n_hostdevs--;
         } else {
@@ -219,6 +224,9 @@ static int attach_live(Container *c, const DomainDef *frag, sd_bus_error *error)
         r = refuse_live_kind(c, frag, error);
         if (r < 0)
                 return r;
+        if (frag->n_hostdevs && (frag->hostdevs[0].n_ips > 0 || frag->hostdevs[0].n_routes > 0))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "Live attach of a host interface with <ip> or <route> is not supported yet: use --config");
         r = def_rebuild(c->live, frag, -1, &check, error);
         if (r < 0)
                 return r;

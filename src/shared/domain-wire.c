@@ -33,7 +33,7 @@ _Static_assert(sizeof(DomainIP) == 32, "DomainIP changed: update domain-wire.c a
 _Static_assert(sizeof(DomainRoute) == 32, "DomainRoute changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainIdmap) == 12, "DomainIdmap changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainEnv) == 16, "DomainEnv changed: update domain-wire.c and tests/test-domain-wire.c");
-_Static_assert(sizeof(DomainHostdev) == 24, "DomainHostdev changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainHostdev) == 56, "DomainHostdev changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainDisk) == 40, "DomainDisk changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainCapToggle) == 8, "DomainCapToggle changed: update domain-wire.c and tests/test-domain-wire.c");
 #endif
@@ -253,6 +253,24 @@ static void put_bandwidth_rate(WireWriter *w, const DomainBandwidthRate *rate) {
         put_u64(w, rate->floor);
 }
 
+static void put_addresses(WireWriter *w, const DomainIP *ips, size_t n_ips, const DomainRoute *routes,
+                          size_t n_routes) {
+        put_count(w, n_ips);
+        ARRAY_FOREACH(ip, ips, n_ips) {
+                put_u32(w, (uint32_t) ip->family);
+                put_str(w, ip->address);
+                put_u32(w, ip->prefix);
+                put_str(w, ip->peer);
+        }
+        put_count(w, n_routes);
+        ARRAY_FOREACH(rt, routes, n_routes) {
+                put_u32(w, (uint32_t) rt->family);
+                put_str(w, rt->address);
+                put_u32(w, rt->prefix);
+                put_str(w, rt->gateway);
+        }
+}
+
 static void put_interface(WireWriter *w, const DomainInterface *iface) {
         put_u32(w, iface->type);
         put_bytes(w, iface->mac, MAC_ADDR_LEN);
@@ -264,20 +282,7 @@ static void put_interface(WireWriter *w, const DomainInterface *iface) {
         put_bool(w, iface->link_down);
         put_bandwidth_rate(w, &iface->bw_in);
         put_bandwidth_rate(w, &iface->bw_out);
-        put_count(w, iface->n_ips);
-        ARRAY_FOREACH(ip, iface->ips, iface->n_ips) {
-                put_u32(w, (uint32_t) ip->family);
-                put_str(w, ip->address);
-                put_u32(w, ip->prefix);
-                put_str(w, ip->peer);
-        }
-        put_count(w, iface->n_routes);
-        ARRAY_FOREACH(rt, iface->routes, iface->n_routes) {
-                put_u32(w, (uint32_t) rt->family);
-                put_str(w, rt->address);
-                put_u32(w, rt->prefix);
-                put_str(w, rt->gateway);
-        }
+        put_addresses(w, iface->ips, iface->n_ips, iface->routes, iface->n_routes);
         put_u32(w, iface->spoofcheck);
         put_str(w, iface->lease_address);
 }
@@ -289,6 +294,7 @@ static void put_hostdev(WireWriter *w, const DomainHostdev *hd) {
         put_u32(w, hd->usb_product);
         put_u32(w, hd->usb_bus);
         put_u32(w, hd->usb_device);
+        put_addresses(w, hd->ips, hd->n_ips, hd->routes, hd->n_routes);
 }
 
 static void put_disk(WireWriter *w, const DomainDisk *disk) {
@@ -406,7 +412,7 @@ int domain_def_to_wire(const DomainDef *def, char *const *bridges, void **ret, s
 #define WIRE_MIN_FILESYSTEM (4 + WIRE_MIN_STR + 8 + WIRE_MIN_STR + 1)
 #define WIRE_MIN_INTERFACE (4 + MAC_ADDR_LEN + 1 + WIRE_MIN_STR + 4 + 2 * WIRE_MIN_STR + 1 + 8 * 8 + 4 + 4 + 4 + WIRE_MIN_STR)
 
-#define WIRE_MIN_HOSTDEV (4 + WIRE_MIN_STR + 4 * 4)
+#define WIRE_MIN_HOSTDEV (4 + WIRE_MIN_STR + 4 * 4 + 2 * 4)
 #define WIRE_MIN_DISK (4 + 2 * WIRE_MIN_STR + 1 + 8)
 
 static bool family_is_valid(int family) {
@@ -465,9 +471,26 @@ static void get_bandwidth_rate(WireReader *r, DomainBandwidthRate *rate) {
         rate->floor = get_u64(r);
 }
 
-static void get_interface(WireReader *r, DomainInterface *iface) {
+/* Each array counted as soon as it exists (domain_def_free() of a half-read model). */
+static void get_addresses(WireReader *r, DomainIP **ips, size_t *n_ips, DomainRoute **routes, size_t *n_routes) {
         size_t n;
 
+        n = get_count(r, WIRE_MIN_IP);
+        *ips = get_array(r, n, sizeof(DomainIP));
+        if (*ips)
+                *n_ips = n;
+        ARRAY_FOREACH(ip, *ips, *n_ips)
+                get_ip(r, ip);
+
+        n = get_count(r, WIRE_MIN_ROUTE);
+        *routes = get_array(r, n, sizeof(DomainRoute));
+        if (*routes)
+                *n_routes = n;
+        ARRAY_FOREACH(rt, *routes, *n_routes)
+                get_route(r, rt);
+}
+
+static void get_interface(WireReader *r, DomainInterface *iface) {
         iface->type = GET_ENUM(r, interface_type_to_string);
         get_bytes(r, iface->mac, MAC_ADDR_LEN);
         iface->has_mac = get_bool(r);
@@ -481,19 +504,7 @@ static void get_interface(WireReader *r, DomainInterface *iface) {
         /* The parser gives every type but ethernet a source. */
         wire_check(r, (iface->type == INTERFACE_ETHERNET) == !iface->source);
 
-        n = get_count(r, WIRE_MIN_IP);
-        iface->ips = get_array(r, n, sizeof(DomainIP));
-        if (iface->ips)
-                iface->n_ips = n;
-        ARRAY_FOREACH(ip, iface->ips, iface->n_ips)
-                get_ip(r, ip);
-
-        n = get_count(r, WIRE_MIN_ROUTE);
-        iface->routes = get_array(r, n, sizeof(DomainRoute));
-        if (iface->routes)
-                iface->n_routes = n;
-        ARRAY_FOREACH(rt, iface->routes, iface->n_routes)
-                get_route(r, rt);
+        get_addresses(r, &iface->ips, &iface->n_ips, &iface->routes, &iface->n_routes);
 
         iface->spoofcheck = GET_ENUM(r, spoofcheck_to_string);
         iface->lease_address = get_str(r);
@@ -512,6 +523,9 @@ static void get_hostdev(WireReader *r, DomainHostdev *hd) {
         hd->usb_product = get_u16_in_u32(r);
         hd->usb_bus = get_u16_in_u32(r);
         hd->usb_device = get_u16_in_u32(r);
+        get_addresses(r, &hd->ips, &hd->n_ips, &hd->routes, &hd->n_routes);
+        /* the parser gives addresses to type='net' only */
+        wire_check(r, hd->type == HOSTDEV_NET || (hd->n_ips == 0 && hd->n_routes == 0));
         /* The parser gives every type but usb a source, and usb an ID or an address. */
         wire_check(r, (hd->type == HOSTDEV_USB) == !hd->source);
         wire_check(r, hd->type != HOSTDEV_USB || hd->usb_vendor > 0 || hd->usb_bus > 0);

@@ -563,8 +563,9 @@ static int parse_prefix(Parser *p, xmlNode *n, int family, unsigned *ret) {
         return 0;
 }
 
-static int parse_ip(Parser *p, xmlNode *n, DomainInterface *iface) {
-        DomainIP *ip = XML_ARRAY_GROW(iface->ips, iface->n_ips);
+/* <ip> and <route> of a link inside: an <interface>'s or a <hostdev type='net'>'s */
+static int parse_ip(Parser *p, xmlNode *n, DomainIP **ips, size_t *n_ips) {
+        DomainIP *ip = XML_ARRAY_GROW(*ips, *n_ips);
         int r;
 
         if (!ip)
@@ -584,8 +585,8 @@ static int parse_ip(Parser *p, xmlNode *n, DomainInterface *iface) {
         return 0;
 }
 
-static int parse_route(Parser *p, xmlNode *n, DomainInterface *iface) {
-        DomainRoute *rt = XML_ARRAY_GROW(iface->routes, iface->n_routes);
+static int parse_route(Parser *p, xmlNode *n, DomainRoute **routes, size_t *n_routes) {
+        DomainRoute *rt = XML_ARRAY_GROW(*routes, *n_routes);
         int r;
 
         if (!rt)
@@ -840,9 +841,9 @@ static int parse_interface(Parser *p, xmlNode *n) {
                 else if (xml_name_is(c, "guest"))
                         r = parse_dev_name(p, c, &iface->guest_dev);
                 else if (xml_name_is(c, "ip"))
-                        r = parse_ip(p, c, iface);
+                        r = parse_ip(p, c, &iface->ips, &iface->n_ips);
                 else if (xml_name_is(c, "route"))
-                        r = parse_route(p, c, iface);
+                        r = parse_route(p, c, &iface->routes, &iface->n_routes);
                 else if (xml_name_is(c, "link")) {
                         _cleanup_free_ char *state = NULL;
                         r = xml_prop_opt(c, "state", &state);
@@ -994,6 +995,17 @@ static int parse_hostdev(Parser *p, xmlNode *n) {
                            hostdev_type_to_string(hd->type), source_child[hd->type], source_child[hd->type]);
         if (hd->type == HOSTDEV_NET) {
                 _cleanup_free_ char *name = xml_text(c);
+
+                XML_FOREACH_ELEMENT(a, n) {
+                        if (xml_name_is(a, "ip"))
+                                r = parse_ip(p, a, &hd->ips, &hd->n_ips);
+                        else if (xml_name_is(a, "route"))
+                                r = parse_route(p, a, &hd->routes, &hd->n_routes);
+                        else
+                                continue;
+                        if (r < 0)
+                                return r;
+                }
                 if (!name)
                         return -ENOMEM;
                 if (!*name || strlen(name) > 15 || strpbrk(name, "/: \t\n") || streq(name, ".") || streq(name, ".."))
@@ -1001,6 +1013,9 @@ static int parse_hostdev(Parser *p, xmlNode *n) {
                 hd->source = TAKE_PTR(name);
                 return check_device_unique(p, c, "host interface", hd->source);
         }
+        if (xml_child(n, "ip") || xml_child(n, "route"))
+                return ERR(p, xml_child(n, "ip") ? xml_child(n, "ip") : xml_child(n, "route"), NULL,
+                           "<ip> and <route> belong to a hostdev of type 'net' only");
         r = parse_path(p, c, NULL, "host device", &hd->source);
         if (r < 0)
                 return r;
@@ -1522,6 +1537,24 @@ static void format_bandwidth_rate(XmlBuf *b, const char *element, const DomainBa
         xml_buf_printf(b, "/>\n");
 }
 
+static void format_addresses(XmlBuf *b, const DomainIP *ips, size_t n_ips, const DomainRoute *routes,
+                             size_t n_routes) {
+        ARRAY_FOREACH(ip, ips, n_ips) {
+                xml_buf_printf(b, "      <ip family='%s'", family_name(ip->family));
+                xml_buf_attr(b, "address", ip->address);
+                xml_buf_printf(b, " prefix='%u'", ip->prefix);
+                xml_buf_attr(b, "peer", ip->peer);
+                xml_buf_printf(b, "/>\n");
+        }
+        ARRAY_FOREACH(rt, routes, n_routes) {
+                xml_buf_printf(b, "      <route family='%s'", family_name(rt->family));
+                xml_buf_attr(b, "address", rt->address ? rt->address : rt->family == AF_INET6 ? "::" : "0.0.0.0");
+                xml_buf_printf(b, " prefix='%u'", rt->prefix);
+                xml_buf_attr(b, "gateway", rt->gateway);
+                xml_buf_printf(b, "/>\n");
+        }
+}
+
 static void format_interface(XmlBuf *b, const DomainInterface *iface) {
         xml_buf_printf(b, "    <interface type='%s'>\n", strna(interface_type_to_string(iface->type)));
         if (iface->has_mac) {
@@ -1546,20 +1579,7 @@ static void format_interface(XmlBuf *b, const DomainInterface *iface) {
                 xml_buf_attr(b, "dev", iface->guest_dev);
                 xml_buf_printf(b, "/>\n");
         }
-        ARRAY_FOREACH(ip, iface->ips, iface->n_ips) {
-                xml_buf_printf(b, "      <ip family='%s'", family_name(ip->family));
-                xml_buf_attr(b, "address", ip->address);
-                xml_buf_printf(b, " prefix='%u'", ip->prefix);
-                xml_buf_attr(b, "peer", ip->peer);
-                xml_buf_printf(b, "/>\n");
-        }
-        ARRAY_FOREACH(rt, iface->routes, iface->n_routes) {
-                xml_buf_printf(b, "      <route family='%s'", family_name(rt->family));
-                xml_buf_attr(b, "address", rt->address ? rt->address : rt->family == AF_INET6 ? "::" : "0.0.0.0");
-                xml_buf_printf(b, " prefix='%u'", rt->prefix);
-                xml_buf_attr(b, "gateway", rt->gateway);
-                xml_buf_printf(b, "/>\n");
-        }
+        format_addresses(b, iface->ips, iface->n_ips, iface->routes, iface->n_routes);
         if (iface->link_down)
                 xml_buf_printf(b, "      <link state='down'/>\n");
         if (domain_bandwidth_rate_is_set(&iface->bw_in) || domain_bandwidth_rate_is_set(&iface->bw_out)) {
@@ -1592,7 +1612,9 @@ static void format_hostdev(XmlBuf *b, const DomainHostdev *hd) {
                 xml_buf_escaped(b, hd->source, false);
                 xml_buf_printf(b, "</%s>\n", source_child[hd->type]);
         }
-        xml_buf_printf(b, "      </source>\n    </hostdev>\n");
+        xml_buf_printf(b, "      </source>\n");
+        format_addresses(b, hd->ips, hd->n_ips, hd->routes, hd->n_routes);
+        xml_buf_printf(b, "    </hostdev>\n");
 }
 
 static void format_disk(XmlBuf *b, const DomainDisk *disk) {

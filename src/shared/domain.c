@@ -43,21 +43,33 @@ static void domain_filesystem_done(DomainFilesystem *fs) {
         free(fs->target);
 }
 
+static void addresses_free(DomainIP *ips, size_t n_ips, DomainRoute *routes, size_t n_routes) {
+        ARRAY_FOREACH(ip, ips, n_ips) {
+                free(ip->address);
+                free(ip->peer);
+        }
+        free(ips);
+        ARRAY_FOREACH(rt, routes, n_routes) {
+                free(rt->address);
+                free(rt->gateway);
+        }
+        free(routes);
+}
+
 static void domain_interface_done(DomainInterface *iface) {
         free(iface->source);
         free(iface->target_dev);
         free(iface->guest_dev);
         free(iface->lease_address);
-        ARRAY_FOREACH(ip, iface->ips, iface->n_ips) {
-                free(ip->address);
-                free(ip->peer);
-        }
-        free(iface->ips);
-        ARRAY_FOREACH(rt, iface->routes, iface->n_routes) {
-                free(rt->address);
-                free(rt->gateway);
-        }
-        free(iface->routes);
+        addresses_free(iface->ips, iface->n_ips, iface->routes, iface->n_routes);
+}
+
+void domain_hostdev_done(DomainHostdev *hd) {
+        free(hd->source);
+        addresses_free(hd->ips, hd->n_ips, hd->routes, hd->n_routes);
+        hd->ips = NULL;
+        hd->routes = NULL;
+        hd->n_ips = hd->n_routes = 0;
 }
 
 DomainDef *domain_def_free(DomainDef *def) {
@@ -89,7 +101,7 @@ DomainDef *domain_def_free(DomainDef *def) {
                 domain_interface_done(iface);
         free(def->interfaces);
         ARRAY_FOREACH(hd, def->hostdevs, def->n_hostdevs)
-                free(hd->source);
+                domain_hostdev_done(hd);
         free(def->hostdevs);
         ARRAY_FOREACH(disk, def->disks, def->n_disks) {
                 free(disk->source);

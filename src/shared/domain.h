@@ -118,6 +118,10 @@ typedef struct DomainHostdev {
         uint16_t usb_product;
         uint16_t usb_bus;      /* usb: <address bus=... device=...>, 0 = not given */
         uint16_t usb_device;
+        DomainIP *ips;         /* net: <ip>, <route> of the link inside, as an <interface>'s */
+        size_t n_ips;
+        DomainRoute *routes;
+        size_t n_routes;
 } DomainHostdev;
 
 /* <disk type=... device='disk'>: a host block device (type='block') or an
@@ -248,6 +252,8 @@ typedef struct DomainDef {
  * libvirt's lifecycle actions), or NULL when out of memory. */
 DomainDef *domain_def_new(void);
 DomainDef *domain_def_free(DomainDef *def);
+/* What a DomainHostdev owns (source, addresses, routes). */
+void domain_hostdev_done(DomainHostdev *hd);
 static inline void domain_def_freep(DomainDef **p) {
         if (*p)
                 domain_def_free(*p);

@@ -48,6 +48,49 @@ static int move_links(const DomainDef *def, struct nl_sock *sk, int to_fd, bool 
         return first_error < 0 ? first_error : moved;
 }
 
+/* As libvirt does with a lent link: up, with its <ip> and <route>. */
+static int configure_links(const DomainDef *def, int netns_fd, char **ret_error) {
+        _cleanup_nl_sock_ struct nl_sock *sk = NULL;
+        int r;
+
+        r = netlink_open_in_netns(netns_fd, &sk);
+        if (r < 0)
+                return r;
+        ARRAY_FOREACH(hd, def->hostdevs, def->n_hostdevs) {
+                int ifindex;
+
+                if (hd->type != HOSTDEV_NET)
+                        continue;
+                ifindex = netlink_link_get_ifindex(sk, hd->source);
+                if (ifindex < 0)
+                        return ifindex;
+                ARRAY_FOREACH(ip, hd->ips, hd->n_ips) {
+                        r = netlink_addr_add(sk, ifindex, ip->family, ip->address, ip->prefix, ip->peer);
+                        if (r < 0) {
+                                (void) asprintf(ret_error, "Failed to add address '%s/%u' to host interface '%s': %s",
+                                                ip->address, ip->prefix, hd->source, strerror(-r));
+                                return r;
+                        }
+                }
+                r = netlink_link_set_up(sk, ifindex, true);
+                if (r < 0) {
+                        (void) asprintf(ret_error, "Failed to bring up host interface '%s' in the container: %s",
+                                        hd->source, strerror(-r));
+                        return r;
+                }
+                ARRAY_FOREACH(rt, hd->routes, hd->n_routes) {
+                        r = netlink_route_add(sk, ifindex, rt->family, rt->address, rt->prefix, rt->gateway);
+                        if (r < 0) {
+                                (void) asprintf(ret_error, "Failed to add the route to '%s/%u' via '%s' on host interface '%s': %s",
+                                                rt->address ? rt->address : "default", rt->prefix, strna(rt->gateway),
+                                                hd->source, strerror(-r));
+                                return r;
+                        }
+                }
+        }
+        return 0;
+}
+
 int hostdev_net_move_in(const DomainDef *def, int netns_fd, char **ret_error) {
         _cleanup_nl_sock_ struct nl_sock *sk = NULL;
         size_t failed = 0;
@@ -63,6 +106,14 @@ int hostdev_net_move_in(const DomainDef *def, int netns_fd, char **ret_error) {
                 (void) asprintf(ret_error, "Failed to move host interface '%s' into the container: %s",
                                 def->hostdevs[failed].source,
                                 r == -ENODEV ? "it does not exist" : r == -EEXIST ? "the name is taken inside" : strerror(-r));
+                (void) hostdev_net_return(def, netns_fd);
+                return r;
+        }
+        r = configure_links(def, netns_fd, ret_error);
+        if (r < 0) {
+                if (ret_error && !*ret_error)
+                        (void) asprintf(ret_error, "Failed to configure the host interfaces in the container: %s",
+                                        strerror(-r));
                 (void) hostdev_net_return(def, netns_fd);
                 return r;
         }

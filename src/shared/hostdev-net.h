@@ -16,8 +16,9 @@
 #include "domain.h"
 
 /* Moves every type='net' host link of def from the caller's namespace into
- * netns_fd's. On failure the ones already moved go back; -ENODEV or -EEXIST
- * (the name is taken inside) with *ret_error naming the link. */
+ * netns_fd's and brings it up there with its <ip> and <route>. On failure
+ * the ones already moved go back; -ENODEV or -EEXIST (the name is taken
+ * inside) with *ret_error naming the link. */
 int hostdev_net_move_in(const DomainDef *def, int netns_fd, char **ret_error);
 
 /* Moves them from netns_fd's namespace back into the caller's. A link not
