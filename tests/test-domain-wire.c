@@ -231,6 +231,39 @@ static unsigned compare_defs(const char *what, const DomainDef *a, const DomainD
         if (a->n_interfaces == b->n_interfaces)
                 for (size_t i = 0; i < a->n_interfaces; i++)
                         compare_interface(&d, &a->interfaces[i], &b->interfaces[i]);
+        SAME(&d, a, b, n_hostdevs);
+        if (a->n_hostdevs == b->n_hostdevs)
+                for (size_t i = 0; i < a->n_hostdevs; i++) {
+                        SAME(&d, a, b, hostdevs[i].type);
+                        SAME_STR(&d, a, b, hostdevs[i].source);
+                        SAME(&d, a, b, hostdevs[i].usb_vendor);
+                        SAME(&d, a, b, hostdevs[i].usb_product);
+                        SAME(&d, a, b, hostdevs[i].usb_bus);
+                        SAME(&d, a, b, hostdevs[i].usb_device);
+                        SAME(&d, a, b, hostdevs[i].n_ips);
+                        for (size_t k = 0; a->hostdevs[i].n_ips == b->hostdevs[i].n_ips && k < a->hostdevs[i].n_ips; k++) {
+                                SAME(&d, a, b, hostdevs[i].ips[k].family);
+                                SAME_STR(&d, a, b, hostdevs[i].ips[k].address);
+                                SAME(&d, a, b, hostdevs[i].ips[k].prefix);
+                                SAME_STR(&d, a, b, hostdevs[i].ips[k].peer);
+                        }
+                        SAME(&d, a, b, hostdevs[i].n_routes);
+                        for (size_t k = 0; a->hostdevs[i].n_routes == b->hostdevs[i].n_routes && k < a->hostdevs[i].n_routes; k++) {
+                                SAME(&d, a, b, hostdevs[i].routes[k].family);
+                                SAME_STR(&d, a, b, hostdevs[i].routes[k].address);
+                                SAME(&d, a, b, hostdevs[i].routes[k].prefix);
+                                SAME_STR(&d, a, b, hostdevs[i].routes[k].gateway);
+                        }
+                }
+        SAME(&d, a, b, n_disks);
+        if (a->n_disks == b->n_disks)
+                for (size_t i = 0; i < a->n_disks; i++) {
+                        SAME(&d, a, b, disks[i].type);
+                        SAME_STR(&d, a, b, disks[i].source);
+                        SAME_STR(&d, a, b, disks[i].target);
+                        SAME(&d, a, b, disks[i].readonly);
+                        SAME(&d, a, b, disks[i].loop_rdev);
+                }
         return d.n;
 }
 
@@ -387,6 +420,27 @@ static DomainDef *def_new_full(void) {
         set_ip(&i2->host_ips[0], AF_INET, "192.168.123.1", 24, NULL);
         set_ip(&i2->host_ips[1], AF_INET6, "fd01::1", 64, "fd01::2");
         set_route(&i2->host_routes[0], AF_INET, "192.168.42.0", 24, "192.168.123.4");
+
+        def->n_hostdevs = 4;
+        def->hostdevs = xcalloc(4, sizeof(DomainHostdev));
+        def->hostdevs[0] = (DomainHostdev) { .type = HOSTDEV_STORAGE, .source = xstrdup("/dev/sdf1") };
+        def->hostdevs[1] = (DomainHostdev) { .type = HOSTDEV_MISC, .source = xstrdup("/dev/input/event3") };
+        def->hostdevs[2] = (DomainHostdev) {
+                .type = HOSTDEV_NET, .source = xstrdup("eth9"),
+                .n_ips = 1, .ips = xcalloc(1, sizeof(DomainIP)), .n_routes = 1, .routes = xcalloc(1, sizeof(DomainRoute)),
+        };
+        set_ip(&def->hostdevs[2].ips[0], AF_INET6, "2003:db8:1::2", 24, NULL);
+        set_route(&def->hostdevs[2].routes[0], AF_INET, "10.1.0.0", 16, "192.168.122.1");
+        def->hostdevs[3] = (DomainHostdev) {
+                .type = HOSTDEV_USB, .usb_vendor = 0x1d6b, .usb_product = 0x0002, .usb_bus = 3, .usb_device = 65535,
+        };
+        def->n_disks = 2;
+        def->disks = xcalloc(2, sizeof(DomainDisk));
+        def->disks[0] = (DomainDisk) { .type = DISK_BLOCK, .source = xstrdup("/dev/loop7"), .target = xstrdup("sdb") };
+        def->disks[1] = (DomainDisk) {
+                .type = DISK_FILE, .source = xstrdup("/var/img/a.raw"), .target = xstrdup("vdc"), .readonly = true,
+                .loop_rdev = (7ULL << 8) | 3,
+        };
         return def;
 }
 
@@ -595,6 +649,19 @@ static void test_malformed(void) {
         REFUSED(full, "interface type out of range", d->interfaces[1].type = _INTERFACE_TYPE_MAX);
         REFUSED(full, "direct mode out of range", d->interfaces[1].direct_mode = _DIRECT_MODE_MAX);
         REFUSED(full, "network without source", set_str(&d->interfaces[0].source, NULL));
+        REFUSED(full, "hostdev type out of range", d->hostdevs[0].type = _HOSTDEV_TYPE_MAX);
+        REFUSED(full, "storage hostdev without source", set_str(&d->hostdevs[0].source, NULL));
+        REFUSED(full, "usb hostdev with a source", set_str(&d->hostdevs[3].source, "/dev/x"));
+        REFUSED(full, "hostdev address on a storage hostdev", {
+                d->hostdevs[0].ips = d->hostdevs[2].ips;
+                d->hostdevs[0].n_ips = 1;
+                d->hostdevs[2].ips = NULL;
+                d->hostdevs[2].n_ips = 0;
+        });
+        REFUSED(full, "usb hostdev without id or address", d->hostdevs[3].usb_vendor = d->hostdevs[3].usb_bus = 0);
+        REFUSED(full, "disk type out of range", d->disks[1].type = _DISK_TYPE_MAX);
+        REFUSED(full, "a block disk with a loop device", d->disks[0].loop_rdev = 1);
+        REFUSED(full, "disk target with a slash", set_str(&d->disks[0].target, "../sda"));
         REFUSED(full, "ethernet with a source", d->interfaces[0].type = INTERFACE_ETHERNET);
         REFUSED(full, "ip family 0", d->interfaces[0].ips[0].family = 0);
         REFUSED(full, "route family AF_UNIX", d->interfaces[0].routes[1].family = AF_UNIX);

@@ -160,6 +160,7 @@ extern const Verb verb_table_console[];
 extern const Verb verb_table_validate[];
 extern const Verb verb_table_tune[];
 extern const Verb verb_table_iftune[];
+extern const Verb verb_table_device[];
 extern const Verb verb_table_stats[];
 extern const Verb verb_table_enter[];
 extern const Verb verb_table_event[];

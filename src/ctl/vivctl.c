@@ -21,6 +21,7 @@ static const Verb *const verb_tables[] = {
         verb_table_console,
         verb_table_tune,
         verb_table_iftune,
+        verb_table_device,
         verb_table_stats,
         verb_table_enter,
         verb_table_event,

@@ -447,3 +447,22 @@ void cgroup_leaves_done(CgroupLeaves *c) {
         free(c->unit);
         *c = (CgroupLeaves) {};
 }
+
+int cgroup_leaves_allow_device(CgroupLeaves *c, const char *rule) {
+        static const char *const leaves[] = { "supervisor", "payload" };
+
+        for (size_t i = 0; i < c->n_hier; i++)
+                for (size_t k = 0; k < ELEMENTSOF(leaves); k++) {
+                        _cleanup_free_ char *path = NULL;
+                        int r;
+
+                        if (asprintf(&path, "%s/%s/devices.allow", c->hier[i].dir, leaves[k]) < 0)
+                                return -ENOMEM;
+                        if (access(path, F_OK) < 0)
+                                continue;  /* not the v1 devices hierarchy */
+                        r = write_string_file(path, rule);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}

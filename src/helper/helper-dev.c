@@ -125,6 +125,11 @@ int dev_setup(int root_fd, HostMounts *h, char **ret_error) {
                         return log_debug_errno(r, "Failed to bind /dev/%s: %m", dev_node_names[i]);
         }
 
+        /* the definition's <hostdev> and <disk> nodes */
+        r = hostdev_attach_nodes(root_fd, h, ret_error);
+        if (r < 0)
+                return r;
+
         /* A devpts instance of our own: the container sees its own ptys only,
          * group tty (5 inside the container) */
         {
@@ -174,6 +179,5 @@ int dev_setup(int root_fd, HostMounts *h, char **ret_error) {
         for (size_t i = 0; i < ELEMENTSOF(links); i++)
                 if (symlinkat(links[i].target, dev, links[i].name) < 0 && errno != EEXIST)
                         return -errno;
-        (void) ret_error;
         return 0;
 }

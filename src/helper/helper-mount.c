@@ -196,6 +196,7 @@ void host_mounts_close(HostMounts *h) {
                 free(h->shared[i].path);
         }
         free(h->shared);
+        hostdev_close_nodes(h);
         host_mounts_init(h);
 }
 

@@ -463,6 +463,9 @@ int container_spawn(Helper *h, char **ret_error) {
         r = network_setup(h->network, def, pid, h->foreground, ret_error);
         if (r < 0)
                 goto fail;
+        r = hostdev_net_lend(h, pid, ret_error);
+        if (r < 0)
+                goto fail;
 
         if (write(sync_w, "G", 1) != 1) {
                 r = -errno;

@@ -46,6 +46,7 @@ static void helper_init(Helper *h) {
                 .listen_fd = -EBADF,
                 .notify_fd = -EBADF,
                 .userns_lock_fd = -EBADF,
+                .netns_fd = -EBADF,
                 .exit_detail = "shutdown",
         };
         for (size_t k = 0; k < _NS_SHARE_KIND_MAX; k++)
@@ -66,6 +67,8 @@ static void helper_done(Helper *h) {
         h->n_extra_consoles = 0;
         os_notify_close(h);
         host_mounts_close(&h->host);
+        hostdev_net_take_back(h);
+        hostdev_close_images(h);
         h->network = network_teardown(h->network);
         h->child_source = sd_event_source_disable_unref(h->child_source);
         h->init_pidfd = safe_close(h->init_pidfd);
@@ -201,6 +204,7 @@ static int on_init_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
         /* nothing of the container may survive its init */
         cgroup_leaves_kill_payload(&h->cgroups);
         /* before Exited: whoever sees the container stopped sees its devices gone */
+        hostdev_net_take_back(h);
         h->network = network_teardown(h->network);
         /* now, while the connections are up: exiting the event loop closes
          * every bus attached to it */
@@ -406,6 +410,12 @@ static int container_start(Helper *h, char **ret_error) {
         r = host_mounts_open(&h->host, h->def, ret_error);
         if (r >= 0)
                 r = userns_prepare(h, ret_error);
+        /* after userns_prepare(): the nodes belong to the container's root */
+        if (r >= 0) {
+                h->root_uid = h->host.root_uid;
+                h->root_gid = h->host.root_gid;
+                r = hostdev_open_nodes(h, ret_error);
+        }
         if (r < 0) {
                 host_mounts_close(&h->host);
                 return r;

@@ -123,6 +123,9 @@ typedef struct HostMounts {
         bool init_systemd;      /* init is systemd in a private root: an OS container (helper-os.c) */
         int notify_fd;          /* borrowed from Helper: the child binds it in the container */
         int procview_fds[PROCVIEW_MAX]; /* lxcfs's files, clones (helper-procview.c), -EBADF if not bound */
+        int *node_fds;          /* <hostdev>/<disk> nodes (helper-hostdev.c): clones to bind at node_paths[i] */
+        char **node_paths;
+        size_t n_nodes;
 } HostMounts;
 
 struct Helper {
@@ -166,6 +169,12 @@ struct Helper {
 
         int userns_lock_fd;     /* holds the lock of a picked ID range */
         int share_fds[_NS_SHARE_KIND_MAX]; /* <lxc:namespace>: the namespaces init joins, else -EBADF */
+        int netns_fd;           /* the container's netns while it holds lent host links, else -EBADF */
+        char *netns_pin;        /* its pin (hostdev-net.h), NULL without one */
+        int *image_fds;         /* loop devices of type='file' disks, held open while we run (loop-device.h) */
+        uid_t root_uid;         /* HostMounts' root_uid/root_gid, kept for nodes attached live */
+        gid_t root_gid;
+        size_t n_image_fds;
 
         bool paused;            /* payload/ frozen by Suspend() */
         bool destroying;
@@ -183,6 +192,10 @@ int cgroup_leaves_chown_payload(CgroupLeaves *c, uid_t uid, gid_t gid);
 int cgroup_leaves_freeze(CgroupLeaves *c, bool freeze);
 bool cgroup_host_is_unified(void);
 void cgroup_leaves_remove(CgroupLeaves *c);
+/* cgroup v1: RULE ("b 7:0 rwm") into devices.allow of supervisor/ and
+ * payload/, where the devices hierarchy has them; -EPERM while the scope
+ * lacks it. */
+int cgroup_leaves_allow_device(CgroupLeaves *c, const char *rule);
 void cgroup_leaves_done(CgroupLeaves *c);
 
 /* helper-mount.c: helper side, host namespace */
@@ -221,6 +234,16 @@ void os_notify_close(Helper *h);
 extern const char *const dev_node_names[];
 int dev_open_host_nodes(int ret_fds[], size_t n);
 int dev_setup(int root_fd, HostMounts *h, char **ret_error);
+
+/* helper-hostdev.c */
+int hostdev_open_nodes(Helper *h, char **ret_error);
+void hostdev_close_images(Helper *h);
+int hostdev_attach_nodes(int root_fd, HostMounts *h, char **ret_error);
+void hostdev_close_nodes(HostMounts *h);
+int hostdev_net_lend_begin(Helper *h, pid_t pid, char **ret_error);
+int hostdev_net_lend(Helper *h, pid_t pid, char **ret_error);
+extern const sd_bus_vtable hostdev_control_vtable[];
+void hostdev_net_take_back(Helper *h);
 
 /* helper-console.c */
 int console_receive(Console *c, int sock);

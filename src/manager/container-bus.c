@@ -631,6 +631,10 @@ const sd_bus_vtable container_vtable[] = {
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SendProcessSignal", "xut", SD_BUS_PARAM(pid) SD_BUS_PARAM(signal) SD_BUS_PARAM(flags),
                                  "", , container_method_send_process_signal, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("AttachDevice", "st", SD_BUS_PARAM(xml) SD_BUS_PARAM(flags), "", ,
+                                 container_method_attach_device, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("DetachDevice", "st", SD_BUS_PARAM(xml) SD_BUS_PARAM(flags), "", ,
+                                 container_method_detach_device, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

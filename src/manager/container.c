@@ -79,6 +79,7 @@ static void container_free(Container *c) {
         free(c->stop_waiters);
         domain_def_free(c->def);
         domain_def_free(c->live);
+        devices_release_images(c);
         free(c->name);
         free(c->path);
         free(c->unit);
@@ -198,6 +199,7 @@ static void container_reset_runtime(Container *c) {
         if (!c->got_exited)
                 nft_remove_guard(c->manager, c->live);
         networks_release_container(c->manager, c->name);
+        devices_release_images(c);
         c->pidfd_source = sd_event_source_disable_unref(c->pidfd_source);
         c->handshake_source = sd_event_source_disable_unref(c->handshake_source);
         c->kill_timer = sd_event_source_disable_unref(c->kill_timer);
@@ -330,6 +332,8 @@ void container_helper_ready(Container *c, pid_t leader) {
         manager_forget_jobs(c->manager, c);
         c->state = CONTAINER_RUNNING;
         c->leader_pid = leader;
+        /* the helper holds the disk images' loop devices now */
+        devices_release_images(c);
 
         /* the host-side device names the helper chose (docs/internals.md) */
         if (c->live && c->live->n_interfaces > 0) {
@@ -406,6 +410,7 @@ static void container_finish_start_failure(Container *c) {
 
         /* the prepare hook ran: its counterparts run as after a stop */
         hook_run_logged(c, "stopped", "end", NULL);
+        devices_reclaim(c, c->live);
         container_remove_run_files(c);
         container_reset_runtime(c);
         /* Whatever the helper left in the scope goes with it. */
@@ -525,6 +530,7 @@ static void container_on_helper_exit(Container *c) {
 
         hook_run_logged(c, "stopped", "end", NULL);
         bandwidth_cleanup(c);
+        devices_reclaim(c, c->live);
         container_remove_run_files(c);
         container_reset_runtime(c);
         /* Normally already empty and collected; this catches what a crashed
@@ -641,10 +647,16 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
                 if (r < 0)
                         return r;
         }
+        r = devices_prepare(c, live, error);
+        if (r < 0) {
+                hook_run_release_failed(c);
+                return r;
+        }
         c->live = TAKE_PTR(live);
 
         r = helper_model_fd(c, &model_fd, error);
         if (r < 0) {
+                devices_release_images(c);
                 networks_release_container(c->manager, c->name);
                 hook_run_release_failed(c);
                 c->live = domain_def_free(c->live);
@@ -656,6 +668,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
 
         r = container_write_live_xml(c, 0);
         if (r < 0) {
+                devices_release_images(c);
                 networks_release_container(c->manager, c->name);
                 hook_run_release_failed(c);
                 c->live = domain_def_free(c->live);
@@ -796,6 +809,7 @@ int container_adopt(Manager *m, DomainDef *live) {
                 /* Its helper could not remove its filter; its addresses
                  * are released by networks_adopt_reservations(). */
                 nft_remove_guard(m, live);
+                devices_reclaim(c, live);
                 container_remove_run_files(c);
                 if (created)
                         manager_unlink_container(m, c);
@@ -803,6 +817,7 @@ int container_adopt(Manager *m, DomainDef *live) {
         }
 
         c->live = TAKE_PTR(owned);
+        devices_adopt(c);
         c->paused = streq_ptr(state, VIV_STATE_PAUSED);
         c->helper_pid = (pid_t) helper_pid;
         c->leader_pid = (pid_t) leader_pid;

@@ -14,6 +14,8 @@
 #include "manager.h"
 
 #define DESCRIBE_TIMEOUT_USEC (5 * 1000000ULL)
+/* past the helper's own bounded wait for the device policy (10 s) */
+#define HELPER_DEVICES_TIMEOUT_USEC (30 * 1000000ULL)
 
 /* D-Bus addresses escape every byte outside this set as %XX. */
 static int address_escape(const char *s, char **ret) {
@@ -131,17 +133,44 @@ int helper_describe(Container *c, char **ret_name, char **ret_uuid, uint32_t *re
         return 0;
 }
 
+/* A call of the helper's INTERFACE.METHOD with its arguments, connected. */
+static int helper_new_call(Container *c, const char *interface, const char *method, sd_bus_message **ret,
+                           const char *types, va_list ap) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        int r;
+
+        r = helper_connect(c);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(c->helper_bus, &msg, NULL, VIV_HELPER_PATH, interface, method);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_appendv(msg, types, ap);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(msg);
+        return 0;
+}
+
+int helper_call_devices(Container *c, const char *method, sd_bus_error *error, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, types);
+        r = helper_new_call(c, VIV_HELPER_DEVICES_IFACE, method, &msg, types, ap);
+        va_end(ap);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to call the helper of container '%s': %m", c->name);
+        return sd_bus_call(c->helper_bus, msg, HELPER_DEVICES_TIMEOUT_USEC, error, NULL);
+}
+
 static int helper_call_ownedv(Container *c, const char *method, sd_bus_message_handler_t handler, void *userdata,
                               sd_bus_destroy_t destroy, const char *types, va_list ap) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         int r;
 
-        r = helper_connect(c);
-        if (r >= 0)
-                r = sd_bus_message_new_method_call(c->helper_bus, &msg, NULL, VIV_HELPER_PATH, VIV_HELPER_IFACE,
-                                                   method);
-        if (r >= 0)
-                r = sd_bus_message_appendv(msg, types, ap);
+        r = helper_new_call(c, VIV_HELPER_IFACE, method, &msg, types, ap);
         if (r < 0) {
                 destroy(userdata);
                 return r;

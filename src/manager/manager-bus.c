@@ -250,6 +250,8 @@ DEFINE_REDIRECT_METHOD(method_set_autostart, container_method_set_autostart);
 DEFINE_REDIRECT_METHOD(method_set_interface_parameters, container_method_set_interface_parameters);
 DEFINE_REDIRECT_METHOD(method_get_interface_parameters, container_method_get_interface_parameters);
 DEFINE_REDIRECT_METHOD(method_send_process_signal, container_method_send_process_signal);
+DEFINE_REDIRECT_METHOD(method_attach_device, container_method_attach_device);
+DEFINE_REDIRECT_METHOD(method_detach_device, container_method_detach_device);
 DEFINE_REDIRECT_METHOD(method_get_container, reply_container_path);
 
 static int compare_by_name(const void *a, const void *b) {
@@ -369,6 +371,10 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_NAMES("SendProcessSignal", "sxut",
                                  SD_BUS_PARAM(name) SD_BUS_PARAM(pid) SD_BUS_PARAM(signal) SD_BUS_PARAM(flags), "", ,
                                  method_send_process_signal, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("AttachDevice", "sst", SD_BUS_PARAM(name) SD_BUS_PARAM(xml) SD_BUS_PARAM(flags),
+                                 "", , method_attach_device, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("DetachDevice", "sst", SD_BUS_PARAM(name) SD_BUS_PARAM(xml) SD_BUS_PARAM(flags),
+                                 "", , method_detach_device, SD_BUS_VTABLE_UNPRIVILEGED),
         NETWORK_MANAGER_METHODS,
         SD_BUS_SIGNAL_WITH_NAMES("ContainerNew", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
         SD_BUS_SIGNAL_WITH_NAMES("ContainerRemoved", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),

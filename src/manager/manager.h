@@ -72,6 +72,8 @@ struct Container {
         char *start_error;             /* the helper's ERROR message */
         bool scope_retried;
         bool scope_created;            /* StartTransientUnit succeeded: stop it on failure */
+        int *image_fds;                /* loop devices of type='file' disks, held until READY (devices.c) */
+        size_t n_image_fds;
         char *scope_job;
 
         pid_t helper_pid;      /* the Id */
@@ -250,6 +252,9 @@ void hook_run_release_failed(Container *c);
 
 /* process-signal.c: send-process-signal (a Container method handler) */
 int container_method_send_process_signal(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+/* device-attach.c */
+int container_method_attach_device(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int container_method_detach_device(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 
 /* bandwidth.c: domiftune (Container method handlers, as above) */
 int container_method_set_interface_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error);
@@ -313,10 +318,24 @@ int transient_unit_message_new(sd_bus *bus, const char *unit, sd_bus_message **r
 int transient_unit_message_close(sd_bus_message *msg);
 int manager_subscribe_systemd(Manager *m);
 int scope_start(Container *c);
+int scope_set_device_policy(Container *c, const DomainDef *def, sd_bus_error *error);
 int scope_stop(Manager *m, const char *unit);
 int scope_kill(Manager *m, const char *unit, int sig);
 void manager_free_jobs(Manager *m);
 void manager_forget_jobs(Manager *m, Container *c);
+
+/* devices.c */
+/* Attaches the type='file' disks of live to loop devices (held in c until
+ * devices_release_images()) and checks that every host device exists: else
+ * StartFailed naming the first missing one, and nothing stays attached. */
+int devices_prepare(Container *c, DomainDef *live, sd_bus_error *error);
+void devices_release_images(Container *c);
+/* (ss) entries of DeviceAllow= for the definition's device nodes. */
+int devices_append_policy(sd_bus_message *msg, const DomainDef *def);
+/* Lent host links back through NAME.netns when the helper left it behind. */
+void devices_reclaim(Container *c, const DomainDef *def);
+/* An adopted container's runtime facts the live XML lacks. */
+void devices_adopt(Container *c);
 
 /* spawn.c */
 /* The live definition and its networks' bridges, resolved now, in a sealed
@@ -336,6 +355,8 @@ int helper_call_owned(Container *c, const char *method, sd_bus_message_handler_t
                       sd_bus_destroy_t destroy);
 int helper_describe(Container *c, char **ret_name, char **ret_uuid, uint32_t *ret_helper_pid,
                     uint32_t *ret_leader_pid, char **ret_unit, char **ret_state);
+/* org.vivarium1.Helper.Devices.METHOD, synchronously: live attach/detach. */
+int helper_call_devices(Container *c, const char *method, sd_bus_error *error, const char *types, ...);
 int helper_call_async(Container *c, sd_bus_message *reply_to, const char *method,
                       sd_bus_message_handler_t handler, const char *types, ...);
 /* helper_call_owned() with arguments of TYPES. */

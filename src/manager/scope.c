@@ -307,10 +307,39 @@ static int append_device_policy(sd_bus_message *msg, const DomainDef *def) {
         r = append_image_devices(msg, def);
         if (r < 0)
                 return r;
+        /* and the nodes the definition names: <hostdev>, <disk> */
+        r = devices_append_policy(msg, def);
+        if (r < 0)
+                return r;
         r = sd_bus_message_close_container(msg);
         if (r < 0)
                 return r;
         return property_close(msg);
+}
+
+/* A running scope's device policy replaced by def's whole list (an empty
+ * DeviceAllow= first resets it): live attach and detach of devices. Called
+ * synchronously: systemd answers at once, and the caller goes on with the
+ * node only once the policy allows it. */
+int scope_set_device_policy(Container *c, const DomainDef *def, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(c->manager->bus, &msg, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE,
+                                           "SetUnitProperties");
+        if (r >= 0)
+                r = sd_bus_message_append(msg, "sb", c->unit, 1);
+        if (r >= 0)
+                r = sd_bus_message_open_container(msg, 'a', "(sv)");
+        if (r >= 0)
+                r = sd_bus_message_append(msg, "(sv)", "DeviceAllow", "a(ss)", 0);
+        if (r >= 0)
+                r = append_device_policy(msg, def);
+        if (r >= 0)
+                r = sd_bus_message_close_container(msg);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to build the device policy of container '%s': %m", c->name);
+        return sd_bus_call(c->manager->bus, msg, 30 * 1000000ULL, error, NULL);
 }
 
 static int append_limits(sd_bus_message *msg, const DomainDef *def) {

@@ -16,6 +16,8 @@
 
 #define VIV_HELPER_PATH         "/org/vivarium1/helper"
 #define VIV_HELPER_IFACE        "org.vivarium1.Helper"
+/* live attach/detach of host devices (src/helper/helper-hostdev.c) */
+#define VIV_HELPER_DEVICES_IFACE "org.vivarium1.Helper.Devices"
 
 #define VIV_RUN_DIR             "/run/vivarium"
 #define VIV_RUN_CONTAINERS_DIR  "/run/vivarium/containers"

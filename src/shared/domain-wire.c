@@ -14,7 +14,7 @@
 #include "macros.h"
 
 #define WIRE_MAGIC "VIVW"
-#define WIRE_VERSION UINT32_C(2)
+#define WIRE_VERSION UINT32_C(3)
 #define WIRE_NULL UINT32_MAX
 
 /* Catches a field added to DomainDef or a sub-struct without the codec
@@ -25,7 +25,7 @@
  * of the shared source. A field that fits in existing padding (a bool after
  * another) does not change the size: review such a change by hand. */
 #if __SIZEOF_POINTER__ == 8 && defined(__x86_64__)
-_Static_assert(sizeof(DomainDef) == 384, "DomainDef changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainDef) == 416, "DomainDef changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainFilesystem) == 48, "DomainFilesystem changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainInterface) == 200, "DomainInterface changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainBandwidthRate) == 32, "DomainBandwidthRate changed: update domain-wire.c and tests/test-domain-wire.c");
@@ -33,6 +33,8 @@ _Static_assert(sizeof(DomainIP) == 32, "DomainIP changed: update domain-wire.c a
 _Static_assert(sizeof(DomainRoute) == 32, "DomainRoute changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainIdmap) == 12, "DomainIdmap changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainEnv) == 16, "DomainEnv changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainHostdev) == 56, "DomainHostdev changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainDisk) == 40, "DomainDisk changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainCapToggle) == 8, "DomainCapToggle changed: update domain-wire.c and tests/test-domain-wire.c");
 #endif
 
@@ -292,6 +294,25 @@ static void put_interface(WireWriter *w, const DomainInterface *iface) {
         put_str(w, iface->lease_address);
 }
 
+static void put_hostdev(WireWriter *w, const DomainHostdev *hd) {
+        put_u32(w, hd->type);
+        put_str(w, hd->source);
+        put_u32(w, hd->usb_vendor);
+        put_u32(w, hd->usb_product);
+        put_u32(w, hd->usb_bus);
+        put_u32(w, hd->usb_device);
+        put_ips(w, hd->ips, hd->n_ips);
+        put_routes(w, hd->routes, hd->n_routes);
+}
+
+static void put_disk(WireWriter *w, const DomainDisk *disk) {
+        put_u32(w, disk->type);
+        put_str(w, disk->source);
+        put_str(w, disk->target);
+        put_bool(w, disk->readonly);
+        put_u64(w, disk->loop_rdev);
+}
+
 static void put_def(WireWriter *w, const DomainDef *def) {
         put_str(w, def->name);
         put_bytes(w, def->uuid, sizeof(def->uuid));
@@ -366,6 +387,12 @@ static void put_def(WireWriter *w, const DomainDef *def) {
         put_count(w, def->n_interfaces);
         ARRAY_FOREACH(iface, def->interfaces, def->n_interfaces)
                 put_interface(w, iface);
+        put_count(w, def->n_hostdevs);
+        ARRAY_FOREACH(hd, def->hostdevs, def->n_hostdevs)
+                put_hostdev(w, hd);
+        put_count(w, def->n_disks);
+        ARRAY_FOREACH(disk, def->disks, def->n_disks)
+                put_disk(w, disk);
 }
 
 int domain_def_to_wire(const DomainDef *def, char *const *bridges, void **ret, size_t *ret_size) {
@@ -397,6 +424,9 @@ int domain_def_to_wire(const DomainDef *def, char *const *bridges, void **ret, s
 #define WIRE_MIN_ROUTE (4 + WIRE_MIN_STR + 4 + WIRE_MIN_STR)
 #define WIRE_MIN_FILESYSTEM (4 + WIRE_MIN_STR + 8 + WIRE_MIN_STR + 1 + 4 + 4)
 #define WIRE_MIN_INTERFACE (4 + MAC_ADDR_LEN + 1 + WIRE_MIN_STR + 4 + 2 * WIRE_MIN_STR + 1 + 8 * 8 + 4 + 4 + 4 + 4 + 4 + WIRE_MIN_STR)
+
+#define WIRE_MIN_HOSTDEV (4 + WIRE_MIN_STR + 4 * 4 + 2 * 4)
+#define WIRE_MIN_DISK (4 + 2 * WIRE_MIN_STR + 1 + 8)
 
 static bool family_is_valid(int family) {
         return family == AF_INET || family == AF_INET6;
@@ -498,6 +528,39 @@ static void get_interface(WireReader *r, DomainInterface *iface) {
 
         iface->spoofcheck = GET_ENUM(r, spoofcheck_to_string);
         iface->lease_address = get_str(r);
+}
+
+static uint16_t get_u16_in_u32(WireReader *r) {
+        uint32_t v = get_u32(r);
+        wire_check(r, v <= UINT16_MAX);
+        return (uint16_t) v;
+}
+
+static void get_hostdev(WireReader *r, DomainHostdev *hd) {
+        hd->type = GET_ENUM(r, hostdev_type_to_string);
+        hd->source = get_str(r);
+        hd->usb_vendor = get_u16_in_u32(r);
+        hd->usb_product = get_u16_in_u32(r);
+        hd->usb_bus = get_u16_in_u32(r);
+        hd->usb_device = get_u16_in_u32(r);
+        get_ips(r, &hd->ips, &hd->n_ips);
+        get_routes(r, &hd->routes, &hd->n_routes);
+        /* the parser gives addresses to type='net' only */
+        wire_check(r, hd->type == HOSTDEV_NET || (hd->n_ips == 0 && hd->n_routes == 0));
+        /* The parser gives every type but usb a source, and usb an ID or an address. */
+        wire_check(r, (hd->type == HOSTDEV_USB) == !hd->source);
+        wire_check(r, hd->type != HOSTDEV_USB || hd->usb_vendor > 0 || hd->usb_bus > 0);
+}
+
+static void get_disk(WireReader *r, DomainDisk *disk) {
+        disk->type = GET_ENUM(r, disk_type_to_string);
+        disk->source = get_str_nonnull(r);
+        disk->target = get_str_nonnull(r);
+        disk->readonly = get_bool(r);
+        disk->loop_rdev = get_u64(r);
+        wire_check(r, disk->type == DISK_FILE || disk->loop_rdev == 0);
+        /* the target names a node in /dev: never a path step */
+        wire_check(r, !disk->target || (!strchr(disk->target, '/') && !streq(disk->target, "..") && !streq(disk->target, ".")));
 }
 
 /* Fills def as far as the buffer goes; r->error says whether it all went.
@@ -604,6 +667,18 @@ static void get_def(WireReader *r, DomainDef *def) {
                 def->n_interfaces = n;
         ARRAY_FOREACH(iface, def->interfaces, def->n_interfaces)
                 get_interface(r, iface);
+        n = get_count(r, WIRE_MIN_HOSTDEV);
+        def->hostdevs = get_array(r, n, sizeof(DomainHostdev));
+        if (def->hostdevs)
+                def->n_hostdevs = n;
+        ARRAY_FOREACH(hd, def->hostdevs, def->n_hostdevs)
+                get_hostdev(r, hd);
+        n = get_count(r, WIRE_MIN_DISK);
+        def->disks = get_array(r, n, sizeof(DomainDisk));
+        if (def->disks)
+                def->n_disks = n;
+        ARRAY_FOREACH(disk, def->disks, def->n_disks)
+                get_disk(r, disk);
 }
 
 void domain_wire_bridges_free(char **bridges, size_t n) {

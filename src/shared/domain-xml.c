@@ -53,13 +53,18 @@ typedef struct Parser {
         size_t n_fs_nodes;
         xmlNode **iface_nodes;
         size_t n_iface_nodes;
+        xmlNode **device_nodes;     /* <hostdev>/<disk> parts named in device_keys */
+        size_t n_device_nodes;
         /* names seen so far, with the index of their element */
         StrMap env_names, fs_targets, iface_macs, iface_targets, iface_guests;
+        StrMap device_keys;         /* device nodes, host links, USB devices */
 } Parser;
 
 static void parser_done(Parser *p) {
         free(p->fs_nodes);
         free(p->iface_nodes);
+        free(p->device_nodes);
+        strmap_done(&p->device_keys);
         strmap_done(&p->env_names);
         strmap_done(&p->fs_targets);
         strmap_done(&p->iface_macs);
@@ -622,6 +627,7 @@ static int parse_prefix(Parser *p, xmlNode *n, int family, unsigned *ret) {
         return 0;
 }
 
+/* <ip> and <route> of a link inside: an <interface>'s or a <hostdev type='net'>'s */
 static int parse_ip(Parser *p, xmlNode *n, DomainIP **ips, size_t *n_ips) {
         DomainIP *ip = XML_ARRAY_GROW(*ips, *n_ips);
         int r;
@@ -943,6 +949,227 @@ static int parse_interface(Parser *p, xmlNode *n) {
         return 0;
 }
 
+/* ---- host devices and disks ---- */
+
+/* The path of a device node in the container: the host's path for a
+ * <hostdev>, /dev/TARGET for a <disk>. */
+static char *node_path_of_disk(const DomainDisk *d) {
+        char *s = NULL;
+        if (asprintf(&s, "/dev/%s", d->target) < 0)
+                return NULL;
+        return s;
+}
+
+/* Nodes and links every container's /dev has (helper-dev.c): a device
+ * element must not replace them. */
+static bool dev_path_is_reserved(const char *path) {
+        static const char *const reserved[] = {
+                "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
+                "/dev/console", "/dev/ptmx", "/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr",
+        };
+        static const char *const mounts[] = { "/dev/pts", "/dev/shm", "/dev/mqueue" };
+
+        for (size_t i = 0; i < ELEMENTSOF(reserved); i++)
+                if (streq(path, reserved[i]))
+                        return true;
+        for (size_t i = 0; i < ELEMENTSOF(mounts); i++) {
+                size_t len = strlen(mounts[i]);
+                if (strncmp(path, mounts[i], len) == 0 && (path[len] == 0 || path[len] == '/'))
+                        return true;
+        }
+        return false;
+}
+
+/* Two device elements that would make the same node, or move the same link. */
+static int check_device_unique(Parser *p, xmlNode *n, const char *kind, const char *key) {
+        size_t i;
+        int r;
+
+        r = strmap_put(&p->device_keys, key, p->n_device_nodes, &i);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                unsigned line, column;
+                xml_node_position(p->in, p->device_nodes[i], NULL, &line, &column);
+                return ERR(p, n, NULL, "%s '%s' is already used by the device at line %u", kind, key, line);
+        }
+        if (!XML_ARRAY_GROW(p->device_nodes, p->n_device_nodes))
+                return -ENOMEM;
+        p->device_nodes[p->n_device_nodes - 1] = n;
+        return 0;
+}
+
+static int parse_usb_id(Parser *p, xmlNode *n, const char *attr, uint16_t *ret) {
+        _cleanup_free_ char *s = xml_prop(n, attr);
+        unsigned long v;
+        char *end;
+
+        if (!s)
+                return ERR(p, n, NULL, "element '%s' lacks the attribute '%s'", (const char *) n->name, attr);
+        errno = 0;
+        v = strtoul(s, &end, 0);
+        if (errno != 0 || end == s || *end || v == 0 || v > UINT16_MAX)
+                return ERR(p, n, attr, "attribute '%s' of <%s> has the invalid value '%s', expected 1 to 0xffff",
+                           attr, (const char *) n->name, s);
+        *ret = (uint16_t) v;
+        return 0;
+}
+
+/* <source><vendor id/><product id/><address bus device/></source>: libvirt
+ * finds the device by vendor and product, by bus and device, or by all four. */
+static int parse_hostdev_usb(Parser *p, xmlNode *source, DomainHostdev *hd) {
+        xmlNode *vendor = xml_child(source, "vendor"), *product = xml_child(source, "product"),
+                *address = xml_child(source, "address");
+        char key[64];
+        int r;
+
+        if (!!vendor != !!product)
+                return ERR(p, source, NULL, "a USB <source> needs both <vendor id='...'/> and <product id='...'/>, or neither");
+        if (!vendor && !address)
+                return ERR(p, source, NULL, "a USB <source> needs <vendor>/<product> or <address bus='...' device='...'/>");
+        if (vendor && ((r = parse_usb_id(p, vendor, "id", &hd->usb_vendor)) < 0 ||
+                       (r = parse_usb_id(p, product, "id", &hd->usb_product)) < 0))
+                return r;
+        if (address && ((r = parse_usb_id(p, address, "bus", &hd->usb_bus)) < 0 ||
+                        (r = parse_usb_id(p, address, "device", &hd->usb_device)) < 0))
+                return r;
+        snprintf(key, sizeof(key), "usb %04x:%04x %u.%u", hd->usb_vendor, hd->usb_product, hd->usb_bus, hd->usb_device);
+        return check_device_unique(p, source, "USB device", key);
+}
+
+static int parse_hostdev(Parser *p, xmlNode *n) {
+        static const char *const source_child[_HOSTDEV_TYPE_MAX] = {
+                [HOSTDEV_STORAGE] = "block", [HOSTDEV_MISC] = "char", [HOSTDEV_NET] = "interface",
+        };
+        _cleanup_free_ char *mode = xml_prop(n, "mode"), *type = xml_prop(n, "type");
+        xmlNode *source = xml_child(n, "source"), *c;
+        DomainHostdev *hd;
+        int r;
+
+        hd = XML_ARRAY_GROW(p->def->hostdevs, p->def->n_hostdevs);
+        if (!hd)
+                return -ENOMEM;
+        if (streq_ptr(mode, "subsystem")) {
+                if (!streq_ptr(type, "usb"))
+                        return ERR(p, n, "type", "hostdev mode 'subsystem' of type '%s' is not supported by containers, expected 'usb'",
+                                   strna(type));
+                hd->type = HOSTDEV_USB;
+        } else if (streq_ptr(mode, "capabilities")) {
+                if (streq_ptr(type, "storage"))
+                        hd->type = HOSTDEV_STORAGE;
+                else if (streq_ptr(type, "misc"))
+                        hd->type = HOSTDEV_MISC;
+                else if (streq_ptr(type, "net"))
+                        hd->type = HOSTDEV_NET;
+                else
+                        return ERR(p, n, "type", "hostdev type '%s' is not supported, expected 'storage', 'misc' or 'net'",
+                                   strna(type));
+        } else
+                return ERR(p, n, "mode", "hostdev mode '%s' is not supported, expected 'capabilities' or 'subsystem'",
+                           strna(mode));
+
+        if (!source)
+                return ERR(p, n, NULL, "hostdev lacks a <source>");
+        if (hd->type == HOSTDEV_USB)
+                return parse_hostdev_usb(p, source, hd);
+
+        c = xml_child(source, source_child[hd->type]);
+        if (!c)
+                return ERR(p, source, NULL, "a hostdev of type '%s' needs <source><%s>...</%s></source>",
+                           hostdev_type_to_string(hd->type), source_child[hd->type], source_child[hd->type]);
+        if (hd->type == HOSTDEV_NET) {
+                _cleanup_free_ char *name = xml_text(c);
+
+                XML_FOREACH_ELEMENT(a, n) {
+                        if (xml_name_is(a, "ip"))
+                                r = parse_ip(p, a, &hd->ips, &hd->n_ips);
+                        else if (xml_name_is(a, "route"))
+                                r = parse_route(p, a, &hd->routes, &hd->n_routes);
+                        else
+                                continue;
+                        if (r < 0)
+                                return r;
+                }
+                if (!name)
+                        return -ENOMEM;
+                if (!*name || strlen(name) > 15 || strpbrk(name, "/: \t\n") || streq(name, ".") || streq(name, ".."))
+                        return ERR(p, c, NULL, "'%s' is not a valid network device name", name);
+                hd->source = TAKE_PTR(name);
+                return check_device_unique(p, c, "host interface", hd->source);
+        }
+        if (xml_child(n, "ip") || xml_child(n, "route"))
+                return ERR(p, xml_child(n, "ip") ? xml_child(n, "ip") : xml_child(n, "route"), NULL,
+                           "<ip> and <route> belong to a hostdev of type 'net' only");
+        r = parse_path(p, c, NULL, "host device", &hd->source);
+        if (r < 0)
+                return r;
+        /* the node is made at the same path inside, in the container's /dev */
+        if (strncmp(hd->source, "/dev/", 5) != 0)
+                return ERR(p, c, NULL, "host device '%s' is not a path below /dev", hd->source);
+        if (dev_path_is_reserved(hd->source))
+                return ERR(p, c, NULL, "host device '%s' would replace a node every container's /dev has", hd->source);
+        return check_device_unique(p, c, "device node", hd->source);
+}
+
+static int parse_disk(Parser *p, xmlNode *n) {
+        _cleanup_free_ char *type = xml_prop(n, "type"), *device = NULL, *node = NULL;
+        xmlNode *source = xml_child(n, "source"), *target = xml_child(n, "target"), *driver = xml_child(n, "driver");
+        const char *attr;
+        DomainDisk *disk;
+        int r;
+
+        r = xml_prop_opt(n, "device", &device);
+        if (r < 0)
+                return r;
+        if (device && !streq(device, "disk"))
+                return ERR(p, n, "device", "disk device '%s' is not supported by containers, expected 'disk'", device);
+        disk = XML_ARRAY_GROW(p->def->disks, p->def->n_disks);
+        if (!disk)
+                return -ENOMEM;
+        if (streq_ptr(type, "block"))
+                disk->type = DISK_BLOCK;
+        else if (streq_ptr(type, "file"))
+                disk->type = DISK_FILE;
+        else
+                return ERR(p, n, "type", "disk type '%s' is not supported by containers, expected 'block' or 'file'", strna(type));
+
+        /* libvirt's LXC driver puts a file on a loop device when its format is
+         * raw; other formats need qemu-nbd, which disks do not use here */
+        if (driver) {
+                _cleanup_free_ char *format = NULL, *name = NULL;
+                if ((r = xml_prop_opt(driver, "type", &format)) < 0 || (r = xml_prop_opt(driver, "name", &name)) < 0)
+                        return r;
+                if (format && !streq(format, "raw"))
+                        return ERR(p, driver, "type", "disk format '%s' is not supported, expected 'raw'", format);
+                if (name && !streq(name, "loop") && !streq(name, "phy") && !streq(name, "qemu"))
+                        return ERR(p, driver, "name", "disk driver '%s' is not supported, expected 'loop'", name);
+        }
+
+        attr = disk->type == DISK_BLOCK ? "dev" : "file";
+        if (!source || !xmlHasProp(source, BAD_CAST attr))
+                return ERR(p, source ? source : n, NULL, "a disk of type '%s' needs <source %s='...'/>",
+                           disk_type_to_string(disk->type), attr);
+        r = parse_path(p, source, attr, "disk source", &disk->source);
+        if (r < 0)
+                return r;
+        if (!target)
+                return ERR(p, n, NULL, "disk lacks a <target dev='...'/>");
+        disk->target = xml_prop(target, "dev");
+        if (!disk->target)
+                return ERR(p, target, NULL, "element 'target' lacks the attribute 'dev'");
+        if (!*disk->target || strlen(disk->target) > 32 || strpbrk(disk->target, "/ \t\n") ||
+            streq(disk->target, ".") || streq(disk->target, ".."))
+                return ERR(p, target, "dev", "disk target '%s' is not a device name for /dev", disk->target);
+        disk->readonly = !!xml_child(n, "readonly");
+
+        node = node_path_of_disk(disk);
+        if (!node)
+                return -ENOMEM;
+        if (dev_path_is_reserved(node))
+                return ERR(p, target, "dev", "disk target '%s' would replace a node every container's /dev has", disk->target);
+        return check_device_unique(p, target, "device node", node);
+}
+
 static int parse_devices(Parser *p, xmlNode *n) {
         XML_FOREACH_ELEMENT(c, n) {
                 int r = 0;
@@ -953,6 +1180,10 @@ static int parse_devices(Parser *p, xmlNode *n) {
                         r = parse_filesystem(p, c);
                 else if (xml_name_is(c, "interface"))
                         r = parse_interface(p, c);
+                else if (xml_name_is(c, "hostdev"))
+                        r = parse_hostdev(p, c);
+                else if (xml_name_is(c, "disk"))
+                        r = parse_disk(p, c);
                 else
                         r = warn_ignored(p, c); /* emulator and devices a container has no use for */
                 if (r < 0)
@@ -1526,6 +1757,45 @@ static void format_interface(XmlBuf *b, const DomainInterface *iface) {
         xml_buf_printf(b, "    </interface>\n");
 }
 
+static void format_hostdev(XmlBuf *b, const DomainHostdev *hd) {
+        static const char *const source_child[_HOSTDEV_TYPE_MAX] = {
+                [HOSTDEV_STORAGE] = "block", [HOSTDEV_MISC] = "char", [HOSTDEV_NET] = "interface",
+        };
+
+        xml_buf_printf(b, "    <hostdev mode='%s' type='%s'>\n", hd->type == HOSTDEV_USB ? "subsystem" : "capabilities",
+                       strna(hostdev_type_to_string(hd->type)));
+        xml_buf_printf(b, "      <source>\n");
+        if (hd->type == HOSTDEV_USB) {
+                if (hd->usb_vendor > 0)
+                        xml_buf_printf(b, "        <vendor id='0x%04x'/>\n        <product id='0x%04x'/>\n",
+                                       hd->usb_vendor, hd->usb_product);
+                if (hd->usb_bus > 0)
+                        xml_buf_printf(b, "        <address bus='%u' device='%u'/>\n", hd->usb_bus, hd->usb_device);
+        } else {
+                xml_buf_printf(b, "        <%s>", source_child[hd->type]);
+                xml_buf_escaped(b, hd->source, false);
+                xml_buf_printf(b, "</%s>\n", source_child[hd->type]);
+        }
+        xml_buf_printf(b, "      </source>\n");
+        format_ips(b, "      ", hd->ips, hd->n_ips);
+        format_routes(b, "      ", hd->routes, hd->n_routes);
+        xml_buf_printf(b, "    </hostdev>\n");
+}
+
+static void format_disk(XmlBuf *b, const DomainDisk *disk) {
+        xml_buf_printf(b, "    <disk type='%s' device='disk'>\n", strna(disk_type_to_string(disk->type)));
+        if (disk->type == DISK_FILE)
+                xml_buf_printf(b, "      <driver name='loop' type='raw'/>\n");
+        xml_buf_printf(b, "      <source");
+        xml_buf_attr(b, disk->type == DISK_BLOCK ? "dev" : "file", disk->source);
+        xml_buf_printf(b, "/>\n      <target");
+        xml_buf_attr(b, "dev", disk->target);
+        xml_buf_printf(b, "/>\n");
+        if (disk->readonly)
+                xml_buf_printf(b, "      <readonly/>\n");
+        xml_buf_printf(b, "    </disk>\n");
+}
+
 static bool domain_def_uses_vivarium_ns(const DomainDef *def) {
         if (def->tasks_max != UNSET_U64 || def->userns_mode != USERNS_MODE_DEFAULT || def->syscalls_allowed ||
             def->notify_timeout_sec > 0)
@@ -1565,7 +1835,8 @@ char *domain_def_format(const DomainDef *def, pid_t id) {
         format_os(&b, def);
         format_features(&b, def);
 
-        if (def->n_consoles == 0 && def->n_filesystems == 0 && def->n_interfaces == 0) {
+        if (def->n_consoles == 0 && def->n_filesystems == 0 && def->n_interfaces == 0 && def->n_hostdevs == 0 &&
+            def->n_disks == 0) {
                 xml_buf_printf(&b, "  <devices/>\n</domain>\n");
                 return xml_buf_finish(&b);
         }
@@ -1574,8 +1845,12 @@ char *domain_def_format(const DomainDef *def, pid_t id) {
                 xml_buf_printf(&b, "    <console type='pty'/>\n");
         ARRAY_FOREACH(fs, def->filesystems, def->n_filesystems)
                 format_filesystem(&b, fs);
+        ARRAY_FOREACH(disk, def->disks, def->n_disks)
+                format_disk(&b, disk);
         ARRAY_FOREACH(iface, def->interfaces, def->n_interfaces)
                 format_interface(&b, iface);
+        ARRAY_FOREACH(hd, def->hostdevs, def->n_hostdevs)
+                format_hostdev(&b, hd);
         xml_buf_printf(&b, "  </devices>\n");
         xml_buf_printf(&b, "</domain>\n");
         return xml_buf_finish(&b);

@@ -70,6 +70,15 @@ static void domain_interface_done(DomainInterface *iface) {
         routes_free(iface->host_routes, iface->n_host_routes);
 }
 
+void domain_hostdev_done(DomainHostdev *hd) {
+        free(hd->source);
+        ips_free(hd->ips, hd->n_ips);
+        routes_free(hd->routes, hd->n_routes);
+        hd->ips = NULL;
+        hd->routes = NULL;
+        hd->n_ips = hd->n_routes = 0;
+}
+
 DomainDef *domain_def_free(DomainDef *def) {
         if (!def)
                 return NULL;
@@ -100,6 +109,14 @@ DomainDef *domain_def_free(DomainDef *def) {
         free(def->interfaces);
         FOREACH_ARRAY(share, def->ns_share, _NS_SHARE_KIND_MAX)
                 free(share->value);
+        ARRAY_FOREACH(hd, def->hostdevs, def->n_hostdevs)
+                domain_hostdev_done(hd);
+        free(def->hostdevs);
+        ARRAY_FOREACH(disk, def->disks, def->n_disks) {
+                free(disk->source);
+                free(disk->target);
+        }
+        free(def->disks);
         free(def);
         return NULL;
 }
@@ -112,7 +129,13 @@ const DomainFilesystem *domain_def_root(const DomainDef *def) {
 }
 
 bool domain_def_has_privnet(const DomainDef *def) {
-        return def->privnet || def->n_interfaces > 0;
+        if (def->privnet || def->n_interfaces > 0)
+                return true;
+        /* a host link moved in needs a namespace to move into */
+        ARRAY_FOREACH(hd, def->hostdevs, def->n_hostdevs)
+                if (hd->type == HOSTDEV_NET)
+                        return true;
+        return false;
 }
 
 bool domain_def_userns_pick(const DomainDef *def) {
@@ -265,6 +288,24 @@ const char *userns_mode_to_string(UsernsMode m) {
                 [USERNS_MODE_OFF] = "off",
         };
         return TABLE_LOOKUP(table, m);
+}
+
+const char *hostdev_type_to_string(HostdevType t) {
+        static const char *const table[] = {
+                [HOSTDEV_STORAGE] = "storage",
+                [HOSTDEV_MISC] = "misc",
+                [HOSTDEV_NET] = "net",
+                [HOSTDEV_USB] = "usb",
+        };
+        return TABLE_LOOKUP(table, t);
+}
+
+const char *disk_type_to_string(DiskType t) {
+        static const char *const table[] = {
+                [DISK_BLOCK] = "block",
+                [DISK_FILE] = "file",
+        };
+        return TABLE_LOOKUP(table, t);
 }
 
 static const struct {

@@ -132,6 +132,47 @@ typedef struct DomainInterface {
         char *lease_address;
 } DomainInterface;
 
+/* <hostdev mode='capabilities' type=...>: a host resource handed to the
+ * container as it is (libvirt's LXC host devices). */
+typedef enum HostdevType {
+        HOSTDEV_STORAGE,       /* <source><block>PATH</block>: a block device node at PATH */
+        HOSTDEV_MISC,          /* <source><char>PATH</char>: a character device node at PATH */
+        HOSTDEV_NET,           /* <source><interface>NAME</interface>: the host's link NAME, moved in */
+        HOSTDEV_USB,           /* mode='subsystem': a USB device's node /dev/bus/usb/BBB/DDD */
+        _HOSTDEV_TYPE_MAX,
+} HostdevType;
+
+typedef struct DomainHostdev {
+        HostdevType type;
+        char *source;          /* storage/misc: the host's node, the same path in the container; net: link name; usb: NULL */
+        uint16_t usb_vendor;   /* usb: <vendor id=...>/<product id=...>, 0 = not given */
+        uint16_t usb_product;
+        uint16_t usb_bus;      /* usb: <address bus=... device=...>, 0 = not given */
+        uint16_t usb_device;
+        DomainIP *ips;         /* net: <ip>, <route> of the link inside, as an <interface>'s */
+        size_t n_ips;
+        DomainRoute *routes;
+        size_t n_routes;
+} DomainHostdev;
+
+/* <disk type=... device='disk'>: a host block device (type='block') or an
+ * image file on a loop device (type='file', raw) as /dev/TARGET inside. */
+typedef enum DiskType {
+        DISK_BLOCK,
+        DISK_FILE,
+        _DISK_TYPE_MAX,
+} DiskType;
+
+typedef struct DomainDisk {
+        DiskType type;
+        char *source;          /* <source dev=...> (block) or <source file=...> (file) */
+        char *target;          /* <target dev=...>: "sdb" gives /dev/sdb */
+        bool readonly;         /* <readonly/>: the node is read-only, the device policy "r" */
+        /* Live model only, never in XML: the loop device (makedev()) vivariumd
+         * attached a type='file' disk to at start, 0 = none. */
+        uint64_t loop_rdev;
+} DomainDisk;
+
 typedef struct DomainIdmap {
         uint32_t start;        /* first id inside the container */
         uint32_t target;       /* first id on the host */
@@ -256,12 +297,18 @@ typedef struct DomainDef {
         size_t n_filesystems;
         DomainInterface *interfaces;
         size_t n_interfaces;
+        DomainHostdev *hostdevs;
+        size_t n_hostdevs;
+        DomainDisk *disks;
+        size_t n_disks;
 } DomainDef;
 
 /* An empty model with the defaults a parse starts from (UNSET_U64 limits,
  * libvirt's lifecycle actions), or NULL when out of memory. */
 DomainDef *domain_def_new(void);
 DomainDef *domain_def_free(DomainDef *def);
+/* What a DomainHostdev owns (source, addresses, routes). */
+void domain_hostdev_done(DomainHostdev *hd);
 static inline void domain_def_freep(DomainDef **p) {
         if (*p)
                 domain_def_free(*p);
@@ -304,6 +351,8 @@ const char *ns_share_type_to_string(NsShareType t);  /* "none", "netns", "name",
 
 /* True when the definition joins any namespace through <lxc:namespace>. */
 bool domain_def_shares_namespaces(const DomainDef *def);
+const char *hostdev_type_to_string(HostdevType t); /* "storage", "misc", "net" */
+const char *disk_type_to_string(DiskType t);       /* "block", "file" */
 
 /* Helpers for identifiers, used by the parser and by the programs. */
 

@@ -147,6 +147,14 @@ int netlink_link_set_up(struct nl_sock *sk, int ifindex, bool up) {
         return link_change(sk, ifindex, changes);
 }
 
+int netlink_link_set_netns(struct nl_sock *sk, int ifindex, int netns_fd) {
+        _cleanup_link_ struct rtnl_link *changes = rtnl_link_alloc();
+        if (!changes)
+                return -ENOMEM;
+        rtnl_link_set_ns_fd(changes, netns_fd);
+        return link_change(sk, ifindex, changes);
+}
+
 int netlink_link_delete(struct nl_sock *sk, const char *name) {
         _cleanup_link_ struct rtnl_link *link = rtnl_link_alloc();
         int r;

@@ -36,6 +36,9 @@ int netlink_link_get_ifindex(struct nl_sock *sk, const char *name);
  * else, -ENODEV when it does not exist. */
 int netlink_link_is_bridge(struct nl_sock *sk, const char *name);
 int netlink_link_set_up(struct nl_sock *sk, int ifindex, bool up);
+/* Moves the device into the network namespace netns_fd refers to; it keeps
+ * its name, and -EEXIST when the name is taken there. */
+int netlink_link_set_netns(struct nl_sock *sk, int ifindex, int netns_fd);
 /* Deletes the device NAME; -ENODEV when there is none. */
 int netlink_link_delete(struct nl_sock *sk, const char *name);
 /* The device's hardware address; ret needs 6 bytes. */
