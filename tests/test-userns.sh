@@ -10,7 +10,10 @@
 # (overlayfs) fails with a clear message and leaves nothing; mode='off' runs as
 # the host's root with a warning in the journal; an explicit <idmap> starts in
 # a host whose /proc is partly covered (the nested proc case); the bus refuses
-# CreateXML to the root of a shared-root container.
+# CreateXML to the root of a shared-root container; the PID, network, IPC,
+# UTS and cgroup namespaces belong to the container's user namespace (its root
+# configures eth0, writes ip_forward, sets its hostname, reboot -f restarts
+# and poweroff -f stops the container).
 # Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
 set -uo pipefail
 
@@ -53,9 +56,9 @@ in_host sh -c '
 for r in /tmp/ur /var/tmp/ur-overlay; do
 	mkdir -p $r/bin $r/tmp
 	cp /bin/busybox $r/bin/
-	for a in sh id cat tr touch mount umount mkdir sleep ls stat; do ln -sf busybox $r/bin/$a; done
+	for a in sh id cat tr touch mount umount mkdir sleep ls stat rm ifconfig ip hostname reboot poweroff; do ln -sf busybox $r/bin/$a; done
 done
-mkdir -p /tmp/ushare /tmp/ushare2 /tmp/busout /tmp/ushare5
+mkdir -p /tmp/ushare /tmp/ushare2 /tmp/busout /tmp/ushare5 /tmp/ushare6
 chmod 1777 /tmp/ushare5'
 
 # The nested case: the test host's /proc is not fully visible (something is
@@ -280,6 +283,88 @@ refused() { grep -qE "Access denied|Transport endpoint is not connected" <<<"$bu
 check "CreateXML from inside is refused" refused
 check "nothing was created" lacks "$(vivctl list --all 2>&1)" "evil"
 vivctl destroy bus >/dev/null 2>&1
+
+# --- the namespaces of a user namespace are its own ---
+# A picked range on a private network: the PID, network, IPC, UTS and cgroup
+# namespaces belong to the container's user namespace, so its root may
+# configure its interfaces, write its net sysctls (the value read is written
+# back), set its hostname, and reboot(2) or power off its PID namespace, which
+# ends init with the on_reboot (restart) or on_poweroff (destroy) action.
+own_probes='n=$(cat /share/boots 2>/dev/null || echo 0); n=$((n + 1)); echo $n >/share/boots
+{
+ifconfig eth0 192.0.2.50 netmask 255.255.255.0 up && echo ifconfig-ok || echo ifconfig-refused
+ip addr add 198.51.100.50/24 dev eth0 && echo ipaddr-ok || echo ipaddr-refused
+v=$(cat /proc/sys/net/ipv4/ip_forward)
+(echo "$v" >/proc/sys/net/ipv4/ip_forward) 2>/dev/null && echo ipforward-writable || echo ipforward-refused
+hostname own-inside && echo hostname-ok || echo hostname-refused
+ls -l /proc/1/ns/
+echo done
+} >/share/own.$n 2>&1
+exec sleep 600'
+cat >"$work/own.xml" <<XML
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>own</name>
+  <uuid>11111111-2222-4333-8444-555555555506</uuid>
+  <memory>102400</memory>
+  <vivarium:userns mode='pick'/>
+  <os>
+    <type>exe</type>
+    <init>/bin/sh</init>
+    <initarg>-c</initarg>
+    <initarg>$(printf '%s' "$own_probes" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g')</initarg>
+  </os>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <devices>
+    <console type='pty'/>
+    <filesystem type='mount'><source dir='/tmp/ur'/><target dir='/'/></filesystem>
+    <filesystem type='mount'><source dir='/tmp/ushare6'/><target dir='/share'/></filesystem>
+    <interface type='ethernet'><guest dev='eth0'/></interface>
+  </devices>
+</domain>
+XML
+# ns_owners PID: "NAME U" for each namespace of PID owned by its user
+# namespace (NS_GET_USERNS), "NAME other" for the rest
+ns_owners() {
+	in_host python3 -c '
+import fcntl, os, sys
+pid = sys.argv[1]
+user = os.stat("/proc/%s/ns/user" % pid).st_ino
+for n in ("pid", "net", "ipc", "uts", "cgroup", "mnt"):
+    fd = os.open("/proc/%s/ns/%s" % (pid, n), os.O_RDONLY)
+    owner = fcntl.ioctl(fd, 0xb701)  # NS_GET_USERNS
+    print(n, "U" if os.fstat(owner).st_ino == user else "other")
+' "$1"
+}
+vivctl define "$work/own.xml" >/dev/null 2>&1
+out=$(vivctl start own 2>&1)
+check "a picked range with a private network starts" contains "$out" "Domain own started"
+check "its probes ran" wait_for 300 probe_done /tmp/ushare6/own.1
+probe=$(in_host cat /tmp/ushare6/own.1 2>&1)
+check "its root configures eth0 with ifconfig" contains "$probe" "ifconfig-ok"
+check "... and with ip addr add" contains "$probe" "ipaddr-ok"
+check "the address is on eth0" contains "$(vivctl enter own -- /bin/ip -4 addr show eth0 2>&1)" "192.0.2.50/24"
+check "/proc/sys/net/ipv4/ip_forward is writable" contains "$probe" "ipforward-writable"
+check "its root sets the hostname" contains "$probe" "hostname-ok"
+check "ls -l /proc/1/ns/ inside lists the pid namespace" grep -q "pid -> pid:" <<<"$probe"
+leader=$(in_host machinectl show own -p Leader --value 2>/dev/null)
+owners=$(ns_owners "${leader:-0}" 2>&1)
+for ns in pid net ipc uts cgroup mnt; do
+	check "init's $ns namespace belongs to the container's user namespace" grep -qx "$ns U" <<<"$owners"
+done
+check "the host's hostname is untouched" [ "$(in_host hostname)" != own-inside ]
+# reboot(2) inside: init ends as by SIGHUP, <on_reboot>restart</on_reboot>
+out=$(vivctl enter own -- /bin/reboot -f 2>&1)
+check "reboot -f inside restarts the container" wait_for 300 probe_done /tmp/ushare6/own.2
+check "it runs again" contains "$(vivctl domstate own 2>&1)" "running"
+newleader=$(in_host machinectl show own -p Leader --value 2>/dev/null)
+check "with a new init" test -n "$newleader" -a "$newleader" != "${leader:-x}"
+# power-off: init ends as by SIGINT, <on_poweroff>destroy</on_poweroff>
+out=$(vivctl enter own -- /bin/poweroff -f 2>&1)
+shut_off() { contains "$(vivctl domstate own 2>&1)" "shut off"; }
+check "poweroff -f inside shuts the container off" wait_for 300 shut_off
+check "... and it stays off" not in_host test -e /tmp/ushare6/own.3
+vivctl undefine own >/dev/null 2>&1
 
 testhost_teardown
 echo "1..$n"

@@ -171,6 +171,8 @@ void host_mounts_init(HostMounts *h) {
         };
         for (size_t i = 0; i < ELEMENTSOF(h->dev_fds); i++)
                 h->dev_fds[i] = -EBADF;
+        for (size_t i = 0; i < ELEMENTSOF(h->userns_owned); i++)
+                h->userns_owned[i] = -EBADF;
 }
 
 void host_mounts_close(HostMounts *h) {
@@ -184,6 +186,8 @@ void host_mounts_close(HostMounts *h) {
         safe_close(h->console_sock[1]);
         safe_close(h->console_slave);
         safe_close(h->userns_fd);
+        for (size_t i = 0; i < ELEMENTSOF(h->userns_owned); i++)
+                safe_close(h->userns_owned[i]);
         if (h->userns_pidfd >= 0)
                 (void) waitid(P_PIDFD, (id_t) h->userns_pidfd, NULL, WEXITED);
         safe_close(h->userns_pidfd);
