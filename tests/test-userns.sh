@@ -10,7 +10,8 @@
 # (overlayfs) fails with a clear message and leaves nothing; mode='off' runs as
 # the host's root with a warning in the journal; an explicit <idmap> starts in
 # a host whose /proc is partly covered (the nested proc case); the bus refuses
-# CreateXML to the root of a shared-root container; the PID, network, IPC,
+# CreateXML to the root of a shared-root container; a definition with neither
+# <idmap> nor <vivarium:userns> runs in a picked range (the default); the PID, network, IPC,
 # UTS and cgroup namespaces belong to the container's user namespace (its root
 # configures eth0, writes ip_forward, sets its hostname, reboot -f restarts
 # and poweroff -f stops the container).
@@ -284,6 +285,29 @@ check "CreateXML from inside is refused" refused
 check "nothing was created" lacks "$(vivctl list --all 2>&1)" "evil"
 vivctl destroy bus >/dev/null 2>&1
 
+# --- the default: no <idmap>, no <vivarium:userns>: a picked range ---
+domain d1 11111111-2222-4333-8444-555555555507 /tmp/ur /tmp/ushare2 ""
+in_host rm -f /tmp/ushare2/probe
+vivctl define "$work/d1.xml" >/dev/null 2>&1
+out=$(vivctl start d1 2>&1)
+check "a definition without idmap or userns starts" contains "$out" "Domain d1 started"
+check "its probes ran" wait_for 300 probe_done /tmp/ushare2/probe
+probe=$(in_host cat /tmp/ushare2/probe 2>&1)
+dbase=$(range_of d1)
+check "by default it runs in a picked range (live XML)" test -n "$dbase" -a "${dbase:-0}" -ge $((0x70000000))
+check "the live XML says mode='pick'" contains "$(vivctl dumpxml d1 2>&1)" "<vivarium:userns mode='pick'/>"
+stored=$(vivctl dumpxml --inactive d1 2>&1)
+check "the stored definition stays without idmap" lacks "$stored" "<idmap>"
+check "... and without vivarium:userns" lacks "$stored" "vivarium:userns"
+check "/proc/self/uid_map inside maps 0 to the range" contains "$probe" "map= 0 ${dbase:-x} 65536"
+dleader=$(in_host machinectl show d1 -p Leader --value 2>/dev/null)
+check "init runs as the range's first ID on the host" [ "$(in_host stat -c %u "/proc/${dleader:-0}")" = "${dbase:-x}" ]
+check "its mounts are locked: /proc/sys cannot be unmounted" contains "$probe" "procsys-umount-refused"
+check "core_pattern is not writable" contains "$probe" "corepattern-refused"
+check "no warning about running without a user namespace" not journal_has "Container 'd1' runs without a user namespace"
+vivctl destroy d1 >/dev/null 2>&1
+vivctl undefine d1 >/dev/null 2>&1
+
 # --- the namespaces of a user namespace are its own ---
 # A picked range on a private network: the PID, network, IPC, UTS and cgroup
 # namespaces belong to the container's user namespace, so its root may
@@ -297,6 +321,8 @@ ip addr add 198.51.100.50/24 dev eth0 && echo ipaddr-ok || echo ipaddr-refused
 v=$(cat /proc/sys/net/ipv4/ip_forward)
 (echo "$v" >/proc/sys/net/ipv4/ip_forward) 2>/dev/null && echo ipforward-writable || echo ipforward-refused
 hostname own-inside && echo hostname-ok || echo hostname-refused
+mkdir -p /tmp/t /tmp/b && mount -t tmpfs tmpfs /tmp/t && echo tmpfs-mounted || echo tmpfs-refused
+mount --bind /tmp/t /tmp/b && echo bind-mounted || echo bind-refused
 ls -l /proc/1/ns/
 echo done
 } >/share/own.$n 2>&1
@@ -346,6 +372,8 @@ check "... and with ip addr add" contains "$probe" "ipaddr-ok"
 check "the address is on eth0" contains "$(vivctl enter own -- /bin/ip -4 addr show eth0 2>&1)" "192.0.2.50/24"
 check "/proc/sys/net/ipv4/ip_forward is writable" contains "$probe" "ipforward-writable"
 check "its root sets the hostname" contains "$probe" "hostname-ok"
+check "it mounts a tmpfs (no seccomp mount denial in a user namespace)" contains "$probe" "tmpfs-mounted"
+check "... and a bind mount" contains "$probe" "bind-mounted"
 check "ls -l /proc/1/ns/ inside lists the pid namespace" grep -q "pid -> pid:" <<<"$probe"
 leader=$(in_host machinectl show own -p Leader --value 2>/dev/null)
 owners=$(ns_owners "${leader:-0}" 2>&1)

@@ -287,6 +287,9 @@ static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
                 if (r < 0)
                         child_fail(err_fd, r, "Failed to enter the container's user namespace");
                 h->host.userns_fd = safe_close(h->host.userns_fd);
+                r = dev_console_reopen(&h->host);
+                if (r < 0)
+                        child_fail(err_fd, r, "Failed to open the console in the container's user namespace");
         }
 
         /* the console: init's session, controlling terminal and stdio */

@@ -202,6 +202,7 @@ void os_notify_close(Helper *h);
 extern const char *const dev_node_names[];
 int dev_open_host_nodes(int ret_fds[], size_t n);
 int dev_setup(int root_fd, HostMounts *h, char **ret_error);
+int dev_console_reopen(HostMounts *h);
 
 /* helper-console.c */
 int console_receive(Console *c, int sock);
