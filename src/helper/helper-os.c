@@ -55,10 +55,15 @@ static bool def_has_target(const DomainDef *def, const char *target) {
         return false;
 }
 
-static int mount_tmpfs(int root_fd, const char *target, const char *mode) {
-        const char *opts[] = { mode, NULL };
+/* owned by the container's root: in a user namespace the host's IDs of it */
+static int mount_tmpfs(int root_fd, const char *target, const char *mode, const HostMounts *h) {
+        char uid[32], gid[32];
+        const char *opts[] = { mode, uid, gid, NULL };
         _cleanup_close_ int m = -EBADF;
         int r;
+
+        snprintf(uid, sizeof(uid), "uid=%u", (unsigned) h->root_uid);
+        snprintf(gid, sizeof(gid), "gid=%u", (unsigned) h->root_gid);
 
         r = fs_new_mount("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, &m);
         if (r < 0)
@@ -174,14 +179,14 @@ int os_setup_mounts(const DomainDef *def, const HostMounts *h, int root_fd, char
         /* /run and /tmp: fresh per boot, as on any booted system; a
          * definition's own filesystem there wins */
         if (!def_has_target(def, "/run")) {
-                r = mount_tmpfs(root_fd, "/run", "mode=0755");
+                r = mount_tmpfs(root_fd, "/run", "mode=0755", h);
                 if (r < 0) {
                         (void) asprintf(ret_error, "Failed to mount /run of container '%s': %s", def->name, strerror(-r));
                         return r;
                 }
         }
         if (!def_has_target(def, "/tmp")) {
-                r = mount_tmpfs(root_fd, "/tmp", "mode=1777");
+                r = mount_tmpfs(root_fd, "/tmp", "mode=1777", h);
                 if (r < 0) {
                         (void) asprintf(ret_error, "Failed to mount /tmp of container '%s': %s", def->name, strerror(-r));
                         return r;
@@ -243,7 +248,10 @@ const char *os_notify_env(const DomainDef *def) {
 
 /* Child side, in the container's root: the socket is bound to a path of
  * the container's own tree (nothing of the host is written). */
-int os_notify_bind(int fd) {
+/* uid, gid: the container's root (host IDs in a user namespace), who must
+ * be able to send on it: bound by the host's root, the socket would be
+ * nobody's to it, and not writable */
+int os_notify_bind(int fd, uid_t uid, gid_t gid) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = NOTIFY_PATH };
 
         if (fd < 0)
@@ -251,7 +259,11 @@ int os_notify_bind(int fd) {
         if (mkdir("/run/host", 0755) < 0 && errno != EEXIST)
                 return -errno;
         (void) unlink(NOTIFY_PATH);
-        return RET_NERRNO(bind(fd, (struct sockaddr *) &sa, sizeof(sa)));
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return -errno;
+        if (lchown("/run/host", uid, gid) < 0 || lchown(NOTIFY_PATH, uid, gid) < 0)
+                return -errno;
+        return 0;
 }
 
 static void notify_done(Helper *h, int error, const char *message) {

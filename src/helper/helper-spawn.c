@@ -268,7 +268,7 @@ static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
         r = container_setup_mounts(def, &h->host, &error);
         if (r < 0)
                 child_fail(err_fd, r, error);
-        r = os_notify_bind(h->host.notify_fd);
+        r = os_notify_bind(h->host.notify_fd, h->host.root_uid, h->host.root_gid);
         if (r < 0) {
                 snprintf(msg, sizeof(msg), "Failed to bind the notify socket of container '%s': %s", def->name, strerror(-r));
                 child_fail(err_fd, r, msg);

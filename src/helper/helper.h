@@ -194,7 +194,7 @@ bool os_init_is_systemd(int root_fd, const char *init);
 int os_setup_mounts(const DomainDef *def, const HostMounts *h, int root_fd, char **ret_error);
 int os_notify_open(Helper *h, char **ret_error);
 const char *os_notify_env(const DomainDef *def);
-int os_notify_bind(int fd);
+int os_notify_bind(int fd, uid_t uid, gid_t gid);
 int os_notify_watch(Helper *h);
 void os_notify_close(Helper *h);
 
