@@ -39,6 +39,10 @@ in_host() { testhost_run "$@"; }
 journal_has() { in_host journalctl --no-pager -o cat | grep -qF -- "$1"; }
 vivctl() { testhost_run vivctl -c lxc:/// "$@"; }
 probe_done() { in_host grep -qx done "$1"; }
+# leader NAME: the PID of NAME's init on the test host (machined's Leader)
+leader() { in_host machinectl show "$1" -p Leader --value 2>/dev/null; }
+# runs_as NAME UID: NAME's init runs as UID on the host
+runs_as() { local l; l=$(leader "$1"); [ -n "$l" ] && [ "$(in_host stat -c %u "/proc/$l")" = "$2" ]; }
 # the base of a running container's picked range, from its live XML
 range_of() {
 	vivctl dumpxml "$1" 2>/dev/null | sed -n "s|.*<uid start='0' target='\([0-9]*\)' count='65536'/>.*|\1|p"
@@ -149,8 +153,7 @@ stored=$(vivctl dumpxml --inactive p1 2>&1)
 check "the stored definition has no idmap" lacks "$stored" "<idmap>"
 check "root inside" contains "$probe" "id=0:0"
 check "/proc/self/uid_map inside maps 0 to the range" contains "$probe" "map= 0 ${base:-x} 65536"
-leader=$(in_host machinectl show p1 -p Leader --value 2>/dev/null)
-check "init runs as the range's first ID on the host" [ "$(in_host stat -c %u "/proc/${leader:-0}")" = "${base:-x}" ]
+check "init runs as the range's first ID on the host" runs_as p1 "${base:-x}"
 check "machinectl status works" in_host machinectl status p1 --no-pager
 payload=$(in_host sh -c 'ls -d /sys/fs/cgroup/unified/machine.slice/machine-p1.scope/payload /sys/fs/cgroup/machine.slice/machine-p1.scope/payload 2>/dev/null | head -1')
 check "the cgroup2 payload/ is delegated to the container's root" \
@@ -300,8 +303,7 @@ stored=$(vivctl dumpxml --inactive d1 2>&1)
 check "the stored definition stays without idmap" lacks "$stored" "<idmap>"
 check "... and without vivarium:userns" lacks "$stored" "vivarium:userns"
 check "/proc/self/uid_map inside maps 0 to the range" contains "$probe" "map= 0 ${dbase:-x} 65536"
-dleader=$(in_host machinectl show d1 -p Leader --value 2>/dev/null)
-check "init runs as the range's first ID on the host" [ "$(in_host stat -c %u "/proc/${dleader:-0}")" = "${dbase:-x}" ]
+check "init runs as the range's first ID on the host" runs_as d1 "${dbase:-x}"
 check "its mounts are locked: /proc/sys cannot be unmounted" contains "$probe" "procsys-umount-refused"
 check "core_pattern is not writable" contains "$probe" "corepattern-refused"
 check "no warning about running without a user namespace" not journal_has "Container 'd1' runs without a user namespace"
@@ -375,8 +377,8 @@ check "its root sets the hostname" contains "$probe" "hostname-ok"
 check "it mounts a tmpfs (no seccomp mount denial in a user namespace)" contains "$probe" "tmpfs-mounted"
 check "... and a bind mount" contains "$probe" "bind-mounted"
 check "ls -l /proc/1/ns/ inside lists the pid namespace" grep -q "pid -> pid:" <<<"$probe"
-leader=$(in_host machinectl show own -p Leader --value 2>/dev/null)
-owners=$(ns_owners "${leader:-0}" 2>&1)
+init=$(leader own)
+owners=$(ns_owners "${init:-0}" 2>&1)
 for ns in pid net ipc uts cgroup mnt; do
 	check "init's $ns namespace belongs to the container's user namespace" grep -qx "$ns U" <<<"$owners"
 done
@@ -385,8 +387,8 @@ check "the host's hostname is untouched" [ "$(in_host hostname)" != own-inside ]
 out=$(vivctl enter own -- /bin/reboot -f 2>&1)
 check "reboot -f inside restarts the container" wait_for 300 probe_done /tmp/ushare6/own.2
 check "it runs again" contains "$(vivctl domstate own 2>&1)" "running"
-newleader=$(in_host machinectl show own -p Leader --value 2>/dev/null)
-check "with a new init" test -n "$newleader" -a "$newleader" != "${leader:-x}"
+newinit=$(leader own)
+check "with a new init" test -n "$newinit" -a "$newinit" != "${init:-x}"
 # power-off: init ends as by SIGINT, <on_poweroff>destroy</on_poweroff>
 out=$(vivctl enter own -- /bin/poweroff -f 2>&1)
 shut_off() { contains "$(vivctl domstate own 2>&1)" "shut off"; }
