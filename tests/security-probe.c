@@ -75,9 +75,15 @@ static char scratch[64];
 
 static const char *scratch_dir(void) {
         if (!scratch[0]) {
+                /* a shared root in a user namespace is read-only: then the
+                 * container's own tmpfs at /ram (every mode has it), so a
+                 * mount attempt is judged by the mount, not by a mkdir */
                 snprintf(scratch, sizeof scratch, "/tmp/vt-probe.XXXXXX");
-                if (!mkdtemp(scratch))
-                        snprintf(scratch, sizeof scratch, "/tmp");
+                if (!mkdtemp(scratch)) {
+                        snprintf(scratch, sizeof scratch, "/ram/vt-probe.XXXXXX");
+                        if (!mkdtemp(scratch))
+                                snprintf(scratch, sizeof scratch, "/tmp");
+                }
         }
         return scratch;
 }

@@ -185,7 +185,11 @@ check "and nothing of it runs ($(run_files))" [ -z "$(run_files)" ]
 bind_xml rootdir / | put /tmp/rootdir.xml
 out=$(vivctl create /tmp/rootdir.xml 2>&1)
 check "a writable bind source '/' is refused" contains "$out" "Filesystem source '/' of container 'rootdir' is the host's root directory '/'"
-bind_xml rootro /srv/vt/rootlink ro | put /tmp/rootro.xml
+# mode='off': the source is the test host's / (overlayfs), which cannot be
+# idmapped as the default user namespace's bind sources are
+bind_xml rootro /srv/vt/rootlink ro |
+	sed "s|<domain type='lxc'>|<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'><vivarium:userns mode='off'/>|" |
+	put /tmp/rootro.xml
 check "read-only, the same source is allowed" vivctl create /tmp/rootro.xml
 vivctl destroy rootro >/dev/null 2>&1
 

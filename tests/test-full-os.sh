@@ -70,6 +70,8 @@ uuid=6f7d1c1e-8a0b-4c55-9d7e-2b1d7f3a9c01
 # Without a user namespace the seccomp filter denies mounting unless sys_admin
 # is turned on explicitly; systemd as init needs to mount.
 mounts="<features><capabilities policy='default'><sys_admin state='on'/></capabilities></features>"
+# mode='off' by default here: the root is seen through the test host's
+# overlay, which cannot be idmapped as the default user namespace's root is
 xml() { # NAME [EXTRA ELEMENTS [INIT]]; $userns: off (the default here), pick
 	cat <<XML
 <domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>

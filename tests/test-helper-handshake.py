@@ -86,7 +86,9 @@ def expected_notes(err):
              and "]: lxcfs is not running (no FUSE filesystem on /var/lib/lxcfs): " not in l]
     return "\n".join(lines)
 
-def write_xml(name, script, init="/bin/sh"):
+# devices: more <devices> children, e.g. a bind of work/: the shared root is
+# read-only in the default user namespace
+def write_xml(name, script, init="/bin/sh", devices=""):
     esc = script.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     with open(os.path.join(RUN, name + ".xml"), "w") as f:
         f.write("""<domain type='lxc'>
@@ -94,9 +96,9 @@ def write_xml(name, script, init="/bin/sh"):
   <uuid>6f1c0a52-3b7e-4c55-8d0e-2a9b7c4e1f00</uuid>
   <memory>102400</memory>
   <os><type>exe</type><init>%s</init><initarg>-c</initarg><initarg>%s</initarg></os>
-  <devices><console type='pty'/></devices>
+  <devices><console type='pty'/>%s</devices>
 </domain>
-""" % (name, init, esc))
+""" % (name, init, esc, devices))
 
 # The model the manager hands the helper on fd 4 (--model): the live XML
 # through the parser and domain-wire.h, in a memfd as vivariumd makes it.
@@ -367,7 +369,9 @@ try:
             sock = os.path.join(RUN, name + ".sock")
             out_file = os.path.join(work, "v2.out")
             write_xml(name, "{ cat /proc/self/cgroup; grep -E ' /sys/fs/cgroup ' /proc/self/mountinfo; "
-                            "mkdir /sys/fs/cgroup/sub && echo mkdir-ok; } >%s 2>&1; exec sleep 600" % out_file)
+                            "mkdir /sys/fs/cgroup/sub && echo mkdir-ok; } >%s 2>&1; exec sleep 600" % out_file,
+                      devices="<filesystem type='mount'><source dir='%s'/><target dir='%s'/></filesystem>"
+                      % (work, work))
             p, hs = spawn(name, dirs=[v2])
             hs.send(b"GO")
             hs.settimeout(20)

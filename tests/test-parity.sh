@@ -342,26 +342,28 @@ in_host rm -f /run/vt-hooks.log
 out=$(vivctl start hk 2>&1)
 check "start hk with hooks" contains "$out" "Domain hk started"
 id=$(vivctl domid hk 2>&1)
+# the live XML: its picked user namespace is <vivarium:userns mode='pick'/>
+live="<domain type='lxc' id='$id' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>"
 check "prepare, start, started: main script then lxc.d, XML on stdin" same "$(hooklog)" \
 "main hk prepare begin -|<domain type='lxc'>
 d10 hk prepare begin -|1
-main hk start begin -|<domain type='lxc' id='$id'>
+main hk start begin -|$live
 d10 hk start begin -|1
-main hk started begin -|<domain type='lxc' id='$id'>
+main hk started begin -|$live
 d10 hk started begin -|1"
 
 in_host rm -f /run/vt-hooks.log
 in_host systemctl restart vivariumd.service
 vivctl list >/dev/null 2>&1
 check "a restarted manager runs reconnect for the adopted container" same "$(hooklog)" \
-"main hk reconnect begin -|<domain type='lxc' id='$id'>
+"main hk reconnect begin -|$live
 d10 hk reconnect begin -|1"
 check "... which keeps running" is_state hk running
 
 in_host rm -f /run/vt-hooks.log
 vivctl destroy hk >/dev/null 2>&1
 check "destroy: stopped, then release with the reason" same "$(hooklog)" \
-"main hk stopped end -|<domain type='lxc' id='$id'>
+"main hk stopped end -|$live
 d10 hk stopped end -|1
 main hk release end destroyed|<domain type='lxc'>
 d10 hk release end destroyed|1"

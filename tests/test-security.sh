@@ -5,9 +5,11 @@
 # tests/security-probe.c (and, where the host's tools are visible, busctl) as
 # their init, as an attacker would, and every attempt prints
 #   probe NAME: WHAT -> RESULT (blocked|OPEN)
-# The modes are data (mode_xml below): the busybox private root without
-# <idmap>, the seed's shared-root "Hello World", and a private root with
-# <idmap>. The suite fails when any attack succeeds (OPEN) in a mode, when a
+# The modes are data (mode_xml below): the busybox private root and the
+# seed's shared-root "Hello World" in the default user namespace (neither
+# <idmap> nor <vivarium:userns>), both again with the opt-out
+# <vivarium:userns mode='off'/>, a private root with <idmap>, and the opt-ins
+# of the opt-out mode. The suite fails when any attack succeeds (OPEN) in a mode, when a
 # probe that must run in a mode did not, or when a check on the host side
 # fails (another container's filter unchanged, vivctl enter refusing a
 # filter with a wrong owner or mode, the scope's device policy).
@@ -140,19 +142,28 @@ XML
 mode_xml() {
 	local mode=$1 name=$2 extra= top=
 	case $mode in
-	private-noidmap)
+	private-default)
+		# the default: a user namespace of its own (a picked range)
 		extra="<filesystem type='mount'><source dir='$root'/><target dir='/'/></filesystem>" ;;
+	private-off)
+		# the opt-out: the host's root, walled by seccomp and the rest
+		extra="<filesystem type='mount'><source dir='$root'/><target dir='/'/></filesystem>"
+		top="<vivarium:userns mode='off'/>" ;;
 	private-syscalls)
-		# the opt-in for the denied system call groups
+		# the opt-in for the denied system call groups, without a user
+		# namespace: in one, the kernel itself refuses userfaultfd to a root
+		# that is not the host's (vm.unprivileged_userfaultfd=0)
 		extra="<filesystem type='mount'><source dir='$root'/><target dir='/'/></filesystem>"
-		top="<vivarium:syscalls allow='io_uring userfaultfd'/>" ;;
+		top="<vivarium:userns mode='off'/><vivarium:syscalls allow='io_uring userfaultfd'/>" ;;
 	private-sysadmin)
-		# the opt-in for mounting: a full OS as init needs it
+		# the opt-in for mounting without a user namespace (the seccomp
+		# mount denial is only there without one)
 		extra="<filesystem type='mount'><source dir='$root'/><target dir='/'/></filesystem>"
-		top="<features><capabilities policy='default'><sys_admin state='on'/></capabilities></features>" ;;
-	shared-root)
+		top="<vivarium:userns mode='off'/><features><capabilities policy='default'><sys_admin state='on'/></capabilities></features>" ;;
+	shared-root|shared-root-off)
 		# the seed's Hello World, plus the host's bus bound in on purpose:
 		# the manager itself must refuse a container's root
+		[ "$mode" = shared-root-off ] && top="<vivarium:userns mode='off'/>"
 		extra="<filesystem type='mount'><source dir='/run/dbus'/><target dir='/hostbus'/></filesystem>" ;;
 	private-idmap)
 		extra="<filesystem type='mount'><source dir='$root'/><target dir='/'/></filesystem>" ;;
@@ -254,7 +265,7 @@ run_mode() {
 		# mounting allowed, so a devtmpfs shows the host's nodes: they must not open
 		check "$mode: a devtmpfs' host node does not open" grep -q '^probe devtmpfs-node: .*(blocked)$' "$out"
 	fi
-	if [ "$mode" = shared-root ]; then
+	if [[ $mode = shared-root* ]]; then
 		check "$mode: the host's bus answered a container's read-only call" grep -q '^check hostbus-list: .* -> ok$' "$out"
 		check "$mode: the manager refused CreateXML from inside the container" \
 			grep -q "^probe bus-createxml: .*not allowed from inside a container (blocked)$" "$out"
@@ -294,8 +305,11 @@ if [ -n "$devlist" ]; then
 		sh -c "! grep -q '^a ' '$devlist' && grep -q '^c 1:3 rwm' '$devlist'"
 fi
 
-run_mode private-noidmap
+# the default (a user namespace) first: the suite fails if any attack works there
+run_mode private-default
 run_mode shared-root
+run_mode private-off
+run_mode shared-root-off
 run_mode private-idmap
 run_mode private-syscalls io-uring userfaultfd
 run_mode private-sysadmin remount-proc-sys fresh-proc ANY

@@ -10,7 +10,11 @@
 # (overlayfs) fails with a clear message and leaves nothing; mode='off' runs as
 # the host's root with a warning in the journal; an explicit <idmap> starts in
 # a host whose /proc is partly covered (the nested proc case); the bus refuses
-# CreateXML to the root of a shared-root container.
+# CreateXML to the root of a shared-root container; a definition with neither
+# <idmap> nor <vivarium:userns> runs in a picked range (the default); the PID, network, IPC,
+# UTS and cgroup namespaces belong to the container's user namespace (its root
+# configures eth0, writes ip_forward, sets its hostname, reboot -f restarts
+# and poweroff -f stops the container).
 # Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
 set -uo pipefail
 
@@ -35,6 +39,10 @@ in_host() { testhost_run "$@"; }
 journal_has() { in_host journalctl --no-pager -o cat | grep -qF -- "$1"; }
 vivctl() { testhost_run vivctl -c lxc:/// "$@"; }
 probe_done() { in_host grep -qx done "$1"; }
+# leader NAME: the PID of NAME's init on the test host (machined's Leader)
+leader() { in_host machinectl show "$1" -p Leader --value 2>/dev/null; }
+# runs_as NAME UID: NAME's init runs as UID on the host
+runs_as() { local l; l=$(leader "$1"); [ -n "$l" ] && [ "$(in_host stat -c %u "/proc/$l")" = "$2" ]; }
 # the base of a running container's picked range, from its live XML
 range_of() {
 	vivctl dumpxml "$1" 2>/dev/null | sed -n "s|.*<uid start='0' target='\([0-9]*\)' count='65536'/>.*|\1|p"
@@ -53,9 +61,9 @@ in_host sh -c '
 for r in /tmp/ur /var/tmp/ur-overlay; do
 	mkdir -p $r/bin $r/tmp
 	cp /bin/busybox $r/bin/
-	for a in sh id cat tr touch mount umount mkdir sleep ls stat; do ln -sf busybox $r/bin/$a; done
+	for a in sh id cat tr touch mount umount mkdir sleep ls stat rm ifconfig ip hostname reboot poweroff; do ln -sf busybox $r/bin/$a; done
 done
-mkdir -p /tmp/ushare /tmp/ushare2 /tmp/busout /tmp/ushare5
+mkdir -p /tmp/ushare /tmp/ushare2 /tmp/busout /tmp/ushare5 /tmp/ushare6
 chmod 1777 /tmp/ushare5'
 
 # The nested case: the test host's /proc is not fully visible (something is
@@ -145,8 +153,7 @@ stored=$(vivctl dumpxml --inactive p1 2>&1)
 check "the stored definition has no idmap" lacks "$stored" "<idmap>"
 check "root inside" contains "$probe" "id=0:0"
 check "/proc/self/uid_map inside maps 0 to the range" contains "$probe" "map= 0 ${base:-x} 65536"
-leader=$(in_host machinectl show p1 -p Leader --value 2>/dev/null)
-check "init runs as the range's first ID on the host" [ "$(in_host stat -c %u "/proc/${leader:-0}")" = "${base:-x}" ]
+check "init runs as the range's first ID on the host" runs_as p1 "${base:-x}"
 check "machinectl status works" in_host machinectl status p1 --no-pager
 payload=$(in_host sh -c 'ls -d /sys/fs/cgroup/unified/machine.slice/machine-p1.scope/payload /sys/fs/cgroup/machine.slice/machine-p1.scope/payload 2>/dev/null | head -1')
 check "the cgroup2 payload/ is delegated to the container's root" \
@@ -280,6 +287,114 @@ refused() { grep -qE "Access denied|Transport endpoint is not connected" <<<"$bu
 check "CreateXML from inside is refused" refused
 check "nothing was created" lacks "$(vivctl list --all 2>&1)" "evil"
 vivctl destroy bus >/dev/null 2>&1
+
+# --- the default: no <idmap>, no <vivarium:userns>: a picked range ---
+domain d1 11111111-2222-4333-8444-555555555507 /tmp/ur /tmp/ushare2 ""
+in_host rm -f /tmp/ushare2/probe
+vivctl define "$work/d1.xml" >/dev/null 2>&1
+out=$(vivctl start d1 2>&1)
+check "a definition without idmap or userns starts" contains "$out" "Domain d1 started"
+check "its probes ran" wait_for 300 probe_done /tmp/ushare2/probe
+probe=$(in_host cat /tmp/ushare2/probe 2>&1)
+dbase=$(range_of d1)
+check "by default it runs in a picked range (live XML)" test -n "$dbase" -a "${dbase:-0}" -ge $((0x70000000))
+check "the live XML says mode='pick'" contains "$(vivctl dumpxml d1 2>&1)" "<vivarium:userns mode='pick'/>"
+stored=$(vivctl dumpxml --inactive d1 2>&1)
+check "the stored definition stays without idmap" lacks "$stored" "<idmap>"
+check "... and without vivarium:userns" lacks "$stored" "vivarium:userns"
+check "/proc/self/uid_map inside maps 0 to the range" contains "$probe" "map= 0 ${dbase:-x} 65536"
+check "init runs as the range's first ID on the host" runs_as d1 "${dbase:-x}"
+check "its mounts are locked: /proc/sys cannot be unmounted" contains "$probe" "procsys-umount-refused"
+check "core_pattern is not writable" contains "$probe" "corepattern-refused"
+check "no warning about running without a user namespace" not journal_has "Container 'd1' runs without a user namespace"
+vivctl destroy d1 >/dev/null 2>&1
+vivctl undefine d1 >/dev/null 2>&1
+
+# --- the namespaces of a user namespace are its own ---
+# A picked range on a private network: the PID, network, IPC, UTS and cgroup
+# namespaces belong to the container's user namespace, so its root may
+# configure its interfaces, write its net sysctls (the value read is written
+# back), set its hostname, and reboot(2) or power off its PID namespace, which
+# ends init with the on_reboot (restart) or on_poweroff (destroy) action.
+own_probes='n=$(cat /share/boots 2>/dev/null || echo 0); n=$((n + 1)); echo $n >/share/boots
+{
+ifconfig eth0 192.0.2.50 netmask 255.255.255.0 up && echo ifconfig-ok || echo ifconfig-refused
+ip addr add 198.51.100.50/24 dev eth0 && echo ipaddr-ok || echo ipaddr-refused
+v=$(cat /proc/sys/net/ipv4/ip_forward)
+(echo "$v" >/proc/sys/net/ipv4/ip_forward) 2>/dev/null && echo ipforward-writable || echo ipforward-refused
+hostname own-inside && echo hostname-ok || echo hostname-refused
+mkdir -p /tmp/t /tmp/b && mount -t tmpfs tmpfs /tmp/t && echo tmpfs-mounted || echo tmpfs-refused
+mount --bind /tmp/t /tmp/b && echo bind-mounted || echo bind-refused
+ls -l /proc/1/ns/
+echo done
+} >/share/own.$n 2>&1
+exec sleep 600'
+cat >"$work/own.xml" <<XML
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>own</name>
+  <uuid>11111111-2222-4333-8444-555555555506</uuid>
+  <memory>102400</memory>
+  <vivarium:userns mode='pick'/>
+  <os>
+    <type>exe</type>
+    <init>/bin/sh</init>
+    <initarg>-c</initarg>
+    <initarg>$(printf '%s' "$own_probes" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g')</initarg>
+  </os>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <devices>
+    <console type='pty'/>
+    <filesystem type='mount'><source dir='/tmp/ur'/><target dir='/'/></filesystem>
+    <filesystem type='mount'><source dir='/tmp/ushare6'/><target dir='/share'/></filesystem>
+    <interface type='ethernet'><guest dev='eth0'/></interface>
+  </devices>
+</domain>
+XML
+# ns_owners PID: "NAME U" for each namespace of PID owned by its user
+# namespace (NS_GET_USERNS), "NAME other" for the rest
+ns_owners() {
+	in_host python3 -c '
+import fcntl, os, sys
+pid = sys.argv[1]
+user = os.stat("/proc/%s/ns/user" % pid).st_ino
+for n in ("pid", "net", "ipc", "uts", "cgroup", "mnt"):
+    fd = os.open("/proc/%s/ns/%s" % (pid, n), os.O_RDONLY)
+    owner = fcntl.ioctl(fd, 0xb701)  # NS_GET_USERNS
+    print(n, "U" if os.fstat(owner).st_ino == user else "other")
+' "$1"
+}
+vivctl define "$work/own.xml" >/dev/null 2>&1
+out=$(vivctl start own 2>&1)
+check "a picked range with a private network starts" contains "$out" "Domain own started"
+check "its probes ran" wait_for 300 probe_done /tmp/ushare6/own.1
+probe=$(in_host cat /tmp/ushare6/own.1 2>&1)
+check "its root configures eth0 with ifconfig" contains "$probe" "ifconfig-ok"
+check "... and with ip addr add" contains "$probe" "ipaddr-ok"
+check "the address is on eth0" contains "$(vivctl enter own -- /bin/ip -4 addr show eth0 2>&1)" "192.0.2.50/24"
+check "/proc/sys/net/ipv4/ip_forward is writable" contains "$probe" "ipforward-writable"
+check "its root sets the hostname" contains "$probe" "hostname-ok"
+check "it mounts a tmpfs (no seccomp mount denial in a user namespace)" contains "$probe" "tmpfs-mounted"
+check "... and a bind mount" contains "$probe" "bind-mounted"
+check "ls -l /proc/1/ns/ inside lists the pid namespace" grep -q "pid -> pid:" <<<"$probe"
+init=$(leader own)
+owners=$(ns_owners "${init:-0}" 2>&1)
+for ns in pid net ipc uts cgroup mnt; do
+	check "init's $ns namespace belongs to the container's user namespace" grep -qx "$ns U" <<<"$owners"
+done
+check "the host's hostname is untouched" [ "$(in_host hostname)" != own-inside ]
+# reboot(2) inside: init ends as by SIGHUP, <on_reboot>restart</on_reboot>
+out=$(vivctl enter own -- /bin/reboot -f 2>&1)
+check "reboot -f inside restarts the container" wait_for 300 probe_done /tmp/ushare6/own.2
+check "it runs again" contains "$(vivctl domstate own 2>&1)" "running"
+newinit=$(leader own)
+check "with a new init" test -n "$newinit" -a "$newinit" != "${init:-x}"
+# power-off: init ends as by SIGINT, <on_poweroff>destroy</on_poweroff>
+out=$(vivctl enter own -- /bin/poweroff -f 2>&1)
+shut_off() { contains "$(vivctl domstate own 2>&1)" "shut off"; }
+check "poweroff -f inside shuts the container off" wait_for 300 shut_off
+check "... and it stays off" not in_host test -e /tmp/ushare6/own.3
+vivctl undefine own >/dev/null 2>&1
 
 testhost_teardown
 echo "1..$n"

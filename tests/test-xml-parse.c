@@ -561,6 +561,40 @@ static void run_cached(Tally *t, const char *top) {
         }
 }
 
+/* The default user namespace: a definition without <idmap> picks a range
+ * unless mode='off'; the picked range makes the live definition say pick, so
+ * its live XML reads back as a picked range (idmapped mounts), not as
+ * libvirt's <idmap>. */
+static void test_userns_default(Tally *t) {
+        static const char bare[] = "<domain type='lxc'><name>u</name><memory>1024</memory>"
+                                   "<os><type>exe</type><init>/bin/sh</init></os></domain>";
+        static const char off[] = "<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>"
+                                  "<name>u</name><memory>1024</memory><vivarium:userns mode='off'/>"
+                                  "<os><type>exe</type><init>/bin/sh</init></os></domain>";
+        _cleanup_(domain_def_freep) DomainDef *def = NULL, *def_off = NULL, *back = NULL;
+        _cleanup_free_ char *live = NULL;
+        XmlDiag diag = {};
+
+        result(t, domain_def_parse(bare, strlen(bare), "bare", &def, &diag) >= 0 && domain_def_userns_pick(def),
+               "userns: no <idmap>, no <vivarium:userns>: a range is picked (the default)");
+        xml_diag_done(&diag);
+        result(t, domain_def_parse(off, strlen(off), "off", &def_off, &diag) >= 0 && !domain_def_userns_pick(def_off),
+               "userns: mode='off' opts out");
+        xml_diag_done(&diag);
+        if (!def)
+                return;
+        _cleanup_free_ char *stored = domain_def_format(def, 0);
+        result(t, stored && !strstr(stored, "userns") && !strstr(stored, "<idmap>"),
+               "userns: the stored XML stays without <idmap> and <vivarium:userns>");
+        result(t, domain_def_set_picked_range(def, 0x70010000) >= 0 && (live = domain_def_format(def, 42)) &&
+               strstr(live, "<vivarium:userns mode='pick'/>") && strstr(live, "target='1879113728' count='65536'"),
+               "userns: the live XML shows mode='pick' and the picked <idmap>");
+        result(t, live && domain_def_parse(live, strlen(live), "live", &back, &diag) >= 0 && back->userns_picked &&
+               !domain_def_userns_pick(back),
+               "userns: read back, the live XML is a picked range (idmapped), nothing left to pick");
+        xml_diag_done(&diag);
+}
+
 int main(int argc, char *argv[]) {
         const char *src = getenv("VIVARIUM_SOURCE_DIR");
         _cleanup_free_ char *top = NULL;
@@ -571,6 +605,7 @@ int main(int argc, char *argv[]) {
                 return 1;
 
         test_helpers(&t, top);
+        test_userns_default(&t);
         run_dir(&t, &kinds[0], top, "good", true);
         run_dir(&t, &kinds[0], top, "bad", false);
         run_dir(&t, &kinds[1], top, "network-good", true);

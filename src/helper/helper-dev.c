@@ -10,6 +10,7 @@
 #include <sys/mount.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "helper.h"
@@ -179,5 +180,32 @@ int dev_setup(int root_fd, HostMounts *h, char **ret_error) {
         for (size_t i = 0; i < ELEMENTSOF(links); i++)
                 if (symlinkat(links[i].target, dev, links[i].name) < 0 && errno != EEXIST)
                         return -errno;
+        return 0;
+}
+
+/* After init joined the user namespace and took its copy of the mount
+ * namespace, the slave opened before still refers to the devpts mount of the
+ * first one, which the container cannot reach: /proc/self/fd/0 would read
+ * "/0", and tty(1) or a shell's job control would not find their terminal.
+ * Opened again by its path, it is /dev/pts/N of the container's own tree. */
+int dev_console_reopen(HostMounts *h) {
+        struct stat old, st;
+        char path[32];
+
+        if (h->console_slave < 0)
+                return 0;
+        if (fstat(h->console_slave, &old) < 0)
+                return -errno;
+        /* Unix98 slaves: majors 136-143, 256 minors each */
+        snprintf(path, sizeof(path), "/dev/pts/%u", (major(old.st_rdev) - 136) * 256 + minor(old.st_rdev));
+        int fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0 || st.st_rdev != old.st_rdev) {
+                safe_close(fd);
+                return -ENXIO;
+        }
+        safe_close(h->console_slave);
+        h->console_slave = fd;
         return 0;
 }

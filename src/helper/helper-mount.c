@@ -173,6 +173,8 @@ void host_mounts_init(HostMounts *h) {
                 h->dev_fds[i] = -EBADF;
         for (size_t i = 0; i < ELEMENTSOF(h->procview_fds); i++)
                 h->procview_fds[i] = -EBADF;
+        for (size_t i = 0; i < ELEMENTSOF(h->userns_owned); i++)
+                h->userns_owned[i] = -EBADF;
 }
 
 void host_mounts_close(HostMounts *h) {
@@ -188,6 +190,8 @@ void host_mounts_close(HostMounts *h) {
         safe_close(h->console_sock[1]);
         safe_close(h->console_slave);
         safe_close(h->userns_fd);
+        for (size_t i = 0; i < ELEMENTSOF(h->userns_owned); i++)
+                safe_close(h->userns_owned[i]);
         if (h->userns_pidfd >= 0)
                 (void) waitid(P_PIDFD, (id_t) h->userns_pidfd, NULL, WEXITED);
         safe_close(h->userns_pidfd);

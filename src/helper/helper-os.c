@@ -403,7 +403,9 @@ int os_notify_bind(int fd, uid_t uid, gid_t gid) {
         (void) unlink(NOTIFY_PATH);
         if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
                 return -errno;
-        return RET_NERRNO(lchown(NOTIFY_PATH, uid, gid));
+        if (lchown("/run/host", uid, gid) < 0 || lchown(NOTIFY_PATH, uid, gid) < 0)
+                return -errno;
+        return 0;
 }
 
 static void notify_done(Helper *h, int error, const char *message) {

@@ -2,7 +2,8 @@
 /* Cloning init into its namespaces and building its world.
  *
  * The helper clone3()s a child with new mount, PID, UTS, IPC (and network)
- * namespaces. The child waits on a pipe until the helper has moved it into
+ * namespaces; with a user namespace, all but the mount namespace are the
+ * user namespace's own, made with it (helper-userns.c). The child waits on a pipe until the helper has moved it into
  * payload/; then it enters a cgroup namespace rooted there, builds its
  * mounts, /dev and console, joins the container's user namespace if it has
  * one (helper-userns.c), applies the security settings and execs init:
@@ -17,6 +18,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -264,7 +266,9 @@ static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
         if (r < 0)
                 child_fail(err_fd, r, error);
 
-        /* now that we sit in payload/: the container's cgroup tree starts there */
+        /* now that we sit in payload/: the container's cgroup tree starts
+         * there (with a user namespace, another one rooted there too once
+         * init joins it, that one the container's root owns) */
         if (unshare(CLONE_NEWCGROUP) < 0)
                 child_fail(err_fd, errno, "Failed to create the cgroup namespace");
 
@@ -311,6 +315,9 @@ static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
                 if (r < 0)
                         child_fail(err_fd, r, "Failed to enter the container's user namespace");
                 h->host.userns_fd = safe_close(h->host.userns_fd);
+                r = dev_console_reopen(&h->host);
+                if (r < 0)
+                        child_fail(err_fd, r, "Failed to open the console in the container's user namespace");
         }
 
         /* the console: init's session, controlling terminal and stdio */
@@ -387,12 +394,17 @@ int container_spawn(Helper *h, char **ret_error) {
         _cleanup_close_ int sync_r = -EBADF, sync_w = -EBADF, err_r = -EBADF, err_w = -EBADF, pidfd = -EBADF;
         const DomainDef *def = h->def;
         int fds[2], r;
-        uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD;
+        uint64_t flags = CLONE_NEWNS | CLONE_PIDFD;
+        int saved_ns[_USERNS_OWNED_MAX];
 
         /* no CLONE_NEWUSER: init joins the user namespace once its mounts
-         * are built (helper-userns.c) */
-        if (domain_def_has_privnet(def))
-                flags |= CLONE_NEWNET;
+         * are built; the other namespaces of a user namespace are its own,
+         * made with it, and init is born in them (helper-userns.c) */
+        if (h->host.userns_fd < 0)
+                flags |= CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
+                         (domain_def_has_privnet(def) ? CLONE_NEWNET : 0);
+        else if (h->host.userns_owned[USERNS_OWNED_PID] < 0)
+                flags |= CLONE_NEWPID;
         /* joined in the child instead (helper-nsshare.c) */
         flags &= ~nsshare_clone_flags_unshared(def);
         r = nsshare_open(h, h->share_fds, ret_error);
@@ -426,6 +438,11 @@ int container_spawn(Helper *h, char **ret_error) {
                 args.cgroup = (uint64_t) payload_fd;
         }
 
+        r = userns_join_owned(&h->host, saved_ns);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to enter the namespaces of container '%s': %s", def->name, strerror(-r));
+                return r;
+        }
         fflush(NULL);
         pid_t pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
         if (pid < 0 && payload_fd >= 0 && (errno == EINVAL || errno == E2BIG || errno == EOPNOTSUPP)) {
@@ -434,12 +451,25 @@ int container_spawn(Helper *h, char **ret_error) {
                 args.cgroup = 0;
                 pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
         }
+        r = pid < 0 ? -errno : 0;
+        if (pid != 0) {
+                /* the helper's own again; should it fail, the helper must not
+                 * go on in the container's namespaces */
+                int k = userns_leave_owned(saved_ns);
+                if (k < 0) {
+                        log_error_errno(k, "Failed to return to the helper's own namespaces: %m");
+                        if (pid > 0)
+                                (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+                        _exit(EXIT_FAILURE);
+                }
+        }
         if (pid < 0) {
-                r = -errno;
                 (void) asprintf(ret_error, "Failed to create the namespaces of container '%s': %s", def->name, strerror(-r));
                 return r;
         }
         if (pid == 0) {
+                for (size_t i = 0; i < _USERNS_OWNED_MAX; i++)
+                        safe_close(saved_ns[i]);
                 payload_fd = safe_close(payload_fd);
                 h->host.console_sock[0] = safe_close(h->host.console_sock[0]);
                 sync_w = safe_close(sync_w);

@@ -2,9 +2,13 @@
 /* The container's user namespace.
  *
  * The helper creates it before init exists (a short-lived child unshares it
- * and the helper writes its maps), and keeps an fd to it. Init is cloned
- * without it: as the host's root it builds the container's mounts in its
- * new mount namespace — /proc included, which the kernel refuses to a user
+ * and the helper writes its maps), and keeps an fd to it, and to the PID,
+ * IPC, UTS and network namespaces that child made as the namespace's root:
+ * those belong to the user namespace, so the container's root is capable in
+ * them (reboot(2), its interfaces and net sysctls, its hostname). Init is
+ * cloned into them, but not into the user namespace, with a new mount
+ * namespace that belongs to the host's: as the host's root it builds the
+ * container's mounts there — /proc included, which the kernel refuses to a user
  * namespace's root when the host's own /proc is partly covered, as it is in
  * nspawn or LXC containers and in our test hosts ("mnt_already_visible") —
  * then joins the user namespace and unshares its mount namespace once more.
@@ -31,6 +35,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -71,18 +76,48 @@ static int64_t map_id(const DomainIdmap *map, size_t n, uint32_t id) {
         return -1;
 }
 
-/* A user namespace with the definition's maps, as an fd: a child unshares
- * it and waits until the helper has written the maps and opened it. The
- * child is not waited for here (on a busy machine that costs a round of
- * scheduling): host_mounts_close() reaps it by *ret_pidfd, long after. */
-static int userns_create(const DomainDef *def, int *ret_fd, int *ret_pidfd) {
+/* pidfs (Linux 6.11): the PID namespace a process's children are born in.
+ * /proc/PID/ns/pid_for_children cannot be opened before that namespace has
+ * a PID 1, and ours gets init as its PID 1 only through this fd. */
+#ifndef PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE
+#define PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE _IO(0xFF, 6)
+#endif
+
+static const char *const owned_ns_names[_USERNS_OWNED_MAX] = {
+        [USERNS_OWNED_PID] = "pid_for_children",
+        [USERNS_OWNED_NET] = "net",
+        [USERNS_OWNED_IPC] = "ipc",
+        [USERNS_OWNED_UTS] = "uts",
+};
+
+static const int owned_ns_types[_USERNS_OWNED_MAX] = {
+        [USERNS_OWNED_PID] = CLONE_NEWPID,
+        [USERNS_OWNED_NET] = CLONE_NEWNET,
+        [USERNS_OWNED_IPC] = CLONE_NEWIPC,
+        [USERNS_OWNED_UTS] = CLONE_NEWUTS,
+};
+
+/* The user namespace with the definition's maps, as an fd, and the PID,
+ * IPC, UTS (and private network) namespaces made by its root, so that they
+ * belong to it: the container's root may reboot(2) its PID namespace,
+ * configure its interfaces, write its net sysctls. A child unshares them and
+ * waits until the helper has written the maps and opened them: the
+ * namespaces live on through the fds. The child is not waited for here (on a
+ * busy machine that costs a round of scheduling): host_mounts_close() reaps
+ * it by m->userns_pidfd, long after. */
+static int userns_create(const DomainDef *def, HostMounts *m) {
         _cleanup_close_ int pidfd = -EBADF, ns = -EBADF;
-        int fds[2], r;
+        int fds[2], flags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS, err = 0, r;
         char path[64];
 
+        if (domain_def_has_privnet(def))
+                flags |= CLONE_NEWNET;
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return -errno;
         _cleanup_close_ int rd = fds[0], wr = fds[1];
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -errno;
+        _cleanup_close_ int st_rd = fds[0], st_wr = fds[1];
         struct clone_args args = {
                 .flags = CLONE_NEWUSER | CLONE_PIDFD,
                 .pidfd = (uint64_t) (uintptr_t) &pidfd,
@@ -95,10 +130,16 @@ static int userns_create(const DomainDef *def, int *ret_fd, int *ret_pidfd) {
                 char c;
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
                 wr = safe_close(wr);
+                /* full capabilities in the new user namespace, maps or not */
+                if (unshare(flags) < 0)
+                        err = errno;
+                (void) !write(st_wr, &err, sizeof(err));
                 (void) !read(rd, &c, 1);
                 _exit(0);
         }
         rd = safe_close(rd);
+        st_wr = safe_close(st_wr);
+        m->userns_pidfd = TAKE_FD(pidfd);
 
         r = write_id_map(pid, "uid_map", def->uid_map, def->n_uid_map);
         if (r >= 0)
@@ -110,12 +151,77 @@ static int userns_create(const DomainDef *def, int *ret_fd, int *ret_pidfd) {
                 if (ns < 0)
                         r = -errno;
         }
+        if (r >= 0 && read(st_rd, &err, sizeof(err)) != (ssize_t) sizeof(err))
+                r = -EIO;
+        else if (r >= 0 && err != 0)
+                r = -err;
+        for (size_t i = 0; r >= 0 && i < _USERNS_OWNED_MAX; i++) {
+                int fd;
+
+                if (!(flags & owned_ns_types[i]))
+                        continue;
+                if (i == USERNS_OWNED_PID) {
+                        fd = ioctl(m->userns_pidfd, PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE, 0);
+                        if (fd < 0 && (errno == ENOTTY || errno == EINVAL))
+                                continue;  /* an older kernel: init makes its own, the host's */
+                } else {
+                        snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int) pid, owned_ns_names[i]);
+                        fd = open(path, O_RDONLY | O_CLOEXEC);
+                }
+                if (fd < 0)
+                        r = -errno;
+                else
+                        m->userns_owned[i] = fd;
+        }
         wr = safe_close(wr);   /* the child ends */
-        *ret_pidfd = TAKE_FD(pidfd);
         if (r < 0)
                 return r;
-        *ret_fd = TAKE_FD(ns);
+        m->userns_fd = TAKE_FD(ns);
         return 0;
+}
+
+/* Helper side, around the clone of init: the helper (host root, capable in
+ * the user namespace's) moves itself into the namespaces the user namespace
+ * owns, so init is born in them, and back right after. saved[] gets the
+ * helper's own; on failure those it has left are restored. */
+int userns_join_owned(const HostMounts *m, int saved[_USERNS_OWNED_MAX]) {
+        char path[64];
+        int r;
+
+        for (size_t i = 0; i < _USERNS_OWNED_MAX; i++)
+                saved[i] = -EBADF;
+        for (size_t i = 0; i < _USERNS_OWNED_MAX; i++) {
+                if (m->userns_owned[i] < 0)
+                        continue;
+                snprintf(path, sizeof(path), "/proc/self/ns/%s", owned_ns_names[i]);
+                saved[i] = open(path, O_RDONLY | O_CLOEXEC);
+                if (saved[i] < 0) {
+                        r = -errno;
+                        goto fail;
+                }
+                if (setns(m->userns_owned[i], owned_ns_types[i]) < 0) {
+                        r = -errno;
+                        goto fail;
+                }
+        }
+        return 0;
+fail:
+        (void) userns_leave_owned(saved);
+        return r;
+}
+
+/* Back to the helper's own namespaces; closes saved[]. */
+int userns_leave_owned(int saved[_USERNS_OWNED_MAX]) {
+        int r = 0;
+
+        for (size_t i = 0; i < _USERNS_OWNED_MAX; i++) {
+                if (saved[i] < 0)
+                        continue;
+                if (setns(saved[i], owned_ns_types[i]) < 0 && r == 0)
+                        r = -errno;
+                saved[i] = safe_close(saved[i]);
+        }
+        return r;
 }
 
 /* The type of the filesystem mounted at path, from mountinfo, for messages. */
@@ -291,7 +397,7 @@ int userns_prepare(Helper *h, char **ret_error) {
                 return 0;
         }
 
-        r = userns_create(def, &m->userns_fd, &m->userns_pidfd);
+        r = userns_create(def, m);
         if (r < 0) {
                 (void) asprintf(ret_error, "Failed to create the user namespace of container '%s': %s",
                                 def->name, strerror(-r));
@@ -340,10 +446,12 @@ int userns_prepare(Helper *h, char **ret_error) {
 
 /* Child side, once its mounts are built as the host's root: become the
  * container's root and take a mount namespace of the user namespace's own,
- * in which the kernel locks every mount we made (see the top). The UTS
- * namespace too, so the container's root may set its hostname. Joining a
- * user namespace fills the capability bounding set again: what the host's
- * set lacked (this machine has no CAP_SYS_RESOURCE) is dropped again, so a
+ * in which the kernel locks every mount we made (see the top), and a cgroup
+ * namespace of its own too (rooted where the first one was, payload/), so
+ * the container's root owns it. Its PID, IPC, UTS and network namespaces
+ * are the user namespace's already (userns_create()). Joining a user
+ * namespace fills the capability bounding set again: what the host's set
+ * lacked (this machine has no CAP_SYS_RESOURCE) is dropped again, so a
  * container never holds more in its own namespace than the host gave us. */
 int userns_enter(int userns_fd) {
         uint64_t lacked = 0;
@@ -361,7 +469,7 @@ int userns_enter(int userns_fd) {
         for (int c = 0; c <= last && c < 64; c++)
                 if ((lacked & (UINT64_C(1) << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
                         return -errno;
-        if (unshare(CLONE_NEWNS | CLONE_NEWUTS) < 0)
+        if (unshare(CLONE_NEWNS | CLONE_NEWCGROUP) < 0)
                 return -errno;
         return 0;
 }

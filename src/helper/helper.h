@@ -101,6 +101,17 @@ typedef struct SharedMount {
  * handshake, 3, and the model, 4) */
 #define HELPER_PASS_FDS_BASE 5
 
+/* The namespaces made by the user namespace's own root, so that the
+ * container's root is capable in them (helper-userns.c). */
+typedef enum UsernsOwned {
+        USERNS_OWNED_PID,       /* for init's children: init is its PID 1; -EBADF where the
+                                 * kernel cannot hand it out (before 6.11): init makes its own */
+        USERNS_OWNED_NET,       /* -EBADF without a private network */
+        USERNS_OWNED_IPC,
+        USERNS_OWNED_UTS,
+        _USERNS_OWNED_MAX,
+} UsernsOwned;
+
 typedef struct HostMounts {
         int root_fd;            /* private root: clone of its source; -EBADF for shared */
         int *fs_fds;            /* per def->filesystems[i]: type='mount' source clone or file/block mount, else -EBADF */
@@ -113,6 +124,8 @@ typedef struct HostMounts {
         size_t n_shared;
         int userns_fd;          /* the container's user namespace, -EBADF without one */
         int userns_pidfd;       /* the child that made it, reaped on close */
+        int userns_owned[_USERNS_OWNED_MAX];   /* namespaces the user namespace owns, made with it
+                                                * (helper-userns.c); init is cloned into them */
         uid_t root_uid;         /* host IDs of the container's root and tty group: */
         gid_t root_gid;         /* owners of what the host side makes for it */
         gid_t tty_gid;
@@ -234,6 +247,7 @@ void os_notify_close(Helper *h);
 extern const char *const dev_node_names[];
 int dev_open_host_nodes(int ret_fds[], size_t n);
 int dev_setup(int root_fd, HostMounts *h, char **ret_error);
+int dev_console_reopen(HostMounts *h);
 
 /* helper-hostdev.c */
 int hostdev_open_nodes(Helper *h, char **ret_error);
@@ -276,6 +290,8 @@ void control_close(Helper *h);
 /* helper-userns.c */
 int userns_prepare(Helper *h, char **ret_error);
 int userns_enter(int userns_fd);
+int userns_join_owned(const HostMounts *m, int saved[_USERNS_OWNED_MAX]);
+int userns_leave_owned(int saved[_USERNS_OWNED_MAX]);
 int write_id_map(pid_t pid, const char *file, const DomainIdmap *map, size_t n);
 
 /* helper-spawn.c */

@@ -140,12 +140,11 @@ bool domain_def_has_privnet(const DomainDef *def) {
 
 bool domain_def_userns_pick(const DomainDef *def) {
         /* An explicit <idmap> is libvirt's: the maps as given, over a tree the
-         * user chowned. Without one, a definition picks only when asked to:
-         * the default stays the host's root until the picked mode covers
-         * every kind of root (see README, "User namespaces"). */
+         * user chowned. Without one, a definition picks a range unless it
+         * opts out with mode='off' (see README, "User namespaces"). */
         if (def->n_uid_map > 0)
                 return false;
-        return def->userns_mode == USERNS_MODE_PICK;
+        return def->userns_mode != USERNS_MODE_OFF;
 }
 
 int domain_def_set_picked_range(DomainDef *def, uint32_t base) {
@@ -163,6 +162,9 @@ int domain_def_set_picked_range(DomainDef *def, uint32_t base) {
         def->gid_map = g;
         def->n_uid_map = def->n_gid_map = 1;
         def->userns_picked = true;
+        /* the live XML says so: read back, its <idmap> is a picked one, not
+         * libvirt's (whose mounts are not idmapped) */
+        def->userns_mode = USERNS_MODE_PICK;
         return 0;
 }
 

@@ -172,9 +172,7 @@ expect \\bbin\\s+dev\\s+etc\\s+proc\\s+sys\\s+var\\r?\\n
 cmd ls bin/
 expect ls bin/\\r?\\n$listed
 cmd cat /proc/mounts
-expect (?m) /etc/httpd 
-expect (?m) /var/www 
-expect (?m)^proc /proc proc 
+expect (?ms)(?=.* /etc/httpd )(?=.* /var/www )(?=.*^proc /proc proc )
 cmd ls /etc/httpd/ /var/www/
 expect hello\\.txt
 expect world\\.txt

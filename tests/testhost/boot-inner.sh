@@ -15,6 +15,7 @@
 #   TH_MASK      units to mask inside
 #   TH_TRACE     if not empty, trace this script into the log (set -x)
 #   TH_ENV       VAR=VALUE words for every unit (systemd.setenv=)
+#   TH_TMPFS     directories that get a fresh tmpfs (space-separated)
 set -euo pipefail
 if [ -n "${TH_TRACE:-}" ]; then
 	PS4='+ $EPOCHREALTIME '
@@ -116,6 +117,12 @@ mount --bind "$TH_DIR/log" "$R/dev/console"
 
 mount -t tmpfs -o mode=0755,nosuid,nodev "testhost-run" "$R/run"
 mount -t tmpfs -o mode=1777,nosuid,nodev "testhost-tmp" "$R/tmp"
+# Containers run in a user namespace by default, with idmapped roots and bind
+# sources: the overlay cannot be idmapped, a tmpfs can.
+for d in ${TH_TMPFS:-}; do
+	mkdir -p "$R$d"
+	mount -t tmpfs -o mode=0755 "testhost-tmpfs" "$R$d"
+done
 
 # The project's tree and build dir: the real files, bound read-only, so that
 # what is written there after boot is seen at once. Through the overlay they

@@ -21,6 +21,10 @@
 #   TESTHOST_DROP_CAPS     capabilities dropped from the host's bounding set
 #   TESTHOST_MASK          extra units to mask inside the host
 #   TESTHOST_TRACE         if set, boot-inner.sh traces itself into the host's log
+#   TESTHOST_TMPFS         directories that get a fresh tmpfs inside, made if
+#                          missing ("/export /srv"): the overlay root cannot be
+#                          idmapped, so private roots and bind sources of
+#                          containers in their default user namespace live there
 #   TESTHOST_ENV           VAR=VALUE words set for every unit of the host
 #                          (systemd.setenv=) and every testhost_run command, e.g.
 #                          SYSTEMD_BUS_TIMEOUT=10min where the machine is slow (a VM
@@ -287,7 +291,7 @@ $(readlink -f "$b")"
 			TH_NAME=$name TH_DIR=$dir TH_HOSTNAME=${name//_/-} \
 				TH_BINDS=$binds TH_CAPS=$TESTHOST_DROP_CAPS \
 				TH_MASK="$TESTHOST__MASK_DEFAULT ${TESTHOST_MASK:-}" TH_TRACE=${TESTHOST_TRACE:-} \
-				TH_ENV=${TESTHOST_ENV:-} \
+				TH_ENV=${TESTHOST_ENV:-} TH_TMPFS=${TESTHOST_TMPFS-/export /srv} \
 				exec setsid unshare --pid --fork --kill-child --mount --uts --ipc --net \
 				--propagation private -- /bin/bash "$TESTHOST__LIBDIR/boot-inner.sh"
 		) </dev/null >>"$dir/log" 2>&1 &
