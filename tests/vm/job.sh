@@ -13,7 +13,7 @@ mkdir -p "$VM_BUILD" && mount --bind "$J/build" "$VM_BUILD" || exit 1
 
 echo "vm: kernel $(uname -r); PID 1 $(readlink /proc/1/exe), $(systemctl --version | head -1)," \
 	"state ${VM_STATE:-?}; /sys/fs/cgroup is $(stat -f -c %T /sys/fs/cgroup)" \
-	"($(cat /sys/fs/cgroup/cgroup.controllers)); autofs: $(grep -w autofs /proc/filesystems | tr -s '\t' ' ')"
+	"($(cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null || echo hybrid)); autofs: $(grep -w autofs /proc/filesystems | tr -s '\t' ' ')"
 # The test hosts' cgroups sit directly below the VM's root cgroup, so they get only
 # the controllers the VM's systemd enables there, which are those its own units use:
 # memory and pids, not cpu or io (systemd 252 reads CPU usage from cpu.stat, which
@@ -22,7 +22,8 @@ echo "vm: kernel $(uname -r); PID 1 $(readlink /proc/1/exe), $(systemctl --versi
 # enable cpu and io at the root, and keep them there.
 systemctl set-property --runtime system.slice CPUWeight=100 IOWeight=100 ||
 	echo "vm: could not set CPUWeight/IOWeight on system.slice"
-echo "vm: the root cgroup's subtree_control: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
+[ ! -f /sys/fs/cgroup/cgroup.subtree_control ] ||
+	echo "vm: the root cgroup's subtree_control: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
 t0=$SECONDS
 cd "$VM_SRC" || exit 1
 # Under TCG everything is 10-50 times slower than on the machine, and a test host
