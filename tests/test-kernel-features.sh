@@ -87,5 +87,29 @@ testlog failed "$ok_t" "$fail_t" "$kskip"
 out=$(verdict 1 failed)
 check "a failure fails whatever the skips ($out)" [ "$(cat "$work/rc")" = 1 ]
 
+# tests/vm/run.sh's runs (results_count_vm RC TESTLOG): a skip there is a failure,
+# a VM that did not boot is counted apart
+vm_verdict() { # RC DIR: as verdict, for one VM run whose log is DIR's
+	(
+		stub_features
+		results_count_vm "$1" "$work/$2/meson-logs/testlog.json" >/dev/null 2>&1
+		VIVARIUM_TESTS_MUST_RUN=1 results_verdict 2>/dev/null
+		echo $? >"$work/rc"
+	)
+}
+testlog vmok "$ok_t" "$ok_t"
+out=$(vm_verdict 0 vmok)
+check "a VM run that passed counts its tests ($out)" [ "$out" = "2 passed, 0 failed, 0 skipped" ]
+check "... and passes" [ "$(cat "$work/rc")" = 0 ]
+testlog vmskip "$ok_t" "$kskip"
+out=$(vm_verdict 1 vmskip)
+check "a skip in the VM, even a kernel one, is a failure ($out)" [ "$out" = "1 passed, 1 failed, 0 skipped" ]
+check "... and fails" [ "$(cat "$work/rc")" = 1 ]
+out=$(vm_verdict 124 nolog)
+check "a VM run without a log (timed out) is a failure ($out)" [ "$out" = "0 passed, 1 failed, 0 skipped" ]
+out=$(vm_verdict 125 nolog)
+check "a VM that did not boot is counted apart ($out)" [ "$out" = "0 passed, 0 failed, 0 skipped (the VM did not boot: its suites did not run)" ]
+check "... and accepted, as a kernel that lacks a feature" [ "$(cat "$work/rc")" = 0 ]
+
 echo "1..$n"
 [ "$failures" = 0 ]

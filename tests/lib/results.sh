@@ -3,6 +3,11 @@
 # shellcheck shell=bash
 #
 #   results_count BUILD_DIR   adds one run's results (meson-logs/testlog.json)
+#   results_count_vm RC TESTLOG  adds a tests/vm/run.sh run: its exit status and
+#                             the copy of its testlog.json; there a skip is a
+#                             failure (the VM has everything), and a VM that did
+#                             not boot (status 125) is counted apart, as a kernel
+#                             lacking a feature is: no test ran
 #   results_verdict           prints the closing line; returns 1 when a test
 #                             failed, or when VIVARIUM_TESTS_MUST_RUN=1 and a test
 #                             was skipped for any reason but a kernel feature on
@@ -19,6 +24,7 @@ results_failed=0
 results_skipped=0
 results_kernel_skipped=0
 results_kernel_lacking=""
+results_vm_noboot=0
 
 results_count() { # BUILD_DIR
 	local p f s feature name why
@@ -42,6 +48,21 @@ results_count() { # BUILD_DIR
 	} < <(python3 "$results__dir/testlog-count.py" "$1/meson-logs/testlog.json")
 }
 
+results_count_vm() { # RC TESTLOG
+	local p=0 f=0 s=0
+	if [ "$1" = 125 ]; then
+		results_vm_noboot=$((results_vm_noboot + 1))
+		return 0
+	fi
+	if [ -s "$2" ]; then
+		read -r p f s < <(python3 "$results__dir/testlog-count.py" "$2")
+	fi
+	# no log (timed out, harness failure) or a bad status without a failed test
+	[ "$1" = 0 ] || [ $((f + s)) -gt 0 ] || f=1
+	results_passed=$((results_passed + p))
+	results_failed=$((results_failed + f + s))
+}
+
 results_verdict() {
 	local rc=0 other=$((results_skipped - results_kernel_skipped)) line lacking
 	[ "$results_failed" = 0 ] || rc=1
@@ -58,6 +79,9 @@ results_verdict() {
 		else
 			line+=" ($results_kernel_skipped of them: kernel lacks: $lacking)"
 		fi
+	fi
+	if [ "$results_vm_noboot" -gt 0 ]; then
+		line+=" (the VM did not boot: its suites did not run)"
 	fi
 	echo "$line"
 	return $rc

@@ -164,7 +164,9 @@ write_helloworld <<<"$root_xml
 $mounts_xml"
 expect_output "Domain helloworld defined from helloworld.xml" vivctl define helloworld.xml
 expect_output "Domain helloworld started" vivctl start helloworld
-# Every name the loop linked, in the listing before the next prompt.
+# Every name the loop linked, in the listing before the next prompt. The mounts in
+# any order: kernels before 6.8 list them as attached (proc first), later ones by
+# creation (the binds, cloned before proc is made, first).
 listed=$(for i in busybox $applets; do printf '(?=[^#$]*\\b%s\\b)' "$i"; done)
 console helloworld <<STEPS
 cmd ls

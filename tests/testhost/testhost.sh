@@ -222,7 +222,7 @@ testhost__is_up() { # NAME: the host's PID 1 is alive and the one recorded
 
 # Boots the test host NAME and waits until its systemd has finished booting.
 testhost_boot() { # NAME
-	local name=${1:-} dir why t0 mp fstype binds b d start i pid state
+	local name=${1:-} dir why t0 mp fstype binds b d start i pid state c lacking
 	local timeout=${TESTHOST_BOOT_TIMEOUT:-60} caller=$BASHPID
 	if [ $# -ne 1 ] || ! [[ $name =~ ^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$ ]]; then
 		testhost__say "usage: testhost_boot NAME (letters, digits, '.', '_', '-'; at most 63)"
@@ -274,6 +274,19 @@ testhost_boot() { # NAME
 			fi
 		done
 	done <"$dir/cgroups"
+	# On cgroup v2 the host gets only the controllers the machine's root enables
+	# for its children (its systemd enables those its units use): say which of
+	# Vivarium's it lacks, since its limits on them then fail inside, far from
+	# this cause.
+	if [ -f /sys/fs/cgroup/cgroup.subtree_control ]; then
+		lacking=""
+		for c in cpu io memory pids; do
+			grep -qw "$c" /sys/fs/cgroup/cgroup.controllers || continue
+			grep -qw "$c" /sys/fs/cgroup/cgroup.subtree_control || lacking+=" $c"
+		done
+		[ -z "$lacking" ] ||
+			testhost__say "$name: the machine's root cgroup does not enable$lacking for its children (cgroup.subtree_control): no such limits inside"
+	fi
 
 	binds="$TESTHOST__TOP"
 	[ -n "${VIVARIUM_BUILD_DIR:-}" ] && binds="$binds

@@ -2,8 +2,8 @@
 # Runs Vivarium's meson tests inside a throwaway Debian 12 VM whose PID 1 is systemd
 # on a pure cgroup v2 hierarchy and whose kernel has autofs: what this project's
 # machines are not (hybrid cgroups, no systemd as PID 1, some kernels without autofs).
-# Not part of tools/test or CI: under qemu's TCG a run takes minutes (README.md,
-# "Tests in a VM").
+# tools/test runs it in CI (VIVARIUM_VM_TESTS; README.md, "Tests in a VM"): under
+# qemu's TCG a run takes minutes.
 #
 #   tests/vm/run.sh [MESON-TEST-ARGS...]   default: autofs; e.g. "testhost manager",
 #                                          "--suite integration"
@@ -19,14 +19,20 @@
 # `meson test --no-rebuild --print-errorlogs ARGS` with VIVARIUM_TESTS_MUST_RUN=1.
 # Then a table of the tests: result, seconds, ok/not ok lines. Exit status: 0 when
 # every test passed (a skip is a failure here: the VM has everything), 1 when not,
-# 124 when the VM timed out, 125 when it stopped without a status.
+# 124 when the VM timed out while the tests ran, 125 when the VM did not boot (its
+# kernel never started the job: no test ran, a line "VM-DID-NOT-BOOT: why" says so),
+# 2 when the harness itself failed (build, image).
 #
 # Knobs: VIVARIUM_VM_ACCEL=auto|kvm|tcg (auto: kvm only with vmx/svm in
 # /proc/cpuinfo), VIVARIUM_VM_MEM (MiB, 4096), VIVARIUM_VM_CPUS (2),
-# VIVARIUM_VM_TIMEOUT (s, 7200), VIVARIUM_VM_CACHE (/var/tmp/vivarium-vm),
+# VIVARIUM_VM_TIMEOUT (s, 7200), VIVARIUM_VM_BOOT_TIMEOUT (s until the job starts,
+# 1200), VIVARIUM_VM_CACHE (/var/tmp/vivarium-vm),
+# VIVARIUM_VM_CGROUP=v2|hybrid (v2: systemd.unified_cgroup_hierarchy=1, the default;
+# hybrid: =0, cgroup v1 controllers beside cgroup2 on /sys/fs/cgroup/unified),
+# VIVARIUM_VM_TESTLOG=FILE (a copy of meson's testlog.json from inside, for tools/test),
 # VIVARIUM_VM_VERBOSE=1 (the kernel/systemd console on stderr too),
 # VIVARIUM_VM_ENV="VAR=VALUE ..." (set for meson test inside, e.g. TESTHOST_TRACE=1).
-# Inside, TESTHOST_BOOT_TIMEOUT is 600, sd-bus calls in test hosts time out after
+# Inside, TESTHOST_BOOT_TIMEOUT is 1200, sd-bus calls in test hosts time out after
 # 10 min (TESTHOST_ENV=SYSTEMD_BUS_TIMEOUT=10min) and meson's timeouts are multiplied
 # by 10: under TCG, on a loaded machine, a test host boots in minutes, not in a second.
 set -euo pipefail
@@ -166,6 +172,14 @@ disk_image() { # DIR IMAGE LABEL
 	mke2fs -q -t ext4 -L "$3" -d "$1" "$2"
 }
 
+cgroup_arg() {
+	case ${VIVARIUM_VM_CGROUP:-v2} in
+	v2) echo "systemd.unified_cgroup_hierarchy=1" ;;
+	hybrid) echo "systemd.unified_cgroup_hierarchy=0" ;;
+	*) die "VIVARIUM_VM_CGROUP must be v2 or hybrid" ;;
+	esac
+}
+
 accel_args() {
 	local a=${VIVARIUM_VM_ACCEL:-auto}
 	if [ "$a" = auto ]; then
@@ -188,7 +202,7 @@ stop_children() { # by PID, what this script started
 
 RUN='' STAGE=''
 run_vm() { # MESON-TEST-ARGS...
-	local t0=$SECONDS run stage rc qrc=0 accel
+	local t0=$SECONDS run stage rc qrc=0 accel cgroup booted=0 boot_expired=0 deadline why
 	say "building $BUILD"
 	if [ ! -f "$BUILD/build.ninja" ]; then
 		meson setup "$BUILD" "$top" --buildtype=debugoptimized -Dwerror=false >/dev/null
@@ -217,7 +231,11 @@ run_vm() { # MESON-TEST-ARGS...
 	: >"$run/console.log"
 	: >"$run/job.log"
 	accel=$(accel_args)
-	say "booting ($accel; run dir $run)"
+	cgroup=$(cgroup_arg)
+	say "booting ($accel, $cgroup; run dir $run)"
+	# no_timer_check: on a loaded machine a TCG CPU is too slow for the kernel's
+	# check of the IO-APIC timer, which then panics ("IO-APIC + timer doesn't
+	# work", seen at load 45 with -smp 1); qemu's timer is known to work.
 	# ttyS0: kernel and systemd console; ttyS1: the job's output. TMPDIR: where qemu
 	# keeps the overlay of the root image (snapshot=on: the cached image stays as is).
 	# shellcheck disable=SC2086
@@ -226,7 +244,7 @@ run_vm() { # MESON-TEST-ARGS...
 		-smp "${VIVARIUM_VM_CPUS:-2}" -display none -monitor none -nic none -no-reboot \
 		-serial "file:$run/console.log" -serial "file:$run/job.log" \
 		-kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.img" \
-		-append "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 panic=-1 mitigations=off" \
+		-append "root=/dev/vda rw console=ttyS0 $cgroup panic=-1 mitigations=off no_timer_check" \
 		-drive "file=$IMG/root.img,if=virtio,format=raw,snapshot=on" \
 		-drive "file=$run/job.img,if=virtio,format=raw" \
 		</dev/null >"$run/qemu.log" 2>&1 &
@@ -237,6 +255,22 @@ run_vm() { # MESON-TEST-ARGS...
 		tail -n +1 -f --pid=$QEMU_PID "$run/console.log" >&2 &
 		CTAIL_PID=$!
 	fi
+	# Booted: the job has written its first line (job.sh's "vm: kernel ..."). A VM
+	# that does not get there in time is stopped: no test ran.
+	deadline=$((SECONDS + ${VIVARIUM_VM_BOOT_TIMEOUT:-1200}))
+	while kill -0 "$QEMU_PID" 2>/dev/null; do
+		if [ -s "$run/job.log" ]; then
+			booted=1
+			break
+		fi
+		if [ $SECONDS -ge "$deadline" ]; then
+			boot_expired=1
+			kill "$QEMU_PID" 2>/dev/null || true
+			break
+		fi
+		sleep 2
+	done
+	[ -s "$run/job.log" ] && booted=1
 	wait "$QEMU_PID" || qrc=$?
 	wait "$TAIL_PID" 2>/dev/null || true
 	[ -z "$CTAIL_PID" ] || wait "$CTAIL_PID" 2>/dev/null || true
@@ -247,6 +281,16 @@ run_vm() { # MESON-TEST-ARGS...
 	echo
 	if [ -f "$run/out/rc" ]; then
 		rc=$(cat "$run/out/rc")
+	elif [ $booted = 0 ]; then
+		# No test ran: the kernel, the image or qemu, not Vivarium.
+		why=$(grep -a -m1 -o 'Kernel panic.*' "$run/console.log" | tr -d '\r' || true)
+		if [ -z "$why" ] && [ $boot_expired = 0 ]; then
+			why="the VM stopped (qemu status $qrc) before the job started"
+		fi
+		echo "VM-DID-NOT-BOOT: ${why:-the job did not start within ${VIVARIUM_VM_BOOT_TIMEOUT:-1200} s} (console: $run/console.log)"
+		tail -30 "$run/console.log" >&2
+		cat "$run/qemu.log" >&2
+		rc=125
 	elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 		say "the VM timed out after ${VIVARIUM_VM_TIMEOUT:-7200} s; console tail:"
 		tail -30 "$run/console.log" >&2
@@ -259,6 +303,7 @@ run_vm() { # MESON-TEST-ARGS...
 	fi
 	if [ -f "$run/out/testlog.json" ]; then
 		python3 "$here/summary.py" "$run/out/testlog.json" || { [ "$rc" != 0 ] || rc=1; }
+		[ -z "${VIVARIUM_VM_TESTLOG:-}" ] || cp "$run/out/testlog.json" "$VIVARIUM_VM_TESTLOG"
 	fi
 	say "exit status $rc; $((SECONDS - t0)) s in all; logs in $run"
 	# Keep the newest five runs' logs (their names begin with the date).
@@ -271,7 +316,7 @@ run_vm() { # MESON-TEST-ARGS...
 case ${1:-} in
 --image) host_tools; make_image ;;
 --clean) rm -rf "$CACHE" ;;
--h | --help) sed -n '2,27p' "$0" >&2 ;;
+-h | --help) sed -n '2,35p' "$0" >&2 ;;
 *)
 	host_tools
 	[ $# -gt 0 ] || set -- autofs
