@@ -47,19 +47,7 @@ testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0
 check "the page is installed as a Cockpit package" \
 	testhost_run test -f /usr/share/cockpit/vivarium/manifest.json -a -f /usr/share/cockpit/vivarium/index.html
 
-cat >"$work/hello.xml" <<'EOF'
-<domain type='lxc'>
-  <name>helloworld</name>
-  <memory>102400</memory>
-  <os>
-    <type>exe</type>
-    <init>/bin/sh</init>
-  </os>
-  <devices>
-    <console type='pty'/>
-  </devices>
-</domain>
-EOF
+cp "$here/seed/helloworld.xml" "$work/hello.xml"  # the seed's hello world, as written
 testhost_run /bin/sh -c "cat > /tmp/hello.xml" <"$work/hello.xml"
 check "vivctl defines the seed's helloworld" testhost_run vivctl define /tmp/hello.xml
 

@@ -104,19 +104,7 @@ out=$(r list 2>&1)
 check "list over ssh: the header and no error" contains "$out" " Id   Name"
 lacks "$out" "error" >/dev/null || not_ok "list over ssh printed an error"
 
-cat >"$work/hello.xml" <<'EOF'
-<domain type='lxc'>
-  <name>helloworld</name>
-  <memory>102400</memory>
-  <os>
-    <type>exe</type>
-    <init>/bin/sh</init>
-  </os>
-  <devices>
-    <console type='pty'/>
-  </devices>
-</domain>
-EOF
+cp "$here/seed/helloworld.xml" "$work/hello.xml"  # the seed's hello world, as written
 out=$(r define "$work/hello.xml" 2>&1)
 check "define over ssh sends the client's file" same "$out" "Domain helloworld defined from $work/hello.xml"
 check "... and the server stored it" testhost_run test -f /etc/vivarium/containers/helloworld.xml
