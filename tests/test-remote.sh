@@ -56,7 +56,9 @@ testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0
 # --- the client's network namespace and the veth between them
 unshare --net sleep infinity &
 client_pid=$!
-wait_until 10 test "$(readlink /proc/$client_pid/ns/net)" != "$(readlink /proc/self/ns/net)" ||
+# read anew at each try: unshare may not have unshared yet at the first
+client_netns_own() { [ "$(readlink /proc/$client_pid/ns/net)" != "$(readlink /proc/self/ns/net)" ]; }
+wait_until 10 client_netns_own ||
 	{ echo "not ok 1 - the client's network namespace"; exit 1; }
 in_host_net() { nsenter -t "$TESTHOST_PID" -n "$@"; }
 in_client() { nsenter -t "$client_pid" -n "$@"; }
