@@ -313,7 +313,8 @@ check "helper killed: the pin is gone" wait_for 50 not in_host test -e /run/viva
 check "helper killed: the scope is gone" wait_for 100 scope_gone l2
 check "helper killed: the image's loop device is released" wait_for 100 not image_attached
 
-vivctl create "$work/l2.xml" >/dev/null 2>&1
+out=$(vivctl create "$work/l2.xml" 2>&1)
+check "manager restarted: the container starts again" contains "$out" "Domain l2 created"
 in_host systemctl restart vivariumd.service
 check "manager restarted: the container is adopted" contains "$(vivctl list 2>&1)" "l2"
 check "manager restarted: the link is still inside" not on_host vt-lend0
