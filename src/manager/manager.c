@@ -76,6 +76,15 @@ static bool manager_is_busy(Manager *m) {
         return false;
 }
 
+static int release_name_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (e)
+                fprintf(stderr, "Failed to release bus name %s, ignoring: %s\n", VIV_BUS_NAME, e->message);
+        return sd_event_exit(m->event, 0);
+}
+
 static int idle_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         uint64_t now_usec = 0;
@@ -98,13 +107,17 @@ static int idle_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
                 m->idle_usec / 1000000);
 
         /* Give the name up first: calls that arrive from now on activate a new
-         * instance instead of being lost with this one. Helpers are not touched:
-         * they live in their own scopes. */
-        r = sd_bus_release_name(m->bus, VIV_BUS_NAME);
-        if (r < 0)
+         * instance instead of being lost with this one. Calls the bus routed to
+         * us before that are already queued ahead of ReleaseName's reply (the
+         * bus delivers in order), so we exit on that reply, once they are
+         * answered, not before (they failed with "recipient disconnected").
+         * Helpers are not touched: they live in their own scopes. */
+        r = sd_bus_release_name_async(m->bus, NULL, VIV_BUS_NAME, release_name_reply, m);
+        if (r < 0) {
                 fprintf(stderr, "Failed to release bus name %s, ignoring: %s\n", VIV_BUS_NAME, strerror(-r));
-
-        return sd_event_exit(m->event, 0);
+                return sd_event_exit(m->event, 0);
+        }
+        return 0;
 }
 
 void manager_note_activity(Manager *m) {
