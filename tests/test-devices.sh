@@ -312,6 +312,10 @@ check "helper killed: the manager gives the link back" wait_for 100 on_host vt-l
 check "helper killed: the pin is gone" wait_for 50 not in_host test -e /run/vivarium/containers/l2.netns
 check "helper killed: the scope is gone" wait_for 100 scope_gone l2
 check "helper killed: the image's loop device is released" wait_for 100 not image_attached
+# the manager learns of the helper's end on its own schedule: a create of the
+# same name before it did is refused, rightly
+listed() { vivctl list --all --name 2>/dev/null | grep -qx "$1"; }
+check "helper killed: the manager has forgotten the transient domain" wait_for 100 not listed l2
 
 out=$(vivctl create "$work/l2.xml" 2>&1)
 check "manager restarted: the container starts again" contains "$out" "Domain l2 created"

@@ -845,7 +845,7 @@ static void free_good(GoodDoc *docs, size_t n) {
 }
 
 static int write_corpus(const char *dir, GoodDoc *docs, size_t n) {
-        char *const bridges[] = { "virbr0", NULL };
+        char *const bridges[] = { "virbr0", NULL, NULL }; /* one per interface of def_new_full() */
         DomainDef *full = def_new_full();
         int r = 0;
 
@@ -898,8 +898,8 @@ int main(int argc, char **argv) {
         }
 
         {
-                char *const bridges[] = { "virbr0", NULL };
-                char *const all_null[] = { NULL, NULL };
+                char *const bridges[] = { "virbr0", NULL, NULL }; /* one per interface of def_new_full() */
+                char *const all_null[] = { NULL, NULL, NULL };
                 _cleanup_(domain_def_freep) DomainDef *full = def_new_full(), *minimal = def_new_minimal();
                 _cleanup_free_ void *wire = NULL, *w2 = NULL, *w3 = NULL, *w4 = NULL;
                 size_t size = 0, s2 = 0;
