@@ -857,7 +857,7 @@ static int verb_domiflist(Context *c, const VerbArgs *a) {
         if (!t)
                 return ctl_error(-ENOMEM, "Out of memory");
 
-        FOREACH_ARRAY(i, def->interfaces, def->n_interfaces) {
+        ARRAY_FOREACH(i, def->interfaces, def->n_interfaces) {
                 char mac[18] = "-";
 
                 if (i->has_mac)

@@ -101,7 +101,10 @@ static int normalize_name(const char *name, char *buf, size_t size, const char *
         return 0;
 }
 
-/* Splits "a/b/c" into the parent "a/b" (in place) and the base "c". */
+/* Splits "a/b/c" into the parent "a/b" (in place) and the base "c". A name
+ * without a slash is shifted by one to make the parent "": PATH needs one
+ * byte more than its string (SPLIT_PARENT_EXTRA). */
+#define SPLIT_PARENT_EXTRA 1
 static const char *split_parent(char *path) {
         char *slash = strrchr(path, '/');
 
@@ -149,9 +152,10 @@ static int open_dir_creating(int root_fd, const char *path) {
 
                 _cleanup_close_ int d = open_beneath(root_fd, prefix, O_PATH | O_DIRECTORY);
                 if (d == -ENOENT) {
-                        char *parent_path = strndup(prefix, len);
+                        char *parent_path = malloc(len + 1 + SPLIT_PARENT_EXTRA);
                         if (!parent_path)
                                 return -ENOMEM;
+                        memcpy(parent_path, prefix, len + 1);
                         const char *base = split_parent(parent_path);
                         _cleanup_close_ int parent = open_beneath(root_fd, parent_path, O_PATH | O_DIRECTORY);
                         int r = parent < 0 ? parent : RET_NERRNO(mkdirat(parent, base, 0755));
@@ -256,12 +260,12 @@ static int set_attributes(int dir_fd, const char *base, int fd, const Entry *e, 
 }
 
 static int make_hardlink(int root_fd, int dir_fd, const char *base, Entry *e, UnpackReport *report) {
-        char target[PATH_MAX];
+        char target[PATH_MAX + SPLIT_PARENT_EXTRA];
         const char *why = NULL;
         struct stat st;
         int r;
 
-        r = normalize_name(archive_entry_hardlink(e->ae), target, sizeof(target), &why);
+        r = normalize_name(archive_entry_hardlink(e->ae), target, sizeof(target) - SPLIT_PARENT_EXTRA, &why);
         if (r < 0)
                 return refuse(report, e->name, r, "hard link target '%s': %s", archive_entry_hardlink(e->ae), why);
         if (streq(target, e->path))
@@ -285,7 +289,7 @@ static int make_hardlink(int root_fd, int dir_fd, const char *base, Entry *e, Un
 }
 
 static int make_entry(struct archive *a, int root_fd, Entry *e, const UnpackOptions *o, UnpackReport *report) {
-        char parent_buf[PATH_MAX];
+        char parent_buf[PATH_MAX + SPLIT_PARENT_EXTRA];
         mode_t type = archive_entry_filetype(e->ae);
         const char *hardlink = archive_entry_hardlink(e->ae);
         _cleanup_close_ int dir = -EBADF, fd = -EBADF;
@@ -301,7 +305,7 @@ static int make_entry(struct archive *a, int root_fd, Entry *e, const UnpackOpti
                 return 0;
         }
 
-        memcpy(parent_buf, e->path, sizeof(parent_buf));
+        memcpy(parent_buf, e->path, sizeof(e->path));
         const char *base = split_parent(parent_buf);
         dir = open_dir_creating(root_fd, parent_buf);
         if (dir < 0)
@@ -411,8 +415,8 @@ static int unpack_pass(int root_fd, int archive_fd, const UnpackOptions *o, bool
                 if (r < 0)
                         return refuse(report, e.name, r, "%s", why);
 
-                char parent[PATH_MAX];
-                memcpy(parent, e.path, sizeof(parent));
+                char parent[PATH_MAX + SPLIT_PARENT_EXTRA];
+                memcpy(parent, e.path, sizeof(e.path));
                 const char *base = split_parent(parent);
                 bool is_whiteout = o->mode == UNPACK_LAYER &&
                                    strncmp(base, WHITEOUT_PREFIX, strlen(WHITEOUT_PREFIX)) == 0;

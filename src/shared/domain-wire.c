@@ -485,7 +485,7 @@ static void get_ips(WireReader *r, DomainIP **ret, size_t *ret_n) {
         *ret = get_array(r, n, sizeof(DomainIP));
         if (*ret)
                 *ret_n = n;
-        FOREACH_ARRAY(ip, *ret, *ret_n)
+        ARRAY_FOREACH(ip, *ret, *ret_n)
                 get_ip(r, ip);
 }
 
@@ -494,7 +494,7 @@ static void get_routes(WireReader *r, DomainRoute **ret, size_t *ret_n) {
         *ret = get_array(r, n, sizeof(DomainRoute));
         if (*ret)
                 *ret_n = n;
-        FOREACH_ARRAY(rt, *ret, *ret_n)
+        ARRAY_FOREACH(rt, *ret, *ret_n)
                 get_route(r, rt);
 }
 
