@@ -394,6 +394,23 @@ out=$(vivctl enter own -- /bin/poweroff -f 2>&1)
 shut_off() { contains "$(vivctl domstate own 2>&1)" "shut off"; }
 check "poweroff -f inside shuts the container off" wait_for 300 shut_off
 check "... and it stays off" not in_host test -e /tmp/ushare6/own.3
+
+# --- a killed helper takes init with it: joining the user namespace changes
+# init's credentials, which clears its parent-death signal, and as PID 1 of
+# its PID namespace it ignores the SIGTERM of its scope's stop (the scope
+# then stays "deactivating" for 90 s, and the next start of the name waits)
+vivctl start own >/dev/null 2>&1
+init=$(leader own)
+helper=$(vivctl domid own 2>/dev/null)
+check "started again, init and helper known" test -n "$init" -a -n "$helper"
+[ -n "$helper" ] && in_host kill -9 "$helper"
+init_gone() { ! in_host test -e "/proc/$init"; }
+check "init ends with its killed helper" wait_for 100 init_gone
+scope_gone() { [ "$(in_host systemctl show -p ActiveState --value machine-own.scope)" = inactive ]; }
+check "... and the scope is gone, not deactivating" wait_for 100 scope_gone
+out=$(vivctl start own 2>&1)
+check "... so the next start does not wait for it" contains "$out" "Domain own started"
+vivctl destroy own >/dev/null 2>&1
 vivctl undefine own >/dev/null 2>&1
 
 testhost_teardown

@@ -16,6 +16,7 @@
 #include <net/if.h>
 #include <pwd.h>
 #include <sched.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -363,6 +364,16 @@ static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
         /* nothing of the helper's (bus, sockets, handshake) may reach init;
          * err_fd is CLOEXEC, closed by a successful exec */
         (void) syscall(SYS_close_range, 3U + h->n_pass_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+
+        /* The parent-death signal is cleared by every change of credentials:
+         * joining the user namespace, <inituser>. Without it again, a killed
+         * helper would leave init running, and as PID 1 it ignores the
+         * SIGTERM of its scope's stop. Armed again; then a look at err_fd,
+         * whose reader (the helper) may have gone in between. */
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        struct pollfd helper_end = { .fd = err_fd };
+        if (poll(&helper_end, 1, 0) > 0 && (helper_end.revents & (POLLERR | POLLHUP)))
+                _exit(1);
 
         execve(def->init, argv, env);
         r = errno;
