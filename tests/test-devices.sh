@@ -114,7 +114,7 @@ ip link show vt-lend0 2>&1 | grep -q "UP" && echo link-up
 echo done
 } >$p 2>&1
 exec sleep 600'
-probes_xml=$(printf '%s' "$probes" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g')
+probes_xml=$(xml_escape "$probes")
 
 # domain NAME SHARE EXTRA-TOP EXTRA-DEVICES
 domain() {

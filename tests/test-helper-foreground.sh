@@ -73,7 +73,7 @@ uuid=5b0d2c1e-7e2a-4d2b-9a51-0f3c2e7d9a10
 # xml NAME INIT-ARG-SCRIPT [EXTRA-DEVICES] [EXTRA-DOMAIN] [INIT]
 xml() {
 	local name=$1 script=$2 devices=${3:-} extra=${4:-} init=${5:-/bin/sh}
-	script=$(printf '%s' "$script" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g')
+	script=$(xml_escape "$script")
 	cat >"$T/$name.xml" <<XML
 <domain type='lxc'>
   <name>$name</name>

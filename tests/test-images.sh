@@ -120,7 +120,7 @@ echo done
 } >/out/$LIBVIRT_LXC_NAME 2>&1
 trap "exit 0" TERM
 while :; do sleep 0.2; done'
-probes=$(printf '%s' "$probes" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g')
+probes=$(xml_escape "$probes")
 
 # domain NAME ROOT-SOURCE EXTRA-DEVICES [EXTRA-TOP]
 domain() {

@@ -76,7 +76,7 @@ echo done
 # domain NAME OUT EXTRA DEVICES: 100 MiB, CPU 0, the probe writing to OUT
 domain() {
 	local script
-	script=$(printf '%s' "${probe//OUT/$2}" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g')
+	script=$(xml_escape "${probe//OUT/$2}")
 	cat >"$work/$1.xml" <<XML
 <domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
   <name>$1</name>
@@ -178,10 +178,10 @@ echo "# several consoles: <console> ports 1..N are /dev/tty2.., console --devnam
 # reads a line from the third, and records /dev's owners (stat) in OUT
 cons() {
 	local script
-	script=$(printf '%s' 'for t in console tty1 tty2 tty3; do echo "$t=$(stat -c %u:%t:%T /dev/$t)"; done >OUT.dev
+	script='for t in console tty1 tty2 tty3; do echo "$t=$(stat -c %u:%t:%T /dev/$t)"; done >OUT.dev
 (while :; do echo tick-on-tty2 >/dev/tty2; sleep 0.2; done) &
-read line </dev/tty3; echo "got:$line" >OUT; exec sleep 600' |
-		sed -e "s|OUT|$2|g" -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g')
+read line </dev/tty3; echo "got:$line" >OUT; exec sleep 600'
+	script=$(xml_escape "${script//OUT/$2}")
 	cat >"$work/$1.xml" <<XML
 <domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
   <name>$1</name>
@@ -247,7 +247,7 @@ fi
 while :; do sleep 1 & wait $!; done'
 initctl_xml() { # NAME USERNS
 	local script
-	script=$(printf '%s' "$initctl_init" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g')
+	script=$(xml_escape "$initctl_init")
 	cat >"$work/$1.xml" <<XML
 <domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
   <name>$1</name>

@@ -102,7 +102,7 @@ l=$(cat "$f")
 echo done
 } >$r 2>&1
 exec sleep 600'
-probes_xml=$(printf '%s' "$probes" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g')
+probes_xml=$(xml_escape "$probes")
 
 # domain NAME UUID ROOT SHARE EXTRA: a private-root container running the probes
 domain() {
@@ -339,7 +339,7 @@ cat >"$work/own.xml" <<XML
     <type>exe</type>
     <init>/bin/sh</init>
     <initarg>-c</initarg>
-    <initarg>$(printf '%s' "$own_probes" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g')</initarg>
+    <initarg>$(xml_escape "$own_probes")</initarg>
   </os>
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>restart</on_reboot>

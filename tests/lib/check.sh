@@ -56,6 +56,9 @@ same() { # A B
 	diff <(printf '%s\n' "$1") <(printf '%s\n' "$2") | sed 's/^/#  /' >&2
 	return 1
 }
+xml_escape() { # TEXT: as XML character data (&, <, >)
+	printf '%s' "$1" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g'
+}
 quiet() { "$@" >/dev/null 2>&1; }
 wait_for() { # TRIES CMD...
 	local tries=$1
