@@ -189,6 +189,47 @@ def stage_start(res):
                     "failure_count": {k: len(v) for k, v in failures.items()}}
 
 
+# --- 1b. where a start's time goes (VIVARIUM_TRACE, issue 14) ------------------
+
+TRACE_FILE = "/run/vivarium-bench-trace"
+
+
+def stage_trace(res):
+    """BENCH_RUNS traced starts each of the default (a user namespace, root on
+    the tmpfs) and of mode='off' on the overlay, alternated; the manager and its
+    helpers get VIVARIUM_TRACE through a drop-in, vivctl through its
+    environment. bench/phases.py makes the medians per phase."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import phases as vtrace
+    conf = "/run/systemd/system/vivariumd.service.d/trace.conf"
+    with open(conf, "w") as fh:
+        fh.write(f"[Service]\nEnvironment=VIVARIUM_TRACE={TRACE_FILE}\n")
+    run("systemctl", "daemon-reload")
+    run("systemctl", "restart", "vivariumd")
+    kinds = {"userns": lambda i: domain_xml(f"tu-{i}", "/bin/true", root=ROOT_TMPFS, userns=""),
+             "off": lambda i: domain_xml(f"to-{i}", "/bin/true")}
+    if os.path.exists(TRACE_FILE):
+        os.unlink(TRACE_FILE)
+    env = dict(os.environ, VIVARIUM_TRACE=TRACE_FILE)
+    try:
+        for i in range(-1, RUNS):           # -1: a warm-up each
+            for k, xml in kinds.items():
+                path = f"{XMLDIR}/trace-{k}.xml"
+                with open(path, "w") as fh:
+                    fh.write(xml(i if i >= 0 else "warm"))
+                with open(TRACE_FILE, "a") as fh:
+                    fh.write(f"{time.monotonic():.6f} bench 0 {k if i >= 0 else 'warm'}\n")
+                run("vivctl", "create", "--wait", path, env=env, check=False,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        out_ = {k: vtrace.analyse(TRACE_FILE, k) for k in kinds}
+        shutil.copy(TRACE_FILE, WORK + "/trace.log")
+    finally:
+        os.unlink(conf)
+        run("systemctl", "daemon-reload")
+        run("systemctl", "restart", "vivariumd")
+    res["trace"] = out_
+
+
 # --- 2. start to ready ---------------------------------------------------------
 
 def wait_gone(name, timeout=10):
@@ -857,6 +898,16 @@ plot {plots}
 """)
         for _, f in files:
             os.unlink(f)
+
+    if "trace" in raw:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import phases as vtrace
+        res["trace"] = raw["trace"]
+        for k, a in raw["trace"].items():
+            lines.append(f"#### Where a start goes, phase by phase (`VIVARIUM_TRACE`, {k})")
+            lines.append("")
+            lines.append(vtrace.table(a))
+            lines.append("")
 
     if "ready" in raw:
         rd = raw["ready"]

@@ -12,6 +12,7 @@
 #include "bus-names.h"
 #include "ctl.h"
 #include "domain-xml.h"
+#include "trace.h"
 
 #define MANAGER_UNIT_PATH "/org/freedesktop/systemd1/unit/vivariumd_2eservice"
 #define SYSTEMD_UNIT_IFACE "org.freedesktop.systemd1.Unit"
@@ -116,6 +117,7 @@ int ctl_bus(Context *c, sd_bus **ret) {
                         ctl_error(r, "failed to connect to the hypervisor");
                         return ctl_error(r, "Failed to connect to the system bus: %s", strerror(-r));
                 }
+                trace_point("vivctl-bus-open");
         }
 
         /* Mutating calls go through polkit for non-root users: let it ask. */

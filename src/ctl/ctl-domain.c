@@ -15,6 +15,7 @@
 #include "ctl-output.h"
 #include "ctl.h"
 #include "domain-xml.h"
+#include "trace.h"
 
 static void domain_entry_donep(DomainEntry *d) {
         domain_entry_done(d);
@@ -110,6 +111,7 @@ static int on_container_exited(sd_bus_message *m, void *userdata, sd_bus_error *
         if (sd_bus_message_read(m, "ssi", &name, &detail, &code) < 0)
                 return 0;
         if (w->name && streq(name, w->name)) {
+                trace_point("vivctl-got-exited");
                 w->exited = true;
                 w->exit_code = code;
         }
@@ -232,10 +234,12 @@ static int verb_create(Context *c, const VerbArgs *a) {
         }
 
         c->document = file;
+        trace_point("vivctl-createxml-call");
         r = ctl_call(c, NULL, "CreateXML", &reply, "st", xml, UINT64_C(0));
         c->document = NULL;
         if (r < 0)
                 return r;
+        trace_point("vivctl-createxml-reply");
 
         r = sd_bus_message_read(reply, "o", &path);
         if (r < 0)

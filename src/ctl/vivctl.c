@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "ctl.h"
+#include "trace.h"
 
 #define DEFAULT_URI "vivarium:///system"
 
@@ -513,8 +514,10 @@ int main(int argc, char **argv) {
 
         /* Table widths count characters, not bytes, of UTF-8 names. */
         (void) setlocale(LC_CTYPE, "");
+        trace_point("vivctl-start");
 
         r = run(argc, argv);
+        trace_point("vivctl-end");
 
         if (fflush(stdout) != 0 && r >= 0)
                 r = ctl_error(-EIO, "Failed to write output: %m");

@@ -31,6 +31,7 @@
 #include "cpuset.h"
 #include "helper.h"
 #include "helper-log.h"
+#include "trace.h"
 
 #define INIT_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -252,6 +253,7 @@ static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
         if (read(sync_fd, &c, 1) != 1)
                 _exit(1);  /* the helper gave up on us */
         safe_close(sync_fd);
+        trace_point("child-go");
 
         /* the helper blocks the signals it handles through sd-event; init
          * must start with a clean mask and default dispositions */
@@ -297,6 +299,7 @@ static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
         r = container_setup_mounts(def, &h->host, &error);
         if (r < 0)
                 child_fail(err_fd, r, error);
+        trace_point("child-mounted");
         r = os_notify_bind(h->host.notify_fd, h->host.root_uid, h->host.root_gid);
         if (r < 0) {
                 snprintf(msg, sizeof(msg), "Failed to bind the notify socket of container '%s': %s", def->name, strerror(-r));
@@ -375,6 +378,7 @@ static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
         if (poll(&helper_end, 1, 0) > 0 && (helper_end.revents & (POLLERR | POLLHUP)))
                 _exit(1);
 
+        trace_point("child-exec");
         execve(def->init, argv, env);
         r = errno;
         snprintf(msg, sizeof(msg), "Failed to execute init '%s' in container '%s': %s",
@@ -455,6 +459,7 @@ int container_spawn(Helper *h, char **ret_error) {
                 return r;
         }
         fflush(NULL);
+        trace_point("helper-clone");
         pid_t pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
         if (pid < 0 && payload_fd >= 0 && (errno == EINVAL || errno == E2BIG || errno == EOPNOTSUPP)) {
                 /* a kernel before 5.7: moved by cgroup.procs below */
@@ -522,9 +527,11 @@ int container_spawn(Helper *h, char **ret_error) {
                         log_warning_errno(r, "Failed to write '%s', vivctl enter will refuse: %m", h->seccomp_path);
         }
 
+        trace_point("helper-child-released");
         r = read_child_verdict(err_r, ret_error);
         if (r < 0)
                 goto reap;
+        trace_point("helper-init-execd");
         if (def->n_consoles > 1) {
                 h->extra_consoles = calloc(def->n_consoles - 1, sizeof(Console));
                 if (!h->extra_consoles) {

@@ -30,6 +30,7 @@
 #include "helper.h"
 #include "helper-log.h"
 #include "xml-module.h"
+#include "trace.h"
 
 int helper_format_uuid(const uint8_t u[16], char ret[37]) {
         return snprintf(ret, 37,
@@ -59,6 +60,7 @@ static void helper_init(Helper *h) {
 static void helper_done(Helper *h) {
         control_close(h);
         machine_unregister(h);
+        trace_point("helper-unregistered");
         console_done(&h->console);
         for (size_t i = 0; i < h->n_extra_consoles; i++)
                 console_done(&h->extra_consoles[i]);
@@ -190,6 +192,7 @@ static int on_init_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
         }
         if (h->destroying)
                 h->exit_detail = "destroyed";
+        trace_point("helper-init-exited");
         log_debug("Init exited: %s, %d.", h->exit_detail, h->exit_code);
         if (!h->ready) {
                 /* <vivarium:notify/>: it never said READY=1 */
@@ -203,12 +206,14 @@ static int on_init_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
         console_drain(h);
         /* nothing of the container may survive its init */
         cgroup_leaves_kill_payload(&h->cgroups);
+        trace_point("helper-payload-killed");
         /* before Exited: whoever sees the container stopped sees its devices gone */
         hostdev_net_take_back(h);
         h->network = network_teardown(h->network);
         /* now, while the connections are up: exiting the event loop closes
          * every bus attached to it */
         control_emit_exited(h);
+        trace_point("helper-exited-emitted");
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
@@ -406,10 +411,15 @@ static int container_start(Helper *h, char **ret_error) {
                         return r;
                 }
         }
+        trace_point("helper-cgroups");
 
         r = host_mounts_open(&h->host, h->def, ret_error);
         if (r >= 0)
+                trace_point("helper-host-mounts");
+        if (r >= 0)
                 r = userns_prepare(h, ret_error);
+        if (r >= 0)
+                trace_point("helper-userns");
         /* after userns_prepare(): the nodes belong to the container's root */
         if (r >= 0) {
                 h->root_uid = h->host.root_uid;
@@ -462,7 +472,9 @@ static int container_start(Helper *h, char **ret_error) {
                                         h->name, strerror(-r));
                         goto fail;
                 }
+                trace_point("helper-listening");
                 machine_register(h);
+                trace_point("helper-registered");
         }
         return 0;
 
@@ -480,6 +492,7 @@ int main(int argc, char *argv[]) {
         sigset_t mask;
         int r, ret = EXIT_FAILURE;
 
+        trace_point("helper-main");
         helper_init(h);
         r = parse_argv(h, argc, argv);
         if (r < 0)
@@ -491,6 +504,7 @@ int main(int argc, char *argv[]) {
         (void) signal(SIGPIPE, SIG_IGN);
 
         r = load_definition(h, &error);
+        trace_point("helper-loaded");
 
         if (h->handshake_fd >= 0) {
                 /* nothing visible before GO, not even our verdict on the XML;
@@ -498,6 +512,7 @@ int main(int argc, char *argv[]) {
                 int g = handshake_wait_go(h);
                 if (g < 0)
                         goto finish;
+                trace_point("helper-go");
         }
 
         /* from here on, signals are events: SIGTERM destroys the container
@@ -531,6 +546,7 @@ int main(int argc, char *argv[]) {
                 log_warning_errno(r, "Failed to watch the notify socket, reporting the start now: %m");
         if (r <= 0)
                 helper_report_start(h, 0, NULL);
+        trace_point("helper-ready-sent");
 
         (void) sd_event_add_signal(h->event, NULL, SIGTERM, on_signal, h);
         (void) sd_event_add_signal(h->event, NULL, SIGINT, on_signal, h);
@@ -540,11 +556,14 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 log_error_errno(r, "Event loop failed: %m");
 
+        trace_point("helper-loop-done");
         control_close(h);
         cgroup_leaves_remove(&h->cgroups);
+        trace_point("helper-cgroups-removed");
         ret = h->foreground ? h->exit_code : EXIT_SUCCESS;
 
 finish:
         helper_done(h);
+        trace_point("helper-end");
         return ret;
 }

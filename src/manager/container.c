@@ -21,6 +21,7 @@
 #include "manager.h"
 #include "network.h"
 #include "unit-name.h"
+#include "trace.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -288,6 +289,7 @@ void container_scope_job_done(Container *c, const char *result) {
                 return;
         }
 
+        trace_point("mgr-job-removed");
         /* The helper now lives in the scope: from here on the manager's own
          * end (stop, restart, kill -9) cannot take it down. */
         c->start_phase = START_PHASE_HANDSHAKE;
@@ -305,6 +307,7 @@ void container_scope_job_done(Container *c, const char *result) {
         /* before init runs: the v1 limits systemd does not set */
         resources_apply_legacy(c);
         r = helper_send_go(c);
+        trace_point("mgr-go-sent");
         if (r < 0) {
                 fprintf(stderr, "Failed to release the helper of container '%s': %s\n", c->name, strerror(-r));
                 container_fail_start(c, NULL, true);
@@ -323,6 +326,7 @@ void container_helper_ready(Container *c, pid_t leader) {
 
         if (c->state != CONTAINER_STARTING || c->start_phase != START_PHASE_HANDSHAKE)
                 return;
+        trace_point("mgr-ready");
 
         c->handshake_source = sd_event_source_disable_unref(c->handshake_source);
         c->handshake_fd = safe_close(c->handshake_fd);
@@ -360,6 +364,7 @@ void container_helper_ready(Container *c, pid_t leader) {
                 else
                         (void) sd_bus_reply_method_return(c->start_msg, NULL);
                 c->start_msg = sd_bus_message_unref(c->start_msg);
+                trace_point("mgr-start-replied");
         }
 
         fprintf(stderr, "Container '%s' started: helper %d, init %d, scope %s.\n", c->name, (int) c->helper_pid,
@@ -501,6 +506,7 @@ static void container_on_helper_exit(Container *c) {
         const char *d;
         int code;
 
+        trace_point("mgr-helper-gone");
         /* The helper sends Exited just before it exits: read what its
          * connection still holds before deciding why it ended. */
         while (c->helper_bus && sd_bus_process(c->helper_bus, NULL) > 0)
@@ -653,6 +659,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
                 return r;
         }
         c->live = TAKE_PTR(live);
+        trace_point("mgr-prepared");
 
         r = helper_model_fd(c, &model_fd, error);
         if (r < 0) {
@@ -688,6 +695,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
                                          "Failed to spawn the helper of container '%s': %s", c->name, strerror(-r));
         }
 
+        trace_point("mgr-helper-forked");
         c->start_msg = sd_bus_message_ref(msg);
         fprintf(stderr, "Starting container '%s': helper %d.\n", c->name, (int) c->helper_pid);
 
@@ -701,6 +709,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
                         strerror(-r));
 
         r = scope_start(c);
+        trace_point("mgr-scope-requested");
         if (r < 0) {
                 _cleanup_free_ char *m = NULL;
 

@@ -13,6 +13,7 @@
 #include "macros.h"
 #include "manager.h"
 #include "network.h"
+#include "trace.h"
 
 
 static int container_from_name(Manager *m, const char *name, Container **ret, sd_bus_error *error) {
@@ -158,6 +159,7 @@ static int method_create_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
         uint64_t flags;
         int r;
 
+        trace_point("mgr-createxml");
         r = sd_bus_message_read(msg, "st", &xml, &flags);
         if (r < 0)
                 return r;
@@ -165,9 +167,11 @@ static int method_create_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = bus_check_privileged(m, msg, VIV_POLKIT_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* refused, or asked polkit */
+        trace_point("mgr-privileged");
         r = parse_definition(m, xml, &def, error);
         if (r < 0)
                 return r;
+        trace_point("mgr-parsed");
         r = check_identity(m, def, &c, error);
         if (r < 0)
                 return r;
@@ -401,6 +405,7 @@ int manager_emit_container_event(Manager *m, Container *c, const char *event, co
 }
 
 int manager_emit_container_exited(Manager *m, Container *c, const char *detail, int exit_code) {
+        trace_point("mgr-emit-exited");
         return sd_bus_emit_signal(m->bus, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, "ContainerExited", "ssi",
                                   c->name, detail, (int32_t) exit_code);
 }

@@ -13,6 +13,7 @@
 #include "cpuset.h"
 #include "macros.h"
 #include "manager.h"
+#include "trace.h"
 
 /* Used when the XML sets no <vivarium:tasks max=.../>: high enough for any
  * ordinary payload, low enough to stop a fork bomb. */
@@ -187,6 +188,7 @@ static int start_transient_reply(sd_bus_message *reply, void *userdata, sd_bus_e
                 return 0;
         }
 
+        trace_point("mgr-scope-reply");
         c->scope_created = true;
         r = sd_bus_message_read(reply, "o", &job);
         if (r >= 0) {
