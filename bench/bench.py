@@ -841,8 +841,11 @@ def report(raw_path, outdir):
         res["start"]["ratio_vivarium_to"] = ratios
         lines.append(f"### Start latency, `/bin/true`, request to exit ({st['runs']} runs each, alternating)")
         lines.append("")
-        lines.append("| runtime | median ms | p10 | p90 | Vivarium / this |")
-        lines.append("| --- | ---: | ---: | ---: | ---: |")
+        lines.append("| runtime | median ms | p10 | p90 | spread p90−p10 | Vivarium / this | this / crun, median | this / crun, p90 |")
+        lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        crun = s.get("crun")
+        res["start"]["ratio_to_crun"] = {k: {"median": v["median"] / crun["median"], "p90": v["p90"] / crun["p90"]}
+                                         for k, v in s.items() if v and crun}
         userns_ratio = None
         if s.get("vivarium-userns") and s.get("vivarium-tmpfs"):
             userns_ratio = s["vivarium-userns"]["median"] / s["vivarium-tmpfs"]["median"]
@@ -858,9 +861,11 @@ def report(raw_path, outdir):
                 r = f"{ratios[k]:.2f}" if k in ratios else "1.00"
                 if k.startswith("vivarium-") or k == "unshare-userns":
                     r = f"{s['vivarium']['median'] / s[k]['median']:.2f}" if viv else ""
-                lines.append(f"| {lab} | {s[k]['median']:.1f} | {s[k]['p10']:.1f} | {s[k]['p90']:.1f} | {r} |")
+                c = (f"{s[k]['median'] / crun['median']:.2f} | {s[k]['p90'] / crun['p90']:.2f}" if crun else " | ")
+                lines.append(f"| {lab} | {s[k]['median']:.1f} | {s[k]['p10']:.1f} | {s[k]['p90']:.1f} | "
+                             f"{s[k]['p90'] - s[k]['p10']:.1f} | {r} | {c} |")
             elif st["failure_count"].get(k):
-                lines.append(f"| {lab} | failed | | | |")
+                lines.append(f"| {lab} | failed | | | | | | |")
         lines.append("")
         if userns_ratio:
             d = s["vivarium-userns"]["median"] - s["vivarium-tmpfs"]["median"]
@@ -872,6 +877,12 @@ def report(raw_path, outdir):
             lines.append("")
         if "crun" in ratios:
             goals.append(("start median ≤ 1.0 × crun", f"{ratios['crun']:.2f} ×", ratios["crun"] <= 1.0))
+        # issue 14's goals, on the overlay row and on the default (a user namespace)
+        for k, what in (("vivarium", "mode='off'"), ("vivarium-userns", "the default")):
+            if s.get(k) and crun:
+                m, p = s[k]["median"] / crun["median"], s[k]["p90"] / crun["p90"]
+                goals.append((f"start median ≤ 0.75 × crun ({what})", f"{m:.2f} ×", m <= 0.75))
+                goals.append((f"start p90 ≤ crun's p90 ({what})", f"{p:.2f} ×", p <= 1.0))
         if "nspawn" in ratios:
             goals.append(("start median ≤ 0.3 × nspawn", f"{ratios['nspawn']:.2f} ×", ratios["nspawn"] <= 0.3))
         # Plot: the distribution per runtime, as a CDF.
@@ -1037,7 +1048,7 @@ plot {plots}
         lines.append("")
 
     if goals:
-        lines.append("### Goals (issue 6)")
+        lines.append("### Goals (issues 6 and 14)")
         lines.append("")
         lines.append("| goal | measured | met |")
         lines.append("| --- | --- | --- |")
