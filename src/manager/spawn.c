@@ -102,7 +102,8 @@ int helper_model_fd(Container *c, int *ret_fd, sd_bus_error *error) {
         return 0;
 }
 
-/* In the child between fork() and exec(): only async-signal-safe calls. */
+/* In the child between vfork() and exec(): only async-signal-safe calls,
+ * no return, no change to memory the parent reads afterwards. */
 static _noreturn_ void exec_helper(const char *path, const char *name, int fd, int model_fd,
                                    const int *pass_fds, size_t n_pass_fds) {
         int copies[VIV_PASS_FDS_MAX];
@@ -180,6 +181,20 @@ static _noreturn_ void exec_helper(const char *path, const char *name, int fd, i
         _exit(127);
 }
 
+/* vfork: the child borrows our memory until its exec instead of a copy of
+ * our page tables, and we take no copy-on-write faults afterwards
+ * (bench/README.md, issue 14). exec_helper() only makes system calls, on
+ * its own stack frame, and never returns. A function of its own, so that
+ * nothing of the caller lives across the vfork(). */
+static __attribute__((noinline)) pid_t spawn_helper_process(const char *path, const char *name, int fd, int model_fd,
+                                             const int *pass_fds, size_t n_pass_fds) {
+        pid_t pid = vfork();
+
+        if (pid == 0)
+                exec_helper(path, name, fd, model_fd, pass_fds, n_pass_fds);
+        return pid;
+}
+
 int helper_spawn(Container *c, int model_fd) {
         _cleanup_close_ int ours = -EBADF, theirs = -EBADF, pidfd = -EBADF;
         int pair[2], r;
@@ -190,11 +205,9 @@ int helper_spawn(Container *c, int model_fd) {
         ours = pair[0];
         theirs = pair[1];
 
-        pid = fork();
+        pid = spawn_helper_process(c->manager->helper_path, c->name, theirs, model_fd, c->pass_fds, c->n_pass_fds);
         if (pid < 0)
                 return -errno;
-        if (pid == 0)
-                exec_helper(c->manager->helper_path, c->name, theirs, model_fd, c->pass_fds, c->n_pass_fds);
 
         theirs = safe_close(theirs);
         c->helper_pid = pid;
