@@ -27,6 +27,9 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from phases import pct  # noqa: E402  (bench/phases.py: the percentiles of both)
+
 WORK = "/var/lib/vivarium-bench"
 ROOT = WORK + "/root"
 # The same root on a tmpfs: overlayfs (the test host's /) cannot be idmapped,
@@ -199,7 +202,6 @@ def stage_trace(res):
     the tmpfs) and of mode='off' on the overlay, alternated; the manager and its
     helpers get VIVARIUM_TRACE through a drop-in, vivctl through its
     environment. bench/phases.py makes the medians per phase."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import phases as vtrace
     conf = "/run/systemd/system/vivariumd.service.d/trace.conf"
     with open(conf, "w") as fh:
@@ -745,16 +747,6 @@ def inner(outfile, stages):
 
 # --- report (on the machine) ----------------------------------------------------
 
-def pct(xs, p):
-    xs = sorted(xs)
-    if not xs:
-        return None
-    k = (len(xs) - 1) * p / 100
-    lo = int(k)
-    hi = min(lo + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
-
-
 def summary(xs):
     if not xs:
         return None
@@ -911,7 +903,6 @@ plot {plots}
             os.unlink(f)
 
     if "trace" in raw:
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import phases as vtrace
         res["trace"] = raw["trace"]
         for k, a in raw["trace"].items():
