@@ -1,8 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# bench/run in its quick mode (10 runs of each runtime, start stage only) on the
-# build under test: the JSON must hold every runtime with latencies > 0.
+# bench/run in its quick mode (10 runs of each runtime, the start and trace
+# stages) on the build under test: the JSON must hold every runtime with
+# latencies > 0, the ratios to crun, and the phases of 10 traced starts of
+# each kind.
 set -u
 
 skip_or_fail() {
@@ -25,7 +27,7 @@ out=$(mktemp -d /tmp/test-bench.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 
 BENCH_QUICK=1 BENCH_NO_DEPS=1 BENCH_NO_BUILD=1 BENCH_BUILD_DIR="$VIVARIUM_BUILD_DIR" BENCH_OUT="$out" \
-        "$src/bench/run" start
+        "$src/bench/run" start trace
 rc=$?
 [ $rc = 77 ] && exit 77
 [ $rc = 0 ] || { echo "FAIL: bench/run exited $rc"; exit 1; }
@@ -42,6 +44,14 @@ for rt in ("vivarium", "crun", "nspawn", "unshare"):
 for k in ("crun", "nspawn", "unshare"):
     if not d["start"]["ratio_vivarium_to"].get(k, 0) > 0:
         bad.append(f"ratio to {k} missing")
+# issue 14: each row's ratio to crun, and the trace stage's phases
+if not d["start"].get("ratio_to_crun", {}).get("vivarium", {}).get("p90", 0) > 0:
+    bad.append("ratio to crun at p90 missing")
+for kind in ("userns", "off"):
+    t = d.get("trace", {}).get(kind, {})
+    names = [p["phase"] for p in t.get("phases", [])]
+    if t.get("runs", 0) < 10 or "helper-ready-sent" not in names or "vivctl-end" not in names:
+        bad.append(f"trace {kind}: {t.get('runs')} runs, phases {names}")
 if not d["machine"]["nproc"] > 0:
     bad.append("machine facts missing")
 if not os.path.exists(os.path.join(out, "start-latency.png")):
