@@ -50,7 +50,7 @@ if not d["start"].get("ratio_to_crun", {}).get("vivarium", {}).get("p90", 0) > 0
 for kind in ("userns", "off"):
     t = d.get("trace", {}).get(kind, {})
     names = [p["phase"] for p in t.get("phases", [])]
-    if t.get("runs", 0) < 10 or "helper-ready-sent" not in names or "vivctl-end" not in names:
+    if t.get("runs", 0) < 10 or "helper-ready" not in names or "vivctl-end" not in names:
         bad.append(f"trace {kind}: {t.get('runs')} runs, phases {names}")
 if not d["machine"]["nproc"] > 0:
     bad.append("machine facts missing")

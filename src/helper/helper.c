@@ -117,8 +117,10 @@ void helper_report_start(Helper *h, int error, const char *message) {
         h->ready = true;
         if (error < 0)
                 (void) handshake_send(h, "%s %d %s", VIV_HANDSHAKE_ERROR, -error, strna(message));
-        else
+        else {
+                trace_point("helper-ready");    /* before the send: the manager's mgr-ready is after it */
                 (void) handshake_send(h, "%s %d", VIV_HANDSHAKE_READY, (int) h->init_pid);
+        }
         h->handshake_fd = safe_close(h->handshake_fd);
 }
 
@@ -546,7 +548,6 @@ int main(int argc, char *argv[]) {
                 log_warning_errno(r, "Failed to watch the notify socket, reporting the start now: %m");
         if (r <= 0)
                 helper_report_start(h, 0, NULL);
-        trace_point("helper-ready-sent");
 
         (void) sd_event_add_signal(h->event, NULL, SIGTERM, on_signal, h);
         (void) sd_event_add_signal(h->event, NULL, SIGINT, on_signal, h);
