@@ -492,22 +492,31 @@ def analyze_userspace_ms(cmd):
     return v + int(m.group(1) or 0) * 60000
 
 
-def boot_vivarium(i, mem):
+def blame(cmd):
+    """The container's slowest units (systemd-analyze blame), for reading."""
+    text = subprocess.run(cmd + ["systemd-analyze", "blame", "--no-pager"], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True).stdout
+    return [" ".join(x.split()) for x in text.splitlines()[:8]]
+
+
+def boot_vivarium(i, mem, name="os", blames=None):
     t = time.monotonic()
-    r = subprocess.run(["vivctl", "start", "os"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    r = subprocess.run(["vivctl", "start", name], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     ms = (time.monotonic() - t) * 1000
     try:
         if r.returncode != 0:
             raise RuntimeError(r.stdout.strip())
-        state = subprocess.run(["vivctl", "enter", "os", "--", "systemctl", "is-system-running"],
+        state = subprocess.run(["vivctl", "enter", name, "--", "systemctl", "is-system-running"],
                                stdout=subprocess.PIPE, text=True).stdout.strip()
-        user = analyze_userspace_ms(["vivctl", "enter", "os", "--"])
+        user = analyze_userspace_ms(["vivctl", "enter", name, "--"])
+        if blames is not None and not blames:
+            blames.extend(blame(["vivctl", "enter", name, "--"]))
         if mem is not None:
-            mem.append(wait_idle_memory(lambda: cgroup_pids(unit_cgroup("machine-os.scope"))))
+            mem.append(wait_idle_memory(lambda: cgroup_pids(unit_cgroup(f"machine-{name}.scope"))))
         return ms, state, user
     finally:
-        subprocess.run(["vivctl", "destroy", "os"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_unit_gone("machine-os.scope")
+        subprocess.run(["vivctl", "destroy", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_unit_gone(f"machine-{name}.scope")
 
 
 def wait_unit_gone(unit, timeout=60):
@@ -518,10 +527,21 @@ def wait_unit_gone(unit, timeout=60):
         time.sleep(0.1)
 
 
-def boot_nspawn(i, userns, mem):
+def boot_nspawn(i, userns, mem, blames=None):
     unit = f"nspbench-{i}-{int(userns)}"
-    cmd = ["systemd-run", f"--unit={unit}", "-q", "-p", "Type=notify", "-p", "NotifyAccess=all",
-           "systemd-nspawn", "--notify-ready=yes", "-q", "-b", "-D", OS_ROOT, "-M", "nsp"]
+    cmd = ["systemd-run", f"--unit={unit}", "-q", "-p", "Type=notify", "-p", "NotifyAccess=all"]
+    if userns:
+        # The test host's /proc has /proc/sys (and sysrq-trigger) bound over
+        # itself read-only, as nspawn does for its own guests: the kernel then
+        # refuses a new proc to a user namespace's root (mount_too_revealing),
+        # and nspawn -U fails with "Failed to mount proc ... EPERM". Vivarium
+        # mounts /proc before init enters its user namespace. For nspawn: a
+        # mount namespace of its own in which those binds are gone, as on a
+        # host that is no container.
+        cmd += ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                "umount /proc/sysrq-trigger /proc/sys/net /proc/sys 2>/dev/null; exec \"$0\" \"$@\""]
+    # -U on a copy of its own: where it cannot idmap it chowns the tree
+    cmd += ["systemd-nspawn", "--notify-ready=yes", "-q", "-b", "-D", BOOT_ROOT + ("-U" if userns else ""), "-M", "nsp"]
     if userns:
         cmd.append("-U")
     t = time.monotonic()
@@ -530,10 +550,13 @@ def boot_nspawn(i, userns, mem):
     try:
         if r.returncode != 0:
             why = out("journalctl", "-u", unit, "-o", "cat", "--no-pager").strip().splitlines()
-            raise RuntimeError(" / ".join(why[-3:]) or r.stdout.strip())
+            why = [x for x in why if unit not in x] or why
+            raise RuntimeError(" / ".join(why[-4:]) or r.stdout.strip())
         state = subprocess.run(["systemctl", "-M", "nsp", "is-system-running"], stdout=subprocess.PIPE,
                                text=True).stdout.strip()
         user = analyze_userspace_ms(["systemd-run", "-M", "nsp", "--wait", "-q", "-P"])
+        if blames is not None and not blames:
+            blames.extend(blame(["systemd-run", "-M", "nsp", "--wait", "-q", "-P"]))
         if mem is not None:
             mem.append(wait_idle_memory(lambda: cgroup_pids(unit_cgroup("machine-nsp.scope") or "/nonexistent")
                                         | cgroup_pids(unit_cgroup(unit + ".service") or "/nonexistent")))
@@ -544,33 +567,49 @@ def boot_nspawn(i, userns, mem):
         subprocess.run(["systemctl", "reset-failed", unit + ".service"], stderr=subprocess.DEVNULL)
 
 
+BOOT_ROOT = "/srv/bench-os"
+
+
 def stage_boot(res):
     """Start to 'booted' (systemd sent READY=1) of the same Debian root:
-    vivctl start with <vivarium:notify/> against systemd-nspawn -b
-    --notify-ready=yes under systemd-run -p Type=notify (both return when the
-    container's systemd finished its boot), alternating; then the PSS of
-    one idle booted container (its scope; nspawn's own process included)."""
+    vivctl start with <vivarium:notify/> (in the default user namespace, and
+    with <vivarium:userns mode='off'/> plus sys_admin) against systemd-nspawn
+    -b --notify-ready=yes under systemd-run -p Type=notify (both return when
+    the container's systemd finished its boot), alternating; then the PSS of
+    one idle booted container (its scope; nspawn's own process included). The
+    root is a copy of tools/mkroot's on a tmpfs of the test host: its overlay
+    cannot be idmapped."""
     if not OS_ROOT or not os.path.exists(OS_ROOT + "/lib/systemd/systemd"):
         raise SystemExit(f"bench: stage boot needs BENCH_OS_ROOT (tools/mkroot), got '{OS_ROOT}'")
-    xml = f"""<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
-<name>os</name><memory unit='MiB'>512</memory><vivarium:notify/><vivarium:userns mode='off'/>
-<features><capabilities policy='default'><sys_admin state='on'/></capabilities></features>
+    for d in (BOOT_ROOT, BOOT_ROOT + "-U"):
+        if not os.path.exists(d + "/lib/systemd/systemd"):
+            run("cp", "-a", OS_ROOT, d)
+    common = f"""<memory unit='MiB'>512</memory><vivarium:notify/>
 <os><type>exe</type><init>/sbin/init</init></os>
-<devices><filesystem type='mount'><source dir='{OS_ROOT}'/><target dir='/'/></filesystem>
-<console type='pty'/></devices></domain>
-"""
-    with open(XMLDIR + "/os.xml", "w") as fh:
-        fh.write(xml)
-    run("vivctl", "define", XMLDIR + "/os.xml", stdout=subprocess.DEVNULL)
-    samples = {"vivarium": [], "nspawn": [], "nspawn -U": []}
+<devices><filesystem type='mount'><source dir='{BOOT_ROOT}'/><target dir='/'/></filesystem>
+<console type='pty'/></devices>"""
+    xmls = {"os": "", "osoff": """<vivarium:userns mode='off'/>
+<features><capabilities policy='default'><sys_admin state='on'/></capabilities></features>"""}
+    for name, extra in xmls.items():
+        with open(f"{XMLDIR}/{name}.xml", "w") as fh:
+            fh.write(f"""<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+<name>{name}</name>{extra}{common}</domain>
+""")
+        run("vivctl", "define", f"{XMLDIR}/{name}.xml", stdout=subprocess.DEVNULL)
+    keys = ("vivarium", "vivarium off", "nspawn", "nspawn -U")
+    samples = {k: [] for k in keys}
     states = {k: [] for k in samples}
     userspace = {k: [] for k in samples}
     failures = {k: [] for k in samples}
+    blames = {k: [] for k in samples}
     mem = {"vivarium": [], "nspawn": []}
 
     def one(k, i, m):
         try:
-            ms, state, user = boot_vivarium(i, m) if k == "vivarium" else boot_nspawn(i, k == "nspawn -U", m)
+            if k.startswith("vivarium"):
+                ms, state, user = boot_vivarium(i, m, "osoff" if k == "vivarium off" else "os", blames[k])
+            else:
+                ms, state, user = boot_nspawn(i, k == "nspawn -U", m, blames[k])
             samples[k].append(ms)
             states[k].append(state)
             if user is not None:
@@ -579,20 +618,24 @@ def stage_boot(res):
             failures[k].append(str(e)[:300])
             log(f"boot {k}: {e}")
 
+    load = [os.getloadavg()[0]]
     # The first boot of a root does first-boot work (catalog, sysusers,
     # journal files): once, untimed, so neither runtime pays it.
     try:
         boot_vivarium(-1, None)
+        boot_nspawn(-1, True, None)
     except Exception as e:  # noqa: BLE001
         log(f"boot warm-up: {e}")
     for i in range(BOOT_RUNS):
-        for k in ("vivarium", "nspawn") if i % 2 == 0 else ("nspawn", "vivarium"):
+        order = keys if i % 2 == 0 else tuple(reversed(keys))
+        for k in order:
             one(k, i, mem.get(k) if i == 1 else None)
-    # Last: where -U cannot map the tree it may already have chowned part of it.
-    one("nspawn -U", 0, None)
-    run("vivctl", "undefine", "os", stdout=subprocess.DEVNULL)
+    load.append(os.getloadavg()[0])
+    for name in xmls:
+        run("vivctl", "undefine", name, stdout=subprocess.DEVNULL)
     res["boot"] = {"runs": BOOT_RUNS, "root": OS_ROOT, "samples_ms": samples, "states": states,
-                   "failures": failures, "idle_pss_kib": mem, "userspace_ms": userspace}
+                   "failures": failures, "idle_pss_kib": mem, "userspace_ms": userspace, "blame": blames,
+                   "load": load}
 # --- 5. soak: start/destroy cycles under faults (issue 13) ----------------------
 
 def cgroup_dirs():
@@ -994,7 +1037,8 @@ plot {plots}
         lines.append("| runtime | median ms | p10 | p90 | systemd's userspace, median ms | the rest, ms | state then "
                      "| idle PSS MiB | Vivarium / this |")
         lines.append("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
-        labels = {"vivarium": "`vivctl start` (`<vivarium:notify/>`)",
+        labels = {"vivarium": "`vivctl start` (`<vivarium:notify/>`, default user namespace)",
+                  "vivarium off": "`vivctl start` (`mode='off'`, `sys_admin`)",
                   "nspawn": "`systemd-nspawn -b --notify-ready=yes`",
                   "nspawn -U": "`systemd-nspawn -b -U --notify-ready=yes`"}
         viv = s.get("vivarium")
@@ -1012,6 +1056,11 @@ plot {plots}
             elif b["failures"].get(k):
                 why = b["failures"][k][0].replace("|", "/")[:160]
                 lines.append(f"| {lab} | failed: {why} | | | | | | | |")
+        if b.get("load"):
+            lines.append(f"Load average (1 min) before and after: {', '.join(f'{x:.1f}' for x in b['load'])}.")
+        for k, bl in (b.get("blame") or {}).items():
+            if bl:
+                lines.append(f"{k}, `systemd-analyze blame` of one boot: {'; '.join(bl[:5])}")
         lines.append("")
         if viv and s.get("nspawn"):
             r = viv["median"] / s["nspawn"]["median"]

@@ -1,12 +1,17 @@
 #!/bin/bash
 # A whole Debian booted by systemd as init in a Vivarium container, in a test
-# host: the root from tools/mkroot (cached between runs, keyed by its
-# package list; a cold build takes a few minutes), systemd's container
-# interface, `running` with nothing failed, the console's login prompt,
-# machinectl shell / systemd-run -M / systemctl -M through machined, DHCP on
-# the default network, a manager restart under a running OS, a clean reboot
-# (vivctl reboot and systemctl reboot with on_reboot), a clean shutdown and
-# nothing left behind.
+# host, in the DEFAULT mode: its own user namespace (a picked range), no
+# <capabilities>, nothing beyond the default set. The root from tools/mkroot
+# (cached between runs, keyed by its package list; a cold build takes a few
+# minutes) is copied to a tmpfs of the test host (/srv, TESTHOST_TMPFS): the
+# host's overlay cannot be idmapped. Checks: systemd's container interface,
+# `running` with nothing failed, the console's login prompt, machinectl shell /
+# login / systemd-run -M / systemctl -M through machined, the journal, DHCP on
+# the default network (the address domifaddr shows), the attack suite
+# (tests/lib/security.sh) as root inside, a manager restart under a running
+# OS, a clean reboot (vivctl reboot and systemctl reboot with on_reboot), a
+# clean shutdown and nothing left behind; then <vivarium:userns mode='off'/>:
+# refused without sys_admin, saying why, and booting with it.
 # Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
 set -uo pipefail
 
@@ -19,13 +24,15 @@ if ! why=$(testhost_preflight); then
 fi
 build=${VIVARIUM_BUILD_DIR:-}
 if [ -z "$build" ] || [ ! -x "$build/src/helper/vivarium-helper" ] || [ ! -x "$build/src/manager/vivariumd" ] ||
-	[ ! -x "$build/src/ctl/vivctl" ]; then
-	testhost_skip_or_fail "helper, vivariumd or vivctl not built (VIVARIUM_BUILD_DIR='$build')"
+	[ ! -x "$build/src/ctl/vivctl" ] || [ ! -x "$build/tests/security-probe" ]; then
+	testhost_skip_or_fail "helper, vivariumd, vivctl or tests/security-probe not built (VIVARIUM_BUILD_DIR='$build')"
 fi
 command -v mmdebstrap >/dev/null || testhost_skip_or_fail "mmdebstrap is missing (tools/deps.sh installs it)"
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
+# shellcheck source=tests/lib/security.sh
+. "$here/lib/security.sh"
 in_host() { testhost_run "$@"; }
 unit_gone() { [ "$(in_host systemctl is-active machine-os.scope 2>/dev/null)" != active ]; }
 inside() { in_host vivctl enter os -- "$@"; }
@@ -60,33 +67,43 @@ work=$(mktemp -d /tmp/vt-fullos.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export TESTHOST_BIND="${TESTHOST_BIND:+$TESTHOST_BIND }$work"
 
-# The root is seen through the test host's overlay: what the booted system
-# writes goes to the host's tmpfs and the cached root stays as built.
 testhost_boot "vt-fullos-$$" || testhost_skip_or_fail "the test host did not boot"
 testhost_install "$build" >/dev/null || { echo "not ok - install into the test host"; exit 1; }
-in_host test -x "$root/lib/systemd/systemd" || { echo "not ok - $root is not visible in the test host"; exit 1; }
+# The container's root: a copy of the cached one on a tmpfs of the test host
+# (the default user namespace idmaps it; the host's overlay cannot be), so
+# what the booted system writes never reaches the cache.
+cached=$root
+root=/srv/os
+check "the root is copied to a tmpfs in the test host" in_host cp -a "$cached" "$root"
+# The attack suite's probe, bound in at /probe, and two host nodes at
+# /hostnodes (the host's /dev: a tmpfs without nodev; opened here first, so a
+# refusal inside is the container's policy, not the node)
+in_host sh -c 'mkdir -p /srv/probe/out /dev/vt-nodes && mknod /dev/vt-nodes/loop0 b 7 0 && mknod /dev/vt-nodes/loop-control c 10 237'
+check "the host nodes open outside a container" in_host sh -c 'exec 3</dev/vt-nodes/loop0 4</dev/vt-nodes/loop-control'
+in_host bash -c ". '$here/lib/check.sh'; . '$here/lib/security.sh'; security_probe_install '$build/tests/security-probe' /srv/probe '$root'"
 
 uuid=6f7d1c1e-8a0b-4c55-9d7e-2b1d7f3a9c01
+mac=52:54:00:0f:05:01
 # Without a user namespace the seccomp filter denies mounting unless sys_admin
 # is turned on explicitly; systemd as init needs to mount.
 mounts="<features><capabilities policy='default'><sys_admin state='on'/></capabilities></features>"
-# mode='off' by default here: the root is seen through the test host's
-# overlay, which cannot be idmapped as the default user namespace's root is
-xml() { # NAME [EXTRA ELEMENTS [INIT]]; $userns: off (the default here), pick
+xml() { # NAME [EXTRA ELEMENTS [INIT]]: the default mode, nothing but the OS's needs
 	cat <<XML
 <domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
   <name>$1</name>
   <uuid>$uuid</uuid>
   <memory unit='MiB'>512</memory>
-  <vivarium:userns mode='${userns:-off}'/>
   ${2:-}
   <os>
     <type>exe</type>
     <init>${3:-/sbin/init}</init>
   </os>
   <devices>
-    <filesystem type='mount'><source dir='${rootdir:-$root}'/><target dir='/'/></filesystem>
-    <interface type='network'><source network='default'/></interface>
+    <filesystem type='mount'><source dir='$root'/><target dir='/'/></filesystem>
+    <filesystem type='mount'><source dir='/srv/probe'/><target dir='/probe'/></filesystem>
+    <filesystem type='mount'><source dir='/dev/vt-nodes'/><target dir='/hostnodes'/></filesystem>
+    <filesystem type='ram'><source usage='0'/><target dir='/ram'/></filesystem>
+    <interface type='network'><mac address='$mac'/><source network='default'/></interface>
     <console type='pty'/>
   </devices>
 </domain>
@@ -99,17 +116,10 @@ net_active() { in_host vivctl net-info default 2>/dev/null | grep -Eq '^Active: 
 in_host vivctl net-list >/dev/null 2>&1
 check "the default network is active" wait_until 60 net_active
 
-# Under the mount denial systemd cannot boot: refused at once, saying why.
-xml os "<vivarium:notify timeout='240'/>" | in_host sh -c 'cat >/root/os.xml'
-out=$(in_host vivctl create /root/os.xml 2>&1)
-check "systemd as init without a user namespace or sys_admin: refused, saying why" \
-	contains "$out" "boots systemd as init, which needs to mount: give it a user namespace (<idmap>), or allow mounting"
-check "... nothing left" wait_until 30 unit_gone
-
 # <vivarium:notify/>: start returns once systemd said READY=1, i.e. booted
-xml os "<vivarium:notify timeout='240'/> $mounts" | in_host sh -c 'cat >/root/os.xml'
+xml os "<vivarium:notify timeout='240'/>" | in_host sh -c 'cat >/root/os.xml'
 out=$(in_host vivctl define /root/os.xml 2>&1)
-check "define os" contains "$out" "Domain os defined"
+check "define os (no <idmap>, no <vivarium:userns>, no <capabilities>)" contains "$out" "Domain os defined"
 out=$(in_host vivctl start os 2>&1)
 check "start os" contains "$out" "Domain os started"
 if [ "$failures" -ne 0 ]; then  # everything below waits on a booted container
@@ -122,6 +132,19 @@ booted() { local s; s=$(inside systemctl is-system-running 2>/dev/null); [ "$s" 
 check "notify: when start returns, systemd has finished booting" booted
 out=$(inside sh -c 'tr "\0" "\n" </proc/1/environ' 2>&1)
 check "notify: init has NOTIFY_SOCKET=/run/host/notify" contains "$out" "NOTIFY_SOCKET=/run/host/notify"
+
+# --- the default user namespace: a picked range ---
+base=$(in_host vivctl dumpxml os 2>/dev/null | sed -n "s|.*<uid start='0' target='\([0-9]*\)' count='65536'/>.*|\1|p")
+check "the live XML shows a picked range" test -n "$base"
+leader=$(in_host machinectl show os -p Leader --value 2>/dev/null)
+check "init runs as the range's first ID on the host" [ "$(in_host stat -c %u "/proc/${leader:-0}")" = "${base:-x}" ]
+out=$(inside cat /proc/self/uid_map 2>&1)
+check "root inside is root of the range" [ "$(echo $out)" = "0 ${base:-x} 65536" ]
+out=$(inside stat -c '%u:%g' /run /tmp /run/host/notify 2>&1)
+check "/run, /tmp and the notify socket belong to the container's root" [ "$out" = "$(printf '0:0\n0:0\n0:0')" ]
+out=$(inside grep CapBnd /proc/1/status 2>&1)
+check "init's bounding set is the default one (with net_admin: a private network)" \
+	contains "$out" "CapBnd:	$(security_capbnd "$(in_host awk '/^CapBnd:/ { print $2 }' /proc/1/status)" privnet)"
 
 if wait_until 180 booted && state_is running; then
 	ok "systemd in the container reaches 'running'"
@@ -168,7 +191,7 @@ else
 	out=$(inside cat /sys/fs/cgroup/unified/init.scope/cgroup.procs 2>&1)
 	check "hybrid: and in the cgroup2 on unified/" grep -qx 1 <<<"$out"
 	out=$(in_host sh -c 'cat /sys/fs/cgroup/systemd/machine.slice/machine-os.scope/payload/init.scope/cgroup.procs' 2>&1)
-	check "hybrid: the container's init.scope is below the scope's payload/ on the host" [ -n "$out" ]
+	check "hybrid: the container's init.scope is below the scope's payload/ on the host" grep -Eqx '[0-9]+' <<<"$out"
 	out=$(inside findmnt -n -o OPTIONS /sys/fs/cgroup/memory 2>&1)
 	check "hybrid: v1 controllers are read-only" contains "$out" "ro,"
 	check "hybrid: /sys/fs/cgroup itself is read-only" fails inside mkdir /sys/fs/cgroup/x
@@ -176,6 +199,8 @@ fi
 
 # --- /dev/net/tun: a whole OS with its own network has one, as under nspawn -b ---
 check "/dev/net/tun is a device node in the container" inside test -c /dev/net/tun
+out=$(inside stat -c '%F %u:%g' /dev/net/tun 2>&1)
+check "... owned by the container's root" [ "$out" = "character special file 0:0" ]
 out=$(in_host systemctl show -p DeviceAllow --value machine-os.scope 2>&1)
 check "the scope's DeviceAllow has /dev/net/tun" contains "$out" "/dev/net/tun rwm"
 check "ip tuntap add: a tap interface made in the container" inside ip tuntap add dev vt-tap0 mode tap
@@ -245,10 +270,28 @@ check "journalctl -D /var/log/journal/$mid on the host" wait_until 30 in_journal
 check "journalctl -m on the host merges it" in_journal -m
 
 # --- the network: DHCP from the default network's dnsmasq ---
-has_lease() { inside ip -4 -o addr show dev eth0 2>/dev/null | grep -q 'inet 192\.168\.'; }
-check "eth0 got an address by DHCP (systemd-networkd)" wait_until 60 has_lease
+has_lease() { inside ip -4 -o addr show dev eth0 2>/dev/null | grep -q 'inet 192\.168\..* dynamic'; }
+check "eth0 got an address by DHCP (systemd-networkd)" wait_until 120 has_lease
+addr=$(inside ip -4 -o addr show dev eth0 2>/dev/null | awk '{ print $4; exit }')
+out=$(inside networkctl status eth0 --no-pager 2>&1)
+check "networkd: eth0 is configured, its address from DHCPv4" eval 'contains "$out" "State: routable (configured)" && contains "$out" "${addr%/*} (DHCP4 via"'
+out=$(in_host vivctl domifaddr os 2>&1)
+check "vivctl domifaddr os shows that address ($addr) with the container's MAC" \
+	grep -Eq "^ vnet[0-9]+ +$mac +ipv4 +${addr:-none}\$" <<<"$out"
 gw=$(in_host vivctl net-dumpxml default | sed -n "s/.*<ip address='\([^']*\)'.*/\1/p")
 check "the container pings the network's gateway $gw" inside ping -c1 -W5 "$gw"
+check "the host (the bridge) pings the container's ${addr%/*}" in_host busybox ping -c1 -W5 "${addr%/*}"
+
+# --- the attack suite as root inside the booted OS: every attack fails, as
+# in a plain default container (victim: this container's own files) ---
+capbnd=$(security_capbnd "$(in_host awk '/^CapBnd:/ { print $2 }' /proc/1/status)" privnet)
+inside /probe/security-probe os /probe/out/enter >/dev/null 2>&1
+in_host cat /srv/probe/out/enter >"$work/enter.out" 2>/dev/null
+security_judge "vivctl enter os" "$work/enter.out" "$capbnd"
+in_host timeout 120 machinectl shell os /probe/security-probe os /probe/out/shell >/dev/null 2>&1
+in_host cat /srv/probe/out/shell >"$work/shell.out" 2>/dev/null
+security_judge "machinectl shell os (a process of the container's systemd)" "$work/shell.out" "$capbnd"
+check "... as root of the container" grep -q '^info CapBnd [0-9a-f]* uid 0$' "$work/shell.out"
 
 # --- a manager restart under the running OS ---
 init_before=$(in_host machinectl show os -p Leader --value 2>&1)
@@ -286,7 +329,7 @@ out=$(in_host findmnt -rn -o TARGET 2>&1 | grep -F "$root" || true)
 check "no mount of the root in the host" [ -z "$out" ]
 
 # --- systemctl reboot inside, <on_reboot>destroy</on_reboot>: it stays off ---
-xml os "<on_reboot>destroy</on_reboot> $mounts" | in_host sh -c 'cat >/root/os.xml'
+xml os "<on_reboot>destroy</on_reboot>" | in_host sh -c 'cat >/root/os.xml'
 in_host vivctl define /root/os.xml >/dev/null 2>&1
 out=$(in_host vivctl start os 2>&1)
 check "start os with on_reboot=destroy" contains "$out" "Domain os started"
@@ -308,29 +351,21 @@ check "... the container is not running" fails in_host vivctl domstate os
 check "... its scope is gone" wait_until 30 unit_gone
 check "... no veth is left" [ -z "$(in_host ip -o link show type veth 2>&1)" ]
 
-# --- under a user namespace of its own (<vivarium:userns mode='pick'/>) ---
-# The test host's / is an overlayfs, which cannot be idmapped: a copy of the
-# root on a tmpfs of the test host.
-in_host sh -c "mkdir -p /srv/vt-pick && mount -t tmpfs -o size=1g,mode=0755 vt-pick /srv/vt-pick && cp -a '$root' /srv/vt-pick/root"
-userns=pick rootdir=/srv/vt-pick/root xml p "<vivarium:notify timeout='240'/>" | in_host sh -c 'cat >/root/p.xml'
-out=$(in_host vivctl create /root/p.xml 2>&1)
-check "pick: start returns once systemd said READY=1 (its notify socket is the container root's)" contains "$out" "Domain p created"
-inp() { in_host vivctl enter p -- "$@"; }
-out=$(inp cat /proc/self/uid_map 2>&1)
-check "pick: the container runs in a user namespace of its own" eval '! grep -Eq "^ *0 +0 " <<<"$out" && [ -n "$out" ]'
-check "pick: systemd reaches 'running'" wait_until 180 eval '[ "$(inp systemctl is-system-running 2>/dev/null)" = running ]'
-out=$(inp stat -c '%u:%g' /run /tmp /run/host/notify 2>&1)
-check "pick: /run, /tmp and the notify socket belong to the container's root" [ "$out" = "$(printf '0:0\n0:0\n0:0')" ]
-out=$(inp stat -c '%F %u:%g' /dev/net/tun 2>&1)
-check "pick: /dev/net/tun is a node of the container's root" [ "$out" = "character special file 0:0" ]
-check "pick: ... that it opens" inp sh -c 'exec 3<>/dev/net/tun'
-check "pick: systemctl -M p" [ "$(in_host systemctl -M p is-system-running 2>&1)" = running ]
-inp systemd-cat -t vt-marker echo "$marker" >/dev/null 2>&1
-check "pick: journalctl -M p" wait_until 30 in_journal -M p
-out=$(in_host vivctl shutdown p 2>&1)
-check "pick: vivctl shutdown p: off" wait_until 120 eval '! in_host vivctl domstate p >/dev/null 2>&1'
-in_host vivctl destroy p >/dev/null 2>&1
-in_host umount -l /srv/vt-pick
+# --- <vivarium:userns mode='off'/>: the host's root, walled by seccomp ---
+# Under the mount denial systemd cannot boot: refused at once, saying why.
+xml os "<vivarium:userns mode='off'/> <vivarium:notify timeout='240'/>" | in_host sh -c 'cat >/root/off.xml'
+out=$(in_host vivctl create /root/off.xml 2>&1)
+check "mode='off': systemd as init without sys_admin is refused, saying why" \
+	contains "$out" "boots systemd as init, which needs to mount: give it a user namespace (<idmap>), or allow mounting"
+check "... nothing left" wait_until 30 unit_gone
+# With sys_admin (README's advice), it boots.
+xml os "<vivarium:userns mode='off'/> <vivarium:notify timeout='240'/> $mounts" | in_host sh -c 'cat >/root/off.xml'
+out=$(in_host vivctl create /root/off.xml 2>&1)
+check "mode='off' with sys_admin: start returns once systemd said READY=1" contains "$out" "Domain os created"
+check "... systemd reaches 'running'" wait_until 180 state_is running
+check "... no user namespace: root inside is the host's" [ "$(echo $(inside cat /proc/self/uid_map 2>&1))" = "0 0 4294967295" ]
+in_host vivctl shutdown os >/dev/null 2>&1
+check "... vivctl shutdown: off, its scope gone" eval 'wait_until 120 eval "! in_host vivctl domstate os" && wait_until 30 unit_gone'
 
 # --- /dev/net/tun where it is not allowed ---
 # Without a private network the scope denies the node, even when a host
@@ -365,6 +400,7 @@ check "... has no /dev/net/tun" [ "$out" = tun-absent ]
 in_host vivctl destroy tun-denied >/dev/null 2>&1
 in_host vivctl destroy tun-absent >/dev/null 2>&1
 
+in_host rm -rf /dev/vt-nodes
 testhost_teardown || not_ok "test host teardown"
 echo "1..$n"
 [ "$failures" -eq 0 ]

@@ -99,8 +99,9 @@ static int join_cgroups(pid_t leader) {
 
 /* The container's bounding set, from init's status: a command entered with
  * more capabilities than the container's own processes would hand them over
- * (ptrace from inside). */
-static int drop_bounding_set(pid_t leader) {
+ * (ptrace from inside). Read before joining anything, dropped after joining
+ * the user namespace: setns() into one gives a full bounding set there. */
+static int read_bounding_set(pid_t leader, uint64_t *ret) {
         _cleanup_free_ char *status = NULL;
         unsigned long long bnd = 0;
         char fn[64];
@@ -114,6 +115,11 @@ static int drop_bounding_set(pid_t leader) {
         p = strstr(status, "\nCapBnd:");
         if (!p || sscanf(p + strlen("\nCapBnd:"), "%llx", &bnd) != 1)
                 return -EINVAL;
+        *ret = bnd;
+        return 0;
+}
+
+static int drop_bounding_set(uint64_t bnd) {
         for (int cap = 0; cap < 64; cap++) {
                 if (bnd & (1ULL << cap))
                         continue;
@@ -194,6 +200,7 @@ static int enter_and_exec(const char *name, pid_t leader, char **argv) {
         _cleanup_(sock_fprog_done) struct sock_fprog filter = {};
         char fn[64], **env;
         bool joined_user = false;
+        uint64_t bnd;
         int r;
 
         r = read_seccomp_filter(name, &filter);
@@ -234,9 +241,10 @@ static int enter_and_exec(const char *name, pid_t leader, char **argv) {
         r = join_cgroups(leader);
         if (r < 0)
                 return ctl_error(r, "Failed to join the cgroups of PID %d: %s", (int) leader, strerror(-r));
-        r = drop_bounding_set(leader);
+        r = read_bounding_set(leader, &bnd);
         if (r < 0)
-                return ctl_error(r, "Failed to reduce the capability bounding set: %s", strerror(-r));
+                return ctl_error(r, "Failed to read the capability bounding set of PID %d: %s", (int) leader,
+                                 strerror(-r));
 
         for (size_t i = 0; i < ELEMENTSOF(namespaces); i++) {
                 if (fds[i] < 0)
@@ -251,6 +259,9 @@ static int enter_and_exec(const char *name, pid_t leader, char **argv) {
         /* In the container's user namespace: its root, as nsenter --user does. */
         if (joined_user && (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
                 return ctl_error(-errno, "Failed to become root of the container's user namespace: %m");
+        r = drop_bounding_set(bnd);
+        if (r < 0)
+                return ctl_error(r, "Failed to reduce the capability bounding set: %s", strerror(-r));
         if (fchdir(root) < 0 || chroot(".") < 0 || chdir("/") < 0)
                 return ctl_error(-errno, "Failed to change to the container's root: %m");
 

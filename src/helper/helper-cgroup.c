@@ -375,18 +375,21 @@ int cgroup_leaves_open_payload_unified(CgroupLeaves *c) {
         return -ENOENT;
 }
 
-/* Delegates payload/ of the cgroup2 hierarchy to the container's root in a
- * user namespace, as systemd delegates a subtree to a user: the directory and
- * the files that move processes and enable controllers below it. The
- * container's init (systemd) can then make its units there; the scope's
- * limits, above payload/, stay out of its reach. */
+/* Delegates payload/ of the cgroup2 hierarchy (and, on a hybrid host, of
+ * name=systemd, which has no controller) to the container's root in a user
+ * namespace, as systemd delegates a subtree to a user and nspawn -U does: the
+ * directory and the files that move processes and enable controllers below
+ * it. The container's init (systemd) can then make its units there, in both
+ * trees; the scope's limits, above payload/, stay out of its reach. */
 int cgroup_leaves_chown_payload(CgroupLeaves *c, uid_t uid, gid_t gid) {
-        static const char *const files[] = { "", "/cgroup.procs", "/cgroup.threads", "/cgroup.subtree_control" };
+        static const char *const unified[] = { "", "/cgroup.procs", "/cgroup.threads", "/cgroup.subtree_control", NULL };
+        static const char *const named[] = { "", "/cgroup.procs", "/tasks", "/cgroup.clone_children",
+                                             "/notify_on_release", NULL };
 
         for (size_t i = 0; i < c->n_hier; i++) {
-                if (!c->hier[i].unified)
-                        continue;
-                for (size_t k = 0; k < ELEMENTSOF(files); k++) {
+                const char *const *files = c->hier[i].unified ? unified : c->hier[i].named_systemd ? named : NULL;
+
+                for (size_t k = 0; files && files[k]; k++) {
                         _cleanup_free_ char *p = NULL;
                         if (asprintf(&p, "%s/payload%s", c->hier[i].dir, files[k]) < 0)
                                 return -ENOMEM;

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -389,23 +390,47 @@ const char *os_notify_env(const DomainDef *def) {
         return def->notify_timeout_sec > 0 ? "NOTIFY_SOCKET=" NOTIFY_PATH : NULL;
 }
 
-/* Child side, in the container's root: the socket is bound to a path of
- * the container's own tree (nothing of the host is written). Connecting to
- * it needs write permission on it: it belongs to the container's root (its
- * host IDs in a user namespace, where the host's root is nobody). */
-int os_notify_bind(int fd, uid_t uid, gid_t gid) {
+static int notify_bind_path(int fd) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = NOTIFY_PATH };
 
-        if (fd < 0)
-                return 0;
         if (mkdir("/run/host", 0755) < 0 && errno != EEXIST)
                 return -errno;
         (void) unlink(NOTIFY_PATH);
         if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
                 return -errno;
-        if (lchown("/run/host", uid, gid) < 0 || lchown(NOTIFY_PATH, uid, gid) < 0)
-                return -errno;
         return 0;
+}
+
+/* Child side, in the container's root: the socket is bound to a path of
+ * the container's own tree (nothing of the host is written). Connecting to
+ * it needs write permission on it: it belongs to the container's root (its
+ * host IDs in a user namespace, where the host's root is nobody). Made with
+ * those IDs as the file system IDs: on an idmapped root (the default user
+ * namespace, when /run is the root's own directory: init is not systemd)
+ * the host's root has no ID, and creating a file there as it fails with
+ * EOVERFLOW. */
+int os_notify_bind(int fd, uid_t uid, gid_t gid) {
+        struct stat st;
+        int r;
+
+        if (fd < 0)
+                return 0;
+        /* a /run/host made already (for os-release, on the fresh /run) is
+         * the host root's: the container's root gets it, to write in it */
+        if (lstat("/run/host", &st) < 0) {
+                if (errno != ENOENT)
+                        return -errno;
+        } else if ((st.st_uid != uid || st.st_gid != gid) && lchown("/run/host", uid, gid) < 0)
+                return -errno;
+
+        gid_t old_gid = setfsgid(gid);
+        uid_t old_uid = setfsuid(uid);
+        r = notify_bind_path(fd);
+        /* the fsuid back first: that gives back the capabilities its change
+         * took away */
+        (void) setfsuid(old_uid);
+        (void) setfsgid(old_gid);
+        return r;
 }
 
 static void notify_done(Helper *h, int error, const char *message) {
