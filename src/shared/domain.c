@@ -117,6 +117,9 @@ DomainDef *domain_def_free(DomainDef *def) {
                 free(disk->target);
         }
         free(def->disks);
+        ARRAY_FOREACH(bd, def->blkio_devices, def->n_blkio_devices)
+                free(bd->path);
+        free(def->blkio_devices);
         free(def);
         return NULL;
 }

@@ -1,0 +1,311 @@
+#!/bin/bash
+# libvirt LXC parity, part A (issue 19), in a test host through vivariumd:
+#  - <blkiotune><device> (path, weight, read/write bytes and IOPS per
+#    second): the scope's cgroup files (blkio.throttle.* on a v1 hybrid,
+#    io.max/io.weight on v2) and systemd's properties hold the values at
+#    start, dumpxml and `blkiotune NAME` show them, `blkiotune
+#    --device-*` changes them live (a 0 removes one) or in the definition
+#    only (--config); a path that is not a block device is refused at
+#    define, by blkiotune and at start, naming it, leaving nothing;
+#  - create --pass-fds: two listening sockets of the caller are init's fds
+#    3 and 4 (LISTEN_FDS=2, LISTEN_PID=1) of a transient container;
+#  - live attach-device/detach-device of <disk type='file'> (a loop device
+#    of the image, in /dev inside, released on detach and when the
+#    container goes) and of <interface> (attach-interface/detach-interface
+#    too: a veth in the container, plugged into a bridge, in domiflist,
+#    gone on detach).
+# Default user namespace unless said otherwise.
+# Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
+set -uo pipefail
+
+here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+# shellcheck source=tests/testhost/testhost.sh
+. "$here/testhost/testhost.sh"
+
+if ! why=$(testhost_preflight); then
+	testhost_skip_or_fail "$why"
+fi
+build=${VIVARIUM_BUILD_DIR:-}
+if [ -z "$build" ] || [ ! -x "$build/src/helper/vivarium-helper" ] || [ ! -x "$build/src/manager/vivariumd" ] ||
+	[ ! -x "$build/src/ctl/vivctl" ]; then
+	testhost_skip_or_fail "helper, vivariumd or vivctl not built (VIVARIUM_BUILD_DIR='$build')"
+fi
+if ! file -L /bin/busybox 2>/dev/null | grep -q 'statically linked'; then
+	testhost_skip_or_fail "no static /bin/busybox (busybox-static)"
+fi
+command -v losetup >/dev/null || testhost_skip_or_fail "no losetup (util-linux)"
+[ -e /dev/loop-control ] || [ -e /sys/class/misc/loop-control ] || testhost_skip_or_fail "no loop device support"
+command -v python3 >/dev/null || testhost_skip_or_fail "no python3"
+
+# shellcheck source=tests/lib/check.sh
+. "$here/lib/check.sh"
+in_host() { testhost_run "$@"; }
+vivctl() { testhost_run vivctl -c lxc:/// "$@"; }
+scope_gone() { ! in_host systemctl -q is-active "machine-$1.scope"; }
+listed() { vivctl list --all --name 2>/dev/null | grep -qx "$1"; }
+is_state() { [ "$(vivctl domstate "$1" 2>&1)" = "$2" ]; }
+
+work=$(mktemp -d /tmp/vt-parity-live.XXXXXX)
+chmod 755 "$work"
+# images of their own names, to find their loop devices by
+img=/tmp/vt-parity-live-$$
+loops=()
+# Loop devices are the kernel's, not the test host's: detached before the
+# host goes (this trap runs before the harness's).
+cleanup() {
+	for l in "${loops[@]}"; do
+		in_host losetup -d "$l" 2>/dev/null
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+export TESTHOST_BIND="${TESTHOST_BIND:+$TESTHOST_BIND }$work"
+
+testhost_up "vt-parity-live-$$" "$build" "$work/install.log"
+testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0
+
+# A busybox root on the test host's /tmp (a tmpfs: idmappable), two images
+# on loop devices (the host's /dev is a tmpfs: the test makes the nodes).
+in_host sh -c '
+r=/tmp/dr
+mkdir -p $r/bin $r/tmp $r/share $r/dev $r/proc $r/sys
+cp /bin/busybox $r/bin/
+for a in sh stat cat dd echo ip sleep head ls; do ln -sf busybox $r/bin/$a; done
+[ -e /dev/loop-control ] || mknod /dev/loop-control c 10 237
+for i in a b c; do
+	printf "vivarium-$i-marker" >'"$img"'-$i.img
+	dd if=/dev/zero bs=1k count=1023 >>'"$img"'-$i.img 2>/dev/null
+done'
+# attach_loop IMAGE: a loop device of the test host on IMAGE, printed
+attach_loop() {
+	local n try
+	for try in 1 2 3 4 5 6 7 8; do
+		n=$(in_host sh -c 'losetup -f 2>/dev/null | sed -n "s|^/dev/loop||p"')
+		[ -n "$n" ] || return 1
+		in_host sh -c "[ -e /dev/loop$n ] || mknod -m 0660 /dev/loop$n b 7 $n" 2>/dev/null
+		if in_host losetup "/dev/loop$n" "$1" 2>/dev/null; then
+			echo "/dev/loop$n"
+			return 0
+		fi
+	done
+	return 1
+}
+la=$(attach_loop "$img-a.img") && loops+=("$la")
+lb=$(attach_loop "$img-b.img") && loops+=("$lb")
+check "the test host has two loop devices ($la, $lb)" [ -n "$la" ] && [ -n "$lb" ]
+ma=7:${la#/dev/loop}
+mb=7:${lb#/dev/loop}
+
+if [ "$(in_host stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+	unified=1
+	echo "# cgroup v2"
+else
+	unified=0
+	echo "# cgroup v1+v2 hybrid"
+fi
+# cgfile NAME V1FILE V2FILE: the scope's file of the host's hierarchy
+cgfile() {
+	if [ $unified = 1 ]; then
+		in_host cat "/sys/fs/cgroup/machine.slice/machine-$1.scope/$3" 2>&1
+	else
+		in_host cat "/sys/fs/cgroup/blkio/machine.slice/machine-$1.scope/$2" 2>&1
+	fi
+}
+prop() { in_host systemctl show -P "$2" "machine-$1.scope" 2>&1; }
+# limit NAME DEV KIND (rbps wbps riops wiops): the value of the scope, or
+# "none" when it has no rule for DEV
+limit() {
+	local v1file v
+	case $3 in
+	rbps) v1file=blkio.throttle.read_bps_device ;;
+	wbps) v1file=blkio.throttle.write_bps_device ;;
+	riops) v1file=blkio.throttle.read_iops_device ;;
+	wiops) v1file=blkio.throttle.write_iops_device ;;
+	esac
+	if [ $unified = 1 ]; then
+		v=$(cgfile "$1" - io.max | sed -n "s/^$2 .*$3=\([^ ]*\).*/\1/p")
+		[ "$v" = max ] && v=
+	else
+		v=$(cgfile "$1" "$v1file" - | sed -n "s/^$2 \([0-9]*\)$/\1/p")
+	fi
+	echo "${v:-none}"
+}
+
+# ============================================================================
+echo "# <blkiotune><device>"
+cat >"$work/bt.xml" <<XML
+<domain type='lxc'>
+  <name>bt</name>
+  <memory unit='MiB'>64</memory>
+  <blkiotune>
+    <weight>500</weight>
+    <device><path>$la</path><weight>300</weight><read_bytes_sec>1048576</read_bytes_sec><write_iops_sec>77</write_iops_sec></device>
+    <device><path>$lb</path><write_bytes_sec>2097152</write_bytes_sec><read_iops_sec>10</read_iops_sec></device>
+  </blkiotune>
+  <os><type>exe</type><init>/bin/sleep</init><initarg>600</initarg></os>
+  <devices>
+    <console type='pty'/>
+    <filesystem type='mount'><source dir='/tmp/dr'/><target dir='/'/></filesystem>
+  </devices>
+</domain>
+XML
+out=$(vivctl define "$work/bt.xml" 2>&1)
+check "define with two blkiotune devices" contains "$out" "Domain bt defined"
+out=$(vivctl start bt 2>&1)
+check "starts" contains "$out" "Domain bt started"
+check "$la read bytes/s in the scope's cgroup" same "$(limit bt "$ma" rbps)" 1048576
+check "$la write IOPS" same "$(limit bt "$ma" wiops)" 77
+check "$lb write bytes/s" same "$(limit bt "$mb" wbps)" 2097152
+check "$lb read IOPS" same "$(limit bt "$mb" riops)" 10
+check "$la has no write bytes/s limit" same "$(limit bt "$ma" wbps)" none
+check "$lb has no read bytes/s limit" same "$(limit bt "$mb" rbps)" none
+if [ $unified = 1 ]; then
+	check "IODeviceWeight holds $la 300" contains "$(prop bt IODeviceWeight)" "$la 300"
+	check "io.weight holds $ma 300" contains "$(cgfile bt - io.weight)" "$ma 300"
+else
+	check "BlockIODeviceWeight holds $la 300" contains "$(prop bt BlockIODeviceWeight)" "$la 300"
+	wfile=$(in_host sh -c "ls /sys/fs/cgroup/blkio/machine.slice/machine-bt.scope/blkio.weight_device \
+		/sys/fs/cgroup/blkio/machine.slice/machine-bt.scope/blkio.bfq.weight_device 2>/dev/null | head -n 1")
+	if [ -n "$wfile" ]; then
+		check "$(basename "$wfile") holds $ma 300" contains "$(in_host cat "$wfile")" "$ma 300"
+	else
+		echo "# no blkio weight_device file on this kernel (no BFQ): BlockIODeviceWeight is systemd's only"
+	fi
+	check "BlockIOReadBandwidth holds $la 1048576" contains "$(prop bt BlockIOReadBandwidth)" "$la 1048576"
+fi
+xml=$(vivctl dumpxml bt 2>&1)
+check "dumpxml shows $la's device" contains "$xml" "<device>
+      <path>$la</path>
+      <weight>300</weight>
+      <write_iops_sec>77</write_iops_sec>
+      <read_bytes_sec>1048576</read_bytes_sec>
+    </device>"
+out=$(vivctl blkiotune bt 2>&1)
+check "blkiotune shows the weights" contains "$out" "device_weight  : $la,300"
+check "... the read IOPS" contains "$out" "device_read_iops_sec: $lb,10"
+check "... the write IOPS" contains "$out" "device_write_iops_sec: $la,77"
+check "... the read bytes/s" contains "$out" "device_read_bytes_sec: $la,1048576"
+check "... the write bytes/s" contains "$out" "device_write_bytes_sec: $lb,2097152"
+
+out=$(vivctl blkiotune bt --device-read-bytes-sec "$la,0" --device-write-iops-sec "$lb,55,$la,0" --live 2>&1)
+check "blkiotune --device-* --live ($out)" same "$out" ""
+check "live: $la's read bytes/s limit is gone" same "$(limit bt "$ma" rbps)" none
+check "live: $la's write IOPS limit is gone" same "$(limit bt "$ma" wiops)" none
+check "live: $lb write IOPS 55" same "$(limit bt "$mb" wiops)" 55
+check "live: $lb keeps its read IOPS" same "$(limit bt "$mb" riops)" 10
+xml=$(vivctl dumpxml bt 2>&1)
+check "live: dumpxml: $la keeps only its weight" contains "$xml" "<path>$la</path>
+      <weight>300</weight>
+    </device>"
+check "live: dumpxml: $lb has write IOPS 55" contains "$xml" "<write_iops_sec>55</write_iops_sec>"
+xml=$(vivctl dumpxml bt --inactive 2>&1)
+check "live: the definition keeps $la's read bytes/s" contains "$xml" "<read_bytes_sec>1048576</read_bytes_sec>"
+check "live: ... and has no write IOPS 55" lacks "$xml" "<write_iops_sec>55</write_iops_sec>"
+out=$(vivctl blkiotune bt --device-weights "$la,0" --live 2>&1)
+check "live: device weight 0 of a device with nothing else: accepted ($out)" same "$out" ""
+check "live: $la is gone from the live definition" lacks "$(vivctl dumpxml bt 2>&1)" "<path>$la</path>"
+
+out=$(vivctl blkiotune bt --device-weights "$lb,200" --config 2>&1)
+check "blkiotune --config ($out)" same "$out" ""
+check "--config: the definition has $lb's weight" contains "$(vivctl blkiotune bt --config 2>&1)" "device_weight  : $la,300,$lb,200"
+check "--config: the running one has not" lacks "$(vivctl blkiotune bt 2>&1)" "$lb,200"
+check "--config: stored" contains "$(in_host cat /etc/vivarium/containers/bt.xml)" "<weight>200</weight>"
+
+in_host sh -c "printf x >/tmp/not-a-disk"
+out=$(vivctl blkiotune bt --device-read-iops-sec /tmp/not-a-disk,5 --live 2>&1)
+check "blkiotune: a regular file is refused, named" contains "$out" "error: blkiotune device '/tmp/not-a-disk' is not a block device"
+out=$(vivctl blkiotune bt --device-weights "$la,5" 2>&1)
+check "blkiotune: weight 5 is refused" contains "$out" "out of range 10..1000"
+out=$(vivctl blkiotune bt --device-weights "$la" 2>&1)
+check "blkiotune: a path without value is refused" contains "$out" "unable to parse blkio device '$la'"
+check "refused changes changed nothing" same "$(limit bt "$mb" wiops)" 55
+vivctl destroy bt >/dev/null 2>&1
+check "destroy: no scope" wait_until 60 scope_gone bt
+vivctl undefine bt >/dev/null 2>&1
+
+sed "s|<path>$lb</path>|<path>/tmp/not-a-disk</path>|" "$work/bt.xml" | sed 's|<name>bt</name>|<name>btbad</name>|' >"$work/btbad.xml"
+out=$(vivctl define "$work/btbad.xml" 2>&1)
+check "define: a path that is not a block device is refused, named" contains "$out" \
+	"error: blkiotune device '/tmp/not-a-disk' is not a block device"
+check "define: nothing written" not listed btbad
+check "define: no file" not in_host test -e /etc/vivarium/containers/btbad.xml
+# a node that goes between define and start
+in_host sh -c "mknod /dev/vt-gone b ${ma#7:} 0 2>/dev/null || mknod /dev/vt-gone b 7 ${la#/dev/loop}"
+sed "s|<path>$lb</path>|<path>/dev/vt-gone</path>|" "$work/bt.xml" | sed 's|<name>bt</name>|<name>btgone</name>|' >"$work/btgone.xml"
+out=$(vivctl define "$work/btgone.xml" 2>&1)
+check "define with a node that exists" contains "$out" "Domain btgone defined"
+in_host rm -f /dev/vt-gone
+out=$(vivctl start btgone 2>&1)
+check "start: the missing node is named" contains "$out" "blkiotune device '/dev/vt-gone': No such file or directory"
+check "start: shut off" is_state btgone "shut off"
+check "start: no scope" scope_gone btgone
+vivctl undefine btgone >/dev/null 2>&1
+
+# ============================================================================
+echo "# create --pass-fds: socket activation of a transient container's init"
+cat >"$work/serve.py" <<'PY'
+import os, select, socket
+def is_open(f):
+    try:
+        os.fstat(f)
+        return True
+    except OSError:
+        return False
+fds = [f for f in range(0, 256) if is_open(f)]
+info = "LISTEN_FDS=%s LISTEN_PID=%s pid=%d fds=%s" % (os.environ.get("LISTEN_FDS"), os.environ.get("LISTEN_PID"),
+                                                     os.getpid(), ",".join(map(str, fds)))
+socks = {socket.socket(fileno=f): f for f in (3, 4)}
+while True:
+    for s in select.select(list(socks), [], [])[0]:
+        c, _ = s.accept()
+        c.sendall(("fd%d %s\n" % (socks[s], info)).encode())
+        c.close()
+PY
+# the caller: two listening sockets, vivctl create --pass-fds with them
+cat >"$work/activate.py" <<'PY'
+import socket, subprocess, sys
+socks = []
+for port in (7711, 7712):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    s.listen(8)
+    socks.append(s)
+fds = [s.fileno() for s in socks]
+p = subprocess.run(["vivctl", "-c", "lxc:///", "create", sys.argv[1], "--pass-fds", "%d,%d" % tuple(fds)],
+                   pass_fds=fds, capture_output=True, text=True)
+print(p.stdout + p.stderr, end="")
+PY
+ask() { in_host python3 -c 'import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+print(c.makefile().readline().strip())' "$1" 2>&1; }
+for mode in off pick; do
+	name=cact$mode
+	cat >"$work/$name.xml" <<XML
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>$name</name>
+  <memory unit='MiB'>100</memory>
+  <vivarium:userns mode='$mode'/>
+  <os><type>exe</type><init>/usr/bin/python3</init><initarg>$work/serve.py</initarg></os>
+  <devices><console type='pty'/></devices>
+</domain>
+XML
+	out=$(in_host python3 "$work/activate.py" "$work/$name.xml")
+	check "$mode: create --pass-fds: virsh's line" contains "$out" "Domain $name created from $work/$name.xml"
+	one=$(ask 7711)
+	two=$(ask 7712)
+	check "$mode: a client of the first socket is answered by init on fd 3" contains "$one" "fd3 "
+	check "$mode: ... of the second on fd 4" contains "$two" "fd4 "
+	check "$mode: init has LISTEN_FDS=2, LISTEN_PID=1 and is PID 1" contains "$one" "LISTEN_FDS=2 LISTEN_PID=1 pid=1 "
+	check "$mode: init has fds 0-4, nothing else" contains "$one" "fds=0,1,2,3,4"
+	vivctl destroy "$name" >/dev/null 2>&1
+	check "$mode: destroyed: transient, gone" wait_until 60 not listed "$name"
+done
+out=$(vivctl create "$work/cactoff.xml" --pass-fds 3,abc 2>&1)
+check "create: a malformed fd: virsh's error" contains "$out" "error: Unable to parse FD number 'abc'"
+out=$(vivctl create "$work/cactoff.xml" --pass-fds 200 2>&1)
+check "create: an fd vivctl does not have: virsh's error" contains "$out" "error: Unable to get flags on fd 200"
+check "create: nothing created" not listed cactoff
+
+echo "1..$n"
+[ "$failures" -eq 0 ]
