@@ -307,5 +307,73 @@ out=$(vivctl create "$work/cactoff.xml" --pass-fds 200 2>&1)
 check "create: an fd vivctl does not have: virsh's error" contains "$out" "error: Unable to get flags on fd 200"
 check "create: nothing created" not listed cactoff
 
+# ============================================================================
+echo "# live attach-device/detach-device of <disk type='file'>"
+# image_attached IMAGE: a loop device of the kernel has it as backing file
+image_attached() { in_host sh -c "cat /sys/block/loop*/loop/backing_file 2>/dev/null" | grep -qxF "$1"; }
+inside() { vivctl enter "$1" -- /bin/sh -c "$2" 2>&1; }
+cat >"$work/disk-c.xml" <<XML
+<disk type='file' device='disk'><driver name='loop' type='raw'/><source file='$img-c.img'/><target dev='vdd'/></disk>
+XML
+cat >"$work/disk-missing.xml" <<XML
+<disk type='file' device='disk'><source file='$img-none.img'/><target dev='vde'/></disk>
+XML
+for mode in pick off; do
+	name=ld$mode
+	cat >"$work/$name.xml" <<XML
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>$name</name>
+  <memory unit='MiB'>64</memory>
+  <vivarium:userns mode='$mode'/>
+  <os><type>exe</type><init>/bin/sleep</init><initarg>600</initarg></os>
+  <devices>
+    <console type='pty'/>
+    <filesystem type='mount'><source dir='/tmp/dr'/><target dir='/'/></filesystem>
+  </devices>
+</domain>
+XML
+	vivctl define "$work/$name.xml" >/dev/null 2>&1
+	out=$(vivctl start "$name" 2>&1)
+	check "$mode: starts" contains "$out" "Domain $name started"
+	check "$mode: the image is on no loop device yet" not image_attached "$img-c.img"
+	out=$(vivctl attach-device "$name" "$work/disk-c.xml" --live 2>&1)
+	check "$mode: attach-device --live of an image disk ($out)" same "$out" "Device attached successfully"
+	check "$mode: the image is on a loop device" image_attached "$img-c.img"
+	check "$mode: /dev/vdd inside reads the image" contains "$(inside "$name" 'head -c 17 /dev/vdd')" "vivarium-c-marker"
+	check "$mode: dumpxml shows the disk" contains "$(vivctl dumpxml "$name" 2>&1)" "<source file='$img-c.img'/>"
+	check "$mode: the definition does not have it (--live)" lacks "$(vivctl dumpxml "$name" --inactive 2>&1)" "$img-c.img"
+	allow=$(in_host systemctl show "machine-$name.scope" -p DeviceAllow --value 2>&1)
+	check "$mode: the scope allows the loop device" contains "$allow" "/dev/block/7:"
+	out=$(vivctl detach-device "$name" "$work/disk-c.xml" --live 2>&1)
+	check "$mode: detach-device --live ($out)" same "$out" "Device detached successfully"
+	check "$mode: detach: the loop device is released" wait_until 30 not image_attached "$img-c.img"
+	check "$mode: detach: /dev/vdd is gone inside" contains "$(inside "$name" 'ls /dev/vdd || echo gone')" "gone"
+	check "$mode: detach: gone from dumpxml" lacks "$(vivctl dumpxml "$name" 2>&1)" "$img-c.img"
+	check "$mode: detach: the scope no longer allows it" lacks \
+		"$(in_host systemctl show "machine-$name.scope" -p DeviceAllow --value 2>&1)" "/dev/block/7:"
+	out=$(vivctl attach-device "$name" "$work/disk-missing.xml" 2>&1)
+	check "$mode: a missing image: named (--current, running: live)" contains "$out" \
+		"Failed to attach disk image '$img-none.img' to a loop device: it does not exist"
+	check "$mode: ... nothing attached" lacks "$(vivctl dumpxml "$name" 2>&1)" "vde"
+	out=$(vivctl attach-device "$name" "$work/disk-c.xml" --persistent 2>&1)
+	check "$mode: attach-device --persistent ($out)" same "$out" "Device attached successfully"
+	check "$mode: --persistent: in the definition too" contains "$(vivctl dumpxml "$name" --inactive 2>&1)" "$img-c.img"
+	check "$mode: --persistent: on a loop device" image_attached "$img-c.img"
+	if [ $mode = pick ]; then
+		vivctl destroy "$name" >/dev/null 2>&1
+		check "$mode: destroy: the loop device is released" wait_until 30 not image_attached "$img-c.img"
+	else
+		id=$(vivctl domid "$name" 2>&1)
+		[ "${id:-0}" -gt 0 ] 2>/dev/null && in_host kill -9 "$id"
+		check "$mode: helper killed: the loop device is released" wait_until 30 not image_attached "$img-c.img"
+		check "$mode: helper killed: no scope" wait_until 60 scope_gone "$name"
+	fi
+	out=$(vivctl detach-device "$name" "$work/disk-c.xml" --config 2>&1)
+	check "$mode: detach-device --config ($out)" same "$out" "Device detached successfully"
+	out=$(vivctl detach-device "$name" "$work/disk-c.xml" --live 2>&1)
+	check "$mode: --live on a stopped domain: refused" contains "$out" "is not running"
+	vivctl undefine "$name" >/dev/null 2>&1
+done
+
 echo "1..$n"
 [ "$failures" -eq 0 ]

@@ -73,8 +73,7 @@ const Verb verb_table_device[] = {
         { "attach-device", "Domain Management", "attach device from an XML file",
           "Attach one <disk>, <hostdev> or <interface> from FILE: live (a running\n"
           "domain's device nodes, device policy and lent host links) and/or to\n"
-          "the persistent definition. Live <interface> and <disk type='file'>\n"
-          "need --config.",
+          "the persistent definition. Live <interface> needs --config.",
           device_options, VERB_NEEDS_URI, verb_attach_device },
         { "detach-device", "Domain Management", "detach device from an XML file",
           "Detach the device FILE describes (a hostdev by its source, a disk by\n"

@@ -8,8 +8,10 @@
  * Live, the helper makes or removes the node in the container's /dev and
  * lends or takes back a host link (helper-hostdev.c); vivariumd keeps the
  * scope's device policy to exactly the live definition's nodes: widened
- * before a node appears, narrowed after it is gone. Live attach of
- * <interface> and of <disk type='file'> is not done yet: --config only. */
+ * before a node appears, narrowed after it is gone. A <disk type='file'>
+ * gets its loop device here (autoclear); the helper holds it from the
+ * attach on (AttachImage) and lets it go on detach. Live attach of
+ * <interface> is in iface-attach.c. */
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 
 #include "bus-names.h"
 #include "device-nodes.h"
+#include "loop-device.h"
 #include "macros.h"
 #include "manager.h"
 
@@ -208,15 +211,14 @@ static int refuse_live_kind(Container *c, const DomainDef *frag, sd_bus_error *e
         if (frag->n_interfaces)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
                                          "Live attach and detach of <interface> is not supported yet: use --config");
-        if (frag->n_disks && frag->disks[0].type == DISK_FILE)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                         "Live attach and detach of <disk type='file'> is not supported yet: use --config");
         return 0;
 }
 
-static int attach_live(Container *c, const DomainDef *frag, sd_bus_error *error) {
+static int attach_live(Container *c, DomainDef *frag, sd_bus_error *error) {
         _cleanup_(domain_def_freep) DomainDef *check = NULL;
         _cleanup_free_ char *msg = NULL;
+        /* an image's loop device, ours until the helper holds it too */
+        _cleanup_close_ int image = -EBADF;
         DeviceNode *nodes = NULL;
         size_t n = 0;
         int r;
@@ -241,6 +243,17 @@ static int attach_live(Container *c, const DomainDef *frag, sd_bus_error *error)
                 return live_append(c->live, frag);
         }
 
+        if (frag->n_disks && frag->disks[0].type == DISK_FILE) {
+                DomainDisk *disk = &frag->disks[0];
+                dev_t rdev;
+
+                image = loop_attach(disk->source, disk->readonly, &rdev);
+                if (image < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
+                                                 "Failed to attach disk image '%s' to a loop device: %s", disk->source,
+                                                 image == -ENOENT ? "it does not exist" : strerror(-image));
+                disk->loop_rdev = (uint64_t) rdev;
+        }
         r = device_nodes_resolve(frag, "/sys", &nodes, &n, &msg);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", msg ? msg : strerror(-r));
@@ -249,8 +262,8 @@ static int attach_live(Container *c, const DomainDef *frag, sd_bus_error *error)
         if (r >= 0)
                 r = scope_set_device_policy(c, c->live, error);
         if (r >= 0)
-                r = helper_call_devices(c, "AttachNode", error, "sut", nodes[0].path, (uint32_t) nodes[0].mode,
-                                     (uint64_t) nodes[0].rdev);
+                r = helper_call_devices(c, nodes[0].image ? "AttachImage" : "AttachNode", error, "sut", nodes[0].path,
+                                        (uint32_t) nodes[0].mode, (uint64_t) nodes[0].rdev);
         if (r < 0) {
                 ssize_t i = find_device(c->live, frag);
                 if (i >= 0)
