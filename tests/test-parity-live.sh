@@ -70,7 +70,7 @@ in_host sh -c '
 r=/tmp/dr
 mkdir -p $r/bin $r/tmp $r/share $r/dev $r/proc $r/sys
 cp /bin/busybox $r/bin/
-for a in sh stat cat dd echo ip sleep head ls; do ln -sf busybox $r/bin/$a; done
+for a in sh stat cat dd echo ip sleep head ls ping; do ln -sf busybox $r/bin/$a; done
 [ -e /dev/loop-control ] || mknod /dev/loop-control c 10 237
 for i in a b c; do
 	printf "vivarium-$i-marker" >'"$img"'-$i.img
@@ -374,6 +374,119 @@ XML
 	check "$mode: --live on a stopped domain: refused" contains "$out" "is not running"
 	vivctl undefine "$name" >/dev/null 2>&1
 done
+
+# ============================================================================
+echo "# live attach/detach of <interface> (attach-interface, attach-device)"
+in_host sh -c 'ip link add vt-br0 type bridge && ip addr add 10.88.0.1/24 dev vt-br0 && ip link set vt-br0 up'
+on_host() { in_host ip link show "$1" >/dev/null 2>&1; }
+guarded() { in_host nft list ruleset 2>/dev/null | grep -q "\"$1\""; }
+cat >"$work/if-guarded.xml" <<'XML'
+<interface type='bridge' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <source bridge='vt-br0'/>
+  <target dev='vt-lig'/>
+  <mac address='52:54:00:aa:bb:02'/>
+  <ip address='10.88.0.12' prefix='24'/>
+  <vivarium:spoofcheck state='on'/>
+</interface>
+XML
+for mode in pick off; do
+	name=li$mode
+	[ $mode = pick ] && ip0=10.88.0.2 || ip0=10.88.0.3
+	cat >"$work/$name.xml" <<XML
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>$name</name>
+  <memory unit='MiB'>64</memory>
+  <vivarium:userns mode='$mode'/>
+  <os><type>exe</type><init>/bin/sleep</init><initarg>600</initarg></os>
+  <devices>
+    <console type='pty'/>
+    <filesystem type='mount'><source dir='/tmp/dr'/><target dir='/'/></filesystem>
+    <interface type='bridge'><source bridge='vt-br0'/><ip address='$ip0' prefix='24'/></interface>
+  </devices>
+</domain>
+XML
+	vivctl define "$work/$name.xml" >/dev/null 2>&1
+	out=$(vivctl start "$name" 2>&1)
+	check "$mode: starts with one interface" contains "$out" "Domain $name started"
+	out=$(vivctl attach-interface "$name" bridge vt-br0 --target vt-li1 --mac 52:54:00:aa:bb:01 --inbound 1000,2000,100 --live 2>&1)
+	check "$mode: attach-interface bridge --live ($out)" same "$out" "Interface attached successfully"
+	check "$mode: the host side vt-li1 is a port of vt-br0" contains "$(in_host ip -o link show vt-li1 2>&1)" "master vt-br0"
+	links=$(inside "$name" 'ip -o link')
+	check "$mode: eth1 is inside with the MAC" grep -Eq "eth1.*link/ether 52:54:00:aa:bb:01" <<<"$links"
+	check "$mode: eth0 is still there" contains "$links" "eth0"
+	check "$mode: domiflist shows vt-li1" grep -Eq '^ *vt-li1 +bridge +vt-br0 +- +52:54:00:aa:bb:01' <<<"$(vivctl domiflist "$name" 2>&1)"
+	check "$mode: --inbound shapes vt-li1" contains "$(in_host tc qdisc show dev vt-li1 2>&1)" "qdisc htb 1: root"
+	check "$mode: dumpxml has it, with its bandwidth" contains "$(vivctl dumpxml "$name" 2>&1)" "<inbound average='1000' peak='2000' burst='100'/>"
+	check "$mode: the definition has not (--live)" lacks "$(vivctl dumpxml "$name" --inactive 2>&1)" "52:54:00:aa:bb:01"
+	out=$(vivctl attach-device "$name" "$work/if-guarded.xml" --persistent 2>&1)
+	check "$mode: attach-device of an <interface> with spoofcheck, --persistent ($out)" same "$out" "Device attached successfully"
+	check "$mode: vt-lig is a port of vt-br0" contains "$(in_host ip -o link show vt-lig 2>&1)" "master vt-br0"
+	check "$mode: the anti-spoofing filter covers vt-lig" guarded vt-lig
+	check "$mode: eth2 inside has its <ip>" contains "$(inside "$name" 'ip -o -4 addr show eth2')" "10.88.0.12/24"
+	check "$mode: eth2 reaches the bridge" contains "$(inside "$name" 'ping -c 1 -W 10 -I eth2 10.88.0.1 2>&1')" "1 packets received"
+	check "$mode: --persistent: in the definition too" contains "$(vivctl dumpxml "$name" --inactive 2>&1)" "52:54:00:aa:bb:02"
+	out=$(vivctl detach-interface "$name" bridge 2>&1)
+	check "$mode: detach-interface with three bridge interfaces and no --mac: virsh's error" contains "$out" \
+		"Domain has 3 interfaces. Please specify which one to detach using --mac"
+	out=$(vivctl detach-interface "$name" bridge --mac 52:54:00:aa:bb:02 --live 2>&1)
+	check "$mode: detach-interface --mac --live ($out)" same "$out" "Interface detached successfully"
+	check "$mode: vt-lig is gone from the host" not on_host vt-lig
+	check "$mode: its filter is gone" not guarded vt-lig
+	check "$mode: eth2 is gone inside" lacks "$(inside "$name" 'ip -o link')" "eth2"
+	check "$mode: ... and from domiflist" lacks "$(vivctl domiflist "$name" 2>&1)" "vt-lig"
+	check "$mode: the definition keeps it (--live)" contains "$(vivctl dumpxml "$name" --inactive 2>&1)" "52:54:00:aa:bb:02"
+	out=$(vivctl detach-device "$name" "$work/if-guarded.xml" --config 2>&1)
+	check "$mode: detach-device --config ($out)" same "$out" "Device detached successfully"
+	check "$mode: --config: gone from the definition" lacks "$(vivctl dumpxml "$name" --inactive 2>&1)" "52:54:00:aa:bb:02"
+	out=$(vivctl detach-interface "$name" bridge --mac 52:54:00:aa:bb:01 2>&1)
+	check "$mode: detach-interface (--current: live) ($out)" same "$out" "Interface detached successfully"
+	check "$mode: vt-li1 is gone from the host" not on_host vt-li1
+	check "$mode: its shaping went with it" lacks "$(in_host tc qdisc show 2>&1)" "vt-li1"
+	out=$(vivctl attach-interface "$name" network default --target vt-lin --mac 52:54:00:aa:bb:03 --live 2>&1)
+	check "$mode: attach-interface network default ($out)" same "$out" "Interface attached successfully"
+	bridge=$(vivctl net-info default 2>&1 | sed -n 's/^Bridge: *//p')
+	check "$mode: vt-lin is a port of the network's bridge ($bridge)" contains "$(in_host ip -o link show vt-lin 2>&1)" "master $bridge"
+	check "$mode: a managed network's port is filtered by default" guarded vt-lin
+	out=$(vivctl detach-interface "$name" network 2>&1)
+	check "$mode: detach-interface network (the only one) ($out)" same "$out" "Interface detached successfully"
+	check "$mode: vt-lin and its filter are gone" not guarded vt-lin
+	check "$mode: ... the device too" not on_host vt-lin
+	before=$(in_host ip -o link show | wc -l)
+	out=$(vivctl attach-interface "$name" bridge vt-nosuch --live 2>&1)
+	check "$mode: a missing bridge: named" contains "$out" "Bridge 'vt-nosuch' does not exist"
+	check "$mode: ... no device left on the host" same "$(in_host ip -o link show | wc -l)" "$before"
+	check "$mode: ... nothing in the live definition" same "$(vivctl domiflist "$name" 2>&1 | grep -c vt-br0)" 1
+	out=$(vivctl attach-interface "$name" ethernet - --target vt-lie --live 2>&1)
+	check "$mode: attach-interface ethernet ($out)" same "$out" "Interface attached successfully"
+	check "$mode: vt-lie is on the host, no bridge's port" lacks "$(in_host ip -o link show vt-lie 2>&1)" "master"
+	check "$mode: eth1 is inside again" contains "$(inside "$name" 'ip -o link')" "eth1"
+	if [ $mode = pick ]; then
+		vivctl destroy "$name" >/dev/null 2>&1
+		check "$mode: destroy: the attached vt-lie is gone" wait_until 30 not on_host vt-lie
+	else
+		id=$(vivctl domid "$name" 2>&1)
+		[ "${id:-0}" -gt 0 ] 2>/dev/null && in_host kill -9 "$id"
+		check "$mode: helper killed: the attached vt-lie is gone" wait_until 30 not on_host vt-lie
+		check "$mode: helper killed: no scope" wait_until 60 scope_gone "$name"
+	fi
+	vivctl undefine "$name" >/dev/null 2>&1
+done
+out=$(vivctl attach-interface ldpick bridge vt-br0 2>&1)
+check "attach-interface of an unknown domain: refused" contains "$out" "error:"
+cat >"$work/noif.xml" <<'XML'
+<domain type='lxc'>
+  <name>noif</name>
+  <memory unit='MiB'>64</memory>
+  <os><type>exe</type><init>/bin/sleep</init><initarg>600</initarg></os>
+  <devices><filesystem type='mount'><source dir='/tmp/dr'/><target dir='/'/></filesystem></devices>
+</domain>
+XML
+vivctl create "$work/noif.xml" >/dev/null 2>&1
+out=$(vivctl attach-interface noif bridge vt-br0 --live 2>&1)
+check "a container on the host's network namespace: refused" contains "$out" "shares the host's network namespace"
+out=$(vivctl attach-interface noif wifi vt-br0 2>&1)
+check "an unknown type: virsh's error" contains "$out" "No support for wifi in command 'attach-interface'"
+vivctl destroy noif >/dev/null 2>&1
 
 echo "1..$n"
 [ "$failures" -eq 0 ]

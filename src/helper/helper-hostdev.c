@@ -21,6 +21,7 @@
 
 #include "bus-names.h"
 #include "device-nodes.h"
+#include "domain-wire.h"
 #include "hostdev-net.h"
 #include "helper.h"
 #include "helper-log.h"
@@ -447,6 +448,60 @@ static int method_return_link(sd_bus_message *m, void *userdata, sd_bus_error *e
         return sd_bus_reply_method_return(m, NULL);
 }
 
+/* One <interface>, as the model's wire form of a domain with only it
+ * (domain-wire.h) and its bridge, made in the running container. */
+static int method_attach_interface(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(domain_def_freep) DomainDef *frag = NULL;
+        _cleanup_free_ char *msg = NULL;
+        char **bridges = NULL;
+        Helper *h = userdata;
+        const void *data;
+        size_t size;
+        int r;
+
+        r = sd_bus_message_read_array(m, 'y', &data, &size);
+        if (r < 0)
+                return r;
+        if (h->exited)
+                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
+        /* h->network: interfaces it had, all detached since */
+        if (!domain_def_has_privnet(h->def) && !h->network)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "Container '%s' shares the host's network namespace: no interface can be attached to it",
+                                         h->name);
+        r = domain_def_from_wire(data, size, &frag, &bridges);
+        if (r < 0 || frag->n_interfaces != 1) {
+                domain_wire_bridges_free(bridges, frag ? frag->n_interfaces : 0);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Malformed interface model");
+        }
+        r = network_attach(&h->network, h->def, &frag->interfaces[0], bridges ? bridges[0] : NULL, h->init_pid,
+                           h->foreground, &msg);
+        domain_wire_bridges_free(bridges, frag->n_interfaces);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", msg ? msg : strerror(-r));
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_detach_interface(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *msg = NULL;
+        Helper *h = userdata;
+        uint8_t mac[MAC_ADDR_LEN];
+        const char *text;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &text);
+        if (r < 0)
+                return r;
+        if (h->exited)
+                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
+        if (mac_parse_string(text, mac) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Malformed MAC address '%s'", text);
+        r = network_detach(h->network, h->def, mac, h->init_pid, h->foreground, &msg);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", msg ? msg : strerror(-r));
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 const sd_bus_vtable hostdev_control_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("AttachNode", SD_BUS_ARGS("s", path, "u", mode, "t", rdev), SD_BUS_NO_RESULT,
@@ -454,6 +509,10 @@ const sd_bus_vtable hostdev_control_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("AttachImage", SD_BUS_ARGS("s", path, "u", mode, "t", rdev), SD_BUS_NO_RESULT,
                                 method_attach_image, 0),
         SD_BUS_METHOD_WITH_ARGS("DetachNode", SD_BUS_ARGS("s", path), SD_BUS_NO_RESULT, method_detach_node, 0),
+        SD_BUS_METHOD_WITH_ARGS("AttachInterface", SD_BUS_ARGS("ay", model), SD_BUS_NO_RESULT,
+                                method_attach_interface, 0),
+        SD_BUS_METHOD_WITH_ARGS("DetachInterface", SD_BUS_ARGS("s", mac), SD_BUS_NO_RESULT,
+                                method_detach_interface, 0),
         SD_BUS_METHOD_WITH_ARGS("LendLink", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_lend_link, 0),
         SD_BUS_METHOD_WITH_ARGS("ReturnLink", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_return_link, 0),
         SD_BUS_VTABLE_END,

@@ -207,12 +207,6 @@ static bool is_link(const DomainDef *frag) {
         return frag->n_hostdevs && frag->hostdevs[0].type == HOSTDEV_NET;
 }
 
-static int refuse_live_kind(Container *c, const DomainDef *frag, sd_bus_error *error) {
-        if (frag->n_interfaces)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                         "Live attach and detach of <interface> is not supported yet: use --config");
-        return 0;
-}
 
 static int attach_live(Container *c, DomainDef *frag, sd_bus_error *error) {
         _cleanup_(domain_def_freep) DomainDef *check = NULL;
@@ -223,15 +217,14 @@ static int attach_live(Container *c, DomainDef *frag, sd_bus_error *error) {
         size_t n = 0;
         int r;
 
-        r = refuse_live_kind(c, frag, error);
-        if (r < 0)
-                return r;
         if (frag->n_hostdevs && (frag->hostdevs[0].n_ips > 0 || frag->hostdevs[0].n_routes > 0))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
                                          "Live attach of a host interface with <ip> or <route> is not supported yet: use --config");
         r = def_rebuild(c->live, frag, -1, &check, error);
         if (r < 0)
                 return r;
+        if (frag->n_interfaces)
+                return iface_attach_live(c, frag, error);
 
         if (is_link(frag)) {
                 r = hostdev_net_check(frag, &msg);
@@ -280,13 +273,12 @@ static int detach_live(Container *c, const DomainDef *frag, sd_bus_error *error)
         ssize_t i;
         int r;
 
-        r = refuse_live_kind(c, frag, error);
-        if (r < 0)
-                return r;
         i = find_device(c->live, frag);
         if (i < 0)
                 return sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG, "Container '%s' has no such device running",
                                          c->name);
+        if (kind == DEVICE_INTERFACE)
+                return iface_detach_live(c, (size_t) i, error);
         if (is_link(frag))
                 r = helper_call_devices(c, "ReturnLink", error, "s", frag->hostdevs[0].source);
         else {
@@ -357,6 +349,9 @@ static int method_device(sd_bus_message *msg, Container *c, bool attach, sd_bus_
                 return r < 0 ? r : 1;
         r = parse_device(c, xml, &frag, error);
         if (r < 0)
+                return r;
+        /* live and config get the same MAC, as libvirt generates it once */
+        if (attach && (r = domain_def_fill_macs(frag)) < 0)
                 return r;
         /* config checked before anything changes live */
         if (config && !attach && find_device(c->def, frag) < 0)

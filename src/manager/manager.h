@@ -368,6 +368,12 @@ int helper_describe(Container *c, char **ret_name, char **ret_uuid, uint32_t *re
                     uint32_t *ret_leader_pid, char **ret_unit, char **ret_state);
 /* org.vivarium1.Helper.Devices.METHOD, synchronously: live attach/detach. */
 int helper_call_devices(Container *c, const char *method, sd_bus_error *error, const char *types, ...);
+/* The same with one "ay" argument. */
+int helper_call_devices_bytes(Container *c, const char *method, const void *data, size_t size, sd_bus_error *error);
+/* iface-attach.c: live attach of frag's one <interface> (its MAC filled
+ * in) and live detach of the live definition's interface i. */
+int iface_attach_live(Container *c, const DomainDef *frag, sd_bus_error *error);
+int iface_detach_live(Container *c, size_t i, sd_bus_error *error);
 int helper_call_async(Container *c, sd_bus_message *reply_to, const char *method,
                       sd_bus_message_handler_t handler, const char *types, ...);
 /* helper_call_owned() with arguments of TYPES. */

@@ -59,7 +59,7 @@ static void routes_free(DomainRoute *routes, size_t n) {
         free(routes);
 }
 
-static void domain_interface_done(DomainInterface *iface) {
+void domain_interface_done(DomainInterface *iface) {
         free(iface->source);
         free(iface->target_dev);
         free(iface->guest_dev);

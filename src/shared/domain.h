@@ -320,6 +320,8 @@ typedef struct DomainDef {
  * libvirt's lifecycle actions), or NULL when out of memory. */
 DomainDef *domain_def_new(void);
 DomainDef *domain_def_free(DomainDef *def);
+/* What a DomainInterface owns (names, addresses, routes). */
+void domain_interface_done(DomainInterface *iface);
 /* What a DomainHostdev owns (source, addresses, routes). */
 void domain_hostdev_done(DomainHostdev *hd);
 static inline void domain_def_freep(DomainDef **p) {
