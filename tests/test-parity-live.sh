@@ -243,24 +243,7 @@ vivctl undefine btgone >/dev/null 2>&1
 
 # ============================================================================
 echo "# create --pass-fds: socket activation of a transient container's init"
-cat >"$work/serve.py" <<'PY'
-import os, select, socket
-def is_open(f):
-    try:
-        os.fstat(f)
-        return True
-    except OSError:
-        return False
-fds = [f for f in range(0, 256) if is_open(f)]
-info = "LISTEN_FDS=%s LISTEN_PID=%s pid=%d fds=%s" % (os.environ.get("LISTEN_FDS"), os.environ.get("LISTEN_PID"),
-                                                     os.getpid(), ",".join(map(str, fds)))
-socks = {socket.socket(fileno=f): f for f in (3, 4)}
-while True:
-    for s in select.select(list(socks), [], [])[0]:
-        c, _ = s.accept()
-        c.sendall(("fd%d %s\n" % (socks[s], info)).encode())
-        c.close()
-PY
+cp "$here/lib/pass-fds-server.py" "$work/serve.py"
 # the caller: two listening sockets, vivctl create --pass-fds with them
 cat >"$work/activate.py" <<'PY'
 import socket, subprocess, sys
@@ -318,20 +301,26 @@ XML
 cat >"$work/disk-missing.xml" <<XML
 <disk type='file' device='disk'><source file='$img-none.img'/><target dev='vde'/></disk>
 XML
-for mode in pick off; do
-	name=ld$mode
-	cat >"$work/$name.xml" <<XML
+# sleeper NAME MODE [DEVICES]: a container sleeping on the busybox root, in
+# user namespace MODE
+sleeper() {
+	cat >"$work/$1.xml" <<XML
 <domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
-  <name>$name</name>
+  <name>$1</name>
   <memory unit='MiB'>64</memory>
-  <vivarium:userns mode='$mode'/>
+  <vivarium:userns mode='$2'/>
   <os><type>exe</type><init>/bin/sleep</init><initarg>600</initarg></os>
   <devices>
     <console type='pty'/>
     <filesystem type='mount'><source dir='/tmp/dr'/><target dir='/'/></filesystem>
+    ${3:-}
   </devices>
 </domain>
 XML
+}
+for mode in pick off; do
+	name=ld$mode
+	sleeper "$name" $mode
 	vivctl define "$work/$name.xml" >/dev/null 2>&1
 	out=$(vivctl start "$name" 2>&1)
 	check "$mode: starts" contains "$out" "Domain $name started"
@@ -392,19 +381,7 @@ XML
 for mode in pick off; do
 	name=li$mode
 	[ $mode = pick ] && ip0=10.88.0.2 || ip0=10.88.0.3
-	cat >"$work/$name.xml" <<XML
-<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
-  <name>$name</name>
-  <memory unit='MiB'>64</memory>
-  <vivarium:userns mode='$mode'/>
-  <os><type>exe</type><init>/bin/sleep</init><initarg>600</initarg></os>
-  <devices>
-    <console type='pty'/>
-    <filesystem type='mount'><source dir='/tmp/dr'/><target dir='/'/></filesystem>
-    <interface type='bridge'><source bridge='vt-br0'/><ip address='$ip0' prefix='24'/></interface>
-  </devices>
-</domain>
-XML
+	sleeper "$name" $mode "<interface type='bridge'><source bridge='vt-br0'/><ip address='$ip0' prefix='24'/></interface>"
 	vivctl define "$work/$name.xml" >/dev/null 2>&1
 	out=$(vivctl start "$name" 2>&1)
 	check "$mode: starts with one interface" contains "$out" "Domain $name started"

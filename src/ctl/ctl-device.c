@@ -15,30 +15,6 @@
 #include "domain.h"
 #include "macros.h"
 
-/* s as an XML attribute value in single quotes, or NULL when out of memory. */
-static char *xml_escape_attr(const char *s) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-
-        if (!f)
-                return NULL;
-        for (; *s; s++)
-                switch (*s) {
-                case '&': fputs("&amp;", f); break;
-                case '<': fputs("&lt;", f); break;
-                case '>': fputs("&gt;", f); break;
-                case '\'': fputs("&apos;", f); break;
-                case '"': fputs("&quot;", f); break;
-                default: fputc(*s, f);
-                }
-        if (fclose(f) != 0) {
-                free(buf);
-                return NULL;
-        }
-        return buf;
-}
-
 /* libvirt's VIR_DOMAIN_AFFECT_* */
 #define AFFECT_LIVE   UINT64_C(1)
 #define AFFECT_CONFIG UINT64_C(2)
@@ -133,39 +109,34 @@ static int format_rate(FILE *f, const char *element, const char *spec) {
  * and MAC when given, and a <bandwidth> of virsh's rates IN and OUT. */
 static int interface_xml_full(const char *type, const char *source, const char *target, const char *mac,
                               const char *in, const char *out, char **ret) {
-        _cleanup_free_ char *esc_source = xml_escape_attr(strempty(source)), *esc_target = NULL, *esc_mac = NULL;
         _cleanup_free_ char *xml = NULL;
         size_t len = 0;
         FILE *f;
         int r = 0;
 
-        esc_target = target ? xml_escape_attr(target) : NULL;
-        esc_mac = mac ? xml_escape_attr(mac) : NULL;
-        if (!esc_source || (target && !esc_target) || (mac && !esc_mac))
-                return -ENOMEM;
         f = open_memstream(&xml, &len);
         if (!f)
                 return -ENOMEM;
-        fprintf(f, "<interface type='%s'>", type);
+        xml_printf(f, "<interface type='%s'>", type);
         if (streq(type, "network"))
-                fprintf(f, "<source network='%s'/>", esc_source);
+                xml_printf(f, "<source network='%s'/>", strempty(source));
         else if (streq(type, "bridge"))
-                fprintf(f, "<source bridge='%s'/>", esc_source);
+                xml_printf(f, "<source bridge='%s'/>", strempty(source));
         else if (streq(type, "direct"))
-                fprintf(f, "<source dev='%s'/>", esc_source);
+                xml_printf(f, "<source dev='%s'/>", strempty(source));
         if (target)
-                fprintf(f, "<target dev='%s'/>", esc_target);
+                xml_printf(f, "<target dev='%s'/>", target);
         if (mac)
-                fprintf(f, "<mac address='%s'/>", esc_mac);
+                xml_printf(f, "<mac address='%s'/>", mac);
         if (in || out) {
-                fprintf(f, "<bandwidth>");
+                fputs("<bandwidth>", f);
                 if (in && format_rate(f, "inbound", in) < 0)
                         r = -EINVAL;
                 if (out && r >= 0 && format_rate(f, "outbound", out) < 0)
                         r = -EDOM;
-                fprintf(f, "</bandwidth>");
+                fputs("</bandwidth>", f);
         }
-        fprintf(f, "</interface>");
+        fputs("</interface>", f);
         if (fclose(f) != 0)
                 return -ENOMEM;
         if (r < 0)

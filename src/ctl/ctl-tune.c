@@ -197,6 +197,27 @@ static int verb_setmaxmem(Context *c, const VerbArgs *a) {
         return set_memory(c, a, MEM_MAXIMUM);
 }
 
+/* METHOD(name, with its a{sv} of parameters open: ctl_call_parameters()
+ * ends it. */
+static int parameters_call_new(Context *c, const char *method, const char *name, sd_bus **ret_bus,
+                               sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = ctl_bus(c, ret_bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(*ret_bus, &m, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, method);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", name);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r < 0)
+                return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
 /* Sends METHOD(name, a{sv} params, flags) with the options of A named in
  * KEYS whose values PARSE turns into numbers. Returns 0 when none was given. */
 static int set_parameters(Context *c, const char *name, const char *method, const VerbArgs *a,
@@ -207,16 +228,9 @@ static int set_parameters(Context *c, const char *name, const char *method, cons
         sd_bus *bus;
         int r;
 
-        r = ctl_bus(c, &bus);
+        r = parameters_call_new(c, method, name, &bus, &m);
         if (r < 0)
                 return r;
-        r = sd_bus_message_new_method_call(bus, &m, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, method);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", name);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r < 0)
-                return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
         for (size_t i = 0; i < n; i++) {
                 const char *value = args_get(a, options[i]);
                 uint64_t v;
@@ -312,17 +326,9 @@ static int blkio_set(Context *c, const char *name, const VerbArgs *a, uint64_t f
         sd_bus *bus;
         int r;
 
-        r = ctl_bus(c, &bus);
+        r = parameters_call_new(c, "SetBlkioParameters", name, &bus, &m);
         if (r < 0)
                 return r;
-        r = sd_bus_message_new_method_call(bus, &m, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE,
-                                           "SetBlkioParameters");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", name);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r < 0)
-                return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
         if (weight) {
                 uint64_t v;
 
