@@ -248,8 +248,13 @@ check "the link left the host" not on_host vt-lend0
 check "the link is inside" contains "$(inside 'ip link show vt-lend0')" "vt-lend0"
 out=$(vivctl attach-device d3 "$work/nodisk.xml" 2>&1)
 check "attaching a missing device names it" contains "$out" "Disk source '/dev/vt-nonexistent' does not exist on the host"
+# (live interfaces in depth: tests/test-parity-live.sh)
 out=$(vivctl attach-device d3 "$work/iface.xml" --live 2>&1)
-check "a live interface is refused for now, saying to use --config" contains "$out" "use --config"
+check "a live interface is attached" contains "$out" "Device attached successfully"
+check "... its host side is there" on_host vt-att0
+out=$(vivctl detach-device d3 "$work/iface.xml" --live 2>&1)
+check "... and detached live, by its target dev" contains "$out" "Device detached successfully"
+check "... its host side is gone" not on_host vt-att0
 out=$(vivctl detach-device d3 "$work/disk.xml" 2>&1)
 check "detach-device of the disk" contains "$out" "Device detached successfully"
 check "/dev/sdd is gone inside" contains "$(inside 'ls /dev/sdd')" "No such file"

@@ -152,6 +152,16 @@ static unsigned compare_defs(const char *what, const DomainDef *a, const DomainD
         SAME(&d, a, b, cpu_period_us);
         SAME(&d, a, b, cpu_quota_us);
         SAME(&d, a, b, blkio_weight);
+        SAME(&d, a, b, n_blkio_devices);
+        if (a->n_blkio_devices == b->n_blkio_devices)
+                for (size_t i = 0; i < a->n_blkio_devices; i++) {
+                        SAME_STR(&d, a, b, blkio_devices[i].path);
+                        SAME(&d, a, b, blkio_devices[i].weight);
+                        SAME(&d, a, b, blkio_devices[i].read_bytes_sec);
+                        SAME(&d, a, b, blkio_devices[i].write_bytes_sec);
+                        SAME(&d, a, b, blkio_devices[i].read_iops_sec);
+                        SAME(&d, a, b, blkio_devices[i].write_iops_sec);
+                }
         SAME(&d, a, b, tasks_max);
         SAME(&d, a, b, notify_timeout_sec);
         SAME(&d, a, b, userns_mode);
@@ -330,6 +340,12 @@ static DomainDef *def_new_full(void) {
         def->cpu_period_us = 100000;
         def->cpu_quota_us = -1;
         def->blkio_weight = 500;
+        def->n_blkio_devices = 2;
+        def->blkio_devices = xcalloc(2, sizeof(DomainBlkioDevice));
+        def->blkio_devices[0] = (DomainBlkioDevice) { .path = xstrdup("/dev/loop7"), .weight = 300, .read_bytes_sec = 1048576 };
+        def->blkio_devices[1] = (DomainBlkioDevice) {
+                .path = xstrdup("/dev/sdb"), .write_bytes_sec = 2, .read_iops_sec = 3, .write_iops_sec = UINT64_MAX,
+        };
         def->tasks_max = 77;
         def->notify_timeout_sec = 42;
         def->userns_mode = USERNS_MODE_PICK;

@@ -342,24 +342,7 @@ vivctl destroy sharedictl >/dev/null 2>&1
 echo "# start --pass-fds: socket activation of init"
 # init: a server on the two sockets it was passed (fds 3 and 4), answering
 # what it sees: LISTEN_FDS, LISTEN_PID, its pid, which fd, the fds it has
-cat >"$work/serve.py" <<'PY'
-import os, select, socket
-def is_open(f):
-    try:
-        os.fstat(f)
-        return True
-    except OSError:
-        return False
-fds = [f for f in range(0, 256) if is_open(f)]
-info = "LISTEN_FDS=%s LISTEN_PID=%s pid=%d fds=%s" % (os.environ.get("LISTEN_FDS"), os.environ.get("LISTEN_PID"),
-                                                     os.getpid(), ",".join(map(str, fds)))
-socks = {socket.socket(fileno=f): f for f in (3, 4)}
-while True:
-    for s in select.select(list(socks), [], [])[0]:
-        c, _ = s.accept()
-        c.sendall(("fd%d %s\n" % (socks[s], info)).encode())
-        c.close()
-PY
+cp "$here/lib/pass-fds-server.py" "$work/serve.py"
 # the caller: two listening sockets, vivctl start --pass-fds with them, then
 # the inodes of the sockets (to look for them in the helper)
 cat >"$work/activate.py" <<'PY'

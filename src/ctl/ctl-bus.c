@@ -208,6 +208,27 @@ static int report_lost_reply(Context *c, const char *domain, const char *member,
         return ctl_error(r, "domain '%s' is %s now", domain, found);
 }
 
+static int report_call_error(Context *c, const char *domain, const char *member, sd_bus_error *error, int r) {
+        const char *rest;
+
+        /* The manager parses a string it calls "(xml)"; the user knows it
+         * as the file they gave, and the position is in that file. */
+        if (c->document && sd_bus_error_has_name(error, VIV_ERROR_INVALID_CONFIG) && error->message &&
+            (rest = startswith(error->message, "(xml):")))
+                return ctl_error(r, "%s:%s", c->document, rest);
+        if (sd_bus_error_has_name(error, SD_BUS_ERROR_NO_REPLY) || sd_bus_error_has_name(error, SD_BUS_ERROR_DISCONNECTED))
+                return report_lost_reply(c, domain, member, error, r);
+        return ctl_report_bus_error(error, r, domain);
+}
+
+/* A start may wait for init's READY=1 (<vivarium:notify timeout>, up to an
+ * hour) or a clean reboot: the manager bounds those calls itself and always
+ * answers, so vivctl waits as long as it does. */
+static bool call_is_long(const char *member) {
+        return streq(member, "Start") || streq(member, "CreateXML") || streq(member, "Reboot") ||
+               streq(member, "StartWithFiles") || streq(member, "CreateXMLWithFiles");
+}
+
 int ctl_call(Context *c, const char *domain, const char *member,
              sd_bus_message **ret_reply, const char *types, ...) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -219,29 +240,27 @@ int ctl_call(Context *c, const char *domain, const char *member,
         if (r < 0)
                 return r;
 
-        /* A start may wait for init's READY=1 (<vivarium:notify timeout>,
-         * up to an hour) or a clean reboot: the manager bounds those calls
-         * itself and always answers, so vivctl waits as long as it does. */
-        if (streq(member, "Start") || streq(member, "CreateXML") || streq(member, "Reboot"))
+        if (call_is_long(member))
                 (void) sd_bus_set_method_call_timeout(bus, CTL_START_TIMEOUT_USEC);
         va_start(ap, types);
         r = sd_bus_call_methodv(bus, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE,
                                 member, &error, ret_reply, types, ap);
         va_end(ap);
         (void) sd_bus_set_method_call_timeout(bus, 0);
-        if (r < 0) {
-                const char *rest;
+        if (r < 0)
+                return report_call_error(c, domain, member, &error, r);
+        return r;
+}
 
-                /* The manager parses a string it calls "(xml)"; the user knows it
-                 * as the file they gave, and the position is in that file. */
-                if (c->document && sd_bus_error_has_name(&error, VIV_ERROR_INVALID_CONFIG) &&
-                    error.message && (rest = startswith(error.message, "(xml):")))
-                        return ctl_error(r, "%s:%s", c->document, rest);
-                if (sd_bus_error_has_name(&error, SD_BUS_ERROR_NO_REPLY) ||
-                    sd_bus_error_has_name(&error, SD_BUS_ERROR_DISCONNECTED))
-                        return report_lost_reply(c, domain, member, &error, r);
-                return ctl_report_bus_error(&error, r, domain);
-        }
+int ctl_call_message(Context *c, sd_bus_message *m, const char *domain, sd_bus_message **ret_reply) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *member = sd_bus_message_get_member(m);
+        sd_bus *bus = sd_bus_message_get_bus(m);
+        int r;
+
+        r = sd_bus_call(bus, m, call_is_long(member) ? CTL_START_TIMEOUT_USEC : 0, &error, ret_reply);
+        if (r < 0)
+                return report_call_error(c, domain, member, &error, r);
         return r;
 }
 

@@ -96,6 +96,61 @@ static int verb_undefine(Context *c, const VerbArgs *a) {
 
 /* --- create / start ---------------------------------------------------------- */
 
+/* --pass-fds N,M (virsh's, of start and create): those fds of ours become
+ * init's 3, 4, ... with LISTEN_FDS and LISTEN_PID=1. A message for MEMBER
+ * (StartWithFiles or CreateXMLWithFiles) with FIRST (the name or the
+ * document), the fds and no flags. */
+static int new_call_with_files(Context *c, const char *member, const char *first, const char *list,
+                               sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *copy = strdup(list);
+        char *save = NULL;
+        sd_bus *bus;
+        int r;
+
+        if (!copy)
+                return ctl_error(-ENOMEM, "Out of memory");
+        r = ctl_bus(c, &bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(bus, &m, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, member);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", first);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "h");
+        if (r < 0)
+                return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                char *end;
+                errno = 0;
+                long fd = strtol(t, &end, 10);
+                if (errno != 0 || end == t || *end || fd < 0 || fd > INT32_MAX)
+                        return ctl_error(-EINVAL, "Unable to parse FD number '%s'", t);
+                if (fcntl((int) fd, F_GETFD) < 0)
+                        return ctl_error(-errno, "Unable to get flags on fd %ld", fd);
+                r = sd_bus_message_append(m, "h", (int) fd);
+                if (r < 0)
+                        return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
+        }
+        r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "t", UINT64_C(0));
+        if (r < 0)
+                return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+static int start_with_files(Context *c, const char *name, const char *list) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = new_call_with_files(c, "StartWithFiles", name, list, &m);
+        if (r < 0)
+                return r;
+        return ctl_call_message(c, m, name, NULL);
+}
+
 typedef struct ExitWait {
         const char *name;
         bool exited;
@@ -212,7 +267,7 @@ static int verb_create(Context *c, const VerbArgs *a) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *exit_slot = NULL, *owner_slot = NULL;
         _cleanup_free_ char *xml = NULL, *name = NULL;
-        const char *file = args_get(a, "file"), *path;
+        const char *file = args_get(a, "file"), *pass_fds = args_get(a, "pass-fds"), *path;
         bool wait = args_flag(a, "wait");
         ExitWait w = {};
         size_t size;
@@ -234,8 +289,16 @@ static int verb_create(Context *c, const VerbArgs *a) {
         }
 
         c->document = file;
-        trace_point("vivctl-createxml-call");
-        r = ctl_call(c, NULL, "CreateXML", &reply, "st", xml, UINT64_C(0));
+        if (pass_fds) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+                r = new_call_with_files(c, "CreateXMLWithFiles", xml, pass_fds, &m);
+                if (r >= 0)
+                        r = ctl_call_message(c, m, NULL, &reply);
+        } else {
+                trace_point("vivctl-createxml-call");
+                r = ctl_call(c, NULL, "CreateXML", &reply, "st", xml, UINT64_C(0));
+        }
         c->document = NULL;
         if (r < 0)
                 return r;
@@ -264,46 +327,6 @@ static int verb_create(Context *c, const VerbArgs *a) {
         if (wait)
                 return exit_wait_run(c, &w);
         return 0;
-}
-
-/* start --pass-fds N,M (virsh's): those fds of ours become init's 3, 4, ...
- * through StartWithFiles, with LISTEN_FDS and LISTEN_PID=1. */
-static int start_with_files(Context *c, const char *name, const char *list) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_free_ char *copy = strdup(list);
-        char *save = NULL;
-        sd_bus *bus;
-        int r;
-
-        if (!copy)
-                return ctl_error(-ENOMEM, "Out of memory");
-        r = ctl_bus(c, &bus);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_new_method_call(bus, &m, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, "StartWithFiles");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", name);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "h");
-        if (r < 0)
-                return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
-        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                char *end;
-                errno = 0;
-                long fd = strtol(t, &end, 10);
-                if (errno != 0 || end == t || *end || fd < 0 || fd > INT32_MAX)
-                        return ctl_error(-EINVAL, "Unable to parse FD number '%s'", t);
-                if (fcntl((int) fd, F_GETFD) < 0)
-                        return ctl_error(-errno, "Unable to get flags on fd %ld", fd);
-                r = sd_bus_message_append(m, "h", (int) fd);
-                if (r < 0)
-                        return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
-        }
-        /* as long as a Start may take (ctl_call) */
-        (void) sd_bus_set_method_call_timeout(bus, CTL_START_TIMEOUT_USEC);
-        r = ctl_call_parameters(bus, m, 0, name);
-        (void) sd_bus_set_method_call_timeout(bus, 0);
-        return r;
 }
 
 static int verb_start(Context *c, const VerbArgs *a) {
@@ -894,6 +917,7 @@ static const VerbOption create_options[] = {
         { "file", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED, "file containing an XML domain description" },
         { "console", OPT_BOOL, 0, "attach to console after creation" },
         { "wait", OPT_BOOL, 0, "wait until the domain stops; exit with its init's exit status and print nothing on success" },
+        { "pass-fds", OPT_STRING, 0, "pass file descriptors N,M,... to the guest (init's 3, 4, ...; LISTEN_FDS)" },
         {}
 };
 
@@ -962,7 +986,8 @@ const Verb verb_table_domain[] = {
           "<file> as its running definition; its stored one stays.\n"
           "With --wait, vivctl waits until the domain stops and exits with the\n"
           "exit status of its init; nothing is printed on success. With both\n"
-          "--console and --wait, the wait goes on after the console detaches.",
+          "--console and --wait, the wait goes on after the console detaches.\n"
+          "With --pass-fds N,M,... those fds become init's 3, 4, ... (LISTEN_FDS).",
           create_options, VERB_NEEDS_URI, verb_create },
         { "define", DM, "define (but don't start) a domain from an XML file",
           "Define a domain.",

@@ -222,35 +222,6 @@ static int parse_number(const NativeConfig *n, const char *key, const char *v, i
         return 0;
 }
 
-static void put_escaped(FILE *f, const char *s) {
-        for (; *s; s++)
-                switch (*s) {
-                case '&': fputs("&amp;", f); break;
-                case '<': fputs("&lt;", f); break;
-                case '>': fputs("&gt;", f); break;
-                case '\'': fputs("&apos;", f); break;
-                case '"': fputs("&quot;", f); break;
-                default: fputc(*s, f);
-                }
-}
-
-/* fprintf with %s arguments escaped: only "%s" and "%%" in FMT */
-static void xml_printf(FILE *f, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        for (const char *p = fmt; *p; p++) {
-                if (p[0] == '%' && p[1] == 's') {
-                        put_escaped(f, va_arg(ap, const char *));
-                        p++;
-                } else if (p[0] == '%' && p[1] == '%') {
-                        fputc('%', f);
-                        p++;
-                } else
-                        fputc(*p, f);
-        }
-        va_end(ap);
-}
-
 static int count_cpus(const NativeConfig *n, const char *list, unsigned *ret) {
         _cleanup_free_ char *copy = strdup(list);
         char *save = NULL;

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,27 @@ static int verb_setmaxmem(Context *c, const VerbArgs *a) {
         return set_memory(c, a, MEM_MAXIMUM);
 }
 
+/* METHOD(name, with its a{sv} of parameters open: ctl_call_parameters()
+ * ends it. */
+static int parameters_call_new(Context *c, const char *method, const char *name, sd_bus **ret_bus,
+                               sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = ctl_bus(c, ret_bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(*ret_bus, &m, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, method);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", name);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r < 0)
+                return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
 /* Sends METHOD(name, a{sv} params, flags) with the options of A named in
  * KEYS whose values PARSE turns into numbers. Returns 0 when none was given. */
 static int set_parameters(Context *c, const char *name, const char *method, const VerbArgs *a,
@@ -206,16 +228,9 @@ static int set_parameters(Context *c, const char *name, const char *method, cons
         sd_bus *bus;
         int r;
 
-        r = ctl_bus(c, &bus);
+        r = parameters_call_new(c, method, name, &bus, &m);
         if (r < 0)
                 return r;
-        r = sd_bus_message_new_method_call(bus, &m, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, method);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", name);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r < 0)
-                return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
         for (size_t i = 0; i < n; i++) {
                 const char *value = args_get(a, options[i]);
                 uint64_t v;
@@ -290,9 +305,80 @@ static int parse_weight(const char *s, uint64_t *ret) {
         return errno != 0 ? -errno : 0;
 }
 
+/* virsh's --device-* options of blkiotune and libvirt's parameter names:
+ * "PATH,VALUE[,PATH,VALUE...]" strings, 0 removes a device's value. */
+static const struct {
+        const char *option, *param;
+} blkio_device_params[] = {
+        { "device-weights", "device_weight" },
+        { "device-read-iops-sec", "device_read_iops_sec" },
+        { "device-write-iops-sec", "device_write_iops_sec" },
+        { "device-read-bytes-sec", "device_read_bytes_sec" },
+        { "device-write-bytes-sec", "device_write_bytes_sec" },
+};
+
+/* SetBlkioParameters with --weight and the --device-* strings given;
+ * returns 0 when none was. */
+static int blkio_set(Context *c, const char *name, const VerbArgs *a, uint64_t flags) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        const char *weight = args_get(a, "weight");
+        bool any = false;
+        sd_bus *bus;
+        int r;
+
+        r = parameters_call_new(c, "SetBlkioParameters", name, &bus, &m);
+        if (r < 0)
+                return r;
+        if (weight) {
+                uint64_t v;
+
+                if (parse_weight(weight, &v) < 0)
+                        return ctl_error(-EINVAL, "Unable to parse integer parameter weight");
+                r = sd_bus_message_append(m, "{sv}", "weight", "t", v);
+                if (r < 0)
+                        return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
+                any = true;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(blkio_device_params); i++) {
+                const char *value = args_get(a, blkio_device_params[i].option);
+
+                if (!value)
+                        continue;
+                r = sd_bus_message_append(m, "{sv}", blkio_device_params[i].param, "s", value);
+                if (r < 0)
+                        return ctl_error(r, "Failed to create a bus message: %s", strerror(-r));
+                any = true;
+        }
+        if (!any)
+                return 0;
+        r = ctl_call_parameters(bus, m, flags, name);
+        return r < 0 ? r : 1;
+}
+
+/* "PATH,VALUE,..." of one field of the devices, as libvirt's
+ * device_* parameters read; "" when none has it. */
+static void print_blkio_devices(const DomainDef *def, const char *param, size_t offset) {
+        const char *sep = "";
+        bool any = false;
+
+        ARRAY_FOREACH(bd, def->blkio_devices, def->n_blkio_devices)
+                any = any || *(const uint64_t *) ((const char *) bd + offset) > 0;
+        /* virsh prints the empty ones too; they are left out, as before
+         * the devices existed, when no device has that value */
+        if (!any)
+                return;
+        printf("%-15s: ", param);
+        ARRAY_FOREACH(bd, def->blkio_devices, def->n_blkio_devices) {
+                uint64_t v = *(const uint64_t *) ((const char *) bd + offset);
+                if (v == 0)
+                        continue;
+                printf("%s%s,%" PRIu64, sep, bd->path, v);
+                sep = ",";
+        }
+        printf("\n");
+}
+
 static int verb_blkiotune(Context *c, const VerbArgs *a) {
-        static const char *const options[] = { "weight" };
-        static const char *const keys[] = { "weight" };
         _cleanup_(domain_def_freep) DomainDef *def = NULL;
         _cleanup_free_ char *name = NULL;
         uint64_t flags;
@@ -305,7 +391,7 @@ static int verb_blkiotune(Context *c, const VerbArgs *a) {
         if (r < 0)
                 return r;
 
-        r = set_parameters(c, name, "SetBlkioParameters", a, options, keys, 1, parse_weight, flags);
+        r = blkio_set(c, name, a, flags);
         if (r != 0)
                 return r < 0 ? r : 0;
 
@@ -314,6 +400,11 @@ static int verb_blkiotune(Context *c, const VerbArgs *a) {
                 return r;
         /* 0: not set, the kernel's default applies (as virsh shows it) */
         printf("%-15s: %" PRIu64 "\n", "weight", def->blkio_weight != UNSET_U64 ? def->blkio_weight : 0);
+        print_blkio_devices(def, "device_weight", offsetof(DomainBlkioDevice, weight));
+        print_blkio_devices(def, "device_read_iops_sec", offsetof(DomainBlkioDevice, read_iops_sec));
+        print_blkio_devices(def, "device_write_iops_sec", offsetof(DomainBlkioDevice, write_iops_sec));
+        print_blkio_devices(def, "device_read_bytes_sec", offsetof(DomainBlkioDevice, read_bytes_sec));
+        print_blkio_devices(def, "device_write_bytes_sec", offsetof(DomainBlkioDevice, write_bytes_sec));
         return 0;
 }
 
@@ -341,6 +432,11 @@ static const VerbOption memtune_options[] = {
 static const VerbOption blkiotune_options[] = {
         { "domain", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED, "domain name, id or uuid" },
         { "weight", OPT_STRING, 0, "IO Weight in range [10, 1000]" },
+        { "device-weights", OPT_STRING, 0, "per-device weights: PATH,WEIGHT[,PATH,WEIGHT...] (10..1000, 0 removes)" },
+        { "device-read-iops-sec", OPT_STRING, 0, "per-device read operations per second: PATH,N[,...] (0 removes)" },
+        { "device-write-iops-sec", OPT_STRING, 0, "per-device write operations per second: PATH,N[,...] (0 removes)" },
+        { "device-read-bytes-sec", OPT_STRING, 0, "per-device read bytes per second: PATH,N[,...] (0 removes)" },
+        { "device-write-bytes-sec", OPT_STRING, 0, "per-device write bytes per second: PATH,N[,...] (0 removes)" },
         AFFECT_OPTIONS,
         {}
 };
@@ -355,7 +451,10 @@ static const VerbOption schedinfo_options[] = {
 const Verb verb_table_tune[] = {
         { "blkiotune", "Domain Management", "Get or set blkio parameters",
           "Get or set the current blkio parameters for a guest domain: the IO\n"
-          "weight of its scope (IOWeight on cgroup v2, BlockIOWeight on v1).",
+          "weight of its scope (IOWeight on cgroup v2, BlockIOWeight on v1) and\n"
+          "per-device weights and read/write bytes and IOPS limits (io.weight,\n"
+          "io.max on v2; blkio.weight_device, blkio.throttle.* on v1). A device\n"
+          "value of 0 removes it.",
           blkiotune_options, VERB_NEEDS_URI, verb_blkiotune },
         { "memtune", "Domain Management", "Get or set memory parameters",
           "Get or set the current memory parameters for a guest domain (KiB):\n"

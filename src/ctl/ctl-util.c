@@ -3,6 +3,7 @@
 /* vivctl: small utilities. */
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -96,4 +97,32 @@ const XmlModule *ctl_xml(Context *c) {
                 return NULL;
         }
         return c->xml;
+}
+
+static void put_escaped(FILE *f, const char *s) {
+        for (; *s; s++)
+                switch (*s) {
+                case '&': fputs("&amp;", f); break;
+                case '<': fputs("&lt;", f); break;
+                case '>': fputs("&gt;", f); break;
+                case '\'': fputs("&apos;", f); break;
+                case '"': fputs("&quot;", f); break;
+                default: fputc(*s, f);
+                }
+}
+
+void xml_printf(FILE *f, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        for (const char *p = fmt; *p; p++) {
+                if (p[0] == '%' && p[1] == 's') {
+                        put_escaped(f, va_arg(ap, const char *));
+                        p++;
+                } else if (p[0] == '%' && p[1] == '%') {
+                        fputc('%', f);
+                        p++;
+                } else
+                        fputc(*p, f);
+        }
+        va_end(ap);
 }

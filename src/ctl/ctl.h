@@ -110,6 +110,13 @@ int ctl_get_domain_def(Context *c, const char *name, uint64_t flags, DomainDef *
 
 /* Reports an sd-bus error of a call the caller made itself (same rules). */
 int ctl_report_bus_error(const sd_bus_error *error, int r, const char *domain);
+/* ctl_call() for a message the caller built (arrays, fds): the same
+ * timeouts and error reports. */
+/* fprintf to F with each %s argument escaped for XML text and attribute
+ * values: only "%s" and "%%" in FMT (domxml-from-native, attach-interface). */
+void xml_printf(FILE *f, const char *fmt, ...);
+
+int ctl_call_message(Context *c, sd_bus_message *m, const char *domain, sd_bus_message **ret_reply);
 /* Closes the a{sv} of parameters open in M, appends FLAGS (libvirt's
  * live/config), calls, and reports a refusal for DOMAIN: the end of every
  * Set*Parameters call. */

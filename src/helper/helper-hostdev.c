@@ -21,6 +21,7 @@
 
 #include "bus-names.h"
 #include "device-nodes.h"
+#include "domain-wire.h"
 #include "hostdev-net.h"
 #include "helper.h"
 #include "helper-log.h"
@@ -247,13 +248,42 @@ static int leaves_allow_device(Helper *h, mode_t mode, dev_t rdev) {
         return r;
 }
 
+/* The loop device of node base in dir, opened and kept in h->image_fds. */
+static int hold_image(Helper *h, int dir, const char *base, bool writable) {
+        int fd, *a;
+
+        a = realloc(h->image_fds, (h->n_image_fds + 1) * sizeof(int));
+        if (!a)
+                return -ENOMEM;
+        h->image_fds = a;
+        fd = openat(dir, base, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        h->image_fds[h->n_image_fds++] = fd;
+        return 0;
+}
+
+/* Closes our hold of the loop device rdev, if we hold it: a detached image
+ * disk's device goes once nobody has it open. */
+static void release_image(Helper *h, dev_t rdev) {
+        for (size_t i = 0; i < h->n_image_fds; i++) {
+                struct stat st;
+
+                if (fstat(h->image_fds[i], &st) < 0 || !S_ISBLK(st.st_mode) || st.st_rdev != rdev)
+                        continue;
+                safe_close(h->image_fds[i]);
+                memmove(&h->image_fds[i], &h->image_fds[i + 1], (h->n_image_fds - i - 1) * sizeof(int));
+                h->n_image_fds--;
+                return;
+        }
+}
+
 /* mknod in the container's /dev. It is the tmpfs the child mounted as the
  * host's root (helper-dev.c), so it takes device nodes even when the
  * container has a user namespace; the path resolves inside the container's
  * root, never out of it. The scope's device policy allows the node before
  * vivariumd asks for it. */
-static int method_attach_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Helper *h = userdata;
+static int attach_node(sd_bus_message *m, Helper *h, bool image, sd_bus_error *error) {
         _cleanup_close_ int dir = -EBADF;
         const char *path, *base;
         uint32_t mode;
@@ -263,6 +293,9 @@ static int method_attach_node(sd_bus_message *m, void *userdata, sd_bus_error *e
         r = sd_bus_message_read(m, "sut", &path, &mode, &rdev);
         if (r < 0)
                 return r;
+        if (image && !S_ISBLK(mode))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Mode 0%o of image '%s' is not a block device's",
+                                         mode, path);
         if (!S_ISBLK(mode) && !S_ISCHR(mode))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Mode 0%o of '%s' is not a device's", mode, path);
         r = open_node_dir(h, path, true, &dir, &base, error);
@@ -285,8 +318,27 @@ static int method_attach_node(sd_bus_message *m, void *userdata, sd_bus_error *e
         if (r < 0)
                 return sd_bus_error_set_errnof(error, -r, "Failed to make device node '%s' in container '%s': %m", path,
                                                h->name);
+        if (image) {
+                r = hold_image(h, dir, base, (mode & 0222) != 0);
+                if (r < 0) {
+                        (void) unlinkat(dir, base, 0);
+                        return sd_bus_error_set_errnof(error, -r, "Failed to open the loop device of '%s' in container '%s': %m",
+                                                       path, h->name);
+                }
+        }
         log_debug("Device node %s attached.", path);
         return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_attach_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return attach_node(m, userdata, false, error);
+}
+
+/* AttachNode of an image disk's loop device, which the helper then holds
+ * open as it holds those of the start: autoclear releases the device once
+ * vivariumd's fd and ours are closed (detach, or whatever way we end). */
+static int method_attach_image(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return attach_node(m, userdata, true, error);
 }
 
 static int method_detach_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -312,6 +364,8 @@ static int method_detach_node(sd_bus_message *m, void *userdata, sd_bus_error *e
                         (void) umount2(proc, MNT_DETACH);
                 }
                 r = RET_NERRNO(unlinkat(dir, base, 0));
+                if (r >= 0 && S_ISBLK(st.st_mode))
+                        release_image(h, st.st_rdev);
         } else
                 r = -errno;
         if (r < 0 && r != -ENOENT)
@@ -394,11 +448,71 @@ static int method_return_link(sd_bus_message *m, void *userdata, sd_bus_error *e
         return sd_bus_reply_method_return(m, NULL);
 }
 
+/* One <interface>, as the model's wire form of a domain with only it
+ * (domain-wire.h) and its bridge, made in the running container. */
+static int method_attach_interface(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(domain_def_freep) DomainDef *frag = NULL;
+        _cleanup_free_ char *msg = NULL;
+        char **bridges = NULL;
+        Helper *h = userdata;
+        const void *data;
+        size_t size;
+        int r;
+
+        r = sd_bus_message_read_array(m, 'y', &data, &size);
+        if (r < 0)
+                return r;
+        if (h->exited)
+                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
+        /* h->network: interfaces it had, all detached since */
+        if (!domain_def_has_privnet(h->def) && !h->network)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "Container '%s' shares the host's network namespace: no interface can be attached to it",
+                                         h->name);
+        r = domain_def_from_wire(data, size, &frag, &bridges);
+        if (r < 0 || frag->n_interfaces != 1) {
+                domain_wire_bridges_free(bridges, frag ? frag->n_interfaces : 0);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Malformed interface model");
+        }
+        r = network_attach(&h->network, h->def, &frag->interfaces[0], bridges ? bridges[0] : NULL, h->init_pid,
+                           h->foreground, &msg);
+        domain_wire_bridges_free(bridges, frag->n_interfaces);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", msg ? msg : strerror(-r));
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_detach_interface(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *msg = NULL;
+        Helper *h = userdata;
+        uint8_t mac[MAC_ADDR_LEN];
+        const char *text;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &text);
+        if (r < 0)
+                return r;
+        if (h->exited)
+                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
+        if (mac_parse_string(text, mac) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Malformed MAC address '%s'", text);
+        r = network_detach(h->network, h->def, mac, h->init_pid, h->foreground, &msg);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", msg ? msg : strerror(-r));
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 const sd_bus_vtable hostdev_control_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("AttachNode", SD_BUS_ARGS("s", path, "u", mode, "t", rdev), SD_BUS_NO_RESULT,
                                 method_attach_node, 0),
+        SD_BUS_METHOD_WITH_ARGS("AttachImage", SD_BUS_ARGS("s", path, "u", mode, "t", rdev), SD_BUS_NO_RESULT,
+                                method_attach_image, 0),
         SD_BUS_METHOD_WITH_ARGS("DetachNode", SD_BUS_ARGS("s", path), SD_BUS_NO_RESULT, method_detach_node, 0),
+        SD_BUS_METHOD_WITH_ARGS("AttachInterface", SD_BUS_ARGS("ay", model), SD_BUS_NO_RESULT,
+                                method_attach_interface, 0),
+        SD_BUS_METHOD_WITH_ARGS("DetachInterface", SD_BUS_ARGS("s", mac), SD_BUS_NO_RESULT,
+                                method_detach_interface, 0),
         SD_BUS_METHOD_WITH_ARGS("LendLink", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_lend_link, 0),
         SD_BUS_METHOD_WITH_ARGS("ReturnLink", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_return_link, 0),
         SD_BUS_VTABLE_END,

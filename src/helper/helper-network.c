@@ -104,9 +104,14 @@ int network_read_bridges(const XmlModule *m, const DomainDef *def, char ***ret, 
         return 0;
 }
 
-static bool guest_name_taken(const DomainDef *def, const char *name) {
+/* A name given in the definition, or one another device of N than SELF
+ * already has (a live attach comes after the names ethN of the start). */
+static bool guest_name_taken(const DomainDef *def, const NetworkSetup *n, const NetDevice *self) {
         for (size_t i = 0; i < def->n_interfaces; i++)
-                if (streq_ptr(def->interfaces[i].guest_dev, name))
+                if (streq_ptr(def->interfaces[i].guest_dev, self->guest_name))
+                        return true;
+        for (size_t i = 0; n && i < n->n_devs; i++)
+                if (&n->devs[i] != self && streq(n->devs[i].guest_name, self->guest_name))
                         return true;
         return false;
 }
@@ -132,8 +137,8 @@ static int check_bandwidth(const DomainDef *def, const DomainInterface *iface, c
         return 0;
 }
 
-static int prepare_device(struct nl_sock *sk, const DomainDef *def, NetDevice *d, const char *network_bridge,
-                          unsigned *next_eth, char **ret_error) {
+static int prepare_device(struct nl_sock *sk, const DomainDef *def, const NetworkSetup *n, NetDevice *d,
+                          const char *network_bridge, unsigned *next_eth, char **ret_error) {
         const DomainInterface *iface = d->iface;
         int r;
 
@@ -197,7 +202,7 @@ static int prepare_device(struct nl_sock *sk, const DomainDef *def, NetDevice *d
                 /* ethN in order, around the names given explicitly */
                 do
                         snprintf(d->guest_name, IFNAMSIZ, "eth%u", (*next_eth)++);
-                while (guest_name_taken(def, d->guest_name));
+                while (guest_name_taken(def, n, d));
         }
 
         if (iface->has_mac)
@@ -239,7 +244,7 @@ int network_prepare(NetworkSetup **ret, const DomainDef *def, char *const *bridg
         n->n_devs = def->n_interfaces;
         for (size_t i = 0; i < n->n_devs; i++) {
                 n->devs[i].iface = &def->interfaces[i];
-                r = prepare_device(sk, def, &n->devs[i], bridges ? bridges[i] : NULL, &next_eth, ret_error);
+                r = prepare_device(sk, def, n, &n->devs[i], bridges ? bridges[i] : NULL, &next_eth, ret_error);
                 if (r < 0) {
                         network_free(n);
                         return r;
@@ -400,25 +405,28 @@ static int configure_guest_device(struct nl_sock *sk, const DomainDef *def, NetD
 /* type='ethernet' with <source><ip/><route/></source>: libvirt's host side
  * of the pair gets those (the container's side gets the <ip>/<route> of the
  * interface itself). They go with the veth when it is deleted. */
-static int configure_host(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def, char **ret_error) {
+static int configure_host_device(struct nl_sock *sk, const NetDevice *d, const DomainDef *def, char **ret_error) {
+        const DomainInterface *iface = d->iface;
         _cleanup_free_ char *where = NULL;
-        int r;
+        int ifindex;
 
+        if (!d->host_name[0] || (iface->n_host_ips == 0 && iface->n_host_routes == 0))
+                return 0;
         if (asprintf(&where, "on the host for container '%s'", def->name) < 0)
                 return -ENOMEM;
+        ifindex = netlink_link_get_ifindex(sk, d->host_name);
+        if (ifindex < 0) {
+                (void) asprintf(ret_error, "Interface '%s' of container '%s' is missing on the host: %s",
+                                d->host_name, def->name, strerror(-ifindex));
+                return ifindex;
+        }
+        return add_addresses_and_routes(sk, ifindex, d->host_name, where, iface->host_ips, iface->n_host_ips,
+                                        iface->host_routes, iface->n_host_routes, false, ret_error);
+}
+
+static int configure_host(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def, char **ret_error) {
         for (size_t i = 0; i < n->n_devs; i++) {
-                const NetDevice *d = &n->devs[i];
-                const DomainInterface *iface = d->iface;
-                if (!d->host_name[0] || (iface->n_host_ips == 0 && iface->n_host_routes == 0))
-                        continue;
-                int ifindex = netlink_link_get_ifindex(sk, d->host_name);
-                if (ifindex < 0) {
-                        (void) asprintf(ret_error, "Interface '%s' of container '%s' is missing on the host: %s",
-                                        d->host_name, def->name, strerror(-ifindex));
-                        return ifindex;
-                }
-                r = add_addresses_and_routes(sk, ifindex, d->host_name, where, iface->host_ips, iface->n_host_ips,
-                                             iface->host_routes, iface->n_host_routes, false, ret_error);
+                int r = configure_host_device(sk, &n->devs[i], def, ret_error);
                 if (r < 0)
                         return r;
         }
@@ -593,6 +601,24 @@ static void remove_guard(NetworkSetup *n) {
         n->guarded = false;
 }
 
+static void delete_host_device(struct nl_sock *sk, NetDevice *d) {
+        int r;
+
+        if (!d->created)
+                return;
+        /* the peer goes with it; a vanished netns may have taken both already */
+        r = netlink_link_delete(sk, d->host_name);
+        if (r < 0 && r != -ENODEV)
+                log_warning_errno(r, "Failed to delete interface '%s', ignoring: %m", d->host_name);
+        else
+                log_debug("Deleted interface '%s'.", d->host_name);
+        /* the ifb of its <outbound> shaping, if any, made at start or by domiftune */
+        r = netlink_bandwidth_clear(sk, d->host_name);
+        if (r < 0)
+                log_warning_errno(r, "Failed to remove the shaping of interface '%s', ignoring: %m", d->host_name);
+        d->created = false;
+}
+
 static void delete_host_devices(NetworkSetup *n) {
         _cleanup_nl_sock_ struct nl_sock *sk = NULL;
         int r;
@@ -600,9 +626,7 @@ static void delete_host_devices(NetworkSetup *n) {
         if (!n)
                 return;
         for (size_t i = 0; i < n->n_devs; i++) {
-                NetDevice *d = &n->devs[i];
-
-                if (!d->created)
+                if (!n->devs[i].created)
                         continue;
                 if (!sk) {
                         r = netlink_open(&sk);
@@ -611,18 +635,7 @@ static void delete_host_devices(NetworkSetup *n) {
                                 return;
                         }
                 }
-                /* the peer goes with it; a vanished netns may have taken both already */
-                r = netlink_link_delete(sk, d->host_name);
-                if (r < 0 && r != -ENODEV)
-                        log_warning_errno(r, "Failed to delete interface '%s', ignoring: %m", d->host_name);
-                else
-                        log_debug("Deleted interface '%s'.", d->host_name);
-                /* the ifb of its <outbound> shaping, if any, made at start or by domiftune */
-                r = netlink_bandwidth_clear(sk, d->host_name);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to remove the shaping of interface '%s', ignoring: %m",
-                                          d->host_name);
-                d->created = false;
+                delete_host_device(sk, &n->devs[i]);
         }
 }
 
@@ -726,5 +739,169 @@ int network_list_addresses(pid_t init_pid, NetlinkAddress **ret, size_t *ret_n) 
                         all[n++] = all[i];
         *ret = TAKE_PTR(all);
         *ret_n = n;
+        return 0;
+}
+
+/* ---- live attach and detach (vivariumd's AttachInterface/DetachInterface) ---- */
+
+/* After def->interfaces moved (realloc) or lost an entry: each device
+ * points at its interface again (devs[i] is interfaces[i]). */
+static void repoint(NetworkSetup *n, const DomainDef *def) {
+        for (size_t i = 0; i < n->n_devs; i++)
+                n->devs[i].iface = &def->interfaces[i];
+}
+
+/* Drops device and interface i of both arrays (the device is gone). */
+static void forget_device(NetworkSetup *n, DomainDef *def, size_t i) {
+        domain_interface_done(&def->interfaces[i]);
+        memmove(&def->interfaces[i], &def->interfaces[i + 1], (def->n_interfaces - i - 1) * sizeof(DomainInterface));
+        def->n_interfaces--;
+        memmove(&n->devs[i], &n->devs[i + 1], (n->n_devs - i - 1) * sizeof(NetDevice));
+        n->n_devs--;
+        repoint(n, def);
+}
+
+/* The filter of every guarded interface again, or none when none is left. */
+static int update_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def, char **ret_error) {
+        bool any = false;
+
+        for (size_t i = 0; i < n->n_devs; i++)
+                any = any || (netguard_wanted(n->devs[i].iface) && n->devs[i].host_name[0]);
+        if (!any) {
+                remove_guard(n);
+                return 0;
+        }
+        return apply_guard(sk, n, def, ret_error);
+}
+
+int network_attach(NetworkSetup **np, DomainDef *def, DomainInterface *iface, const char *bridge, pid_t pid,
+                   bool foreground, char **ret_error) {
+        _cleanup_nl_sock_ struct nl_sock *sk = NULL, *guest_sk = NULL;
+        _cleanup_free_ char *ns_path = NULL;
+        _cleanup_close_ int netns_fd = -EBADF;
+        NetworkSetup *n = *np;
+        DomainInterface *a;
+        NetDevice *d, *devs;
+        unsigned next_eth = 0;
+        int r;
+
+        r = netlink_open(&sk);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to open a netlink socket: %s", strerror(-r));
+                return r;
+        }
+        if (asprintf(&ns_path, "/proc/%d/ns/net", (int) pid) < 0)
+                return -ENOMEM;
+        netns_fd = open(ns_path, O_RDONLY | O_CLOEXEC);
+        if (netns_fd < 0) {
+                r = -errno;
+                (void) asprintf(ret_error, "Failed to open the network namespace of container '%s': %s", def->name,
+                                strerror(-r));
+                return r;
+        }
+        if (!n) {
+                n = calloc(1, sizeof(*n));
+                if (!n)
+                        return -ENOMEM;
+                *np = n;
+        }
+        a = realloc(def->interfaces, (def->n_interfaces + 1) * sizeof(DomainInterface));
+        if (!a)
+                return -ENOMEM;
+        def->interfaces = a;
+        repoint(n, def);
+        devs = realloc(n->devs, (n->n_devs + 1) * sizeof(NetDevice));
+        if (!devs)
+                return -ENOMEM;
+        n->devs = devs;
+        /* ours from here: forget_device() frees it on failure */
+        def->interfaces[def->n_interfaces++] = *iface;
+        *iface = (DomainInterface) {};
+        d = &n->devs[n->n_devs++];
+        *d = (NetDevice) { .iface = &def->interfaces[def->n_interfaces - 1] };
+
+        r = prepare_device(sk, def, n, d, bridge, &next_eth, ret_error);
+        if (r >= 0)
+                r = create_device(sk, def, d, netns_fd, ret_error);
+        if (r >= 0)
+                r = shape_device(sk, def, d, ret_error);
+        if (r >= 0)
+                r = update_guard(sk, n, def, ret_error);
+        if (r >= 0) {
+                r = netlink_open_in_netns(netns_fd, &guest_sk);
+                if (r < 0)
+                        (void) asprintf(ret_error, "Failed to open a netlink socket in container '%s': %s", def->name,
+                                        strerror(-r));
+        }
+        if (r >= 0)
+                r = configure_guest_device(guest_sk, def, d, ret_error);
+        if (r >= 0)
+                r = configure_host_device(sk, d, def, ret_error);
+        if (r >= 0 && !foreground) {
+                r = write_ifaces(n, def);
+                if (r < 0)
+                        (void) asprintf(ret_error, "Failed to record the interfaces of container '%s': %s", def->name,
+                                        strerror(-r));
+        }
+        if (r < 0) {
+                if (d->iface->type == INTERFACE_DIRECT && guest_sk)
+                        (void) netlink_link_delete(guest_sk, d->guest_name);
+                _cleanup_free_ char *ignored = NULL;
+
+                delete_host_device(sk, d);
+                forget_device(n, def, n->n_devs - 1);
+                (void) update_guard(sk, n, def, &ignored);
+                return r;
+        }
+        log_debug("Interface attached: host '%s', container '%s'.", d->host_name, d->guest_name);
+        return 0;
+}
+
+int network_detach(NetworkSetup *n, DomainDef *def, const uint8_t mac[MAC_ADDR_LEN], pid_t pid, bool foreground,
+                   char **ret_error) {
+        _cleanup_nl_sock_ struct nl_sock *sk = NULL;
+        size_t i;
+        int r;
+
+        for (i = 0; n && i < n->n_devs; i++)
+                if (memcmp(n->devs[i].mac, mac, MAC_ADDR_LEN) == 0)
+                        break;
+        if (!n || i == n->n_devs) {
+                (void) asprintf(ret_error, "Container '%s' has no running interface of that MAC address", def->name);
+                return -ENODEV;
+        }
+        r = netlink_open(&sk);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to open a netlink socket: %s", strerror(-r));
+                return r;
+        }
+        if (n->devs[i].created)
+                delete_host_device(sk, &n->devs[i]);
+        else {
+                /* a macvlan lives in the container's namespace only */
+                _cleanup_nl_sock_ struct nl_sock *guest_sk = NULL;
+                _cleanup_close_ int netns_fd = -EBADF;
+                char ns[64];
+
+                snprintf(ns, sizeof(ns), "/proc/%d/ns/net", (int) pid);
+                netns_fd = open(ns, O_RDONLY | O_CLOEXEC);
+                r = netns_fd < 0 ? -errno : netlink_open_in_netns(netns_fd, &guest_sk);
+                if (r >= 0)
+                        r = netlink_link_delete(guest_sk, n->devs[i].guest_name);
+                if (r < 0 && r != -ENODEV) {
+                        (void) asprintf(ret_error, "Failed to delete interface '%s' of container '%s': %s",
+                                        n->devs[i].guest_name, def->name, strerror(-r));
+                        return r;
+                }
+        }
+        forget_device(n, def, i);
+        r = update_guard(sk, n, def, ret_error);
+        if (r < 0)
+                return r;
+        if (!foreground && (r = write_ifaces(n, def)) < 0) {
+                (void) asprintf(ret_error, "Failed to record the interfaces of container '%s': %s", def->name,
+                                strerror(-r));
+                return r;
+        }
         return 0;
 }

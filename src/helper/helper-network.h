@@ -52,6 +52,18 @@ int network_prepare(NetworkSetup **ret, const DomainDef *def, char *const *bridg
  * deleted again. */
 int network_setup(NetworkSetup *n, const DomainDef *def, pid_t pid, bool foreground, char **ret_error);
 
+/* Live attach: IFACE (its contents taken) appended to def->interfaces and
+ * made in the netns of PID as a start makes it (veth or macvlan, bridge,
+ * bandwidth, anti-spoofing filter, addresses and routes); *np is made when
+ * NULL. NAME.ifaces is written again (unless foreground). On failure
+ * nothing of it is left. */
+int network_attach(NetworkSetup **np, DomainDef *def, DomainInterface *iface, const char *bridge, pid_t pid,
+                   bool foreground, char **ret_error);
+/* Live detach of the interface of MAC: its devices, filter and shaping go,
+ * and it leaves def->interfaces. */
+int network_detach(NetworkSetup *n, DomainDef *def, const uint8_t mac[MAC_ADDR_LEN], pid_t pid, bool foreground,
+                   char **ret_error);
+
 /* Deletes every host-side device and NAME.ifaces, frees n; returns NULL.
  * Safe on NULL: h->network = network_teardown(h->network). */
 NetworkSetup *network_teardown(NetworkSetup *n);

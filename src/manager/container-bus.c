@@ -62,12 +62,54 @@ int container_method_start(sd_bus_message *msg, void *userdata, sd_bus_error *er
         return container_start(c, msg, false, error);
 }
 
-static void pass_fds_close(Container *c) {
+void container_pass_fds_close(Container *c) {
         for (size_t i = 0; i < c->n_pass_fds; i++)
                 safe_close(c->pass_fds[i]);
         free(c->pass_fds);
         c->pass_fds = NULL;
         c->n_pass_fds = 0;
+}
+
+/* The "ah" of StartWithFiles and CreateXMLWithFiles: our own copies of the
+ * caller's fds (the message owns its own), for the next helper only. */
+int container_pass_fds_read(Container *c, sd_bus_message *msg, sd_bus_error *error) {
+        int r;
+
+        container_pass_fds_close(c);
+        r = sd_bus_message_enter_container(msg, 'a', "h");
+        if (r < 0)
+                return r;
+        for (;;) {
+                int fd;
+                r = sd_bus_message_read(msg, "h", &fd);
+                if (r < 0)
+                        goto fail;
+                if (r == 0)
+                        break;
+                if (c->n_pass_fds >= VIV_PASS_FDS_MAX) {
+                        container_pass_fds_close(c);
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "At most %d files can be passed to init",
+                                                 VIV_PASS_FDS_MAX);
+                }
+                int *n = realloc(c->pass_fds, (c->n_pass_fds + 1) * sizeof(int));
+                if (!n) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                c->pass_fds = n;
+                c->pass_fds[c->n_pass_fds] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                if (c->pass_fds[c->n_pass_fds] < 0) {
+                        r = -errno;
+                        goto fail;
+                }
+                c->n_pass_fds++;
+        }
+        r = sd_bus_message_exit_container(msg);
+        if (r >= 0)
+                return 0;
+fail:
+        container_pass_fds_close(c);
+        return r;
 }
 
 /* libvirt's CreateWithFiles (virsh start --pass-fds): the caller's fds are
@@ -82,48 +124,14 @@ int container_method_start_with_files(sd_bus_message *msg, void *userdata, sd_bu
         r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* refused, or asked polkit */
-        pass_fds_close(c);
-        r = sd_bus_message_enter_container(msg, 'a', "h");
+        r = container_pass_fds_read(c, msg, error);
         if (r < 0)
                 return r;
-        for (;;) {
-                int fd;
-                r = sd_bus_message_read(msg, "h", &fd);
-                if (r < 0)
-                        goto fail;
-                if (r == 0)
-                        break;
-                if (c->n_pass_fds >= VIV_PASS_FDS_MAX) {
-                        pass_fds_close(c);
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "At most %d files can be passed to init",
-                                                 VIV_PASS_FDS_MAX);
-                }
-                int *n = realloc(c->pass_fds, (c->n_pass_fds + 1) * sizeof(int));
-                if (!n) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
-                c->pass_fds = n;
-                /* the message owns its fds: our own copies */
-                c->pass_fds[c->n_pass_fds] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-                if (c->pass_fds[c->n_pass_fds] < 0) {
-                        r = -errno;
-                        goto fail;
-                }
-                c->n_pass_fds++;
-        }
-        r = sd_bus_message_exit_container(msg);
-        if (r < 0)
-                goto fail;
         r = sd_bus_message_read(msg, "t", &flags);
-        if (r < 0)
-                goto fail;
-        /* the helper has its copies once this returns, whatever it did */
-        r = container_start(c, msg, false, error);
-        pass_fds_close(c);
-        return r;
-fail:
-        pass_fds_close(c);
+        if (r >= 0)
+                /* the helper has its copies once this returns, whatever it did */
+                r = container_start(c, msg, false, error);
+        container_pass_fds_close(c);
         return r;
 }
 

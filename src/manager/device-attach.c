@@ -8,8 +8,10 @@
  * Live, the helper makes or removes the node in the container's /dev and
  * lends or takes back a host link (helper-hostdev.c); vivariumd keeps the
  * scope's device policy to exactly the live definition's nodes: widened
- * before a node appears, narrowed after it is gone. Live attach of
- * <interface> and of <disk type='file'> is not done yet: --config only. */
+ * before a node appears, narrowed after it is gone. A <disk type='file'>
+ * gets its loop device here (autoclear); the helper holds it from the
+ * attach on (AttachImage) and lets it go on detach. Live attach of
+ * <interface> is in iface-attach.c. */
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 
 #include "bus-names.h"
 #include "device-nodes.h"
+#include "loop-device.h"
 #include "macros.h"
 #include "manager.h"
 
@@ -204,32 +207,24 @@ static bool is_link(const DomainDef *frag) {
         return frag->n_hostdevs && frag->hostdevs[0].type == HOSTDEV_NET;
 }
 
-static int refuse_live_kind(Container *c, const DomainDef *frag, sd_bus_error *error) {
-        if (frag->n_interfaces)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                         "Live attach and detach of <interface> is not supported yet: use --config");
-        if (frag->n_disks && frag->disks[0].type == DISK_FILE)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                         "Live attach and detach of <disk type='file'> is not supported yet: use --config");
-        return 0;
-}
 
-static int attach_live(Container *c, const DomainDef *frag, sd_bus_error *error) {
+static int attach_live(Container *c, DomainDef *frag, sd_bus_error *error) {
         _cleanup_(domain_def_freep) DomainDef *check = NULL;
         _cleanup_free_ char *msg = NULL;
+        /* an image's loop device, ours until the helper holds it too */
+        _cleanup_close_ int image = -EBADF;
         DeviceNode *nodes = NULL;
         size_t n = 0;
         int r;
 
-        r = refuse_live_kind(c, frag, error);
-        if (r < 0)
-                return r;
         if (frag->n_hostdevs && (frag->hostdevs[0].n_ips > 0 || frag->hostdevs[0].n_routes > 0))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
                                          "Live attach of a host interface with <ip> or <route> is not supported yet: use --config");
         r = def_rebuild(c->live, frag, -1, &check, error);
         if (r < 0)
                 return r;
+        if (frag->n_interfaces)
+                return iface_attach_live(c, frag, error);
 
         if (is_link(frag)) {
                 r = hostdev_net_check(frag, &msg);
@@ -241,6 +236,17 @@ static int attach_live(Container *c, const DomainDef *frag, sd_bus_error *error)
                 return live_append(c->live, frag);
         }
 
+        if (frag->n_disks && frag->disks[0].type == DISK_FILE) {
+                DomainDisk *disk = &frag->disks[0];
+                dev_t rdev;
+
+                image = loop_attach(disk->source, disk->readonly, &rdev);
+                if (image < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
+                                                 "Failed to attach disk image '%s' to a loop device: %s", disk->source,
+                                                 image == -ENOENT ? "it does not exist" : strerror(-image));
+                disk->loop_rdev = (uint64_t) rdev;
+        }
         r = device_nodes_resolve(frag, "/sys", &nodes, &n, &msg);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", msg ? msg : strerror(-r));
@@ -249,8 +255,8 @@ static int attach_live(Container *c, const DomainDef *frag, sd_bus_error *error)
         if (r >= 0)
                 r = scope_set_device_policy(c, c->live, error);
         if (r >= 0)
-                r = helper_call_devices(c, "AttachNode", error, "sut", nodes[0].path, (uint32_t) nodes[0].mode,
-                                     (uint64_t) nodes[0].rdev);
+                r = helper_call_devices(c, nodes[0].image ? "AttachImage" : "AttachNode", error, "sut", nodes[0].path,
+                                        (uint32_t) nodes[0].mode, (uint64_t) nodes[0].rdev);
         if (r < 0) {
                 ssize_t i = find_device(c->live, frag);
                 if (i >= 0)
@@ -267,13 +273,12 @@ static int detach_live(Container *c, const DomainDef *frag, sd_bus_error *error)
         ssize_t i;
         int r;
 
-        r = refuse_live_kind(c, frag, error);
-        if (r < 0)
-                return r;
         i = find_device(c->live, frag);
         if (i < 0)
                 return sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG, "Container '%s' has no such device running",
                                          c->name);
+        if (kind == DEVICE_INTERFACE)
+                return iface_detach_live(c, (size_t) i, error);
         if (is_link(frag))
                 r = helper_call_devices(c, "ReturnLink", error, "s", frag->hostdevs[0].source);
         else {
@@ -344,6 +349,9 @@ static int method_device(sd_bus_message *msg, Container *c, bool attach, sd_bus_
                 return r < 0 ? r : 1;
         r = parse_device(c, xml, &frag, error);
         if (r < 0)
+                return r;
+        /* live and config get the same MAC, as libvirt generates it once */
+        if (attach && (r = domain_def_fill_macs(frag)) < 0)
                 return r;
         /* config checked before anything changes live */
         if (config && !attach && find_device(c->def, frag) < 0)

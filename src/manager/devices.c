@@ -59,7 +59,9 @@ int devices_prepare(Container *c, DomainDef *live, sd_bus_error *error) {
         size_t n = 0;
         int r;
 
-        r = attach_images(c, live, &msg);
+        r = blkio_check_devices(live, &msg);
+        if (r >= 0)
+                r = attach_images(c, live, &msg);
         if (r >= 0)
                 r = device_nodes_resolve(live, "/sys", &nodes, &n, &msg);
         if (r >= 0) {

@@ -165,6 +165,21 @@ int helper_call_devices(Container *c, const char *method, sd_bus_error *error, c
         return sd_bus_call(c->helper_bus, msg, HELPER_DEVICES_TIMEOUT_USEC, error, NULL);
 }
 
+int helper_call_devices_bytes(Container *c, const char *method, const void *data, size_t size, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        int r;
+
+        r = helper_connect(c);
+        if (r >= 0)
+                r = sd_bus_message_new_method_call(c->helper_bus, &msg, NULL, VIV_HELPER_PATH, VIV_HELPER_DEVICES_IFACE,
+                                                   method);
+        if (r >= 0)
+                r = sd_bus_message_append_array(msg, 'y', data, size);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to call the helper of container '%s': %m", c->name);
+        return sd_bus_call(c->helper_bus, msg, HELPER_DEVICES_TIMEOUT_USEC, error, NULL);
+}
+
 static int helper_call_ownedv(Container *c, const char *method, sd_bus_message_handler_t handler, void *userdata,
                               sd_bus_destroy_t destroy, const char *types, va_list ap) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;

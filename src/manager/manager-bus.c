@@ -31,6 +31,7 @@ static int container_from_name(Manager *m, const char *name, Container **ret, sd
  * is most of a parse's cost, and CreateXML is on every transient start. */
 static int parse_definition(Manager *m, const char *xml, DomainDef **ret, sd_bus_error *error) {
         _cleanup_(domain_def_freep) DomainDef *def = NULL;
+        _cleanup_free_ char *msg = NULL;
         XmlDiag diag = {};
         int r;
 
@@ -44,6 +45,12 @@ static int parse_definition(Manager *m, const char *xml, DomainDef **ret, sd_bus
         xml_diag_done(&diag);
         if (r < 0)
                 return r;
+        /* a host fact, not the document's: the start checks it again */
+        r = blkio_check_devices(def, &msg);
+        if (r < 0) {
+                fprintf(stderr, "Refused container definition: %s\n", msg ? msg : strerror(-r));
+                return sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG, "%s", msg ? msg : strerror(-r));
+        }
 
         *ret = TAKE_PTR(def);
         return 0;
@@ -151,16 +158,19 @@ static int method_define_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
         return sd_bus_reply_method_return(msg, "o", c->path);
 }
 
-static int method_create_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+/* CreateXML, and CreateXMLWithFiles (libvirt's virDomainCreateXMLWithFiles,
+ * `vivctl create --pass-fds`): its "ah" between the document and the flags
+ * becomes init's fds 3, 4, ... as StartWithFiles' does. */
+static int create_xml(sd_bus_message *msg, Manager *m, bool with_files, sd_bus_error *error) {
         _cleanup_(domain_def_freep) DomainDef *def = NULL;
-        Manager *m = userdata;
         Container *c = NULL;
         const char *xml;
         uint64_t flags;
+        bool is_new = false;
         int r;
 
         trace_point("mgr-createxml");
-        r = sd_bus_message_read(msg, "st", &xml, &flags);
+        r = sd_bus_message_read(msg, "s", &xml);
         if (r < 0)
                 return r;
         manager_note_request_size(m, strlen(xml));
@@ -175,28 +185,43 @@ static int method_create_xml(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = check_identity(m, def, &c, error);
         if (r < 0)
                 return r;
-        if (c) {
+        if (c && container_is_active(c))
+                return sd_bus_error_setf(error, VIV_ERROR_ALREADY_RUNNING, "Container '%s' is already running", c->name);
+        if (!c) {
+                r = container_new(m, def, false, &c);
+                if (r < 0)
+                        return r;
+                TAKE_PTR(def);
+                is_new = true;
+                (void) manager_emit_container_new(m, c);
+        }
+
+        if (with_files)
+                r = container_pass_fds_read(c, msg, error);
+        if (r >= 0)
+                r = sd_bus_message_read(msg, "t", &flags);
+        if (r >= 0 && !is_new) {
                 /* As libvirt: a defined container (same name, same uuid:
                  * check_identity()) is started with this document as its
                  * live definition; the stored one stays for the next start. */
-                if (container_is_active(c))
-                        return sd_bus_error_setf(error, VIV_ERROR_ALREADY_RUNNING,
-                                                 "Container '%s' is already running", c->name);
                 fprintf(stderr, "Container '%s' is defined: starting it with the definition CreateXML passed.\n",
                         c->name);
-                return container_start_as(c, msg, true, TAKE_PTR(def), error);
-        }
-
-        r = container_new(m, def, false, &c);
-        if (r < 0)
-                return r;
-        TAKE_PTR(def);
-        (void) manager_emit_container_new(m, c);
-
-        r = container_start(c, msg, true, error);
-        if (r < 0)
+                r = container_start_as(c, msg, true, TAKE_PTR(def), error);
+        } else if (r >= 0)
+                r = container_start(c, msg, true, error);
+        /* the helper has its copies once the start returns, whatever it did */
+        container_pass_fds_close(c);
+        if (r < 0 && is_new)
                 container_drop_if_unused(c);
         return r;
+}
+
+static int method_create_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return create_xml(msg, userdata, false, error);
+}
+
+static int method_create_xml_with_files(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return create_xml(msg, userdata, true, error);
 }
 
 /* The Manager's methods on one container take its name first and then what
@@ -315,6 +340,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                  method_undefine, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("CreateXML", "st", SD_BUS_PARAM(xml) SD_BUS_PARAM(flags), "o", SD_BUS_PARAM(path),
                                  method_create_xml, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("CreateXMLWithFiles", "saht", SD_BUS_PARAM(xml) SD_BUS_PARAM(fds) SD_BUS_PARAM(flags),
+                                 "o", SD_BUS_PARAM(path), method_create_xml_with_files, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Start", "st", SD_BUS_PARAM(name) SD_BUS_PARAM(flags), "", ,
                                  method_start, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Shutdown", "s", SD_BUS_PARAM(name), "", ,

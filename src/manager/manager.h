@@ -202,6 +202,10 @@ int container_method_open_console_stream(sd_bus_message *msg, void *userdata, sd
 void console_streams_free(Manager *m);
 
 int container_method_start_with_files(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+/* StartWithFiles' and CreateXMLWithFiles' "ah": copies in c->pass_fds for
+ * the next helper; closed again by container_pass_fds_close(). */
+int container_pass_fds_read(Container *c, sd_bus_message *msg, sd_bus_error *error);
+void container_pass_fds_close(Container *c);
 int container_method_shutdown_flags(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int container_method_reboot_flags(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int container_method_open_console_device(sd_bus_message *msg, void *userdata, sd_bus_error *error);
@@ -218,9 +222,16 @@ int container_method_get_stats(sd_bus_message *msg, void *userdata, sd_bus_error
 int container_method_set_memory_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int container_method_set_blkio_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 /* Properties for StartTransientUnit and SetUnitProperties: <memtune>'s soft and
- * swap limits, <blkiotune><weight>. */
+ * swap limits; <blkiotune>'s weight and devices (blkio.c). */
 int resources_append_memtune(sd_bus_message *msg, const DomainDef *def);
 int resources_append_blkio(sd_bus_message *msg, const DomainDef *def);
+/* blkio.c: each <blkiotune><device> path is a block device node, else
+ * < 0 with *ret_msg naming it (at define and at start). */
+int blkio_check_devices(const DomainDef *def, char **ret_msg);
+/* On a v1 hybrid: the devices' IOPS limits, which systemd does not set there. */
+void blkio_apply_legacy(Container *c);
+/* SetUnitProperties(c->unit, runtime) with its "a(sv)" open. */
+int new_set_unit_properties(Container *c, sd_bus_message **ret);
 /* On a v1 hybrid: the limits systemd does not apply there (once the helper runs). */
 void resources_apply_legacy(Container *c);
 /* libvirt's VIR_DOMAIN_AFFECT_* flags (1 live, 2 config, 0 = live when
@@ -357,6 +368,12 @@ int helper_describe(Container *c, char **ret_name, char **ret_uuid, uint32_t *re
                     uint32_t *ret_leader_pid, char **ret_unit, char **ret_state);
 /* org.vivarium1.Helper.Devices.METHOD, synchronously: live attach/detach. */
 int helper_call_devices(Container *c, const char *method, sd_bus_error *error, const char *types, ...);
+/* The same with one "ay" argument. */
+int helper_call_devices_bytes(Container *c, const char *method, const void *data, size_t size, sd_bus_error *error);
+/* iface-attach.c: live attach of frag's one <interface> (its MAC filled
+ * in) and live detach of the live definition's interface i. */
+int iface_attach_live(Container *c, const DomainDef *frag, sd_bus_error *error);
+int iface_detach_live(Container *c, size_t i, sd_bus_error *error);
 int helper_call_async(Container *c, sd_bus_message *reply_to, const char *method,
                       sd_bus_message_handler_t handler, const char *types, ...);
 /* helper_call_owned() with arguments of TYPES. */

@@ -78,7 +78,7 @@ static int call_and_forward(Manager *m, sd_bus_message *msg, sd_bus_message *cal
         return r < 0 ? r : 1;
 }
 
-static int new_set_unit_properties(Container *c, sd_bus_message **ret) {
+int new_set_unit_properties(Container *c, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         int r;
 
@@ -341,15 +341,6 @@ int resources_append_memtune(sd_bus_message *msg, const DomainDef *def) {
         return append_memory_props(msg, def, false);
 }
 
-int resources_append_blkio(sd_bus_message *msg, const DomainDef *def) {
-        if (def->blkio_weight == UNSET_U64)
-                return 0;
-        /* libvirt writes the weight as it is to blkio.weight (v1) or io.weight
-         * (v2); systemd's IOWeight= would be scaled on v1, BlockIOWeight= on v2. */
-        return sd_bus_message_append(msg, "(sv)", cgroup_is_unified() ? "IOWeight" : "BlockIOWeight", "t",
-                                     def->blkio_weight);
-}
-
 static int write_cgroup_attr(const char *dir, const char *file, const char *value) {
         _cleanup_free_ char *fn = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -390,6 +381,7 @@ void resources_apply_legacy(Container *c) {
         if (r < 0 && r != -ENOENT)
                 fprintf(stderr, "Failed to set memory.memsw.limit_in_bytes of container '%s', ignoring: %s\n",
                         c->name, strerror(-r));
+        blkio_apply_legacy(c);
 }
 
 static int memtune_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -559,50 +551,6 @@ static int call_memory_change(Container *c, sd_bus_message *set, sd_bus_message 
                 return -ENOMEM;
         r = bus_call_async_owned(c->manager->bus, set, memtune_reply, pc, pending_call_free);
         return r < 0 ? r : 1;
-}
-
-int container_method_set_blkio_parameters(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        static const char *const names[] = { "weight" };
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *set = NULL;
-        Container *c = userdata;
-        uint64_t weight = 0;
-        bool has = false, live, config;
-        int r;
-
-        r = read_u64_params(msg, names, 1, &weight, &has, error);
-        if (r < 0)
-                return r;
-        r = read_affect_authorized(c, msg, &live, &config, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
-        if (!has)
-                return sd_bus_reply_method_return(msg, NULL);
-        if (weight < 10 || weight > 1000)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "weight %llu out of range 10..1000",
-                                         (unsigned long long) weight);
-
-        if (config) {
-                uint64_t old = c->def->blkio_weight;
-
-                c->def->blkio_weight = weight;
-                r = save_definition(c, error);
-                if (r < 0) {
-                        c->def->blkio_weight = old;
-                        return r;
-                }
-        }
-        if (!live || !c->live)
-                return sd_bus_reply_method_return(msg, NULL);
-        c->live->blkio_weight = weight;
-
-        r = new_set_unit_properties(c, &set);
-        if (r >= 0)
-                r = resources_append_blkio(set, c->live);
-        if (r >= 0)
-                r = sd_bus_message_close_container(set);
-        if (r < 0)
-                return r;
-        return call_and_forward(c->manager, set, msg);
 }
 
 /* --- GetStats -------------------------------------------------------------------- */

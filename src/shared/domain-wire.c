@@ -14,7 +14,7 @@
 #include "macros.h"
 
 #define WIRE_MAGIC "VIVW"
-#define WIRE_VERSION UINT32_C(3)
+#define WIRE_VERSION UINT32_C(4)
 #define WIRE_NULL UINT32_MAX
 
 /* Catches a field added to DomainDef or a sub-struct without the codec
@@ -25,7 +25,7 @@
  * of the shared source. A field that fits in existing padding (a bool after
  * another) does not change the size: review such a change by hand. */
 #if __SIZEOF_POINTER__ == 8 && defined(__x86_64__)
-_Static_assert(sizeof(DomainDef) == 416, "DomainDef changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainDef) == 432, "DomainDef changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainFilesystem) == 48, "DomainFilesystem changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainInterface) == 200, "DomainInterface changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainBandwidthRate) == 32, "DomainBandwidthRate changed: update domain-wire.c and tests/test-domain-wire.c");
@@ -35,6 +35,7 @@ _Static_assert(sizeof(DomainIdmap) == 12, "DomainIdmap changed: update domain-wi
 _Static_assert(sizeof(DomainEnv) == 16, "DomainEnv changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainHostdev) == 56, "DomainHostdev changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainDisk) == 40, "DomainDisk changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainBlkioDevice) == 48, "DomainBlkioDevice changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainCapToggle) == 8, "DomainCapToggle changed: update domain-wire.c and tests/test-domain-wire.c");
 #endif
 
@@ -332,6 +333,15 @@ static void put_def(WireWriter *w, const DomainDef *def) {
         put_u64(w, def->cpu_period_us);
         put_u64(w, (uint64_t) def->cpu_quota_us);
         put_u64(w, def->blkio_weight);
+        put_count(w, def->n_blkio_devices);
+        ARRAY_FOREACH(bd, def->blkio_devices, def->n_blkio_devices) {
+                put_str(w, bd->path);
+                put_u64(w, bd->weight);
+                put_u64(w, bd->read_bytes_sec);
+                put_u64(w, bd->write_bytes_sec);
+                put_u64(w, bd->read_iops_sec);
+                put_u64(w, bd->write_iops_sec);
+        }
         put_u64(w, def->tasks_max);
         put_u32(w, def->notify_timeout_sec);
         put_u32(w, def->syscalls_allowed);
@@ -427,6 +437,7 @@ int domain_def_to_wire(const DomainDef *def, char *const *bridges, void **ret, s
 
 #define WIRE_MIN_HOSTDEV (4 + WIRE_MIN_STR + 4 * 4 + 2 * 4)
 #define WIRE_MIN_DISK (4 + 2 * WIRE_MIN_STR + 1 + 8)
+#define WIRE_MIN_BLKIO_DEVICE (WIRE_MIN_STR + 5 * 8)
 
 static bool family_is_valid(int family) {
         return family == AF_INET || family == AF_INET6;
@@ -590,6 +601,18 @@ static void get_def(WireReader *r, DomainDef *def) {
         def->cpu_period_us = get_u64(r);
         def->cpu_quota_us = (int64_t) get_u64(r);
         def->blkio_weight = get_u64(r);
+        n = get_count(r, WIRE_MIN_BLKIO_DEVICE);
+        def->blkio_devices = get_array(r, n, sizeof(DomainBlkioDevice));
+        if (def->blkio_devices)
+                def->n_blkio_devices = n;
+        ARRAY_FOREACH(bd, def->blkio_devices, def->n_blkio_devices) {
+                bd->path = get_str_nonnull(r);
+                bd->weight = get_u64(r);
+                bd->read_bytes_sec = get_u64(r);
+                bd->write_bytes_sec = get_u64(r);
+                bd->read_iops_sec = get_u64(r);
+                bd->write_iops_sec = get_u64(r);
+        }
         def->tasks_max = get_u64(r);
         def->notify_timeout_sec = get_u32(r);
         def->syscalls_allowed = get_u32(r);

@@ -232,14 +232,88 @@ static int parse_cputune(Parser *p, xmlNode *n) {
         return 0;
 }
 
-static int parse_blkiotune(Parser *p, xmlNode *n) {
-        XML_FOREACH_ELEMENT(c, n)
-                if (xml_name_is(c, "weight")) {
-                        int r = parse_u64_text(p, c, 10, 1000, &p->def->blkio_weight);
-                        if (r < 0)
-                                return r;
-                }
+/* <device><path/><weight/><read_bytes_sec/>...</device>: libvirt writes 0
+ * for "not set", and so accepts it. */
+static int parse_blkio_device(Parser *p, xmlNode *n) {
+        DomainDef *def = p->def;
+        DomainBlkioDevice *bd, *a;
+        int r = 0;
+
+        a = realloc(def->blkio_devices, (def->n_blkio_devices + 1) * sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        def->blkio_devices = a;
+        bd = &a[def->n_blkio_devices++];
+        *bd = (DomainBlkioDevice) {};
+        XML_FOREACH_ELEMENT(c, n) {
+                if (xml_name_is(c, "path")) {
+                        free(bd->path);
+                        bd->path = xml_text(c);
+                        if (!bd->path)
+                                return -ENOMEM;
+                        if (bd->path[0] != '/')
+                                return ERR(p, c, NULL, "blkiotune device path '%s' is not an absolute path", bd->path);
+                } else if (xml_name_is(c, "weight")) {
+                        r = parse_u64_text(p, c, 0, 1000, &bd->weight);
+                        if (r >= 0 && bd->weight > 0 && bd->weight < 10)
+                                r = ERR(p, c, NULL, "value '%llu' of element 'weight' is out of range, expected 0 (not set) or 10 to 1000",
+                                        (unsigned long long) bd->weight);
+                } else if (xml_name_is(c, "read_bytes_sec"))
+                        r = parse_u64_text(p, c, 0, UINT64_MAX, &bd->read_bytes_sec);
+                else if (xml_name_is(c, "write_bytes_sec"))
+                        r = parse_u64_text(p, c, 0, UINT64_MAX, &bd->write_bytes_sec);
+                else if (xml_name_is(c, "read_iops_sec"))
+                        r = parse_u64_text(p, c, 0, UINT64_MAX, &bd->read_iops_sec);
+                else if (xml_name_is(c, "write_iops_sec"))
+                        r = parse_u64_text(p, c, 0, UINT64_MAX, &bd->write_iops_sec);
+                if (r < 0)
+                        return r;
+        }
+        if (!bd->path)
+                return ERR(p, n, NULL, "blkiotune element 'device' lacks its 'path'");
+        for (size_t i = 0; i + 1 < def->n_blkio_devices; i++)
+                if (streq(def->blkio_devices[i].path, bd->path))
+                        return ERR(p, n, NULL, "duplicate blkio device path '%s'", bd->path);
         return 0;
+}
+
+static int parse_blkiotune(Parser *p, xmlNode *n) {
+        XML_FOREACH_ELEMENT(c, n) {
+                int r = 0;
+                if (xml_name_is(c, "weight"))
+                        r = parse_u64_text(p, c, 10, 1000, &p->def->blkio_weight);
+                else if (xml_name_is(c, "device"))
+                        r = parse_blkio_device(p, c);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static void format_blkiotune(XmlBuf *b, const DomainDef *def) {
+        xml_buf_printf(b, "  <blkiotune>\n");
+        if (def->blkio_weight != UNSET_U64)
+                xml_buf_printf(b, "    <weight>%llu</weight>\n", (unsigned long long) def->blkio_weight);
+        ARRAY_FOREACH(bd, def->blkio_devices, def->n_blkio_devices) {
+                const struct {
+                        const char *name;
+                        uint64_t v;
+                } f[] = {
+                        { "weight", bd->weight },
+                        { "read_iops_sec", bd->read_iops_sec },
+                        { "write_iops_sec", bd->write_iops_sec },
+                        { "read_bytes_sec", bd->read_bytes_sec },
+                        { "write_bytes_sec", bd->write_bytes_sec },
+                };
+                xml_buf_printf(b, "    <device>\n      <path>");
+                xml_buf_escaped(b, bd->path, false);
+                xml_buf_printf(b, "</path>\n");
+                for (size_t i = 0; i < ELEMENTSOF(f); i++)
+                        if (f[i].v > 0)
+                                xml_buf_printf(b, "      <%s>%llu</%s>\n", f[i].name, (unsigned long long) f[i].v, f[i].name);
+                xml_buf_printf(b, "    </device>\n");
+        }
+        xml_buf_printf(b, "  </blkiotune>\n");
 }
 
 /* Arguments and environment keep their white space: it is the user's. */
@@ -1587,9 +1661,8 @@ static void format_tunables(XmlBuf *b, const DomainDef *def) {
                         xml_buf_printf(b, "    <quota>%lld</quota>\n", (long long) def->cpu_quota_us);
                 xml_buf_printf(b, "  </cputune>\n");
         }
-        if (def->blkio_weight != UNSET_U64)
-                xml_buf_printf(b, "  <blkiotune>\n    <weight>%llu</weight>\n  </blkiotune>\n",
-                               (unsigned long long) def->blkio_weight);
+        if (def->blkio_weight != UNSET_U64 || def->n_blkio_devices > 0)
+                format_blkiotune(b, def);
         if (def->tasks_max != UNSET_U64)
                 xml_buf_printf(b, "  <vivarium:tasks max='%llu'/>\n", (unsigned long long) def->tasks_max);
         if (def->notify_timeout_sec > 0)

@@ -59,7 +59,7 @@ static void routes_free(DomainRoute *routes, size_t n) {
         free(routes);
 }
 
-static void domain_interface_done(DomainInterface *iface) {
+void domain_interface_done(DomainInterface *iface) {
         free(iface->source);
         free(iface->target_dev);
         free(iface->guest_dev);
@@ -117,6 +117,9 @@ DomainDef *domain_def_free(DomainDef *def) {
                 free(disk->target);
         }
         free(def->disks);
+        ARRAY_FOREACH(bd, def->blkio_devices, def->n_blkio_devices)
+                free(bd->path);
+        free(def->blkio_devices);
         free(def);
         return NULL;
 }

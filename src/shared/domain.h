@@ -173,6 +173,17 @@ typedef struct DomainDisk {
         uint64_t loop_rdev;
 } DomainDisk;
 
+/* <blkiotune><device>: libvirt's per-device weight and throttles of one
+ * host block device, 0 = not set (libvirt's meaning of 0: no limit). */
+typedef struct DomainBlkioDevice {
+        char *path;              /* <path>: a block device node of the host */
+        uint64_t weight;         /* <weight>, 10..1000 */
+        uint64_t read_bytes_sec; /* <read_bytes_sec> */
+        uint64_t write_bytes_sec;
+        uint64_t read_iops_sec;
+        uint64_t write_iops_sec;
+} DomainBlkioDevice;
+
 typedef struct DomainIdmap {
         uint32_t start;        /* first id inside the container */
         uint32_t target;       /* first id on the host */
@@ -261,6 +272,8 @@ typedef struct DomainDef {
         uint64_t cpu_period_us;       /* <cputune><period>, 0 = unset */
         int64_t cpu_quota_us;         /* <cputune><quota>, 0 = unset, <0 = unlimited */
         uint64_t blkio_weight;        /* <blkiotune><weight>, UNSET_U64 = unset */
+        DomainBlkioDevice *blkio_devices; /* <blkiotune><device>, one per path */
+        size_t n_blkio_devices;
         uint64_t tasks_max;           /* <vivarium:tasks max=...>, UNSET_U64 = default */
         uint32_t notify_timeout_sec;  /* <vivarium:notify timeout=...>: Start waits for READY=1; 0 = no notify */
         unsigned syscalls_allowed;    /* <vivarium:syscalls allow=...>: SYSCALL_GROUP_* bits */
@@ -307,6 +320,8 @@ typedef struct DomainDef {
  * libvirt's lifecycle actions), or NULL when out of memory. */
 DomainDef *domain_def_new(void);
 DomainDef *domain_def_free(DomainDef *def);
+/* What a DomainInterface owns (names, addresses, routes). */
+void domain_interface_done(DomainInterface *iface);
 /* What a DomainHostdev owns (source, addresses, routes). */
 void domain_hostdev_done(DomainHostdev *hd);
 static inline void domain_def_freep(DomainDef **p) {
