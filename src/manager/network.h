@@ -162,3 +162,13 @@ int nft_apply(Networks *ns, const NetworkDef *def, char **ret_error);
 int nft_remove(Networks *ns, const char *name);
 int nft_table_name(const char *network, char **ret);
 void nft_remove_guard(Manager *m, const DomainDef *live);
+/* nft of the networks, or of VIVARIUM_NFT_PATH before networks_init(). */
+const char *nft_path_of(Manager *m);
+/* Writes VALUE to the sysctl file PATH unless it holds it already. */
+int write_sysctl(const char *path, const char *value);
+
+/* ports.c: a running container's published ports (<vivarium:port>) */
+int ports_check_free(Manager *m, const Container *c, const DomainDef *live, sd_bus_error *error);
+int ports_apply(Manager *m, const DomainDef *live, sd_bus_error *error);
+void ports_remove(Manager *m, const DomainDef *live);
+void ports_adopt(Manager *m);
