@@ -4,10 +4,10 @@
 # - a managed network with IPv4 and an IPv6 /64 (router advertisements from
 #   dnsmasq): the container autoconfigures its IPv6 address from its MAC;
 # - a container serving on port 80 (busybox nc) publishes it as host port
-#   8080: reachable from the test host's 127.0.0.1, from the host's own
+#   8080: reachable from the test host's 127.0.0.1 and [::1] (a relay:
+#   systemd socket unit + systemd-socket-proxyd), from the host's own
 #   addresses (v4 and v6), and from another namespace over IPv4 and IPv6;
-#   [::1]:8080 is refused (the kernel cannot route IPv6 loopback out), an
-#   unpublished port is closed, the container's port 80 is not the host's;
+#   an unpublished port is closed, the container's port 80 is not the host's;
 # - the anti-spoofing filter passes the container's own IPv6 and drops a
 #   made-up IPv6 source;
 # - a second container publishing host port 8080 is refused at start,
@@ -47,12 +47,16 @@ in_ct() { # NAME CMD...: in the container's network namespace
 in_client() { in_host ip netns exec vtpcl "$@"; }
 uuid_of() { vivctl domuuid "$1" 2>/dev/null | head -1; }
 port_tables() { in_host nft list tables 2>/dev/null | grep -c 'inet vivarium-ports-'; }
+relay_units() { in_host systemctl list-units --all --no-legend 'vivarium-port-*' 2>/dev/null | grep -c .; }
 is_shut_off() { [ "$(vivctl domstate "$1" 2>/dev/null | head -1)" = "shut off" ]; }
 # fetch WHERE ADDR PORT: what the server answers (nothing when closed)
 fetch() {
 	local where=$1
 	shift
-	$where timeout 15 busybox nc -w 5 "$@" </dev/null 2>/dev/null
+	# stdin open for a while, as a client waiting for an answer keeps it:
+	# the [::1] relay (systemd-socket-proxyd) ends a connection at the
+	# first end of file of either side
+	$where timeout 15 sh -c 'sleep 2 | busybox nc -w 5 "$@"' sh "$@" 2>/dev/null
 }
 expect=hello-pa
 answers() { [ "$(fetch "$@")" = "$expect" ]; }
@@ -154,7 +158,9 @@ check "the host's [fd72::1]:8080 reaches it (IPv6, from the host)" answers in_ho
 check "another namespace reaches it at 10.72.0.1:8080" answers in_client 10.72.0.1 8080
 check "another namespace reaches it over IPv6 at [fd72::1]:8080" answers in_client fd72::1 8080
 check "... and at [fd71::1]:8080" answers in_client fd71::1 8080
-check "[::1]:8080 is not forwarded (IPv6 loopback cannot leave the host)" [ -z "$(fetch in_host ::1 8080)" ]
+check "the test host's [::1]:8080 reaches it (the relay)" answers in_host ::1 8080
+relay=$(in_host systemctl show -p User,DynamicUser,ActiveState "vivarium-port-$uuid-8080.service" 2>&1)
+check "... which runs without privileges (DynamicUser)" contains "$relay" "DynamicUser=yes"
 check "an unpublished port (8081) is closed" [ -z "$(fetch in_client 10.72.0.1 8081)" ]
 check "the container's port 80 is not the host's" [ -z "$(fetch in_client 10.72.0.1 80)" ]
 check "127.0.0.1 needs route_localnet on the bridge" [ "$(in_host cat /proc/sys/net/ipv4/conf/vtpbr0/route_localnet)" = 1 ]
@@ -185,6 +191,7 @@ in_host systemctl restart vivariumd.service
 check "after a manager restart pa runs" contains "$(vivctl list 2>&1)" " pa "
 check "... and answers from another namespace" answers in_client 10.72.0.1 8080
 check "... and from 127.0.0.1" answers in_host 127.0.0.1 8080
+check "... and from [::1]" answers in_host ::1 8080
 in_host nft delete table inet "vivarium-ports-$uuid"
 in_host systemctl restart vivariumd.service
 vivctl list >/dev/null 2>&1
@@ -194,6 +201,8 @@ check "... and they work" answers in_client fd72::1 8080
 # --- destroy and a killed helper remove them
 vivctl destroy pa >/dev/null 2>&1
 check "destroy removes the rules" [ "$(port_tables)" = 0 ]
+wait_for 100 [ "$(relay_units)" = 0 ]
+check "... and the [::1] relay's units" [ "$(relay_units)" = 0 ]
 check "... nothing answers on 8080" [ -z "$(fetch in_client 10.72.0.1 8080)" ]
 vivctl start pa >/dev/null 2>&1
 check "started again, the rules are back" [ "$(port_tables)" = 1 ]
@@ -202,6 +211,8 @@ in_host kill -KILL "$helper"
 wait_for 300 is_shut_off pa
 check "a killed helper's container is shut off" is_shut_off pa
 check "... and its rules are gone" [ "$(port_tables)" = 0 ]
+wait_for 100 [ "$(relay_units)" = 0 ]
+check "... and its relay's units" [ "$(relay_units)" = 0 ]
 out=$(vivctl create "$work/pb.xml" 2>&1)
 check "now the second container may publish 8080" contains "$out" "Domain pb created"
 expect=hello-pb
@@ -209,6 +220,8 @@ wait_for 100 answers in_client 10.72.0.1 8080
 check "... and it answers" answers in_client 10.72.0.1 8080
 vivctl destroy pb >/dev/null 2>&1
 check "nothing is left in nft" [ "$(port_tables)" = 0 ]
+wait_for 100 [ "$(relay_units)" = 0 ]
+check "... nor in systemd" [ "$(relay_units)" = 0 ]
 
 vivctl undefine pa >/dev/null 2>&1
 in_host ip netns del vtpcl >/dev/null 2>&1

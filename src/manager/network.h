@@ -17,6 +17,8 @@
 #define VIV_NETWORK_DIST_DIR    DATADIR_VIV "/networks"
 #define VIV_DNSMASQ_PATH        "/usr/sbin/dnsmasq"
 #define VIV_NFT_PATH            "/usr/sbin/nft"
+/* Debian and Fedora ship it with systemd (ports.c: the [::1] relay) */
+#define VIV_SOCKET_PROXYD_PATH  "/usr/lib/systemd/systemd-socket-proxyd"
 
 #define VIV_ERROR_NO_SUCH_NETWORK     "org.vivarium1.Error.NoSuchNetwork"
 #define VIV_ERROR_NETWORK_EXISTS      "org.vivarium1.Error.NetworkExists"

@@ -19,10 +19,17 @@
  *   and the network's table drops whatever comes from the bridge with a
  *   loopback address (network-nft.c): the guests cannot use the sysctl to
  *   reach the host's 127.0.0.1 services (CVE-2020-8558 of kube-proxy).
- * - the host's IPv6 loopback (::1): the kernel drops the answer once the
- *   masquerade is undone (a ::1 destination arriving on a real device has
- *   no route, Ip6InNoRoutes), and IPv6 has no route_localnet. Not DNATed:
- *   a connection to [::1]:PORT is refused as it is without the port. */
+ * - the host's IPv6 loopback (::1): no DNAT can work. The kernel drops the
+ *   answer once the masquerade is undone (a ::1 destination arriving on a
+ *   real device has no route, Ip6InNoRoutes), and IPv6 has no
+ *   route_localnet. So [::1]:PORT of a TCP port is a relay, as Docker's
+ *   docker-proxy and Incus' proxy device do it, made of systemd's own parts:
+ *   a transient socket unit listening there (vivarium-port-UUID-PORT.socket)
+ *   that activates systemd-socket-proxyd, which connects to the container's
+ *   IPv6 address. systemd binds the socket, so the relay runs without any
+ *   privilege (DynamicUser=yes); both units outlive a manager, like the
+ *   table, and go with it. UDP on [::1] is not relayed.
+ */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,6 +51,75 @@ static int ports_table_name(const uint8_t uuid[16], char **ret) {
 
         uuid_format(uuid, u);
         return asprintf(ret, "vivarium-ports-%s", u) < 0 ? -ENOMEM : 0;
+}
+
+/* The relay of [::1]:PORT (above): "vivarium-port-UUID-PORT.socket" and
+ * its ".service". */
+static int relay_unit_name(const uint8_t uuid[16], uint16_t port, const char *suffix, char **ret) {
+        char u[37];
+
+        uuid_format(uuid, u);
+        return asprintf(ret, "vivarium-port-%s-%u.%s", u, port, suffix) < 0 ? -ENOMEM : 0;
+}
+
+static bool port_relayed(const DomainPort *port) {
+        return port->protocol == PORT_PROTOCOL_TCP && (!port->address || streq(port->address, "::1"));
+}
+
+static int relay_start(Manager *m, const DomainDef *live, const DomainPort *port, const char *addr6) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *socket = NULL, *service = NULL, *listen = NULL, *target = NULL, *description = NULL;
+        int r;
+
+        if (relay_unit_name(live->uuid, port->host_port, "socket", &socket) < 0 ||
+            relay_unit_name(live->uuid, port->host_port, "service", &service) < 0 ||
+            asprintf(&listen, "[::1]:%u", port->host_port) < 0 ||
+            /* systemd-socket-proxyd of systemd 252 splits at the last ':'
+             * and resolves the rest as it is: no brackets */
+            asprintf(&target, "%s:%u", addr6, port->container_port) < 0 ||
+            asprintf(&description, "Port %u of container %s on [::1]", port->host_port, live->name) < 0)
+                return -ENOMEM;
+
+        r = sd_bus_message_new_method_call(m->bus, &msg, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE,
+                                           "StartTransientUnit");
+        if (r >= 0)
+                r = sd_bus_message_append(msg, "ss", socket, "fail");
+        if (r >= 0)
+                r = sd_bus_message_append(msg, "a(sv)", 4,
+                                          "Description", "s", description,
+                                          "Listen", "a(ss)", 1, "Stream", listen,
+                                          "BindIPv6Only", "s", "ipv6-only",
+                                          "CollectMode", "s", "inactive-or-failed");
+        if (r >= 0)
+                r = sd_bus_message_append(msg, "a(sa(sv))", 1, service, 4,
+                                          "Description", "s", description,
+                                          "ExecStart", "a(sasb)", 1, VIV_SOCKET_PROXYD_PATH, 2,
+                                          VIV_SOCKET_PROXYD_PATH, target, 0,
+                                          "DynamicUser", "b", 1,
+                                          "CollectMode", "s", "inactive-or-failed");
+        if (r < 0)
+                return r;
+        r = sd_bus_call(m->bus, msg, 0, &error, &reply);
+        /* Loaded again by a restarted manager: the units are there still. */
+        if (r < 0 && sd_bus_error_has_name(&error, "org.freedesktop.systemd1.UnitExists"))
+                return 0;
+        if (r < 0)
+                fprintf(stderr, "Failed to start %s: %s\n", socket, error.message ? error.message : strerror(-r));
+        return r;
+}
+
+static void relay_stop(Manager *m, const DomainDef *live, const DomainPort *port) {
+        static const char *const suffixes[] = { "socket", "service" };
+
+        ARRAY_FOREACH(suffix, suffixes, ELEMENTSOF(suffixes)) {
+                _cleanup_free_ char *unit = NULL;
+
+                if (!m->bus || relay_unit_name(live->uuid, port->host_port, *suffix, &unit) < 0)
+                        continue;
+                (void) sd_bus_call_method_async(m->bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE, "StopUnit",
+                                                NULL, NULL, "ss", unit, "replace");
+        }
 }
 
 static bool def_has_ports(const DomainDef *def) {
@@ -115,7 +191,8 @@ static void put_rules(FILE *f, const DomainPort *port, const char *addr4, const 
                         fprintf(f, "    fib daddr type local%s", loopback4 ? "" : " ip daddr != 127.0.0.0/8");
                 fprintf(f, " %s dport %u dnat ip to %s:%u\n", proto, port->host_port, addr4, port->container_port);
         }
-        if (addr6[0] && (v6_address || !port->address)) {
+        /* [::1] is the relay's (above) */
+        if (addr6[0] && (v6_address || !port->address) && !streq_ptr(port->address, "::1")) {
                 if (port->address)
                         fprintf(f, "    ip6 daddr %s", port->address);
                 else
@@ -164,6 +241,15 @@ static int ports_script(Manager *m, const DomainDef *live, char **ret_script, ch
                                                          port_protocol_to_string(port->protocol), port->host_port,
                                                          live->name, port->address, i,
                                                          strchr(port->address, ':') ? "IPv6" : "IPv4");
+                        if (port->address && strncmp(port->address, "127.", 4) == 0 && !(bridge && addr4[0]))
+                                return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
+                                                         "Port %s/%u of container '%s' is published on %s, which works on a managed network (type='network') only",
+                                                         port_protocol_to_string(port->protocol), port->host_port,
+                                                         live->name, port->address);
+                        if (port->address && streq(port->address, "::1") && port->protocol != PORT_PROTOCOL_TCP)
+                                return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
+                                                         "Port udp/%u of container '%s' cannot be published on [::1]: only TCP is relayed there",
+                                                         port->host_port, live->name);
                         put_rules(rf, port, addr4, addr6, bridge && addr4[0]);
                         if (bridge && addr4[0])
                                 fprintf(pf, "    ip saddr 127.0.0.0/8 ip daddr %s %s dport %u ct status dnat masquerade\n",
@@ -230,6 +316,25 @@ int ports_apply(Manager *m, const DomainDef *live, sd_bus_error *error) {
         if (r < 0)
                 return sd_bus_error_setf(error, VIV_ERROR_START_FAILED, "Failed to load the port rules of container '%s': %s",
                                          live->name, nft_error ? nft_error : strerror(-r));
+
+        ARRAY_FOREACH(iface, live->interfaces, live->n_interfaces) {
+                const char *bridge;
+                char addr4[46], addr6[46];
+
+                if (iface->n_ports == 0)
+                        continue;
+                target_addresses(m, iface, addr4, addr6, &bridge);
+                if (!addr6[0])
+                        continue;
+                ARRAY_FOREACH(port, iface->ports, iface->n_ports)
+                        if (port_relayed(port)) {
+                                r = relay_start(m, live, port, addr6);
+                                if (r < 0)
+                                        return sd_bus_error_set_errnof(error, r,
+                                                                       "Failed to relay [::1]:%u to container '%s': %m",
+                                                                       port->host_port, live->name);
+                        }
+        }
         return 0;
 }
 
@@ -239,6 +344,10 @@ void ports_remove(Manager *m, const DomainDef *live) {
 
         if (!def_has_ports(live))
                 return;
+        ARRAY_FOREACH(iface, live->interfaces, live->n_interfaces)
+                ARRAY_FOREACH(port, iface->ports, iface->n_ports)
+                        if (port_relayed(port))
+                                relay_stop(m, live, port);
         r = ports_table_name(live->uuid, &table);
         if (r >= 0 && asprintf(&script, "add table inet %s\ndelete table inet %s\n", table, table) < 0)
                 r = -ENOMEM;
