@@ -101,6 +101,35 @@ ip -n vtpcl link set vtpc1 up
 ip -n vtpcl route add default via 10.72.0.1
 ip -n vtpcl -6 route add default via fd72::1'
 
+# a UDP server for the container (busybox nc has no UDP), and its client
+cat >"$work/udp-echo.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", 53))
+while True:
+    data, peer = s.recvfrom(512)
+    s.sendto(sys.argv[1].encode() + b":" + data, peer)
+PY
+cat >"$work/udp-ask.py" <<'PY'
+import socket, sys
+addr, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+for _ in range(3):
+    s.sendto(b"ping", (addr, port))
+    try:
+        print(s.recvfrom(512)[0].decode())
+        break
+    except OSError:
+        pass
+PY
+udp_answers() { # WHERE ADDR PORT
+	local where=$1
+	shift
+	[ "$($where timeout 20 /usr/bin/python3 "$work/udp-ask.py" "$@" 2>/dev/null)" = "udp-${expect#hello-}:ping" ]
+}
+
 write_ct() { # NAME MAC EXTRA...
 	local name=$1 mac=$2
 	shift 2
@@ -113,7 +142,7 @@ write_ct() { # NAME MAC EXTRA...
     <init>/bin/busybox</init>
     <initarg>sh</initarg>
     <initarg>-c</initarg>
-    <initarg>while :; do echo hello-$name | busybox nc -l -p 80; done</initarg>
+    <initarg>/usr/bin/python3 $work/udp-echo.py udp-$name &amp; while :; do echo hello-$name | busybox nc -l -p 80; done</initarg>
   </os>
   <devices>
     <console type='pty'/>
@@ -130,7 +159,8 @@ XML
 }
 
 # --- the published container
-write_ct pa 52:54:00:71:00:05 "<vivarium:port host='8080' container='80'/>"
+write_ct pa 52:54:00:71:00:05 "<vivarium:port host='8080' container='80'/>" \
+	"<vivarium:port protocol='udp' host='5353' container='53'/>"
 out=$(vivctl define "$work/pa.xml" 2>&1)
 check "define a container publishing tcp 8080 -> 80" contains "$out" "Domain pa defined"
 out=$(vivctl dumpxml pa 2>&1)
@@ -161,6 +191,9 @@ check "... and at [fd71::1]:8080" answers in_client fd71::1 8080
 check "the test host's [::1]:8080 reaches it (the relay)" answers in_host ::1 8080
 relay=$(in_host systemctl show -p User,DynamicUser,ActiveState "vivarium-port-$uuid-8080.service" 2>&1)
 check "... which runs without privileges (DynamicUser)" contains "$relay" "DynamicUser=yes"
+check "udp 5353 reaches its port 53 from another namespace (IPv4)" udp_answers in_client 10.72.0.1 5353
+check "... and over IPv6" udp_answers in_client fd72::1 5353
+check "... and from the test host's 127.0.0.1" udp_answers in_host 127.0.0.1 5353
 check "an unpublished port (8081) is closed" [ -z "$(fetch in_client 10.72.0.1 8081)" ]
 check "the container's port 80 is not the host's" [ -z "$(fetch in_client 10.72.0.1 80)" ]
 check "127.0.0.1 needs route_localnet on the bridge" [ "$(in_host cat /proc/sys/net/ipv4/conf/vtpbr0/route_localnet)" = 1 ]
