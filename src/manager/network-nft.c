@@ -124,8 +124,10 @@ int nft_apply(Networks *ns, const NetworkDef *def, char **ret_error) {
                                 fprintf(f, "    oifname \"%s\" %s daddr %s accept\n", br, fam, subnet);
                 }
         /* A container's published port (ports.c): connections that a
-         * DNAT rule of ours sent to the bridge. */
-        fprintf(f, "    oifname \"%s\" ct status dnat accept\n", br);
+         * DNAT rule of ours sent to the bridge, both ways (an isolated
+         * network rejects the rest). */
+        fprintf(f, "    oifname \"%s\" ct status dnat accept\n"
+                   "    iifname \"%s\" ct status dnat accept\n", br, br);
         if (def->forward != NETWORK_FORWARD_OPEN)
                 /* Isolated networks, and everything the rules above did not let through. */
                 fprintf(f,
