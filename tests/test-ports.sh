@@ -249,12 +249,35 @@ check "... and its relay's units" [ "$(relay_units)" = 0 ]
 out=$(vivctl create "$work/pb.xml" 2>&1)
 check "now the second container may publish 8080" contains "$out" "Domain pb created"
 expect=hello-pb
-wait_for 100 answers in_client 10.72.0.1 8080
+wait_for 10 answers in_client 10.72.0.1 8080
 check "... and it answers" answers in_client 10.72.0.1 8080
 vivctl destroy pb >/dev/null 2>&1
 check "nothing is left in nft" [ "$(port_tables)" = 0 ]
 wait_for 100 [ "$(relay_units)" = 0 ]
 check "... nor in systemd" [ "$(relay_units)" = 0 ]
+
+# --- an isolated network (no <forward>): a published port still answers
+cat >"$work/vtq.xml" <<'XML'
+<network>
+  <name>vtq</name>
+  <bridge name='vtqbr0'/>
+  <ip address='10.73.0.1' netmask='255.255.255.0'/>
+</network>
+XML
+out=$(vivctl net-create "$work/vtq.xml" 2>&1)
+check "net-create vtq (isolated)" contains "$out" "Network vtq created"
+sed -e "s/network='vtp'/network='vtq'/; s/10\.71\.0\.5/10.73.0.5/; s/10\.71\.0\.1/10.73.0.1/" \
+	-e "s/>pb</>pc</; s/hello-pb/hello-pc/; s/udp-pb/udp-pc/" "$work/pb.xml" >"$work/pc.xml"
+out=$(vivctl create "$work/pc.xml" 2>&1)
+check "a container on it publishes tcp 8080" contains "$out" "Domain pc created"
+expect=hello-pc
+wait_for 10 answers in_client 10.72.0.1 8080
+check "... which answers another namespace through the isolated bridge" answers in_client 10.72.0.1 8080
+check "... while the network stays isolated (the container reaches no other network)" \
+	not quiet in_ct pc busybox ping -c 1 -W 2 10.72.0.2
+vivctl destroy pc >/dev/null 2>&1
+vivctl net-destroy vtq >/dev/null 2>&1
+check "nothing of it is left in nft" [ "$(port_tables)" = 0 ]
 
 vivctl undefine pa >/dev/null 2>&1
 in_host ip netns del vtpcl >/dev/null 2>&1

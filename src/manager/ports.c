@@ -66,7 +66,8 @@ static bool port_relayed(const DomainPort *port) {
         return port->protocol == PORT_PROTOCOL_TCP && (!port->address || streq(port->address, "::1"));
 }
 
-static int relay_start(Manager *m, const DomainDef *live, const DomainPort *port, const char *addr6) {
+static int relay_start(Manager *m, const DomainDef *live, const DomainPort *port, const char *addr6,
+                       sd_bus_error *ret_error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *socket = NULL, *service = NULL, *listen = NULL, *target = NULL, *description = NULL;
@@ -98,15 +99,16 @@ static int relay_start(Manager *m, const DomainDef *live, const DomainPort *port
                                           VIV_SOCKET_PROXYD_PATH, target, 0,
                                           "DynamicUser", "b", 1,
                                           "CollectMode", "s", "inactive-or-failed");
-        if (r < 0)
-                return r;
-        r = sd_bus_call(m->bus, msg, 0, &error, &reply);
+        if (r >= 0)
+                r = sd_bus_call(m->bus, msg, 0, &error, &reply);
         /* Loaded again by a restarted manager: the units are there still. */
         if (r < 0 && sd_bus_error_has_name(&error, "org.freedesktop.systemd1.UnitExists"))
                 return 0;
         if (r < 0)
-                fprintf(stderr, "Failed to start %s: %s\n", socket, error.message ? error.message : strerror(-r));
-        return r;
+                return sd_bus_error_setf(ret_error, VIV_ERROR_START_FAILED, "Failed to relay [::1]:%u to container '%s' (%s): %s",
+                                         port->host_port, live->name, socket,
+                                         error.message ? error.message : strerror(-r));
+        return 0;
 }
 
 static void relay_stop(Manager *m, const DomainDef *live, const DomainPort *port) {
@@ -328,11 +330,9 @@ int ports_apply(Manager *m, const DomainDef *live, sd_bus_error *error) {
                         continue;
                 ARRAY_FOREACH(port, iface->ports, iface->n_ports)
                         if (port_relayed(port)) {
-                                r = relay_start(m, live, port, addr6);
+                                r = relay_start(m, live, port, addr6, error);
                                 if (r < 0)
-                                        return sd_bus_error_set_errnof(error, r,
-                                                                       "Failed to relay [::1]:%u to container '%s': %m",
-                                                                       port->host_port, live->name);
+                                        return r;
                         }
         }
         return 0;
