@@ -219,6 +219,25 @@ check "... it does not run" lacks "$(vivctl list 2>&1)" " pb "
 check "... and loaded no rules" [ "$(port_tables)" = 1 ]
 check "pa still answers" answers in_client 10.72.0.1 8080
 
+# --- a port with nowhere to go is refused at start, leaving nothing
+cat >"$work/pn.xml" <<XML
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>pn</name>
+  <os><type>exe</type><init>/bin/sh</init></os>
+  <devices>
+    <interface type='bridge'>
+      <source bridge='vtpbr0'/>
+      <vivarium:port host='9090'/>
+    </interface>
+  </devices>
+</domain>
+XML
+out=$(vivctl create "$work/pn.xml" 2>&1)
+check "a port on an interface without a known address is refused at start" \
+	contains "$out" "Interface 0 of container 'pn' has no known address to publish its ports to"
+check "... leaving no table" [ "$(port_tables)" = 1 ]
+check "... and no scope" not quiet in_host systemctl is-active machine-pn.scope
+
 # --- a manager restart keeps them, and loads them again
 in_host systemctl restart vivariumd.service
 check "after a manager restart pa runs" contains "$(vivctl list 2>&1)" " pa "
