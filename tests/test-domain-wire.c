@@ -116,6 +116,15 @@ static void compare_interface(Diff *d, const DomainInterface *a, const DomainInt
         SAME(d, a, b, link_down);
         SAME(d, a, b, spoofcheck);
         SAME_STR(d, a, b, lease_address);
+        if (a->n_ports != b->n_ports)
+                differ(d, "n_ports");
+        else
+                for (size_t i = 0; i < a->n_ports; i++) {
+                        SAME(d, &a->ports[i], &b->ports[i], protocol);
+                        SAME(d, &a->ports[i], &b->ports[i], host_port);
+                        SAME(d, &a->ports[i], &b->ports[i], container_port);
+                        SAME_STR(d, &a->ports[i], &b->ports[i], address);
+                }
         SAME(d, a, b, bw_in.average);
         SAME(d, a, b, bw_in.peak);
         SAME(d, a, b, bw_in.burst);
@@ -416,6 +425,11 @@ static DomainDef *def_new_full(void) {
         set_ip(&i0->ips[1], AF_INET6, "fd00::2", 128, NULL);
         set_route(&i0->routes[0], AF_INET, "192.168.0.0", 16, "10.0.0.1");
         set_route(&i0->routes[1], AF_INET6, "::", 0, "fd00::1");
+        i0->n_ports = 2;
+        i0->ports = xcalloc(2, sizeof(DomainPort));
+        i0->ports[0] = (DomainPort) { .protocol = PORT_PROTOCOL_UDP, .host_port = 5353, .container_port = 53,
+                                      .address = xstrdup("::1") };
+        i0->ports[1] = (DomainPort) { .protocol = PORT_PROTOCOL_TCP, .host_port = 65535, .container_port = 1 };
         *i1 = (DomainInterface) {
                 .type = INTERFACE_DIRECT, .mac = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 }, .has_mac = false,
                 .source = xstrdup("eth0"), .direct_mode = DIRECT_MODE_BRIDGE,

@@ -514,22 +514,24 @@ static int apply_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def
         _cleanup_free_ char *script = NULL, *error = NULL;
         _cleanup_free_ NetlinkAddress *host_addrs = NULL;
         _cleanup_free_ NetGuardSubnet *subnets = NULL;
-        size_t n_ports = 0, n_addrs = 0, total = 0, n_host_addrs = 0;
+        _cleanup_free_ char (*slaac)[46] = NULL;
+        size_t n_ports = 0, n_addrs = 0, total = 0, n_host_addrs = 0, n_slaac = 0;
         int r;
 
-        for (size_t i = 0; i < n->n_devs; i++)
-                total += n->devs[i].iface->n_ips + 1;
-        ports = calloc(n->n_devs, sizeof(NetGuardPort));
-        addrs = calloc(total + 1, sizeof(char *));
-        if (!ports || !addrs)
-                return -ENOMEM;
         r = netlink_list_addresses(sk, &host_addrs, &n_host_addrs);
         if (r < 0) {
                 (void) asprintf(ret_error, "Failed to list the host's addresses: %s", strerror(-r));
                 return r;
         }
+        /* per device: its <ip>s, the lease, the link-local and one SLAAC
+         * address per address of its bridge */
+        for (size_t i = 0; i < n->n_devs; i++)
+                total += n->devs[i].iface->n_ips + 2 + n_host_addrs;
+        ports = calloc(n->n_devs, sizeof(NetGuardPort));
+        addrs = calloc(total + 1, sizeof(char *));
+        slaac = calloc(total + 1, sizeof(*slaac));
         subnets = calloc(n_host_addrs * n->n_devs + 1, sizeof(NetGuardSubnet));
-        if (!subnets)
+        if (!ports || !addrs || !slaac || !subnets)
                 return -ENOMEM;
 
         for (size_t i = 0; i < n->n_devs; i++) {
@@ -555,6 +557,28 @@ static int apply_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def
                         if (iface->ips[j].family == AF_INET)
                                 addrs[n_addrs++] = iface->ips[j].address;
                 p->n_addresses = (size_t) (addrs + n_addrs - p->addresses);
+
+                /* IPv6: the addresses the kernel autoconfigures from the MAC
+                 * (link-local, and SLAAC in each /64 of the bridge, which
+                 * the network's router advertisements announce), and its
+                 * <ip>s. */
+                p->addresses6 = addrs + n_addrs;
+                if (netguard_eui64_address("fe80::", d->mac, slaac[n_slaac]) >= 0)
+                        addrs[n_addrs++] = slaac[n_slaac++];
+                for (size_t j = 0; d->bridge[0] && j < n_host_addrs; j++) {
+                        const NetlinkAddress *a = &host_addrs[j];
+
+                        if (a->family != AF_INET6 || a->prefix != 64 || !streq(a->ifname, d->bridge) ||
+                            startswith(a->address, "fe80:"))
+                                continue;
+                        if (netguard_eui64_address(a->address, d->mac, slaac[n_slaac]) >= 0)
+                                addrs[n_addrs++] = slaac[n_slaac++];
+                }
+                for (size_t j = 0; j < iface->n_ips; j++)
+                        if (iface->ips[j].family == AF_INET6)
+                                addrs[n_addrs++] = iface->ips[j].address;
+                p->n_addresses6 = (size_t) (addrs + n_addrs - p->addresses6);
+
                 if (d->bridge[0]) {
                         p->subnets = subnets + i * n_host_addrs;
                         p->n_subnets = bridge_subnets(host_addrs, n_host_addrs, d->bridge,

@@ -199,6 +199,7 @@ static void container_reset_runtime(Container *c) {
         /* A helper that sent Exited removed its filter itself. */
         if (!c->got_exited)
                 nft_remove_guard(c->manager, c->live);
+        ports_remove(c->manager, c->live);
         networks_release_container(c->manager, c->name);
         devices_release_images(c);
         c->pidfd_source = sd_event_source_disable_unref(c->pidfd_source);
@@ -635,6 +636,9 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
         if (container_is_active(c))
                 return sd_bus_error_setf(error, VIV_ERROR_ALREADY_RUNNING, "Container '%s' is already running",
                                          c->name);
+        r = ports_check_free(c->manager, c, live, error);
+        if (r < 0)
+                return r;
 
         /* A transient container's (or CreateXML's document's): a
          * persistent one got them when it was defined. */
@@ -680,6 +684,19 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
                 hook_run_release_failed(c);
                 c->live = domain_def_free(c->live);
                 return sd_bus_error_set_errnof(error, r, "Failed to write the live XML of container '%s': %m", c->name);
+        }
+        /* Before init runs (its addresses are known now: the lease was
+         * reserved with the model), so a server there is reachable as
+         * soon as it listens. */
+        r = ports_apply(c->manager, c->live, error);
+        if (r < 0) {
+                ports_remove(c->manager, c->live);
+                devices_release_images(c);
+                networks_release_container(c->manager, c->name);
+                hook_run_release_failed(c);
+                container_remove_run_files(c);
+                c->live = domain_def_free(c->live);
+                return r;
         }
 
         c->state = CONTAINER_STARTING;
@@ -818,6 +835,7 @@ int container_adopt(Manager *m, DomainDef *live) {
                 /* Its helper could not remove its filter; its addresses
                  * are released by networks_adopt_reservations(). */
                 nft_remove_guard(m, live);
+                ports_remove(m, live);
                 devices_reclaim(c, live);
                 container_remove_run_files(c);
                 if (created)

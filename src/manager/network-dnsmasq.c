@@ -97,6 +97,21 @@ int dnsmasq_write_config(Networks *ns, const NetworkDef *def, char **ret_path) {
                 fprintf(f, "domain=%s\nexpand-hosts\nlocal=/%s/\n", def->domain_name, def->domain_name);
 
         ARRAY_FOREACH(ip, def->ips, def->n_ips) {
+                if (ip->family == AF_INET6 && ip->prefix == 64 && !(ip->dhcp && ip->n_ranges > 0)) {
+                        /* No DHCPv6: router advertisements alone, so that
+                         * guests autoconfigure an address (SLAAC) and a
+                         * default route. */
+                        struct in6_addr net;
+                        char prefix[INET6_ADDRSTRLEN];
+
+                        if (inet_pton(AF_INET6, ip->address, &net) == 1) {
+                                memset(net.s6_addr + 8, 0, 8);
+                                if (inet_ntop(AF_INET6, &net, prefix, sizeof prefix)) {
+                                        fprintf(f, "dhcp-range=%s,ra-only,64\n", prefix);
+                                        ra = true;
+                                }
+                        }
+                }
                 if (!ip->dhcp)
                         continue;
                 ARRAY_FOREACH(range, ip->ranges, ip->n_ranges) {
@@ -108,7 +123,12 @@ int dnsmasq_write_config(Networks *ns, const NetworkDef *def, char **ret_path) {
                                 leases += range_size(range);
                                 dhcp4 = true;
                         } else {
-                                fprintf(f, "dhcp-range=%s,%s,%u\n", range->start, range->end, ip->prefix);
+                                /* slaac: the router advertisements also
+                                 * announce the prefix for autoconfiguration,
+                                 * the address the anti-spoofing filter and
+                                 * published ports know (netguard.h). */
+                                fprintf(f, "dhcp-range=%s,%s,%s%u\n", range->start, range->end,
+                                        ip->prefix == 64 ? "slaac," : "", ip->prefix);
                                 ra = true;
                         }
                 }

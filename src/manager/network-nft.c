@@ -88,6 +88,20 @@ int nft_apply(Networks *ns, const NetworkDef *def, char **ret_error) {
                 "  }\n",
                 br, br);
 
+        /* Published ports reach a container from the host's loopback with
+         * net.ipv4.conf.BRIDGE.route_localnet=1 (ports.c), which would also
+         * let the bridge's guests reach the host's 127.0.0.1: what comes
+         * from the bridge with a loopback address is dropped before the
+         * kernel routes it (before conntrack too, which undoes the masquerade of
+         * the published ports' answers later). */
+        fprintf(f,
+                "  chain prerouting {\n"
+                "    type filter hook prerouting priority raw; policy accept;\n"
+                "    iifname \"%s\" ip daddr 127.0.0.0/8 drop\n"
+                "    iifname \"%s\" ip saddr 127.0.0.0/8 drop\n"
+                "  }\n",
+                br, br);
+
         fprintf(f,
                 "  chain forward {\n"
                 "    type filter hook forward priority filter; policy accept;\n"
@@ -109,6 +123,11 @@ int nft_apply(Networks *ns, const NetworkDef *def, char **ret_error) {
                         else
                                 fprintf(f, "    oifname \"%s\" %s daddr %s accept\n", br, fam, subnet);
                 }
+        /* A container's published port (ports.c): connections that a
+         * DNAT rule of ours sent to the bridge, both ways (an isolated
+         * network rejects the rest). */
+        fprintf(f, "    oifname \"%s\" ct status dnat accept\n"
+                   "    iifname \"%s\" ct status dnat accept\n", br, br);
         if (def->forward != NETWORK_FORWARD_OPEN)
                 /* Isolated networks, and everything the rules above did not let through. */
                 fprintf(f,
@@ -161,6 +180,13 @@ int nft_remove(Networks *ns, const char *name) {
         return r;
 }
 
+/* Also before networks_init() (adoption at start-up). */
+const char *nft_path_of(Manager *m) {
+        const char *e = getenv("VIVARIUM_NFT_PATH");
+
+        return m->networks ? m->networks->nft_path : e && *e ? e : VIV_NFT_PATH;
+}
+
 /* The helper removes its container's anti-spoofing table when it ends; one
  * that was killed (SIGKILL, a crash) left it, with chains that the kernel
  * keeps after their device is gone. */
@@ -176,13 +202,9 @@ void nft_remove_guard(Manager *m, const DomainDef *live) {
         if (!any)
                 return;
         r = netguard_remove_script(live->uuid, &script);
-        if (r >= 0) {
-                /* Also before networks_init() (adoption at start-up). */
-                const char *e = getenv("VIVARIUM_NFT_PATH");
-                const char *nft = m->networks ? m->networks->nft_path : e && *e ? e : VIV_NFT_PATH;
-
-                r = command_run((char *const[]) { (char *) nft, (char *) "-f", (char *) "-", NULL }, script, &error);
-        }
+        if (r >= 0)
+                r = command_run((char *const[]) { (char *) nft_path_of(m), (char *) "-f", (char *) "-", NULL }, script,
+                                &error);
         if (r < 0)
                 fprintf(stderr, "Failed to remove the anti-spoofing rules of container '%s', ignoring: %s\n",
                         live->name, error ? error : strerror(-r));

@@ -455,7 +455,7 @@ static int check_subnet_free(struct nl_sock *sk, const NetworkDef *def, sd_bus_e
         return check_routes_free(sk, def, error);
 }
 
-static int write_sysctl(const char *path, const char *value) {
+int write_sysctl(const char *path, const char *value) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *old = NULL;
         size_t n = strlen(value);

@@ -17,6 +17,8 @@
 #define VIV_NETWORK_DIST_DIR    DATADIR_VIV "/networks"
 #define VIV_DNSMASQ_PATH        "/usr/sbin/dnsmasq"
 #define VIV_NFT_PATH            "/usr/sbin/nft"
+/* Debian and Fedora ship it with systemd (ports.c: the [::1] relay) */
+#define VIV_SOCKET_PROXYD_PATH  "/usr/lib/systemd/systemd-socket-proxyd"
 
 #define VIV_ERROR_NO_SUCH_NETWORK     "org.vivarium1.Error.NoSuchNetwork"
 #define VIV_ERROR_NETWORK_EXISTS      "org.vivarium1.Error.NetworkExists"
@@ -162,3 +164,13 @@ int nft_apply(Networks *ns, const NetworkDef *def, char **ret_error);
 int nft_remove(Networks *ns, const char *name);
 int nft_table_name(const char *network, char **ret);
 void nft_remove_guard(Manager *m, const DomainDef *live);
+/* nft of the networks, or of VIVARIUM_NFT_PATH before networks_init(). */
+const char *nft_path_of(Manager *m);
+/* Writes VALUE to the sysctl file PATH unless it holds it already. */
+int write_sysctl(const char *path, const char *value);
+
+/* ports.c: a running container's published ports (<vivarium:port>) */
+int ports_check_free(Manager *m, const Container *c, const DomainDef *live, sd_bus_error *error);
+int ports_apply(Manager *m, const DomainDef *live, sd_bus_error *error);
+void ports_remove(Manager *m, const DomainDef *live);
+void ports_adopt(Manager *m);

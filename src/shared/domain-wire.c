@@ -27,7 +27,7 @@
 #if __SIZEOF_POINTER__ == 8 && defined(__x86_64__)
 _Static_assert(sizeof(DomainDef) == 432, "DomainDef changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainFilesystem) == 48, "DomainFilesystem changed: update domain-wire.c and tests/test-domain-wire.c");
-_Static_assert(sizeof(DomainInterface) == 200, "DomainInterface changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainInterface) == 216, "DomainInterface changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainBandwidthRate) == 32, "DomainBandwidthRate changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainIP) == 32, "DomainIP changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainRoute) == 32, "DomainRoute changed: update domain-wire.c and tests/test-domain-wire.c");
@@ -36,6 +36,7 @@ _Static_assert(sizeof(DomainEnv) == 16, "DomainEnv changed: update domain-wire.c
 _Static_assert(sizeof(DomainHostdev) == 56, "DomainHostdev changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainDisk) == 40, "DomainDisk changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainBlkioDevice) == 48, "DomainBlkioDevice changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainPort) == 16, "DomainPort changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainCapToggle) == 8, "DomainCapToggle changed: update domain-wire.c and tests/test-domain-wire.c");
 #endif
 
@@ -292,6 +293,13 @@ static void put_interface(WireWriter *w, const DomainInterface *iface) {
         put_ips(w, iface->host_ips, iface->n_host_ips);
         put_routes(w, iface->host_routes, iface->n_host_routes);
         put_u32(w, iface->spoofcheck);
+        put_u32(w, (uint32_t) iface->n_ports);
+        ARRAY_FOREACH(port, iface->ports, iface->n_ports) {
+                put_u32(w, port->protocol);
+                put_u32(w, port->host_port);
+                put_u32(w, port->container_port);
+                put_str(w, port->address);
+        }
         put_str(w, iface->lease_address);
 }
 
@@ -516,6 +524,26 @@ static void get_bandwidth_rate(WireReader *r, DomainBandwidthRate *rate) {
         rate->floor = get_u64(r);
 }
 
+#define WIRE_MIN_PORT (4 + 4 + 4 + WIRE_MIN_STR)
+
+static void get_ports(WireReader *r, DomainPort **ret, size_t *ret_n) {
+        size_t n = get_count(r, WIRE_MIN_PORT);
+        *ret = get_array(r, n, sizeof(DomainPort));
+        if (*ret)
+                *ret_n = n;
+        ARRAY_FOREACH(port, *ret, *ret_n) {
+                uint32_t host, container;
+
+                port->protocol = GET_ENUM(r, port_protocol_to_string);
+                host = get_u32(r);
+                container = get_u32(r);
+                wire_check(r, host >= 1 && host <= UINT16_MAX && container >= 1 && container <= UINT16_MAX);
+                port->host_port = (uint16_t) host;
+                port->container_port = (uint16_t) container;
+                port->address = get_str(r);
+        }
+}
+
 static void get_interface(WireReader *r, DomainInterface *iface) {
         iface->type = GET_ENUM(r, interface_type_to_string);
         get_bytes(r, iface->mac, MAC_ADDR_LEN);
@@ -538,6 +566,9 @@ static void get_interface(WireReader *r, DomainInterface *iface) {
         wire_check(r, iface->type == INTERFACE_ETHERNET || (iface->n_host_ips == 0 && iface->n_host_routes == 0));
 
         iface->spoofcheck = GET_ENUM(r, spoofcheck_to_string);
+        get_ports(r, &iface->ports, &iface->n_ports);
+        /* The parser refuses published ports on type='direct'. */
+        wire_check(r, iface->type != INTERFACE_DIRECT || iface->n_ports == 0);
         iface->lease_address = get_str(r);
 }
 

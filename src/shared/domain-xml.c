@@ -837,6 +837,67 @@ static int parse_spoofcheck(Parser *p, xmlNode *n, DomainInterface *iface) {
         return 0;
 }
 
+static int parse_port_number(Parser *p, xmlNode *n, const char *attr, const char *text, uint16_t *ret) {
+        char *end;
+        unsigned long v;
+
+        errno = 0;
+        v = text && *text >= '0' && *text <= '9' ? strtoul(text, &end, 10) : 0;
+        if (!text || errno != 0 || *end || v < 1 || v > 65535)
+                return ERR(p, n, attr, "port '%s' is not a number from 1 to 65535", strna(text));
+        *ret = (uint16_t) v;
+        return 0;
+}
+
+/* <vivarium:port protocol='tcp|udp' host='N' container='N' address='A'/>:
+ * a host port published to the container's address on this interface. */
+static int parse_port(Parser *p, xmlNode *n, DomainInterface *iface) {
+        _cleanup_free_ char *protocol = xml_prop(n, "protocol"), *host = xml_prop(n, "host"),
+                            *container = xml_prop(n, "container"), *address = xml_prop(n, "address");
+        DomainPort port = { .protocol = PORT_PROTOCOL_TCP };
+        DomainPort *slot;
+        int r;
+
+        if (iface->type == INTERFACE_DIRECT)
+                return ERR(p, n, NULL, "a published port needs a host-side device: type='direct' has none");
+        if (protocol && streq(protocol, "udp"))
+                port.protocol = PORT_PROTOCOL_UDP;
+        else if (protocol && !streq(protocol, "tcp"))
+                return ERR(p, n, "protocol", "port protocol '%s' is unknown, expected 'tcp' or 'udp'", protocol);
+        r = parse_port_number(p, n, "host", host, &port.host_port);
+        if (r < 0)
+                return r;
+        port.container_port = port.host_port;
+        if (container) {
+                r = parse_port_number(p, n, "container", container, &port.container_port);
+                if (r < 0)
+                        return r;
+        }
+        if (address) {
+                uint8_t a[16];
+                int family = strchr(address, ':') ? AF_INET6 : AF_INET;
+
+                if (inet_pton(family, address, a) != 1)
+                        return ERR(p, n, "address", "'%s' is not an IPv4 or IPv6 address", address);
+                if ((family == AF_INET && (a[0] >= 224 || (a[0] | a[1] | a[2] | a[3]) == 0)) ||
+                    (family == AF_INET6 && (a[0] == 0xff || IN6_IS_ADDR_UNSPECIFIED((struct in6_addr *) a))))
+                        return ERR(p, n, "address", "'%s' is not a unicast address (leave address= out for every address of the host)",
+                                   address);
+        }
+        port.address = address;
+        ARRAY_FOREACH(other_iface, p->def->interfaces, p->def->n_interfaces)
+                ARRAY_FOREACH(other, other_iface->ports, other_iface->n_ports)
+                        if (domain_ports_collide(&port, other))
+                                return ERR(p, n, "host", "%s port %u of the host is published twice",
+                                           port_protocol_to_string(port.protocol), port.host_port);
+        slot = XML_ARRAY_GROW(iface->ports, iface->n_ports);
+        if (!slot)
+                return -ENOMEM;
+        port.address = TAKE_PTR(address);
+        *slot = port;
+        return 0;
+}
+
 static int parse_dev_name(Parser *p, xmlNode *n, char **ret) {
         _cleanup_free_ char *s = xml_prop(n, "dev");
 
@@ -990,6 +1051,8 @@ static int parse_interface(Parser *p, xmlNode *n) {
                 if (node_is_vivarium(c)) {
                         if (xml_name_is(c, "spoofcheck"))
                                 r = parse_spoofcheck(p, c, iface);
+                        else if (xml_name_is(c, "port"))
+                                r = parse_port(p, c, iface);
                         else
                                 r = warn_ignored(p, c);
                 } else if (xml_name_is(c, "mac"))
@@ -1827,6 +1890,13 @@ static void format_interface(XmlBuf *b, const DomainInterface *iface) {
         }
         if (iface->spoofcheck != SPOOFCHECK_DEFAULT)
                 xml_buf_printf(b, "      <vivarium:spoofcheck state='%s'/>\n", spoofcheck_to_string(iface->spoofcheck));
+        ARRAY_FOREACH(port, iface->ports, iface->n_ports) {
+                xml_buf_printf(b, "      <vivarium:port protocol='%s' host='%u' container='%u'",
+                               port_protocol_to_string(port->protocol), port->host_port, port->container_port);
+                if (port->address)
+                        xml_buf_attr(b, "address", port->address);
+                xml_buf_printf(b, "/>\n");
+        }
         xml_buf_printf(b, "    </interface>\n");
 }
 
@@ -1874,7 +1944,7 @@ static bool domain_def_uses_vivarium_ns(const DomainDef *def) {
             def->notify_timeout_sec > 0)
                 return true;
         ARRAY_FOREACH(iface, def->interfaces, def->n_interfaces)
-                if (iface->spoofcheck != SPOOFCHECK_DEFAULT)
+                if (iface->spoofcheck != SPOOFCHECK_DEFAULT || iface->n_ports > 0)
                         return true;
         return false;
 }

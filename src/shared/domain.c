@@ -68,6 +68,9 @@ void domain_interface_done(DomainInterface *iface) {
         routes_free(iface->routes, iface->n_routes);
         ips_free(iface->host_ips, iface->n_host_ips);
         routes_free(iface->host_routes, iface->n_host_routes);
+        ARRAY_FOREACH(port, iface->ports, iface->n_ports)
+                free(port->address);
+        free(iface->ports);
 }
 
 void domain_hostdev_done(DomainHostdev *hd) {
@@ -342,6 +345,22 @@ const char *spoofcheck_to_string(SpoofCheck s) {
                 [SPOOFCHECK_OFF] = "off",
         };
         return TABLE_LOOKUP(table, s);
+}
+
+const char *port_protocol_to_string(PortProtocol p) {
+        static const char *const table[] = {
+                [PORT_PROTOCOL_TCP] = "tcp",
+                [PORT_PROTOCOL_UDP] = "udp",
+        };
+        return TABLE_LOOKUP(table, p);
+}
+
+/* Two published ports collide when they share protocol and host port and
+ * one of them takes every host address, or both name the same one. */
+bool domain_ports_collide(const DomainPort *a, const DomainPort *b) {
+        if (a->protocol != b->protocol || a->host_port != b->host_port)
+                return false;
+        return !a->address || !b->address || streq(a->address, b->address);
 }
 
 const char *cap_policy_to_string(CapPolicy p) {

@@ -82,6 +82,22 @@ typedef enum SpoofCheck {
         _SPOOFCHECK_MAX,
 } SpoofCheck;
 
+/* <vivarium:port protocol='tcp|udp' host='N' container='N' [address='A']/>
+ * in an <interface>: a port of the host forwarded (nftables DNAT, vivariumd's
+ * ports.c) to the container's address on that interface. */
+typedef enum PortProtocol {
+        PORT_PROTOCOL_TCP,
+        PORT_PROTOCOL_UDP,
+        _PORT_PROTOCOL_MAX,
+} PortProtocol;
+
+typedef struct DomainPort {
+        PortProtocol protocol;
+        uint16_t host_port;      /* 1..65535 */
+        uint16_t container_port; /* 1..65535, the host port when not given */
+        char *address;           /* a host address (IPv4 or IPv6) it is published on; NULL: every one */
+} DomainPort;
+
 typedef struct DomainIP {
         int family;           /* AF_INET or AF_INET6 */
         char *address;        /* textual, as given */
@@ -126,6 +142,8 @@ typedef struct DomainInterface {
         DomainRoute *host_routes;
         size_t n_host_routes;
         SpoofCheck spoofcheck;
+        DomainPort *ports;
+        size_t n_ports;
         /* Live model only, never in XML: the IPv4 address the managed
          * network's DHCP server keeps for this interface's MAC (vivariumd
          * reserves it at start), NULL for none. */
@@ -359,6 +377,9 @@ const char *interface_type_to_string(InterfaceType t);
 const char *direct_mode_to_string(DirectMode m);
 const char *lifecycle_action_to_string(LifecycleAction a);
 const char *spoofcheck_to_string(SpoofCheck s); /* "default", "on", "off" */
+const char *port_protocol_to_string(PortProtocol p); /* "tcp", "udp" */
+/* Same protocol and host port, on every host address or the same one. */
+bool domain_ports_collide(const DomainPort *a, const DomainPort *b);
 
 const char *userns_mode_to_string(UsernsMode m);
 const char *ns_share_kind_to_string(NsShareKind k);  /* "sharenet", "shareipc", "shareuts" */

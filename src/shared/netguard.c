@@ -84,6 +84,51 @@ static int put_learning(FILE *f, size_t index, const NetGuardPort *p, const char
         return 0;
 }
 
+int netguard_eui64_address(const char *prefix_address, const uint8_t mac[MAC_ADDR_LEN], char ret[static 46]) {
+        struct in6_addr a;
+
+        if (inet_pton(AF_INET6, prefix_address, &a) != 1)
+                return -EINVAL;
+        a.s6_addr[8] = mac[0] ^ 0x02; /* the universal/local bit, inverted */
+        a.s6_addr[9] = mac[1];
+        a.s6_addr[10] = mac[2];
+        a.s6_addr[11] = 0xff;
+        a.s6_addr[12] = 0xfe;
+        a.s6_addr[13] = mac[3];
+        a.s6_addr[14] = mac[4];
+        a.s6_addr[15] = mac[5];
+        return inet_ntop(AF_INET6, &a, ret, 46) ? 0 : -EINVAL;
+}
+
+/* The IPv6 rules of a port: what is not from its own addresses falls to
+ * the chain's drop policy. */
+static void put_port6(FILE *f, const NetGuardPort *p) {
+        /* Never a router (RA, redirect) nor a DHCPv6 server: a container
+         * cannot become the others' gateway. */
+        fputs("    icmpv6 type { nd-router-advert, nd-redirect } drop\n"
+              "    udp sport 547 drop\n", f);
+        /* Duplicate address detection and MLD come from :: before an
+         * address is usable. */
+        fputs("    ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld-listener-report, mld2-listener-report } accept\n", f);
+        if (p->n_addresses6 == 0)
+                return;
+        /* A neighbour advertisement claims its target (16 bytes, 8 into
+         * the ICMPv6 header): the IPv6 form of an ARP reply for another's
+         * address. */
+        fputs("    icmpv6 type nd-neighbor-advert @th,64,128 != {", f);
+        for (size_t i = 0; i < p->n_addresses6; i++) {
+                struct in6_addr a;
+
+                (void) inet_pton(AF_INET6, p->addresses6[i], &a);
+                fprintf(f, "%s 0x", i ? "," : "");
+                for (size_t j = 0; j < 16; j++)
+                        fprintf(f, "%02x", a.s6_addr[j]);
+        }
+        fputs(" } drop\n    ip6 saddr ", f);
+        put_set(f, p->addresses6, p->n_addresses6);
+        fputs(" accept\n", f);
+}
+
 static int put_port(FILE *f, size_t index, const NetGuardPort *p) {
         char mac[18], arp[96];
         bool learn = p->n_subnets > 0;
@@ -137,8 +182,9 @@ static int put_port(FILE *f, size_t index, const NetGuardPort *p) {
         if (r < 0)
                 return r;
         /* DHCPDISCOVER/REQUEST before there is a lease. */
-        fputs("    ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept\n"
-              "  }\n", f);
+        fputs("    ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept\n", f);
+        put_port6(f, p);
+        fputs("  }\n", f);
         return 0;
 }
 
@@ -155,6 +201,11 @@ int netguard_script(const uint8_t uuid[16], const char *container, const NetGuar
                 for (size_t j = 0; j < ports[i].n_addresses; j++) {
                         struct in_addr a;
                         if (inet_pton(AF_INET, ports[i].addresses[j], &a) != 1)
+                                return -EINVAL;
+                }
+                for (size_t j = 0; j < ports[i].n_addresses6; j++) {
+                        struct in6_addr a;
+                        if (inet_pton(AF_INET6, ports[i].addresses6[j], &a) != 1)
                                 return -EINVAL;
                 }
         }

@@ -15,8 +15,12 @@
  * address, and DHCP from 0.0.0.0 to the broadcast address (how a lease is
  * got). DHCP carries the container's MAC as client hardware address (no
  * lease for a made-up client) and a container never answers as a DHCP
- * server. Everything else, IPv6 and other ethertypes included, is dropped,
- * as libvirt's clean-traffic does (no-other-l2-traffic).
+ * server. IPv6 passes from an allowed IPv6 address (its link-local and
+ * SLAAC addresses, which derive from the MAC, and its <ip>s), from :: only
+ * for duplicate address detection and MLD, neighbour advertisements only
+ * for an allowed target, and never a router advertisement, a redirect or a
+ * DHCPv6 server's answer. Everything else, other ethertypes included, is
+ * dropped, as libvirt's clean-traffic does (no-other-l2-traffic).
  *
  * One more address may be learned, as clean-traffic learns one by default
  * (CTRL_IP_LEARNING=any): the first IPv4 address the container sends ARP or
@@ -44,7 +48,16 @@ typedef struct NetGuardPort {
         size_t n_addresses;
         const NetGuardSubnet *subnets;  /* the bridge's IPv4 addresses: where one address may be learned */
         size_t n_subnets;
+        const char *const *addresses6;  /* IPv6 sources allowed, textual (netguard_eui64_address()) */
+        size_t n_addresses6;
 } NetGuardPort;
+
+/* The address that stateless autoconfiguration (RFC 4862, the kernel's
+ * default addr_gen_mode) gives MAC in the /64 of PREFIX_ADDRESS, an IPv6
+ * address of that /64 ("fe80::" for the link-local one): its modified
+ * EUI-64 interface identifier. -EINVAL for a PREFIX_ADDRESS that is not
+ * IPv6. */
+int netguard_eui64_address(const char *prefix_address, const uint8_t mac[MAC_ADDR_LEN], char ret[static 46]);
 
 /* True when IFACE is guarded: type='network' unless
  * <vivarium:spoofcheck state='off'/>; other types only with state='on'. */
@@ -58,7 +71,7 @@ int netguard_table_name(const uint8_t uuid[16], char **ret);
 
 /* The script that replaces the container's table with one for PORTS (the
  * table is made new in one transaction). Addresses are checked: -EINVAL for
- * one that is not IPv4, or for a device name nft cannot quote. */
+ * one that is not IPv4 (IPv6 in addresses6), or for a device name nft cannot quote. */
 int netguard_script(const uint8_t uuid[16], const char *container, const NetGuardPort *ports, size_t n_ports,
                     char **ret);
 

@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Published ports (<vivarium:port> in an <interface>): an nftables table
+ * per running container, "inet vivarium-ports-UUID", of DNAT rules from a
+ * port of the host to the container's address on that interface, IPv4 and
+ * IPv6. The manager loads it before the helper runs and deletes it on every
+ * way the container ends (container_reset_runtime()); a restarted manager
+ * loads it again for each container it adopts. The helper never touches it.
+ *
+ * Where the connection comes from:
+ * - another host or namespace, to an address of the host: prerouting DNAT;
+ * - a process of the host, to one of its own addresses: output DNAT;
+ * - the host's IPv4 loopback (127.0.0.1): output DNAT too, and then the
+ *   kernel refuses to route a packet with a 127/8 source out of a real
+ *   device unless that device has route_localnet. So, on managed networks
+ *   only (their bridge is Vivarium's), the bridge gets
+ *   net.ipv4.conf.BRIDGE.route_localnet=1, those connections are
+ *   masqueraded to the bridge's address (the container never sees 127/8),
+ *   and the network's table drops whatever comes from the bridge with a
+ *   loopback address (network-nft.c): the guests cannot use the sysctl to
+ *   reach the host's 127.0.0.1 services (CVE-2020-8558 of kube-proxy).
+ * - the host's IPv6 loopback (::1): no DNAT can work. The kernel drops the
+ *   answer once the masquerade is undone (a ::1 destination arriving on a
+ *   real device has no route, Ip6InNoRoutes), and IPv6 has no
+ *   route_localnet. So [::1]:PORT of a TCP port is a relay, as Docker's
+ *   docker-proxy and Incus' proxy device do it, made of systemd's own parts:
+ *   a transient socket unit listening there (vivarium-port-UUID-PORT.socket)
+ *   that activates systemd-socket-proxyd, which connects to the container's
+ *   IPv6 address. systemd binds the socket, so the relay runs without any
+ *   privilege (DynamicUser=yes); both units outlive a manager, like the
+ *   table, and go with it. UDP on [::1] is not relayed.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "bus-names.h"
+#include "command.h"
+#include "fileio.h"
+#include "macros.h"
+#include "manager.h"
+#include "netguard.h"
+#include "network.h"
+
+static int ports_table_name(const uint8_t uuid[16], char **ret) {
+        char u[37];
+
+        uuid_format(uuid, u);
+        return asprintf(ret, "vivarium-ports-%s", u) < 0 ? -ENOMEM : 0;
+}
+
+/* The relay of [::1]:PORT (above): "vivarium-port-UUID-PORT.socket" and
+ * its ".service". */
+static int relay_unit_name(const uint8_t uuid[16], uint16_t port, const char *suffix, char **ret) {
+        char u[37];
+
+        uuid_format(uuid, u);
+        return asprintf(ret, "vivarium-port-%s-%u.%s", u, port, suffix) < 0 ? -ENOMEM : 0;
+}
+
+static bool port_relayed(const DomainPort *port) {
+        return port->protocol == PORT_PROTOCOL_TCP && (!port->address || streq(port->address, "::1"));
+}
+
+static int relay_start(Manager *m, const DomainDef *live, const DomainPort *port, const char *addr6,
+                       sd_bus_error *ret_error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *socket = NULL, *service = NULL, *listen = NULL, *target = NULL, *description = NULL;
+        int r;
+
+        if (relay_unit_name(live->uuid, port->host_port, "socket", &socket) < 0 ||
+            relay_unit_name(live->uuid, port->host_port, "service", &service) < 0 ||
+            asprintf(&listen, "[::1]:%u", port->host_port) < 0 ||
+            /* systemd-socket-proxyd of systemd 252 splits at the last ':'
+             * and resolves the rest as it is: no brackets */
+            asprintf(&target, "%s:%u", addr6, port->container_port) < 0 ||
+            asprintf(&description, "Port %u of container %s on [::1]", port->host_port, live->name) < 0)
+                return -ENOMEM;
+
+        r = sd_bus_message_new_method_call(m->bus, &msg, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE,
+                                           "StartTransientUnit");
+        if (r >= 0)
+                r = sd_bus_message_append(msg, "ss", socket, "fail");
+        if (r >= 0)
+                r = sd_bus_message_append(msg, "a(sv)", 4,
+                                          "Description", "s", description,
+                                          "Listen", "a(ss)", 1, "Stream", listen,
+                                          "BindIPv6Only", "s", "ipv6-only",
+                                          "CollectMode", "s", "inactive-or-failed");
+        if (r >= 0)
+                r = sd_bus_message_append(msg, "a(sa(sv))", 1, service, 4,
+                                          "Description", "s", description,
+                                          "ExecStart", "a(sasb)", 1, VIV_SOCKET_PROXYD_PATH, 2,
+                                          VIV_SOCKET_PROXYD_PATH, target, 0,
+                                          "DynamicUser", "b", 1,
+                                          "CollectMode", "s", "inactive-or-failed");
+        if (r >= 0)
+                r = sd_bus_call(m->bus, msg, 0, &error, &reply);
+        /* Loaded again by a restarted manager: the units are there still. */
+        if (r < 0 && sd_bus_error_has_name(&error, "org.freedesktop.systemd1.UnitExists"))
+                return 0;
+        if (r < 0)
+                return sd_bus_error_setf(ret_error, VIV_ERROR_START_FAILED, "Failed to relay [::1]:%u to container '%s' (%s): %s",
+                                         port->host_port, live->name, socket,
+                                         error.message ? error.message : strerror(-r));
+        return 0;
+}
+
+static void relay_stop(Manager *m, const DomainDef *live, const DomainPort *port) {
+        static const char *const suffixes[] = { "socket", "service" };
+
+        ARRAY_FOREACH(suffix, suffixes, ELEMENTSOF(suffixes)) {
+                _cleanup_free_ char *unit = NULL;
+
+                if (!m->bus || relay_unit_name(live->uuid, port->host_port, *suffix, &unit) < 0)
+                        continue;
+                (void) sd_bus_call_method_async(m->bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE, "StopUnit",
+                                                NULL, NULL, "ss", unit, "replace");
+        }
+}
+
+static bool def_has_ports(const DomainDef *def) {
+        if (!def)
+                return false;
+        ARRAY_FOREACH(iface, def->interfaces, def->n_interfaces)
+                if (iface->n_ports > 0)
+                        return true;
+        return false;
+}
+
+int ports_check_free(Manager *m, const Container *c, const DomainDef *live, sd_bus_error *error) {
+        ARRAY_FOREACH(iface, live->interfaces, live->n_interfaces)
+                ARRAY_FOREACH(port, iface->ports, iface->n_ports)
+                        for (Container *o = m->containers; o; o = o->next) {
+                                if (o == c || !o->live || !container_is_active(o))
+                                        continue;
+                                ARRAY_FOREACH(oi, o->live->interfaces, o->live->n_interfaces)
+                                        ARRAY_FOREACH(other, oi->ports, oi->n_ports)
+                                                if (domain_ports_collide(port, other))
+                                                        return sd_bus_error_setf(
+                                                                error, VIV_ERROR_START_FAILED,
+                                                                "Host port %s/%u of container '%s' is already published by container '%s'",
+                                                                port_protocol_to_string(port->protocol),
+                                                                port->host_port, c->name, o->name);
+                        }
+        return 0;
+}
+
+/* The container's addresses on IFACE that a port is forwarded to: the
+ * first IPv4/IPv6 <ip>, else the IPv4 address its managed network's DHCP
+ * keeps for it and the IPv6 address it autoconfigures in the network's
+ * /64 (netguard_eui64_address()). "" for none. */
+static void target_addresses(Manager *m, const DomainInterface *iface, char ret4[static 46], char ret6[static 46],
+                             const char **ret_bridge) {
+        Network *n = NULL;
+
+        ret4[0] = ret6[0] = 0;
+        *ret_bridge = NULL;
+        ARRAY_FOREACH(ip, iface->ips, iface->n_ips) {
+                char *dst = ip->family == AF_INET ? ret4 : ret6;
+                if (!dst[0])
+                        snprintf(dst, 46, "%s", ip->address);
+        }
+        if (iface->type != INTERFACE_NETWORK)
+                return;
+        if (!ret4[0] && iface->lease_address)
+                snprintf(ret4, 46, "%s", iface->lease_address);
+        if (m->networks)
+                n = network_find(m->networks, iface->source);
+        if (!n || !n->live)
+                return;
+        *ret_bridge = n->live->bridge;
+        if (!ret6[0])
+                ARRAY_FOREACH(ip, n->live->ips, n->live->n_ips)
+                        if (ip->family == AF_INET6 && ip->prefix == 64 &&
+                            netguard_eui64_address(ip->address, iface->mac, ret6) >= 0)
+                                break;
+}
+
+static void put_rules(FILE *f, const DomainPort *port, const char *addr4, const char *addr6, bool loopback4) {
+        const char *proto = port_protocol_to_string(port->protocol);
+        bool v6_address = port->address && strchr(port->address, ':');
+
+        if (addr4[0] && !v6_address) {
+                if (port->address)
+                        fprintf(f, "    ip daddr %s", port->address);
+                else
+                        fprintf(f, "    fib daddr type local%s", loopback4 ? "" : " ip daddr != 127.0.0.0/8");
+                fprintf(f, " %s dport %u dnat ip to %s:%u\n", proto, port->host_port, addr4, port->container_port);
+        }
+        /* [::1] is the relay's (above) */
+        if (addr6[0] && (v6_address || !port->address) && !streq_ptr(port->address, "::1")) {
+                if (port->address)
+                        fprintf(f, "    ip6 daddr %s", port->address);
+                else
+                        fputs("    fib daddr type local ip6 daddr != ::1", f);
+                fprintf(f, " %s dport %u dnat ip6 to [%s]:%u\n", proto, port->host_port, addr6, port->container_port);
+        }
+}
+
+static int ports_script(Manager *m, const DomainDef *live, char **ret_script, char ***ret_bridges,
+                        sd_bus_error *error) {
+        _cleanup_free_ char *table = NULL, *text = NULL, *rules = NULL, *post = NULL;
+        _cleanup_fclose_ FILE *f = NULL, *rf = NULL, *pf = NULL;
+        _cleanup_free_ char **bridges = NULL;
+        size_t size = 0, rsize = 0, psize = 0, n_bridges = 0;
+        int r;
+
+        r = ports_table_name(live->uuid, &table);
+        if (r < 0)
+                return r;
+        bridges = calloc(live->n_interfaces + 1, sizeof(char *));
+        rf = open_memstream(&rules, &rsize);
+        pf = open_memstream(&post, &psize);
+        if (!bridges || !rf || !pf)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < live->n_interfaces; i++) {
+                const DomainInterface *iface = &live->interfaces[i];
+                const char *bridge;
+                char addr4[46], addr6[46];
+
+                if (iface->n_ports == 0)
+                        continue;
+                target_addresses(m, iface, addr4, addr6, &bridge);
+                if (!addr4[0] && !addr6[0])
+                        return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
+                                                 "Interface %zu of container '%s' has no known address to publish its ports to: give it an <ip> or put it on a managed network with DHCP or an IPv6 /64",
+                                                 i, live->name);
+                if (bridge && !netguard_device_name_ok(bridge))
+                        bridge = NULL;
+                if (bridge && addr4[0])
+                        bridges[n_bridges++] = (char *) bridge;
+                ARRAY_FOREACH(port, iface->ports, iface->n_ports) {
+                        if (port->address && !(strchr(port->address, ':') ? addr6[0] : addr4[0]))
+                                return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
+                                                         "Port %s/%u of container '%s' is published on %s, but interface %zu has no %s address",
+                                                         port_protocol_to_string(port->protocol), port->host_port,
+                                                         live->name, port->address, i,
+                                                         strchr(port->address, ':') ? "IPv6" : "IPv4");
+                        if (port->address && strncmp(port->address, "127.", 4) == 0 && !(bridge && addr4[0]))
+                                return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
+                                                         "Port %s/%u of container '%s' is published on %s, which works on a managed network (type='network') only",
+                                                         port_protocol_to_string(port->protocol), port->host_port,
+                                                         live->name, port->address);
+                        if (port->address && streq(port->address, "::1") && port->protocol != PORT_PROTOCOL_TCP)
+                                return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
+                                                         "Port udp/%u of container '%s' cannot be published on [::1]: only TCP is relayed there",
+                                                         port->host_port, live->name);
+                        put_rules(rf, port, addr4, addr6, bridge && addr4[0]);
+                        if (bridge && addr4[0])
+                                fprintf(pf, "    ip saddr 127.0.0.0/8 ip daddr %s %s dport %u ct status dnat masquerade\n",
+                                        addr4, port_protocol_to_string(port->protocol), port->container_port);
+                }
+        }
+        if (fclose(TAKE_PTR(rf)) != 0 || fclose(TAKE_PTR(pf)) != 0)
+                return -ENOMEM;
+
+        f = open_memstream(&text, &size);
+        if (!f)
+                return -ENOMEM;
+        /* add + delete + define: one transaction that replaces what an
+         * earlier manager loaded. Container names need no quoting. */
+        fprintf(f,
+                "add table inet %s\ndelete table inet %s\ntable inet %s {\n"
+                "  comment \"published ports of container %s\"\n"
+                "  chain prerouting {\n"
+                "    type nat hook prerouting priority -100; policy accept;\n%s"
+                "  }\n"
+                "  chain output {\n"
+                "    type nat hook output priority -100; policy accept;\n%s"
+                "  }\n"
+                "  chain postrouting {\n"
+                "    type nat hook postrouting priority 100; policy accept;\n%s"
+                "  }\n"
+                "}\n",
+                table, table, table, live->name, rules, rules, post);
+        if (fflush(f) != 0 || ferror(f))
+                return -ENOMEM;
+        if (fclose(TAKE_PTR(f)) != 0)
+                return -ENOMEM;
+        *ret_script = TAKE_PTR(text);
+        *ret_bridges = TAKE_PTR(bridges);
+        return 0;
+}
+
+int ports_apply(Manager *m, const DomainDef *live, sd_bus_error *error) {
+        _cleanup_free_ char *script = NULL, *nft_error = NULL;
+        _cleanup_free_ char **bridges = NULL;
+        int r;
+
+        if (!def_has_ports(live))
+                return 0;
+        r = ports_script(m, live, &script, &bridges, error);
+        if (r < 0) {
+                if (sd_bus_error_is_set(error))
+                        return r;
+                return sd_bus_error_set_errnof(error, r, "Failed to write the port rules of container '%s': %m",
+                                               live->name);
+        }
+        for (char **b = bridges; *b; b++) {
+                _cleanup_free_ char *path = NULL;
+
+                if (asprintf(&path, "/proc/sys/net/ipv4/conf/%s/route_localnet", *b) < 0)
+                        return -ENOMEM;
+                r = write_sysctl(path, "1\n");
+                if (r < 0)
+                        fprintf(stderr, "Failed to set %s, ignoring (no published port from 127.0.0.1): %s\n", path,
+                                strerror(-r));
+        }
+        r = command_run((char *const[]) { (char *) nft_path_of(m), (char *) "-f", (char *) "-", NULL }, script,
+                        &nft_error);
+        if (r < 0)
+                return sd_bus_error_setf(error, VIV_ERROR_START_FAILED, "Failed to load the port rules of container '%s': %s",
+                                         live->name, nft_error ? nft_error : strerror(-r));
+
+        ARRAY_FOREACH(iface, live->interfaces, live->n_interfaces) {
+                const char *bridge;
+                char addr4[46], addr6[46];
+
+                if (iface->n_ports == 0)
+                        continue;
+                target_addresses(m, iface, addr4, addr6, &bridge);
+                if (!addr6[0])
+                        continue;
+                ARRAY_FOREACH(port, iface->ports, iface->n_ports)
+                        if (port_relayed(port)) {
+                                r = relay_start(m, live, port, addr6, error);
+                                if (r < 0)
+                                        return r;
+                        }
+        }
+        return 0;
+}
+
+void ports_remove(Manager *m, const DomainDef *live) {
+        _cleanup_free_ char *table = NULL, *script = NULL, *error = NULL;
+        int r;
+
+        if (!def_has_ports(live))
+                return;
+        ARRAY_FOREACH(iface, live->interfaces, live->n_interfaces)
+                ARRAY_FOREACH(port, iface->ports, iface->n_ports)
+                        if (port_relayed(port))
+                                relay_stop(m, live, port);
+        r = ports_table_name(live->uuid, &table);
+        if (r >= 0 && asprintf(&script, "add table inet %s\ndelete table inet %s\n", table, table) < 0)
+                r = -ENOMEM;
+        if (r >= 0)
+                r = command_run((char *const[]) { (char *) nft_path_of(m), (char *) "-f", (char *) "-", NULL }, script,
+                                &error);
+        if (r < 0)
+                fprintf(stderr, "Failed to remove the port rules of container '%s', ignoring: %s\n", live->name,
+                        error ? error : strerror(-r));
+}
+
+/* After a manager restart, once containers and networks are adopted: the
+ * tables outlive a manager, and are loaded again from what the live
+ * definitions say now, with the IPv4 address each managed network keeps
+ * for an interface (its reservations, read back by
+ * networks_adopt_reservations(); the live XML never holds it). */
+void ports_adopt(Manager *m) {
+        for (Container *c = m->containers; c; c = c->next) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                if (!container_is_active(c) || !def_has_ports(c->live))
+                        continue;
+                ARRAY_FOREACH(iface, c->live->interfaces, c->live->n_interfaces) {
+                        Network *n = iface->type == INTERFACE_NETWORK && m->networks ?
+                                network_find(m->networks, iface->source) : NULL;
+
+                        if (!n || iface->lease_address)
+                                continue;
+                        ARRAY_FOREACH(res, n->reservations, n->n_reservations) {
+                                struct in_addr a = { .s_addr = htonl(res->addr) };
+                                char text[INET_ADDRSTRLEN];
+
+                                if (!streq(res->container, c->name) || memcmp(res->mac, iface->mac, 6) != 0 ||
+                                    !inet_ntop(AF_INET, &a, text, sizeof text))
+                                        continue;
+                                iface->lease_address = strdup(text);
+                                break;
+                        }
+                }
+                if (ports_apply(m, c->live, &error) < 0)
+                        fprintf(stderr, "Failed to load the port rules of container '%s' again, ignoring: %s\n",
+                                c->name, error.message);
+        }
+}
