@@ -69,6 +69,7 @@ static void container_free(Container *c) {
         sd_event_source_disable_unref(c->handshake_source);
         sd_event_source_disable_unref(c->kill_timer);
         sd_event_source_disable_unref(c->start_timer);
+        sd_event_source_disable_unref(c->adopt_timer);
         safe_close(c->pidfd);
         safe_close(c->handshake_fd);
         helper_disconnect(c);
@@ -204,6 +205,8 @@ static void container_reset_runtime(Container *c) {
         c->handshake_source = sd_event_source_disable_unref(c->handshake_source);
         c->kill_timer = sd_event_source_disable_unref(c->kill_timer);
         c->start_timer = sd_event_source_disable_unref(c->start_timer);
+        c->adopt_timer = sd_event_source_disable_unref(c->adopt_timer);
+        c->adopting = false;
         c->pidfd = safe_close(c->pidfd);
         c->handshake_fd = safe_close(c->handshake_fd);
         helper_disconnect(c);
@@ -767,13 +770,19 @@ int container_destroy(Container *c, sd_bus_message *msg) {
         return 1;
 }
 
-/* A helper found running at start-up: the same container, the same Id. */
+/* A helper found running at start-up: the same container, the same Id.
+ * Alive means that its control socket takes our connection and the process
+ * listening on it exists (SO_PEERCRED, then a pidfd): the container runs from
+ * now on, watched like any other. Describe, which fills in what the live XML
+ * lacks (init's PID, paused), is answered later (adopt.c): on a loaded machine,
+ * or by a stopped helper, maybe much later, and a living container must not be
+ * destroyed for that. Only a run whose helper is gone is cleaned up. Nothing
+ * here waits, so every helper is adopted at once, however many there are. */
 int container_adopt(Manager *m, DomainDef *live) {
         _cleanup_(domain_def_freep) DomainDef *owned = live;
-        _cleanup_free_ char *name = NULL, *uuid = NULL, *unit = NULL, *state = NULL;
         _cleanup_close_ int pidfd = -EBADF;
         Container *c;
-        uint32_t helper_pid = 0, leader_pid = 0;
+        pid_t helper_pid = 0;
         bool created = false;
         int r;
 
@@ -793,11 +802,9 @@ int container_adopt(Manager *m, DomainDef *live) {
 
         r = helper_connect(c);
         if (r >= 0)
-                r = helper_describe(c, &name, &uuid, &helper_pid, &leader_pid, &unit, &state);
-        if (r >= 0 && !streq(name, c->name))
-                r = -ESTALE;
+                r = helper_peer_pid(c, &helper_pid);
         if (r >= 0) {
-                pidfd = pidfd_open((pid_t) helper_pid, 0);
+                pidfd = pidfd_open(helper_pid, 0);
                 if (pidfd < 0)
                         r = -errno;
         }
@@ -818,9 +825,8 @@ int container_adopt(Manager *m, DomainDef *live) {
 
         c->live = TAKE_PTR(owned);
         devices_adopt(c);
-        c->paused = streq_ptr(state, VIV_STATE_PAUSED);
-        c->helper_pid = (pid_t) helper_pid;
-        c->leader_pid = (pid_t) leader_pid;
+        c->helper_pid = helper_pid;
+        c->leader_pid = 0;
         c->helper_is_child = false;
         c->state = CONTAINER_RUNNING;
         r = helper_watch(c, TAKE_FD(pidfd));
@@ -828,14 +834,5 @@ int container_adopt(Manager *m, DomainDef *live) {
                 fprintf(stderr, "Failed to watch the helper of container '%s': %s\n", c->name, strerror(-r));
                 return r;
         }
-
-        fprintf(stderr, "Adopted running container '%s': helper %u, init %u, scope %s.\n", c->name, helper_pid,
-                leader_pid, strna(unit));
-
-        /* as libvirt: a reconnect hook that fails has the container killed */
-        if (hook_run_container(c, NULL, "reconnect", "begin", NULL, NULL) < 0) {
-                fprintf(stderr, "Destroying container '%s': its reconnect hook failed.\n", c->name);
-                (void) container_destroy(c, NULL);
-        }
-        return 0;
+        return adopt_describe(c);
 }

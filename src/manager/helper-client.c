@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "bus-names.h"
 #include "macros.h"
 #include "manager.h"
 
-#define DESCRIBE_TIMEOUT_USEC (5 * 1000000ULL)
 /* past the helper's own bounded wait for the device policy (10 s) */
 #define HELPER_DEVICES_TIMEOUT_USEC (30 * 1000000ULL)
 
@@ -107,29 +107,21 @@ int helper_connect(Container *c) {
         return 0;
 }
 
-int helper_describe(Container *c, char **ret_name, char **ret_uuid, uint32_t *ret_helper_pid,
-                    uint32_t *ret_leader_pid, char **ret_unit, char **ret_state) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL, *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL; /* the caller logs, with the errno */
-        const char *name, *uuid, *unit, *state;
-        int r;
+int helper_peer_pid(Container *c, pid_t *ret) {
+        struct ucred cred = {};
+        socklen_t len = sizeof(cred);
+        int fd;
 
-        r = sd_bus_message_new_method_call(c->helper_bus, &msg, NULL, VIV_HELPER_PATH, VIV_HELPER_IFACE, "Describe");
-        if (r < 0)
-                return r;
-        r = sd_bus_call(c->helper_bus, msg, DESCRIBE_TIMEOUT_USEC, &error, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(reply, "ssuuss", &name, &uuid, ret_helper_pid, ret_leader_pid, &unit, &state);
-        if (r < 0)
-                return r;
-
-        *ret_name = strdup(name);
-        *ret_uuid = strdup(uuid);
-        *ret_unit = strdup(unit);
-        *ret_state = strdup(state);
-        if (!*ret_name || !*ret_uuid || !*ret_unit || !*ret_state)
-                return -ENOMEM;
+        fd = sd_bus_get_fd(c->helper_bus);
+        if (fd < 0)
+                return fd;
+        /* The listener's credentials, from when it called listen(): known
+         * as soon as connect() returned, whether the helper accepted yet or not. */
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return -errno;
+        if (cred.pid <= 0)
+                return -ESRCH;
+        *ret = cred.pid;
         return 0;
 }
 

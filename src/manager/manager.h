@@ -98,6 +98,10 @@ struct Container {
         int *pass_fds;                  /* StartWithFiles: for the next helper only (start --pass-fds) */
         size_t n_pass_fds;
         uint64_t reboot_flags;          /* its VIV_SHUTDOWN_INITCTL/SIGNAL mode, 0: the default */
+        bool adopting;                 /* adopted at start-up, Describe not answered yet (adopt.c) */
+        unsigned adopt_tries;
+        uint64_t adopt_deadline;       /* CLOCK_MONOTONIC: Describe is asked again until then */
+        sd_event_source *adopt_timer;  /* the next Describe */
         uint64_t restart_window_usec;  /* CLOCK_MONOTONIC start of the lifecycle restarts counted */
         unsigned restarts_in_window;
 
@@ -302,6 +306,9 @@ void container_helper_error(Container *c, const char *message);
 void container_helper_ready(Container *c, pid_t leader);
 int container_pidfd_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 int container_adopt(Manager *m, DomainDef *live);
+/* adopt.c: asks an adopted helper's Describe until it answers, its process is
+ * gone, or the wait is over; then runs the reconnect hook. */
+int adopt_describe(Container *c);
 /* NAME.<suffix> under the run directory, one run's files; "xml" first */
 #define N_CONTAINER_RUN_FILES 5
 extern const char *const container_run_file_suffixes[N_CONTAINER_RUN_FILES];
@@ -353,8 +360,8 @@ int helper_call_internal(Container *c, const char *method, sd_bus_message_handle
 /* Calls METHOD (no arguments) of the helper; USERDATA as in bus_call_async_owned(). */
 int helper_call_owned(Container *c, const char *method, sd_bus_message_handler_t handler, void *userdata,
                       sd_bus_destroy_t destroy);
-int helper_describe(Container *c, char **ret_name, char **ret_uuid, uint32_t *ret_helper_pid,
-                    uint32_t *ret_leader_pid, char **ret_unit, char **ret_state);
+/* The PID of the process listening on the helper's socket (SO_PEERCRED), connected. */
+int helper_peer_pid(Container *c, pid_t *ret);
 /* org.vivarium1.Helper.Devices.METHOD, synchronously: live attach/detach. */
 int helper_call_devices(Container *c, const char *method, sd_bus_error *error, const char *types, ...);
 int helper_call_async(Container *c, sd_bus_message *reply_to, const char *method,
