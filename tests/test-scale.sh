@@ -6,7 +6,8 @@
 #     helper, its own scope, its own run files;
 #   - a manager restart adopts every one with the same Id;
 #   - destroyed by 4 clients at once, nothing is left: no listing, no helper,
-#     no scope, no run file.
+#     no scope, no run file;
+#   - a manager holding more than 1024 fds still starts containers.
 # No time is asserted. Exit: 0 pass, 1 fail, 77 skipped (1 instead when
 # VIVARIUM_TESTS_MUST_RUN=1).
 set -uo pipefail
@@ -25,15 +26,6 @@ fi
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
-quiet() { "$@" >/dev/null; }
-wait_for() { # TRIES CMD...: every 0.1 s
-	local i
-	for ((i = 0; i < $1; i++)); do
-		"${@:2}" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 N=${VIVARIUM_SCALE_N:-100}
 CLIENTS=4
@@ -116,6 +108,29 @@ check "none is listed" count_is 0 eval 'vivctl list --all | grep -c " sc-"'
 check "no helper is left" wait_for 600 count_is 0 helper_count
 check "no scope is left" wait_for 600 count_is 0 scope_count
 check "no run file is left" count_is 0 eval 'run_files | grep -c .'
+
+# A manager with more than 1024 fds open, as with ~510 containers running (a
+# pidfd and a connection each): its helper child lowered its open-file limit
+# to 1024 before it had closed the manager's fds, so its /dev/null failed with
+# EMFILE and every start after the 507th died at once. Here the fds are opened
+# before vivariumd runs (inherited, never used), which needs no 510 containers.
+exe=$(testhost_run systemctl show -P ExecStart vivariumd.service | sed -n 's/.*path=\([^ ;]*\).*/\1/p')
+testhost_run tee /run/systemd/system/vivariumd.service.d/fds.conf >/dev/null <<CONF
+[Service]
+LimitNOFILE=4096
+ExecStart=
+ExecStart=/bin/bash -c 'for i in \$(seq 10 1200); do eval "exec \$i</dev/null"; done; exec $exe'
+CONF
+testhost_run systemctl daemon-reload
+testhost_run systemctl restart vivariumd.service
+fds=$(testhost_run sh -c 'ls /proc/$(systemctl show -P MainPID vivariumd.service)/fd | wc -l')
+check "the manager holds more than 1024 fds ($fds, $exe)" test "${fds:-0}" -gt 1024
+out=$(testhost_run sh -c 'sed "s/@NAME@/sc-fds/" /tmp/sc.xml > /tmp/sc-fds.xml && vivctl create /tmp/sc-fds.xml' 2>&1)
+check "... and still starts a container ($out)" contains "$out" "created"
+check "... which runs" eval 'vivctl list | grep -Eq " sc-fds +running"'
+quiet vivctl destroy sc-fds
+testhost_run rm /run/systemd/system/vivariumd.service.d/fds.conf
+testhost_run systemctl daemon-reload
 
 echo "1..$n"
 [ "$failures" -eq 0 ]
