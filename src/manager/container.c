@@ -397,7 +397,11 @@ static int start_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
 
 static void container_finish_start_failure(Container *c) {
         _cleanup_free_ char *msg = NULL;
-        bool scope = c->scope_created;
+        /* StartTransientUnit still unanswered counts too: a helper that died
+         * at once left systemd creating its scope, which nothing would stop
+         * (on cgroup v1, an empty scope stays active); our StopUnit follows
+         * it on the same connection, so systemd sees it after the start. */
+        bool scope = c->scope_created || c->start_phase == START_PHASE_SCOPE;
 
         if (c->start_error)
                 msg = strdup(c->start_error);
