@@ -26,15 +26,6 @@ fi
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
-quiet() { "$@" >/dev/null; }
-wait_for() { # TRIES CMD...: every 0.1 s
-	local i
-	for ((i = 0; i < $1; i++)); do
-		"${@:2}" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 work=$(mktemp -d /tmp/vt-adopt.XXXXXX)
 name=vt-$$-adopt
