@@ -11,7 +11,7 @@
 
 Parameters come from the environment: BENCH_RUNS, BENCH_DENSITY, BENCH_API_N,
 BENCH_WINDOW, BENCH_QUICK, BENCH_CLIENT (the bench-client binary),
-BENCH_SOAK_CYCLES.
+BENCH_SOAK_CYCLES, BENCH_SCALE_N (the scale stage: bench/scale.py).
 """
 import glob
 import json
@@ -692,7 +692,11 @@ def inner(outfile, stages):
     for s in stages:
         log(f"stage {s}")
         t = time.time()
-        globals()["stage_" + s](res)
+        if s == "scale":
+            import scale    # bench/scale.py
+            scale.stage_scale(res)
+        else:
+            globals()["stage_" + s](res)
         res.setdefault("stage_seconds", {})[s] = round(time.time() - t, 1)
         with open(outfile, "w") as fh:
             json.dump(res, fh)
@@ -984,6 +988,11 @@ plot {plots}
         for e, n in sorted(k["errors"].items(), key=lambda kv: -kv[1])[:8]:
             lines.append(f"- {n} × {e}")
         lines.append("")
+
+    if "scale" in raw:
+        import scale    # bench/scale.py
+        res["scale"] = raw["scale"]
+        scale.report_scale(raw["scale"], lines)
 
     if goals:
         lines.append("### Goals (issue 6)")
