@@ -3,7 +3,8 @@
 # bench/run scale measures 1,000): boots a test host and starts
 # VIVARIUM_SCALE_N (100) containers running sleep, by 4 clients at once, then
 #   - every one is listed running (vivctl list, ListContainers), with its own
-#     helper, its own scope, its own run files;
+#     helper, its own scope, its own run files, and the manager keeps no
+#     connection to an idle helper;
 #   - a manager restart adopts every one with the same Id;
 #   - destroyed by 4 clients at once, nothing is left: no listing, no helper,
 #     no scope, no run file;
@@ -95,12 +96,24 @@ check "each has its own helper Id" count_is "$N" eval 'awk "{ print \$2 }" <<<"$
 check "$N helper processes run" count_is "$N" helper_count
 check "$N scopes exist" count_is "$N" scope_count
 check "each has its live XML and socket" count_is "$((2 * N))" eval 'run_files | grep -Ec "\.(xml|sock)$"'
+# One pidfd per running container, and no connection to an idle helper: an
+# open one cost the manager's loop on every iteration (before: two fds each).
+manager_fds() { testhost_run sh -c 'ls /proc/$(systemctl show -P MainPID vivariumd.service)/fd | wc -l'; }
+few_fds() {
+	local f
+	f=$(manager_fds)
+	[ "$f" -lt $((N + N / 2 + 20)) ] && return 0
+	echo "#  the manager holds $f fds with $N containers running" >&2
+	return 1
+}
+check "the manager keeps no connection to an idle helper ($(manager_fds) fds)" few_fds
 
 testhost_run systemctl restart vivariumd.service
 all_adopted() { [ "$(testhost_run journalctl -q --no-pager -u vivariumd.service -n $((N + 50)) |
 	grep -c "Adopted running container 'sc-")" -ge "$N" ]; }
 check "a restarted manager adopts all $N" wait_for 3000 all_adopted
 check "... each with the same Id" same "$(ids)" "$before"
+check "... and closes the connections of the adoption" wait_for 300 few_fds
 
 out=$(each destroy 2>&1)
 check "all are destroyed by $CLIENTS clients at once, none fails" lacks "$out" FAILED

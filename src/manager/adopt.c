@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* The second half of adopting a helper found running at start-up
- * (container_adopt()): its Describe, asked of every helper at once. The
+ * (container_adopt()): its Describe, ADOPT_WINDOW helpers at a time (each
+ * asked holds a connection, and every connection costs each iteration of the
+ * loop: a thousand at once starved the calls behind them). The
  * container already runs in the manager's eyes; the answer adds init's PID and
  * whether it is paused. A helper that does not answer yet (a loaded machine, a
  * stopped process, a thousand helpers woken at once) is asked again as long as
@@ -22,11 +24,12 @@
 /* One Describe call; sd-bus also bounds a connection's authentication, by
  * its own (longer) timeout. */
 #define ADOPT_DESCRIBE_TIMEOUT_USEC (5 * 1000000ULL)
-/* Describe is asked again until then, counted from the manager's start. */
+/* Describe is asked again until then, counted from its first call. */
 #define ADOPT_WAIT_USEC (120 * 1000000ULL)
 /* between a failed Describe and the next: a helper that refuses at once must
  * not make the loop spin */
 #define ADOPT_RETRY_USEC (1000000ULL)
+#define ADOPT_WINDOW 32
 
 static bool helper_alive(const Container *c) {
         struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
@@ -35,9 +38,41 @@ static bool helper_alive(const Container *c) {
         return c->pidfd >= 0 && poll(&p, 1, 0) == 0;
 }
 
-static void adopt_finish(Container *c) {
-        c->adopting = false;
+static int describe_send(Container *c);
+static void describe_again(Container *c, const char *why);
+
+/* The next ones waiting for their turn. A scan of the list per finished one:
+ * pointers only, cheap against a Describe. */
+static void adopt_pump(Manager *m) {
+        uint64_t now = 0;
+
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        for (Container *c = m->containers; c && m->adopt_in_flight < ADOPT_WINDOW; c = c->next) {
+                if (!c->adopting || c->adopt_started)
+                        continue;
+                c->adopt_started = true;
+                m->adopt_in_flight++;
+                c->adopt_deadline = now + ADOPT_WAIT_USEC;
+                int r = describe_send(c);
+                if (r < 0)
+                        describe_again(c, strerror(-r));
+        }
+}
+
+void adopt_forget(Container *c) {
         c->adopt_timer = sd_event_source_disable_unref(c->adopt_timer);
+        if (!c->adopting)
+                return;
+        c->adopting = false;
+        if (c->adopt_started) {
+                c->adopt_started = false;
+                c->manager->adopt_in_flight--;
+        }
+        adopt_pump(c->manager);
+}
+
+static void adopt_finish(Container *c) {
+        adopt_forget(c);
 
         /* as libvirt: a reconnect hook that fails has the container killed */
         if (hook_run_container(c, NULL, "reconnect", "begin", NULL, NULL) < 0) {
@@ -45,8 +80,6 @@ static void adopt_finish(Container *c) {
                 (void) container_destroy(c, NULL);
         }
 }
-
-static int describe_send(Container *c);
 
 static int retry_cb(sd_event_source *s, uint64_t usec, void *userdata) {
         Container *c = userdata;
@@ -119,7 +152,7 @@ static int describe_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                  * know; its scope goes, and its helper's end (pidfd) the rest */
                 fprintf(stderr, "Container '%s' is no longer running (its socket serves '%s'): stopping scope %s.\n",
                         c->name, name, c->unit);
-                c->adopting = false;
+                adopt_forget(c);
                 (void) scope_stop(c->manager, c->unit);
                 return 0;
         }
@@ -137,40 +170,19 @@ static int describe_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
 }
 
 static int describe_send(Container *c) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
-        sd_bus_slot *slot = NULL;
         int r;
 
-        r = helper_connect(c);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_new_method_call(c->helper_bus, &msg, NULL, VIV_HELPER_PATH, VIV_HELPER_IFACE, "Describe");
-        if (r < 0)
-                return r;
-        r = sd_bus_call_async(c->helper_bus, &slot, msg, describe_reply, container_ref(c),
-                              ADOPT_DESCRIBE_TIMEOUT_USEC);
-        if (r < 0) {
-                container_unref(c);
-                return r;
-        }
-        /* the connection owns the call and its reference to the container */
-        (void) sd_bus_slot_set_destroy_callback(slot, container_unref_void);
-        (void) sd_bus_slot_set_floating(slot, 1);
-        sd_bus_slot_unref(slot);
-        c->adopt_tries++;
-        return 0;
+        r = helper_call_owned_timeout(c, "Describe", describe_reply, container_ref(c), container_unref_void,
+                                      ADOPT_DESCRIBE_TIMEOUT_USEC);
+        if (r >= 0)
+                c->adopt_tries++;
+        return r;
 }
 
 int adopt_describe(Container *c) {
-        uint64_t now = 0;
-        int r;
-
-        (void) sd_event_now(c->manager->event, CLOCK_MONOTONIC, &now);
         c->adopting = true;
+        c->adopt_started = false;
         c->adopt_tries = 0;
-        c->adopt_deadline = now + ADOPT_WAIT_USEC;
-        r = describe_send(c);
-        if (r < 0)
-                describe_again(c, strerror(-r));
+        adopt_pump(c->manager);
         return 0;
 }

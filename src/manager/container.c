@@ -70,6 +70,7 @@ static void container_free(Container *c) {
         sd_event_source_disable_unref(c->kill_timer);
         sd_event_source_disable_unref(c->start_timer);
         sd_event_source_disable_unref(c->adopt_timer);
+        sd_event_source_disable_unref(c->helper_idle);
         safe_close(c->pidfd);
         safe_close(c->handshake_fd);
         helper_disconnect(c);
@@ -205,8 +206,8 @@ static void container_reset_runtime(Container *c) {
         c->handshake_source = sd_event_source_disable_unref(c->handshake_source);
         c->kill_timer = sd_event_source_disable_unref(c->kill_timer);
         c->start_timer = sd_event_source_disable_unref(c->start_timer);
-        c->adopt_timer = sd_event_source_disable_unref(c->adopt_timer);
-        c->adopting = false;
+        adopt_forget(c);
+        c->helper_idle = sd_event_source_disable_unref(c->helper_idle);
         c->pidfd = safe_close(c->pidfd);
         c->handshake_fd = safe_close(c->handshake_fd);
         helper_disconnect(c);
@@ -369,11 +370,7 @@ void container_helper_ready(Container *c, pid_t leader) {
                 (int) leader, c->unit);
         (void) container_emit_changed(c, "State", "Id", "LeaderPID", NULL);
         (void) manager_emit_container_event(c->manager, c, "started", "booted");
-
-        r = helper_connect(c);
-        if (r < 0)
-                fprintf(stderr, "Failed to connect to the helper of container '%s', will retry on use: %s\n",
-                        c->name, strerror(-r));
+        /* No connection to the helper until a call needs one (helper-client.c). */
 }
 
 static uint64_t usec_notify(const Container *c) {
@@ -804,9 +801,7 @@ int container_adopt(Manager *m, DomainDef *live) {
                 created = true;
         }
 
-        r = helper_connect(c);
-        if (r >= 0)
-                r = helper_peer_pid(c, &helper_pid);
+        r = helper_peer_pid(c, &helper_pid);
         if (r >= 0) {
                 pidfd = pidfd_open(helper_pid, 0);
                 if (pidfd < 0)
@@ -815,7 +810,6 @@ int container_adopt(Manager *m, DomainDef *live) {
         if (r < 0) {
                 fprintf(stderr, "Container '%s' is no longer running (%s): cleaning up scope %s.\n", c->name,
                         strerror(-r), c->unit);
-                helper_disconnect(c);
                 (void) scope_stop(m, c->unit);
                 /* Its helper could not remove its filter; its addresses
                  * are released by networks_adopt_reservations(). */
