@@ -694,7 +694,11 @@ def inner(outfile, stages):
         t = time.time()
         if s == "scale":
             import scale    # bench/scale.py
-            scale.stage_scale(res)
+            try:
+                scale.stage_scale(res)
+            except Exception as e:     # what was measured is kept, with the failure
+                res.setdefault("scale", {})["error"] = repr(e)[-500:]
+                log(f"scale: failed: {e!r}")
         else:
             globals()["stage_" + s](res)
         res.setdefault("stage_seconds", {})[s] = round(time.time() - t, 1)
@@ -992,7 +996,13 @@ plot {plots}
     if "scale" in raw:
         import scale    # bench/scale.py
         res["scale"] = raw["scale"]
-        scale.report_scale(raw["scale"], lines)
+        try:
+            scale.report_scale(raw["scale"], lines)
+        except (KeyError, TypeError, ZeroDivisionError) as e:
+            lines.append(f"Scale: incomplete ({e!r}); the raw figures are in latest.json.")
+        if raw["scale"].get("error"):
+            lines.append(f"Scale failed: {raw['scale']['error']}")
+            lines.append("")
 
     if goals:
         lines.append("### Goals (issue 6)")
