@@ -11,7 +11,7 @@
 
 Parameters come from the environment: BENCH_RUNS, BENCH_DENSITY, BENCH_API_N,
 BENCH_WINDOW, BENCH_QUICK, BENCH_CLIENT (the bench-client binary),
-BENCH_SOAK_CYCLES.
+BENCH_SOAK_CYCLES, BENCH_SCALE_N (the scale stage: bench/scale.py).
 """
 import glob
 import json
@@ -778,7 +778,15 @@ def inner(outfile, stages):
     for s in stages:
         log(f"stage {s}")
         t = time.time()
-        globals()["stage_" + s](res)
+        if s == "scale":
+            import scale    # bench/scale.py
+            try:
+                scale.stage_scale(res)
+            except Exception as e:     # what was measured is kept, with the failure
+                res.setdefault("scale", {})["error"] = repr(e)[-500:]
+                log(f"scale: failed: {e!r}")
+        else:
+            globals()["stage_" + s](res)
         res.setdefault("stage_seconds", {})[s] = round(time.time() - t, 1)
         with open(outfile, "w") as fh:
             json.dump(res, fh)
@@ -1086,6 +1094,17 @@ plot {plots}
         for e, n in sorted(k["errors"].items(), key=lambda kv: -kv[1])[:8]:
             lines.append(f"- {n} × {e}")
         lines.append("")
+
+    if "scale" in raw:
+        import scale    # bench/scale.py
+        res["scale"] = raw["scale"]
+        try:
+            scale.report_scale(raw["scale"], lines)
+        except (KeyError, TypeError, ZeroDivisionError) as e:
+            lines.append(f"Scale: incomplete ({e!r}); the raw figures are in latest.json.")
+        if raw["scale"].get("error"):
+            lines.append(f"Scale failed: {raw['scale']['error']}")
+            lines.append("")
 
     if goals:
         lines.append("### Goals (issues 6 and 14)")

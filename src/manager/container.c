@@ -70,6 +70,8 @@ static void container_free(Container *c) {
         sd_event_source_disable_unref(c->handshake_source);
         sd_event_source_disable_unref(c->kill_timer);
         sd_event_source_disable_unref(c->start_timer);
+        sd_event_source_disable_unref(c->adopt_timer);
+        sd_event_source_disable_unref(c->helper_idle);
         safe_close(c->pidfd);
         safe_close(c->handshake_fd);
         helper_disconnect(c);
@@ -206,6 +208,8 @@ static void container_reset_runtime(Container *c) {
         c->handshake_source = sd_event_source_disable_unref(c->handshake_source);
         c->kill_timer = sd_event_source_disable_unref(c->kill_timer);
         c->start_timer = sd_event_source_disable_unref(c->start_timer);
+        adopt_forget(c);
+        c->helper_idle = sd_event_source_disable_unref(c->helper_idle);
         c->pidfd = safe_close(c->pidfd);
         c->handshake_fd = safe_close(c->handshake_fd);
         helper_disconnect(c);
@@ -372,11 +376,7 @@ void container_helper_ready(Container *c, pid_t leader) {
                 (int) leader, c->unit);
         (void) container_emit_changed(c, "State", "Id", "LeaderPID", NULL);
         (void) manager_emit_container_event(c->manager, c, "started", "booted");
-
-        r = helper_connect(c);
-        if (r < 0)
-                fprintf(stderr, "Failed to connect to the helper of container '%s', will retry on use: %s\n",
-                        c->name, strerror(-r));
+        /* No connection to the helper until a call needs one (helper-client.c). */
 }
 
 static uint64_t usec_notify(const Container *c) {
@@ -400,7 +400,11 @@ static int start_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
 
 static void container_finish_start_failure(Container *c) {
         _cleanup_free_ char *msg = NULL;
-        bool scope = c->scope_created;
+        /* StartTransientUnit still unanswered counts too: a helper that died
+         * at once left systemd creating its scope, which nothing would stop
+         * (on cgroup v1, an empty scope stays active); our StopUnit follows
+         * it on the same connection, so systemd sees it after the start. */
+        bool scope = c->scope_created || c->start_phase == START_PHASE_SCOPE;
 
         if (c->start_error)
                 msg = strdup(c->start_error);
@@ -793,13 +797,19 @@ int container_destroy(Container *c, sd_bus_message *msg) {
         return 1;
 }
 
-/* A helper found running at start-up: the same container, the same Id. */
+/* A helper found running at start-up: the same container, the same Id.
+ * Alive means that its control socket takes our connection and the process
+ * listening on it exists (SO_PEERCRED, then a pidfd): the container runs from
+ * now on, watched like any other. Describe, which fills in what the live XML
+ * lacks (init's PID, paused), is answered later (adopt.c): on a loaded machine,
+ * or by a stopped helper, maybe much later, and a living container must not be
+ * destroyed for that. Only a run whose helper is gone is cleaned up. Nothing
+ * here waits, so every helper is adopted at once, however many there are. */
 int container_adopt(Manager *m, DomainDef *live) {
         _cleanup_(domain_def_freep) DomainDef *owned = live;
-        _cleanup_free_ char *name = NULL, *uuid = NULL, *unit = NULL, *state = NULL;
         _cleanup_close_ int pidfd = -EBADF;
         Container *c;
-        uint32_t helper_pid = 0, leader_pid = 0;
+        pid_t helper_pid = 0;
         bool created = false;
         int r;
 
@@ -817,20 +827,15 @@ int container_adopt(Manager *m, DomainDef *live) {
                 created = true;
         }
 
-        r = helper_connect(c);
-        if (r >= 0)
-                r = helper_describe(c, &name, &uuid, &helper_pid, &leader_pid, &unit, &state);
-        if (r >= 0 && !streq(name, c->name))
-                r = -ESTALE;
+        r = helper_peer_pid(c, &helper_pid);
         if (r >= 0) {
-                pidfd = pidfd_open((pid_t) helper_pid, 0);
+                pidfd = pidfd_open(helper_pid, 0);
                 if (pidfd < 0)
                         r = -errno;
         }
         if (r < 0) {
                 fprintf(stderr, "Container '%s' is no longer running (%s): cleaning up scope %s.\n", c->name,
                         strerror(-r), c->unit);
-                helper_disconnect(c);
                 (void) scope_stop(m, c->unit);
                 /* Its helper could not remove its filter; its addresses
                  * are released by networks_adopt_reservations(). */
@@ -845,9 +850,8 @@ int container_adopt(Manager *m, DomainDef *live) {
 
         c->live = TAKE_PTR(owned);
         devices_adopt(c);
-        c->paused = streq_ptr(state, VIV_STATE_PAUSED);
-        c->helper_pid = (pid_t) helper_pid;
-        c->leader_pid = (pid_t) leader_pid;
+        c->helper_pid = helper_pid;
+        c->leader_pid = 0;
         c->helper_is_child = false;
         c->state = CONTAINER_RUNNING;
         r = helper_watch(c, TAKE_FD(pidfd));
@@ -855,14 +859,5 @@ int container_adopt(Manager *m, DomainDef *live) {
                 fprintf(stderr, "Failed to watch the helper of container '%s': %s\n", c->name, strerror(-r));
                 return r;
         }
-
-        fprintf(stderr, "Adopted running container '%s': helper %u, init %u, scope %s.\n", c->name, helper_pid,
-                leader_pid, strna(unit));
-
-        /* as libvirt: a reconnect hook that fails has the container killed */
-        if (hook_run_container(c, NULL, "reconnect", "begin", NULL, NULL) < 0) {
-                fprintf(stderr, "Destroying container '%s': its reconnect hook failed.\n", c->name);
-                (void) container_destroy(c, NULL);
-        }
-        return 0;
+        return adopt_describe(c);
 }

@@ -86,7 +86,9 @@ struct Container {
         sd_event_source *kill_timer;   /* Destroy or failed start: SIGKILL fallback */
         sd_event_source *start_timer;  /* a start that hangs fails after a while */
 
-        sd_bus *helper_bus;            /* p2p connection to NAME.sock */
+        sd_bus *helper_bus;            /* p2p connection to NAME.sock, while calls are pending */
+        unsigned helper_calls;         /* calls on helper_bus not answered yet */
+        sd_event_source *helper_idle;  /* closes helper_bus once none is pending (helper-client.c) */
         sd_bus_slot *exited_slot;
         bool got_exited;
         char *exit_detail;
@@ -98,6 +100,11 @@ struct Container {
         int *pass_fds;                  /* StartWithFiles: for the next helper only (start --pass-fds) */
         size_t n_pass_fds;
         uint64_t reboot_flags;          /* its VIV_SHUTDOWN_INITCTL/SIGNAL mode, 0: the default */
+        bool adopting;                 /* adopted at start-up, Describe not answered yet (adopt.c) */
+        bool adopt_started;            /* ... and asked (one of ADOPT_WINDOW) */
+        unsigned adopt_tries;
+        uint64_t adopt_deadline;       /* CLOCK_MONOTONIC: Describe is asked again until then */
+        sd_event_source *adopt_timer;  /* the next Describe */
         uint64_t restart_window_usec;  /* CLOCK_MONOTONIC start of the lifecycle restarts counted */
         unsigned restarts_in_window;
 
@@ -138,6 +145,7 @@ struct Manager {
         sd_event_source *trim_source;  /* heap back to the kernel after a large request */
 
         ConsoleStream *console_streams; /* consoles relayed in messages, console-stream.c */
+        unsigned adopt_in_flight;       /* adopted helpers asked Describe now (adopt.c) */
         uint64_t console_stream_counter;
 };
 
@@ -313,6 +321,11 @@ void container_helper_error(Container *c, const char *message);
 void container_helper_ready(Container *c, pid_t leader);
 int container_pidfd_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 int container_adopt(Manager *m, DomainDef *live);
+/* adopt.c: asks an adopted helper's Describe until it answers, its process is
+ * gone, or the wait is over; then runs the reconnect hook. */
+int adopt_describe(Container *c);
+/* Its adoption ends (the helper is gone, or Describe answered): lets the next one ask. */
+void adopt_forget(Container *c);
 /* NAME.<suffix> under the run directory, one run's files; "xml" first */
 #define N_CONTAINER_RUN_FILES 5
 extern const char *const container_run_file_suffixes[N_CONTAINER_RUN_FILES];
@@ -364,8 +377,8 @@ int helper_call_internal(Container *c, const char *method, sd_bus_message_handle
 /* Calls METHOD (no arguments) of the helper; USERDATA as in bus_call_async_owned(). */
 int helper_call_owned(Container *c, const char *method, sd_bus_message_handler_t handler, void *userdata,
                       sd_bus_destroy_t destroy);
-int helper_describe(Container *c, char **ret_name, char **ret_uuid, uint32_t *ret_helper_pid,
-                    uint32_t *ret_leader_pid, char **ret_unit, char **ret_state);
+/* The PID of the process listening on the helper's socket (SO_PEERCRED). */
+int helper_peer_pid(Container *c, pid_t *ret);
 /* org.vivarium1.Helper.Devices.METHOD, synchronously: live attach/detach. */
 int helper_call_devices(Container *c, const char *method, sd_bus_error *error, const char *types, ...);
 /* The same with one "ay" argument. */
@@ -379,6 +392,9 @@ int helper_call_async(Container *c, sd_bus_message *reply_to, const char *method
 /* helper_call_owned() with arguments of TYPES. */
 int helper_call_owned_args(Container *c, const char *method, sd_bus_message_handler_t handler, void *userdata,
                            sd_bus_destroy_t destroy, const char *types, ...);
+/* helper_call_owned() with a timeout of its own (0: sd-bus's default). */
+int helper_call_owned_timeout(Container *c, const char *method, sd_bus_message_handler_t handler, void *userdata,
+                              sd_bus_destroy_t destroy, uint64_t timeout_usec);
 
 /* polkit.c: 1 = allowed, 0 = asked polkit (return without a reply: the call
  * is dispatched again with the answer), < 0 = refused (error set) */

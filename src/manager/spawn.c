@@ -115,14 +115,6 @@ static _noreturn_ void exec_helper(const char *path, const char *name, int fd, i
         sigprocmask(SIG_SETMASK, &all, NULL);
         signal(SIGPIPE, SIG_DFL);
 
-        /* The manager raised its own open-file limit (manager.c); the helper
-         * and the container get the ordinary soft limit back. */
-        struct rlimit rl;
-        if (getrlimit(RLIMIT_NOFILE, &rl) >= 0 && rl.rlim_cur > FD_SETSIZE) {
-                rl.rlim_cur = FD_SETSIZE;
-                (void) setrlimit(RLIMIT_NOFILE, &rl);
-        }
-
         /* Its own session: no terminal signal of ours reaches it. */
         (void) setsid();
 
@@ -163,6 +155,17 @@ static _noreturn_ void exec_helper(const char *path, const char *name, int fd, i
 
         /* Nothing of the manager leaks into the container's process tree. */
         (void) close_range(MODEL_FD + 1 + (unsigned) n_pass_fds, ~0U, 0);
+
+        /* The manager raised its own open-file limit (manager.c); the helper
+         * and the container get the ordinary soft limit back. Only now, with
+         * the manager's fds closed: with ~500 containers running those fill
+         * every number below the limit, and the /dev/null or the copies
+         * above would fail with EMFILE (each start after the 507th did). */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) >= 0 && rl.rlim_cur > FD_SETSIZE) {
+                rl.rlim_cur = FD_SETSIZE;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
 
         /* argv[0] is the full path, so ps shows the helper as libvirt_lxc shows. */
         if (n_pass_fds > 0) {

@@ -1,0 +1,303 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""bench/run scale: 1,000 containers (issue 14, "Scale"), inside the test host.
+
+Each container runs `sleep` in a private busybox root: the one root on a tmpfs,
+read-only, idmapped by its own user namespace (the default, a picked range),
+and a 1 MiB tmpfs of its own on /tmp. Measured, for BENCH_SCALE_N (1000)
+containers:
+  serial    one client, one CreateXML at a time, in four quarters: time per
+            quarter (per container time against N), ListContainers latency at
+            0, N/4, N/2, 3N/4, N; vivctl list; the manager's RSS and CPU time;
+            the helpers' RSS and PSS; a manager restart with all of them running
+            (until the first call is answered, until every one is adopted, and
+            that none lost its helper); destroy of all (8 clients) until no
+            helper and no scope is left
+  parallel  8 clients, each one call at a time: time until all run; destroy
+  crun      the anchor in the same host: `crun --systemd-cgroup run -d` of the
+            same read-only root running sleep, serially and by 8 clients,
+            `crun delete -f` of all
+"""
+import os
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+
+import bench as B
+
+N = int(os.environ.get("BENCH_SCALE_N") or (20 if B.QUICK else 1000))
+CLIENTS = 8
+CRUN_BUNDLE = B.WORK + "/crun-sleep"
+
+
+def scale_xml():
+    return f"""<domain type='lxc'>
+<name>@NAME@</name>
+<memory>65536</memory>
+<os><type>exe</type><init>/bin/sleep</init><initarg>100000</initarg></os>
+<devices>
+<filesystem type='mount'><source dir='{B.ROOT_TMPFS}'/><target dir='/'/><readonly/></filesystem>
+<filesystem type='ram'><source usage='1024' units='KiB'/><target dir='/tmp'/></filesystem>
+<console type='pty'/>
+</devices>
+</domain>
+"""
+
+
+def cpu_s(pid):
+    """utime + stime of PID, seconds"""
+    with open(f"/proc/{pid}/stat") as fh:
+        f = fh.read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def list_ms():
+    return statistics.median(B.client_calls("list", 20 if B.QUICK else 100))
+
+
+def batch(op, n, prefix, window=1):
+    args = [B.CLIENT, op, str(n), prefix, str(window)] + ([f"{B.XMLDIR}/scale.xml"] if op == "create" else [])
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ok, failed, elapsed = p.stdout.split() if p.stdout.strip() else ("0", str(n), "0")
+    return {"ok": int(ok), "failed": int(failed), "elapsed_s": float(elapsed), "errors": p.stderr.strip()[-400:]}
+
+
+def at_once(fns):
+    """runs the functions in threads at once: (wall s, their results)"""
+    out = [None] * len(fns)
+
+    def one(i):
+        out[i] = fns[i]()
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(fns))]
+    t = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return time.perf_counter() - t, out
+
+
+def parallel(op, parts):
+    """CLIENTS bench-clients at once, each one call at a time: (wall s, results)"""
+    return at_once([lambda n=n, p=p: batch(op, n, p) for n, p in parts])
+
+
+def split(n, prefix):
+    return [(n // CLIENTS + (1 if k < n % CLIENTS else 0), f"{prefix}{k}-") for k in range(CLIENTS)]
+
+
+def running_count():
+    return sum(1 for c in B.list_containers() if c[3] == "running")
+
+
+def wait_all_gone(timeout=300):
+    t = time.perf_counter()
+    end = time.time() + timeout
+    while time.time() < end and (B.helpers() or B.machine_scopes()):
+        time.sleep(0.1)
+    return time.perf_counter() - t
+
+
+def destroy_all(parts):
+    t = time.perf_counter()
+    _, res = parallel("destroy", parts)
+    wall = time.perf_counter() - t + wait_all_gone()
+    return {"all_gone_s": wall, "failed": sum(r["failed"] for r in res),
+            "left_helpers": len(B.helpers()), "left_scopes": len(B.machine_scopes()),
+            "left_containers": len(B.list_containers())}
+
+
+def manager_facts(row):
+    mp = B.manager_pid()
+    row["manager_rss_kib"] = B.status_kib(mp, "VmRSS")
+    row["manager_fds"] = len(os.listdir(f"/proc/{mp}/fd"))
+    hs = B.helpers()[:50]
+    rss = [r for r in (B.status_kib(p, "VmRSS") for p in hs) if r]
+    pss = [r for r in (pss_kib(p) for p in hs) if r]
+    row["helper_rss_kib_median"] = statistics.median(rss) if rss else None
+    row["helper_pss_kib_median"] = statistics.median(pss) if pss else None
+    t = time.perf_counter()
+    runs = 3
+    for _ in range(runs):
+        B.run("vivctl", "list", stdout=subprocess.DEVNULL)
+    row["vivctl_list_s"] = (time.perf_counter() - t) / runs
+
+
+def restart(row):
+    """systemctl restart vivariumd with all running: until the first call is
+    answered, until all are adopted (the journal's lines), and who kept its Id"""
+    ids = {c[0]: c[2] for c in B.list_containers() if c[3] == "running"}
+    since = time.strftime("%Y-%m-%d %H:%M:%S")
+    time.sleep(1)   # the journal's --since has whole seconds
+    t = time.perf_counter()
+    B.run("systemctl", "restart", "vivariumd.service")
+    # busctl's own timeout is 25 s: the first call may wait behind the adoption
+    B.run("busctl", "--timeout=300", "call", "org.vivarium1", "/org/vivarium1", "org.vivarium1.Manager",
+          "ListContainers", stdout=subprocess.DEVNULL)
+    row["restart_first_call_s"] = time.perf_counter() - t
+    adopted = 0
+    end = time.time() + 300
+    while time.time() < end:
+        j = subprocess.run(["journalctl", "-q", "--no-pager", "-u", "vivariumd.service", "--since", since],
+                           stdout=subprocess.PIPE, text=True).stdout
+        adopted = j.count("Adopted running container")
+        if adopted >= len(ids):
+            break
+        time.sleep(0.2)
+    row["restart_all_adopted_s"] = time.perf_counter() - t
+    row["restart_adopted"] = adopted
+    after = {c[0]: c[2] for c in B.list_containers() if c[3] == "running"}
+    row["restart_same_id"] = sum(1 for k, v in ids.items() if after.get(k) == v)
+    row["restart_lost"] = len(ids) - row["restart_same_id"]
+
+
+def stage_vivarium(res):
+    with open(f"{B.XMLDIR}/scale.xml", "w") as fh:
+        fh.write(scale_xml())
+    mp = B.manager_pid()
+    s = {"n": N, "list_ms": {0: list_ms()}, "quarters": []}
+    res["serial"] = s
+    cpu0 = cpu_s(mp)
+    q = N // 4
+    for k in range(4):
+        n = q if k < 3 else N - 3 * q
+        B.log(f"scale: serial, quarter {k + 1} ({n})")
+        s["quarters"].append(batch("create", n, f"s{k}-"))
+        s["list_ms"][q * k + n] = list_ms()
+    s["all_running_s"] = sum(x["elapsed_s"] for x in s["quarters"])
+    s["running"] = running_count()
+    s["manager_cpu_s"] = cpu_s(mp) - cpu0
+    manager_facts(s)
+    B.log("scale: manager restart")
+    restart(s)
+    B.log("scale: destroying")
+    s["destroy"] = destroy_all([(x["ok"] + x["failed"], f"s{k}-") for k, x in enumerate(s["quarters"])])
+    res["serial"] = s
+
+    B.log(f"scale: {CLIENTS} clients")
+    p = {"n": N}
+    res["parallel"] = p
+    mp = B.manager_pid()
+    cpu0 = cpu_s(mp)
+    parts = split(N, "p")
+    p["all_running_s"], p["clients"] = parallel("create", parts)
+    p["failed"] = sum(r["failed"] for r in p["clients"])
+    p["running"] = running_count()
+    p["manager_cpu_s"] = cpu_s(mp) - cpu0
+    p["list_ms_at_n"] = list_ms()
+    manager_facts(p)
+    p["destroy"] = destroy_all(parts)
+    res["parallel"] = p
+
+
+def crun_prepare():
+    import json
+    os.makedirs(CRUN_BUNDLE, exist_ok=True)
+    with open(B.BUNDLE + "/config.json") as fh:
+        spec = json.load(fh)
+    spec["process"]["args"] = ["/bin/sleep", "100000"]
+    spec["root"] = {"path": B.ROOT_TMPFS, "readonly": True}
+    spec["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+                           "options": ["nosuid", "nodev", "size=1m"]})
+    with open(CRUN_BUNDLE + "/config.json", "w") as fh:
+        json.dump(spec, fh, indent=1)
+
+
+def crun_many(names, op):
+    fails = []
+    for name in names:
+        cmd = (["crun", "--systemd-cgroup", "run", "-d", "-b", CRUN_BUNDLE, name] if op == "run"
+               else ["crun", "--systemd-cgroup", "delete", "-f", name])
+        # a file, not a pipe: the detached container keeps crun's stderr open
+        with tempfile.TemporaryFile(mode="w+") as err:
+            p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+            if p.returncode != 0:
+                err.seek(0)
+                fails.append(err.read().strip()[-200:])
+    return fails
+
+
+def crun_parallel(names, op, clients):
+    el, fails = at_once([lambda ns=names[k::clients]: crun_many(ns, op) for k in range(clients)])
+    return el, [f for part in fails for f in part]
+
+
+def crun_running():
+    o = B.out("crun", "list", "-q")
+    return len([x for x in o.split() if x.startswith("sc-")])
+
+
+def stage_crun(res):
+    crun_prepare()
+    r = {}
+    for label, clients in (("serial", 1), ("parallel", CLIENTS)):
+        names = [f"sc-{label[0]}{i}" for i in range(N)]
+        B.log(f"scale: crun, {label}")
+        el, fails = crun_parallel(names, "run", clients)
+        row = {"all_running_s": el, "failed": len(fails), "errors": fails[:3], "running": crun_running()}
+        el, fails = crun_parallel(names, "delete", CLIENTS)
+        row["destroy_s"] = el
+        row["destroy_failed"] = len(fails)
+        row["left"] = crun_running()
+        r[label] = row
+    res["crun"] = r
+
+
+def stage_scale(res):
+    r = {"n": N, "clients": CLIENTS}
+    res["scale"] = r    # what was measured stays, if a later part fails
+    stage_vivarium(r)
+    stage_crun(r)
+
+
+def report_scale(sc, lines):
+    s, p, c = sc["serial"], sc["parallel"], sc["crun"]
+    n = sc["n"]
+    lines.append(f"### Scale: {n} containers running `sleep` (private busybox root: one read-only root on a "
+                 f"tmpfs, idmapped, and a 1 MiB tmpfs each)")
+    lines.append("")
+    lines.append("| | Vivarium, serial | Vivarium, 8 clients | crun, serial | crun, 8 clients |")
+    lines.append("| --- | ---: | ---: | ---: | ---: |")
+    lines.append(f"| all running, s | {s['all_running_s']:.1f} | {p['all_running_s']:.1f} | "
+                 f"{c['serial']['all_running_s']:.1f} | {c['parallel']['all_running_s']:.1f} |")
+    lines.append(f"| running / failed | {s['running']} / {sum(q['failed'] for q in s['quarters'])} | "
+                 f"{p['running']} / {p['failed']} | {c['serial']['running']} / {c['serial']['failed']} | "
+                 f"{c['parallel']['running']} / {c['parallel']['failed']} |")
+    lines.append(f"| Vivarium / crun | {s['all_running_s'] / c['serial']['all_running_s']:.2f} | "
+                 f"{p['all_running_s'] / c['parallel']['all_running_s']:.2f} | | |")
+    lines.append(f"| destroy all (8 clients), s | {s['destroy']['all_gone_s']:.1f} | {p['destroy']['all_gone_s']:.1f} | "
+                 f"{c['serial']['destroy_s']:.1f} | {c['parallel']['destroy_s']:.1f} |")
+    lines.append(f"| left after destroy | {s['destroy']['left_helpers'] + s['destroy']['left_scopes']} | "
+                 f"{p['destroy']['left_helpers'] + p['destroy']['left_scopes']} | {c['serial']['left']} | "
+                 f"{c['parallel']['left']} |")
+    lines.append(f"| manager CPU while starting, s | {s['manager_cpu_s']:.1f} | {p['manager_cpu_s']:.1f} | | |")
+    lines.append(f"| manager RSS, MiB / fds | {s['manager_rss_kib'] / 1024:.1f} / {s['manager_fds']} | "
+                 f"{p['manager_rss_kib'] / 1024:.1f} / {p['manager_fds']} | | |")
+    lines.append(f"| helper RSS / PSS, KiB (median) | {s['helper_rss_kib_median']} / {s['helper_pss_kib_median']} | "
+                 f"{p['helper_rss_kib_median']} / {p['helper_pss_kib_median']} | | |")
+    lines.append(f"| `vivctl list`, ms | {s['vivctl_list_s'] * 1000:.0f} | {p['vivctl_list_s'] * 1000:.0f} | | |")
+    lines.append("")
+    lines.append("| containers running | 0 | " + " | ".join(str(k) for k in list(s["list_ms"])[1:]) + " |")
+    lines.append("| --- |" + " ---: |" * len(s["list_ms"]))
+    lines.append("| ListContainers, ms (median) | " + " | ".join(f"{v:.2f}" for v in s["list_ms"].values()) + " |")
+    qs = s["quarters"]
+    lines.append("| serial start of that quarter, ms per container | | " +
+                 " | ".join(f"{q['elapsed_s'] * 1000 / max(q['ok'] + q['failed'], 1):.1f}" for q in qs) + " |")
+    lines.append("")
+    lines.append(f"Manager restart with {s['running']} running: first call answered after "
+                 f"{s['restart_first_call_s']:.2f} s, all adopted ({s['restart_adopted']}) after "
+                 f"{s['restart_all_adopted_s']:.2f} s; {s['restart_same_id']} kept their helper, "
+                 f"{s['restart_lost']} lost.")
+    lines.append("")
