@@ -114,7 +114,7 @@ XML
 
 out=$(vivctl define "$work/cg.xml" 2>&1 && vivctl start cg 2>&1)
 check "cg starts ($out)" contains "$out" "Domain cg started"
-probe_done() { in_host grep -qx done /tmp/cg2share/probe; }
+probe_done() { in_host grep -qx 'done' /tmp/cg2share/probe; }
 check "its probes ran" wait_for 3000 probe_done
 probe=$(in_host cat /tmp/cg2share/probe 2>&1)
 
