@@ -23,10 +23,29 @@ VIVARIUM_TEST_DEPS=(
         cockpit-ws cockpit-bridge cockpit-system chromium chromium-driver python3-selenium
         e2fsprogs qemu-utils
 )
-# Only tests/vm/run.sh (a Debian VM with systemd on pure cgroup v2 and autofs; not
-# run by tools/test): qemu, mmdebstrap for its image, e2fsprogs for its disks.
+# Only tests/vm/run.sh (a Debian VM with systemd on pure cgroup v2 and autofs; run
+# by tools/test in CI): qemu, mmdebstrap for its image, e2fsprogs for its disks.
 VIVARIUM_VM_DEPS=(
         qemu-system-x86 mmdebstrap e2fsprogs
+)
+# What the VM's image holds (minbase plus these; the image is keyed by this list):
+# only what the suites run there need (tools/test's VIVARIUM_VM_SUITES), not the
+# whole test list, so the image stays small and builds fast. The kernel is
+# bookworm-backports' (6.12): the default user namespace idmaps tmpfs (Linux 6.3)
+# and its PID namespace ownership needs 6.11; bookworm's own is 6.1.
+# The libraries are what the build links (ldd of the programs); meson and ninja
+# run the tests (meson test, testhost_install); mmdebstrap: tools/mkroot checks
+# for it before it finds its cached root (carried in by run.sh); qemu-utils:
+# qemu-nbd for the nbd test; file: tests check that busybox is static.
+VIVARIUM_VM_GUEST_DEPS=(
+        linux-image-amd64/bookworm-backports initramfs-tools
+        systemd systemd-sysv udev dbus kmod systemd-container
+        libsystemd0 libxml2 libnl-3-200 libnl-route-3-200 libseccomp2 libcap2
+        libarchive13 libjson-c5
+        meson ninja-build python3
+        util-linux mount iproute2 procps busybox-static
+        dnsmasq-base nftables
+        e2fsprogs qemu-utils mmdebstrap file
 )
 
 deps_missing() {

@@ -24,6 +24,13 @@ systemctl set-property --runtime system.slice CPUWeight=100 IOWeight=100 ||
 	echo "vm: could not set CPUWeight/IOWeight on system.slice"
 [ ! -f /sys/fs/cgroup/cgroup.subtree_control ] ||
 	echo "vm: the root cgroup's subtree_control: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
+# tools/mkroot's root for full-os (run.sh carried it in): into the VM's own root,
+# which the test hosts' overlays show and which is a throwaway snapshot, at the
+# cache path tools/mkroot looks in.
+if [ -d "$J/roots" ]; then
+	mkdir -p /var/lib/vivarium/roots && cp -a "$J/roots/." /var/lib/vivarium/roots/ ||
+		echo "vm: could not copy tools/mkroot's root into /var/lib/vivarium/roots"
+fi
 t0=$SECONDS
 cd "$VM_SRC" || exit 1
 # Under TCG everything is 10-50 times slower than on the machine, and a test host
