@@ -38,6 +38,7 @@ typedef struct CgroupLeaves {
         CgroupHierarchy *hier;
         size_t n_hier;
         char *unit;             /* "machine-NAME.scope", NULL when not in a scope */
+        char *cpuset_v1;        /* init's own cgroup in a v1 cpuset hierarchy, NULL without */
 } CgroupLeaves;
 
 /* A byte queue for relaying between the pty and a client. */
@@ -199,6 +200,7 @@ struct Helper {
 /* helper-cgroup.c */
 int cgroup_leaves_setup(CgroupLeaves *c);
 int cgroup_leaves_enter_payload(CgroupLeaves *c, pid_t pid);
+int cgroup_leaves_enter_cpuset_v1(CgroupLeaves *c, const char *cpuset, pid_t pid);
 void cgroup_leaves_kill_payload(CgroupLeaves *c);
 int cgroup_leaves_open_payload_unified(CgroupLeaves *c);
 int cgroup_leaves_chown_payload(CgroupLeaves *c, uid_t uid, gid_t gid);
