@@ -293,20 +293,9 @@ static void remove_subtree(const char *path, int depth) {
         }
 }
 
-static int rmdir_retry(const char *path) {
-        for (int i = 0; i < 100; i++) {
-                if (rmdir(path) >= 0 || errno == ENOENT)
-                        return 0;
-                if (errno != EBUSY)
-                        return -errno;
-                (void) nanosleep(&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
-        }
-        return -EBUSY;
-}
-
 void cgroup_leaves_remove(CgroupLeaves *c) {
         if (c->cpuset_v1) {
-                int r = cpuset_v1_remove(c->cpuset_v1);
+                int r = cgroup_rmdir_retry(c->cpuset_v1);
                 if (r < 0)
                         log_warning_errno(r, "Failed to remove cgroup '%s', ignoring: %m", c->cpuset_v1);
                 free(c->cpuset_v1);
@@ -321,7 +310,7 @@ void cgroup_leaves_remove(CgroupLeaves *c) {
                         continue;
                 if (hi->payload_made) {
                         remove_subtree(pay, 0);
-                        r = rmdir_retry(pay);
+                        r = cgroup_rmdir_retry(pay);
                         if (r < 0)
                                 log_warning_errno(r, "Failed to remove cgroup '%s', ignoring: %m", pay);
                         hi->payload_made = false;
@@ -329,7 +318,7 @@ void cgroup_leaves_remove(CgroupLeaves *c) {
                 if (hi->supervisor_made) {
                         /* we cannot remove the cgroup we sit in: back to the scope */
                         (void) attach_pid(hi->dir, NULL, getpid());
-                        r = rmdir_retry(sup);
+                        r = cgroup_rmdir_retry(sup);
                         if (r < 0)
                                 log_warning_errno(r, "Failed to remove cgroup '%s', ignoring: %m", sup);
                         hi->supervisor_made = false;

@@ -401,7 +401,7 @@ static void container_remove_cpuset_v1(Container *c) {
 
         if (!c->unit || cpuset_v1_path(c->unit, &path) < 0)
                 return;
-        r = cpuset_v1_remove(path);
+        r = cgroup_rmdir_retry(path);
         if (r < 0)
                 fprintf(stderr, "Failed to remove cgroup '%s' of container '%s', ignoring: %s\n",
                         path, c->name, strerror(-r));

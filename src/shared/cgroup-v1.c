@@ -187,7 +187,7 @@ int cpuset_v1_enter(const char *path, const char *list, pid_t pid) {
         return r;
 }
 
-int cpuset_v1_remove(const char *path) {
+int cgroup_rmdir_retry(const char *path) {
         for (int i = 0; i < 100; i++) {
                 if (rmdir(path) >= 0 || errno == ENOENT)
                         return 0;

@@ -22,6 +22,7 @@ int cpuset_v1_path(const char *unit, char **ret);
  * PID into it. A PATH left by an earlier run is reused. */
 int cpuset_v1_enter(const char *path, const char *list, pid_t pid);
 
-/* Removes PATH once its tasks are gone (the kernel lists an exiting task a
- * little longer: -EBUSY is retried for up to a second). 0 when absent. */
-int cpuset_v1_remove(const char *path);
+/* Removes the cgroup PATH once its tasks are gone (the kernel lists an
+ * exiting task a little longer: -EBUSY is retried for up to a second). 0 when
+ * absent. */
+int cgroup_rmdir_retry(const char *path);
