@@ -106,6 +106,11 @@ host_memtotal=$(in_host sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)
 host_uptime=$(in_host cut -d. -f1 /proc/uptime)
 unified=no
 [ "$(in_host stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] && unified=yes
+# a hybrid or legacy host's v1 cpuset hierarchy, where Vivarium puts init in
+# a cpuset cgroup of its own for <vcpu cpuset> (systemd places no scope there)
+cpuset_v1=
+[ "$unified" = no ] && cpuset_v1=$(in_host findmnt -rn -t cgroup -O cpuset -o TARGET | head -1)
+cpuset_dir() { echo "$cpuset_v1/machine.slice/machine-$1.scope"; }
 # the private root of a picked range lives on a tmpfs: the test host's / is
 # an overlayfs, which cannot be idmapped
 in_host sh -c 'r=/tmp/pvroot; mkdir -p $r/bin $r/tmp /tmp/pvout
@@ -142,7 +147,7 @@ check_view() {
 	check "$1: MemTotal is the container's 100 MiB" same "$(fact memtotal)" 102400
 	[ "$2" = procps ] && check "$1: free shows 102400 kB" same "$(fact free)" 102400
 	check "$1: nproc is 1" same "$(fact nproc)" 1
-	if [ "$unified" = yes ]; then
+	if [ "$unified" = yes ] || [ -n "$cpuset_v1" ]; then
 		check "$1: /proc/cpuinfo lists one CPU" same "$(fact cpuinfo)" 1
 		check "$1: /sys/devices/system/cpu/online is 0" same "$(fact online)" 0
 	fi
@@ -160,7 +165,25 @@ domain shared /tmp/shared.out "<vivarium:userns mode='off'/>" ""
 run shared /tmp/shared.out "shared root, no user namespace"
 check_view "shared root, no user namespace" procps
 check "no warning for a container with the view" lacks "$(journal)" "container 'shared' sees the host's memory"
+if [ -n "$cpuset_v1" ]; then
+	leader=$(in_host machinectl show shared -p Leader --value 2>/dev/null)
+	check "hybrid host: init is in the cpuset cgroup machine.slice/machine-shared.scope" \
+		same "$(in_host sed -n 's/^[0-9]*:cpuset:\(.*\)/\1/p' /proc/$leader/cgroup 2>&1)" /machine.slice/machine-shared.scope
+	check "hybrid host: its cpuset.cpus is CPU 0" same "$(in_host cat "$(cpuset_dir shared)/cpuset.cpus" 2>&1)" 0
+fi
 vivctl destroy shared >/dev/null 2>&1
+if [ -n "$cpuset_v1" ]; then
+	no_cpuset_dir() { ! in_host test -e "$(cpuset_dir "$1")"; }
+	check "hybrid host: the cpuset cgroup is removed after destroy" wait_until 60 no_cpuset_dir shared
+	# a killed helper: the manager removes what the helper could not
+	run shared /tmp/shared.out "shared root again, its helper killed"
+	helper=$(vivctl domid shared 2>/dev/null)
+	check "hybrid host: the cpuset cgroup exists while it runs" not no_cpuset_dir shared
+	[ -n "$helper" ] && in_host kill -9 "$helper"
+	shut_off() { [ "$(vivctl domstate shared 2>&1)" != running ]; }
+	check "hybrid host: the container ends with its killed helper" wait_until 120 shut_off
+	check "hybrid host: the cpuset cgroup is removed after the helper was killed" wait_until 60 no_cpuset_dir shared
+fi
 
 domain picked /out/o "<vivarium:userns mode='pick'/>" "$private"
 run picked /tmp/pvout/o "picked user namespace, private root"

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup-v1.h"
 #include "helper.h"
 #include "helper-log.h"
 
@@ -33,63 +34,6 @@ static int write_string_file(const char *path, const char *s) {
         if (n < 0)
                 return -errno;
         return (size_t) n == strlen(s) ? 0 : -EIO;
-}
-
-static bool options_have_all(const char *super_opts, const char *controllers) {
-        _cleanup_free_ char *c = strdup(controllers);
-        char *save = NULL;
-
-        if (!c)
-                return false;
-        for (char *tok = strtok_r(c, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                size_t l = strlen(tok);
-                bool found = false;
-                for (const char *p = super_opts; p && *p; ) {
-                        const char *e = strchr(p, ',');
-                        size_t pl = e ? (size_t) (e - p) : strlen(p);
-                        if (pl == l && strncmp(p, tok, l) == 0) {
-                                found = true;
-                                break;
-                        }
-                        p = e ? e + 1 : NULL;
-                }
-                if (!found)
-                        return false;
-        }
-        return true;
-}
-
-/* Mount point of the hierarchy: cgroup2 when controllers is NULL. The mount's
- * root must be "/" (it is on the host; a foreign cgroupns view is refused). */
-static int find_hierarchy_mount(const char *controllers, char **ret) {
-        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-        _cleanup_free_ char *line = NULL;
-        size_t sz = 0;
-
-        if (!f)
-                return -errno;
-        while (getline(&line, &sz, f) > 0) {
-                char root[4096], mnt[4096];
-                const char *sep = strstr(line, " - ");
-                char fstype[64], source[4096], opts[4096];
-
-                if (!sep)
-                        continue;
-                if (sscanf(line, "%*u %*u %*u:%*u %4095s %4095s", root, mnt) != 2)
-                        continue;
-                if (sscanf(sep + 3, "%63s %4095s %4095s", fstype, source, opts) != 3)
-                        continue;
-                if (!streq(root, "/"))
-                        continue;
-                if (controllers ? !streq(fstype, "cgroup") || !options_have_all(opts, controllers)
-                                : !streq(fstype, "cgroup2"))
-                        continue;
-                if (strchr(mnt, '\\'))  /* escaped characters: not a path we use */
-                        continue;
-                *ret = strdup(mnt);
-                return *ret ? 0 : -ENOMEM;
-        }
-        return -ENOENT;
 }
 
 bool cgroup_host_is_unified(void) {
@@ -221,7 +165,7 @@ int cgroup_leaves_setup(CgroupLeaves *c) {
                         continue;
                 if (unified && lines[i].controllers)
                         continue;
-                if (find_hierarchy_mount(lines[i].controllers, &mnt) < 0)
+                if (cgroup_hierarchy_mount(lines[i].controllers, &mnt) < 0)
                         continue;
                 r = add_hierarchy(c, mnt, lines[i].path, lines[i].controllers);
                 if (r < 0)
@@ -260,6 +204,29 @@ int cgroup_leaves_enter_payload(CgroupLeaves *c, pid_t pid) {
                         return log_error_errno(r, "Failed to move init into '%s/payload': %m", c->hier[i].dir);
         }
         return 0;
+}
+
+/* <vcpu cpuset> on a host with a v1 cpuset hierarchy (hybrid, legacy): init
+ * in a cpuset cgroup of its own with those CPUs. Its affinity alone already
+ * limits it, but lxcfs reads a container's CPUs (/proc/cpuinfo, stat,
+ * cpu/online) from its cpuset cgroup, and systemd places no scope in cpuset
+ * v1; on cgroup2 the scope's AllowedCPUs= does it. */
+int cgroup_leaves_enter_cpuset_v1(CgroupLeaves *c, const char *cpuset, pid_t pid) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!cpuset || !c->unit || cgroup_host_is_unified())
+                return 0;
+        r = cpuset_v1_path(c->unit, &path);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        r = cpuset_v1_enter(path, cpuset, pid);
+        if (r < 0)
+                return log_error_errno(r, "Failed to move init into the cpuset cgroup '%s': %m", path);
+        c->cpuset_v1 = TAKE_PTR(path);
+        return 1;
 }
 
 /* SIGKILLs every process of payload/ in one hierarchy; returns how many were
@@ -326,18 +293,14 @@ static void remove_subtree(const char *path, int depth) {
         }
 }
 
-static int rmdir_retry(const char *path) {
-        for (int i = 0; i < 100; i++) {
-                if (rmdir(path) >= 0 || errno == ENOENT)
-                        return 0;
-                if (errno != EBUSY)
-                        return -errno;
-                (void) nanosleep(&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
-        }
-        return -EBUSY;
-}
-
 void cgroup_leaves_remove(CgroupLeaves *c) {
+        if (c->cpuset_v1) {
+                int r = cgroup_rmdir_retry(c->cpuset_v1);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to remove cgroup '%s', ignoring: %m", c->cpuset_v1);
+                free(c->cpuset_v1);
+                c->cpuset_v1 = NULL;
+        }
         for (size_t i = 0; i < c->n_hier; i++) {
                 CgroupHierarchy *hi = &c->hier[i];
                 _cleanup_free_ char *sup = NULL, *pay = NULL;
@@ -347,7 +310,7 @@ void cgroup_leaves_remove(CgroupLeaves *c) {
                         continue;
                 if (hi->payload_made) {
                         remove_subtree(pay, 0);
-                        r = rmdir_retry(pay);
+                        r = cgroup_rmdir_retry(pay);
                         if (r < 0)
                                 log_warning_errno(r, "Failed to remove cgroup '%s', ignoring: %m", pay);
                         hi->payload_made = false;
@@ -355,7 +318,7 @@ void cgroup_leaves_remove(CgroupLeaves *c) {
                 if (hi->supervisor_made) {
                         /* we cannot remove the cgroup we sit in: back to the scope */
                         (void) attach_pid(hi->dir, NULL, getpid());
-                        r = rmdir_retry(sup);
+                        r = cgroup_rmdir_retry(sup);
                         if (r < 0)
                                 log_warning_errno(r, "Failed to remove cgroup '%s', ignoring: %m", sup);
                         hi->supervisor_made = false;
@@ -448,6 +411,7 @@ void cgroup_leaves_done(CgroupLeaves *c) {
                 free(c->hier[i].dir);
         free(c->hier);
         free(c->unit);
+        free(c->cpuset_v1);
         *c = (CgroupLeaves) {};
 }
 

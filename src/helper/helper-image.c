@@ -127,13 +127,14 @@ static int mount_block(const char *dev, bool readonly, int *ret_mnt, char ret_fs
         return -ENODEV;
 }
 
-/* nbd: qemu-nbd serves the image on /dev/nbdN (libvirt's driver). The
- * kernel's nbd driver is required; without it the start says so. */
+/* nbd: qemu-nbd serves the image on /dev/nbdN (libvirt's driver,
+ * helper-nbd.c). The kernel's nbd driver is required; without it the start
+ * says so. */
 static bool kernel_has_nbd(void) {
         return access("/sys/module/nbd", F_OK) == 0 || access("/dev/nbd0", F_OK) == 0;
 }
 
-int image_mount_open(const DomainFilesystem *fs, const char *name, int *ret_mnt, char **ret_error) {
+int image_mount_open(const DomainFilesystem *fs, const char *name, NbdDevices *nbd, int *ret_mnt, char **ret_error) {
         _cleanup_close_ int image = -EBADF, loop = -EBADF;
         char dev[32], fstype[64];
         const char *source = fs->source;
@@ -168,9 +169,21 @@ int image_mount_open(const DomainFilesystem *fs, const char *name, int *ret_mnt,
                                         "raw image with <driver type='loop'>", source, name);
                         return -EOPNOTSUPP;
                 }
-                (void) asprintf(ret_error, "Image '%s' of container '%s': <driver type='nbd'> is not implemented yet",
-                                source, name);
-                return -EOPNOTSUPP;
+                if (!nbd)
+                        return -EOPNOTSUPP;
+                r = nbd_connect(nbd, fs, name, dev, ret_error);
+                if (r < 0)
+                        return r;
+                r = mount_block(dev, fs->readonly, ret_mnt, fstype);
+                if (r < 0) {
+                        (void) asprintf(ret_error, "Failed to mount image '%s' (%s, served by qemu-nbd) of container '%s': %s",
+                                        source, dev, name,
+                                        r == -ENODEV ? "no filesystem this kernel knows was found in it" : strerror(-r));
+                        nbd_release(nbd, dev);
+                        return r;
+                }
+                log_debug("Mounted image '%s' (%s, %s) for container '%s'.", source, dev, fstype, name);
+                return 0;
         }
 
         image = open(source, (fs->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);

@@ -269,7 +269,7 @@ int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error) {
                         r = source_clone_open(fs, def->name, &fd, ret_error);
                 else if (fs->type == FILESYSTEM_FILE || fs->type == FILESYSTEM_BLOCK)
                         /* a detached mount of the image, as a clone is (helper-image.c) */
-                        r = image_mount_open(fs, def->name, &fd, ret_error);
+                        r = image_mount_open(fs, def->name, h->nbd, &fd, ret_error);
                 else
                         continue;
                 if (r < 0)

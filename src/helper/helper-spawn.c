@@ -504,6 +504,12 @@ int container_spawn(Helper *h, char **ret_error) {
                 (void) asprintf(ret_error, "Failed to move init of container '%s' into its cgroup: %s", def->name, strerror(-r));
                 goto fail;
         }
+        r = cgroup_leaves_enter_cpuset_v1(&h->cgroups, def->cpuset, pid);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to give init of container '%s' the CPUs '%s' in a cpuset cgroup: %s",
+                                def->name, def->cpuset, strerror(-r));
+                goto fail;
+        }
 
         /* the interfaces, in the host's namespace and moved in, before init runs */
         r = network_setup(h->network, def, pid, h->foreground, ret_error);

@@ -69,6 +69,8 @@ static void helper_done(Helper *h) {
         h->n_extra_consoles = 0;
         os_notify_close(h);
         host_mounts_close(&h->host);
+        /* init has ended: nothing mounts the images qemu-nbd serves */
+        nbd_release_all(&h->nbd);
         hostdev_net_take_back(h);
         hostdev_close_images(h);
         h->network = network_teardown(h->network);
@@ -415,6 +417,7 @@ static int container_start(Helper *h, char **ret_error) {
         }
         trace_point("helper-cgroups");
 
+        h->host.nbd = &h->nbd;
         r = host_mounts_open(&h->host, h->def, ret_error);
         if (r >= 0)
                 trace_point("helper-host-mounts");

@@ -38,6 +38,7 @@ typedef struct CgroupLeaves {
         CgroupHierarchy *hier;
         size_t n_hier;
         char *unit;             /* "machine-NAME.scope", NULL when not in a scope */
+        char *cpuset_v1;        /* init's own cgroup in a v1 cpuset hierarchy, NULL without */
 } CgroupLeaves;
 
 /* A byte queue for relaying between the pty and a client. */
@@ -112,6 +113,12 @@ typedef enum UsernsOwned {
         _USERNS_OWNED_MAX,
 } UsernsOwned;
 
+/* The nbd devices qemu-nbd serves for the container (helper-nbd.c). */
+typedef struct NbdDevices {
+        char **devs;            /* "/dev/nbdN" */
+        size_t n;
+} NbdDevices;
+
 typedef struct HostMounts {
         int root_fd;            /* private root: clone of its source; -EBADF for shared */
         int *fs_fds;            /* per def->filesystems[i]: type='mount' source clone or file/block mount, else -EBADF */
@@ -139,10 +146,12 @@ typedef struct HostMounts {
         int *node_fds;          /* <hostdev>/<disk> nodes (helper-hostdev.c): clones to bind at node_paths[i] */
         char **node_paths;
         size_t n_nodes;
+        NbdDevices *nbd;        /* borrowed from Helper: the devices its images take */
 } HostMounts;
 
 struct Helper {
         char *name;
+        NbdDevices nbd;         /* released once init has ended (helper_done()) */
         char *xml_path;         /* foreground: the definition (--xml, else the live XML) */
         int model_fd;           /* --model: the manager's model of it (domain-wire.h) */
         DomainDef *def;
@@ -199,6 +208,7 @@ struct Helper {
 /* helper-cgroup.c */
 int cgroup_leaves_setup(CgroupLeaves *c);
 int cgroup_leaves_enter_payload(CgroupLeaves *c, pid_t pid);
+int cgroup_leaves_enter_cpuset_v1(CgroupLeaves *c, const char *cpuset, pid_t pid);
 void cgroup_leaves_kill_payload(CgroupLeaves *c);
 int cgroup_leaves_open_payload_unified(CgroupLeaves *c);
 int cgroup_leaves_chown_payload(CgroupLeaves *c, uid_t uid, gid_t gid);
@@ -220,7 +230,10 @@ uint64_t nsshare_clone_flags_unshared(const DomainDef *def);
 int nsshare_join(int fds[_NS_SHARE_KIND_MAX], const char *name, char **ret_error);
 
 /* helper-image.c: a detached mount of a type='file' or type='block' filesystem */
-int image_mount_open(const DomainFilesystem *fs, const char *name, int *ret_mnt, char **ret_error);
+int image_mount_open(const DomainFilesystem *fs, const char *name, NbdDevices *nbd, int *ret_mnt, char **ret_error);
+int nbd_connect(NbdDevices *d, const DomainFilesystem *fs, const char *name, char ret_dev[static 32], char **ret_error);
+void nbd_release(NbdDevices *d, const char *dev);
+void nbd_release_all(NbdDevices *d);
 void host_mounts_close(HostMounts *h);
 /* helper-mount.c: child side, container namespace; errors: message in *ret_error */
 int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error);

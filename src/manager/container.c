@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "bus-names.h"
+#include "cgroup-v1.h"
 #include "domain-xml.h"
 #include "fileio.h"
 #include "iface-facts.h"
@@ -398,6 +399,20 @@ static int start_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* The cpuset v1 cgroup of <vcpu cpuset> (cgroup-v1.h): the helper removes
+ * it when init ends; after a helper that was killed, nobody else would. */
+static void container_remove_cpuset_v1(Container *c) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!c->unit || cpuset_v1_path(c->unit, &path) < 0)
+                return;
+        r = cgroup_rmdir_retry(path);
+        if (r < 0)
+                fprintf(stderr, "Failed to remove cgroup '%s' of container '%s', ignoring: %s\n",
+                        path, c->name, strerror(-r));
+}
+
 static void container_finish_start_failure(Container *c) {
         _cleanup_free_ char *msg = NULL;
         /* StartTransientUnit still unanswered counts too: a helper that died
@@ -426,6 +441,7 @@ static void container_finish_start_failure(Container *c) {
         /* Whatever the helper left in the scope goes with it. */
         if (scope)
                 (void) scope_stop(c->manager, c->unit);
+        container_remove_cpuset_v1(c);
         hook_run_logged(c, "release", "end", "failed");
         container_reply_stop_waiters(c);
         container_drop_if_unused(c);
@@ -547,6 +563,7 @@ static void container_on_helper_exit(Container *c) {
         /* Normally already empty and collected; this catches what a crashed
          * helper left behind. */
         (void) scope_stop(c->manager, c->unit);
+        container_remove_cpuset_v1(c);
         /* libvirt's shutoff reasons are the stop details */
         hook_run_logged(c, "release", "end", detail ? detail : "shutdown");
 

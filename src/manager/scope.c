@@ -257,12 +257,13 @@ static const char *const device_allow[] = {
 
 /* What the helper opens, in the scope, to mount the image-backed
  * filesystems (helper-image.c): a type='block' device, and for a type='file'
- * image /dev/loop-control and a loop device (which one is known only when
- * the helper takes a free one: all of them, where libvirt's LXC driver
- * allows the one it attached). The container reaches none of them: its
+ * image /dev/loop-control and a loop device, or an nbd device for qemu-nbd
+ * (which one is known only when the helper takes a free one: all of them,
+ * where libvirt's LXC driver allows the one it attached). The container
+ * reaches none of them: its
  * /dev has no such node and it may not mknod. */
 static int append_image_devices(sd_bus_message *msg, const DomainDef *def) {
-        bool loop = false;
+        bool loop = false, nbd = false;
         int r = 0;
 
         ARRAY_FOREACH(fs, def->filesystems, def->n_filesystems) {
@@ -273,6 +274,10 @@ static int append_image_devices(sd_bus_message *msg, const DomainDef *def) {
                 else if (fs->type == FILESYSTEM_FILE && fs->driver == FILESYSTEM_DRIVER_LOOP && !loop) {
                         loop = true;
                         r = sd_bus_message_append(msg, "(ss)(ss)", "/dev/loop-control", "rw", "block-loop", "rw");
+                } else if (fs->type == FILESYSTEM_FILE && fs->driver == FILESYSTEM_DRIVER_NBD && !nbd) {
+                        /* qemu-nbd, in the scope, opens the free nbd device it takes */
+                        nbd = true;
+                        r = sd_bus_message_append(msg, "(ss)", "block-nbd", "rw");
                 }
                 if (r < 0)
                         return r;

@@ -14,7 +14,11 @@
  * - Dropped without a warning because they carry nothing for us: the id=
  *   attribute (runtime), <type arch= machine=>, <vcpu placement= current=>,
  *   <link state='up'/> (the default), console <source>/<target>/<alias> and
- *   filesystem <alias> as virsh dumpxml prints them.
+ *   filesystem <alias> as virsh dumpxml prints them; a writable
+ *   <filesystem type='mount'> of source '/' on target '/' (libvirt's own
+ *   spelling of a shared root); <emulator>, <clock offset='utc'/>,
+ *   <seclabel type='none'/>, <resource><partition>/machine</partition>: what
+ *   a container here is anyway (libvirt_value_is_ours()).
  * - Several <console type='pty'/> are allowed (n_consoles); other types are
  *   refused by the schema.
  * - Paths: absolute, no ".." step, repeated and trailing slashes collapsed.
@@ -78,6 +82,41 @@ static int warn_ignored(Parser *p, xmlNode *n) {
         char qname[256];
         return xml_warning(p->in, p->diag, n, "element '%s' is not used by containers, ignoring",
                            xml_node_qname(n, qname, sizeof(qname)));
+}
+
+/* libvirt writes these into its LXC documents (virsh dumpxml, its own test
+ * documents), and with these values they ask for what a Vivarium container
+ * already is: no warning, nothing kept. Other values keep the warning.
+ * - <clock offset='utc'/>: a container shares the host's kernel clock, UTC;
+ * - <resource><partition>/machine</partition>: the scope is in machine.slice;
+ * - <seclabel type='none'/>: no SELinux/AppArmor label is applied;
+ * - <emulator>: the path of libvirt's controller, the process that Vivarium's
+ *   helper stands for, so it names nothing that runs here. */
+static bool libvirt_value_is_ours(xmlNode *n) {
+        if (xml_name_is(n, "emulator"))
+                return true;
+        if (xml_name_is(n, "clock") || xml_name_is(n, "seclabel")) {
+                _cleanup_free_ char *v = NULL;
+                const char *attr = xml_name_is(n, "clock") ? "offset" : "type";
+                if (xml_prop_opt(n, attr, &v) < 0)
+                        return false;
+                if (xmlFirstElementChild(n))
+                        return false; /* <timer>, <label>: more than the value above */
+                return streq_ptr(v, xml_name_is(n, "clock") ? "utc" : "none");
+        }
+        if (xml_name_is(n, "resource")) {
+                size_t n_children = 0;
+                bool machine = false;
+                XML_FOREACH_ELEMENT(c, n) {
+                        n_children++;
+                        if (xml_name_is(c, "partition")) {
+                                _cleanup_free_ char *t = xml_text(c);
+                                machine = t && streq(t, "/machine");
+                        }
+                }
+                return n_children == 1 && machine;
+        }
+        return false;
 }
 
 /* ---- small value readers ---- */
@@ -639,7 +678,7 @@ static int parse_filesystem(Parser *p, xmlNode *n) {
         fs->readonly = !!xml_child(n, "readonly");
 
         size_t i;
-        r = strmap_put(&p->fs_targets, fs->target, def->n_filesystems - 1, &i);
+        r = strmap_put(&p->fs_targets, fs->target, p->n_fs_nodes, &i);
         if (r < 0)
                 return r;
         if (r > 0) {
@@ -651,6 +690,16 @@ static int parse_filesystem(Parser *p, xmlNode *n) {
         if (!XML_ARRAY_GROW(p->fs_nodes, p->n_fs_nodes))
                 return -ENOMEM;
         p->fs_nodes[p->n_fs_nodes - 1] = n;
+
+        /* libvirt's spelling of a shared root: its LXC driver adds this very
+         * filesystem to a definition without a root, and shares the host's
+         * root for it (a writable bind of '/' elsewhere stays refused at
+         * start). Dropped, so it runs as a definition without one. */
+        if (fs->type == FILESYSTEM_MOUNT && streq(fs->source, "/") && streq(fs->target, "/") && !fs->readonly) {
+                free(fs->source);
+                free(fs->target);
+                def->n_filesystems--;
+        }
         return 0;
 }
 
@@ -1321,8 +1370,8 @@ static int parse_devices(Parser *p, xmlNode *n) {
                         r = parse_hostdev(p, c);
                 else if (xml_name_is(c, "disk"))
                         r = parse_disk(p, c);
-                else
-                        r = warn_ignored(p, c); /* emulator and devices a container has no use for */
+                else if (!libvirt_value_is_ours(c))
+                        r = warn_ignored(p, c); /* devices a container has no use for */
                 if (r < 0)
                         return r;
         }
@@ -1532,7 +1581,7 @@ static int parse_domain(Parser *p, xmlNode *root) {
                         r = parse_lifecycle(p, c, &def->on_crash);
                 else if (xml_name_is(c, "devices"))
                         r = parse_devices(p, c);
-                else
+                else if (!libvirt_value_is_ours(c))
                         r = warn_ignored(p, c);
                 if (r < 0)
                         return r;

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <sys/types.h>
+
+/* The mount point of the cgroup v1 hierarchy that has every controller of the
+ * comma-separated CONTROLLERS ("cpuset", "name=systemd"), or of cgroup2 when
+ * CONTROLLERS is NULL, among the mounts whose root is "/" (a foreign cgroup
+ * namespace's view is not ours to write). -ENOENT when there is none. */
+int cgroup_hierarchy_mount(const char *controllers, char **ret);
+
+/* The container's cgroup of its own in a cgroup v1 cpuset hierarchy:
+ * MOUNT/machine.slice/UNIT, beside where systemd keeps the scope in the
+ * hierarchies it manages (systemd does not manage cpuset v1, so a scope is
+ * never placed there, and lxcfs, which reads a process's cpuset from it,
+ * would see the whole host). -ENOENT without a v1 cpuset hierarchy. */
+int cpuset_v1_path(const char *unit, char **ret);
+
+/* Makes PATH (and its parent, machine.slice, with the parent's CPUs and
+ * memory nodes: v1 refuses tasks in a cpuset without them) with the CPUs of
+ * LIST (libvirt's syntax, "0-3,^2") and the parent's memory nodes, and moves
+ * PID into it. A PATH left by an earlier run is reused. */
+int cpuset_v1_enter(const char *path, const char *list, pid_t pid);
+
+/* Removes the cgroup PATH once its tasks are gone (the kernel lists an
+ * exiting task a little longer: -EBUSY is retried for up to a second). 0 when
+ * absent. */
+int cgroup_rmdir_retry(const char *path);
