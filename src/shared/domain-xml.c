@@ -890,10 +890,12 @@ static int parse_port_number(Parser *p, xmlNode *n, const char *attr, const char
         char *end;
         unsigned long v;
 
-        errno = 0;
-        v = text && *text >= '0' && *text <= '9' ? strtoul(text, &end, 10) : 0;
-        if (!text || errno != 0 || *end || v < 1 || v > 65535)
+        if (!text || *text < '0' || *text > '9')
                 return ERR(p, n, attr, "port '%s' is not a number from 1 to 65535", strna(text));
+        errno = 0;
+        v = strtoul(text, &end, 10);
+        if (errno != 0 || *end || v < 1 || v > 65535)
+                return ERR(p, n, attr, "port '%s' is not a number from 1 to 65535", text);
         *ret = (uint16_t) v;
         return 0;
 }

@@ -6,6 +6,13 @@
 # leading '#' so that the target routes them to the network parser);
 # fuzz-wire (domain-wire.c) the other half, its corpus the wire form of the
 # good documents (test-domain-wire --write-corpus). Exits non-zero on a crash.
+#
+# FUZZ_SEED=N makes a run reproducible: libFuzzer's mutations follow the seed,
+# and with FUZZ_RUNS=N each fuzzer stops after N inputs (SECONDS stays the
+# upper bound), so two machines of different speed try the same inputs. CI
+# runs that way (tools/test); a developer's run takes a new seed each time and
+# explores further. A crash found either way is a bug: add its reproducer as a
+# document under tests/xml/bad (or good) so that the suites keep it.
 set -eu
 
 build=${1:?usage: run.sh BUILD_DIR SECONDS}
@@ -49,6 +56,7 @@ run_fuzzer() {
         [ "$secs" -gt 0 ] || return 0
         set +e
         "$build/tests/$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+                ${FUZZ_SEED:+-seed="$FUZZ_SEED"} ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} \
                 -artifact_prefix="$keep/$name-" -print_final_stats=1 "$@" "$corpus"
         rc=$?
         set -e
@@ -61,4 +69,4 @@ run_fuzzer() {
 run_fuzzer fuzz-xml "$xml_seconds" "$work/corpus" -dict="$here/xml.dict"
 "$build/tests/test-domain-wire" --write-corpus "$work/wire-corpus" >/dev/null
 run_fuzzer fuzz-wire "$wire_seconds" "$work/wire-corpus"
-echo "run.sh: no crash in $seconds s (fuzz-xml $xml_seconds s, fuzz-wire $wire_seconds s)"
+echo "run.sh: no crash in $seconds s (fuzz-xml $xml_seconds s, fuzz-wire $wire_seconds s${FUZZ_SEED:+, seed $FUZZ_SEED}${FUZZ_RUNS:+, at most $FUZZ_RUNS inputs each})"
