@@ -86,6 +86,36 @@ static bool iface_type_ok(const char *type) {
         return false;
 }
 
+/* The opening of attach-interface and detach-interface: TYPE checked (virsh's
+ * message for VERB), the domain's name resolved, the --live/--config flags,
+ * and, when ret_def is given, the definition they act on: the live one
+ * (--live, --current) or the stored one (--config alone). */
+static int interface_verb_begin(Context *c, const VerbArgs *a, const char *verb, char **ret_name, uint64_t *ret_flags,
+                                DomainDef **ret_def) {
+        _cleanup_free_ char *name = NULL;
+        const char *type = args_get(a, "type");
+        uint64_t flags;
+        int r;
+
+        if (!iface_type_ok(type))
+                return ctl_error(-EINVAL, "No support for %s in command '%s'", type, verb);
+        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
+        if (r < 0)
+                return r;
+        r = affect_flags(c, a, name, &flags);
+        if (r < 0)
+                return r;
+        if (ret_def) {
+                bool stored = (flags & AFFECT_CONFIG) && !(flags & AFFECT_LIVE);
+                r = ctl_get_domain_def(c, name, stored ? VIV_XML_INACTIVE : UINT64_C(0), ret_def);
+                if (r < 0)
+                        return r;
+        }
+        *ret_name = TAKE_PTR(name);
+        *ret_flags = flags;
+        return 0;
+}
+
 /* virsh's "average[,peak[,burst[,floor]]]" as a <bandwidth> child. */
 static int format_rate(FILE *f, const char *element, const char *spec) {
         static const char *const names[] = { "average", "peak", "burst", "floor" };
@@ -155,12 +185,7 @@ static int verb_attach_interface(Context *c, const VerbArgs *a) {
         uint64_t flags;
         int r;
 
-        if (!iface_type_ok(type))
-                return ctl_error(-EINVAL, "No support for %s in command 'attach-interface'", type);
-        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
-        if (r < 0)
-                return r;
-        r = affect_flags(c, a, name, &flags);
+        r = interface_verb_begin(c, a, "attach-interface", &name, &flags, NULL);
         if (r < 0)
                 return r;
         r = interface_xml_full(type, args_get(a, "source"), args_get(a, "target"), args_get(a, "mac"),
@@ -191,19 +216,11 @@ static int verb_detach_interface(Context *c, const VerbArgs *a) {
         char text[18];
         int r;
 
-        if (!iface_type_ok(type))
-                return ctl_error(-EINVAL, "No support for %s in command 'detach-interface'", type);
+        r = interface_verb_begin(c, a, "detach-interface", &name, &flags, &def);
+        if (r < 0)
+                return r;
         if (mac && mac_parse_string(mac, want) < 0)
                 return ctl_error(-EINVAL, "Invalid MAC address '%s'", mac);
-        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
-        if (r < 0)
-                return r;
-        r = affect_flags(c, a, name, &flags);
-        if (r < 0)
-                return r;
-        r = ctl_get_domain_def(c, name, (flags & AFFECT_LIVE) || !(flags & AFFECT_CONFIG) ? UINT64_C(0) : VIV_XML_INACTIVE, &def);
-        if (r < 0)
-                return r;
         ARRAY_FOREACH(iface, def->interfaces, def->n_interfaces) {
                 if (!streq(interface_type_to_string(iface->type), type))
                         continue;
