@@ -112,6 +112,8 @@ static int userns_create(const DomainDef *def, HostMounts *m) {
 
         if (domain_def_has_privnet(def))
                 flags |= CLONE_NEWNET;
+        /* <lxc:namespace>: init joins those instead (helper-nsshare.c) */
+        flags &= ~(int) nsshare_clone_flags_unshared(def);
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return -errno;
         _cleanup_close_ int rd = fds[0], wr = fds[1];
