@@ -291,8 +291,9 @@ static const VerbOption device_options[] = {
 
 const Verb verb_table_device[] = {
         { "attach-device", "Domain Management", "attach device from an XML file",
-          "Attach one <disk>, <hostdev> or <interface> from FILE: live (a running\n"
-          "domain's device nodes, device policy and lent host links) and/or to\n"
+          "Attach one <disk>, <hostdev>, <interface> or <filesystem> from FILE:\n"
+          "live (a running domain's device nodes, device policy, lent host links,\n"
+          "a <filesystem type='mount'> bind-mounted at its target) and/or to\n"
           "the persistent definition: a live <interface> is made as a start\n"
           "makes it (veth, bridge port, shaping, anti-spoofing filter).",
           device_options, VERB_NEEDS_URI, verb_attach_device },
@@ -305,9 +306,9 @@ const Verb verb_table_device[] = {
           "unless --mac names it.",
           detach_interface_options, VERB_NEEDS_URI, verb_detach_interface },
         { "detach-device", "Domain Management", "detach device from an XML file",
-          "Detach the device FILE describes (a hostdev by its source, a disk by\n"
-          "its target, an interface by its MAC), live and/or from the\n"
-          "persistent definition.",
+          "Detach the device FILE describes (a hostdev by its source, a disk or\n"
+          "a filesystem by its target, an interface by its MAC), live and/or\n"
+          "from the persistent definition.",
           device_options, VERB_NEEDS_URI, verb_detach_device },
         {}
 };

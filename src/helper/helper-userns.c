@@ -246,7 +246,7 @@ static void fstype_of(const char *path, char ret[64]) {
         }
 }
 
-static int idmap_clone(int mnt_fd, int userns_fd, const char *source, const char *what, const char *name,
+int idmap_clone(int mnt_fd, int userns_fd, const char *source, const char *what, const char *name,
                        char **ret_error) {
         struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t) userns_fd };
         char fstype[64];
