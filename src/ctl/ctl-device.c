@@ -52,6 +52,21 @@ static int call_device(Context *c, const char *name, const char *member, const c
         return r;
 }
 
+/* The domain's name, resolved, and virsh's flags for it. */
+static int resolve_affected(Context *c, const VerbArgs *a, char **ret_name, uint64_t *ret_flags) {
+        _cleanup_free_ char *name = NULL;
+        int r;
+
+        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
+        if (r < 0)
+                return r;
+        r = affect_flags(c, a, name, ret_flags);
+        if (r < 0)
+                return r;
+        *ret_name = TAKE_PTR(name);
+        return 0;
+}
+
 static int device_verb(Context *c, const VerbArgs *a, const char *member, const char *done) {
         _cleanup_free_ char *xml = NULL, *name = NULL;
         const char *file = args_get(a, "file");
@@ -59,10 +74,7 @@ static int device_verb(Context *c, const VerbArgs *a, const char *member, const 
         size_t size;
         int r;
 
-        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
-        if (r < 0)
-                return r;
-        r = affect_flags(c, a, name, &flags);
+        r = resolve_affected(c, a, &name, &flags);
         if (r < 0)
                 return r;
         r = read_file_or_report(file, &xml, &size);
@@ -99,10 +111,7 @@ static int interface_verb_begin(Context *c, const VerbArgs *a, const char *verb,
 
         if (!iface_type_ok(type))
                 return ctl_error(-EINVAL, "No support for %s in command '%s'", type, verb);
-        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
-        if (r < 0)
-                return r;
-        r = affect_flags(c, a, name, &flags);
+        r = resolve_affected(c, a, &name, &flags);
         if (r < 0)
                 return r;
         if (ret_def) {

@@ -121,7 +121,7 @@ static int act_in_container(int mnt_fd, const char *target) {
 
 /* Runs act_in_container() in a child inside the container; the child's
  * verdict in *ret. */
-static int run_in_container(Helper *h, int mnt_fd, const char *target, FsVerdict *ret) {
+static int run_child(Helper *h, int mnt_fd, const char *target, FsVerdict *ret) {
         _cleanup_close_ int mnt_ns = -EBADF, user_ns = -EBADF;
         int fds[2], r;
 
@@ -165,9 +165,28 @@ static int run_in_container(Helper *h, int mnt_fd, const char *target, FsVerdict
         return 0;
 }
 
-static bool target_ok(const char *target) {
+/* run_child(), its failure to get in answered on the bus; a failure of
+ * the act itself is left in *ret for the caller to name. */
+static int run_in_container(Helper *h, int mnt_fd, const char *target, FsVerdict *ret, sd_bus_error *error) {
+        int r = run_child(h, mnt_fd, target, ret);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, -r, "Failed to enter container '%s': %m", h->name);
+        if (ret->step == FS_STEP_ENTER)
+                return sd_bus_error_set_errnof(error, ret->error, "Failed to enter the mount namespace of container '%s': %m",
+                                               h->name);
+        return 0;
+}
+
+/* Both calls: a running container, and a target that names a path below its root. */
+static int request_check(Helper *h, const char *target, sd_bus_error *error) {
         size_t l = strlen(target);
-        return target[0] == '/' && target[1] && !strstr(target, "/../") && !(l >= 3 && streq(target + l - 3, "/.."));
+
+        if (h->exited)
+                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
+        if (target[0] != '/' || !target[1] || strstr(target, "/../") || (l >= 3 && streq(target + l - 3, "/..")))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Filesystem target '%s' is not an absolute path below the container's root", target);
+        return 0;
 }
 
 static int method_attach_filesystem(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -181,11 +200,9 @@ static int method_attach_filesystem(sd_bus_message *m, void *userdata, sd_bus_er
         r = sd_bus_message_read(m, "ssb", &source, &target, &readonly);
         if (r < 0)
                 return r;
-        if (h->exited)
-                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
-        if (!target_ok(target))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Filesystem target '%s' is not an absolute path below the container's root", target);
+        r = request_check(h, target, error);
+        if (r < 0)
+                return r;
 
         DomainFilesystem fs = {
                 .type = FILESYSTEM_MOUNT,
@@ -208,12 +225,9 @@ static int method_attach_filesystem(sd_bus_message *m, void *userdata, sd_bus_er
                 }
         }
 
-        r = run_in_container(h, mnt_fd, target, &v);
+        r = run_in_container(h, mnt_fd, target, &v, error);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, -r, "Failed to enter container '%s': %m", h->name);
-        if (v.step == FS_STEP_ENTER)
-                return sd_bus_error_set_errnof(error, v.error, "Failed to enter the mount namespace of container '%s': %m",
-                                               h->name);
+                return r;
         if (v.step == FS_STEP_ACT)
                 return sd_bus_error_set_errnof(error, v.error, "Failed to mount '%s' on '%s' in container '%s': %m", source,
                                                target, h->name);
@@ -230,17 +244,12 @@ static int method_detach_filesystem(sd_bus_message *m, void *userdata, sd_bus_er
         r = sd_bus_message_read(m, "s", &target);
         if (r < 0)
                 return r;
-        if (h->exited)
-                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
-        if (!target_ok(target))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Filesystem target '%s' is not an absolute path below the container's root", target);
-        r = run_in_container(h, -EBADF, target, &v);
+        r = request_check(h, target, error);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, -r, "Failed to enter container '%s': %m", h->name);
-        if (v.step == FS_STEP_ENTER)
-                return sd_bus_error_set_errnof(error, v.error, "Failed to enter the mount namespace of container '%s': %m",
-                                               h->name);
+                return r;
+        r = run_in_container(h, -EBADF, target, &v, error);
+        if (r < 0)
+                return r;
         if (v.step == FS_STEP_ACT && v.error == EPERM)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
                                          "Failed to unmount '%s' in container '%s': it was mounted at start, and the "
