@@ -3,7 +3,8 @@
 # vivctl domxml-from-native lxc-tools (issue 19): LXC configurations of both
 # key generations (tests/native/*.conf, written for this test) converted to
 # domain XML as libvirt's LXC driver converts them, each result checked for
-# what it must say and validated with vivctl validate; bad inputs refused
+# what it must say (blkio device keys of both generations included) and
+# validated with vivctl validate; bad inputs refused
 # with a message naming the file, the line or the value. Offline: no root,
 # no bus.
 #   test-domxml-native.sh [PATH-TO-VIVCTL]
@@ -80,6 +81,28 @@ has $n1 "<target type='lxc' port='1'/>"
 hasnt $n1 "port='2'"
 hasnt $n1 "<privnet/>"
 has $n1 "<on_reboot>restart</on_reboot>"
+# lxc.cgroup.blkio.*_device: one <device> per MAJOR:MINOR, its lines merged
+has $n1 "<blkiotune>
+    <weight>300</weight>
+    <device>
+      <path>/dev/block/8:16</path>
+      <weight>1000</weight>
+      <write_iops_sec>200</write_iops_sec>
+      <read_bytes_sec>10485760</read_bytes_sec>
+    </device>
+    <device>
+      <path>/dev/block/8:32</path>
+      <weight>50</weight>
+    </device>
+    <device>
+      <path>/dev/block/253:0</path>
+      <read_iops_sec>300</read_iops_sec>
+    </device>
+  </blkiotune>"
+hasnt $n1 "<write_bytes_sec>"
+hasnt $n1 "/dev/block/7:0"
+check "$n1: a blkio key without a counterpart: warned, naming it" contains "$(cat "$work/$n1.err")" \
+	"lxc1-web.conf:36: 'lxc.cgroup.blkio.leaf_weight' is not converted"
 
 echo "# LXC 2.1+ keys"
 convert lxc2-db
@@ -102,6 +125,16 @@ has $n2 "<hostdev mode='capabilities' type='net'>
 has $n2 "<uid start='0' target='200000' count='65536'/>"
 has $n2 "<target type='lxc' port='0'/>"
 hasnt $n2 "port='1'"
+# lxc.cgroup2.io.max: two lines of one device merged, "max" is no limit
+has $n2 "<blkiotune>
+    <device>
+      <path>/dev/block/8:0</path>
+      <write_iops_sec>120</write_iops_sec>
+      <read_bytes_sec>2097152</read_bytes_sec>
+      <write_bytes_sec>1048576</write_bytes_sec>
+    </device>
+  </blkiotune>"
+hasnt $n2 "<read_iops_sec>"
 
 echo "# libvirt's defaults"
 convert minimal
@@ -123,6 +156,10 @@ refused bad-cidr "Invalid CIDR address: '10.0.0.1'"
 refused bad-macvlan "Missing 'link' attribute for NIC"
 refused bad-netorder "bad-netorder.conf:2: 'lxc.network.link' before any lxc.network.type"
 refused bad-syntax "bad-syntax.conf:2: expected 'key = value'"
+refused bad-blkio "bad-blkio.conf:2: invalid lxc.cgroup.blkio.throttle.read_bps_device value '8:16 fast': expected 'MAJOR:MINOR VALUE' with a whole number"
+refused bad-blkio-weight "bad-blkio-weight.conf:2: invalid lxc.cgroup.blkio.weight_device value '8:16 5': expected 'MAJOR:MINOR WEIGHT' with a weight of 10 to 1000"
+refused bad-blkio-dev "bad-blkio-dev.conf:2: invalid lxc.cgroup.blkio.throttle.write_iops_device value 'sda 100': expected 'MAJOR:MINOR VALUE'"
+refused bad-io-max "bad-io-max.conf:2: invalid lxc.cgroup2.io.max value '8:0 rbps=1 speed=2': 'speed=2' is not rbps, wbps, riops or wiops"
 out=$("$VIVCTL" domxml-from-native vmx "$data/minimal.conf" 2>&1)
 check "another format: libvirt's error" contains "$out" "unsupported config type vmx"
 out=$("$VIVCTL" domxml-from-native lxc-tools "$work/nothere.conf" 2>&1)

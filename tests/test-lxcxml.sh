@@ -40,7 +40,7 @@ hostdev.xml running
 ethernet.xml running
 ethernet-hostip.xml running
 bridge.xml running
-namespace.xml fails joins a namespace of the host's
+namespace.xml fails shares the uts namespace of container 'lx-root' (<shareuts>), which is not running
 EXPECT
 # qemu-nbd needs the kernel's nbd driver: without it the start says so
 if [ -e /sys/module/nbd ]; then

@@ -52,6 +52,21 @@ static int call_device(Context *c, const char *name, const char *member, const c
         return r;
 }
 
+/* The domain's name, resolved, and virsh's flags for it. */
+static int resolve_affected(Context *c, const VerbArgs *a, char **ret_name, uint64_t *ret_flags) {
+        _cleanup_free_ char *name = NULL;
+        int r;
+
+        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
+        if (r < 0)
+                return r;
+        r = affect_flags(c, a, name, ret_flags);
+        if (r < 0)
+                return r;
+        *ret_name = TAKE_PTR(name);
+        return 0;
+}
+
 static int device_verb(Context *c, const VerbArgs *a, const char *member, const char *done) {
         _cleanup_free_ char *xml = NULL, *name = NULL;
         const char *file = args_get(a, "file");
@@ -59,10 +74,7 @@ static int device_verb(Context *c, const VerbArgs *a, const char *member, const 
         size_t size;
         int r;
 
-        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
-        if (r < 0)
-                return r;
-        r = affect_flags(c, a, name, &flags);
+        r = resolve_affected(c, a, &name, &flags);
         if (r < 0)
                 return r;
         r = read_file_or_report(file, &xml, &size);
@@ -84,6 +96,33 @@ static bool iface_type_ok(const char *type) {
                 if (streq(*t, type))
                         return true;
         return false;
+}
+
+/* The opening of attach-interface and detach-interface: TYPE checked (virsh's
+ * message for VERB), the domain's name resolved, the --live/--config flags,
+ * and, when ret_def is given, the definition they act on: the live one
+ * (--live, --current) or the stored one (--config alone). */
+static int interface_verb_begin(Context *c, const VerbArgs *a, const char *verb, char **ret_name, uint64_t *ret_flags,
+                                DomainDef **ret_def) {
+        _cleanup_free_ char *name = NULL;
+        const char *type = args_get(a, "type");
+        uint64_t flags;
+        int r;
+
+        if (!iface_type_ok(type))
+                return ctl_error(-EINVAL, "No support for %s in command '%s'", type, verb);
+        r = resolve_affected(c, a, &name, &flags);
+        if (r < 0)
+                return r;
+        if (ret_def) {
+                bool stored = (flags & AFFECT_CONFIG) && !(flags & AFFECT_LIVE);
+                r = ctl_get_domain_def(c, name, stored ? VIV_XML_INACTIVE : UINT64_C(0), ret_def);
+                if (r < 0)
+                        return r;
+        }
+        *ret_name = TAKE_PTR(name);
+        *ret_flags = flags;
+        return 0;
 }
 
 /* virsh's "average[,peak[,burst[,floor]]]" as a <bandwidth> child. */
@@ -155,12 +194,7 @@ static int verb_attach_interface(Context *c, const VerbArgs *a) {
         uint64_t flags;
         int r;
 
-        if (!iface_type_ok(type))
-                return ctl_error(-EINVAL, "No support for %s in command 'attach-interface'", type);
-        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
-        if (r < 0)
-                return r;
-        r = affect_flags(c, a, name, &flags);
+        r = interface_verb_begin(c, a, "attach-interface", &name, &flags, NULL);
         if (r < 0)
                 return r;
         r = interface_xml_full(type, args_get(a, "source"), args_get(a, "target"), args_get(a, "mac"),
@@ -191,19 +225,11 @@ static int verb_detach_interface(Context *c, const VerbArgs *a) {
         char text[18];
         int r;
 
-        if (!iface_type_ok(type))
-                return ctl_error(-EINVAL, "No support for %s in command 'detach-interface'", type);
+        r = interface_verb_begin(c, a, "detach-interface", &name, &flags, &def);
+        if (r < 0)
+                return r;
         if (mac && mac_parse_string(mac, want) < 0)
                 return ctl_error(-EINVAL, "Invalid MAC address '%s'", mac);
-        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
-        if (r < 0)
-                return r;
-        r = affect_flags(c, a, name, &flags);
-        if (r < 0)
-                return r;
-        r = ctl_get_domain_def(c, name, (flags & AFFECT_LIVE) || !(flags & AFFECT_CONFIG) ? UINT64_C(0) : VIV_XML_INACTIVE, &def);
-        if (r < 0)
-                return r;
         ARRAY_FOREACH(iface, def->interfaces, def->n_interfaces) {
                 if (!streq(interface_type_to_string(iface->type), type))
                         continue;
@@ -274,8 +300,9 @@ static const VerbOption device_options[] = {
 
 const Verb verb_table_device[] = {
         { "attach-device", "Domain Management", "attach device from an XML file",
-          "Attach one <disk>, <hostdev> or <interface> from FILE: live (a running\n"
-          "domain's device nodes, device policy and lent host links) and/or to\n"
+          "Attach one <disk>, <hostdev>, <interface> or <filesystem> from FILE:\n"
+          "live (a running domain's device nodes, device policy, lent host links,\n"
+          "a <filesystem type='mount'> bind-mounted at its target) and/or to\n"
           "the persistent definition: a live <interface> is made as a start\n"
           "makes it (veth, bridge port, shaping, anti-spoofing filter).",
           device_options, VERB_NEEDS_URI, verb_attach_device },
@@ -288,9 +315,9 @@ const Verb verb_table_device[] = {
           "unless --mac names it.",
           detach_interface_options, VERB_NEEDS_URI, verb_detach_interface },
         { "detach-device", "Domain Management", "detach device from an XML file",
-          "Detach the device FILE describes (a hostdev by its source, a disk by\n"
-          "its target, an interface by its MAC), live and/or from the\n"
-          "persistent definition.",
+          "Detach the device FILE describes (a hostdev by its source, a disk or\n"
+          "a filesystem by its target, an interface by its MAC), live and/or\n"
+          "from the persistent definition.",
           device_options, VERB_NEEDS_URI, verb_detach_device },
         {}
 };

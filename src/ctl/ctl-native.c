@@ -20,6 +20,33 @@
 #include "ctl.h"
 
 #define NATIVE_MAX_NETS 32
+#define NATIVE_MAX_BLKIO_DEVICES 64
+
+/* The per-device values of <blkiotune><device>, in the order libvirt
+ * writes them; 0 is "not set", as there. */
+typedef enum BlkioField {
+        BLKIO_WEIGHT,
+        BLKIO_READ_IOPS,
+        BLKIO_WRITE_IOPS,
+        BLKIO_READ_BPS,
+        BLKIO_WRITE_BPS,
+        _BLKIO_FIELD_MAX,
+} BlkioField;
+
+static const char *const blkio_element[_BLKIO_FIELD_MAX] = {
+        [BLKIO_WEIGHT] = "weight",
+        [BLKIO_READ_IOPS] = "read_iops_sec",
+        [BLKIO_WRITE_IOPS] = "write_iops_sec",
+        [BLKIO_READ_BPS] = "read_bytes_sec",
+        [BLKIO_WRITE_BPS] = "write_bytes_sec",
+};
+
+/* One device of lxc.cgroup.blkio.*_device lines, by its numbers: libvirt
+ * names it /dev/block/MAJOR:MINOR. */
+typedef struct NativeBlkioDevice {
+        unsigned major, minor;
+        uint64_t v[_BLKIO_FIELD_MAX];
+} NativeBlkioDevice;
 
 typedef struct NativeNet {
         const char *type, *link, *hwaddr, *flags, *name, *pair, *macvlan_mode, *vlan_id;
@@ -42,6 +69,8 @@ typedef struct NativeConfig {
         const char **idmaps;
         unsigned *idmap_lines;
         size_t n_idmaps;
+        NativeBlkioDevice blkio[NATIVE_MAX_BLKIO_DEVICES];
+        size_t n_blkio;                 /* devices of lxc.cgroup.blkio.*_device, lxc.cgroup2.io.max */
         NativeNet nets[NATIVE_MAX_NETS];
         size_t n_nets;                  /* legacy lxc.network.*: one per lxc.network.type */
         bool net_configured;            /* some lxc.net(work).type was given */
@@ -111,6 +140,128 @@ static int native_net_key(NativeConfig *n, NativeNet *net, const char *key, cons
         return 0;
 }
 
+/* The device MAJOR:MINOR of the configuration, added at the first line
+ * that names it (a device keeps the values of all its lines, as in
+ * libvirt). */
+static int blkio_device(NativeConfig *n, const char *key, const char *v, unsigned line, const char **ret_rest,
+                        NativeBlkioDevice **ret) {
+        unsigned major, minor;
+        int used = 0;
+
+        const char *colon = strchr(v, ':');
+
+        if (!isdigit((unsigned char) v[0]) || !colon || !isdigit((unsigned char) colon[1]) ||
+            sscanf(v, "%u:%u%n", &major, &minor, &used) != 2 || (v[used] != 0 && !isspace((unsigned char) v[used])))
+                return ctl_error(-EINVAL, "%s:%u: invalid %s value '%s': expected 'MAJOR:MINOR VALUE'", n->file, line, key, v);
+        for (size_t i = 0; i < n->n_blkio; i++)
+                if (n->blkio[i].major == major && n->blkio[i].minor == minor) {
+                        *ret = &n->blkio[i];
+                        *ret_rest = v + used;
+                        return 0;
+                }
+        if (n->n_blkio >= NATIVE_MAX_BLKIO_DEVICES)
+                return ctl_error(-E2BIG, "%s:%u: more than %d blkio devices", n->file, line, NATIVE_MAX_BLKIO_DEVICES);
+        *ret = &n->blkio[n->n_blkio++];
+        **ret = (NativeBlkioDevice) { .major = major, .minor = minor };
+        *ret_rest = v + used;
+        return 0;
+}
+
+/* A decimal in [min, max] and nothing after it but blanks. */
+static bool parse_u64_in(const char *s, uint64_t min, uint64_t max, uint64_t *ret) {
+        char *end;
+
+        s += strspn(s, " \t");
+        if (!isdigit((unsigned char) *s))
+                return false;
+        errno = 0;
+        unsigned long long x = strtoull(s, &end, 10);
+        if (errno != 0 || x < min || x > max || end[strspn(end, " \t")] != 0)
+                return false;
+        *ret = x;
+        return true;
+}
+
+/* lxc.cgroup.blkio.weight_device (the kernel's name of the file; libvirt
+ * reads it as device_weight) and blkio.throttle.{read,write}_{bps,iops}_device:
+ * "MAJOR:MINOR VALUE", libvirt's <blkiotune><device>. */
+static int native_blkio_key(NativeConfig *n, const char *key, const char *v, unsigned line) {
+        static const struct {
+                const char *key;
+                BlkioField field;
+        } keys[] = {
+                { "lxc.cgroup.blkio.weight_device", BLKIO_WEIGHT },
+                { "lxc.cgroup.blkio.device_weight", BLKIO_WEIGHT },
+                { "lxc.cgroup.blkio.throttle.read_bps_device", BLKIO_READ_BPS },
+                { "lxc.cgroup.blkio.throttle.write_bps_device", BLKIO_WRITE_BPS },
+                { "lxc.cgroup.blkio.throttle.read_iops_device", BLKIO_READ_IOPS },
+                { "lxc.cgroup.blkio.throttle.write_iops_device", BLKIO_WRITE_IOPS },
+        };
+        NativeBlkioDevice *d;
+        const char *rest;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                if (!streq(key, keys[i].key))
+                        continue;
+                r = blkio_device(n, key, v, line, &rest, &d);
+                if (r < 0)
+                        return r;
+                bool weight = keys[i].field == BLKIO_WEIGHT;
+                uint64_t x;
+                /* a weight of 0 in weight_device removes the device's rule:
+                 * "not set", as 0 in a throttle file */
+                if (!parse_u64_in(rest, 0, weight ? 1000 : UINT64_MAX, &x) || (weight && x > 0 && x < 10))
+                        return ctl_error(-EINVAL, "%s:%u: invalid %s value '%s': expected 'MAJOR:MINOR %s' with %s", n->file,
+                                         line, key, v, weight ? "WEIGHT" : "VALUE",
+                                         weight ? "a weight of 10 to 1000 (0: none)" : "a whole number");
+                d->v[keys[i].field] = x;
+                return 0;
+        }
+        fprintf(stderr, "warning: %s:%u: '%s' is not converted (no <blkiotune> counterpart), ignoring\n", n->file, line, key);
+        return 0;
+}
+
+/* lxc.cgroup2.io.max: "MAJOR:MINOR rbps=N wbps=N riops=N wiops=N", each
+ * optional, "max" for no limit. */
+static int native_io_max(NativeConfig *n, const char *v, unsigned line) {
+        static const struct {
+                const char *name;
+                BlkioField field;
+        } limits[] = {
+                { "rbps", BLKIO_READ_BPS },
+                { "wbps", BLKIO_WRITE_BPS },
+                { "riops", BLKIO_READ_IOPS },
+                { "wiops", BLKIO_WRITE_IOPS },
+        };
+        NativeBlkioDevice *d;
+        const char *rest;
+        int r;
+
+        r = blkio_device(n, "lxc.cgroup2.io.max", v, line, &rest, &d);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *copy = strdup(rest);
+        char *save = NULL;
+        if (!copy)
+                return ctl_error(-ENOMEM, "Out of memory");
+        for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+                char *eq = strchr(t, '=');
+                size_t i;
+
+                for (i = 0; eq && i < ELEMENTSOF(limits); i++)
+                        if (strlen(limits[i].name) == (size_t) (eq - t) && strncmp(t, limits[i].name, (size_t) (eq - t)) == 0)
+                                break;
+                if (!eq || i == ELEMENTSOF(limits) ||
+                    (!streq(eq + 1, "max") && !parse_u64_in(eq + 1, 0, UINT64_MAX, &d->v[limits[i].field])))
+                        return ctl_error(-EINVAL, "%s:%u: invalid lxc.cgroup2.io.max value '%s': '%s' is not rbps, wbps, riops "
+                                         "or wiops with a whole number or 'max'", n->file, line, v, t);
+                if (streq(eq + 1, "max"))
+                        d->v[limits[i].field] = 0;
+        }
+        return 0;
+}
+
 static int native_parse_line(NativeConfig *n, char *key, char *v, unsigned line) {
         const char *k;
 
@@ -149,8 +300,9 @@ static int native_parse_line(NativeConfig *n, char *key, char *v, unsigned line)
         else if (streq(key, "lxc.cgroup.blkio.weight"))
                 n->blkio_weight = v;
         else if (startswith(key, "lxc.cgroup.blkio."))
-                fprintf(stderr, "warning: %s:%u: '%s' is not converted: per-device blkio tuning is not supported yet, ignoring\n",
-                        n->file, line, key);
+                return native_blkio_key(n, key, v, line);
+        else if (streq(key, "lxc.cgroup2.io.max"))
+                return native_io_max(n, v, line);
         else if (streq(key, "lxc.cap.drop")) {
                 char *joined = NULL;
                 if (asprintf(&joined, "%s%s%s", strempty(n->cap_drop), n->cap_drop ? " " : "", v) < 0)
@@ -415,6 +567,34 @@ static int emit_init(FILE *f, const NativeConfig *n, const char *cmd) {
         return 0;
 }
 
+static bool blkio_device_set(const NativeBlkioDevice *d) {
+        for (size_t k = 0; k < _BLKIO_FIELD_MAX; k++)
+                if (d->v[k] > 0)
+                        return true;
+        return false;   /* only "remove" values: nothing to say */
+}
+
+static size_t blkio_devices_set(const NativeConfig *n) {
+        size_t count = 0;
+        for (size_t i = 0; i < n->n_blkio; i++)
+                count += blkio_device_set(&n->blkio[i]);
+        return count;
+}
+
+static void emit_blkio_devices(FILE *f, const NativeConfig *n) {
+        for (size_t i = 0; i < n->n_blkio; i++) {
+                const NativeBlkioDevice *d = &n->blkio[i];
+
+                if (!blkio_device_set(d))
+                        continue;
+                fprintf(f, "    <device>\n      <path>/dev/block/%u:%u</path>\n", d->major, d->minor);
+                for (size_t k = 0; k < _BLKIO_FIELD_MAX; k++)
+                        if (d->v[k] > 0)
+                                fprintf(f, "      <%s>%" PRIu64 "</%s>\n", blkio_element[k], d->v[k], blkio_element[k]);
+                fputs("    </device>\n", f);
+        }
+}
+
 static int native_emit(FILE *f, const NativeConfig *n) {
         uint64_t mem_kib = 64 * 1024, soft = 0, swap = 0;
         int64_t shares = -1, quota = 0, period = 0, weight = -1, ttys = 0;
@@ -471,8 +651,13 @@ static int native_emit(FILE *f, const NativeConfig *n) {
                         fprintf(f, "    <quota>%" PRId64 "</quota>\n", quota);
                 fputs("  </cputune>\n", f);
         }
-        if (weight >= 0)
-                fprintf(f, "  <blkiotune>\n    <weight>%" PRId64 "</weight>\n  </blkiotune>\n", weight);
+        if (weight >= 0 || blkio_devices_set(n) > 0) {
+                fputs("  <blkiotune>\n", f);
+                if (weight >= 0)
+                        fprintf(f, "    <weight>%" PRId64 "</weight>\n", weight);
+                emit_blkio_devices(f, n);
+                fputs("  </blkiotune>\n", f);
+        }
 
         fputs("  <os>\n    <type", f);
         if (n->arch) {
@@ -610,7 +795,9 @@ const Verb verb_table_native[] = {
           "2.1+ keys) to domain XML, as libvirt's LXC driver converts it: name,\n"
           "rootfs, init command, arch, lxc.mount.entry bind and tmpfs mounts,\n"
           "networks (veth, macvlan, phys, vlan, empty, none), lxc.tty consoles,\n"
-          "idmap, memory, cpu and cpuset, blkio weight, dropped capabilities.\n"
+          "idmap, memory, cpu and cpuset, blkio weight and per-device weights\n"
+          "and throttles (lxc.cgroup.blkio.*_device, lxc.cgroup2.io.max),\n"
+          "dropped capabilities.\n"
           "Other keys are ignored. Offline: the result goes to standard output,\n"
           "for vivctl define.",
           domxml_from_native_options, 0, verb_domxml_from_native },

@@ -363,6 +363,9 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 r = sd_bus_add_object_vtable(c->bus, NULL, VIV_HELPER_PATH, VIV_HELPER_DEVICES_IFACE,
                                              hostdev_control_vtable, h);
         if (r >= 0)
+                r = sd_bus_add_object_vtable(c->bus, NULL, VIV_HELPER_PATH, VIV_HELPER_DEVICES_IFACE,
+                                             fsattach_control_vtable, h);
+        if (r >= 0)
                 r = sd_bus_add_object_vtable(c->bus, NULL, "/org/freedesktop/DBus", "org.freedesktop.DBus", hello_vtable, h);
         if (r >= 0)
                 r = sd_bus_add_filter(c->bus, NULL, on_local_disconnected, c);

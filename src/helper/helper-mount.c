@@ -224,8 +224,9 @@ static int refuse_host_root(int fd, const DomainFilesystem *fs, const char *name
         return -EPERM;
 }
 
-/* The clone of a type='mount' source, read-only when asked. */
-static int source_clone_open(const DomainFilesystem *fs, const char *name, int *ret_fd, char **ret_error) {
+/* The clone of a type='mount' source, read-only when asked (at start, and
+ * for a live attach: helper-fsattach.c). */
+int filesystem_source_open(const DomainFilesystem *fs, const char *name, int *ret_fd, char **ret_error) {
         int r;
 
         /* Resolved here, in the host's namespace: automounts under the
@@ -266,7 +267,7 @@ int host_mounts_open(HostMounts *h, const DomainDef *def, char **ret_error) {
                 const DomainFilesystem *fs = &def->filesystems[i];
                 int fd;
                 if (fs->type == FILESYSTEM_MOUNT)
-                        r = source_clone_open(fs, def->name, &fd, ret_error);
+                        r = filesystem_source_open(fs, def->name, &fd, ret_error);
                 else if (fs->type == FILESYSTEM_FILE || fs->type == FILESYSTEM_BLOCK)
                         /* a detached mount of the image, as a clone is (helper-image.c) */
                         r = image_mount_open(fs, def->name, h->nbd, &fd, ret_error);

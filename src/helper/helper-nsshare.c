@@ -10,11 +10,16 @@
  * setns() first thing, so its mounts (/dev/mqueue, /proc/sys/net) belong to
  * the shared namespaces.
  *
- * Not with a user namespace: the shared namespaces belong to the host's
- * user namespace (or another container's), over which the container's root
- * holds no capability: it could not configure the network it joined, nor
- * set the hostname it shares, and a UTS namespace would have to be copied
- * when init enters its user namespace. The start is refused saying so. */
+ * With a user namespace of its own (the default), init joins them the
+ * same way, as the host's root, before it enters that user namespace: the
+ * kernel lets a process sit in a network, IPC or UTS namespace that another
+ * user namespace owns (the host's, or the other container's). The container
+ * is then not made to own them: userns_create() leaves out the kinds that
+ * are shared. Its root uses what it joined (sockets, the interfaces and
+ * addresses it sees, SysV IPC objects that their modes let it reach, the
+ * hostname) but holds no capability over it: it cannot reconfigure the
+ * interfaces, bind a port below net.ipv4.ip_unprivileged_port_start, or set
+ * the hostname, which is what the namespace's owner decides. */
 
 #include <fcntl.h>
 #include <sched.h>
@@ -83,13 +88,6 @@ int nsshare_open(const Helper *h, int ret_fds[_NS_SHARE_KIND_MAX], char **ret_er
 
                 if (share->type == NS_SHARE_NONE)
                         continue;
-                if (h->host.userns_fd >= 0) {
-                        (void) asprintf(ret_error,
-                                        "Container '%s' joins a namespace of the host's (<lxc:namespace><%s>), which its "
-                                        "root could not manage from its own user namespace: give it none with "
-                                        "<vivarium:userns mode='off'/> (and no <idmap>)", def->name, what);
-                        return -EPERM;
-                }
                 switch (share->type) {
                 case NS_SHARE_NETNS:
                         r = asprintf(&path, "/run/netns/%s", share->value);

@@ -112,6 +112,8 @@ static int userns_create(const DomainDef *def, HostMounts *m) {
 
         if (domain_def_has_privnet(def))
                 flags |= CLONE_NEWNET;
+        /* <lxc:namespace>: init joins those instead (helper-nsshare.c) */
+        flags &= ~(int) nsshare_clone_flags_unshared(def);
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return -errno;
         _cleanup_close_ int rd = fds[0], wr = fds[1];
@@ -244,7 +246,7 @@ static void fstype_of(const char *path, char ret[64]) {
         }
 }
 
-static int idmap_clone(int mnt_fd, int userns_fd, const char *source, const char *what, const char *name,
+int idmap_clone(int mnt_fd, int userns_fd, const char *source, const char *what, const char *name,
                        char **ret_error) {
         struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t) userns_fd };
         char fstype[64];

@@ -306,6 +306,8 @@ int userns_enter(int userns_fd);
 int userns_join_owned(const HostMounts *m, int saved[_USERNS_OWNED_MAX]);
 int userns_leave_owned(int saved[_USERNS_OWNED_MAX]);
 int write_id_map(pid_t pid, const char *file, const DomainIdmap *map, size_t n);
+/* mnt_fd, a detached mount, idmapped with userns_fd; what names source in an error */
+int idmap_clone(int mnt_fd, int userns_fd, const char *source, const char *what, const char *name, char **ret_error);
 
 /* helper-spawn.c */
 int container_spawn(Helper *h, char **ret_error);
@@ -321,4 +323,8 @@ int open_in_root(int root_fd, const char *path, int flags);
 int mkdir_p_in_root(int root_fd, const char *path, mode_t mode);
 int fs_new_mount(const char *fstype, const char *const *options, unsigned attrs, int *ret_fd);
 int attach_mount(int mnt_fd, int root_fd, const char *target, bool create_file);
+int filesystem_source_open(const DomainFilesystem *fs, const char *name, int *ret_fd, char **ret_error);
+
+/* helper-fsattach.c: live <filesystem type='mount'> (org.vivarium1.Helper.Devices) */
+extern const sd_bus_vtable fsattach_control_vtable[];
 void mountinfo_unescape(char *s);

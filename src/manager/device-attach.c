@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* AttachDevice and DetachDevice, virsh's attach-device/detach-device: one
- * <disk>, <hostdev> or <interface> element, added to or removed from the
+ * <disk>, <hostdev>, <interface> or <filesystem> element, added to or removed from the
  * running container (live) and/or its persistent definition (config), with
  * libvirt's VIR_DOMAIN_AFFECT_* flags.
  *
@@ -11,7 +11,9 @@
  * before a node appears, narrowed after it is gone. A <disk type='file'>
  * gets its loop device here (autoclear); the helper holds it from the
  * attach on (AttachImage) and lets it go on detach. Live attach of
- * <interface> is in iface-attach.c. */
+ * <interface> is in iface-attach.c. A live <filesystem type='mount'> is
+ * the helper's bind mount into the running container (AttachFilesystem,
+ * helper-fsattach.c), found again by its target to detach it. */
 
 #include <errno.h>
 #include <stdio.h>
@@ -28,11 +30,13 @@ typedef enum DeviceKind {
         DEVICE_HOSTDEV,
         DEVICE_DISK,
         DEVICE_INTERFACE,
+        DEVICE_FILESYSTEM,
 } DeviceKind;
 
 /* The one device of a fragment. */
 static DeviceKind fragment_kind(const DomainDef *frag) {
-        return frag->n_hostdevs ? DEVICE_HOSTDEV : frag->n_disks ? DEVICE_DISK : DEVICE_INTERFACE;
+        return frag->n_hostdevs ? DEVICE_HOSTDEV : frag->n_disks ? DEVICE_DISK :
+               frag->n_filesystems ? DEVICE_FILESYSTEM : DEVICE_INTERFACE;
 }
 
 /* The device XML, parsed as the only device of a domain: every check of the
@@ -52,10 +56,13 @@ static int parse_device(Container *c, const char *xml, DomainDef **ret, sd_bus_e
         xml_diag_done(&diag);
         if (r < 0)
                 return r;
-        if (frag->n_hostdevs + frag->n_disks + frag->n_interfaces != 1 || frag->n_filesystems > 0 ||
-            frag->n_consoles > 0)
+        if (frag->n_hostdevs + frag->n_disks + frag->n_interfaces + frag->n_filesystems != 1 || frag->n_consoles > 0)
                 return sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG,
-                                         "Expected exactly one <disk>, <hostdev> or <interface> element");
+                                         "Expected exactly one <disk>, <hostdev>, <interface> or <filesystem> element");
+        /* a root is what the container was started on: never swapped */
+        if (frag->n_filesystems && streq(frag->filesystems[0].target, "/"))
+                return sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG,
+                                         "A root filesystem (target '/') cannot be attached or detached");
         *ret = TAKE_PTR(frag);
         return 0;
 }
@@ -83,6 +90,12 @@ static ssize_t find_device(const DomainDef *def, const DomainDef *frag) {
                         if (streq(def->disks[i].target, frag->disks[0].target))
                                 return (ssize_t) i;
                 break;
+        case DEVICE_FILESYSTEM:
+                /* libvirt's: a filesystem by its target */
+                for (size_t i = 0; i < def->n_filesystems; i++)
+                        if (streq(def->filesystems[i].target, frag->filesystems[0].target))
+                                return (ssize_t) i;
+                break;
         case DEVICE_INTERFACE: {
                 const DomainInterface *want = &frag->interfaces[0];
                 for (size_t i = 0; i < def->n_interfaces; i++) {
@@ -107,6 +120,7 @@ static int def_rebuild(const DomainDef *base, const DomainDef *frag, ssize_t dro
         _cleanup_free_ DomainHostdev *hostdevs = NULL;
         _cleanup_free_ DomainDisk *disks = NULL;
         _cleanup_free_ DomainInterface *interfaces = NULL;
+        _cleanup_free_ DomainFilesystem *filesystems = NULL;
         _cleanup_free_ char *xml = NULL;
         DomainDef tmp = *base;
         XmlDiag diag = {};
@@ -129,6 +143,7 @@ static int def_rebuild(const DomainDef *base, const DomainDef *frag, ssize_t dro
         REBUILD(hostdevs, n_hostdevs, DomainHostdev, DEVICE_HOSTDEV);
         REBUILD(disks, n_disks, DomainDisk, DEVICE_DISK);
         REBUILD(interfaces, n_interfaces, DomainInterface, DEVICE_INTERFACE);
+        REBUILD(filesystems, n_filesystems, DomainFilesystem, DEVICE_FILESYSTEM);
 #undef REBUILD
 
         xml = domain_def_format(&tmp, 0);
@@ -167,10 +182,30 @@ static int disk_copy(const DomainDisk *from, DomainDisk *to) {
         return 0;
 }
 
+static int filesystem_copy(const DomainFilesystem *from, DomainFilesystem *to) {
+        *to = *from;
+        to->source = from->source ? strdup(from->source) : NULL;
+        to->target = strdup(from->target);
+        if ((from->source && !to->source) || !to->target) {
+                free(to->source);
+                free(to->target);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 /* frag's device appended to the live model in place (its runtime facts,
  * such as a disk image's loop device, stay). */
 static int live_append(DomainDef *live, const DomainDef *frag) {
-        if (frag->n_hostdevs) {
+        if (frag->n_filesystems) {
+                DomainFilesystem *a = realloc(live->filesystems, (live->n_filesystems + 1) * sizeof(*a));
+                if (!a)
+                        return -ENOMEM;
+                live->filesystems = a;
+                if (filesystem_copy(&frag->filesystems[0], &a[live->n_filesystems]) < 0)
+                        return -ENOMEM;
+                live->n_filesystems++;
+        } else if (frag->n_hostdevs) {
                 DomainHostdev *a = realloc(live->hostdevs, (live->n_hostdevs + 1) * sizeof(*a));
                 if (!a)
                         return -ENOMEM;
@@ -191,7 +226,13 @@ static int live_append(DomainDef *live, const DomainDef *frag) {
 }
 
 static void live_remove(DomainDef *live, DeviceKind kind, size_t i) {
-        if (kind == DEVICE_HOSTDEV) {
+        if (kind == DEVICE_FILESYSTEM) {
+                free(live->filesystems[i].source);
+                free(live->filesystems[i].target);
+                memmove(&live->filesystems[i], &live->filesystems[i + 1],
+                        (live->n_filesystems - i - 1) * sizeof(DomainFilesystem));
+                live->n_filesystems--;
+        } else if (kind == DEVICE_HOSTDEV) {
                 domain_hostdev_done(&live->hostdevs[i]);
                 memmove(&live->hostdevs[i], &live->hostdevs[i + 1], (live->n_hostdevs - i - 1) * sizeof(DomainHostdev));
                 live->n_hostdevs--;
@@ -225,6 +266,18 @@ static int attach_live(Container *c, DomainDef *frag, sd_bus_error *error) {
                 return r;
         if (frag->n_interfaces)
                 return iface_attach_live(c, frag, error);
+        if (frag->n_filesystems) {
+                const DomainFilesystem *fs = &frag->filesystems[0];
+
+                if (fs->type != FILESYSTEM_MOUNT)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                                 "Live attach of a <filesystem type='%s'> is not supported: use --config",
+                                                 filesystem_type_to_string(fs->type));
+                r = helper_call_devices(c, "AttachFilesystem", error, "ssb", fs->source, fs->target, (int) fs->readonly);
+                if (r < 0)
+                        return r;
+                return live_append(c->live, frag);
+        }
 
         if (is_link(frag)) {
                 r = hostdev_net_check(frag, &msg);
@@ -279,6 +332,20 @@ static int detach_live(Container *c, const DomainDef *frag, sd_bus_error *error)
                                          c->name);
         if (kind == DEVICE_INTERFACE)
                 return iface_detach_live(c, (size_t) i, error);
+        if (kind == DEVICE_FILESYSTEM) {
+                if (c->live->filesystems[i].type == FILESYSTEM_RAM || c->live->filesystems[i].type == FILESYSTEM_BIND ||
+                    c->live->filesystems[i].type == FILESYSTEM_MOUNT)
+                        r = helper_call_devices(c, "DetachFilesystem", error, "s", c->live->filesystems[i].target);
+                else
+                        /* an image's loop or nbd device is held by the helper until init ends */
+                        r = sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                              "Live detach of a <filesystem type='%s'> is not supported: use --config",
+                                              filesystem_type_to_string(c->live->filesystems[i].type));
+                if (r < 0)
+                        return r;
+                live_remove(c->live, kind, (size_t) i);
+                return 0;
+        }
         if (is_link(frag))
                 r = helper_call_devices(c, "ReturnLink", error, "s", frag->hostdevs[0].source);
         else {
