@@ -663,18 +663,17 @@ static void delete_host_devices(NetworkSetup *n) {
         }
 }
 
-int network_setup(NetworkSetup *n, const DomainDef *def, pid_t pid, bool foreground, char **ret_error) {
+/* The network namespace of the container whose init is PID, and a netlink
+ * socket of the host's: what setting up and attaching interfaces work
+ * with. PID is init, our own unreaped child: it cannot have been reused. */
+static int open_container_netns(const DomainDef *def, pid_t pid, int *ret_netns_fd, struct nl_sock **ret_sk,
+                                char **ret_error) {
         _cleanup_nl_sock_ struct nl_sock *sk = NULL;
-        _cleanup_free_ char *ns_path = NULL;
         _cleanup_close_ int netns_fd = -EBADF;
+        char ns_path[64];
         int r;
 
-        if (!n)
-                return 0;
-
-        if (asprintf(&ns_path, "/proc/%d/ns/net", (int) pid) < 0)
-                return -ENOMEM;
-        /* our own unreaped child: the PID cannot have been reused */
+        snprintf(ns_path, sizeof ns_path, "/proc/%d/ns/net", (int) pid);
         netns_fd = open(ns_path, O_RDONLY | O_CLOEXEC);
         if (netns_fd < 0) {
                 r = -errno;
@@ -687,6 +686,22 @@ int network_setup(NetworkSetup *n, const DomainDef *def, pid_t pid, bool foregro
                 (void) asprintf(ret_error, "Failed to open a netlink socket: %s", strerror(-r));
                 return r;
         }
+        *ret_netns_fd = TAKE_FD(netns_fd);
+        *ret_sk = TAKE_PTR(sk);
+        return 0;
+}
+
+int network_setup(NetworkSetup *n, const DomainDef *def, pid_t pid, bool foreground, char **ret_error) {
+        _cleanup_nl_sock_ struct nl_sock *sk = NULL;
+        _cleanup_close_ int netns_fd = -EBADF;
+        int r;
+
+        if (!n)
+                return 0;
+
+        r = open_container_netns(def, pid, &netns_fd, &sk, ret_error);
+        if (r < 0)
+                return r;
 
         for (size_t i = 0; i < n->n_devs; i++) {
                 r = create_device(sk, def, &n->devs[i], netns_fd, ret_error);
@@ -801,7 +816,6 @@ static int update_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *de
 int network_attach(NetworkSetup **np, DomainDef *def, DomainInterface *iface, const char *bridge, pid_t pid,
                    bool foreground, char **ret_error) {
         _cleanup_nl_sock_ struct nl_sock *sk = NULL, *guest_sk = NULL;
-        _cleanup_free_ char *ns_path = NULL;
         _cleanup_close_ int netns_fd = -EBADF;
         NetworkSetup *n = *np;
         DomainInterface *a;
@@ -809,20 +823,9 @@ int network_attach(NetworkSetup **np, DomainDef *def, DomainInterface *iface, co
         unsigned next_eth = 0;
         int r;
 
-        r = netlink_open(&sk);
-        if (r < 0) {
-                (void) asprintf(ret_error, "Failed to open a netlink socket: %s", strerror(-r));
+        r = open_container_netns(def, pid, &netns_fd, &sk, ret_error);
+        if (r < 0)
                 return r;
-        }
-        if (asprintf(&ns_path, "/proc/%d/ns/net", (int) pid) < 0)
-                return -ENOMEM;
-        netns_fd = open(ns_path, O_RDONLY | O_CLOEXEC);
-        if (netns_fd < 0) {
-                r = -errno;
-                (void) asprintf(ret_error, "Failed to open the network namespace of container '%s': %s", def->name,
-                                strerror(-r));
-                return r;
-        }
         if (!n) {
                 n = calloc(1, sizeof(*n));
                 if (!n)
