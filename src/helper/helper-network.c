@@ -293,6 +293,27 @@ static int create_veth(struct nl_sock *sk, NetDevice *d, int netns_fd) {
         return -ENOSPC;
 }
 
+/* A container reaching its own published port through an address of the
+ * host (the manager's ports.c DNATs and masquerades it) sends the
+ * connection back out the bridge port it came in by. Where the kernel runs
+ * the IP hooks at the bridge (br_netfilter, bridge-nf-call-iptables=1, as
+ * wherever Docker runs) that DNAT is done on the bridged frame, which the
+ * bridge never sends back out its own port unless the port is in hairpin
+ * mode: set it (netlink: /sys may be read-only here), as Docker does for
+ * the same reason. The container also gets its own broadcasts back, which
+ * enhanced DAD (RFC 7527) tells apart. */
+static void set_hairpin(struct nl_sock *sk, const DomainDef *def, const NetDevice *d) {
+        int ifindex, r;
+
+        if (d->iface->n_ports == 0 || !d->bridge[0] || !d->host_name[0])
+                return;
+        ifindex = netlink_link_get_ifindex(sk, d->host_name);
+        r = ifindex < 0 ? ifindex : netlink_bridge_port_set_hairpin(sk, ifindex, true);
+        if (r < 0)
+                log_warning_errno(r, "Failed to put bridge port '%s' in hairpin mode, ignoring (container '%s' cannot reach its own published ports through the host): %m",
+                                  d->host_name, def->name);
+}
+
 static int create_device(struct nl_sock *sk, const DomainDef *def, NetDevice *d, int netns_fd,
                          char **ret_error) {
         const DomainInterface *iface = d->iface;
@@ -311,6 +332,8 @@ static int create_device(struct nl_sock *sk, const DomainDef *def, NetDevice *d,
         }
 
         r = create_veth(sk, d, netns_fd);
+        if (r >= 0)
+                set_hairpin(sk, def, d);
         if (r < 0) {
                 if (iface->target_dev)
                         (void) asprintf(ret_error, "Failed to create interface '%s' of container '%s': %s",
