@@ -67,19 +67,7 @@ out=$(vivctl net-create "$work/vtp.xml" 2>&1)
 check "net-create vtp (IPv4 and an IPv6 /64)" contains "$out" "Network vtp created"
 conf=$(in_host cat /run/vivarium/networks/vtp.conf 2>&1)
 check "dnsmasq sends router advertisements for the /64" contains "$conf" "dhcp-range=fd71::,ra-only,64"
-in_host sh -e -c '
-ip netns add vtpcl
-ip link add vtpc0 type veth peer name vtpc1
-ip link set vtpc1 netns vtpcl
-ip addr add 10.72.0.1/24 dev vtpc0
-ip addr add fd72::1/64 dev vtpc0 nodad
-ip link set vtpc0 up
-ip -n vtpcl link set lo up
-ip -n vtpcl addr add 10.72.0.2/24 dev vtpc1
-ip -n vtpcl addr add fd72::2/64 dev vtpc1 nodad
-ip -n vtpcl link set vtpc1 up
-ip -n vtpcl route add default via 10.72.0.1
-ip -n vtpcl -6 route add default via fd72::1'
+client_netns vtpcl vtpc0 vtpc1 10.72.0 fd72
 
 # --- the published container
 write_ct pa 52:54:00:71:00:05 vtp 10.71.0.5 10.71.0.1 "<vivarium:port host='8080' container='80'/>" \

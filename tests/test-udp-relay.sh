@@ -72,16 +72,9 @@ exited() { ! kill -0 "$1" 2>/dev/null; }
 # activation (a new one after the relay's idle exit would find no relay)
 activate 9054 '[::1]:9053' --idle-timeout=10
 out=$(ask ::1 9054 4 3)
-check "four clients at once, three rounds: twelve answers" same "$(grep -c '^ct:ping-' <<<"$out")" 12
-check "... none lost" lacks "$out" "lost"
-mine=0
-for c in 0 1 2 3; do
-	for r in 0 1 2; do grep -q "^ct:ping-$c-$r from " <<<"$out" && mine=$((mine + 1)); done
-done
-check "... each client got its own answers" same "$mine" 12
-ports=$(sed -n 's/^ct:ping-\([0-9]\)-[0-9] from ::1 \([0-9]*\)$/\1 \2/p' <<<"$out" | sort -u)
-check "... the server saw one source port per client (a flow each)" same "$(wc -l <<<"$ports")" 4
-check "... and four different ones" same "$(cut -d' ' -f2 <<<"$ports" | sort -u | wc -l)" 4
+check "four clients at once, three rounds: each got its own twelve answers, from four source ports (a flow each)" \
+	contains "$out" "# answered=12 lost=0 sources=4"
+check "... and the server saw them come from ::1" same "$(grep -c '^ct:ping-.* from ::1 ' <<<"$out")" 12
 check "idle for its timeout, the relay exits" wait_until 120 exited "$activated"
 wait "$activated"
 check "... with status 0" same "$?" 0

@@ -11,6 +11,10 @@
 #   answers WHERE ADDR PORT             it answers "$expect"
 #   udp_ask WHERE ADDR PORT [C R]       tests/lib/udp-ask.py there
 #   udp_answers WHERE ADDR PORT         the UDP answer is "udp-${expect#hello-}:ping from ..."
+#   client_netns NS HOSTDEV PEERDEV V4 V6
+#                                       namespace NS behind veth HOSTDEV of the test
+#                                       host (V4.1/24, V6::1/64); its side PEERDEV
+#                                       has V4.2 and V6::2, routed through the host
 #   write_ct NAME MAC NETWORK ADDRESS GATEWAY EXTRA...
 #                                       $work/NAME.xml: a container on NETWORK with
 #                                       ADDRESS/24, serving "hello-NAME" on TCP 80 and
@@ -48,6 +52,22 @@ udp_ask() {
 	$where timeout 60 /usr/bin/python3 "$work/udp-ask.py" "$@" 2>/dev/null
 }
 udp_answers() { [[ "$(udp_ask "$@")" == "udp-${expect#hello-}:ping from "* ]]; }
+
+client_netns() {
+	in_host sh -e -c '
+ip netns add "$1"
+ip link add "$2" type veth peer name "$3"
+ip link set "$3" netns "$1"
+ip addr add "$4.1/24" dev "$2"
+ip addr add "$5::1/64" dev "$2" nodad
+ip link set "$2" up
+ip -n "$1" link set lo up
+ip -n "$1" addr add "$4.2/24" dev "$3"
+ip -n "$1" addr add "$5::2/64" dev "$3" nodad
+ip -n "$1" link set "$3" up
+ip -n "$1" route add default via "$4.1"
+ip -n "$1" -6 route add default via "$5::1"' sh "$@"
+}
 
 write_ct() {
 	local name=$1 mac=$2 network=$3 address=$4 gateway=$5

@@ -3,7 +3,10 @@
 #   udp-ask.py ADDR PORT                 sends "ping", prints the answer
 #   udp-ask.py ADDR PORT CLIENTS ROUNDS  CLIENTS sockets at once, each sending
 #       "ping-C-R" in ROUNDS rounds; prints every answer, one a line, by
-#       client and round ("lost ping-C-R" for one that never came)
+#       client and round ("lost ping-C-R" for one that never came), then
+#       "# answered=N lost=N sources=N": a client takes only the answer to
+#       its own datagram, and sources counts the distinct "from ADDR PORT"
+#       the server reported (one per client when each has its own flow)
 # A datagram without an answer is sent again (up to 5 times, 3 s apart):
 # loss is UDP's right, a missing answer after that is a failure.
 import select, socket, sys
@@ -33,3 +36,7 @@ for r in range(rounds):
         answers[(i, r)] = "lost " + msg.decode()
 for key in sorted(answers):
     print(answers[key])
+if clients:
+    got = [a for a in answers.values() if not a.startswith("lost ")]
+    print("# answered=%d lost=%d sources=%d" % (len(got), len(answers) - len(got),
+                                                len({a.split(" from ", 1)[1] for a in got})))
