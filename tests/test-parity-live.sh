@@ -245,23 +245,8 @@ vivctl undefine btgone >/dev/null 2>&1
 echo "# create --pass-fds: socket activation of a transient container's init"
 cp "$here/lib/pass-fds-server.py" "$work/serve.py"
 # the caller: two listening sockets, vivctl create --pass-fds with them
-cat >"$work/activate.py" <<'PY'
-import socket, subprocess, sys
-socks = []
-for port in (7711, 7712):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", port))
-    s.listen(8)
-    socks.append(s)
-fds = [s.fileno() for s in socks]
-p = subprocess.run(["vivctl", "-c", "lxc:///", "create", sys.argv[1], "--pass-fds", "%d,%d" % tuple(fds)],
-                   pass_fds=fds, capture_output=True, text=True)
-print(p.stdout + p.stderr, end="")
-PY
-ask() { in_host python3 -c 'import socket, sys
-c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
-print(c.makefile().readline().strip())' "$1" 2>&1; }
+cp "$here/lib/pass-fds-activate.py" "$work/activate.py"
+ask() { in_host python3 "$work/activate.py" ask "$1" 2>&1; }
 for mode in off pick; do
 	name=cact$mode
 	cat >"$work/$name.xml" <<XML
@@ -273,7 +258,7 @@ for mode in off pick; do
   <devices><console type='pty'/></devices>
 </domain>
 XML
-	out=$(in_host python3 "$work/activate.py" "$work/$name.xml")
+	out=$(in_host python3 "$work/activate.py" create "$work/$name.xml" 7711 7712)
 	check "$mode: create --pass-fds: virsh's line" contains "$out" "Domain $name created from $work/$name.xml"
 	one=$(ask 7711)
 	two=$(ask 7712)

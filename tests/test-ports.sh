@@ -5,7 +5,8 @@
 #   dnsmasq): the container autoconfigures its IPv6 address from its MAC;
 # - a container serving on port 80 (busybox nc) publishes it as host port
 #   8080: reachable from the test host's 127.0.0.1 and [::1] (a relay:
-#   systemd socket unit + systemd-socket-proxyd), from the host's own
+#   systemd socket unit + systemd-socket-proxyd; for UDP
+#   vivarium-udp-relay), from the host's own
 #   addresses (v4 and v6), and from another namespace over IPv4 and IPv6;
 #   an unpublished port is closed, the container's port 80 is not the host's;
 # - the anti-spoofing filter passes the container's own IPv6 and drops a
@@ -35,35 +36,14 @@ done
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
-in_host() { testhost_run "$@"; }
-vivctl() { testhost_run vivctl "$@"; }
-leader_of() { in_host machinectl show "$1" -p Leader --value 2>/dev/null; }
-in_ct() { # NAME CMD...: in the container's network namespace
-	local leader
-	leader=$(leader_of "$1")
-	shift
-	in_host nsenter -t "${leader:-0}" -n "$@"
-}
 in_client() { in_host ip netns exec vtpcl "$@"; }
-uuid_of() { vivctl domuuid "$1" 2>/dev/null | head -1; }
-port_tables() { in_host nft list tables 2>/dev/null | grep -c 'inet vivarium-ports-'; }
-relay_units() { in_host systemctl list-units --all --no-legend 'vivarium-port-*' 2>/dev/null | grep -c .; }
-is_shut_off() { [ "$(vivctl domstate "$1" 2>/dev/null | head -1)" = "shut off" ]; }
-# fetch WHERE ADDR PORT: what the server answers (nothing when closed)
-fetch() {
-	local where=$1
-	shift
-	# stdin open for a while, as a client waiting for an answer keeps it:
-	# the [::1] relay (systemd-socket-proxyd) ends a connection at the
-	# first end of file of either side
-	$where timeout 15 sh -c 'sleep 2 | busybox nc -w 5 "$@"' sh "$@" 2>/dev/null
-}
-expect=hello-pa
-answers() { [ "$(fetch "$@")" = "$expect" ]; }
 
 work=$(mktemp -d /tmp/vt-ports.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export TESTHOST_BIND="${TESTHOST_BIND:+$TESTHOST_BIND }$work"
+
+# shellcheck source=tests/lib/ports.sh
+. "$here/lib/ports.sh"
 
 testhost_up "vt-ports-$$" "$build" "$work/install.log"
 testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0
@@ -87,79 +67,10 @@ out=$(vivctl net-create "$work/vtp.xml" 2>&1)
 check "net-create vtp (IPv4 and an IPv6 /64)" contains "$out" "Network vtp created"
 conf=$(in_host cat /run/vivarium/networks/vtp.conf 2>&1)
 check "dnsmasq sends router advertisements for the /64" contains "$conf" "dhcp-range=fd71::,ra-only,64"
-in_host sh -e -c '
-ip netns add vtpcl
-ip link add vtpc0 type veth peer name vtpc1
-ip link set vtpc1 netns vtpcl
-ip addr add 10.72.0.1/24 dev vtpc0
-ip addr add fd72::1/64 dev vtpc0 nodad
-ip link set vtpc0 up
-ip -n vtpcl link set lo up
-ip -n vtpcl addr add 10.72.0.2/24 dev vtpc1
-ip -n vtpcl addr add fd72::2/64 dev vtpc1 nodad
-ip -n vtpcl link set vtpc1 up
-ip -n vtpcl route add default via 10.72.0.1
-ip -n vtpcl -6 route add default via fd72::1'
-
-# a UDP server for the container (busybox nc has no UDP), and its client
-cat >"$work/udp-echo.py" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-s.bind(("::", 53))
-while True:
-    data, peer = s.recvfrom(512)
-    s.sendto(sys.argv[1].encode() + b":" + data, peer)
-PY
-cat >"$work/udp-ask.py" <<'PY'
-import socket, sys
-addr, port = sys.argv[1], int(sys.argv[2])
-s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(3)
-for _ in range(3):
-    s.sendto(b"ping", (addr, port))
-    try:
-        print(s.recvfrom(512)[0].decode())
-        break
-    except OSError:
-        pass
-PY
-udp_answers() { # WHERE ADDR PORT
-	local where=$1
-	shift
-	[ "$($where timeout 20 /usr/bin/python3 "$work/udp-ask.py" "$@" 2>/dev/null)" = "udp-${expect#hello-}:ping" ]
-}
-
-write_ct() { # NAME MAC EXTRA...
-	local name=$1 mac=$2
-	shift 2
-	cat >"$work/$name.xml" <<XML
-<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
-  <name>$name</name>
-  <memory>102400</memory>
-  <os>
-    <type>exe</type>
-    <init>/bin/busybox</init>
-    <initarg>sh</initarg>
-    <initarg>-c</initarg>
-    <initarg>/usr/bin/python3 $work/udp-echo.py udp-$name &amp; while :; do echo hello-$name | busybox nc -l -p 80; done</initarg>
-  </os>
-  <devices>
-    <console type='pty'/>
-    <interface type='network'>
-      <mac address='$mac'/>
-      <source network='vtp'/>
-      <ip address='10.71.0.5' prefix='24'/>
-      <route address='0.0.0.0' prefix='0' gateway='10.71.0.1'/>
-$(printf '      %s\n' "$@")
-    </interface>
-  </devices>
-</domain>
-XML
-}
+client_netns vtpcl vtpc0 vtpc1 10.72.0 fd72
 
 # --- the published container
-write_ct pa 52:54:00:71:00:05 "<vivarium:port host='8080' container='80'/>" \
+write_ct pa 52:54:00:71:00:05 vtp 10.71.0.5 10.71.0.1 "<vivarium:port host='8080' container='80'/>" \
 	"<vivarium:port protocol='udp' host='5353' container='53'/>"
 out=$(vivctl define "$work/pa.xml" 2>&1)
 check "define a container publishing tcp 8080 -> 80" contains "$out" "Domain pa defined"
@@ -194,6 +105,7 @@ check "... which runs without privileges (DynamicUser)" contains "$relay" "Dynam
 check "udp 5353 reaches its port 53 from another namespace (IPv4)" udp_answers in_client 10.72.0.1 5353
 check "... and over IPv6" udp_answers in_client fd72::1 5353
 check "... and from the test host's 127.0.0.1" udp_answers in_host 127.0.0.1 5353
+check "... and from the test host's [::1] (vivarium-udp-relay)" udp_answers in_host ::1 5353
 check "an unpublished port (8081) is closed" [ -z "$(fetch in_client 10.72.0.1 8081)" ]
 check "the container's port 80 is not the host's" [ -z "$(fetch in_client 10.72.0.1 80)" ]
 check "127.0.0.1 needs route_localnet on the bridge" [ "$(in_host cat /proc/sys/net/ipv4/conf/vtpbr0/route_localnet)" = 1 ]
@@ -211,7 +123,7 @@ in_ct pa ip addr del fd71::99/128 dev eth0
 check "... its own address still works" quiet in_ct pa busybox ping -c 1 -W 3 fd71::1
 
 # --- a second container cannot take host port 8080
-write_ct pb 52:54:00:71:00:06 "<vivarium:port host='8080' container='80'/>"
+write_ct pb 52:54:00:71:00:06 vtp 10.71.0.5 10.71.0.1 "<vivarium:port host='8080' container='80'/>"
 out=$(vivctl create "$work/pb.xml" 2>&1)
 check "a second container publishing host port 8080 is refused" \
 	contains "$out" "Host port tcp/8080 of container 'pb' is already published by container 'pa'"
@@ -292,6 +204,7 @@ check "a container on it publishes tcp 8080" contains "$out" "Domain pc created"
 expect=hello-pc
 wait_for 10 answers in_client 10.72.0.1 8080
 check "... which answers another namespace through the isolated bridge" answers in_client 10.72.0.1 8080
+check "... and the test host's [::1]:8080 (IPv4 only: the relay connects to its IPv4 address)" answers in_host ::1 8080
 check "... while the network stays isolated (the container reaches no other network)" \
 	not quiet in_ct pc busybox ping -c 1 -W 2 10.72.0.2
 vivctl destroy pc >/dev/null 2>&1

@@ -368,24 +368,8 @@ echo "# start --pass-fds: socket activation of init"
 cp "$here/lib/pass-fds-server.py" "$work/serve.py"
 # the caller: two listening sockets, vivctl start --pass-fds with them, then
 # the inodes of the sockets (to look for them in the helper)
-cat >"$work/activate.py" <<'PY'
-import os, socket, subprocess, sys
-socks = []
-for port in (7701, 7702):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", port))
-    s.listen(8)
-    socks.append(s)
-fds = [s.fileno() for s in socks]
-p = subprocess.run(["vivctl", "-c", "lxc:///", "start", sys.argv[1], "--pass-fds", "%d,%d" % tuple(fds)], pass_fds=fds,
-                   capture_output=True, text=True)
-print(p.stdout + p.stderr, end="")
-print("inodes=%s" % ",".join(str(os.fstat(f).st_ino) for f in fds))
-PY
-ask() { in_host python3 -c 'import socket, sys
-c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
-print(c.makefile().readline().strip())' "$1" 2>&1; }
+cp "$here/lib/pass-fds-activate.py" "$work/activate.py"
+ask() { in_host python3 "$work/activate.py" ask "$1" 2>&1; }
 for mode in off pick; do
 	name=act$mode
 	cat >"$work/$name.xml" <<XML
@@ -398,7 +382,7 @@ for mode in off pick; do
 </domain>
 XML
 	vivctl define "$work/$name.xml" >/dev/null 2>&1
-	out=$(in_host python3 "$work/activate.py" "$name")
+	out=$(in_host python3 "$work/activate.py" start "$name" 7701 7702)
 	check "$name: start --pass-fds: virsh's line" contains "$out" "Domain $name started"
 	one=$(ask 7701)
 	two=$(ask 7702)

@@ -293,6 +293,27 @@ static int create_veth(struct nl_sock *sk, NetDevice *d, int netns_fd) {
         return -ENOSPC;
 }
 
+/* A container reaching its own published port through an address of the
+ * host (the manager's ports.c DNATs and masquerades it) sends the
+ * connection back out the bridge port it came in by. Where the kernel runs
+ * the IP hooks at the bridge (br_netfilter, bridge-nf-call-iptables=1, as
+ * wherever Docker runs) that DNAT is done on the bridged frame, which the
+ * bridge never sends back out its own port unless the port is in hairpin
+ * mode: set it (netlink: /sys may be read-only here), as Docker does for
+ * the same reason. The container also gets its own broadcasts back, which
+ * enhanced DAD (RFC 7527) tells apart. */
+static void set_hairpin(struct nl_sock *sk, const DomainDef *def, const NetDevice *d) {
+        int ifindex, r;
+
+        if (d->iface->n_ports == 0 || !d->bridge[0] || !d->host_name[0])
+                return;
+        ifindex = netlink_link_get_ifindex(sk, d->host_name);
+        r = ifindex < 0 ? ifindex : netlink_bridge_port_set_hairpin(sk, ifindex, true);
+        if (r < 0)
+                log_warning_errno(r, "Failed to put bridge port '%s' in hairpin mode, ignoring (container '%s' cannot reach its own published ports through the host): %m",
+                                  d->host_name, def->name);
+}
+
 static int create_device(struct nl_sock *sk, const DomainDef *def, NetDevice *d, int netns_fd,
                          char **ret_error) {
         const DomainInterface *iface = d->iface;
@@ -311,6 +332,8 @@ static int create_device(struct nl_sock *sk, const DomainDef *def, NetDevice *d,
         }
 
         r = create_veth(sk, d, netns_fd);
+        if (r >= 0)
+                set_hairpin(sk, def, d);
         if (r < 0) {
                 if (iface->target_dev)
                         (void) asprintf(ret_error, "Failed to create interface '%s' of container '%s': %s",
@@ -663,18 +686,17 @@ static void delete_host_devices(NetworkSetup *n) {
         }
 }
 
-int network_setup(NetworkSetup *n, const DomainDef *def, pid_t pid, bool foreground, char **ret_error) {
+/* The network namespace of the container whose init is PID, and a netlink
+ * socket of the host's: what setting up and attaching interfaces work
+ * with. PID is init, our own unreaped child: it cannot have been reused. */
+static int open_container_netns(const DomainDef *def, pid_t pid, int *ret_netns_fd, struct nl_sock **ret_sk,
+                                char **ret_error) {
         _cleanup_nl_sock_ struct nl_sock *sk = NULL;
-        _cleanup_free_ char *ns_path = NULL;
         _cleanup_close_ int netns_fd = -EBADF;
+        char ns_path[64];
         int r;
 
-        if (!n)
-                return 0;
-
-        if (asprintf(&ns_path, "/proc/%d/ns/net", (int) pid) < 0)
-                return -ENOMEM;
-        /* our own unreaped child: the PID cannot have been reused */
+        snprintf(ns_path, sizeof ns_path, "/proc/%d/ns/net", (int) pid);
         netns_fd = open(ns_path, O_RDONLY | O_CLOEXEC);
         if (netns_fd < 0) {
                 r = -errno;
@@ -687,6 +709,22 @@ int network_setup(NetworkSetup *n, const DomainDef *def, pid_t pid, bool foregro
                 (void) asprintf(ret_error, "Failed to open a netlink socket: %s", strerror(-r));
                 return r;
         }
+        *ret_netns_fd = TAKE_FD(netns_fd);
+        *ret_sk = TAKE_PTR(sk);
+        return 0;
+}
+
+int network_setup(NetworkSetup *n, const DomainDef *def, pid_t pid, bool foreground, char **ret_error) {
+        _cleanup_nl_sock_ struct nl_sock *sk = NULL;
+        _cleanup_close_ int netns_fd = -EBADF;
+        int r;
+
+        if (!n)
+                return 0;
+
+        r = open_container_netns(def, pid, &netns_fd, &sk, ret_error);
+        if (r < 0)
+                return r;
 
         for (size_t i = 0; i < n->n_devs; i++) {
                 r = create_device(sk, def, &n->devs[i], netns_fd, ret_error);
@@ -801,7 +839,6 @@ static int update_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *de
 int network_attach(NetworkSetup **np, DomainDef *def, DomainInterface *iface, const char *bridge, pid_t pid,
                    bool foreground, char **ret_error) {
         _cleanup_nl_sock_ struct nl_sock *sk = NULL, *guest_sk = NULL;
-        _cleanup_free_ char *ns_path = NULL;
         _cleanup_close_ int netns_fd = -EBADF;
         NetworkSetup *n = *np;
         DomainInterface *a;
@@ -809,20 +846,9 @@ int network_attach(NetworkSetup **np, DomainDef *def, DomainInterface *iface, co
         unsigned next_eth = 0;
         int r;
 
-        r = netlink_open(&sk);
-        if (r < 0) {
-                (void) asprintf(ret_error, "Failed to open a netlink socket: %s", strerror(-r));
+        r = open_container_netns(def, pid, &netns_fd, &sk, ret_error);
+        if (r < 0)
                 return r;
-        }
-        if (asprintf(&ns_path, "/proc/%d/ns/net", (int) pid) < 0)
-                return -ENOMEM;
-        netns_fd = open(ns_path, O_RDONLY | O_CLOEXEC);
-        if (netns_fd < 0) {
-                r = -errno;
-                (void) asprintf(ret_error, "Failed to open the network namespace of container '%s': %s", def->name,
-                                strerror(-r));
-                return r;
-        }
         if (!n) {
                 n = calloc(1, sizeof(*n));
                 if (!n)

@@ -23,12 +23,16 @@
  *   answer once the masquerade is undone (a ::1 destination arriving on a
  *   real device has no route, Ip6InNoRoutes), and IPv6 has no
  *   route_localnet. So [::1]:PORT of a TCP port is a relay, as Docker's
- *   docker-proxy and Incus' proxy device do it, made of systemd's own parts:
- *   a transient socket unit listening there (vivarium-port-UUID-PORT.socket)
- *   that activates systemd-socket-proxyd, which connects to the container's
- *   IPv6 address. systemd binds the socket, so the relay runs without any
- *   privilege (DynamicUser=yes); both units outlive a manager, like the
- *   table, and go with it. UDP on [::1] is not relayed.
+ *   docker-proxy and Incus' proxy device do it: a transient socket unit
+ *   listening there (vivarium-port-UUID-PORT.socket) that activates
+ *   systemd-socket-proxyd, which connects to the container's IPv6 address
+ *   (its IPv4 one when it has none).
+ *   A UDP port the same way (vivarium-port-UUID-udp-PORT.socket, a datagram
+ *   socket), with vivarium-udp-relay (src/relay/) in place of the proxy,
+ *   which systemd lacks for UDP: a flow per client, dropped when idle.
+ *   systemd binds the socket, so the relay runs without any privilege
+ *   (DynamicUser=yes); both units outlive a manager, like the table, and go
+ *   with it.
  */
 
 #include <arpa/inet.h>
@@ -53,33 +57,38 @@ static int ports_table_name(const uint8_t uuid[16], char **ret) {
         return asprintf(ret, "vivarium-ports-%s", u) < 0 ? -ENOMEM : 0;
 }
 
-/* The relay of [::1]:PORT (above): "vivarium-port-UUID-PORT.socket" and
- * its ".service". */
-static int relay_unit_name(const uint8_t uuid[16], uint16_t port, const char *suffix, char **ret) {
+/* The relay of [::1]:PORT (above): "vivarium-port-UUID-PORT.socket" (TCP)
+ * or "vivarium-port-UUID-udp-PORT.socket", and its ".service". */
+static int relay_unit_name(const uint8_t uuid[16], const DomainPort *port, const char *suffix, char **ret) {
         char u[37];
 
         uuid_format(uuid, u);
-        return asprintf(ret, "vivarium-port-%s-%u.%s", u, port, suffix) < 0 ? -ENOMEM : 0;
+        return asprintf(ret, "vivarium-port-%s-%s%u.%s", u, port->protocol == PORT_PROTOCOL_UDP ? "udp-" : "",
+                        port->host_port, suffix) < 0 ? -ENOMEM : 0;
 }
 
 static bool port_relayed(const DomainPort *port) {
-        return port->protocol == PORT_PROTOCOL_TCP && (!port->address || streq(port->address, "::1"));
+        return !port->address || streq(port->address, "::1");
 }
 
-static int relay_start(Manager *m, const DomainDef *live, const DomainPort *port, const char *addr6,
+static int relay_start(Manager *m, const DomainDef *live, const DomainPort *port, const char *addr,
                        sd_bus_error *ret_error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *socket = NULL, *service = NULL, *listen = NULL, *target = NULL, *description = NULL;
+        bool udp = port->protocol == PORT_PROTOCOL_UDP;
+        const char *program = udp ? VIV_UDP_RELAY_PATH : VIV_SOCKET_PROXYD_PATH;
         int r;
 
-        if (relay_unit_name(live->uuid, port->host_port, "socket", &socket) < 0 ||
-            relay_unit_name(live->uuid, port->host_port, "service", &service) < 0 ||
+        if (relay_unit_name(live->uuid, port, "socket", &socket) < 0 ||
+            relay_unit_name(live->uuid, port, "service", &service) < 0 ||
             asprintf(&listen, "[::1]:%u", port->host_port) < 0 ||
             /* systemd-socket-proxyd of systemd 252 splits at the last ':'
-             * and resolves the rest as it is: no brackets */
-            asprintf(&target, "%s:%u", addr6, port->container_port) < 0 ||
-            asprintf(&description, "Port %u of container %s on [::1]", port->host_port, live->name) < 0)
+             * and resolves the rest as it is: no brackets (the UDP relay
+             * takes both) */
+            asprintf(&target, "%s:%u", addr, port->container_port) < 0 ||
+            asprintf(&description, "Port %s/%u of container %s on [::1]", port_protocol_to_string(port->protocol),
+                     port->host_port, live->name) < 0)
                 return -ENOMEM;
 
         r = sd_bus_message_new_method_call(m->bus, &msg, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE,
@@ -89,14 +98,13 @@ static int relay_start(Manager *m, const DomainDef *live, const DomainPort *port
         if (r >= 0)
                 r = sd_bus_message_append(msg, "a(sv)", 4,
                                           "Description", "s", description,
-                                          "Listen", "a(ss)", 1, "Stream", listen,
+                                          "Listen", "a(ss)", 1, udp ? "Datagram" : "Stream", listen,
                                           "BindIPv6Only", "s", "ipv6-only",
                                           "CollectMode", "s", "inactive-or-failed");
         if (r >= 0)
                 r = sd_bus_message_append(msg, "a(sa(sv))", 1, service, 4,
                                           "Description", "s", description,
-                                          "ExecStart", "a(sasb)", 1, VIV_SOCKET_PROXYD_PATH, 2,
-                                          VIV_SOCKET_PROXYD_PATH, target, 0,
+                                          "ExecStart", "a(sasb)", 1, program, 2, program, target, 0,
                                           "DynamicUser", "b", 1,
                                           "CollectMode", "s", "inactive-or-failed");
         if (r >= 0)
@@ -105,8 +113,8 @@ static int relay_start(Manager *m, const DomainDef *live, const DomainPort *port
         if (r < 0 && sd_bus_error_has_name(&error, "org.freedesktop.systemd1.UnitExists"))
                 return 0;
         if (r < 0)
-                return sd_bus_error_setf(ret_error, VIV_ERROR_START_FAILED, "Failed to relay [::1]:%u to container '%s' (%s): %s",
-                                         port->host_port, live->name, socket,
+                return sd_bus_error_setf(ret_error, VIV_ERROR_START_FAILED, "Failed to relay %s [::1]:%u to container '%s' (%s): %s",
+                                         port_protocol_to_string(port->protocol), port->host_port, live->name, socket,
                                          error.message ? error.message : strerror(-r));
         return 0;
 }
@@ -117,7 +125,7 @@ static void relay_stop(Manager *m, const DomainDef *live, const DomainPort *port
         ARRAY_FOREACH(suffix, suffixes, ELEMENTSOF(suffixes)) {
                 _cleanup_free_ char *unit = NULL;
 
-                if (!m->bus || relay_unit_name(live->uuid, port->host_port, *suffix, &unit) < 0)
+                if (!m->bus || relay_unit_name(live->uuid, port, *suffix, &unit) < 0)
                         continue;
                 (void) sd_bus_call_method_async(m->bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE, "StopUnit",
                                                 NULL, NULL, "ss", unit, "replace");
@@ -151,35 +159,53 @@ int ports_check_free(Manager *m, const Container *c, const DomainDef *live, sd_b
         return 0;
 }
 
-/* The container's addresses on IFACE that a port is forwarded to: the
- * first IPv4/IPv6 <ip>, else the IPv4 address its managed network's DHCP
- * keeps for it and the IPv6 address it autoconfigures in the network's
- * /64 (netguard_eui64_address()). "" for none. */
-static void target_addresses(Manager *m, const DomainInterface *iface, char ret4[static 46], char ret6[static 46],
-                             const char **ret_bridge) {
+/* The container's address of each family on IFACE that a port is
+ * forwarded to, with the prefix of its subnet: the first IPv4/IPv6 <ip>,
+ * else the IPv4 address its managed network's DHCP keeps for it and the
+ * IPv6 address it autoconfigures in the network's /64
+ * (netguard_eui64_address()). "" for none. */
+typedef struct TargetAddresses {
+        char addr4[46], addr6[46];
+        unsigned prefix4, prefix6;
+        const char *bridge; /* a managed network's bridge, else NULL */
+} TargetAddresses;
+
+static void target_addresses(Manager *m, const DomainInterface *iface, TargetAddresses *ret) {
         Network *n = NULL;
 
-        ret4[0] = ret6[0] = 0;
-        *ret_bridge = NULL;
+        *ret = (TargetAddresses) { .prefix4 = 32, .prefix6 = 128 };
         ARRAY_FOREACH(ip, iface->ips, iface->n_ips) {
-                char *dst = ip->family == AF_INET ? ret4 : ret6;
-                if (!dst[0])
-                        snprintf(dst, 46, "%s", ip->address);
+                bool v4 = ip->family == AF_INET;
+                char *dst = v4 ? ret->addr4 : ret->addr6;
+
+                if (dst[0])
+                        continue;
+                snprintf(dst, 46, "%s", ip->address);
+                *(v4 ? &ret->prefix4 : &ret->prefix6) = ip->prefix;
         }
         if (iface->type != INTERFACE_NETWORK)
                 return;
-        if (!ret4[0] && iface->lease_address)
-                snprintf(ret4, 46, "%s", iface->lease_address);
         if (m->networks)
                 n = network_find(m->networks, iface->source);
+        if (!ret->addr4[0] && iface->lease_address) {
+                snprintf(ret->addr4, sizeof ret->addr4, "%s", iface->lease_address);
+                if (n && n->live)
+                        ARRAY_FOREACH(ip, n->live->ips, n->live->n_ips)
+                                if (ip->family == AF_INET) {
+                                        ret->prefix4 = ip->prefix;
+                                        break;
+                                }
+        }
         if (!n || !n->live)
                 return;
-        *ret_bridge = n->live->bridge;
-        if (!ret6[0])
+        ret->bridge = n->live->bridge;
+        if (!ret->addr6[0])
                 ARRAY_FOREACH(ip, n->live->ips, n->live->n_ips)
                         if (ip->family == AF_INET6 && ip->prefix == 64 &&
-                            netguard_eui64_address(ip->address, iface->mac, ret6) >= 0)
+                            netguard_eui64_address(ip->address, iface->mac, ret->addr6) >= 0) {
+                                ret->prefix6 = 64;
                                 break;
+                        }
 }
 
 static void put_rules(FILE *f, const DomainPort *port, const char *addr4, const char *addr6, bool loopback4) {
@@ -203,6 +229,31 @@ static void put_rules(FILE *f, const DomainPort *port, const char *addr4, const 
         }
 }
 
+/* Connections to a published port that need a new source address, as
+ * docker's and podman's do:
+ * - from 127/8 (see the top);
+ * - hairpinned ones: from the container's own subnet (another container
+ *   on its bridge, or the container itself, through an address of the
+ *   host). Once DNATed, such a connection goes back out the interface it
+ *   came from, and without the masquerade the answer would go straight to
+ *   the client, from an address it did not call (or, for the container
+ *   itself, arrive with its own address as the source, which the kernel
+ *   drops as a martian). */
+static void put_masquerade(FILE *f, const DomainPort *port, const TargetAddresses *t, bool loopback4) {
+        const char *proto = port_protocol_to_string(port->protocol);
+
+        if (t->addr4[0] && loopback4)
+                fprintf(f, "    ip saddr 127.0.0.0/8 ip daddr %s %s dport %u ct status dnat masquerade\n", t->addr4,
+                        proto, port->container_port);
+        /* nft takes the address with a prefix as the subnet's */
+        if (t->addr4[0])
+                fprintf(f, "    ip saddr %s/%u ip daddr %s %s dport %u ct status dnat masquerade\n", t->addr4,
+                        t->prefix4, t->addr4, proto, port->container_port);
+        if (t->addr6[0])
+                fprintf(f, "    ip6 saddr %s/%u ip6 daddr %s %s dport %u ct status dnat masquerade\n", t->addr6,
+                        t->prefix6, t->addr6, proto, port->container_port);
+}
+
 static int ports_script(Manager *m, const DomainDef *live, char **ret_script, char ***ret_bridges,
                         sd_bus_error *error) {
         _cleanup_free_ char *table = NULL, *text = NULL, *rules = NULL, *post = NULL;
@@ -222,12 +273,13 @@ static int ports_script(Manager *m, const DomainDef *live, char **ret_script, ch
 
         for (size_t i = 0; i < live->n_interfaces; i++) {
                 const DomainInterface *iface = &live->interfaces[i];
-                const char *bridge;
-                char addr4[46], addr6[46];
+                TargetAddresses t;
+                const char *bridge, *addr4 = t.addr4, *addr6 = t.addr6;
 
                 if (iface->n_ports == 0)
                         continue;
-                target_addresses(m, iface, addr4, addr6, &bridge);
+                target_addresses(m, iface, &t);
+                bridge = t.bridge;
                 if (!addr4[0] && !addr6[0])
                         return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
                                                  "Interface %zu of container '%s' has no known address to publish its ports to: give it an <ip> or put it on a managed network with DHCP or an IPv6 /64",
@@ -237,7 +289,8 @@ static int ports_script(Manager *m, const DomainDef *live, char **ret_script, ch
                 if (bridge && addr4[0])
                         bridges[n_bridges++] = (char *) bridge;
                 ARRAY_FOREACH(port, iface->ports, iface->n_ports) {
-                        if (port->address && !(strchr(port->address, ':') ? addr6[0] : addr4[0]))
+                        if (port->address && !streq(port->address, "::1") &&
+                            !(strchr(port->address, ':') ? addr6[0] : addr4[0]))
                                 return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
                                                          "Port %s/%u of container '%s' is published on %s, but interface %zu has no %s address",
                                                          port_protocol_to_string(port->protocol), port->host_port,
@@ -248,14 +301,8 @@ static int ports_script(Manager *m, const DomainDef *live, char **ret_script, ch
                                                          "Port %s/%u of container '%s' is published on %s, which works on a managed network (type='network') only",
                                                          port_protocol_to_string(port->protocol), port->host_port,
                                                          live->name, port->address);
-                        if (port->address && streq(port->address, "::1") && port->protocol != PORT_PROTOCOL_TCP)
-                                return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
-                                                         "Port udp/%u of container '%s' cannot be published on [::1]: only TCP is relayed there",
-                                                         port->host_port, live->name);
                         put_rules(rf, port, addr4, addr6, bridge && addr4[0]);
-                        if (bridge && addr4[0])
-                                fprintf(pf, "    ip saddr 127.0.0.0/8 ip daddr %s %s dport %u ct status dnat masquerade\n",
-                                        addr4, port_protocol_to_string(port->protocol), port->container_port);
+                        put_masquerade(pf, port, &t, bridge && addr4[0]);
                 }
         }
         if (fclose(TAKE_PTR(rf)) != 0 || fclose(TAKE_PTR(pf)) != 0)
@@ -320,17 +367,16 @@ int ports_apply(Manager *m, const DomainDef *live, sd_bus_error *error) {
                                          live->name, nft_error ? nft_error : strerror(-r));
 
         ARRAY_FOREACH(iface, live->interfaces, live->n_interfaces) {
-                const char *bridge;
-                char addr4[46], addr6[46];
+                TargetAddresses t;
 
                 if (iface->n_ports == 0)
                         continue;
-                target_addresses(m, iface, addr4, addr6, &bridge);
-                if (!addr6[0])
-                        continue;
+                target_addresses(m, iface, &t);
                 ARRAY_FOREACH(port, iface->ports, iface->n_ports)
                         if (port_relayed(port)) {
-                                r = relay_start(m, live, port, addr6, error);
+                                /* a relay crosses families: an IPv4-only
+                                 * container is on [::1] too */
+                                r = relay_start(m, live, port, t.addr6[0] ? t.addr6 : t.addr4, error);
                                 if (r < 0)
                                         return r;
                         }

@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include <netlink/addr.h>
+#include <netlink/attr.h>
 #include <netlink/cache.h>
 #include <netlink/errno.h>
+#include <netlink/msg.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/macvlan.h>
@@ -417,4 +419,23 @@ int netlink_list_addresses(struct nl_sock *sk, NetlinkAddress **ret, size_t *ret
         *ret = TAKE_PTR(list);
         *ret_n = n;
         return 0;
+}
+
+int netlink_bridge_port_set_hairpin(struct nl_sock *sk, int ifindex, bool on) {
+        struct ifinfomsg ifi = { .ifi_family = AF_BRIDGE, .ifi_index = ifindex };
+        struct nl_msg *msg;
+        struct nlattr *protinfo;
+
+        msg = nlmsg_alloc_simple(RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK);
+        if (!msg)
+                return -ENOMEM;
+        if (nlmsg_append(msg, &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
+            !(protinfo = nla_nest_start(msg, IFLA_PROTINFO | NLA_F_NESTED)) ||
+            nla_put_u8(msg, IFLA_BRPORT_MODE, on) < 0) {
+                nlmsg_free(msg);
+                return -ENOMEM;
+        }
+        nla_nest_end(msg, protinfo);
+        /* nl_send_sync() frees the message, sent or not */
+        return NL_REQUEST(sk, nl_send_sync(sk, msg));
 }

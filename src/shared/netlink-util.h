@@ -86,3 +86,8 @@ typedef struct NetlinkAddress {
 /* Every IPv4 and IPv6 address in the socket's namespace, with its device.
  * *ret is an array of *ret_n entries to free(). */
 int netlink_list_addresses(struct nl_sock *sk, NetlinkAddress **ret, size_t *ret_n);
+
+/* Hairpin mode of bridge port ifindex (IFLA_BRPORT_MODE through
+ * RTM_SETLINK of family AF_BRIDGE, what `bridge link set hairpin on` sends):
+ * the bridge may send a frame back out the port it came in by. */
+int netlink_bridge_port_set_hairpin(struct nl_sock *sk, int ifindex, bool on);

@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Shared by the published-port tests (test-ports.sh, test-ports-local.sh);
+# source it after testhost.sh and check.sh, with $work bound into the test
+# host. It copies the UDP server and client there.
+#   in_host CMD..., vivctl ARGS...      in the test host
+#   in_ct NAME CMD...                   in container NAME's network namespace
+#   uuid_of NAME, is_shut_off NAME
+#   port_tables, relay_units            how many port tables (nft) and [::1]
+#                                       relay units (systemd) there are
+#   fetch WHERE ADDR PORT               what a TCP server answers (nothing when closed)
+#   answers WHERE ADDR PORT             it answers "$expect"
+#   udp_ask WHERE ADDR PORT [C R]       tests/lib/udp-ask.py there
+#   udp_answers WHERE ADDR PORT         the UDP answer is "udp-${expect#hello-}:ping from ..."
+#   client_netns NS HOSTDEV PEERDEV V4 V6
+#                                       namespace NS behind veth HOSTDEV of the test
+#                                       host (V4.1/24, V6::1/64); its side PEERDEV
+#                                       has V4.2 and V6::2, routed through the host
+#   write_ct NAME MAC NETWORK ADDRESS GATEWAY EXTRA...
+#                                       $work/NAME.xml: a container on NETWORK with
+#                                       ADDRESS/24, serving "hello-NAME" on TCP 80 and
+#                                       UDP 53 (udp-echo.py), EXTRA lines in its <interface>
+# shellcheck shell=bash
+
+in_host() { testhost_run "$@"; }
+vivctl() { testhost_run vivctl "$@"; }
+leader_of() { in_host machinectl show "$1" -p Leader --value 2>/dev/null; }
+in_ct() {
+	local leader
+	leader=$(leader_of "$1")
+	shift
+	in_host nsenter -t "${leader:-0}" -n "$@"
+}
+uuid_of() { vivctl domuuid "$1" 2>/dev/null | head -1; }
+port_tables() { in_host nft list tables 2>/dev/null | grep -c 'inet vivarium-ports-'; }
+relay_units() { in_host systemctl list-units --all --no-legend 'vivarium-port-*' 2>/dev/null | grep -c .; }
+is_shut_off() { [ "$(vivctl domstate "$1" 2>/dev/null | head -1)" = "shut off" ]; }
+fetch() {
+	local where=$1
+	shift
+	# stdin open for a while, as a client waiting for an answer keeps it:
+	# the [::1] relay (systemd-socket-proxyd) ends a connection at the
+	# first end of file of either side
+	$where timeout 15 sh -c 'sleep 2 | busybox nc -w 5 "$@"' sh "$@" 2>/dev/null
+}
+expect=hello-pa
+answers() { [ "$(fetch "$@")" = "$expect" ]; }
+
+cp "$(dirname "${BASH_SOURCE[0]}")/udp-echo.py" "$(dirname "${BASH_SOURCE[0]}")/udp-ask.py" "$work/"
+udp_ask() {
+	local where=$1
+	shift
+	$where timeout 60 /usr/bin/python3 "$work/udp-ask.py" "$@" 2>/dev/null
+}
+udp_answers() { [[ "$(udp_ask "$@")" == "udp-${expect#hello-}:ping from "* ]]; }
+
+client_netns() {
+	in_host sh -e -c '
+ip netns add "$1"
+ip link add "$2" type veth peer name "$3"
+ip link set "$3" netns "$1"
+ip addr add "$4.1/24" dev "$2"
+ip addr add "$5::1/64" dev "$2" nodad
+ip link set "$2" up
+ip -n "$1" link set lo up
+ip -n "$1" addr add "$4.2/24" dev "$3"
+ip -n "$1" addr add "$5::2/64" dev "$3" nodad
+ip -n "$1" link set "$3" up
+ip -n "$1" route add default via "$4.1"
+ip -n "$1" -6 route add default via "$5::1"' sh "$@"
+}
+
+write_ct() {
+	local name=$1 mac=$2 network=$3 address=$4 gateway=$5
+	shift 5
+	cat >"$work/$name.xml" <<XML
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>$name</name>
+  <memory>102400</memory>
+  <os>
+    <type>exe</type>
+    <init>/bin/busybox</init>
+    <initarg>sh</initarg>
+    <initarg>-c</initarg>
+    <initarg>/usr/bin/python3 $work/udp-echo.py udp-$name &amp; while :; do echo hello-$name | busybox nc -l -p 80; done</initarg>
+  </os>
+  <devices>
+    <console type='pty'/>
+    <interface type='network'>
+      <mac address='$mac'/>
+      <source network='$network'/>
+      <ip address='$address' prefix='24'/>
+      <route address='0.0.0.0' prefix='0' gateway='$gateway'/>
+$(printf '      %s\n' "$@")
+    </interface>
+  </devices>
+</domain>
+XML
+}

@@ -1,0 +1,98 @@
+#!/bin/bash
+# vivarium-udp-relay (src/relay/), the relay of a published UDP port on the
+# host's [::1], run as systemd runs it (socket activation through
+# systemd-socket-activate --datagram), in a network namespace of its own:
+# - datagrams both ways, for one client and for several at once (each gets
+#   its own answers back, and the server sees one source port per client:
+#   a flow per client);
+# - an IPv4 target as well as an IPv6 one;
+# - once no client sent anything for the idle timeout, it exits (0), and a
+#   new activation serves again;
+# - bad arguments and a start without a socket are refused with the reason.
+# Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
+set -uo pipefail
+
+here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+skip() {
+	echo "1..0 # SKIP $*"
+	[ "${VIVARIUM_TESTS_MUST_RUN:-0}" = 1 ] && exit 1
+	exit 77
+}
+relay=${VIVARIUM_BUILD_DIR:-}/src/relay/vivarium-udp-relay
+[ -x "$relay" ] || skip "vivarium-udp-relay not built (VIVARIUM_BUILD_DIR='${VIVARIUM_BUILD_DIR:-}')"
+[ "$(id -u)" = 0 ] || skip "needs root (a network namespace of its own)"
+command -v systemd-socket-activate >/dev/null || skip "needs systemd-socket-activate (systemd)"
+command -v python3 >/dev/null || skip "needs python3"
+
+# Everything below runs in a new network namespace (traffic on its own
+# loopback only); its processes are this script's children.
+if [ "${VT_UDP_RELAY_INSIDE:-}" != 1 ]; then
+	VT_UDP_RELAY_INSIDE=1 exec unshare --net --fork --kill-child -- "$0" "$@"
+fi
+ip link set lo up
+
+# shellcheck source=tests/lib/check.sh
+. "$here/lib/check.sh"
+work=$(mktemp -d /tmp/vt-udp-relay.XXXXXX)
+pids=()
+# shellcheck disable=SC2317
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# the "container": an echo server on [::1]:9053 (and 127.0.0.1)
+python3 "$here/lib/udp-echo.py" ct 9053 >/dev/null 2>&1 &
+pids+=($!)
+ask() { timeout 60 python3 "$here/lib/udp-ask.py" "$@" 2>&1; }
+bound() { python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+try:
+    s.bind(("::1", int(sys.argv[1])))
+except OSError:
+    sys.exit(0)
+sys.exit(1)' "$1"; }
+wait_until 30 bound 9053 || echo "# the echo server did not come up"
+
+# activate PORT TARGET [OPTIONS]: the relay on [::1]:PORT, started at the
+# first datagram; its PID in $activated
+activate() {
+	local port=$1 target=$2
+	shift 2
+	systemd-socket-activate --datagram -l "[::1]:$port" "$relay" "$@" "$target" >"$work/relay-$port.log" 2>&1 &
+	activated=$!
+	pids+=("$activated")
+	wait_until 30 bound "$port"
+}
+exited() { ! kill -0 "$1" 2>/dev/null; }
+
+# systemd-socket-activate starts the relay once: one client process per
+# activation (a new one after the relay's idle exit would find no relay)
+activate 9054 '[::1]:9053' --idle-timeout=10
+out=$(ask ::1 9054 4 3)
+check "four clients at once, three rounds: each got its own twelve answers, from four source ports (a flow each)" \
+	contains "$out" "# answered=12 lost=0 sources=4"
+check "... and the server saw them come from ::1" same "$(grep -c '^ct:ping-.* from ::1 ' <<<"$out")" 12
+check "idle for its timeout, the relay exits" wait_until 120 exited "$activated"
+wait "$activated"
+check "... with status 0" same "$?" 0
+
+activate 9055 127.0.0.1:9053 --idle-timeout=10
+out=$(ask ::1 9055)
+check "an IPv4 target: a [::1] client's datagram reaches it, the answer comes back" \
+	contains "$out" "ct:ping from ::ffff:127.0.0.1 "
+check "... and it exits when idle too" wait_until 120 exited "$activated"
+
+out=$("$relay" --idle-timeout=0 '[::1]:9053' 2>&1)
+check "--idle-timeout=0 is refused" contains "$out" "Invalid --idle-timeout '0'"
+out=$("$relay" 'fd00::5' 2>&1)
+check "a target without a port is refused" contains "$out" "Invalid target 'fd00::5'"
+out=$("$relay" 'localhost:53' 2>&1)
+check "a name instead of an address is refused" contains "$out" "Invalid target 'localhost:53'"
+out=$("$relay" '[::1]:9053' 2>&1)
+check "without socket activation it says what it expected" contains "$out" "Expected one datagram socket"
+
+echo "1..$n"
+[ "$failures" -eq 0 ]
