@@ -592,7 +592,7 @@ static int apply_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def
                         const NetlinkAddress *a = &host_addrs[j];
 
                         if (a->family != AF_INET6 || a->prefix != 64 || !streq(a->ifname, d->bridge) ||
-                            startswith(a->address, "fe80:"))
+                            strncmp(a->address, "fe80:", 5) == 0)
                                 continue;
                         if (netguard_eui64_address(a->address, d->mac, slaac[n_slaac]) >= 0)
                                 addrs[n_addrs++] = slaac[n_slaac++];
