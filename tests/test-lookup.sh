@@ -26,6 +26,8 @@ command -v dbus-monitor >/dev/null || testhost_skip_or_fail "no dbus-monitor"
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
+# shellcheck source=tests/lib/bus-monitor.sh
+. "$here/lib/bus-monitor.sh"
 
 work=$(mktemp -d /tmp/vt-lookup.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -88,12 +90,8 @@ check "'$id_a' is lk-a's Id again" same "$(field 1 "$id_a")" lk-a
 # vivctl's verbs resolve through LookupContainer, never the whole list:
 # everything the manager receives meanwhile is logged by dbus-monitor,
 # between two marker calls that are waited for (no timing)
-in_host sh -c 'dbus-monitor --system "type=method_call,destination=org.vivarium1" >/run/lk-mon.log 2>&1 &
-echo $! >/run/lk-mon.pid'
-mark_seen() { # MARK: a GetContainer call with it reaches the log
-	in_host busctl call org.vivarium1 /org/vivarium1 org.vivarium1.Manager GetContainer s "$1" >/dev/null 2>&1
-	in_host grep -q "string \"$1\"" /run/lk-mon.log
-}
+monitor_start /run/lk-mon.log "type=method_call,destination=org.vivarium1"
+mark_seen() { monitor_mark /run/lk-mon.log "$1" org.vivarium1 /org/vivarium1 org.vivarium1.Manager GetContainer; }
 check "dbus-monitor sees the manager's calls" wait_until 60 mark_seen lk-mark-0
 check "vivctl dominfo lk-a" contains "$(vivctl dominfo lk-a)" "$uuid_a"
 check "vivctl domstate by Id" same "$(vivctl domstate "$id_a")" running
@@ -104,7 +102,7 @@ out=$(vivctl domstate nosuch 2>&1)
 check "vivctl domstate of an unknown domain: virsh's message" contains "$out" "failed to get domain 'nosuch'"
 check "vivctl destroy by Id" quiet vivctl destroy "$id_a"
 check "the marker after them is seen" wait_until 60 mark_seen lk-mark-1
-in_host sh -c 'kill "$(cat /run/lk-mon.pid)"'
+monitor_stop /run/lk-mon.log
 log=$(in_host cat /run/lk-mon.log)
 calls=$(grep -o 'member=[A-Za-z]*' <<<"$log" | sort | uniq -c | tr -s ' ' | tr '\n' ',')
 check "vivctl called LookupContainer ($calls)" contains "$log" "member=LookupContainer"

@@ -29,6 +29,8 @@ command -v machinectl >/dev/null || testhost_skip_or_fail "no machinectl (system
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
+# shellcheck source=tests/lib/bus-monitor.sh
+. "$here/lib/bus-monitor.sh"
 
 work=$(mktemp -d /tmp/vt-machine.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -63,12 +65,10 @@ check "create --wait of an init that exits at once, machined activated by the st
 check "... leaves no machine" no_machine
 
 # every call to machined, logged between two marker calls that are waited for
-in_host sh -c 'dbus-monitor --system "type=method_call,interface=org.freedesktop.machine1.Manager" >/run/mr-mon.log 2>&1 &
-echo $! >/run/mr-mon.pid'
-mark_seen() { # MARK: a GetMachine call with it reaches the log
-	in_host busctl call org.freedesktop.machine1 /org/freedesktop/machine1 org.freedesktop.machine1.Manager \
-		GetMachine s "$1" >/dev/null 2>&1
-	in_host grep -q "string \"$1\"" /run/mr-mon.log
+monitor_start /run/mr-mon.log "type=method_call,interface=org.freedesktop.machine1.Manager"
+mark_seen() {
+	monitor_mark /run/mr-mon.log "$1" org.freedesktop.machine1 /org/freedesktop/machine1 \
+		org.freedesktop.machine1.Manager GetMachine
 }
 check "dbus-monitor sees the calls to machined" wait_until 60 mark_seen mr-mark-0
 
@@ -92,7 +92,7 @@ check "after the reboot machined has mr with the new init" wait_until 60 reboote
 check "... and it runs" same "$(vivctl domstate mr)" running
 
 check "the marker after them is seen" wait_until 60 mark_seen mr-mark-1
-in_host sh -c 'kill "$(cat /run/mr-mon.pid)"'
+monitor_stop /run/mr-mon.log
 log=$(in_host cat /run/mr-mon.log)
 mgr=$(manager_unique)
 senders() { # MEMBER: the senders of its calls, one a line
