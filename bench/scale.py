@@ -28,6 +28,7 @@ import bench as B
 
 N = int(os.environ.get("BENCH_SCALE_N") or (20 if B.QUICK else 1000))
 CLIENTS = 8
+VIVCTL_OLD = os.environ.get("BENCH_SCALE_VIVCTL_OLD", "")
 CRUN_BUNDLE = B.WORK + "/crun-sleep"
 
 
@@ -133,6 +134,30 @@ def manager_facts(row):
     for _ in range(runs):
         B.run("vivctl", "list", stdout=subprocess.DEVNULL)
     row["vivctl_list_s"] = (time.perf_counter() - t) / runs
+    one_domain(row)
+
+
+def one_domain(row):
+    """vivctl verbs on one domain with N running (LookupContainer, not the
+    whole list): dominfo by name, domstate by Id, median ms of 11; with
+    BENCH_SCALE_VIVCTL_OLD (another build's vivctl, e.g. one that still
+    fetches ListContainers) the same with it, alternated call by call"""
+    running = [c for c in B.list_containers() if c[3] == "running"]
+    if not running:
+        return
+    name, ident = running[len(running) // 2][0], str(running[len(running) // 2][2])
+    progs = {"": "vivctl"}
+    if VIVCTL_OLD:
+        progs["_old"] = VIVCTL_OLD
+    times = {}
+    for _ in range(11):
+        for suffix, prog in progs.items():
+            for verb, arg in (("dominfo", name), ("domstate", ident)):
+                t = time.perf_counter()
+                B.run(prog, verb, arg, stdout=subprocess.DEVNULL)
+                times.setdefault(f"vivctl_{verb}{suffix}_ms", []).append((time.perf_counter() - t) * 1000)
+    for k, v in times.items():
+        row[k] = statistics.median(v)
 
 
 def restart(row):
@@ -288,6 +313,11 @@ def report_scale(sc, lines):
     lines.append(f"| helper RSS / PSS, KiB (median) | {s['helper_rss_kib_median']} / {s['helper_pss_kib_median']} | "
                  f"{p['helper_rss_kib_median']} / {p['helper_pss_kib_median']} | | |")
     lines.append(f"| `vivctl list`, ms | {s['vivctl_list_s'] * 1000:.0f} | {p['vivctl_list_s'] * 1000:.0f} | | |")
+    for key, what in (("vivctl_dominfo", "`vivctl dominfo NAME`"), ("vivctl_domstate", "`vivctl domstate ID`")):
+        for suffix, which in (("", ""), ("_old", " (BENCH_SCALE_VIVCTL_OLD)")):
+            if key + suffix + "_ms" in s:
+                lines.append(f"| {what}{which}, ms (median) | {s[key + suffix + '_ms']:.1f} | "
+                             f"{p.get(key + suffix + '_ms', 0):.1f} | | |")
     lines.append("")
     lines.append("| containers running | 0 | " + " | ".join(str(k) for k in list(s["list_ms"])[1:]) + " |")
     lines.append("| --- |" + " ---: |" * len(s["list_ms"]))

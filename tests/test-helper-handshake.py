@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # vivarium-helper as the manager drives it (docs/internals.md): handshake over
-# a SOCK_SEQPACKET socketpair (nothing before GO, READY <pid>, ERROR <errno>
-# <message>), the control socket (Describe, OpenConsole with ConsoleBusy and
+# a SOCK_SEQPACKET socketpair (nothing before GO, INIT <pid>, READY <pid>,
+# ERROR <errno> <message>), the control socket (Describe, OpenConsole with ConsoleBusy and
 # force, ResizeConsole, Shutdown, Destroy, the Exited signal, busctl), the
 # cgroup leaves supervisor/ and payload/ in a scope made the way systemd makes
 # it (on a hybrid host without systemd), and that nothing is left afterwards.
@@ -110,6 +110,15 @@ def model_fd(name, raw=None):
     os.write(fd, raw)
     return fd
 
+def verdict(hs):
+    """the answer to GO: (INIT <pid> or None, then READY <pid> or ERROR ...);
+    INIT comes once init's child is in its cgroups (src/manager/machine.c)"""
+    msg = hs.recv(4096).decode()
+    if not msg.startswith("INIT "):
+        return None, msg
+    return msg, hs.recv(4096).decode()
+
+
 def spawn(name, dirs=None, raw_model=None):
     mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     model = model_fd(name, raw_model)
@@ -188,9 +197,10 @@ try:
     check("before GO: no init", children(p.pid) == [])
     hs.send(b"GO")
     hs.settimeout(20)
-    msg = hs.recv(4096).decode()
+    first, msg = verdict(hs)
     check("READY <pid>", msg.startswith("READY "), msg)
     init = int(msg.split()[1]) if msg.startswith("READY ") else 0
+    check("INIT <pid> before it, the same pid", first == "INIT %d" % init, first)
     check("control socket listens, mode 0600", os.path.exists(sock) and (os.stat(sock).st_mode & 0o777) == 0o600)
     filt = os.path.join(RUN, name + ".seccomp")
     st = os.stat(filt) if os.path.exists(filt) else None
@@ -257,7 +267,7 @@ try:
     p, hs = spawn(name)
     hs.send(b"GO")
     hs.settimeout(20)
-    msg = hs.recv(4096).decode()
+    first, msg = verdict(hs)
     check("READY for a short-lived init", msg.startswith("READY "), msg)
     rc, out = run_client(sock, "wait")
     check("Exited(shutdown, 3) when init exits with 3", rc == 0 and "Exited shutdown 3" in out, out)
@@ -276,7 +286,7 @@ try:
     p, hs = spawn(name)
     hs.send(b"GO")
     hs.settimeout(20)
-    msg = hs.recv(4096).decode()
+    first, msg = verdict(hs)
     check("READY for an init called systemd", msg.startswith("READY "), msg)
     time.sleep(0.3)
     waiter = subprocess.Popen([client, sock, "wait"], stdout=subprocess.PIPE, text=True)
@@ -296,7 +306,9 @@ try:
     p, hs = spawn(name)
     hs.send(b"GO")
     hs.settimeout(20)
-    msg = hs.recv(4096).decode()
+    first, msg = verdict(hs)
+    check("INIT before the exec's ERROR (the registration is undone by the manager)", first is not None and
+          first.startswith("INIT "), first)
     check("ERROR 2 with the reason", msg == "ERROR 2 Failed to execute init '/nonexistent/init' in container 'vt-noinit': No such file or directory", msg)
     code = p.wait(timeout=10)
     check("helper exits non-zero", code != 0, code)
@@ -313,7 +325,8 @@ try:
     p, hs = spawn(name, raw_model=good[:-3])
     hs.send(b"GO")
     hs.settimeout(20)
-    msg = hs.recv(4096).decode()
+    first, msg = verdict(hs)
+    check("no INIT for a model refused before any process", first is None, first)
     check("ERROR for a truncated model", msg.startswith("ERROR ") and "vt-badxml" in msg and
           "from the manager" in msg, msg)
     check("helper exits non-zero", p.wait(timeout=10) != 0)
@@ -326,7 +339,7 @@ try:
     p, hs = spawn(name, raw_model=other)
     hs.send(b"GO")
     hs.settimeout(20)
-    msg = hs.recv(4096).decode()
+    first, msg = verdict(hs)
     check("ERROR for the model of another container", msg.startswith("ERROR ") and
           "is for container 'vt-other', not 'vt-badxml'" in msg, msg)
     check("helper exits non-zero", p.wait(timeout=10) != 0)
@@ -375,7 +388,7 @@ try:
             p, hs = spawn(name, dirs=[v2])
             hs.send(b"GO")
             hs.settimeout(20)
-            msg = hs.recv(4096).decode()
+            first, msg = verdict(hs)
             check("unified: READY", msg.startswith("READY "), msg)
             init = int(msg.split()[1]) if msg.startswith("READY ") else 0
             v2path = "/" + os.path.basename(v2)

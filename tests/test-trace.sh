@@ -60,9 +60,9 @@ pid_of() { awk -v p="$1" '$4 == p { print $3; exit }' <<<"$lines"; }
 phases="vivctl-start vivctl-bus-open vivctl-createxml-call mgr-createxml mgr-privileged mgr-parsed mgr-prepared
 mgr-helper-forked mgr-scope-requested mgr-scope-reply mgr-job-removed mgr-go-sent helper-main helper-loaded helper-go
 helper-cgroups helper-host-mounts helper-userns helper-clone child-go child-mounted child-exec helper-init-execd
-helper-listening helper-registered helper-ready mgr-ready mgr-start-replied vivctl-createxml-reply
+helper-listening mgr-registered helper-ready mgr-ready mgr-start-replied vivctl-createxml-reply
 helper-init-exited helper-payload-killed helper-exited-emitted helper-loop-done helper-cgroups-removed
-helper-unregistered helper-end mgr-helper-gone mgr-emit-exited vivctl-got-exited vivctl-end"
+helper-end mgr-unregistered mgr-helper-gone mgr-emit-exited vivctl-got-exited vivctl-end"
 missing=""
 for p in $phases; do
 	[ "$(grep -c " $p\$" <<<"$lines")" = 1 ] || missing+=" $p"
@@ -80,7 +80,8 @@ before() {
 for pair in vivctl-start:mgr-createxml mgr-createxml:mgr-helper-forked mgr-prepared:helper-main \
 	mgr-scope-requested:mgr-job-removed mgr-job-removed:helper-go helper-clone:child-go child-exec:helper-init-execd \
 	helper-ready:mgr-ready mgr-ready:vivctl-createxml-reply helper-init-exited:helper-end \
-	helper-end:mgr-helper-gone mgr-emit-exited:vivctl-got-exited vivctl-got-exited:vivctl-end; do
+	helper-end:mgr-helper-gone mgr-registered:mgr-start-replied \
+	mgr-unregistered:mgr-emit-exited mgr-emit-exited:vivctl-got-exited vivctl-got-exited:vivctl-end; do
 	check "${pair%%:*} before ${pair#*:}" before "${pair%%:*}" "${pair#*:}"
 done
 # four processes: vivctl, the manager, the helper, init's child

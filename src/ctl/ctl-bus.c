@@ -367,7 +367,39 @@ parse_error:
         return ctl_error(r, "Failed to parse the list of domains: %s", strerror(-r));
 }
 
+/* A manager older than LookupContainer answers UnknownMethod: then the whole
+ * list, as before. */
+static int lookup_domain_in_list(Context *c, const char *spec, DomainEntry *ret);
+
 int ctl_lookup_domain(Context *c, const char *spec, DomainEntry *ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *name, *uuid, *state, *title, *path;
+        uint32_t id;
+        sd_bus *bus;
+        int r;
+
+        r = ctl_bus(c, &bus);
+        if (r < 0)
+                return r;
+        /* virsh's lookup (a name, else an Id, else a UUID) done by the
+         * manager: one entry instead of every container's. */
+        r = sd_bus_call_method(bus, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, "LookupContainer", &error,
+                               &reply, "s", spec);
+        if (r < 0 && sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_METHOD))
+                return lookup_domain_in_list(c, spec, ret);
+        if (r < 0)
+                return report_call_error(c, spec, "LookupContainer", &error, r);
+        r = sd_bus_message_read(reply, "ssusso", &name, &uuid, &id, &state, &title, &path);
+        if (r < 0)
+                return ctl_error(r, "Failed to parse the reply of LookupContainer: %s", strerror(-r));
+        r = domain_entry_copy(ret, name, uuid, id, state, title, path);
+        if (r < 0)
+                return ctl_error(r, "Out of memory");
+        return 0;
+}
+
+static int lookup_domain_in_list(Context *c, const char *spec, DomainEntry *ret) {
         DomainEntry *l = NULL;
         size_t n = 0;
         const DomainEntry *found = NULL;

@@ -510,6 +510,8 @@ int container_spawn(Helper *h, char **ret_error) {
                                 def->name, def->cpuset, strerror(-r));
                 goto fail;
         }
+        /* machined finds the machine's scope from init's cgroup: in it now */
+        helper_report_init(h, pid);
 
         /* the interfaces, in the host's namespace and moved in, before init runs */
         r = network_setup(h->network, def, pid, h->foreground, ret_error);

@@ -59,8 +59,6 @@ static void helper_init(Helper *h) {
 
 static void helper_done(Helper *h) {
         control_close(h);
-        machine_unregister(h);
-        trace_point("helper-unregistered");
         console_done(&h->console);
         for (size_t i = 0; i < h->n_extra_consoles; i++)
                 console_done(&h->extra_consoles[i]);
@@ -109,6 +107,13 @@ static int handshake_send(Helper *h, const char *fmt, ...) {
         if (send(h->handshake_fd, msg, strlen(msg), MSG_NOSIGNAL) < 0)
                 return log_error_errno(errno, "Failed to answer the manager: %m");
         return 0;
+}
+
+/* INIT <pid>: init is in its cgroups (it builds its mounts meanwhile), so
+ * the manager can register the machine with machined while we go on
+ * (src/manager/machine.c); READY follows. */
+void helper_report_init(Helper *h, pid_t pid) {
+        (void) handshake_send(h, "%s %d", VIV_HANDSHAKE_INIT, (int) pid);
 }
 
 /* The start's verdict for the manager, once: READY <init pid> when init
@@ -478,8 +483,6 @@ static int container_start(Helper *h, char **ret_error) {
                         goto fail;
                 }
                 trace_point("helper-listening");
-                machine_register(h);
-                trace_point("helper-registered");
         }
         return 0;
 

@@ -186,8 +186,6 @@ struct Helper {
         ControlConn *conns;
         sd_id128_t server_id;
 
-        sd_bus *system_bus;
-        bool machine_registered;
 
         int userns_lock_fd;     /* holds the lock of a picked ID range */
         int share_fds[_NS_SHARE_KIND_MAX]; /* <lxc:namespace>: the namespaces init joins, else -EBADF */
@@ -291,10 +289,6 @@ int seccomp_export_denylist(const DomainDef *def, const char *path);
 /* helper-caps.c */
 int caps_apply_bounding_set(const DomainDef *def);
 
-/* helper-register.c */
-void machine_register(Helper *h);
-void machine_unregister(Helper *h);
-
 /* helper-control.c */
 int control_listen(Helper *h);
 void control_emit_exited(Helper *h);
@@ -316,6 +310,7 @@ int netns_loopback_up(void);
 /* helper.c */
 void helper_terminate(Helper *h, bool destroy);
 void helper_report_start(Helper *h, int error, const char *message);
+void helper_report_init(Helper *h, pid_t pid);
 int helper_format_uuid(const uint8_t uuid[16], char ret[37]);
 
 /* helper-mount.c: path and mount primitives relative to a container root */

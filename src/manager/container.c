@@ -75,6 +75,7 @@ static void container_free(Container *c) {
         sd_event_source_disable_unref(c->helper_idle);
         safe_close(c->pidfd);
         safe_close(c->handshake_fd);
+        machine_forget(c);
         helper_disconnect(c);
         sd_bus_message_unref(c->start_msg);
         sd_bus_message_unref(c->reboot_msg);
@@ -213,6 +214,7 @@ static void container_reset_runtime(Container *c) {
         c->helper_idle = sd_event_source_disable_unref(c->helper_idle);
         c->pidfd = safe_close(c->pidfd);
         c->handshake_fd = safe_close(c->handshake_fd);
+        machine_forget(c);
         helper_disconnect(c);
         c->helper_pid = 0;
         c->leader_pid = 0;
@@ -327,21 +329,43 @@ void container_helper_error(Container *c, const char *message) {
         container_fail_start(c, message, false);
 }
 
-void container_helper_ready(Container *c, pid_t leader) {
-        int r;
+/* INIT <pid>: init is in its cgroups and builds its mounts; machined can
+ * take the machine now, while the helper goes on (machine.c). */
+void container_helper_init(Container *c, pid_t leader) {
+        if (c->state != CONTAINER_STARTING || c->start_phase != START_PHASE_HANDSHAKE || leader <= 0)
+                return;
+        c->leader_pid = leader;
+        (void) machine_register_async(c, leader);
+}
 
+void container_helper_ready(Container *c, pid_t leader) {
         if (c->state != CONTAINER_STARTING || c->start_phase != START_PHASE_HANDSHAKE)
                 return;
         trace_point("mgr-ready");
 
         c->handshake_source = sd_event_source_disable_unref(c->handshake_source);
         c->handshake_fd = safe_close(c->handshake_fd);
+        /* a helper that sent no INIT: registered now */
+        if (c->leader_pid <= 0)
+                (void) machine_register_async(c, leader);
+        c->leader_pid = leader;
+        if (c->machine_slot) {
+                /* answered when machined has it: a running container is listed by machinectl */
+                c->start_phase = START_PHASE_REGISTER;
+                return;
+        }
+        container_now_running(c);
+}
+
+/* READY, and machined answered (or is not there): the container runs. */
+void container_now_running(Container *c) {
+        int r;
+
         c->start_timer = sd_event_source_disable_unref(c->start_timer);
         c->start_phase = START_PHASE_NONE;
         c->scope_job = mfree(c->scope_job);
         manager_forget_jobs(c->manager, c);
         c->state = CONTAINER_RUNNING;
-        c->leader_pid = leader;
         /* the helper holds the disk images' loop devices now */
         devices_release_images(c);
 
@@ -374,7 +398,7 @@ void container_helper_ready(Container *c, pid_t leader) {
         }
 
         fprintf(stderr, "Container '%s' started: helper %d, init %d, scope %s.\n", c->name, (int) c->helper_pid,
-                (int) leader, c->unit);
+                (int) c->leader_pid, c->unit);
         (void) container_emit_changed(c, "State", "Id", "LeaderPID", NULL);
         (void) manager_emit_container_event(c->manager, c, "started", "booted");
         /* No connection to the helper until a call needs one (helper-client.c). */
@@ -519,6 +543,24 @@ static bool container_restart_limited(Container *c) {
 }
 
 static void container_on_helper_exit(Container *c) {
+        trace_point("mgr-helper-gone");
+        /* The helper sends Exited just before it exits: read what its
+         * connection still holds before deciding why it ended. */
+        while (c->helper_bus && sd_bus_process(c->helper_bus, NULL) > 0)
+                ;
+        /* the rest once machined has let the machine go (machine.c) */
+        if (machine_unregister(c) > 0) {
+                c->helper_end_waits = true;
+                (void) sd_event_source_set_enabled(c->pidfd_source, SD_EVENT_OFF);
+                return;
+        }
+        container_helper_gone(c);
+}
+
+/* The helper has ended and machined no longer has the machine: a failed
+ * start is answered, a stop recorded, a reboot or a lifecycle restart
+ * started again. */
+void container_helper_gone(Container *c) {
         _cleanup_(container_unrefp) _unused_ Container *ref = container_ref(c);
         _cleanup_free_ char *detail = NULL;
         LifecycleAction action;
@@ -526,12 +568,6 @@ static void container_on_helper_exit(Container *c) {
         bool have_status = false;
         const char *d;
         int code;
-
-        trace_point("mgr-helper-gone");
-        /* The helper sends Exited just before it exits: read what its
-         * connection still holds before deciding why it ended. */
-        while (c->helper_bus && sd_bus_process(c->helper_bus, NULL) > 0)
-                ;
 
         if (c->helper_is_child) {
                 if (waitid(P_PIDFD, (id_t) c->pidfd, &si, WEXITED | WNOHANG) >= 0 && si.si_pid != 0)
@@ -871,6 +907,9 @@ int container_adopt(Manager *m, DomainDef *live) {
         c->leader_pid = 0;
         c->helper_is_child = false;
         c->state = CONTAINER_RUNNING;
+        /* registered by the manager before, or by the helper itself (an
+         * older one): UnregisterMachine at its end either way */
+        c->machine_registered = true;
         r = helper_watch(c, TAKE_FD(pidfd));
         if (r < 0) {
                 fprintf(stderr, "Failed to watch the helper of container '%s': %s\n", c->name, strerror(-r));

@@ -288,6 +288,22 @@ static int compare_by_name(const void *a, const void *b) {
         return strcmp(x->name, y->name);
 }
 
+/* The Id: the helper's PID while the container runs, as libvirt's. */
+static uint32_t container_id(const Container *c) {
+        return c->state == CONTAINER_RUNNING || c->state == CONTAINER_STOPPING ? (uint32_t) c->helper_pid : 0;
+}
+
+/* (name, uuid, id, state, title, path), one entry of ListContainers and the
+ * reply of LookupContainer: the title is what `vivctl list --title` shows,
+ * "" when the XML has none. */
+static int append_entry(sd_bus_message *reply, Container *c) {
+        char uuid[37];
+
+        uuid_format(c->uuid, uuid);
+        return sd_bus_message_append(reply, "ssusso", c->name, uuid, container_id(c), container_state_to_string(c),
+                                     strempty(container_current_def(c)->title), c->path);
+}
+
 static int method_list_containers(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ Container **list = NULL;
@@ -312,16 +328,11 @@ static int method_list_containers(sd_bus_message *msg, void *userdata, sd_bus_er
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
-                Container *c = list[i];
-                char uuid[37];
-
-                uuid_format(c->uuid, uuid);
-                /* (name, uuid, id, state, title, path): the title is what
-                 * `vivctl list --title` shows, "" when the XML has none. */
-                r = sd_bus_message_append(reply, "(ssusso)", c->name, uuid,
-                                          (uint32_t) (c->state == CONTAINER_RUNNING || c->state == CONTAINER_STOPPING
-                                                              ? c->helper_pid : 0),
-                                          container_state_to_string(c), strempty(container_current_def(c)->title), c->path);
+                r = sd_bus_message_open_container(reply, 'r', "ssusso");
+                if (r >= 0)
+                        r = append_entry(reply, list[i]);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
                 if (r < 0)
                         return r;
         }
@@ -329,6 +340,48 @@ static int method_list_containers(sd_bus_message *msg, void *userdata, sd_bus_er
         if (r < 0)
                 return r;
 
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+/* One container as virsh finds a domain: by name, else by Id (a running
+ * container's), else by UUID (with or without dashes, any case). vivctl's
+ * verbs that take a domain ask this instead of fetching the whole list, so
+ * that N calls on N containers are not N² work. */
+static Container *lookup_container(Manager *m, const char *spec) {
+        Container *c = manager_find_container(m, spec);
+        uint8_t uuid[16];
+
+        if (c)
+                return c;
+        if (spec[0] && strspn(spec, "0123456789") == strlen(spec) && strlen(spec) <= 10) {
+                unsigned long id = strtoul(spec, NULL, 10);
+                for (c = m->containers; c; c = c->next)
+                        if (container_id(c) != 0 && container_id(c) == id)
+                                return c;
+        }
+        if (uuid_parse_string(spec, uuid) >= 0)
+                return manager_find_container_by_uuid(m, uuid);
+        return NULL;
+}
+
+static int method_lookup_container(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        const char *spec;
+        Container *c;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &spec);
+        if (r < 0)
+                return r;
+        c = lookup_container(m, spec);
+        if (!c)
+                return sd_bus_error_setf(error, VIV_ERROR_NO_SUCH_CONTAINER, "No container '%s'", spec);
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = append_entry(reply, c);
+        if (r < 0)
+                return r;
         return sd_bus_send(NULL, reply, NULL);
 }
 
@@ -364,6 +417,10 @@ static const sd_bus_vtable manager_vtable[] = {
                                  method_set_autostart, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("ListContainers", "", , "a(ssusso)", SD_BUS_PARAM(containers),
                                  method_list_containers, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("LookupContainer", "s", SD_BUS_PARAM(spec), "ssusso",
+                                 SD_BUS_PARAM(name) SD_BUS_PARAM(uuid) SD_BUS_PARAM(id) SD_BUS_PARAM(state)
+                                 SD_BUS_PARAM(title) SD_BUS_PARAM(path),
+                                 method_lookup_container, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetContainer", "s", SD_BUS_PARAM(name), "o", SD_BUS_PARAM(path),
                                  method_get_container, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetXML", "st", SD_BUS_PARAM(name) SD_BUS_PARAM(flags), "s", SD_BUS_PARAM(xml),

@@ -307,6 +307,10 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
+        r = machine_watch_exits(m);
+        if (r < 0)
+                fprintf(stderr, "Failed to watch %s, ignoring: %s\n", m->run_dir, strerror(-r));
+
         r = manager_subscribe_systemd(m);
         if (r < 0)
                 fprintf(stderr, "Failed to subscribe to systemd's signals, starting containers will fail: %s\n",

@@ -48,6 +48,7 @@ typedef enum StartPhase {
         START_PHASE_NONE,
         START_PHASE_SCOPE,     /* waiting for systemd's job for the scope */
         START_PHASE_HANDSHAKE, /* GO sent, waiting for READY/ERROR */
+        START_PHASE_REGISTER,  /* READY, waiting for machined's answer to RegisterMachine (machine.c) */
         START_PHASE_FAILING,   /* failed: waiting for the helper to be gone */
 } StartPhase;
 
@@ -78,6 +79,10 @@ struct Container {
 
         pid_t helper_pid;      /* the Id */
         pid_t leader_pid;      /* the container's init, host PID */
+        sd_bus_slot *machine_slot;     /* RegisterMachine not answered yet (machine.c) */
+        sd_bus_slot *unregister_slot;  /* UnregisterMachine not answered yet */
+        bool helper_end_waits;         /* the helper's end is handled when it is */
+        bool machine_registered;       /* machined has it (or may: adopted) */
         bool helper_is_child;
         int pidfd;
         sd_event_source *pidfd_source;
@@ -319,6 +324,15 @@ void container_scope_job_done(Container *c, const char *result);
 void container_scope_failed(Container *c, const char *message);
 void container_helper_error(Container *c, const char *message);
 void container_helper_ready(Container *c, pid_t leader);
+void container_helper_init(Container *c, pid_t leader);
+void container_now_running(Container *c);
+
+/* machine.c: machined's registration, on the manager's connection */
+int machine_register_async(Container *c, pid_t leader);
+int machine_unregister(Container *c);
+int machine_watch_exits(Manager *m);
+void machine_forget(Container *c);
+void container_helper_gone(Container *c);
 int container_pidfd_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 int container_adopt(Manager *m, DomainDef *live);
 /* adopt.c: asks an adopted helper's Describe until it answers, its process is

@@ -271,7 +271,11 @@ static int handshake_cb(sd_event_source *s, int fd, uint32_t revents, void *user
         while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == 0))
                 buf[--n] = 0;
 
-        if ((p = startswith(buf, VIV_HANDSHAKE_READY))) {
+        if ((p = startswith(buf, VIV_HANDSHAKE_INIT))) {
+                long leader = *p == ' ' ? strtol(p + 1, NULL, 10) : 0;
+
+                container_helper_init(c, (pid_t) (leader > 0 ? leader : 0));
+        } else if ((p = startswith(buf, VIV_HANDSHAKE_READY))) {
                 long leader = 0;
 
                 if (*p == ' ')

@@ -56,4 +56,5 @@
 
 #define VIV_HANDSHAKE_GO    "GO"
 #define VIV_HANDSHAKE_READY "READY"
+#define VIV_HANDSHAKE_INIT  "INIT"    /* INIT <pid>: init is in its cgroups, before READY (machine.c) */
 #define VIV_HANDSHAKE_ERROR "ERROR"
