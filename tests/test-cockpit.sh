@@ -17,11 +17,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # shellcheck source=tests/testhost/testhost.sh
 . "$here/testhost/testhost.sh"
 
-if ! why=$(testhost_preflight); then
-	testhost_skip_or_fail "$why"
-fi
-build=${VIVARIUM_BUILD_DIR:-}
-[ -n "$build" ] && [ -x "$build/src/ctl/vivctl" ] || testhost_skip_or_fail "vivctl not built (VIVARIUM_BUILD_DIR='$build')"
+testhost_require vivctl
 for f in /usr/lib/cockpit/cockpit-ws /usr/bin/cockpit-bridge /usr/share/cockpit/base1/cockpit.js.gz \
 	/usr/bin/chromium /usr/bin/chromedriver; do
 	[ -e "$f" ] || testhost_skip_or_fail "needs $f (cockpit-ws, cockpit-bridge, cockpit-system, chromium, chromium-driver)"

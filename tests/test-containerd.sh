@@ -14,13 +14,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # shellcheck source=tests/testhost/testhost.sh
 . "$here/testhost/testhost.sh"
 
-if ! why=$(testhost_preflight); then
-	testhost_skip_or_fail "$why"
-fi
-build=${VIVARIUM_BUILD_DIR:-}
-if [ -z "$build" ] || [ ! -x "$build/src/oci/vivarium-oci" ] || [ ! -x "$build/src/manager/vivariumd" ]; then
-	testhost_skip_or_fail "vivarium-oci or vivariumd not built (VIVARIUM_BUILD_DIR='$build')"
-fi
+testhost_require oci vivariumd
 for tool in containerd ctr containerd-shim-runc-v2 umoci skopeo; do
 	command -v $tool >/dev/null || testhost_skip_or_fail "$tool is not installed (tools/deps.sh)"
 done

@@ -20,13 +20,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # shellcheck source=tests/testhost/testhost.sh
 . "$here/testhost/testhost.sh"
 
-if ! why=$(testhost_preflight); then
-	testhost_skip_or_fail "$why"
-fi
-build=${VIVARIUM_BUILD_DIR:-}
-if [ -z "$build" ] || [ ! -x "$build/src/manager/vivariumd" ]; then
-	testhost_skip_or_fail "vivariumd is not built (VIVARIUM_BUILD_DIR='$build')"
-fi
+testhost_require vivariumd
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"

@@ -15,13 +15,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # shellcheck source=tests/testhost/testhost.sh
 . "$here/testhost/testhost.sh"
 
-if ! why=$(testhost_preflight); then
-	testhost_skip_or_fail "$why"
-fi
-build=${VIVARIUM_BUILD_DIR:-}
-if [ -z "$build" ] || [ ! -x "$build/src/image/vivarium-import" ] || [ ! -x "$build/src/manager/vivariumd" ]; then
-	testhost_skip_or_fail "vivarium-import or vivariumd not built (VIVARIUM_BUILD_DIR='$build')"
-fi
+testhost_require import vivariumd
 command -v umoci >/dev/null || testhost_skip_or_fail "umoci is not installed (tools/deps.sh)"
 file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || testhost_skip_or_fail "no static /bin/busybox (busybox-static)"
 

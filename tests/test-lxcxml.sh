@@ -15,12 +15,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # shellcheck source=tests/testhost/testhost.sh
 . "$here/testhost/testhost.sh"
 
-if ! why=$(testhost_preflight); then
-	testhost_skip_or_fail "$why"
-fi
-build=${VIVARIUM_BUILD_DIR:-}
-[ -n "$build" ] && [ -x "$build/src/ctl/vivctl" ] || testhost_skip_or_fail "vivctl not built (VIVARIUM_BUILD_DIR='$build')"
-file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || testhost_skip_or_fail "no static /bin/busybox (busybox-static)"
+testhost_require vivctl busybox
 for t in python3 mkfs.ext4 qemu-img losetup ip; do
 	command -v $t >/dev/null || testhost_skip_or_fail "needs $t"
 done

@@ -17,13 +17,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # shellcheck source=tests/testhost/testhost.sh
 . "$here/testhost/testhost.sh"
 
-if ! why=$(testhost_preflight); then
-	testhost_skip_or_fail "$why"
-fi
-build=${VIVARIUM_BUILD_DIR:-}
-if [ -z "$build" ] || [ ! -x "$build/src/manager/vivariumd" ] || [ ! -x "$build/src/helper/vivarium-helper" ]; then
-	testhost_skip_or_fail "vivariumd or the helper not built (VIVARIUM_BUILD_DIR='$build')"
-fi
+testhost_require helper vivariumd
 command -v dbus-monitor >/dev/null || testhost_skip_or_fail "no dbus-monitor"
 command -v machinectl >/dev/null || testhost_skip_or_fail "no machinectl (systemd-container)"
 

@@ -14,14 +14,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # shellcheck source=tests/testhost/testhost.sh
 . "$here/testhost/testhost.sh"
 
-if ! why=$(testhost_preflight); then
-	testhost_skip_or_fail "$why"
-fi
-build=${VIVARIUM_BUILD_DIR:-}
-if [ -z "$build" ] || [ ! -x "$build/src/helper/vivarium-helper" ] || [ ! -x "$build/src/manager/vivariumd" ] ||
-	[ ! -x "$build/src/ctl/vivctl" ]; then
-	testhost_skip_or_fail "helper, vivariumd or vivctl not built (VIVARIUM_BUILD_DIR='$build')"
-fi
+testhost_require helper vivariumd vivctl
 command -v busybox >/dev/null || testhost_skip_or_fail "needs busybox (ifconfig, route, ping in the container)"
 command -v ip >/dev/null || testhost_skip_or_fail "needs ip (iproute2) for the test's own bridges"
 

@@ -25,14 +25,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # shellcheck source=tests/testhost/testhost.sh
 . "$here/testhost/testhost.sh"
 
-if ! why=$(testhost_preflight); then
-	testhost_skip_or_fail "$why"
-fi
-build=${VIVARIUM_BUILD_DIR:-}
-if [ -z "$build" ] || [ ! -x "$build/src/helper/vivarium-helper" ] || [ ! -x "$build/src/manager/vivariumd" ] ||
-	[ ! -x "$build/src/ctl/vivctl" ]; then
-	testhost_skip_or_fail "helper, vivariumd or vivctl not built (VIVARIUM_BUILD_DIR='$build')"
-fi
+testhost_require helper vivariumd vivctl
 [ -x /usr/bin/perl ] || testhost_skip_or_fail "no /usr/bin/perl"
 
 # shellcheck source=tests/lib/check.sh

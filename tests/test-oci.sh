@@ -17,14 +17,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # shellcheck source=tests/testhost/testhost.sh
 . "$here/testhost/testhost.sh"
 
-if ! why=$(testhost_preflight); then
-	testhost_skip_or_fail "$why"
-fi
-build=${VIVARIUM_BUILD_DIR:-}
-if [ -z "$build" ] || [ ! -x "$build/src/oci/vivarium-oci" ] || [ ! -x "$build/src/manager/vivariumd" ]; then
-	testhost_skip_or_fail "vivarium-oci or vivariumd not built (VIVARIUM_BUILD_DIR='$build')"
-fi
-file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || testhost_skip_or_fail "no static /bin/busybox (busybox-static)"
+testhost_require oci vivariumd busybox
 command -v jq >/dev/null || testhost_skip_or_fail "jq is not installed"
 
 # shellcheck source=tests/lib/check.sh

@@ -22,17 +22,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # shellcheck source=tests/testhost/testhost.sh
 . "$here/testhost/testhost.sh"
 
-if ! why=$(testhost_preflight); then
-	testhost_skip_or_fail "$why"
-fi
-build=${VIVARIUM_BUILD_DIR:-}
-if [ -z "$build" ] || [ ! -x "$build/src/helper/vivarium-helper" ] || [ ! -x "$build/src/manager/vivariumd" ] ||
-	[ ! -x "$build/src/ctl/vivctl" ]; then
-	testhost_skip_or_fail "helper, vivariumd or vivctl not built (VIVARIUM_BUILD_DIR='$build')"
-fi
-if ! file -L /bin/busybox 2>/dev/null | grep -q 'statically linked'; then
-	testhost_skip_or_fail "no static /bin/busybox (busybox-static)"
-fi
+testhost_require helper vivariumd vivctl busybox
 command -v losetup >/dev/null || testhost_skip_or_fail "no losetup (util-linux)"
 [ -e /dev/loop-control ] || [ -e /sys/class/misc/loop-control ] || testhost_skip_or_fail "no loop device support"
 command -v python3 >/dev/null || testhost_skip_or_fail "no python3"

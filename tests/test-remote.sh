@@ -25,11 +25,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # shellcheck source=tests/testhost/testhost.sh
 . "$here/testhost/testhost.sh"
 
-if ! why=$(testhost_preflight); then
-	testhost_skip_or_fail "$why"
-fi
-build=${VIVARIUM_BUILD_DIR:-}
-[ -n "$build" ] && [ -x "$build/src/ctl/vivctl" ] || testhost_skip_or_fail "vivctl not built (VIVARIUM_BUILD_DIR='$build')"
+testhost_require vivctl
 for cmd in sshd ssh ssh-keygen systemd-stdio-bridge ip unshare nsenter; do
 	command -v "$cmd" >/dev/null || [ -x "/usr/sbin/$cmd" ] ||
 		testhost_skip_or_fail "needs $cmd (openssh-server, openssh-client, systemd, iproute2, util-linux)"

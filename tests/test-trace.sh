@@ -13,16 +13,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # shellcheck source=tests/testhost/testhost.sh
 . "$here/testhost/testhost.sh"
 
-if ! why=$(testhost_preflight); then
-	testhost_skip_or_fail "$why"
-fi
-build=${VIVARIUM_BUILD_DIR:-}
-if [ -z "$build" ] || [ ! -x "$build/src/helper/vivarium-helper" ] || [ ! -x "$build/src/manager/vivariumd" ]; then
-	testhost_skip_or_fail "helper or vivariumd not built (VIVARIUM_BUILD_DIR='$build')"
-fi
-if ! file -L /bin/busybox 2>/dev/null | grep -q 'statically linked'; then
-	testhost_skip_or_fail "no static /bin/busybox (busybox-static)"
-fi
+testhost_require helper vivariumd busybox
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"

@@ -75,6 +75,32 @@ testhost_skip_or_fail() {
 	exit 77
 }
 
+# testhost_require [helper|vivariumd|vivctl|oci|import|busybox]...: the common start of a
+# test that boots a test host: skips (fails under VIVARIUM_TESTS_MUST_RUN=1)
+# unless test hosts can boot here, each named program is built in
+# $VIVARIUM_BUILD_DIR, and for 'busybox' a static /bin/busybox exists (the
+# private roots' shell). Sets $build.
+testhost_require() {
+	local why what missing=
+	why=$(testhost_preflight) || testhost_skip_or_fail "$why"
+	build=${VIVARIUM_BUILD_DIR:-}
+	for what in "$@"; do
+		case $what in
+		helper) [ -n "$build" ] && [ -x "$build/src/helper/vivarium-helper" ] || missing="$missing vivarium-helper" ;;
+		vivariumd) [ -n "$build" ] && [ -x "$build/src/manager/vivariumd" ] || missing="$missing vivariumd" ;;
+		vivctl) [ -n "$build" ] && [ -x "$build/src/ctl/vivctl" ] || missing="$missing vivctl" ;;
+		oci) [ -n "$build" ] && [ -x "$build/src/oci/vivarium-oci" ] || missing="$missing vivarium-oci" ;;
+		import) [ -n "$build" ] && [ -x "$build/src/image/vivarium-import" ] || missing="$missing vivarium-import" ;;
+		busybox)
+			file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' ||
+				testhost_skip_or_fail "no static /bin/busybox (busybox-static)"
+			;;
+		*) testhost_skip_or_fail "testhost_require: unknown requirement '$what'" ;;
+		esac
+	done
+	[ -z "$missing" ] || testhost_skip_or_fail "not built:$missing (VIVARIUM_BUILD_DIR='$build')"
+}
+
 # Prints why a test host cannot be booted here and returns 1, or returns 0.
 testhost_preflight() {
 	local t
