@@ -31,6 +31,12 @@
 /* How long a helper gets to go away by itself (after ERROR or Destroy)
  * before it and its scope are killed. */
 #define HELPER_KILL_TIMEOUT_USEC (5 * 1000000ULL)
+/* ... when qemu-nbd serves one of its images: the helper then waits for the
+ * image's filesystem to go, disconnects the device and waits for the server
+ * to close the image (helper-nbd.c, each wait bounded there). Killing the
+ * scope before that kills the server under a filesystem still being written
+ * back, and what the container wrote is lost. */
+#define HELPER_KILL_TIMEOUT_NBD_USEC (120 * 1000000ULL)
 
 /* The whole start: scope job, namespaces, mounts, network, init's exec. */
 #define START_TIMEOUT_USEC (90 * 1000000ULL)
@@ -248,13 +254,23 @@ static int kill_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static bool container_serves_nbd(const Container *c) {
+        const DomainDef *d = container_current_def(c);
+
+        for (size_t i = 0; d && i < d->n_filesystems; i++)
+                if (d->filesystems[i].type == FILESYSTEM_FILE && d->filesystems[i].driver == FILESYSTEM_DRIVER_NBD)
+                        return true;
+        return false;
+}
+
 static void container_arm_kill_timer(Container *c) {
         int r;
 
         if (c->kill_timer)
                 return;
         r = sd_event_add_time_relative(c->manager->event, &c->kill_timer, CLOCK_MONOTONIC,
-                                       HELPER_KILL_TIMEOUT_USEC, 0, kill_timer_cb, c);
+                                       container_serves_nbd(c) ? HELPER_KILL_TIMEOUT_NBD_USEC : HELPER_KILL_TIMEOUT_USEC,
+                                       0, kill_timer_cb, c);
         if (r < 0) {
                 fprintf(stderr, "Failed to arm the kill timer of container '%s', killing now: %s\n", c->name,
                         strerror(-r));
