@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "cpuset.h"
 #include "helper.h"
 #include "helper-log.h"
@@ -242,7 +243,6 @@ static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
         const DomainDef *def = h->def;
         _cleanup_free_ char *error = NULL;
         char msg[1024];
-        sigset_t none;
         char c;
         int r;
 
@@ -257,11 +257,7 @@ static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
 
         /* the helper blocks the signals it handles through sd-event; init
          * must start with a clean mask and default dispositions */
-        sigemptyset(&none);
-        (void) sigprocmask(SIG_SETMASK, &none, NULL);
-        for (int s = 1; s < _NSIG; s++)
-                if (s != SIGKILL && s != SIGSTOP)
-                        (void) signal(s, SIG_DFL);
+        command_reset_signals();
 
         /* <lxc:namespace>: before anything is mounted, so /dev/mqueue and
          * /proc/sys/net are the shared namespaces' */

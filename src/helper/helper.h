@@ -114,8 +114,14 @@ typedef enum UsernsOwned {
 } UsernsOwned;
 
 /* The nbd devices qemu-nbd serves for the container (helper-nbd.c). */
+typedef struct NbdDevice {
+        char path[32];          /* "/dev/nbdN" */
+        unsigned index;         /* N */
+        int server_pidfd;       /* qemu-nbd's daemon serving it, -EBADF when it was not found */
+} NbdDevice;
+
 typedef struct NbdDevices {
-        char **devs;            /* "/dev/nbdN" */
+        NbdDevice *devs;
         size_t n;
 } NbdDevices;
 

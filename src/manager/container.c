@@ -5,6 +5,7 @@
  * pidfd becomes readable). */
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,12 @@
 /* How long a helper gets to go away by itself (after ERROR or Destroy)
  * before it and its scope are killed. */
 #define HELPER_KILL_TIMEOUT_USEC (5 * 1000000ULL)
+/* ... when qemu-nbd serves one of its images: the helper then waits for the
+ * image's filesystem to go, disconnects the device and waits for the server
+ * to close the image (helper-nbd.c, each wait bounded there). Killing the
+ * scope before that kills the server under a filesystem still being written
+ * back, and what the container wrote is lost. */
+#define HELPER_KILL_TIMEOUT_NBD_USEC (120 * 1000000ULL)
 
 /* The whole start: scope job, namespaces, mounts, network, init's exec. */
 #define START_TIMEOUT_USEC (90 * 1000000ULL)
@@ -250,13 +257,49 @@ static int kill_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static bool container_serves_nbd(const Container *c) {
+        const DomainDef *d = container_current_def(c);
+
+        for (size_t i = 0; d && i < d->n_filesystems; i++)
+                if (d->filesystems[i].type == FILESYSTEM_FILE && d->filesystems[i].driver == FILESYSTEM_DRIVER_NBD)
+                        return true;
+        return false;
+}
+
+/* A helper that was killed took init with it (its parent-death signal), and
+ * init's end unmounts the filesystems of the images qemu-nbd serves, written
+ * back through the server. The scope's stop SIGTERMs that server: first wait,
+ * bounded, for init to be gone. Usually it is by now (ESRCH); a PID taken
+ * meanwhile by another process only costs the bound. */
+#define LEADER_GONE_TIMEOUT_MSEC (30 * 1000)
+
+static void container_wait_leader_gone(Container *c) {
+        _cleanup_close_ int pidfd = -EBADF;
+        struct pollfd p;
+        int k;
+
+        if (c->leader_pid <= 0 || !container_serves_nbd(c))
+                return;
+        pidfd = pidfd_open(c->leader_pid, 0);
+        if (pidfd < 0)
+                return;
+        p = (struct pollfd) { .fd = pidfd, .events = POLLIN };
+        do
+                k = poll(&p, 1, LEADER_GONE_TIMEOUT_MSEC);
+        while (k < 0 && errno == EINTR);
+        if (k == 0)
+                fprintf(stderr, "Init of container '%s' (PID %d) is still there %d s after its helper, stopping its "
+                        "scope anyway.\n", c->name, (int) c->leader_pid, LEADER_GONE_TIMEOUT_MSEC / 1000);
+}
+
 static void container_arm_kill_timer(Container *c) {
         int r;
 
         if (c->kill_timer)
                 return;
         r = sd_event_add_time_relative(c->manager->event, &c->kill_timer, CLOCK_MONOTONIC,
-                                       HELPER_KILL_TIMEOUT_USEC, 0, kill_timer_cb, c);
+                                       container_serves_nbd(c) ? HELPER_KILL_TIMEOUT_NBD_USEC : HELPER_KILL_TIMEOUT_USEC,
+                                       0, kill_timer_cb, c);
         if (r < 0) {
                 fprintf(stderr, "Failed to arm the kill timer of container '%s', killing now: %s\n", c->name,
                         strerror(-r));
@@ -595,6 +638,7 @@ void container_helper_gone(Container *c) {
         bandwidth_cleanup(c);
         devices_reclaim(c, c->live);
         container_remove_run_files(c);
+        container_wait_leader_gone(c);
         container_reset_runtime(c);
         /* Normally already empty and collected; this catches what a crashed
          * helper left behind. */

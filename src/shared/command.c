@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,16 @@
 #include "command.h"
 #include "fileio.h"
 #include "macros.h"
+
+void command_reset_signals(void) {
+        sigset_t none;
+
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int s = 1; s < _NSIG; s++)
+                if (s != SIGKILL && s != SIGSTOP)
+                        (void) signal(s, SIG_DFL);
+}
 
 int command_run(char *const argv[], const char *input, char **ret_error) {
         _cleanup_close_ int in_r = -EBADF, in_w = -EBADF, err_r = -EBADF, err_w = -EBADF;
@@ -37,6 +48,10 @@ int command_run(char *const argv[], const char *input, char **ret_error) {
                 if (dup2(in_r, STDIN_FILENO) < 0 || dup2(err_w, STDERR_FILENO) < 0 ||
                     (null >= 0 && dup2(null, STDOUT_FILENO) < 0))
                         _exit(127);
+                /* the callers block the signals their event loops take and
+                 * ignore SIGPIPE; a tool (qemu-nbd's daemon above all, which
+                 * must go on SIGTERM) inherits neither across exec */
+                command_reset_signals();
                 execv(argv[0], argv);
                 fprintf(stderr, "Failed to execute %s: %m\n", argv[0]);
                 _exit(127);
