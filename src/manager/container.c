@@ -5,7 +5,6 @@
  * pidfd becomes readable). */
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,32 +263,6 @@ static bool container_serves_nbd(const Container *c) {
                 if (d->filesystems[i].type == FILESYSTEM_FILE && d->filesystems[i].driver == FILESYSTEM_DRIVER_NBD)
                         return true;
         return false;
-}
-
-/* A helper that was killed took init with it (its parent-death signal), and
- * init's end unmounts the filesystems of the images qemu-nbd serves, written
- * back through the server. The scope's stop SIGTERMs that server: first wait,
- * bounded, for init to be gone. Usually it is by now (ESRCH); a PID taken
- * meanwhile by another process only costs the bound. */
-#define LEADER_GONE_TIMEOUT_MSEC (30 * 1000)
-
-static void container_wait_leader_gone(Container *c) {
-        _cleanup_close_ int pidfd = -EBADF;
-        struct pollfd p;
-        int k;
-
-        if (c->leader_pid <= 0 || !container_serves_nbd(c))
-                return;
-        pidfd = pidfd_open(c->leader_pid, 0);
-        if (pidfd < 0)
-                return;
-        p = (struct pollfd) { .fd = pidfd, .events = POLLIN };
-        do
-                k = poll(&p, 1, LEADER_GONE_TIMEOUT_MSEC);
-        while (k < 0 && errno == EINTR);
-        if (k == 0)
-                fprintf(stderr, "Init of container '%s' (PID %d) is still there %d s after its helper, stopping its "
-                        "scope anyway.\n", c->name, (int) c->leader_pid, LEADER_GONE_TIMEOUT_MSEC / 1000);
 }
 
 static void container_arm_kill_timer(Container *c) {
@@ -638,7 +611,6 @@ void container_helper_gone(Container *c) {
         bandwidth_cleanup(c);
         devices_reclaim(c, c->live);
         container_remove_run_files(c);
-        container_wait_leader_gone(c);
         container_reset_runtime(c);
         /* Normally already empty and collected; this catches what a crashed
          * helper left behind. */
