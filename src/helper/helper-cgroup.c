@@ -103,6 +103,40 @@ static int attach_pid(const char *dir, const char *leaf, pid_t pid) {
         return write_string_file(p, buf);
 }
 
+/* Writes "+NAME" (or "-NAME") to DIR's cgroup.subtree_control for each
+ * controller named in DIR's FILE. One at a time: a controller the kernel
+ * refuses (a threaded-only one, say) must not keep the others off. */
+static void subtree_control_each(const char *dir, const char *file, char sign) {
+        _cleanup_free_ char *list = NULL, *sc = NULL, *line = NULL;
+        size_t sz = 0;
+
+        if (asprintf(&list, "%s/%s", dir, file) < 0 || asprintf(&sc, "%s/cgroup.subtree_control", dir) < 0)
+                return (void) log_oom();
+        _cleanup_fclose_ FILE *f = fopen(list, "re");
+        if (!f || getline(&line, &sz, f) <= 0)
+                return;
+        for (char *save = NULL, *w = strtok_r(line, " \n", &save); w; w = strtok_r(NULL, " \n", &save)) {
+                _cleanup_free_ char *op = NULL;
+                int r;
+
+                if (asprintf(&op, "%c%s", sign, w) < 0)
+                        return (void) log_oom();
+                r = write_string_file(sc, op);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to write '%s' to '%s', ignoring: %m", op, sc);
+        }
+}
+
+/* cgroup2: the scope's controllers for its children, so payload/ (the root
+ * of the container's cgroup namespace) has memory.max, cpu.max and the rest:
+ * the container sees a limit there (resources.c mirrors memory.max into it)
+ * and a systemd inside can enable them for its own units, as under nspawn.
+ * Possible only now that the scope's cgroup holds no process (the helper sits
+ * in supervisor/). */
+static void enable_controllers(const char *dir) {
+        subtree_control_each(dir, "cgroup.controllers", '+');
+}
+
 int cgroup_leaves_setup(CgroupLeaves *c) {
         _cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
         _cleanup_free_ char *line = NULL, *unit_path = NULL;
@@ -187,6 +221,8 @@ int cgroup_leaves_setup(CgroupLeaves *c) {
                         log_error_errno(r, "Failed to move the helper into '%s/supervisor': %m", hi->dir);
                         goto finish;
                 }
+                if (hi->unified)
+                        enable_controllers(hi->dir);
         }
         r = 0;
 finish:
@@ -316,7 +352,11 @@ void cgroup_leaves_remove(CgroupLeaves *c) {
                         hi->payload_made = false;
                 }
                 if (hi->supervisor_made) {
-                        /* we cannot remove the cgroup we sit in: back to the scope */
+                        /* we cannot remove the cgroup we sit in: back to the
+                         * scope, which may hold a process only once its
+                         * controllers are off for its children again */
+                        if (hi->unified)
+                                subtree_control_each(hi->dir, "cgroup.subtree_control", '-');
                         (void) attach_pid(hi->dir, NULL, getpid());
                         r = cgroup_rmdir_retry(sup);
                         if (r < 0)
