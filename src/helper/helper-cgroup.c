@@ -62,9 +62,9 @@ static int add_hierarchy(CgroupLeaves *c, const char *mnt, const char *path, con
         return 0;
 }
 
-static int copy_cpuset(const char *dir, const char *leaf) {
-        static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+/* DIR's FILES written into DIR/LEAF, those DIR has. */
+static int copy_to_leaf(const char *dir, const char *leaf, const char *const *files, size_t n_files) {
+        for (size_t i = 0; i < n_files; i++) {
                 _cleanup_free_ char *src = NULL, *dst = NULL;
                 char buf[4096];
                 if (asprintf(&src, "%s/%s", dir, files[i]) < 0 ||
@@ -89,8 +89,10 @@ static int make_leaf(CgroupHierarchy *hi, const char *leaf, bool *made) {
                         return log_error_errno(errno, "Failed to create cgroup '%s': %m", p);
         } else
                 *made = true;
-        if (!hi->unified)
-                (void) copy_cpuset(hi->dir, leaf);
+        if (!hi->unified) {
+                static const char *const cpuset[] = { "cpuset.cpus", "cpuset.mems" };
+                (void) copy_to_leaf(hi->dir, leaf, cpuset, ELEMENTSOF(cpuset));
+        }
         return 0;
 }
 
@@ -129,12 +131,17 @@ static void subtree_control_each(const char *dir, const char *file, char sign) {
 
 /* cgroup2: the scope's controllers for its children, so payload/ (the root
  * of the container's cgroup namespace) has memory.max, cpu.max and the rest:
- * the container sees a limit there (resources.c mirrors memory.max into it)
+ * the container sees a limit there (the scope's memory.max, mirrored)
  * and a systemd inside can enable them for its own units, as under nspawn.
  * Possible only now that the scope's cgroup holds no process (the helper sits
  * in supervisor/). */
 static void enable_controllers(const char *dir) {
+        static const char *const limit[] = { "memory.max" };
+
         subtree_control_each(dir, "cgroup.controllers", '+');
+        /* before init exists: it reads its limit from its first instruction
+         * (the manager writes it again after every change, resources.c) */
+        (void) copy_to_leaf(dir, "payload", limit, ELEMENTSOF(limit));
 }
 
 int cgroup_leaves_setup(CgroupLeaves *c) {

@@ -368,8 +368,9 @@ static int write_legacy_limit(const char *dir, const char *file, uint64_t kib) {
  * its own cgroup tree (a JVM, Go's runtime, a systemd inside) would read
  * "max" there. The scope's limit written into payload/ shows it: it restricts
  * nothing the scope does not, and the container cannot write it (the file is
- * host root's and, with nsdelegate, its cgroup namespace root's). Written
- * after every change, so a raised limit is raised here too. */
+ * host root's and, with nsdelegate, its cgroup namespace root's). The helper
+ * copies it at start, before init exists; written here after every change,
+ * so a raised limit is raised there too. */
 static void mirror_memory_max(Container *c) {
         _cleanup_free_ char *dir = NULL, *payload = NULL;
         uint64_t kib = effective_max_kib(container_current_def(c));
