@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -262,6 +263,64 @@ static int write_back(const char *file) {
         return e;
 }
 
+/* cgroup2 in our own cgroup namespace (HIER): its root, payload/ seen from
+ * the host, shows the scope's memory limit, which must stay out of our
+ * reach (the cgroups below the root are the container's own, a systemd
+ * inside sets limits there). A write into the root's cgroup.procs reaches
+ * no higher than that root: a move within the container's own tree, unless
+ * the root were not the container's. Only the host can tell, so a child
+ * that moved stays (10 min, or until the container ends) for the host to
+ * see where it is (tests/lib/security.sh, security_contained). */
+static void probe_cgroup2(const char *hier, const char *own) {
+        char file[600];
+        struct stat st;
+        int fds[2], e;
+
+        snprintf(file, sizeof file, "%s/memory.max", hier);
+        if (stat(file, &st) == 0) {
+                e = write_back(file);
+                report("cgroup-own-limit", e == 0, "write %s's own value back -> %s", file, errname(e));
+        }
+        if (strcmp(own, hier) == 0 || pipe(fds) < 0)
+                return;
+        snprintf(file, sizeof file, "%s/cgroup.procs", hier);
+        pid_t child = fork();
+        if (child == 0) {
+                char buf[16];
+                int fd = open(file, O_WRONLY | O_CLOEXEC), null = open("/dev/null", O_RDWR);
+                e = fd < 0 ? errno : 0;
+                snprintf(buf, sizeof buf, "%d", (int) getpid());
+                if (fd >= 0 && write(fd, buf, strlen(buf)) < 0)
+                        e = errno;
+                /* nothing of the caller's may stay open: a pipe it reads
+                 * to the end would wait for this child */
+                if (null >= 0)
+                        for (int i = 0; i <= 2; i++)
+                                (void) dup2(null, i);
+                (void) write(fds[1], &e, sizeof e);
+                if (e != 0)
+                        _exit(0);
+                close(fds[1]);
+                alarm(600);
+                pause();
+                _exit(0);
+        }
+        close(fds[1]);
+        e = EIO;
+        if (child < 0 || read(fds[0], &e, sizeof e) != sizeof e)
+                e = child < 0 ? errno : EIO;
+        close(fds[0]);
+        if (e != 0) {
+                if (child > 0)
+                        (void) waitpid(child, NULL, 0);
+                report("cgroup-escape", false, "echo PID > %s -> %s", file, errname(e));
+                return;
+        }
+        report("cgroup-escape", false,
+               "echo PID > %s -> moved to the root of its cgroup namespace; pid %d stays there for the host to judge",
+               file, (int) child);
+}
+
 static void probe_cgroups(void) {
         char pid[16], own[512], file[600];
         struct stat st;
@@ -285,6 +344,10 @@ static void probe_cgroups(void) {
 
         if (!find_own_cgroup(hier, pid, own, sizeof own, 0)) {
                 report("cgroup-own-limit", false, "own cgroup not found below %s", hier);
+                return;
+        }
+        if (strcmp(limit, "memory.max") == 0) {
+                probe_cgroup2(hier, own);
                 return;
         }
         snprintf(file, sizeof file, "%s/%s", own, limit);

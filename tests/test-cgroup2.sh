@@ -8,7 +8,8 @@
 # then goes on); the delegated subtree: the container's root makes cgroups
 # below its cgroup root and moves a process there, but cannot write the files
 # that are not delegated (cgroup.max.descendants, memory.max of its root) nor
-# reach the scope's limits; destroy leaves no cgroup behind, the container's
+# reach the scope's limits; on pure v2 payload/ has the scope's controllers
+# and its memory.max shows the scope's limit, changed live with it; destroy leaves no cgroup behind, the container's
 # own included. On a v1+v2 hybrid host the limit checks are resources' (v1).
 # tools/test runs it in the VM too (pure v2, tests/vm/run.sh).
 # Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
@@ -72,6 +73,7 @@ echo $! >$c/a/b/cgroup.procs && echo move-ok || echo move-refused
 grep -q "^0::/a/b$" /proc/$!/cgroup && echo moved-seen || echo moved-not-seen
 (echo max >$c/cgroup.max.descendants) 2>/dev/null && echo maxdesc-writable || echo maxdesc-refused
 if [ -f $c/memory.max ]; then
+	echo "memmax=$(cat $c/memory.max)"
 	(echo max >$c/memory.max) 2>/dev/null && echo memmax-writable || echo memmax-refused
 else
 	echo memmax-absent
@@ -133,8 +135,16 @@ else
 	check "hybrid, init not systemd: the cgroup2 tree it sees is read-only" contains "$probe" "mkdir-refused"
 fi
 check "cgroup.max.descendants of its root is not the container's to write" contains "$probe" "maxdesc-refused"
-if [[ $probe == *memmax-absent* ]]; then
-	ok "memory.max of its root: no such file inside (the scope's limits sit above it)"
+if [ $unified = 1 ]; then
+	# the scope's controllers are enabled for payload/, the root of the
+	# container's tree: a systemd inside can use them for its own units
+	ctl=$(in_host cat "$payload/cgroup.controllers")
+	check "payload/ has the scope's memory and pids controllers ($ctl)" \
+		eval '[[ " $ctl " == *" memory "* && " $ctl " == *" pids "* ]]'
+	check "memory.max of its root shows the scope's limit, 64 MiB" contains "$probe" "memmax=$((64 << 20))"
+	check "memory.max of its root is not the container's to write" contains "$probe" "memmax-refused"
+elif [[ $probe == *memmax-absent* ]]; then
+	ok "memory.max of its root: no such file inside (hybrid: no controller on cgroup2)"
 else
 	check "memory.max of its root is not the container's to write" contains "$probe" "memmax-refused"
 fi
@@ -157,6 +167,8 @@ if [ $unified = 1 ]; then
 	out=$(vivctl setmem cg 40M --live 2>&1)
 	check "setmem --live ($out)" same "$out" ""
 	check "setmem: memory.max" same "$(cgf memory.max)" $((40 << 20))
+	check "setmem: payload/memory.max, the container's view, too" \
+		same "$(in_host cat "$payload/memory.max")" $((40 << 20))
 	out=$(vivctl memtune cg --soft-limit 20M --live 2>&1)
 	check "memtune --soft-limit --live ($out)" same "$out" ""
 	check "memtune: memory.high" same "$(cgf memory.high)" $((20 << 20))

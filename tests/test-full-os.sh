@@ -292,6 +292,11 @@ in_host timeout 120 machinectl shell os /probe/security-probe os /probe/out/shel
 in_host cat /srv/probe/out/shell >"$work/shell.out" 2>/dev/null
 security_judge "machinectl shell os (a process of the container's systemd)" "$work/shell.out" "$capbnd"
 check "... as root of the container" grep -q '^info CapBnd [0-9a-f]* uid 0$' "$work/shell.out"
+# a process the probe moved to the root of its cgroup namespace stays: the
+# host judges where it landed
+leader=$(in_host machinectl show os -p Leader --value 2>&1)
+check "every process of os is below machine-os.scope, as the host sees it" \
+	in_host bash -c "$(declare -f security_contained); security_contained '$leader'"
 
 # --- a manager restart under the running OS ---
 init_before=$(in_host machinectl show os -p Leader --value 2>&1)

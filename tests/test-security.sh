@@ -273,6 +273,30 @@ run_mode private-idmap
 run_mode private-syscalls io-uring userfaultfd
 run_mode private-sysadmin remount-proc-sys fresh-proc ANY
 
+# The host's judge of cgroup escapes must see one: a PID namespace whose
+# leader is in a scope, and a process of that namespace that is not (nsenter's
+# child stays in this script's cgroup).
+systemd-run --scope -q -u "vt-escape-$$" unshare --pid --fork --kill-child sleep 600 >/dev/null 2>&1 &
+runner=$!
+fake=
+for _ in $(seq 300); do
+	fake=$(cat /proc/$runner/task/$runner/children 2>/dev/null | tr -d ' ')
+	[ -n "$fake" ] && grep -q "vt-escape-$$.scope" /proc/"$fake"/cgroup 2>/dev/null && break
+	sleep 0.1
+done
+check "security_contained: a PID namespace wholly in its scope passes" security_contained "${fake:-0}"
+nsenter -t "${fake:-0}" -p sleep 600 >/dev/null 2>&1 &
+outside=$!
+escaped() { grep -q . /proc/$outside/task/$outside/children 2>/dev/null; }
+wait_for 300 escaped
+check "security_contained: a process of it outside that scope is found" not security_contained "${fake:-0}"
+# SIGKILL: its init gone, the kernel kills the rest of its PID namespace, and
+# unshare and nsenter, which wait for their children, end (a TERM may be
+# blocked in what this script inherited)
+[ -z "$fake" ] || kill -9 "$fake" 2>/dev/null
+kill -9 "$runner" 2>/dev/null
+wait "$runner" "$outside" 2>/dev/null
+
 check "the victim's seccomp filter is unchanged" test "$(sha256sum <"$filter")" = "$before"
 check "the victim still runs" listed victim
 

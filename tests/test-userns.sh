@@ -98,6 +98,7 @@ mount -o remount,rw $cg 2>/dev/null && echo cgroup-remount-ok || echo cgroup-rem
 f=$(ls $cg/machine.slice/machine-$LIBVIRT_LXC_NAME.scope/memory.limit_in_bytes $cg/memory.max 2>/dev/null | head -1)
 echo "limitfile=$f"
 l=$(cat "$f")
+echo "limitvalue=$l"
 (echo "$l" >"$f") 2>/dev/null && echo memlimit-writable || echo memlimit-refused
 echo done
 } >$r 2>&1
@@ -175,6 +176,9 @@ check "devtmpfs cannot be mounted" contains "$probe" "devtmpfs-refused"
 check "/sys cannot be remounted read-write" contains "$probe" "sys-remount-refused"
 check "the cgroup tree cannot be remounted read-write" contains "$probe" "cgroup-remount-refused"
 check "the container found its memory limit file" grep -q "limitfile=/" <<<"$probe"
+# <memory>102400</memory> KiB: on cgroup2 the file is payload/memory.max, the
+# root of its cgroup tree, where the scope's limit is mirrored
+check "... which holds its <memory>, 100 MiB" grep -qx "limitvalue=104857600" <<<"$probe"
 check "it cannot write its own memory limit" contains "$probe" "memlimit-refused"
 
 # stable across restarts, and released when stopped

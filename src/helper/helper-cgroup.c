@@ -62,9 +62,9 @@ static int add_hierarchy(CgroupLeaves *c, const char *mnt, const char *path, con
         return 0;
 }
 
-static int copy_cpuset(const char *dir, const char *leaf) {
-        static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+/* DIR's FILES written into DIR/LEAF, those DIR has. */
+static int copy_to_leaf(const char *dir, const char *leaf, const char *const *files, size_t n_files) {
+        for (size_t i = 0; i < n_files; i++) {
                 _cleanup_free_ char *src = NULL, *dst = NULL;
                 char buf[4096];
                 if (asprintf(&src, "%s/%s", dir, files[i]) < 0 ||
@@ -89,8 +89,10 @@ static int make_leaf(CgroupHierarchy *hi, const char *leaf, bool *made) {
                         return log_error_errno(errno, "Failed to create cgroup '%s': %m", p);
         } else
                 *made = true;
-        if (!hi->unified)
-                (void) copy_cpuset(hi->dir, leaf);
+        if (!hi->unified) {
+                static const char *const cpuset[] = { "cpuset.cpus", "cpuset.mems" };
+                (void) copy_to_leaf(hi->dir, leaf, cpuset, ELEMENTSOF(cpuset));
+        }
         return 0;
 }
 
@@ -101,6 +103,45 @@ static int attach_pid(const char *dir, const char *leaf, pid_t pid) {
                 return -ENOMEM;
         snprintf(buf, sizeof(buf), "%d", (int) pid);
         return write_string_file(p, buf);
+}
+
+/* Writes "+NAME" (or "-NAME") to DIR's cgroup.subtree_control for each
+ * controller named in DIR's FILE. One at a time: a controller the kernel
+ * refuses (a threaded-only one, say) must not keep the others off. */
+static void subtree_control_each(const char *dir, const char *file, char sign) {
+        _cleanup_free_ char *list = NULL, *sc = NULL, *line = NULL;
+        size_t sz = 0;
+
+        if (asprintf(&list, "%s/%s", dir, file) < 0 || asprintf(&sc, "%s/cgroup.subtree_control", dir) < 0)
+                return (void) log_oom();
+        _cleanup_fclose_ FILE *f = fopen(list, "re");
+        if (!f || getline(&line, &sz, f) <= 0)
+                return;
+        for (char *save = NULL, *w = strtok_r(line, " \n", &save); w; w = strtok_r(NULL, " \n", &save)) {
+                _cleanup_free_ char *op = NULL;
+                int r;
+
+                if (asprintf(&op, "%c%s", sign, w) < 0)
+                        return (void) log_oom();
+                r = write_string_file(sc, op);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to write '%s' to '%s', ignoring: %m", op, sc);
+        }
+}
+
+/* cgroup2: the scope's controllers for its children, so payload/ (the root
+ * of the container's cgroup namespace) has memory.max, cpu.max and the rest:
+ * the container sees a limit there (the scope's memory.max, mirrored)
+ * and a systemd inside can enable them for its own units, as under nspawn.
+ * Possible only now that the scope's cgroup holds no process (the helper sits
+ * in supervisor/). */
+static void enable_controllers(const char *dir) {
+        static const char *const limit[] = { "memory.max" };
+
+        subtree_control_each(dir, "cgroup.controllers", '+');
+        /* before init exists: it reads its limit from its first instruction
+         * (the manager writes it again after every change, resources.c) */
+        (void) copy_to_leaf(dir, "payload", limit, ELEMENTSOF(limit));
 }
 
 int cgroup_leaves_setup(CgroupLeaves *c) {
@@ -187,6 +228,8 @@ int cgroup_leaves_setup(CgroupLeaves *c) {
                         log_error_errno(r, "Failed to move the helper into '%s/supervisor': %m", hi->dir);
                         goto finish;
                 }
+                if (hi->unified)
+                        enable_controllers(hi->dir);
         }
         r = 0;
 finish:
@@ -316,7 +359,11 @@ void cgroup_leaves_remove(CgroupLeaves *c) {
                         hi->payload_made = false;
                 }
                 if (hi->supervisor_made) {
-                        /* we cannot remove the cgroup we sit in: back to the scope */
+                        /* we cannot remove the cgroup we sit in: back to the
+                         * scope, which may hold a process only once its
+                         * controllers are off for its children again */
+                        if (hi->unified)
+                                subtree_control_each(hi->dir, "cgroup.subtree_control", '-');
                         (void) attach_pid(hi->dir, NULL, getpid());
                         r = cgroup_rmdir_retry(sup);
                         if (r < 0)

@@ -76,19 +76,73 @@ static bool manager_is_busy(Manager *m) {
         return false;
 }
 
+/* Operations a call started and not yet finished: their callers wait for an
+ * answer that only this process can give. */
+static bool manager_has_work_in_flight(Manager *m) {
+        return m->jobs || networks_busy(m) || m->polkit_queries || sd_bus_get_current_message(m->bus);
+}
+
+static int drain_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        if (!manager_has_work_in_flight(m))
+                return sd_event_exit(m->event, 0);
+        (void) sd_event_source_set_time_relative(s, 100 * 1000);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+/* The name is gone and every call the bus routed to us before that has been
+ * read (they were queued ahead of ReleaseName's reply: the bus delivers in
+ * order) and dispatched. One answered later (a systemd job, polkit) keeps us
+ * until it is. */
+static int manager_exit_when_drained(Manager *m) {
+        int r;
+
+        if (!manager_has_work_in_flight(m))
+                return sd_event_exit(m->event, 0);
+        r = sd_event_add_time_relative(m->event, &m->drain_timer, CLOCK_MONOTONIC, 100 * 1000, 0,
+                                       drain_timer_cb, m);
+        return r < 0 ? sd_event_exit(m->event, 0) : 0;
+}
+
 static int release_name_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Manager *m = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
 
         if (e)
                 fprintf(stderr, "Failed to release bus name %s, ignoring: %s\n", VIV_BUS_NAME, e->message);
-        return sd_event_exit(m->event, 0);
+        return manager_exit_when_drained(m);
+}
+
+/* Idle exit, SIGTERM and SIGINT end here. The name is given up first: calls
+ * that arrive from now on activate a new instance instead of being lost with
+ * this one, and those already routed to us are answered before we exit.
+ * Exiting at once would drop them unanswered ("recipient disconnected"):
+ * systemd sends SIGTERM to a Type=dbus service as soon as it releases its
+ * name, and a call may be queued then. Helpers are not touched: they live in
+ * their own scopes. */
+static int manager_begin_exit(Manager *m) {
+        int r;
+
+        if (m->exiting)
+                return 0;
+        m->exiting = true;
+        m->idle_timer = sd_event_source_disable_unref(m->idle_timer);
+        r = sd_bus_release_name_async(m->bus, NULL, VIV_BUS_NAME, release_name_reply, m);
+        if (r < 0) {
+                fprintf(stderr, "Failed to release bus name %s, ignoring: %s\n", VIV_BUS_NAME, strerror(-r));
+                return manager_exit_when_drained(m);
+        }
+        return 0;
+}
+
+static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        return manager_begin_exit(userdata);
 }
 
 static int idle_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         uint64_t now_usec = 0;
-        int r;
 
         (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now_usec);
 
@@ -105,19 +159,7 @@ static int idle_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
 
         fprintf(stderr, "Idle for %" PRIu64 " s with no container running, exiting.\n",
                 m->idle_usec / 1000000);
-
-        /* Give the name up first: calls that arrive from now on activate a new
-         * instance instead of being lost with this one. Calls the bus routed to
-         * us before that are already queued ahead of ReleaseName's reply (the
-         * bus delivers in order), so we exit on that reply, once they are
-         * answered, not before (they failed with "recipient disconnected").
-         * Helpers are not touched: they live in their own scopes. */
-        r = sd_bus_release_name_async(m->bus, NULL, VIV_BUS_NAME, release_name_reply, m);
-        if (r < 0) {
-                fprintf(stderr, "Failed to release bus name %s, ignoring: %s\n", VIV_BUS_NAME, strerror(-r));
-                return sd_event_exit(m->event, 0);
-        }
-        return 0;
+        return manager_begin_exit(m);
 }
 
 void manager_note_activity(Manager *m) {
@@ -182,6 +224,7 @@ static Manager *manager_free(Manager *m) {
         networks_free(m);
         domain_schema_free(m->domain_schema);
         sd_event_source_unref(m->idle_timer);
+        sd_event_source_unref(m->drain_timer);
         sd_event_source_unref(m->trim_source);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -280,8 +323,8 @@ int main(int argc, char *argv[]) {
         sigaddset(&mask, SIGINT);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         /* SIGTERM ends the manager only: helpers live in their scopes. */
-        (void) sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
-        (void) sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
+        (void) sd_event_add_signal(m->event, NULL, SIGTERM, on_exit_signal, m);
+        (void) sd_event_add_signal(m->event, NULL, SIGINT, on_exit_signal, m);
         /* A helper that closes its end early must not kill us with SIGPIPE. */
         signal(SIGPIPE, SIG_IGN);
 

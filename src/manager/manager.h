@@ -147,6 +147,8 @@ struct Manager {
         uint64_t idle_usec;            /* 0 = never exit */
         uint64_t last_activity;
         sd_event_source *idle_timer;
+        bool exiting;                  /* the bus name is being given up: manager.c */
+        sd_event_source *drain_timer;  /* ... and the calls that reached us finished */
         sd_event_source *trim_source;  /* heap back to the kernel after a large request */
 
         ConsoleStream *console_streams; /* consoles relayed in messages, console-stream.c */

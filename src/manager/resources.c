@@ -363,14 +363,44 @@ static int write_legacy_limit(const char *dir, const char *file, uint64_t kib) {
         return write_cgroup_attr(dir, file, value);
 }
 
-/* The v1 half of <memtune> that systemd leaves alone (see the top). */
+/* cgroup2: the container's cgroup root is payload/, below the scope whose
+ * memory.max systemd sets; a program that sizes itself by the memory.max of
+ * its own cgroup tree (a JVM, Go's runtime, a systemd inside) would read
+ * "max" there. The scope's limit written into payload/ shows it: it restricts
+ * nothing the scope does not, and the container cannot write it (the file is
+ * host root's and, with nsdelegate, its cgroup namespace root's). The helper
+ * copies it at start, before init exists; written here after every change,
+ * so a raised limit is raised there too. */
+static void mirror_memory_max(Container *c) {
+        _cleanup_free_ char *dir = NULL, *payload = NULL;
+        uint64_t kib = effective_max_kib(container_current_def(c));
+        char value[32] = "max";
+        int r;
+
+        if (cgroup_scope_dir(c->helper_pid, "", &dir) < 0 || asprintf(&payload, "%s/payload", dir) < 0)
+                return;
+        if (kib > 0)
+                snprintf(value, sizeof value, "%llu", (unsigned long long) kib * 1024);
+        r = write_cgroup_attr(payload, "memory.max", value);
+        /* ENOENT: no memory controller below the scope (none at the host's root) */
+        if (r < 0 && r != -ENOENT)
+                fprintf(stderr, "Failed to show the memory limit in payload/memory.max of container '%s', ignoring: %s\n",
+                        c->name, strerror(-r));
+}
+
+/* The limits systemd does not write: the v1 half of <memtune> (see the top);
+ * on cgroup2 the mirror of memory.max in payload/. */
 void resources_apply_legacy(Container *c) {
         _cleanup_free_ char *dir = NULL;
         const DomainDef *d = container_current_def(c);
         int r;
 
-        if (cgroup_is_unified() || c->helper_pid <= 0)
+        if (c->helper_pid <= 0)
                 return;
+        if (cgroup_is_unified()) {
+                mirror_memory_max(c);
+                return;
+        }
         if (cgroup_scope_dir(c->helper_pid, "memory", &dir) < 0)
                 return;
         r = write_legacy_limit(dir, "memory.soft_limit_in_bytes", d->soft_limit_kib);

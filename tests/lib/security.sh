@@ -10,6 +10,10 @@
 #                                           net_admin for a private network),
 #                                           less what the host's set lacks
 #   security_judge MODE OUT CAPBND [OPEN...]  checks on the probe's output OUT
+#   security_contained LEADER-PID           run on the host: every process of
+#                                           LEADER's PID namespace is below
+#                                           LEADER's scope (a cgroup escape is
+#                                           judged where the host sees the PID)
 # shellcheck shell=bash
 
 # Probes every mode must have run: an attacker that silently skipped one
@@ -70,4 +74,36 @@ security_judge() {
 	done
 	check "$mode: every probe ran${missing:+ (missing:$missing)}" test -z "$missing"
 	check "$mode: CapBnd is the documented default set ($capbnd)" grep -q "^info CapBnd $capbnd " "$out"
+}
+
+# security_contained LEADER-PID: every process in the PID namespace of LEADER
+# is, as this host sees it, below the scope LEADER is in, in each hierarchy
+# where LEADER is in a scope; the ones that are not are printed. On cgroup2 a
+# container may move its processes within its own tree (the probe's
+# cgroup-escape leaves such a process behind): only the host sees whether that
+# tree is below the container's scope.
+security_contained() {
+	local leader=$1 ns p id ctl path key bad=0
+	local -A scope=()
+	ns=$(readlink "/proc/$leader/ns/pid") || return 1
+	while IFS=: read -r id ctl path; do
+		# the first .scope component: a systemd inside makes its own below
+		[[ $path == *.scope* ]] && scope[$id:$ctl]=${path%%.scope*}.scope
+	done <"/proc/$leader/cgroup"
+	[ ${#scope[@]} -gt 0 ] || { echo "#   $leader is in no scope"; return 1; }
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$ns" ] || continue
+		while IFS=: read -r id ctl path; do
+			key=$id:$ctl
+			[ -n "${scope[$key]:-}" ] || continue
+			case $path in
+			"${scope[$key]}" | "${scope[$key]}"/*) ;;
+			*)
+				echo "#   pid ${p#/proc/} ($(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)) is in $path, outside ${scope[$key]}"
+				bad=1
+				;;
+			esac
+		done < <(cat "$p/cgroup" 2>/dev/null)
+	done
+	return $bad
 }

@@ -34,7 +34,8 @@
 # VIVARIUM_VM_ENV="VAR=VALUE ..." (set for meson test inside, e.g. TESTHOST_TRACE=1).
 # Inside, TESTHOST_BOOT_TIMEOUT is 1200, sd-bus calls in test hosts time out after
 # 10 min (TESTHOST_ENV=SYSTEMD_BUS_TIMEOUT=10min) and meson's timeouts are multiplied
-# by 10: under TCG, on a loaded machine, a test host boots in minutes, not in a second.
+# by 10, and so are the tests' own bounds that read VIVARIUM_TEST_SLOWDOWN (10 there):
+# under TCG, on a loaded machine, a test host boots in minutes, not in a second.
 set -euo pipefail
 
 here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
