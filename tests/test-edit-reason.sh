@@ -9,8 +9,9 @@
 #     edit is refused as virsh's define refuses it (same uuid); the
 #     temporary file is gone on every path.
 #   - domstate --reason: the manager's StateReason after define, start,
-#     suspend, resume, shutdown, destroy, an init killed from outside, and
-#     a running container adopted by a restarted manager ("unknown").
+#     suspend, resume, shutdown, destroy, an init killed from outside, a
+#     failed start, and a running container adopted by a restarted manager
+#     ("unknown").
 # No time is asserted. Exit: 0 pass, 1 fail, 77 skipped (1 instead when
 # VIVARIUM_TESTS_MUST_RUN=1).
 set -uo pipefail
@@ -179,6 +180,15 @@ in_host systemctl restart vivariumd.service
 check "after a manager restart: running (unknown)" wait_until 300 reason_is "running (unknown)"
 check "destroy era" quiet vivctl destroy era
 check "... shut off (destroyed)" wait_until 120 reason_is "shut off (destroyed)"
+
+# a start that fails (init missing: the helper's error before READY)
+in_host sh -c "sed -e 's|<name>era</name>|<name>erbad</name>|' -e 's|<init>/bin/sh</init>|<init>/nonexistent/init</init>|' \
+	/tmp/er.xml > /tmp/erbad.xml"
+check "define erbad (a missing init)" quiet vivctl define /tmp/erbad.xml
+check "start erbad fails" not quiet vivctl start erbad
+reason_bad=$(vivctl domstate --reason erbad 2>&1)
+check "a failed start: shut off (failed)" same "$reason_bad" "shut off (failed)"
+quiet vivctl undefine erbad
 
 out=$(vivctl domstate --reason nosuch 2>&1)
 check "domstate --reason of an unknown domain fails as virsh" contains "$out" "failed to get domain 'nosuch'"
