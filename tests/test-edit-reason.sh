@@ -79,6 +79,7 @@ sed -i "s|<name>era</name>|<name>erb</name>|" "$1"
 SH
 stored() { vivctl dumpxml --inactive era; }
 temp_files_left() { # none of the files given to the editors exists
+	# shellcheck disable=SC2016 # expanded by the host's shell
 	in_host sh -c 'for f in $(cat /tmp/ed-files); do [ -e "$f" ] && echo "$f"; done; true'
 }
 
