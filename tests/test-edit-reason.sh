@@ -6,8 +6,9 @@
 #     alone when not ("... not changed."); a refused document asks
 #     "Failed. Try again?" on stdin: n (or its end) exits 1 with the
 #     definition unchanged, y edits the same file again; a rename through
-#     edit is refused as virsh's define refuses it (same uuid); the
-#     temporary file is gone on every path.
+#     edit is refused as virsh's define refuses it (same uuid); ^C at the
+#     editor ends vivctl's edit, not vivctl; the temporary file is gone on
+#     every path.
 #   - domstate --reason: the manager's StateReason after define, start,
 #     suspend, resume, shutdown, destroy, an init killed from outside, a
 #     failed start, and a running container adopted by a restarted manager
@@ -77,6 +78,13 @@ put /tmp/ed-rename.sh <<'SH'
 echo "$1" >> /tmp/ed-files
 sed -i "s|<name>era</name>|<name>erb</name>|" "$1"
 SH
+# ^C at the editor: SIGINT to its whole process group, vivctl included
+put /tmp/ed-int.sh <<'SH'
+#!/bin/sh
+echo "$1" >> /tmp/ed-files
+kill -INT 0
+sleep 100
+SH
 stored() { vivctl dumpxml --inactive era; }
 temp_files_left() { # none of the files given to the editors exists
 	# shellcheck disable=SC2016 # expanded by the host's shell
@@ -136,10 +144,16 @@ out=$(in_host sh -c 'EDITOR=false vivctl edit era' 2>&1)
 rc=$?
 check "an editor that fails: exit 1 ($rc)" same "$rc" 1
 check "... saying so" contains "$out" "failed with exit status 1"
+# a session of its own, so that the SIGINT reaches nothing of the test's
+out=$(in_host setsid -w env EDITOR=/tmp/ed-int.sh vivctl edit era 2>&1)
+rc=$?
+check "^C at the editor: vivctl stays and exits 1 ($rc)" same "$rc" 1
+check "... saying the editor was killed" contains "$out" "was killed by signal 2"
+check "... era unchanged" same "$(stored)" "$before"
 check "no temporary file is left by the edits ($(temp_files_left | tr '\n' ' '))" \
 	same "$(temp_files_left)" ""
 check "... the editors saw $(in_host wc -l </dev/null /tmp/ed-files 2>/dev/null | cut -d' ' -f1) files" \
-	test "$(in_host sh -c 'wc -l < /tmp/ed-files')" -ge 8
+	test "$(in_host sh -c 'wc -l < /tmp/ed-files')" -ge 9
 
 # --- domstate --reason -------------------------------------------------------------
 reason_is() { # WANT: vivctl domstate --reason era

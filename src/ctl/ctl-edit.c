@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,19 +71,32 @@ static int run_editor(const char *path) {
                 return ctl_error(-ENOMEM, "Out of memory");
         }
 
+        /* ^C and ^\ in the editor reach the whole process group: vivctl
+         * stays, to remove the temporary file, and the editor decides. */
+        struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+        (void) sigaction(SIGINT, &ign, &old_int);
+        (void) sigaction(SIGQUIT, &ign, &old_quit);
+
         fflush(stdout);
         pid_t pid = fork();
-        if (pid < 0)
-                return ctl_error(-errno, "Failed to fork: %m");
         if (pid == 0) {
+                (void) sigaction(SIGINT, &old_int, NULL);
+                (void) sigaction(SIGQUIT, &old_quit, NULL);
                 execl("/bin/sh", "sh", "-c", cmd, "sh", path, (char *) NULL);
                 fprintf(stderr, "error: Failed to execute /bin/sh: %m\n");
                 _exit(127);
         }
 
+        int r = pid < 0 ? -errno : 0;
         siginfo_t si = {};
-        if (waitid(P_PID, (id_t) pid, &si, WEXITED) < 0)
-                return ctl_error(-errno, "Failed to wait for the editor '%s': %m", editor);
+        if (r == 0 && waitid(P_PID, (id_t) pid, &si, WEXITED) < 0)
+                r = -errno;
+        (void) sigaction(SIGINT, &old_int, NULL);
+        (void) sigaction(SIGQUIT, &old_quit, NULL);
+        if (pid < 0)
+                return ctl_error(r, "Failed to fork: %s", strerror(-r));
+        if (r < 0)
+                return ctl_error(r, "Failed to wait for the editor '%s': %s", editor, strerror(-r));
         if (si.si_code != CLD_EXITED)
                 return ctl_error(-EINTR, "The editor '%s' was killed by signal %d", editor, si.si_status);
         if (si.si_status != 0)
@@ -104,6 +118,10 @@ static int ask_edit_again(void) {
                         putchar('\n');
                         return 0;
                 }
+                /* one answer per line, however long the line */
+                if (!strchr(line, '\n'))
+                        for (int ch = getchar(); ch != EOF && ch != '\n'; ch = getchar())
+                                ;
                 switch (line[0]) {
                 case 'y':
                 case 'Y':
