@@ -296,6 +296,21 @@ static int domain_entry_copy(DomainEntry *dst, const char *name, const char *uui
         return 0;
 }
 
+int ctl_get_xml(Context *c, const char *name, uint64_t flags, char **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *xml;
+        int r;
+
+        r = ctl_call(c, name, "GetXML", &reply, "st", name, flags);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "s", &xml);
+        if (r < 0)
+                return ctl_error(r, "Failed to parse the reply of GetXML: %s", strerror(-r));
+        *ret = strdup(xml);
+        return *ret ? 0 : ctl_error(-ENOMEM, "Out of memory");
+}
+
 int ctl_get_domain_def(Context *c, const char *name, uint64_t flags, DomainDef **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const XmlModule *m;

@@ -693,21 +693,6 @@ static void get_stats(Context *c, const char *name, uint64_t *cpu_time_ns, uint6
         }
 }
 
-static int get_xml(Context *c, const char *name, uint64_t flags, char **ret) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *xml;
-        int r;
-
-        r = ctl_call(c, name, "GetXML", &reply, "st", name, flags);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(reply, "s", &xml);
-        if (r < 0)
-                return ctl_error(r, "Failed to parse the reply of GetXML: %s", strerror(-r));
-        *ret = strdup(xml);
-        return *ret ? 0 : ctl_error(-ENOMEM, "Out of memory");
-}
-
 #define INFO "%-15s "
 
 static int verb_dominfo(Context *c, const VerbArgs *a) {
@@ -725,7 +710,7 @@ static int verb_dominfo(Context *c, const VerbArgs *a) {
                 return r;
         running = entry_running(&d);
 
-        r = get_xml(c, d.name, 0, &xml);
+        r = ctl_get_xml(c, d.name, 0, &xml);
         if (r < 0)
                 return r;
         def = parse_quietly(c, xml, strlen(xml));
@@ -798,12 +783,28 @@ static int verb_dominfo(Context *c, const VerbArgs *a) {
 
 static int verb_domstate(Context *c, const VerbArgs *a) {
         _cleanup_(domain_entry_donep) DomainEntry d = {};
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *reason = NULL;
+        sd_bus *bus;
         int r;
 
         r = ctl_lookup_domain(c, args_get(a, "domain"), &d);
         if (r < 0)
                 return r;
-        printf("%s\n", d.state);
+        if (!args_flag(a, "reason")) {
+                printf("%s\n", d.state);
+                return 0;
+        }
+
+        /* the manager's words are libvirt's reasons as virsh prints them */
+        r = ctl_bus(c, &bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_get_property_string(bus, VIV_BUS_NAME, d.path, VIV_CONTAINER_IFACE, "StateReason", &error,
+                                       &reason);
+        if (r < 0)
+                return ctl_report_bus_error(&error, r, d.name);
+        printf("%s (%s)\n", d.state, reason);
         return 0;
 }
 
@@ -851,7 +852,7 @@ static int verb_dumpxml(Context *c, const VerbArgs *a) {
         if (r < 0)
                 return r;
 
-        r = get_xml(c, name, args_flag(a, "inactive") ? VIV_XML_INACTIVE : 0, &xml);
+        r = ctl_get_xml(c, name, args_flag(a, "inactive") ? VIV_XML_INACTIVE : 0, &xml);
         if (r < 0)
                 return r;
 
@@ -873,7 +874,7 @@ static int verb_domiflist(Context *c, const VerbArgs *a) {
         if (r < 0)
                 return r;
         /* The live XML carries what the start decided: host device names, MACs. */
-        r = get_xml(c, name, args_flag(a, "inactive") ? VIV_XML_INACTIVE : 0, &xml);
+        r = ctl_get_xml(c, name, args_flag(a, "inactive") ? VIV_XML_INACTIVE : 0, &xml);
         if (r < 0)
                 return r;
         def = parse_quietly(c, xml, strlen(xml));
@@ -931,6 +932,12 @@ static const VerbOption start_options[] = {
 
 static const VerbOption domain_only_options[] = {
         DOMAIN_OPT("domain name, id or uuid"),
+        {}
+};
+
+static const VerbOption domstate_options[] = {
+        DOMAIN_OPT("domain name, id or uuid"),
+        { "reason", OPT_BOOL, 0, "also print reason for the state" },
         {}
 };
 
@@ -1037,8 +1044,11 @@ const Verb verb_table_domain[] = {
           "Convert a domain id or UUID to domain name.",
           domain_only_options, VERB_NEEDS_URI, verb_domname },
         { "domstate", DMON, "domain state",
-          "Returns state about a domain.",
-          domain_only_options, VERB_NEEDS_URI, verb_domstate },
+          "Returns state about a domain. With --reason, the reason of the last\n"
+          "change as virsh words it: \"running (booted)\", \"paused (user)\",\n"
+          "\"shut off (destroyed)\"; \"unknown\" for a domain never started since\n"
+          "the manager started.",
+          domstate_options, VERB_NEEDS_URI, verb_domstate },
         { "domuuid", DMON, "convert a domain name or id to domain UUID",
           "Convert a domain name or id to domain UUID.",
           domain_only_options, VERB_NEEDS_URI, verb_domuuid },

@@ -104,6 +104,9 @@ int ctl_bus(Context *c, sd_bus **ret);
 int ctl_call(Context *c, const char *domain, const char *member,
              sd_bus_message **ret_reply, const char *types, ...);
 
+/* GetXML(name, flags): the document as the manager wrote it; reports a
+ * failure itself. */
+int ctl_get_xml(Context *c, const char *name, uint64_t flags, char **ret);
 /* GetXML(name, flags) parsed into the typed model; reports a failure itself
  * (the manager's, or the parser's message). */
 int ctl_get_domain_def(Context *c, const char *name, uint64_t flags, DomainDef **ret);
@@ -163,6 +166,7 @@ bool string_looks_like_uuid(const char *s);
 /* --- verb tables ---------------------------------------------------------- */
 
 extern const Verb verb_table_domain[];
+extern const Verb verb_table_edit[];
 extern const Verb verb_table_console[];
 extern const Verb verb_table_validate[];
 extern const Verb verb_table_tune[];

@@ -19,6 +19,7 @@
 
 static const Verb *const verb_tables[] = {
         verb_table_domain,
+        verb_table_edit,
         verb_table_console,
         verb_table_tune,
         verb_table_iftune,

@@ -383,8 +383,9 @@ static int pause_reply(sd_bus_message *reply, PendingCall *pc, bool paused) {
                 return sd_bus_reply_method_error(pc->call, e);
         if (c->state == CONTAINER_RUNNING && c->paused != paused) {
                 c->paused = paused;
+                container_set_state_reason(c, paused ? "paused" : "unpaused");
                 fprintf(stderr, "Container '%s' %s.\n", c->name, paused ? "suspended" : "resumed");
-                (void) container_emit_changed(c, "State", NULL);
+                (void) container_emit_changed(c, "State", "StateReason", NULL);
                 (void) manager_emit_container_event(c->manager, c, paused ? "suspended" : "resumed",
                                                     paused ? "paused" : "unpaused");
         }
@@ -582,12 +583,32 @@ static int property_get_autostart(sd_bus *bus, const char *path, const char *int
         return sd_bus_message_append(reply, "b", (int) c->autostart);
 }
 
+void container_set_state_reason(Container *c, const char *reason) {
+        /* static strings, so that nothing is freed with the container */
+        static const char *const known[] = { "booted", "unpaused", "user", "shutdown", "destroyed", "crashed", "failed" };
+
+        c->state_reason = NULL;
+        if (streq_ptr(reason, "paused"))
+                reason = "user";
+        for (size_t i = 0; i < ELEMENTSOF(known); i++)
+                if (streq_ptr(reason, known[i]))
+                        c->state_reason = known[i];
+}
+
+static int property_get_state_reason(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+
+        return sd_bus_message_append(reply, "s", c->state_reason ? c->state_reason : "unknown");
+}
+
 const sd_bus_vtable container_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Name", "s", NULL, offsetof(Container, name), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("UUID", "s", property_get_uuid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Id", "u", property_get_id, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("StateReason", "s", property_get_state_reason, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LeaderPID", "u", property_get_leader, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Unit", "s", NULL, offsetof(Container, unit), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Persistent", "b", property_get_persistent, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

@@ -415,7 +415,8 @@ void container_now_running(Container *c) {
 
         fprintf(stderr, "Container '%s' started: helper %d, init %d, scope %s.\n", c->name, (int) c->helper_pid,
                 (int) c->leader_pid, c->unit);
-        (void) container_emit_changed(c, "State", "Id", "LeaderPID", NULL);
+        container_set_state_reason(c, "booted");
+        (void) container_emit_changed(c, "State", "StateReason", "Id", "LeaderPID", NULL);
         (void) manager_emit_container_event(c->manager, c, "started", "booted");
         /* No connection to the helper until a call needs one (helper-client.c). */
 }
@@ -483,6 +484,8 @@ static void container_finish_start_failure(Container *c) {
                 (void) scope_stop(c->manager, c->unit);
         container_remove_cpuset_v1(c);
         hook_run_logged(c, "release", "end", "failed");
+        container_set_state_reason(c, "failed");
+        (void) container_emit_changed(c, "StateReason", NULL);
         container_reply_stop_waiters(c);
         container_drop_if_unused(c);
 }
@@ -619,7 +622,8 @@ void container_helper_gone(Container *c) {
         /* libvirt's shutoff reasons are the stop details */
         hook_run_logged(c, "release", "end", detail ? detail : "shutdown");
 
-        (void) container_emit_changed(c, "State", "Id", "LeaderPID", NULL);
+        container_set_state_reason(c, detail ? detail : "shutdown");
+        (void) container_emit_changed(c, "State", "StateReason", "Id", "LeaderPID", NULL);
         (void) manager_emit_container_event(c->manager, c, "stopped", detail ? detail : "shutdown");
         container_reply_stop_waiters(c);
 

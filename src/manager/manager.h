@@ -100,6 +100,8 @@ struct Container {
         int exit_code;
         bool destroy_requested;
         bool paused;                   /* running, with its payload frozen by the helper */
+        const char *state_reason;      /* libvirt's reason of the last state change (StateReason);
+                                        * a static string, NULL: unknown (never started, adopted) */
         bool autostart;                /* started when the manager first runs after boot */
         sd_bus_message *reboot_msg;    /* Reboot: start again once the helper is gone */
         int *pass_fds;                  /* StartWithFiles: for the next helper only (start --pass-fds) */
@@ -185,6 +187,10 @@ extern const sd_bus_vtable container_vtable[];
 int container_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found, sd_bus_error *error);
 int container_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
 int container_emit_changed(Container *c, const char *prop, ...);
+/* Keeps REASON (an event detail: booted, unpaused, shutdown, destroyed,
+ * crashed, failed; "paused" is kept as libvirt's "user") as the StateReason;
+ * anything else is unknown. */
+void container_set_state_reason(Container *c, const char *reason);
 /* A reply handler whose userdata is the call to answer: forwards the answer,
  * or the error verbatim. */
 int bus_forward_empty_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error);
