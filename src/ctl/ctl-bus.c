@@ -312,18 +312,14 @@ int ctl_get_xml(Context *c, const char *name, uint64_t flags, char **ret) {
 }
 
 int ctl_get_domain_def(Context *c, const char *name, uint64_t flags, DomainDef **ret) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *xml = NULL;
         const XmlModule *m;
         XmlDiag diag = {};
-        const char *xml;
         int r;
 
-        r = ctl_call(c, name, "GetXML", &reply, "st", name, flags);
+        r = ctl_get_xml(c, name, flags, &xml);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(reply, "s", &xml);
-        if (r < 0)
-                return ctl_error(r, "Failed to parse the reply of GetXML: %s", strerror(-r));
         m = ctl_xml(c);
         if (!m)
                 return -ELIBACC;
