@@ -167,19 +167,27 @@ def cleanup_hybrid():
     for d in scope_dirs:
         if not os.path.exists(d):
             continue
-        for leaf in ("payload", "supervisor"):
+        # whatever is left (a helper that failed to exit, in supervisor/; its
+        # init, in payload/) is killed, leaves first: a parent's cgroup.procs
+        # does not list its children's processes
+        for sub in ("/payload", "/supervisor", ""):
             try:
-                os.rmdir(d + "/" + leaf)
+                pids = open(d + sub + "/cgroup.procs").read().split()
             except OSError:
-                pass
-        # whatever is left (a helper that failed to exit) is killed
-        try:
-            for pid in open(d + "/cgroup.procs").read().split():
+                continue
+            for pid in pids:
                 try:
                     os.kill(int(pid), 9)
                 except OSError:
                     pass
-            time.sleep(0.2)
+            if pids:
+                time.sleep(0.2)
+            if sub:
+                try:
+                    os.rmdir(d + sub)
+                except OSError:
+                    pass
+        try:
             os.rmdir(d)
         except OSError as e:
             print("# could not remove %s: %s" % (d, e))
