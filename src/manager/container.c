@@ -131,6 +131,15 @@ bool container_is_active(const Container *c) {
         return c->state != CONTAINER_SHUTOFF;
 }
 
+/* A start (asked for or a lifecycle restart), a Destroy or Reboot waiting
+ * for the helper's end, or an end waiting for machined: each finishes in
+ * this process only, bounded by its own timer (the start's, the kill timer,
+ * the bus call's). A manager that exits meanwhile leaves its caller with
+ * "recipient disconnected" and the helper's end unhandled (manager.c). */
+bool container_has_call_in_flight(const Container *c) {
+        return c->state == CONTAINER_STARTING || c->n_stop_waiters > 0 || c->reboot_msg || c->helper_end_waits;
+}
+
 int container_live_xml_path(const Container *c, char **ret) {
         return asprintf(ret, "%s/%s.xml", c->manager->run_dir, c->name) < 0 ? -ENOMEM : 0;
 }

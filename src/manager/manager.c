@@ -77,9 +77,17 @@ static bool manager_is_busy(Manager *m) {
 }
 
 /* Operations a call started and not yet finished: their callers wait for an
- * answer that only this process can give. */
+ * answer that only this process can give. A start counts until READY, not
+ * only while its scope's job runs: a Create whose helper had its GO when
+ * the name was released was dropped unanswered (its container, adopted by
+ * the next manager, ran all the same). */
 static bool manager_has_work_in_flight(Manager *m) {
-        return m->jobs || networks_busy(m) || m->polkit_queries || sd_bus_get_current_message(m->bus);
+        if (m->jobs || networks_busy(m) || m->polkit_queries || sd_bus_get_current_message(m->bus))
+                return true;
+        for (Container *c = m->containers; c; c = c->next)
+                if (container_has_call_in_flight(c))
+                        return true;
+        return false;
 }
 
 static int drain_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {

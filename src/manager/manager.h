@@ -319,6 +319,7 @@ void container_unrefp(Container **c);
 void container_unref_void(void *c);
 const char *container_state_to_string(const Container *c);
 bool container_is_active(const Container *c);
+bool container_has_call_in_flight(const Container *c);
 /* What the container runs (its live definition) while it runs, else the stored one. */
 static inline const DomainDef *container_current_def(const Container *c) {
         return c->live ? c->live : c->def;
