@@ -118,6 +118,33 @@ check "... registered again" same "$(machined_leader)" "$(leader_pid)"
 check "vivctl destroy mr" quiet vivctl destroy mr
 check "no machine left" no_machine
 
+# the manager stopped and the container ended meanwhile: no manager told
+# machined, which still lists it (an empty scope stays active on cgroup v1);
+# the next manager finds the helper gone and unregisters it
+check "mr starts for the manager's absence" quiet vivctl start mr
+helper=$(in_host busctl get-property org.vivarium1 /org/vivarium1/container/mr org.vivarium1.Container Id |
+	awk '{ print $2 }')
+init=$(leader_pid)
+check "machined has it ($init)" same "$(machined_leader)" "$init"
+in_host systemctl stop vivariumd
+check "the manager is stopped" not in_host systemctl -q is-active vivariumd
+in_host kill -KILL "${init:-0}"
+helper_gone() { ! in_host kill -0 "${helper:-0}"; }
+check "init killed meanwhile: its helper ends ($helper)" wait_until 120 helper_gone
+monitor_start /run/mr-mon2.log "type=method_call,interface=org.freedesktop.machine1.Manager"
+mark2_seen() {
+	monitor_mark /run/mr-mon2.log "$1" org.freedesktop.machine1 /org/freedesktop/machine1 \
+		org.freedesktop.machine1.Manager GetMachine
+}
+check "dbus-monitor sees the calls to machined again" wait_until 60 mark2_seen mr-mark-2
+check "a new manager finds mr shut off" wait_until 120 stopped
+check "the marker after it is seen" wait_until 60 mark2_seen mr-mark-3
+monitor_stop /run/mr-mon2.log
+log=$(in_host cat /run/mr-mon2.log)
+mgr=$(manager_unique)
+check "... and it unregistered mr ($mgr)" same "$(senders UnregisterMachine)" "$mgr"
+check "machined no longer has mr" wait_until 60 no_machine
+
 quiet vivctl undefine mr
 testhost_teardown
 echo "1..$n"

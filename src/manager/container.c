@@ -918,6 +918,10 @@ int container_adopt(Manager *m, DomainDef *live) {
         if (r < 0) {
                 fprintf(stderr, "Container '%s' is no longer running (%s): cleaning up scope %s.\n", c->name,
                         strerror(-r), c->unit);
+                r = machine_unregister_ended(m, c->name);
+                if (r < 0)
+                        fprintf(stderr, "Failed to unregister container '%s' from systemd-machined, ignoring: %s\n",
+                                c->name, strerror(-r));
                 (void) scope_stop(m, c->unit);
                 /* Its helper could not remove its filter; its addresses
                  * are released by networks_adopt_reservations(). */

@@ -123,6 +123,28 @@ int machine_unregister(Container *c) {
         return 1;
 }
 
+/* A container found ended at start-up (container_adopt()): its end came
+ * while no manager ran, so nobody told machined, which still lists it (on
+ * cgroup v1 an empty scope stays active) and would stop machine-NAME.scope
+ * by name once it sees it go, by then maybe the scope of the next start.
+ * Sent before that start's RegisterMachine on the same connection, so
+ * machined handles it first; its answer ("no such machine" when machined
+ * let it go already, or none runs) changes nothing. */
+int machine_unregister_ended(Manager *m, const char *name) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(m->bus, &msg, "org.freedesktop.machine1", "/org/freedesktop/machine1",
+                                           "org.freedesktop.machine1.Manager", "UnregisterMachine");
+        if (r >= 0)
+                r = sd_bus_message_append(msg, "s", name);
+        if (r >= 0)
+                r = sd_bus_message_set_auto_start(msg, false);
+        if (r >= 0)
+                r = sd_bus_send(m->bus, msg, NULL);
+        return r;
+}
+
 /* NAME.exit appears when init has ended and its payload is killed, a few ms
  * before the helper, which still tears down, has ended: machined is told
  * then, while the scope is still populated, so that the answer is usually

@@ -339,6 +339,7 @@ void container_now_running(Container *c);
 /* machine.c: machined's registration, on the manager's connection */
 int machine_register_async(Container *c, pid_t leader);
 int machine_unregister(Container *c);
+int machine_unregister_ended(Manager *m, const char *name);
 int machine_watch_exits(Manager *m);
 void machine_forget(Container *c);
 void container_helper_gone(Container *c);
