@@ -50,11 +50,9 @@ testhost_up "vt-devices-$$" "$build" "$work/install.log"
 # /dev is a tmpfs: the test makes the nodes losetup and the XML need), a
 # second character node of /dev/null's numbers under a name of its own, and
 # a veth pair to lend.
+in_host "$here/lib/busybox-root.sh" /tmp/dr sh stat cat dd mknod echo ip sleep id head od tr
 in_host sh -c '
-r=/tmp/dr
-mkdir -p $r/bin $r/tmp $r/share
-cp /bin/busybox $r/bin/
-for a in sh stat cat dd mknod echo ip sleep id head od tr; do ln -sf busybox $r/bin/$a; done
+mkdir -p /tmp/dr/share
 printf "vivarium-disk-marker" >/tmp/disk.img
 dd if=/dev/zero bs=1k count=1023 >>/tmp/disk.img 2>/dev/null
 printf "vivarium-image-marker" >'"$image"'

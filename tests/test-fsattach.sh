@@ -46,14 +46,10 @@ testhost_up "vt-fsattach-$$" "$build" "$work/install.log"
 testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0
 
 # a busybox root on /tmp (tmpfs); the sources on /srv (TESTHOST_TMPFS)
-in_host sh -c '
-r=/tmp/dr
-mkdir -p $r/bin $r/tmp $r/dev $r/proc $r/sys $r/mnt
-cp /bin/busybox $r/bin/
-for a in sh stat cat ls touch sleep grep mkdir; do ln -sf busybox $r/bin/$a; done
-mkdir -p /srv/fa
+{ in_host "$here/lib/busybox-root.sh" /tmp/dr sh stat cat ls touch sleep grep mkdir &&
+	in_host sh -c 'mkdir -p /tmp/dr/mnt /srv/fa
 echo hello-from-the-host >/srv/fa/hello
-chmod 755 /srv/fa' || { echo "not ok 1 - make the root and the source in the test host"; exit 1; }
+chmod 755 /srv/fa'; } || { echo "not ok 1 - make the root and the source in the test host"; exit 1; }
 
 fs_xml() { # FILE SOURCE TARGET [readonly]
 	cat >"$work/$1" <<XML

@@ -18,7 +18,6 @@ skip() {
 [ "$(id -u)" = 0 ] || skip "needs root"
 helper=${VIVARIUM_BUILD_DIR:-build}/src/helper/vivarium-helper
 [ -x "$helper" ] || skip "no helper binary at $helper"
-busybox=$(command -v busybox || true)
 command -v unshare >/dev/null || skip "needs unshare (util-linux)"
 unshare -m true 2>/dev/null || skip "cannot create mount namespaces"
 
@@ -33,6 +32,8 @@ fi
 
 # shellcheck source=tests/lib/check.sh
 . "$(dirname "$(readlink -f "$0")")/lib/check.sh"
+# shellcheck source=tests/lib/busybox-root.sh
+. "$(dirname "$(readlink -f "$0")")/lib/busybox-root.sh"
 contains() { # FILE STRING
 	if grep -qF -- "$2" "$1"; then return 0; fi
 	echo "# '$2' not in $1:" >&2
@@ -242,14 +243,11 @@ run capsdeny
 check "caps: policy=deny with one toggle" contains "$T/capsdeny.out" "CapBnd:	0000000000000001"
 
 # --- a busybox private root: the seed's last example ---
-if [ -n "$busybox" ] && file -L "$busybox" 2>/dev/null | grep -q "statically linked"; then
+if file -L /bin/busybox 2>/dev/null | grep -q "statically linked"; then
 	R=$T/root
-	mkdir -p "$R/bin" "$R/etc/httpd" "$R/var/www"
-	cp "$busybox" "$R/bin/busybox"
-	for i in ls cat rm find ps echo date kill sleep true false test pwd sh which grep head wget \
-		mount touch mkdir tr wc hostname readlink id; do
-		ln -s busybox "$R/bin/$i"
-	done
+	busybox_root "$R" ls cat rm find ps echo date kill sleep true false test pwd sh which grep head wget \
+		mount touch mkdir tr wc hostname readlink id
+	mkdir -p "$R/etc/httpd" "$R/var/www"
 	echo 'web:x:1000:1000::/:/bin/sh' >"$R/etc/passwd"
 	echo 'web:x:1000:' >"$R/etc/group"
 	mkdir -p "$R/srv/shared"
@@ -262,7 +260,7 @@ cat /opt/alias/r.txt; touch /opt/alias/x 2>/dev/null || echo bind-ro' "
     <filesystem type='mount'><source dir='$T/data'/><target dir='/var/www'/></filesystem>"
 	run private
 	check "private root: exit status 0" [ "$(rc private)" = 0 ]
-	check "private root: its own / (bin dev etc opt proc srv sys var)" grep -Eq "^bin +dev +etc +opt +proc +srv +sys +var *$" "$T/private.out"
+	check "private root: its own / (bin dev etc opt proc srv sys tmp var)" grep -Eq "^bin +dev +etc +opt +proc +srv +sys +tmp +var *$" "$T/private.out"
 	check "private root: type='bind' of its own directory" contains "$T/private.out" "in-root"
 	check "private root: readonly type='bind'" contains "$T/private.out" "bind-ro"
 	check "private root: /etc/httpd shows hello.txt" contains "$T/private.out" "hello.txt"

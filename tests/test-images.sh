@@ -34,14 +34,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # shellcheck source=tests/lib/kernel-features.sh
 . "$here/lib/kernel-features.sh"
 
-if ! why=$(testhost_preflight); then
-	testhost_skip_or_fail "$why"
-fi
-build=${VIVARIUM_BUILD_DIR:-}
-if [ -z "$build" ] || [ ! -x "$build/src/helper/vivarium-helper" ] || [ ! -x "$build/src/manager/vivariumd" ]; then
-	testhost_skip_or_fail "helper or vivariumd not built (VIVARIUM_BUILD_DIR='$build')"
-fi
-file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || testhost_skip_or_fail "no static /bin/busybox (busybox-static)"
+testhost_require helper vivariumd busybox
 command -v mkfs.ext4 >/dev/null || testhost_skip_or_fail "no mkfs.ext4 (e2fsprogs)"
 command -v losetup >/dev/null || testhost_skip_or_fail "no losetup (util-linux)"
 [ -e /dev/loop-control ] || testhost_skip_or_fail "no /dev/loop-control on this machine"
@@ -78,11 +71,10 @@ for i in $(seq 0 255); do mknod -m 660 /dev/loop$i b 7 $i; done' ||
 
 # The images, made inside the test host (on its /tmp tmpfs: writable there)
 # with mkfs.ext4 -d from a busybox tree.
-in_host sh -c '
+{ in_host "$here/lib/busybox-root.sh" /tmp/tree sh cat stat touch grep sleep id ls &&
+	in_host sh -c '
 set -e
-mkdir -p /tmp/tree/bin /tmp/tree/etc /tmp/tree/out /tmp/tree/data /tmp/tree/blk /tmp/data /tmp/blk /tmp/out
-cp /bin/busybox /tmp/tree/bin/
-for a in sh cat stat touch grep sleep id ls; do ln -sf busybox /tmp/tree/bin/$a; done
+mkdir -p /tmp/tree/etc /tmp/tree/out /tmp/tree/data /tmp/tree/blk /tmp/data /tmp/blk /tmp/out
 echo hello-root >/tmp/tree/etc/hello
 echo hello-data >/tmp/data/hello
 echo hello-blk >/tmp/blk/hello
@@ -91,7 +83,7 @@ mkfs.ext4 -q -F -d /tmp/tree /tmp/pick.img 32M
 mkfs.ext4 -q -F -d /tmp/data /tmp/data.img 8M
 mkfs.ext4 -q -F -d /tmp/blk /tmp/blk.img 8M
 truncate -s 8M /tmp/empty.img
-chmod 1777 /tmp/out' || { echo "not ok 1 - make the images in the test host"; exit 1; }
+chmod 1777 /tmp/out'; } || { echo "not ok 1 - make the images in the test host"; exit 1; }
 # attach_blk: the block device of type='block', a loop device on
 # /tmp/blk.img held open by a sleep of the test host's and already detached
 # with losetup -d: the kernel detaches it when the last holder goes (the

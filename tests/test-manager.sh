@@ -12,14 +12,8 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # shellcheck source=tests/testhost/testhost.sh
 . "$here/testhost/testhost.sh"
 
-if ! why=$(testhost_preflight); then
-	testhost_skip_or_fail "$why"
-fi
-build=${VIVARIUM_BUILD_DIR:-}
+testhost_require vivariumd
 src=${VIVARIUM_SOURCE_DIR:-$(readlink -f "$here/..")}
-if [ -z "$build" ] || [ ! -x "$build/src/manager/vivariumd" ]; then
-	testhost_skip_or_fail "vivariumd is not built (VIVARIUM_BUILD_DIR='$build')"
-fi
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"

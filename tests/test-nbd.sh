@@ -30,13 +30,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 . "$here/lib/kernel-features.sh"
 
 kernel_require nbd
-if ! why=$(testhost_preflight); then
-	testhost_skip_or_fail "$why"
-fi
-build=${VIVARIUM_BUILD_DIR:-}
-if [ -z "$build" ] || [ ! -x "$build/src/helper/vivarium-helper" ] || [ ! -x "$build/src/manager/vivariumd" ]; then
-	testhost_skip_or_fail "helper or vivariumd not built (VIVARIUM_BUILD_DIR='$build')"
-fi
+testhost_require helper vivariumd
 for t in qemu-nbd qemu-img mkfs.ext4; do
 	command -v $t >/dev/null || testhost_skip_or_fail "needs $t (tools/deps.sh: qemu-utils, e2fsprogs)"
 done

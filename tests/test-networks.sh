@@ -16,14 +16,8 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # shellcheck source=tests/testhost/testhost.sh
 . "$here/testhost/testhost.sh"
 
-if ! why=$(testhost_preflight); then
-	testhost_skip_or_fail "$why"
-fi
-build=${VIVARIUM_BUILD_DIR:-}
+testhost_require vivariumd vivctl
 src=${VIVARIUM_SOURCE_DIR:-$(readlink -f "$here/..")}
-if [ -z "$build" ] || [ ! -x "$build/src/manager/vivariumd" ] || [ ! -x "$build/src/ctl/vivctl" ]; then
-	testhost_skip_or_fail "vivariumd or vivctl not built (VIVARIUM_BUILD_DIR='$build')"
-fi
 for tool in dnsmasq nft ip busybox; do
 	command -v "$tool" >/dev/null || PATH=$PATH:/usr/sbin command -v "$tool" >/dev/null ||
 		testhost_skip_or_fail "needs $tool"

@@ -62,11 +62,8 @@ config() {
 }
 
 testhost_up "vt-oci-$$" "$build" "$work/install.log"
-in_host sh -c '
-mkdir -p /tmp/rootfs/bin /tmp/rootfs/tmp /tmp/share
-cp /bin/busybox /tmp/rootfs/bin/
-for a in sh echo cat sleep id pwd tr touch; do ln -s busybox /tmp/rootfs/bin/$a; done
-chmod 1777 /tmp/rootfs/tmp'
+in_host "$here/lib/busybox-root.sh" /tmp/rootfs sh echo cat sleep id pwd tr touch
+in_host mkdir -p /tmp/share
 
 # --- features ------------------------------------------------------------------
 check "features: JSON with the versions" same "$(oci features | jq -r .ociVersionMin)" "1.0.0"

@@ -56,11 +56,9 @@ testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0
 
 # A busybox root on the test host's /tmp (a tmpfs: idmappable), two images
 # on loop devices (the host's /dev is a tmpfs: the test makes the nodes).
+in_host "$here/lib/busybox-root.sh" /tmp/dr sh stat cat dd echo ip sleep head ls ping
 in_host sh -c '
-r=/tmp/dr
-mkdir -p $r/bin $r/tmp $r/share $r/dev $r/proc $r/sys
-cp /bin/busybox $r/bin/
-for a in sh stat cat dd echo ip sleep head ls ping; do ln -sf busybox $r/bin/$a; done
+mkdir -p /tmp/dr/share
 [ -e /dev/loop-control ] || mknod /dev/loop-control c 10 237
 for i in a b c; do
 	printf "vivarium-$i-marker" >'"$img"'-$i.img

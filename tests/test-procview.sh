@@ -106,9 +106,8 @@ cpuset_v1=
 cpuset_dir() { echo "$cpuset_v1/machine.slice/machine-$1.scope"; }
 # the private root of a picked range lives on a tmpfs: the test host's / is
 # an overlayfs, which cannot be idmapped
-in_host sh -c 'r=/tmp/pvroot; mkdir -p $r/bin $r/tmp /tmp/pvout
-cp /bin/busybox $r/bin/
-for a in sh cat cut grep sed nproc free sleep stat; do ln -sf busybox $r/bin/$a; done'
+in_host "$here/lib/busybox-root.sh" /tmp/pvroot sh cat cut grep sed nproc free sleep stat
+in_host mkdir -p /tmp/pvout
 private="<filesystem type='mount'><source dir='/tmp/pvroot'/><target dir='/'/></filesystem>
     <filesystem type='mount'><source dir='/tmp/pvout'/><target dir='/out'/></filesystem>"
 
@@ -247,7 +246,8 @@ vivctl undefine cshared >/dev/null 2>&1
 
 # ============================================================================
 echo "# shutdown and reboot --mode initctl|signal"
-in_host sh -c 'cd /tmp/pvroot/bin && for a in mkdir mkfifo rm mv dd; do ln -sf busybox $a; done; mkdir -p /tmp/pvroot/run'
+in_host "$here/lib/busybox-root.sh" /tmp/pvroot mkdir mkfifo rm mv dd
+in_host mkdir -p /tmp/pvroot/run
 # Init: counts its boots; with /out/pipe present it serves a sysvinit-style
 # /run/initctl and ends after one request (kept in /out/req); else it waits,
 # and ends on SIGTERM (an init gets only the signals it handles). It removes

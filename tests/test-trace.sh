@@ -23,11 +23,8 @@ testhost_boot "vt-trace-$$" || testhost_skip_or_fail "the test host did not boot
 testhost_install "$build" >/dev/null || { echo "not ok - install into the test host"; exit 1; }
 
 trace=/run/vt-trace.log
+in_host "$here/lib/busybox-root.sh" /srv/tr true
 in_host sh -c '
-r=/srv/tr
-mkdir -p $r/bin
-cp /bin/busybox $r/bin/
-ln -sf busybox $r/bin/true
 cat >/tmp/tr.xml <<X
 <domain type="lxc"><name>tr</name><memory>65536</memory>
 <os><type>exe</type><init>/bin/true</init></os>
