@@ -129,3 +129,20 @@ int relay_listen_fd(int type) {
         }
         return SD_LISTEN_FDS_START;
 }
+
+int relay_run(sd_event *event, int setup) {
+        int k = setup;
+
+        if (k >= 0)
+                k = sd_event_set_signal_exit(event, true);
+        if (k < 0) {
+                fprintf(stderr, "Failed to set up the event loop: %s\n", strerror(-k));
+                return 1;
+        }
+        k = sd_event_loop(event);
+        if (k < 0) {
+                fprintf(stderr, "Event loop failed: %s\n", strerror(-k));
+                return 1;
+        }
+        return 0;
+}

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 #include <sys/socket.h>
+#include <systemd/sd-event.h>
 
 typedef struct RelayArgs {
         struct sockaddr_storage target;
@@ -30,3 +31,7 @@ int relay_parse_args(int argc, char *argv[], const RelayUsage *usage, RelayArgs 
 /* The one socket of socket activation, of TYPE (SOCK_DGRAM, SOCK_STREAM
  * listening); -EBADF after saying on stderr what was passed instead. */
 int relay_listen_fd(int type);
+
+/* Runs EVENT until it exits (SIGTERM and SIGINT end it too), after the
+ * result SETUP of setting it up: the exit status of main(). */
+int relay_run(sd_event *event, int setup);

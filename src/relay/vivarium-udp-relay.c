@@ -252,16 +252,5 @@ int main(int argc, char *argv[]) {
         if (k >= 0)
                 k = sd_event_add_time_relative(r->event, &startup, CLOCK_MONOTONIC, r->idle_usec, 0, no_client_yet,
                                                r);
-        if (k >= 0)
-                k = sd_event_set_signal_exit(r->event, true);
-        if (k < 0) {
-                fprintf(stderr, "Failed to set up the event loop: %s\n", strerror(-k));
-                return 1;
-        }
-        k = sd_event_loop(r->event);
-        if (k < 0) {
-                fprintf(stderr, "Event loop failed: %s\n", strerror(-k));
-                return 1;
-        }
-        return 0;
+        return relay_run(r->event, k);
 }
