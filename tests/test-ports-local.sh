@@ -11,6 +11,9 @@
 # - UDP on the host's [::1] (vivarium-udp-relay behind a socket unit):
 #   datagrams both ways, several clients at once, each answered on its own
 #   flow;
+# - TCP on the host's [::1] (vivarium-tcp-relay) keeps half-close: a
+#   client that ends its stream first gets the container's whole answer,
+#   given only once the container saw that end (tests/lib/tcp-peer.py);
 # - every stop path removes the port table, the relay units and their
 #   sockets: destroy, a crash of init, a killed helper, and a helper killed
 #   while no manager ran.
@@ -44,7 +47,8 @@ nothing_left() { # WHAT: the checks of every stop path
 	check "$1: ... no relay unit (socket or service)" [ "$(relay_units)" = 0 ]
 	check "$1: ... nothing listens on [::1]:5353/udp" not_bound u 5353
 	check "$1: ... nor on [::1]:8080/tcp" not_bound t 8080
-	check "$1: ... no relay process" not quiet in_host pgrep -f vivarium-udp-relay
+	check "$1: ... nor on [::1]:8081/tcp" not_bound t 8081
+	check "$1: ... no relay process" not quiet in_host pgrep -f 'vivarium-(tcp|udp)-relay'
 }
 
 testhost_up "vt-ports-local-$$" "$build" "$work/install.log"
@@ -64,8 +68,10 @@ check "net-create vtl (IPv4 and an IPv6 /64)" contains "$out" "Network vtl creat
 # another device of the host, 10.75.0.1 and fd75::1, with a client behind it
 client_netns vtlcl vtl0 vtl1 10.75.0 fd75
 
-write_ct la 52:54:00:74:00:05 vtl 10.74.0.5 10.74.0.1 "<vivarium:port host='8080' container='80'/>" \
-	"<vivarium:port protocol='udp' host='5353' container='53'/>"
+# la also answers on 81 only once a client ended its stream (after-eof)
+ct_serve="/usr/bin/python3 $work/tcp-peer.py server 81 after-eof" \
+	write_ct la 52:54:00:74:00:05 vtl 10.74.0.5 10.74.0.1 "<vivarium:port host='8080' container='80'/>" \
+	"<vivarium:port protocol='udp' host='5353' container='53'/>" "<vivarium:port host='8081' container='81'/>"
 write_ct lb 52:54:00:74:00:06 vtl 10.74.0.6 10.74.0.1
 vivctl define "$work/la.xml" >/dev/null 2>&1
 out=$(vivctl start la 2>&1)
@@ -79,9 +85,13 @@ has_addr6() { in_ct "$1" ip -6 addr show dev eth0 | grep "inet6 $2/64" | grep -q
 wait_for 300 has_addr6 la "$la6"
 wait_for 300 has_addr6 lb "$lb6"
 check "both autoconfigured their IPv6 addresses" eval 'has_addr6 la "$la6" && has_addr6 lb "$lb6"'
-listening() { in_ct la busybox netstat -ltn 2>/dev/null | grep -q ':80 ' && in_ct la busybox netstat -lun | grep -q ':53 '; }
+listening() {
+	local tcp
+	tcp=$(in_ct la busybox netstat -ltn 2>/dev/null)
+	[[ "$tcp" == *":80 "* && "$tcp" == *":81 "* ]] && in_ct la busybox netstat -lun | grep -q ':53 '
+}
 wait_for 100 listening
-check "la's servers listen on tcp 80 and udp 53" listening
+check "la's servers listen on tcp 80 and 81 and udp 53" listening
 
 rules=$(in_host nft list table inet "vivarium-ports-$uuid" 2>&1)
 check "the table masquerades hairpinned IPv4 (from la's subnet)" \
@@ -132,6 +142,20 @@ check "udp: four clients at once on [::1], three rounds: each got its own twelve
 	contains "$out" "# answered=12 lost=0 sources=4"
 check "... la saw them come from the host's fd74::1" same "$(grep -c '^udp-la:ping-.* from fd74::1 ' <<<"$out")" 12
 check "tcp [::1]:8080 still answers beside it" answers in_host ::1 8080
+
+# --- TCP on the host's [::1]: half-close (systemd-socket-proxyd, used before,
+# closed the whole connection at the client's end of stream: no answer)
+tcp_ask() { in_host timeout 300 /usr/bin/python3 "$work/tcp-peer.py" client "$@" 2>&1; }
+out=$(tcp_ask ::1 8081 halfclose 1048576)
+check "tcp: a client of [::1]:8081 that ends its stream first gets la's whole answer (1 MiB back, sent once la saw the end)" \
+	same "$out" "sent 1048576 received 1048576 same"
+svc=$(in_host systemctl show -p DynamicUser,ExecStart "vivarium-port-$uuid-8081.service" 2>&1)
+check "... through vivarium-tcp-relay, without privileges (DynamicUser), to la's IPv6 address" \
+	eval '[[ "$svc" == *DynamicUser=yes* && "$svc" == *"vivarium-tcp-relay [$la6]:81"* ]]'
+out=$(tcp_ask ::1 8081 many 20 65536)
+check "... 20 such clients at once, each gets its own answer" same "$out" "same=20 of 20"
+out=$(tcp_ask 127.0.0.1 8081 halfclose 65536)
+check "... as a client of 127.0.0.1:8081 (DNAT, no relay) does" same "$out" "sent 65536 received 65536 same"
 
 # --- every way out removes the table, the units and their sockets
 start_again() {

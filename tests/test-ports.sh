@@ -5,7 +5,7 @@
 #   dnsmasq): the container autoconfigures its IPv6 address from its MAC;
 # - a container serving on port 80 (busybox nc) publishes it as host port
 #   8080: reachable from the test host's 127.0.0.1 and [::1] (a relay:
-#   systemd socket unit + systemd-socket-proxyd; for UDP
+#   systemd socket unit + vivarium-tcp-relay; for UDP
 #   vivarium-udp-relay), from the host's own
 #   addresses (v4 and v6), and from another namespace over IPv4 and IPv6;
 #   an unpublished port is closed, the container's port 80 is not the host's;

@@ -13,35 +13,8 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
-skip() {
-	echo "1..0 # SKIP $*"
-	[ "${VIVARIUM_TESTS_MUST_RUN:-0}" = 1 ] && exit 1
-	exit 77
-}
-relay=${VIVARIUM_BUILD_DIR:-}/src/relay/vivarium-udp-relay
-[ -x "$relay" ] || skip "vivarium-udp-relay not built (VIVARIUM_BUILD_DIR='${VIVARIUM_BUILD_DIR:-}')"
-[ "$(id -u)" = 0 ] || skip "needs root (a network namespace of its own)"
-command -v systemd-socket-activate >/dev/null || skip "needs systemd-socket-activate (systemd)"
-command -v python3 >/dev/null || skip "needs python3"
-
-# Everything below runs in a new network namespace (traffic on its own
-# loopback only); its processes are this script's children.
-if [ "${VT_UDP_RELAY_INSIDE:-}" != 1 ]; then
-	VT_UDP_RELAY_INSIDE=1 exec unshare --net --fork --kill-child -- "$0" "$@"
-fi
-ip link set lo up
-
-# shellcheck source=tests/lib/check.sh
-. "$here/lib/check.sh"
-work=$(mktemp -d /tmp/vt-udp-relay.XXXXXX)
-pids=()
-# shellcheck disable=SC2317
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=tests/lib/relay-test.sh
+. "$here/lib/relay-test.sh" vivarium-udp-relay
 
 # the "container": an echo server on [::1]:9053 (and 127.0.0.1)
 python3 "$here/lib/udp-echo.py" ct 9053 >/dev/null 2>&1 &

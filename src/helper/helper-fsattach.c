@@ -1,8 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* Live attach and detach of a <filesystem type='mount'> (vivariumd's
- * AttachDevice/DetachDevice): a host directory bound into the running
- * container, or unmounted from it.
+/* Live attach and detach of a <filesystem> (vivariumd's
+ * AttachDevice/DetachDevice): a host directory (type='mount'), a tmpfs
+ * (type='ram'), or the filesystem of a block device or a raw image through
+ * a loop device (type='block', type='file'), mounted into the running
+ * container, or unmounted from it. libvirt's LXC driver attaches no
+ * filesystem live at all; this goes beyond it.
+ *
+ * The tmpfs and the images are made as at start (ram_mount_open(),
+ * image_mount_open()): detached mounts, the loop device set to autoclear,
+ * so that it is released when the last mount of its filesystem goes (the
+ * detach, the container's end, a failed attach) with no cleanup of ours.
  *
  * The source is opened in the host's mount namespace (open_tree(
  * OPEN_TREE_CLONE), as at start: an automount below it is the host's
@@ -33,6 +41,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -189,50 +198,157 @@ static int request_check(Helper *h, const char *target, sd_bus_error *error) {
         return 0;
 }
 
-static int method_attach_filesystem(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Helper *h = userdata;
+/* The detached mount of FS, as the start makes it: a clone of a host
+ * directory, a tmpfs, or an image's filesystem (its loop device autoclears
+ * once the last mount of it goes: at detach, at stop, or on a failure
+ * below, when mnt_fd is closed). */
+static int filesystem_open(Helper *h, const DomainFilesystem *fs, int *ret_fd, char **ret_msg) {
+        switch (fs->type) {
+        case FILESYSTEM_MOUNT:
+                return filesystem_source_open(fs, h->name, ret_fd, ret_msg);
+        case FILESYSTEM_RAM: {
+                int r = ram_mount_open(fs, h->root_uid, h->root_gid, ret_fd);
+                if (r < 0)
+                        (void) asprintf(ret_msg, "Failed to create RAM filesystem for '%s' in container '%s': %s",
+                                        fs->target, h->name, strerror(-r));
+                return r;
+        }
+        case FILESYSTEM_FILE:
+        case FILESYSTEM_BLOCK:
+                /* no nbd devices: the manager refuses <driver type='nbd'> live */
+                return image_mount_open(fs, h->name, NULL, ret_fd, ret_msg);
+        default:
+                return -EOPNOTSUPP;
+        }
+}
+
+/* The devices that mounting an image opens, in the scope, which vivariumd
+ * has just allowed (scope.c, as a start has them: the block device, or
+ * /dev/loop-control and the loop devices, "rw" or "r"): our cgroup v1 leaves
+ * learn them (helper-hostdev.c), and filesystem_open() is tried again while
+ * systemd has not applied them yet (EPERM), bounded. */
+static int allow_image_devices(Helper *h, const DomainFilesystem *fs) {
+        const char *access = fs->readonly ? "r" : "rw";
+        char rule[64];
+        struct stat st;
+        int r;
+
+        if (fs->type == FILESYSTEM_BLOCK) {
+                if (stat(fs->source, &st) < 0 || !S_ISBLK(st.st_mode))
+                        return 0; /* image_mount_open() says what is wrong */
+                snprintf(rule, sizeof(rule), "b %u:%u %s", major(st.st_rdev), minor(st.st_rdev), access);
+                return leaves_allow_rule(h, rule);
+        }
+        /* systemd's "block-loop" and "/dev/loop-control", both "rw" */
+        r = leaves_allow_rule(h, "c 10:237 rw");
+        if (r >= 0)
+                r = leaves_allow_rule(h, "b 7:* rw");
+        return r;
+}
+
+static int filesystem_open_allowed(Helper *h, const DomainFilesystem *fs, int *ret_fd, char **ret_msg) {
+        int r;
+
+        if (fs->type != FILESYSTEM_FILE && fs->type != FILESYSTEM_BLOCK)
+                return filesystem_open(h, fs, ret_fd, ret_msg);
+        r = allow_image_devices(h, fs);
+        if (r < 0) {
+                (void) asprintf(ret_msg, "Failed to allow the devices of '%s' in the cgroups of container '%s': %s",
+                                fs->source, h->name, strerror(-r));
+                return r;
+        }
+        for (uint64_t waited = 0;; waited += POLICY_POLL_USEC) {
+                r = filesystem_open(h, fs, ret_fd, ret_msg);
+                if (r != -EPERM || waited >= POLICY_WAIT_USEC)
+                        return r;
+                free(*ret_msg);
+                *ret_msg = NULL;
+                usleep(POLICY_POLL_USEC);
+        }
+}
+
+static int attach_filesystem(Helper *h, const DomainFilesystem *fs, sd_bus_message *m, sd_bus_error *error) {
         _cleanup_free_ char *msg = NULL;
         _cleanup_close_ int mnt_fd = -EBADF, mnt_ns = -EBADF, user_ns = -EBADF;
+        const char *what = fs->source ? fs->source : "tmpfs";
+        FsVerdict v;
+        int r;
+
+        r = request_check(h, fs->target, error);
+        if (r < 0)
+                return r;
+        r = filesystem_open_allowed(h, fs, &mnt_fd, &msg);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", msg ? msg : strerror(-r));
+        /* idmapped as at start (helper-userns.c): a host directory and an
+         * image's filesystem; a tmpfs is made owned by the container's root */
+        if (h->def->userns_picked && fs->type != FILESYSTEM_RAM) {
+                r = container_ns_open(h, &mnt_ns, &user_ns);
+                if (r < 0)
+                        return sd_bus_error_set_errnof(error, -r, "Failed to open the namespaces of container '%s': %m",
+                                                       h->name);
+                if (user_ns >= 0) {
+                        r = idmap_clone(mnt_fd, user_ns, what, "filesystem", h->name, &msg);
+                        if (r < 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", msg ? msg : strerror(-r));
+                }
+        }
+
+        r = run_in_container(h, mnt_fd, fs->target, &v, error);
+        if (r < 0)
+                return r;
+        if (v.step == FS_STEP_ACT)
+                return sd_bus_error_set_errnof(error, v.error, "Failed to mount '%s' on '%s' in container '%s': %m", what,
+                                               fs->target, h->name);
+        log_info("Filesystem '%s' (%s) mounted on '%s'%s.", what, filesystem_type_to_string(fs->type), fs->target,
+                 fs->readonly ? " read-only" : "");
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+/* AttachFilesystem: a host directory (type='mount'), the first method,
+ * kept for managers that call it so. */
+static int method_attach_filesystem(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         const char *source, *target;
         int readonly, r;
-        FsVerdict v;
 
         r = sd_bus_message_read(m, "ssb", &source, &target, &readonly);
         if (r < 0)
                 return r;
-        r = request_check(h, target, error);
-        if (r < 0)
-                return r;
-
         DomainFilesystem fs = {
                 .type = FILESYSTEM_MOUNT,
                 .source = (char *) source,
                 .target = (char *) target,
                 .readonly = readonly,
         };
-        r = filesystem_source_open(&fs, h->name, &mnt_fd, &msg);
-        if (r < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", msg ? msg : strerror(-r));
-        if (h->def->userns_picked) {
-                r = container_ns_open(h, &mnt_ns, &user_ns);
-                if (r < 0)
-                        return sd_bus_error_set_errnof(error, -r, "Failed to open the namespaces of container '%s': %m",
-                                                       h->name);
-                if (user_ns >= 0) {
-                        r = idmap_clone(mnt_fd, user_ns, source, "filesystem", h->name, &msg);
-                        if (r < 0)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", msg ? msg : strerror(-r));
-                }
-        }
+        return attach_filesystem(userdata, &fs, m, error);
+}
 
-        r = run_in_container(h, mnt_fd, target, &v, error);
+/* AttachFilesystemOfType: TYPE 'mount', 'ram' (USAGE_KIB, 0: the start's
+ * default), 'block' or 'file' (a raw image through a loop device); SOURCE
+ * empty for 'ram'. */
+static int method_attach_filesystem_of_type(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *type, *source, *target;
+        uint64_t usage_kib;
+        int readonly, r;
+
+        r = sd_bus_message_read(m, "sssbt", &type, &source, &target, &readonly, &usage_kib);
         if (r < 0)
                 return r;
-        if (v.step == FS_STEP_ACT)
-                return sd_bus_error_set_errnof(error, v.error, "Failed to mount '%s' on '%s' in container '%s': %m", source,
-                                               target, h->name);
-        log_info("Filesystem '%s' mounted on '%s'%s.", source, target, readonly ? " read-only" : "");
-        return sd_bus_reply_method_return(m, NULL);
+        DomainFilesystem fs = {
+                .type = _FILESYSTEM_TYPE_MAX,
+                .source = source[0] ? (char *) source : NULL,
+                .target = (char *) target,
+                .readonly = readonly,
+                .ram_usage_kib = usage_kib,
+                .driver = FILESYSTEM_DRIVER_LOOP,
+        };
+        for (FilesystemType t = 0; t < _FILESYSTEM_TYPE_MAX; t++)
+                if (streq(type, filesystem_type_to_string(t)))
+                        fs.type = t;
+        if (fs.type == FILESYSTEM_BIND || fs.type == _FILESYSTEM_TYPE_MAX || (!fs.source) != (fs.type == FILESYSTEM_RAM))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Cannot attach a filesystem of type '%s' with source '%s' live", type, source);
+        return attach_filesystem(userdata, &fs, m, error);
 }
 
 static int method_detach_filesystem(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -266,6 +382,9 @@ const sd_bus_vtable fsattach_control_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("AttachFilesystem", SD_BUS_ARGS("s", source, "s", target, "b", readonly),
                                 SD_BUS_NO_RESULT, method_attach_filesystem, 0),
+        SD_BUS_METHOD_WITH_ARGS("AttachFilesystemOfType",
+                                SD_BUS_ARGS("s", type, "s", source, "s", target, "b", readonly, "t", usage_kib),
+                                SD_BUS_NO_RESULT, method_attach_filesystem_of_type, 0),
         SD_BUS_METHOD_WITH_ARGS("DetachFilesystem", SD_BUS_ARGS("s", target), SD_BUS_NO_RESULT,
                                 method_detach_filesystem, 0),
         SD_BUS_VTABLE_END,

@@ -226,26 +226,25 @@ static int open_node_dir(Helper *h, const char *path, bool create, int *ret_dir,
         return 0;
 }
 
-/* systemd widens the scope's device policy after it answered vivariumd
- * (the cgroup is realized from its event loop): what needs the new rule
- * waits for it, bounded. */
-#define POLICY_WAIT_USEC (10 * 1000000ULL)
-#define POLICY_POLL_USEC (20 * 1000ULL)
-
 /* cgroup v1's devices controller copies a parent's rules into a child when
  * the child is made, and never the rules the parent gains later: our leaves
  * learn the new node themselves once the scope has it (EPERM until then). */
-static int leaves_allow_device(Helper *h, mode_t mode, dev_t rdev) {
-        char rule[64];
+int leaves_allow_rule(Helper *h, const char *rule) {
         uint64_t waited = 0;
         int r;
 
-        snprintf(rule, sizeof(rule), "%c %u:%u rwm", S_ISBLK(mode) ? 'b' : 'c', major(rdev), minor(rdev));
         while ((r = cgroup_leaves_allow_device(&h->cgroups, rule)) == -EPERM && waited < POLICY_WAIT_USEC) {
                 usleep(POLICY_POLL_USEC);
                 waited += POLICY_POLL_USEC;
         }
         return r;
+}
+
+static int leaves_allow_device(Helper *h, mode_t mode, dev_t rdev) {
+        char rule[64];
+
+        snprintf(rule, sizeof(rule), "%c %u:%u rwm", S_ISBLK(mode) ? 'b' : 'c', major(rdev), minor(rdev));
+        return leaves_allow_rule(h, rule);
 }
 
 /* The loop device of node base in dir, opened and kept in h->image_fds. */

@@ -224,6 +224,23 @@ static int refuse_host_root(int fd, const DomainFilesystem *fs, const char *name
         return -EPERM;
 }
 
+/* A detached tmpfs for <filesystem type='ram'> of the given usage, owned by
+ * the container's root, UID and GID (host IDs) (at start, and for a live
+ * attach: helper-fsattach.c). */
+int ram_mount_open(const DomainFilesystem *fs, uid_t uid, gid_t gid, int *ret_fd) {
+        char size[64], uid_opt[32], gid_opt[32];
+        const char *opts[] = { "mode=0755", size, TMPFS_NESTED_INODES, uid_opt, gid_opt, NULL };
+
+        if (fs->ram_usage_kib > 0)
+                snprintf(size, sizeof(size), "size=%lluk", (unsigned long long) fs->ram_usage_kib);
+        else
+                snprintf(size, sizeof(size), "%s", TMPFS_NESTED_SIZE);
+        snprintf(uid_opt, sizeof(uid_opt), "uid=%u", (unsigned) uid);
+        snprintf(gid_opt, sizeof(gid_opt), "gid=%u", (unsigned) gid);
+        return fs_new_mount("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (fs->readonly ? MOUNT_ATTR_RDONLY : 0),
+                            ret_fd);
+}
+
 /* The clone of a type='mount' source, read-only when asked (at start, and
  * for a live attach: helper-fsattach.c). */
 int filesystem_source_open(const DomainFilesystem *fs, const char *name, int *ret_fd, char **ret_error) {
@@ -674,17 +691,7 @@ static int setup_filesystems(const DomainDef *def, HostMounts *h, int root_fd, c
                         break;
                 }
                 case FILESYSTEM_RAM: {
-                        char size[64], uid[32], gid[32];
-                        /* the container's root owns it (in a user namespace) */
-                        const char *opts[] = { "mode=0755", size, TMPFS_NESTED_INODES, uid, gid, NULL };
-                        if (fs->ram_usage_kib > 0)
-                                snprintf(size, sizeof(size), "size=%lluk", (unsigned long long) fs->ram_usage_kib);
-                        else
-                                snprintf(size, sizeof(size), "%s", TMPFS_NESTED_SIZE);
-                        snprintf(uid, sizeof(uid), "uid=%u", (unsigned) h->root_uid);
-                        snprintf(gid, sizeof(gid), "gid=%u", (unsigned) h->root_gid);
-                        r = fs_new_mount("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-                                         (fs->readonly ? MOUNT_ATTR_RDONLY : 0), &m);
+                        r = ram_mount_open(fs, h->root_uid, h->root_gid, &m);
                         if (r < 0) {
                                 (void) asprintf(ret_error, "Failed to create RAM filesystem for '%s' in container '%s': %s",
                                                 fs->target, def->name, strerror(-r));

@@ -325,7 +325,16 @@ int mkdir_p_in_root(int root_fd, const char *path, mode_t mode);
 int fs_new_mount(const char *fstype, const char *const *options, unsigned attrs, int *ret_fd);
 int attach_mount(int mnt_fd, int root_fd, const char *target, bool create_file);
 int filesystem_source_open(const DomainFilesystem *fs, const char *name, int *ret_fd, char **ret_error);
+int ram_mount_open(const DomainFilesystem *fs, uid_t uid, gid_t gid, int *ret_fd);
 
-/* helper-fsattach.c: live <filesystem type='mount'> (org.vivarium1.Helper.Devices) */
+/* helper-hostdev.c: systemd widens the scope's device policy after it
+ * answered vivariumd (the cgroup is realized from its event loop): what needs
+ * the new rule waits for it, this long, polling */
+#define POLICY_WAIT_USEC (10 * 1000000ULL)
+#define POLICY_POLL_USEC (20 * 1000ULL)
+/* RULE (cgroup v1 devices.allow syntax) added to our leaves once the scope has it */
+int leaves_allow_rule(Helper *h, const char *rule);
+
+/* helper-fsattach.c: live <filesystem> of type mount, ram, block, file (loop) (org.vivarium1.Helper.Devices) */
 extern const sd_bus_vtable fsattach_control_vtable[];
 void mountinfo_unescape(char *s);

@@ -11,9 +11,10 @@
  * before a node appears, narrowed after it is gone. A <disk type='file'>
  * gets its loop device here (autoclear); the helper holds it from the
  * attach on (AttachImage) and lets it go on detach. Live attach of
- * <interface> is in iface-attach.c. A live <filesystem type='mount'> is
- * the helper's bind mount into the running container (AttachFilesystem,
- * helper-fsattach.c), found again by its target to detach it. */
+ * <interface> is in iface-attach.c. A live <filesystem> of type 'mount',
+ * 'ram', 'block' or 'file' (loop) is the helper's mount into the running
+ * container (AttachFilesystem, AttachFilesystemOfType, helper-fsattach.c),
+ * found again by its target to detach it. */
 
 #include <errno.h>
 #include <stdio.h>
@@ -269,14 +270,36 @@ static int attach_live(Container *c, DomainDef *frag, sd_bus_error *error) {
         if (frag->n_filesystems) {
                 const DomainFilesystem *fs = &frag->filesystems[0];
 
-                if (fs->type != FILESYSTEM_MOUNT)
+                /* bind: resolved in the container's root at start; nbd:
+                 * qemu-nbd is started with the container, in its scope */
+                if (fs->type == FILESYSTEM_BIND || (fs->type == FILESYSTEM_FILE && fs->driver != FILESYSTEM_DRIVER_LOOP))
                         return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                                 "Live attach of a <filesystem type='%s'> is not supported: use --config",
-                                                 filesystem_type_to_string(fs->type));
-                r = helper_call_devices(c, "AttachFilesystem", error, "ssb", fs->source, fs->target, (int) fs->readonly);
-                if (r < 0)
-                        return r;
-                return live_append(c->live, frag);
+                                                 "Live attach of a <filesystem type='%s'>%s is not supported: use --config",
+                                                 filesystem_type_to_string(fs->type),
+                                                 fs->type == FILESYSTEM_FILE ? " with <driver type='nbd'>" : "");
+                bool has_image = fs->type == FILESYSTEM_FILE || fs->type == FILESYSTEM_BLOCK;
+
+                /* an image's devices allowed first (scope.c): the helper
+                 * opens them from inside the scope */
+                r = live_append(c->live, frag);
+                if (r >= 0 && has_image)
+                        r = scope_set_device_policy(c, c->live, error);
+                if (r >= 0 && fs->type == FILESYSTEM_MOUNT)
+                        /* the first method: a helper started before the typed one existed has it */
+                        r = helper_call_devices(c, "AttachFilesystem", error, "ssb", fs->source, fs->target,
+                                                (int) fs->readonly);
+                else if (r >= 0)
+                        r = helper_call_devices(c, "AttachFilesystemOfType", error, "sssbt",
+                                                filesystem_type_to_string(fs->type), strempty(fs->source), fs->target,
+                                                (int) fs->readonly, fs->ram_usage_kib);
+                if (r < 0) {
+                        ssize_t i = find_device(c->live, frag);
+                        if (i >= 0)
+                                live_remove(c->live, DEVICE_FILESYSTEM, (size_t) i);
+                        if (has_image)
+                                (void) scope_set_device_policy(c, c->live, NULL);
+                }
+                return r;
         }
 
         if (is_link(frag)) {
@@ -333,18 +356,24 @@ static int detach_live(Container *c, const DomainDef *frag, sd_bus_error *error)
         if (kind == DEVICE_INTERFACE)
                 return iface_detach_live(c, (size_t) i, error);
         if (kind == DEVICE_FILESYSTEM) {
-                if (c->live->filesystems[i].type == FILESYSTEM_RAM || c->live->filesystems[i].type == FILESYSTEM_BIND ||
-                    c->live->filesystems[i].type == FILESYSTEM_MOUNT)
-                        r = helper_call_devices(c, "DetachFilesystem", error, "s", c->live->filesystems[i].target);
-                else
-                        /* an image's loop or nbd device is held by the helper until init ends */
+                const DomainFilesystem *fs = &c->live->filesystems[i];
+
+                if (fs->type == FILESYSTEM_FILE && fs->driver == FILESYSTEM_DRIVER_NBD)
+                        /* its qemu-nbd and nbd device are held by the helper until init ends */
                         r = sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                              "Live detach of a <filesystem type='%s'> is not supported: use --config",
-                                              filesystem_type_to_string(c->live->filesystems[i].type));
+                                              "Live detach of a <filesystem type='file'> with <driver type='nbd'> is not supported: use --config");
+                else
+                        /* a loop device goes with the last mount of its
+                         * filesystem (autoclear, helper-image.c) */
+                        r = helper_call_devices(c, "DetachFilesystem", error, "s", fs->target);
                 if (r < 0)
                         return r;
+                bool image = fs->type == FILESYSTEM_FILE || fs->type == FILESYSTEM_BLOCK;
                 live_remove(c->live, kind, (size_t) i);
-                return 0;
+                /* narrowed once it is unmounted; a process of the container
+                 * that still has a file open on it keeps the filesystem, and
+                 * so the device, in use without opening it again */
+                return image ? scope_set_device_policy(c, c->live, error) : 0;
         }
         if (is_link(frag))
                 r = helper_call_devices(c, "ReturnLink", error, "s", frag->hostdevs[0].source);

@@ -18,8 +18,8 @@
 #define VIV_DNSMASQ_PATH        "/usr/sbin/dnsmasq"
 #define VIV_NFT_PATH            "/usr/sbin/nft"
 /* Debian and Fedora ship it with systemd (ports.c: the [::1] relay) */
-#define VIV_SOCKET_PROXYD_PATH  "/usr/lib/systemd/systemd-socket-proxyd"
 /* the same for UDP, ours (src/relay/) */
+#define VIV_TCP_RELAY_PATH      LIBEXECDIR "/vivarium-tcp-relay"
 #define VIV_UDP_RELAY_PATH      LIBEXECDIR "/vivarium-udp-relay"
 
 #define VIV_ERROR_NO_SUCH_NETWORK     "org.vivarium1.Error.NoSuchNetwork"

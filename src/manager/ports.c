@@ -25,11 +25,11 @@
  *   route_localnet. So [::1]:PORT of a TCP port is a relay, as Docker's
  *   docker-proxy and Incus' proxy device do it: a transient socket unit
  *   listening there (vivarium-port-UUID-PORT.socket) that activates
- *   systemd-socket-proxyd, which connects to the container's IPv6 address
- *   (its IPv4 one when it has none).
+ *   vivarium-tcp-relay (src/relay/), which connects to the container's
+ *   IPv6 address (its IPv4 one when it has none) and keeps half-close,
+ *   which systemd-socket-proxyd lacks.
  *   A UDP port the same way (vivarium-port-UUID-udp-PORT.socket, a datagram
- *   socket), with vivarium-udp-relay (src/relay/) in place of the proxy,
- *   which systemd lacks for UDP: a flow per client, dropped when idle.
+ *   socket), with vivarium-udp-relay: a flow per client, dropped when idle.
  *   systemd binds the socket, so the relay runs without any privilege
  *   (DynamicUser=yes); both units outlive a manager, like the table, and go
  *   with it.
@@ -77,16 +77,13 @@ static int relay_start(Manager *m, const DomainDef *live, const DomainPort *port
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *socket = NULL, *service = NULL, *listen = NULL, *target = NULL, *description = NULL;
         bool udp = port->protocol == PORT_PROTOCOL_UDP;
-        const char *program = udp ? VIV_UDP_RELAY_PATH : VIV_SOCKET_PROXYD_PATH;
+        const char *program = udp ? VIV_UDP_RELAY_PATH : VIV_TCP_RELAY_PATH;
         int r;
 
         if (relay_unit_name(live->uuid, port, "socket", &socket) < 0 ||
             relay_unit_name(live->uuid, port, "service", &service) < 0 ||
             asprintf(&listen, "[::1]:%u", port->host_port) < 0 ||
-            /* systemd-socket-proxyd of systemd 252 splits at the last ':'
-             * and resolves the rest as it is: no brackets (the UDP relay
-             * takes both) */
-            asprintf(&target, "%s:%u", addr, port->container_port) < 0 ||
+            asprintf(&target, strchr(addr, ':') ? "[%s]:%u" : "%s:%u", addr, port->container_port) < 0 ||
             asprintf(&description, "Port %s/%u of container %s on [::1]", port_protocol_to_string(port->protocol),
                      port->host_port, live->name) < 0)
                 return -ENOMEM;

@@ -2,8 +2,8 @@
 
 /* vivarium-udp-relay: a published UDP port on the host's [::1] (ports.c in
  * the manager). IPv6 has no route_localnet, so no DNAT can take a datagram
- * from ::1 to a container; this relays instead, as systemd-socket-proxyd
- * does for TCP (which has no UDP).
+ * from ::1 to a container; this relays instead, as vivarium-tcp-relay
+ * does for TCP.
  *
  * Started by a socket unit of the host's systemd with one datagram socket
  * (the listening one, [::1]:PORT), and the container's address and port as
@@ -14,29 +14,24 @@
  * direction for the idle timeout is dropped; with no flow left the relay
  * exits, and the socket unit starts it again at the next datagram.
  *
- *   vivarium-udp-relay [--idle-timeout=SECONDS] ADDRESS:PORT
+ *   vivarium-udp-relay [--idle-timeout=SECONDS] [--max-clients=N] ADDRESS:PORT
  *
  * ADDRESS is numeric, IPv4 or IPv6 (brackets optional). It needs no
  * privilege: systemd binds the listening socket.
  */
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
 #include "macros.h"
+#include "relay-util.h"
 
-#define DEFAULT_IDLE_SECONDS 60
 /* A bound on what a flood of made-up source ports can make us hold: a
  * socket each, well under the default soft limit of 1024 fds. */
 #define MAX_FLOWS 512
@@ -63,6 +58,7 @@ struct Relay {
         struct sockaddr_storage target;
         socklen_t target_len;
         uint64_t idle_usec;
+        unsigned max_flows;
         Flow *flows;
         size_t n_flows;
         uint8_t buf[DATAGRAM_MAX];
@@ -191,7 +187,7 @@ static int listen_readable(sd_event_source *s _unused_, int fd, uint32_t revents
                         continue;
                 f = flow_find(r, &client, len);
                 if (!f) {
-                        if (r->n_flows >= MAX_FLOWS)
+                        if (r->n_flows >= r->max_flows)
                                 continue; /* the busiest case: drop, as a full network would */
                         k = flow_new(r, &client, len, &f);
                         if (k < 0) {
@@ -204,48 +200,6 @@ static int listen_readable(sd_event_source *s _unused_, int fd, uint32_t revents
                 (void) flow_touch(f);
         }
         return 0;
-}
-
-/* "ADDR:PORT", "[ADDR]:PORT": numeric only (no resolver in a relay). */
-static int parse_target(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len) {
-        _cleanup_free_ char *host = NULL;
-        const char *colon = strrchr(s, ':');
-        char *end;
-        unsigned long port;
-        size_t hl;
-
-        if (!colon || colon == s)
-                return -EINVAL;
-        errno = 0;
-        port = strtoul(colon + 1, &end, 10);
-        if (colon[1] < '0' || colon[1] > '9' || *end || errno || port < 1 || port > 65535)
-                return -EINVAL;
-        hl = (size_t) (colon - s);
-        if (s[0] == '[') {
-                if (hl < 2 || s[hl - 1] != ']')
-                        return -EINVAL;
-                host = strndup(s + 1, hl - 2);
-        } else
-                host = strndup(s, hl);
-        if (!host)
-                return -ENOMEM;
-
-        *ret = (struct sockaddr_storage) {};
-        struct sockaddr_in *in4 = (struct sockaddr_in *) ret;
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) ret;
-        if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-                in4->sin_family = AF_INET;
-                in4->sin_port = htons((uint16_t) port);
-                *ret_len = sizeof *in4;
-                return 0;
-        }
-        if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-                in6->sin6_family = AF_INET6;
-                in6->sin6_port = htons((uint16_t) port);
-                *ret_len = sizeof *in6;
-                return 0;
-        }
-        return -EINVAL;
 }
 
 static int no_client_yet(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
@@ -263,57 +217,31 @@ static void relay_donep(Relay **rp) {
 }
 
 int main(int argc, char *argv[]) {
-        static const struct option options[] = {
-                { "idle-timeout", required_argument, NULL, 'i' },
-                { "help",         no_argument,       NULL, 'h' },
-                {}
+        static const RelayUsage usage = {
+                .what = "Relays the datagrams of the socket it is passed (socket activation) to ADDRESS:PORT,\n"
+                        "a socket per client (source address and port), forgotten after the idle timeout;",
+                .clients = "clients",
+                .max_clients = MAX_FLOWS,
         };
         static Relay relay; /* static: its 64 KiB buffer does not belong on the stack */
         _cleanup_(relay_donep) Relay *r = &relay;
         _cleanup_(sd_event_source_disable_unrefp) sd_event_source *listen_io = NULL, *startup = NULL;
-        unsigned long idle = DEFAULT_IDLE_SECONDS;
-        int c, n, k;
+        RelayArgs args;
+        int k;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'i': {
-                        char *end;
-
-                        errno = 0;
-                        idle = strtoul(optarg, &end, 10);
-                        if (!*optarg || *end || errno || idle < 1 || idle > 86400) {
-                                fprintf(stderr, "Invalid --idle-timeout '%s': a number of seconds, 1..86400\n",
-                                        optarg);
-                                return 2;
-                        }
-                        break;
-                }
-                case 'h':
-                        printf("%s [--idle-timeout=SECONDS] ADDRESS:PORT\n"
-                               "Relays the datagrams of the socket it is passed (socket activation) to ADDRESS:PORT,\n"
-                               "a socket per client; exits once no client sent anything for the idle timeout.\n",
-                               argv[0]);
-                        return 0;
-                default:
-                        return 2;
-                }
-        if (optind != argc - 1) {
-                fprintf(stderr, "Usage: %s [--idle-timeout=SECONDS] ADDRESS:PORT\n", argv[0]);
-                return 2;
-        }
-        *r = (Relay) { .listen_fd = -EBADF, .idle_usec = (uint64_t) idle * 1000000 };
-        if (parse_target(argv[optind], &r->target, &r->target_len) < 0) {
-                fprintf(stderr, "Invalid target '%s': expected a numeric ADDRESS:PORT, e.g. [fd00::5]:53\n",
-                        argv[optind]);
-                return 2;
-        }
-
-        n = sd_listen_fds(true);
-        if (n != 1 || sd_is_socket(SD_LISTEN_FDS_START, AF_UNSPEC, SOCK_DGRAM, -1) <= 0) {
-                fprintf(stderr, "Expected one datagram socket from socket activation, got %d fds\n", n < 0 ? 0 : n);
+        k = relay_parse_args(argc, argv, &usage, &args);
+        if (k != 0)
+                return k > 0 ? 0 : 2;
+        *r = (Relay) {
+                .listen_fd = -EBADF,
+                .target = args.target,
+                .target_len = args.target_len,
+                .idle_usec = args.idle_usec,
+                .max_flows = args.max_clients,
+        };
+        r->listen_fd = relay_listen_fd(SOCK_DGRAM);
+        if (r->listen_fd < 0)
                 return 1;
-        }
-        r->listen_fd = SD_LISTEN_FDS_START;
         /* recvfrom()/sendto() are non-blocking by their flags; the socket
          * itself is systemd's, shared with the next start: left as it is */
 
@@ -324,16 +252,5 @@ int main(int argc, char *argv[]) {
         if (k >= 0)
                 k = sd_event_add_time_relative(r->event, &startup, CLOCK_MONOTONIC, r->idle_usec, 0, no_client_yet,
                                                r);
-        if (k >= 0)
-                k = sd_event_set_signal_exit(r->event, true);
-        if (k < 0) {
-                fprintf(stderr, "Failed to set up the event loop: %s\n", strerror(-k));
-                return 1;
-        }
-        k = sd_event_loop(r->event);
-        if (k < 0) {
-                fprintf(stderr, "Event loop failed: %s\n", strerror(-k));
-                return 1;
-        }
-        return 0;
+        return relay_run(r->event, k);
 }

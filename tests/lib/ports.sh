@@ -18,7 +18,9 @@
 #   write_ct NAME MAC NETWORK ADDRESS GATEWAY EXTRA...
 #                                       $work/NAME.xml: a container on NETWORK with
 #                                       ADDRESS/24, serving "hello-NAME" on TCP 80 and
-#                                       UDP 53 (udp-echo.py), EXTRA lines in its <interface>
+#                                       UDP 53 (udp-echo.py), EXTRA lines in its <interface>;
+#                                       $ct_serve, when set, a command its init also
+#                                       starts in the background
 # shellcheck shell=bash
 
 in_host() { testhost_run "$@"; }
@@ -37,15 +39,14 @@ is_shut_off() { [ "$(vivctl domstate "$1" 2>/dev/null | head -1)" = "shut off" ]
 fetch() {
 	local where=$1
 	shift
-	# stdin open for a while, as a client waiting for an answer keeps it:
-	# the [::1] relay (systemd-socket-proxyd) ends a connection at the
-	# first end of file of either side
+	# stdin open for a while: busybox nc stops at the end of its stdin,
+	# without waiting for the answer
 	$where timeout 15 sh -c 'sleep 2 | busybox nc -w 5 "$@"' sh "$@" 2>/dev/null
 }
 expect=hello-pa
 answers() { [ "$(fetch "$@")" = "$expect" ]; }
 
-cp "$(dirname "${BASH_SOURCE[0]}")/udp-echo.py" "$(dirname "${BASH_SOURCE[0]}")/udp-ask.py" "$work/"
+cp "$(dirname "${BASH_SOURCE[0]}")"/{udp-echo.py,udp-ask.py,tcp-peer.py} "$work/"
 udp_ask() {
 	local where=$1
 	shift
@@ -81,7 +82,7 @@ write_ct() {
     <init>/bin/busybox</init>
     <initarg>sh</initarg>
     <initarg>-c</initarg>
-    <initarg>/usr/bin/python3 $work/udp-echo.py udp-$name &amp; while :; do echo hello-$name | busybox nc -l -p 80; done</initarg>
+    <initarg>${ct_serve:+$ct_serve &amp; }/usr/bin/python3 $work/udp-echo.py udp-$name &amp; while :; do echo hello-$name | busybox nc -l -p 80; done</initarg>
   </os>
   <devices>
     <console type='pty'/>
