@@ -90,7 +90,7 @@ static int write_hosts_file(Network *n) {
 }
 
 /* dnsmasq re-reads the hosts file on SIGHUP; systemd knows its PID. */
-static void reload_dnsmasq(Network *n) {
+void network_reload_dnsmasq(Network *n) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
@@ -234,7 +234,7 @@ int network_reserve_address(Network *n, const char *container, const uint8_t mac
                 return sd_bus_error_set_errnof(error, r, "Failed to write the DHCP hosts of network '%s': %m",
                                                n->name);
         }
-        reload_dnsmasq(n);
+        network_reload_dnsmasq(n);
 
         struct in_addr a = { .s_addr = htonl(chosen) };
         *ret_address = strdup(inet_ntoa(a));
@@ -283,7 +283,7 @@ static void release_where(Network *n, const char *container) {
                 return;
         if (write_hosts_file(n) < 0)
                 fprintf(stderr, "Failed to rewrite the DHCP hosts of network '%s', ignoring.\n", n->name);
-        reload_dnsmasq(n);
+        network_reload_dnsmasq(n);
 }
 
 void networks_release_container(Manager *m, const char *container) {
