@@ -17,14 +17,14 @@
 
 /* The temporary copy goes on every path out of the verb, an editor that
  * failed or a definition given up included. */
-static void unlink_and_freep(char **p) {
+void unlink_and_freep(char **p) {
         if (*p) {
                 (void) unlink(*p);
                 free(*p);
         }
 }
 
-static int write_temp(const char *xml, char **ret_path) {
+int edit_write_temp(const char *xml, char **ret_path) {
         const char *dir = getenv("TMPDIR");
         _cleanup_(unlink_and_freep) char *path = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -58,7 +58,7 @@ static int write_temp(const char *xml, char **ret_path) {
 /* $VISUAL, else $EDITOR, else vi, through the shell as virsh runs it, so
  * that an editor with arguments ("emacs -nw", "sed -i ...") works; the file
  * goes as "$1", never through the shell's parsing. */
-static int run_editor(const char *path) {
+int edit_run_editor(const char *path) {
         const char *editor = getenv("VISUAL");
         _cleanup_free_ char *cmd = NULL;
 
@@ -108,7 +108,7 @@ static int run_editor(const char *path) {
  * is a line on stdin; its end (or a closed stdin) means no, so that a
  * script never loops. No 'f' (libvirt's relaxed define): the manager has
  * one way of defining, with its schema and checks. */
-static int ask_edit_again(void) {
+int edit_ask_again(void) {
         for (;;) {
                 char line[64];
 
@@ -164,7 +164,7 @@ static int verb_edit(Context *c, const VerbArgs *a) {
         r = ctl_get_xml(c, name, VIV_XML_INACTIVE, &original);
         if (r < 0)
                 return r;
-        r = write_temp(original, &tmp);
+        r = edit_write_temp(original, &tmp);
         if (r < 0)
                 return r;
 
@@ -172,7 +172,7 @@ static int verb_edit(Context *c, const VerbArgs *a) {
                 _cleanup_free_ char *edited = NULL, *now = NULL, *defined = NULL;
                 size_t size;
 
-                r = run_editor(tmp);
+                r = edit_run_editor(tmp);
                 if (r < 0)
                         return r;
                 r = read_file_or_report(tmp, &edited, &size);
@@ -197,7 +197,7 @@ static int verb_edit(Context *c, const VerbArgs *a) {
                         ctl_info(c, "Domain '%s' XML configuration edited.", defined);
                         return 0;
                 }
-                if (!ask_edit_again())
+                if (!edit_ask_again())
                         return r;
         }
 }

@@ -163,6 +163,29 @@ bool string_is_uint(const char *s);
 /* 32 hex digits, dashes anywhere: a UUID to look up rather than a name. */
 bool string_looks_like_uuid(const char *s);
 
+/* --- networks (ctl-network.c) ------------------------------------------------ */
+
+/* Calls a Manager method about a network. On failure: virsh's pair of lines,
+ * "failed to get network 'NAME'" for an unknown one, else FAILURE (when
+ * given), then the manager's own message. */
+int ctl_net_call(Context *c, const char *network, const char *failure, const char *member,
+                 sd_bus_message **ret_reply, const char *types, ...);
+/* virsh takes a network's name or its UUID: the name. */
+int ctl_resolve_network(Context *c, const char *spec, char **ret);
+/* GetNetworkXML(name, flags); reports a failure itself. */
+int ctl_get_network_xml(Context *c, const char *name, uint64_t flags, char **ret);
+
+/* --- editing a definition (ctl-edit.c): edit and net-edit ------------------ */
+
+/* Unlinks and frees the path: the temporary copy goes on every path out. */
+void unlink_and_freep(char **p);
+/* XML in a new TMPDIR/vivctlXXXXXX.xml; reports a failure itself. */
+int edit_write_temp(const char *xml, char **ret_path);
+/* $VISUAL, $EDITOR or vi on PATH; reports a failure itself. */
+int edit_run_editor(const char *path);
+/* "Failed. Try again? [y,n,?]:" on stdin: 1 to edit again, 0 to give up. */
+int edit_ask_again(void);
+
 /* --- verb tables ---------------------------------------------------------- */
 
 extern const Verb verb_table_domain[];
@@ -177,6 +200,8 @@ extern const Verb verb_table_enter[];
 extern const Verb verb_table_event[];
 extern const Verb verb_table_import[];
 extern const Verb verb_table_network[];
+extern const Verb verb_table_netaddr[];
+extern const Verb verb_table_netedit[];
 extern const Verb verb_table_native[];
 extern const Verb verb_table_help[];
 
