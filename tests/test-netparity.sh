@@ -52,18 +52,8 @@ export TESTHOST_BIND="${TESTHOST_BIND:+$TESTHOST_BIND }$work"
 testhost_up "vt-netpar-$$" "$build" "$work/install.log"
 testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0
 
-cat >"$work/udhcpc.sh" <<'EOF'
-#!/bin/sh
-# busybox udhcpc's script: configure the lease, remember it.
-case $1 in
-bound|renew)
-	ip addr add "$ip/${mask:-24}" dev "$interface"
-	echo "$ip" >"$LEASE_FILE"
-	;;
-esac
-exit 0
-EOF
-chmod +x "$work/udhcpc.sh"
+# the test host sees $work (TESTHOST_BIND), not necessarily the source tree
+install -m 0755 "$here/lib/udhcpc-lease.sh" "$work/udhcpc.sh"
 
 cat >"$work/vnp.xml" <<'XML'
 <network>

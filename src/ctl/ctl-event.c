@@ -25,6 +25,7 @@ typedef struct EventWait {
         const char *domain;     /* only this one (a domain or a network), or all */
         bool timestamp;
         bool loop;
+        bool network;           /* NetworkEvent, printed as virsh's net-event */
         unsigned received;
 } EventWait;
 
@@ -46,29 +47,9 @@ static void print_timestamp(void) {
         printf("%s.%03ld+0000: ", buf, ts.tv_nsec / 1000000);
 }
 
-static int on_container_event(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        EventWait *w = userdata;
-        const char *name, *event, *detail;
-
-        if (sd_bus_message_read(m, "sss", &name, &event, &detail) < 0)
-                return 0;
-        if (w->domain && !streq(w->domain, name))
-                return 0;
-
-        if (w->timestamp)
-                print_timestamp();
-        printf("event 'lifecycle' for domain '%s': ", name);
-        print_capitalized(event);
-        putchar(' ');
-        print_capitalized(detail);
-        putchar('\n');
-        fflush(stdout);
-        w->received++;
-        return 0;
-}
-
-/* virsh names a network without quotes and its event without a detail. */
-static int on_network_event(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+/* ContainerEvent and NetworkEvent have the same arguments; virsh quotes a
+ * domain's name and adds the detail, names a network bare without one. */
+static int on_event(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         EventWait *w = userdata;
         const char *name, *event, *detail;
 
@@ -81,8 +62,15 @@ static int on_network_event(sd_bus_message *m, void *userdata, sd_bus_error *ret
 
         if (w->timestamp)
                 print_timestamp();
-        printf("event 'lifecycle' for network %s: ", name);
+        if (w->network)
+                printf("event 'lifecycle' for network %s: ", name);
+        else
+                printf("event 'lifecycle' for domain '%s': ", name);
         print_capitalized(event);
+        if (!w->network) {
+                putchar(' ');
+                print_capitalized(detail);
+        }
         putchar('\n');
         fflush(stdout);
         w->received++;
@@ -129,10 +117,9 @@ static int wait_for_events(sd_bus *bus, int sfd, EventWait *w, bool loop, uint64
         }
 }
 
-/* Subscribes HANDLER to the Manager's signal MEMBER and prints what comes
+/* Subscribes to the Manager's signal MEMBER and prints what comes
  * until one event (all with --loop), ^C or --timeout; then the count. */
-static int listen_for(Context *c, const VerbArgs *a, const char *member, sd_bus_message_handler_t handler,
-                      EventWait *w) {
+static int listen_for(Context *c, const VerbArgs *a, const char *member, EventWait *w) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         _cleanup_close_ int sfd = -EBADF;
         const char *timeout_s = args_get(a, "timeout");
@@ -151,7 +138,7 @@ static int listen_for(Context *c, const VerbArgs *a, const char *member, sd_bus_
         r = ctl_bus(c, &bus);
         if (r < 0)
                 return r;
-        r = sd_bus_match_signal(bus, &slot, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, member, handler, w);
+        r = sd_bus_match_signal(bus, &slot, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, member, on_event, w);
         if (r < 0)
                 return ctl_error(r, "Failed to subscribe to %s: %s", member, strerror(-r));
 
@@ -203,13 +190,13 @@ static int verb_event(Context *c, const VerbArgs *a) {
                         return r;
                 w.domain = name;
         }
-        return listen_for(c, a, "ContainerEvent", on_container_event, &w);
+        return listen_for(c, a, "ContainerEvent", &w);
 }
 
 static int verb_net_event(Context *c, const VerbArgs *a) {
         _cleanup_free_ char *name = NULL;
         const char *ev = args_get(a, "event");
-        EventWait w = {};
+        EventWait w = { .network = true };
         int r;
 
         if (args_flag(a, "list")) {
@@ -230,7 +217,7 @@ static int verb_net_event(Context *c, const VerbArgs *a) {
                         return r;
                 w.domain = name;
         }
-        r = listen_for(c, a, "NetworkEvent", on_network_event, &w);
+        r = listen_for(c, a, "NetworkEvent", &w);
         if (r < 0)
                 return r;
         /* virsh: no event is a failure */

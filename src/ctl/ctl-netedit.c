@@ -22,69 +22,23 @@
 
 /* --- net-edit ----------------------------------------------------------------- */
 
-static int define_edited(Context *c, const char *xml, char **ret_name) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *path;
-        int r;
-
-        r = ctl_net_call(c, NULL, NULL, "DefineNetworkXML", &reply, "s", xml);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(reply, "o", &path);
-        if (r < 0)
-                return ctl_error(r, "Failed to parse the reply of DefineNetworkXML: %s", strerror(-r));
-        if (sd_bus_path_decode(path, VIV_NETWORK_PREFIX, ret_name) <= 0 || !*ret_name)
-                return ctl_error(-EBADMSG, "DefineNetworkXML answered an unexpected path '%s'", path);
-        return 0;
+static int define_network(Context *c, const char *xml, sd_bus_message **ret_reply) {
+        return ctl_net_call(c, NULL, NULL, "DefineNetworkXML", ret_reply, "s", xml);
 }
 
 static int verb_net_edit(Context *c, const VerbArgs *a) {
-        _cleanup_free_ char *name = NULL, *original = NULL;
-        _cleanup_(unlink_and_freep) char *tmp = NULL;
+        static const EditTarget network = {
+                .kind = "Network", .what = "network", .quote_name = false,
+                .get_xml = ctl_get_network_xml, .inactive_flag = NETWORK_XML_INACTIVE,
+                .define = define_network, .define_member = "DefineNetworkXML", .path_prefix = VIV_NETWORK_PREFIX,
+        };
+        _cleanup_free_ char *name = NULL;
         int r;
 
         r = ctl_resolve_network(c, args_get(a, "network"), &name);
         if (r < 0)
                 return r;
-        r = ctl_get_network_xml(c, name, NETWORK_XML_INACTIVE, &original);
-        if (r < 0)
-                return r;
-        r = edit_write_temp(original, &tmp);
-        if (r < 0)
-                return r;
-
-        for (;;) {
-                _cleanup_free_ char *edited = NULL, *now = NULL, *defined = NULL;
-                size_t size;
-
-                r = edit_run_editor(tmp);
-                if (r < 0)
-                        return r;
-                r = read_file_or_report(tmp, &edited, &size);
-                if (r < 0)
-                        return r;
-                if (streq(edited, original)) {
-                        ctl_info(c, "Network %s XML configuration not changed.", name);
-                        return 0;
-                }
-
-                /* As virsh: a definition changed meanwhile by someone else is
-                 * not overwritten with an edit of the older one. */
-                r = ctl_get_network_xml(c, name, NETWORK_XML_INACTIVE, &now);
-                if (r < 0)
-                        return r;
-                if (!streq(now, original))
-                        return ctl_error(-ESTALE, "The XML configuration of network '%s' was changed by another user",
-                                         name);
-
-                r = define_edited(c, edited, &defined);
-                if (r >= 0) {
-                        ctl_info(c, "Network %s XML configuration edited.", defined);
-                        return 0;
-                }
-                if (!edit_ask_again())
-                        return r;
-        }
+        return ctl_edit_definition(c, name, &network);
 }
 
 /* --- net-update ----------------------------------------------------------------- */

@@ -177,14 +177,21 @@ int ctl_get_network_xml(Context *c, const char *name, uint64_t flags, char **ret
 
 /* --- editing a definition (ctl-edit.c): edit and net-edit ------------------ */
 
-/* Unlinks and frees the path: the temporary copy goes on every path out. */
-void unlink_and_freep(char **p);
-/* XML in a new TMPDIR/vivctlXXXXXX.xml; reports a failure itself. */
-int edit_write_temp(const char *xml, char **ret_path);
-/* $VISUAL, $EDITOR or vi on PATH; reports a failure itself. */
-int edit_run_editor(const char *path);
-/* "Failed. Try again? [y,n,?]:" on stdin: 1 to edit again, 0 to give up. */
-int edit_ask_again(void);
+/* What edit and net-edit edit: how to get the stored XML and define it. */
+typedef struct EditTarget {
+        const char *kind;               /* "Domain": the messages' first word */
+        const char *what;               /* "domain": in the middle of a message */
+        bool quote_name;                /* virsh quotes a domain's name, not a network's */
+        int (*get_xml)(Context *c, const char *name, uint64_t flags, char **ret);
+        uint64_t inactive_flag;         /* get_xml's flag for the stored definition */
+        int (*define)(Context *c, const char *xml, sd_bus_message **ret_reply); /* reports a failure */
+        const char *define_member;      /* its method, for messages */
+        const char *path_prefix;        /* of the object path it answers */
+} EditTarget;
+
+/* The stored definition of NAME in the editor until it is defined, left
+ * unchanged, or given up; virsh's messages. */
+int ctl_edit_definition(Context *c, const char *name, const EditTarget *t);
 
 /* --- verb tables ---------------------------------------------------------- */
 

@@ -31,6 +31,21 @@ static int pid_path(Networks *ns, const char *name, char **ret) {
         return asprintf(ret, "%s/%s.pid", ns->run_dir, name) < 0 ? -ENOMEM : 0;
 }
 
+int network_write_run_file(Networks *ns, const char *path, FILE **f, char **text) {
+        int r;
+
+        if (fflush(*f) != 0 || ferror(*f))
+                return -ENOMEM;
+        r = fclose(*f);
+        *f = NULL;
+        if (r != 0)
+                return -ENOMEM;
+        r = mkdir_p(ns->run_dir, 0755);
+        if (r < 0)
+                return r;
+        return write_file_atomic(path, *text, 0644);
+}
+
 /* The network's own <host> entries, apart from the containers' (NAME.hosts):
  * dnsmasq re-reads both on SIGHUP, so net-update changes them live. */
 static int static_hosts_path(Networks *ns, const char *name, char **ret) {
@@ -84,14 +99,7 @@ int dnsmasq_write_static_hosts(Networks *ns, const NetworkDef *def) {
                         fputc('\n', f);
                 }
         }
-        if (fflush(f) != 0 || ferror(f))
-                return -ENOMEM;
-        if (fclose(TAKE_PTR(f)) != 0)
-                return -ENOMEM;
-        r = mkdir_p(ns->run_dir, 0755);
-        if (r < 0)
-                return r;
-        return write_file_atomic(path, text, 0644);
+        return network_write_run_file(ns, path, &f, &text);
 }
 
 static void netmask_string(unsigned prefix, char buf[INET_ADDRSTRLEN]) {
@@ -205,15 +213,7 @@ static int write_config(Networks *ns, const NetworkDef *def, bool fresh_hosts, c
         if (ra)
                 fputs("enable-ra\n", f);
 
-        if (fflush(f) != 0 || ferror(f))
-                return -ENOMEM;
-        if (fclose(TAKE_PTR(f)) != 0)
-                return -ENOMEM;
-
-        r = mkdir_p(ns->run_dir, 0755);
-        if (r < 0)
-                return r;
-        r = write_file_atomic(path, text, 0644);
+        r = network_write_run_file(ns, path, &f, &text);
         if (r < 0)
                 return r;
         r = dnsmasq_write_static_hosts(ns, def);

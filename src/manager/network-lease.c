@@ -79,14 +79,7 @@ static int write_hosts_file(Network *n) {
                 fprintf(f, "# vivarium %s %s %s\n", res->container, mac, addr);
                 fprintf(f, "%s,%s\n", mac, addr);
         }
-        if (fflush(f) != 0 || ferror(f))
-                return -ENOMEM;
-        if (fclose(TAKE_PTR(f)) != 0)
-                return -ENOMEM;
-        r = mkdir_p(n->owner->run_dir, 0755);
-        if (r < 0)
-                return r;
-        return write_file_atomic(path, text, 0644);
+        return network_write_run_file(n->owner, path, &f, &text);
 }
 
 /* dnsmasq re-reads the hosts file on SIGHUP; systemd knows its PID. */

@@ -7,6 +7,7 @@
  * manager restart, and the D-Bus side (Manager methods, Network objects). */
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <systemd/sd-bus.h>
 
 #include "manager.h"
@@ -171,6 +172,9 @@ int dnsmasq_write_config(Networks *ns, const NetworkDef *def, char **ret_path);
 /* While the network runs: the configuration again, the containers' hosts
  * file kept (net-update of a range, then a restart of the unit). */
 int dnsmasq_rewrite_config(Networks *ns, const NetworkDef *def);
+/* Closes the open_memstream() F of TEXT and writes TEXT atomically to PATH
+ * under the run directory (made if missing). */
+int network_write_run_file(Networks *ns, const char *path, FILE **f, char **text);
 /* NAME.dhcp-hosts: the network's <host> entries, re-read on SIGHUP. */
 int dnsmasq_write_static_hosts(Networks *ns, const NetworkDef *def);
 int dnsmasq_start(Network *n);          /* StartTransientUnit; the job goes to n->job */
