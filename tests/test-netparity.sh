@@ -238,10 +238,16 @@ out=$(vivctl net-update vnp modify ip-dhcp-range "<range start='10.77.0.10' end=
 check "net-update modify of a range: refused as libvirt does" contains "$out" "dhcp ranges cannot be modified"
 out=$(vivctl net-update vnp add ip-dhcp-host "<host mac='52:54:00:77:00:99' ip='10.77.0.99'/>" --current --live 2>&1)
 check "--current with --live: virsh's error" same "$out" "error: Options --current and --live are mutually exclusive"
+out=$(vivctl net-update vnp add ip-dhcp-host "<host mac='52:54:00:77:00:99' ip='10.77.0.99'/>" --parent-index 5 --config 2>&1)
+check "net-update --parent-index past the <ip> elements" contains "$out" \
+	"no <ip> element found at index 5 in network 'vnp'"
+out=$(vivctl net-update vnp add ip-dhcp-host /nonexistent/host.xml --config 2>&1)
+check "net-update with XML from a missing file: says which" contains "$out" "/nonexistent/host.xml"
 check "none of that changed the stored definition" same "$(stored)" "$before"
 
-# --- net-update --config: the stored file only
-out=$(vivctl net-update vnp add ip-dhcp-host "<host mac='52:54:00:77:00:a1' name='cfgonly' ip='10.77.0.201'/>" --config 2>&1)
+# --- net-update --config: the stored file only (the XML from a file, --parent-index 0)
+echo "<host mac='52:54:00:77:00:a1' name='cfgonly' ip='10.77.0.201'/>" >"$work/host.xml"
+out=$(vivctl net-update vnp add ip-dhcp-host "$work/host.xml" --parent-index 0 --config 2>&1)
 check "net-update add --config: virsh's message" same "$out" "Updated network vnp persistent config"
 check "... the stored definition has the host" contains "$(stored)" \
 	"<host mac='52:54:00:77:00:a1' name='cfgonly' ip='10.77.0.201'/>"
