@@ -205,9 +205,20 @@ check "domifaddr --source arp: the neighbour entry (prefix 0, as libvirt)" same 
 " Name       MAC address          Protocol     Address
 -------------------------------------------------------------------------------
  $(printf '%-10s %-17s    %-12s %s' "$vnet1" "$mac1" ipv4 "$ip1/0")"
-in_host ip neigh del "$ip1" dev vnpbr0 >/dev/null 2>&1
+# A second entry for vnp1's MAC, permanent (nothing re-learns or ages it):
+# two addresses, the second line's name and MAC '-' as virsh prints them,
+# both with --full; gone once the host forgets it.
+in_host ip neigh replace 10.77.0.250 lladdr "$mac1" dev vnpbr0 nud permanent
 out=$(vivctl domifaddr vnp1 --source arp 2>&1)
-check "... and nothing once the host forgot it" lacks "$out" "$mac1"
+check "domifaddr --source arp: a second neighbour entry of the MAC shows" \
+	grep -Eq "^ (-|$vnet1) +(-|$mac1) +ipv4 +10\.77\.0\.250/0\$" <<<"$out"
+check "... one line with the name and MAC, the other with '-'" same \
+	"$(grep -c "^ $vnet1 " <<<"$out"):$(grep -Ec '^ - +- +ipv4 ' <<<"$out")" "1:1"
+out=$(vivctl domifaddr vnp1 --source arp --full 2>&1)
+check "... with --full both lines name the interface and MAC" same "$(grep -Ec "^ $vnet1 +$mac1 " <<<"$out")" 2
+in_host ip neigh del 10.77.0.250 dev vnpbr0 >/dev/null 2>&1
+out=$(vivctl domifaddr vnp1 --source arp 2>&1)
+check "... and not once the host forgot it" lacks "$out" "10.77.0.250"
 out=$(vivctl domifaddr vnp1 --source agent 2>&1)
 rc=$?
 check "domifaddr --source agent: refused, a container has no guest agent" same "$rc:$out" \
@@ -298,6 +309,34 @@ check "... not the old one" lacks "$(stored)" "10.77.0.30"
 out=$(vivctl net-update vnp add ip-dhcp-range "<range start='10.77.0.150' end='10.77.0.160'/>" --config 2>&1)
 check "net-update add of a range that is there: refused" contains "$out" \
 	"there is an existing dhcp range entry in network 'vnp'"
+
+# --- net-update of dns-host: names dnsmasq answers at once
+dns_answers() { # NAME ADDRESS: the peer asks the network's dnsmasq (whose
+	# REFUSED for the AAAA query makes busybox's nslookup fail: read its answer)
+	local answer
+	answer=$(in_peer timeout 20 busybox nslookup "$1" 10.77.0.1 2>/dev/null)
+	grep -q "^Address: $2\$" <<<"$answer"
+}
+out=$(vivctl net-update vnp add dns-host "<host ip='10.77.0.99'><hostname>vnpfiles</hostname><hostname>vnpfiles2</hostname></host>" --live --config 2>&1)
+check "net-update add dns-host --live --config" same "$out" "Updated network vnp persistent config and live state"
+check "... the stored and the live definitions have it" same \
+	"$(stored | grep -c "<hostname>vnpfiles2</hostname>"):$(vivctl net-dumpxml vnp | grep -c "<hostname>vnpfiles2</hostname>")" "1:1"
+check "... dnsmasq's addn-hosts file has it" contains "$(in_host cat /run/vivarium/networks/vnp.addn-hosts 2>&1)" \
+	"10.77.0.99 vnpfiles vnpfiles2"
+check "the running dnsmasq answers vnpfiles2 with 10.77.0.99" wait_for 100 dns_answers vnpfiles2 10.77.0.99
+out=$(vivctl net-update vnp add dns-host "<host ip='10.77.0.98'><hostname>vnpfiles</hostname></host>" 2>&1)
+check "net-update add of a dns-host with a name that is there: refused" contains "$out" \
+	"there is already at least one DNS HOST record with a matching field in network 'vnp'"
+out=$(vivctl net-update vnp modify dns-host "<host ip='10.77.0.99'><hostname>vnpfiles</hostname></host>" 2>&1)
+check "net-update modify dns-host: refused as libvirt does" contains "$out" "DNS HOST records cannot be modified"
+out=$(vivctl net-update vnp delete dns-host "<host ip='10.77.0.99'><hostname>nothere</hostname></host>" 2>&1)
+check "net-update delete of a dns-host that is not there" contains "$out" \
+	"couldn't locate a matching DNS HOST record in network 'vnp'"
+out=$(vivctl net-update vnp delete dns-host "<host ip='10.77.0.99'><hostname>vnpfiles</hostname></host>" --live --config 2>&1)
+check "net-update delete dns-host" same "$out" "Updated network vnp persistent config and live state"
+check "... gone from dnsmasq's addn-hosts file" lacks "$(in_host cat /run/vivarium/networks/vnp.addn-hosts 2>&1)" "10.77.0.99"
+check "... and from the stored definition" lacks "$(stored)" "vnpfiles"
+check "the running dnsmasq no longer answers vnpfiles2" wait_for 100 not dns_answers vnpfiles2 10.77.0.99
 
 # --- net-edit
 stored_before=$(stored)

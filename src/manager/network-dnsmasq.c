@@ -46,14 +46,20 @@ int network_write_run_file(Networks *ns, const char *path, FILE **f, char **text
         return write_file_atomic(path, *text, 0644);
 }
 
-/* The network's own <host> entries, apart from the containers' (NAME.hosts):
- * dnsmasq re-reads both on SIGHUP, so net-update changes them live. */
+/* The network's own <ip><dhcp><host> entries, apart from the containers'
+ * (NAME.hosts): dnsmasq re-reads both on SIGHUP, so net-update changes them
+ * live. */
 static int static_hosts_path(Networks *ns, const char *name, char **ret) {
         return asprintf(ret, "%s/%s.dhcp-hosts", ns->run_dir, name) < 0 ? -ENOMEM : 0;
 }
 
+/* The network's <dns><host> names, dnsmasq's addn-hosts (also re-read on SIGHUP). */
+static int dns_hosts_path(Networks *ns, const char *name, char **ret) {
+        return asprintf(ret, "%s/%s.addn-hosts", ns->run_dir, name) < 0 ? -ENOMEM : 0;
+}
+
 void dnsmasq_remove_files(Networks *ns, const char *name) {
-        _cleanup_free_ char *conf = NULL, *pid = NULL, *hosts = NULL, *static_hosts = NULL;
+        _cleanup_free_ char *conf = NULL, *pid = NULL, *hosts = NULL, *static_hosts = NULL, *dns_hosts = NULL;
 
         if (conf_path(ns, name, &conf) >= 0)
                 (void) unlink(conf);
@@ -63,6 +69,8 @@ void dnsmasq_remove_files(Networks *ns, const char *name) {
                 (void) unlink(hosts);
         if (static_hosts_path(ns, name, &static_hosts) >= 0)
                 (void) unlink(static_hosts);
+        if (dns_hosts_path(ns, name, &dns_hosts) >= 0)
+                (void) unlink(dns_hosts);
 }
 
 int dnsmasq_write_static_hosts(Networks *ns, const NetworkDef *def) {
@@ -99,6 +107,26 @@ int dnsmasq_write_static_hosts(Networks *ns, const NetworkDef *def) {
                         fputc('\n', f);
                 }
         }
+        r = network_write_run_file(ns, path, &f, &text);
+        if (r < 0)
+                return r;
+
+        path = mfree(path);
+        text = mfree(text);
+        r = dns_hosts_path(ns, def->name, &path);
+        if (r < 0)
+                return r;
+        f = open_memstream(&text, &size);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "# Written by vivariumd: the <dns><host> names of network '%s'; edit the network instead.\n",
+                def->name);
+        ARRAY_FOREACH(h, def->dns_hosts, def->n_dns_hosts) {
+                fputs(h->ip, f);
+                ARRAY_FOREACH(name, h->hostnames, h->n_hostnames)
+                        fprintf(f, " %s", *name);
+                fputc('\n', f);
+        }
         return network_write_run_file(ns, path, &f, &text);
 }
 
@@ -120,7 +148,8 @@ static uint64_t range_size(const NetworkDhcpRange *r) {
 /* FRESH_HOSTS: at start, the containers' hosts file begins empty; a
  * configuration rewritten while the network runs (net-update) keeps it. */
 static int write_config(Networks *ns, const NetworkDef *def, bool fresh_hosts, char **ret_path) {
-        _cleanup_free_ char *path = NULL, *pid = NULL, *text = NULL, *hosts = NULL, *static_hosts = NULL;
+        _cleanup_free_ char *path = NULL, *pid = NULL, *text = NULL, *hosts = NULL, *static_hosts = NULL,
+                            *dns_hosts = NULL;
         bool dhcp4 = false, any_dhcp = false;
         _cleanup_fclose_ FILE *f = NULL;
         uint64_t leases = 0;
@@ -200,6 +229,11 @@ static int write_config(Networks *ns, const NetworkDef *def, bool fresh_hosts, c
         r = network_hosts_path(ns, def->name, &hosts);
         if (r < 0)
                 return r;
+        r = dns_hosts_path(ns, def->name, &dns_hosts);
+        if (r < 0)
+                return r;
+        /* always, so that net-update adds names without a restart */
+        fprintf(f, "addn-hosts=%s\n", dns_hosts);
         r = static_hosts_path(ns, def->name, &static_hosts);
         if (r < 0)
                 return r;

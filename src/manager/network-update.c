@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* net-update (libvirt's virNetworkUpdate): one entry of a network's
- * <ip><dhcp> added, deleted or modified, in the persistent definition
- * and/or in the running network. The running dnsmasq takes a changed
- * <host> list on SIGHUP (its dhcp-hostsfile); a changed range needs its
- * configuration written again and the unit restarted (leases survive in the
- * lease file). */
+ * <ip><dhcp> or <dns> added, deleted or modified, in the persistent
+ * definition and/or in the running network. The running dnsmasq takes a
+ * changed <host> list on SIGHUP (its dhcp-hostsfile and addn-hosts); a
+ * changed range needs its configuration written again and the unit
+ * restarted (leases survive in the lease file). */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,7 +33,14 @@ typedef enum UpdateCommand {
 typedef enum UpdateSection {
         SECTION_DHCP_HOST,
         SECTION_DHCP_RANGE,
+        SECTION_DNS_HOST,
 } UpdateSection;
+
+static const char *const section_names[] = {
+        [SECTION_DHCP_HOST] = "ip-dhcp-host",
+        [SECTION_DHCP_RANGE] = "ip-dhcp-range",
+        [SECTION_DNS_HOST] = "dns-host",
+};
 
 static int parse_command(const char *s, UpdateCommand *ret) {
         if (streq(s, "add") || streq(s, "add-last"))
@@ -53,19 +60,17 @@ static int parse_command(const char *s, UpdateCommand *ret) {
  * by name, not as unknown. */
 static int parse_section(const char *s, UpdateSection *ret) {
         static const char *const known[] = { "bridge", "domain", "ip", "forward", "forward-interface",
-                                             "forward-pf", "portgroup", "dns-host", "dns-txt", "dns-srv" };
+                                             "forward-pf", "portgroup", "dns-txt", "dns-srv" };
 
-        if (streq(s, "ip-dhcp-host"))
-                *ret = SECTION_DHCP_HOST;
-        else if (streq(s, "ip-dhcp-range"))
-                *ret = SECTION_DHCP_RANGE;
-        else {
-                for (size_t i = 0; i < ELEMENTSOF(known); i++)
-                        if (streq(s, known[i]))
-                                return -EOPNOTSUPP;
-                return -EINVAL;
-        }
-        return 0;
+        for (size_t i = 0; i < ELEMENTSOF(section_names); i++)
+                if (streq(s, section_names[i])) {
+                        *ret = (UpdateSection) i;
+                        return 0;
+                }
+        for (size_t i = 0; i < ELEMENTSOF(known); i++)
+                if (streq(s, known[i]))
+                        return -EOPNOTSUPP;
+        return -EINVAL;
 }
 
 /* The <ip> that the entry goes in: the one at PARENT_INDEX, or (-1) the first
@@ -106,18 +111,24 @@ static const char *diag_message(const XmlDiag *diag) {
 }
 
 /* The entry, parsed by the network parser itself (schema, addresses inside
- * the subnet, MAC checks): inside a network made of the target <ip> alone. */
+ * the subnet, MAC checks): inside a network made of the target <ip> alone,
+ * or of a <dns> for a dns-host. */
 static int parse_entry(const NetworkIP *ip, UpdateSection section, const char *snippet, const char *network,
                        NetworkDef **ret, sd_bus_error *error) {
         _cleanup_free_ char *doc = NULL;
         NetworkDef *entry = NULL;
         XmlDiag diag = {};
-        const char *want = section == SECTION_DHCP_HOST ? "host" : "range";
+        const char *want = section == SECTION_DHCP_RANGE ? "range" : "host";
+        size_t n;
         int r;
 
         /* ip->address comes from a parsed definition: an address, no markup */
-        if (asprintf(&doc, "<network><name>update</name><ip address='%s' prefix='%u'><dhcp>\n%s\n</dhcp></ip></network>",
-                     ip->address, ip->prefix, snippet) < 0)
+        if (section == SECTION_DNS_HOST)
+                r = asprintf(&doc, "<network><name>update</name><dns>\n%s\n</dns></network>", snippet);
+        else
+                r = asprintf(&doc, "<network><name>update</name><ip address='%s' prefix='%u'><dhcp>\n%s\n</dhcp></ip></network>",
+                             ip->address, ip->prefix, snippet);
+        if (r < 0)
                 return -ENOMEM;
         r = network_def_parse(doc, strlen(doc), "(xml)", &entry, &diag);
         if (r < 0) {
@@ -128,13 +139,17 @@ static int parse_entry(const NetworkIP *ip, UpdateSection section, const char *s
         }
         xml_diag_done(&diag);
         /* Exactly one element of the section: nothing slipped around it. */
-        if (entry->n_ips != 1 || entry->ips[0].n_ranges + entry->ips[0].n_hosts != 1 ||
-            (section == SECTION_DHCP_HOST ? entry->ips[0].n_hosts : entry->ips[0].n_ranges) != 1) {
+        if (section == SECTION_DNS_HOST)
+                n = entry->n_ips == 0 ? entry->n_dns_hosts : 0;
+        else if (entry->n_ips != 1 || entry->n_dns_hosts != 0 || entry->ips[0].n_ranges + entry->ips[0].n_hosts != 1)
+                n = 0;
+        else
+                n = section == SECTION_DHCP_HOST ? entry->ips[0].n_hosts : entry->ips[0].n_ranges;
+        if (n != 1) {
                 network_def_free(entry);
                 return sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG,
                                          "Invalid XML for section '%s' of network '%s': expected one <%s> element",
-                                         section == SECTION_DHCP_HOST ? "ip-dhcp-host" : "ip-dhcp-range", network,
-                                         want);
+                                         section_names[section], network, want);
         }
         *ret = entry;
         return 0;
@@ -282,6 +297,76 @@ static int update_ranges(NetworkIP *ip, UpdateCommand cmd, NetworkDhcpRange *wan
         return -EINVAL;
 }
 
+static bool dns_host_has_name(const NetworkDnsHost *h, const char *name) {
+        ARRAY_FOREACH(n, h->hostnames, h->n_hostnames)
+                if (strcasecmp(*n, name) == 0)
+                        return true;
+        return false;
+}
+
+/* libvirt's rules: an added host shares no address and no name with one
+ * there; a deleted one is found by its address and all its names. */
+static int update_dns_hosts(NetworkDef *def, UpdateCommand cmd, NetworkDnsHost *want, const char *network,
+                            sd_bus_error *error) {
+        size_t i;
+
+        switch (cmd) {
+        case UPDATE_ADD_FIRST:
+        case UPDATE_ADD_LAST: {
+                NetworkDnsHost *grown;
+
+                ARRAY_FOREACH(h, def->dns_hosts, def->n_dns_hosts) {
+                        bool clash = streq(h->ip, want->ip);
+
+                        ARRAY_FOREACH(n, want->hostnames, want->n_hostnames)
+                                clash = clash || dns_host_has_name(h, *n);
+                        if (clash)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "there is already at least one DNS HOST record with a matching field in network '%s' (ip '%s')",
+                                                         network, h->ip);
+                }
+                grown = reallocarray(def->dns_hosts, def->n_dns_hosts + 1, sizeof(NetworkDnsHost));
+                if (!grown)
+                        return -ENOMEM;
+                def->dns_hosts = grown;
+                if (cmd == UPDATE_ADD_FIRST) {
+                        memmove(def->dns_hosts + 1, def->dns_hosts, def->n_dns_hosts * sizeof(NetworkDnsHost));
+                        def->dns_hosts[0] = *want;
+                } else
+                        def->dns_hosts[def->n_dns_hosts] = *want;
+                def->n_dns_hosts++;
+                *want = (NetworkDnsHost) {};
+                return 0;
+        }
+        case UPDATE_DELETE:
+                for (i = 0; i < def->n_dns_hosts; i++) {
+                        bool all = streq(def->dns_hosts[i].ip, want->ip);
+
+                        ARRAY_FOREACH(n, want->hostnames, want->n_hostnames)
+                                all = all && dns_host_has_name(&def->dns_hosts[i], *n);
+                        if (all)
+                                break;
+                }
+                if (i == def->n_dns_hosts)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "couldn't locate a matching DNS HOST record in network '%s': no host '%s' with those names",
+                                                 network, want->ip);
+                NetworkDnsHost gone = def->dns_hosts[i];
+                memmove(def->dns_hosts + i, def->dns_hosts + i + 1,
+                        (def->n_dns_hosts - i - 1) * sizeof(NetworkDnsHost));
+                def->n_dns_hosts--;
+                free(gone.ip);
+                ARRAY_FOREACH(n, gone.hostnames, gone.n_hostnames)
+                        free(*n);
+                free(gone.hostnames);
+                return 0;
+        case UPDATE_MODIFY:
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "Operation not supported: DNS HOST records cannot be modified, only added or deleted");
+        }
+        return -EINVAL;
+}
+
 /* A copy of DEF with the change made, checked as a whole definition (the
  * parser's duplicate and subnet checks, the names dnsmasq gets). */
 static int updated_copy(const NetworkDef *def, UpdateCommand cmd, UpdateSection section, int parent_index,
@@ -292,10 +377,13 @@ static int updated_copy(const NetworkDef *def, UpdateCommand cmd, UpdateSection 
         size_t idx = 0;
         int r;
 
-        r = pick_ip(def, parent_index, def->name, &idx, error);
-        if (r < 0)
-                return r;
-        r = parse_entry(&def->ips[idx], section, snippet, def->name, &entry, error);
+        if (section != SECTION_DNS_HOST) {
+                r = pick_ip(def, parent_index, def->name, &idx, error);
+                if (r < 0)
+                        return r;
+        }
+        r = parse_entry(section == SECTION_DNS_HOST ? NULL : &def->ips[idx], section, snippet, def->name, &entry,
+                        error);
         if (r < 0)
                 return r;
         r = network_def_copy(def, &copy);
@@ -303,8 +391,10 @@ static int updated_copy(const NetworkDef *def, UpdateCommand cmd, UpdateSection 
                 return r;
         if (section == SECTION_DHCP_HOST)
                 r = update_hosts(&copy->ips[idx], cmd, &entry->ips[0].hosts[0], def->name, error);
-        else
+        else if (section == SECTION_DHCP_RANGE)
                 r = update_ranges(&copy->ips[idx], cmd, &entry->ips[0].ranges[0], def->name, error);
+        else
+                r = update_dns_hosts(copy, cmd, &entry->dns_hosts[0], def->name, error);
         if (r < 0)
                 return r;
 
@@ -335,8 +425,8 @@ static int apply_live(Network *n, NetworkDef *live, UpdateSection section, sd_bu
         n->live = live;
         r = network_save_live(n);
         if (r >= 0 && n->has_dnsmasq)
-                r = section == SECTION_DHCP_HOST ? dnsmasq_write_static_hosts(n->owner, live)
-                                                 : dnsmasq_rewrite_config(n->owner, live);
+                r = section == SECTION_DHCP_RANGE ? dnsmasq_rewrite_config(n->owner, live)
+                                                  : dnsmasq_write_static_hosts(n->owner, live);
         if (r < 0) {
                 n->live = old;
                 (void) network_save_live(n);
@@ -346,7 +436,7 @@ static int apply_live(Network *n, NetworkDef *live, UpdateSection section, sd_bu
         network_def_free(old);
         if (!n->has_dnsmasq)
                 return 0;
-        if (section == SECTION_DHCP_HOST) {
+        if (section != SECTION_DHCP_RANGE) {
                 network_reload_dnsmasq(n);
                 return 0;
         }
@@ -379,7 +469,7 @@ int network_update(Network *n, sd_bus_message *msg, sd_bus_error *error) {
         r = parse_section(section_name, &section);
         if (r == -EOPNOTSUPP)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                         "Operation not supported: can't update '%s' section of network '%s': Vivarium updates ip-dhcp-host and ip-dhcp-range",
+                                         "Operation not supported: can't update '%s' section of network '%s': Vivarium updates ip-dhcp-host, ip-dhcp-range and dns-host",
                                          section_name, n->name);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "unrecognized section name '%s'",

@@ -175,7 +175,8 @@ int dnsmasq_rewrite_config(Networks *ns, const NetworkDef *def);
 /* Closes the open_memstream() F of TEXT and writes TEXT atomically to PATH
  * under the run directory (made if missing). */
 int network_write_run_file(Networks *ns, const char *path, FILE **f, char **text);
-/* NAME.dhcp-hosts: the network's <host> entries, re-read on SIGHUP. */
+/* NAME.dhcp-hosts and NAME.addn-hosts: the network's <ip><dhcp><host> and
+ * <dns><host> entries, both re-read on SIGHUP. */
 int dnsmasq_write_static_hosts(Networks *ns, const NetworkDef *def);
 int dnsmasq_start(Network *n);          /* StartTransientUnit; the job goes to n->job */
 int dnsmasq_stop(Network *n, bool wait); /* StopUnit; with wait, the job goes to n->job */
