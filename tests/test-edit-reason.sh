@@ -187,14 +187,18 @@ check "era's init has a PID ($pid)" test "${pid:-0}" -gt 0
 check "kill era's init from outside" quiet in_host kill -KILL "$pid"
 check "init killed: shut off (crashed)" wait_until 120 reason_is "shut off (crashed)"
 
-# A running container found by a restarted manager: how it got there is not
-# known any more, and domstate says so.
+# A restarted manager reports the reason the last one knew (kept under
+# /run/vivarium/containers/.reasons), for a stopped and a running container.
+in_host systemctl restart vivariumd.service
+check "after a manager restart: still shut off (crashed)" wait_until 300 reason_is "shut off (crashed)"
 check "start era for the restart" quiet vivctl start era
 check "running (booted) before the restart" reason_is "running (booted)"
 in_host systemctl restart vivariumd.service
-check "after a manager restart: running (unknown)" wait_until 300 reason_is "running (unknown)"
+check "after a manager restart: running (booted)" wait_until 300 reason_is "running (booted)"
 check "destroy era" quiet vivctl destroy era
 check "... shut off (destroyed)" wait_until 120 reason_is "shut off (destroyed)"
+in_host systemctl restart vivariumd.service
+check "after a manager restart: still shut off (destroyed)" wait_until 300 reason_is "shut off (destroyed)"
 
 # a start that fails (init missing: the helper's error before READY)
 in_host sh -c "sed -e 's|<name>era</name>|<name>erbad</name>|' -e 's|<init>/bin/sh</init>|<init>/nonexistent/init</init>|' \
@@ -208,6 +212,10 @@ quiet vivctl undefine erbad
 out=$(vivctl domstate --reason nosuch 2>&1)
 check "domstate --reason of an unknown domain fails as virsh" contains "$out" "failed to get domain 'nosuch'"
 
+quiet vivctl undefine era
+check "undefine forgets the kept reason" not in_host test -e /run/vivarium/containers/.reasons/era
+check "define era again: shut off (unknown), nothing of the old one" quiet vivctl define /tmp/er.xml
+check "... reason unknown" reason_is "shut off (unknown)"
 quiet vivctl undefine era
 testhost_teardown
 echo "1..$n"

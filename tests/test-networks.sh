@@ -136,7 +136,9 @@ check "dnsmasq's configuration binds the bridge only, with the range and the hos
 	contains "$out" "interface=vtbr1
 bind-dynamic"
 check "... dhcp-range" contains "$out" "dhcp-range=10.77.0.100,10.77.0.120,255.255.255.0"
-check "... dhcp-host" contains "$out" "dhcp-host=52:54:00:77:00:99,10.77.0.99"
+check "... the network's hosts file" contains "$out" "dhcp-hostsfile=/run/vivarium/networks/vt1.dhcp-hosts"
+check "... which has the host" contains "$(in_host cat /run/vivarium/networks/vt1.dhcp-hosts 2>&1)" \
+	"52:54:00:77:00:99,10.77.0.99"
 check "the live XML names the bridge" contains "$(in_host cat /run/vivarium/networks/vt1.xml 2>&1)" "<bridge name='vtbr1'"
 out=$(vivctl net-start vt1 2>&1)
 check "net-start of an active network fails" same "$out" "error: Failed to start network vt1

@@ -110,7 +110,7 @@ class Manager(dbus.service.Object):
         return tag(xml, "name"), tag(xml, "uuid") or str(uuidlib.uuid4())
 
     def run(self, d, args=None):
-        d["state"], d["id"] = "running", self.next_id
+        d["state"], d["id"], d["reason"] = "running", self.next_id, "booted"
         self.next_id += 1
         self.ContainerEvent(d["name"], "started", "booted")
         if args:
@@ -119,7 +119,7 @@ class Manager(dbus.service.Object):
 
     def stop(self, d, detail, code):
         self.close_console(d)
-        d["state"], d["id"] = "shut off", 0
+        d["state"], d["id"], d["reason"] = "shut off", 0, detail
         if d.get("proc") and d["proc"].poll() is None:
             d["proc"].kill()
         self.ContainerEvent(d["name"], "stopped", detail)
@@ -242,7 +242,7 @@ class Manager(dbus.service.Object):
         d = self.get(name)
         if d["state"] != "running":
             raise Error("NotRunning", "Container '%s' is not running" % name)
-        d["state"] = "paused"
+        d["state"], d["reason"] = "paused", "user"
         self.ContainerEvent(name, "suspended", "paused")
 
     @dbus.service.method(IFACE, in_signature="s")
@@ -250,7 +250,7 @@ class Manager(dbus.service.Object):
         d = self.get(name)
         if d["state"] != "paused":
             raise Error("NotRunning", "Container '%s' is not paused" % name)
-        d["state"] = "running"
+        d["state"], d["reason"] = "running", "unpaused"
         self.ContainerEvent(name, "resumed", "unpaused")
 
     @dbus.service.method(IFACE, in_signature="s")
@@ -304,6 +304,8 @@ class Containers(dbus.service.FallbackObject):
                     return dbus.Boolean(d["persistent"])
                 if prop == "Autostart":
                     return dbus.Boolean(d.get("autostart", False))
+                if prop == "StateReason":
+                    return dbus.String(d.get("reason", "unknown"))
         raise Error("NoSuchContainer", "No container at '%s'" % rel)
 
 dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
@@ -349,6 +351,7 @@ check "list --all" 0 " Id   Name         State
 check "list --all --name" 0 "helloworld" "" "$VIVCTL" list --all --name
 check "list --all --uuid" 0 "$uuid" "" "$VIVCTL" list --all --uuid
 check "domstate" 0 "shut off" "" "$VIVCTL" domstate helloworld
+check "domstate --reason (never started)" 0 "shut off (unknown)" "" "$VIVCTL" domstate --reason helloworld
 check "domid (shut off)" 0 "-" "" "$VIVCTL" domid helloworld
 check "console: not running" 1 "" "error: Container 'helloworld' is not running" "$VIVCTL" console helloworld
 check "start" 0 "Domain helloworld started" "" "$VIVCTL" start helloworld
@@ -361,6 +364,7 @@ check "domuuid" 0 "$uuid" "" "$VIVCTL" domuuid helloworld
 check "domname by id" 0 "helloworld" "" "$VIVCTL" domname 31417
 check "domname by uuid" 0 "helloworld" "" "$VIVCTL" domname "$uuid"
 check "domstate by id" 0 "running" "" "$VIVCTL" domstate 31417
+check "domstate --reason (StateReason)" 0 "running (booted)" "" "$VIVCTL" domstate --reason helloworld
 check "dominfo" 0 "Id:             31417
 Name:           helloworld
 UUID:           $uuid

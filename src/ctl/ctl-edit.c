@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* vivctl edit: virsh's edit of a domain's stored definition in $VISUAL,
- * $EDITOR or vi, defined again when it changed. */
+/* vivctl edit and net-edit (ctl-netedit.c): virsh's edit of a domain's or a
+ * network's stored definition in $VISUAL, $EDITOR or vi, defined again when
+ * it changed. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,7 @@ static void unlink_and_freep(char **p) {
         }
 }
 
-static int write_temp(const char *xml, char **ret_path) {
+static int edit_write_temp(const char *xml, char **ret_path) {
         const char *dir = getenv("TMPDIR");
         _cleanup_(unlink_and_freep) char *path = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -58,7 +59,7 @@ static int write_temp(const char *xml, char **ret_path) {
 /* $VISUAL, else $EDITOR, else vi, through the shell as virsh runs it, so
  * that an editor with arguments ("emacs -nw", "sed -i ...") works; the file
  * goes as "$1", never through the shell's parsing. */
-static int run_editor(const char *path) {
+static int edit_run_editor(const char *path) {
         const char *editor = getenv("VISUAL");
         _cleanup_free_ char *cmd = NULL;
 
@@ -108,7 +109,7 @@ static int run_editor(const char *path) {
  * is a line on stdin; its end (or a closed stdin) means no, so that a
  * script never loops. No 'f' (libvirt's relaxed define): the manager has
  * one way of defining, with its schema and checks. */
-static int ask_edit_again(void) {
+static int edit_ask_again(void) {
         for (;;) {
                 char line[64];
 
@@ -137,69 +138,86 @@ static int ask_edit_again(void) {
         }
 }
 
-static int define_edited(Context *c, const char *xml, char **ret_name) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *path;
-        int r;
-
-        r = ctl_call(c, NULL, "DefineXML", &reply, "s", xml);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(reply, "o", &path);
-        if (r < 0)
-                return ctl_error(r, "Failed to parse the reply of DefineXML: %s", strerror(-r));
-        if (sd_bus_path_decode(path, VIV_CONTAINER_PREFIX, ret_name) <= 0 || !*ret_name)
-                return ctl_error(-EBADMSG, "DefineXML answered an unexpected path '%s'", path);
-        return 0;
-}
-
-static int verb_edit(Context *c, const VerbArgs *a) {
-        _cleanup_free_ char *name = NULL, *original = NULL;
+int ctl_edit_definition(Context *c, const char *name, const EditTarget *t) {
+        _cleanup_free_ char *original = NULL, *shown = NULL;
         _cleanup_(unlink_and_freep) char *tmp = NULL;
         int r;
 
-        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
+        /* virsh quotes a domain's name in these messages, not a network's */
+        if (asprintf(&shown, t->quote_name ? "'%s'" : "%s", name) < 0) {
+                shown = NULL;
+                return ctl_error(-ENOMEM, "Out of memory");
+        }
+        r = t->get_xml(c, name, t->inactive_flag, &original);
         if (r < 0)
                 return r;
-        r = ctl_get_xml(c, name, VIV_XML_INACTIVE, &original);
-        if (r < 0)
-                return r;
-        r = write_temp(original, &tmp);
+        r = edit_write_temp(original, &tmp);
         if (r < 0)
                 return r;
 
         for (;;) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
                 _cleanup_free_ char *edited = NULL, *now = NULL, *defined = NULL;
+                const char *path;
                 size_t size;
 
-                r = run_editor(tmp);
+                r = edit_run_editor(tmp);
                 if (r < 0)
                         return r;
                 r = read_file_or_report(tmp, &edited, &size);
                 if (r < 0)
                         return r;
                 if (streq(edited, original)) {
-                        ctl_info(c, "Domain '%s' XML configuration not changed.", name);
+                        ctl_info(c, "%s %s XML configuration not changed.", t->kind, shown);
                         return 0;
                 }
 
                 /* As virsh: what someone else defined while the editor ran is
                  * not overwritten with an edit of the older document. */
-                r = ctl_get_xml(c, name, VIV_XML_INACTIVE, &now);
+                r = t->get_xml(c, name, t->inactive_flag, &now);
                 if (r < 0)
                         return r;
                 if (!streq(now, original))
-                        return ctl_error(-ESTALE, "The XML configuration of domain '%s' was changed by another user",
-                                         name);
+                        return ctl_error(-ESTALE, "The XML configuration of %s '%s' was changed by another user",
+                                         t->what, name);
 
-                r = define_edited(c, edited, &defined);
+                r = t->define(c, edited, &reply);
                 if (r >= 0) {
-                        ctl_info(c, "Domain '%s' XML configuration edited.", defined);
+                        r = sd_bus_message_read(reply, "o", &path);
+                        if (r < 0)
+                                return ctl_error(r, "Failed to parse the reply of %s: %s", t->define_member,
+                                                 strerror(-r));
+                        if (sd_bus_path_decode(path, t->path_prefix, &defined) <= 0 || !defined)
+                                return ctl_error(-EBADMSG, "%s answered an unexpected path '%s'", t->define_member,
+                                                 path);
+                        free(shown);
+                        if (asprintf(&shown, t->quote_name ? "'%s'" : "%s", defined) < 0)
+                                return ctl_error(-ENOMEM, "Out of memory");
+                        ctl_info(c, "%s %s XML configuration edited.", t->kind, shown);
                         return 0;
                 }
-                if (!ask_edit_again())
+                if (!edit_ask_again())
                         return r;
         }
+}
+
+static int define_domain(Context *c, const char *xml, sd_bus_message **ret_reply) {
+        return ctl_call(c, NULL, "DefineXML", ret_reply, "s", xml);
+}
+
+static int verb_edit(Context *c, const VerbArgs *a) {
+        static const EditTarget domain = {
+                .kind = "Domain", .what = "domain", .quote_name = true,
+                .get_xml = ctl_get_xml, .inactive_flag = VIV_XML_INACTIVE,
+                .define = define_domain, .define_member = "DefineXML", .path_prefix = VIV_CONTAINER_PREFIX,
+        };
+        _cleanup_free_ char *name = NULL;
+        int r;
+
+        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
+        if (r < 0)
+                return r;
+        return ctl_edit_definition(c, name, &domain);
 }
 
 static const VerbOption edit_options[] = {

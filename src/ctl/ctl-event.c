@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* vivctl event: lifecycle events as virsh prints them, from the manager's
- * ContainerEvent(name, event, detail) signals:
+/* vivctl event and net-event: lifecycle events as virsh prints them, from
+ * the manager's ContainerEvent(name, event, detail) and NetworkEvent(name,
+ * event, detail) signals:
  *
  *   event 'lifecycle' for domain 'helloworld': Started Booted
+ *   event 'lifecycle' for network default: Started
  */
 
 #include <ctype.h>
@@ -20,8 +22,10 @@
 #include "ctl.h"
 
 typedef struct EventWait {
-        const char *domain;     /* only this one, or all */
+        const char *domain;     /* only this one (a domain or a network), or all */
         bool timestamp;
+        bool loop;
+        bool network;           /* NetworkEvent, printed as virsh's net-event */
         unsigned received;
 } EventWait;
 
@@ -43,7 +47,9 @@ static void print_timestamp(void) {
         printf("%s.%03ld+0000: ", buf, ts.tv_nsec / 1000000);
 }
 
-static int on_container_event(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+/* ContainerEvent and NetworkEvent have the same arguments; virsh quotes a
+ * domain's name and adds the detail, names a network bare without one. */
+static int on_event(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         EventWait *w = userdata;
         const char *name, *event, *detail;
 
@@ -51,13 +57,20 @@ static int on_container_event(sd_bus_message *m, void *userdata, sd_bus_error *r
                 return 0;
         if (w->domain && !streq(w->domain, name))
                 return 0;
+        if (!w->loop && w->received > 0)
+                return 0;
 
         if (w->timestamp)
                 print_timestamp();
-        printf("event 'lifecycle' for domain '%s': ", name);
+        if (w->network)
+                printf("event 'lifecycle' for network %s: ", name);
+        else
+                printf("event 'lifecycle' for domain '%s': ", name);
         print_capitalized(event);
-        putchar(' ');
-        print_capitalized(detail);
+        if (!w->network) {
+                putchar(' ');
+                print_capitalized(detail);
+        }
         putchar('\n');
         fflush(stdout);
         w->received++;
@@ -104,45 +117,30 @@ static int wait_for_events(sd_bus *bus, int sfd, EventWait *w, bool loop, uint64
         }
 }
 
-static int verb_event(Context *c, const VerbArgs *a) {
+/* Subscribes to the Manager's signal MEMBER and prints what comes
+ * until one event (all with --loop), ^C or --timeout; then the count. */
+static int listen_for(Context *c, const VerbArgs *a, const char *member, EventWait *w) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         _cleanup_close_ int sfd = -EBADF;
-        _cleanup_free_ char *name = NULL;
-        const char *ev = args_get(a, "event"), *timeout_s = args_get(a, "timeout");
-        bool loop = args_flag(a, "loop");
-        EventWait w = { .timestamp = args_flag(a, "timestamp") };
+        const char *timeout_s = args_get(a, "timeout");
         uint64_t deadline = UINT64_MAX;
         sigset_t mask, saved;
         sd_bus *bus;
         int r;
 
-        if (ev && !streq(ev, "lifecycle"))
-                return ctl_error(-EINVAL, "unknown event type %s", ev);
-        if (!ev && !args_flag(a, "all") && !args_flag(a, "list"))
-                return ctl_error(-EINVAL, "one of --list, --all, or --event <type> is required");
-        if (args_flag(a, "list")) {
-                printf("lifecycle\n");
-                return 0;
-        }
         if (timeout_s) {
                 if (!string_is_uint(timeout_s) || strtoul(timeout_s, NULL, 10) == 0)
                         return ctl_error(-EINVAL, "invalid timeout");
         }
-
-        if (args_get(a, "domain")) {
-                r = ctl_resolve_name(c, args_get(a, "domain"), &name);
-                if (r < 0)
-                        return r;
-                w.domain = name;
-        }
+        w->loop = args_flag(a, "loop");
+        w->timestamp = args_flag(a, "timestamp");
 
         r = ctl_bus(c, &bus);
         if (r < 0)
                 return r;
-        r = sd_bus_match_signal(bus, &slot, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE,
-                                "ContainerEvent", on_container_event, &w);
+        r = sd_bus_match_signal(bus, &slot, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, member, on_event, w);
         if (r < 0)
-                return ctl_error(r, "Failed to subscribe to ContainerEvent: %s", strerror(-r));
+                return ctl_error(r, "Failed to subscribe to %s: %s", member, strerror(-r));
 
         if (timeout_s)
                 deadline = now_usec() + strtoull(timeout_s, NULL, 10) * 1000000;
@@ -159,16 +157,71 @@ static int verb_event(Context *c, const VerbArgs *a) {
                 goto finish;
         }
 
-        r = wait_for_events(bus, sfd, &w, loop, deadline);
+        r = wait_for_events(bus, sfd, w, w->loop, deadline);
         if (r < 0)
                 goto finish;
 
-        printf("events received: %u\n", w.received);
+        printf("events received: %u\n", w->received);
         r = 0;
 
 finish:
         (void) sigprocmask(SIG_SETMASK, &saved, NULL);
         return r;
+}
+
+static int verb_event(Context *c, const VerbArgs *a) {
+        _cleanup_free_ char *name = NULL;
+        const char *ev = args_get(a, "event");
+        EventWait w = {};
+        int r;
+
+        if (ev && !streq(ev, "lifecycle"))
+                return ctl_error(-EINVAL, "unknown event type %s", ev);
+        if (!ev && !args_flag(a, "all") && !args_flag(a, "list"))
+                return ctl_error(-EINVAL, "one of --list, --all, or --event <type> is required");
+        if (args_flag(a, "list")) {
+                printf("lifecycle\n");
+                return 0;
+        }
+
+        if (args_get(a, "domain")) {
+                r = ctl_resolve_name(c, args_get(a, "domain"), &name);
+                if (r < 0)
+                        return r;
+                w.domain = name;
+        }
+        return listen_for(c, a, "ContainerEvent", &w);
+}
+
+static int verb_net_event(Context *c, const VerbArgs *a) {
+        _cleanup_free_ char *name = NULL;
+        const char *ev = args_get(a, "event");
+        EventWait w = { .network = true };
+        int r;
+
+        if (args_flag(a, "list")) {
+                printf("lifecycle\n");
+                return 0;
+        }
+        if (!ev)
+                return ctl_error(-EINVAL, "either --list or --event <type> is required");
+        if (!streq(ev, "lifecycle"))
+                return ctl_error(-EINVAL, "unknown event type %s", ev);
+
+        if (args_get(a, "network")) {
+                /* an unknown network is an error, as in virsh */
+                r = ctl_resolve_network(c, args_get(a, "network"), &name);
+                if (r >= 0)
+                        r = ctl_net_call(c, name, NULL, "GetNetwork", NULL, "s", name);
+                if (r < 0)
+                        return r;
+                w.domain = name;
+        }
+        r = listen_for(c, a, "NetworkEvent", &w);
+        if (r < 0)
+                return r;
+        /* virsh: no event is a failure */
+        return w.received > 0 ? 0 : -ETIMEDOUT;
 }
 
 static const VerbOption event_options[] = {
@@ -182,11 +235,26 @@ static const VerbOption event_options[] = {
         {}
 };
 
+static const VerbOption net_event_options[] = {
+        { "network", OPT_STRING, OPT_POSITIONAL, "filter by network name or uuid" },
+        { "event", OPT_STRING, 0, "which event type to wait for" },
+        { "loop", OPT_BOOL, 0, "loop until timeout or interrupt, rather than one-shot" },
+        { "timeout", OPT_STRING, 0, "timeout seconds" },
+        { "list", OPT_BOOL, 0, "list valid event types" },
+        { "timestamp", OPT_BOOL, 0, "show timestamp for each printed event" },
+        {}
+};
+
 const Verb verb_table_event[] = {
         { "event", "Domain Monitoring", "Domain Events",
           "List event types, or wait for domain events to occur: lifecycle\n"
           "events (Defined, Undefined, Started, Stopped, Suspended, Resumed\n"
           "with their detail), printed as virsh prints them.",
           event_options, VERB_NEEDS_URI, verb_event },
+        { "net-event", "Networking", "Network Events",
+          "List event types, or wait for network events to occur: lifecycle\n"
+          "events (Defined, Undefined, Started, Stopped) of managed networks,\n"
+          "printed as virsh prints them. No event before the timeout is a failure.",
+          net_event_options, VERB_NEEDS_URI, verb_net_event },
         {}
 };

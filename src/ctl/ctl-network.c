@@ -1,34 +1,25 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* vivctl: the network verbs (net-define, net-start, net-list, ...) and
- * domifaddr, with virsh's messages and tables. */
+ * their lookups, with virsh's messages and tables. */
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "bus-names.h"
 #include "ctl-output.h"
 #include "ctl.h"
-#include "domain-xml.h"
-#include "network-def.h"
 
 #define NO_SUCH_NETWORK  "org.vivarium1.Error.NoSuchNetwork"
 #define NETWORK_XML_INACTIVE UINT64_C(1)
-#define LEASE_DIR LOCALSTATEDIR "/lib/vivarium/dnsmasq"
-
-static void xml_diag_donep(XmlDiag *d) {
-        xml_diag_done(d);
-}
 
 /* Calls a Manager method about a network. On failure: virsh's pair of lines,
  * "failed to get network 'NAME'" for an unknown one, else FAILURE (when
  * given), then the manager's own message. */
-static int net_call(Context *c, const char *network, const char *failure, const char *member,
+int ctl_net_call(Context *c, const char *network, const char *failure, const char *member,
                     sd_bus_message **ret_reply, const char *types, ...) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         const char *rest;
@@ -74,8 +65,6 @@ struct NetEntry;
 static int lookup_network(Context *c, const char *spec, struct NetEntry *ret);
 static void net_entry_done(struct NetEntry *e);
 
-/* virsh takes a network's name or its UUID. */
-static int resolve_network(Context *c, const char *spec, char **ret);
 
 /* --- define, create, undefine, start, destroy, autostart ------------------------ */
 
@@ -93,7 +82,7 @@ static int define_or_create(Context *c, const VerbArgs *a, bool create) {
                 return ctl_error(-ENOMEM, "Out of memory");
 
         c->document = file;
-        r = net_call(c, NULL, failure, create ? "CreateNetworkXML" : "DefineNetworkXML", &reply, "s", xml);
+        r = ctl_net_call(c, NULL, failure, create ? "CreateNetworkXML" : "DefineNetworkXML", &reply, "s", xml);
         c->document = NULL;
         if (r < 0)
                 return r;
@@ -121,12 +110,12 @@ static int simple_call(Context *c, const VerbArgs *a, const char *member, const 
         _cleanup_free_ char *failure = NULL, *name = NULL;
         int r;
 
-        r = resolve_network(c, args_get(a, "network"), &name);
+        r = ctl_resolve_network(c, args_get(a, "network"), &name);
         if (r < 0)
                 return r;
         if (asprintf(&failure, "Failed to %s network %s", what, name) < 0)
                 return ctl_error(-ENOMEM, "Out of memory");
-        r = net_call(c, name, failure, member, NULL, "s", name);
+        r = ctl_net_call(c, name, failure, member, NULL, "s", name);
         if (r < 0)
                 return r;
         ctl_info(c, "Network %s %s", name, done);
@@ -150,12 +139,12 @@ static int verb_net_autostart(Context *c, const VerbArgs *a) {
         _cleanup_free_ char *failure = NULL, *name = NULL;
         int r;
 
-        r = resolve_network(c, args_get(a, "network"), &name);
+        r = ctl_resolve_network(c, args_get(a, "network"), &name);
         if (r < 0)
                 return r;
         if (asprintf(&failure, "failed to %s autostart of network %s", on ? "mark" : "unmark", name) < 0)
                 return ctl_error(-ENOMEM, "Out of memory");
-        r = net_call(c, name, failure, "SetNetworkAutostart", NULL, "sb", name, (int) on);
+        r = ctl_net_call(c, name, failure, "SetNetworkAutostart", NULL, "sb", name, (int) on);
         if (r < 0)
                 return r;
         ctl_info(c, "Network %s %s as autostarted", name, on ? "marked" : "unmarked");
@@ -199,7 +188,7 @@ static int list_networks(Context *c, NetEntry **ret, size_t *ret_n) {
         size_t n = 0;
         int r;
 
-        r = net_call(c, NULL, NULL, "ListNetworks", &reply, "");
+        r = ctl_net_call(c, NULL, NULL, "ListNetworks", &reply, "");
         if (r < 0)
                 return r;
         r = sd_bus_message_enter_container(reply, 'a', "(ssbbo)");
@@ -306,7 +295,7 @@ static void net_entry_done(NetEntry *e) {
         *e = (NetEntry) {};
 }
 
-static int resolve_network(Context *c, const char *spec, char **ret) {
+int ctl_resolve_network(Context *c, const char *spec, char **ret) {
         NetEntry e = {};
         int r;
 
@@ -387,12 +376,12 @@ static int verb_net_name(Context *c, const VerbArgs *a) {
         return 0;
 }
 
-static int get_network_xml(Context *c, const char *name, uint64_t flags, char **ret) {
+int ctl_get_network_xml(Context *c, const char *name, uint64_t flags, char **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *xml;
         int r;
 
-        r = net_call(c, name, NULL, "GetNetworkXML", &reply, "st", name, flags);
+        r = ctl_net_call(c, name, NULL, "GetNetworkXML", &reply, "st", name, flags);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(reply, "s", &xml);
@@ -407,131 +396,16 @@ static int verb_net_dumpxml(Context *c, const VerbArgs *a) {
         size_t n;
         int r;
 
-        r = resolve_network(c, args_get(a, "network"), &name);
+        r = ctl_resolve_network(c, args_get(a, "network"), &name);
         if (r < 0)
                 return r;
-        r = get_network_xml(c, name, args_flag(a, "inactive") ? NETWORK_XML_INACTIVE : 0, &xml);
+        r = ctl_get_network_xml(c, name, args_flag(a, "inactive") ? NETWORK_XML_INACTIVE : 0, &xml);
         if (r < 0)
                 return r;
         n = strlen(xml);
         fputs(xml, stdout);
         if (n == 0 || xml[n - 1] != '\n')
                 putchar('\n');
-        return 0;
-}
-
-/* --- domifaddr: the container's addresses from the networks' leases -------------- */
-
-/* The prefix length of the network's IPv4 subnet that holds ADDRESS. */
-static unsigned network_prefix_of(Context *c, const char *network, const char *address) {
-        _cleanup_(xml_diag_donep) XmlDiag diag = {};
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const XmlModule *m = ctl_xml(c);
-        NetworkDef *def = NULL;
-        unsigned prefix = 24;
-        const char *xml;
-        struct in_addr want;
-        sd_bus *bus;
-
-        if (!m || ctl_bus(c, &bus) < 0 || inet_pton(AF_INET, address, &want) != 1)
-                return prefix;
-        if (sd_bus_call_method(bus, VIV_BUS_NAME, VIV_MANAGER_PATH, VIV_MANAGER_IFACE, "GetNetworkXML", &error,
-                               &reply, "st", network, UINT64_C(0)) < 0 ||
-            sd_bus_message_read(reply, "s", &xml) < 0 ||
-            m->network_def_parse(xml, strlen(xml), NULL, &def, &diag) < 0)
-                return prefix;
-        for (size_t i = 0; i < def->n_ips; i++) {
-                struct in_addr have;
-                uint32_t mask;
-
-                if (def->ips[i].family != AF_INET || inet_pton(AF_INET, def->ips[i].address, &have) != 1)
-                        continue;
-                mask = def->ips[i].prefix == 0 ? 0 : htonl(~UINT32_C(0) << (32 - def->ips[i].prefix));
-                if ((have.s_addr & mask) == (want.s_addr & mask)) {
-                        prefix = def->ips[i].prefix;
-                        break;
-                }
-        }
-        m->network_def_free(def);
-        return prefix;
-}
-
-/* dnsmasq's lease lines: "EXPIRY MAC IP HOSTNAME CLIENT-ID"; the newest
- * entry for a MAC is the last one. */
-static char *lease_address(const char *network, const char *mac) {
-        _cleanup_free_ char *path = NULL;
-        _cleanup_fclose_ FILE *f = NULL;
-        char line[512], *found = NULL;
-
-        if (asprintf(&path, "%s/%s.leases", getenv("VIVARIUM_DNSMASQ_LEASE_DIR") ?: LEASE_DIR, network) < 0)
-                return NULL;
-        f = fopen(path, "re");
-        if (!f)
-                return NULL;
-        while (fgets(line, sizeof line, f)) {
-                char lmac[64], ip[64];
-
-                if (sscanf(line, "%*s %63s %63s", lmac, ip) != 2 || strcasecmp(lmac, mac) != 0)
-                        continue;
-                free(found);
-                found = strdup(ip);
-        }
-        return found;
-}
-
-static int verb_domifaddr(Context *c, const VerbArgs *a) {
-        _cleanup_(xml_diag_donep) XmlDiag diag = {};
-        _cleanup_(domain_def_freep) DomainDef *def = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ char *name = NULL;
-        const char *only = args_get(a, "interface"), *source = args_get(a, "source"), *xml;
-        bool full = args_flag(a, "full");
-        const XmlModule *m;
-        int r;
-
-        if (source && !streq(source, "lease"))
-                return ctl_error(-EOPNOTSUPP, "Unsupported source '%s': vivctl reads the DHCP leases only", source);
-
-        r = ctl_resolve_name(c, args_get(a, "domain"), &name);
-        if (r < 0)
-                return r;
-        /* The live XML has the MACs and host device names the start chose. */
-        r = ctl_call(c, name, "GetXML", &reply, "st", name, UINT64_C(0));
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(reply, "s", &xml);
-        if (r < 0)
-                return ctl_error(r, "Failed to parse the reply of GetXML: %s", strerror(-r));
-        m = ctl_xml(c);
-        if (!m)
-                return -ELIBACC;
-        if (m->domain_def_parse(xml, strlen(xml), NULL, &def, &diag) < 0)
-                return ctl_error(-EINVAL, "Failed to parse the XML of domain '%s'", name);
-
-        /* virsh prints this one with fixed widths, not as a table. */
-        printf(" %-10s %-20s %-8s     %s\n%s%s\n", "Name", "MAC address", "Protocol", "Address",
-               "-------------------------------------------------", "------------------------------");
-
-        for (size_t i = 0; i < def->n_interfaces; i++) {
-                const DomainInterface *iface = &def->interfaces[i];
-                _cleanup_free_ char *ip = NULL, *addr = NULL;
-                const char *dev = iface->target_dev ?: "-";
-                char mac[18];
-
-                if (iface->type != INTERFACE_NETWORK || !iface->source || !iface->has_mac)
-                        continue;
-                if (only && !streq(only, dev) && !(iface->guest_dev && streq(only, iface->guest_dev)))
-                        continue;
-                mac_format(iface->mac, mac);
-                ip = lease_address(iface->source, mac);
-                if (!ip)
-                        continue;
-                if (asprintf(&addr, "%s/%u", ip, network_prefix_of(c, iface->source, ip)) < 0)
-                        return ctl_error(-ENOMEM, "Out of memory");
-                printf(" %-10s %-17s    %-12s %s\n", dev, mac, "ipv4", addr);
-                (void) full; /* one address per interface: name and MAC are always shown */
-        }
         return 0;
 }
 
@@ -574,14 +448,6 @@ static const VerbOption list_options[] = {
         {}
 };
 
-static const VerbOption domifaddr_options[] = {
-        { "domain", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED, "domain name, id or uuid" },
-        { "interface", OPT_STRING, OPT_POSITIONAL, "network interface name" },
-        { "full", OPT_BOOL, 0, "always display names and MACs of interfaces" },
-        { "source", OPT_STRING, 0, "address source: 'lease' (the only one vivctl knows)" },
-        {}
-};
-
 #define NET "Networking"
 
 const Verb verb_table_network[] = {
@@ -618,9 +484,5 @@ const Verb verb_table_network[] = {
         { "net-undefine", NET, "undefine a persistent network",
           "Undefine the configuration for a persistent network.",
           network_only_options, VERB_NEEDS_URI, verb_net_undefine },
-        { "domifaddr", "Domain Monitoring", "Get network interfaces' addresses for a running domain",
-          "Get network interfaces' addresses for a running domain, from the DHCP leases\n"
-          "of the managed networks its interfaces are on.",
-          domifaddr_options, VERB_NEEDS_URI, verb_domifaddr },
         {}
 };

@@ -163,6 +163,36 @@ bool string_is_uint(const char *s);
 /* 32 hex digits, dashes anywhere: a UUID to look up rather than a name. */
 bool string_looks_like_uuid(const char *s);
 
+/* --- networks (ctl-network.c) ------------------------------------------------ */
+
+/* Calls a Manager method about a network. On failure: virsh's pair of lines,
+ * "failed to get network 'NAME'" for an unknown one, else FAILURE (when
+ * given), then the manager's own message. */
+int ctl_net_call(Context *c, const char *network, const char *failure, const char *member,
+                 sd_bus_message **ret_reply, const char *types, ...);
+/* virsh takes a network's name or its UUID: the name. */
+int ctl_resolve_network(Context *c, const char *spec, char **ret);
+/* GetNetworkXML(name, flags); reports a failure itself. */
+int ctl_get_network_xml(Context *c, const char *name, uint64_t flags, char **ret);
+
+/* --- editing a definition (ctl-edit.c): edit and net-edit ------------------ */
+
+/* What edit and net-edit edit: how to get the stored XML and define it. */
+typedef struct EditTarget {
+        const char *kind;               /* "Domain": the messages' first word */
+        const char *what;               /* "domain": in the middle of a message */
+        bool quote_name;                /* virsh quotes a domain's name, not a network's */
+        int (*get_xml)(Context *c, const char *name, uint64_t flags, char **ret);
+        uint64_t inactive_flag;         /* get_xml's flag for the stored definition */
+        int (*define)(Context *c, const char *xml, sd_bus_message **ret_reply); /* reports a failure */
+        const char *define_member;      /* its method, for messages */
+        const char *path_prefix;        /* of the object path it answers */
+} EditTarget;
+
+/* The stored definition of NAME in the editor until it is defined, left
+ * unchanged, or given up; virsh's messages. */
+int ctl_edit_definition(Context *c, const char *name, const EditTarget *t);
+
 /* --- verb tables ---------------------------------------------------------- */
 
 extern const Verb verb_table_domain[];
@@ -177,6 +207,8 @@ extern const Verb verb_table_enter[];
 extern const Verb verb_table_event[];
 extern const Verb verb_table_import[];
 extern const Verb verb_table_network[];
+extern const Verb verb_table_netaddr[];
+extern const Verb verb_table_netedit[];
 extern const Verb verb_table_native[];
 extern const Verb verb_table_help[];
 

@@ -29,6 +29,8 @@ static const Verb *const verb_tables[] = {
         verb_table_event,
         verb_table_import,
         verb_table_network,
+        verb_table_netaddr,
+        verb_table_netedit,
         verb_table_validate,
         verb_table_native,
         verb_table_help,

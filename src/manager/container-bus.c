@@ -583,7 +583,7 @@ static int property_get_autostart(sd_bus *bus, const char *path, const char *int
         return sd_bus_message_append(reply, "b", (int) c->autostart);
 }
 
-void container_set_state_reason(Container *c, const char *reason) {
+void container_apply_state_reason(Container *c, const char *reason) {
         /* static strings, so that nothing is freed with the container */
         static const char *const known[] = { "booted", "unpaused", "user", "shutdown", "destroyed", "crashed", "failed" };
 
@@ -593,6 +593,11 @@ void container_set_state_reason(Container *c, const char *reason) {
         for (size_t i = 0; i < ELEMENTSOF(known); i++)
                 if (streq_ptr(reason, known[i]))
                         c->state_reason = known[i];
+}
+
+void container_set_state_reason(Container *c, const char *reason) {
+        container_apply_state_reason(c, reason);
+        state_reason_save(c);
 }
 
 static int property_get_state_reason(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -66,6 +66,9 @@ int container_new(Manager *m, DomainDef *def, bool persistent, Container **ret) 
         c->persistent = persistent;
         c->def = def; /* owned from here on success */
 
+        /* a restarted manager's: how the container got to its state */
+        state_reason_load(c);
+
         /* The list holds it: our reference goes when we return. */
         manager_link_container(m, c);
         *ret = c;
@@ -202,6 +205,7 @@ void container_drop_if_unused(Container *c) {
         if (c->persistent || container_is_active(c) || !c->linked)
                 return;
         (void) manager_emit_container_removed(c->manager, c);
+        state_reason_forget(c);
         manager_unlink_container(c->manager, c);
 }
 

@@ -191,6 +191,13 @@ int container_emit_changed(Container *c, const char *prop, ...);
  * crashed, failed; "paused" is kept as libvirt's "user") as the StateReason;
  * anything else is unknown. */
 void container_set_state_reason(Container *c, const char *reason);
+/* The same without keeping it (state-reason.c reads it back with this). */
+void container_apply_state_reason(Container *c, const char *reason);
+
+/* state-reason.c: the StateReason kept across manager restarts */
+void state_reason_save(Container *c);
+void state_reason_load(Container *c);   /* at container_new() */
+void state_reason_forget(Container *c); /* the container is gone (undefined, transient stopped) */
 /* A reply handler whose userdata is the call to answer: forwards the answer,
  * or the error verbatim. */
 int bus_forward_empty_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error);

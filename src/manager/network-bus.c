@@ -77,6 +77,14 @@ static int nmethod_set_autostart(sd_bus_message *msg, void *userdata, sd_bus_err
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+static int nmethod_update(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Network *n = userdata;
+        int r = check_manage(n, msg, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        return network_update(n, msg, error);
+}
+
 static int nmethod_get_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *xml = NULL;
         Network *n = userdata;
@@ -181,6 +189,8 @@ DEFINE_REDIRECT_METHOD(method_destroy_network, nmethod_destroy);
 DEFINE_REDIRECT_METHOD(method_get_network, reply_network_path);
 DEFINE_REDIRECT_METHOD(method_get_network_xml, nmethod_get_xml);
 DEFINE_REDIRECT_METHOD(method_set_network_autostart, nmethod_set_autostart);
+DEFINE_REDIRECT_METHOD(method_get_network_dhcp_leases, network_get_dhcp_leases);
+DEFINE_REDIRECT_METHOD(method_update_network, nmethod_update);
 
 static int compare_networks(const void *a, const void *b) {
         const Network *x = *(Network *const *) a, *y = *(Network *const *) b;
@@ -269,6 +279,12 @@ static const sd_bus_vtable network_vtable[] = {
         SD_BUS_METHOD_WITH_NAMES("SetAutostart", "b", SD_BUS_PARAM(on), "", , nmethod_set_autostart,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetXML", "t", SD_BUS_PARAM(flags), "s", SD_BUS_PARAM(xml), nmethod_get_xml,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetDHCPLeases", "s", SD_BUS_PARAM(mac), "a(stisssuss)", SD_BUS_PARAM(leases),
+                                 network_get_dhcp_leases, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Update", "ssist",
+                                 SD_BUS_PARAM(command) SD_BUS_PARAM(section) SD_BUS_PARAM(parent_index)
+                                 SD_BUS_PARAM(xml) SD_BUS_PARAM(flags), "", , nmethod_update,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };

@@ -31,8 +31,35 @@ static int pid_path(Networks *ns, const char *name, char **ret) {
         return asprintf(ret, "%s/%s.pid", ns->run_dir, name) < 0 ? -ENOMEM : 0;
 }
 
+int network_write_run_file(Networks *ns, const char *path, FILE **f, char **text) {
+        int r;
+
+        if (fflush(*f) != 0 || ferror(*f))
+                return -ENOMEM;
+        r = fclose(*f);
+        *f = NULL;
+        if (r != 0)
+                return -ENOMEM;
+        r = mkdir_p(ns->run_dir, 0755);
+        if (r < 0)
+                return r;
+        return write_file_atomic(path, *text, 0644);
+}
+
+/* The network's own <ip><dhcp><host> entries, apart from the containers'
+ * (NAME.hosts): dnsmasq re-reads both on SIGHUP, so net-update changes them
+ * live. */
+static int static_hosts_path(Networks *ns, const char *name, char **ret) {
+        return asprintf(ret, "%s/%s.dhcp-hosts", ns->run_dir, name) < 0 ? -ENOMEM : 0;
+}
+
+/* The network's <dns><host> names, dnsmasq's addn-hosts (also re-read on SIGHUP). */
+static int dns_hosts_path(Networks *ns, const char *name, char **ret) {
+        return asprintf(ret, "%s/%s.addn-hosts", ns->run_dir, name) < 0 ? -ENOMEM : 0;
+}
+
 void dnsmasq_remove_files(Networks *ns, const char *name) {
-        _cleanup_free_ char *conf = NULL, *pid = NULL, *hosts = NULL;
+        _cleanup_free_ char *conf = NULL, *pid = NULL, *hosts = NULL, *static_hosts = NULL, *dns_hosts = NULL;
 
         if (conf_path(ns, name, &conf) >= 0)
                 (void) unlink(conf);
@@ -40,6 +67,67 @@ void dnsmasq_remove_files(Networks *ns, const char *name) {
                 (void) unlink(pid);
         if (network_hosts_path(ns, name, &hosts) >= 0)
                 (void) unlink(hosts);
+        if (static_hosts_path(ns, name, &static_hosts) >= 0)
+                (void) unlink(static_hosts);
+        if (dns_hosts_path(ns, name, &dns_hosts) >= 0)
+                (void) unlink(dns_hosts);
+}
+
+int dnsmasq_write_static_hosts(Networks *ns, const NetworkDef *def) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        size_t size = 0;
+        int r;
+
+        r = static_hosts_path(ns, def->name, &path);
+        if (r < 0)
+                return r;
+        f = open_memstream(&text, &size);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "# Written by vivariumd: the <host> entries of network '%s'; edit the network instead.\n",
+                def->name);
+        ARRAY_FOREACH(ip, def->ips, def->n_ips) {
+                if (!ip->dhcp)
+                        continue;
+                /* dhcp-host= values, one a line */
+                ARRAY_FOREACH(h, ip->hosts, ip->n_hosts) {
+                        char mac[18];
+
+                        if (h->has_mac) {
+                                mac_format(h->mac, mac);
+                                fprintf(f, "%s,", mac);
+                        }
+                        if (ip->family == AF_INET6)
+                                fprintf(f, "[%s]", h->ip);
+                        else
+                                fputs(h->ip, f);
+                        if (h->name)
+                                fprintf(f, ",%s", h->name);
+                        fputc('\n', f);
+                }
+        }
+        r = network_write_run_file(ns, path, &f, &text);
+        if (r < 0)
+                return r;
+
+        path = mfree(path);
+        text = mfree(text);
+        r = dns_hosts_path(ns, def->name, &path);
+        if (r < 0)
+                return r;
+        f = open_memstream(&text, &size);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "# Written by vivariumd: the <dns><host> names of network '%s'; edit the network instead.\n",
+                def->name);
+        ARRAY_FOREACH(h, def->dns_hosts, def->n_dns_hosts) {
+                fputs(h->ip, f);
+                ARRAY_FOREACH(name, h->hostnames, h->n_hostnames)
+                        fprintf(f, " %s", *name);
+                fputc('\n', f);
+        }
+        return network_write_run_file(ns, path, &f, &text);
 }
 
 static void netmask_string(unsigned prefix, char buf[INET_ADDRSTRLEN]) {
@@ -57,9 +145,12 @@ static uint64_t range_size(const NetworkDhcpRange *r) {
         return (uint64_t) ntohl(b.s_addr) - ntohl(a.s_addr) + 1;
 }
 
-int dnsmasq_write_config(Networks *ns, const NetworkDef *def, char **ret_path) {
-        _cleanup_free_ char *path = NULL, *pid = NULL, *text = NULL, *hosts = NULL;
-        bool dhcp4 = false;
+/* FRESH_HOSTS: at start, the containers' hosts file begins empty; a
+ * configuration rewritten while the network runs (net-update) keeps it. */
+static int write_config(Networks *ns, const NetworkDef *def, bool fresh_hosts, char **ret_path) {
+        _cleanup_free_ char *path = NULL, *pid = NULL, *text = NULL, *hosts = NULL, *static_hosts = NULL,
+                            *dns_hosts = NULL;
+        bool dhcp4 = false, any_dhcp = false;
         _cleanup_fclose_ FILE *f = NULL;
         uint64_t leases = 0;
         size_t size = 0;
@@ -132,27 +223,22 @@ int dnsmasq_write_config(Networks *ns, const NetworkDef *def, char **ret_path) {
                                 ra = true;
                         }
                 }
-                ARRAY_FOREACH(h, ip->hosts, ip->n_hosts) {
-                        char mac[18];
-
-                        fputs("dhcp-host=", f);
-                        if (h->has_mac) {
-                                mac_format(h->mac, mac);
-                                fprintf(f, "%s,", mac);
-                        }
-                        if (ip->family == AF_INET6)
-                                fprintf(f, "[%s]", h->ip);
-                        else
-                                fputs(h->ip, f);
-                        if (h->name)
-                                fprintf(f, ",%s", h->name);
-                        fputc('\n', f);
-                        leases++;
-                }
+                any_dhcp = true;
+                leases += ip->n_hosts;
         }
         r = network_hosts_path(ns, def->name, &hosts);
         if (r < 0)
                 return r;
+        r = dns_hosts_path(ns, def->name, &dns_hosts);
+        if (r < 0)
+                return r;
+        /* always, so that net-update adds names without a restart */
+        fprintf(f, "addn-hosts=%s\n", dns_hosts);
+        r = static_hosts_path(ns, def->name, &static_hosts);
+        if (r < 0)
+                return r;
+        if (any_dhcp)
+                fprintf(f, "dhcp-hostsfile=%s\n", static_hosts);
         if (dhcp4)
                 /* The containers' addresses (network-lease.c), empty at start. */
                 fprintf(f, "dhcp-hostsfile=%s\n", hosts);
@@ -161,23 +247,28 @@ int dnsmasq_write_config(Networks *ns, const NetworkDef *def, char **ret_path) {
         if (ra)
                 fputs("enable-ra\n", f);
 
-        if (fflush(f) != 0 || ferror(f))
-                return -ENOMEM;
-        if (fclose(TAKE_PTR(f)) != 0)
-                return -ENOMEM;
-
-        r = mkdir_p(ns->run_dir, 0755);
+        r = network_write_run_file(ns, path, &f, &text);
         if (r < 0)
                 return r;
-        r = write_file_atomic(path, text, 0644);
+        r = dnsmasq_write_static_hosts(ns, def);
         if (r < 0)
                 return r;
-        r = write_file_atomic(hosts, "", 0644);
-        if (r < 0)
-                return r;
+        if (fresh_hosts) {
+                r = write_file_atomic(hosts, "", 0644);
+                if (r < 0)
+                        return r;
+        }
         if (ret_path)
                 *ret_path = TAKE_PTR(path);
         return 0;
+}
+
+int dnsmasq_write_config(Networks *ns, const NetworkDef *def, char **ret_path) {
+        return write_config(ns, def, true, ret_path);
+}
+
+int dnsmasq_rewrite_config(Networks *ns, const NetworkDef *def) {
+        return write_config(ns, def, false, NULL);
 }
 
 typedef struct UnitCall {

@@ -79,18 +79,11 @@ static int write_hosts_file(Network *n) {
                 fprintf(f, "# vivarium %s %s %s\n", res->container, mac, addr);
                 fprintf(f, "%s,%s\n", mac, addr);
         }
-        if (fflush(f) != 0 || ferror(f))
-                return -ENOMEM;
-        if (fclose(TAKE_PTR(f)) != 0)
-                return -ENOMEM;
-        r = mkdir_p(n->owner->run_dir, 0755);
-        if (r < 0)
-                return r;
-        return write_file_atomic(path, text, 0644);
+        return network_write_run_file(n->owner, path, &f, &text);
 }
 
 /* dnsmasq re-reads the hosts file on SIGHUP; systemd knows its PID. */
-static void reload_dnsmasq(Network *n) {
+void network_reload_dnsmasq(Network *n) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
@@ -234,7 +227,7 @@ int network_reserve_address(Network *n, const char *container, const uint8_t mac
                 return sd_bus_error_set_errnof(error, r, "Failed to write the DHCP hosts of network '%s': %m",
                                                n->name);
         }
-        reload_dnsmasq(n);
+        network_reload_dnsmasq(n);
 
         struct in_addr a = { .s_addr = htonl(chosen) };
         *ret_address = strdup(inet_ntoa(a));
@@ -283,7 +276,7 @@ static void release_where(Network *n, const char *container) {
                 return;
         if (write_hosts_file(n) < 0)
                 fprintf(stderr, "Failed to rewrite the DHCP hosts of network '%s', ignoring.\n", n->name);
-        reload_dnsmasq(n);
+        network_reload_dnsmasq(n);
 }
 
 void networks_release_container(Manager *m, const char *container) {

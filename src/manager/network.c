@@ -51,7 +51,7 @@ static int autostart_path(Networks *ns, const char *name, char **ret) {
 
 /* --- the model -------------------------------------------------------------- */
 
-static int network_def_copy(const NetworkDef *def, NetworkDef **ret) {
+int network_def_copy(const NetworkDef *def, NetworkDef **ret) {
         _cleanup_free_ char *xml = NULL;
         XmlDiag diag = {};
         int r;
@@ -327,6 +327,28 @@ static void install_default(Networks *ns) {
 }
 
 /* --- bringing a network up and down ------------------------------------------ */
+
+/* The live XML names the bridge that containers attach to, and is what a
+ * restarted manager adopts. */
+static int write_live(Networks *ns, const NetworkDef *live) {
+        _cleanup_free_ char *path = NULL, *xml = NULL;
+        int r;
+
+        xml = network_def_format(live);
+        if (!xml)
+                return -ENOMEM;
+        r = mkdir_p(ns->run_dir, 0755);
+        if (r < 0)
+                return r;
+        r = live_path(ns, live->name, &path);
+        if (r < 0)
+                return r;
+        return write_file_atomic(path, xml, 0644);
+}
+
+int network_save_live(Network *n) {
+        return n->live ? write_live(n->owner, n->live) : -ENOENT;
+}
 
 static void remove_live_files(Networks *ns, const char *name) {
         _cleanup_free_ char *path = NULL;
@@ -657,7 +679,7 @@ static int job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_er
 int network_start(Network *n, sd_bus_message *msg, sd_bus_error *error) {
         Networks *ns = n->owner;
         _cleanup_(network_def_freep) NetworkDef *live = NULL;
-        _cleanup_free_ char *path = NULL, *xml = NULL, *nft_error = NULL;
+        _cleanup_free_ char *nft_error = NULL;
         int r;
 
         if (n->active || n->op == NETWORK_OP_STARTING)
@@ -698,13 +720,7 @@ int network_start(Network *n, sd_bus_message *msg, sd_bus_error *error) {
                                                n->name);
         }
 
-        /* The live XML names the bridge that containers attach to. */
-        xml = network_def_format(live);
-        r = xml ? mkdir_p(ns->run_dir, 0755) : -ENOMEM;
-        if (r >= 0)
-                r = live_path(ns, n->name, &path);
-        if (r >= 0)
-                r = write_file_atomic(path, xml, 0644);
+        r = write_live(ns, live);
         if (r < 0) {
                 tear_down(ns, n->name, live->bridge);
                 return sd_bus_error_set_errnof(error, r, "Failed to write the live state of network '%s': %m",
@@ -797,7 +813,7 @@ static bool word_is_safe(const char *s, const char *extra, size_t max) {
 
 /* Names that end up in dnsmasq's configuration and in nft's script: a quote
  * or a newline there would add directives of the caller's choosing. */
-static int check_names(const NetworkDef *def, sd_bus_error *error) {
+int network_check_names(const NetworkDef *def, sd_bus_error *error) {
         if (def->bridge && !word_is_safe(def->bridge, "_.-+", 15))
                 return sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG,
                                          "Invalid bridge name '%s': expected 1 to 15 characters among A-Z a-z 0-9 _ . - +",
@@ -823,7 +839,7 @@ int network_define(Networks *ns, NetworkDef *def, bool persistent, Network **ret
         char buf[37];
         int r;
 
-        r = check_names(def, error);
+        r = network_check_names(def, error);
         if (r < 0)
                 return r;
 

@@ -7,6 +7,7 @@
  * manager restart, and the D-Bus side (Manager methods, Network objects). */
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <systemd/sd-bus.h>
 
 #include "manager.h"
@@ -101,6 +102,11 @@ int network_start(Network *n, sd_bus_message *msg, sd_bus_error *error);
 int network_destroy(Network *n, sd_bus_message *msg, sd_bus_error *error);
 int network_set_autostart(Network *n, bool on, sd_bus_error *error);
 void network_drop(Network *n);           /* removes a transient, inactive network */
+int network_def_copy(const NetworkDef *def, NetworkDef **ret);
+/* Bridge, forward device, domain and DHCP host names that are safe in
+ * dnsmasq's and nft's configuration; InvalidConfig otherwise. */
+int network_check_names(const NetworkDef *def, sd_bus_error *error);
+int network_save_live(Network *n);       /* /run/vivarium/networks/NAME.xml from n->live */
 
 /* network-bus.c */
 int networks_bus_setup(Manager *m);
@@ -116,6 +122,17 @@ int method_list_networks(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 int method_get_network(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int method_get_network_xml(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int method_set_network_autostart(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int method_get_network_dhcp_leases(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int method_update_network(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+
+/* network-update.c: Network.Update(s command, s section, i parent_index,
+ * s xml, t flags), net-update; answers msg */
+int network_update(Network *n, sd_bus_message *msg, sd_bus_error *error);
+
+/* network-query.c: Network.GetDHCPLeases(s mac) (userdata: the Network) and
+ * Manager.GetInterfaceAddresses(s name, s source) */
+int network_get_dhcp_leases(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int method_get_interface_addresses(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 
 #define NETWORK_MANAGER_METHODS                                                                                  \
         SD_BUS_METHOD_WITH_NAMES("DefineNetworkXML", "s", SD_BUS_PARAM(xml), "o", SD_BUS_PARAM(path),            \
@@ -136,12 +153,31 @@ int method_set_network_autostart(sd_bus_message *msg, void *userdata, sd_bus_err
                                  SD_BUS_PARAM(xml), method_get_network_xml, SD_BUS_VTABLE_UNPRIVILEGED),         \
         SD_BUS_METHOD_WITH_NAMES("SetNetworkAutostart", "sb", SD_BUS_PARAM(name) SD_BUS_PARAM(on), "", ,         \
                                  method_set_network_autostart, SD_BUS_VTABLE_UNPRIVILEGED),                      \
+        SD_BUS_METHOD_WITH_NAMES("GetNetworkDHCPLeases", "ss", SD_BUS_PARAM(name) SD_BUS_PARAM(mac),            \
+                                 "a(stisssuss)", SD_BUS_PARAM(leases), method_get_network_dhcp_leases,          \
+                                 SD_BUS_VTABLE_UNPRIVILEGED),                                                    \
+        SD_BUS_METHOD_WITH_NAMES("UpdateNetwork", "sssist",                                                    \
+                                 SD_BUS_PARAM(name) SD_BUS_PARAM(command) SD_BUS_PARAM(section)                  \
+                                 SD_BUS_PARAM(parent_index) SD_BUS_PARAM(xml) SD_BUS_PARAM(flags), "", ,         \
+                                 method_update_network, SD_BUS_VTABLE_UNPRIVILEGED),                             \
+        SD_BUS_METHOD_WITH_NAMES("GetInterfaceAddresses", "ss", SD_BUS_PARAM(name) SD_BUS_PARAM(source),        \
+                                 "a(ssa(isu))", SD_BUS_PARAM(interfaces), method_get_interface_addresses,       \
+                                 SD_BUS_VTABLE_UNPRIVILEGED),                                                    \
         SD_BUS_SIGNAL_WITH_NAMES("NetworkEvent", "sss",                                                          \
                                  SD_BUS_PARAM(name) SD_BUS_PARAM(event) SD_BUS_PARAM(detail), 0)
 
 /* network-dnsmasq.c */
 bool network_wants_dnsmasq(const NetworkDef *def);
 int dnsmasq_write_config(Networks *ns, const NetworkDef *def, char **ret_path);
+/* While the network runs: the configuration again, the containers' hosts
+ * file kept (net-update of a range, then a restart of the unit). */
+int dnsmasq_rewrite_config(Networks *ns, const NetworkDef *def);
+/* Closes the open_memstream() F of TEXT and writes TEXT atomically to PATH
+ * under the run directory (made if missing). */
+int network_write_run_file(Networks *ns, const char *path, FILE **f, char **text);
+/* NAME.dhcp-hosts and NAME.addn-hosts: the network's <ip><dhcp><host> and
+ * <dns><host> entries, both re-read on SIGHUP. */
+int dnsmasq_write_static_hosts(Networks *ns, const NetworkDef *def);
 int dnsmasq_start(Network *n);          /* StartTransientUnit; the job goes to n->job */
 int dnsmasq_stop(Network *n, bool wait); /* StopUnit; with wait, the job goes to n->job */
 int dnsmasq_stop_unit_of(Networks *ns, const char *name); /* StopUnit, not waited for */
@@ -159,6 +195,8 @@ int network_reserve_address(Network *n, const char *container, const uint8_t mac
                             sd_bus_error *error);
 void networks_release_container(Manager *m, const char *container); /* and its leases */
 void network_reservations_clear(Network *n);
+/* SIGHUP to the network's dnsmasq: its hosts files again (logs a failure). */
+void network_reload_dnsmasq(Network *n);
 void networks_adopt_reservations(Manager *m);
 
 /* network-nft.c */

@@ -41,6 +41,13 @@ NetworkDef *network_def_free(NetworkDef *def) {
                 free(ip->hosts);
         }
         free(def->ips);
+        ARRAY_FOREACH(h, def->dns_hosts, def->n_dns_hosts) {
+                free(h->ip);
+                ARRAY_FOREACH(name, h->hostnames, h->n_hostnames)
+                        free(*name);
+                free(h->hostnames);
+        }
+        free(def->dns_hosts);
         free(def);
         return NULL;
 }
@@ -228,6 +235,44 @@ static int parse_ip(NetParser *p, xmlNode *n) {
         return 0;
 }
 
+static int parse_dns(NetParser *p, xmlNode *dns) {
+        NetworkDef *def = p->def;
+
+        XML_FOREACH_ELEMENT(c, dns) {
+                NetworkDnsHost *h;
+                Addr a;
+                int r;
+
+                if (!xml_name_is(c, "host"))
+                        continue;
+                h = XML_ARRAY_GROW(def->dns_hosts, def->n_dns_hosts);
+                if (!h)
+                        return -ENOMEM;
+                {
+                        _cleanup_free_ char *ip = xml_prop(c, "ip");
+                        h->family = ip && strchr(ip, ':') ? AF_INET6 : AF_INET;
+                }
+                if ((r = parse_addr(p, c, "ip", h->family, &a, &h->ip)) < 0)
+                        return r;
+                XML_FOREACH_ELEMENT(n, c) {
+                        char **name;
+
+                        if (!xml_name_is(n, "hostname"))
+                                continue;
+                        name = XML_ARRAY_GROW(h->hostnames, h->n_hostnames);
+                        if (!name)
+                                return -ENOMEM;
+                        *name = xml_text(n);
+                        if (!*name)
+                                return -ENOMEM;
+                }
+                for (size_t i = 0; i + 1 < def->n_dns_hosts; i++)
+                        if (streq(def->dns_hosts[i].ip, h->ip))
+                                return ERR(p, c, "ip", "DNS host address '%s' is given twice", h->ip);
+        }
+        return 0;
+}
+
 static int parse_network(NetParser *p, xmlNode *root) {
         NetworkDef *def = p->def;
         bool have_uuid = false;
@@ -287,6 +332,8 @@ static int parse_network(NetParser *p, xmlNode *root) {
                         r = xml_prop_opt(c, "name", &def->domain_name);
                 } else if (xml_name_is(c, "ip"))
                         r = parse_ip(p, c);
+                else if (xml_name_is(c, "dns"))
+                        r = parse_dns(p, c);
                 if (r < 0)
                         return r;
         }
@@ -410,6 +457,21 @@ char *network_def_format(const NetworkDef *def) {
                 xml_buf_printf(&b, "  <domain");
                 xml_buf_attr(&b, "name", def->domain_name);
                 xml_buf_printf(&b, "/>\n");
+        }
+        if (def->n_dns_hosts > 0) {
+                xml_buf_printf(&b, "  <dns>\n");
+                ARRAY_FOREACH(h, def->dns_hosts, def->n_dns_hosts) {
+                        xml_buf_printf(&b, "    <host");
+                        xml_buf_attr(&b, "ip", h->ip);
+                        xml_buf_printf(&b, ">\n");
+                        ARRAY_FOREACH(name, h->hostnames, h->n_hostnames) {
+                                xml_buf_printf(&b, "      <hostname>");
+                                xml_buf_escaped(&b, *name, false);
+                                xml_buf_printf(&b, "</hostname>\n");
+                        }
+                        xml_buf_printf(&b, "    </host>\n");
+                }
+                xml_buf_printf(&b, "  </dns>\n");
         }
         ARRAY_FOREACH(ip, def->ips, def->n_ips)
                 format_ip(&b, ip);

@@ -44,6 +44,15 @@ typedef struct NetworkIP {
         size_t n_hosts;
 } NetworkIP;
 
+/* <dns><host ip=...><hostname>NAME</hostname>...</host>: names dnsmasq
+ * answers on the network (its addn-hosts file). */
+typedef struct NetworkDnsHost {
+        int family;             /* of ip */
+        char *ip;
+        char **hostnames;       /* n_hostnames >= 1 */
+        size_t n_hostnames;
+} NetworkDnsHost;
+
 typedef struct NetworkDef {
         char *name;
         uint8_t uuid[16];
@@ -63,6 +72,9 @@ typedef struct NetworkDef {
 
         NetworkIP *ips;
         size_t n_ips;
+
+        NetworkDnsHost *dns_hosts;
+        size_t n_dns_hosts;
 } NetworkDef;
 
 NetworkDef *network_def_free(NetworkDef *def);

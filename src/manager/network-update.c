@@ -1,0 +1,527 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* net-update (libvirt's virNetworkUpdate): one entry of a network's
+ * <ip><dhcp> or <dns> added, deleted or modified, in the persistent
+ * definition and/or in the running network. The running dnsmasq takes a
+ * changed <host> list on SIGHUP (its dhcp-hostsfile and addn-hosts); a
+ * changed range needs its configuration written again and the unit
+ * restarted (leases survive in the lease file). */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "bus-names.h"
+#include "macros.h"
+#include "network.h"
+
+/* libvirt's VIR_NETWORK_UPDATE_AFFECT_* */
+#define UPDATE_AFFECT_LIVE   UINT64_C(1)
+#define UPDATE_AFFECT_CONFIG UINT64_C(2)
+
+typedef enum UpdateCommand {
+        UPDATE_ADD_LAST,        /* add, add-last */
+        UPDATE_ADD_FIRST,
+        UPDATE_DELETE,
+        UPDATE_MODIFY,
+} UpdateCommand;
+
+typedef enum UpdateSection {
+        SECTION_DHCP_HOST,
+        SECTION_DHCP_RANGE,
+        SECTION_DNS_HOST,
+} UpdateSection;
+
+static const char *const section_names[] = {
+        [SECTION_DHCP_HOST] = "ip-dhcp-host",
+        [SECTION_DHCP_RANGE] = "ip-dhcp-range",
+        [SECTION_DNS_HOST] = "dns-host",
+};
+
+static int parse_command(const char *s, UpdateCommand *ret) {
+        if (streq(s, "add") || streq(s, "add-last"))
+                *ret = UPDATE_ADD_LAST;
+        else if (streq(s, "add-first"))
+                *ret = UPDATE_ADD_FIRST;
+        else if (streq(s, "delete"))
+                *ret = UPDATE_DELETE;
+        else if (streq(s, "modify"))
+                *ret = UPDATE_MODIFY;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+/* The sections libvirt knows; those Vivarium cannot change yet are refused
+ * by name, not as unknown. */
+static int parse_section(const char *s, UpdateSection *ret) {
+        static const char *const known[] = { "bridge", "domain", "ip", "forward", "forward-interface",
+                                             "forward-pf", "portgroup", "dns-txt", "dns-srv" };
+
+        for (size_t i = 0; i < ELEMENTSOF(section_names); i++)
+                if (streq(s, section_names[i])) {
+                        *ret = (UpdateSection) i;
+                        return 0;
+                }
+        for (size_t i = 0; i < ELEMENTSOF(known); i++)
+                if (streq(s, known[i]))
+                        return -EOPNOTSUPP;
+        return -EINVAL;
+}
+
+/* The <ip> that the entry goes in: the one at PARENT_INDEX, or (-1) the first
+ * IPv4 one with DHCP, else the first IPv4 one, as libvirt picks it. */
+static int pick_ip(const NetworkDef *def, int parent_index, const char *network, size_t *ret,
+                   sd_bus_error *error) {
+        if (parent_index >= 0) {
+                if ((size_t) parent_index >= def->n_ips)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "couldn't update dhcp entry - no <ip> element found at index %d in network '%s'",
+                                                 parent_index, network);
+                *ret = (size_t) parent_index;
+                return 0;
+        }
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < def->n_ips; i++)
+                        if (def->ips[i].family == AF_INET && (pass == 1 || def->ips[i].dhcp)) {
+                                *ret = i;
+                                return 0;
+                        }
+        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                 "couldn't update dhcp entry - network '%s' has no IPv4 <ip> element", network);
+}
+
+/* The parser's message without its location (which would point into the
+ * wrapper document made below). */
+static const char *diag_message(const XmlDiag *diag) {
+        const char *m = diag->error ?: "invalid XML", *p = startswith(m, "(xml):");
+
+        /* "(xml):LINE:COLUMN: message" */
+        for (int colons = 0; p && colons < 2; colons++)
+                p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL;
+        if (!p)
+                return m;
+        while (*p == ' ')
+                p++;
+        return p;
+}
+
+/* The entry, parsed by the network parser itself (schema, addresses inside
+ * the subnet, MAC checks): inside a network made of the target <ip> alone,
+ * or of a <dns> for a dns-host. */
+static int parse_entry(const NetworkIP *ip, UpdateSection section, const char *snippet, const char *network,
+                       NetworkDef **ret, sd_bus_error *error) {
+        _cleanup_free_ char *doc = NULL;
+        NetworkDef *entry = NULL;
+        XmlDiag diag = {};
+        const char *want = section == SECTION_DHCP_RANGE ? "range" : "host";
+        size_t n;
+        int r;
+
+        /* ip->address comes from a parsed definition: an address, no markup */
+        if (section == SECTION_DNS_HOST)
+                r = asprintf(&doc, "<network><name>update</name><dns>\n%s\n</dns></network>", snippet);
+        else
+                r = asprintf(&doc, "<network><name>update</name><ip address='%s' prefix='%u'><dhcp>\n%s\n</dhcp></ip></network>",
+                             ip->address, ip->prefix, snippet);
+        if (r < 0)
+                return -ENOMEM;
+        r = network_def_parse(doc, strlen(doc), "(xml)", &entry, &diag);
+        if (r < 0) {
+                r = sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG, "Invalid <%s> for network '%s': %s", want,
+                                      network, diag_message(&diag));
+                xml_diag_done(&diag);
+                return r;
+        }
+        xml_diag_done(&diag);
+        /* Exactly one element of the section: nothing slipped around it. */
+        if (section == SECTION_DNS_HOST)
+                n = entry->n_ips == 0 ? entry->n_dns_hosts : 0;
+        else if (entry->n_ips != 1 || entry->n_dns_hosts != 0 || entry->ips[0].n_ranges + entry->ips[0].n_hosts != 1)
+                n = 0;
+        else
+                n = section == SECTION_DHCP_HOST ? entry->ips[0].n_hosts : entry->ips[0].n_ranges;
+        if (n != 1) {
+                network_def_free(entry);
+                return sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG,
+                                         "Invalid XML for section '%s' of network '%s': expected one <%s> element",
+                                         section_names[section], network, want);
+        }
+        *ret = entry;
+        return 0;
+}
+
+static char *host_string(const NetworkDhcpHost *h) {
+        char mac[18] = "";
+        char *s;
+
+        if (h->has_mac)
+                mac_format(h->mac, mac);
+        if (asprintf(&s, "<host%s%s%s%s%s%s ip='%s'/>", h->has_mac ? " mac='" : "", mac, h->has_mac ? "'" : "",
+                     h->name ? " name='" : "", strempty(h->name), h->name ? "'" : "", h->ip) < 0)
+                return NULL;
+        return s;
+}
+
+/* libvirt's matching: for delete, every attribute the entry gives equals the
+ * host's; for modify, the MAC (or, without one, the name) finds the host. */
+static bool host_matches_all(const NetworkDhcpHost *h, const NetworkDhcpHost *want) {
+        return (!want->has_mac || (h->has_mac && memcmp(h->mac, want->mac, 6) == 0)) &&
+               (!want->name || streq_ptr(h->name, want->name)) && streq(h->ip, want->ip);
+}
+
+static bool host_same_key(const NetworkDhcpHost *h, const NetworkDhcpHost *want) {
+        if (want->has_mac)
+                return h->has_mac && memcmp(h->mac, want->mac, 6) == 0;
+        return want->name && streq_ptr(h->name, want->name);
+}
+
+static bool host_clashes(const NetworkDhcpHost *h, const NetworkDhcpHost *want) {
+        return (want->has_mac && h->has_mac && memcmp(h->mac, want->mac, 6) == 0) ||
+               (want->name && streq_ptr(h->name, want->name)) || streq(h->ip, want->ip);
+}
+
+static void host_done(NetworkDhcpHost *h) {
+        free(h->name);
+        free(h->ip);
+}
+
+static int update_hosts(NetworkIP *ip, UpdateCommand cmd, NetworkDhcpHost *want, const char *network,
+                        sd_bus_error *error) {
+        _cleanup_free_ char *text = host_string(want);
+        size_t i;
+
+        if (!text)
+                return -ENOMEM;
+        switch (cmd) {
+        case UPDATE_ADD_FIRST:
+        case UPDATE_ADD_LAST: {
+                NetworkDhcpHost *grown;
+
+                for (i = 0; i < ip->n_hosts; i++)
+                        if (host_clashes(&ip->hosts[i], want)) {
+                                _cleanup_free_ char *have = host_string(&ip->hosts[i]);
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "there is an existing dhcp host entry in network '%s' that matches \"%s\"",
+                                                         network, have ?: text);
+                        }
+                grown = reallocarray(ip->hosts, ip->n_hosts + 1, sizeof(NetworkDhcpHost));
+                if (!grown)
+                        return -ENOMEM;
+                ip->hosts = grown;
+                if (cmd == UPDATE_ADD_FIRST) {
+                        memmove(ip->hosts + 1, ip->hosts, ip->n_hosts * sizeof(NetworkDhcpHost));
+                        ip->hosts[0] = *want;
+                } else
+                        ip->hosts[ip->n_hosts] = *want;
+                ip->n_hosts++;
+                *want = (NetworkDhcpHost) {};
+                return 0;
+        }
+        case UPDATE_DELETE:
+                for (i = 0; i < ip->n_hosts; i++)
+                        if (host_matches_all(&ip->hosts[i], want))
+                                break;
+                if (i == ip->n_hosts)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "couldn't locate a matching dhcp host entry in network '%s': no \"%s\"",
+                                                 network, text);
+                host_done(&ip->hosts[i]);
+                memmove(ip->hosts + i, ip->hosts + i + 1, (ip->n_hosts - i - 1) * sizeof(NetworkDhcpHost));
+                ip->n_hosts--;
+                return 0;
+        case UPDATE_MODIFY:
+                for (i = 0; i < ip->n_hosts; i++)
+                        if (host_same_key(&ip->hosts[i], want))
+                                break;
+                if (i == ip->n_hosts)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "couldn't locate an existing dhcp host entry in network '%s' to modify with \"%s\"",
+                                                 network, text);
+                host_done(&ip->hosts[i]);
+                ip->hosts[i] = *want;
+                *want = (NetworkDhcpHost) {};
+                return 0;
+        }
+        return -EINVAL;
+}
+
+static int update_ranges(NetworkIP *ip, UpdateCommand cmd, NetworkDhcpRange *want, const char *network,
+                         sd_bus_error *error) {
+        size_t i;
+
+        for (i = 0; i < ip->n_ranges; i++)
+                if (streq(ip->ranges[i].start, want->start) && streq(ip->ranges[i].end, want->end))
+                        break;
+        switch (cmd) {
+        case UPDATE_ADD_FIRST:
+        case UPDATE_ADD_LAST: {
+                NetworkDhcpRange *grown;
+
+                if (i < ip->n_ranges)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "there is an existing dhcp range entry in network '%s' that matches \"<range start='%s' end='%s'/>\"",
+                                                 network, want->start, want->end);
+                grown = reallocarray(ip->ranges, ip->n_ranges + 1, sizeof(NetworkDhcpRange));
+                if (!grown)
+                        return -ENOMEM;
+                ip->ranges = grown;
+                if (cmd == UPDATE_ADD_FIRST) {
+                        memmove(ip->ranges + 1, ip->ranges, ip->n_ranges * sizeof(NetworkDhcpRange));
+                        ip->ranges[0] = *want;
+                } else
+                        ip->ranges[ip->n_ranges] = *want;
+                ip->n_ranges++;
+                ip->dhcp = true;
+                *want = (NetworkDhcpRange) {};
+                return 0;
+        }
+        case UPDATE_DELETE:
+                if (i == ip->n_ranges)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "couldn't locate a matching dhcp range entry in network '%s': no \"<range start='%s' end='%s'/>\"",
+                                                 network, want->start, want->end);
+                free(ip->ranges[i].start);
+                free(ip->ranges[i].end);
+                memmove(ip->ranges + i, ip->ranges + i + 1, (ip->n_ranges - i - 1) * sizeof(NetworkDhcpRange));
+                ip->n_ranges--;
+                return 0;
+        case UPDATE_MODIFY:
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "Operation not supported: dhcp ranges cannot be modified, only added or deleted");
+        }
+        return -EINVAL;
+}
+
+static bool dns_host_has_name(const NetworkDnsHost *h, const char *name) {
+        ARRAY_FOREACH(n, h->hostnames, h->n_hostnames)
+                if (strcasecmp(*n, name) == 0)
+                        return true;
+        return false;
+}
+
+/* libvirt's rules: an added host shares no address and no name with one
+ * there; a deleted one is found by its address and all its names. */
+static int update_dns_hosts(NetworkDef *def, UpdateCommand cmd, NetworkDnsHost *want, const char *network,
+                            sd_bus_error *error) {
+        size_t i;
+
+        switch (cmd) {
+        case UPDATE_ADD_FIRST:
+        case UPDATE_ADD_LAST: {
+                NetworkDnsHost *grown;
+
+                ARRAY_FOREACH(h, def->dns_hosts, def->n_dns_hosts) {
+                        bool clash = streq(h->ip, want->ip);
+
+                        ARRAY_FOREACH(n, want->hostnames, want->n_hostnames)
+                                clash = clash || dns_host_has_name(h, *n);
+                        if (clash)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "there is already at least one DNS HOST record with a matching field in network '%s' (ip '%s')",
+                                                         network, h->ip);
+                }
+                grown = reallocarray(def->dns_hosts, def->n_dns_hosts + 1, sizeof(NetworkDnsHost));
+                if (!grown)
+                        return -ENOMEM;
+                def->dns_hosts = grown;
+                if (cmd == UPDATE_ADD_FIRST) {
+                        memmove(def->dns_hosts + 1, def->dns_hosts, def->n_dns_hosts * sizeof(NetworkDnsHost));
+                        def->dns_hosts[0] = *want;
+                } else
+                        def->dns_hosts[def->n_dns_hosts] = *want;
+                def->n_dns_hosts++;
+                *want = (NetworkDnsHost) {};
+                return 0;
+        }
+        case UPDATE_DELETE:
+                for (i = 0; i < def->n_dns_hosts; i++) {
+                        bool all = streq(def->dns_hosts[i].ip, want->ip);
+
+                        ARRAY_FOREACH(n, want->hostnames, want->n_hostnames)
+                                all = all && dns_host_has_name(&def->dns_hosts[i], *n);
+                        if (all)
+                                break;
+                }
+                if (i == def->n_dns_hosts)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "couldn't locate a matching DNS HOST record in network '%s': no host '%s' with those names",
+                                                 network, want->ip);
+                NetworkDnsHost gone = def->dns_hosts[i];
+                memmove(def->dns_hosts + i, def->dns_hosts + i + 1,
+                        (def->n_dns_hosts - i - 1) * sizeof(NetworkDnsHost));
+                def->n_dns_hosts--;
+                free(gone.ip);
+                ARRAY_FOREACH(n, gone.hostnames, gone.n_hostnames)
+                        free(*n);
+                free(gone.hostnames);
+                return 0;
+        case UPDATE_MODIFY:
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "Operation not supported: DNS HOST records cannot be modified, only added or deleted");
+        }
+        return -EINVAL;
+}
+
+/* A copy of DEF with the change made, checked as a whole definition (the
+ * parser's duplicate and subnet checks, the names dnsmasq gets). */
+static int updated_copy(const NetworkDef *def, UpdateCommand cmd, UpdateSection section, int parent_index,
+                        const char *snippet, NetworkDef **ret, sd_bus_error *error) {
+        _cleanup_(network_def_freep) NetworkDef *copy = NULL, *entry = NULL, *checked = NULL;
+        _cleanup_free_ char *xml = NULL;
+        XmlDiag diag = {};
+        size_t idx = 0;
+        int r;
+
+        if (section != SECTION_DNS_HOST) {
+                r = pick_ip(def, parent_index, def->name, &idx, error);
+                if (r < 0)
+                        return r;
+        }
+        r = parse_entry(section == SECTION_DNS_HOST ? NULL : &def->ips[idx], section, snippet, def->name, &entry,
+                        error);
+        if (r < 0)
+                return r;
+        r = network_def_copy(def, &copy);
+        if (r < 0)
+                return r;
+        if (section == SECTION_DHCP_HOST)
+                r = update_hosts(&copy->ips[idx], cmd, &entry->ips[0].hosts[0], def->name, error);
+        else if (section == SECTION_DHCP_RANGE)
+                r = update_ranges(&copy->ips[idx], cmd, &entry->ips[0].ranges[0], def->name, error);
+        else
+                r = update_dns_hosts(copy, cmd, &entry->dns_hosts[0], def->name, error);
+        if (r < 0)
+                return r;
+
+        xml = network_def_format(copy);
+        if (!xml)
+                return -ENOMEM;
+        r = network_def_parse(xml, strlen(xml), "(xml)", &checked, &diag);
+        if (r < 0) {
+                r = sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG, "The update would make network '%s' invalid: %s",
+                                      def->name, diag_message(&diag));
+                xml_diag_done(&diag);
+                return r;
+        }
+        xml_diag_done(&diag);
+        r = network_check_names(checked, error);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(checked);
+        return 0;
+}
+
+/* The running dnsmasq follows: hosts by SIGHUP, ranges by a restart. */
+static int apply_live(Network *n, NetworkDef *live, UpdateSection section, sd_bus_error *error) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        NetworkDef *old = n->live;
+        int r;
+
+        n->live = live;
+        r = network_save_live(n);
+        if (r >= 0 && n->has_dnsmasq)
+                r = section == SECTION_DHCP_RANGE ? dnsmasq_rewrite_config(n->owner, live)
+                                                  : dnsmasq_write_static_hosts(n->owner, live);
+        if (r < 0) {
+                n->live = old;
+                (void) network_save_live(n);
+                return sd_bus_error_set_errnof(error, r, "Failed to write the live configuration of network '%s': %m",
+                                               n->name);
+        }
+        network_def_free(old);
+        if (!n->has_dnsmasq)
+                return 0;
+        if (section != SECTION_DHCP_RANGE) {
+                network_reload_dnsmasq(n);
+                return 0;
+        }
+        r = sd_bus_call_method(n->owner->manager->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE, "RestartUnit", &e,
+                               NULL, "ss", n->unit, "replace");
+        if (r < 0)
+                return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
+                                         "Failed to restart dnsmasq of network '%s' with its new DHCP ranges: %s",
+                                         n->name, e.message ?: strerror(-r));
+        return 0;
+}
+
+int network_update(Network *n, sd_bus_message *msg, sd_bus_error *error) {
+        _cleanup_(network_def_freep) NetworkDef *config = NULL, *live = NULL;
+        const char *command, *section_name, *snippet;
+        UpdateCommand cmd;
+        UpdateSection section;
+        int32_t parent_index;
+        uint64_t flags;
+        bool do_live, do_config;
+        int r;
+
+        r = sd_bus_message_read(msg, "ssist", &command, &section_name, &parent_index, &snippet, &flags);
+        if (r < 0)
+                return r;
+        if (parse_command(command, &cmd) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "unrecognized command name '%s': expected add, add-first, add-last, delete or modify",
+                                         command);
+        r = parse_section(section_name, &section);
+        if (r == -EOPNOTSUPP)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "Operation not supported: can't update '%s' section of network '%s': Vivarium updates ip-dhcp-host, ip-dhcp-range and dns-host",
+                                         section_name, n->name);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "unrecognized section name '%s'",
+                                         section_name);
+        if (flags & ~(UPDATE_AFFECT_LIVE | UPDATE_AFFECT_CONFIG))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64,
+                                         flags & ~(UPDATE_AFFECT_LIVE | UPDATE_AFFECT_CONFIG));
+        if (n->op != NETWORK_OP_NONE)
+                return sd_bus_error_setf(error, VIV_ERROR_NETWORK_ACTIVE, "Network '%s' is being started or destroyed",
+                                         n->name);
+
+        /* libvirt's "current": the live network when it runs, else the
+         * definition. */
+        do_live = flags & UPDATE_AFFECT_LIVE;
+        do_config = flags & UPDATE_AFFECT_CONFIG;
+        if (!do_live && !do_config) {
+                do_live = n->active;
+                do_config = !n->active;
+        }
+        if (do_live && !n->active)
+                return sd_bus_error_setf(error, VIV_ERROR_NETWORK_NOT_ACTIVE,
+                                         "Requested operation is not valid: network '%s' is not active", n->name);
+        if (do_config && !n->persistent)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "cannot change persistent config of a transient network");
+
+        /* Both checked before either is changed: all or nothing. */
+        if (do_config) {
+                r = updated_copy(n->def, cmd, section, parent_index, snippet, &config, error);
+                if (r < 0)
+                        return r;
+        }
+        if (do_live) {
+                r = updated_copy(n->live, cmd, section, parent_index, snippet, &live, error);
+                if (r < 0)
+                        return r;
+        }
+        if (config) {
+                Network *same = NULL;
+
+                r = network_define(n->owner, config, true, &same, error);
+                if (r < 0)
+                        return r;
+                TAKE_PTR(config);
+        }
+        if (live) {
+                r = apply_live(n, live, section, error);
+                if (r < 0)
+                        return r;
+                TAKE_PTR(live);
+        }
+        fprintf(stderr, "Network '%s' updated: %s %s%s%s.\n", n->name, command, section_name,
+                do_config ? ", persistent config" : "", do_live ? ", live state" : "");
+        return sd_bus_reply_method_return(msg, NULL);
+}
