@@ -16,6 +16,14 @@ containers:
   crun      the anchor in the same host: `crun --systemd-cgroup run -d` of the
             same read-only root running sleep, serially and by 8 clients,
             `crun delete -f` of all
+  floor     systemd's own part: `systemd-run --scope` of `sleep` by 8 clients,
+            each waiting until its command runs (a FIFO), no root, no
+            namespaces: the scope job alone, as every start through systemd
+            has it
+The 8-client runs of all three go in four quarters: the time per container
+of each quarter, and the CPU that systemd (PID 1), dbus-daemon and the
+manager spent in it, show what grows with the number already running.
+BENCH_SCALE_SERIAL=0 leaves out the serial runs (an A/B of the 8-client part).
 """
 import os
 import statistics
@@ -29,6 +37,7 @@ import bench as B
 N = int(os.environ.get("BENCH_SCALE_N") or (20 if B.QUICK else 1000))
 CLIENTS = 8
 VIVCTL_OLD = os.environ.get("BENCH_SCALE_VIVCTL_OLD", "")
+SERIAL = os.environ.get("BENCH_SCALE_SERIAL", "1") != "0"
 CRUN_BUNDLE = B.WORK + "/crun-sleep"
 
 
@@ -93,6 +102,32 @@ def at_once(fns):
 def parallel(op, parts):
     """CLIENTS bench-clients at once, each one call at a time: (wall s, results)"""
     return at_once([lambda n=n, p=p: batch(op, n, p) for n, p in parts])
+
+
+def pid_of(unit):
+    return int(B.out("systemctl", "show", "-P", "MainPID", unit).strip() or 0)
+
+
+def quartered(n, start_quarter):
+    """start_quarter(k, count) starts count containers by CLIENTS clients (the
+    quarter k of n) and returns (ok, failed): per quarter its wall time and
+    the CPU seconds of systemd, dbus-daemon and the manager meanwhile"""
+    pids = {"systemd": 1, "dbus": pid_of("dbus.service"), "manager": B.manager_pid()}
+    q = n // 4
+    out = []
+    for k in range(4):
+        count = q if k < 3 else n - 3 * q
+        cpu0 = {name: cpu_s(pid) for name, pid in pids.items() if pid}
+        t = time.perf_counter()
+        ok, failed = start_quarter(k, count)
+        row = {"n": count, "elapsed_s": time.perf_counter() - t, "ok": ok, "failed": failed}
+        for name, c0 in cpu0.items():
+            try:
+                row[f"{name}_cpu_s"] = cpu_s(pids[name]) - c0
+            except OSError:
+                pass
+        out.append(row)
+    return out
 
 
 def split(n, prefix):
@@ -191,6 +226,12 @@ def restart(row):
 def stage_vivarium(res):
     with open(f"{B.XMLDIR}/scale.xml", "w") as fh:
         fh.write(scale_xml())
+    if SERIAL:
+        stage_vivarium_serial(res)
+    stage_vivarium_parallel(res)
+
+
+def stage_vivarium_serial(res):
     mp = B.manager_pid()
     s = {"n": N, "list_ms": {0: list_ms()}, "quarters": []}
     res["serial"] = s
@@ -211,14 +252,21 @@ def stage_vivarium(res):
     s["destroy"] = destroy_all([(x["ok"] + x["failed"], f"s{k}-") for k, x in enumerate(s["quarters"])])
     res["serial"] = s
 
+
+def stage_vivarium_parallel(res):
     B.log(f"scale: {CLIENTS} clients")
     p = {"n": N}
     res["parallel"] = p
     mp = B.manager_pid()
     cpu0 = cpu_s(mp)
-    parts = split(N, "p")
-    p["all_running_s"], p["clients"] = parallel("create", parts)
-    p["failed"] = sum(r["failed"] for r in p["clients"])
+
+    def quarter(k, count):
+        _, r = parallel("create", split(count, f"p{k}-"))
+        return sum(x["ok"] for x in r), sum(x["failed"] for x in r)
+    p["quarters"] = quartered(N, quarter)
+    p["all_running_s"] = sum(x["elapsed_s"] for x in p["quarters"])
+    p["failed"] = sum(x["failed"] for x in p["quarters"])
+    parts = [pt for k, x in enumerate(p["quarters"]) for pt in split(x["n"], f"p{k}-")]
     p["running"] = running_count()
     p["manager_cpu_s"] = cpu_s(mp) - cpu0
     p["list_ms_at_n"] = list_ms()
@@ -268,10 +316,24 @@ def stage_crun(res):
     crun_prepare()
     r = {}
     for label, clients in (("serial", 1), ("parallel", CLIENTS)):
+        if label == "serial" and not SERIAL:
+            continue
         names = [f"sc-{label[0]}{i}" for i in range(N)]
         B.log(f"scale: crun, {label}")
-        el, fails = crun_parallel(names, "run", clients)
-        row = {"all_running_s": el, "failed": len(fails), "errors": fails[:3], "running": crun_running()}
+        if clients == 1:
+            el, fails = crun_parallel(names, "run", clients)
+            row = {}
+        else:
+            errors = []
+
+            def quarter(k, count, names=names, errors=errors):
+                q = N // 4
+                _, f = crun_parallel(names[k * q:k * q + count], "run", clients)
+                errors.extend(f)
+                return count - len(f), len(f)
+            row = {"quarters": quartered(N, quarter)}
+            el, fails = sum(x["elapsed_s"] for x in row["quarters"]), errors
+        row.update({"all_running_s": el, "failed": len(fails), "errors": fails[:3], "running": crun_running()})
         el, fails = crun_parallel(names, "delete", CLIENTS)
         row["destroy_s"] = el
         row["destroy_failed"] = len(fails)
@@ -280,14 +342,66 @@ def stage_crun(res):
     res["crun"] = r
 
 
+def floor_many(names):
+    """systemd-run --scope of sleep, one at a time: each returns once its
+    command runs (it writes into a pipe that we read; EOF: systemd-run
+    failed; bash: dash takes no fd above 9), as vivctl create returns once
+    init runs"""
+    fails = []
+    for name in names:
+        r, w = os.pipe()
+        p = subprocess.Popen(["systemd-run", "--scope", "-q", "-u", name, "--", "/bin/bash", "-c",
+                              f"echo >&{w}; exec {w}>&-; exec /bin/sleep 100000"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             pass_fds=(w,))
+        os.close(w)
+        with os.fdopen(r) as fh:
+            if not fh.read():
+                fails.append(name)
+        p.returncode = 0    # it runs on as the scope's process: not waited for
+    return fails
+
+
+def floor_scopes():
+    o = B.out("systemctl", "list-units", "--plain", "--no-legend", "--state=running", "fl-*.scope")
+    return len([x for x in o.splitlines() if x.strip()])
+
+
+def stage_floor(res):
+    """the physical floor of a start through systemd: its scope job, alone"""
+    r = {"n": N}
+    res["floor"] = r
+    B.log(f"scale: systemd-run --scope, {CLIENTS} clients")
+    names = [f"fl-{i}" for i in range(N)]
+
+    def quarter(k, count):
+        q = N // 4
+        part = names[k * q:k * q + count]
+        _, fails = at_once([lambda ns=part[c::CLIENTS]: floor_many(ns) for c in range(CLIENTS)])
+        f = sum(len(x) for x in fails)
+        return count - f, f
+    r["quarters"] = quartered(N, quarter)
+    r["all_running_s"] = sum(x["elapsed_s"] for x in r["quarters"])
+    r["failed"] = sum(x["failed"] for x in r["quarters"])
+    r["running"] = floor_scopes()
+    t = time.perf_counter()
+    subprocess.run(["systemctl", "stop", "fl-*.scope"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    r["destroy_s"] = time.perf_counter() - t
+    r["left"] = floor_scopes()
+
+
 def stage_scale(res):
     r = {"n": N, "clients": CLIENTS}
     res["scale"] = r    # what was measured stays, if a later part fails
     stage_vivarium(r)
     stage_crun(r)
+    stage_floor(r)
 
 
 def report_scale(sc, lines):
+    report_quarters(sc, lines)
+    if "serial" not in sc or "serial" not in sc.get("crun", {}):
+        return
     s, p, c = sc["serial"], sc["parallel"], sc["crun"]
     n = sc["n"]
     lines.append(f"### Scale: {n} containers running `sleep` (private busybox root: one read-only root on a "
@@ -331,3 +445,39 @@ def report_scale(sc, lines):
                  f"{s['restart_all_adopted_s']:.2f} s; {s['restart_same_id']} kept their helper, "
                  f"{s['restart_lost']} lost.")
     lines.append("")
+
+
+def report_quarters(sc, lines):
+    """the 8-client runs side by side, quarter by quarter"""
+    rows = [("Vivarium (`CreateXML`)", sc.get("parallel", {})),
+            ("crun --systemd-cgroup run -d", sc.get("crun", {}).get("parallel", {})),
+            ("systemd-run --scope (the floor)", sc.get("floor", {}))]
+    rows = [(label, r) for label, r in rows if r.get("quarters")]
+    if not rows:
+        return
+    n = sc["n"]
+    lines.append(f"### {n} containers by {sc['clients']} clients, quarter by quarter")
+    lines.append("")
+    lines.append("| runtime | all running, s | / floor | " +
+                 " | ".join(f"ms a start, quarter {k + 1}" for k in range(4)) +
+                 " | CPU s of systemd / dbus-daemon / vivariumd, last quarter | failed |")
+    lines.append("| --- | ---: | ---: |" + " ---: |" * 4 + " --- | ---: |")
+    floor = sc.get("floor", {}).get("all_running_s")
+    for label, r in rows:
+        qs = r["quarters"]
+        last = qs[-1]
+        cpu = " / ".join(f"{last[k]:.1f}" if k in last else "-"
+                         for k in ("systemd_cpu_s", "dbus_cpu_s", "manager_cpu_s"))
+        ratio = f"{r['all_running_s'] / floor:.2f}" if floor else ""
+        lines.append(f"| {label} | {r['all_running_s']:.1f} | {ratio} | " +
+                     " | ".join(f"{q['elapsed_s'] * 1000 / max(q['n'], 1):.1f}" for q in qs) +
+                     f" | {cpu} | {r.get('failed', 0)} |")
+    lines.append("")
+    p = sc.get("parallel", {})
+    if "list_ms_at_n" in p:
+        lines.append(f"ListContainers with {p['running']} running (median of 100 calls): {p['list_ms_at_n']:.2f} ms; "
+                     f"manager RSS {p['manager_rss_kib'] / 1024:.1f} MiB, destroy all "
+                     f"{p['destroy']['all_gone_s']:.1f} s (crun "
+                     f"{sc.get('crun', {}).get('parallel', {}).get('destroy_s', 0):.1f} s, "
+                     f"`systemctl stop` of the floor's scopes {sc.get('floor', {}).get('destroy_s', 0):.1f} s).")
+        lines.append("")
