@@ -162,6 +162,11 @@ static int describe_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
 
         c->leader_pid = (pid_t) leader_pid;
         c->paused = streq(state, VIV_STATE_PAUSED);
+        if (c->adopt_register) {
+                /* a start its manager left (adopt-starting.c): maybe before INIT */
+                c->adopt_register = false;
+                (void) machine_register_adopted(c, c->leader_pid);
+        }
         fprintf(stderr, "Adopted running container '%s': helper %d, init %u, scope %s.\n", c->name,
                 (int) c->helper_pid, leader_pid, unit);
         (void) container_emit_changed(c, "State", "LeaderPID", NULL);

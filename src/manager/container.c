@@ -242,6 +242,7 @@ static void container_reset_runtime(Container *c) {
         c->scope_retried = false;
         c->scope_created = false;
         c->destroy_requested = false;
+        c->adopt_register = false;
         c->paused = false;
         c->got_exited = false;
         c->exit_code = 0;
@@ -451,6 +452,13 @@ static int start_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
                 (void) scope_kill(c->manager, c->unit, SIGKILL);
         container_fail_start(c, msg ? msg : "Timed out starting the container", true);
         return 0;
+}
+
+int container_arm_start_timer(Container *c) {
+        /* <vivarium:notify>: the helper waits that long for READY=1 and
+         * fails the start itself; ours is the bound if the helper hangs */
+        return sd_event_add_time_relative(c->manager->event, &c->start_timer, CLOCK_MONOTONIC,
+                                          START_TIMEOUT_USEC + usec_notify(c), 0, start_timer_cb, c);
 }
 
 /* The cpuset v1 cgroup of <vcpu cpuset> (cgroup-v1.h): the helper removes
@@ -806,11 +814,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
         c->start_msg = sd_bus_message_ref(msg);
         fprintf(stderr, "Starting container '%s': helper %d.\n", c->name, (int) c->helper_pid);
 
-        /* <vivarium:notify>: the helper waits that long for READY=1 and
-         * fails the start itself; ours is the bound if the helper hangs */
-        r = sd_event_add_time_relative(c->manager->event, &c->start_timer, CLOCK_MONOTONIC,
-                                       START_TIMEOUT_USEC + usec_notify(c), 0,
-                                       start_timer_cb, c);
+        r = container_arm_start_timer(c);
         if (r < 0)
                 fprintf(stderr, "Failed to arm the start timeout of container '%s', ignoring: %s\n", c->name,
                         strerror(-r));
@@ -883,6 +887,28 @@ int container_destroy(Container *c, sd_bus_message *msg) {
         return 1;
 }
 
+/* A run found at start-up whose helper is gone (it ended while no manager
+ * ran): nobody told machined, which still lists it (machine.c), and the
+ * helper could not remove its filter, its ports' rules, its lent links. The
+ * scope goes with whatever the helper left in it. C->live is that run's. */
+void container_adopted_gone(Container *c, const char *why) {
+        int r;
+
+        fprintf(stderr, "Container '%s' is no longer running (%s): cleaning up scope %s.\n", c->name, why, c->unit);
+        r = machine_unregister_ended(c->manager, c->name);
+        if (r < 0)
+                fprintf(stderr, "Failed to unregister container '%s' from systemd-machined, ignoring: %s\n",
+                        c->name, strerror(-r));
+        (void) scope_stop(c->manager, c->unit);
+        devices_reclaim(c, c->live);
+        container_remove_run_files(c);
+        container_reset_runtime(c);
+        /* a Destroy while adopt_starting() looked for the helper */
+        container_reply_stop_waiters(c);
+        /* a transient one was made for this run only */
+        container_drop_if_unused(c);
+}
+
 /* A helper found running at start-up: the same container, the same Id.
  * Alive means that its control socket takes our connection and the process
  * listening on it exists (SO_PEERCRED, then a pidfd): the container runs from
@@ -896,7 +922,6 @@ int container_adopt(Manager *m, DomainDef *live) {
         _cleanup_close_ int pidfd = -EBADF;
         Container *c;
         pid_t helper_pid = 0;
-        bool created = false;
         int r;
 
         c = manager_find_container(m, live->name);
@@ -910,7 +935,6 @@ int container_adopt(Manager *m, DomainDef *live) {
                 if (r < 0)
                         return r;
                 TAKE_PTR(def);
-                created = true;
         }
 
         r = helper_peer_pid(c, &helper_pid);
@@ -918,23 +942,19 @@ int container_adopt(Manager *m, DomainDef *live) {
                 pidfd = pidfd_open(helper_pid, 0);
                 if (pidfd < 0)
                         r = -errno;
+        } else if (r == -ENOENT || r == -ECONNREFUSED) {
+                /* No socket (yet): the live XML is written before the
+                 * helper is spawned, its socket made only at READY. A
+                 * manager that ended during a start left it so; its helper
+                 * may still live in the scope and finish the start. */
+                c->live = TAKE_PTR(owned);
+                if (adopt_starting(c) >= 0)
+                        return 0;
+                owned = TAKE_PTR(c->live);
         }
         if (r < 0) {
-                fprintf(stderr, "Container '%s' is no longer running (%s): cleaning up scope %s.\n", c->name,
-                        strerror(-r), c->unit);
-                r = machine_unregister_ended(m, c->name);
-                if (r < 0)
-                        fprintf(stderr, "Failed to unregister container '%s' from systemd-machined, ignoring: %s\n",
-                                c->name, strerror(-r));
-                (void) scope_stop(m, c->unit);
-                /* Its helper could not remove its filter; its addresses
-                 * are released by networks_adopt_reservations(). */
-                nft_remove_guard(m, live);
-                ports_remove(m, live);
-                devices_reclaim(c, live);
-                container_remove_run_files(c);
-                if (created)
-                        manager_unlink_container(m, c);
+                c->live = TAKE_PTR(owned);
+                container_adopted_gone(c, strerror(-r));
                 return 0;
         }
 

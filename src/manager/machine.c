@@ -50,13 +50,11 @@ static int register_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         return 0;
 }
 
-int machine_register_async(Container *c, pid_t leader) {
+static int register_message_new(Container *c, pid_t leader, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         const DomainFilesystem *root = c->live ? domain_def_root(c->live) : NULL;
         int r;
 
-        if (c->machine_slot || c->machine_registered || leader <= 0)
-                return 0;
         r = sd_bus_message_new_method_call(c->manager->bus, &m, "org.freedesktop.machine1",
                                            "/org/freedesktop/machine1", "org.freedesktop.machine1.Manager",
                                            "RegisterMachine");
@@ -68,8 +66,37 @@ int machine_register_async(Container *c, pid_t leader) {
                 r = sd_bus_message_append(m, "ssus", "vivarium", "container", (uint32_t) leader,
                                           /* an image root has no directory on the host */
                                           !root ? "/" : root->type == FILESYSTEM_MOUNT ? root->source : "");
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int machine_register_async(Container *c, pid_t leader) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        if (c->machine_slot || c->machine_registered || leader <= 0)
+                return 0;
+        r = register_message_new(c, leader, &m);
         if (r >= 0)
                 r = sd_bus_call_async(c->manager->bus, &c->machine_slot, m, register_reply, c, MACHINED_TIMEOUT_USEC);
+        if (r < 0)
+                fprintf(stderr, "Failed to register container '%s' with systemd-machined, ignoring: %s\n", c->name,
+                        strerror(-r));
+        return r;
+}
+
+int machine_register_adopted(Container *c, pid_t leader) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        if (leader <= 0)
+                return 0;
+        r = register_message_new(c, leader, &m);
+        /* machined's activation is fine: a start would have asked for it too */
+        if (r >= 0)
+                r = sd_bus_send(c->manager->bus, m, NULL);
         if (r < 0)
                 fprintf(stderr, "Failed to register container '%s' with systemd-machined, ignoring: %s\n", c->name,
                         strerror(-r));

@@ -50,6 +50,8 @@ typedef enum StartPhase {
         START_PHASE_HANDSHAKE, /* GO sent, waiting for READY/ERROR */
         START_PHASE_REGISTER,  /* READY, waiting for machined's answer to RegisterMachine (machine.c) */
         START_PHASE_FAILING,   /* failed: waiting for the helper to be gone */
+        START_PHASE_ADOPT,     /* left by a manager that ended: its helper looked for in
+                                * the scope, then its socket awaited (adopt-starting.c) */
 } StartPhase;
 
 struct Container {
@@ -111,7 +113,10 @@ struct Container {
         bool adopt_started;            /* ... and asked (one of ADOPT_WINDOW) */
         unsigned adopt_tries;
         uint64_t adopt_deadline;       /* CLOCK_MONOTONIC: Describe is asked again until then */
-        sd_event_source *adopt_timer;  /* the next Describe */
+        sd_event_source *adopt_timer;  /* the next Describe; in START_PHASE_ADOPT the next
+                                        * look for the socket */
+        bool adopt_register;           /* adopted from a start: RegisterMachine once Describe
+                                        * names init (its manager may have ended before) */
         uint64_t restart_window_usec;  /* CLOCK_MONOTONIC start of the lifecycle restarts counted */
         unsigned restarts_in_window;
 
@@ -342,9 +347,15 @@ void container_helper_error(Container *c, const char *message);
 void container_helper_ready(Container *c, pid_t leader);
 void container_helper_init(Container *c, pid_t leader);
 void container_now_running(Container *c);
+/* The start's bound (the helper's own timeouts and ours): then the helper
+ * and its scope are killed and the start fails. */
+int container_arm_start_timer(Container *c);
 
 /* machine.c: machined's registration, on the manager's connection */
 int machine_register_async(Container *c, pid_t leader);
+/* RegisterMachine for a container adopted from a start, whose manager may
+ * have registered it or not: "already exists" is fine, the reply is not awaited. */
+int machine_register_adopted(Container *c, pid_t leader);
 int machine_unregister(Container *c);
 int machine_unregister_ended(Manager *m, const char *name);
 int machine_watch_exits(Manager *m);
@@ -352,11 +363,19 @@ void machine_forget(Container *c);
 void container_helper_gone(Container *c);
 int container_pidfd_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 int container_adopt(Manager *m, DomainDef *live);
+/* A run found at start-up (C->live) whose helper is gone: cleaned up, WHY logged. */
+void container_adopted_gone(Container *c, const char *why);
 /* adopt.c: asks an adopted helper's Describe until it answers, its process is
  * gone, or the wait is over; then runs the reconnect hook. */
 int adopt_describe(Container *c);
 /* Its adoption ends (the helper is gone, or Describe answered): lets the next one ask. */
 void adopt_forget(Container *c);
+/* adopt-starting.c: C's live XML is there but its helper's socket is not (a
+ * manager ended during its start): looks for the helper in the scope and,
+ * while it lives, waits for its socket (then the container runs, adopted)
+ * or its end (then the start failed). < 0: nothing to wait for (the caller
+ * cleans up as for a helper that is gone). */
+int adopt_starting(Container *c);
 /* NAME.<suffix> under the run directory, one run's files; "xml" first */
 #define N_CONTAINER_RUN_FILES 5
 extern const char *const container_run_file_suffixes[N_CONTAINER_RUN_FILES];
