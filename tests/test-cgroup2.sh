@@ -189,8 +189,8 @@ if [ $unified = 1 ]; then
 	t=$(printf '%s\n' "$st" | sed -n 's/^  cpu.time=//p')
 	check "domstats cpu.time is the scope's cpu.stat usage_usec ($u0 <= ${t:-?}/1000 <= $u1)" \
 		test -n "$t" -a "$((${t:-0} / 1000))" -ge "${u0:-1}" -a "$((${t:-0} / 1000))" -le "${u1:-0}"
-	tasks=$(printf '%s\n' "$st" | sed -n 's/^  tasks.current=//p')
-	check "domstats tasks.current = pids.current ($tasks)" same "$tasks" "$(cgf pids.current)"
+	# tasks.current: below, while the payload is frozen (its counter loop forks
+	# 20 times a second, so pids.current is never still while it runs).
 else
 	echo "# hybrid: the limits in v1 files are resources' checks"
 fi
@@ -211,6 +211,10 @@ a=$(count)
 sleep 1
 b=$(count)
 check "the counter stands still while frozen ($a, $b)" same "$b" "$a"
+if [ $unified = 1 ]; then
+	tasks=$(vivctl domstats cg 2>&1 | sed -n 's/^  tasks.current=//p')
+	check "domstats tasks.current = pids.current while frozen ($tasks)" same "$tasks" "$(cgf pids.current)"
+fi
 out=$(vivctl resume cg 2>&1)
 check "resume ($out)" contains "$out" "Domain cg resumed"
 check "payload/cgroup.freeze is 0" same "$(in_host cat "$payload/cgroup.freeze")" 0

@@ -104,6 +104,10 @@ if command -v busctl >/dev/null 2>&1; then
 		echo "check hostbus-list: busctl (host bus bound in) ListContainers -> ok" >>"$out.tmp"
 	else
 		echo "check hostbus-list: busctl (host bus bound in) ListContainers -> failed: $r" >>"$out.tmp"
+		# sd-bus says why (the authentication, the Hello, the socket).
+		SYSTEMD_LOG_LEVEL=debug busctl $hostbus call org.vivarium1 /org/vivarium1 org.vivarium1.Manager ListContainers 2>&1 |
+			tail -n 12 | sed 's/^/    debug: /' >>"$out.tmp"
+		ls -ln /hostbus >>"$out.tmp" 2>&1
 	fi
 	bus bus-createxml "busctl (host bus bound in) CreateXML with <capabilities policy='allow'/>" \
 		$hostbus call org.vivarium1 /org/vivarium1 org.vivarium1.Manager CreateXML st "$evil" 0

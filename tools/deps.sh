@@ -37,9 +37,14 @@ VIVARIUM_VM_DEPS=(
 # run the tests (meson test, testhost_install); mmdebstrap: tools/mkroot checks
 # for it before it finds its cached root (carried in by run.sh); qemu-utils:
 # qemu-nbd for the nbd test; file: tests check that busybox is static.
+# libnss-systemd: as on a standard Debian install (and this machine), the host
+# resolves a container's user-namespace UIDs through machined's userdb
+# ("vu-NAME-UID"); without it dbus-daemon drops such a container's connection
+# after its authentication (it must resolve the UID), which the security suite's
+# shared-root checks found.
 VIVARIUM_VM_GUEST_DEPS=(
         linux-image-amd64/bookworm-backports initramfs-tools
-        systemd systemd-sysv udev dbus kmod systemd-container
+        systemd systemd-sysv udev dbus kmod systemd-container libnss-systemd
         libsystemd0 libxml2 libnl-3-200 libnl-route-3-200 libseccomp2 libcap2
         libarchive13 libjson-c5
         meson ninja-build python3

@@ -6,7 +6,7 @@
 # machine's job.log; out/ goes back to the machine.
 set -u
 J=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=/dev/null # written by run.sh: VM_SRC, VM_BUILD, VM_ARGS
+# shellcheck source=/dev/null # written by run.sh: VM_SRC, VM_BUILD, VM_ARGS, VM_ENV, VM_DEADLINE
 . "$J/env"
 mkdir -p "$VM_SRC" && mount --bind "$J/src" "$VM_SRC" || exit 1
 mkdir -p "$VM_BUILD" && mount --bind "$J/build" "$VM_BUILD" || exit 1
@@ -52,7 +52,25 @@ export VIVARIUM_TEST_SLOWDOWN=10
 export TESTHOST_ENV="SYSTEMD_BUS_TIMEOUT=10min VIVARIUM_TEST_SLOWDOWN=$VIVARIUM_TEST_SLOWDOWN${TESTHOST_ENV:+ $TESTHOST_ENV}"
 # shellcheck disable=SC2086,SC2163 # VAR=VALUE words
 [ -z "$VM_ENV" ] || export $VM_ENV
-meson test -C "$VM_BUILD" --no-rebuild --print-errorlogs --timeout-multiplier 10 "${VM_ARGS[@]}"
+# VM_DEADLINE (seconds since the epoch; this clock is the machine's, from qemu's
+# RTC): meson is stopped then (SIGTERM: it interrupts the running tests, which
+# clean up, and writes its logs), so that a run that cannot finish in time says
+# which tests it did not finish instead of being killed from outside.
+meson test -C "$VM_BUILD" --no-rebuild --print-errorlogs --timeout-multiplier 10 "${VM_ARGS[@]}" &
+mpid=$!
+if [ -n "${VM_DEADLINE:-}" ]; then
+	echo "vm: deadline $(date -u -d "@$VM_DEADLINE" +%H:%M:%S) UTC, $((VM_DEADLINE - $(date +%s))) s from now"
+	while kill -0 $mpid 2>/dev/null && [ "$(date +%s)" -lt "$VM_DEADLINE" ]; do
+		sleep 5
+	done
+	if kill -0 $mpid 2>/dev/null; then
+		echo "vm: DEADLINE: stopping meson test (its running tests are interrupted, the rest do not start)"
+		kill -TERM $mpid
+		for _ in $(seq 1 60); do kill -0 $mpid 2>/dev/null && sleep 5; done
+		kill -KILL $mpid 2>/dev/null && echo "vm: meson test did not stop in 300 s: killed"
+	fi
+fi
+wait $mpid
 rc=$?
 echo "vm: meson test exited with $rc after $((SECONDS - t0)) s"
 cp "$VM_BUILD/meson-logs/testlog.json" "$VM_BUILD/meson-logs/testlog.txt" "$J/out/" 2>/dev/null

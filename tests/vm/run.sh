@@ -29,7 +29,10 @@
 # 1200), VIVARIUM_VM_CACHE (/var/tmp/vivarium-vm),
 # VIVARIUM_VM_CGROUP=v2|hybrid (v2: systemd.unified_cgroup_hierarchy=1, the default;
 # hybrid: =0, cgroup v1 controllers beside cgroup2 on /sys/fs/cgroup/unified),
-# VIVARIUM_VM_TESTLOG=FILE (a copy of meson's testlog.json from inside, for tools/test),
+# VIVARIUM_VM_DEADLINE=EPOCH-SECONDS (meson is stopped inside at that time: the tests
+# it did not finish are rows NOT-RUN, failures; the VM then has 6 min to end),
+# VIVARIUM_VM_TESTLOG=FILE (a copy of meson's testlog.json from inside, NOT-RUN rows
+# added, for tools/test),
 # VIVARIUM_VM_VERBOSE=1 (the kernel/systemd console on stderr too),
 # VIVARIUM_VM_ENV="VAR=VALUE ..." (set for meson test inside, e.g. TESTHOST_TRACE=1).
 # Inside, TESTHOST_BOOT_TIMEOUT is 1200, sd-bus calls in test hosts time out after
@@ -272,10 +275,12 @@ run_vm() { # MESON-TEST-ARGS...
 		tar -C "$top" --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -C "$stage/src" -xf -
 	cp -a "$BUILD/." "$stage/build/"
 	cp "$here/job.sh" "$stage/job.sh"
+	# The names asked for: the summary names those without a result.
+	printf '%s\n' "$@" >"$run/requested"
 	{
 		printf 'VM_SRC=%q\nVM_BUILD=%q\nVM_ARGS=(' "$top" "$(readlink -f "$BUILD")"
 		printf '%q ' "$@"
-		printf ')\nVM_ENV=%q\n' "${VIVARIUM_VM_ENV:-}"
+		printf ')\nVM_ENV=%q\nVM_DEADLINE=%q\n' "${VIVARIUM_VM_ENV:-}" "${VIVARIUM_VM_DEADLINE:-}"
 	} >"$stage/env"
 	disk_image "$stage" "$run/job.img" vivvmjob
 	rm -rf "$stage"
@@ -283,6 +288,16 @@ run_vm() { # MESON-TEST-ARGS...
 	: >"$run/job.log"
 	accel=$(accel_args)
 	cgroup=$(cgroup_arg)
+	# A deadline bounds the whole VM: the job stops meson at it, and the VM gets
+	# six more minutes to let the interrupted tests clean up and power off.
+	local vm_timeout=${VIVARIUM_VM_TIMEOUT:-7200} boot_timeout=${VIVARIUM_VM_BOOT_TIMEOUT:-1200} left boot_cut=0
+	if [ -n "${VIVARIUM_VM_DEADLINE:-}" ]; then
+		left=$((VIVARIUM_VM_DEADLINE - $(date +%s)))
+		[ "$left" -gt 0 ] || left=1
+		[ $((left + 360)) -ge "$vm_timeout" ] || vm_timeout=$((left + 360))
+		[ "$left" -ge "$boot_timeout" ] || boot_timeout=$left boot_cut=1
+		say "deadline $(date -u -d "@$VIVARIUM_VM_DEADLINE" +%H:%M:%S) UTC: $left s for the tests"
+	fi
 	say "booting ($accel, $cgroup; run dir $run)"
 	# no_timer_check: on a loaded machine a TCG CPU is too slow for the kernel's
 	# check of the IO-APIC timer, which then panics ("IO-APIC + timer doesn't
@@ -290,7 +305,7 @@ run_vm() { # MESON-TEST-ARGS...
 	# ttyS0: kernel and systemd console; ttyS1: the job's output. TMPDIR: where qemu
 	# keeps the overlay of the root image (snapshot=on: the cached image stays as is).
 	# shellcheck disable=SC2086
-	TMPDIR=$run timeout -k 10 "${VIVARIUM_VM_TIMEOUT:-7200}" \
+	TMPDIR=$run timeout -k 10 "$vm_timeout" \
 		qemu-system-x86_64 -name vivarium-vm $accel -m "${VIVARIUM_VM_MEM:-4096}" \
 		-smp "${VIVARIUM_VM_CPUS:-2}" -display none -monitor none -nic none -no-reboot \
 		-serial "file:$run/console.log" -serial "file:$run/job.log" \
@@ -308,7 +323,7 @@ run_vm() { # MESON-TEST-ARGS...
 	fi
 	# Booted: the job has written its first line (job.sh's "vm: kernel ..."). A VM
 	# that does not get there in time is stopped: no test ran.
-	deadline=$((SECONDS + ${VIVARIUM_VM_BOOT_TIMEOUT:-1200}))
+	deadline=$((SECONDS + boot_timeout))
 	while kill -0 "$QEMU_PID" 2>/dev/null; do
 		if [ -s "$run/job.log" ]; then
 			booted=1
@@ -332,18 +347,22 @@ run_vm() { # MESON-TEST-ARGS...
 	echo
 	if [ -f "$run/out/rc" ]; then
 		rc=$(cat "$run/out/rc")
+	elif [ $booted = 0 ] && [ $boot_expired = 1 ] && [ $boot_cut = 1 ]; then
+		# The deadline came first: the tests did not run, and that is a failure.
+		say "DEADLINE: the VM had not started the job when the deadline came"
+		rc=124
 	elif [ $booted = 0 ]; then
 		# No test ran: the kernel, the image or qemu, not Vivarium.
 		why=$(grep -a -m1 -o 'Kernel panic.*' "$run/console.log" | tr -d '\r' || true)
 		if [ -z "$why" ] && [ $boot_expired = 0 ]; then
 			why="the VM stopped (qemu status $qrc) before the job started"
 		fi
-		echo "VM-DID-NOT-BOOT: ${why:-the job did not start within ${VIVARIUM_VM_BOOT_TIMEOUT:-1200} s} (console: $run/console.log)"
+		echo "VM-DID-NOT-BOOT: ${why:-the job did not start within $boot_timeout s} (console: $run/console.log)"
 		tail -30 "$run/console.log" >&2
 		cat "$run/qemu.log" >&2
 		rc=125
 	elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
-		say "the VM timed out after ${VIVARIUM_VM_TIMEOUT:-7200} s; console tail:"
+		say "the VM timed out after $vm_timeout s; console tail:"
 		tail -30 "$run/console.log" >&2
 		rc=124
 	else
@@ -352,9 +371,11 @@ run_vm() { # MESON-TEST-ARGS...
 		cat "$run/qemu.log" >&2
 		rc=125
 	fi
-	if [ -f "$run/out/testlog.json" ]; then
-		python3 "$here/summary.py" "$run/out/testlog.json" || { [ "$rc" != 0 ] || rc=1; }
-		[ -z "${VIVARIUM_VM_TESTLOG:-}" ] || cp "$run/out/testlog.json" "$VIVARIUM_VM_TESTLOG"
+	# Tests asked for without a result are rows NOT-RUN, failures, in the table
+	# and in the copy for tools/test.
+	if [ -f "$run/out/testlog.json" ] || [ "$rc" != 125 ]; then
+		python3 "$here/summary.py" "$run/out/testlog.json" "$run/requested" \
+			"${VIVARIUM_VM_TESTLOG:-/dev/null}" || { [ "$rc" != 0 ] || rc=1; }
 	fi
 	say "exit status $rc; $((SECONDS - t0)) s in all; logs in $run"
 	# Keep the newest five runs' logs (their names begin with the date).
@@ -367,7 +388,7 @@ run_vm() { # MESON-TEST-ARGS...
 case ${1:-} in
 --image) host_tools; make_image ;;
 --clean) rm -rf "$CACHE" ;;
--h | --help) sed -n '2,35p' "$0" >&2 ;;
+-h | --help) sed -n '2,39p' "$0" >&2 ;;
 *)
 	host_tools
 	[ $# -gt 0 ] || set -- autofs
