@@ -490,8 +490,10 @@ limited() { journalctl -u vivariumd --no-pager -o cat |
 	grep -qF "Container 'pwl' was restarted 5 times within 10 s: not restarting it again."; }
 check "a restart loop is stopped, and the manager says why" wait_for 100 limited
 check "... shut off" wait_for 100 is_off pwl
-check "... after the first start and 5 restarts ($(wc -l <"$work/lc/pwl/starts"))" \
-	eq "$(wc -l <"$work/lc/pwl/starts")" 6
+# At least 6 starts: the limit counts restarts within 10 s, so a machine on which
+# a restart takes over 2 s (a VM under TCG: 18 seen) makes more before it holds.
+n_starts=$(wc -l <"$work/lc/pwl/starts")
+check "... after the first start and at least 5 restarts ($n_starts)" [ "$n_starts" -ge 6 ]
 
 lc crs "<on_crash>restart</on_crash>" "$once exec sleep 1000"
 sleep 0.3
