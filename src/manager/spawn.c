@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bus-names.h"
@@ -196,6 +197,49 @@ static __attribute__((noinline)) pid_t spawn_helper_process(const char *path, co
         if (pid == 0)
                 exec_helper(path, name, fd, model_fd, pass_fds, n_pass_fds);
         return pid;
+}
+
+/* vivarium-helper --name NAME --release-nbd (nbd-release.c), from the
+ * manager's service like the helper itself, with nothing of the manager. */
+static _noreturn_ void exec_nbd_release(const char *path, const char *name) {
+        sigset_t all;
+        int null_fd;
+
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        (void) setsid();
+        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0)
+                _exit(127);
+        (void) close_range(STDERR_FILENO + 1, ~0U, 0);
+        execl(path, path, "--name", name, "--release-nbd", (char *) NULL);
+        _exit(127);
+}
+
+static __attribute__((noinline)) pid_t spawn_nbd_release_process(const char *path, const char *name) {
+        pid_t pid = vfork();
+
+        if (pid == 0)
+                exec_nbd_release(path, name);
+        return pid;
+}
+
+/* A pidfd of it, or -errno. */
+int helper_spawn_nbd_release(Container *c) {
+        pid_t pid = spawn_nbd_release_process(c->manager->helper_path, c->name);
+        int pidfd;
+
+        if (pid < 0)
+                return -errno;
+        pidfd = pidfd_open(pid, 0);
+        if (pidfd < 0) {
+                int r = -errno;
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return r;
+        }
+        return pidfd;
 }
 
 int helper_spawn(Container *c, int model_fd) {
