@@ -103,21 +103,27 @@ int helper_model_fd(Container *c, int *ret_fd, sd_bus_error *error) {
         return 0;
 }
 
+/* In the child between vfork() and exec(): no signal of ours blocked or
+ * ignored, and its own session, so that no terminal signal of ours reaches
+ * it. */
+static void child_reset_signals(void) {
+        sigset_t all;
+
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        (void) setsid();
+}
+
 /* In the child between vfork() and exec(): only async-signal-safe calls,
  * no return, no change to memory the parent reads afterwards. */
 static _noreturn_ void exec_helper(const char *path, const char *name, int fd, int model_fd,
                                    const int *pass_fds, size_t n_pass_fds) {
         int copies[VIV_PASS_FDS_MAX];
         char n_pass[16];
-        sigset_t all;
         int null_fd;
 
-        sigemptyset(&all);
-        sigprocmask(SIG_SETMASK, &all, NULL);
-        signal(SIGPIPE, SIG_DFL);
-
-        /* Its own session: no terminal signal of ours reaches it. */
-        (void) setsid();
+        child_reset_signals();
 
         /* start --pass-fds: copies above every number they will land on,
          * so neither the handshake nor the model overwrites one */
@@ -202,13 +208,9 @@ static __attribute__((noinline)) pid_t spawn_helper_process(const char *path, co
 /* vivarium-helper --name NAME --release-nbd (nbd-release.c), from the
  * manager's service like the helper itself, with nothing of the manager. */
 static _noreturn_ void exec_nbd_release(const char *path, const char *name) {
-        sigset_t all;
         int null_fd;
 
-        sigemptyset(&all);
-        sigprocmask(SIG_SETMASK, &all, NULL);
-        signal(SIGPIPE, SIG_DFL);
-        (void) setsid();
+        child_reset_signals();
         null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0)
                 _exit(127);
