@@ -23,9 +23,8 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 . "$here/testhost/testhost.sh"
 
 testhost_require helper vivariumd vivctl busybox
-command -v losetup >/dev/null || testhost_skip_or_fail "no losetup (util-linux)"
+testhost_require_tools losetup python3
 [ -e /dev/loop-control ] || [ -e /sys/class/misc/loop-control ] || testhost_skip_or_fail "no loop device support"
-command -v python3 >/dev/null || testhost_skip_or_fail "no python3"
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
