@@ -33,9 +33,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 
 kernel_require nbd
 testhost_require helper vivariumd
-for t in qemu-nbd qemu-img mkfs.ext4; do
-	command -v $t >/dev/null || testhost_skip_or_fail "needs $t (tools/deps.sh: qemu-utils, e2fsprogs)"
-done
+testhost_require_tools qemu-nbd qemu-img mkfs.ext4
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
