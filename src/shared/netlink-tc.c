@@ -271,8 +271,11 @@ void netlink_bandwidth_ifb_name(const char *dev, char ret[IFNAMSIZ]) {
         snprintf(ret, IFNAMSIZ, "ifb-%.5s%06x", dev, h & 0xffffffU);
 }
 
-int netlink_bandwidth_set(struct nl_sock *sk, const char *dev, const DomainBandwidthRate *in,
-                          const DomainBandwidthRate *out) {
+/* DEV's shaping replaced by IN (on its egress, by EGRESS) and OUT (its
+ * ingress through an ifb); nothing left on failure. */
+static int set_shaping(struct nl_sock *sk, const char *dev, const DomainBandwidthRate *in,
+                       const DomainBandwidthRate *out,
+                       int (*egress)(struct nl_sock *sk, int ifindex, const DomainBandwidthRate *rate)) {
         char ifb[IFNAMSIZ];
         int ifindex, r;
 
@@ -285,7 +288,7 @@ int netlink_bandwidth_set(struct nl_sock *sk, const char *dev, const DomainBandw
                 return r;
         /* floor alone (a guarantee, no limit) shapes nothing on the device */
         if (in && in->average > 0) {
-                r = shape_egress(sk, ifindex, in);
+                r = egress(sk, ifindex, in);
                 if (r < 0)
                         goto fail;
         }
@@ -302,6 +305,11 @@ fail:
         return r;
 }
 
+int netlink_bandwidth_set(struct nl_sock *sk, const char *dev, const DomainBandwidthRate *in,
+                          const DomainBandwidthRate *out) {
+        return set_shaping(sk, dev, in, out, shape_egress);
+}
+
 /* ---- a managed network's QoS on its bridge ---- */
 
 /* The rate that every floor on the network shares: libvirt's, its inbound
@@ -310,46 +318,28 @@ uint64_t netlink_network_qos_limit(const DomainBandwidthRate *net_in) {
         return net_in->peak > 0 ? net_in->peak : net_in->average;
 }
 
+/* 1:1 holds the network's rate; the guests' traffic without a floor goes
+ * to 1:2 (the default), each floor to a class of its own beside it
+ * (netlink_network_qos_plug()). */
+static int shape_network_egress(struct nl_sock *sk, int ifindex, const DomainBandwidthRate *in) {
+        uint64_t limit = kib_to_bytes(netlink_network_qos_limit(in));
+        int r;
+
+        r = htb_root_add(sk, ifindex, NET_DEFAULT_CLASS);
+        if (r >= 0)
+                r = htb_class_put(sk, ifindex, HTB_HANDLE, HTB_CLASS, kib_to_bytes(in->average), limit, in->burst,
+                                  NLM_F_CREATE | NLM_F_EXCL);
+        if (r >= 0)
+                r = htb_class_put(sk, ifindex, HTB_CLASS, NET_DEFAULT_CLASS, kib_to_bytes(in->average), limit,
+                                  in->burst, NLM_F_CREATE | NLM_F_EXCL);
+        if (r >= 0)
+                r = sfq_add(sk, ifindex, NET_DEFAULT_CLASS, SFQ_HANDLE);
+        return r;
+}
+
 int netlink_network_qos_set(struct nl_sock *sk, const char *bridge, const DomainBandwidthRate *in,
                             const DomainBandwidthRate *out) {
-        char ifb[IFNAMSIZ];
-        int ifindex, r;
-
-        ifindex = netlink_link_get_ifindex(sk, bridge);
-        if (ifindex < 0)
-                return ifindex;
-        r = netlink_bandwidth_clear(sk, bridge);
-        if (r < 0)
-                return r;
-        if (in && in->average > 0) {
-                uint64_t limit = kib_to_bytes(netlink_network_qos_limit(in));
-
-                /* 1:1 holds the network's rate; the guests' traffic without
-                 * a floor goes to 1:2 (the default), each floor to a class
-                 * of its own beside it (netlink_network_qos_plug()). */
-                r = htb_root_add(sk, ifindex, NET_DEFAULT_CLASS);
-                if (r >= 0)
-                        r = htb_class_put(sk, ifindex, HTB_HANDLE, HTB_CLASS, kib_to_bytes(in->average), limit,
-                                          in->burst, NLM_F_CREATE | NLM_F_EXCL);
-                if (r >= 0)
-                        r = htb_class_put(sk, ifindex, HTB_CLASS, NET_DEFAULT_CLASS, kib_to_bytes(in->average),
-                                          limit, in->burst, NLM_F_CREATE | NLM_F_EXCL);
-                if (r >= 0)
-                        r = sfq_add(sk, ifindex, NET_DEFAULT_CLASS, SFQ_HANDLE);
-                if (r < 0)
-                        goto fail;
-        }
-        if (out && out->average > 0) {
-                netlink_bandwidth_ifb_name(bridge, ifb);
-                r = shape_ingress(sk, ifindex, ifb, out);
-                if (r < 0)
-                        goto fail;
-        }
-        return 0;
-
-fail:
-        (void) netlink_bandwidth_clear(sk, bridge);
-        return r;
+        return set_shaping(sk, bridge, in, out, shape_network_egress);
 }
 
 int netlink_network_qos_set_floors(struct nl_sock *sk, const char *bridge, const DomainBandwidthRate *net_in,
