@@ -191,6 +191,16 @@ check "... no class 1:4" no_class 1:4
 check "... qa's class 1:3 stays" has_class 1:3
 check "... the default class still has 512 KiB/s" contains "$(class_of 1:2)" "rate 4194Kbit"
 
+# a start that fails after the class was made (init missing): nothing left
+write_xml qe 6 vqe0 "<bandwidth><inbound floor='256'/></bandwidth>"
+sed -i 's|<init>/bin/sh</init>|<init>/nonexistent/init</init>|' "$work/qe.xml"
+out=$(vivctl create "$work/qe.xml" 2>&1)
+check "qe (floor 256, no init) fails to start" contains "$out" "/nonexistent/init"
+check "... no scope of qe" wait_until 30 no_scope qe
+check "... no veth vqe0" wait_until 30 no_link vqe0
+check "... no class 1:4" wait_until 30 no_class 1:4
+check "... no filter for its MAC" lacks "$(filters)" "00930006"
+
 cat >"$work/vtplain.xml" <<'XML'
 <network>
   <name>vtplain</name>
