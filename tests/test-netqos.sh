@@ -14,7 +14,9 @@
 #  - a floor sum over the network's rate refuses the start with libvirt's
 #    message, leaving no scope, veth or class; a floor on a network without
 #    inbound QoS is refused too;
-#  - domiftune --live changes a floor (refused when the sum would not fit).
+#  - domiftune --live changes a floor, attach-device/detach-device --live
+#    of an interface with a floor makes and removes its class (both refused
+#    when the sum would not fit).
 # Traffic stays inside the test host's network namespace and the
 # containers'. Rates are measured over a window on the receiving side; a
 # rate below its bound is measured once more before it counts as a failure
@@ -234,6 +236,34 @@ check "... the default class has what is left: 24 KiB/s (196608bit)" contains "$
 out=$(vivctl domiftune qb vqb0 --inbound 0 --live 2>&1)
 check "domiftune qb --inbound 0 removes its floor" same "$out" ""
 check "... one floor class left (qa's)" same "$(classes | grep -c 'class htb 1:[3-9a-f]')" "1"
+
+# ============================================================================
+echo "# live attach and detach of an interface with a floor"
+iface_xml() { # FILE MAC-BYTE TARGET FLOOR
+	cat >"$work/$1" <<XML
+<interface type='network'>
+  <mac address='52:54:00:93:00:0$2'/>
+  <source network='vtqos'/>
+  <target dev='$3'/>
+  <bandwidth><inbound floor='$4'/></bandwidth>
+</interface>
+XML
+}
+iface_xml if7.xml 7 vqb7 512
+out=$(vivctl attach-device qb "$work/if7.xml" --live 2>&1)
+check "attach-device --live to qb: an interface with a floor of 512 ($out)" same "$out" "Device attached successfully"
+check "... its class 1:4, 512 KiB/s (4194Kbit)" contains "$(class_of 1:4)" "rate 4194Kbit"
+check "... its filter" contains "$(filters)" "00930007"
+out=$(vivctl detach-device qb "$work/if7.xml" --live 2>&1)
+check "detach-device --live ($out)" same "$out" "Device detached successfully"
+check "... its class is gone" no_class 1:4
+check "... its filter too" lacks "$(filters)" "00930007"
+iface_xml if8.xml 8 vqb8 1500
+out=$(vivctl attach-device qb "$work/if8.xml" --live 2>&1)
+check "an attached floor that does not fit is refused" contains "$out" \
+	"because new combined inbound floor=2524 would overcommit average=2048 on network 'vtqos'"
+check "... no veth vqb8" no_link vqb8
+check "... no class 1:4" no_class 1:4
 
 # ============================================================================
 echo "# the classes go with the container: destroy, a killed helper; a manager restart"
