@@ -29,7 +29,8 @@
 /* The bridge of each type='network' interface of the live definition, for
  * the helper (it gets them with the model and reads no network file), and
  * the address the network's DHCP keeps for the interface's MAC (in the live
- * model's lease_address: the helper's anti-spoofing filter allows it). */
+ * model's lease_address: the helper's anti-spoofing filter allows it), and
+ * the class of its <inbound floor> on the network's bridge. */
 static int resolve_bridges(Container *c, char ***ret, sd_bus_error *error) {
         DomainDef *def = c->live;
         char **bridges;
@@ -64,6 +65,8 @@ static int resolve_bridges(Container *c, char ***ret, sd_bus_error *error) {
                 free(def->interfaces[i].lease_address);
                 def->interfaces[i].lease_address = NULL;
                 r = network_reserve_address(n, c->name, iface->mac, &def->interfaces[i].lease_address, error);
+                if (r >= 0)
+                        r = network_qos_plug(n, c->name, iface, error);
                 if (r < 0) {
                         domain_wire_bridges_free(bridges, def->n_interfaces);
                         networks_release_container(c->manager, c->name);
