@@ -13,7 +13,8 @@
 #    of the image, in /dev inside, released on detach and when the
 #    container goes) and of <interface> (attach-interface/detach-interface
 #    too: a veth in the container, plugged into a bridge, in domiflist,
-#    gone on detach).
+#    gone on detach; a managed network's DHCP address kept for its MAC while
+#    attached, never after a detach or a refused attach).
 # Default user namespace unless said otherwise.
 # Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
 set -uo pipefail
@@ -321,6 +322,8 @@ done
 
 # ============================================================================
 echo "# live attach/detach of <interface> (attach-interface, attach-device)"
+# what the default network's dnsmasq keeps for MACs (network-lease.c)
+dhcp_hosts() { in_host cat /run/vivarium/networks/default.hosts 2>&1; }
 in_host sh -c 'ip link add vt-br0 type bridge && ip addr add 10.88.0.1/24 dev vt-br0 && ip link set vt-br0 up'
 on_host() { in_host ip link show "$1" >/dev/null 2>&1; }
 # guarded DEV / unguarded DEV: the ruleset names DEV or not (false when nft fails)
@@ -381,10 +384,15 @@ for mode in pick off; do
 	bridge=$(vivctl net-info default 2>&1 | sed -n 's/^Bridge: *//p')
 	check "$mode: vt-lin is a port of the network's bridge ($bridge)" contains "$(in_host ip -o link show vt-lin 2>&1)" "master $bridge"
 	check "$mode: a managed network's port is filtered by default" wait_until 20 guarded vt-lin
+	check "$mode: the network keeps a DHCP address for its MAC" contains "$(dhcp_hosts)" "52:54:00:aa:bb:03"
+	out=$(vivctl attach-interface "$name" network default --target vt-lif --mac 52:54:00:aa:bb:04 --inbound 100,,,50 --live 2>&1)
+	check "$mode: a floor on a network without QoS is refused ($out)" contains "$out" "network 'default' has no inbound QoS set"
+	check "$mode: ... and keeps no address for its MAC" lacks "$(dhcp_hosts)" "52:54:00:aa:bb:04"
 	out=$(vivctl detach-interface "$name" network 2>&1)
 	check "$mode: detach-interface network (the only one) ($out)" same "$out" "Interface detached successfully"
 	check "$mode: vt-lin and its filter are gone" wait_until 20 unguarded vt-lin
 	check "$mode: ... the device too" not on_host vt-lin
+	check "$mode: ... and the network's address for its MAC" lacks "$(dhcp_hosts)" "52:54:00:aa:bb:03"
 	before=$(in_host ip -o link show | wc -l)
 	out=$(vivctl attach-interface "$name" bridge vt-nosuch --live 2>&1)
 	check "$mode: a missing bridge: named" contains "$out" "Bridge 'vt-nosuch' does not exist"

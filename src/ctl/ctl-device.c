@@ -5,6 +5,7 @@
  * --current, --persistent. */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,23 +126,24 @@ static int interface_verb_begin(Context *c, const VerbArgs *a, const char *verb,
         return 0;
 }
 
-/* virsh's "average[,peak[,burst[,floor]]]" as a <bandwidth> child. */
+/* virsh's "average,peak,burst,floor" (ctl_rate_parse()) as a <bandwidth>
+ * child: -EINVAL when it is not that, or gives none. */
 static int format_rate(FILE *f, const char *element, const char *spec) {
-        static const char *const names[] = { "average", "peak", "burst", "floor" };
-        _cleanup_free_ char *copy = strdup(spec);
-        char *save = NULL, *t;
-        size_t i = 0;
+        uint64_t v[4];
+        bool given[4], any = false;
+        int r;
 
-        if (!copy)
-                return -ENOMEM;
+        r = ctl_rate_parse(element, spec, v, given);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EINVAL;
         fprintf(f, "<%s", element);
-        for (t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save), i++) {
-                if (i >= ELEMENTSOF(names) || !string_is_uint(t))
-                        return -EINVAL;
-                fprintf(f, " %s='%s'", names[i], t);
-        }
+        for (size_t i = 0; i < 4; i++)
+                if (given[i]) {
+                        fprintf(f, " %s='%" PRIu64 "'", ctl_rate_fields[i], v[i]);
+                        any = true;
+                }
         fprintf(f, "/>");
-        return i > 0 ? 0 : -EINVAL;
+        return any ? 0 : -EINVAL;
 }
 
 /* <interface type=TYPE> with its source (none for ethernet), target dev

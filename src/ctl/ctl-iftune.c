@@ -17,38 +17,53 @@
 #define AFFECT_LIVE   UINT64_C(1)
 #define AFFECT_CONFIG UINT64_C(2)
 
-/* virsh's "average,peak,burst,floor": empty fields are left out; a floor
- * only for inbound. Appends the named parameters to M. */
-static int append_rate(sd_bus_message *m, const char *direction, const char *spec) {
-        static const char *const fields[] = { "average", "peak", "burst", "floor" };
+const char *const ctl_rate_fields[4] = { "average", "peak", "burst", "floor" };
+
+int ctl_rate_parse(const char *direction, const char *spec, uint64_t v[4], bool given[4]) {
         _cleanup_free_ char *copy = strdup(spec);
-        uint64_t v[4] = {};
-        bool given[4] = {};
         char *p, *tok;
         size_t n = 0;
-        int r;
 
         if (!copy)
-                return ctl_error(-ENOMEM, "Out of memory");
+                return -ENOMEM;
+        for (size_t i = 0; i < 4; i++) {
+                v[i] = 0;
+                given[i] = false;
+        }
         p = copy;
         while ((tok = strsep(&p, ","))) {
-                if (n == ELEMENTSOF(fields) || (n == 3 && streq(direction, "outbound")))
-                        return ctl_error(-EINVAL, "%s format is incorrect", direction);
+                if (n == 4 || (n == 3 && streq(direction, "outbound")))
+                        return -EINVAL;
                 if (*tok) {
                         if (!string_is_uint(tok))
-                                return ctl_error(-EINVAL, "%s format is incorrect", direction);
+                                return -EINVAL;
                         errno = 0;
                         v[n] = strtoull(tok, NULL, 10);
                         if (errno != 0 || v[n] > UINT32_MAX)
-                                return ctl_error(-EINVAL, "%s format is incorrect", direction);
+                                return -EINVAL;
                         given[n] = true;
                 }
                 n++;
         }
+        return 0;
+}
+
+/* Appends the named parameters of SPEC to M. */
+static int append_rate(sd_bus_message *m, const char *direction, const char *spec) {
+        const char *const *fields = ctl_rate_fields;
+        uint64_t v[4];
+        bool given[4];
+        int r;
+
+        r = ctl_rate_parse(direction, spec, v, given);
+        if (r == -ENOMEM)
+                return ctl_error(r, "Out of memory");
+        if (r < 0)
+                return ctl_error(r, "%s format is incorrect", direction);
         if (!given[0] && !given[3])
                 return ctl_error(-EINVAL, "%s rate average is mandatory", direction);
 
-        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+        for (size_t i = 0; i < 4; i++) {
                 _cleanup_free_ char *key = NULL;
 
                 if (!given[i])

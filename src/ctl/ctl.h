@@ -218,3 +218,9 @@ int console_attach_device(Context *c, const char *name, const char *devname, boo
 /* --- help (vivctl.c) ----------------------------------------------------- */
 
 void verb_print_help(const Verb *v);
+
+/* virsh's "average,peak,burst,floor" rates (domiftune, attach-interface):
+ * V[i] and GIVEN[i] per field of ctl_rate_fields, empty fields not given, a
+ * floor only for "inbound" DIRECTION. 0, -EINVAL or -ENOMEM. */
+extern const char *const ctl_rate_fields[4];
+int ctl_rate_parse(const char *direction, const char *spec, uint64_t v[4], bool given[4]);

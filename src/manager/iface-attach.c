@@ -39,20 +39,28 @@ static int resolve_network(Container *c, DomainInterface *iface, char **ret_brid
         if (r < 0)
                 return r;
         r = network_qos_plug(n, c->name, iface, error);
+        if (r >= 0) {
+                *ret_bridge = strdup(n->live->bridge);
+                if (!*ret_bridge)
+                        r = -ENOMEM;
+        }
         if (r < 0)
-                return r;
-        *ret_bridge = strdup(n->live->bridge);
-        return *ret_bridge ? 0 : -ENOMEM;
+                network_release_address(n, c->name, iface->mac);
+        return r;
 }
 
-/* The class of a floor of interface IFACE on its network, if any. */
-static void release_floor(Container *c, const DomainInterface *iface) {
+/* What resolve_network() took for interface IFACE on its network: the
+ * address kept for its MAC, the class of its floor. */
+static void release_network(Container *c, const DomainInterface *iface) {
         Network *n;
 
-        if (iface->type != INTERFACE_NETWORK || iface->bw_in.floor == 0)
+        if (iface->type != INTERFACE_NETWORK)
                 return;
         n = network_find(c->manager->networks, iface->source);
-        if (n && n->active)
+        if (!n || !n->active)
+                return;
+        network_release_address(n, c->name, iface->mac);
+        if (iface->bw_in.floor > 0)
                 network_qos_release(n, c->name, iface->mac);
 }
 
@@ -124,7 +132,7 @@ int iface_attach_live(Container *c, const DomainDef *frag, sd_bus_error *error) 
                 return r;
         r = helper_call_devices_bytes(c, "AttachInterface", wire, size, error);
         if (r < 0) {
-                release_floor(c, &one->interfaces[0]);
+                release_network(c, &one->interfaces[0]);
                 return r;
         }
         r = live_take_interface(c->live, wire, size);
@@ -143,7 +151,7 @@ int iface_detach_live(Container *c, size_t i, sd_bus_error *error) {
         r = helper_call_devices(c, "DetachInterface", error, "s", mac);
         if (r < 0)
                 return r;
-        release_floor(c, &live->interfaces[i]);
+        release_network(c, &live->interfaces[i]);
         domain_interface_done(&live->interfaces[i]);
         memmove(&live->interfaces[i], &live->interfaces[i + 1], (live->n_interfaces - i - 1) * sizeof(DomainInterface));
         live->n_interfaces--;

@@ -256,14 +256,16 @@ static void release_lease(Network *n, const uint8_t mac[6], uint32_t addr) {
                         addr_s, mac_s, n->name, error ? error : strerror(-r));
 }
 
-static void release_where(Network *n, const char *container) {
+/* The reservations of CONTAINER (every one without), of its interface MAC
+ * only when given. */
+static void release_where(Network *n, const char *container, const uint8_t *mac) {
         size_t kept = 0;
         bool changed = false;
 
         for (size_t i = 0; i < n->n_reservations; i++) {
                 NetworkReservation *res = &n->reservations[i];
 
-                if (!container || streq(res->container, container)) {
+                if ((!container || streq(res->container, container)) && (!mac || memcmp(res->mac, mac, 6) == 0)) {
                         release_lease(n, res->mac, res->addr);
                         free(res->container);
                         changed = true;
@@ -284,9 +286,13 @@ void networks_release_container(Manager *m, const char *container) {
                 return;
         for (Network *n = m->networks->list; n; n = n->next)
                 if (n->active) {
-                        release_where(n, container);
+                        release_where(n, container, NULL);
                         network_qos_release(n, container, NULL);
                 }
+}
+
+void network_release_address(Network *n, const char *container, const uint8_t mac[6]) {
+        release_where(n, container, mac);
 }
 
 void network_reservations_clear(Network *n) {
@@ -351,7 +357,7 @@ void networks_adopt_reservations(Manager *m) {
                                 break;
                         fprintf(stderr, "Releasing the address of stopped container '%s' on network '%s'.\n", gone,
                                 n->name);
-                        release_where(n, gone);
+                        release_where(n, gone, NULL);
                 }
         }
 }

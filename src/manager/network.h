@@ -206,6 +206,8 @@ int network_hosts_path(Networks *ns, const char *name, char **ret);
 int network_reserve_address(Network *n, const char *container, const uint8_t mac[6], char **ret_address,
                             sd_bus_error *error);
 void networks_release_container(Manager *m, const char *container); /* and its leases */
+/* one interface's (a live detach, or an attach that failed) */
+void network_release_address(Network *n, const char *container, const uint8_t mac[6]);
 void network_reservations_clear(Network *n);
 /* SIGHUP to the network's dnsmasq: its hosts files again (logs a failure). */
 void network_reload_dnsmasq(Network *n);
