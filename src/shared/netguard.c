@@ -10,6 +10,8 @@
 #include "netguard.h"
 
 bool netguard_wanted(const DomainInterface *iface) {
+        if (iface->filterref)
+                return iface->type != INTERFACE_DIRECT;
         if (iface->type == INTERFACE_NETWORK)
                 return iface->spoofcheck != SPOOFCHECK_OFF;
         return iface->spoofcheck == SPOOFCHECK_ON && iface->type != INTERFACE_DIRECT;
@@ -185,6 +187,18 @@ static int put_port(FILE *f, size_t index, const NetGuardPort *p) {
         fputs("    ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept\n", f);
         put_port6(f, p);
         fputs("  }\n", f);
+        if (p->n_dhcp_servers > 0) {
+                /* DHCPSERVER: frames towards the container leave the host
+                 * side at its egress; a lease from another server (a rogue
+                 * one on the bridge) never reaches it. */
+                fprintf(f,
+                        "  chain port%zu-dhcp {\n"
+                        "    type filter hook egress device \"%s\" priority filter; policy accept;\n"
+                        "    udp sport 67 udp dport 68 ip saddr != ",
+                        index, p->device);
+                put_set(f, p->dhcp_servers, p->n_dhcp_servers);
+                fputs(" drop\n  }\n", f);
+        }
         return 0;
 }
 
@@ -206,6 +220,11 @@ int netguard_script(const uint8_t uuid[16], const char *container, const NetGuar
                 for (size_t j = 0; j < ports[i].n_addresses6; j++) {
                         struct in6_addr a;
                         if (inet_pton(AF_INET6, ports[i].addresses6[j], &a) != 1)
+                                return -EINVAL;
+                }
+                for (size_t j = 0; j < ports[i].n_dhcp_servers; j++) {
+                        struct in_addr a;
+                        if (inet_pton(AF_INET, ports[i].dhcp_servers[j], &a) != 1)
                                 return -EINVAL;
                 }
         }
