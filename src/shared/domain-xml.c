@@ -1115,6 +1115,13 @@ static int check_filter_param(Parser *p, xmlNode *c, const DomainInterface *ifac
                    name);
 }
 
+static bool interface_has_ipv4(const DomainInterface *iface) {
+        ARRAY_FOREACH(ip, iface->ips, iface->n_ips)
+                if (ip->family == AF_INET)
+                        return true;
+        return false;
+}
+
 /* <filterref filter='clean-traffic'> with its <parameter>s, after the rest
  * of the interface (N): the checks read its type, MAC and spoofcheck. */
 static int parse_filterref(Parser *p, xmlNode *n, DomainInterface *iface) {
@@ -1161,6 +1168,11 @@ static int parse_filterref(Parser *p, xmlNode *n, DomainInterface *iface) {
                 fp->name = TAKE_PTR(name);
                 fp->value = TAKE_PTR(value);
         }
+        /* libvirt refuses learning 'none' without an IP; a managed network
+         * may still give the DHCP address it keeps (known at start only). */
+        if (iface->type == INTERFACE_BRIDGE && domain_interface_ip_learning(iface) == IP_LEARNING_NONE &&
+            !interface_has_ipv4(iface))
+                return ERR(p, n, "filter", "filter 'clean-traffic' with CTRL_IP_LEARNING 'none' on a bridge allows no IPv4 address: give one with parameter 'IP' or <ip>");
         iface->filterref = TAKE_PTR(filter);
         return 0;
 }
