@@ -58,18 +58,7 @@ export TESTHOST_BIND="${TESTHOST_BIND:+$TESTHOST_BIND }$work"
 testhost_up "vt-nwf-$$" "$build" "$work/install.log"
 testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0
 
-cat >"$work/udhcpc.sh" <<'EOF2'
-#!/bin/sh
-# busybox udhcpc's script: configure the lease, remember it.
-case $1 in
-bound|renew)
-	ip addr add "$ip/${mask:-24}" dev "$interface"
-	echo "$ip" >"$LEASE_FILE"
-	;;
-esac
-exit 0
-EOF2
-chmod +x "$work/udhcpc.sh"
+install -m 0755 "$here/lib/udhcpc-lease.sh" "$work/udhcpc.sh"
 dhcp() { # CONTAINER LEASEFILE TRIES: udhcpc in the container's namespace
 	in_host rm -f "$2"
 	in_ct "$1" env LEASE_FILE="$2" timeout 60 busybox udhcpc -i eth0 -n -q -f -t "$3" -T 2 -s "$work/udhcpc.sh" \
@@ -156,15 +145,21 @@ check "the IP parameter's address reaches the gateway" wait_for 30 reaches fa 10
 check "... and the other still gets nothing" not reaches fa 10.67.0.41 10.67.0.1
 vivctl destroy fa >/dev/null 2>&1
 
+# by_hand NAME ADDR SECOND GATEWAY: the seed's `ifconfig eth0 ADDR` works and
+# ADDR is learned; SECOND, used after it, gets nothing
+by_hand() {
+	in_ct "$1" busybox ifconfig eth0 "$2" netmask 255.255.255.0 up
+	check "ifconfig eth0 $2: it reaches $4" wait_for 30 reaches "$1" "$2" "$4"
+	check "... and is the address learned" same "$(learned_of "$1")" "elements = { $2 }"
+	in_ct "$1" ip addr add "$3/24" dev eth0
+	check "... a second address ($3) gets nothing" not reaches "$1" "$3" "$4"
+}
+
 # --- no IP, learning 'any' (clean-traffic's default): the seed's ifconfig
 write_ct fb network "network='vtf'" 52:54:00:0f:00:0b "<filterref filter='clean-traffic'/>"
 out=$(vivctl create "$work/fb.xml" 2>&1)
 check "create a container with a bare <filterref filter='clean-traffic'/>" contains "$out" "Domain fb created"
-in_ct fb busybox ifconfig eth0 10.67.0.60 netmask 255.255.255.0 up
-check "ifconfig eth0 10.67.0.60: it reaches the gateway" wait_for 30 reaches fb 10.67.0.60 10.67.0.1
-check "... and is the address learned" same "$(learned_of fb)" "elements = { 10.67.0.60 }"
-in_ct fb ip addr add 10.67.0.61/24 dev eth0
-check "... a second address gets nothing" not reaches fb 10.67.0.61 10.67.0.1
+by_hand fb 10.67.0.60 10.67.0.61 10.67.0.1
 vivctl destroy fb >/dev/null 2>&1
 
 # --- type='bridge': the filter is on with <filterref>, off without
@@ -172,11 +167,7 @@ write_ct fc bridge "bridge='vtfbr1'" 52:54:00:0f:00:0c "<filterref filter='clean
 out=$(vivctl create "$work/fc.xml" 2>&1)
 check "create a container on a bridge with <filterref filter='clean-traffic'/>" contains "$out" "Domain fc created"
 check "... it has a filter table" contains "$(table_of fc)" "hook ingress device"
-in_ct fc busybox ifconfig eth0 10.69.0.5 netmask 255.255.255.0 up
-check "ifconfig eth0 10.69.0.5 on the bridge: it reaches the bridge's address" wait_for 30 reaches fc 10.69.0.5 10.69.0.1
-check "... and is the address learned" same "$(learned_of fc)" "elements = { 10.69.0.5 }"
-in_ct fc ip addr add 10.69.0.6/24 dev eth0
-check "... a second address gets nothing" not reaches fc 10.69.0.6 10.69.0.1
+by_hand fc 10.69.0.5 10.69.0.6 10.69.0.1
 vivctl destroy fc >/dev/null 2>&1
 write_ct fd bridge "bridge='vtfbr1'" 52:54:00:0f:00:0d
 out=$(vivctl create "$work/fd.xml" 2>&1)
