@@ -16,6 +16,8 @@
 # - CTRL_IP_LEARNING='dhcp' with DHCPSERVER the network's own: the lease
 #   comes and works, an address set by hand does not; DHCPSERVER naming
 #   another server: dnsmasq offers, the offer never reaches the container;
+# - clean-traffic-gateway with the bridge's MAC: the gateway answers, a
+#   neighbour on the bridge (reached with clean-traffic) does not, either way;
 # - destroy leaves no filter table.
 # Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
 set -uo pipefail
@@ -71,6 +73,7 @@ cat >"$work/vtf.xml" <<'XML'
 <network>
   <name>vtf</name>
   <bridge name='vtfbr0'/>
+  <mac address='52:54:00:67:00:01'/>
   <ip address='10.67.0.1' netmask='255.255.255.0'>
     <dhcp>
       <range start='10.67.0.10' end='10.67.0.20'/>
@@ -81,6 +84,13 @@ XML
 out=$(vivctl net-create "$work/vtf.xml" 2>&1)
 check "net-create vtf" contains "$out" "Network vtf created"
 in_host sh -e -c '
+ip netns add vtfpeer
+ip link add vtfp0 type veth peer name vtfp1
+ip link set vtfp0 master vtfbr0 up
+ip link set vtfp1 netns vtfpeer
+ip -n vtfpeer link set lo up
+ip -n vtfpeer addr add 10.67.0.80/24 dev vtfp1
+ip -n vtfpeer link set vtfp1 up
 ip link add vtfbr1 type bridge
 ip addr add 10.69.0.1/24 dev vtfbr1
 ip link set vtfbr1 up'
@@ -160,6 +170,7 @@ write_ct fb network "network='vtf'" 52:54:00:0f:00:0b "<filterref filter='clean-
 out=$(vivctl create "$work/fb.xml" 2>&1)
 check "create a container with a bare <filterref filter='clean-traffic'/>" contains "$out" "Domain fb created"
 by_hand fb 10.67.0.60 10.67.0.61 10.67.0.1
+check "... and its address reaches a neighbour on the bridge" wait_for 30 reaches fb 10.67.0.60 10.67.0.80
 vivctl destroy fb >/dev/null 2>&1
 
 # --- type='bridge': the filter is on with <filterref>, off without
@@ -202,9 +213,28 @@ lease=$(dhcp ff /tmp/vt-ff.lease 3)
 check "dnsmasq offers it an address" wait_for 100 dnsmasq_saw "DHCPOFFER(vtfbr0).*52:54:00:0f:00:0f"
 check "... which never reaches it: no lease" [ -z "$lease" ]
 vivctl destroy ff >/dev/null 2>&1
+
+# --- clean-traffic-gateway: the gateway only, not the neighbours (the
+# network's <mac> keeps the bridge's MAC: without one it takes its lowest
+# port's, which changes as containers come and go)
+bridge_mac=52:54:00:67:00:01
+write_ct fg network "network='vtf'" 52:54:00:0f:00:10 "<filterref filter='clean-traffic-gateway'>" \
+	"  <parameter name='GATEWAY_MAC' value='$bridge_mac'/>" \
+	"  <parameter name='IP' value='10.67.0.70'/>" "</filterref>"
+out=$(vivctl create "$work/fg.xml" 2>&1)
+check "create a container with clean-traffic-gateway, GATEWAY_MAC the bridge's" contains "$out" "Domain fg created"
+in_ct fg busybox ifconfig eth0 10.67.0.70 netmask 255.255.255.0 up
+check "it reaches the gateway" wait_for 30 reaches fg 10.67.0.70 10.67.0.1
+check "... not a neighbour on the bridge" not reaches fg 10.67.0.70 10.67.0.80
+check "... and the neighbour does not reach it" \
+	not quiet in_host ip netns exec vtfpeer busybox ping -c 1 -W 2 10.67.0.70
+check "... though the neighbour reaches the gateway" \
+	quiet in_host ip netns exec vtfpeer busybox ping -c 1 -W 2 10.67.0.1
+vivctl destroy fg >/dev/null 2>&1
 check "destroy leaves no filter table" [ "$(guard_tables)" = 0 ]
 
 in_host ip link del vtfbr1 >/dev/null 2>&1
+in_host ip netns del vtfpeer >/dev/null 2>&1
 vivctl net-destroy vtf >/dev/null 2>&1
 
 echo "1..$n"

@@ -586,6 +586,9 @@ static int apply_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def
                 p->dhcp_servers = addrs + n_addrs;
                 p->n_dhcp_servers = domain_interface_filter_values(iface, "DHCPSERVER", addrs + n_addrs);
                 n_addrs += p->n_dhcp_servers;
+                p->gateway_macs = addrs + n_addrs;
+                p->n_gateway_macs = domain_interface_filter_values(iface, "GATEWAY_MAC", addrs + n_addrs);
+                n_addrs += p->n_gateway_macs;
 
                 /* IPv6: the addresses the kernel autoconfigures from the MAC
                  * (link-local, and SLAAC in each /64 of the bridge, which

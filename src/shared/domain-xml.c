@@ -1076,18 +1076,20 @@ static int parse_bandwidth(Parser *p, xmlNode *n, DomainInterface *iface) {
 
 /* ---- <filterref>: libvirt's nwfilter ---- */
 
-/* One <parameter> of clean-traffic (libvirt's formatnwfilter: the variables
- * its filters read), checked on its own and against the interface. */
-static int check_filter_param(Parser *p, xmlNode *c, const DomainInterface *iface, const char *name,
-                              const char *value) {
+/* One <parameter> of FILTER (clean-traffic or clean-traffic-gateway;
+ * libvirt's formatnwfilter: the variables their rules read), checked on
+ * its own and against the interface. */
+static int check_filter_param(Parser *p, xmlNode *c, const DomainInterface *iface, const char *filter,
+                              const char *name, const char *value) {
+        bool gateway = streq(filter, "clean-traffic-gateway");
         struct in_addr a;
         uint8_t mac[MAC_ADDR_LEN];
         char want[18];
 
         if (streq(name, "IP") || streq(name, "DHCPSERVER")) {
                 if (inet_pton(AF_INET, value, &a) != 1)
-                        return ERR(p, c, "value", "parameter '%s' of filter 'clean-traffic' has the value '%s', expected an IPv4 address",
-                                   name, value);
+                        return ERR(p, c, "value", "parameter '%s' of filter '%s' has the value '%s', expected an IPv4 address",
+                                   name, filter, value);
                 return 0;
         }
         if (streq(name, "CTRL_IP_LEARNING")) {
@@ -1097,8 +1099,8 @@ static int check_filter_param(Parser *p, xmlNode *c, const DomainInterface *ifac
                                                ? ERR(p, c, "value",
                                                      "CTRL_IP_LEARNING 'dhcp' needs an interface of type 'network', whose DHCP server keeps the container's address: Vivarium does not snoop DHCP on a bridge (give the address with parameter 'IP' or <ip>)")
                                                : 0;
-                return ERR(p, c, "value", "parameter 'CTRL_IP_LEARNING' of filter 'clean-traffic' has the value '%s', expected 'any', 'dhcp' or 'none'",
-                           value);
+                return ERR(p, c, "value", "parameter 'CTRL_IP_LEARNING' of filter '%s' has the value '%s', expected 'any', 'dhcp' or 'none'",
+                           filter, value);
         }
         if (streq(name, "MAC")) {
                 /* The filter always takes the interface's MAC, as libvirt
@@ -1106,13 +1108,19 @@ static int check_filter_param(Parser *p, xmlNode *c, const DomainInterface *ifac
                  * the container off. */
                 mac_format(iface->mac, want);
                 if (mac_parse_string(value, mac) < 0 || !iface->has_mac || memcmp(mac, iface->mac, MAC_ADDR_LEN) != 0)
-                        return ERR(p, c, "value", "parameter 'MAC' of filter 'clean-traffic' has the value '%s', expected the interface's <mac address>%s%s%s",
-                                   value, iface->has_mac ? " '" : " (give one)", iface->has_mac ? want : "",
+                        return ERR(p, c, "value", "parameter 'MAC' of filter '%s' has the value '%s', expected the interface's <mac address>%s%s%s",
+                                   filter, value, iface->has_mac ? " '" : " (give one)", iface->has_mac ? want : "",
                                    iface->has_mac ? "'" : "");
                 return 0;
         }
-        return ERR(p, c, "name", "parameter '%s' of filter 'clean-traffic' is not supported, expected 'IP', 'MAC', 'CTRL_IP_LEARNING' or 'DHCPSERVER'",
-                   name);
+        if (gateway && streq(name, "GATEWAY_MAC")) {
+                if (mac_parse_string(value, mac) < 0 || (mac[0] & 1))
+                        return ERR(p, c, "value", "parameter 'GATEWAY_MAC' of filter '%s' has the value '%s', expected a unicast MAC address",
+                                   filter, value);
+                return 0;
+        }
+        return ERR(p, c, "name", "parameter '%s' of filter '%s' is not supported, expected %s'IP', 'MAC', 'CTRL_IP_LEARNING' or 'DHCPSERVER'",
+                   name, filter, gateway ? "'GATEWAY_MAC', " : "");
 }
 
 static bool interface_has_ipv4(const DomainInterface *iface) {
@@ -1122,24 +1130,26 @@ static bool interface_has_ipv4(const DomainInterface *iface) {
         return false;
 }
 
-/* <filterref filter='clean-traffic'> with its <parameter>s, after the rest
- * of the interface (N): the checks read its type, MAC and spoofcheck. */
+/* <filterref filter='clean-traffic|clean-traffic-gateway'> with its
+ * <parameter>s, after the rest of the interface (N): the checks read its
+ * type, MAC and spoofcheck. */
 static int parse_filterref(Parser *p, xmlNode *n, DomainInterface *iface) {
         _cleanup_free_ char *filter = xml_prop(n, "filter");
         bool seen_learning = false, seen_mac = false;
         int r;
 
-        /* Only the filter Vivarium has: a user-defined nwfilter, or one of
+        /* Only the filters Vivarium has: a user-defined nwfilter, or one of
          * clean-traffic's parts (no-ip-spoofing, ...), would need rules it
          * cannot write, and clean-traffic in its place blocks more. */
-        if (!streq_ptr(filter, "clean-traffic"))
-                return ERR(p, n, "filter", "filter '%s' is not supported, expected 'clean-traffic' (Vivarium's anti-spoofing filter; libvirt's other nwfilters, clean-traffic's parts included, are not)",
+        if (!streq_ptr(filter, "clean-traffic") && !streq_ptr(filter, "clean-traffic-gateway"))
+                return ERR(p, n, "filter", "filter '%s' is not supported, expected 'clean-traffic' or 'clean-traffic-gateway' (Vivarium's anti-spoofing filter; libvirt's other nwfilters, clean-traffic's parts included, are not)",
                            strna(filter));
         if (iface->type != INTERFACE_NETWORK && iface->type != INTERFACE_BRIDGE)
-                return ERR(p, n, "filter", "filter 'clean-traffic' is supported on interfaces of type 'network' and 'bridge', not '%s'",
-                           interface_type_to_string(iface->type));
+                return ERR(p, n, "filter", "filter '%s' is supported on interfaces of type 'network' and 'bridge', not '%s'",
+                           filter, interface_type_to_string(iface->type));
         if (iface->spoofcheck == SPOOFCHECK_OFF)
-                return ERR(p, n, "filter", "filter 'clean-traffic' turns on the anti-spoofing filter that <vivarium:spoofcheck state='off'/> turns off: remove one of them");
+                return ERR(p, n, "filter", "filter '%s' turns on the anti-spoofing filter that <vivarium:spoofcheck state='off'/> turns off: remove one of them",
+                           filter);
 
         XML_FOREACH_ELEMENT(c, n) {
                 _cleanup_free_ char *name = xml_prop(c, "name"), *value = xml_prop(c, "value");
@@ -1150,7 +1160,7 @@ static int parse_filterref(Parser *p, xmlNode *n, DomainInterface *iface) {
                         continue;
                 if (!name || !value)
                         return ERR(p, c, name ? "value" : "name", "<parameter> needs the attributes 'name' and 'value'");
-                r = check_filter_param(p, c, iface, name, value);
+                r = check_filter_param(p, c, iface, filter, name, value);
                 if (r < 0)
                         return r;
                 if (streq(name, "CTRL_IP_LEARNING"))
@@ -1158,7 +1168,7 @@ static int parse_filterref(Parser *p, xmlNode *n, DomainInterface *iface) {
                 else if (streq(name, "MAC"))
                         seen = &seen_mac;
                 if (seen && *seen)
-                        return ERR(p, c, "name", "parameter '%s' of filter 'clean-traffic' is given twice", name);
+                        return ERR(p, c, "name", "parameter '%s' of filter '%s' is given twice", name, filter);
                 if (seen)
                         *seen = true;
 
@@ -1171,8 +1181,12 @@ static int parse_filterref(Parser *p, xmlNode *n, DomainInterface *iface) {
         /* libvirt refuses learning 'none' without an IP; a managed network
          * may still give the DHCP address it keeps (known at start only). */
         if (iface->type == INTERFACE_BRIDGE && domain_interface_ip_learning(iface) == IP_LEARNING_NONE &&
-            !interface_has_ipv4(iface))
-                return ERR(p, n, "filter", "filter 'clean-traffic' with CTRL_IP_LEARNING 'none' on a bridge allows no IPv4 address: give one with parameter 'IP' or <ip>");
+            !interface_has_ipv4(iface) && domain_interface_filter_values(iface, "IP", NULL) == 0)
+                return ERR(p, n, "filter", "filter '%s' with CTRL_IP_LEARNING 'none' on a bridge allows no IPv4 address: give one with parameter 'IP' or <ip>",
+                           filter);
+        /* libvirt cannot instantiate the gateway filter without its variable */
+        if (streq(filter, "clean-traffic-gateway") && domain_interface_filter_values(iface, "GATEWAY_MAC", NULL) == 0)
+                return ERR(p, n, "filter", "filter 'clean-traffic-gateway' needs the parameter 'GATEWAY_MAC'");
         iface->filterref = TAKE_PTR(filter);
         return 0;
 }

@@ -388,8 +388,11 @@ size_t domain_interface_filter_values(const DomainInterface *iface, const char *
         size_t n = 0;
 
         ARRAY_FOREACH(fp, iface->filter_params, iface->n_filter_params)
-                if (streq(fp->name, name))
-                        ret[n++] = fp->value;
+                if (streq(fp->name, name)) {
+                        if (ret)
+                                ret[n] = fp->value;
+                        n++;
+                }
         return n;
 }
 

@@ -100,9 +100,9 @@ typedef struct DomainPort {
 
 /* A <parameter name= value=/> of an interface's <filterref> (libvirt's
  * nwfilter), kept as given, in order: the parser has checked that the
- * filter (clean-traffic) knows it and that the value fits. */
+ * filter knows it and that the value fits. */
 typedef struct DomainFilterParam {
-        char *name;           /* "IP", "MAC", "CTRL_IP_LEARNING", "DHCPSERVER" */
+        char *name;           /* "IP", "MAC", "CTRL_IP_LEARNING", "DHCPSERVER", "GATEWAY_MAC" */
         char *value;
 } DomainFilterParam;
 
@@ -151,8 +151,8 @@ typedef struct DomainInterface {
         size_t n_host_routes;
         SpoofCheck spoofcheck;
         /* <filterref filter=...>: libvirt's nwfilter, mapped onto the
-         * anti-spoofing filter (netguard.h); "clean-traffic", the only one
-         * Vivarium has, or NULL for none */
+         * anti-spoofing filter (netguard.h); "clean-traffic" or
+         * "clean-traffic-gateway", the ones Vivarium has, or NULL for none */
         char *filterref;
         DomainFilterParam *filter_params;
         size_t n_filter_params;
@@ -406,7 +406,7 @@ typedef enum IpLearning {
 const char *ip_learning_to_string(IpLearning l); /* "any", "dhcp", "none" */
 IpLearning domain_interface_ip_learning(const DomainInterface *iface);
 /* The values of IFACE's <filterref> parameter NAME, in order, into RET
- * (room for iface->n_filter_params); their number. */
+ * (room for iface->n_filter_params; NULL: only counted); their number. */
 size_t domain_interface_filter_values(const DomainInterface *iface, const char *name, const char **ret);
 /* Same protocol and host port, on every host address or the same one. */
 bool domain_ports_collide(const DomainPort *a, const DomainPort *b);
