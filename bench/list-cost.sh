@@ -37,14 +37,8 @@ if [ -n "${BENCH_CPU_SHARES:-}" ]; then
 fi
 testhost_install "$build" >/dev/null
 testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0
-testhost_run sh -c 'cat > /tmp/list-cost.xml' <<'XML'
-<domain type='lxc'>
-  <name>@NAME@</name>
-  <memory>65536</memory>
-  <os><type>exe</type><init>/bin/sleep</init><initarg>100000</initarg></os>
-  <devices><console type='pty'/></devices>
-</domain>
-XML
+# the containers: sleeping on the host's root, as tests/test-scale.sh's
+testhost_run cp "$src/tests/lib/sleep-template.xml" /tmp/list-cost.xml
 cpu_ns() { testhost_run cut -d' ' -f1 "/proc/$1/schedstat"; }
 echo "containers  latency ms p10 / median / p90  vivariumd us a call  dbus-daemon us a call  load"
 for k in $(seq 1 "$steps"); do

@@ -14,11 +14,8 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # shellcheck source=tests/testhost/testhost.sh
 . "$here/testhost/testhost.sh"
 
-testhost_require oci vivariumd
-for tool in containerd ctr containerd-shim-runc-v2 umoci skopeo; do
-	command -v $tool >/dev/null || testhost_skip_or_fail "$tool is not installed (tools/deps.sh)"
-done
-file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || testhost_skip_or_fail "no static /bin/busybox (busybox-static)"
+testhost_require oci vivariumd busybox
+testhost_require_tools containerd ctr containerd-shim-runc-v2 umoci skopeo
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"

@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 . "$here/testhost/testhost.sh"
 
 testhost_require helper vivariumd busybox
-command -v losetup >/dev/null || testhost_skip_or_fail "no losetup (util-linux)"
+testhost_require_tools losetup
 [ -e /dev/loop-control ] || [ -e /sys/class/misc/loop-control ] || testhost_skip_or_fail "no loop device support"
 
 # shellcheck source=tests/lib/check.sh

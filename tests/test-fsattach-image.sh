@@ -24,13 +24,13 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 . "$here/testhost/testhost.sh"
 
 testhost_require helper vivariumd vivctl busybox
-command -v mkfs.ext4 >/dev/null || testhost_skip_or_fail "no mkfs.ext4 (e2fsprogs)"
-command -v debugfs >/dev/null || testhost_skip_or_fail "no debugfs (e2fsprogs)"
-command -v losetup >/dev/null || testhost_skip_or_fail "no losetup (util-linux)"
+testhost_require_tools mkfs.ext4 debugfs losetup
 [ -e /dev/loop-control ] || testhost_skip_or_fail "no /dev/loop-control on this machine"
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
+# shellcheck source=tests/lib/sleep-domain.sh
+. "$here/lib/sleep-domain.sh"
 in_host() { testhost_run "$@"; }
 vivctl() { testhost_run vivctl -c lxc:/// "$@"; }
 inside() { vivctl enter "$1" -- /bin/sh -c "$2" 2>&1; }
@@ -59,19 +59,16 @@ for i in $(seq 0 255); do mknod -m 660 /dev/loop$i b 7 $i; done' ||
 # a busybox root on /tmp (tmpfs); the images on /srv (TESTHOST_TMPFS), with
 # names of this run's: losetup -j matches paths of the whole machine
 img=/srv/vt-fsai-$$
-in_host sh -c '
+{ in_host "$here/lib/busybox-root.sh" /tmp/dr sh stat cat ls touch sleep grep mkdir df sync &&
+	in_host sh -c '
 set -e
-r=/tmp/dr
-mkdir -p $r/bin $r/tmp $r/dev $r/proc $r/sys $r/mnt
-cp /bin/busybox $r/bin/
-for a in sh stat cat ls touch sleep grep mkdir df sync; do ln -sf busybox $r/bin/$a; done
-mkdir -p /tmp/data /tmp/blk
+mkdir -p /tmp/dr/mnt /tmp/data /tmp/blk
 echo hello-image >/tmp/data/hello
 echo hello-block >/tmp/blk/hello
 mkfs.ext4 -q -F -d /tmp/data "$1-data.img" 8M
 mkfs.ext4 -q -F -d /tmp/data "$1-ro.img" 8M
 mkfs.ext4 -q -F -d /tmp/blk "$1-blk.img" 8M
-truncate -s 8M "$1-empty.img"' sh "$img" || { echo "not ok 1 - make the root and the images in the test host"; exit 1; }
+truncate -s 8M "$1-empty.img"' sh "$img"; } || { echo "not ok 1 - make the root and the images in the test host"; exit 1; }
 # the block device: a loop device on $img-blk.img, held open by a sleep of
 # the test host's and already detached with losetup -d, so that the kernel
 # detaches it when the last holder goes (the sleep, a mount of it)
@@ -104,22 +101,9 @@ XML
 
 for mode in pick off; do
 	name=fai$mode
-	cat >"$work/$name.xml" <<XML
-<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
-  <name>$name</name>
-  <memory unit='MiB'>64</memory>
-  <vivarium:userns mode='$mode'/>
-  <os><type>exe</type><init>/bin/sleep</init><initarg>100000</initarg></os>
-  <devices>
-    <console type='pty'/>
-    <filesystem type='mount'><source dir='/tmp/dr'/><target dir='/'/></filesystem>
-  </devices>
-</domain>
-XML
 	echo "# $mode"
-	vivctl define "$work/$name.xml" >/dev/null 2>&1
-	out=$(vivctl start $name 2>&1)
-	check "$mode: starts ($out)" contains "$out" "Domain $name started"
+	sleep_domain $name $mode
+	sleep_domain_up $name "$mode: starts"
 
 	# --- ram
 	out=$(vivctl attach-device $name "$work/ram.xml" --live 2>&1)

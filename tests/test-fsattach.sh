@@ -29,6 +29,8 @@ testhost_require helper vivariumd vivctl busybox
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
+# shellcheck source=tests/lib/sleep-domain.sh
+. "$here/lib/sleep-domain.sh"
 in_host() { testhost_run "$@"; }
 vivctl() { testhost_run vivctl -c lxc:/// "$@"; }
 inside() { vivctl enter "$1" -- /bin/sh -c "$2" 2>&1; }
@@ -69,22 +71,9 @@ fs_xml notmounted.xml /srv/fa /mnt/never
 
 for mode in pick off; do
 	name=fa$mode
-	cat >"$work/$name.xml" <<XML
-<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
-  <name>$name</name>
-  <memory unit='MiB'>64</memory>
-  <vivarium:userns mode='$mode'/>
-  <os><type>exe</type><init>/bin/sleep</init><initarg>100000</initarg></os>
-  <devices>
-    <console type='pty'/>
-    <filesystem type='mount'><source dir='/tmp/dr'/><target dir='/'/></filesystem>
-  </devices>
-</domain>
-XML
 	echo "# $mode"
-	vivctl define "$work/$name.xml" >/dev/null 2>&1
-	out=$(vivctl start $name 2>&1)
-	check "$mode: starts ($out)" contains "$out" "Domain $name started"
+	sleep_domain $name $mode
+	sleep_domain_up $name "$mode: starts"
 
 	out=$(vivctl attach-device $name "$work/fa.xml" --live 2>&1)
 	check "$mode: attach-device --live of a <filesystem type='mount'> ($out)" same "$out" "Device attached successfully"

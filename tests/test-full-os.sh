@@ -27,7 +27,7 @@ if [ -z "$build" ] || [ ! -x "$build/src/helper/vivarium-helper" ] || [ ! -x "$b
 	[ ! -x "$build/src/ctl/vivctl" ] || [ ! -x "$build/tests/security-probe" ]; then
 	testhost_skip_or_fail "helper, vivariumd, vivctl or tests/security-probe not built (VIVARIUM_BUILD_DIR='$build')"
 fi
-command -v mmdebstrap >/dev/null || testhost_skip_or_fail "mmdebstrap is missing (tools/deps.sh installs it)"
+testhost_require_tools mmdebstrap
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"

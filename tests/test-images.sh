@@ -35,8 +35,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 . "$here/lib/kernel-features.sh"
 
 testhost_require helper vivariumd busybox
-command -v mkfs.ext4 >/dev/null || testhost_skip_or_fail "no mkfs.ext4 (e2fsprogs)"
-command -v losetup >/dev/null || testhost_skip_or_fail "no losetup (util-linux)"
+testhost_require_tools mkfs.ext4 losetup
 [ -e /dev/loop-control ] || testhost_skip_or_fail "no /dev/loop-control on this machine"
 
 # shellcheck source=tests/lib/check.sh

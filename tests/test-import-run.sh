@@ -15,9 +15,8 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # shellcheck source=tests/testhost/testhost.sh
 . "$here/testhost/testhost.sh"
 
-testhost_require import vivariumd
-command -v umoci >/dev/null || testhost_skip_or_fail "umoci is not installed (tools/deps.sh)"
-file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || testhost_skip_or_fail "no static /bin/busybox (busybox-static)"
+testhost_require import vivariumd busybox
+testhost_require_tools umoci
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"

@@ -16,7 +16,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 . "$here/testhost/testhost.sh"
 
 testhost_require vivariumd vivctl
-command -v dbus-monitor >/dev/null || testhost_skip_or_fail "no dbus-monitor"
+testhost_require_tools dbus-monitor
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"

@@ -16,9 +16,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 . "$here/testhost/testhost.sh"
 
 testhost_require vivctl busybox
-for t in python3 mkfs.ext4 qemu-img losetup ip; do
-	command -v $t >/dev/null || testhost_skip_or_fail "needs $t"
-done
+testhost_require_tools python3 mkfs.ext4 qemu-img losetup ip
 
 expect=$(mktemp /tmp/vt-lxcxml.XXXXXX)
 trap 'rm -f "$expect"' EXIT

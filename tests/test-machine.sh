@@ -18,8 +18,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 . "$here/testhost/testhost.sh"
 
 testhost_require helper vivariumd
-command -v dbus-monitor >/dev/null || testhost_skip_or_fail "no dbus-monitor"
-command -v machinectl >/dev/null || testhost_skip_or_fail "no machinectl (systemd-container)"
+testhost_require_tools dbus-monitor machinectl
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"

@@ -8,7 +8,9 @@
 #    container's scope while it runs, the scope allows block-nbd; after a
 #    shutdown, a destroy, init killed, the helper SIGKILLed, and a destroy
 #    after a manager restart (which keeps the container and its device), the
-#    device is released (not connected, no qemu-nbd, no scope) and the image,
+#    device is released (not connected, no qemu-nbd, no scope; after the
+#    helper's SIGKILL by the manager, nbd-release.c, before the scope's stop)
+#    and the image,
 #    read on the host (qemu-img convert to raw, debugfs), holds what init
 #    wrote; the next start reads it;
 #  - the same for a raw image (shutdown, then a start that reads it);
@@ -31,9 +33,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 
 kernel_require nbd
 testhost_require helper vivariumd
-for t in qemu-nbd qemu-img mkfs.ext4; do
-	command -v $t >/dev/null || testhost_skip_or_fail "needs $t (tools/deps.sh: qemu-utils, e2fsprogs)"
-done
+testhost_require_tools qemu-nbd qemu-img mkfs.ext4
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
@@ -167,8 +167,12 @@ start nq 4 "helper killed"
 check "helper killed: it read what was written before" contains "$(said nq 4)" "count=4 before=start-3"
 helper=$(vivctl domid nq 2>/dev/null)
 check "helper killed: the helper's PID ($helper)" test "${helper:--}" != -
+srv_killed=$(servers)
 [ "${helper:--}" != - ] && in_host kill -9 "$helper"
 gone nq "after the helper was SIGKILLed" /srv/data.qcow2 qcow2 4
+check "after the helper was SIGKILLed: the manager had the device released before it stopped the scope" \
+	contains "$(in_host journalctl --no-pager -o cat -u vivariumd.service 2>&1)" \
+	"which qemu-nbd (PID ${srv_killed:-?}) still serves for container 'nq' after its helper ended"
 
 start nq 5 "manager restarted"
 check "manager restarted: it read what was written before" contains "$(said nq 5)" "count=5 before=start-4"

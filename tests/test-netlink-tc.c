@@ -70,11 +70,12 @@ static bool is_kind(struct rtnl_qdisc *q, const char *kind) {
         return q && strcmp(rtnl_tc_get_kind(TC_CAST(q)), kind) == 0;
 }
 
-static void check_htb(struct nl_sock *sk, int ifindex, uint64_t rate, uint64_t ceil, const char *what) {
-        struct rtnl_class *c = find_class(sk, ifindex, TC_HANDLE(1, 1));
+static void check_class(struct nl_sock *sk, int ifindex, uint32_t handle, uint64_t rate, uint64_t ceil,
+                        const char *what) {
+        struct rtnl_class *c = find_class(sk, ifindex, handle);
         uint64_t got_rate = 0, got_ceil = 0;
 
-        CHECK(c, "%s: no class 1:1", what);
+        CHECK(c, "%s: no class %x:%x", what, TC_H_MAJ(handle) >> 16, TC_H_MIN(handle));
         if (!c)
                 return;
         (void) rtnl_htb_get_rate64(c, &got_rate);
@@ -84,6 +85,65 @@ static void check_htb(struct nl_sock *sk, int ifindex, uint64_t rate, uint64_t c
         CHECK(got_ceil == ceil, "%s: ceil %llu, expected %llu", what, (unsigned long long) got_ceil,
               (unsigned long long) ceil);
         rtnl_class_put(c);
+}
+
+static void check_htb(struct nl_sock *sk, int ifindex, uint64_t rate, uint64_t ceil, const char *what) {
+        check_class(sk, ifindex, TC_HANDLE(1, 1), rate, ceil, what);
+}
+
+/* A network's bridge: 1:1 and the default 1:2, floors beside 1:2 with a
+ * filter each, the default's rate what the floors leave, and unplug and
+ * clear leave nothing. */
+static void check_network_qos(struct nl_sock *sk) {
+        DomainBandwidthRate in = { .average = 2048 }, out = { .average = 1024 };
+        const uint8_t mac1[6] = { 0x52, 0x54, 0x00, 0x00, 0x00, 0x01 }, mac2[6] = { 0x52, 0x54, 0x00, 0x00, 0x00, 0x02 };
+        struct rtnl_class *c;
+        int br, r;
+
+        if (netlink_bridge_create(sk, "vbr-tc", NULL) < 0 || (br = netlink_link_get_ifindex(sk, "vbr-tc")) < 0) {
+                CHECK(false, "cannot create a bridge");
+                return;
+        }
+        r = netlink_network_qos_set(sk, "vbr-tc", &in, &out);
+        CHECK(r >= 0, "network qos: %s", strerror(-r));
+        check_class(sk, br, TC_HANDLE(1, 1), 2048 * 1024, 2048 * 1024, "network 1:1");
+        check_class(sk, br, TC_HANDLE(1, 2), 2048 * 1024, 2048 * 1024, "network default 1:2");
+        CHECK(netlink_link_get_ifindex(sk, "ifb-vbr-tc") > 0, "no ifb-vbr-tc for the network's outbound");
+
+        r = netlink_network_qos_plug(sk, "vbr-tc", &in, mac1, 1500, 3);
+        CHECK(r >= 0, "plug 1:3: %s", strerror(-r));
+        r = netlink_network_qos_plug(sk, "vbr-tc", &in, mac2, 500, 4);
+        CHECK(r >= 0, "plug 1:4: %s", strerror(-r));
+        r = netlink_network_qos_set_floors(sk, "vbr-tc", &in, 2000);
+        CHECK(r >= 0, "default rate: %s", strerror(-r));
+        check_class(sk, br, TC_HANDLE(1, 3), 1500 * 1024, 2048 * 1024, "floor 1:3");
+        check_class(sk, br, TC_HANDLE(1, 4), 500 * 1024, 2048 * 1024, "floor 1:4");
+        check_class(sk, br, TC_HANDLE(1, 2), 48 * 1024, 2048 * 1024, "default 1:2 after two floors");
+        CHECK(count_filters(sk, br, TC_HANDLE(1, 0)) >= 2, "fewer than two MAC filters on 1:");
+        r = netlink_network_qos_plug(sk, "vbr-tc", &in, mac2, 10, 4);
+        CHECK(r < 0, "a second plug of 1:4 succeeded");
+        check_class(sk, br, TC_HANDLE(1, 4), 500 * 1024, 2048 * 1024, "1:4 after the refused plug");
+
+        r = netlink_network_qos_unplug(sk, "vbr-tc", 3);
+        CHECK(r >= 0, "unplug 1:3: %s", strerror(-r));
+        c = find_class(sk, br, TC_HANDLE(1, 3));
+        CHECK(!c, "class 1:3 left after unplug");
+        if (c)
+                rtnl_class_put(c);
+        r = netlink_network_qos_unplug(sk, "vbr-tc", 3);
+        CHECK(r >= 0, "unplug of nothing: %s", strerror(-r));
+        r = netlink_network_qos_set_floors(sk, "vbr-tc", &in, 2048);
+        CHECK(r >= 0, "default rate with every KiB/s guaranteed: %s", strerror(-r));
+        check_class(sk, br, TC_HANDLE(1, 2), 1024, 2048 * 1024, "default 1:2 with nothing left");
+
+        r = netlink_bandwidth_clear(sk, "vbr-tc");
+        CHECK(r >= 0, "clear the bridge: %s", strerror(-r));
+        c = find_class(sk, br, TC_HANDLE(1, 4));
+        CHECK(!c, "class 1:4 left after clear");
+        if (c)
+                rtnl_class_put(c);
+        CHECK(netlink_link_get_ifindex(sk, "ifb-vbr-tc") == -ENODEV, "ifb-vbr-tc left after clear");
+        (void) netlink_link_delete(sk, "vbr-tc");
 }
 
 int main(void) {
@@ -169,6 +229,8 @@ int main(void) {
         CHECK(strlen(name) < IFNAMSIZ && strncmp(name, "ifb-a-ver", 9) == 0, "ifb name of a long device: '%s'", name);
         netlink_bandwidth_ifb_name("a-very-long-nax", name2);
         CHECK(strcmp(name, name2) != 0, "two long names give the same ifb '%s'", name);
+
+        check_network_qos(sk);
 
         if (failures)
                 return 1;

@@ -15,8 +15,8 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 . "$here/testhost/testhost.sh"
 
 testhost_require helper vivariumd vivctl
-command -v busybox >/dev/null || testhost_skip_or_fail "needs busybox (ifconfig, route, ping in the container)"
-command -v ip >/dev/null || testhost_skip_or_fail "needs ip (iproute2) for the test's own bridges"
+# busybox: ifconfig, route, ping in the container; ip: the test's own bridges
+testhost_require_tools busybox ip
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"

@@ -18,10 +18,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 
 testhost_require vivariumd vivctl
 src=${VIVARIUM_SOURCE_DIR:-$(readlink -f "$here/..")}
-for tool in dnsmasq nft ip busybox; do
-	command -v "$tool" >/dev/null || PATH=$PATH:/usr/sbin command -v "$tool" >/dev/null ||
-		testhost_skip_or_fail "needs $tool"
-done
+testhost_require_tools dnsmasq nft ip busybox
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"

@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 . "$here/testhost/testhost.sh"
 
 testhost_require oci vivariumd busybox
-command -v jq >/dev/null || testhost_skip_or_fail "jq is not installed"
+testhost_require_tools jq
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"

@@ -23,12 +23,13 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 . "$here/testhost/testhost.sh"
 
 testhost_require helper vivariumd vivctl busybox
-command -v losetup >/dev/null || testhost_skip_or_fail "no losetup (util-linux)"
+testhost_require_tools losetup python3
 [ -e /dev/loop-control ] || [ -e /sys/class/misc/loop-control ] || testhost_skip_or_fail "no loop device support"
-command -v python3 >/dev/null || testhost_skip_or_fail "no python3"
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
+# shellcheck source=tests/lib/sleep-domain.sh
+. "$here/lib/sleep-domain.sh"
 in_host() { testhost_run "$@"; }
 vivctl() { testhost_run vivctl -c lxc:/// "$@"; }
 scope_gone() { ! in_host systemctl -q is-active "machine-$1.scope"; }
@@ -274,29 +275,10 @@ XML
 cat >"$work/disk-missing.xml" <<XML
 <disk type='file' device='disk'><source file='$img-none.img'/><target dev='vde'/></disk>
 XML
-# sleeper NAME MODE [DEVICES]: a container sleeping on the busybox root, in
-# user namespace MODE
-sleeper() {
-	cat >"$work/$1.xml" <<XML
-<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
-  <name>$1</name>
-  <memory unit='MiB'>64</memory>
-  <vivarium:userns mode='$2'/>
-  <os><type>exe</type><init>/bin/sleep</init><initarg>600</initarg></os>
-  <devices>
-    <console type='pty'/>
-    <filesystem type='mount'><source dir='/tmp/dr'/><target dir='/'/></filesystem>
-    ${3:-}
-  </devices>
-</domain>
-XML
-}
 for mode in pick off; do
 	name=ld$mode
-	sleeper "$name" $mode
-	vivctl define "$work/$name.xml" >/dev/null 2>&1
-	out=$(vivctl start "$name" 2>&1)
-	check "$mode: starts" contains "$out" "Domain $name started"
+	sleep_domain "$name" $mode
+	sleep_domain_up "$name" "$mode: starts"
 	check "$mode: the image is on no loop device yet" not image_attached "$img-c.img"
 	out=$(vivctl attach-device "$name" "$work/disk-c.xml" --live 2>&1)
 	check "$mode: attach-device --live of an image disk ($out)" same "$out" "Device attached successfully"
@@ -357,10 +339,8 @@ XML
 for mode in pick off; do
 	name=li$mode
 	[ $mode = pick ] && ip0=10.88.0.2 || ip0=10.88.0.3
-	sleeper "$name" $mode "<interface type='bridge'><source bridge='vt-br0'/><ip address='$ip0' prefix='24'/></interface>"
-	vivctl define "$work/$name.xml" >/dev/null 2>&1
-	out=$(vivctl start "$name" 2>&1)
-	check "$mode: starts with one interface" contains "$out" "Domain $name started"
+	sleep_domain "$name" $mode "<interface type='bridge'><source bridge='vt-br0'/><ip address='$ip0' prefix='24'/></interface>"
+	sleep_domain_up "$name" "$mode: starts with one interface"
 	out=$(vivctl attach-interface "$name" bridge vt-br0 --target vt-li1 --mac 52:54:00:aa:bb:01 --inbound 1000,2000,100 --live 2>&1)
 	check "$mode: attach-interface bridge --live ($out)" same "$out" "Interface attached successfully"
 	check "$mode: the host side vt-li1 is a port of vt-br0" contains "$(in_host ip -o link show vt-li1 2>&1)" "master vt-br0"

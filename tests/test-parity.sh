@@ -26,8 +26,8 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 . "$here/testhost/testhost.sh"
 
 testhost_require helper vivariumd vivctl
-command -v python3 >/dev/null || testhost_skip_or_fail "needs python3 (the traffic's sender and receiver)"
-command -v ip >/dev/null || testhost_skip_or_fail "needs ip (iproute2) for the host side's address"
+# python3: the traffic's sender and receiver; ip: the host side's address
+testhost_require_tools python3 ip
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"

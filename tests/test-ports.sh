@@ -23,10 +23,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 . "$here/testhost/testhost.sh"
 
 testhost_require vivariumd vivctl
-for tool in dnsmasq nft ip busybox; do
-	command -v "$tool" >/dev/null || PATH=$PATH:/usr/sbin command -v "$tool" >/dev/null ||
-		testhost_skip_or_fail "needs $tool (tools/deps.sh installs it)"
-done
+testhost_require_tools dnsmasq nft ip busybox
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"

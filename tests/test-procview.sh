@@ -30,12 +30,9 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # shellcheck source=tests/testhost/testhost.sh
 . "$here/testhost/testhost.sh"
 
-testhost_require helper vivariumd vivctl
-command -v lxcfs >/dev/null || testhost_skip_or_fail "needs lxcfs (tools/deps.sh installs it)"
+testhost_require helper vivariumd vivctl busybox
+testhost_require_tools lxcfs
 [ -c /dev/fuse ] || testhost_skip_or_fail "needs /dev/fuse (lxcfs is a FUSE filesystem)"
-if ! file -L /bin/busybox 2>/dev/null | grep -q 'statically linked'; then
-	testhost_skip_or_fail "no static /bin/busybox (busybox-static)"
-fi
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"

@@ -26,10 +26,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 . "$here/testhost/testhost.sh"
 
 testhost_require vivctl
-for cmd in sshd ssh ssh-keygen systemd-stdio-bridge ip unshare nsenter; do
-	command -v "$cmd" >/dev/null || [ -x "/usr/sbin/$cmd" ] ||
-		testhost_skip_or_fail "needs $cmd (openssh-server, openssh-client, systemd, iproute2, util-linux)"
-done
+testhost_require_tools sshd ssh ssh-keygen systemd-stdio-bridge ip unshare nsenter
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"

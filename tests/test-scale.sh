@@ -49,14 +49,9 @@ count_is() { # EXPECTED CMD...
 	return 1
 }
 
-testhost_run sh -c 'cat > /tmp/sc.xml' <<'XML'
-<domain type='lxc'>
-  <name>@NAME@</name>
-  <memory>65536</memory>
-  <os><type>exe</type><init>/bin/sleep</init><initarg>100000</initarg></os>
-  <devices><console type='pty'/></devices>
-</domain>
-XML
+# a container sleeping on the host's root, @NAME@ to be replaced (the
+# repository is bound into the test host; bench/list-cost.sh uses it too)
+testhost_run cp "$here/lib/sleep-template.xml" /tmp/sc.xml
 # CLIENTS shells in the host, each starting (or destroying) its share in turn:
 # ops in flight at once, as from several users
 each() { # create|destroy

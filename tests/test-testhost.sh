@@ -27,6 +27,25 @@ check() { # DESCRIPTION CMD...: ok if CMD succeeds
 }
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
+# testhost_require_tools, in subshells (it exits): the skip, the failure under
+# VIVARIUM_TESTS_MUST_RUN=1, the package named where known, sbin looked in
+needs() { # MUST_RUN PATH TOOL...: the exit status and stderr of the call
+	local out rc
+	out=$(VIVARIUM_TESTS_MUST_RUN=$1 PATH=$2 testhost_require_tools "${@:3}" 2>&1) && rc=0 || rc=$?
+	echo "$rc $out"
+}
+out=$(needs 0 /nonexistent qemu-nbd)
+check "testhost_require_tools: a missing tool skips, naming its package ($out)" \
+	[ "$out" = "77 SKIP: needs qemu-nbd (qemu-utils; tools/deps.sh installs it)" ]
+out=$(needs 1 /nonexistent qemu-nbd)
+check "testhost_require_tools: ... fails under VIVARIUM_TESTS_MUST_RUN=1 ($out)" \
+	[ "$out" = "1 FAIL: cannot run, and VIVARIUM_TESTS_MUST_RUN=1: needs qemu-nbd (qemu-utils; tools/deps.sh installs it)" ]
+out=$(needs 0 "$PATH" sh vt-no-such-tool)
+check "testhost_require_tools: an unlisted tool, after one found ($out)" \
+	[ "$out" = "77 SKIP: needs vt-no-such-tool (tools/deps.sh installs it)" ]
+out=$(needs 1 /usr/bin:/bin sh pivot_root)
+check "testhost_require_tools: found in PATH or /usr/sbin, /sbin ($out)" [ "$out" = "0 " ]
+
 name=vt-$$-selftest
 work=$(mktemp -d /tmp/vt-testhost.XXXXXX)
 marker=$(mktemp /tmp/vt-testhost-marker.XXXXXX)

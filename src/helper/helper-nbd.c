@@ -25,6 +25,7 @@
  *    the release waits for it to exit, so that a next start, or the host,
  *    finds the image complete and unlocked. */
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <glob.h>
 #include <poll.h>
@@ -38,8 +39,12 @@
 
 #include "bus-names.h"
 #include "command.h"
+#include "fileio.h"
 #include "helper.h"
 #include "helper-log.h"
+#include "unit-name.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
 static const char *const qemu_nbd_paths[] = { "/usr/bin/qemu-nbd", "/usr/local/bin/qemu-nbd", "/bin/qemu-nbd" };
 
@@ -315,4 +320,92 @@ void nbd_release_all(NbdDevices *d) {
                 nbd_disconnect(&d->devs[i]);
         free(d->devs);
         *d = (NbdDevices) {};
+}
+
+/* The device that PID serves for container NAME: PID's command line is
+ * qemu-nbd's as qemu_nbd_connect() starts it (its --connect=/dev/nbdN and
+ * this container's pid file for that N). 0 and *ret_index, or -ESRCH. */
+static int nbd_server_of(pid_t pid, const char *name, unsigned *ret_index) {
+        _cleanup_free_ char *path = NULL, *text = NULL, *pid_file = NULL;
+        size_t size = 0, i;
+        unsigned n;
+        char tail;
+
+        if (asprintf(&path, "/proc/%d/cmdline", (int) pid) < 0 || read_full_file(path, &text, &size) < 0 ||
+            size == 0 || !streq(text, qemu_nbd_path() ?: ""))
+                return -ESRCH;
+        i = strlen(text) + 1;
+        if (i >= size || sscanf(text + i, "--connect=/dev/nbd%u%c", &n, &tail) != 1)
+                return -ESRCH;
+        i += strlen(text + i) + 1;
+        if (i >= size || asprintf(&pid_file, "--pid-file=%s/%s.nbd%u.pid", VIV_RUN_CONTAINERS_DIR, name, n) < 0 ||
+            !streq(text + i, pid_file))
+                return -ESRCH;
+        *ret_index = n;
+        return 0;
+}
+
+/* PID sits in UNIT's own cgroup or in its supervisor/ leaf, where the helper
+ * ran qemu-nbd: never payload/, whose processes could copy any command
+ * line. */
+static bool nbd_server_in_scope(pid_t pid, const char *unit) {
+        _cleanup_free_ char *path = NULL, *text = NULL, *own = NULL, *supervisor = NULL;
+
+        if (asprintf(&path, "/proc/%d/cgroup", (int) pid) < 0 || read_full_file(path, &text, NULL) < 0 ||
+            asprintf(&own, "/%s\n", unit) < 0 || asprintf(&supervisor, "/%s/supervisor\n", unit) < 0)
+                return false;
+        for (char *line = text; *line;) {
+                char *nl = strchrnul(line, '\n'), *end = *nl ? nl + 1 : nl;
+                size_t len = (size_t) (end - line);
+
+                /* "ID:CONTROLLERS:PATH\n": the path's tail is what counts */
+                if ((len >= strlen(own) && strncmp(end - strlen(own), own, strlen(own)) == 0) ||
+                    (len >= strlen(supervisor) && strncmp(end - strlen(supervisor), supervisor, strlen(supervisor)) == 0))
+                        return true;
+                line = end;
+        }
+        return false;
+}
+
+/* `vivarium-helper --name NAME --release-nbd`: the manager runs it when a
+ * helper ended (killed, crashed) before it could release the devices qemu-nbd
+ * serves for NAME: their filesystems go with the container's mount
+ * namespace, and the manager stops the scope, qemu-nbd with it, only after
+ * this ends. Each device is released as the helper itself would (wait until
+ * nothing holds it, disconnect, wait for the server to close the image). */
+int nbd_release_left(const char *name) {
+        _cleanup_(closedirp) DIR *proc = NULL;
+        _cleanup_free_ char *unit = NULL;
+        struct dirent *e;
+        int r, n = 0;
+
+        if (!qemu_nbd_path())
+                return 0;
+        r = unit_name_machine_scope(name, &unit);
+        if (r < 0)
+                return r;
+        proc = opendir("/proc");
+        if (!proc)
+                return -errno;
+        while ((e = readdir(proc))) {
+                char *end;
+                long pid = strtol(e->d_name, &end, 10);
+                NbdDevice d = { .server_pidfd = -EBADF };
+
+                if (*end || pid <= 0 || nbd_server_of((pid_t) pid, name, &d.index) < 0 ||
+                    !nbd_server_in_scope((pid_t) pid, unit))
+                        continue;
+                d.server_pidfd = pidfd_open((pid_t) pid, 0);
+                /* looked at again: the PID may have been reused before the pidfd */
+                if (d.server_pidfd < 0 || nbd_server_of((pid_t) pid, name, &d.index) < 0) {
+                        safe_close(d.server_pidfd);
+                        continue;
+                }
+                snprintf(d.path, sizeof(d.path), "/dev/nbd%u", d.index);
+                log_notice("Releasing %s, which qemu-nbd (PID %ld) still serves for container '%s' after its helper ended.",
+                           d.path, pid, name);
+                nbd_disconnect(&d);
+                n++;
+        }
+        return n;
 }

@@ -117,9 +117,10 @@ static bool guest_name_taken(const DomainDef *def, const NetworkSetup *n, const 
 }
 
 /* What libvirt refuses at start too: a macvlan has no device on the host
- * to shape, and a floor is a share of a network's QoS, which Vivarium's
- * networks do not have. */
-static int check_bandwidth(const DomainDef *def, const DomainInterface *iface, char **ret_error) {
+ * to shape. A floor is a share of a network's QoS that vivariumd accounts
+ * for and puts on the network's bridge before the helper runs
+ * (network-qos.c); a helper in the foreground has no one to do that. */
+static int check_bandwidth(const DomainDef *def, const DomainInterface *iface, bool foreground, char **ret_error) {
         char mac[18];
 
         if (iface->type == INTERFACE_DIRECT &&
@@ -128,21 +129,22 @@ static int check_bandwidth(const DomainDef *def, const DomainInterface *iface, c
                                 "its device has no host side", iface->source, def->name);
                 return -EOPNOTSUPP;
         }
-        if (iface->bw_in.floor > 0) {
+        if (iface->bw_in.floor > 0 && foreground) {
                 mac_format(iface->mac, mac);
                 (void) asprintf(ret_error, "Invalid use of 'floor' on interface with MAC address %s of container '%s': "
-                                "network '%s' has no inbound QoS set", mac, def->name, strna(iface->source));
+                                "a floor on network '%s' needs vivariumd, not a helper in the foreground",
+                                mac, def->name, strna(iface->source));
                 return -EOPNOTSUPP;
         }
         return 0;
 }
 
 static int prepare_device(struct nl_sock *sk, const DomainDef *def, const NetworkSetup *n, NetDevice *d,
-                          const char *network_bridge, unsigned *next_eth, char **ret_error) {
+                          const char *network_bridge, bool foreground, unsigned *next_eth, char **ret_error) {
         const DomainInterface *iface = d->iface;
         int r;
 
-        r = check_bandwidth(def, iface, ret_error);
+        r = check_bandwidth(def, iface, foreground, ret_error);
         if (r < 0)
                 return r;
 
@@ -218,7 +220,8 @@ static int prepare_device(struct nl_sock *sk, const DomainDef *def, const Networ
         return 0;
 }
 
-int network_prepare(NetworkSetup **ret, const DomainDef *def, char *const *bridges, char **ret_error) {
+int network_prepare(NetworkSetup **ret, const DomainDef *def, char *const *bridges, bool foreground,
+                    char **ret_error) {
         _cleanup_nl_sock_ struct nl_sock *sk = NULL;
         NetworkSetup *n;
         unsigned next_eth = 0;
@@ -244,7 +247,8 @@ int network_prepare(NetworkSetup **ret, const DomainDef *def, char *const *bridg
         n->n_devs = def->n_interfaces;
         for (size_t i = 0; i < n->n_devs; i++) {
                 n->devs[i].iface = &def->interfaces[i];
-                r = prepare_device(sk, def, n, &n->devs[i], bridges ? bridges[i] : NULL, &next_eth, ret_error);
+                r = prepare_device(sk, def, n, &n->devs[i], bridges ? bridges[i] : NULL, foreground, &next_eth,
+                                   ret_error);
                 if (r < 0) {
                         network_free(n);
                         return r;
@@ -879,7 +883,7 @@ int network_attach(NetworkSetup **np, DomainDef *def, DomainInterface *iface, co
         d = &n->devs[n->n_devs++];
         *d = (NetDevice) { .iface = &def->interfaces[def->n_interfaces - 1] };
 
-        r = prepare_device(sk, def, n, d, bridge, &next_eth, ret_error);
+        r = prepare_device(sk, def, n, d, bridge, foreground, &next_eth, ret_error);
         if (r >= 0)
                 r = create_device(sk, def, d, netns_fd, ret_error);
         if (r >= 0)

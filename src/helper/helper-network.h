@@ -42,8 +42,10 @@ int network_read_bridges(const XmlModule *m, const DomainDef *def, char ***ret, 
 /* Before init is cloned: resolves every interface (bridges, networks, parent
  * devices, names, MACs); nothing is created. bridges[i] is the bridge of
  * interface i when it is type='network' (NULL: the network is not active).
- * Errors: *ret_error for the user. */
-int network_prepare(NetworkSetup **ret, const DomainDef *def, char *const *bridges, char **ret_error);
+ * FOREGROUND: no vivariumd, which owns the floors of the network's
+ * interfaces, so a floor is refused. Errors: *ret_error for the user. */
+int network_prepare(NetworkSetup **ret, const DomainDef *def, char *const *bridges, bool foreground,
+                    char **ret_error);
 
 /* With init cloned and waiting: creates the devices in the host's namespace
  * (the container's ends directly in netns of PID), configures the

@@ -423,7 +423,7 @@ int container_spawn(Helper *h, char **ret_error) {
                 return r;
 
         /* a missing bridge or network fails the start before anything exists */
-        r = network_prepare(&h->network, def, h->bridges, ret_error);
+        r = network_prepare(&h->network, def, h->bridges, h->foreground, ret_error);
         if (r < 0)
                 return r;
 

@@ -241,6 +241,7 @@ static int parse_argv(Helper *h, int argc, char *argv[]) {
                 { "xml",        required_argument, NULL, 'x' },
                 { "pass-fds",   required_argument, NULL, 'p' },
                 { "foreground", no_argument,       NULL, 'f' },
+                { "release-nbd", no_argument,      NULL, 'R' },
                 { "debug",      no_argument,       NULL, 'd' },
                 { "help",       no_argument,       NULL, 'h' },
                 {}
@@ -284,13 +285,18 @@ static int parse_argv(Helper *h, int argc, char *argv[]) {
                 case 'f':
                         h->foreground = true;
                         break;
+                case 'R':
+                        h->release_nbd = true;
+                        break;
                 case 'd':
                         log_set_debug(true);
                         break;
                 case 'h':
                         printf("%s --name NAME --handshake FD --model FD [--pass-fds N]\n"
-                               "%s --name NAME --xml FILE --foreground [--debug]\n",
-                               program_invocation_short_name, program_invocation_short_name);
+                               "%s --name NAME --xml FILE --foreground [--debug]\n"
+                               "%s --name NAME --release-nbd\n",
+                               program_invocation_short_name, program_invocation_short_name,
+                               program_invocation_short_name);
                         exit(EXIT_SUCCESS);
                 default:
                         return -EINVAL;
@@ -299,6 +305,13 @@ static int parse_argv(Helper *h, int argc, char *argv[]) {
         if (!h->name || !domain_name_is_valid(h->name)) {
                 fprintf(stderr, "A valid --name is required.\n");
                 return -EINVAL;
+        }
+        if (h->release_nbd) {
+                if (h->foreground || h->handshake_fd >= 0 || h->model_fd >= 0 || h->xml_path || h->n_pass_fds > 0) {
+                        fprintf(stderr, "--release-nbd goes with --name only.\n");
+                        return -EINVAL;
+                }
+                return 0;
         }
         if (h->foreground == (h->handshake_fd >= 0)) {
                 fprintf(stderr, "Exactly one of --handshake FD and --foreground is required.\n");
@@ -508,6 +521,14 @@ int main(int argc, char *argv[]) {
         log_set_container_name(h->name);
         if (getenv("VIVARIUM_HELPER_DEBUG"))
                 log_set_debug(true);
+        if (h->release_nbd) {
+                r = nbd_release_left(h->name);
+                if (r < 0)
+                        log_error_errno(r, "Failed to look for the nbd devices of container '%s': %m", h->name);
+                else
+                        ret = EXIT_SUCCESS;
+                goto finish;
+        }
 
         (void) signal(SIGPIPE, SIG_IGN);
 

@@ -164,6 +164,7 @@ struct Helper {
         char **bridges;         /* per interface: a type='network' one's bridge (network_prepare()) */
         char *seccomp_path;     /* NAME.seccomp for vivctl enter; NULL in foreground mode */
         bool foreground;
+        bool release_nbd;       /* --release-nbd: only release what qemu-nbd still serves (helper-nbd.c) */
         int handshake_fd;
         unsigned n_pass_fds;    /* --pass-fds N: fds HELPER_PASS_FDS_BASE.. for init (start --pass-fds) */
 
@@ -238,6 +239,7 @@ int image_mount_open(const DomainFilesystem *fs, const char *name, NbdDevices *n
 int nbd_connect(NbdDevices *d, const DomainFilesystem *fs, const char *name, char ret_dev[static 32], char **ret_error);
 void nbd_release(NbdDevices *d, const char *dev);
 void nbd_release_all(NbdDevices *d);
+int nbd_release_left(const char *name);
 void host_mounts_close(HostMounts *h);
 /* helper-mount.c: child side, container namespace; errors: message in *ret_error */
 int container_setup_mounts(const DomainDef *def, HostMounts *h, char **ret_error);

@@ -15,6 +15,7 @@
 #include "manager.h"
 #include "netlink-tc.h"
 #include "netlink-util.h"
+#include "network.h"
 
 /* libvirt's names, in the order virsh prints them; no outbound floor */
 static const struct {
@@ -103,7 +104,9 @@ static int read_bandwidth_params(sd_bus_message *msg, BandwidthChange *ret, sd_b
 }
 
 /* libvirt's rules: a direction without average and floor is no shaping at
- * all (domiftune --inbound 0 removes it); floor belongs to network QoS. */
+ * all (domiftune --inbound 0 removes it); floor belongs to network QoS, so
+ * to type='network' (whether the network has any is checked live, and at
+ * the next start for --config). */
 static int check_change(Container *c, const DomainInterface *iface, const BandwidthChange *ch, sd_bus_error *error) {
         if (ch->has_in && ch->in.average == 0 && ch->in.floor == 0 && (ch->in.peak > 0 || ch->in.burst > 0))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
@@ -111,12 +114,10 @@ static int check_change(Container *c, const DomainInterface *iface, const Bandwi
         if (ch->has_out && ch->out.average == 0 && (ch->out.peak > 0 || ch->out.burst > 0))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "outbound.peak and outbound.burst need outbound.average");
-        if (ch->has_in && ch->in.floor > 0)
+        if (ch->has_in && ch->in.floor > 0 && iface->type != INTERFACE_NETWORK)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                         "Invalid use of 'floor' on an interface of container '%s': %s",
-                                         c->name, iface->type == INTERFACE_NETWORK ?
-                                         "Vivarium's networks have no inbound QoS set" :
-                                         "'floor' is only supported for interfaces of type 'network'");
+                                         "Invalid use of 'floor' on an interface of container '%s': "
+                                         "'floor' is only supported for interfaces of type 'network'", c->name);
         if (iface->type == INTERFACE_DIRECT && ((ch->has_in && ch->in.average) || (ch->has_out && ch->out.average)))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
                                          "Cannot set the bandwidth of direct interface on '%s' of container '%s': "
@@ -129,6 +130,19 @@ static void apply_change(DomainInterface *iface, const BandwidthChange *ch) {
                 iface->bw_in = ch->in;
         if (ch->has_out)
                 iface->bw_out = ch->out;
+}
+
+/* A live floor is the class of the interface on its network's bridge
+ * (network-qos.c): changed there, against the other floors, first. */
+static int change_floor(Container *c, const DomainInterface *iface, uint64_t floor, sd_bus_error *error) {
+        Network *n;
+
+        if (iface->type != INTERFACE_NETWORK || iface->bw_in.floor == floor)
+                return 0;
+        n = network_find(c->manager->networks, iface->source);
+        if (!n || !n->active || !n->live)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Network '%s' is not active", iface->source);
+        return network_qos_change(n, c->name, iface, floor, error);
 }
 
 static int shape_live(Container *c, const DomainInterface *iface, sd_bus_error *error) {
@@ -178,14 +192,22 @@ int container_method_set_interface_parameters(sd_bus_message *msg, void *userdat
         if (live_iface) {
                 old_in = live_iface->bw_in;
                 old_out = live_iface->bw_out;
+                if (ch.has_in && (r = change_floor(c, live_iface, ch.in.floor, error)) < 0)
+                        return r;
                 apply_change(live_iface, &ch);
                 r = shape_live(c, live_iface, error);
                 if (r < 0) {
                         /* netlink_bandwidth_set() left the device unshaped:
-                         * put back what it had */
+                         * put back what it had, its floor too */
                         live_iface->bw_in = old_in;
                         live_iface->bw_out = old_out;
                         (void) shape_live(c, live_iface, NULL);
+                        if (ch.has_in && ch.in.floor != old_in.floor) {
+                                DomainInterface now = *live_iface;
+
+                                now.bw_in.floor = ch.in.floor;
+                                (void) change_floor(c, &now, old_in.floor, NULL);
+                        }
                         return r;
                 }
                 r = container_write_live_xml(c, c->helper_pid);

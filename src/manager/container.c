@@ -52,6 +52,7 @@ int container_new(Manager *m, DomainDef *def, bool persistent, Container **ret) 
         c->manager = m;
         c->pidfd = -EBADF;
         c->handshake_fd = -EBADF;
+        c->nbd_release_pidfd = -EBADF;
 
         c->name = strdup(def->name);
         if (!c->name)
@@ -82,6 +83,7 @@ static void container_free(Container *c) {
         sd_event_source_disable_unref(c->start_timer);
         sd_event_source_disable_unref(c->adopt_timer);
         sd_event_source_disable_unref(c->helper_idle);
+        nbd_release_forget(c);
         safe_close(c->pidfd);
         safe_close(c->handshake_fd);
         machine_forget(c);
@@ -135,12 +137,14 @@ bool container_is_active(const Container *c) {
 }
 
 /* A start (asked for or a lifecycle restart), a Destroy or Reboot waiting
- * for the helper's end, or an end waiting for machined: each finishes in
+ * for the helper's end, or an end waiting for machined or for the release
+ * of its nbd devices: each finishes in
  * this process only, bounded by its own timer (the start's, the kill timer,
  * the bus call's). A manager that exits meanwhile leaves its caller with
  * "recipient disconnected" and the helper's end unhandled (manager.c). */
 bool container_has_call_in_flight(const Container *c) {
-        return c->state == CONTAINER_STARTING || c->n_stop_waiters > 0 || c->reboot_msg || c->helper_end_waits;
+        return c->state == CONTAINER_STARTING || c->n_stop_waiters > 0 || c->reboot_msg || c->helper_end_waits ||
+               c->nbd_release_waits;
 }
 
 int container_live_xml_path(const Container *c, char **ret) {
@@ -268,15 +272,6 @@ static int kill_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) scope_kill(c->manager, c->unit, SIGKILL);
         container_kill_helper(c, SIGKILL);
         return 0;
-}
-
-static bool container_serves_nbd(const Container *c) {
-        const DomainDef *d = container_current_def(c);
-
-        for (size_t i = 0; d && i < d->n_filesystems; i++)
-                if (d->filesystems[i].type == FILESYSTEM_FILE && d->filesystems[i].driver == FILESYSTEM_DRIVER_NBD)
-                        return true;
-        return false;
 }
 
 static void container_arm_kill_timer(Container *c) {
@@ -582,19 +577,36 @@ static bool container_restart_limited(Container *c) {
         return false;
 }
 
+static void nbd_released(Container *c) {
+        c->nbd_release_waits = false;
+        container_helper_end_continue(c);
+}
+
 static void container_on_helper_exit(Container *c) {
         trace_point("mgr-helper-gone");
         /* The helper sends Exited just before it exits: read what its
          * connection still holds before deciding why it ended. */
         while (c->helper_bus && sd_bus_process(c->helper_bus, NULL) > 0)
                 ;
-        /* the rest once machined has let the machine go (machine.c) */
-        if (machine_unregister(c) > 0) {
+        /* the rest once machined has let the machine go (machine.c) and
+         * what qemu-nbd served is released (nbd-release.c): both before the
+         * scope is stopped */
+        if (machine_unregister(c) > 0)
                 c->helper_end_waits = true;
+        if (nbd_release_begin(c, nbd_released) > 0)
+                c->nbd_release_waits = true;
+        if (c->helper_end_waits || c->nbd_release_waits) {
                 (void) sd_event_source_set_enabled(c->pidfd_source, SD_EVENT_OFF);
                 return;
         }
         container_helper_gone(c);
+}
+
+/* One of the waits after a helper's end is over (machine.c, nbd-release.c):
+ * the end is handled once none is left. */
+void container_helper_end_continue(Container *c) {
+        if (!c->helper_end_waits && !c->nbd_release_waits)
+                container_helper_gone(c);
 }
 
 /* The helper has ended and machined no longer has the machine: a failed

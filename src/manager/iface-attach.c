@@ -21,7 +21,8 @@
 #include "network.h"
 
 /* The bridge of a type='network' interface's network, and the address the
- * network keeps for its MAC (as spawn.c's resolve_bridges() at start). */
+ * network keeps for its MAC, and the class of its floor (as spawn.c's
+ * resolve_bridges() at start). */
 static int resolve_network(Container *c, DomainInterface *iface, char **ret_bridge, sd_bus_error *error) {
         Network *n;
         int r;
@@ -37,8 +38,22 @@ static int resolve_network(Container *c, DomainInterface *iface, char **ret_brid
         r = network_reserve_address(n, c->name, iface->mac, &iface->lease_address, error);
         if (r < 0)
                 return r;
+        r = network_qos_plug(n, c->name, iface, error);
+        if (r < 0)
+                return r;
         *ret_bridge = strdup(n->live->bridge);
         return *ret_bridge ? 0 : -ENOMEM;
+}
+
+/* The class of a floor of interface IFACE on its network, if any. */
+static void release_floor(Container *c, const DomainInterface *iface) {
+        Network *n;
+
+        if (iface->type != INTERFACE_NETWORK || iface->bw_in.floor == 0)
+                return;
+        n = network_find(c->manager->networks, iface->source);
+        if (n && n->active)
+                network_qos_release(n, c->name, iface->mac);
 }
 
 /* A deep copy of def through its wire form. */
@@ -108,8 +123,10 @@ int iface_attach_live(Container *c, const DomainDef *frag, sd_bus_error *error) 
         if (r < 0)
                 return r;
         r = helper_call_devices_bytes(c, "AttachInterface", wire, size, error);
-        if (r < 0)
+        if (r < 0) {
+                release_floor(c, &one->interfaces[0]);
                 return r;
+        }
         r = live_take_interface(c->live, wire, size);
         if (r < 0)
                 return r;
@@ -126,6 +143,7 @@ int iface_detach_live(Container *c, size_t i, sd_bus_error *error) {
         r = helper_call_devices(c, "DetachInterface", error, "s", mac);
         if (r < 0)
                 return r;
+        release_floor(c, &live->interfaces[i]);
         domain_interface_done(&live->interfaces[i]);
         memmove(&live->interfaces[i], &live->interfaces[i + 1], (live->n_interfaces - i - 1) * sizeof(DomainInterface));
         live->n_interfaces--;

@@ -113,7 +113,7 @@ static int unregister_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
          * a helper of an older version unregistered itself) or no machined */
         if (c->helper_end_waits) {
                 c->helper_end_waits = false;
-                container_helper_gone(c);
+                container_helper_end_continue(c);
         }
         return 0;
 }

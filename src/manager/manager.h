@@ -84,6 +84,11 @@ struct Container {
         sd_bus_slot *machine_slot;     /* RegisterMachine not answered yet (machine.c) */
         sd_bus_slot *unregister_slot;  /* UnregisterMachine not answered yet */
         bool helper_end_waits;         /* the helper's end is handled when it is */
+        bool nbd_release_waits;        /* ... and when its nbd devices are released (nbd-release.c) */
+        int nbd_release_pidfd;         /* vivarium-helper --release-nbd running */
+        sd_event_source *nbd_release_source;
+        sd_event_source *nbd_release_timer;
+        void (*nbd_release_then)(Container *c);
         bool machine_registered;       /* machined has it (or may: adopted) */
         bool helper_is_child;
         int pidfd;
@@ -361,6 +366,7 @@ int machine_unregister_ended(Manager *m, const char *name);
 int machine_watch_exits(Manager *m);
 void machine_forget(Container *c);
 void container_helper_gone(Container *c);
+void container_helper_end_continue(Container *c);
 int container_pidfd_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 int container_adopt(Manager *m, DomainDef *live);
 /* A run found at start-up (C->live) whose helper is gone: cleaned up, WHY logged. */
@@ -417,6 +423,12 @@ void devices_adopt(Container *c);
  * is not active" in error. */
 int helper_model_fd(Container *c, int *ret_fd, sd_bus_error *error);
 int helper_spawn(Container *c, int model_fd);
+int helper_spawn_nbd_release(Container *c);
+
+/* nbd-release.c */
+bool container_serves_nbd(const Container *c);
+int nbd_release_begin(Container *c, void (*then)(Container *c));
+void nbd_release_forget(Container *c);
 int helper_send_go(Container *c);
 int helper_watch(Container *c, int pidfd);
 

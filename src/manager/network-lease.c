@@ -283,8 +283,10 @@ void networks_release_container(Manager *m, const char *container) {
         if (!m->networks)
                 return;
         for (Network *n = m->networks->list; n; n = n->next)
-                if (n->active)
+                if (n->active) {
                         release_where(n, container);
+                        network_qos_release(n, container, NULL);
+                }
 }
 
 void network_reservations_clear(Network *n) {

@@ -23,6 +23,7 @@
 #include "domain.h"
 #include "fileio.h"
 #include "macros.h"
+#include "netlink-tc.h"
 #include "netlink-util.h"
 #include "network.h"
 #include "xml-util.h"
@@ -72,6 +73,7 @@ static Network *network_free(Network *n) {
                                                   "The manager stopped while network '%s' was changing", n->name);
         sd_bus_message_unref(n->pending);
         network_reservations_clear(n);
+        network_qos_clear(n);
         network_def_free(n->def);
         network_def_free(n->live);
         free(n->job);
@@ -371,6 +373,11 @@ static void remove_rules_and_bridge(Networks *ns, const char *name, const char *
                 if (r < 0 && r != -ENODEV)
                         fprintf(stderr, "Failed to delete bridge '%s' of network '%s', ignoring: %s\n", bridge, name,
                                 strerror(-r));
+                /* the ifb of its <bandwidth><outbound>, which outlives it */
+                r = netlink_bandwidth_clear(sk, bridge);
+                if (r < 0)
+                        fprintf(stderr, "Failed to remove the shaping of bridge '%s' of network '%s', ignoring: %s\n",
+                                bridge, name, strerror(-r));
         }
 }
 
@@ -584,6 +591,7 @@ static void network_fail_start(Network *n, const char *message) {
                 (void) dnsmasq_stop_unit_of(n->owner, n->name);
         tear_down(n->owner, n->name, n->live ? n->live->bridge : NULL);
         network_reservations_clear(n);
+        network_qos_clear(n);
         n->live = network_def_free(n->live);
         n->op = NETWORK_OP_NONE;
         n->has_dnsmasq = false;
@@ -599,6 +607,7 @@ static void network_finish_stop(Network *n) {
 
         remove_live_files(n->owner, n->name);
         network_reservations_clear(n);
+        network_qos_clear(n);
         n->live = network_def_free(n->live);
         n->op = NETWORK_OP_NONE;
         n->has_dnsmasq = false;
@@ -693,12 +702,18 @@ int network_start(Network *n, sd_bus_message *msg, sd_bus_error *error) {
                 return sd_bus_error_set_errnof(error, r, "Failed to copy the definition of network '%s': %m", n->name);
         /* The hosts file starts empty (dnsmasq_write_config()). */
         network_reservations_clear(n);
+        network_qos_clear(n);
         if (!live->bridge)
                 return sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG, "Network '%s' has no bridge name", n->name);
 
         r = bridge_up(n, live, error);
         if (r < 0)
                 return r;
+        r = network_qos_apply(n, live, error);
+        if (r < 0) {
+                tear_down(ns, n->name, live->bridge);
+                return r;
+        }
 
         if (live->forward == NETWORK_FORWARD_NAT || live->forward == NETWORK_FORWARD_ROUTE ||
             live->forward == NETWORK_FORWARD_OPEN) {
@@ -1007,7 +1022,8 @@ static int adopt_running(Networks *ns) {
                 if (netlink_link_is_bridge(sk, live->bridge) <= 0) {
                         fprintf(stderr, "Network '%s' lost its bridge '%s' while the manager was away, cleaning up.\n",
                                 name, live->bridge);
-                        tear_down(ns, name, NULL);
+                        /* the bridge is gone; an ifb of its shaping may not be */
+                        tear_down(ns, name, live->bridge);
                         (void) dnsmasq_stop_unit_of(ns, name);
                         continue;
                 }

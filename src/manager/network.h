@@ -41,6 +41,15 @@ typedef struct NetworkReservation {
         uint32_t addr;          /* IPv4, host order */
 } NetworkReservation;
 
+/* The floor of a running container's interface on the network: its class
+ * 1:ID on the bridge (network-qos.c). */
+typedef struct NetworkQosPort {
+        char *container;
+        uint8_t mac[6];
+        uint64_t floor;         /* KiB/s */
+        uint16_t id;
+} NetworkQosPort;
+
 typedef enum NetworkOp {
         NETWORK_OP_NONE,
         NETWORK_OP_STARTING,  /* bridge and rules made, waiting for dnsmasq's unit */
@@ -67,6 +76,9 @@ struct Network {
 
         NetworkReservation *reservations; /* while active, in NAME.hosts */
         size_t n_reservations;
+
+        NetworkQosPort *qos_ports;      /* while active: the floors on its bridge */
+        size_t n_qos_ports;
 
         Network *next;
 };
@@ -198,6 +210,21 @@ void network_reservations_clear(Network *n);
 /* SIGHUP to the network's dnsmasq: its hosts files again (logs a failure). */
 void network_reload_dnsmasq(Network *n);
 void networks_adopt_reservations(Manager *m);
+
+/* network-qos.c: <bandwidth> of a network on its bridge, and the floors of
+ * the interfaces on it */
+int network_qos_apply(Network *n, const NetworkDef *live, sd_bus_error *error); /* at net-start */
+/* The floor of IFACE (a type='network' interface on N) of CONTAINER: checked
+ * against the network's QoS and the other floors (StartFailed with
+ * libvirt's message), then its class on the bridge. No floor: nothing. */
+int network_qos_plug(Network *n, const char *container, const DomainInterface *iface, sd_bus_error *error);
+/* domiftune: the floor of a plugged (or not) interface to NEW_FLOOR (0: none). */
+int network_qos_change(Network *n, const char *container, const DomainInterface *iface, uint64_t new_floor,
+                       sd_bus_error *error);
+/* The classes of CONTAINER's floors (only MAC's unless NULL) go. */
+void network_qos_release(Network *n, const char *container, const uint8_t *mac);
+void network_qos_clear(Network *n);     /* forgets them: the bridge is gone */
+void networks_adopt_qos(Manager *m);
 
 /* network-nft.c */
 int nft_apply(Networks *ns, const NetworkDef *def, char **ret_error);

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bus-names.h"
@@ -28,7 +29,8 @@
 /* The bridge of each type='network' interface of the live definition, for
  * the helper (it gets them with the model and reads no network file), and
  * the address the network's DHCP keeps for the interface's MAC (in the live
- * model's lease_address: the helper's anti-spoofing filter allows it). */
+ * model's lease_address: the helper's anti-spoofing filter allows it), and
+ * the class of its <inbound floor> on the network's bridge. */
 static int resolve_bridges(Container *c, char ***ret, sd_bus_error *error) {
         DomainDef *def = c->live;
         char **bridges;
@@ -63,6 +65,8 @@ static int resolve_bridges(Container *c, char ***ret, sd_bus_error *error) {
                 free(def->interfaces[i].lease_address);
                 def->interfaces[i].lease_address = NULL;
                 r = network_reserve_address(n, c->name, iface->mac, &def->interfaces[i].lease_address, error);
+                if (r >= 0)
+                        r = network_qos_plug(n, c->name, iface, error);
                 if (r < 0) {
                         domain_wire_bridges_free(bridges, def->n_interfaces);
                         networks_release_container(c->manager, c->name);
@@ -102,21 +106,27 @@ int helper_model_fd(Container *c, int *ret_fd, sd_bus_error *error) {
         return 0;
 }
 
+/* In the child between vfork() and exec(): no signal of ours blocked or
+ * ignored, and its own session, so that no terminal signal of ours reaches
+ * it. */
+static void child_reset_signals(void) {
+        sigset_t all;
+
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        (void) setsid();
+}
+
 /* In the child between vfork() and exec(): only async-signal-safe calls,
  * no return, no change to memory the parent reads afterwards. */
 static _noreturn_ void exec_helper(const char *path, const char *name, int fd, int model_fd,
                                    const int *pass_fds, size_t n_pass_fds) {
         int copies[VIV_PASS_FDS_MAX];
         char n_pass[16];
-        sigset_t all;
         int null_fd;
 
-        sigemptyset(&all);
-        sigprocmask(SIG_SETMASK, &all, NULL);
-        signal(SIGPIPE, SIG_DFL);
-
-        /* Its own session: no terminal signal of ours reaches it. */
-        (void) setsid();
+        child_reset_signals();
 
         /* start --pass-fds: copies above every number they will land on,
          * so neither the handshake nor the model overwrites one */
@@ -196,6 +206,45 @@ static __attribute__((noinline)) pid_t spawn_helper_process(const char *path, co
         if (pid == 0)
                 exec_helper(path, name, fd, model_fd, pass_fds, n_pass_fds);
         return pid;
+}
+
+/* vivarium-helper --name NAME --release-nbd (nbd-release.c), from the
+ * manager's service like the helper itself, with nothing of the manager. */
+static _noreturn_ void exec_nbd_release(const char *path, const char *name) {
+        int null_fd;
+
+        child_reset_signals();
+        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0)
+                _exit(127);
+        (void) close_range(STDERR_FILENO + 1, ~0U, 0);
+        execl(path, path, "--name", name, "--release-nbd", (char *) NULL);
+        _exit(127);
+}
+
+static __attribute__((noinline)) pid_t spawn_nbd_release_process(const char *path, const char *name) {
+        pid_t pid = vfork();
+
+        if (pid == 0)
+                exec_nbd_release(path, name);
+        return pid;
+}
+
+/* A pidfd of it, or -errno. */
+int helper_spawn_nbd_release(Container *c) {
+        pid_t pid = spawn_nbd_release_process(c->manager->helper_path, c->name);
+        int pidfd;
+
+        if (pid < 0)
+                return -errno;
+        pidfd = pidfd_open(pid, 0);
+        if (pidfd < 0) {
+                int r = -errno;
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return r;
+        }
+        return pidfd;
 }
 
 int helper_spawn(Container *c, int model_fd) {

@@ -1017,10 +1017,10 @@ static int check_interface_unique(Parser *p, xmlNode *n, const DomainInterface *
         return 0;
 }
 
-/* One <inbound>/<outbound>: the schema checked the ranges; what is left is
- * libvirt's rules between the attributes. */
-static int parse_bandwidth_rate(Parser *p, xmlNode *n, const DomainInterface *iface, DomainBandwidthRate *ret) {
-        /* libvirt's limits: rates fit tc's 32 bits, a burst is at most 1 GiB */
+/* One <inbound>/<outbound>, an interface's or a network's: the values and
+ * their ranges (libvirt's limits: rates fit tc's 32 bits, a burst is at most
+ * 1 GiB). What each owner allows beyond that, its caller checks. */
+int xml_parse_bandwidth_rate(const XmlInput *in, XmlDiag *diag, xmlNode *n, DomainBandwidthRate *ret) {
         static const struct {
                 const char *name;
                 size_t offset;
@@ -1031,7 +1031,6 @@ static int parse_bandwidth_rate(Parser *p, xmlNode *n, const DomainInterface *if
                 { "burst", offsetof(DomainBandwidthRate, burst), 1048576 },
                 { "floor", offsetof(DomainBandwidthRate, floor), UINT32_MAX },
         };
-        bool inbound = xml_name_is(n, "inbound");
 
         ARRAY_FOREACH(a, attrs, ELEMENTSOF(attrs)) {
                 _cleanup_free_ char *s = NULL;
@@ -1044,11 +1043,23 @@ static int parse_bandwidth_rate(Parser *p, xmlNode *n, const DomainInterface *if
                 if (!s)
                         continue;
                 if (xml_parse_u64(s, &v) < 0 || v == 0 || v > a->max)
-                        return ERR(p, n, a->name, "attribute '%s' of <%s> has the invalid value '%s', expected 1 to %llu",
-                                   a->name, (const char *) n->name, s, (unsigned long long) a->max);
+                        return xml_error(in, diag, n, a->name,
+                                         "attribute '%s' of <%s> has the invalid value '%s', expected 1 to %llu",
+                                         a->name, (const char *) n->name, s, (unsigned long long) a->max);
                 *(uint64_t *) ((uint8_t *) ret + a->offset) = v;
         }
+        return 0;
+}
 
+/* An interface's <inbound>/<outbound>: libvirt's rules between the
+ * attributes. */
+static int parse_bandwidth_rate(Parser *p, xmlNode *n, const DomainInterface *iface, DomainBandwidthRate *ret) {
+        bool inbound = xml_name_is(n, "inbound");
+        int r;
+
+        r = xml_parse_bandwidth_rate(p->in, p->diag, n, ret);
+        if (r < 0)
+                return r;
         if (ret->floor > 0 && !inbound)
                 return ERR(p, n, "floor", "attribute 'floor' is only supported in <inbound>");
         if (ret->floor > 0 && iface->type != INTERFACE_NETWORK)
@@ -1990,10 +2001,10 @@ static const char *family_name(int family) {
         return family == AF_INET6 ? "ipv6" : "ipv4";
 }
 
-static void format_bandwidth_rate(XmlBuf *b, const char *element, const DomainBandwidthRate *rate) {
+static void format_bandwidth_rate(XmlBuf *b, const char *indent, const char *element, const DomainBandwidthRate *rate) {
         if (!domain_bandwidth_rate_is_set(rate))
                 return;
-        xml_buf_printf(b, "        <%s", element);
+        xml_buf_printf(b, "%s  <%s", indent, element);
         if (rate->average > 0)
                 xml_buf_printf(b, " average='%llu'", (unsigned long long) rate->average);
         if (rate->peak > 0)
@@ -2003,6 +2014,15 @@ static void format_bandwidth_rate(XmlBuf *b, const char *element, const DomainBa
         if (rate->floor > 0)
                 xml_buf_printf(b, " floor='%llu'", (unsigned long long) rate->floor);
         xml_buf_printf(b, "/>\n");
+}
+
+void xml_format_bandwidth(XmlBuf *b, const char *indent, const DomainBandwidthRate *in, const DomainBandwidthRate *out) {
+        if (!domain_bandwidth_rate_is_set(in) && !domain_bandwidth_rate_is_set(out))
+                return;
+        xml_buf_printf(b, "%s<bandwidth>\n", indent);
+        format_bandwidth_rate(b, indent, "inbound", in);
+        format_bandwidth_rate(b, indent, "outbound", out);
+        xml_buf_printf(b, "%s</bandwidth>\n", indent);
 }
 
 static void format_ips(XmlBuf *b, const char *indent, const DomainIP *ips, size_t n) {
@@ -2074,12 +2094,7 @@ static void format_interface(XmlBuf *b, const DomainInterface *iface) {
         }
         if (iface->link_down)
                 xml_buf_printf(b, "      <link state='down'/>\n");
-        if (domain_bandwidth_rate_is_set(&iface->bw_in) || domain_bandwidth_rate_is_set(&iface->bw_out)) {
-                xml_buf_printf(b, "      <bandwidth>\n");
-                format_bandwidth_rate(b, "inbound", &iface->bw_in);
-                format_bandwidth_rate(b, "outbound", &iface->bw_out);
-                xml_buf_printf(b, "      </bandwidth>\n");
-        }
+        xml_format_bandwidth(b, "      ", &iface->bw_in, &iface->bw_out);
         if (iface->spoofcheck != SPOOFCHECK_DEFAULT)
                 xml_buf_printf(b, "      <vivarium:spoofcheck state='%s'/>\n", spoofcheck_to_string(iface->spoofcheck));
         ARRAY_FOREACH(port, iface->ports, iface->n_ports) {

@@ -273,6 +273,30 @@ static int parse_dns(NetParser *p, xmlNode *dns) {
         return 0;
 }
 
+/* libvirt's rules for a network's QoS: a floor is an interface's share of
+ * it, not the network's own; a direction is an average (and what shapes it
+ * further). */
+static int parse_bandwidth(NetParser *p, xmlNode *bw) {
+        NetworkDef *def = p->def;
+
+        XML_FOREACH_ELEMENT(c, bw) {
+                bool inbound = xml_name_is(c, "inbound");
+                DomainBandwidthRate *rate = inbound ? &def->bw_in : &def->bw_out;
+                int r;
+
+                if (!inbound && !xml_name_is(c, "outbound"))
+                        continue;
+                r = xml_parse_bandwidth_rate(p->in, p->diag, c, rate);
+                if (r < 0)
+                        return r;
+                if (rate->floor > 0)
+                        return ERR(p, c, "floor", "attribute 'floor' is only supported in the <inbound> of an interface, not of a network");
+                if (rate->average == 0)
+                        return ERR(p, c, NULL, "<%s> of a network needs the attribute 'average'", (const char *) c->name);
+        }
+        return 0;
+}
+
 static int parse_network(NetParser *p, xmlNode *root) {
         NetworkDef *def = p->def;
         bool have_uuid = false;
@@ -334,6 +358,8 @@ static int parse_network(NetParser *p, xmlNode *root) {
                         r = parse_ip(p, c);
                 else if (xml_name_is(c, "dns"))
                         r = parse_dns(p, c);
+                else if (xml_name_is(c, "bandwidth"))
+                        r = parse_bandwidth(p, c);
                 if (r < 0)
                         return r;
         }
@@ -473,6 +499,8 @@ char *network_def_format(const NetworkDef *def) {
                 }
                 xml_buf_printf(&b, "  </dns>\n");
         }
+        /* libvirt's place: after <dns>, before the addresses */
+        xml_format_bandwidth(&b, "  ", &def->bw_in, &def->bw_out);
         ARRAY_FOREACH(ip, def->ips, def->n_ips)
                 format_ip(&b, ip);
         xml_buf_printf(&b, "</network>\n");

@@ -75,6 +75,12 @@ typedef struct NetworkDef {
 
         NetworkDnsHost *dns_hosts;
         size_t n_dns_hosts;
+
+        /* <bandwidth>, libvirt's network QoS: inbound (towards the guests)
+         * shapes the bridge's egress, which a floor of an interface on the
+         * network takes its guaranteed share of; outbound its ingress. */
+        DomainBandwidthRate bw_in;
+        DomainBandwidthRate bw_out;
 } NetworkDef;
 
 NetworkDef *network_def_free(NetworkDef *def);

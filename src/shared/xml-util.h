@@ -115,3 +115,11 @@ void xml_buf_attr(XmlBuf *b, const char *name, const char *value);
 void xml_buf_indent(XmlBuf *b, unsigned level);
 /* Returns the string, or NULL (and frees) when an allocation failed. */
 char *xml_buf_finish(XmlBuf *b);
+
+/* <bandwidth>'s <inbound>/<outbound> (an interface's, a network's): the
+ * attributes and their ranges into *ret, an error naming the attribute
+ * otherwise. The rules between them are the caller's. */
+int xml_parse_bandwidth_rate(const XmlInput *in, XmlDiag *diag, xmlNode *n, DomainBandwidthRate *ret);
+/* <bandwidth> at INDENT with the directions that are set; nothing when
+ * neither is. */
+void xml_format_bandwidth(XmlBuf *b, const char *indent, const DomainBandwidthRate *in, const DomainBandwidthRate *out);

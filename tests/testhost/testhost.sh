@@ -13,6 +13,7 @@
 #   testhost_manager_env VAR=VALUE...   vivariumd's environment (a drop-in), then daemon-reload
 #   testhost_teardown [NAME] kill the host by PID, remove its cgroups and state
 #   testhost_skip_or_fail MSG   exit 77, or 1 when VIVARIUM_TESTS_MUST_RUN=1
+#   testhost_require_tools TOOL...   skip (or fail) unless each TOOL is a command here
 #
 # Knobs (environment or shell variables, read at boot):
 #   TESTHOST_BOOT_TIMEOUT  seconds to wait for systemd to finish booting (60)
@@ -99,6 +100,45 @@ testhost_require() {
 		esac
 	done
 	[ -z "$missing" ] || testhost_skip_or_fail "not built:$missing (VIVARIUM_BUILD_DIR='$build')"
+}
+
+# testhost_require_tools TOOL...: the commands a test runs besides the built
+# programs: skips (fails under VIVARIUM_TESTS_MUST_RUN=1) unless each TOOL is
+# a command here (in PATH, or in /usr/sbin or /sbin, which a user's PATH may
+# lack), saying "needs TOOL (PACKAGE; tools/deps.sh installs it)" for the
+# first one missing.
+testhost_require_tools() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin command -v "$t" >/dev/null 2>&1 ||
+			testhost_skip_or_fail "needs $t ($(testhost__package_of "$t")tools/deps.sh installs it)"
+	done
+}
+
+# The Debian package of a tool the tests run, with "; " after it, or nothing
+# when the tool is not listed here.
+testhost__package_of() {
+	local p
+	case $1 in
+	dnsmasq) p=dnsmasq-base ;;
+	dhcp_release) p=dnsmasq-utils ;;
+	nft) p=nftables ;;
+	ip | bridge) p=iproute2 ;;
+	busybox) p=busybox-static ;;
+	python3 | umoci | skopeo | jq | lxcfs | podman | conmon | mmdebstrap) p=$1 ;;
+	qemu-nbd | qemu-img) p=qemu-utils ;;
+	mkfs.ext4 | debugfs) p=e2fsprogs ;;
+	losetup) p=mount ;;
+	unshare | nsenter) p=util-linux ;;
+	containerd | ctr | containerd-shim-runc-v2) p=containerd ;;
+	sshd) p=openssh-server ;;
+	ssh | ssh-keygen) p=openssh-client ;;
+	systemd-stdio-bridge) p=systemd ;;
+	machinectl) p=systemd-container ;;
+	dbus-monitor) p=dbus ;;
+	*) return 0 ;;
+	esac
+	echo "$p; "
 }
 
 # Prints why a test host cannot be booted here and returns 1, or returns 0.
