@@ -115,6 +115,14 @@ static void compare_interface(Diff *d, const DomainInterface *a, const DomainInt
         SAME_STR(d, a, b, guest_dev);
         SAME(d, a, b, link_down);
         SAME(d, a, b, spoofcheck);
+        SAME_STR(d, a, b, filterref);
+        if (a->n_filter_params != b->n_filter_params)
+                differ(d, "n_filter_params");
+        else
+                for (size_t i = 0; i < a->n_filter_params; i++) {
+                        SAME_STR(d, &a->filter_params[i], &b->filter_params[i], name);
+                        SAME_STR(d, &a->filter_params[i], &b->filter_params[i], value);
+                }
         SAME_STR(d, a, b, lease_address);
         if (a->n_ports != b->n_ports)
                 differ(d, "n_ports");
@@ -430,6 +438,11 @@ static DomainDef *def_new_full(void) {
         i0->ports[0] = (DomainPort) { .protocol = PORT_PROTOCOL_UDP, .host_port = 5353, .container_port = 53,
                                       .address = xstrdup("::1") };
         i0->ports[1] = (DomainPort) { .protocol = PORT_PROTOCOL_TCP, .host_port = 65535, .container_port = 1 };
+        i0->filterref = xstrdup("clean-traffic");
+        i0->n_filter_params = 2;
+        i0->filter_params = xcalloc(2, sizeof(DomainFilterParam));
+        i0->filter_params[0] = (DomainFilterParam) { .name = xstrdup("IP"), .value = xstrdup("10.0.0.7") };
+        i0->filter_params[1] = (DomainFilterParam) { .name = xstrdup("CTRL_IP_LEARNING"), .value = xstrdup("none") };
         *i1 = (DomainInterface) {
                 .type = INTERFACE_DIRECT, .mac = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 }, .has_mac = false,
                 .source = xstrdup("eth0"), .direct_mode = DIRECT_MODE_BRIDGE,
@@ -679,6 +692,8 @@ static void test_malformed(void) {
         REFUSED(full, "interface type out of range", d->interfaces[1].type = _INTERFACE_TYPE_MAX);
         REFUSED(full, "direct mode out of range", d->interfaces[1].direct_mode = _DIRECT_MODE_MAX);
         REFUSED(full, "network without source", set_str(&d->interfaces[0].source, NULL));
+        REFUSED(full, "filter parameters without a filterref", set_str(&d->interfaces[0].filterref, NULL));
+        REFUSED(full, "filterref on a direct interface", set_str(&d->interfaces[1].filterref, "clean-traffic"));
         REFUSED(full, "hostdev type out of range", d->hostdevs[0].type = _HOSTDEV_TYPE_MAX);
         REFUSED(full, "storage hostdev without source", set_str(&d->hostdevs[0].source, NULL));
         REFUSED(full, "usb hostdev with a source", set_str(&d->hostdevs[3].source, "/dev/x"));

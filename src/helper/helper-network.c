@@ -517,10 +517,6 @@ static int write_ifaces(NetworkSetup *n, const DomainDef *def) {
         return 0;
 }
 
-/* The anti-spoofing filter of every guarded interface (netguard.h), in one
- * nft transaction, before init runs: the container never sends a frame
- * without it. The allowed IPv4 addresses are the ones the definition
- * configures and the one the managed network's DHCP keeps for the MAC. */
 /* The IPv4 addresses of BRIDGE among the host's ALL, written to RET (room
  * for n_all): where its port may learn one address (netguard.h). */
 static size_t bridge_subnets(const NetlinkAddress *all, size_t n_all, const char *bridge, NetGuardSubnet *ret) {
@@ -535,6 +531,12 @@ static size_t bridge_subnets(const NetlinkAddress *all, size_t n_all, const char
         return n;
 }
 
+/* The anti-spoofing filter of every guarded interface (netguard.h), in one
+ * nft transaction, before init runs: the container never sends a frame
+ * without it. The allowed IPv4 addresses are the ones the definition
+ * configures (<ip>, <filterref>'s IP) and the one the managed network's
+ * DHCP keeps for the MAC; one more is learned in the bridge's subnets
+ * unless <filterref> turns learning off. */
 static int apply_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def, char **ret_error) {
         _cleanup_free_ NetGuardPort *ports = NULL;
         _cleanup_free_ const char **addrs = NULL;
@@ -553,7 +555,7 @@ static int apply_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def
         /* per device: its <ip>s, the lease, the link-local and one SLAAC
          * address per address of its bridge */
         for (size_t i = 0; i < n->n_devs; i++)
-                total += n->devs[i].iface->n_ips + 2 + n_host_addrs;
+                total += n->devs[i].iface->n_ips + 2 * n->devs[i].iface->n_filter_params + 2 + n_host_addrs;
         ports = calloc(n->n_devs, sizeof(NetGuardPort));
         addrs = calloc(total + 1, sizeof(char *));
         slaac = calloc(total + 1, sizeof(*slaac));
@@ -583,7 +585,14 @@ static int apply_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def
                 for (size_t j = 0; j < iface->n_ips; j++)
                         if (iface->ips[j].family == AF_INET)
                                 addrs[n_addrs++] = iface->ips[j].address;
+                n_addrs += domain_interface_filter_values(iface, "IP", addrs + n_addrs);
                 p->n_addresses = (size_t) (addrs + n_addrs - p->addresses);
+                p->dhcp_servers = addrs + n_addrs;
+                p->n_dhcp_servers = domain_interface_filter_values(iface, "DHCPSERVER", addrs + n_addrs);
+                n_addrs += p->n_dhcp_servers;
+                p->gateway_macs = addrs + n_addrs;
+                p->n_gateway_macs = domain_interface_filter_values(iface, "GATEWAY_MAC", addrs + n_addrs);
+                n_addrs += p->n_gateway_macs;
 
                 /* IPv6: the addresses the kernel autoconfigures from the MAC
                  * (link-local, and SLAAC in each /64 of the bridge, which
@@ -606,13 +615,13 @@ static int apply_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def
                                 addrs[n_addrs++] = iface->ips[j].address;
                 p->n_addresses6 = (size_t) (addrs + n_addrs - p->addresses6);
 
-                if (d->bridge[0]) {
+                if (d->bridge[0] && domain_interface_ip_learning(iface) == IP_LEARNING_ANY) {
                         p->subnets = subnets + i * n_host_addrs;
                         p->n_subnets = bridge_subnets(host_addrs, n_host_addrs, d->bridge,
                                                       subnets + i * n_host_addrs);
                 }
                 if (p->n_addresses == 0 && p->n_subnets == 0)
-                        log_warning("Interface '%s' of container '%s' has no IPv4 address to allow (no <ip>, no DHCP on its network, no address on its bridge): the filter drops its IPv4 traffic.",
+                        log_warning("Interface '%s' of container '%s' has no IPv4 address to allow (no <ip>, no IP parameter, no DHCP on its network, and none to learn on its bridge): the filter drops its IPv4 traffic.",
                                     d->host_name, def->name);
         }
         if (n_ports == 0)

@@ -14,7 +14,7 @@
 #include "macros.h"
 
 #define WIRE_MAGIC "VIVW"
-#define WIRE_VERSION UINT32_C(4)
+#define WIRE_VERSION UINT32_C(5)
 #define WIRE_NULL UINT32_MAX
 
 /* Catches a field added to DomainDef or a sub-struct without the codec
@@ -27,7 +27,7 @@
 #if __SIZEOF_POINTER__ == 8 && defined(__x86_64__)
 _Static_assert(sizeof(DomainDef) == 432, "DomainDef changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainFilesystem) == 48, "DomainFilesystem changed: update domain-wire.c and tests/test-domain-wire.c");
-_Static_assert(sizeof(DomainInterface) == 216, "DomainInterface changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainInterface) == 240, "DomainInterface changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainBandwidthRate) == 32, "DomainBandwidthRate changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainIP) == 32, "DomainIP changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainRoute) == 32, "DomainRoute changed: update domain-wire.c and tests/test-domain-wire.c");
@@ -36,6 +36,7 @@ _Static_assert(sizeof(DomainEnv) == 16, "DomainEnv changed: update domain-wire.c
 _Static_assert(sizeof(DomainHostdev) == 56, "DomainHostdev changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainDisk) == 40, "DomainDisk changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainBlkioDevice) == 48, "DomainBlkioDevice changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainFilterParam) == 16, "DomainFilterParam changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainPort) == 16, "DomainPort changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainCapToggle) == 8, "DomainCapToggle changed: update domain-wire.c and tests/test-domain-wire.c");
 #endif
@@ -293,6 +294,12 @@ static void put_interface(WireWriter *w, const DomainInterface *iface) {
         put_ips(w, iface->host_ips, iface->n_host_ips);
         put_routes(w, iface->host_routes, iface->n_host_routes);
         put_u32(w, iface->spoofcheck);
+        put_str(w, iface->filterref);
+        put_count(w, iface->n_filter_params);
+        ARRAY_FOREACH(fp, iface->filter_params, iface->n_filter_params) {
+                put_str(w, fp->name);
+                put_str(w, fp->value);
+        }
         put_u32(w, (uint32_t) iface->n_ports);
         ARRAY_FOREACH(port, iface->ports, iface->n_ports) {
                 put_u32(w, port->protocol);
@@ -441,7 +448,8 @@ int domain_def_to_wire(const DomainDef *def, char *const *bridges, void **ret, s
 #define WIRE_MIN_IP (4 + WIRE_MIN_STR + 4 + WIRE_MIN_STR)
 #define WIRE_MIN_ROUTE (4 + WIRE_MIN_STR + 4 + WIRE_MIN_STR)
 #define WIRE_MIN_FILESYSTEM (4 + WIRE_MIN_STR + 8 + WIRE_MIN_STR + 1 + 4 + 4)
-#define WIRE_MIN_INTERFACE (4 + MAC_ADDR_LEN + 1 + WIRE_MIN_STR + 4 + 2 * WIRE_MIN_STR + 1 + 8 * 8 + 4 + 4 + 4 + 4 + 4 + WIRE_MIN_STR)
+#define WIRE_MIN_INTERFACE (4 + MAC_ADDR_LEN + 1 + WIRE_MIN_STR + 4 + 2 * WIRE_MIN_STR + 1 + 8 * 8 + 4 + 4 + 4 + 4 + 4 + WIRE_MIN_STR + WIRE_MIN_STR + 4)
+#define WIRE_MIN_FILTER_PARAM (2 * WIRE_MIN_STR)
 
 #define WIRE_MIN_HOSTDEV (4 + WIRE_MIN_STR + 4 * 4 + 2 * 4)
 #define WIRE_MIN_DISK (4 + 2 * WIRE_MIN_STR + 1 + 8)
@@ -544,6 +552,24 @@ static void get_ports(WireReader *r, DomainPort **ret, size_t *ret_n) {
         }
 }
 
+static void get_filter_params(WireReader *r, DomainInterface *iface) {
+        size_t n;
+
+        iface->filterref = get_str(r);
+        n = get_count(r, WIRE_MIN_FILTER_PARAM);
+        iface->filter_params = get_array(r, n, sizeof(DomainFilterParam));
+        if (iface->filter_params)
+                iface->n_filter_params = n;
+        ARRAY_FOREACH(fp, iface->filter_params, iface->n_filter_params) {
+                fp->name = get_str_nonnull(r);
+                fp->value = get_str_nonnull(r);
+        }
+        /* The parser gives parameters only to a <filterref>, and that only
+         * to the types the anti-spoofing filter serves. */
+        wire_check(r, iface->filterref || iface->n_filter_params == 0);
+        wire_check(r, !iface->filterref || iface->type == INTERFACE_NETWORK || iface->type == INTERFACE_BRIDGE);
+}
+
 static void get_interface(WireReader *r, DomainInterface *iface) {
         iface->type = GET_ENUM(r, interface_type_to_string);
         get_bytes(r, iface->mac, MAC_ADDR_LEN);
@@ -566,6 +592,7 @@ static void get_interface(WireReader *r, DomainInterface *iface) {
         wire_check(r, iface->type == INTERFACE_ETHERNET || (iface->n_host_ips == 0 && iface->n_host_routes == 0));
 
         iface->spoofcheck = GET_ENUM(r, spoofcheck_to_string);
+        get_filter_params(r, iface);
         get_ports(r, &iface->ports, &iface->n_ports);
         /* The parser refuses published ports on type='direct'. */
         wire_check(r, iface->type != INTERFACE_DIRECT || iface->n_ports == 0);

@@ -1085,10 +1085,128 @@ static int parse_bandwidth(Parser *p, xmlNode *n, DomainInterface *iface) {
         return 0;
 }
 
+/* ---- <filterref>: libvirt's nwfilter ---- */
+
+/* One <parameter> of FILTER (clean-traffic or clean-traffic-gateway;
+ * libvirt's formatnwfilter: the variables their rules read), checked on
+ * its own and against the interface. */
+static int check_filter_param(Parser *p, xmlNode *c, const DomainInterface *iface, const char *filter,
+                              const char *name, const char *value) {
+        bool gateway = streq(filter, "clean-traffic-gateway");
+        struct in_addr a;
+        uint8_t mac[MAC_ADDR_LEN];
+        char want[18];
+
+        if (streq(name, "IP") || streq(name, "DHCPSERVER")) {
+                if (inet_pton(AF_INET, value, &a) != 1)
+                        return ERR(p, c, "value", "parameter '%s' of filter '%s' has the value '%s', expected an IPv4 address",
+                                   name, filter, value);
+                return 0;
+        }
+        if (streq(name, "CTRL_IP_LEARNING")) {
+                for (IpLearning l = 0; l < _IP_LEARNING_MAX; l++)
+                        if (streq(value, ip_learning_to_string(l)))
+                                return l == IP_LEARNING_DHCP && iface->type != INTERFACE_NETWORK
+                                               ? ERR(p, c, "value",
+                                                     "CTRL_IP_LEARNING 'dhcp' needs an interface of type 'network', whose DHCP server keeps the container's address: Vivarium does not snoop DHCP on a bridge (give the address with parameter 'IP' or <ip>)")
+                                               : 0;
+                return ERR(p, c, "value", "parameter 'CTRL_IP_LEARNING' of filter '%s' has the value '%s', expected 'any', 'dhcp' or 'none'",
+                           filter, value);
+        }
+        if (streq(name, "MAC")) {
+                /* The filter always takes the interface's MAC, as libvirt
+                 * does without the parameter: another value would only cut
+                 * the container off. */
+                mac_format(iface->mac, want);
+                if (mac_parse_string(value, mac) < 0 || !iface->has_mac || memcmp(mac, iface->mac, MAC_ADDR_LEN) != 0)
+                        return ERR(p, c, "value", "parameter 'MAC' of filter '%s' has the value '%s', expected the interface's <mac address>%s%s%s",
+                                   filter, value, iface->has_mac ? " '" : " (give one)", iface->has_mac ? want : "",
+                                   iface->has_mac ? "'" : "");
+                return 0;
+        }
+        if (gateway && streq(name, "GATEWAY_MAC")) {
+                if (mac_parse_string(value, mac) < 0 || (mac[0] & 1))
+                        return ERR(p, c, "value", "parameter 'GATEWAY_MAC' of filter '%s' has the value '%s', expected a unicast MAC address",
+                                   filter, value);
+                return 0;
+        }
+        return ERR(p, c, "name", "parameter '%s' of filter '%s' is not supported, expected %s'IP', 'MAC', 'CTRL_IP_LEARNING' or 'DHCPSERVER'",
+                   name, filter, gateway ? "'GATEWAY_MAC', " : "");
+}
+
+static bool interface_has_ipv4(const DomainInterface *iface) {
+        ARRAY_FOREACH(ip, iface->ips, iface->n_ips)
+                if (ip->family == AF_INET)
+                        return true;
+        return false;
+}
+
+/* <filterref filter='clean-traffic|clean-traffic-gateway'> with its
+ * <parameter>s, after the rest of the interface (N): the checks read its
+ * type, MAC and spoofcheck. */
+static int parse_filterref(Parser *p, xmlNode *n, DomainInterface *iface) {
+        _cleanup_free_ char *filter = xml_prop(n, "filter");
+        bool seen_learning = false, seen_mac = false;
+        int r;
+
+        /* Only the filters Vivarium has: a user-defined nwfilter, or one of
+         * clean-traffic's parts (no-ip-spoofing, ...), would need rules it
+         * cannot write, and clean-traffic in its place blocks more. */
+        if (!streq_ptr(filter, "clean-traffic") && !streq_ptr(filter, "clean-traffic-gateway"))
+                return ERR(p, n, "filter", "filter '%s' is not supported, expected 'clean-traffic' or 'clean-traffic-gateway' (Vivarium's anti-spoofing filter; libvirt's other nwfilters, clean-traffic's parts included, are not)",
+                           strna(filter));
+        if (iface->type != INTERFACE_NETWORK && iface->type != INTERFACE_BRIDGE)
+                return ERR(p, n, "filter", "filter '%s' is supported on interfaces of type 'network' and 'bridge', not '%s'",
+                           filter, interface_type_to_string(iface->type));
+        if (iface->spoofcheck == SPOOFCHECK_OFF)
+                return ERR(p, n, "filter", "filter '%s' turns on the anti-spoofing filter that <vivarium:spoofcheck state='off'/> turns off: remove one of them",
+                           filter);
+
+        XML_FOREACH_ELEMENT(c, n) {
+                _cleanup_free_ char *name = xml_prop(c, "name"), *value = xml_prop(c, "value");
+                DomainFilterParam *fp;
+                bool *seen = NULL;
+
+                if (!xml_name_is(c, "parameter"))
+                        continue;
+                if (!name || !value)
+                        return ERR(p, c, name ? "value" : "name", "<parameter> needs the attributes 'name' and 'value'");
+                r = check_filter_param(p, c, iface, filter, name, value);
+                if (r < 0)
+                        return r;
+                if (streq(name, "CTRL_IP_LEARNING"))
+                        seen = &seen_learning;
+                else if (streq(name, "MAC"))
+                        seen = &seen_mac;
+                if (seen && *seen)
+                        return ERR(p, c, "name", "parameter '%s' of filter '%s' is given twice", name, filter);
+                if (seen)
+                        *seen = true;
+
+                fp = XML_ARRAY_GROW(iface->filter_params, iface->n_filter_params);
+                if (!fp)
+                        return -ENOMEM;
+                fp->name = TAKE_PTR(name);
+                fp->value = TAKE_PTR(value);
+        }
+        /* libvirt refuses learning 'none' without an IP; a managed network
+         * may still give the DHCP address it keeps (known at start only). */
+        if (iface->type == INTERFACE_BRIDGE && domain_interface_ip_learning(iface) == IP_LEARNING_NONE &&
+            !interface_has_ipv4(iface) && domain_interface_filter_values(iface, "IP", NULL) == 0)
+                return ERR(p, n, "filter", "filter '%s' with CTRL_IP_LEARNING 'none' on a bridge allows no IPv4 address: give one with parameter 'IP' or <ip>",
+                           filter);
+        /* libvirt cannot instantiate the gateway filter without its variable */
+        if (streq(filter, "clean-traffic-gateway") && domain_interface_filter_values(iface, "GATEWAY_MAC", NULL) == 0)
+                return ERR(p, n, "filter", "filter 'clean-traffic-gateway' needs the parameter 'GATEWAY_MAC'");
+        iface->filterref = TAKE_PTR(filter);
+        return 0;
+}
+
 static int parse_interface(Parser *p, xmlNode *n) {
         DomainDef *def = p->def;
         _cleanup_free_ char *type = xml_prop(n, "type");
         DomainInterface *iface;
+        xmlNode *filterref = NULL;
         bool found = false;
         int r;
 
@@ -1133,12 +1251,19 @@ static int parse_interface(Parser *p, xmlNode *n) {
                         iface->link_down = streq_ptr(state, "down");
                 } else if (xml_name_is(c, "bandwidth"))
                         r = parse_bandwidth(p, c, iface);
+                else if (xml_name_is(c, "filterref"))
+                        filterref = c;
                 else if (!xml_name_is(c, "source"))
                         r = warn_ignored(p, c);
                 if (r < 0)
                         return r;
         }
 
+        if (filterref) {
+                r = parse_filterref(p, filterref, iface);
+                if (r < 0)
+                        return r;
+        }
         r = check_interface_unique(p, n, iface);
         if (r < 0)
                 return r;
@@ -1951,6 +2076,22 @@ static void format_interface(XmlBuf *b, const DomainInterface *iface) {
         }
         format_ips(b, "      ", iface->ips, iface->n_ips);
         format_routes(b, "      ", iface->routes, iface->n_routes);
+        if (iface->filterref) {
+                xml_buf_printf(b, "      <filterref");
+                xml_buf_attr(b, "filter", iface->filterref);
+                if (iface->n_filter_params == 0)
+                        xml_buf_printf(b, "/>\n");
+                else {
+                        xml_buf_printf(b, ">\n");
+                        ARRAY_FOREACH(fp, iface->filter_params, iface->n_filter_params) {
+                                xml_buf_printf(b, "        <parameter");
+                                xml_buf_attr(b, "name", fp->name);
+                                xml_buf_attr(b, "value", fp->value);
+                                xml_buf_printf(b, "/>\n");
+                        }
+                        xml_buf_printf(b, "      </filterref>\n");
+                }
+        }
         if (iface->link_down)
                 xml_buf_printf(b, "      <link state='down'/>\n");
         xml_format_bandwidth(b, "      ", &iface->bw_in, &iface->bw_out);

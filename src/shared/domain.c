@@ -71,6 +71,12 @@ void domain_interface_done(DomainInterface *iface) {
         ARRAY_FOREACH(port, iface->ports, iface->n_ports)
                 free(port->address);
         free(iface->ports);
+        free(iface->filterref);
+        ARRAY_FOREACH(fp, iface->filter_params, iface->n_filter_params) {
+                free(fp->name);
+                free(fp->value);
+        }
+        free(iface->filter_params);
 }
 
 void domain_hostdev_done(DomainHostdev *hd) {
@@ -353,6 +359,41 @@ const char *port_protocol_to_string(PortProtocol p) {
                 [PORT_PROTOCOL_UDP] = "udp",
         };
         return TABLE_LOOKUP(table, p);
+}
+
+const char *ip_learning_to_string(IpLearning l) {
+        static const char *const table[] = {
+                [IP_LEARNING_ANY] = "any",
+                [IP_LEARNING_DHCP] = "dhcp",
+                [IP_LEARNING_NONE] = "none",
+        };
+        return TABLE_LOOKUP(table, l);
+}
+
+IpLearning domain_interface_ip_learning(const DomainInterface *iface) {
+        IpLearning learning = IP_LEARNING_ANY;
+
+        ARRAY_FOREACH(fp, iface->filter_params, iface->n_filter_params) {
+                if (streq(fp->name, "IP"))
+                        return IP_LEARNING_NONE;
+                if (streq(fp->name, "CTRL_IP_LEARNING"))
+                        for (IpLearning l = 0; l < _IP_LEARNING_MAX; l++)
+                                if (streq(fp->value, ip_learning_to_string(l)))
+                                        learning = l;
+        }
+        return learning;
+}
+
+size_t domain_interface_filter_values(const DomainInterface *iface, const char *name, const char **ret) {
+        size_t n = 0;
+
+        ARRAY_FOREACH(fp, iface->filter_params, iface->n_filter_params)
+                if (streq(fp->name, name)) {
+                        if (ret)
+                                ret[n] = fp->value;
+                        n++;
+                }
+        return n;
 }
 
 /* Two published ports collide when they share protocol and host port and

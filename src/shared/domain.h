@@ -98,6 +98,14 @@ typedef struct DomainPort {
         char *address;           /* a host address (IPv4 or IPv6) it is published on; NULL: every one */
 } DomainPort;
 
+/* A <parameter name= value=/> of an interface's <filterref> (libvirt's
+ * nwfilter), kept as given, in order: the parser has checked that the
+ * filter knows it and that the value fits. */
+typedef struct DomainFilterParam {
+        char *name;           /* "IP", "MAC", "CTRL_IP_LEARNING", "DHCPSERVER", "GATEWAY_MAC" */
+        char *value;
+} DomainFilterParam;
+
 typedef struct DomainIP {
         int family;           /* AF_INET or AF_INET6 */
         char *address;        /* textual, as given */
@@ -142,6 +150,12 @@ typedef struct DomainInterface {
         DomainRoute *host_routes;
         size_t n_host_routes;
         SpoofCheck spoofcheck;
+        /* <filterref filter=...>: libvirt's nwfilter, mapped onto the
+         * anti-spoofing filter (netguard.h); "clean-traffic" or
+         * "clean-traffic-gateway", the ones Vivarium has, or NULL for none */
+        char *filterref;
+        DomainFilterParam *filter_params;
+        size_t n_filter_params;
         DomainPort *ports;
         size_t n_ports;
         /* Live model only, never in XML: the IPv4 address the managed
@@ -378,6 +392,22 @@ const char *direct_mode_to_string(DirectMode m);
 const char *lifecycle_action_to_string(LifecycleAction a);
 const char *spoofcheck_to_string(SpoofCheck s); /* "default", "on", "off" */
 const char *port_protocol_to_string(PortProtocol p); /* "tcp", "udp" */
+
+/* How the anti-spoofing filter of IFACE learns an address, after its
+ * <filterref> (libvirt's CTRL_IP_LEARNING): ANY (the default, also without
+ * a <filterref>), DHCP or NONE. An IP parameter turns learning off, as in
+ * libvirt, which learns only when IP has no value. */
+typedef enum IpLearning {
+        IP_LEARNING_ANY,
+        IP_LEARNING_DHCP,
+        IP_LEARNING_NONE,
+        _IP_LEARNING_MAX,
+} IpLearning;
+const char *ip_learning_to_string(IpLearning l); /* "any", "dhcp", "none" */
+IpLearning domain_interface_ip_learning(const DomainInterface *iface);
+/* The values of IFACE's <filterref> parameter NAME, in order, into RET
+ * (room for iface->n_filter_params; NULL: only counted); their number. */
+size_t domain_interface_filter_values(const DomainInterface *iface, const char *name, const char **ret);
 /* Same protocol and host port, on every host address or the same one. */
 bool domain_ports_collide(const DomainPort *a, const DomainPort *b);
 

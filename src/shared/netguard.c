@@ -10,6 +10,8 @@
 #include "netguard.h"
 
 bool netguard_wanted(const DomainInterface *iface) {
+        if (iface->filterref)
+                return iface->type != INTERFACE_DIRECT;
         if (iface->type == INTERFACE_NETWORK)
                 return iface->spoofcheck != SPOOFCHECK_OFF;
         return iface->spoofcheck == SPOOFCHECK_ON && iface->type != INTERFACE_DIRECT;
@@ -57,6 +59,20 @@ static void put_set(FILE *f, const char *const *items, size_t n) {
         fputc('{', f);
         for (size_t i = 0; i < n; i++)
                 fprintf(f, "%s %s", i ? "," : "", items[i]);
+        fputs(" }", f);
+}
+
+/* MACS, checked by netguard_script(), in nft's form. */
+static void put_mac_set(FILE *f, const char *const *macs, size_t n) {
+        fputc('{', f);
+        for (size_t i = 0; i < n; i++) {
+                uint8_t mac[MAC_ADDR_LEN];
+                char text[18];
+
+                (void) mac_parse_string(macs[i], mac);
+                mac_format(mac, text);
+                fprintf(f, "%s %s", i ? "," : "", text);
+        }
         fputs(" }", f);
 }
 
@@ -144,6 +160,13 @@ static int put_port(FILE *f, size_t index, const NetGuardPort *p) {
                 /* The MAC is the container's: no other host's, not the bridge's. */
                 "    ether saddr != %s drop\n",
                 index, p->device, mac);
+        if (p->n_gateway_macs > 0) {
+                /* clean-traffic-gateway: besides ARP, the container talks
+                 * to its gateways only, not to its neighbours. */
+                fputs("    meta protocol != arp ether daddr != ", f);
+                put_mac_set(f, p->gateway_macs, p->n_gateway_macs);
+                fputs(" drop\n", f);
+        }
         if (p->n_addresses > 0) {
                 /* An allowed address, once used, takes the one place to
                  * learn (when it is still free): no other is learned after. */
@@ -185,6 +208,29 @@ static int put_port(FILE *f, size_t index, const NetGuardPort *p) {
         fputs("    ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept\n", f);
         put_port6(f, p);
         fputs("  }\n", f);
+        if (p->n_dhcp_servers == 0 && p->n_gateway_macs == 0)
+                return 0;
+        /* Frames towards the container leave the host side at its egress. */
+        fprintf(f,
+                "  chain port%zu-egress {\n"
+                "    type filter hook egress device \"%s\" priority filter; policy accept;\n",
+                index, p->device);
+        if (p->n_gateway_macs > 0) {
+                /* meta protocol, not ether type: nft 1.0.6 merges two
+                 * adjacent header fields (source, type) into one compare,
+                 * which makes two != an "or". */
+                fputs("    meta protocol != arp ether saddr != ", f);
+                put_mac_set(f, p->gateway_macs, p->n_gateway_macs);
+                fputs(" drop\n", f);
+        }
+        if (p->n_dhcp_servers > 0) {
+                /* DHCPSERVER: a lease from another server (a rogue one on
+                 * the bridge) never reaches the container. */
+                fputs("    udp sport 67 udp dport 68 ip saddr != ", f);
+                put_set(f, p->dhcp_servers, p->n_dhcp_servers);
+                fputs(" drop\n", f);
+        }
+        fputs("  }\n", f);
         return 0;
 }
 
@@ -206,6 +252,16 @@ int netguard_script(const uint8_t uuid[16], const char *container, const NetGuar
                 for (size_t j = 0; j < ports[i].n_addresses6; j++) {
                         struct in6_addr a;
                         if (inet_pton(AF_INET6, ports[i].addresses6[j], &a) != 1)
+                                return -EINVAL;
+                }
+                for (size_t j = 0; j < ports[i].n_dhcp_servers; j++) {
+                        struct in_addr a;
+                        if (inet_pton(AF_INET, ports[i].dhcp_servers[j], &a) != 1)
+                                return -EINVAL;
+                }
+                for (size_t j = 0; j < ports[i].n_gateway_macs; j++) {
+                        uint8_t mac[MAC_ADDR_LEN];
+                        if (mac_parse_string(ports[i].gateway_macs[j], mac) < 0)
                                 return -EINVAL;
                 }
         }

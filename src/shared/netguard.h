@@ -28,7 +28,17 @@
  * bridge's own addresses, nor a subnet's network or broadcast address. A
  * container that configures its address by hand (the seed's `ifconfig eth0
  * ADDR`) works; once it has used an address, allowed or learned, no other
- * passes: it cannot take the gateway's, nor hop from address to address. */
+ * passes: it cannot take the gateway's, nor hop from address to address.
+ *
+ * libvirt's <filterref filter='clean-traffic'> turns the filter on (also on
+ * a bridge), its IP parameters are allowed addresses, and learning follows
+ * CTRL_IP_LEARNING (domain_interface_ip_learning(): the caller gives no
+ * subnets unless it is 'any'). DHCPSERVER adds a chain at the egress of the
+ * veth (towards the container) that drops DHCP answers from other servers.
+ * clean-traffic-gateway's GATEWAY_MACs restrict, ARP aside, what the
+ * container sends to frames for them and what it receives to frames from
+ * them (that egress chain again): neighbours on the bridge cannot talk to it
+ * directly. */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -50,6 +60,10 @@ typedef struct NetGuardPort {
         size_t n_subnets;
         const char *const *addresses6;  /* IPv6 sources allowed, textual (netguard_eui64_address()) */
         size_t n_addresses6;
+        const char *const *dhcp_servers; /* IPv4 sources of DHCP answers the container takes; none: any */
+        size_t n_dhcp_servers;
+        const char *const *gateway_macs; /* clean-traffic-gateway: the only MACs it talks to (ARP aside); none: any */
+        size_t n_gateway_macs;
 } NetGuardPort;
 
 /* The address that stateless autoconfiguration (RFC 4862, the kernel's
@@ -60,7 +74,8 @@ typedef struct NetGuardPort {
 int netguard_eui64_address(const char *prefix_address, const uint8_t mac[MAC_ADDR_LEN], char ret[static 46]);
 
 /* True when IFACE is guarded: type='network' unless
- * <vivarium:spoofcheck state='off'/>; other types only with state='on'. */
+ * <vivarium:spoofcheck state='off'/>; other types only with state='on' or
+ * a <filterref> (the parser allows it on type='bridge' too). */
 bool netguard_wanted(const DomainInterface *iface);
 
 /* A device name nft can quote (it has no escapes). */
@@ -71,7 +86,7 @@ int netguard_table_name(const uint8_t uuid[16], char **ret);
 
 /* The script that replaces the container's table with one for PORTS (the
  * table is made new in one transaction). Addresses are checked: -EINVAL for
- * one that is not IPv4 (IPv6 in addresses6), or for a device name nft cannot quote. */
+ * one that is not IPv4 (IPv6 in addresses6; IPv4 in dhcp_servers; a MAC in gateway_macs), or for a device name nft cannot quote. */
 int netguard_script(const uint8_t uuid[16], const char *container, const NetGuardPort *ports, size_t n_ports,
                     char **ret);
 
