@@ -19,13 +19,19 @@
 # - clean-traffic-gateway with the bridge's MAC: the gateway answers, a
 #   neighbour on the bridge (reached with clean-traffic) does not, either way;
 # - destroy leaves no filter table.
+# Needs nftables' netdev egress hook: on a kernel without it the test ends
+# KERNEL-LACKS: nf-egress (tests/lib/kernel-features.sh).
 # Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
 set -uo pipefail
 
 here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # shellcheck source=tests/testhost/testhost.sh
 . "$here/testhost/testhost.sh"
+# shellcheck source=tests/lib/kernel-features.sh
+. "$here/lib/kernel-features.sh"
 
+# DHCPSERVER and clean-traffic-gateway filter on the veth's egress
+kernel_require nf-egress
 testhost_require vivariumd vivctl
 testhost_require_tools dnsmasq nft ip busybox
 

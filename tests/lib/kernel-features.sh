@@ -20,7 +20,7 @@
 # proves its absence from the kernel (not from a package or a device node that
 # a script could create).
 
-KERNEL_FEATURES=(autofs nbd)
+KERNEL_FEATURES=(autofs nbd nf-egress)
 
 # Each kernel_has_FEATURE returns 0 when the kernel has FEATURE, else prints
 # why it is missing and returns 1.
@@ -54,6 +54,28 @@ kernel_has_nbd() {
 	modprobe -q nbd 2>/dev/null && [ -d /sys/module/nbd ] && return 0
 	echo "no /sys/module/nbd and 'modprobe nbd' loads no module (kernel $(uname -r))"
 	return 1
+}
+
+# nf-egress: nftables' netdev egress hook (CONFIG_NETFILTER_EGRESS), which
+# <filterref> with DHCPSERVER or clean-traffic-gateway uses for what leaves
+# the host side towards the container. Tried on lo of a network namespace of
+# its own; only the kernel's "Operation not supported" proves its absence
+# (any other failure, or no nft, proves nothing: the test runs).
+kernel_has_nf-egress() {
+	local out
+	command -v nft >/dev/null && command -v unshare >/dev/null || return 0
+	out=$(unshare -n nft -f - 2>&1 <<'NFT'
+table netdev vt_egress_probe {
+	chain c { type filter hook egress device "lo" priority 0; policy accept; }
+}
+NFT
+) && return 0
+	case $out in
+	*"Operation not supported"*)
+		echo "nft cannot add a netdev chain on the egress hook: Operation not supported (kernel $(uname -r))"
+		return 1 ;;
+	esac
+	return 0
 }
 
 # kernel_lacks FEATURE: 0 (and the reason on stdout) when FEATURE is on the
