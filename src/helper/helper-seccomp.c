@@ -30,17 +30,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <seccomp.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <sys/capability.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
+#include <stdio.h>
 #include <unistd.h>
 
-#include "fileio.h"
 #include "helper.h"
 #include "helper-log.h"
 
@@ -150,73 +144,34 @@ static int denylist_build(const DomainDef *def, scmp_filter_ctx *ret) {
         return 0;
 }
 
-/* The filter as raw BPF, compiled once per start while the helper waits for
- * GO (the scope job): the child then only loads it, and `vivctl enter` gets
- * the same bytes. libseccomp 2.5 exports to an fd only: a memfd, read back. */
-int seccomp_compile_denylist(const DomainDef *def, SeccompFilter *ret) {
+int seccomp_apply_denylist(const DomainDef *def) {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ void *buf = NULL;
-        off_t size;
         int r;
 
         r = denylist_build(def, &ctx);
         if (r < 0)
                 return r;
-        fd = memfd_create("seccomp", MFD_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        r = seccomp_export_bpf(ctx, fd);
-        if (r < 0)
-                return r;
-        size = lseek(fd, 0, SEEK_CUR);
-        if (size < 0)
-                return -errno;
-        if (size == 0 || size % sizeof(struct sock_filter) != 0 || size / sizeof(struct sock_filter) > BPF_MAXINSNS)
-                return -EBADMSG;
-        buf = malloc((size_t) size);
-        if (!buf)
-                return -ENOMEM;
-        if (pread(fd, buf, (size_t) size, 0) != size)
-                return -EIO;
-        *ret = (SeccompFilter) { .bpf = TAKE_PTR(buf), .size = (size_t) size };
-        return 0;
+        return seccomp_load(ctx);
 }
 
-void seccomp_filter_done(SeccompFilter *f) {
-        free(f->bpf);
-        *f = (SeccompFilter) {};
-}
-
-/* In init's child, the last step before its identity changes. Without
- * no_new_privs (see the top): the child still has CAP_SYS_ADMIN. */
-int seccomp_load_filter(const SeccompFilter *f) {
-        struct sock_fprog prog = {
-                .len = (unsigned short) (f->size / sizeof(struct sock_filter)),
-                .filter = f->bpf,
-        };
-
-        if (!f->bpf)
-                return -EINVAL;
-        return RET_NERRNO(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog));
-}
-
-/* The filter in PATH (written whole, then renamed into place), for `vivctl
- * enter`: a command entered into the container gets what its init got
- * (docs/internals.md). */
-int seccomp_write_filter(const SeccompFilter *f, const char *path) {
+/* The same filter as raw BPF in PATH (written whole, then renamed into
+ * place), for `vivctl enter`: a command entered into the container gets what
+ * its init got (docs/internals.md). */
+int seccomp_export_denylist(const DomainDef *def, const char *path) {
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        if (!f->bpf)
-                return -EINVAL;
+        r = denylist_build(def, &ctx);
+        if (r < 0)
+                return r;
         if (asprintf(&tmp, "%s.tmp", path) < 0)
                 return -ENOMEM;
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return -errno;
-        r = write_all(fd, (const char *) f->bpf, f->size);
+        r = seccomp_export_bpf(ctx, fd);
         if (r >= 0 && rename(tmp, path) < 0)
                 r = -errno;
         if (r < 0)

@@ -337,7 +337,7 @@ static _noreturn_ void child_main(Helper *h, int sync_fd, int err_fd) {
                 child_fail(err_fd, errno, msg);
         }
 
-        r = seccomp_load_filter(&h->seccomp);
+        r = seccomp_apply_denylist(def);
         if (r < 0)
                 child_fail(err_fd, r, "Failed to install the seccomp filter");
         r = caps_apply_bounding_set(def);
@@ -528,7 +528,7 @@ int container_spawn(Helper *h, char **ret_error) {
         /* while init builds its mounts: the filter it is about to load, for
          * vivctl enter (which refuses to run anything without it) */
         if (h->seccomp_path) {
-                r = seccomp_write_filter(&h->seccomp, h->seccomp_path);
+                r = seccomp_export_denylist(def, h->seccomp_path);
                 if (r < 0)
                         log_warning_errno(r, "Failed to write '%s', vivctl enter will refuse: %m", h->seccomp_path);
         }

@@ -87,7 +87,6 @@ static void helper_done(Helper *h) {
         if (h->seccomp_path && unlink(h->seccomp_path) < 0 && errno != ENOENT)
                 log_warning_errno(errno, "Failed to remove '%s', ignoring: %m", h->seccomp_path);
         free(h->seccomp_path);
-        seccomp_filter_done(&h->seccomp);
         free(h->name);
         free(h->xml_path);
 }
@@ -514,16 +513,6 @@ int main(int argc, char *argv[]) {
 
         r = load_definition(h, &error);
         trace_point("helper-loaded");
-        if (r >= 0) {
-                /* while systemd makes the scope, not in init's child: there it
-                 * was ~1 ms of libseccomp on the way to init's exec, and the
-                 * export for vivctl enter compiled it once more */
-                r = seccomp_compile_denylist(h->def, &h->seccomp);
-                if (r < 0)
-                        (void) asprintf(&error, "Failed to build the seccomp filter of container '%s': %s", h->name,
-                                        strerror(-r));
-                trace_point("helper-seccomp");
-        }
 
         if (h->handshake_fd >= 0) {
                 /* nothing visible before GO, not even our verdict on the XML;

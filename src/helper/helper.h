@@ -155,13 +155,6 @@ typedef struct HostMounts {
         NbdDevices *nbd;        /* borrowed from Helper: the devices its images take */
 } HostMounts;
 
-/* The container's seccomp filter as raw BPF (struct sock_filter[]),
- * compiled once (helper-seccomp.c). */
-typedef struct SeccompFilter {
-        void *bpf;
-        size_t size;
-} SeccompFilter;
-
 struct Helper {
         char *name;
         NbdDevices nbd;         /* released once init has ended (helper_done()) */
@@ -170,7 +163,6 @@ struct Helper {
         DomainDef *def;
         char **bridges;         /* per interface: a type='network' one's bridge (network_prepare()) */
         char *seccomp_path;     /* NAME.seccomp for vivctl enter; NULL in foreground mode */
-        SeccompFilter seccomp;  /* init's filter, compiled before GO */
         bool foreground;
         int handshake_fd;
         unsigned n_pass_fds;    /* --pass-fds N: fds HELPER_PASS_FDS_BASE.. for init (start --pass-fds) */
@@ -296,11 +288,9 @@ void console_drain(Helper *h);
 void console_done(Console *c);
 
 /* helper-seccomp.c */
+int seccomp_apply_denylist(const DomainDef *def);
 bool seccomp_denies_mounts(const DomainDef *def);
-int seccomp_compile_denylist(const DomainDef *def, SeccompFilter *ret);
-void seccomp_filter_done(SeccompFilter *f);
-int seccomp_load_filter(const SeccompFilter *f);
-int seccomp_write_filter(const SeccompFilter *f, const char *path);
+int seccomp_export_denylist(const DomainDef *def, const char *path);
 
 /* helper-caps.c */
 int caps_apply_bounding_set(const DomainDef *def);
