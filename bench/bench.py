@@ -142,6 +142,9 @@ def machine_facts():
 
 # --- 1. start latency ---------------------------------------------------------
 
+SCOPE_FLOOR = ["systemd-run", "--scope", "-q", "--"]
+UNSHARE_FLOOR = ["unshare", "-m", "-p", "-u", "-i", "-n", "-C", "--fork"]
+
 def stage_start(res):
     n = RUNS
     for i in range(n):
@@ -156,9 +159,15 @@ def stage_start(res):
         "vivarium-userns": lambda i: ["vivctl", "create", "--wait", f"{XMLDIR}/userns-{i}.xml"],
         "crun": lambda i: ["crun", "--systemd-cgroup", "run", "-b", BUNDLE, f"bench-crun-{i}"],
         "nspawn": lambda i: ["systemd-nspawn", "-q", "-D", ROOT, "/bin/true"],
-        "unshare": lambda i: ["unshare", "-m", "-p", "-u", "-i", "-n", "-C", "--fork", "/bin/true"],
+        "unshare": lambda i: UNSHARE_FLOOR + ["/bin/true"],
         # the floor's price of a user namespace (-r: root mapped to ours)
         "unshare-userns": lambda i: ["unshare", "-U", "-r", "-m", "-p", "-u", "-i", "-n", "-C", "--fork", "/bin/true"],
+        # the floors through systemd: systemd-run makes a transient scope of
+        # itself and waits for its job (JobRemoved) before it execs the
+        # command, the job that crun and Vivarium wait for too; alone, and
+        # with the namespaces of the floor above
+        "scope": lambda i: SCOPE_FLOOR + ["/bin/true"],
+        "scope-unshare": lambda i: SCOPE_FLOOR + UNSHARE_FLOOR + ["/bin/true"],
     }
     names = list(cmds)
     # One warm-up each (page cache, activation, machined).
@@ -244,6 +253,17 @@ def wait_gone(name, timeout=10):
     return False
 
 
+# The floors of start-to-ready, run in turn with Vivarium's variants: the
+# same busybox sh as init writes the marker into a FIFO of its own (on the
+# host's file system: no root change), through the floor's namespaces, a
+# transient scope, or both; timed until the marker, like Vivarium's.
+READY_FLOORS = {
+    "floor-unshare": UNSHARE_FLOOR,
+    "floor-scope": SCOPE_FLOOR,
+    "floor-scope-unshare": SCOPE_FLOOR + UNSHARE_FLOOR,
+}
+
+
 def stage_ready(res):
     variants = {
         "plain": ("", ""),
@@ -252,17 +272,23 @@ def stage_ready(res):
     }
     mount = f"<filesystem type='mount'><source dir='{MARK}'/><target dir='/mark'/></filesystem>\n"
     usable = []
-    for v, (features, iface) in variants.items():
-        os.makedirs(f"{MARK}", exist_ok=True)
+    cmds = {}
+    os.makedirs(f"{MARK}", exist_ok=True)
+    for v in list(variants) + list(READY_FLOORS):
         fifo = f"{MARK}/{v}"
         if not os.path.exists(fifo):
             os.mkfifo(fifo)
+    for v, (features, iface) in variants.items():
         xml = domain_xml(f"ready-{v}", "/bin/sh", ["-c", f"echo ready &gt; /mark/{v}; exec sleep 100000"],
                          extra_devices=mount + iface, features=features)
         path = f"{XMLDIR}/ready-{v}.xml"
         with open(path, "w") as fh:
             fh.write(xml)
         run("vivctl", "define", path, stdout=subprocess.DEVNULL)
+        cmds[v] = ["vivctl", "start", f"ready-{v}"]
+        usable.append(v)
+    for v, floor in READY_FLOORS.items():
+        cmds[v] = floor + [f"{ROOT}/bin/sh", "-c", f"echo ready > {MARK}/{v}"]
         usable.append(v)
     samples = {v: {"ready_ms": [], "start_return_ms": []} for v in usable}
     failures = {v: [] for v in usable}
@@ -274,8 +300,7 @@ def stage_ready(res):
             fd = os.open(f"{MARK}/{v}", os.O_RDONLY | os.O_NONBLOCK)
             try:
                 t = time.perf_counter()
-                p = subprocess.Popen(["vivctl", "start", f"ready-{v}"], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
+                p = subprocess.Popen(cmds[v], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
                 r, _, _ = select.select([fd], [], [], 20)
                 t_ready = time.perf_counter()
                 _, err = p.communicate()
@@ -288,9 +313,11 @@ def stage_ready(res):
                     samples[v]["start_return_ms"].append((t_ret - t) * 1000)
             finally:
                 os.close(fd)
-            run("vivctl", "destroy", f"ready-{v}", check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            wait_gone(f"ready-{v}")
-    for v in usable:
+            if v in variants:
+                run("vivctl", "destroy", f"ready-{v}", check=False, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL)
+                wait_gone(f"ready-{v}")
+    for v in variants:
         run("vivctl", "undefine", f"ready-{v}", check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     res["ready"] = {"runs": RUNS, "samples": samples,
                     "failures": {k: v[:3] for k, v in failures.items() if v},
@@ -855,6 +882,39 @@ unset multiplot
     os.unlink(dat)
 
 
+def start_floor(s):
+    """The floor of a start through systemd against crun and the 0.75 × crun
+    goal (issue 14): what the scope job alone takes, and what is left of the
+    goal's budget for everything else of a start."""
+    crun, scope = s.get("crun"), s.get("scope")
+    if not crun or not scope:
+        return None
+    goal = 0.75 * crun["median"]
+    f = {"scope_ms": scope["median"], "scope_to_crun": scope["median"] / crun["median"],
+         "goal_ms": goal, "left_for_the_rest_ms": goal - scope["median"],
+         "crun_beyond_scope_ms": crun["median"] - scope["median"]}
+    for k in ("vivarium", "vivarium-userns"):
+        if s.get(k):
+            f[k + "_beyond_scope_ms"] = s[k]["median"] - scope["median"]
+    if s.get("scope-unshare"):
+        f["scope_unshare_ms"] = s["scope-unshare"]["median"]
+        f["scope_unshare_to_crun"] = s["scope-unshare"]["median"] / crun["median"]
+    return f
+
+
+def start_floor_line(f):
+    line = (f"The floor through systemd: the scope job alone {f['scope_ms']:.1f} ms = "
+            f"{f['scope_to_crun']:.2f} × crun (median)")
+    if "scope_unshare_ms" in f:
+        line += f", with the namespaces {f['scope_unshare_ms']:.1f} ms = {f['scope_unshare_to_crun']:.2f} × crun"
+    line += (f"; 0.75 × crun is {f['goal_ms']:.1f} ms, which leaves {f['left_for_the_rest_ms']:.1f} ms beyond the "
+             f"scope job for everything else of a start (crun takes {f['crun_beyond_scope_ms']:.1f} ms beyond it")
+    for k, what in (("vivarium", "Vivarium, mode='off'"), ("vivarium-userns", "Vivarium, the default")):
+        if k + "_beyond_scope_ms" in f:
+            line += f", {what} {f[k + '_beyond_scope_ms']:.1f}"
+    return line + ")."
+
+
 def report(raw_path, outdir):
     with open(raw_path) as fh:
         raw = json.load(fh)
@@ -898,11 +958,13 @@ def report(raw_path, outdir):
                   "vivarium-userns": "`vivctl create --wait`, root on a tmpfs, the default (its own user namespace)",
                   "crun": "`crun --systemd-cgroup run`",
                   "nspawn": "`systemd-nspawn -q -D`", "unshare": "`unshare` (floor, no root change)",
-                  "unshare-userns": "`unshare -U -r` (the floor with a user namespace)"}
+                  "unshare-userns": "`unshare -U -r` (the floor with a user namespace)",
+                  "scope": "`systemd-run --scope -q /bin/true` (floor through systemd: the scope job alone)",
+                  "scope-unshare": "`systemd-run --scope -q unshare ... /bin/true` (floor: scope + namespaces)"}
         for k, lab in labels.items():
             if s.get(k):
                 r = f"{ratios[k]:.2f}" if k in ratios else "1.00"
-                if k.startswith("vivarium-") or k == "unshare-userns":
+                if k.startswith("vivarium-") or k in ("unshare-userns", "scope", "scope-unshare"):
                     r = f"{s['vivarium']['median'] / s[k]['median']:.2f}" if viv else ""
                 c = (f"{s[k]['median'] / crun['median']:.2f} | {s[k]['p90'] / crun['p90']:.2f}" if crun else " | ")
                 lines.append(f"| {lab} | {s[k]['median']:.1f} | {s[k]['p10']:.1f} | {s[k]['p90']:.1f} | "
@@ -917,6 +979,11 @@ def report(raw_path, outdir):
             if s.get("unshare-userns") and s.get("unshare"):
                 line += f"; the floor's own price of one: {s['unshare-userns']['median'] - s['unshare']['median']:+.1f} ms"
             lines.append(line + ".")
+            lines.append("")
+        floor = start_floor(s)
+        if floor:
+            res["start"]["floor"] = floor
+            lines.append(start_floor_line(floor))
             lines.append("")
         if "crun" in ratios:
             goals.append(("start median ≤ 1.0 × crun", f"{ratios['crun']:.2f} ×", ratios["crun"] <= 1.0))
@@ -969,16 +1036,30 @@ plot {plots}
                         "start_return_ms": {k: summary(v["start_return_ms"]) for k, v in rd["samples"].items()}}
         lines.append(f"### Start to ready: `vivctl start` of a defined container until its init writes a marker ({rd['runs']} runs)")
         lines.append("")
-        lines.append("| network | ready median ms | p10 | p90 | `vivctl start` returned, median ms |")
-        lines.append("| --- | ---: | ---: | ---: | ---: |")
+        lines.append("| network | ready median ms | p10 | p90 | spread p90−p10 | returned, median ms "
+                     "| / `unshare` (start stage), median | / scope + `unshare` until the marker, median |")
+        lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        unshare = (res.get("start", {}).get("latency_ms") or {}).get("unshare")
+        sfloor = res["ready"]["ready_ms"].get("floor-scope-unshare")
+        labels = {"plain": "plain", "privnet": "privnet", "ethernet": "ethernet",
+                  "floor-unshare": "floor: `unshare ... sh -c 'echo > FIFO'`",
+                  "floor-scope": "floor: `systemd-run --scope -q sh -c 'echo > FIFO'`",
+                  "floor-scope-unshare": "floor: `systemd-run --scope -q unshare ... sh -c 'echo > FIFO'`"}
         for k in rd["samples"]:
             a = res["ready"]["ready_ms"][k]
             b = res["ready"]["start_return_ms"][k]
+            lab = labels.get(k, k)
             if a:
-                lines.append(f"| {k} | {a['median']:.1f} | {a['p10']:.1f} | {a['p90']:.1f} | {b['median']:.1f} |")
+                ru = f"{a['median'] / unshare['median']:.2f}" if unshare else ""
+                rs = f"{a['median'] / sfloor['median']:.2f}" if sfloor else ""
+                lines.append(f"| {lab} | {a['median']:.1f} | {a['p10']:.1f} | {a['p90']:.1f} | "
+                             f"{a['p90'] - a['p10']:.1f} | {b['median']:.1f} | {ru} | {rs} |")
+                if unshare and not k.startswith("floor-"):
+                    r = a["median"] / unshare["median"]
+                    goals.append((f"start-to-ready median ≤ 2.5 × `unshare` ({k})", f"{r:.2f} ×", r <= 2.5))
             else:
                 why = (rd["failures"].get(k) or ["?"])[0].replace("|", "/")[:120]
-                lines.append(f"| {k} | failed: {why} | | | |")
+                lines.append(f"| {lab} | failed: {why} | | | | | | |")
         lines.append("")
 
     if "density" in raw:

@@ -5,8 +5,9 @@
   bench/phases.py FILE [--json] [--label LABEL]
 
 Lines "TIME bench 0 LABEL" (bench.py writes them) label the runs after them;
---label takes only those. The file holds the lines of many `vivctl create --wait` runs, one after the
-other. A run starts at a "vivctl-start" line; every phase is given as the
+--label takes only those. The file holds the lines of many `vivctl create --wait` (or `vivctl start`)
+runs, one after the other. A run starts at a "vivctl-start" line and ends at
+vivctl's "vivctl-end"; every phase is given as the
 time since the phase before it (in the order the median run shows them) and
 since vivctl-start, as p10 / median / p90 over the runs, in ms.
 """
@@ -43,6 +44,10 @@ def runs_of(path):
             runs.append(cur)
         if cur is not None:
             cur["phases"].append((phase, t - cur["t0"]))
+            if phase == "vivctl-end" and prog == "vivctl":
+                # what follows (a container still running after `vivctl
+                # start`, its later destroy) is no part of this run
+                cur = None
     # only whole runs: from vivctl's start to its end
     return [r for r in runs if r["phases"][-1][0] == "vivctl-end"]
 

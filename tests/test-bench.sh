@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# bench/run in its quick mode (10 runs of each runtime, the start and trace
-# stages) on the build under test: the JSON must hold every runtime with
-# latencies > 0, the ratios to crun, and the phases of 10 traced starts of
-# each kind.
+# bench/run in its quick mode (10 runs of each runtime, the start, trace and
+# ready stages) on the build under test: the JSON must hold every runtime with
+# latencies > 0 (the floors through systemd included), the ratios to crun,
+# the floor's derivation, start-to-ready of every variant and floor, and the
+# phases of 10 traced starts of each kind.
 set -u
 
 skip_or_fail() {
@@ -27,7 +28,7 @@ out=$(mktemp -d /tmp/test-bench.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 
 BENCH_QUICK=1 BENCH_NO_DEPS=1 BENCH_NO_BUILD=1 BENCH_BUILD_DIR="$VIVARIUM_BUILD_DIR" BENCH_OUT="$out" \
-        "$src/bench/run" start trace
+        "$src/bench/run" start trace ready
 rc=$?
 [ $rc = 77 ] && exit 77
 [ $rc = 0 ] || { echo "FAIL: bench/run exited $rc"; exit 1; }
@@ -37,7 +38,7 @@ import json, os, sys
 out = sys.argv[1]
 d = json.load(open(os.path.join(out, "latest.json")))
 bad = []
-for rt in ("vivarium", "crun", "nspawn", "unshare"):
+for rt in ("vivarium", "crun", "nspawn", "unshare", "scope", "scope-unshare"):
     s = d["start"]["latency_ms"].get(rt)
     if not s or s["n"] < 10 or not s["median"] > 0 or not s["p10"] > 0:
         bad.append(f"{rt}: {s}")
@@ -47,6 +48,24 @@ for k in ("crun", "nspawn", "unshare"):
 # issue 14: each row's ratio to crun, and the trace stage's phases
 if not d["start"].get("ratio_to_crun", {}).get("vivarium", {}).get("p90", 0) > 0:
     bad.append("ratio to crun at p90 missing")
+# the floors through systemd (issue 14): rows, ratios, what they leave of 0.75 x crun
+for k in ("scope", "scope-unshare"):
+    if not d["start"].get("ratio_to_crun", {}).get(k, {}).get("median", 0) > 0:
+        bad.append(f"ratio of {k} to crun missing")
+f = d["start"].get("floor") or {}
+if not f.get("scope_ms", 0) > 0 or not f.get("goal_ms", 0) > 0 or "left_for_the_rest_ms" not in f:
+    bad.append(f"the floor's derivation missing: {f}")
+table = open(os.path.join(out, "table.md")).read()
+for row in ("`systemd-run --scope -q /bin/true`", "`systemd-run --scope -q unshare ... /bin/true`",
+            "The floor through systemd:", "floor: `systemd-run --scope -q unshare ... sh -c"):
+    if row not in table:
+        bad.append(f"table.md has no {row}")
+for v in ("plain", "privnet", "ethernet", "floor-unshare", "floor-scope", "floor-scope-unshare"):
+    s = d.get("ready", {}).get("ready_ms", {}).get(v)
+    if not s or s["n"] < 10 or not s["median"] > 0:
+        bad.append(f"ready {v}: {s}")
+if not any(g["goal"].startswith("start-to-ready") for g in d.get("goals", [])):
+    bad.append("the start-to-ready goal is not judged")
 for kind in ("userns", "off"):
     t = d.get("trace", {}).get(kind, {})
     names = [p["phase"] for p in t.get("phases", [])]

@@ -488,6 +488,7 @@ int container_spawn(Helper *h, char **ret_error) {
                 err_r = safe_close(err_r);
                 child_main(h, TAKE_FD(sync_r), TAKE_FD(err_w));
         }
+        trace_point("helper-cloned");
         sync_r = safe_close(sync_r);
         err_w = safe_close(err_w);
         h->host.console_sock[1] = safe_close(h->host.console_sock[1]);
@@ -506,6 +507,7 @@ int container_spawn(Helper *h, char **ret_error) {
                                 def->name, def->cpuset, strerror(-r));
                 goto fail;
         }
+        trace_point("helper-init-in-cgroups");
         /* machined finds the machine's scope from init's cgroup: in it now */
         helper_report_init(h, pid);
 

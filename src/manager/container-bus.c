@@ -14,6 +14,7 @@
 #include "domain-xml.h"
 #include "macros.h"
 #include "manager.h"
+#include "trace.h"
 
 static bool container_has_helper(const Container *c) {
         return c->state == CONTAINER_RUNNING || c->state == CONTAINER_STOPPING;
@@ -55,10 +56,12 @@ int container_method_start(sd_bus_message *msg, void *userdata, sd_bus_error *er
         Container *c = userdata;
         int r;
 
+        trace_point("mgr-start");
         /* Its flags (t) are accepted and ignored: none is defined. */
         r = bus_check_privileged(c->manager, msg, VIV_POLKIT_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* refused, or asked polkit */
+        trace_point("mgr-privileged");
         return container_start(c, msg, false, error);
 }
 

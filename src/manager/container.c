@@ -700,6 +700,7 @@ int container_start(Container *c, sd_bus_message *msg, bool is_create, sd_bus_er
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to prepare the live definition of container '%s': %m",
                                                c->name);
+        trace_point("mgr-copied");
         return container_start_as(c, msg, is_create, TAKE_PTR(live), error);
 }
 
@@ -787,6 +788,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
                                                c->name);
         }
 
+        trace_point("mgr-model");
         r = container_write_live_xml(c, 0);
         if (r < 0) {
                 devices_release_images(c);
@@ -812,6 +814,7 @@ int container_start_as(Container *c, sd_bus_message *msg, bool is_create, Domain
         c->state = CONTAINER_STARTING;
         c->start_phase = START_PHASE_SCOPE;
         c->start_is_create = is_create;
+        trace_point("mgr-live-xml");
 
         r = helper_spawn(c, model_fd);
         if (r < 0) {
