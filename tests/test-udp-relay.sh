@@ -16,9 +16,14 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 # shellcheck source=tests/lib/relay-test.sh
 . "$here/lib/relay-test.sh" vivarium-udp-relay
 
-# the "container": an echo server on [::1]:9053 (and 127.0.0.1)
-python3 "$here/lib/udp-echo.py" ct 9053 >/dev/null 2>&1 &
-pids+=($!)
+# the "container": an echo server on [::1]:9053 (and 127.0.0.1); what it
+# says is kept: once (a loaded CI machine) it was not up after 30 s and the
+# run could not tell why
+echo_up() {
+	python3 "$here/lib/udp-echo.py" ct 9053 >"$work/echo.log" 2>&1 &
+	pids+=($!)
+	wait_until 90 bound 9053
+}
 ask() { timeout 60 python3 "$here/lib/udp-ask.py" "$@" 2>&1; }
 bound() { python3 -c 'import socket, sys
 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
@@ -27,7 +32,7 @@ try:
 except OSError:
     sys.exit(0)
 sys.exit(1)' "$1"; }
-wait_until 30 bound 9053 || echo "# the echo server did not come up"
+echo_up || { echo "# the echo server did not come up:"; sed 's/^/#   /' "$work/echo.log"; }
 
 # activate PORT TARGET [OPTIONS]: the relay on [::1]:PORT, started at the
 # first datagram; its PID in $activated
