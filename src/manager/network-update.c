@@ -579,6 +579,11 @@ static int apply_live(Network *n, NetworkDef *live, UpdateSection section, sd_bu
                 network_reload_dnsmasq(n);
                 return 0;
         }
+        /* Several updates in a row would hit the unit's start rate limit
+         * (5 in 10 s) and leave dnsmasq failed; the limit is for crash loops,
+         * and resetting it keeps it for them. */
+        (void) sd_bus_call_method(n->owner->manager->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE, "ResetFailedUnit",
+                                  NULL, NULL, "s", n->unit);
         r = sd_bus_call_method(n->owner->manager->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE, "RestartUnit", &e,
                                NULL, "ss", n->unit, "replace");
         if (r < 0)
