@@ -230,9 +230,9 @@ out=$(vivctl net-update vnp frob ip-dhcp-host "<host mac='52:54:00:77:00:99' ip=
 check "net-update with an unknown command: virsh's error" same "$out" "error: unrecognized command name 'frob'"
 out=$(vivctl net-update vnp add ip-dhcp-frob "<host mac='52:54:00:77:00:99' ip='10.77.0.99'/>" 2>&1)
 check "net-update with an unknown section: virsh's error" same "$out" "error: unrecognized section name 'ip-dhcp-frob'"
-out=$(vivctl net-update vnp add dns-txt "<txt name='a' value='b'/>" 2>&1)
+out=$(vivctl net-update vnp add portgroup "<portgroup name='a'/>" 2>&1)
 check "net-update of a section Vivarium does not update: said by name" contains "$out" \
-	"can't update 'dns-txt' section of network 'vnp'"
+	"can't update 'portgroup' section of network 'vnp'"
 out=$(vivctl net-update vnp delete ip-dhcp-host "<host mac='52:54:00:77:00:99' ip='10.77.0.99'/>" --config 2>&1)
 check "net-update delete of a host that is not there" same "$out" \
 "error: Failed to update network vnp

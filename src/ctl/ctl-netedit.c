@@ -140,7 +140,7 @@ static const VerbOption update_options[] = {
         { "command", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED,
           "type of update (add-first, add-last (add), delete, or modify)" },
         { "section", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED,
-          "which section of network configuration to update (ip-dhcp-host, ip-dhcp-range or dns-host)" },
+          "which section of network configuration to update (ip-dhcp-host, ip-dhcp-range, dns-host, dns-txt or dns-srv)" },
         { "xml", OPT_STRING, OPT_POSITIONAL | OPT_REQUIRED,
           "name of file containing xml (or, if it starts with '<', the complete text of the xml element) to add/modify, or to be matched for search" },
         { "parent-index", OPT_STRING, 0, "which parent object to search through" },
@@ -159,9 +159,10 @@ const Verb verb_table_netedit[] = {
           edit_options, VERB_NEEDS_URI, verb_net_edit },
         { "net-update", "Networking", "update parts of an existing network's configuration",
           "Add, delete or modify one <host> (ip-dhcp-host) or <range>\n"
-          "(ip-dhcp-range) of a network's <ip><dhcp>, or one <host> of its <dns>\n"
-          "(dns-host), in the running network (--live: its dnsmasq re-reads its\n"
-          "hosts, or restarts for a range),\n"
+          "(ip-dhcp-range) of a network's <ip><dhcp>, or one <host> (dns-host),\n"
+          "<txt> (dns-txt) or <srv> (dns-srv) of its <dns>, in the running\n"
+          "network (--live: its dnsmasq re-reads its hosts, or restarts for a\n"
+          "range, TXT or SRV record),\n"
           "the persistent definition (--config), or both; --current (the\n"
           "default) is the running network when it runs, else the definition.",
           update_options, VERB_NEEDS_URI, verb_net_update },

@@ -145,6 +145,64 @@ static uint64_t range_size(const NetworkDhcpRange *r) {
         return (uint64_t) ntohl(b.s_addr) - ntohl(a.s_addr) + 1;
 }
 
+/* A TXT value in dnsmasq's quotes: commas, '#' and spaces stay part of it;
+ * the parser let no control character through. */
+static void write_quoted(FILE *f, const char *s) {
+        fputc('"', f);
+        for (; *s; s++) {
+                if (*s == '"' || *s == '\\')
+                        fputc('\\', f);
+                fputc(*s, f);
+        }
+        fputc('"', f);
+}
+
+/* <dns>: its records and forwarders, libvirt's meaning in dnsmasq's terms. */
+static void write_dns(FILE *f, const NetworkDef *def) {
+        bool no_resolv = false;
+
+        if (def->dns_enable == NETWORK_TRISTATE_NO) {
+                /* DHCP (and router advertisements) only */
+                fputs("port=0\n", f);
+                return;
+        }
+        if (def->dns_forward_plain_names == NETWORK_TRISTATE_NO)
+                /* a name without a dot is answered here or not at all */
+                fputs("domain-needed\nlocal=//\n", f);
+        ARRAY_FOREACH(fw, def->dns_forwarders, def->n_dns_forwarders) {
+                if (fw->addr && fw->domain)
+                        fprintf(f, "server=/%s/%s\n", fw->domain, fw->addr);
+                else if (fw->addr) {
+                        fprintf(f, "server=%s\n", fw->addr);
+                        /* the forwarders replace the host's resolv.conf */
+                        no_resolv = true;
+                } else
+                        /* never asked upstream: the network's own names only */
+                        fprintf(f, "local=/%s/\n", fw->domain);
+        }
+        if (no_resolv)
+                fputs("no-resolv\n", f);
+        ARRAY_FOREACH(t, def->dns_txts, def->n_dns_txts) {
+                fprintf(f, "txt-record=%s,", t->name);
+                write_quoted(f, strempty(t->value));
+                fputc('\n', f);
+        }
+        ARRAY_FOREACH(srv, def->dns_srvs, def->n_dns_srvs) {
+                /* without a domain, dnsmasq puts the record in domain= (the
+                 * network's <domain>) */
+                fprintf(f, "srv-host=_%s._%s", srv->service, srv->protocol);
+                if (srv->domain)
+                        fprintf(f, ".%s", srv->domain);
+                if (srv->target) {
+                        /* positional: dnsmasq's defaults (port 1, priority
+                         * and weight 0) stand in for what was not given */
+                        fprintf(f, ",%s,%u,%u,%u", srv->target, srv->has_port ? srv->port : 1, srv->priority,
+                                srv->weight);
+                }
+                fputc('\n', f);
+        }
+}
+
 /* FRESH_HOSTS: at start, the containers' hosts file begins empty; a
  * configuration rewritten while the network runs (net-update) keeps it. */
 static int write_config(Networks *ns, const NetworkDef *def, bool fresh_hosts, char **ret_path) {
@@ -186,6 +244,7 @@ static int write_config(Networks *ns, const NetworkDef *def, bool fresh_hosts, c
 
         if (def->domain_name)
                 fprintf(f, "domain=%s\nexpand-hosts\nlocal=/%s/\n", def->domain_name, def->domain_name);
+        write_dns(f, def);
 
         ARRAY_FOREACH(ip, def->ips, def->n_ips) {
                 if (ip->family == AF_INET6 && ip->prefix == 64 && !(ip->dhcp && ip->n_ranges > 0)) {

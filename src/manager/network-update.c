@@ -4,8 +4,8 @@
  * <ip><dhcp> or <dns> added, deleted or modified, in the persistent
  * definition and/or in the running network. The running dnsmasq takes a
  * changed <host> list on SIGHUP (its dhcp-hostsfile and addn-hosts); a
- * changed range needs its configuration written again and the unit
- * restarted (leases survive in the lease file). */
+ * changed range, TXT or SRV record needs its configuration written again
+ * and the unit restarted (leases survive in the lease file). */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,13 +34,36 @@ typedef enum UpdateSection {
         SECTION_DHCP_HOST,
         SECTION_DHCP_RANGE,
         SECTION_DNS_HOST,
+        SECTION_DNS_TXT,
+        SECTION_DNS_SRV,
 } UpdateSection;
 
 static const char *const section_names[] = {
         [SECTION_DHCP_HOST] = "ip-dhcp-host",
         [SECTION_DHCP_RANGE] = "ip-dhcp-range",
         [SECTION_DNS_HOST] = "dns-host",
+        [SECTION_DNS_TXT] = "dns-txt",
+        [SECTION_DNS_SRV] = "dns-srv",
 };
+
+/* The element a section's XML is, and whether it lives in <dns>. */
+static const char *const section_elements[] = {
+        [SECTION_DHCP_HOST] = "host",
+        [SECTION_DHCP_RANGE] = "range",
+        [SECTION_DNS_HOST] = "host",
+        [SECTION_DNS_TXT] = "txt",
+        [SECTION_DNS_SRV] = "srv",
+};
+
+static bool section_is_dns(UpdateSection section) {
+        return section >= SECTION_DNS_HOST;
+}
+
+/* What dnsmasq takes on SIGHUP (its hosts files); the rest is in its
+ * configuration, read at start only. */
+static bool section_needs_restart(UpdateSection section) {
+        return section == SECTION_DHCP_RANGE || section == SECTION_DNS_TXT || section == SECTION_DNS_SRV;
+}
 
 static int parse_command(const char *s, UpdateCommand *ret) {
         if (streq(s, "add") || streq(s, "add-last"))
@@ -60,7 +83,7 @@ static int parse_command(const char *s, UpdateCommand *ret) {
  * by name, not as unknown. */
 static int parse_section(const char *s, UpdateSection *ret) {
         static const char *const known[] = { "bridge", "domain", "ip", "forward", "forward-interface",
-                                             "forward-pf", "portgroup", "dns-txt", "dns-srv" };
+                                             "forward-pf", "portgroup" };
 
         for (size_t i = 0; i < ELEMENTSOF(section_names); i++)
                 if (streq(s, section_names[i])) {
@@ -110,27 +133,49 @@ static const char *diag_message(const XmlDiag *diag) {
         return p;
 }
 
+/* How many entries of SECTION the wrapper document made below holds:
+ * exactly one, and nothing slipped around it. */
+static size_t entry_count(const NetworkDef *e, UpdateSection section) {
+        size_t dns = e->n_dns_hosts + e->n_dns_txts + e->n_dns_srvs + e->n_dns_forwarders;
+
+        switch (section) {
+        case SECTION_DHCP_HOST:
+        case SECTION_DHCP_RANGE:
+                if (e->n_ips != 1 || dns != 0 || e->ips[0].n_ranges + e->ips[0].n_hosts != 1)
+                        return 0;
+                return section == SECTION_DHCP_HOST ? e->ips[0].n_hosts : e->ips[0].n_ranges;
+        case SECTION_DNS_HOST:
+                return e->n_ips == 0 && dns == e->n_dns_hosts ? e->n_dns_hosts : 0;
+        case SECTION_DNS_TXT:
+                return e->n_ips == 0 && dns == e->n_dns_txts ? e->n_dns_txts : 0;
+        case SECTION_DNS_SRV:
+                return e->n_ips == 0 && dns == e->n_dns_srvs ? e->n_dns_srvs : 0;
+        }
+        return 0;
+}
+
 /* The entry, parsed by the network parser itself (schema, addresses inside
- * the subnet, MAC checks): inside a network made of the target <ip> alone,
- * or of a <dns> for a dns-host. */
-static int parse_entry(const NetworkIP *ip, UpdateSection section, const char *snippet, const char *network,
-                       NetworkDef **ret, sd_bus_error *error) {
+ * the subnet, MAC checks, DNS record rules): inside a network made of the
+ * target <ip> alone, or of a <dns> for a DNS section. A delete may name a
+ * DNS record by part of it (libvirt's "partial" records). */
+static int parse_entry(const NetworkIP *ip, UpdateSection section, UpdateCommand cmd, const char *snippet,
+                       const char *network, NetworkDef **ret, sd_bus_error *error) {
         _cleanup_free_ char *doc = NULL;
         NetworkDef *entry = NULL;
         XmlDiag diag = {};
-        const char *want = section == SECTION_DHCP_RANGE ? "range" : "host";
-        size_t n;
+        const char *want = section_elements[section];
         int r;
 
         /* ip->address comes from a parsed definition: an address, no markup */
-        if (section == SECTION_DNS_HOST)
+        if (section_is_dns(section))
                 r = asprintf(&doc, "<network><name>update</name><dns>\n%s\n</dns></network>", snippet);
         else
                 r = asprintf(&doc, "<network><name>update</name><ip address='%s' prefix='%u'><dhcp>\n%s\n</dhcp></ip></network>",
                              ip->address, ip->prefix, snippet);
         if (r < 0)
                 return -ENOMEM;
-        r = network_def_parse(doc, strlen(doc), "(xml)", &entry, &diag);
+        r = network_def_parse_flags(doc, strlen(doc), "(xml)", cmd == UPDATE_DELETE ? NETWORK_PARSE_PARTIAL_DNS : 0,
+                                    &entry, &diag);
         if (r < 0) {
                 r = sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG, "Invalid <%s> for network '%s': %s", want,
                                       network, diag_message(&diag));
@@ -138,14 +183,7 @@ static int parse_entry(const NetworkIP *ip, UpdateSection section, const char *s
                 return r;
         }
         xml_diag_done(&diag);
-        /* Exactly one element of the section: nothing slipped around it. */
-        if (section == SECTION_DNS_HOST)
-                n = entry->n_ips == 0 ? entry->n_dns_hosts : 0;
-        else if (entry->n_ips != 1 || entry->n_dns_hosts != 0 || entry->ips[0].n_ranges + entry->ips[0].n_hosts != 1)
-                n = 0;
-        else
-                n = section == SECTION_DHCP_HOST ? entry->ips[0].n_hosts : entry->ips[0].n_ranges;
-        if (n != 1) {
+        if (entry_count(entry, section) != 1) {
                 network_def_free(entry);
                 return sd_bus_error_setf(error, VIV_ERROR_INVALID_CONFIG,
                                          "Invalid XML for section '%s' of network '%s': expected one <%s> element",
@@ -153,6 +191,32 @@ static int parse_entry(const NetworkIP *ip, UpdateSection section, const char *s
         }
         *ret = entry;
         return 0;
+}
+
+/* ARRAY (of *N elements of SIZE) with ELEM put first or last; ELEM's memory
+ * is the array's afterwards. */
+static int array_insert(void **array, size_t *n, size_t size, bool first, void *elem) {
+        uint8_t *grown = reallocarray(*array, *n + 1, size);
+
+        if (!grown)
+                return -ENOMEM;
+        *array = grown;
+        if (first) {
+                memmove(grown + size, grown, *n * size);
+                memcpy(grown, elem, size);
+        } else
+                memcpy(grown + *n * size, elem, size);
+        (*n)++;
+        memset(elem, 0, size);
+        return 0;
+}
+
+/* Element I out of ARRAY, whose owner freed what it held. */
+static void array_remove(void *array, size_t *n, size_t size, size_t i) {
+        uint8_t *a = array;
+
+        memmove(a + i * size, a + (i + 1) * size, (*n - i - 1) * size);
+        (*n)--;
 }
 
 static char *host_string(const NetworkDhcpHost *h) {
@@ -199,9 +263,7 @@ static int update_hosts(NetworkIP *ip, UpdateCommand cmd, NetworkDhcpHost *want,
                 return -ENOMEM;
         switch (cmd) {
         case UPDATE_ADD_FIRST:
-        case UPDATE_ADD_LAST: {
-                NetworkDhcpHost *grown;
-
+        case UPDATE_ADD_LAST:
                 for (i = 0; i < ip->n_hosts; i++)
                         if (host_clashes(&ip->hosts[i], want)) {
                                 _cleanup_free_ char *have = host_string(&ip->hosts[i]);
@@ -209,19 +271,7 @@ static int update_hosts(NetworkIP *ip, UpdateCommand cmd, NetworkDhcpHost *want,
                                                          "there is an existing dhcp host entry in network '%s' that matches \"%s\"",
                                                          network, have ?: text);
                         }
-                grown = reallocarray(ip->hosts, ip->n_hosts + 1, sizeof(NetworkDhcpHost));
-                if (!grown)
-                        return -ENOMEM;
-                ip->hosts = grown;
-                if (cmd == UPDATE_ADD_FIRST) {
-                        memmove(ip->hosts + 1, ip->hosts, ip->n_hosts * sizeof(NetworkDhcpHost));
-                        ip->hosts[0] = *want;
-                } else
-                        ip->hosts[ip->n_hosts] = *want;
-                ip->n_hosts++;
-                *want = (NetworkDhcpHost) {};
-                return 0;
-        }
+                return array_insert((void **) &ip->hosts, &ip->n_hosts, sizeof(*want), cmd == UPDATE_ADD_FIRST, want);
         case UPDATE_DELETE:
                 for (i = 0; i < ip->n_hosts; i++)
                         if (host_matches_all(&ip->hosts[i], want))
@@ -231,8 +281,7 @@ static int update_hosts(NetworkIP *ip, UpdateCommand cmd, NetworkDhcpHost *want,
                                                  "couldn't locate a matching dhcp host entry in network '%s': no \"%s\"",
                                                  network, text);
                 host_done(&ip->hosts[i]);
-                memmove(ip->hosts + i, ip->hosts + i + 1, (ip->n_hosts - i - 1) * sizeof(NetworkDhcpHost));
-                ip->n_hosts--;
+                array_remove(ip->hosts, &ip->n_hosts, sizeof(*want), i);
                 return 0;
         case UPDATE_MODIFY:
                 for (i = 0; i < ip->n_hosts; i++)
@@ -259,27 +308,13 @@ static int update_ranges(NetworkIP *ip, UpdateCommand cmd, NetworkDhcpRange *wan
                         break;
         switch (cmd) {
         case UPDATE_ADD_FIRST:
-        case UPDATE_ADD_LAST: {
-                NetworkDhcpRange *grown;
-
+        case UPDATE_ADD_LAST:
                 if (i < ip->n_ranges)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "there is an existing dhcp range entry in network '%s' that matches \"<range start='%s' end='%s'/>\"",
                                                  network, want->start, want->end);
-                grown = reallocarray(ip->ranges, ip->n_ranges + 1, sizeof(NetworkDhcpRange));
-                if (!grown)
-                        return -ENOMEM;
-                ip->ranges = grown;
-                if (cmd == UPDATE_ADD_FIRST) {
-                        memmove(ip->ranges + 1, ip->ranges, ip->n_ranges * sizeof(NetworkDhcpRange));
-                        ip->ranges[0] = *want;
-                } else
-                        ip->ranges[ip->n_ranges] = *want;
-                ip->n_ranges++;
                 ip->dhcp = true;
-                *want = (NetworkDhcpRange) {};
-                return 0;
-        }
+                return array_insert((void **) &ip->ranges, &ip->n_ranges, sizeof(*want), cmd == UPDATE_ADD_FIRST, want);
         case UPDATE_DELETE:
                 if (i == ip->n_ranges)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
@@ -287,8 +322,7 @@ static int update_ranges(NetworkIP *ip, UpdateCommand cmd, NetworkDhcpRange *wan
                                                  network, want->start, want->end);
                 free(ip->ranges[i].start);
                 free(ip->ranges[i].end);
-                memmove(ip->ranges + i, ip->ranges + i + 1, (ip->n_ranges - i - 1) * sizeof(NetworkDhcpRange));
-                ip->n_ranges--;
+                array_remove(ip->ranges, &ip->n_ranges, sizeof(*want), i);
                 return 0;
         case UPDATE_MODIFY:
                 return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
@@ -312,9 +346,7 @@ static int update_dns_hosts(NetworkDef *def, UpdateCommand cmd, NetworkDnsHost *
 
         switch (cmd) {
         case UPDATE_ADD_FIRST:
-        case UPDATE_ADD_LAST: {
-                NetworkDnsHost *grown;
-
+        case UPDATE_ADD_LAST:
                 ARRAY_FOREACH(h, def->dns_hosts, def->n_dns_hosts) {
                         bool clash = streq(h->ip, want->ip);
 
@@ -325,19 +357,8 @@ static int update_dns_hosts(NetworkDef *def, UpdateCommand cmd, NetworkDnsHost *
                                                          "there is already at least one DNS HOST record with a matching field in network '%s' (ip '%s')",
                                                          network, h->ip);
                 }
-                grown = reallocarray(def->dns_hosts, def->n_dns_hosts + 1, sizeof(NetworkDnsHost));
-                if (!grown)
-                        return -ENOMEM;
-                def->dns_hosts = grown;
-                if (cmd == UPDATE_ADD_FIRST) {
-                        memmove(def->dns_hosts + 1, def->dns_hosts, def->n_dns_hosts * sizeof(NetworkDnsHost));
-                        def->dns_hosts[0] = *want;
-                } else
-                        def->dns_hosts[def->n_dns_hosts] = *want;
-                def->n_dns_hosts++;
-                *want = (NetworkDnsHost) {};
-                return 0;
-        }
+                return array_insert((void **) &def->dns_hosts, &def->n_dns_hosts, sizeof(*want),
+                                    cmd == UPDATE_ADD_FIRST, want);
         case UPDATE_DELETE:
                 for (i = 0; i < def->n_dns_hosts; i++) {
                         bool all = streq(def->dns_hosts[i].ip, want->ip);
@@ -352,9 +373,7 @@ static int update_dns_hosts(NetworkDef *def, UpdateCommand cmd, NetworkDnsHost *
                                                  "couldn't locate a matching DNS HOST record in network '%s': no host '%s' with those names",
                                                  network, want->ip);
                 NetworkDnsHost gone = def->dns_hosts[i];
-                memmove(def->dns_hosts + i, def->dns_hosts + i + 1,
-                        (def->n_dns_hosts - i - 1) * sizeof(NetworkDnsHost));
-                def->n_dns_hosts--;
+                array_remove(def->dns_hosts, &def->n_dns_hosts, sizeof(*want), i);
                 free(gone.ip);
                 ARRAY_FOREACH(n, gone.hostnames, gone.n_hostnames)
                         free(*n);
@@ -363,6 +382,121 @@ static int update_dns_hosts(NetworkDef *def, UpdateCommand cmd, NetworkDnsHost *
         case UPDATE_MODIFY:
                 return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
                                          "Operation not supported: DNS HOST records cannot be modified, only added or deleted");
+        }
+        return -EINVAL;
+}
+
+/* libvirt's rules for TXT records: one record a name, found by its name
+ * (and, on a delete that gives one, its value). A modify, which libvirt
+ * refuses, gives the named record its new value. */
+static int update_dns_txts(NetworkDef *def, UpdateCommand cmd, NetworkDnsTxt *want, const char *network,
+                           sd_bus_error *error) {
+        size_t i;
+
+        for (i = 0; i < def->n_dns_txts; i++)
+                if (streq(def->dns_txts[i].name, want->name))
+                        break;
+        switch (cmd) {
+        case UPDATE_ADD_FIRST:
+        case UPDATE_ADD_LAST:
+                if (i < def->n_dns_txts)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "there is already a DNS TXT record named '%s' in network '%s'",
+                                                 want->name, network);
+                return array_insert((void **) &def->dns_txts, &def->n_dns_txts, sizeof(*want),
+                                    cmd == UPDATE_ADD_FIRST, want);
+        case UPDATE_DELETE:
+                if (i == def->n_dns_txts || (want->value && !streq(def->dns_txts[i].value, want->value)))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "couldn't locate a matching DNS TXT record in network '%s': no record named '%s'%s%s%s",
+                                                 network, want->name, want->value ? " with value '" : "",
+                                                 strempty(want->value), want->value ? "'" : "");
+                network_dns_txt_done(&def->dns_txts[i]);
+                array_remove(def->dns_txts, &def->n_dns_txts, sizeof(*want), i);
+                return 0;
+        case UPDATE_MODIFY:
+                if (i == def->n_dns_txts)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "couldn't locate an existing DNS TXT record named '%s' in network '%s' to modify",
+                                                 want->name, network);
+                network_dns_txt_done(&def->dns_txts[i]);
+                def->dns_txts[i] = *want;
+                *want = (NetworkDnsTxt) {};
+                return 0;
+        }
+        return -EINVAL;
+}
+
+static bool srv_number_matches(bool has, unsigned v, bool want_has, unsigned want) {
+        return !want_has || (has && v == want);
+}
+
+/* Every attribute WANT gives equals H's (a delete's partial record). */
+static bool srv_matches(const NetworkDnsSrv *h, const NetworkDnsSrv *want) {
+        return (!want->service || streq_ptr(h->service, want->service)) &&
+               (!want->protocol || streq_ptr(h->protocol, want->protocol)) &&
+               (!want->domain || streq_ptr(h->domain, want->domain)) &&
+               (!want->target || streq_ptr(h->target, want->target)) &&
+               srv_number_matches(h->has_port, h->port, want->has_port, want->port) &&
+               srv_number_matches(h->has_priority, h->priority, want->has_priority, want->priority) &&
+               srv_number_matches(h->has_weight, h->weight, want->has_weight, want->weight);
+}
+
+/* The same service: what a modify finds the record by. */
+static bool srv_same_service(const NetworkDnsSrv *h, const NetworkDnsSrv *want) {
+        return streq_ptr(h->service, want->service) && streq_ptr(h->protocol, want->protocol) &&
+               streq_ptr(h->domain, want->domain);
+}
+
+static bool srv_equal(const NetworkDnsSrv *h, const NetworkDnsSrv *want) {
+        return srv_same_service(h, want) && streq_ptr(h->target, want->target) && h->has_port == want->has_port &&
+               h->port == want->port && h->has_priority == want->has_priority && h->priority == want->priority &&
+               h->has_weight == want->has_weight && h->weight == want->weight;
+}
+
+/* SRV records: an added one is not there yet; a delete finds one record by
+ * what it gives (several that fit are refused: give more); a modify, which
+ * libvirt refuses, replaces the one record of the same service, protocol
+ * and domain. */
+static int update_dns_srvs(NetworkDef *def, UpdateCommand cmd, NetworkDnsSrv *want, const char *network,
+                           sd_bus_error *error) {
+        bool (*match)(const NetworkDnsSrv *, const NetworkDnsSrv *) = cmd == UPDATE_DELETE ? srv_matches
+                                                                      : cmd == UPDATE_MODIFY ? srv_same_service
+                                                                                             : srv_equal;
+        size_t found = SIZE_MAX, n = 0;
+
+        for (size_t i = 0; i < def->n_dns_srvs; i++)
+                if (match(&def->dns_srvs[i], want)) {
+                        found = i;
+                        n++;
+                }
+        switch (cmd) {
+        case UPDATE_ADD_FIRST:
+        case UPDATE_ADD_LAST:
+                if (n > 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "there is already a DNS SRV record for service '%s' protocol '%s' with those fields in network '%s'",
+                                                 want->service, want->protocol, network);
+                return array_insert((void **) &def->dns_srvs, &def->n_dns_srvs, sizeof(*want),
+                                    cmd == UPDATE_ADD_FIRST, want);
+        case UPDATE_DELETE:
+        case UPDATE_MODIFY:
+                if (n == 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "couldn't locate a matching DNS SRV record in network '%s': no record for service '%s' protocol '%s'%s",
+                                                 network, strna(want->service), strna(want->protocol),
+                                                 cmd == UPDATE_DELETE ? " with those fields" : "");
+                if (n > 1)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "%zu DNS SRV records of network '%s' match service '%s' protocol '%s'; give more of the record's fields to pick one",
+                                                 n, network, strna(want->service), strna(want->protocol));
+                network_dns_srv_done(&def->dns_srvs[found]);
+                if (cmd == UPDATE_MODIFY) {
+                        def->dns_srvs[found] = *want;
+                        *want = (NetworkDnsSrv) {};
+                } else
+                        array_remove(def->dns_srvs, &def->n_dns_srvs, sizeof(*want), found);
+                return 0;
         }
         return -EINVAL;
 }
@@ -377,12 +511,12 @@ static int updated_copy(const NetworkDef *def, UpdateCommand cmd, UpdateSection 
         size_t idx = 0;
         int r;
 
-        if (section != SECTION_DNS_HOST) {
+        if (!section_is_dns(section)) {
                 r = pick_ip(def, parent_index, def->name, &idx, error);
                 if (r < 0)
                         return r;
         }
-        r = parse_entry(section == SECTION_DNS_HOST ? NULL : &def->ips[idx], section, snippet, def->name, &entry,
+        r = parse_entry(section_is_dns(section) ? NULL : &def->ips[idx], section, cmd, snippet, def->name, &entry,
                         error);
         if (r < 0)
                 return r;
@@ -393,8 +527,12 @@ static int updated_copy(const NetworkDef *def, UpdateCommand cmd, UpdateSection 
                 r = update_hosts(&copy->ips[idx], cmd, &entry->ips[0].hosts[0], def->name, error);
         else if (section == SECTION_DHCP_RANGE)
                 r = update_ranges(&copy->ips[idx], cmd, &entry->ips[0].ranges[0], def->name, error);
-        else
+        else if (section == SECTION_DNS_HOST)
                 r = update_dns_hosts(copy, cmd, &entry->dns_hosts[0], def->name, error);
+        else if (section == SECTION_DNS_TXT)
+                r = update_dns_txts(copy, cmd, &entry->dns_txts[0], def->name, error);
+        else
+                r = update_dns_srvs(copy, cmd, &entry->dns_srvs[0], def->name, error);
         if (r < 0)
                 return r;
 
@@ -416,7 +554,8 @@ static int updated_copy(const NetworkDef *def, UpdateCommand cmd, UpdateSection 
         return 0;
 }
 
-/* The running dnsmasq follows: hosts by SIGHUP, ranges by a restart. */
+/* The running dnsmasq follows: hosts by SIGHUP, ranges and DNS records by a
+ * restart with its configuration written again. */
 static int apply_live(Network *n, NetworkDef *live, UpdateSection section, sd_bus_error *error) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         NetworkDef *old = n->live;
@@ -425,8 +564,8 @@ static int apply_live(Network *n, NetworkDef *live, UpdateSection section, sd_bu
         n->live = live;
         r = network_save_live(n);
         if (r >= 0 && n->has_dnsmasq)
-                r = section == SECTION_DHCP_RANGE ? dnsmasq_rewrite_config(n->owner, live)
-                                                  : dnsmasq_write_static_hosts(n->owner, live);
+                r = section_needs_restart(section) ? dnsmasq_rewrite_config(n->owner, live)
+                                                   : dnsmasq_write_static_hosts(n->owner, live);
         if (r < 0) {
                 n->live = old;
                 (void) network_save_live(n);
@@ -436,15 +575,20 @@ static int apply_live(Network *n, NetworkDef *live, UpdateSection section, sd_bu
         network_def_free(old);
         if (!n->has_dnsmasq)
                 return 0;
-        if (section != SECTION_DHCP_RANGE) {
+        if (!section_needs_restart(section)) {
                 network_reload_dnsmasq(n);
                 return 0;
         }
+        /* Several updates in a row would hit the unit's start rate limit
+         * (5 in 10 s) and leave dnsmasq failed; the limit is for crash loops,
+         * and resetting it keeps it for them. */
+        (void) sd_bus_call_method(n->owner->manager->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE, "ResetFailedUnit",
+                                  NULL, NULL, "s", n->unit);
         r = sd_bus_call_method(n->owner->manager->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_IFACE, "RestartUnit", &e,
                                NULL, "ss", n->unit, "replace");
         if (r < 0)
                 return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
-                                         "Failed to restart dnsmasq of network '%s' with its new DHCP ranges: %s",
+                                         "Failed to restart dnsmasq of network '%s' with its new configuration: %s",
                                          n->name, e.message ?: strerror(-r));
         return 0;
 }
@@ -469,7 +613,7 @@ int network_update(Network *n, sd_bus_message *msg, sd_bus_error *error) {
         r = parse_section(section_name, &section);
         if (r == -EOPNOTSUPP)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                         "Operation not supported: can't update '%s' section of network '%s': Vivarium updates ip-dhcp-host, ip-dhcp-range and dns-host",
+                                         "Operation not supported: can't update '%s' section of network '%s': Vivarium updates ip-dhcp-host, ip-dhcp-range, dns-host, dns-txt and dns-srv",
                                          section_name, n->name);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "unrecognized section name '%s'",

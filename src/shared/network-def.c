@@ -16,9 +16,24 @@ typedef struct NetParser {
         const XmlInput *in;
         XmlDiag *diag;
         NetworkDef *def;
+        unsigned flags;         /* NETWORK_PARSE_* */
 } NetParser;
 
 #define ERR(p, node, attr, ...) xml_error((p)->in, (p)->diag, (node), (attr), __VA_ARGS__)
+
+void network_dns_txt_done(NetworkDnsTxt *t) {
+        free(t->name);
+        free(t->value);
+        *t = (NetworkDnsTxt) {};
+}
+
+void network_dns_srv_done(NetworkDnsSrv *s) {
+        free(s->service);
+        free(s->protocol);
+        free(s->domain);
+        free(s->target);
+        *s = (NetworkDnsSrv) {};
+}
 
 NetworkDef *network_def_free(NetworkDef *def) {
         if (!def)
@@ -48,6 +63,17 @@ NetworkDef *network_def_free(NetworkDef *def) {
                 free(h->hostnames);
         }
         free(def->dns_hosts);
+        ARRAY_FOREACH(t, def->dns_txts, def->n_dns_txts)
+                network_dns_txt_done(t);
+        free(def->dns_txts);
+        ARRAY_FOREACH(srv, def->dns_srvs, def->n_dns_srvs)
+                network_dns_srv_done(srv);
+        free(def->dns_srvs);
+        ARRAY_FOREACH(f, def->dns_forwarders, def->n_dns_forwarders) {
+                free(f->addr);
+                free(f->domain);
+        }
+        free(def->dns_forwarders);
         free(def);
         return NULL;
 }
@@ -235,40 +261,155 @@ static int parse_ip(NetParser *p, xmlNode *n) {
         return 0;
 }
 
+static int parse_dns_host(NetParser *p, xmlNode *c) {
+        NetworkDef *def = p->def;
+        NetworkDnsHost *h = XML_ARRAY_GROW(def->dns_hosts, def->n_dns_hosts);
+        Addr a;
+        int r;
+
+        if (!h)
+                return -ENOMEM;
+        {
+                _cleanup_free_ char *ip = xml_prop(c, "ip");
+                h->family = ip && strchr(ip, ':') ? AF_INET6 : AF_INET;
+        }
+        if ((r = parse_addr(p, c, "ip", h->family, &a, &h->ip)) < 0)
+                return r;
+        XML_FOREACH_ELEMENT(n, c) {
+                char **name;
+
+                if (!xml_name_is(n, "hostname"))
+                        continue;
+                name = XML_ARRAY_GROW(h->hostnames, h->n_hostnames);
+                if (!name)
+                        return -ENOMEM;
+                *name = xml_text(n);
+                if (!*name)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i + 1 < def->n_dns_hosts; i++)
+                if (streq(def->dns_hosts[i].ip, h->ip))
+                        return ERR(p, c, "ip", "DNS host address '%s' is given twice", h->ip);
+        return 0;
+}
+
+static int parse_dns_forwarder(NetParser *p, xmlNode *c) {
+        NetworkDef *def = p->def;
+        NetworkDnsForwarder *f = XML_ARRAY_GROW(def->dns_forwarders, def->n_dns_forwarders);
+        _cleanup_free_ char *addr = NULL;
+        int r;
+
+        if (!f)
+                return -ENOMEM;
+        if ((r = xml_prop_opt(c, "addr", &addr)) < 0 ||
+            (r = xml_prop_opt(c, "domain", &f->domain)) < 0)
+                return r;
+        if (addr) {
+                Addr a;
+
+                r = parse_addr(p, c, "addr", strchr(addr, ':') ? AF_INET6 : AF_INET, &a, &f->addr);
+                if (r < 0)
+                        return r;
+        } else if (!f->domain)
+                return ERR(p, c, NULL, "element 'forwarder' needs addr= (where to forward), domain= (what to keep local), or both");
+        return 0;
+}
+
+static int parse_dns_txt(NetParser *p, xmlNode *c) {
+        NetworkDef *def = p->def;
+        NetworkDnsTxt *t = XML_ARRAY_GROW(def->dns_txts, def->n_dns_txts);
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        if ((r = xml_prop_opt(c, "name", &t->name)) < 0 ||
+            (r = xml_prop_opt(c, "value", &t->value)) < 0)
+                return r;
+        if (!t->value && !(p->flags & NETWORK_PARSE_PARTIAL_DNS))
+                return ERR(p, c, NULL, "DNS TXT record '%s' lacks the attribute 'value'", t->name);
+        /* A control character would end the line of dnsmasq's configuration
+         * (the value is quoted there, so commas, quotes and '#' are kept). */
+        for (const char *q = t->value; q && *q; q++)
+                if ((unsigned char) *q < 0x20 || *q == 0x7f)
+                        return ERR(p, c, "value", "DNS TXT record '%s' has a control character in its value, expected printable text",
+                                   t->name);
+        return 0;
+}
+
+/* An optional number of an <srv>, MIN to 65535. */
+static int parse_srv_number(NetParser *p, xmlNode *c, const char *attr, unsigned min, unsigned *ret, bool *ret_has) {
+        _cleanup_free_ char *s = NULL;
+        uint64_t v;
+        int r;
+
+        r = xml_prop_opt(c, attr, &s);
+        if (r < 0 || !s)
+                return r;
+        if (xml_parse_u64(s, &v) < 0 || v < min || v > 65535)
+                return ERR(p, c, attr, "DNS SRV %s '%s' is out of range, expected %u to 65535", attr, s, min);
+        *ret = (unsigned) v;
+        *ret_has = true;
+        return 0;
+}
+
+static int parse_dns_srv(NetParser *p, xmlNode *c) {
+        NetworkDef *def = p->def;
+        NetworkDnsSrv *srv = XML_ARRAY_GROW(def->dns_srvs, def->n_dns_srvs);
+        bool partial = p->flags & NETWORK_PARSE_PARTIAL_DNS;
+        int r;
+
+        if (!srv)
+                return -ENOMEM;
+        if ((r = xml_prop_opt(c, "service", &srv->service)) < 0 ||
+            (r = xml_prop_opt(c, "protocol", &srv->protocol)) < 0 ||
+            (r = xml_prop_opt(c, "domain", &srv->domain)) < 0 ||
+            (r = xml_prop_opt(c, "target", &srv->target)) < 0)
+                return r;
+        if (!srv->service && (!partial || !srv->protocol))
+                return ERR(p, c, NULL, "DNS SRV record lacks the attribute 'service'");
+        if (!srv->protocol && !partial)
+                return ERR(p, c, NULL, "DNS SRV record '%s' lacks the attribute 'protocol' ('tcp' or 'udp')",
+                           srv->service);
+        if ((r = parse_srv_number(p, c, "port", 1, &srv->port, &srv->has_port)) < 0 ||
+            (r = parse_srv_number(p, c, "priority", 0, &srv->priority, &srv->has_priority)) < 0 ||
+            (r = parse_srv_number(p, c, "weight", 0, &srv->weight, &srv->has_weight)) < 0)
+                return r;
+        /* As libvirt: the numbers describe the target; without one the
+         * record says the service is not offered. */
+        if (!srv->target && (srv->has_port || srv->has_priority || srv->has_weight))
+                return ERR(p, c, srv->has_port ? "port" : srv->has_priority ? "priority" : "weight",
+                           "DNS SRV record '%s' has %s= without target=", strna(srv->service),
+                           srv->has_port ? "port" : srv->has_priority ? "priority" : "weight");
+        return 0;
+}
+
 static int parse_dns(NetParser *p, xmlNode *dns) {
         NetworkDef *def = p->def;
+        _cleanup_free_ char *enable = NULL, *plain = NULL;
+        int r;
+
+        if ((r = xml_prop_opt(dns, "enable", &enable)) < 0 ||
+            (r = xml_prop_opt(dns, "forwardPlainNames", &plain)) < 0)
+                return r;
+        if (enable)
+                def->dns_enable = streq(enable, "yes") ? NETWORK_TRISTATE_YES : NETWORK_TRISTATE_NO;
+        if (plain)
+                def->dns_forward_plain_names = streq(plain, "yes") ? NETWORK_TRISTATE_YES : NETWORK_TRISTATE_NO;
 
         XML_FOREACH_ELEMENT(c, dns) {
-                NetworkDnsHost *h;
-                Addr a;
-                int r;
-
-                if (!xml_name_is(c, "host"))
-                        continue;
-                h = XML_ARRAY_GROW(def->dns_hosts, def->n_dns_hosts);
-                if (!h)
-                        return -ENOMEM;
-                {
-                        _cleanup_free_ char *ip = xml_prop(c, "ip");
-                        h->family = ip && strchr(ip, ':') ? AF_INET6 : AF_INET;
-                }
-                if ((r = parse_addr(p, c, "ip", h->family, &a, &h->ip)) < 0)
+                if (def->dns_enable == NETWORK_TRISTATE_NO)
+                        return ERR(p, c, NULL, "<dns enable='no'> has a <%s>: a network without DNS serves no records and forwards nothing",
+                                   (const char *) c->name);
+                if (xml_name_is(c, "host"))
+                        r = parse_dns_host(p, c);
+                else if (xml_name_is(c, "forwarder"))
+                        r = parse_dns_forwarder(p, c);
+                else if (xml_name_is(c, "txt"))
+                        r = parse_dns_txt(p, c);
+                else if (xml_name_is(c, "srv"))
+                        r = parse_dns_srv(p, c);
+                if (r < 0)
                         return r;
-                XML_FOREACH_ELEMENT(n, c) {
-                        char **name;
-
-                        if (!xml_name_is(n, "hostname"))
-                                continue;
-                        name = XML_ARRAY_GROW(h->hostnames, h->n_hostnames);
-                        if (!name)
-                                return -ENOMEM;
-                        *name = xml_text(n);
-                        if (!*name)
-                                return -ENOMEM;
-                }
-                for (size_t i = 0; i + 1 < def->n_dns_hosts; i++)
-                        if (streq(def->dns_hosts[i].ip, h->ip))
-                                return ERR(p, c, "ip", "DNS host address '%s' is given twice", h->ip);
         }
         return 0;
 }
@@ -377,11 +518,12 @@ static int parse_network(NetParser *p, xmlNode *root) {
         return 0;
 }
 
-int network_def_parse(const char *xml, size_t size, const char *filename, NetworkDef **ret, XmlDiag *diag) {
+int network_def_parse_flags(const char *xml, size_t size, const char *filename, unsigned flags, NetworkDef **ret,
+                            XmlDiag *diag) {
         XmlInput in = xml_input(xml, size, filename);
         _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
         _cleanup_(network_def_freep) NetworkDef *def = NULL;
-        NetParser p = { .in = &in, .diag = diag };
+        NetParser p = { .in = &in, .diag = diag, .flags = flags };
         int r;
 
         r = xml_read_validated(&in, xml_schema_network_rng, xml_schema_network_rng_len, NULL, &doc, diag);
@@ -398,6 +540,10 @@ int network_def_parse(const char *xml, size_t size, const char *filename, Networ
                 return r;
         *ret = TAKE_PTR(def);
         return 0;
+}
+
+int network_def_parse(const char *xml, size_t size, const char *filename, NetworkDef **ret, XmlDiag *diag) {
+        return network_def_parse_flags(xml, size, filename, 0, ret, diag);
 }
 
 int network_def_parse_file(const char *path, NetworkDef **ret, XmlDiag *diag) {
@@ -455,6 +601,63 @@ static void format_ip(XmlBuf *b, const NetworkIP *ip) {
         xml_buf_printf(b, "  </ip>\n");
 }
 
+static const char *tristate_to_string(NetworkTristate t) {
+        return t == NETWORK_TRISTATE_YES ? "yes" : t == NETWORK_TRISTATE_NO ? "no" : NULL;
+}
+
+/* libvirt's order: forwarders, TXT, SRV, hosts. */
+static void format_dns(XmlBuf *b, const NetworkDef *def) {
+        if (def->dns_enable == NETWORK_TRISTATE_ABSENT && def->dns_forward_plain_names == NETWORK_TRISTATE_ABSENT &&
+            def->n_dns_hosts + def->n_dns_txts + def->n_dns_srvs + def->n_dns_forwarders == 0)
+                return;
+        xml_buf_printf(b, "  <dns");
+        xml_buf_attr(b, "enable", tristate_to_string(def->dns_enable));
+        xml_buf_attr(b, "forwardPlainNames", tristate_to_string(def->dns_forward_plain_names));
+        if (def->n_dns_hosts + def->n_dns_txts + def->n_dns_srvs + def->n_dns_forwarders == 0) {
+                xml_buf_printf(b, "/>\n");
+                return;
+        }
+        xml_buf_printf(b, ">\n");
+        ARRAY_FOREACH(f, def->dns_forwarders, def->n_dns_forwarders) {
+                xml_buf_printf(b, "    <forwarder");
+                xml_buf_attr(b, "domain", f->domain);
+                xml_buf_attr(b, "addr", f->addr);
+                xml_buf_printf(b, "/>\n");
+        }
+        ARRAY_FOREACH(t, def->dns_txts, def->n_dns_txts) {
+                xml_buf_printf(b, "    <txt");
+                xml_buf_attr(b, "name", t->name);
+                xml_buf_attr(b, "value", t->value);
+                xml_buf_printf(b, "/>\n");
+        }
+        ARRAY_FOREACH(srv, def->dns_srvs, def->n_dns_srvs) {
+                xml_buf_printf(b, "    <srv");
+                xml_buf_attr(b, "service", srv->service);
+                xml_buf_attr(b, "protocol", srv->protocol);
+                xml_buf_attr(b, "domain", srv->domain);
+                xml_buf_attr(b, "target", srv->target);
+                if (srv->has_port)
+                        xml_buf_printf(b, " port='%u'", srv->port);
+                if (srv->has_priority)
+                        xml_buf_printf(b, " priority='%u'", srv->priority);
+                if (srv->has_weight)
+                        xml_buf_printf(b, " weight='%u'", srv->weight);
+                xml_buf_printf(b, "/>\n");
+        }
+        ARRAY_FOREACH(h, def->dns_hosts, def->n_dns_hosts) {
+                xml_buf_printf(b, "    <host");
+                xml_buf_attr(b, "ip", h->ip);
+                xml_buf_printf(b, ">\n");
+                ARRAY_FOREACH(name, h->hostnames, h->n_hostnames) {
+                        xml_buf_printf(b, "      <hostname>");
+                        xml_buf_escaped(b, *name, false);
+                        xml_buf_printf(b, "</hostname>\n");
+                }
+                xml_buf_printf(b, "    </host>\n");
+        }
+        xml_buf_printf(b, "  </dns>\n");
+}
+
 char *network_def_format(const NetworkDef *def) {
         XmlBuf b = {};
         char uuid[37];
@@ -484,21 +687,7 @@ char *network_def_format(const NetworkDef *def) {
                 xml_buf_attr(&b, "name", def->domain_name);
                 xml_buf_printf(&b, "/>\n");
         }
-        if (def->n_dns_hosts > 0) {
-                xml_buf_printf(&b, "  <dns>\n");
-                ARRAY_FOREACH(h, def->dns_hosts, def->n_dns_hosts) {
-                        xml_buf_printf(&b, "    <host");
-                        xml_buf_attr(&b, "ip", h->ip);
-                        xml_buf_printf(&b, ">\n");
-                        ARRAY_FOREACH(name, h->hostnames, h->n_hostnames) {
-                                xml_buf_printf(&b, "      <hostname>");
-                                xml_buf_escaped(&b, *name, false);
-                                xml_buf_printf(&b, "</hostname>\n");
-                        }
-                        xml_buf_printf(&b, "    </host>\n");
-                }
-                xml_buf_printf(&b, "  </dns>\n");
-        }
+        format_dns(&b, def);
         /* libvirt's place: after <dns>, before the addresses */
         xml_format_bandwidth(&b, "  ", &def->bw_in, &def->bw_out);
         ARRAY_FOREACH(ip, def->ips, def->n_ips)

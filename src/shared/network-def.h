@@ -53,6 +53,38 @@ typedef struct NetworkDnsHost {
         size_t n_hostnames;
 } NetworkDnsHost;
 
+/* <dns><txt name= value=/>: a TXT record dnsmasq serves. */
+typedef struct NetworkDnsTxt {
+        char *name;
+        char *value;            /* NULL only in a partial entry (net-update delete) */
+} NetworkDnsTxt;
+
+/* <dns><srv service= protocol= domain= target= port= priority= weight=/>:
+ * an SRV record _SERVICE._PROTOCOL[.DOMAIN] dnsmasq serves. */
+typedef struct NetworkDnsSrv {
+        char *service;          /* NULL only in a partial entry */
+        char *protocol;         /* likewise */
+        char *domain;           /* NULL = the network's <domain> */
+        char *target;           /* NULL = none: the service is not offered */
+        unsigned port, priority, weight;
+        bool has_port, has_priority, has_weight;
+} NetworkDnsSrv;
+
+/* <dns><forwarder addr= domain=/>: where dnsmasq sends the questions it
+ * cannot answer (for DOMAIN only when given); a domain without an address
+ * is answered from the network's own names only, never forwarded. */
+typedef struct NetworkDnsForwarder {
+        char *addr;             /* NULL = none */
+        char *domain;           /* NULL = every name */
+} NetworkDnsForwarder;
+
+/* An attribute libvirt writes back only when it was given. */
+typedef enum NetworkTristate {
+        NETWORK_TRISTATE_ABSENT,
+        NETWORK_TRISTATE_YES,
+        NETWORK_TRISTATE_NO,
+} NetworkTristate;
+
 typedef struct NetworkDef {
         char *name;
         uint8_t uuid[16];
@@ -75,6 +107,14 @@ typedef struct NetworkDef {
 
         NetworkDnsHost *dns_hosts;
         size_t n_dns_hosts;
+        NetworkDnsTxt *dns_txts;
+        size_t n_dns_txts;
+        NetworkDnsSrv *dns_srvs;
+        size_t n_dns_srvs;
+        NetworkDnsForwarder *dns_forwarders;
+        size_t n_dns_forwarders;
+        NetworkTristate dns_enable;             /* <dns enable=>: no = dnsmasq answers no DNS */
+        NetworkTristate dns_forward_plain_names; /* no = names without a dot are never forwarded */
 
         /* <bandwidth>, libvirt's network QoS: inbound (towards the guests)
          * shapes the bridge's egress, which a floor of an interface on the
@@ -93,6 +133,15 @@ const char *network_forward_mode_to_string(NetworkForwardMode m);
 
 /* Same contract as domain_def_parse(). */
 int network_def_parse(const char *xml, size_t size, const char *filename, NetworkDef **ret, XmlDiag *diag);
+
+/* NETWORK_PARSE_PARTIAL_DNS: a <txt> may lack value=, an <srv> service= or
+ * protocol= (net-update's delete names a record by what it gives). */
+#define NETWORK_PARSE_PARTIAL_DNS 1u
+int network_def_parse_flags(const char *xml, size_t size, const char *filename, unsigned flags, NetworkDef **ret,
+                            XmlDiag *diag);
+
+void network_dns_txt_done(NetworkDnsTxt *t);
+void network_dns_srv_done(NetworkDnsSrv *s);
 int network_def_parse_file(const char *path, NetworkDef **ret, XmlDiag *diag);
 
 /* Normalized document; NULL on ENOMEM. */
