@@ -76,6 +76,11 @@ check "a PNG screenshot of the console" sh -c "file '$logdir/cockpit-console.png
 if [ "$failures" != 0 ]; then
 	echo "# --- cockpit-ws"
 	testhost_run journalctl --no-pager -u vt-cockpit-ws | tail -30 | sed 's/^/# /'
+	# what the manager, the helpers and systemd said of the containers (a
+	# reboot from the page once ended shut off in CI, and nothing told why)
+	echo "# --- vivariumd, helpers, scopes"
+	testhost_run journalctl --no-pager -o short-monotonic -u vivariumd.service -u 'machine-*.scope' \
+		-u systemd-machined.service | tail -60 | sed 's/^/# /'
 fi
 
 echo "1..$n"
