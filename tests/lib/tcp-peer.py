@@ -40,8 +40,17 @@ def data(size, seed):
     return bytes(out[:size])
 
 
+# one write a line, under a lock: print() writes its words and the newline
+# one by one, so lines of two threads could interleave ("accepted accepted
+# ::1" then "::1"), and a count of lines that start with a word comes out low
+say_lock = threading.Lock()
+
+
 def say(*words):
-    print(*words, flush=True)
+    line = " ".join(str(w) for w in words) + "\n"
+    with say_lock:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 def read_all(s):
