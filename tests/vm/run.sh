@@ -381,9 +381,15 @@ run_vm() { # MESON-TEST-ARGS...
 			"${VIVARIUM_VM_TESTLOG:-/dev/null}" || { [ "$rc" != 0 ] || rc=1; }
 	fi
 	say "exit status $rc; $((SECONDS - t0)) s in all; logs in $run"
-	# Keep the newest five runs' logs (their names begin with the date).
+	# Keep the newest five runs' logs (their names begin with the date); a run
+	# dir with its job.img is a VM still running beside this one (the image is
+	# removed once its results are out): left alone, or that run loses them,
+	# unless the image was not written for three hours (longer than a VM may
+	# run: a run killed before it removed its image).
 	find "$CACHE/runs" -mindepth 1 -maxdepth 1 -type d | sort -r | tail -n +6 |
-		while read -r d; do rm -rf "$d"; done
+		while read -r d; do
+			[ -e "$d/job.img" ] && [ -z "$(find "$d/job.img" -mmin +180)" ] || rm -rf "$d"
+		done
 	return "$rc"
 }
 
