@@ -56,7 +56,8 @@ ip -n vndup link set vndu1 up
 ip -n vndup link set lo up'
 in_host ip netns exec vndup dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --listen-address=10.78.9.2 \
 	--bind-interfaces --pid-file=/run/vndup.pid --address=/fwd.test/10.78.9.77 \
-	--address=/private.test/10.78.9.88 --address=/elsewhere.test/10.78.9.99 --address=/plainhost/10.78.9.66
+	--address=/private.test/10.78.9.88 --address=/elsewhere.test/10.78.9.99 --address=/plainhost/10.78.9.66 \
+	--address=/vnd.test/10.78.9.55
 upstream_answers() { # NAME ADDRESS (nslookup fails on the AAAA half: read its answer)
 	local out
 	out=$(in_host ip netns exec vndup timeout 20 busybox nslookup "$1" 10.78.9.2 2>&1)
@@ -123,6 +124,8 @@ check "... the default forwarder instead of resolv.conf" contains "$c" "server=1
 no-resolv"
 check "... plain names kept local" contains "$c" "domain-needed
 local=//"
+check "... the network's <domain> without localOnly: not answered here alone (libvirt's default)" \
+	lacks "$c" "local=/vnd.test/"
 
 in_host sh -e -c '
 ip netns add vndpeer
@@ -150,6 +153,9 @@ out=$(ask a plainhost)
 check "a plain name is not forwarded (forwardPlainNames='no')" lacks "$out" "10.78.9.66"
 out=$(ask a web)
 check "... while the network's own plain name answers" contains "$out" "Address: 10.78.0.5"
+out=$(ask a far.vnd.test)
+check "a name of the network's domain that it does not know goes upstream (no localOnly)" \
+	contains "$out" "Address: 10.78.9.55"
 
 # --- net-update dns-txt, live
 pid0=$(dnsmasq_pid)
@@ -215,6 +221,25 @@ check "none of that changed the stored definition" same "$(stored)" "$before_sto
 check "... the live one" same "$(vivctl net-dumpxml vnd 2>&1)" "$before_live"
 check "... dnsmasq's configuration" same "$(conf)" "$before_conf"
 check "... or restarted dnsmasq" same "$(dnsmasq_pid)" "$pid1"
+
+# --- <domain localOnly='yes'>: the domain's names are answered here only
+# (a transient vnd now: a net-create beside a stored vnd would be a question
+# of its own; the peer's veth goes back on the new bridge)
+vivctl net-destroy vnd >/dev/null 2>&1
+vivctl net-undefine vnd >/dev/null 2>&1
+sed "s|<domain name='vnd.test'/>|<domain name='vnd.test' localOnly='yes'/>|" "$work/vnd.xml" >"$work/vnd-local.xml"
+out=$(vivctl net-create "$work/vnd-local.xml" 2>&1)
+check "net-create of vnd with <domain localOnly='yes'>" contains "$out" "Network vnd created"
+check "... net-dumpxml keeps localOnly" contains "$(vivctl net-dumpxml vnd 2>&1)" \
+	"<domain name='vnd.test' localOnly='yes'/>"
+check "... dnsmasq's configuration answers the domain locally" contains "$(conf)" "local=/vnd.test/"
+check "... its dnsmasq runs" wait_for 300 unit_active vivarium-dnsmasq-vnd.service
+in_host ip link set vndp0 master vndbr0 up
+check "... the network's own name of the domain still answers" wait_for 100 answers a web.vnd.test \
+	"Address: 10.78.0.5"
+out=$(ask a far.vnd.test)
+check "... a name it does not know: NXDOMAIN, not forwarded" same \
+	"$(grep -c NXDOMAIN <<<"$out"):$(grep -c 10.78.9.55 <<<"$out")" "1:0"
 
 # --- <dns enable='no'>: DHCP without DNS
 cat >"$work/vndoff.xml" <<'XML'

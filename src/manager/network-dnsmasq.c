@@ -242,8 +242,13 @@ static int write_config(Networks *ns, const NetworkDef *def, bool fresh_hosts, c
                 "dhcp-leasefile=%s/%s.leases\n",
                 def->name, pid, def->bridge, ns->lease_dir, def->name);
 
-        if (def->domain_name)
-                fprintf(f, "domain=%s\nexpand-hosts\nlocal=/%s/\n", def->domain_name, def->domain_name);
+        /* libvirt's default: a name of the domain that dnsmasq does not know
+         * goes upstream; localOnly='yes' answers it here (NXDOMAIN) */
+        if (def->domain_name) {
+                fprintf(f, "domain=%s\nexpand-hosts\n", def->domain_name);
+                if (def->domain_local_only == NETWORK_TRISTATE_YES)
+                        fprintf(f, "local=/%s/\n", def->domain_name);
+        }
         write_dns(f, def);
 
         ARRAY_FOREACH(ip, def->ips, def->n_ips) {

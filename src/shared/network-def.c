@@ -493,8 +493,14 @@ static int parse_network(NetParser *p, xmlNode *root) {
                                 return ERR(p, c, "address", "MAC address '%s' is a multicast address", mac);
                         def->has_mac = true;
                 } else if (xml_name_is(c, "domain")) {
+                        _cleanup_free_ char *local_only = NULL;
+
                         free(def->domain_name);
                         r = xml_prop_opt(c, "name", &def->domain_name);
+                        if (r >= 0)
+                                r = xml_prop_opt(c, "localOnly", &local_only);
+                        if (local_only)
+                                def->domain_local_only = streq(local_only, "yes") ? NETWORK_TRISTATE_YES : NETWORK_TRISTATE_NO;
                 } else if (xml_name_is(c, "ip"))
                         r = parse_ip(p, c);
                 else if (xml_name_is(c, "dns"))
@@ -685,6 +691,7 @@ char *network_def_format(const NetworkDef *def) {
         if (def->domain_name) {
                 xml_buf_printf(&b, "  <domain");
                 xml_buf_attr(&b, "name", def->domain_name);
+                xml_buf_attr(&b, "localOnly", tristate_to_string(def->domain_local_only));
                 xml_buf_printf(&b, "/>\n");
         }
         format_dns(&b, def);

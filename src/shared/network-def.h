@@ -101,6 +101,7 @@ typedef struct NetworkDef {
         bool has_mac;
 
         char *domain_name;      /* <domain name=...> for DNS */
+        NetworkTristate domain_local_only; /* yes: names in it never forwarded */
 
         NetworkIP *ips;
         size_t n_ips;
