@@ -263,6 +263,20 @@ in_ct gl ip addr add 10.66.0.51/32 dev eth0
 check "a second address gets nothing" not quiet in_ct gl busybox ping -c 2 -W 2 -I 10.66.0.51 10.66.0.1
 check "... the host's neighbour table has no entry for it" [ -z "$(in_host ip neigh show to 10.66.0.51 dev vtgbr0 2>/dev/null)" ]
 check "... and the first still works" quiet in_ct gl busybox ping -c 1 -W 3 10.66.0.1
+# A live attach (or detach) makes the table anew: what eth0 learned stays,
+# or the container could take another address then, a neighbour's too.
+out=$(vivctl attach-interface gl network vtg --mac 52:54:00:0c:0c:0d --live 2>&1)
+check "attach-interface --live of a second interface" same "$out" "Interface attached successfully"
+check "... the table has a port for it" contains "$(in_host nft list table netdev "vivarium-guard-$(uuid_of gl)" 2>&1)" \
+	"chain port1 {"
+check "... eth0's learned address is still the one learned" [ "$(learned)" = "elements = { 10.66.0.50 }" ]
+in_host ip neigh flush dev vtgbr0 to 10.66.0.51 >/dev/null 2>&1
+check "... so a second address on eth0 still gets nothing" \
+	not quiet in_ct gl busybox ping -c 2 -W 2 -I 10.66.0.51 10.66.0.1
+check "... and the first still works" quiet in_ct gl busybox ping -c 1 -W 3 10.66.0.1
+out=$(vivctl detach-interface gl network --mac 52:54:00:0c:0c:0d --live 2>&1)
+check "detach-interface --live of it" same "$out" "Interface detached successfully"
+check "... eth0's learned address is kept then too" [ "$(learned)" = "elements = { 10.66.0.50 }" ]
 vivctl destroy gl >/dev/null 2>&1
 
 # --- destroy leaves nothing

@@ -536,8 +536,10 @@ static size_t bridge_subnets(const NetlinkAddress *all, size_t n_all, const char
  * without it. The allowed IPv4 addresses are the ones the definition
  * configures (<ip>, <filterref>'s IP) and the one the managed network's
  * DHCP keeps for the MAC; one more is learned in the bridge's subnets
- * unless <filterref> turns learning off. */
-static int apply_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def, char **ret_error) {
+ * unless <filterref> turns learning off; LEARNED (N_LEARNED) is what the
+ * ports learned before, by device, when the table is made anew. */
+static int apply_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def, const NetGuardLearned *learned,
+                       size_t n_learned, char **ret_error) {
         _cleanup_free_ NetGuardPort *ports = NULL;
         _cleanup_free_ const char **addrs = NULL;
         _cleanup_free_ char *script = NULL, *error = NULL;
@@ -619,6 +621,9 @@ static int apply_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def
                         p->subnets = subnets + i * n_host_addrs;
                         p->n_subnets = bridge_subnets(host_addrs, n_host_addrs, d->bridge,
                                                       subnets + i * n_host_addrs);
+                        for (size_t j = 0; j < n_learned; j++)
+                                if (streq(learned[j].device, d->host_name))
+                                        p->learned = learned[j].address;
                 }
                 if (p->n_addresses == 0 && p->n_subnets == 0)
                         log_warning("Interface '%s' of container '%s' has no IPv4 address to allow (no <ip>, no IP parameter, no DHCP on its network, and none to learn on its bridge): the filter drops its IPv4 traffic.",
@@ -752,7 +757,7 @@ int network_setup(NetworkSetup *n, const DomainDef *def, pid_t pid, bool foregro
 
         /* Before the container's side goes up: not even the kernel's own
          * IPv6 link-local chatter passes unfiltered. */
-        r = apply_guard(sk, n, def, ret_error);
+        r = apply_guard(sk, n, def, NULL, 0, ret_error);
         if (r < 0)
                 goto fail;
 
@@ -836,8 +841,34 @@ static void forget_device(NetworkSetup *n, DomainDef *def, size_t i) {
         repoint(n, def);
 }
 
-/* The filter of every guarded interface again, or none when none is left. */
+/* What the ports of the container's table learned so far, by device;
+ * none when there is no table or it cannot be read (then the new table
+ * learns afresh, as before a live change, and the log says so). */
+static void read_learned(NetworkSetup *n, NetGuardLearned **ret, size_t *ret_n) {
+        _cleanup_free_ char *table = NULL, *listing = NULL, *error = NULL;
+        int r;
+
+        *ret = NULL;
+        *ret_n = 0;
+        if (!n->guarded)
+                return;
+        r = netguard_table_name(n->uuid, &table);
+        if (r >= 0)
+                r = command_output((char *const[]) { (char *) nft_path(), (char *) "list", (char *) "table",
+                                                     (char *) "netdev", table, NULL },
+                                   NULL, &listing, &error);
+        if (r >= 0)
+                r = netguard_parse_learned(listing, ret, ret_n);
+        if (r < 0)
+                log_warning("Failed to read what the anti-spoofing filter learned, the new filter learns anew: %s",
+                            error ? error : strerror(-r));
+}
+
+/* The filter of every guarded interface again (keeping what each learned),
+ * or none when none is left. */
 static int update_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def, char **ret_error) {
+        _cleanup_free_ NetGuardLearned *learned = NULL;
+        size_t n_learned = 0;
         bool any = false;
 
         for (size_t i = 0; i < n->n_devs; i++)
@@ -846,7 +877,8 @@ static int update_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *de
                 remove_guard(n);
                 return 0;
         }
-        return apply_guard(sk, n, def, ret_error);
+        read_learned(n, &learned, &n_learned);
+        return apply_guard(sk, n, def, learned, n_learned, ret_error);
 }
 
 int network_attach(NetworkSetup **np, DomainDef *def, DomainInterface *iface, const char *bridge, pid_t pid,

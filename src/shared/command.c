@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,8 +24,10 @@ void command_reset_signals(void) {
                         (void) signal(s, SIG_DFL);
 }
 
-int command_run(char *const argv[], const char *input, char **ret_error) {
-        _cleanup_close_ int in_r = -EBADF, in_w = -EBADF, err_r = -EBADF, err_w = -EBADF;
+/* stdout goes to a memfd, read once the tool exited: a pipe read beside
+ * stderr's could fill while this waits on the other */
+static int run(char *const argv[], const char *input, char **ret_output, char **ret_error) {
+        _cleanup_close_ int in_r = -EBADF, in_w = -EBADF, err_r = -EBADF, err_w = -EBADF, out = -EBADF;
         _cleanup_free_ char *err = NULL;
         size_t err_len = 0;
         int fds[2], status;
@@ -38,12 +41,17 @@ int command_run(char *const argv[], const char *input, char **ret_error) {
                 return -errno;
         err_r = fds[0];
         err_w = fds[1];
+        if (ret_output) {
+                out = memfd_create("command-output", MFD_CLOEXEC);
+                if (out < 0)
+                        return -errno;
+        }
 
         pid = fork();
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
-                int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                int null = out >= 0 ? out : open("/dev/null", O_WRONLY | O_CLOEXEC);
 
                 if (dup2(in_r, STDIN_FILENO) < 0 || dup2(err_w, STDERR_FILENO) < 0 ||
                     (null >= 0 && dup2(null, STDOUT_FILENO) < 0))
@@ -85,8 +93,13 @@ int command_run(char *const argv[], const char *input, char **ret_error) {
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return -errno;
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-                return 0;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+                if (!ret_output)
+                        return 0;
+                if (lseek(out, 0, SEEK_SET) < 0)
+                        return -errno;
+                return read_full_fd(out, ret_output, NULL);
+        }
 
         if (ret_error) {
                 while (err && err_len > 0 && (err[err_len - 1] == '\n' || err[err_len - 1] == ' '))
@@ -98,4 +111,12 @@ int command_run(char *const argv[], const char *input, char **ret_error) {
                         *ret_error = NULL;
         }
         return -EIO;
+}
+
+int command_run(char *const argv[], const char *input, char **ret_error) {
+        return run(argv, input, NULL, ret_error);
+}
+
+int command_output(char *const argv[], const char *input, char **ret_output, char **ret_error) {
+        return run(argv, input, ret_output, ret_error);
 }

@@ -14,3 +14,7 @@ void command_reset_signals(void);
  * failed, with its stderr (trimmed; or "PATH exited with status N") in
  * *ret_error when ret_error is not NULL; -errno when it could not run. */
 int command_run(char *const argv[], const char *input, char **ret_error);
+
+/* The same, stdout kept: the whole of it in *ret_output (NUL-terminated)
+ * when it exited 0. */
+int command_output(char *const argv[], const char *input, char **ret_output, char **ret_error);

@@ -82,7 +82,7 @@ int write_file_atomic(const char *path, const char *contents, mode_t mode) {
         return 0;
 }
 
-static int read_full_fd(int fd, char **ret, size_t *ret_size) {
+int read_full_fd(int fd, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, allocated = 0;
 

@@ -17,6 +17,8 @@ int write_file_atomic(const char *path, const char *contents, mode_t mode);
 
 /* Reads a whole file into a NUL-terminated buffer. ret_size may be NULL. */
 int read_full_file(const char *path, char **ret, size_t *ret_size);
+/* The same from FD's current offset to its end. */
+int read_full_fd(int fd, char **ret, size_t *ret_size);
 
 /* read_full_file() of a file that only root can have written: PATH (not a
  * symlink) must be a regular file owned by uid 0 and writable by neither

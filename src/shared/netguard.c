@@ -152,7 +152,10 @@ static int put_port(FILE *f, size_t index, const NetGuardPort *p) {
 
         mac_format(p->mac, mac);
         snprintf(arp, sizeof arp, "arp htype 1 arp ptype ip arp hlen 6 arp plen 4 arp saddr ether %s ", mac);
-        if (learn)
+        if (learn && p->learned)
+                fprintf(f, "  set learned%zu { type ipv4_addr; size 1; flags dynamic; elements = { %s }; }\n", index,
+                        p->learned);
+        else if (learn)
                 fprintf(f, "  set learned%zu { type ipv4_addr; size 1; flags dynamic; }\n", index);
         fprintf(f,
                 "  chain port%zu {\n"
@@ -259,6 +262,11 @@ int netguard_script(const uint8_t uuid[16], const char *container, const NetGuar
                         if (inet_pton(AF_INET, ports[i].dhcp_servers[j], &a) != 1)
                                 return -EINVAL;
                 }
+                if (ports[i].learned) {
+                        struct in_addr a;
+                        if (inet_pton(AF_INET, ports[i].learned, &a) != 1)
+                                return -EINVAL;
+                }
                 for (size_t j = 0; j < ports[i].n_gateway_macs; j++) {
                         uint8_t mac[MAC_ADDR_LEN];
                         if (mac_parse_string(ports[i].gateway_macs[j], mac) < 0)
@@ -300,4 +308,76 @@ int netguard_remove_script(const uint8_t uuid[16], char **ret) {
                 return r;
         /* add first: deleting a table that is not there is no error. */
         return asprintf(ret, "add table netdev %s\ndelete table netdev %s\n", table, table) < 0 ? -ENOMEM : 0;
+}
+
+/* One slot a port index: what its set learned and its chain's device. */
+typedef struct PortSeen {
+        char address[16];
+        char device[16];
+} PortSeen;
+
+#define PORTS_SEEN_MAX 1024
+
+int netguard_parse_learned(const char *listing, NetGuardLearned **ret, size_t *ret_n) {
+        _cleanup_free_ PortSeen *seen = calloc(PORTS_SEEN_MAX, sizeof(PortSeen));
+        _cleanup_free_ NetGuardLearned *out = NULL;
+        size_t n_out = 0, set = SIZE_MAX, chain = SIZE_MAX;
+
+        if (!seen)
+                return -ENOMEM;
+        for (const char *line = listing; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+                const char *l = line + strspn(line, " \t");
+                size_t index;
+                char tail[3];
+
+                /* "set learnedN {" opens a set; "chain portN {" a port's
+                 * ingress chain ("portN-egress {" does not match: tail) */
+                if (sscanf(l, "set learned%zu %2s", &index, tail) == 2 && streq(tail, "{")) {
+                        set = index < PORTS_SEEN_MAX ? index : SIZE_MAX;
+                        continue;
+                }
+                if (sscanf(l, "chain port%zu %2s", &index, tail) == 2 && streq(tail, "{")) {
+                        chain = index < PORTS_SEEN_MAX ? index : SIZE_MAX;
+                        continue;
+                }
+                if (startswith(l, "}")) {
+                        set = chain = SIZE_MAX;
+                        continue;
+                }
+                const char *a = startswith(l, "elements = { ");
+                const char *d = startswith(l, "type filter hook ingress device \"");
+                if (set != SIZE_MAX && a) {
+                        size_t len = strcspn(a, " ,}\n");
+                        struct in_addr in;
+
+                        if (len == 0 || len >= sizeof(seen[set].address))
+                                return -EINVAL;
+                        memcpy(seen[set].address, a, len);
+                        seen[set].address[len] = 0;
+                        if (inet_pton(AF_INET, seen[set].address, &in) != 1)
+                                return -EINVAL;
+                        continue;
+                }
+                if (chain != SIZE_MAX && d) {
+                        size_t len = strcspn(d, "\"\n");
+
+                        if (len > 0 && len < sizeof(seen[chain].device)) {
+                                memcpy(seen[chain].device, d, len);
+                                seen[chain].device[len] = 0;
+                        }
+                }
+        }
+
+        out = calloc(PORTS_SEEN_MAX, sizeof(NetGuardLearned));
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < PORTS_SEEN_MAX; i++)
+                if (seen[i].address[0] && seen[i].device[0]) {
+                        memcpy(out[n_out].device, seen[i].device, sizeof(out[n_out].device));
+                        memcpy(out[n_out].address, seen[i].address, sizeof(out[n_out].address));
+                        n_out++;
+                }
+        *ret = TAKE_PTR(out);
+        *ret_n = n_out;
+        return 0;
 }

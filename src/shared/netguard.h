@@ -29,6 +29,10 @@
  * container that configures its address by hand (the seed's `ifconfig eth0
  * ADDR`) works; once it has used an address, allowed or learned, no other
  * passes: it cannot take the gateway's, nor hop from address to address.
+ * The table is made anew when an interface is attached or detached live:
+ * what each port had learned is read from the old one first
+ * (netguard_parse_learned()) and put in the new one, or the container could
+ * take another address then, a neighbour's included.
  *
  * libvirt's <filterref filter='clean-traffic'> turns the filter on (also on
  * a bridge), its IP parameters are allowed addresses, and learning follows
@@ -64,7 +68,19 @@ typedef struct NetGuardPort {
         size_t n_dhcp_servers;
         const char *const *gateway_macs; /* clean-traffic-gateway: the only MACs it talks to (ARP aside); none: any */
         size_t n_gateway_macs;
+        const char *learned;            /* the IPv4 address learned before (a table made anew); NULL: none */
 } NetGuardPort;
+
+typedef struct NetGuardLearned {
+        char device[16];                /* a port's device (IFNAMSIZ) */
+        char address[16];               /* the IPv4 address it learned */
+} NetGuardLearned;
+
+/* From LISTING, what `nft list table netdev TABLE` printed for a table of
+ * netguard_script(): the address each port learned, by its device (ports
+ * that learned none are not there). -EINVAL for an address that is not
+ * IPv4. */
+int netguard_parse_learned(const char *listing, NetGuardLearned **ret, size_t *ret_n);
 
 /* The address that stateless autoconfiguration (RFC 4862, the kernel's
  * default addr_gen_mode) gives MAC in the /64 of PREFIX_ADDRESS, an IPv6
@@ -86,7 +102,7 @@ int netguard_table_name(const uint8_t uuid[16], char **ret);
 
 /* The script that replaces the container's table with one for PORTS (the
  * table is made new in one transaction). Addresses are checked: -EINVAL for
- * one that is not IPv4 (IPv6 in addresses6; IPv4 in dhcp_servers; a MAC in gateway_macs), or for a device name nft cannot quote. */
+ * one that is not IPv4 (learned too) (IPv6 in addresses6; IPv4 in dhcp_servers; a MAC in gateway_macs), or for a device name nft cannot quote. */
 int netguard_script(const uint8_t uuid[16], const char *container, const NetGuardPort *ports, size_t n_ports,
                     char **ret);
 
