@@ -22,8 +22,11 @@ containers:
             has it
 The 8-client runs of all three go in four quarters: the time per container
 of each quarter, and the CPU that systemd (PID 1), dbus-daemon and the
-manager spent in it, show what grows with the number already running.
-BENCH_SCALE_SERIAL=0 leaves out the serial runs (an A/B of the 8-client part).
+manager spent in it, show what grows with the number already running; each
+quarter also has the CPU of every process of the test host by name
+(cpu_by_comm_s), the helpers', machined's and journald's among them.
+BENCH_SCALE_SERIAL=0 leaves out the serial runs (an A/B of the 8-client part);
+BENCH_SCALE_RUNTIMES ("vivarium crun floor") picks which of the three run.
 """
 import os
 import statistics
@@ -38,6 +41,7 @@ N = int(os.environ.get("BENCH_SCALE_N") or (20 if B.QUICK else 1000))
 CLIENTS = 8
 VIVCTL_OLD = os.environ.get("BENCH_SCALE_VIVCTL_OLD", "")
 SERIAL = os.environ.get("BENCH_SCALE_SERIAL", "1") != "0"
+RUNTIMES = (os.environ.get("BENCH_SCALE_RUNTIMES") or "vivarium crun floor").split()
 CRUN_BUNDLE = B.WORK + "/crun-sleep"
 
 
@@ -60,6 +64,26 @@ def cpu_s(pid):
     with open(f"/proc/{pid}/stat") as fh:
         f = fh.read().rsplit(")", 1)[1].split()
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_comm():
+    """CPU seconds of every process of the test host by its name: its own
+    (utime + stime) and its waited-for children's (cutime + cstime), so that
+    processes that ended meanwhile (a helper's forks, clients) still count"""
+    tck = os.sysconf("SC_CLK_TCK")
+    by = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as fh:
+                head, tail = fh.read().rsplit(")", 1)
+        except OSError:
+            continue
+        f = tail.split()
+        comm = "systemd (PID 1)" if d == "1" else head.split("(", 1)[1]
+        by[comm] = by.get(comm, 0) + sum(int(x) for x in f[11:15]) / tck
+    return by
 
 
 def pss_kib(pid):
@@ -118,9 +142,13 @@ def quartered(n, start_quarter):
     for k in range(4):
         count = q if k < 3 else n - 3 * q
         cpu0 = {name: cpu_s(pid) for name, pid in pids.items() if pid}
+        comm0 = cpu_by_comm()
         t = time.perf_counter()
         ok, failed = start_quarter(k, count)
         row = {"n": count, "elapsed_s": time.perf_counter() - t, "ok": ok, "failed": failed}
+        comm1 = cpu_by_comm()
+        row["cpu_by_comm_s"] = {k: round(v - comm0.get(k, 0), 2) for k, v in comm1.items()
+                                if v - comm0.get(k, 0) >= 0.01}
         for name, c0 in cpu0.items():
             try:
                 row[f"{name}_cpu_s"] = cpu_s(pids[name]) - c0
@@ -393,9 +421,12 @@ def stage_floor(res):
 def stage_scale(res):
     r = {"n": N, "clients": CLIENTS}
     res["scale"] = r    # what was measured stays, if a later part fails
-    stage_vivarium(r)
-    stage_crun(r)
-    stage_floor(r)
+    if "vivarium" in RUNTIMES:
+        stage_vivarium(r)
+    if "crun" in RUNTIMES:
+        stage_crun(r)
+    if "floor" in RUNTIMES:
+        stage_floor(r)
 
 
 def report_scale(sc, lines):
@@ -473,6 +504,7 @@ def report_quarters(sc, lines):
                      " | ".join(f"{q['elapsed_s'] * 1000 / max(q['n'], 1):.1f}" for q in qs) +
                      f" | {cpu} | {r.get('failed', 0)} |")
     lines.append("")
+    report_cpu_by_comm(rows, lines)
     p = sc.get("parallel", {})
     if "list_ms_at_n" in p:
         lines.append(f"ListContainers with {p['running']} running (median of 100 calls): {p['list_ms_at_n']:.2f} ms; "
@@ -481,3 +513,38 @@ def report_quarters(sc, lines):
                      f"{sc.get('crun', {}).get('parallel', {}).get('destroy_s', 0):.1f} s, "
                      f"`systemctl stop` of the floor's scopes {sc.get('floor', {}).get('destroy_s', 0):.1f} s).")
         lines.append("")
+
+
+# the processes shown by name in the table of CPU per start; the rest is summed
+CPU_SHOWN = ("systemd (PID 1)", "dbus-daemon", "vivariumd", "vivarium-helper", "sleep", "systemd-machine",
+             "systemd-journal", "crun", "systemd-run", "bash", "python3")
+
+
+def report_cpu_by_comm(rows, lines):
+    """CPU ms per start of every process of the test host, by name, first
+    quarter -> last quarter of each 8-client run (utime + stime, children's
+    included: what the bench's clients spawn counts as python3)"""
+    rows = [(label, r["quarters"]) for label, r in rows if "cpu_by_comm_s" in r["quarters"][0]]
+    if not rows:
+        return
+    lines.append("CPU per start by process (ms, utime + stime of the test host's processes, their waited-for "
+                 "children's included), first quarter → last quarter:")
+    lines.append("")
+    lines.append("| runtime | " + " | ".join(f"`{c}`" for c in CPU_SHOWN) + " | the rest | all |")
+    lines.append("| --- |" + " ---: |" * (len(CPU_SHOWN) + 2))
+    for label, qs in rows:
+        cells = []
+        for name in CPU_SHOWN + ("", None):
+            vals = []
+            for q in (qs[0], qs[-1]):
+                by = q["cpu_by_comm_s"]
+                if name is None:
+                    v = sum(by.values())
+                elif name == "":
+                    v = sum(x for k, x in by.items() if k not in CPU_SHOWN)
+                else:
+                    v = by.get(name, 0)
+                vals.append(v * 1000 / max(q["n"], 1))
+            cells.append("" if not any(vals) else f"{vals[0]:.1f} → {vals[1]:.1f}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines.append("")

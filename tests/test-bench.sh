@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # bench/run in its quick mode (10 runs of each runtime, the start, trace and
-# ready stages) on the build under test: the JSON must hold every runtime with
+# ready stages, and the scale stage's 8-client part with 20 containers) on the
+# build under test: the JSON must hold every runtime with
 # latencies > 0 (the floors through systemd included), the ratios to crun,
 # the floor's derivation, start-to-ready of every variant and floor, and the
-# phases of 10 traced starts of each kind.
+# phases of 10 traced starts of each kind, the scale quarters' CPU by process.
 set -u
 
 skip_or_fail() {
@@ -28,7 +29,7 @@ out=$(mktemp -d /tmp/test-bench.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 
 BENCH_QUICK=1 BENCH_NO_DEPS=1 BENCH_NO_BUILD=1 BENCH_BUILD_DIR="$VIVARIUM_BUILD_DIR" BENCH_OUT="$out" \
-        "$src/bench/run" start trace ready
+        BENCH_SCALE_SERIAL=0 BENCH_SCALE_RUNTIMES=vivarium "$src/bench/run" start trace ready scale
 rc=$?
 [ $rc = 77 ] && exit 77
 [ $rc = 0 ] || { echo "FAIL: bench/run exited $rc"; exit 1; }
@@ -71,6 +72,19 @@ for kind in ("userns", "off"):
     names = [p["phase"] for p in t.get("phases", [])]
     if t.get("runs", 0) < 10 or "helper-ready" not in names or "vivctl-end" not in names:
         bad.append(f"trace {kind}: {t.get('runs')} runs, phases {names}")
+# the scale stage's 8-client part (N=20 here): every quarter has the CPU of
+# the test host's processes by name, and the helpers' and PID 1's add up to
+# more than nothing over the 20 starts (each helper's exec alone takes
+# several ms); the report's table of them
+qs = d.get("scale", {}).get("parallel", {}).get("quarters", [])
+if len(qs) != 4 or not all("cpu_by_comm_s" in q for q in qs):
+    bad.append(f"scale: quarters without the CPU by process: {qs}")
+else:
+    for name in ("vivarium-helper", "systemd (PID 1)"):
+        if not sum(q["cpu_by_comm_s"].get(name, 0) for q in qs) > 0:
+            bad.append(f"scale: no CPU of {name} in {qs}")
+if "CPU per start by process" not in table:
+    bad.append("table.md has no CPU per start by process")
 if not d["machine"]["nproc"] > 0:
     bad.append("machine facts missing")
 if not os.path.exists(os.path.join(out, "start-latency.png")):
