@@ -73,16 +73,15 @@ for kind in ("userns", "off"):
     if t.get("runs", 0) < 10 or "helper-ready" not in names or "vivctl-end" not in names:
         bad.append(f"trace {kind}: {t.get('runs')} runs, phases {names}")
 # the scale stage's 8-client part (N=20 here): every quarter has the CPU of
-# the test host's processes by name, and the helpers' and PID 1's add up to
-# more than nothing over the 20 starts (each helper's exec alone takes
-# several ms); the report's table of them
+# the test host's processes by name, and they add up to more than nothing
+# over the 20 starts. Not one process's: /proc's utime and stime are whole
+# clock ticks (10 ms), and a helper's start takes less CPU than that on a
+# fast machine, so the helpers' sum may well be 0 there.
 qs = d.get("scale", {}).get("parallel", {}).get("quarters", [])
 if len(qs) != 4 or not all("cpu_by_comm_s" in q for q in qs):
     bad.append(f"scale: quarters without the CPU by process: {qs}")
-else:
-    for name in ("vivarium-helper", "systemd (PID 1)"):
-        if not sum(q["cpu_by_comm_s"].get(name, 0) for q in qs) > 0:
-            bad.append(f"scale: no CPU of {name} in {qs}")
+elif not sum(sum(q["cpu_by_comm_s"].values()) for q in qs) > 0:
+    bad.append(f"scale: no CPU of any process of the test host in {qs}")
 if "CPU per start by process" not in table:
     bad.append("table.md has no CPU per start by process")
 if not d["machine"]["nproc"] > 0:
