@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The set-up the network tests share: a managed network, peer namespaces on
-# its bridge, a container's network namespace,
+# its bridge or routed from the test host, a container's network namespace,
 # DHCP leases by busybox udhcpc. Source it after testhost.sh and check.sh;
 # the functions that write files use $work, which the test binds into the
 # test host (TESTHOST_BIND). Everything made here is inside the test host
@@ -27,6 +27,10 @@
 #                                    namespace NS (made unless there), veth
 #                                    VETH0 on BRIDGE, its end VETH1 in NS with
 #                                    ADDR/24 when given; all up
+#   routed_peer NS VETH HOSTADDR PEERADDR
+#                                    namespace NS behind veth VETH0 of the test
+#                                    host, which has HOSTADDR (with its
+#                                    /PREFIX); its end VETH1 has PEERADDR
 #   dhcp CONTAINER LEASEFILE [OPTION...]
 #                                    udhcpc on the container's eth0 (20
 #                                    discovers, OPTIONs added): prints the
@@ -98,6 +102,19 @@ ip link set "${3}1" netns "$1"
 ip -n "$1" link set lo up
 [ -z "$4" ] || ip -n "$1" addr add "$4/24" dev "${3}1"
 ip -n "$1" link set "${3}1" up' sh "$1" "$2" "$3" "${4:-}"
+}
+
+routed_peer() { # NS VETH HOSTADDR PEERADDR
+	# shellcheck disable=SC2016 # expanded by the host's sh
+	in_host sh -e -c '
+ip netns add "$1"
+ip link add "${2}0" type veth peer name "${2}1"
+ip link set "${2}1" netns "$1"
+ip addr add "$3" dev "${2}0"
+ip link set "${2}0" up
+ip -n "$1" link set lo up
+ip -n "$1" addr add "$4" dev "${2}1"
+ip -n "$1" link set "${2}1" up' sh "$@"
 }
 
 dhcp_in() { # "WHERE" IFACE LEASEFILE TRIES [OPTION...]
