@@ -20,6 +20,8 @@
 #                                    SUBNET.FIRST to SUBNET.LAST for RANGE
 #                                    "FIRST-LAST" (none for ""), each LINE an
 #                                    element before <ip> (<mac>, <bandwidth>)
+#   net_up NET BRIDGE SUBNET RANGE [LINE...]
+#                                    net_xml, net-define, net-start (checked)
 #   net_with_peer NET BRIDGE SUBNET RANGE PEERNS PEERADDR [LINE...]
 #                                    net_xml, net-create (checked), then
 #                                    bridge_peer PEERNS BRIDGE PEERNS PEERADDR
@@ -81,6 +83,14 @@ $([ $# -eq 0 ] || printf '  %s\n' "$@")
   $ip
 </network>
 XML
+}
+
+net_up() { # NET BRIDGE SUBNET RANGE [LINE...]
+	local out
+	net_xml "$@"
+	vivctl net-define "$work/$1.xml" >/dev/null 2>&1
+	out=$(vivctl net-start "$1" 2>&1)
+	check "net-start $1" contains "$out" "Network $1 started"
 }
 
 net_with_peer() { # NET BRIDGE SUBNET RANGE PEERNS PEERADDR [LINE...]
