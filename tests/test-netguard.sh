@@ -69,24 +69,7 @@ net_with_peer vtg vtgbr0 10.66.0 10-13 vtpeer 10.66.0.50
 in_peer() { in_host ip netns exec vtpeer "$@"; }
 bridge_mac=$(in_host cat /sys/class/net/vtgbr0/address)
 
-write_ct() { # NAME EXTRA...
-	local name=$1
-	shift
-	cat >"$work/$name.xml" <<XML
-<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
-  <name>$name</name>
-  <memory>102400</memory>
-  <os><type>exe</type><init>/bin/sh</init></os>
-  <devices>
-    <console type='pty'/>
-    <interface type='network'>
-      <source network='vtg'/>
-$(printf '      %s\n' "$@")
-    </interface>
-  </devices>
-</domain>
-XML
-}
+write_ct() { ct_xml "$1" network "network='vtg'" "${@:2}"; } # NAME EXTRA...
 
 # --- a persistent container without <mac>: one MAC for good
 write_ct ga

@@ -64,22 +64,7 @@ check "net-start vnp" same "$out" "Network vnp started"
 check "dnsmasq of vnp runs" wait_for 300 unit_active vivarium-dnsmasq-vnp.service
 
 # --- two containers and a peer namespace on vnp, each with a DHCP lease
-write_ct() { # NAME MAC
-	cat >"$work/$1.xml" <<XML
-<domain type='lxc'>
-  <name>$1</name>
-  <memory>102400</memory>
-  <os><type>exe</type><init>/bin/sh</init></os>
-  <devices>
-    <console type='pty'/>
-    <interface type='network'>
-      <mac address='$2'/>
-      <source network='vnp'/>
-    </interface>
-  </devices>
-</domain>
-XML
-}
+write_ct() { ct_xml "$1" network "network='vnp'" "<mac address='$2'/>"; } # NAME MAC
 dhcp_peer() { # MAC LEASEFILE: udhcpc in the peer with that MAC, its address flushed
 	in_peer ip addr flush dev vnppeer1
 	in_peer ip link set vnppeer1 down

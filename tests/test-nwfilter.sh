@@ -63,23 +63,7 @@ ip addr add 10.69.0.1/24 dev vtfbr1
 ip link set vtfbr1 up'
 
 write_ct() { # NAME TYPE SOURCE MAC EXTRA...: a container with one interface
-	local name=$1 type=$2 source=$3 mac=$4
-	shift 4
-	cat >"$work/$name.xml" <<XML
-<domain type='lxc'>
-  <name>$name</name>
-  <memory>102400</memory>
-  <os><type>exe</type><init>/bin/sh</init></os>
-  <devices>
-    <console type='pty'/>
-    <interface type='$type'>
-      <mac address='$mac'/>
-      <source $source/>
-$(printf '      %s\n' "$@")
-    </interface>
-  </devices>
-</domain>
-XML
+	ct_xml "$1" "$2" "$3" "<mac address='$4'/>" "${@:5}"
 }
 
 # --- refused at define, naming what is wrong; nothing written

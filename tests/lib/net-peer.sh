@@ -13,6 +13,12 @@
 #   is_shut_off NAME                 domstate says "shut off"
 #   guard_tables                     how many anti-spoofing tables (nft) there are
 #   unit_active UNIT, link_exists DEV  in the test host
+#   ct_xml NAME TYPE SOURCE [LINE...]
+#                                    $work/NAME.xml: container NAME, init
+#                                    /bin/sh, a pty console, one interface of
+#                                    TYPE (network, bridge) with <source
+#                                    SOURCE/> (network='NET', bridge='BR') and
+#                                    each LINE in it (<mac>, <filterref>, ...)
 #   net_xml NET BRIDGE SUBNET RANGE [LINE...]
 #                                    $work/NET.xml: network NET on bridge
 #                                    BRIDGE, address SUBNET.1/24 (SUBNET: the
@@ -61,6 +67,25 @@ is_shut_off() { [ "$(vivctl domstate "$1" 2>/dev/null | head -1)" = "shut off" ]
 guard_tables() { in_host nft list tables 2>/dev/null | grep -c 'netdev vivarium-guard-'; }
 unit_active() { in_host systemctl -q is-active "$1"; }
 link_exists() { in_host ip link show "$1" >/dev/null 2>&1; }
+
+ct_xml() { # NAME TYPE SOURCE [LINE...]
+	local name=$1 type=$2 source=$3
+	shift 3
+	cat >"$work/$name.xml" <<XML
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
+  <name>$name</name>
+  <memory>102400</memory>
+  <os><type>exe</type><init>/bin/sh</init></os>
+  <devices>
+    <console type='pty'/>
+    <interface type='$type'>
+      <source $source/>
+$([ $# -eq 0 ] || printf '      %s\n' "$@")
+    </interface>
+  </devices>
+</domain>
+XML
+}
 
 net_xml() { # NET BRIDGE SUBNET RANGE [LINE...]
 	local net=$1 bridge=$2 subnet=$3 range=$4 ip
