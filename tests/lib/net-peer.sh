@@ -27,9 +27,9 @@
 #                                    "FIRST-LAST" (none for ""), each LINE an
 #                                    element before <ip> (<mac>, <bandwidth>)
 #   net_up NET BRIDGE SUBNET RANGE [LINE...]
-#                                    net_xml, net-define, net-start (checked)
+#                                    net_xml, net-define, net-start (a check)
 #   net_with_peer NET BRIDGE SUBNET RANGE PEERNS PEERADDR [LINE...]
-#                                    net_xml, net-create (checked), then
+#                                    net_xml, net-create (a check), then
 #                                    bridge_peer PEERNS BRIDGE PEERNS PEERADDR
 #   bridge_peer NS BRIDGE VETH [ADDR]
 #                                    namespace NS (made unless there), veth
