@@ -21,10 +21,9 @@ testhost_require_tools dnsmasq nft ip busybox
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
-in_host() { testhost_run "$@"; }
-vivctl() { testhost_run vivctl "$@"; }
+# shellcheck source=tests/lib/net-peer.sh
+. "$here/lib/net-peer.sh"
 in_peer() { in_host ip netns exec vndpeer "$@"; }
-unit_active() { in_host systemctl -q is-active "$1"; }
 dnsmasq_pid() { in_host systemctl show -p MainPID --value vivarium-dnsmasq-vnd.service 2>/dev/null; }
 stored() { in_host cat /etc/vivarium/networks/vnd.xml 2>&1; }
 conf() { in_host cat /run/vivarium/networks/vnd.conf 2>&1; }
@@ -45,15 +44,7 @@ testhost_up "vt-netdns-$$" "$build" "$work/install.log"
 testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0
 
 # --- the upstream server: a dnsmasq of the test's own in namespace vndup
-in_host sh -e -c '
-ip netns add vndup
-ip link add vndu0 type veth peer name vndu1
-ip link set vndu1 netns vndup
-ip addr add 10.78.9.1/24 dev vndu0
-ip link set vndu0 up
-ip -n vndup addr add 10.78.9.2/24 dev vndu1
-ip -n vndup link set vndu1 up
-ip -n vndup link set lo up'
+routed_peer vndup vndu 10.78.9.1/24 10.78.9.2/24
 in_host ip netns exec vndup dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --listen-address=10.78.9.2 \
 	--bind-interfaces --pid-file=/run/vndup.pid --address=/fwd.test/10.78.9.77 \
 	--address=/private.test/10.78.9.88 --address=/elsewhere.test/10.78.9.99 --address=/plainhost/10.78.9.66 \
@@ -127,14 +118,7 @@ local=//"
 check "... the network's <domain> without localOnly: not answered here alone (libvirt's default)" \
 	lacks "$c" "local=/vnd.test/"
 
-in_host sh -e -c '
-ip netns add vndpeer
-ip link add vndp0 type veth peer name vndp1
-ip link set vndp0 master vndbr0 up
-ip link set vndp1 netns vndpeer
-ip -n vndpeer addr add 10.78.0.50/24 dev vndp1
-ip -n vndpeer link set vndp1 up
-ip -n vndpeer link set lo up'
+bridge_peer vndpeer vndbr0 vndp 10.78.0.50
 
 # --- what the peer gets
 check "the peer gets the TXT record, commas, quotes and '#' kept" wait_for 100 answers txt info.vnd.test \
@@ -258,12 +242,7 @@ out=$(vivctl net-create "$work/vndoff.xml" 2>&1)
 check "net-create of a network with <dns enable='no'/>" contains "$out" "Network vndoff created"
 check "its dnsmasq runs (for DHCP)" wait_for 300 unit_active vivarium-dnsmasq-vndoff.service
 check "... with port=0: no DNS" contains "$(in_host cat /run/vivarium/networks/vndoff.conf 2>&1)" "port=0"
-in_host sh -e -c '
-ip link add vndq0 type veth peer name vndq1
-ip link set vndq0 master vndoffbr0 up
-ip link set vndq1 netns vndpeer
-ip -n vndpeer addr add 10.79.0.50/24 dev vndq1
-ip -n vndpeer link set vndq1 up'
+bridge_peer vndpeer vndoffbr0 vndq 10.79.0.50
 check "the peer reaches vndoff's bridge" quiet in_peer busybox ping -c 1 -W 5 10.79.0.1
 out=$(ask a web 10.79.0.1)
 check "... but no DNS answers there" lacks "$out" "Address: "

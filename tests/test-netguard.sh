@@ -32,20 +32,10 @@ cycles=${NETGUARD_CYCLES:-12}
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
-in_host() { testhost_run "$@"; }
-vivctl() { testhost_run vivctl "$@"; }
-leader_of() { in_host machinectl show "$1" -p Leader --value 2>/dev/null; }
-in_ct() { # NAME CMD...: in the container's network namespace
-	local leader
-	leader=$(leader_of "$1")
-	shift
-	in_host nsenter -t "${leader:-0}" -n "$@"
-}
+# shellcheck source=tests/lib/net-peer.sh
+. "$here/lib/net-peer.sh"
 mac_of() { vivctl domiflist "$1" 2>/dev/null | awk 'NR > 2 && $5 ~ /:/ { print $5; exit }'; }
 vnet_of() { vivctl domiflist "$1" 2>/dev/null | awk 'NR > 2 && $1 ~ /^vnet/ { print $1; exit }'; }
-uuid_of() { vivctl domuuid "$1" 2>/dev/null | head -1; }
-guard_tables() { in_host nft list tables 2>/dev/null | grep -c 'netdev vivarium-guard-'; }
-is_shut_off() { [ "$(vivctl domstate "$1" 2>/dev/null | head -1)" = "shut off" ]; }
 
 work=$(mktemp -d /tmp/vt-netguard.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -54,18 +44,6 @@ export TESTHOST_BIND="${TESTHOST_BIND:+$TESTHOST_BIND }$work"
 testhost_up "vt-guard-$$" "$build" "$work/install.log"
 testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0
 
-cat >"$work/udhcpc.sh" <<'EOF2'
-#!/bin/sh
-# busybox udhcpc's script: configure the lease, remember it.
-case $1 in
-bound|renew)
-	ip addr add "$ip/${mask:-24}" dev "$interface"
-	echo "$ip" >"$LEASE_FILE"
-	;;
-esac
-exit 0
-EOF2
-chmod +x "$work/udhcpc.sh"
 # A DHCPDISCOVER with the interface's own MAC as Ethernet source but another
 # client hardware address (how one container could empty the pool).
 cat >"$work/discover.py" <<'EOF2'
@@ -86,56 +64,12 @@ sock.send(b'\xff' * 6 + mac(src) + b'\x08\x00' + ip + udp)
 EOF2
 dnsmasq_saw() { in_host journalctl -u vivarium-dnsmasq-vtg.service --no-pager 2>/dev/null | grep -qi "$1"; }
 
-dhcp() { # CONTAINER LEASEFILE: udhcpc in the container's namespace
-	in_host rm -f "$2"
-	in_ct "$1" env LEASE_FILE="$2" timeout 60 busybox udhcpc -i eth0 -n -q -f -t 20 -T 2 -s "$work/udhcpc.sh" \
-		>/dev/null 2>&1
-	in_host cat "$2" 2>/dev/null
-}
-
 # --- a network with a DHCP range of 4 addresses, and a peer of the test's own
-cat >"$work/vtg.xml" <<'XML'
-<network>
-  <name>vtg</name>
-  <bridge name='vtgbr0'/>
-  <ip address='10.66.0.1' netmask='255.255.255.0'>
-    <dhcp>
-      <range start='10.66.0.10' end='10.66.0.13'/>
-    </dhcp>
-  </ip>
-</network>
-XML
-out=$(vivctl net-create "$work/vtg.xml" 2>&1)
-check "net-create vtg (DHCP range of 4 addresses)" contains "$out" "Network vtg created"
-in_host sh -e -c '
-ip netns add vtpeer
-ip link add vtp0 type veth peer name vtp1
-ip link set vtp0 master vtgbr0 up
-ip link set vtp1 netns vtpeer
-ip -n vtpeer link set lo up
-ip -n vtpeer addr add 10.66.0.50/24 dev vtp1
-ip -n vtpeer link set vtp1 up'
+net_with_peer vtg vtgbr0 10.66.0 10-13 vtpeer 10.66.0.50
 in_peer() { in_host ip netns exec vtpeer "$@"; }
 bridge_mac=$(in_host cat /sys/class/net/vtgbr0/address)
 
-write_ct() { # NAME EXTRA...
-	local name=$1
-	shift
-	cat >"$work/$name.xml" <<XML
-<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
-  <name>$name</name>
-  <memory>102400</memory>
-  <os><type>exe</type><init>/bin/sh</init></os>
-  <devices>
-    <console type='pty'/>
-    <interface type='network'>
-      <source network='vtg'/>
-$(printf '      %s\n' "$@")
-    </interface>
-  </devices>
-</domain>
-XML
-}
+write_ct() { ct_xml "$1" network "network='vtg'" "${@:2}"; } # NAME EXTRA...
 
 # --- a persistent container without <mac>: one MAC for good
 write_ct ga
@@ -187,14 +121,14 @@ spoof() {
 		# Linux ignores an update within a second of the last one
 		# (locktime): send until it shows or the tries run out
 		in_ct "$ct" busybox arping -U -c 1 -I eth0 -s 10.66.0.1 10.66.0.1 >/dev/null 2>&1
-		if ! in_peer ip neigh show to 10.66.0.1 dev vtp1 | grep -qi "$bridge_mac"; then
+		if ! in_peer ip neigh show to 10.66.0.1 dev vtpeer1 | grep -qi "$bridge_mac"; then
 			spoof_garp=yes
 			break
 		fi
 		sleep 0.5
 	done
 	in_ct "$ct" ip addr del 10.66.0.1/32 dev eth0
-	in_peer ip neigh flush dev vtp1 >/dev/null 2>&1
+	in_peer ip neigh flush dev vtpeer1 >/dev/null 2>&1
 	# a changed MAC
 	in_ct "$ct" ip link set eth0 address 52:54:00:66:66:66
 	in_ct "$ct" busybox ping -c 2 -W 1 10.66.0.1 >/dev/null 2>&1

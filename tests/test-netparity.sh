@@ -27,19 +27,10 @@ testhost_require_tools dnsmasq nft ip busybox python3
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
-in_host() { testhost_run "$@"; }
-vivctl() { testhost_run vivctl "$@"; }
-leader_of() { in_host machinectl show "$1" -p Leader --value 2>/dev/null; }
-in_ct() { # NAME CMD...: in the container's network namespace
-	local leader
-	leader=$(leader_of "$1")
-	shift
-	in_host nsenter -t "${leader:-0}" -n "$@"
-}
+# shellcheck source=tests/lib/net-peer.sh
+. "$here/lib/net-peer.sh"
 in_peer() { in_host ip netns exec vnppeer "$@"; }
 vnet_of() { vivctl domiflist "$1" 2>/dev/null | awk 'NR > 2 && $1 ~ /^vnet/ { print $1; exit }'; }
-link_exists() { in_host ip link show "$1" >/dev/null 2>&1; }
-unit_active() { in_host systemctl -q is-active "$1"; }
 dnsmasq_pid() { in_host systemctl show -p MainPID --value vivarium-dnsmasq-vnp.service 2>/dev/null; }
 
 work=$(mktemp -d /tmp/vt-netparity.XXXXXX)
@@ -49,20 +40,7 @@ export TESTHOST_BIND="${TESTHOST_BIND:+$TESTHOST_BIND }$work"
 testhost_up "vt-netpar-$$" "$build" "$work/install.log"
 testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0
 
-# the test host sees $work (TESTHOST_BIND), not necessarily the source tree
-install -m 0755 "$here/lib/udhcpc-lease.sh" "$work/udhcpc.sh"
-
-cat >"$work/vnp.xml" <<'XML'
-<network>
-  <name>vnp</name>
-  <bridge name='vnpbr0'/>
-  <ip address='10.77.0.1' netmask='255.255.255.0'>
-    <dhcp>
-      <range start='10.77.0.10' end='10.77.0.30'/>
-    </dhcp>
-  </ip>
-</network>
-XML
+net_xml vnp vnpbr0 10.77.0 10-30
 out=$(vivctl net-define "$work/vnp.xml" 2>&1)
 check "net-define vnp" contains "$out" "Network vnp defined"
 
@@ -86,39 +64,13 @@ check "net-start vnp" same "$out" "Network vnp started"
 check "dnsmasq of vnp runs" wait_for 300 unit_active vivarium-dnsmasq-vnp.service
 
 # --- two containers and a peer namespace on vnp, each with a DHCP lease
-write_ct() { # NAME MAC
-	cat >"$work/$1.xml" <<XML
-<domain type='lxc'>
-  <name>$1</name>
-  <memory>102400</memory>
-  <os><type>exe</type><init>/bin/sh</init></os>
-  <devices>
-    <console type='pty'/>
-    <interface type='network'>
-      <mac address='$2'/>
-      <source network='vnp'/>
-    </interface>
-  </devices>
-</domain>
-XML
-}
-dhcp_ct() { # CONTAINER LEASEFILE [UDHCPC OPTIONS...]
-	local ct=$1 file=$2
-	shift 2
-	in_host rm -f "$file"
-	in_ct "$ct" env LEASE_FILE="$file" timeout 60 busybox udhcpc -i eth0 -n -q -f -t 20 -T 2 \
-		-s "$work/udhcpc.sh" "$@" >/dev/null 2>&1
-	in_host cat "$file" 2>/dev/null
-}
+write_ct() { ct_xml "$1" network "network='vnp'" "<mac address='$2'/>"; } # NAME MAC
 dhcp_peer() { # MAC LEASEFILE: udhcpc in the peer with that MAC, its address flushed
-	in_host rm -f "$2"
-	in_peer ip addr flush dev vnpp1
-	in_peer ip link set vnpp1 down
-	in_peer ip link set vnpp1 address "$1"
-	in_peer ip link set vnpp1 up
-	in_peer env LEASE_FILE="$2" timeout 60 busybox udhcpc -i vnpp1 -n -q -f -t 20 -T 2 \
-		-s "$work/udhcpc.sh" -x hostname:vnppeer >/dev/null 2>&1
-	in_host cat "$2" 2>/dev/null
+	in_peer ip addr flush dev vnppeer1
+	in_peer ip link set vnppeer1 down
+	in_peer ip link set vnppeer1 address "$1"
+	in_peer ip link set vnppeer1 up
+	dhcp_in in_peer vnppeer1 "$2" 20 -x hostname:vnppeer
 }
 
 mac1=52:54:00:77:00:01
@@ -130,18 +82,13 @@ check "container vnp1 starts on vnp" contains "$out" "Domain vnp1 created"
 vivctl define "$work/vnp2.xml" >/dev/null 2>&1
 out=$(vivctl start vnp2 2>&1)
 check "container vnp2 (persistent) starts on vnp" contains "$out" "Domain vnp2 started"
-ip1=$(dhcp_ct vnp1 /tmp/vnp1.lease -x hostname:vnp1)
-ip2=$(dhcp_ct vnp2 /tmp/vnp2.lease)
+ip1=$(dhcp vnp1 /tmp/vnp1.lease -x hostname:vnp1)
+ip2=$(dhcp vnp2 /tmp/vnp2.lease)
 check "udhcpc in vnp1 gets an address ($ip1)" grep -Eq '^10\.77\.0\.[0-9]+$' <<<"$ip1"
 check "udhcpc in vnp2 gets an address ($ip2)" grep -Eq '^10\.77\.0\.[0-9]+$' <<<"$ip2"
 vnet1=$(vnet_of vnp1)
 
-in_host sh -e -c '
-ip netns add vnppeer
-ip link add vnpp0 type veth peer name vnpp1
-ip link set vnpp0 master vnpbr0 up
-ip link set vnpp1 netns vnppeer
-ip -n vnppeer link set lo up'
+bridge_peer vnppeer vnpbr0 vnppeer
 
 # --- net-dhcp-leases against dnsmasq's lease file
 leasefile=/var/lib/vivarium/dnsmasq/vnp.leases

@@ -36,8 +36,9 @@ command -v tc >/dev/null || PATH=$PATH:/usr/sbin command -v tc >/dev/null ||
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
-in_host() { testhost_run "$@"; }
-vivctl() { testhost_run vivctl -c lxc:/// "$@"; }
+# shellcheck source=tests/lib/net-peer.sh
+. "$here/lib/net-peer.sh"
+vivctl() { testhost_run vivctl -c lxc:/// "$@"; } # instead of net-peer.sh's: through libvirt's URI
 is_state() { [ "$(vivctl domstate "$1" 2>&1)" = "$2" ]; }
 no_link() { ! in_host ip link show "$1" >/dev/null 2>&1; }
 classes() { in_host tc class show dev vqbr0 2>&1; }
@@ -203,15 +204,7 @@ check "... no veth vqe0" wait_until 30 no_link vqe0
 check "... no class 1:4" wait_until 30 no_class 1:4
 check "... no filter for its MAC" lacks "$(filters)" "00930006"
 
-cat >"$work/vtplain.xml" <<'XML'
-<network>
-  <name>vtplain</name>
-  <bridge name='vqbr1'/>
-  <ip address='10.94.0.1' prefix='24'/>
-</network>
-XML
-vivctl net-define "$work/vtplain.xml" >/dev/null 2>&1
-vivctl net-start vtplain >/dev/null 2>&1
+net_up vtplain vqbr1 10.94.0 ""
 write_xml qd 5 vqd0 "<bandwidth><inbound floor='100'/></bandwidth>" vtplain
 out=$(vivctl create "$work/qd.xml" 2>&1)
 check "a floor on a network without inbound QoS is refused" contains "$out" \

@@ -20,15 +20,9 @@ testhost_require_tools busybox ip
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
-in_host() { testhost_run "$@"; }
-vivctl() { testhost_run vivctl -c lxc:/// "$@"; }
-# the container's network namespace, seen from the test host
-in_ct() { # NAME CMD...
-	local leader
-	leader=$(in_host machinectl show "$1" -p Leader --value 2>/dev/null)
-	shift
-	in_host nsenter -t "${leader:-0}" -n "$@"
-}
+# shellcheck source=tests/lib/net-peer.sh
+. "$here/lib/net-peer.sh"
+vivctl() { testhost_run vivctl -c lxc:/// "$@"; } # instead of net-peer.sh's: through libvirt's URI
 # the test host's devices but bridges: the managed networks' (vivariumd may
 # autostart one at any time) are not this test's subject
 links() {
@@ -230,16 +224,7 @@ check "a target dev that exists fails the start" contains "$out" "Failed to crea
 write_xml usenet "" "<interface type='network'><source network='vt-nonet'/></interface>"
 out=$(vivctl create "$work/usenet.xml" 2>&1)
 check "an inactive network fails the start" contains "$out" "Network 'vt-nonet' is not active"
-cat >"$work/vtnet.xml" <<'XML'
-<network>
-  <name>vtnet</name>
-  <bridge name='vtbr0'/>
-  <ip address='192.168.160.1' netmask='255.255.255.0'/>
-</network>
-XML
-vivctl net-define "$work/vtnet.xml" >/dev/null 2>&1
-out=$(vivctl net-start vtnet 2>&1)
-check "net-start vtnet" contains "$out" "started"
+net_up vtnet vtbr0 192.168.160 ""
 write_xml usenet "" "<interface type='network'><source network='vtnet'/><ip address='192.168.160.5' prefix='24'/></interface>"
 out=$(vivctl create "$work/usenet.xml" 2>&1)
 check "create a container on network vtnet" contains "$out" "Domain usenet created"

@@ -22,10 +22,8 @@ testhost_require_tools dnsmasq nft ip busybox
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
-in_host() { testhost_run "$@"; }
-vivctl() { testhost_run vivctl "$@"; }
-unit_active() { in_host systemctl -q is-active "$1"; }
-link_exists() { in_host ip link show "$1" >/dev/null 2>&1; }
+# shellcheck source=tests/lib/net-peer.sh
+. "$here/lib/net-peer.sh"
 has_table() { in_host nft list table inet "$1" >/dev/null 2>&1; }
 
 work=$(mktemp -d /tmp/vt-networks.XXXXXX)
@@ -163,13 +161,7 @@ esac
 exit 0
 EOF
 in_host chmod +x /tmp/vt/udhcpc.sh
-in_host sh -e -c '
-ip netns add vtc
-ip link add vtd0 type veth peer name vtd1
-ip link set vtd0 master vtbr1 up
-ip link set vtd1 netns vtc
-ip -n vtc link set lo up
-ip -n vtc link set vtd1 up'
+bridge_peer vtc vtbr1 vtd
 out=$(in_host timeout 30 ip netns exec vtc busybox udhcpc -i vtd1 -n -q -f -t 10 -s /tmp/vt/udhcpc.sh 2>&1)
 lease=$(in_host cat /tmp/vt/lease 2>/dev/null)
 lease_in_range() { [ -n "$lease" ] && [ "${lease%.*}" = 10.77.0 ] && [ "${lease##*.}" -ge 100 ] && [ "${lease##*.}" -le 120 ]; }
@@ -180,16 +172,8 @@ check "the guest reaches the bridge" quiet in_host ip netns exec vtc busybox pin
 
 # --- NAT: "outside" is a namespace with no route back to 10.77.0.0/24; an
 # answer comes back only when the source was rewritten to the host's address.
-in_host sh -e -c '
-ip netns add vto
-ip link add vto0 type veth peer name vto1
-ip link set vto1 netns vto
-ip addr add 198.51.100.1/24 dev vto0
-ip link set vto0 up
-ip -n vto addr add 198.51.100.2/24 dev vto1
-ip -n vto link set lo up
-ip -n vto link set vto1 up
-ip netns exec vto nft -f - <<EOF
+routed_peer vto vto 198.51.100.1/24 198.51.100.2/24
+in_host ip netns exec vto nft -f - <<'EOF'
 table ip outside {
   chain input {
     type filter hook input priority filter; policy accept;
@@ -197,7 +181,7 @@ table ip outside {
     ip saddr 10.77.0.0/24 counter
   }
 }
-EOF'
+EOF
 check "IP forwarding is on in the test host" same "$(in_host cat /proc/sys/net/ipv4/ip_forward)" 1
 check "the guest pings the outside address through NAT" \
 	quiet in_host ip netns exec vtc busybox ping -c 2 -W 2 198.51.100.2

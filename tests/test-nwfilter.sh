@@ -37,21 +37,12 @@ testhost_require_tools dnsmasq nft ip busybox
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
-in_host() { testhost_run "$@"; }
-vivctl() { testhost_run vivctl "$@"; }
-leader_of() { in_host machinectl show "$1" -p Leader --value 2>/dev/null; }
-in_ct() { # NAME CMD...: in the container's network namespace
-	local leader
-	leader=$(leader_of "$1")
-	shift
-	in_host nsenter -t "${leader:-0}" -n "$@"
-}
-uuid_of() { vivctl domuuid "$1" 2>/dev/null | head -1; }
+# shellcheck source=tests/lib/net-peer.sh
+. "$here/lib/net-peer.sh"
 table_of() { in_host nft list table netdev "vivarium-guard-$(uuid_of "$1")" 2>&1; }
 learned_of() { # NAME: the learned address of its first port
 	in_host nft list set netdev "vivarium-guard-$(uuid_of "$1")" learned0 2>/dev/null | grep -o 'elements = {[^}]*}'
 }
-guard_tables() { in_host nft list tables 2>/dev/null | grep -c 'netdev vivarium-guard-'; }
 # reaches NAME ADDR GATEWAY: pings GATEWAY from ADDR (set on eth0 just before)
 reaches() { in_ct "$1" busybox ping -c 1 -W 2 -I "$2" "$3" >/dev/null 2>&1; }
 dnsmasq_saw() { in_host journalctl -u vivarium-dnsmasq-vtf.service --no-pager 2>/dev/null | grep -qi "$1"; }
@@ -63,59 +54,16 @@ export TESTHOST_BIND="${TESTHOST_BIND:+$TESTHOST_BIND }$work"
 testhost_up "vt-nwf-$$" "$build" "$work/install.log"
 testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0
 
-install -m 0755 "$here/lib/udhcpc-lease.sh" "$work/udhcpc.sh"
-dhcp() { # CONTAINER LEASEFILE TRIES: udhcpc in the container's namespace
-	in_host rm -f "$2"
-	in_ct "$1" env LEASE_FILE="$2" timeout 60 busybox udhcpc -i eth0 -n -q -f -t "$3" -T 2 -s "$work/udhcpc.sh" \
-		>/dev/null 2>&1
-	in_host cat "$2" 2>/dev/null
-}
-
-# --- a managed network, and a bridge of the test's own
-cat >"$work/vtf.xml" <<'XML'
-<network>
-  <name>vtf</name>
-  <bridge name='vtfbr0'/>
-  <mac address='52:54:00:67:00:01'/>
-  <ip address='10.67.0.1' netmask='255.255.255.0'>
-    <dhcp>
-      <range start='10.67.0.10' end='10.67.0.20'/>
-    </dhcp>
-  </ip>
-</network>
-XML
-out=$(vivctl net-create "$work/vtf.xml" 2>&1)
-check "net-create vtf" contains "$out" "Network vtf created"
+# --- a managed network with a peer namespace on its bridge, and a bridge of
+# the test's own
+net_with_peer vtf vtfbr0 10.67.0 10-20 vtfpeer 10.67.0.80 "<mac address='52:54:00:67:00:01'/>"
 in_host sh -e -c '
-ip netns add vtfpeer
-ip link add vtfp0 type veth peer name vtfp1
-ip link set vtfp0 master vtfbr0 up
-ip link set vtfp1 netns vtfpeer
-ip -n vtfpeer link set lo up
-ip -n vtfpeer addr add 10.67.0.80/24 dev vtfp1
-ip -n vtfpeer link set vtfp1 up
 ip link add vtfbr1 type bridge
 ip addr add 10.69.0.1/24 dev vtfbr1
 ip link set vtfbr1 up'
 
 write_ct() { # NAME TYPE SOURCE MAC EXTRA...: a container with one interface
-	local name=$1 type=$2 source=$3 mac=$4
-	shift 4
-	cat >"$work/$name.xml" <<XML
-<domain type='lxc'>
-  <name>$name</name>
-  <memory>102400</memory>
-  <os><type>exe</type><init>/bin/sh</init></os>
-  <devices>
-    <console type='pty'/>
-    <interface type='$type'>
-      <mac address='$mac'/>
-      <source $source/>
-$(printf '      %s\n' "$@")
-    </interface>
-  </devices>
-</domain>
-XML
+	ct_xml "$1" "$2" "$3" "<mac address='$4'/>" "${@:5}"
 }
 
 # --- refused at define, naming what is wrong; nothing written
@@ -203,7 +151,7 @@ check "... its filter has the DHCP server chain at the veth's egress" contains "
 in_ct fe ip link set eth0 up
 in_ct fe ip addr add 10.67.0.62/24 dev eth0
 check "an address set by hand gets nothing (dhcp learns no other)" not reaches fe 10.67.0.62 10.67.0.1
-lease=$(dhcp fe /tmp/vt-fe.lease 20)
+lease=$(dhcp fe /tmp/vt-fe.lease)
 check "udhcpc gets a lease from the allowed server ($lease)" grep -Eq '^10\.67\.0\.(1[0-9]|20)$' <<<"$lease"
 check "... and it reaches the gateway from it" wait_for 30 reaches fe "${lease:-10.67.0.10}" 10.67.0.1
 vivctl destroy fe >/dev/null 2>&1
@@ -212,7 +160,7 @@ write_ct ff network "network='vtf'" 52:54:00:0f:00:0f "<filterref filter='clean-
 	"  <parameter name='DHCPSERVER' value='10.67.0.254'/>" "</filterref>"
 out=$(vivctl create "$work/ff.xml" 2>&1)
 check "create a container whose DHCPSERVER is another server" contains "$out" "Domain ff created"
-lease=$(dhcp ff /tmp/vt-ff.lease 3)
+lease=$(dhcp_in "in_ct ff" eth0 /tmp/vt-ff.lease 3)
 check "dnsmasq offers it an address" wait_for 100 dnsmasq_saw "DHCPOFFER(vtfbr0).*52:54:00:0f:00:0f"
 check "... which never reaches it: no lease" [ -z "$lease" ]
 vivctl destroy ff >/dev/null 2>&1

@@ -63,7 +63,7 @@ XML
 out=$(vivctl net-create "$work/vtl.xml" 2>&1)
 check "net-create vtl (IPv4 and an IPv6 /64)" contains "$out" "Network vtl created"
 # another device of the host, 10.75.0.1 and fd75::1, with a client behind it
-client_netns vtlcl vtl0 vtl1 10.75.0 fd75
+client_netns vtlcl vtl 10.75.0 fd75
 
 # la also answers on 81 only once a client ended its stream (after-eof)
 ct_serve="/usr/bin/python3 $work/tcp-peer.py server 81 after-eof" \

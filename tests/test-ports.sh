@@ -58,7 +58,7 @@ out=$(vivctl net-create "$work/vtp.xml" 2>&1)
 check "net-create vtp (IPv4 and an IPv6 /64)" contains "$out" "Network vtp created"
 conf=$(in_host cat /run/vivarium/networks/vtp.conf 2>&1)
 check "dnsmasq sends router advertisements for the /64" contains "$conf" "dhcp-range=fd71::,ra-only,64"
-client_netns vtpcl vtpc0 vtpc1 10.72.0 fd72
+client_netns vtpcl vtpc 10.72.0 fd72
 
 # --- the published container
 write_ct pa 52:54:00:71:00:05 vtp 10.71.0.5 10.71.0.1 "<vivarium:port host='8080' container='80'/>" \

@@ -2,18 +2,17 @@
 # Shared by the published-port tests (test-ports.sh, test-ports-local.sh);
 # source it after testhost.sh and check.sh, with $work bound into the test
 # host. It copies the UDP server and client there.
-#   in_host CMD..., vivctl ARGS...      in the test host
-#   in_ct NAME CMD...                   in container NAME's network namespace
-#   uuid_of NAME, is_shut_off NAME
+#   in_host, vivctl, in_ct, uuid_of, is_shut_off, ...
+#                                       tests/lib/net-peer.sh's, which it sources
 #   port_tables, relay_units            how many port tables (nft) and [::1]
 #                                       relay units (systemd) there are
 #   fetch WHERE ADDR PORT               what a TCP server answers (nothing when closed)
 #   answers WHERE ADDR PORT             it answers "$expect"
 #   udp_ask WHERE ADDR PORT [C R]       tests/lib/udp-ask.py there
 #   udp_answers WHERE ADDR PORT         the UDP answer is "udp-${expect#hello-}:ping from ..."
-#   client_netns NS HOSTDEV PEERDEV V4 V6
-#                                       namespace NS behind veth HOSTDEV of the test
-#                                       host (V4.1/24, V6::1/64); its side PEERDEV
+#   client_netns NS VETH V4 V6
+#                                       namespace NS behind veth VETH0 of the test
+#                                       host (V4.1/24, V6::1/64); its side VETH1
 #                                       has V4.2 and V6::2, routed through the host
 #   write_ct NAME MAC NETWORK ADDRESS GATEWAY EXTRA...
 #                                       $work/NAME.xml: a container on NETWORK with
@@ -23,19 +22,10 @@
 #                                       starts in the background
 # shellcheck shell=bash
 
-in_host() { testhost_run "$@"; }
-vivctl() { testhost_run vivctl "$@"; }
-leader_of() { in_host machinectl show "$1" -p Leader --value 2>/dev/null; }
-in_ct() {
-	local leader
-	leader=$(leader_of "$1")
-	shift
-	in_host nsenter -t "${leader:-0}" -n "$@"
-}
-uuid_of() { vivctl domuuid "$1" 2>/dev/null | head -1; }
+# shellcheck source=tests/lib/net-peer.sh
+. "$(dirname "${BASH_SOURCE[0]}")/net-peer.sh"
 port_tables() { in_host nft list tables 2>/dev/null | grep -c 'inet vivarium-ports-'; }
 relay_units() { in_host systemctl list-units --all --no-legend 'vivarium-port-*' 2>/dev/null | grep -c .; }
-is_shut_off() { [ "$(vivctl domstate "$1" 2>/dev/null | head -1)" = "shut off" ]; }
 fetch() {
 	local where=$1
 	shift
@@ -54,20 +44,14 @@ udp_ask() {
 }
 udp_answers() { [[ "$(udp_ask "$@")" == "udp-${expect#hello-}:ping from "* ]]; }
 
-client_netns() {
+client_netns() { # NS VETH V4 V6
+	routed_peer "$1" "$2" "$3.1/24" "$3.2/24"
+	# shellcheck disable=SC2016 # expanded by the host's sh
 	in_host sh -e -c '
-ip netns add "$1"
-ip link add "$2" type veth peer name "$3"
-ip link set "$3" netns "$1"
-ip addr add "$4.1/24" dev "$2"
-ip addr add "$5::1/64" dev "$2" nodad
-ip link set "$2" up
-ip -n "$1" link set lo up
-ip -n "$1" addr add "$4.2/24" dev "$3"
-ip -n "$1" addr add "$5::2/64" dev "$3" nodad
-ip -n "$1" link set "$3" up
-ip -n "$1" route add default via "$4.1"
-ip -n "$1" -6 route add default via "$5::1"' sh "$@"
+ip addr add "$4::1/64" dev "${2}0" nodad
+ip -n "$1" addr add "$4::2/64" dev "${2}1" nodad
+ip -n "$1" route add default via "$3.1"
+ip -n "$1" -6 route add default via "$4::1"' sh "$@"
 }
 
 write_ct() {
