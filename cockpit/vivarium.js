@@ -136,10 +136,19 @@
     }
 
     let listPending = null;
+    let listAgain = false;
     function refreshContainers() {
-        /* Signals come in bursts (event + properties): one call at a time. */
-        if (listPending)
+        /* Signals come in bursts (event + properties): one call at a time.
+         * A signal that comes while a call is pending asks for one more
+         * call after it: the pending answer may predate that change (a
+         * reboot's "started" can come after the answer that said "shut
+         * off" but before cockpit's promise settled, which takes a few
+         * timer turns), and no further signal would correct the list. */
+        if (listPending) {
+            listAgain = true;
             return listPending;
+        }
+        listAgain = false;
         listPending = manager("ListContainers", []).then(([rows]) => {
             containers = rows.map(([name, uuid, id, state, title, path]) => ({ name, uuid, id, state, title, path }));
             renderContainers();
@@ -147,7 +156,11 @@
                 select(null);
             else if (selected)
                 renderDetails();
-        }).catch(showError).finally(() => { listPending = null });
+        }).catch(showError).finally(() => {
+            listPending = null;
+            if (listAgain)
+                refreshContainers();
+        });
         return listPending;
     }
 
