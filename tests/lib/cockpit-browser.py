@@ -47,11 +47,14 @@ def holds(cond):
         return False
 
 
-def wait(cond, what, seconds=WAIT):
+def wait(cond, what, seconds=WAIT, why=None):
+    """why(): what to print when cond() did not come true."""
     try:
         WebDriverWait(drv, seconds, poll_frequency=0.2).until(lambda d: holds(cond))
         return report(True, what)
     except TimeoutException:
+        if why:
+            print("  " + why(), flush=True)
         return report(False, what + " (not within %d s)" % seconds)
 
 
@@ -83,6 +86,42 @@ def click(css):
 def vivctl_state(name):
     return vivctl("domstate", name)
 
+
+# Holds back, in the page's own cockpit transport, the answer to the first
+# ListContainers call sent after a signal said paused, and every message that
+# comes after it, until release() hands them all to the page in one go.
+# stale: such an answer is held; resumed: a signal saying running is held.
+HOLD_JS = """
+const h = window.vtHold = { paused: false, ids: new Set(), stale: false, resumed: false, held: [], on: true };
+const parse = data => { try { return JSON.parse(data.substring(data.indexOf("\\n") + 1)) } catch (e) { return null } };
+const says = (m, state) => JSON.stringify(m).includes('"' + state + '"');
+cockpit.transport.filter((data, channel) => {
+    const m = h.on && typeof data === "string" && channel ? parse(data) : null;
+    if (m && h.paused && m.call && m.call[2] === "ListContainers")
+        h.ids.add(m.id);
+    return true;
+}, true);
+cockpit.transport.filter((data, channel) => {
+    const m = h.on && typeof data === "string" && channel ? parse(data) : null;
+    if (!m)
+        return true;
+    if (!h.stale) {
+        if (m.signal && m.signal[2] === "PropertiesChanged" && says(m.signal, "paused"))
+            h.paused = true;
+        if (!(m.reply && h.ids.has(m.id) && says(m.reply, "paused")))
+            return true;
+        h.stale = true;
+    } else if (m.signal && m.signal[2] === "PropertiesChanged" && says(m.signal, "running"))
+        h.resumed = true;
+    h.held.push(data);
+    return false;
+}, false);
+h.release = () => {
+    h.on = false;
+    for (const data of h.held)
+        cockpit.transport.inject(data, false);
+};
+"""
 
 opts = webdriver.ChromeOptions()
 for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -160,7 +199,10 @@ try:
     click('tr[data-name="helloworld"] button[data-action="reboot"]')
     # a reboot starts a new helper: a new Id, running again
     wait(lambda: vivctl("domid", "helloworld") not in (id_before, "-", "") and vivctl_state("helloworld") == "running"
-         and state_of("helloworld") == "running", "Reboot from the page: running again with a new Id")
+         and state_of("helloworld") == "running", "Reboot from the page: running again with a new Id",
+         why=lambda: "page %s with Id %s, vivctl %s with Id %s (was %s)" % (
+             state_of("helloworld"), q('tr[data-name="helloworld"] .viv-id').text, vivctl_state("helloworld"),
+             vivctl("domid", "helloworld"), id_before))
     click('tr[data-name="helloworld"] button[data-action="destroy"]')
     wait(lambda: state_of("helloworld") == "shut off" and vivctl_state("helloworld") == "shut off",
          "Force off again: shut off")
@@ -193,6 +235,24 @@ try:
     # the page reports a refused call
     vivctl("start", "helloworld")
     wait(lambda: state_of("helloworld") == "running", "started from vivctl again")
+
+    # A change signalled while the page's ListContainers call is pending is
+    # not lost: the call's answer can be older than the signal (a reboot's
+    # "started" came right after the answer that said "shut off", and the
+    # page showed helloworld shut off for good). Made certain, not left to
+    # timing: in the page's transport, the answer to the first call after
+    # Pause's signal, and all that follows it, is held back until Resume's
+    # signal is held too; then all of it is delivered at once.
+    drv.execute_script(HOLD_JS)
+    out = vivctl("suspend", "helloworld")
+    wait(lambda: drv.execute_script("return window.vtHold.stale"),
+         "a list answer that says paused is held back (%s)" % out)
+    out = vivctl("resume", "helloworld")
+    wait(lambda: drv.execute_script("return window.vtHold.resumed"), "... and Resume's signal after it (%s)" % out)
+    drv.execute_script("window.vtHold.release()")
+    wait(lambda: state_of("helloworld") == "running" and vivctl_state("helloworld") == "running",
+         "delivered together, the page shows the state of the last signal: running",
+         why=lambda: "page %s, vivctl %s" % (state_of("helloworld"), vivctl_state("helloworld")))
     drv.execute_script("""cockpit.dbus("org.vivarium1", {bus: "system"}).call("/org/vivarium1",
         "org.vivarium1.Manager", "Start", ["helloworld", 0]).catch(e => { document.body.dataset.err = e.name })""")
     wait(lambda: drv.find_element(By.TAG_NAME, "body").get_attribute("data-err") == "org.vivarium1.Error.AlreadyRunning",
