@@ -375,8 +375,11 @@
         screen.scrollTop = screen.scrollHeight;
     }
 
-    function consoleSetConnected(on, status) {
-        $("console-connect").disabled = on;
+    /* on: a session is open. pending: OpenConsoleStream is under way; the
+     * input stays disabled until its answer, as a line typed before would
+     * have no session to go to and be lost. */
+    function consoleSetConnected(on, status, pending) {
+        $("console-connect").disabled = on || !!pending;
         $("console-disconnect").disabled = !on;
         for (const id of ["console-input", "console-send", "console-ctrl-c", "console-ctrl-d"])
             $(id).disabled = !on;
@@ -388,7 +391,7 @@
         clearError();
         const name = selected;
         const flags = $("console-force").checked ? 1 : 0;
-        consoleSetConnected(true, _("Connecting..."));
+        consoleSetConnected(false, _("Connecting..."), true);
         manager("OpenConsoleStream", [name, flags]).then(([path]) => {
             consoleSession = { name, path, decoder: new TextDecoder("utf-8") };
             consoleSetConnected(true, cockpit.format(_("Connected to $0"), name));
