@@ -87,41 +87,58 @@ def vivctl_state(name):
     return vivctl("domstate", name)
 
 
-# Holds back, in the page's own cockpit transport, the answer to the first
-# ListContainers call sent after a signal said paused, and every message that
-# comes after it, until release() hands them all to the page in one go.
-# stale: such an answer is held; resumed: a signal saying running is held.
+# hold(METHOD, ARMED_BY, SAYS, NEXT) holds back, in the page's own cockpit
+# transport, the answer to the first call of METHOD (sent after a
+# PropertiesChanged that says ARMED_BY, when given) that says SAYS (any when
+# null), and every message that comes after it, until release() hands them
+# all to the page in one go: a slow answer and signals that overtake the
+# page's work on it, made certain instead of left to timing. caught: such an
+# answer is held; next: a PropertiesChanged that says NEXT is held after it.
 HOLD_JS = """
-const h = window.vtHold = { paused: false, ids: new Set(), stale: false, resumed: false, held: [], on: true };
-const parse = data => { try { return JSON.parse(data.substring(data.indexOf("\\n") + 1)) } catch (e) { return null } };
-const says = (m, state) => JSON.stringify(m).includes('"' + state + '"');
-cockpit.transport.filter((data, channel) => {
-    const m = h.on && typeof data === "string" && channel ? parse(data) : null;
-    if (m && h.paused && m.call && m.call[2] === "ListContainers")
-        h.ids.add(m.id);
-    return true;
-}, true);
-cockpit.transport.filter((data, channel) => {
-    const m = h.on && typeof data === "string" && channel ? parse(data) : null;
-    if (!m)
+window.vtHold = (method, armedBy, says, next) => {
+    const h = { armed: !armedBy, ids: new Set(), caught: false, next: false, held: [], on: true };
+    const parse = data => { try { return JSON.parse(data.substring(data.indexOf("\\n") + 1)) } catch (e) { return null } };
+    const has = (m, state) => JSON.stringify(m).includes('"' + state + '"');
+    const changed = (m, state) => m.signal && m.signal[2] === "PropertiesChanged" && has(m.signal, state);
+    cockpit.transport.filter((data, channel) => {
+        const m = h.on && typeof data === "string" && channel ? parse(data) : null;
+        if (m && h.armed && m.call && m.call[2] === method)
+            h.ids.add(m.id);
         return true;
-    if (!h.stale) {
-        if (m.signal && m.signal[2] === "PropertiesChanged" && says(m.signal, "paused"))
-            h.paused = true;
-        if (!(m.reply && h.ids.has(m.id) && says(m.reply, "paused")))
+    }, true);
+    cockpit.transport.filter((data, channel) => {
+        const m = h.on && typeof data === "string" && channel ? parse(data) : null;
+        if (!m)
             return true;
-        h.stale = true;
-    } else if (m.signal && m.signal[2] === "PropertiesChanged" && says(m.signal, "running"))
-        h.resumed = true;
-    h.held.push(data);
-    return false;
-}, false);
-h.release = () => {
-    h.on = false;
-    for (const data of h.held)
-        cockpit.transport.inject(data, false);
+        if (!h.caught) {
+            if (armedBy && changed(m, armedBy))
+                h.armed = true;
+            if (!(m.reply && h.ids.has(m.id) && (!says || has(m.reply, says))))
+                return true;
+            h.caught = true;
+        } else if (next && changed(m, next))
+            h.next = true;
+        h.held.push(data);
+        return false;
+    }, false);
+    h.release = () => {
+        h.on = false;
+        for (const data of h.held)
+            cockpit.transport.inject(data, false);
+    };
+    return h;
 };
 """
+
+
+def hold(method, armed_by=None, says=None, nxt=None):
+    drv.execute_script(HOLD_JS + "window.vtHeld = window.vtHold(arguments[0], arguments[1], arguments[2], arguments[3])",
+                       method, armed_by, says, nxt)
+
+
+def held(what):
+    return drv.execute_script("return window.vtHeld." + what)
+
 
 opts = webdriver.ChromeOptions()
 for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -168,7 +185,13 @@ try:
 
     # the console: a command typed, its output read
     click('button[data-tab="console"]')
+    # a line typed while the page waits for OpenConsoleStream's answer would
+    # be lost (it has no session yet): the input must wait too
+    hold("OpenConsoleStream")
     click("#console-connect")
+    wait(lambda: held("caught"), "the answer to OpenConsoleStream is held back")
+    report(not q("#console-input").is_enabled(), "... and the console's input is disabled until it comes")
+    held("release()")
     wait(lambda: q("#console-input").is_enabled(), "the console connects (OpenConsoleStream)")
     box = q("#console-input")
     box.send_keys("echo cockpit-$((6 * 7))-console\n")
@@ -243,13 +266,12 @@ try:
     # timing: in the page's transport, the answer to the first call after
     # Pause's signal, and all that follows it, is held back until Resume's
     # signal is held too; then all of it is delivered at once.
-    drv.execute_script(HOLD_JS)
+    hold("ListContainers", "paused", "paused", "running")
     out = vivctl("suspend", "helloworld")
-    wait(lambda: drv.execute_script("return window.vtHold.stale"),
-         "a list answer that says paused is held back (%s)" % out)
+    wait(lambda: held("caught"), "a list answer that says paused is held back (%s)" % out)
     out = vivctl("resume", "helloworld")
-    wait(lambda: drv.execute_script("return window.vtHold.resumed"), "... and Resume's signal after it (%s)" % out)
-    drv.execute_script("window.vtHold.release()")
+    wait(lambda: held("next"), "... and Resume's signal after it (%s)" % out)
+    held("release()")
     wait(lambda: state_of("helloworld") == "running" and vivctl_state("helloworld") == "running",
          "delivered together, the page shows the state of the last signal: running",
          why=lambda: "page %s, vivctl %s" % (state_of("helloworld"), vivctl_state("helloworld")))
