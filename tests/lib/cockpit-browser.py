@@ -54,7 +54,10 @@ def wait(cond, what, seconds=WAIT, why=None):
         return report(True, what)
     except TimeoutException:
         if why:
-            print("  " + why(), flush=True)
+            try:
+                print("  " + why(), flush=True)
+            except (AttributeError, WebDriverException) as e:
+                print("  (%r)" % e, flush=True)
         return report(False, what + " (not within %d s)" % seconds)
 
 
