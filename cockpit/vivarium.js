@@ -136,10 +136,19 @@
     }
 
     let listPending = null;
+    let listAgain = false;
     function refreshContainers() {
-        /* Signals come in bursts (event + properties): one call at a time. */
-        if (listPending)
+        /* Signals come in bursts (event + properties): one call at a time.
+         * A signal that comes while a call is pending asks for one more
+         * call after it: the pending answer may predate that change (a
+         * reboot's "started" can come after the answer that said "shut
+         * off" but before cockpit's promise settled, which takes a few
+         * timer turns), and no further signal would correct the list. */
+        if (listPending) {
+            listAgain = true;
             return listPending;
+        }
+        listAgain = false;
         listPending = manager("ListContainers", []).then(([rows]) => {
             containers = rows.map(([name, uuid, id, state, title, path]) => ({ name, uuid, id, state, title, path }));
             renderContainers();
@@ -147,7 +156,11 @@
                 select(null);
             else if (selected)
                 renderDetails();
-        }).catch(showError).finally(() => { listPending = null });
+        }).catch(showError).finally(() => {
+            listPending = null;
+            if (listAgain)
+                refreshContainers();
+        });
         return listPending;
     }
 
@@ -362,8 +375,11 @@
         screen.scrollTop = screen.scrollHeight;
     }
 
-    function consoleSetConnected(on, status) {
-        $("console-connect").disabled = on;
+    /* on: a session is open. pending: OpenConsoleStream is under way; the
+     * input stays disabled until its answer, as a line typed before would
+     * have no session to go to and be lost. */
+    function consoleSetConnected(on, status, pending) {
+        $("console-connect").disabled = on || !!pending;
         $("console-disconnect").disabled = !on;
         for (const id of ["console-input", "console-send", "console-ctrl-c", "console-ctrl-d"])
             $(id).disabled = !on;
@@ -375,7 +391,7 @@
         clearError();
         const name = selected;
         const flags = $("console-force").checked ? 1 : 0;
-        consoleSetConnected(true, _("Connecting..."));
+        consoleSetConnected(false, _("Connecting..."), true);
         manager("OpenConsoleStream", [name, flags]).then(([path]) => {
             consoleSession = { name, path, decoder: new TextDecoder("utf-8") };
             consoleSetConnected(true, cockpit.format(_("Connected to $0"), name));

@@ -8,7 +8,9 @@
 # resumes, reboots and destroys it, shows its details, XML and graph, sets
 # autostart, defines a bad XML (line and column shown, nothing written) and
 # a good one, undefines it, and types a command into the console and reads
-# its output. Screenshots of the list and the console are saved in the meson
+# its output; two races are made certain by holding an answer back in the
+# page's transport (a list answer older than the signal after it; input
+# before the console is open). Screenshots of the list and the console are saved in the meson
 # log directory (cockpit-list.png, cockpit-console.png).
 # Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
 set -uo pipefail

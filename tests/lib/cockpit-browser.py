@@ -47,11 +47,17 @@ def holds(cond):
         return False
 
 
-def wait(cond, what, seconds=WAIT):
+def wait(cond, what, seconds=WAIT, why=None):
+    """why(): what to print when cond() did not come true."""
     try:
         WebDriverWait(drv, seconds, poll_frequency=0.2).until(lambda d: holds(cond))
         return report(True, what)
     except TimeoutException:
+        if why:
+            try:
+                print("  " + why(), flush=True)
+            except (AttributeError, WebDriverException) as e:
+                print("  (%r)" % e, flush=True)
         return report(False, what + " (not within %d s)" % seconds)
 
 
@@ -82,6 +88,59 @@ def click(css):
 
 def vivctl_state(name):
     return vivctl("domstate", name)
+
+
+# hold(METHOD, ARMED_BY, SAYS, NEXT) holds back, in the page's own cockpit
+# transport, the answer to the first call of METHOD (sent after a
+# PropertiesChanged that says ARMED_BY, when given) that says SAYS (any when
+# null), and every message that comes after it, until release() hands them
+# all to the page in one go: a slow answer and signals that overtake the
+# page's work on it, made certain instead of left to timing. caught: such an
+# answer is held; next: a PropertiesChanged that says NEXT is held after it.
+HOLD_JS = """
+window.vtHold = (method, armedBy, says, next) => {
+    const h = { armed: !armedBy, ids: new Set(), caught: false, next: false, held: [], on: true };
+    const parse = data => { try { return JSON.parse(data.substring(data.indexOf("\\n") + 1)) } catch (e) { return null } };
+    const has = (m, state) => JSON.stringify(m).includes('"' + state + '"');
+    const changed = (m, state) => m.signal && m.signal[2] === "PropertiesChanged" && has(m.signal, state);
+    cockpit.transport.filter((data, channel) => {
+        const m = h.on && typeof data === "string" && channel ? parse(data) : null;
+        if (m && h.armed && m.call && m.call[2] === method)
+            h.ids.add(m.id);
+        return true;
+    }, true);
+    cockpit.transport.filter((data, channel) => {
+        const m = h.on && typeof data === "string" && channel ? parse(data) : null;
+        if (!m)
+            return true;
+        if (!h.caught) {
+            if (armedBy && changed(m, armedBy))
+                h.armed = true;
+            if (!(m.reply && h.ids.has(m.id) && (!says || has(m.reply, says))))
+                return true;
+            h.caught = true;
+        } else if (next && changed(m, next))
+            h.next = true;
+        h.held.push(data);
+        return false;
+    }, false);
+    h.release = () => {
+        h.on = false;
+        for (const data of h.held)
+            cockpit.transport.inject(data, false);
+    };
+    return h;
+};
+"""
+
+
+def hold(method, armed_by=None, says=None, nxt=None):
+    drv.execute_script(HOLD_JS + "window.vtHeld = window.vtHold(arguments[0], arguments[1], arguments[2], arguments[3])",
+                       method, armed_by, says, nxt)
+
+
+def held(what):
+    return drv.execute_script("return window.vtHeld." + what)
 
 
 opts = webdriver.ChromeOptions()
@@ -129,7 +188,13 @@ try:
 
     # the console: a command typed, its output read
     click('button[data-tab="console"]')
+    # a line typed while the page waits for OpenConsoleStream's answer would
+    # be lost (it has no session yet): the input must wait too
+    hold("OpenConsoleStream")
     click("#console-connect")
+    wait(lambda: held("caught"), "the answer to OpenConsoleStream is held back")
+    report(not q("#console-input").is_enabled(), "... and the console's input is disabled until it comes")
+    held("release()")
     wait(lambda: q("#console-input").is_enabled(), "the console connects (OpenConsoleStream)")
     box = q("#console-input")
     box.send_keys("echo cockpit-$((6 * 7))-console\n")
@@ -160,7 +225,10 @@ try:
     click('tr[data-name="helloworld"] button[data-action="reboot"]')
     # a reboot starts a new helper: a new Id, running again
     wait(lambda: vivctl("domid", "helloworld") not in (id_before, "-", "") and vivctl_state("helloworld") == "running"
-         and state_of("helloworld") == "running", "Reboot from the page: running again with a new Id")
+         and state_of("helloworld") == "running", "Reboot from the page: running again with a new Id",
+         why=lambda: "page %s with Id %s, vivctl %s with Id %s (was %s)" % (
+             state_of("helloworld"), q('tr[data-name="helloworld"] .viv-id').text, vivctl_state("helloworld"),
+             vivctl("domid", "helloworld"), id_before))
     click('tr[data-name="helloworld"] button[data-action="destroy"]')
     wait(lambda: state_of("helloworld") == "shut off" and vivctl_state("helloworld") == "shut off",
          "Force off again: shut off")
@@ -193,6 +261,23 @@ try:
     # the page reports a refused call
     vivctl("start", "helloworld")
     wait(lambda: state_of("helloworld") == "running", "started from vivctl again")
+
+    # A change signalled while the page's ListContainers call is pending is
+    # not lost: the call's answer can be older than the signal (a reboot's
+    # "started" came right after the answer that said "shut off", and the
+    # page showed helloworld shut off for good). Made certain, not left to
+    # timing: in the page's transport, the answer to the first call after
+    # Pause's signal, and all that follows it, is held back until Resume's
+    # signal is held too; then all of it is delivered at once.
+    hold("ListContainers", "paused", "paused", "running")
+    out = vivctl("suspend", "helloworld")
+    wait(lambda: held("caught"), "a list answer that says paused is held back (%s)" % out)
+    out = vivctl("resume", "helloworld")
+    wait(lambda: held("next"), "... and Resume's signal after it (%s)" % out)
+    held("release()")
+    wait(lambda: state_of("helloworld") == "running" and vivctl_state("helloworld") == "running",
+         "delivered together, the page shows the state of the last signal: running",
+         why=lambda: "page %s, vivctl %s" % (state_of("helloworld"), vivctl_state("helloworld")))
     drv.execute_script("""cockpit.dbus("org.vivarium1", {bus: "system"}).call("/org/vivarium1",
         "org.vivarium1.Manager", "Start", ["helloworld", 0]).catch(e => { document.body.dataset.err = e.name })""")
     wait(lambda: drv.find_element(By.TAG_NAME, "body").get_attribute("data-err") == "org.vivarium1.Error.AlreadyRunning",
