@@ -124,6 +124,7 @@ static void compare_interface(Diff *d, const DomainInterface *a, const DomainInt
                         SAME_STR(d, &a->filter_params[i], &b->filter_params[i], value);
                 }
         SAME_STR(d, a, b, lease_address);
+        SAME_STR(d, a, b, lease_address6);
         if (a->n_ports != b->n_ports)
                 differ(d, "n_ports");
         else
@@ -424,6 +425,7 @@ static DomainDef *def_new_full(void) {
                 .source = xstrdup("default"), .direct_mode = DIRECT_MODE_PASSTHROUGH,
                 .target_dev = xstrdup("vnet7"), .guest_dev = xstrdup("eth1"), .link_down = true,
                 .spoofcheck = SPOOFCHECK_OFF, .lease_address = xstrdup("192.168.124.9"),
+                .lease_address6 = xstrdup("fd71::1:42"),
                 .bw_in = { .average = 1024, .peak = 2048, .burst = 512, .floor = 256 },
                 .bw_out = { .average = 3, .peak = 5, .burst = 7, .floor = 11 },
                 .n_ips = 2, .ips = xcalloc(2, sizeof(DomainIP)),

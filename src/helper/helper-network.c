@@ -535,7 +535,7 @@ static size_t bridge_subnets(const NetlinkAddress *all, size_t n_all, const char
  * nft transaction, before init runs: the container never sends a frame
  * without it. The allowed IPv4 addresses are the ones the definition
  * configures (<ip>, <filterref>'s IP) and the one the managed network's
- * DHCP keeps for the MAC; one more is learned in the bridge's subnets
+ * DHCP keeps for the MAC (IPv6 too: its DHCPv6 one); one more is learned in the bridge's subnets
  * unless <filterref> turns learning off; LEARNED (N_LEARNED) is what the
  * ports learned before, by device, when the table is made anew. */
 static int apply_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def, const NetGuardLearned *learned,
@@ -554,10 +554,10 @@ static int apply_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def
                 (void) asprintf(ret_error, "Failed to list the host's addresses: %s", strerror(-r));
                 return r;
         }
-        /* per device: its <ip>s, the lease, the link-local and one SLAAC
-         * address per address of its bridge */
+        /* per device: its <ip>s, the leases of both families, the
+         * link-local and one SLAAC address per address of its bridge */
         for (size_t i = 0; i < n->n_devs; i++)
-                total += n->devs[i].iface->n_ips + 2 * n->devs[i].iface->n_filter_params + 2 + n_host_addrs;
+                total += n->devs[i].iface->n_ips + 2 * n->devs[i].iface->n_filter_params + 3 + n_host_addrs;
         ports = calloc(n->n_devs, sizeof(NetGuardPort));
         addrs = calloc(total + 1, sizeof(char *));
         slaac = calloc(total + 1, sizeof(*slaac));
@@ -612,6 +612,9 @@ static int apply_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def
                         if (netguard_eui64_address(a->address, d->mac, slaac[n_slaac]) >= 0)
                                 addrs[n_addrs++] = slaac[n_slaac++];
                 }
+                /* the address the network's DHCPv6 keeps for the MAC */
+                if (iface->lease_address6)
+                        addrs[n_addrs++] = iface->lease_address6;
                 for (size_t j = 0; j < iface->n_ips; j++)
                         if (iface->ips[j].family == AF_INET6)
                                 addrs[n_addrs++] = iface->ips[j].address;

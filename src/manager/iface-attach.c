@@ -35,7 +35,9 @@ static int resolve_network(Container *c, DomainInterface *iface, char **ret_brid
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Network '%s' is not active", iface->source);
         free(iface->lease_address);
         iface->lease_address = NULL;
-        r = network_reserve_address(n, c->name, iface->mac, &iface->lease_address, error);
+        free(iface->lease_address6);
+        iface->lease_address6 = NULL;
+        r = network_reserve_address(n, c->name, iface->mac, &iface->lease_address, &iface->lease_address6, error);
         if (r < 0)
                 return r;
         r = network_qos_plug(n, c->name, iface, error);

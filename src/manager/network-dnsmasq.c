@@ -94,14 +94,21 @@ int dnsmasq_write_static_hosts(Networks *ns, const NetworkDef *def) {
                 ARRAY_FOREACH(h, ip->hosts, ip->n_hosts) {
                         char mac[18];
 
+                        if (ip->family == AF_INET6) {
+                                /* DHCPv6: the client by its DUID or the
+                                 * name it sends, the address in brackets */
+                                if (h->id)
+                                        fprintf(f, "id:%s,", h->id);
+                                if (h->name)
+                                        fprintf(f, "%s,", h->name);
+                                fprintf(f, "[%s]\n", h->ip);
+                                continue;
+                        }
                         if (h->has_mac) {
                                 mac_format(h->mac, mac);
                                 fprintf(f, "%s,", mac);
                         }
-                        if (ip->family == AF_INET6)
-                                fprintf(f, "[%s]", h->ip);
-                        else
-                                fputs(h->ip, f);
+                        fputs(h->ip, f);
                         if (h->name)
                                 fprintf(f, ",%s", h->name);
                         fputc('\n', f);
@@ -143,6 +150,18 @@ static uint64_t range_size(const NetworkDhcpRange *r) {
         if (inet_pton(AF_INET, r->start, &a) != 1 || inet_pton(AF_INET, r->end, &b) != 1)
                 return 0;
         return (uint64_t) ntohl(b.s_addr) - ntohl(a.s_addr) + 1;
+}
+
+/* dnsmasq's dhcp-lease-max counts IPv4 and IPv6 leases together: an IPv6
+ * range's share, at most a bound that no network of containers reaches. */
+#define RANGE6_LEASES_MAX UINT64_C(65536)
+
+static uint64_t range6_size(const NetworkDhcpRange *r) {
+        uint64_t size;
+
+        if (network_range6_size(r, &size) < 0)
+                return 0;
+        return size < RANGE6_LEASES_MAX ? size : RANGE6_LEASES_MAX;
 }
 
 /* A TXT value in dnsmasq's quotes: commas, '#' and spaces stay part of it;
@@ -208,7 +227,7 @@ static void write_dns(FILE *f, const NetworkDef *def) {
 static int write_config(Networks *ns, const NetworkDef *def, bool fresh_hosts, char **ret_path) {
         _cleanup_free_ char *path = NULL, *pid = NULL, *text = NULL, *hosts = NULL, *static_hosts = NULL,
                             *dns_hosts = NULL;
-        bool dhcp4 = false, any_dhcp = false;
+        bool dhcp4 = false, dhcp6 = false, any_dhcp = false;
         _cleanup_fclose_ FILE *f = NULL;
         uint64_t leases = 0;
         size_t size = 0;
@@ -278,15 +297,18 @@ static int write_config(Networks *ns, const NetworkDef *def, bool fresh_hosts, c
                                 leases += range_size(range);
                                 dhcp4 = true;
                         } else {
-                                /* slaac: the router advertisements also
-                                 * announce the prefix for autoconfiguration,
-                                 * the address the anti-spoofing filter and
-                                 * published ports know (netguard.h). */
-                                fprintf(f, "dhcp-range=%s,%s,%s%u\n", range->start, range->end,
-                                        ip->prefix == 64 ? "slaac," : "", ip->prefix);
+                                /* Stateful DHCPv6, as libvirt: the router
+                                 * advertisements (enable-ra) carry the
+                                 * managed flag, so that clients ask for an
+                                 * address, and announce the prefix on-link
+                                 * only, not for autoconfiguration. */
+                                fprintf(f, "dhcp-range=%s,%s,%u\n", range->start, range->end, ip->prefix);
+                                leases += range6_size(range);
                                 ra = true;
                         }
                 }
+                if (ip->family == AF_INET6 && (ip->n_ranges > 0 || ip->n_hosts > 0))
+                        dhcp6 = true;
                 any_dhcp = true;
                 leases += ip->n_hosts;
         }
@@ -303,7 +325,7 @@ static int write_config(Networks *ns, const NetworkDef *def, bool fresh_hosts, c
                 return r;
         if (any_dhcp)
                 fprintf(f, "dhcp-hostsfile=%s\n", static_hosts);
-        if (dhcp4)
+        if (dhcp4 || dhcp6)
                 /* The containers' addresses (network-lease.c), empty at start. */
                 fprintf(f, "dhcp-hostsfile=%s\n", hosts);
         if (leases > 0)

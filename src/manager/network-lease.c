@@ -70,14 +70,27 @@ static int write_hosts_file(Network *n) {
         fprintf(f, "# Written by vivariumd: the address of each running container's interface on network '%s'.\n",
                 n->name);
         ARRAY_FOREACH(res, n->reservations, n->n_reservations) {
-                char mac[18], addr[INET_ADDRSTRLEN];
+                char mac[18], addr[INET_ADDRSTRLEN] = "-", addr6[INET6_ADDRSTRLEN] = "-";
                 struct in_addr a = { .s_addr = htonl(res->addr) };
+                bool line6 = res->has_addr6 && !res->addr6_by_duid;
 
                 mac_format(res->mac, mac);
-                inet_ntop(AF_INET, &a, addr, sizeof addr);
+                if (res->addr)
+                        inet_ntop(AF_INET, &a, addr, sizeof addr);
+                if (res->has_addr6)
+                        inet_ntop(AF_INET6, &res->addr6, addr6, sizeof addr6);
                 /* The comment is what a restarted manager reads back. */
-                fprintf(f, "# vivarium %s %s %s\n", res->container, mac, addr);
-                fprintf(f, "%s,%s\n", mac, addr);
+                fprintf(f, "# vivarium %s %s %s %s\n", res->container, mac, addr, addr6);
+                if (!res->addr && !line6)
+                        continue; /* a <host id=> of the network gives the address */
+                /* One line of both families: dnsmasq could take a line of
+                 * one family for a client of the other. */
+                fputs(mac, f);
+                if (res->addr)
+                        fprintf(f, ",%s", addr);
+                if (line6)
+                        fprintf(f, ",[%s]", addr6);
+                fputc('\n', f);
         }
         return network_write_run_file(n->owner, path, &f, &text);
 }
@@ -145,28 +158,26 @@ static bool address_taken(Network *n, const NetworkDef *def, uint32_t addr, cons
         return lease_held_by_other(leases, addr, mac, now);
 }
 
-int network_reserve_address(Network *n, const char *container, const uint8_t mac[6], char **ret_address,
-                            sd_bus_error *error) {
-        Networks *ns = n->owner;
+/* The IPv4 address to reserve for MAC: 0 with *ret_static set when a
+ * <host> of the network gives it, or with nothing set when there is no
+ * IPv4 DHCP; -ENOSPC when the range is full. */
+static int pick_address4(Network *n, const char *container, const uint8_t mac[6], const char *leases,
+                         uint32_t *ret, char **ret_static) {
         const NetworkDef *def = n->live;
-        const NetworkIP *ip;
-        _cleanup_free_ char *lease_path = NULL, *leases = NULL;
-        NetworkReservation *res;
+        const NetworkIP *ip = dhcp4_ip(def);
         uint64_t total = 0, start = 0;
-        uint32_t chosen = 0;
         time_t now = time(NULL);
-        int r;
 
-        *ret_address = NULL;
-        if (!def || !(ip = dhcp4_ip(def)))
-                return 0; /* no DHCP: nothing to reserve */
-
+        *ret = 0;
+        *ret_static = NULL;
+        if (!ip)
+                return 0;
         /* A <host> of the network's own definition already gives this MAC
          * its address. */
         ARRAY_FOREACH(h, ip->hosts, ip->n_hosts)
                 if (h->has_mac && memcmp(h->mac, mac, 6) == 0 && ip4(h->ip)) {
-                        *ret_address = strdup(h->ip);
-                        return *ret_address ? 0 : -ENOMEM;
+                        *ret_static = strdup(h->ip);
+                        return *ret_static ? 0 : -ENOMEM;
                 }
 
         ARRAY_FOREACH(range, ip->ranges, ip->n_ranges) {
@@ -174,9 +185,6 @@ int network_reserve_address(Network *n, const char *container, const uint8_t mac
                 if (a && b >= a)
                         total += (uint64_t) b - a + 1;
         }
-        if (asprintf(&lease_path, "%s/%s.leases", ns->lease_dir, n->name) < 0)
-                return -ENOMEM;
-        (void) read_full_file(lease_path, &leases, NULL);
 
         /* FNV-1a of the MAC: the same MAC starts at the same place. */
         uint32_t hash = 2166136261u;
@@ -185,7 +193,7 @@ int network_reserve_address(Network *n, const char *container, const uint8_t mac
         if (total > 0)
                 start = hash % total;
 
-        for (uint64_t k = 0; k < total && !chosen; k++) {
+        for (uint64_t k = 0; k < total; k++) {
                 uint64_t idx = (start + k) % total;
 
                 ARRAY_FOREACH(range, ip->ranges, ip->n_ranges) {
@@ -199,22 +207,69 @@ int network_reserve_address(Network *n, const char *container, const uint8_t mac
                                 idx -= size;
                                 continue;
                         }
-                        if (!address_taken(n, def, a + (uint32_t) idx, mac, leases, now))
-                                chosen = a + (uint32_t) idx;
+                        if (!address_taken(n, def, a + (uint32_t) idx, mac, leases, now)) {
+                                *ret = a + (uint32_t) idx;
+                                return 0;
+                        }
                         break;
                 }
         }
-        if (!chosen)
+        return -ENOSPC;
+}
+
+int network_reserve_address(Network *n, const char *container, const uint8_t mac[6], char **ret_address,
+                            char **ret_address6, sd_bus_error *error) {
+        Networks *ns = n->owner;
+        const NetworkDef *def = n->live;
+        const NetworkIP *ip6;
+        _cleanup_free_ char *lease_path = NULL, *leases = NULL, *static4 = NULL;
+        NetworkReservation *res;
+        struct in6_addr chosen6 = {};
+        bool has6 = false, by_duid = false;
+        uint32_t chosen = 0;
+        int r;
+
+        *ret_address = NULL;
+        *ret_address6 = NULL;
+        if (!def)
+                return 0;
+        ip6 = network_dhcp6_ip(def);
+        if (!dhcp4_ip(def) && !ip6)
+                return 0; /* no DHCP: nothing to reserve */
+
+        if (asprintf(&lease_path, "%s/%s.leases", ns->lease_dir, n->name) < 0)
+                return -ENOMEM;
+        (void) read_full_file(lease_path, &leases, NULL);
+
+        r = pick_address4(n, container, mac, leases, &chosen, &static4);
+        if (r == -ENOSPC)
                 return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
                                          "No free address left in the DHCP range of network '%s' for container '%s'",
                                          n->name, container);
+        if (r < 0)
+                return r;
+        if (ip6) {
+                r = network_pick_address6(n, ip6, container, mac, leases, &chosen6, &by_duid);
+                if (r == -ENOSPC)
+                        return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
+                                                 "No free address left in the DHCPv6 range of network '%s' for container '%s'",
+                                                 n->name, container);
+                if (r < 0)
+                        return r;
+                has6 = r > 0;
+        }
+        if (!chosen && !has6) {
+                *ret_address = TAKE_PTR(static4);
+                return 0;
+        }
 
         res = reallocarray(n->reservations, n->n_reservations + 1, sizeof(NetworkReservation));
         if (!res)
                 return -ENOMEM;
         n->reservations = res;
         res = &n->reservations[n->n_reservations];
-        *res = (NetworkReservation) { .container = strdup(container), .addr = chosen };
+        *res = (NetworkReservation) { .container = strdup(container), .addr = chosen, .addr6 = chosen6,
+                                      .has_addr6 = has6, .addr6_by_duid = by_duid };
         if (!res->container)
                 return -ENOMEM;
         memcpy(res->mac, mac, 6);
@@ -229,9 +284,21 @@ int network_reserve_address(Network *n, const char *container, const uint8_t mac
         }
         network_reload_dnsmasq(n);
 
-        struct in_addr a = { .s_addr = htonl(chosen) };
-        *ret_address = strdup(inet_ntoa(a));
-        return *ret_address ? 0 : -ENOMEM;
+        if (chosen) {
+                struct in_addr a = { .s_addr = htonl(chosen) };
+                *ret_address = strdup(inet_ntoa(a));
+        } else
+                *ret_address = TAKE_PTR(static4);
+        if (has6) {
+                char text[INET6_ADDRSTRLEN];
+                *ret_address6 = strdup(inet_ntop(AF_INET6, &chosen6, text, sizeof text) ?: "");
+        }
+        if ((chosen && !*ret_address) || (has6 && !*ret_address6)) {
+                *ret_address = mfree(*ret_address);
+                *ret_address6 = mfree(*ret_address6);
+                return -ENOMEM;
+        }
+        return 0;
 }
 
 /* DHCPRELEASE of ADDR for MAC, so that dnsmasq forgets the lease now, not
@@ -266,7 +333,10 @@ static void release_where(Network *n, const char *container, const uint8_t *mac)
                 NetworkReservation *res = &n->reservations[i];
 
                 if ((!container || streq(res->container, container)) && (!mac || memcmp(res->mac, mac, 6) == 0)) {
-                        release_lease(n, res->mac, res->addr);
+                        if (res->addr)
+                                release_lease(n, res->mac, res->addr);
+                        if (res->has_addr6)
+                                network_release_lease6(n, &res->addr6);
                         free(res->container);
                         changed = true;
                         continue;
@@ -317,19 +387,30 @@ void networks_adopt_reservations(Manager *m) {
                         continue;
                 for (const char *l = text; l && *l;) {
                         const char *nl = strchr(l, '\n');
-                        char name[DOMAIN_NAME_MAX + 1], mac_s[32], addr_s[64];
+                        char name[DOMAIN_NAME_MAX + 1], mac_s[32], addr_s[64], addr6_s[64] = "-";
+                        struct in6_addr a6;
                         uint8_t mac[6];
                         NetworkReservation *res;
                         Container *c;
+                        int k;
 
-                        if (sscanf(l, "# vivarium %64s %31s %63s", name, mac_s, addr_s) == 3 &&
-                            mac_parse_string(mac_s, mac) >= 0 && ip4(addr_s)) {
+                        /* "ADDR4 ADDR6", "-" for none; an older manager's: "ADDR4" */
+                        k = sscanf(l, "# vivarium %64s %31s %63s %63s", name, mac_s, addr_s, addr6_s);
+                        if (k >= 3 && mac_parse_string(mac_s, mac) >= 0 &&
+                            (ip4(addr_s) || inet_pton(AF_INET6, addr6_s, &a6) == 1)) {
+                                bool has6 = inet_pton(AF_INET6, addr6_s, &a6) == 1;
+
                                 res = reallocarray(n->reservations, n->n_reservations + 1, sizeof(*res));
                                 if (!res)
                                         break;
                                 n->reservations = res;
                                 res = &n->reservations[n->n_reservations];
-                                *res = (NetworkReservation) { .container = strdup(name), .addr = ip4(addr_s) };
+                                *res = (NetworkReservation) { .container = strdup(name), .addr = ip4(addr_s),
+                                                              .has_addr6 = has6 };
+                                /* a <host id=> address comes back with a
+                                 * line of ours: the same address, harmless */
+                                if (has6)
+                                        res->addr6 = a6;
                                 memcpy(res->mac, mac, 6);
                                 if (res->container)
                                         n->n_reservations++;

@@ -59,7 +59,7 @@ static const char *star_is_none(const char *s) {
 typedef struct Lease {
         uint64_t expiry;        /* seconds since the epoch, 0: never */
         int type;               /* LEASE_IPV4, LEASE_IPV6 */
-        char mac[32];           /* "" for IPv6 */
+        char mac[32];           /* IPv6: the interface's that holds it, "" when not known */
         char iaid[32];          /* "" for IPv4 */
         char address[INET6_ADDRSTRLEN];
         char hostname[256];     /* "" when none */
@@ -85,7 +85,8 @@ static int read_leases(Network *n, const char *mac, Lease **ret, size_t *ret_n) 
                 return r;
 
         for (char *l = text, *next; l && *l; l = next) {
-                char f[5][256];
+                char f[5][256], lease_mac[18];
+                uint8_t mac6[6];
                 long long expiry;
                 Lease *grown;
                 int k;
@@ -103,8 +104,12 @@ static int read_leases(Network *n, const char *mac, Lease **ret, size_t *ret_n) 
                         continue;
                 if (expiry != 0 && expiry < (long long) now)
                         continue; /* dnsmasq drops it at its next write */
-                /* an IPv6 lease names no MAC, only the IAID */
-                if (mac && (v6 || strcasecmp(f[1], mac) != 0))
+                /* An IPv6 lease names no MAC, only the IAID and DUID: the
+                 * interface it is reserved for, or the MAC in its DUID. */
+                lease_mac[0] = '\0';
+                if (v6 && k >= 5 && network_lease6_mac(n, f[2], f[4], mac6) >= 0)
+                        mac_format(mac6, lease_mac);
+                if (mac && strcasecmp(v6 ? lease_mac : f[1], mac) != 0)
                         continue;
                 grown = reallocarray(list, count + 1, sizeof(Lease));
                 if (!grown)
@@ -113,6 +118,8 @@ static int read_leases(Network *n, const char *mac, Lease **ret, size_t *ret_n) 
                 Lease *e = &list[count++];
                 *e = (Lease) { .expiry = (uint64_t) expiry, .type = v6 ? LEASE_IPV6 : LEASE_IPV4 };
                 strcpy(v6 ? e->iaid : e->mac, f[1]);
+                if (v6)
+                        strcpy(e->mac, lease_mac);
                 strcpy(e->address, f[2]);
                 snprintf(e->hostname, sizeof e->hostname, "%s", k >= 4 ? star_is_none(f[3]) : "");
                 snprintf(e->client_id, sizeof e->client_id, "%s", k >= 5 ? star_is_none(f[4]) : "");
@@ -254,7 +261,9 @@ static int append_interface(Manager *m, const DomainInterface *iface, bool arp, 
                 }
                 ARRAY_FOREACH(e, leases, count) {
                         r = sd_bus_message_append(reply, "(isu)", (int32_t) e->type, e->address,
-                                                  prefix_on_network(network_current_def(n), AF_INET, e->address));
+                                                  prefix_on_network(network_current_def(n),
+                                                                    e->type == LEASE_IPV6 ? AF_INET6 : AF_INET,
+                                                                    e->address));
                         if (r < 0)
                                 return r;
                 }

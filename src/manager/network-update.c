@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "bus-names.h"
@@ -225,31 +226,41 @@ static char *host_string(const NetworkDhcpHost *h) {
 
         if (h->has_mac)
                 mac_format(h->mac, mac);
-        if (asprintf(&s, "<host%s%s%s%s%s%s ip='%s'/>", h->has_mac ? " mac='" : "", mac, h->has_mac ? "'" : "",
-                     h->name ? " name='" : "", strempty(h->name), h->name ? "'" : "", h->ip) < 0)
+        if (asprintf(&s, "<host%s%s%s%s%s%s%s%s%s ip='%s'/>", h->has_mac ? " mac='" : "", mac, h->has_mac ? "'" : "",
+                     h->id ? " id='" : "", strempty(h->id), h->id ? "'" : "", h->name ? " name='" : "",
+                     strempty(h->name), h->name ? "'" : "", h->ip) < 0)
                 return NULL;
         return s;
 }
 
+static bool same_id(const char *a, const char *b) {
+        return a && b && strcasecmp(a, b) == 0;
+}
+
 /* libvirt's matching: for delete, every attribute the entry gives equals the
- * host's; for modify, the MAC (or, without one, the name) finds the host. */
+ * host's; for modify, the MAC (IPv6: the DUID; without one, the name) finds
+ * the host. */
 static bool host_matches_all(const NetworkDhcpHost *h, const NetworkDhcpHost *want) {
         return (!want->has_mac || (h->has_mac && memcmp(h->mac, want->mac, 6) == 0)) &&
-               (!want->name || streq_ptr(h->name, want->name)) && streq(h->ip, want->ip);
+               (!want->id || same_id(h->id, want->id)) && (!want->name || streq_ptr(h->name, want->name)) &&
+               streq(h->ip, want->ip);
 }
 
 static bool host_same_key(const NetworkDhcpHost *h, const NetworkDhcpHost *want) {
         if (want->has_mac)
                 return h->has_mac && memcmp(h->mac, want->mac, 6) == 0;
+        if (want->id)
+                return same_id(h->id, want->id);
         return want->name && streq_ptr(h->name, want->name);
 }
 
 static bool host_clashes(const NetworkDhcpHost *h, const NetworkDhcpHost *want) {
-        return (want->has_mac && h->has_mac && memcmp(h->mac, want->mac, 6) == 0) ||
+        return (want->has_mac && h->has_mac && memcmp(h->mac, want->mac, 6) == 0) || same_id(h->id, want->id) ||
                (want->name && streq_ptr(h->name, want->name)) || streq(h->ip, want->ip);
 }
 
 static void host_done(NetworkDhcpHost *h) {
+        free(h->id);
         free(h->name);
         free(h->ip);
 }

@@ -6,6 +6,7 @@
  * libnl, dnsmasq in a transient unit, nftables rules), adoption after a
  * manager restart, and the D-Bus side (Manager methods, Network objects). */
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <systemd/sd-bus.h>
@@ -38,7 +39,10 @@ typedef struct Network Network;
 typedef struct NetworkReservation {
         char *container;
         uint8_t mac[6];
-        uint32_t addr;          /* IPv4, host order */
+        uint32_t addr;          /* IPv4, host order; 0 = none */
+        struct in6_addr addr6;  /* DHCPv6, when has_addr6 */
+        bool has_addr6;
+        bool addr6_by_duid;     /* a <host id=...> of the network gives it: no line of ours */
 } NetworkReservation;
 
 /* The floor of a running container's interface on the network: its class
@@ -201,10 +205,11 @@ int dnsmasq_unit_is_active(Networks *ns, const char *unit);
 
 /* network-lease.c */
 int network_hosts_path(Networks *ns, const char *name, char **ret);
-/* The IPv4 address the network's DHCP gives MAC from now on (*ret_address
- * NULL: the network has no DHCP); refuses the start when the range is full. */
+/* The IPv4 and IPv6 addresses the network's DHCP gives MAC from now on
+ * (NULL: the network has no DHCP of that family); refuses the start when a
+ * range is full. */
 int network_reserve_address(Network *n, const char *container, const uint8_t mac[6], char **ret_address,
-                            sd_bus_error *error);
+                            char **ret_address6, sd_bus_error *error);
 void networks_release_container(Manager *m, const char *container); /* and its leases */
 /* one interface's (a live detach, or an attach that failed) */
 void network_release_address(Network *n, const char *container, const uint8_t mac[6]);
@@ -212,6 +217,25 @@ void network_reservations_clear(Network *n);
 /* SIGHUP to the network's dnsmasq: its hosts files again (logs a failure). */
 void network_reload_dnsmasq(Network *n);
 void networks_adopt_reservations(Manager *m);
+
+/* network-lease6.c: DHCPv6 */
+/* The addresses in an IPv6 range (-EINVAL for a range that is not IPv6). */
+int network_range6_size(const NetworkDhcpRange *r, uint64_t *ret);
+/* The network's IPv6 <ip> whose DHCP gives addresses (a range or hosts), or NULL. */
+const NetworkIP *network_dhcp6_ip(const NetworkDef *def);
+/* The address DHCPv6 is to give CONTAINER's interface MAC (1), as
+ * network_reserve_address() picks one: a <host> of IP6 whose id= is a DUID
+ * with MAC in it (*ret_by_duid) or whose name= is the container's, else a
+ * free one of IP6's ranges, starting at a hash of MAC. 0: none to give (no
+ * range), -ENOSPC: the ranges are full. LEASES: dnsmasq's lease file. */
+int network_pick_address6(Network *n, const NetworkIP *ip6, const char *container, const uint8_t mac[6],
+                          const char *leases, struct in6_addr *ret, bool *ret_by_duid);
+/* DHCPv6 RELEASE of the lease of ADDR (whoever holds it), so that dnsmasq
+ * forgets it now (dnsmasq-utils' dhcp_release6); nothing without one. */
+void network_release_lease6(Network *n, const struct in6_addr *addr);
+/* The MAC of the interface that holds the IPv6 lease of ADDRESS with
+ * CLIENT_DUID: a reservation's, else the one in the DUID. */
+int network_lease6_mac(Network *n, const char *address, const char *client_duid, uint8_t ret[6]);
 
 /* network-qos.c: <bandwidth> of a network on its bridge, and the floors of
  * the interfaces on it */

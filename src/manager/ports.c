@@ -158,8 +158,8 @@ int ports_check_free(Manager *m, const Container *c, const DomainDef *live, sd_b
 
 /* The container's address of each family on IFACE that a port is
  * forwarded to, with the prefix of its subnet: the first IPv4/IPv6 <ip>,
- * else the IPv4 address its managed network's DHCP keeps for it and the
- * IPv6 address it autoconfigures in the network's /64
+ * else the IPv4 and IPv6 addresses its managed network's DHCP keeps for
+ * it, else the IPv6 address it autoconfigures in the network's /64
  * (netguard_eui64_address()). "" for none. */
 typedef struct TargetAddresses {
         char addr4[46], addr6[46];
@@ -196,6 +196,13 @@ static void target_addresses(Manager *m, const DomainInterface *iface, TargetAdd
         if (!n || !n->live)
                 return;
         ret->bridge = n->live->bridge;
+        if (!ret->addr6[0] && iface->lease_address6) {
+                /* stateful DHCPv6: the address the network keeps for it */
+                const NetworkIP *ip6 = network_dhcp6_ip(n->live);
+
+                snprintf(ret->addr6, sizeof ret->addr6, "%s", iface->lease_address6);
+                ret->prefix6 = ip6 ? ip6->prefix : 64;
+        }
         if (!ret->addr6[0])
                 ARRAY_FOREACH(ip, n->live->ips, n->live->n_ips)
                         if (ip->family == AF_INET6 && ip->prefix == 64 &&
@@ -417,16 +424,18 @@ void ports_adopt(Manager *m) {
                         Network *n = iface->type == INTERFACE_NETWORK && m->networks ?
                                 network_find(m->networks, iface->source) : NULL;
 
-                        if (!n || iface->lease_address)
+                        if (!n || iface->lease_address || iface->lease_address6)
                                 continue;
                         ARRAY_FOREACH(res, n->reservations, n->n_reservations) {
                                 struct in_addr a = { .s_addr = htonl(res->addr) };
-                                char text[INET_ADDRSTRLEN];
+                                char text[INET6_ADDRSTRLEN];
 
-                                if (!streq(res->container, c->name) || memcmp(res->mac, iface->mac, 6) != 0 ||
-                                    !inet_ntop(AF_INET, &a, text, sizeof text))
+                                if (!streq(res->container, c->name) || memcmp(res->mac, iface->mac, 6) != 0)
                                         continue;
-                                iface->lease_address = strdup(text);
+                                if (res->addr && inet_ntop(AF_INET, &a, text, sizeof text))
+                                        iface->lease_address = strdup(text);
+                                if (res->has_addr6 && inet_ntop(AF_INET6, &res->addr6, text, sizeof text))
+                                        iface->lease_address6 = strdup(text);
                                 break;
                         }
                 }

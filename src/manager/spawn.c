@@ -64,7 +64,10 @@ static int resolve_bridges(Container *c, char ***ret, sd_bus_error *error) {
                 }
                 free(def->interfaces[i].lease_address);
                 def->interfaces[i].lease_address = NULL;
-                r = network_reserve_address(n, c->name, iface->mac, &def->interfaces[i].lease_address, error);
+                free(def->interfaces[i].lease_address6);
+                def->interfaces[i].lease_address6 = NULL;
+                r = network_reserve_address(n, c->name, iface->mac, &def->interfaces[i].lease_address,
+                                            &def->interfaces[i].lease_address6, error);
                 if (r >= 0)
                         r = network_qos_plug(n, c->name, iface, error);
                 if (r < 0) {

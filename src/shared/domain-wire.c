@@ -14,7 +14,7 @@
 #include "macros.h"
 
 #define WIRE_MAGIC "VIVW"
-#define WIRE_VERSION UINT32_C(5)
+#define WIRE_VERSION UINT32_C(6)
 #define WIRE_NULL UINT32_MAX
 
 /* Catches a field added to DomainDef or a sub-struct without the codec
@@ -27,7 +27,7 @@
 #if __SIZEOF_POINTER__ == 8 && defined(__x86_64__)
 _Static_assert(sizeof(DomainDef) == 432, "DomainDef changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainFilesystem) == 48, "DomainFilesystem changed: update domain-wire.c and tests/test-domain-wire.c");
-_Static_assert(sizeof(DomainInterface) == 240, "DomainInterface changed: update domain-wire.c and tests/test-domain-wire.c");
+_Static_assert(sizeof(DomainInterface) == 248, "DomainInterface changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainBandwidthRate) == 32, "DomainBandwidthRate changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainIP) == 32, "DomainIP changed: update domain-wire.c and tests/test-domain-wire.c");
 _Static_assert(sizeof(DomainRoute) == 32, "DomainRoute changed: update domain-wire.c and tests/test-domain-wire.c");
@@ -308,6 +308,7 @@ static void put_interface(WireWriter *w, const DomainInterface *iface) {
                 put_str(w, port->address);
         }
         put_str(w, iface->lease_address);
+        put_str(w, iface->lease_address6);
 }
 
 static void put_hostdev(WireWriter *w, const DomainHostdev *hd) {
@@ -597,6 +598,7 @@ static void get_interface(WireReader *r, DomainInterface *iface) {
         /* The parser refuses published ports on type='direct'. */
         wire_check(r, iface->type != INTERFACE_DIRECT || iface->n_ports == 0);
         iface->lease_address = get_str(r);
+        iface->lease_address6 = get_str(r);
 }
 
 static uint16_t get_u16_in_u32(WireReader *r) {

@@ -64,6 +64,7 @@ void domain_interface_done(DomainInterface *iface) {
         free(iface->target_dev);
         free(iface->guest_dev);
         free(iface->lease_address);
+        free(iface->lease_address6);
         ips_free(iface->ips, iface->n_ips);
         routes_free(iface->routes, iface->n_routes);
         ips_free(iface->host_ips, iface->n_host_ips);

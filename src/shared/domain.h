@@ -162,6 +162,8 @@ typedef struct DomainInterface {
          * network's DHCP server keeps for this interface's MAC (vivariumd
          * reserves it at start), NULL for none. */
         char *lease_address;
+        /* The same for IPv6: the address its DHCPv6 gives the MAC. */
+        char *lease_address6;
 } DomainInterface;
 
 /* <hostdev mode='capabilities' type=...>: a host resource handed to the

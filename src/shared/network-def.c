@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "network-def.h"
@@ -50,6 +52,7 @@ NetworkDef *network_def_free(NetworkDef *def) {
                 }
                 free(ip->ranges);
                 ARRAY_FOREACH(h, ip->hosts, ip->n_hosts) {
+                        free(h->id);
                         free(h->name);
                         free(h->ip);
                 }
@@ -144,6 +147,97 @@ static int netmask_to_prefix(const char *s, unsigned *ret) {
         return 0;
 }
 
+/* A DUID as libvirt takes it: hex digits and colons ("00:03:00:01:..."). */
+static bool duid_valid(const char *id) {
+        return *id && strspn(id, "0123456789abcdefABCDEF:") == strlen(id);
+}
+
+int network_duid_mac(const char *id, uint8_t ret[6]) {
+        uint8_t bytes[32];
+        size_t n = 0;
+
+        if (!id)
+                return -EINVAL;
+        /* hex bytes, each of one or two digits, between colons */
+        for (const char *s = id; *s;) {
+                char *end;
+                unsigned long v = strtoul(s, &end, 16);
+
+                if (end == s || end - s > 2 || n >= sizeof bytes)
+                        return -EINVAL;
+                bytes[n++] = (uint8_t) v;
+                s = end;
+                if (*s == ':')
+                        s++;
+                else if (*s)
+                        return -EINVAL;
+        }
+        /* RFC 8415: type 1 (DUID-LLT) and 3 (DUID-LL), hardware type 1 (Ethernet) */
+        if (n == 14 && bytes[0] == 0 && bytes[1] == 1 && bytes[2] == 0 && bytes[3] == 1) {
+                memcpy(ret, bytes + 8, 6);
+                return 0;
+        }
+        if (n == 10 && bytes[0] == 0 && bytes[1] == 3 && bytes[2] == 0 && bytes[3] == 1) {
+                memcpy(ret, bytes + 4, 6);
+                return 0;
+        }
+        return -EINVAL;
+}
+
+/* libvirt's rules: an IPv4 host is known by mac= or name=, an IPv6 one
+ * (DHCPv6 identifies a client by its DUID, not its MAC) by id= or name=;
+ * ip= always. */
+static int parse_dhcp_host(NetParser *p, xmlNode *c, NetworkIP *ip, const Addr *net) {
+        NetworkDhcpHost *h = XML_ARRAY_GROW(ip->hosts, ip->n_hosts);
+        _cleanup_free_ char *mac = NULL;
+        bool v6 = ip->family == AF_INET6;
+        Addr a;
+        int r;
+
+        if (!h)
+                return -ENOMEM;
+        if ((r = parse_addr(p, c, "ip", ip->family, &a, &h->ip)) < 0)
+                return r;
+        if (!addr_in_subnet(&a, net, ip->prefix))
+                return ERR(p, c, "ip", "DHCP host address '%s' is outside the network %s/%u", h->ip, ip->address,
+                           ip->prefix);
+        if ((r = xml_prop_opt(c, "mac", &mac)) < 0 || (r = xml_prop_opt(c, "id", &h->id)) < 0 ||
+            (r = xml_prop_opt(c, "name", &h->name)) < 0)
+                return r;
+        if (mac) {
+                if (v6)
+                        return ERR(p, c, "mac",
+                                   "Invalid to specify MAC address '%s' in an IPv6 static host definition: DHCPv6 knows a client by its DUID, give id= or name=",
+                                   mac);
+                if (mac_parse_string(mac, h->mac) < 0)
+                        return ERR(p, c, "mac", "'%s' is not a MAC address", mac);
+                if (h->mac[0] & 1)
+                        return ERR(p, c, "mac", "MAC address '%s' is a multicast address", mac);
+                h->has_mac = true;
+        }
+        if (h->id) {
+                if (!v6)
+                        return ERR(p, c, "id",
+                                   "id= (a DHCPv6 DUID) is for the hosts of an IPv6 <ip>; an IPv4 host takes mac= or name=");
+                if (!duid_valid(h->id))
+                        return ERR(p, c, "id", "DHCP host id '%s' is not a DUID: hex digits and ':' only", h->id);
+        }
+        if (v6 && !h->id && !h->name)
+                return ERR(p, c, NULL, "DHCPv6 host '%s' needs an id= (the client's DUID) or a name=", h->ip);
+        if (!v6 && !h->has_mac && !h->name)
+                return ERR(p, c, NULL, "DHCP host '%s' needs a mac= or a name=", h->ip);
+        for (size_t i = 0; i + 1 < ip->n_hosts; i++) {
+                const NetworkDhcpHost *o = &ip->hosts[i];
+                if (h->has_mac && o->has_mac && memcmp(o->mac, h->mac, 6) == 0)
+                        return ERR(p, c, "mac", "DHCP host MAC address '%s' is given twice", mac);
+                if (h->id && o->id && strcasecmp(o->id, h->id) == 0)
+                        return ERR(p, c, "id", "DHCP host id '%s' is given twice", h->id);
+                if (streq(o->ip, h->ip))
+                        return ERR(p, c, "ip", "DHCP host address '%s' is given twice", h->ip);
+        }
+        return 0;
+}
+
 static int parse_dhcp(NetParser *p, xmlNode *n, NetworkIP *ip, const Addr *net) {
         ip->dhcp = true;
         XML_FOREACH_ELEMENT(c, n) {
@@ -168,39 +262,9 @@ static int parse_dhcp(NetParser *p, xmlNode *n, NetworkIP *ip, const Addr *net) 
                                 return ERR(p, c, "end", "DHCP range end '%s' comes before its start '%s'",
                                            range->end, range->start);
                 } else if (xml_name_is(c, "host")) {
-                        NetworkDhcpHost *h = XML_ARRAY_GROW(ip->hosts, ip->n_hosts);
-                        _cleanup_free_ char *mac = NULL;
-                        Addr a;
-
-                        if (!h)
-                                return -ENOMEM;
-                        if ((r = parse_addr(p, c, "ip", ip->family, &a, &h->ip)) < 0)
-                                return r;
-                        if (!addr_in_subnet(&a, net, ip->prefix))
-                                return ERR(p, c, "ip", "DHCP host address '%s' is outside the network %s/%u",
-                                           h->ip, ip->address, ip->prefix);
-                        r = xml_prop_opt(c, "mac", &mac);
+                        r = parse_dhcp_host(p, c, ip, net);
                         if (r < 0)
                                 return r;
-                        if (mac) {
-                                if (mac_parse_string(mac, h->mac) < 0)
-                                        return ERR(p, c, "mac", "'%s' is not a MAC address", mac);
-                                if (h->mac[0] & 1)
-                                        return ERR(p, c, "mac", "MAC address '%s' is a multicast address", mac);
-                                h->has_mac = true;
-                        }
-                        r = xml_prop_opt(c, "name", &h->name);
-                        if (r < 0)
-                                return r;
-                        if (!h->has_mac && !h->name)
-                                return ERR(p, c, NULL, "DHCP host '%s' needs a mac= or a name=", h->ip);
-                        for (size_t i = 0; i + 1 < ip->n_hosts; i++) {
-                                const NetworkDhcpHost *o = &ip->hosts[i];
-                                if (h->has_mac && o->has_mac && memcmp(o->mac, h->mac, 6) == 0)
-                                        return ERR(p, c, "mac", "DHCP host MAC address '%s' is given twice", mac);
-                                if (streq(o->ip, h->ip))
-                                        return ERR(p, c, "ip", "DHCP host address '%s' is given twice", h->ip);
-                        }
                 }
         }
         return 0;
@@ -598,6 +662,7 @@ static void format_ip(XmlBuf *b, const NetworkIP *ip) {
                                 mac_format(h->mac, mac);
                                 xml_buf_printf(b, " mac='%s'", mac);
                         }
+                        xml_buf_attr(b, "id", h->id);
                         xml_buf_attr(b, "name", h->name);
                         xml_buf_attr(b, "ip", h->ip);
                         xml_buf_printf(b, "/>\n");

@@ -27,10 +27,17 @@ typedef struct NetworkDhcpRange {
 
 typedef struct NetworkDhcpHost {
         uint8_t mac[6];
-        bool has_mac;
+        bool has_mac;           /* IPv4 only (libvirt's rule) */
+        char *id;               /* IPv6 only: the client's DHCPv6 DUID, hex bytes "00:01:..."; NULL = none */
         char *name;             /* NULL = none */
         char *ip;
 } NetworkDhcpHost;
+
+/* The MAC address inside a DHCPv6 DUID of type 1 (link-layer address plus
+ * time) or 3 (link-layer address) over Ethernet, as ID is written in a
+ * <host id=...>: what tells which container a reservation by DUID is for.
+ * -EINVAL for another DUID (vendor, UUID, other hardware). */
+int network_duid_mac(const char *id, uint8_t ret[6]);
 
 typedef struct NetworkIP {
         int family;             /* AF_INET or AF_INET6 */
