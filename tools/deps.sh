@@ -21,7 +21,7 @@ VIVARIUM_TEST_DEPS=(
         umoci skopeo zstd jq podman conmon containerd runc
         openssh-server openssh-client
         cockpit-ws cockpit-bridge cockpit-system chromium chromium-driver python3-selenium
-        e2fsprogs qemu-utils
+        e2fsprogs qemu-utils dhcpcd-base
 )
 # Only tests/vm/run.sh (a Debian VM with systemd on pure cgroup v2 and autofs; run
 # by tools/test in CI): qemu, mmdebstrap for its image, e2fsprogs for its disks.

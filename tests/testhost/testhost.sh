@@ -121,7 +121,8 @@ testhost__package_of() {
 	local p
 	case $1 in
 	dnsmasq) p=dnsmasq-base ;;
-	dhcp_release) p=dnsmasq-utils ;;
+	dhcp_release | dhcp_release6) p=dnsmasq-utils ;;
+	dhcpcd) p=dhcpcd-base ;;
 	nft) p=nftables ;;
 	ip | bridge) p=iproute2 ;;
 	busybox) p=busybox-static ;;

@@ -1,0 +1,280 @@
+#!/bin/bash
+# Stateful DHCPv6 on a managed network (issue 19, libvirt parity), in a test
+# host with the installed build and real traffic inside its namespaces. A
+# real DHCPv6 client (dhcpcd -6, which asks only when the router
+# advertisements carry the managed flag) runs in the containers' network
+# namespaces and in a peer namespace on the bridge:
+# - net-define refuses libvirt's bad IPv6 <host>s with line, column and
+#   rule, writing nothing; net-dumpxml keeps <host id= name= ip=>;
+# - dnsmasq's configuration: dhcp-range=START,END,64 and enable-ra (no
+#   slaac), the <host> as dhcp-host id:DUID,NAME,[ADDR];
+# - a container gets the address the network keeps for its MAC (its client's
+#   DUID has no MAC in it), reaches the bridge from it through the
+#   anti-spoofing filter, while a made-up address of the same /64 does not;
+#   domifaddr and net-dhcp-leases show the lease with the container's MAC;
+#   destroy releases it;
+# - a container whose DUID a <host id=> names gets that address, and the
+#   filter lets it pass;
+# - net-update ip-dhcp-host (--parent-index of the IPv6 <ip>) adds and
+#   modifies a reservation live: the peer's client gets the new address;
+#   a bad <host> is refused and changes nothing.
+# dhcpcd is stopped by its PID (its pid file in the test host).
+# Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
+set -uo pipefail
+
+here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+# shellcheck source=tests/testhost/testhost.sh
+. "$here/testhost/testhost.sh"
+
+testhost_require vivariumd vivctl
+testhost_require_tools dnsmasq dhcp_release6 nft ip busybox dhcpcd
+
+# shellcheck source=tests/lib/check.sh
+. "$here/lib/check.sh"
+in_host() { testhost_run "$@"; }
+vivctl() { testhost_run vivctl "$@"; }
+leader_of() { in_host machinectl show "$1" -p Leader --value 2>/dev/null; }
+in_ct() { # NAME CMD...: in the container's network namespace
+	local leader
+	leader=$(leader_of "$1")
+	shift
+	in_host nsenter -t "${leader:-0}" -n "$@"
+}
+# reaches NAME ADDR: pings the bridge's address from ADDR
+reaches() { in_ct "$1" busybox ping6 -c 1 -W 2 -I "$2" fd68::1 >/dev/null 2>&1; }
+has_addr() { # NAME ADDR: the container's eth0 has ADDR
+	in_ct "$1" ip -6 -o addr show dev eth0 scope global 2>/dev/null | grep -q " $2/"
+}
+leases() { vivctl net-dhcp-leases vd6 2>&1; }
+lease_gone() { ! leases | grep -q "$1"; }
+
+work=$(mktemp -d /tmp/vt-dhcp6.XXXXXX)
+dhcpcd_jobs=()
+cleanup() {
+	local j f
+	for j in "${dhcpcd_jobs[@]}"; do
+		kill "$j" 2>/dev/null
+	done
+	# what the clients saw, when a check failed
+	if [ "$failures" -ne 0 ]; then
+		for f in "$work"/*.dhcpcd; do
+			[ -e "$f" ] || continue
+			echo "# $(basename "$f"):" >&2
+			tail -40 "$f" | sed 's/^/#  /' >&2
+		done
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+export TESTHOST_BIND="${TESTHOST_BIND:+$TESTHOST_BIND }$work"
+
+testhost_up "vt-d6-$$" "$build" "$work/install.log"
+testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0
+
+# dhcpcd: DHCPv6 only, asking for an address (IA_NA), with the DUID the
+# test writes in the test host's /var/lib/dhcpcd/duid before each run.
+cat >"$work/dhcpcd.conf" <<'EOF'
+ipv6only
+ia_na
+EOF
+# dhcpcd_start TAG DUID IFACE CMD-PREFIX...: dhcpcd in the background (-B),
+# run by CMD-PREFIX (in_ct NAME or an `ip netns exec`); its PID, read from
+# its pid file in the test host, goes to $work/TAG.pid
+dhcpcd_start() {
+	local tag=$1 duid=$2 iface=$3
+	shift 3
+	in_host sh -c "mkdir -p /var/lib/dhcpcd && echo '$duid' >/var/lib/dhcpcd/duid && rm -f /run/dhcpcd/$iface-6.pid"
+	"$@" dhcpcd -6 -B -d -f "$work/dhcpcd.conf" "$iface" >>"$work/$tag.dhcpcd" 2>&1 &
+	dhcpcd_jobs+=("$!")
+	if wait_for 600 in_host test -s "/run/dhcpcd/$iface-6.pid"; then
+		in_host cat "/run/dhcpcd/$iface-6.pid" >"$work/$tag.pid"
+	else
+		echo "# dhcpcd $tag wrote no pid file; its log:" >&2
+		sed 's/^/#  /' "$work/$tag.dhcpcd" >&2
+	fi
+}
+# dhcpcd_stop TAG: by its PID, waiting until it is gone
+dhcpcd_stop() {
+	local pid
+	pid=$(cat "$work/$1.pid" 2>/dev/null)
+	[ -n "$pid" ] || return 1
+	in_host kill "$pid"
+	wait_for 600 not in_host kill -0 "$pid"
+}
+
+# --- refused at define, naming what is wrong; nothing written
+bad_net() { # NAME DHCP-CHILD
+	cat >"$work/$1.xml" <<XML
+<network>
+  <name>$1</name>
+  <ip family='ipv6' address='fd69::1' prefix='64'>
+    <dhcp>
+      $2
+    </dhcp>
+  </ip>
+</network>
+XML
+	vivctl net-define "$work/$1.xml" 2>&1
+}
+out=$(bad_net vd6bad "<host mac='52:54:00:68:00:01' ip='fd69::5'/>")
+check "net-define refuses mac= in an IPv6 <host>, with where" \
+	contains "$out" "vd6bad.xml:5:13: Invalid to specify MAC address '52:54:00:68:00:01' in an IPv6 static host definition"
+check "... and writes nothing" not in_host test -e /etc/vivarium/networks/vd6bad.xml
+out=$(bad_net vd6bad "<host ip='fd69::5'/>")
+check "net-define refuses an IPv6 <host> with neither id= nor name=" \
+	contains "$out" "DHCPv6 host 'fd69::5' needs an id= (the client's DUID) or a name="
+out=$(bad_net vd6bad "<host id='00:03:00:01:52:54:00:68:00:01' ip='fd70::5'/>")
+check "net-define refuses a <host> address outside the network" \
+	contains "$out" "DHCP host address 'fd70::5' is outside the network fd69::1/64"
+out=$(bad_net vd6bad "<range start='fd69::10' end='fd69:0:0:1::10'/>")
+check "net-define refuses a range outside the prefix" \
+	contains "$out" "DHCP range end 'fd69:0:0:1::10' is outside the network fd69::1/64"
+out=$(bad_net vd6bad "<host id='00:03:00:01:52:54:00:68:00:01'/>")
+check "net-define refuses a <host> without ip=" contains "$out" "lacks the required attribute 'ip'"
+check "... none of them written" not in_host test -e /etc/vivarium/networks/vd6bad.xml
+
+# --- the network: IPv4 and stateful DHCPv6, a <host> by DUID (container
+# hb's MAC in a DUID-LL)
+cat >"$work/vd6.xml" <<'XML'
+<network>
+  <name>vd6</name>
+  <bridge name='vd6br0'/>
+  <ip address='10.68.0.1' prefix='24'>
+    <dhcp>
+      <range start='10.68.0.10' end='10.68.0.20'/>
+    </dhcp>
+  </ip>
+  <ip family='ipv6' address='fd68::1' prefix='64'>
+    <dhcp>
+      <range start='fd68::100' end='fd68::1ff'/>
+      <host id='00:03:00:01:52:54:00:68:00:0b' name='hb' ip='fd68::b'/>
+    </dhcp>
+  </ip>
+</network>
+XML
+out=$(vivctl net-define "$work/vd6.xml" 2>&1)
+check "net-define the network" contains "$out" "Network vd6 defined"
+out=$(vivctl net-dumpxml vd6 2>&1)
+check "net-dumpxml keeps the IPv6 <dhcp> with its <host id= name= ip=>" contains "$out" "  <ip family='ipv6' address='fd68::1' prefix='64'>
+    <dhcp>
+      <range start='fd68::100' end='fd68::1ff'/>
+      <host id='00:03:00:01:52:54:00:68:00:0b' name='hb' ip='fd68::b'/>
+    </dhcp>"
+out=$(vivctl net-start vd6 2>&1)
+check "net-start it" contains "$out" "Network vd6 started"
+conf=$(in_host cat /run/vivarium/networks/vd6.conf 2>&1)
+check "dnsmasq: the IPv6 range with its prefix (stateful, as libvirt)" contains "$conf" "dhcp-range=fd68::100,fd68::1ff,64"
+check "... router advertisements (managed flag)" contains "$conf" "enable-ra"
+check "... and no SLAAC" lacks "$conf" "slaac"
+hosts=$(in_host cat /run/vivarium/networks/vd6.dhcp-hosts 2>&1)
+check "dnsmasq: the <host> as id:DUID,NAME,[ADDR]" contains "$hosts" "id:00:03:00:01:52:54:00:68:00:0b,hb,[fd68::b]"
+
+in_host sh -e -c '
+ip netns add vd6peer
+ip link add vd6p0 type veth peer name vd6p1
+ip link set vd6p0 master vd6br0 up
+ip link set vd6p1 netns vd6peer
+ip -n vd6peer link set vd6p1 address 52:54:00:68:00:99
+ip -n vd6peer link set lo up
+ip -n vd6peer link set vd6p1 up'
+
+write_ct() { # NAME MAC
+	cat >"$work/$1.xml" <<XML
+<domain type='lxc'>
+  <name>$1</name>
+  <memory>102400</memory>
+  <os><type>exe</type><init>/bin/sh</init></os>
+  <devices>
+    <console type='pty'/>
+    <interface type='network'>
+      <mac address='$2'/>
+      <source network='vd6'/>
+    </interface>
+  </devices>
+</domain>
+XML
+}
+
+# --- a container gets the address the network keeps for its MAC; its
+# client's DUID (vendor-based) has no MAC in it
+write_ct ha 52:54:00:68:00:0a
+out=$(vivctl create "$work/ha.xml" 2>&1)
+check "create container ha on the network" contains "$out" "Domain ha created"
+res=$(in_host grep '^# vivarium ha ' /run/vivarium/networks/vd6.hosts 2>/dev/null)
+addr_a=$(awk '{print $6}' <<<"$res")
+check "the network reserves an address of its IPv6 range for ha's MAC ($addr_a)" \
+	grep -Eq '^fd68::1[0-9a-f]{2}$' <<<"$addr_a"
+check "... given to dnsmasq with its IPv4 one: MAC,ADDR4,[ADDR6]" \
+	in_host grep -Eq "^52:54:00:68:00:0a,10\.68\.0\.[0-9]+,\[$addr_a\]$" /run/vivarium/networks/vd6.hosts
+in_ct ha ip link set eth0 up
+dhcpcd_start ha 00:02:00:00:ab:11:0a:0a:0a:0a eth0 in_ct ha
+check "dhcpcd -6 in ha gets that address (after the RA's managed flag)" wait_for 900 has_addr ha "$addr_a"
+check "... and ha reaches the bridge from it through the anti-spoofing filter" wait_for 300 reaches ha "$addr_a"
+in_ct ha ip -6 addr add fd68::dead/64 dev eth0 nodad
+check "a made-up address of the same /64 does not reach it" not reaches ha fd68::dead
+out=$(vivctl domifaddr ha 2>&1)
+check "domifaddr shows the DHCPv6 lease" contains "$out" "ipv6         $addr_a/64"
+out=$(leases)
+check "net-dhcp-leases shows it with ha's MAC and its DUID" \
+	grep -Eq "52:54:00:68:00:0a +ipv6 +$addr_a/64 +.*00:02:00:00:ab:11:0a:0a:0a:0a" <<<"$out"
+check "stop ha's dhcpcd by its PID" dhcpcd_stop ha
+vivctl destroy ha >/dev/null 2>&1
+check "destroy releases the lease (dhcp_release6)" wait_for 600 lease_gone "$addr_a "
+check "... and the reservation" not in_host grep -q "52:54:00:68:00:0a" /run/vivarium/networks/vd6.hosts
+
+# --- a <host id=DUID> whose DUID has the container's MAC in it: that
+# address, allowed by the filter
+write_ct hb 52:54:00:68:00:0b
+out=$(vivctl create "$work/hb.xml" 2>&1)
+check "create container hb (its MAC in the <host id=>)" contains "$out" "Domain hb created"
+check "the network keeps the <host>'s address for hb" \
+	in_host grep -q '^# vivarium hb 52:54:00:68:00:0b 10\.68\.0\.[0-9]* fd68::b$' /run/vivarium/networks/vd6.hosts
+check "... without a MAC line of its own for it: dnsmasq finds hb by its DUID" \
+	not in_host grep -q '^52:54:00:68:00:0b,.*\[' /run/vivarium/networks/vd6.hosts
+in_ct hb ip link set eth0 up
+dhcpcd_start hb 00:03:00:01:52:54:00:68:00:0b eth0 in_ct hb
+check "dhcpcd -6 in hb (DUID-LL of its MAC) gets fd68::b" wait_for 900 has_addr hb fd68::b
+check "... and hb reaches the bridge from it" wait_for 300 reaches hb fd68::b
+out=$(vivctl domifaddr hb 2>&1)
+check "domifaddr shows hb's lease" contains "$out" "ipv6         fd68::b/64"
+check "stop hb's dhcpcd by its PID" dhcpcd_stop hb
+vivctl destroy hb >/dev/null 2>&1
+
+# --- net-update ip-dhcp-host of the IPv6 <ip> (parent index 1), live: the
+# peer's client (DUID-LL of its MAC) gets the new reservation
+peer_addr() { in_host ip -n vd6peer -6 -o addr show dev vd6p1 scope global 2>/dev/null | grep -q " $1/"; }
+out=$(vivctl net-update vd6 add ip-dhcp-host "<host id='00:03:00:01:52:54:00:68:00:99' ip='fd68::99'/>" \
+	--parent-index 1 --live --config 2>&1)
+check "net-update add an IPv6 <host id=> live and in the config" \
+	contains "$out" "Updated network vd6 persistent config and live state"
+check "... in dnsmasq's hosts" \
+	in_host grep -qx "id:00:03:00:01:52:54:00:68:00:99,\[fd68::99\]" /run/vivarium/networks/vd6.dhcp-hosts
+dhcpcd_start peer 00:03:00:01:52:54:00:68:00:99 vd6p1 in_host ip netns exec vd6peer
+check "the peer's dhcpcd gets the added reservation" wait_for 900 peer_addr fd68::99
+check "stop the peer's dhcpcd by its PID" dhcpcd_stop peer
+out=$(vivctl net-update vd6 modify ip-dhcp-host "<host id='00:03:00:01:52:54:00:68:00:99' ip='fd68::98'/>" \
+	--parent-index 1 --live --config 2>&1)
+check "net-update modify it (found by its id=)" contains "$out" "Updated network vd6 persistent config and live state"
+check "... net-dumpxml shows the new address" contains "$(vivctl net-dumpxml vd6 2>&1)" \
+	"<host id='00:03:00:01:52:54:00:68:00:99' ip='fd68::98'/>"
+# a new client of that DUID (no lease of dhcpcd's own to confirm)
+in_host ip -n vd6peer -6 addr flush dev vd6p1 scope global
+in_host rm -f /var/lib/dhcpcd/vd6p1.lease6
+dhcpcd_start peer 00:03:00:01:52:54:00:68:00:99 vd6p1 in_host ip netns exec vd6peer
+check "the peer's dhcpcd, asking again, gets the modified address" wait_for 900 peer_addr fd68::98
+check "stop the peer's dhcpcd by its PID" dhcpcd_stop peer
+
+before=$(in_host cat /etc/vivarium/networks/vd6.xml 2>&1)
+out=$(vivctl net-update vd6 add ip-dhcp-host "<host mac='52:54:00:68:00:77' ip='fd68::77'/>" \
+	--parent-index 1 --live --config 2>&1)
+check "net-update refuses mac= in an IPv6 <host>" contains "$out" "Invalid to specify MAC address '52:54:00:68:00:77' in an IPv6 static host definition"
+out=$(vivctl net-update vd6 add ip-dhcp-host "<host name='x' ip='fd70::77'/>" --parent-index 1 --config 2>&1)
+check "net-update refuses an address outside the IPv6 network" contains "$out" "is outside the network fd68::1/64"
+check "... the stored definition unchanged" same "$(in_host cat /etc/vivarium/networks/vd6.xml 2>&1)" "$before"
+
+in_host ip netns del vd6peer >/dev/null 2>&1
+vivctl net-destroy vd6 >/dev/null 2>&1
+vivctl net-undefine vd6 >/dev/null 2>&1
+
+echo "1..$n"
+[ "$failures" -eq 0 ]
