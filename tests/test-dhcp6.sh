@@ -86,7 +86,7 @@ dhcpcd_start() {
 	in_host sh -c "mkdir -p /var/lib/dhcpcd && echo '$duid' >/var/lib/dhcpcd/duid && rm -f /run/dhcpcd/$iface-6.pid"
 	"$@" dhcpcd -6 -B -d -f "$work/dhcpcd.conf" "$iface" >>"$work/$tag.dhcpcd" 2>&1 &
 	dhcpcd_jobs+=("$!")
-	if wait_for 600 in_host test -s "/run/dhcpcd/$iface-6.pid"; then
+	if wait_until 60 in_host test -s "/run/dhcpcd/$iface-6.pid"; then
 		in_host cat "/run/dhcpcd/$iface-6.pid" >"$work/$tag.pid"
 	else
 		echo "# dhcpcd $tag wrote no pid file; its log:" >&2
@@ -99,7 +99,7 @@ dhcpcd_stop() {
 	pid=$(cat "$work/$1.pid" 2>/dev/null)
 	[ -n "$pid" ] || return 1
 	in_host kill "$pid"
-	wait_for 600 not in_host kill -0 "$pid"
+	wait_until 60 not in_host kill -0 "$pid"
 }
 
 # --- refused at define, naming what is wrong; nothing written
@@ -208,8 +208,8 @@ check "... given to dnsmasq with its IPv4 one: MAC,ADDR4,[ADDR6]" \
 	in_host grep -Eq "^52:54:00:68:00:0a,10\.68\.0\.[0-9]+,\[$addr_a\]$" /run/vivarium/networks/vd6.hosts
 in_ct ha ip link set eth0 up
 dhcpcd_start ha 00:02:00:00:ab:11:0a:0a:0a:0a eth0 in_ct ha
-check "dhcpcd -6 in ha gets that address (after the RA's managed flag)" wait_for 900 has_addr ha "$addr_a"
-check "... and ha reaches the bridge from it through the anti-spoofing filter" wait_for 300 reaches ha "$addr_a"
+check "dhcpcd -6 in ha gets that address (after the RA's managed flag)" wait_until 120 has_addr ha "$addr_a"
+check "... and ha reaches the bridge from it through the anti-spoofing filter" wait_until 60 reaches ha "$addr_a"
 in_ct ha ip -6 addr add fd68::dead/64 dev eth0 nodad
 check "a made-up address of the same /64 does not reach it" not reaches ha fd68::dead
 out=$(vivctl domifaddr ha 2>&1)
@@ -219,7 +219,7 @@ check "net-dhcp-leases shows it with ha's MAC and its DUID" \
 	grep -Eq "52:54:00:68:00:0a +ipv6 +$addr_a/64 +.*00:02:00:00:ab:11:0a:0a:0a:0a" <<<"$out"
 check "stop ha's dhcpcd by its PID" dhcpcd_stop ha
 vivctl destroy ha >/dev/null 2>&1
-check "destroy releases the lease (dhcp_release6)" wait_for 600 lease_gone "$addr_a "
+check "destroy releases the lease (dhcp_release6)" wait_until 60 lease_gone "$addr_a "
 check "... and the reservation" not in_host grep -q "52:54:00:68:00:0a" /run/vivarium/networks/vd6.hosts
 
 # --- a <host id=DUID> whose DUID has the container's MAC in it: that
@@ -233,8 +233,8 @@ check "... without a MAC line of its own for it: dnsmasq finds hb by its DUID" \
 	not in_host grep -q '^52:54:00:68:00:0b,.*\[' /run/vivarium/networks/vd6.hosts
 in_ct hb ip link set eth0 up
 dhcpcd_start hb 00:03:00:01:52:54:00:68:00:0b eth0 in_ct hb
-check "dhcpcd -6 in hb (DUID-LL of its MAC) gets fd68::b" wait_for 900 has_addr hb fd68::b
-check "... and hb reaches the bridge from it" wait_for 300 reaches hb fd68::b
+check "dhcpcd -6 in hb (DUID-LL of its MAC) gets fd68::b" wait_until 120 has_addr hb fd68::b
+check "... and hb reaches the bridge from it" wait_until 60 reaches hb fd68::b
 out=$(vivctl domifaddr hb 2>&1)
 check "domifaddr shows hb's lease" contains "$out" "ipv6         fd68::b/64"
 check "stop hb's dhcpcd by its PID" dhcpcd_stop hb
@@ -250,7 +250,7 @@ check "net-update add an IPv6 <host id=> live and in the config" \
 check "... in dnsmasq's hosts" \
 	in_host grep -qx "id:00:03:00:01:52:54:00:68:00:99,\[fd68::99\]" /run/vivarium/networks/vd6.dhcp-hosts
 dhcpcd_start peer 00:03:00:01:52:54:00:68:00:99 vd6p1 in_host ip netns exec vd6peer
-check "the peer's dhcpcd gets the added reservation" wait_for 900 peer_addr fd68::99
+check "the peer's dhcpcd gets the added reservation" wait_until 120 peer_addr fd68::99
 check "stop the peer's dhcpcd by its PID" dhcpcd_stop peer
 out=$(vivctl net-update vd6 modify ip-dhcp-host "<host id='00:03:00:01:52:54:00:68:00:99' ip='fd68::98'/>" \
 	--parent-index 1 --live --config 2>&1)
@@ -261,7 +261,7 @@ check "... net-dumpxml shows the new address" contains "$(vivctl net-dumpxml vd6
 in_host ip -n vd6peer -6 addr flush dev vd6p1 scope global
 in_host rm -f /var/lib/dhcpcd/vd6p1.lease6
 dhcpcd_start peer 00:03:00:01:52:54:00:68:00:99 vd6p1 in_host ip netns exec vd6peer
-check "the peer's dhcpcd, asking again, gets the modified address" wait_for 900 peer_addr fd68::98
+check "the peer's dhcpcd, asking again, gets the modified address" wait_until 120 peer_addr fd68::98
 check "stop the peer's dhcpcd by its PID" dhcpcd_stop peer
 
 before=$(in_host cat /etc/vivarium/networks/vd6.xml 2>&1)
