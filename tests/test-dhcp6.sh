@@ -12,7 +12,7 @@
 #   DUID has no MAC in it), reaches the bridge from it through the
 #   anti-spoofing filter, while a made-up address of the same /64 does not;
 #   domifaddr and net-dhcp-leases show the lease with the container's MAC;
-#   destroy releases it;
+#   a port it publishes is forwarded to that address; destroy releases it;
 # - a container whose DUID a <host id=> names gets that address, and the
 #   filter lets it pass;
 # - net-update ip-dhcp-host (--parent-index of the IPv6 <ip>) adds and
@@ -178,9 +178,9 @@ ip -n vd6peer link set vd6p1 address 52:54:00:68:00:99
 ip -n vd6peer link set lo up
 ip -n vd6peer link set vd6p1 up'
 
-write_ct() { # NAME MAC
+write_ct() { # NAME MAC [EXTRA]: EXTRA in the interface
 	cat >"$work/$1.xml" <<XML
-<domain type='lxc'>
+<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
   <name>$1</name>
   <memory>102400</memory>
   <os><type>exe</type><init>/bin/sh</init></os>
@@ -189,6 +189,7 @@ write_ct() { # NAME MAC
     <interface type='network'>
       <mac address='$2'/>
       <source network='vd6'/>
+      ${3:-}
     </interface>
   </devices>
 </domain>
@@ -197,7 +198,7 @@ XML
 
 # --- a container gets the address the network keeps for its MAC; its
 # client's DUID (vendor-based) has no MAC in it
-write_ct ha 52:54:00:68:00:0a
+write_ct ha 52:54:00:68:00:0a "<vivarium:port host='8068' container='80'/>"
 out=$(vivctl create "$work/ha.xml" 2>&1)
 check "create container ha on the network" contains "$out" "Domain ha created"
 res=$(in_host grep '^# vivarium ha ' /run/vivarium/networks/vd6.hosts 2>/dev/null)
@@ -206,6 +207,8 @@ check "the network reserves an address of its IPv6 range for ha's MAC ($addr_a)"
 	grep -Eq '^fd68::1[0-9a-f]{2}$' <<<"$addr_a"
 check "... given to dnsmasq with its IPv4 one: MAC,ADDR4,[ADDR6]" \
 	in_host grep -Eq "^52:54:00:68:00:0a,10\.68\.0\.[0-9]+,\[$addr_a\]$" /run/vivarium/networks/vd6.hosts
+rules=$(in_host nft list table inet "vivarium-ports-$(vivctl domuuid ha 2>/dev/null | head -1)" 2>&1)
+check "... and a port it publishes goes to that address" contains "$rules" "dnat ip6 to [$addr_a]:80"
 in_ct ha ip link set eth0 up
 dhcpcd_start ha 00:02:00:00:ab:11:0a:0a:0a:0a eth0 in_ct ha
 check "dhcpcd -6 in ha gets that address (after the RA's managed flag)" wait_until 120 has_addr ha "$addr_a"
