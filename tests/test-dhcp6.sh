@@ -169,6 +169,25 @@ check "... and no SLAAC" lacks "$conf" "slaac"
 hosts=$(in_host cat /run/vivarium/networks/vd6.dhcp-hosts 2>&1)
 check "dnsmasq: the <host> as id:DUID,NAME,[ADDR]" contains "$hosts" "id:00:03:00:01:52:54:00:68:00:0b,hb,[fd68::b]"
 
+# hosts without a range: libvirt's static DHCPv6 (no SLAAC either)
+cat >"$work/vd6s.xml" <<'XML'
+<network>
+  <name>vd6s</name>
+  <bridge name='vd6br1'/>
+  <ip family='ipv6' address='fd67::1' prefix='64'>
+    <dhcp>
+      <host name='web' ip='fd67::5'/>
+    </dhcp>
+  </ip>
+</network>
+XML
+out=$(vivctl net-create "$work/vd6s.xml" 2>&1)
+check "net-create a network with IPv6 <host>s and no range (dnsmasq takes it)" contains "$out" "Network vd6s created"
+check "... dnsmasq: static DHCPv6 for the /64" \
+	contains "$(in_host cat /run/vivarium/networks/vd6s.conf 2>&1)" "dhcp-range=fd67::,static,64"
+check "... the <host> by name: NAME,[ADDR]" in_host grep -qx "web,\[fd67::5\]" /run/vivarium/networks/vd6s.dhcp-hosts
+vivctl net-destroy vd6s >/dev/null 2>&1
+
 in_host sh -e -c '
 ip netns add vd6peer
 ip link add vd6p0 type veth peer name vd6p1

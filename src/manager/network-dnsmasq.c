@@ -272,16 +272,20 @@ static int write_config(Networks *ns, const NetworkDef *def, bool fresh_hosts, c
 
         ARRAY_FOREACH(ip, def->ips, def->n_ips) {
                 if (ip->family == AF_INET6 && ip->prefix == 64 && !(ip->dhcp && ip->n_ranges > 0)) {
-                        /* No DHCPv6: router advertisements alone, so that
+                        /* No range: router advertisements alone, so that
                          * guests autoconfigure an address (SLAAC) and a
-                         * default route. */
+                         * default route; with <host>s (libvirt's static
+                         * DHCPv6) they carry the managed flag instead, and
+                         * dnsmasq gives the hosts' addresses only. */
+                        bool static_hosts6 = ip->dhcp && ip->n_hosts > 0;
                         struct in6_addr net;
                         char prefix[INET6_ADDRSTRLEN];
 
                         if (inet_pton(AF_INET6, ip->address, &net) == 1) {
                                 memset(net.s6_addr + 8, 0, 8);
                                 if (inet_ntop(AF_INET6, &net, prefix, sizeof prefix)) {
-                                        fprintf(f, "dhcp-range=%s,ra-only,64\n", prefix);
+                                        fprintf(f, "dhcp-range=%s,%s,64\n", prefix,
+                                                static_hosts6 ? "static" : "ra-only");
                                         ra = true;
                                 }
                         }
