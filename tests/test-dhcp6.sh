@@ -31,15 +31,8 @@ testhost_require_tools dnsmasq dhcp_release6 nft ip busybox dhcpcd
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
-in_host() { testhost_run "$@"; }
-vivctl() { testhost_run vivctl "$@"; }
-leader_of() { in_host machinectl show "$1" -p Leader --value 2>/dev/null; }
-in_ct() { # NAME CMD...: in the container's network namespace
-	local leader
-	leader=$(leader_of "$1")
-	shift
-	in_host nsenter -t "${leader:-0}" -n "$@"
-}
+# shellcheck source=tests/lib/net-peer.sh
+. "$here/lib/net-peer.sh"
 # reaches NAME ADDR: pings the bridge's address from ADDR
 reaches() { in_ct "$1" busybox ping6 -c 1 -W 2 -I "$2" fd68::1 >/dev/null 2>&1; }
 has_addr() { # NAME ADDR: the container's eth0 has ADDR
@@ -188,31 +181,17 @@ check "... dnsmasq: static DHCPv6 for the /64" \
 check "... the <host> by name: NAME,[ADDR]" in_host grep -qx "web,\[fd67::5\]" /run/vivarium/networks/vd6s.dhcp-hosts
 vivctl net-destroy vd6s >/dev/null 2>&1
 
+# a peer namespace on the bridge, its MAC in the DUID-LL of its client
+bridge_peer vd6peer vd6br0 vd6p
 in_host sh -e -c '
-ip netns add vd6peer
-ip link add vd6p0 type veth peer name vd6p1
-ip link set vd6p0 master vd6br0 up
-ip link set vd6p1 netns vd6peer
+ip -n vd6peer link set vd6p1 down
 ip -n vd6peer link set vd6p1 address 52:54:00:68:00:99
-ip -n vd6peer link set lo up
 ip -n vd6peer link set vd6p1 up'
 
-write_ct() { # NAME MAC [EXTRA]: EXTRA in the interface
-	cat >"$work/$1.xml" <<XML
-<domain type='lxc' xmlns:vivarium='http://vivarium.org/schemas/domain/1'>
-  <name>$1</name>
-  <memory>102400</memory>
-  <os><type>exe</type><init>/bin/sh</init></os>
-  <devices>
-    <console type='pty'/>
-    <interface type='network'>
-      <mac address='$2'/>
-      <source network='vd6'/>
-      ${3:-}
-    </interface>
-  </devices>
-</domain>
-XML
+write_ct() { # NAME MAC [LINE...]: on network vd6, LINEs in the interface
+	local name=$1 mac=$2
+	shift 2
+	ct_xml "$name" network "network='vd6'" "<mac address='$mac'/>" "$@"
 }
 
 # --- a container gets the address the network keeps for its MAC; its
