@@ -129,8 +129,6 @@ static bool lease_held_by_other(const char *leases, uint32_t addr, const uint8_t
 
 static bool address_taken(Network *n, const NetworkDef *def, uint32_t addr, const uint8_t mac[6],
                           const char *leases, time_t now) {
-        Manager *m = n->owner->manager;
-
         ARRAY_FOREACH(ip, def->ips, def->n_ips) {
                 if (ip->family != AF_INET)
                         continue;
@@ -143,19 +141,31 @@ static bool address_taken(Network *n, const NetworkDef *def, uint32_t addr, cons
         ARRAY_FOREACH(res, n->reservations, n->n_reservations)
                 if (res->addr == addr)
                         return true;
-        /* An address a running container configures itself with <ip>. */
-        for (Container *c = m->containers; c; c = c->next) {
+        struct in_addr a = { .s_addr = htonl(addr) };
+        if (network_address_configured(n, AF_INET, &a))
+                return true;
+        return lease_held_by_other(leases, addr, mac, now);
+}
+
+bool network_address_configured(Network *n, int family, const void *addr) {
+        size_t len = family == AF_INET ? sizeof(struct in_addr) : sizeof(struct in6_addr);
+
+        for (Container *c = n->owner->manager->containers; c; c = c->next) {
                 if (!c->live || !container_is_active(c))
                         continue;
                 ARRAY_FOREACH(iface, c->live->interfaces, c->live->n_interfaces) {
                         if (iface->type != INTERFACE_NETWORK || !streq_ptr(iface->source, n->name))
                                 continue;
-                        ARRAY_FOREACH(dip, iface->ips, iface->n_ips)
-                                if (dip->family == AF_INET && ip4(dip->address) == addr)
+                        ARRAY_FOREACH(dip, iface->ips, iface->n_ips) {
+                                uint8_t have[16];
+
+                                if (dip->family == family && inet_pton(family, dip->address, have) == 1 &&
+                                    memcmp(have, addr, len) == 0)
                                         return true;
+                        }
                 }
         }
-        return lease_held_by_other(leases, addr, mac, now);
+        return false;
 }
 
 /* The IPv4 address to reserve for MAC: 0 with *ret_static set when a

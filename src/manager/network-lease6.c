@@ -144,7 +144,6 @@ static int held_by_other(const Lease6 *l, void *userdata) {
 
 static bool address6_taken(Network *n, const NetworkDef *def, const struct in6_addr *a, const uint8_t mac[6],
                            const char *leases) {
-        Manager *m = n->owner->manager;
         LeaseHeld held = { .addr = *a, .mac = mac, .now = time(NULL) };
 
         ARRAY_FOREACH(ip, def->ips, def->n_ips) {
@@ -159,18 +158,8 @@ static bool address6_taken(Network *n, const NetworkDef *def, const struct in6_a
         ARRAY_FOREACH(res, n->reservations, n->n_reservations)
                 if (res->has_addr6 && memcmp(&res->addr6, a, sizeof *a) == 0)
                         return true;
-        /* An address a running container configures itself with <ip>. */
-        for (Container *c = m->containers; c; c = c->next) {
-                if (!c->live || !container_is_active(c))
-                        continue;
-                ARRAY_FOREACH(iface, c->live->interfaces, c->live->n_interfaces) {
-                        if (iface->type != INTERFACE_NETWORK || !streq_ptr(iface->source, n->name))
-                                continue;
-                        ARRAY_FOREACH(dip, iface->ips, iface->n_ips)
-                                if (dip->family == AF_INET6 && addr6_eq_text(a, dip->address))
-                                        return true;
-                }
-        }
+        if (network_address_configured(n, AF_INET6, a))
+                return true;
         return foreach_lease6(leases, held_by_other, &held) > 0;
 }
 

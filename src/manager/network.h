@@ -217,6 +217,9 @@ void network_reservations_clear(Network *n);
 /* SIGHUP to the network's dnsmasq: its hosts files again (logs a failure). */
 void network_reload_dnsmasq(Network *n);
 void networks_adopt_reservations(Manager *m);
+/* ADDR (struct in_addr or in6_addr of FAMILY) is an <ip> of a running
+ * container's interface on N: never one to give by DHCP. */
+bool network_address_configured(Network *n, int family, const void *addr);
 
 /* network-lease6.c: DHCPv6 */
 /* The addresses in an IPv6 range (-EINVAL for a range that is not IPv6). */
