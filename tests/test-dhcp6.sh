@@ -135,6 +135,7 @@ cat >"$work/vd6.xml" <<'XML'
   <ip address='10.68.0.1' prefix='24'>
     <dhcp>
       <range start='10.68.0.10' end='10.68.0.20'/>
+      <host mac='52:54:00:68:00:0c' ip='10.68.0.15'/>
     </dhcp>
   </ip>
   <ip family='ipv6' address='fd68::1' prefix='64'>
@@ -240,6 +241,29 @@ out=$(vivctl domifaddr hb 2>&1)
 check "domifaddr shows hb's lease" contains "$out" "ipv6         fd68::b/64"
 check "stop hb's dhcpcd by its PID" dhcpcd_stop hb
 vivctl destroy hb >/dev/null 2>&1
+
+# --- an interface that the network's IPv4 <host mac=> names: dnsmasq has
+# two lines for its MAC, the static IPv4 one and the container's DHCPv6
+# reservation, and takes each for its own family
+write_ct hc 52:54:00:68:00:0c
+out=$(vivctl create "$work/hc.xml" 2>&1)
+check "create container hc (an IPv4 <host mac=> names its MAC)" contains "$out" "Domain hc created"
+res=$(in_host grep '^# vivarium hc ' /run/vivarium/networks/vd6.hosts 2>/dev/null)
+addr_c=$(awk '{print $6}' <<<"$res")
+check "the network reserves an IPv6 address of its range for hc ($addr_c) beside the static 10.68.0.15" \
+	grep -Eq '^fd68::1[0-9a-f]{2}$' <<<"$addr_c"
+check "... dnsmasq: MAC,[ADDR6] in the containers' hosts" \
+	in_host grep -qx "52:54:00:68:00:0c,\[$addr_c\]" /run/vivarium/networks/vd6.hosts
+check "... and MAC,ADDR4 among the network's <host>s" \
+	in_host grep -qx "52:54:00:68:00:0c,10.68.0.15" /run/vivarium/networks/vd6.dhcp-hosts
+in_ct hc ip link set eth0 up
+lease4=$(dhcp hc /tmp/vt-hc4.lease)
+check "hc's DHCPv4 gets the static 10.68.0.15 ($lease4)" same "$lease4" "10.68.0.15"
+dhcpcd_start hc 00:02:00:00:ab:11:0c:0c:0c:0c eth0 in_ct hc
+check "dhcpcd -6 in hc gets its reserved IPv6 address" wait_until 120 has_addr hc "$addr_c"
+check "... and hc reaches the bridge from it" wait_until 60 reaches hc "$addr_c"
+check "stop hc's dhcpcd by its PID" dhcpcd_stop hc
+vivctl destroy hc >/dev/null 2>&1
 
 # --- net-update ip-dhcp-host of the IPv6 <ip> (parent index 1), live: the
 # peer's client (DUID-LL of its MAC) gets the new reservation
