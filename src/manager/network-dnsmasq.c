@@ -271,21 +271,23 @@ static int write_config(Networks *ns, const NetworkDef *def, bool fresh_hosts, c
         write_dns(f, def);
 
         ARRAY_FOREACH(ip, def->ips, def->n_ips) {
-                if (ip->family == AF_INET6 && ip->prefix == 64 && !(ip->dhcp && ip->n_ranges > 0)) {
+                bool static_hosts6 = ip->family == AF_INET6 && ip->dhcp && ip->n_hosts > 0;
+                if (ip->family == AF_INET6 && !(ip->dhcp && ip->n_ranges > 0) && (ip->prefix == 64 || static_hosts6)) {
                         /* No range: router advertisements alone, so that
-                         * guests autoconfigure an address (SLAAC) and a
-                         * default route; with <host>s (libvirt's static
-                         * DHCPv6) they carry the managed flag instead, and
-                         * dnsmasq gives the hosts' addresses only. */
-                        bool static_hosts6 = ip->dhcp && ip->n_hosts > 0;
+                         * guests autoconfigure an address (SLAAC, a /64
+                         * only) and a default route; with <host>s (libvirt's
+                         * static DHCPv6, any prefix) they carry the managed
+                         * flag instead, and dnsmasq gives the hosts'
+                         * addresses only. */
                         struct in6_addr net;
                         char prefix[INET6_ADDRSTRLEN];
 
-                        if (inet_pton(AF_INET6, ip->address, &net) == 1) {
-                                memset(net.s6_addr + 8, 0, 8);
+                        if (inet_pton(AF_INET6, ip->address, &net) == 1 && ip->prefix <= 128) {
+                                for (unsigned bit = ip->prefix; bit < 128; bit++)
+                                        net.s6_addr[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
                                 if (inet_ntop(AF_INET6, &net, prefix, sizeof prefix)) {
-                                        fprintf(f, "dhcp-range=%s,%s,64\n", prefix,
-                                                static_hosts6 ? "static" : "ra-only");
+                                        fprintf(f, "dhcp-range=%s,%s,%u\n", prefix,
+                                                static_hosts6 ? "static" : "ra-only", ip->prefix);
                                         ra = true;
                                 }
                         }

@@ -66,6 +66,16 @@ static bool section_needs_restart(UpdateSection section) {
         return section == SECTION_DHCP_RANGE || section == SECTION_DNS_TXT || section == SECTION_DNS_SRV;
 }
 
+/* Whether an IPv6 <ip> went from no <host>s to some, or back: its
+ * dhcp-range line (ra-only or static) follows that, and dnsmasq reads it at
+ * start only. */
+static bool hosts6_crossed_zero(const NetworkDef *old, const NetworkDef *new) {
+        for (size_t i = 0; i < old->n_ips && i < new->n_ips; i++)
+                if (old->ips[i].family == AF_INET6 && (old->ips[i].n_hosts > 0) != (new->ips[i].n_hosts > 0))
+                        return true;
+        return false;
+}
+
 static int parse_command(const char *s, UpdateCommand *ret) {
         if (streq(s, "add") || streq(s, "add-last"))
                 *ret = UPDATE_ADD_LAST;
@@ -570,13 +580,14 @@ static int updated_copy(const NetworkDef *def, UpdateCommand cmd, UpdateSection 
 static int apply_live(Network *n, NetworkDef *live, UpdateSection section, sd_bus_error *error) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         NetworkDef *old = n->live;
+        bool restart = section_needs_restart(section) ||
+                       (section == SECTION_DHCP_HOST && hosts6_crossed_zero(old, live));
         int r;
 
         n->live = live;
         r = network_save_live(n);
         if (r >= 0 && n->has_dnsmasq)
-                r = section_needs_restart(section) ? dnsmasq_rewrite_config(n->owner, live)
-                                                   : dnsmasq_write_static_hosts(n->owner, live);
+                r = restart ? dnsmasq_rewrite_config(n->owner, live) : dnsmasq_write_static_hosts(n->owner, live);
         if (r < 0) {
                 n->live = old;
                 (void) network_save_live(n);
@@ -586,7 +597,7 @@ static int apply_live(Network *n, NetworkDef *live, UpdateSection section, sd_bu
         network_def_free(old);
         if (!n->has_dnsmasq)
                 return 0;
-        if (!section_needs_restart(section)) {
+        if (!restart) {
                 network_reload_dnsmasq(n);
                 return 0;
         }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,31 +148,47 @@ static int netmask_to_prefix(const char *s, unsigned *ret) {
         return 0;
 }
 
-/* A DUID as libvirt takes it: hex digits and colons ("00:03:00:01:..."). */
+/* A DUID as libvirt writes it: bytes of one or two hex digits between
+ * colons ("00:03:00:01:..."), at most 130 (RFC 8415: a type and 128
+ * bytes); their count in *ret_n, the bytes in RET (room for 130). */
+static int duid_parse(const char *id, uint8_t ret[static 130], size_t *ret_n) {
+        size_t n = 0;
+
+        if (!id || !*id)
+                return -EINVAL;
+        for (const char *s = id;;) {
+                if (!isxdigit((unsigned char) s[0]) || n >= 130)
+                        return -EINVAL;
+                /* not strtoul: it would take a sign, spaces and "0x" */
+                size_t len = isxdigit((unsigned char) s[1]) ? 2 : 1;
+                char byte[3] = { s[0], len == 2 ? s[1] : 0, 0 };
+
+                ret[n++] = (uint8_t) strtoul(byte, NULL, 16);
+                s += len;
+                if (!*s)
+                        break;
+                if (*s != ':' || !s[1])
+                        return -EINVAL;
+                s++;
+        }
+        *ret_n = n;
+        return 0;
+}
+
+/* What duid_parse() takes, of two bytes at least (a DUID's type). */
 static bool duid_valid(const char *id) {
-        return *id && strspn(id, "0123456789abcdefABCDEF:") == strlen(id);
+        uint8_t bytes[130];
+        size_t n;
+
+        return duid_parse(id, bytes, &n) >= 0 && n >= 2;
 }
 
 int network_duid_mac(const char *id, uint8_t ret[6]) {
-        uint8_t bytes[32];
+        uint8_t bytes[130];
         size_t n = 0;
 
-        if (!id)
+        if (duid_parse(id, bytes, &n) < 0)
                 return -EINVAL;
-        /* hex bytes, each of one or two digits, between colons */
-        for (const char *s = id; *s;) {
-                char *end;
-                unsigned long v = strtoul(s, &end, 16);
-
-                if (end == s || end - s > 2 || n >= sizeof bytes)
-                        return -EINVAL;
-                bytes[n++] = (uint8_t) v;
-                s = end;
-                if (*s == ':')
-                        s++;
-                else if (*s)
-                        return -EINVAL;
-        }
         /* RFC 8415: type 1 (DUID-LLT) and 3 (DUID-LL), hardware type 1 (Ethernet) */
         if (n == 14 && bytes[0] == 0 && bytes[1] == 1 && bytes[2] == 0 && bytes[3] == 1) {
                 memcpy(ret, bytes + 8, 6);
@@ -220,7 +237,7 @@ static int parse_dhcp_host(NetParser *p, xmlNode *c, NetworkIP *ip, const Addr *
                         return ERR(p, c, "id",
                                    "id= (a DHCPv6 DUID) is for the hosts of an IPv6 <ip>; an IPv4 host takes mac= or name=");
                 if (!duid_valid(h->id))
-                        return ERR(p, c, "id", "DHCP host id '%s' is not a DUID: hex digits and ':' only", h->id);
+                        return ERR(p, c, "id", "DHCP host id '%s' is not a DUID: bytes of one or two hex digits between ':', two at least", h->id);
         }
         if (v6 && !h->id && !h->name)
                 return ERR(p, c, NULL, "DHCPv6 host '%s' needs an id= (the client's DUID) or a name=", h->ip);
