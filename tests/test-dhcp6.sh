@@ -214,6 +214,15 @@ check "net-create a /80 network with an IPv6 <host>" contains "$out" "Network vd
 check "... dnsmasq: static DHCPv6 for the /80" \
 	contains "$(in_host cat /run/vivarium/networks/vd6p.conf 2>&1)" "dhcp-range=fd66:0:0:1::,static,80"
 check "... and dnsmasq runs with it" wait_until 60 in_host systemctl -q is-active vivarium-dnsmasq-vd6p.service
+# a container named by the <host name=> with two interfaces on the network:
+# the host's address goes to one of them only
+ct_xml web network "network='vd6p'" "<mac address='52:54:00:66:00:01'/>" "</interface>" \
+	"<interface type='network'>" "<source network='vd6p'/>" "<mac address='52:54:00:66:00:02'/>"
+out=$(vivctl create "$work/web.xml" 2>&1)
+check "create container web, two interfaces on vd6p" contains "$out" "Domain web created"
+check "... the <host name='web'>'s address is reserved for one of them only" \
+	same "$(in_host grep -c ' fd66:0:0:1::5$' /run/vivarium/networks/vd6p.hosts 2>&1)" 1
+vivctl destroy web >/dev/null 2>&1
 vivctl net-destroy vd6p >/dev/null 2>&1
 
 # a peer namespace on the bridge, its MAC in the DUID-LL of its client

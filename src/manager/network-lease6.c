@@ -163,6 +163,16 @@ static bool address6_taken(Network *n, const NetworkDef *def, const struct in6_a
         return foreach_lease6(leases, held_by_other, &held) > 0;
 }
 
+/* Another interface (another MAC) holds A already: a <host name=> of the
+ * container matches each of its interfaces on the network, and only the
+ * first may have the host's address. */
+static bool reserved_by_other(Network *n, const struct in6_addr *a, const uint8_t mac[6]) {
+        ARRAY_FOREACH(res, n->reservations, n->n_reservations)
+                if (res->has_addr6 && memcmp(&res->addr6, a, sizeof *a) == 0 && memcmp(res->mac, mac, 6) != 0)
+                        return true;
+        return false;
+}
+
 int network_pick_address6(Network *n, const NetworkIP *ip6, const char *container, const uint8_t mac[6],
                           const char *leases, struct in6_addr *ret, bool *ret_by_duid) {
         uint64_t total = 0, start = 0;
@@ -172,7 +182,8 @@ int network_pick_address6(Network *n, const NetworkIP *ip6, const char *containe
                 uint8_t duid_mac[6];
                 bool by_duid = h->id && network_duid_mac(h->id, duid_mac) >= 0 && memcmp(duid_mac, mac, 6) == 0;
 
-                if ((by_duid || streq_ptr(h->name, container)) && addr6(h->ip, ret)) {
+                if ((by_duid || streq_ptr(h->name, container)) && addr6(h->ip, ret) &&
+                    (by_duid || !reserved_by_other(n, ret, mac))) {
                         *ret_by_duid = by_duid;
                         return 1;
                 }
