@@ -283,7 +283,10 @@ check "... and hb reaches the bridge from it" wait_until 60 reaches hb fd68::b
 out=$(vivctl domifaddr hb 2>&1)
 check "domifaddr shows hb's lease" contains "$out" "ipv6         fd68::b/64"
 check "stop hb's dhcpcd by its PID" dhcpcd_stop hb
-vivctl destroy hb >/dev/null 2>&1
+# a restarted manager takes hb's reservation back as the <host id=>'s: the
+# next write of the hosts file (hc's start below) adds no line of ours
+in_host systemctl restart vivariumd.service
+check "a restarted manager adopts hb" wait_until 60 eval 'vivctl list 2>/dev/null | grep -q " hb "'
 
 # --- an interface that the network's IPv4 <host mac=> names: dnsmasq has
 # two lines for its MAC, the static IPv4 one and the container's DHCPv6
@@ -299,6 +302,9 @@ check "... dnsmasq: MAC,[ADDR6] in the containers' hosts" \
 	in_host grep -qx "52:54:00:68:00:0c,\[$addr_c\]" /run/vivarium/networks/vd6.hosts
 check "... and MAC,ADDR4 among the network's <host>s" \
 	in_host grep -qx "52:54:00:68:00:0c,10.68.0.15" /run/vivarium/networks/vd6.dhcp-hosts
+check "... hb, adopted, still has no MAC line of its own (its <host id=>)" \
+	not in_host grep -q '^52:54:00:68:00:0b,.*\[' /run/vivarium/networks/vd6.hosts
+vivctl destroy hb >/dev/null 2>&1
 in_ct hc ip link set eth0 up
 lease4=$(dhcp hc /tmp/vt-hc4.lease)
 check "hc's DHCPv4 gets the static 10.68.0.15 ($lease4)" same "$lease4" "10.68.0.15"

@@ -417,11 +417,13 @@ void networks_adopt_reservations(Manager *m) {
                                 res = &n->reservations[n->n_reservations];
                                 *res = (NetworkReservation) { .container = strdup(name), .addr = ip4(addr_s),
                                                               .has_addr6 = has6 };
-                                /* a <host id=> address comes back with a
-                                 * line of ours: the same address, harmless */
-                                if (has6)
-                                        res->addr6 = a6;
                                 memcpy(res->mac, mac, 6);
+                                /* a <host id=> address comes back as such:
+                                 * no line of ours for it, as before */
+                                if (has6) {
+                                        res->addr6 = a6;
+                                        res->addr6_by_duid = network_addr6_by_duid(n->live, mac, &a6);
+                                }
                                 if (res->container)
                                         n->n_reservations++;
                                 c = manager_find_container(m, name);

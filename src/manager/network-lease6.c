@@ -163,6 +163,23 @@ static bool address6_taken(Network *n, const NetworkDef *def, const struct in6_a
         return foreach_lease6(leases, held_by_other, &held) > 0;
 }
 
+bool network_addr6_by_duid(const NetworkDef *def, const uint8_t mac[6], const struct in6_addr *a) {
+        if (!def)
+                return false;
+        ARRAY_FOREACH(ip, def->ips, def->n_ips) {
+                if (ip->family != AF_INET6)
+                        continue;
+                ARRAY_FOREACH(h, ip->hosts, ip->n_hosts) {
+                        uint8_t duid_mac[6];
+
+                        if (h->id && network_duid_mac(h->id, duid_mac) >= 0 && memcmp(duid_mac, mac, 6) == 0 &&
+                            addr6_eq_text(a, h->ip))
+                                return true;
+                }
+        }
+        return false;
+}
+
 /* Another interface (another MAC) holds A already: a <host name=> of the
  * container matches each of its interfaces on the network, and only the
  * first may have the host's address. */

@@ -226,6 +226,9 @@ bool network_address_configured(Network *n, int family, const void *addr);
 int network_range6_size(const NetworkDhcpRange *r, uint64_t *ret);
 /* The network's IPv6 <ip> whose DHCP gives addresses (a range or hosts), or NULL. */
 const NetworkIP *network_dhcp6_ip(const NetworkDef *def);
+/* Whether A is the address of an IPv6 <host id=> of DEF whose DUID holds
+ * MAC (dnsmasq finds that client by its DUID: no line of ours). */
+bool network_addr6_by_duid(const NetworkDef *def, const uint8_t mac[6], const struct in6_addr *a);
 /* The address DHCPv6 is to give CONTAINER's interface MAC (1), as
  * network_reserve_address() picks one: a <host> of IP6 whose id= is a DUID
  * with MAC in it (*ret_by_duid) or whose name= is the container's, else a
