@@ -571,12 +571,10 @@ testhost_teardown() { # [NAME]
 	[ -n "$name" ] || return 0
 	dir=$TESTHOST__RUNDIR/testhost-$name
 
-	# The watchdog goes last (below): a teardown cut short (the test shell
-	# SIGKILLed by meson's timeout while it ran) is then finished by it; killed
-	# first, as it was, a host's cgroups and state dir stayed behind.
 	if [ -z "${TESTHOST__IN_WATCHDOG:-}" ]; then
 		testhost__get wpid "$dir/watchdog.pid"
 		testhost__get wstart "$dir/watchdog.start"
+		testhost__same_proc "$wpid" "$wstart" && kill -9 "$wpid" 2>/dev/null || true
 	fi
 	testhost__get pid "$dir/pid"
 	testhost__get start "$dir/pid.start"
@@ -638,8 +636,6 @@ testhost_teardown() { # [NAME]
 			rc=1
 		}
 	fi
-	# (it ends by itself within a second once the state dir is gone)
-	testhost__same_proc "${wpid:-}" "${wstart:-}" && kill -9 "$wpid" 2>/dev/null || true
 	left=()
 	for d in $TESTHOST__HOSTS; do
 		[ "$d" = "$name" ] || left+=("$d")
