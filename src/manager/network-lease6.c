@@ -163,19 +163,22 @@ static bool address6_taken(Network *n, const NetworkDef *def, const struct in6_a
         return foreach_lease6(leases, held_by_other, &held) > 0;
 }
 
+/* H's id= is a DUID with MAC in it (types 1 and 3). */
+static bool host_duid_has_mac(const NetworkDhcpHost *h, const uint8_t mac[6]) {
+        uint8_t duid_mac[6];
+
+        return h->id && network_duid_mac(h->id, duid_mac) >= 0 && memcmp(duid_mac, mac, 6) == 0;
+}
+
 bool network_addr6_by_duid(const NetworkDef *def, const uint8_t mac[6], const struct in6_addr *a) {
         if (!def)
                 return false;
         ARRAY_FOREACH(ip, def->ips, def->n_ips) {
                 if (ip->family != AF_INET6)
                         continue;
-                ARRAY_FOREACH(h, ip->hosts, ip->n_hosts) {
-                        uint8_t duid_mac[6];
-
-                        if (h->id && network_duid_mac(h->id, duid_mac) >= 0 && memcmp(duid_mac, mac, 6) == 0 &&
-                            addr6_eq_text(a, h->ip))
+                ARRAY_FOREACH(h, ip->hosts, ip->n_hosts)
+                        if (host_duid_has_mac(h, mac) && addr6_eq_text(a, h->ip))
                                 return true;
-                }
         }
         return false;
 }
@@ -196,8 +199,7 @@ int network_pick_address6(Network *n, const NetworkIP *ip6, const char *containe
 
         *ret_by_duid = false;
         ARRAY_FOREACH(h, ip6->hosts, ip6->n_hosts) {
-                uint8_t duid_mac[6];
-                bool by_duid = h->id && network_duid_mac(h->id, duid_mac) >= 0 && memcmp(duid_mac, mac, 6) == 0;
+                bool by_duid = host_duid_has_mac(h, mac);
 
                 if ((by_duid || streq_ptr(h->name, container)) && addr6(h->ip, ret) &&
                     (by_duid || !reserved_by_other(n, ret, mac))) {
