@@ -59,7 +59,7 @@ in_host sh -c '
 r=/tmp/cg2root
 mkdir -p $r/bin $r/tmp $r/proc $r/sys $r/share /tmp/cg2share
 cp /bin/busybox $r/bin/
-for a in sh cat echo mkdir rmdir sleep ls grep mount; do ln -sf busybox $r/bin/$a; done'
+for a in sh cat echo mkdir rmdir sleep ls grep mount mv; do ln -sf busybox $r/bin/$a; done'
 
 # init: the delegation probes once, then a counter (for suspend/resume).
 init='c=/sys/fs/cgroup
@@ -82,7 +82,9 @@ fi
 echo done
 } >/share/probe 2>&1
 i=0
-while :; do i=$((i+1)); echo $i >/share/count; sleep 0.05; done'
+# the count is renamed into place: a reader never sees the file emptied by a
+# redirection that the freezer stopped before its write
+while :; do i=$((i+1)); echo $i >/share/count.new && mv -f /share/count.new /share/count; sleep 0.05; done'
 init_xml=$(xml_escape "$init")
 
 cat >"$work/cg.xml" <<XML
@@ -210,7 +212,7 @@ check "domstate paused" same "$(vivctl domstate cg)" paused
 a=$(count)
 sleep 1
 b=$(count)
-check "the counter stands still while frozen ($a, $b)" same "$b" "$a"
+check "the counter stands still while frozen ($a, $b)" test -n "$a" -a "$b" = "$a"
 if [ $unified = 1 ]; then
 	tasks=$(vivctl domstats cg 2>&1 | sed -n 's/^  tasks.current=//p')
 	check "domstats tasks.current = pids.current while frozen ($tasks)" same "$tasks" "$(cgf pids.current)"

@@ -381,7 +381,7 @@ cat >ctr.xml <<XML
     <type>exe</type>
     <init>/bin/sh</init>
     <initarg>-c</initarg>
-    <initarg>i=0; while :; do i=\$((i+1)); echo \$i >/data/count; sleep 0.05; done</initarg>
+    <initarg>i=0; while :; do i=\$((i+1)); echo \$i >/data/count.new &amp;&amp; mv -f /data/count.new /data/count; sleep 0.05; done</initarg>
   </os>
   <devices>
     <console type='pty'/>
@@ -402,7 +402,7 @@ sleep 0.3
 a=$(count)
 sleep 1
 b=$(count)
-check "the counter stands still while paused ($a, $b)" eq "$b" "$a"
+check "the counter stands still while paused ($a, $b)" test -n "$a" -a "$b" = "$a"
 out=$(vivctl resume ctr 2>&1)
 check "resume ($out)" contains "$out" "Domain ctr resumed"
 advanced() { [ "$(count)" -gt "$b" ]; }
