@@ -46,6 +46,29 @@ is_state() { [ "$(vivctl domstate "$1" 2>&1)" = "$2" ]; }
 # nothing of ours is attached to a loop device: losetup reads /sys/block
 no_loop_of() { [ -z "$(in_host losetup -n -O NAME -j "$1" 2>&1)" ]; }
 has_loop_of() { [ -n "$(in_host losetup -n -O NAME -j "$1" 2>/dev/null)" ]; }
+# released SECONDS FILE: no loop device of FILE within SECONDS; else say who
+# still has it, as "#  " lines: what losetup printed, each of its loop
+# devices' autoclear flag and holders, whether an ext4 superblock on it is
+# alive (/sys/fs/ext4/loopN: its filesystem is not gone yet), the processes of
+# this machine with it open or mounted, and those in uninterruptible sleep.
+released() {
+	wait_until "$1" no_loop_of "$2" && return 0
+	echo "#  losetup -j $2: $(in_host losetup -n -O NAME -j "$2" 2>&1 | tr '\n' ' ')" >&2
+	local dev name
+	for dev in $(in_host losetup -n -O NAME -j "$2" 2>/dev/null); do
+		name=${dev#/dev/}
+		echo "#  $name: autoclear $(cat "/sys/block/$name/loop/autoclear" 2>&1)," \
+			"holders '$(ls "/sys/block/$name/holders" 2>&1 | tr '\n' ' ')'," \
+			"ext4 superblock $([ -e "/sys/fs/ext4/$name" ] && echo alive || echo gone)" >&2
+		local p
+		for p in /proc/[0-9]*; do
+			{ ls -l "$p/fd" 2>/dev/null | grep -q " $dev\$" && echo "#  ${p#/proc/} ($(cat "$p/comm" 2>/dev/null)) has $dev open" >&2; } || true
+			{ grep -qs " $dev " "$p/mountinfo" && echo "#  ${p#/proc/} ($(cat "$p/comm" 2>/dev/null)) has $dev mounted" >&2; } || true
+		done
+	done
+	ps -eo pid,stat,wchan:32,comm 2>/dev/null | awk '$2 ~ /^D/ { print "#  in D state: " $0 }' >&2
+	return 1
+}
 # no ext4 filesystem on a loop device is mounted in any mount namespace of
 # the test host (the containers' included)
 no_ext4_mount() { ! in_host sh -c 'cat /proc/[0-9]*/mountinfo 2>/dev/null | grep -q " - ext4 /dev/loop"'; }
@@ -69,30 +92,33 @@ for i in $(seq 0 255); do mknod -m 660 /dev/loop$i b 7 $i; done' ||
 	{ echo "not ok 1 - make the loop device nodes in the test host"; exit 1; }
 
 # The images, made inside the test host (on its /tmp tmpfs: writable there)
-# with mkfs.ext4 -d from a busybox tree.
+# with mkfs.ext4 -d from a busybox tree, in a directory named for this run:
+# losetup -j also matches by path the loop devices of other test hosts (and
+# of the machine) whose backing file it cannot compare by inode.
+img=/tmp/vt-img-$$
 { in_host "$here/lib/busybox-root.sh" /tmp/tree sh cat stat touch grep sleep id ls &&
 	in_host sh -c '
 set -e
-mkdir -p /tmp/tree/etc /tmp/tree/out /tmp/tree/data /tmp/tree/blk /tmp/data /tmp/blk /tmp/out
+mkdir -p "$1" /tmp/tree/etc /tmp/tree/out /tmp/tree/data /tmp/tree/blk /tmp/data /tmp/blk /tmp/out
 echo hello-root >/tmp/tree/etc/hello
 echo hello-data >/tmp/data/hello
 echo hello-blk >/tmp/blk/hello
-mkfs.ext4 -q -F -d /tmp/tree /tmp/root.img 32M
-mkfs.ext4 -q -F -d /tmp/tree /tmp/pick.img 32M
-mkfs.ext4 -q -F -d /tmp/data /tmp/data.img 8M
-mkfs.ext4 -q -F -d /tmp/blk /tmp/blk.img 8M
-truncate -s 8M /tmp/empty.img
-chmod 1777 /tmp/out'; } || { echo "not ok 1 - make the images in the test host"; exit 1; }
+mkfs.ext4 -q -F -d /tmp/tree "$1/root.img" 32M
+mkfs.ext4 -q -F -d /tmp/tree "$1/pick.img" 32M
+mkfs.ext4 -q -F -d /tmp/data "$1/data.img" 8M
+mkfs.ext4 -q -F -d /tmp/blk "$1/blk.img" 8M
+truncate -s 8M "$1/empty.img"
+chmod 1777 /tmp/out' sh "$img"; } || { echo "not ok 1 - make the images in the test host"; exit 1; }
 # attach_blk: the block device of type='block', a loop device on
-# /tmp/blk.img held open by a sleep of the test host's and already detached
+# $img/blk.img held open by a sleep of the test host's and already detached
 # with losetup -d: the kernel detaches it when the last holder goes (the
 # sleep, a container's mount), so it never outlives the test host, and the
 # test sees a mount that is left because the device then stays.
 attach_blk() {
-	in_host sh -c 'd=$(losetup -f --show /tmp/blk.img) || exit 1
+	in_host sh -c 'd=$(losetup -f --show "$1/blk.img") || exit 1
 setsid sleep 100000 <"$d" >/dev/null 2>&1 &
 echo $! >/tmp/blk.holder
-losetup -d "$d" && echo "$d"'
+losetup -d "$d" && echo "$d"' sh "$img"
 }
 release_blk() { in_host sh -c 'kill "$(cat /tmp/blk.holder)"'; }
 blkdev=$(attach_blk) || { echo "not ok 1 - attach the block device's loop"; exit 1; }
@@ -131,8 +157,8 @@ domain() {
 </domain>
 XML
 }
-root_file="<filesystem type='file' accessmode='passthrough'><driver type='loop' format='raw'/><source file='/tmp/root.img'/><target dir='/'/></filesystem>"
-data_file="<filesystem type='file'><driver type='loop'/><source file='/tmp/data.img'/><target dir='/data'/><readonly/></filesystem>"
+root_file="<filesystem type='file' accessmode='passthrough'><driver type='loop' format='raw'/><source file='$img/root.img'/><target dir='/'/></filesystem>"
+data_file="<filesystem type='file'><driver type='loop'/><source file='$img/data.img'/><target dir='/data'/><readonly/></filesystem>"
 blk="<filesystem type='block'><source dev='$blkdev'/><target dir='/blk'/></filesystem>"
 probe_done() { in_host grep -qx done "/tmp/out/$1"; }
 probe() { in_host cat "/tmp/out/$1" 2>&1; }
@@ -156,8 +182,8 @@ check "the read-only image on /data is readable" contains "$out" "data=hello-dat
 check "... and not writable" contains "$out" "data-readonly"
 check "the block device is mounted on /blk" contains "$out" "blk=hello-blk"
 check "without a user namespace the root owns its files as 0:0" contains "$out" "owner=0:0"
-check "the root image is on a loop device while it runs" has_loop_of /tmp/root.img
-check "... and the read-only one" has_loop_of /tmp/data.img
+check "the root image is on a loop device while it runs" has_loop_of $img/root.img
+check "... and the read-only one" has_loop_of $img/data.img
 check "the host's mount namespace has none of them" host_ns_no_ext4_mount
 check "... while the container's has them" not no_ext4_mount
 check "the scope allows the loop devices and the block device" \
@@ -167,14 +193,14 @@ check "... and the block device read-write" \
 
 out=$(vivctl shutdown img 2>&1)
 check "shutdown ends it" wait_until 60 is_state img "shut off"
-check "after shutdown the root image's loop device is released" wait_until 60 no_loop_of /tmp/root.img
-check "... and the read-only image's" wait_until 60 no_loop_of /tmp/data.img
+check "after shutdown the root image's loop device is released" released 60 $img/root.img
+check "... and the read-only image's" released 60 $img/data.img
 check "... and no ext4 mount is left" no_ext4_mount
-out=$(in_host debugfs -R "stat /made-inside" /tmp/root.img 2>&1)
+out=$(in_host debugfs -R "stat /made-inside" $img/root.img 2>&1)
 check "the file the container made is in the image" contains "$out" "User:     0"
 # the block device goes once its holder ends, unless a mount still holds it
 release_blk
-check "the block device is no longer mounted anywhere (its loop detaches)" wait_until 30 no_loop_of /tmp/blk.img
+check "the block device is no longer mounted anywhere (its loop detaches)" released 30 $img/blk.img
 blkdev=$(attach_blk)
 blk="<filesystem type='block'><source dev='$blkdev'/><target dir='/blk'/></filesystem>"
 
@@ -185,8 +211,8 @@ in_host rm -f /tmp/out/img
 vivctl start img >/dev/null 2>&1
 wait_until 60 probe_done img
 vivctl destroy img >/dev/null 2>&1
-check "destroy: the loop devices are released" wait_until 60 no_loop_of /tmp/root.img
-check "destroy: ... the read-only one too" wait_until 60 no_loop_of /tmp/data.img
+check "destroy: the loop devices are released" released 60 $img/root.img
+check "destroy: ... the read-only one too" released 60 $img/data.img
 
 in_host rm -f /tmp/out/img
 vivctl start img >/dev/null 2>&1
@@ -195,20 +221,20 @@ init=$(in_host sh -c 'for p in /proc/[0-9]*; do [ "$(cat $p/environ 2>/dev/null 
 check "init's PID found ($init)" [ -n "$init" ]
 kill_pid 9 "$init"
 check "init killed: the container stops" wait_until 60 is_state img "shut off"
-check "init killed: the loop devices are released" wait_until 60 no_loop_of /tmp/root.img
+check "init killed: the loop devices are released" released 60 $img/root.img
 
 in_host rm -f /tmp/out/img
 vivctl start img >/dev/null 2>&1
 wait_until 60 probe_done img
 in_host systemctl restart vivariumd.service
 check "a manager restart keeps it running" wait_until 60 is_state img running
-check "... and its image attached" has_loop_of /tmp/root.img
+check "... and its image attached" has_loop_of $img/root.img
 id=$(vivctl domid img 2>/dev/null)
 check "the helper's Id ($id)" [ "${id:-0}" -gt 0 ]
 kill_pid 9 "$id"
 check "the helper SIGKILLed: the container is gone" wait_until 60 is_state img "shut off"
-check "the helper SIGKILLed: the loop devices are released" wait_until 60 no_loop_of /tmp/root.img
-check "... the read-only one too" wait_until 60 no_loop_of /tmp/data.img
+check "the helper SIGKILLed: the loop devices are released" released 60 $img/root.img
+check "... the read-only one too" released 60 $img/data.img
 check "... and no ext4 mount is left" no_ext4_mount
 vivctl undefine img >/dev/null 2>&1
 
@@ -221,27 +247,27 @@ fail_case() {
 	out=$(vivctl create "$work/$name.xml" 2>&1)
 	check "$what: refused ($expect)" contains "$out" "$expect"
 	check "$what: not running" not is_state "$name" running
-	check "$what: no loop device of the image is left" no_loop_of /tmp/empty.img
+	check "$what: no loop device of the image is left" no_loop_of $img/empty.img
 	check "$what: no scope is left" not in_host systemctl is-active "machine-$name.scope"
 }
 fail_case nofile "a missing image" \
-	"Failed to open image file '/tmp/nope.img' of container 'nofile': No such file or directory" \
-	"<filesystem type='file'><source file='/tmp/nope.img'/><target dir='/'/></filesystem>"
+	"Failed to open image file '$img/nope.img' of container 'nofile': No such file or directory" \
+	"<filesystem type='file'><source file='$img/nope.img'/><target dir='/'/></filesystem>"
 fail_case nodev "a missing block device" \
 	"Failed to open block device '/dev/nope' of container 'nodev': No such file or directory" \
 	"<filesystem type='block'><source dev='/dev/nope'/><target dir='/x'/></filesystem>"
 fail_case notblk "a block source that is a file" \
-	"Filesystem source '/tmp/empty.img' of container 'notblk' is not a block device" \
-	"<filesystem type='block'><source dev='/tmp/empty.img'/><target dir='/x'/></filesystem>"
+	"Filesystem source '$img/empty.img' of container 'notblk' is not a block device" \
+	"<filesystem type='block'><source dev='$img/empty.img'/><target dir='/x'/></filesystem>"
 fail_case nofs "an image without a filesystem" \
 	"no filesystem this kernel knows was found in it" \
-	"<filesystem type='file'><source file='/tmp/empty.img'/><target dir='/x'/></filesystem>"
+	"<filesystem type='file'><source file='$img/empty.img'/><target dir='/x'/></filesystem>"
 out=$(vivctl create "$work/nofs.xml" 2>&1)
-check "the error names the image and its loop device" contains "$out" "Failed to mount image file '/tmp/empty.img' (/dev/loop"
+check "the error names the image and its loop device" contains "$out" "Failed to mount image file '$img/empty.img' (/dev/loop"
 
 # ============================================================================
 echo "# a picked user namespace: the image root is idmapped"
-domain pick "<filesystem type='file'><source file='/tmp/pick.img'/><target dir='/'/></filesystem>" "" \
+domain pick "<filesystem type='file'><source file='$img/pick.img'/><target dir='/'/></filesystem>" "" \
 	"<vivarium:userns mode='pick'/>"
 out=$(vivctl create "$work/pick.xml" 2>&1)
 check "an image root starts under mode='pick' ($out)" wait_until 60 is_state pick running
@@ -253,8 +279,8 @@ check "... and may write there" contains "$out" "root-writable"
 map=$(vivctl dumpxml pick 2>/dev/null | sed -n "s|.*<uid start='0' target='\([0-9]*\)'.*|\1|p")
 check "it runs in a picked range ($map)" [ "${map:-0}" -ge $((0x70000000)) ]
 vivctl destroy pick >/dev/null 2>&1
-check "the picked container's image is released" wait_until 60 no_loop_of /tmp/pick.img
-out=$(in_host debugfs -R "stat /made-inside" /tmp/pick.img 2>&1)
+check "the picked container's image is released" released 60 $img/pick.img
+out=$(in_host debugfs -R "stat /made-inside" $img/pick.img 2>&1)
 check "what its root made is uid 0 on disk (idmapped, not $map)" contains "$out" "User:     0"
 
 # ============================================================================
@@ -393,7 +419,7 @@ else
 fi
 
 release_blk
-check "after all, the block device is held by nothing" wait_until 30 no_loop_of /tmp/blk.img
+check "after all, the block device is held by nothing" released 30 $img/blk.img
 echo "1..$n"
 [ "$failures" = 0 ] || exit 1
 # the nbd cases could not run: say so, the way tools/test accepts it
