@@ -226,10 +226,14 @@ static char *xml_file_name(const char *filename) {
 }
 
 static int parse_network_file(const char *path, NetworkDef **ret) {
+        _cleanup_free_ char *data = NULL;
         XmlDiag diag = {};
+        size_t size;
         int r;
 
-        r = network_def_parse_file(path, ret, &diag);
+        r = read_full_file(path, &data, &size);
+        if (r >= 0)
+                r = network_def_parse_flags(data, size, path, NETWORK_PARSE_STORED, ret, &diag);
         if (diag.warnings)
                 for (char **w = diag.warnings; *w; w++)
                         fprintf(stderr, "%s\n", *w);

@@ -221,6 +221,16 @@ static int parse_dhcp_host(NetParser *p, xmlNode *c, NetworkIP *ip, const Addr *
         if ((r = xml_prop_opt(c, "mac", &mac)) < 0 || (r = xml_prop_opt(c, "id", &h->id)) < 0 ||
             (r = xml_prop_opt(c, "name", &h->name)) < 0)
                 return r;
+        if (mac && v6 && (p->flags & NETWORK_PARSE_STORED)) {
+                r = xml_warning(p->in, p->diag, c,
+                                "ignoring the IPv6 DHCP host '%s' with MAC address '%s' stored by an older Vivarium: DHCPv6 knows a client by its DUID (give id= or name=)",
+                                h->ip, mac);
+                free(h->id);
+                free(h->name);
+                free(h->ip);
+                ip->n_hosts--;
+                return r;
+        }
         if (mac) {
                 if (v6)
                         return ERR(p, c, "mac",

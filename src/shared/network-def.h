@@ -145,6 +145,12 @@ int network_def_parse(const char *xml, size_t size, const char *filename, Networ
 /* NETWORK_PARSE_PARTIAL_DNS: a <txt> may lack value=, an <srv> service= or
  * protocol= (net-update's delete names a record by what it gives). */
 #define NETWORK_PARSE_PARTIAL_DNS 1u
+/* NETWORK_PARSE_STORED: a definition read back from the manager's store.
+ * What an older Vivarium stored and this one refuses at define is dropped
+ * with a warning instead, so that the network still loads: an IPv6 <host
+ * mac=> (accepted before DHCPv6 was served; DHCPv6 knows a client by its
+ * DUID, and libvirt refuses it). */
+#define NETWORK_PARSE_STORED 2u
 int network_def_parse_flags(const char *xml, size_t size, const char *filename, unsigned flags, NetworkDef **ret,
                             XmlDiag *diag);
 
