@@ -8,10 +8,11 @@
  * to it costs is what the same reply costs through the same dbus-daemon when
  * the service does (almost) nothing.
  *
- *   list-floor sdbus NAME   an sd-bus service: each reply is the kept message
- *                           copied into a new method return
- *                           (sd_bus_message_copy), i.e. sd-bus's own
- *                           marshalling of the same entries and nothing else
+ *   list-floor sdbus NAME   an sd-bus service: the kept reply's entries are
+ *                           read once; each reply appends them with the calls
+ *                           vivariumd makes, i.e. sd-bus's own marshalling of
+ *                           the same entries and nothing else (no walk over
+ *                           containers, no sort, no UUID formatting)
  *   list-floor raw NAME     the D-Bus wire protocol on a bare socket: each
  *                           reply is a ~100-byte header written in front of
  *                           the kept body bytes (one sendmsg); the cheapest
@@ -19,9 +20,9 @@
  *                           org.freedesktop.DBus.Peer.Ping (the bus's round
  *                           trip without the payload).
  *
- * Both print "list-floor: NAME serves a(ssusso), body N bytes" once ready (raw:
- * N is the body's length on the wire, the same bytes vivariumd sent). Run as
- * root on the system bus; NAME needs a bus policy that lets root own it.
+ * Each prints one line once it owns NAME (raw: the body's length on the wire,
+ * the same bytes vivariumd sent). Run as root on the system bus; NAME needs a
+ * bus policy that lets root own it.
  * Built by bench/list-cost.sh with cc $(pkg-config --cflags --libs libsystemd);
  * not part of the main build. Little-endian hosts only (it checks).
  */
@@ -56,10 +57,24 @@ static void fail_msg(const char *what) {
         exit(1);
 }
 
-/* ---- sd-bus: the kept message, copied into each reply ---- */
+/* ---- sd-bus: the kept entries, appended as vivariumd appends them ---- */
 
+typedef struct Entry {
+        const char *name, *uuid, *state, *title, *path;
+        uint32_t id;
+} Entry;
+
+typedef struct Kept {
+        sd_bus_message *msg; /* the entries' strings point into it */
+        Entry *entries;
+        size_t n;
+} Kept;
+
+/* The same calls as vivariumd's method_list_containers() (src/manager/
+ * manager-bus.c) without its walk, sort and formatting: what sd-bus's
+ * marshalling of these entries costs on its own. */
 static int sdbus_list(sd_bus_message *call, void *userdata, sd_bus_error *error) {
-        sd_bus_message *kept = userdata;
+        Kept *kept = userdata;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
@@ -67,13 +82,48 @@ static int sdbus_list(sd_bus_message *call, void *userdata, sd_bus_error *error)
         r = sd_bus_message_new_method_return(call, &reply);
         if (r < 0)
                 return r;
-        r = sd_bus_message_rewind(kept, true);
+        r = sd_bus_message_open_container(reply, 'a', "(ssusso)");
         if (r < 0)
                 return r;
-        r = sd_bus_message_copy(reply, kept, true);
+        for (size_t i = 0; i < kept->n; i++) {
+                const Entry *e = &kept->entries[i];
+                r = sd_bus_message_open_container(reply, 'r', "ssusso");
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "ssusso", e->name, e->uuid, e->id, e->state, e->title,
+                                                  e->path);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
+}
+
+static void kept_read(Kept *k) {
+        size_t cap = 0;
+        int r;
+
+        r = sd_bus_message_enter_container(k->msg, 'a', "(ssusso)");
+        if (r < 0)
+                fail("read vivariumd's reply", r);
+        for (;;) {
+                Entry e;
+                r = sd_bus_message_read(k->msg, "(ssusso)", &e.name, &e.uuid, &e.id, &e.state, &e.title, &e.path);
+                if (r < 0)
+                        fail("read vivariumd's reply", r);
+                if (r == 0)
+                        break;
+                if (k->n == cap) {
+                        cap = cap ? cap * 2 : 1024;
+                        k->entries = realloc(k->entries, cap * sizeof(Entry));
+                        if (!k->entries)
+                                fail("allocate", -ENOMEM);
+                }
+                k->entries[k->n++] = e;
+        }
 }
 
 static const sd_bus_vtable floor_vtable[] = {
@@ -84,13 +134,13 @@ static const sd_bus_vtable floor_vtable[] = {
 
 static int run_sdbus(const char *name) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *kept = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
+        Kept kept = {};
         const char *sig;
         int r;
 
         /* As vivariumd does (src/manager/manager.c, tune_malloc()): keep the
-         * reply's ~110 KB buffer in the heap between calls rather than mapping
+         * reply's ~128 KB buffer in the heap between calls rather than mapping
          * it anew each time, so that the floor does not pay what vivariumd
          * no longer pays. */
         (void) mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
@@ -98,21 +148,22 @@ static int run_sdbus(const char *name) {
         r = sd_bus_open_system(&bus);
         if (r < 0)
                 fail("connect to the system bus", r);
-        r = sd_bus_call_method(bus, VIV_DEST, VIV_PATH, VIV_IFACE, "ListContainers", &error, &kept, "");
+        r = sd_bus_call_method(bus, VIV_DEST, VIV_PATH, VIV_IFACE, "ListContainers", &error, &kept.msg, "");
         if (r < 0) {
                 fprintf(stderr, "list-floor: vivariumd's ListContainers: %s\n", error.message ?: strerror(-r));
                 return 1;
         }
-        sig = sd_bus_message_get_signature(kept, true);
+        sig = sd_bus_message_get_signature(kept.msg, true);
         if (!sig || strcmp(sig, LIST_SIG) != 0)
                 fail_msg("vivariumd's ListContainers reply is not a(ssusso)");
-        r = sd_bus_add_object_vtable(bus, NULL, VIV_PATH, VIV_IFACE, floor_vtable, kept);
+        kept_read(&kept);
+        r = sd_bus_add_object_vtable(bus, NULL, VIV_PATH, VIV_IFACE, floor_vtable, &kept);
         if (r < 0)
                 fail("add the object", r);
         r = sd_bus_request_name(bus, name, 0);
         if (r < 0)
                 fail("own the bus name", r);
-        printf("list-floor: %s serves " LIST_SIG " (sd-bus copy of vivariumd's reply)\n", name);
+        printf("list-floor: %s serves " LIST_SIG ", %zu entries appended by sd-bus\n", name, kept.n);
         fflush(stdout);
         for (;;) {
                 r = sd_bus_process(bus, NULL);
