@@ -3,8 +3,16 @@
  * bench-client: the D-Bus side of bench/run, so that a measured call costs a
  * round trip and not a process spawn.
  *
- *   bench-client calls list|get|prop|xml COUNT [NAME]
+ *   bench-client [--dest BUSNAME] calls list|get|prop|xml|ping COUNT [NAME]
  *       COUNT serial calls; prints each call's latency in microseconds, one a line.
+ *       --dest: another service than org.vivarium1 (bench/list-floor.c's);
+ *       ping: org.freedesktop.DBus.Peer.Ping, a round trip with no payload.
+ *   bench-client alternate ROUNDS COUNT DBUS_PID LABEL,BUSNAME,KIND,PID...
+ *       ROUNDS rounds of COUNT serial calls of KIND to each BUSNAME in turn
+ *       (after one call each to warm up), on one connection; prints "LABEL
+ *       LATENCY_US" for each call, then per LABEL "cpu LABEL SERVER_NS DBUS_NS
+ *       CALLS": the CPU time (/proc/PID/schedstat) that PID and DBUS_PID
+ *       spent during that LABEL's calls.
  *   bench-client rate list|get|prop SECONDS [NAME]
  *       serial calls for SECONDS; prints "CALLS ELAPSED_S".
  *   bench-client define|create|destroy|undefine N PREFIX WINDOW [TEMPLATE]
@@ -43,19 +51,21 @@ static int die(const char *what, int r) {
 }
 
 /* One call of KIND; returns < 0 on failure. */
-static int one_call(sd_bus *bus, const char *kind, const char *name, const char *obj_path) {
+static int one_call(sd_bus *bus, const char *dest, const char *kind, const char *name, const char *obj_path) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         int r;
 
         if (strcmp(kind, "list") == 0)
-                r = sd_bus_call_method(bus, DEST, PATH, IFACE, "ListContainers", &error, &reply, "");
+                r = sd_bus_call_method(bus, dest, PATH, IFACE, "ListContainers", &error, &reply, "");
+        else if (strcmp(kind, "ping") == 0)
+                r = sd_bus_call_method(bus, dest, "/", "org.freedesktop.DBus.Peer", "Ping", &error, &reply, "");
         else if (strcmp(kind, "get") == 0)
-                r = sd_bus_call_method(bus, DEST, PATH, IFACE, "GetContainer", &error, &reply, "s", name);
+                r = sd_bus_call_method(bus, dest, PATH, IFACE, "GetContainer", &error, &reply, "s", name);
         else if (strcmp(kind, "xml") == 0)
-                r = sd_bus_call_method(bus, DEST, PATH, IFACE, "GetXML", &error, &reply, "st", name, (uint64_t) 0);
+                r = sd_bus_call_method(bus, dest, PATH, IFACE, "GetXML", &error, &reply, "st", name, (uint64_t) 0);
         else if (strcmp(kind, "prop") == 0)
-                r = sd_bus_call_method(bus, DEST, obj_path, "org.freedesktop.DBus.Properties", "Get",
+                r = sd_bus_call_method(bus, dest, obj_path, "org.freedesktop.DBus.Properties", "Get",
                                        &error, &reply, "ss", "org.vivarium1.Container", "State");
         else {
                 fprintf(stderr, "bench-client: unknown call '%s'\n", kind);
@@ -113,6 +123,67 @@ static char *fill_template(const char *tmpl, const char *name) {
         if (asprintf(&s, "%.*s%s%s", (int) (at - tmpl), tmpl, name, at + 6) < 0)
                 exit(1);
         return s;
+}
+
+/* The CPU time a process has spent, from /proc/PID/schedstat (its first field). */
+static uint64_t cpu_ns(const char *pid) {
+        char path[64];
+        unsigned long long ns = 0;
+        FILE *f;
+
+        snprintf(path, sizeof path, "/proc/%s/schedstat", pid);
+        f = fopen(path, "re");
+        if (!f || fscanf(f, "%llu", &ns) != 1) {
+                fprintf(stderr, "bench-client: cannot read %s\n", path);
+                exit(1);
+        }
+        fclose(f);
+        return ns;
+}
+
+typedef struct Target {
+        char *label, *dest, *kind, *pid;
+        uint64_t server_ns, dbus_ns;
+        unsigned long calls;
+} Target;
+
+/* Alternated rounds, so that a change of the machine's load touches every
+ * target alike (bench/list-cost.sh). */
+static int run_alternate(sd_bus *bus, long rounds, long count, const char *dbus_pid, int n, char **specs) {
+        Target *t = calloc((size_t) n, sizeof(Target));
+
+        if (!t)
+                exit(1);
+        for (int i = 0; i < n; i++) {
+                t[i].label = strdup(specs[i]);
+                t[i].dest = strchr(t[i].label, ',');
+                t[i].kind = t[i].dest ? strchr(t[i].dest + 1, ',') : NULL;
+                t[i].pid = t[i].kind ? strchr(t[i].kind + 1, ',') : NULL;
+                if (!t[i].pid) {
+                        fprintf(stderr, "bench-client: '%s' is not LABEL,BUSNAME,KIND,PID\n", specs[i]);
+                        exit(2);
+                }
+                *t[i].dest++ = *t[i].kind++ = *t[i].pid++ = 0;
+                if (one_call(bus, t[i].dest, t[i].kind, NULL, NULL) < 0)
+                        return 1;
+        }
+        for (long k = 0; k < rounds; k++)
+                for (int i = 0; i < n; i++) {
+                        uint64_t s0 = cpu_ns(t[i].pid), d0 = cpu_ns(dbus_pid);
+                        for (long j = 0; j < count; j++) {
+                                uint64_t u = now_usec();
+                                if (one_call(bus, t[i].dest, t[i].kind, NULL, NULL) < 0)
+                                        return 1;
+                                printf("%s %.1f\n", t[i].label, (double) (now_usec() - u));
+                        }
+                        t[i].server_ns += cpu_ns(t[i].pid) - s0;
+                        t[i].dbus_ns += cpu_ns(dbus_pid) - d0;
+                        t[i].calls += (unsigned long) count;
+                }
+        for (int i = 0; i < n; i++)
+                printf("cpu %s %llu %llu %lu\n", t[i].label, (unsigned long long) t[i].server_ns,
+                       (unsigned long long) t[i].dbus_ns, t[i].calls);
+        return 0;
 }
 
 typedef struct Batch {
@@ -184,8 +255,14 @@ static int run_batch(sd_bus *bus, const char *op, unsigned n, const char *prefix
 
 int main(int argc, char *argv[]) {
         sd_bus *bus = NULL;
+        const char *dest = DEST;
         int r;
 
+        if (argc >= 3 && strcmp(argv[1], "--dest") == 0) {
+                dest = argv[2];
+                argv += 2;
+                argc -= 2;
+        }
         if (argc < 3) {
                 fprintf(stderr, "usage: see the comment at the top of bench/bench-client.c\n");
                 return 2;
@@ -201,7 +278,7 @@ int main(int argc, char *argv[]) {
                 long count = atol(argv[3]);
                 for (long i = 0; i < count; i++) {
                         uint64_t t = now_usec();
-                        if (one_call(bus, argv[2], name, obj) < 0)
+                        if (one_call(bus, dest, argv[2], name, obj) < 0)
                                 return 1;
                         printf("%.1f\n", (double) (now_usec() - t));
                 }
@@ -213,7 +290,7 @@ int main(int argc, char *argv[]) {
                 uint64_t t0 = now_usec(), end = t0 + (uint64_t) (atof(argv[3]) * 1e6), t;
                 unsigned long calls = 0;
                 do {
-                        if (one_call(bus, argv[2], name, obj) < 0)
+                        if (one_call(bus, dest, argv[2], name, obj) < 0)
                                 return 1;
                         calls++;
                         t = now_usec();
@@ -221,6 +298,8 @@ int main(int argc, char *argv[]) {
                 printf("%lu %.6f\n", calls, (t - t0) / 1e6);
                 return 0;
         }
+        if (strcmp(argv[1], "alternate") == 0 && argc >= 6)
+                return run_alternate(bus, atol(argv[2]), atol(argv[3]), argv[4], argc - 5, argv + 5);
         if (argc >= 5 && (strcmp(argv[1], "define") == 0 || strcmp(argv[1], "create") == 0 ||
                           strcmp(argv[1], "destroy") == 0 || strcmp(argv[1], "undefine") == 0)) {
                 char *tmpl = NULL;
