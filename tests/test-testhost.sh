@@ -201,6 +201,37 @@ leftover=$(grep -lF "testhost-$name" /proc/[0-9]*/mountinfo 2>/dev/null | tr '\n
 check "no process holds the host's mounts${leftover:+: $leftover}" [ -z "$leftover" ]
 check "no state directory $dir leftover" [ ! -e "$dir" ]
 
+# --- a teardown cut short: its shell SIGKILLed in the middle, as meson's
+# timeout does; the host's watchdog finishes it. TESTHOST__TEARDOWN_STALL (for
+# this test alone) stops the teardown once the host's PID 1 is gone and before
+# its cgroups and state directory are: the kill lands there, every time.
+cut=vt-$$-cut
+stall=$work/stall
+(testhost_boot "$cut" >/dev/null 2>&1 && TESTHOST__TEARDOWN_STALL=$stall testhost_teardown "$cut") &
+sub=$!
+cut_gone() {
+	[ ! -e "$TESTHOST__RUNDIR/testhost-$cut" ] &&
+		[ -z "$(find /sys/fs/cgroup -maxdepth 2 -name "$cut" 2>/dev/null)" ]
+}
+wait_secs() { # SECONDS CMD...
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -ge "$deadline" ] && return 1
+		sleep 0.2
+	done
+}
+if wait_secs 180 test -e "$stall"; then
+	kill -9 "$sub" 2>/dev/null
+	check "a teardown cut short is finished by the watchdog: no state directory, no cgroup left" wait_secs 30 cut_gone
+else
+	kill -9 "$sub" 2>/dev/null
+	not_ok "the teardown to cut short reached its stop (a boot of $cut failed?)"
+fi
+wait "$sub" 2>/dev/null
+# whatever happened above, nothing of it stays
+cut_gone || testhost_teardown "$cut" >/dev/null 2>&1
+
 echo "# boot $boot_ms ms, teardown $teardown_ms ms"
 echo "1..$n"
 [ $failures = 0 ] || {

@@ -571,10 +571,12 @@ testhost_teardown() { # [NAME]
 	[ -n "$name" ] || return 0
 	dir=$TESTHOST__RUNDIR/testhost-$name
 
+	# The watchdog goes last (below): a teardown cut short (the test shell
+	# SIGKILLed by meson's timeout while it ran) is then finished by it;
+	# killed first, the host's cgroups and state directory stayed behind.
 	if [ -z "${TESTHOST__IN_WATCHDOG:-}" ]; then
 		testhost__get wpid "$dir/watchdog.pid"
 		testhost__get wstart "$dir/watchdog.start"
-		testhost__same_proc "$wpid" "$wstart" && kill -9 "$wpid" 2>/dev/null || true
 	fi
 	testhost__get pid "$dir/pid"
 	testhost__get start "$dir/pid.start"
@@ -598,6 +600,14 @@ testhost_teardown() { # [NAME]
 		testhost__same_proc "$pid" "$start" any || testhost__same_proc "$lpid" "$lstart" || break
 		sleep 0.02
 	done
+
+	# For tests/test-testhost.sh alone: stop here (PID 1 gone, the cgroups
+	# and the state directory not yet) until this shell is killed, as meson's
+	# timeout would kill it. A builtin read on a FIFO: no child outlives it.
+	if [ -n "${TESTHOST__TEARDOWN_STALL:-}" ] && [ -z "${TESTHOST__IN_WATCHDOG:-}" ]; then
+		mkfifo "$TESTHOST__TEARDOWN_STALL.fifo" && : >"$TESTHOST__TEARDOWN_STALL" &&
+			read -r -t 600 _ <>"$TESTHOST__TEARDOWN_STALL.fifo"
+	fi
 
 	# Cgroups, deepest first, all hierarchies at once. A process may still be
 	# draining out of them (an nsenter parent whose child just died); after
@@ -636,6 +646,8 @@ testhost_teardown() { # [NAME]
 			rc=1
 		}
 	fi
+	# (it ends by itself within a second once the state dir is gone)
+	testhost__same_proc "${wpid:-}" "${wstart:-}" && kill -9 "$wpid" 2>/dev/null || true
 	left=()
 	for d in $TESTHOST__HOSTS; do
 		[ "$d" = "$name" ] || left+=("$d")
