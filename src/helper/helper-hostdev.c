@@ -501,6 +501,29 @@ static int method_detach_interface(sd_bus_message *m, void *userdata, sd_bus_err
         return sd_bus_reply_method_return(m, NULL);
 }
 
+/* The addresses the managed network keeps for the interface of MAC changed
+ * (vivariumd's net-update of a <host>): its filter allows the new ones,
+ * and no longer the old ones. */
+static int method_set_lease_addresses(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *msg = NULL;
+        Helper *h = userdata;
+        uint8_t mac[MAC_ADDR_LEN];
+        const char *text, *address, *address6;
+        int r;
+
+        r = sd_bus_message_read(m, "sss", &text, &address, &address6);
+        if (r < 0)
+                return r;
+        if (h->exited)
+                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
+        if (mac_parse_string(text, mac) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Malformed MAC address '%s'", text);
+        r = network_set_leases(h->network, h->def, mac, address, address6, &msg);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", msg ? msg : strerror(-r));
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 const sd_bus_vtable hostdev_control_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("AttachNode", SD_BUS_ARGS("s", path, "u", mode, "t", rdev), SD_BUS_NO_RESULT,
@@ -512,6 +535,8 @@ const sd_bus_vtable hostdev_control_vtable[] = {
                                 method_attach_interface, 0),
         SD_BUS_METHOD_WITH_ARGS("DetachInterface", SD_BUS_ARGS("s", mac), SD_BUS_NO_RESULT,
                                 method_detach_interface, 0),
+        SD_BUS_METHOD_WITH_ARGS("SetLeaseAddresses", SD_BUS_ARGS("s", mac, "s", address, "s", address6),
+                                SD_BUS_NO_RESULT, method_set_lease_addresses, 0),
         SD_BUS_METHOD_WITH_ARGS("LendLink", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_lend_link, 0),
         SD_BUS_METHOD_WITH_ARGS("ReturnLink", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_return_link, 0),
         SD_BUS_VTABLE_END,

@@ -1003,3 +1003,82 @@ int network_detach(NetworkSetup *n, DomainDef *def, const uint8_t mac[MAC_ADDR_L
         }
         return 0;
 }
+
+/* A copy of S, NULL for NULL or "" (no address of that family). */
+static int strdup_address(const char *s, char **ret) {
+        *ret = NULL;
+        if (!s || !*s)
+                return 0;
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int network_set_leases(NetworkSetup *n, DomainDef *def, const uint8_t mac[MAC_ADDR_LEN], const char *address,
+                       const char *address6, char **ret_error) {
+        _cleanup_nl_sock_ struct nl_sock *sk = NULL;
+        _cleanup_free_ NetGuardLearned *learned = NULL;
+        _cleanup_free_ char *new4 = NULL, *new6 = NULL;
+        DomainInterface *iface;
+        char *old4, *old6;
+        size_t i, n_learned = 0;
+        int r;
+
+        for (i = 0; n && i < n->n_devs; i++)
+                if (memcmp(n->devs[i].mac, mac, MAC_ADDR_LEN) == 0)
+                        break;
+        if (!n || i == n->n_devs) {
+                (void) asprintf(ret_error, "Container '%s' has no running interface of that MAC address", def->name);
+                return -ENODEV;
+        }
+        r = strdup_address(address, &new4);
+        if (r >= 0)
+                r = strdup_address(address6, &new6);
+        if (r < 0)
+                return r;
+        iface = &def->interfaces[i];
+        if (!netguard_wanted(iface) || !n->devs[i].host_name[0] || !n->guarded) {
+                /* no filter to change: the addresses are only kept */
+                free(iface->lease_address);
+                free(iface->lease_address6);
+                iface->lease_address = TAKE_PTR(new4);
+                iface->lease_address6 = TAKE_PTR(new6);
+                return 0;
+        }
+        r = netlink_open(&sk);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to open a netlink socket: %s", strerror(-r));
+                return r;
+        }
+        /* The old reserved address took the port's one place to learn when
+         * the container used it (netguard.h): carried over, it would stay
+         * allowed, and it may be another container's now. The new one
+         * takes the place instead; with none, the port learns anew. */
+        read_learned(n, &learned, &n_learned);
+        for (size_t j = 0; iface->lease_address && j < n_learned; j++)
+                if (streq(learned[j].device, n->devs[i].host_name) &&
+                    streq(learned[j].address, iface->lease_address)) {
+                        if (new4)
+                                snprintf(learned[j].address, sizeof(learned[j].address), "%s", new4);
+                        else
+                                learned[j].device[0] = 0;
+                }
+
+        old4 = iface->lease_address;
+        old6 = iface->lease_address6;
+        iface->lease_address = new4;
+        iface->lease_address6 = new6;
+        r = apply_guard(sk, n, def, learned, n_learned, ret_error);
+        if (r < 0) {
+                /* nft loads a script whole or not at all: the old table stays */
+                iface->lease_address = old4;
+                iface->lease_address6 = old6;
+                return r;
+        }
+        TAKE_PTR(new4);
+        TAKE_PTR(new6);
+        free(old4);
+        free(old6);
+        log_info("Addresses the network keeps for interface '%s' changed: IPv4 %s, IPv6 %s.", n->devs[i].host_name,
+                 strna(iface->lease_address), strna(iface->lease_address6));
+        return 0;
+}

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <systemd/sd-daemon.h>
 
 #include "bus-names.h"
 #include "macros.h"
@@ -615,6 +616,55 @@ static int apply_live(Network *n, NetworkDef *live, UpdateSection section, sd_bu
         return 0;
 }
 
+/* After a live change of N's <host>s: each running container's interface on
+ * N gets what a start would give it now, and its helper's anti-spoofing
+ * filter follows (the old addresses, which may be another container's now,
+ * no longer pass). The container's DHCP client takes the new ones when it
+ * asks next. An interface with an <ip> of its own keeps what it has. A
+ * failure here does not undo the update, which dnsmasq already has (as in
+ * libvirt): it is logged, naming the container. */
+static void follow_hosts(Network *n) {
+        for (Container *c = n->owner->manager->containers; c; c = c->next) {
+                if (!c->live || !container_is_active(c))
+                        continue;
+                ARRAY_FOREACH(iface, c->live->interfaces, c->live->n_interfaces) {
+                        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                        _cleanup_free_ char *address = NULL, *address6 = NULL;
+                        char mac[18];
+                        int r;
+
+                        if (iface->type != INTERFACE_NETWORK || !streq_ptr(iface->source, n->name) ||
+                            !iface->has_mac || iface->n_ips > 0)
+                                continue;
+                        mac_format(iface->mac, mac);
+                        r = network_rereserve_address(n, c->name, iface->mac, iface->lease_address,
+                                                      iface->lease_address6, &address, &address6, &e);
+                        if (r < 0) {
+                                fprintf(stderr,
+                                        "Failed to choose the addresses of interface %s of container '%s' on network '%s' again, it keeps %s and %s: %s\n",
+                                        mac, c->name, n->name, strna(iface->lease_address),
+                                        strna(iface->lease_address6), e.message ?: strerror(-r));
+                                continue;
+                        }
+                        if (r == 0)
+                                continue;
+                        free(iface->lease_address);
+                        free(iface->lease_address6);
+                        iface->lease_address = TAKE_PTR(address);
+                        iface->lease_address6 = TAKE_PTR(address6);
+                        fprintf(stderr, "Network '%s' now keeps %s and %s for interface %s of container '%s'.\n",
+                                n->name, strna(iface->lease_address), strna(iface->lease_address6), mac, c->name);
+                        r = helper_call_devices(c, "SetLeaseAddresses", &e, "sss", mac, strempty(iface->lease_address),
+                                                strempty(iface->lease_address6));
+                        if (r < 0)
+                                fprintf(stderr,
+                                        SD_WARNING "Failed to update the anti-spoofing filter of container '%s' after the update of network '%s': it drops what interface %s sends from %s and %s until the container starts again: %s\n",
+                                        c->name, n->name, mac, strna(iface->lease_address),
+                                        strna(iface->lease_address6), e.message ?: strerror(-r));
+                }
+        }
+}
+
 int network_update(Network *n, sd_bus_message *msg, sd_bus_error *error) {
         _cleanup_(network_def_freep) NetworkDef *config = NULL, *live = NULL;
         const char *command, *section_name, *snippet;
@@ -686,6 +736,8 @@ int network_update(Network *n, sd_bus_message *msg, sd_bus_error *error) {
                 if (r < 0)
                         return r;
                 TAKE_PTR(live);
+                if (section == SECTION_DHCP_HOST)
+                        follow_hosts(n);
         }
         fprintf(stderr, "Network '%s' updated: %s %s%s%s.\n", n->name, command, section_name,
                 do_config ? ", persistent config" : "", do_live ? ", live state" : "");

@@ -213,6 +213,15 @@ int network_reserve_address(Network *n, const char *container, const uint8_t mac
 void networks_release_container(Manager *m, const char *container); /* and its leases */
 /* one interface's (a live detach, or an attach that failed) */
 void network_release_address(Network *n, const char *container, const uint8_t mac[6]);
+/* After a live change of the network's <host>s: what a start would give
+ * CONTAINER's interface MAC now, against what it was given (OLD_ADDRESS,
+ * OLD_ADDRESS6; NULL: none). 1 when that changed: the reservation is the
+ * new one (NAME.hosts, dnsmasq reloaded), the leases of the old addresses
+ * are released, *ret_address and *ret_address6 are the new ones (NULL:
+ * none); 0 when nothing changed. */
+int network_rereserve_address(Network *n, const char *container, const uint8_t mac[6], const char *old_address,
+                              const char *old_address6, char **ret_address, char **ret_address6,
+                              sd_bus_error *error);
 void network_reservations_clear(Network *n);
 /* SIGHUP to the network's dnsmasq: its hosts files again (logs a failure). */
 void network_reload_dnsmasq(Network *n);

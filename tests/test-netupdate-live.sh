@@ -1,0 +1,183 @@
+#!/bin/bash
+# A live net-update of a <host> that a running container's interface got
+# its address from: the container's anti-spoofing filter follows (test
+# host, installed build, real dnsmasq, busybox udhcpc in the container's
+# network namespace, a peer namespace on the bridge):
+# - the container gets A from <host mac=M ip=A>; net-update modify of the
+#   host to B (--live --config): the filter allows B and no longer A at
+#   once (a ping from A to the gateway gets nothing, the peer's ping of A
+#   gets nothing); udhcpc run again gets B, which reaches the gateway and
+#   the peer through the filter; domifaddr shows B, not A; the lease of A
+#   is released;
+# - net-update delete of the host: the container's interface gets an
+#   address of the range (a NAME.hosts line for its MAC), the filter allows
+#   it and no longer B, udhcpc gets it;
+# - an interface with an <ip> of its own keeps what it has;
+# - a stopped container gets the new reservation at its next start;
+# - a filter that cannot be changed (nft failing in the test host): the
+#   net-update still succeeds, and the manager logs a warning naming the
+#   container.
+# Exit: 0 pass, 1 fail, 77 skipped (1 instead when VIVARIUM_TESTS_MUST_RUN=1).
+set -uo pipefail
+
+here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+# shellcheck source=tests/testhost/testhost.sh
+. "$here/testhost/testhost.sh"
+
+testhost_require vivariumd vivctl
+testhost_require_tools dnsmasq nft ip busybox dhcp_release
+
+# shellcheck source=tests/lib/check.sh
+. "$here/lib/check.sh"
+# shellcheck source=tests/lib/net-peer.sh
+. "$here/lib/net-peer.sh"
+
+work=$(mktemp -d /tmp/vt-netupdate.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+export TESTHOST_BIND="${TESTHOST_BIND:+$TESTHOST_BIND }$work"
+
+# nft for the manager and its helpers: the real one, unless the test made
+# $work/nft-fail (a filter that cannot be changed)
+cat >"$work/nft" <<EOF
+#!/bin/sh
+if [ -e "$work/nft-fail" ]; then
+	echo "nft refused by the test" >&2
+	exit 1
+fi
+exec nft "\$@"
+EOF
+chmod 0755 "$work/nft"
+
+testhost_up "vt-nu-$$" "$build" "$work/install.log"
+testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0 "VIVARIUM_NFT_PATH=$work/nft"
+
+M=52:54:00:71:00:0a
+A=10.71.0.20
+B=10.71.0.30
+cat >"$work/vtu.xml" <<XML
+<network>
+  <name>vtu</name>
+  <bridge name='vtubr0'/>
+  <ip address='10.71.0.1' netmask='255.255.255.0'>
+    <dhcp>
+      <range start='10.71.0.10' end='10.71.0.13'/>
+      <host mac='$M' ip='$A'/>
+    </dhcp>
+  </ip>
+</network>
+XML
+out=$(vivctl net-define "$work/vtu.xml" 2>&1)
+check "net-define a network with <host mac='$M' ip='$A'>" contains "$out" "Network vtu defined"
+out=$(vivctl net-start vtu 2>&1)
+check "net-start it" contains "$out" "Network vtu started"
+bridge_peer vtupeer vtubr0 vtupeer 10.71.0.50
+in_peer() { in_host ip netns exec vtupeer "$@"; }
+
+guard() { in_host nft list table netdev "vivarium-guard-$(uuid_of "$1")" 2>&1; }
+allows() { # NAME ADDR: the filter's rule of allowed IPv4 sources has ADDR
+	local a=${2//./\\.}
+	guard "$1" | grep -Eq "ip saddr ($a|\\{ ([0-9.]+, )*$a(, [0-9.]+)* \\}) accept"
+}
+# NAME ADDR: pings the gateway from ADDR (on eth0); peer_reaches ADDR.
+# Each a ping of 2 tries: a check that traffic passes waits for it
+# (wait_until), one that it is dropped sees none of them answered.
+pings() { in_ct "$1" busybox ping -c 2 -W 2 -I "$2" 10.71.0.1 >/dev/null 2>&1; }
+reaches() { wait_until 30 pings "$@"; }
+peer_pings() { in_peer busybox ping -c 2 -W 2 "$1" >/dev/null 2>&1; }
+peer_reaches() { wait_until 30 peer_pings "$1"; }
+# udhcpc again, from no address: prints the lease
+renew() { # NAME
+	in_ct "$1" ip -4 addr flush dev eth0
+	dhcp "$1" "/tmp/vt-$1.lease"
+}
+lease_gone() { ! in_host cat /var/lib/vivarium/dnsmasq/vtu.leases 2>/dev/null | grep -q " $1 "; } # ADDR
+manager_log() { in_host journalctl -u vivariumd.service --no-pager 2>/dev/null; }
+
+# --- the container gets A
+ct_xml nu network "network='vtu'" "<mac address='$M'/>"
+out=$(vivctl create "$work/nu.xml" 2>&1)
+check "create container nu (MAC $M)" contains "$out" "Domain nu created"
+check "its filter allows A ($A)" allows nu "$A"
+lease=$(dhcp nu /tmp/vt-nu.lease)
+check "udhcpc gets A ($lease)" [ "$lease" = "$A" ]
+check "A reaches the gateway" reaches nu "$A"
+check "the peer reaches A" peer_reaches "$A"
+
+# --- the host modified to B, live and stored
+out=$(vivctl net-update vtu modify ip-dhcp-host "<host mac='$M' ip='$B'/>" --live --config 2>&1)
+check "net-update modify ip-dhcp-host to B ($B) --live --config" \
+	same "$out" "Updated network vtu persistent config and live state"
+check "the filter allows B at once" allows nu "$B"
+check "... and no longer A" not allows nu "$A"
+# A is still on eth0: the filter is what stops it now (and it learns
+# nothing from it: B took the place of what it had learned)
+check "a ping from A to the gateway gets nothing" not pings nu "$A"
+check "the peer's ping of A gets nothing" not peer_pings "$A"
+check "the lease of A is released" wait_until 60 lease_gone "$A"
+lease=$(renew nu)
+check "udhcpc again gets B ($lease)" [ "$lease" = "$B" ]
+check "B reaches the gateway through the filter" reaches nu "$B"
+check "the peer reaches B" peer_reaches "$B"
+out=$(vivctl domifaddr nu 2>&1)
+check "domifaddr shows B" contains "$out" "$B/24"
+check "... and not A" lacks "$out" "$A/"
+in_ct nu ip addr add "$A/32" dev eth0
+check "A, added again beside B, still gets nothing" not pings nu "$A"
+in_ct nu ip addr del "$A/32" dev eth0
+check "the stored definition has B" contains "$(vivctl net-dumpxml vtu --inactive 2>&1)" "<host mac='$M' ip='$B'/>"
+
+# --- the host deleted: an address of the range, reserved by a line of ours
+out=$(vivctl net-update vtu delete ip-dhcp-host "<host mac='$M' ip='$B'/>" --live 2>&1)
+check "net-update delete of the host, live" same "$out" "Updated network vtu live state"
+hosts=$(in_host cat /run/vivarium/networks/vtu.hosts 2>&1)
+R=$(awk -F, -v m="$M" '$1 == m { print $2 }' <<<"$hosts")
+check "the network keeps an address of the range for the MAC ($R)" grep -Eq '^10\.71\.0\.1[0-3]$' <<<"$R"
+check "... the filter allows it" allows nu "${R:-none}"
+check "... and no longer B" not allows nu "$B"
+lease=$(renew nu)
+check "udhcpc gets it ($lease)" [ "$lease" = "$R" ]
+check "it reaches the gateway" reaches nu "${R:-none}"
+check "domifaddr shows it" contains "$(vivctl domifaddr nu 2>&1)" "$R/24"
+
+# --- an interface with an <ip> of its own keeps what it has
+out=$(vivctl net-update vtu add ip-dhcp-host "<host mac='52:54:00:71:00:0b' ip='10.71.0.41'/>" --live 2>&1)
+check "net-update add of a host for container nf's MAC" same "$out" "Updated network vtu live state"
+ct_xml nf network "network='vtu'" "<mac address='52:54:00:71:00:0b'/>" "<ip address='10.71.0.40' prefix='24'/>"
+out=$(vivctl create "$work/nf.xml" 2>&1)
+check "create container nf with <ip address='10.71.0.40'>" contains "$out" "Domain nf created"
+check "its filter allows its <ip>" allows nf 10.71.0.40
+check "... and the host's address" allows nf 10.71.0.41
+out=$(vivctl net-update vtu modify ip-dhcp-host "<host mac='52:54:00:71:00:0b' ip='10.71.0.42'/>" --live 2>&1)
+check "net-update modify of that host" same "$out" "Updated network vtu live state"
+check "... nf's filter is as it was" allows nf 10.71.0.41
+check "... without the new address" not allows nf 10.71.0.42
+vivctl destroy nf >/dev/null 2>&1
+
+# --- a stopped container: the new reservation at its next start
+vivctl destroy nu >/dev/null 2>&1
+out=$(vivctl net-update vtu add ip-dhcp-host "<host mac='$M' ip='10.71.0.33'/>" --live 2>&1)
+check "net-update add of a host for nu's MAC while nu is stopped" same "$out" "Updated network vtu live state"
+out=$(vivctl create "$work/nu.xml" 2>&1)
+check "create nu again" contains "$out" "Domain nu created"
+check "... its filter allows the host's address" allows nu 10.71.0.33
+lease=$(dhcp nu /tmp/vt-nu.lease)
+check "... udhcpc gets it ($lease)" [ "$lease" = 10.71.0.33 ]
+
+# --- a filter that cannot follow: the update stands, a warning names nu
+touch "$work/nft-fail"
+out=$(vivctl net-update vtu modify ip-dhcp-host "<host mac='$M' ip='10.71.0.34'/>" --live 2>&1)
+rm -f "$work/nft-fail"
+check "with nft failing, net-update still succeeds" same "$out" "Updated network vtu live state"
+check "... dnsmasq has the new host" in_host grep -q "10.71.0.34" /run/vivarium/networks/vtu.dhcp-hosts
+check "... the manager logs a warning naming the container" \
+	contains "$(manager_log)" "Failed to update the anti-spoofing filter of container 'nu'"
+check "... the filter is the one it had" allows nu 10.71.0.33
+
+vivctl destroy nu >/dev/null 2>&1
+check "no filter table is left" [ "$(guard_tables)" = 0 ]
+in_host ip netns del vtupeer >/dev/null 2>&1
+vivctl net-destroy vtu >/dev/null 2>&1
+vivctl net-undefine vtu >/dev/null 2>&1
+
+echo "1..$n"
+[ "$failures" -eq 0 ]
