@@ -8,7 +8,7 @@
 #   once (a ping from A to the gateway gets nothing, the peer's ping of A
 #   gets nothing); udhcpc run again gets B, which reaches the gateway and
 #   the peer through the filter; domifaddr shows B, not A; the lease of A
-#   is released;
+#   is released; the published port goes to B;
 # - net-update delete of the host: the container's interface gets an
 #   address of the range (a NAME.hosts line for its MAC), the filter allows
 #   it and no longer B, udhcpc gets it;
@@ -94,12 +94,14 @@ lease_gone() { ! in_host cat /var/lib/vivarium/dnsmasq/vtu.leases 2>/dev/null | 
 manager_log() { in_host journalctl -u vivariumd.service --no-pager 2>/dev/null; }
 
 # --- the container gets A
-ct_xml nu network "network='vtu'" "<mac address='$M'/>"
+ct_xml nu network "network='vtu'" "<mac address='$M'/>" "<vivarium:port host='8080' container='80' address='10.71.0.1'/>"
 out=$(vivctl create "$work/nu.xml" 2>&1)
 check "create container nu (MAC $M)" contains "$out" "Domain nu created"
 check "its filter allows A ($A)" allows nu "$A"
 lease=$(dhcp nu /tmp/vt-nu.lease)
 check "udhcpc gets A ($lease)" [ "$lease" = "$A" ]
+ports() { in_host nft list table inet "vivarium-ports-$(uuid_of nu)" 2>&1; }
+check "its published port goes to A" contains "$(ports)" "dnat ip to $A:80"
 check "A reaches the gateway" reaches nu "$A"
 check "the peer reaches A" peer_reaches "$A"
 
@@ -121,6 +123,7 @@ check "the peer reaches B" peer_reaches "$B"
 out=$(vivctl domifaddr nu 2>&1)
 check "domifaddr shows B" contains "$out" "$B/24"
 check "... and not A" lacks "$out" "$A/"
+check "its published port goes to B" contains "$(ports)" "dnat ip to $B:80"
 in_ct nu ip addr add "$A/32" dev eth0
 check "A, added again beside B, still gets nothing" not pings nu "$A"
 in_ct nu ip addr del "$A/32" dev eth0

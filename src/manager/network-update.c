@@ -661,6 +661,11 @@ static void follow_hosts(Network *n) {
                                         SD_WARNING "Failed to update the anti-spoofing filter of container '%s' after the update of network '%s': it drops what interface %s sends from %s and %s until the container starts again: %s\n",
                                         c->name, n->name, mac, strna(iface->lease_address),
                                         strna(iface->lease_address6), e.message ?: strerror(-r));
+                        sd_bus_error_free(&e);
+                        r = ports_reload(n->owner->manager, c->live, &e);
+                        if (r < 0)
+                                fprintf(stderr, SD_WARNING "Failed to point the published ports of container '%s' to its new addresses: %s\n",
+                                        c->name, e.message ?: strerror(-r));
                 }
         }
 }

@@ -280,5 +280,8 @@ int write_sysctl(const char *path, const char *value);
 /* ports.c: a running container's published ports (<vivarium:port>) */
 int ports_check_free(Manager *m, const Container *c, const DomainDef *live, sd_bus_error *error);
 int ports_apply(Manager *m, const DomainDef *live, sd_bus_error *error);
+/* The rules again, to the interfaces' addresses as they are now (a live
+ * net-update changed a lease); the [::1] relays are left as they are. */
+int ports_reload(Manager *m, const DomainDef *live, sd_bus_error *error);
 void ports_remove(Manager *m, const DomainDef *live);
 void ports_adopt(Manager *m);

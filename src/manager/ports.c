@@ -340,13 +340,12 @@ static int ports_script(Manager *m, const DomainDef *live, char **ret_script, ch
         return 0;
 }
 
-int ports_apply(Manager *m, const DomainDef *live, sd_bus_error *error) {
+/* The container's table, made anew in one transaction (ports_script()). */
+static int load_rules(Manager *m, const DomainDef *live, sd_bus_error *error) {
         _cleanup_free_ char *script = NULL, *nft_error = NULL;
         _cleanup_free_ char **bridges = NULL;
         int r;
 
-        if (!def_has_ports(live))
-                return 0;
         r = ports_script(m, live, &script, &bridges, error);
         if (r < 0) {
                 if (sd_bus_error_is_set(error))
@@ -369,7 +368,23 @@ int ports_apply(Manager *m, const DomainDef *live, sd_bus_error *error) {
         if (r < 0)
                 return sd_bus_error_setf(error, VIV_ERROR_START_FAILED, "Failed to load the port rules of container '%s': %s",
                                          live->name, nft_error ? nft_error : strerror(-r));
+        return 0;
+}
 
+int ports_reload(Manager *m, const DomainDef *live, sd_bus_error *error) {
+        if (!def_has_ports(live))
+                return 0;
+        return load_rules(m, live, error);
+}
+
+int ports_apply(Manager *m, const DomainDef *live, sd_bus_error *error) {
+        int r;
+
+        if (!def_has_ports(live))
+                return 0;
+        r = load_rules(m, live, error);
+        if (r < 0)
+                return r;
         ARRAY_FOREACH(iface, live->interfaces, live->n_interfaces) {
                 TargetAddresses t;
 
