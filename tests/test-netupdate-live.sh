@@ -12,6 +12,10 @@
 # - net-update delete of the host: the container's interface gets an
 #   address of the range (a NAME.hosts line for its MAC), the filter allows
 #   it and no longer B, udhcpc gets it;
+# - IPv6: a container that dhcpcd -6 gave the address of a <host id=> (a
+#   DUID-LL of its MAC): net-update modify of that host, the filter allows
+#   the new address and no longer the old one, dhcpcd asking anew gets the
+#   new one, which passes; domifaddr shows it;
 # - an interface with an <ip> of its own keeps what it has;
 # - a stopped container gets the new reservation at its next start;
 # - a filter that cannot be changed (nft failing in the test host): the
@@ -25,7 +29,7 @@ here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 . "$here/testhost/testhost.sh"
 
 testhost_require vivariumd vivctl
-testhost_require_tools dnsmasq nft ip busybox dhcp_release
+testhost_require_tools dnsmasq nft ip busybox dhcp_release dhcp_release6 dhcpcd
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
@@ -33,7 +37,13 @@ testhost_require_tools dnsmasq nft ip busybox dhcp_release
 . "$here/lib/net-peer.sh"
 
 work=$(mktemp -d /tmp/vt-netupdate.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=tests/lib/dhcpcd.sh
+. "$here/lib/dhcpcd.sh"
+cleanup() {
+	dhcpcd_cleanup
+	rm -rf "$work"
+}
+trap cleanup EXIT
 export TESTHOST_BIND="${TESTHOST_BIND:+$TESTHOST_BIND }$work"
 
 # nft for the manager and its helpers: the real one, unless the test made
@@ -50,10 +60,12 @@ chmod 0755 "$work/nft"
 
 testhost_up "vt-nu-$$" "$build" "$work/install.log"
 testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0 "VIVARIUM_NFT_PATH=$work/nft"
+dhcpcd_conf
 
 M=52:54:00:71:00:0a
 A=10.71.0.20
 B=10.71.0.30
+M6=52:54:00:71:00:0c
 cat >"$work/vtu.xml" <<XML
 <network>
   <name>vtu</name>
@@ -62,6 +74,12 @@ cat >"$work/vtu.xml" <<XML
     <dhcp>
       <range start='10.71.0.10' end='10.71.0.13'/>
       <host mac='$M' ip='$A'/>
+    </dhcp>
+  </ip>
+  <ip family='ipv6' address='fd71::1' prefix='64'>
+    <dhcp>
+      <range start='fd71::100' end='fd71::1ff'/>
+      <host id='00:03:00:01:$M6' ip='fd71::b'/>
     </dhcp>
   </ip>
 </network>
@@ -73,10 +91,24 @@ check "net-start it" contains "$out" "Network vtu started"
 bridge_peer vtupeer vtubr0 vtupeer 10.71.0.50
 in_peer() { in_host ip netns exec vtupeer "$@"; }
 
-guard() { in_host nft list table netdev "vivarium-guard-$(uuid_of "$1")" 2>&1; }
+guard_once() { in_host nft list table netdev "vivarium-guard-$(uuid_of "$1")" 2>&1; }
+# the container's filter table; a listing that failed (no table in its
+# output: vivctl or nft did not answer) is asked for again
+guard() { # NAME
+	local table tries=0
+	while table=$(guard_once "$1"); [[ $table != *"table netdev vivarium-guard-"* ]]; do
+		tries=$((tries + 1))
+		[ "$tries" -lt 50 ] || break
+		sleep 0.1
+	done
+	printf '%s\n' "$table"
+}
 allows() { # NAME ADDR: the filter's rule of allowed IPv4 sources has ADDR
-	local a=${2//./\\.}
-	guard "$1" | grep -Eq "ip saddr ($a|\\{ ([0-9.]+, )*$a(, [0-9.]+)* \\}) accept"
+	local a=${2//./\\.} table
+	table=$(guard "$1")
+	grep -Eq "ip saddr ($a|\\{ ([0-9.]+, )*$a(, [0-9.]+)* \\}) accept" <<<"$table" && return 0
+	grep -E "ip saddr|Error" <<<"$table" | sed "s/^/#  $1's filter: /" >&2
+	return 1
 }
 # NAME ADDR: pings the gateway from ADDR (on eth0); peer_reaches ADDR.
 # Each a ping of 2 tries: a check that traffic passes waits for it
@@ -90,7 +122,9 @@ renew() { # NAME
 	in_ct "$1" ip -4 addr flush dev eth0
 	dhcp "$1" "/tmp/vt-$1.lease"
 }
-lease_gone() { ! in_host cat /var/lib/vivarium/dnsmasq/vtu.leases 2>/dev/null | grep -q " $1 "; } # ADDR
+# (grep reads a variable, never a pipe: with pipefail, grep -q leaving
+# early makes the writer's SIGPIPE the pipe's status)
+lease_gone() { ! grep -q " $1 " <<<"$(in_host cat /var/lib/vivarium/dnsmasq/vtu.leases 2>/dev/null)"; } # ADDR
 manager_log() { in_host journalctl -u vivariumd.service --no-pager 2>/dev/null; }
 
 # --- the container gets A
@@ -141,6 +175,42 @@ lease=$(renew nu)
 check "udhcpc gets it ($lease)" [ "$lease" = "$R" ]
 check "it reaches the gateway" reaches nu "${R:-none}"
 check "domifaddr shows it" contains "$(vivctl domifaddr nu 2>&1)" "$R/24"
+
+# --- IPv6: a <host id=> of a DUID with the container's MAC in it,
+# modified live (--parent-index 1)
+allows6() { # NAME ADDR
+	local table
+	table=$(guard "$1")
+	grep -Eq "ip6 saddr \\{ ([0-9a-f:]+, )*$2(, [0-9a-f:]+)* \\} accept" <<<"$table" && return 0
+	grep -E "ip6 saddr|Error" <<<"$table" | sed "s/^/#  $1's filter: /" >&2
+	return 1
+}
+has_addr6() { grep -q " $2/" <<<"$(in_ct "$1" ip -6 -o addr show dev eth0 scope global 2>/dev/null)"; }
+pings6() { in_ct "$1" busybox ping6 -c 2 -W 2 -I "$2" fd71::1 >/dev/null 2>&1; }
+ct_xml n6 network "network='vtu'" "<mac address='$M6'/>"
+out=$(vivctl create "$work/n6.xml" 2>&1)
+check "create container n6 (its MAC in the DUID of <host id=> fd71::b)" contains "$out" "Domain n6 created"
+check "its filter allows fd71::b" allows6 n6 fd71::b
+in_ct n6 ip link set eth0 up
+dhcpcd_start n6 "00:03:00:01:$M6" eth0 in_ct n6
+check "dhcpcd -6 in n6 gets fd71::b" wait_until 120 has_addr6 n6 fd71::b
+check "... which reaches the bridge" wait_until 60 pings6 n6 fd71::b
+out=$(vivctl net-update vtu modify ip-dhcp-host "<host id='00:03:00:01:$M6' ip='fd71::c'/>" --parent-index 1 \
+	--live 2>&1)
+check "net-update modify of the IPv6 <host> to fd71::c, live" same "$out" "Updated network vtu live state"
+check "the filter allows fd71::c at once" allows6 n6 fd71::c
+check "... and no longer fd71::b" not allows6 n6 fd71::b
+check "a ping6 from fd71::b gets nothing" not pings6 n6 fd71::b
+check "stop n6's dhcpcd by its PID" dhcpcd_stop n6
+# a client asking anew (no lease of dhcpcd's own to confirm)
+in_ct n6 ip -6 addr flush dev eth0 scope global
+in_host rm -f /var/lib/dhcpcd/eth0.lease6
+dhcpcd_start n6 "00:03:00:01:$M6" eth0 in_ct n6
+check "dhcpcd -6 asking again gets fd71::c" wait_until 120 has_addr6 n6 fd71::c
+check "... which reaches the bridge through the filter" wait_until 60 pings6 n6 fd71::c
+check "domifaddr shows fd71::c" wait_until 30 eval 'grep -q "fd71::c/64" <<<"$(vivctl domifaddr n6 2>/dev/null)"'
+check "stop n6's dhcpcd by its PID" dhcpcd_stop n6
+vivctl destroy n6 >/dev/null 2>&1
 
 # --- an interface with an <ip> of its own keeps what it has
 out=$(vivctl net-update vtu add ip-dhcp-host "<host mac='52:54:00:71:00:0b' ip='10.71.0.41'/>" --live 2>&1)
