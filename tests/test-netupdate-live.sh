@@ -18,6 +18,9 @@
 #   new one, which passes; domifaddr shows it;
 # - an interface with an <ip> of its own keeps what it has;
 # - a stopped container gets the new reservation at its next start;
+# - a restarted manager takes back the address a container got (from the
+#   network's <host mac=>): the next update still releases it and takes it
+#   from the filter;
 # - a filter that cannot be changed (nft failing in the test host): the
 #   net-update still succeeds, and the manager logs a warning naming the
 #   container.
@@ -236,6 +239,16 @@ check "... its filter allows the host's address" allows nu 10.71.0.33
 lease=$(dhcp nu /tmp/vt-nu.lease)
 check "... udhcpc gets it ($lease)" [ "$lease" = 10.71.0.33 ]
 
+# --- a restarted manager takes the address back (the live XML does not
+# hold it): the next update still releases it and takes it from the filter
+in_host systemctl restart vivariumd.service
+check "a restarted manager adopts nu" wait_until 60 eval 'grep -q " nu " <<<"$(vivctl list 2>/dev/null)"'
+out=$(vivctl net-update vtu modify ip-dhcp-host "<host mac='$M' ip='10.71.0.35'/>" --live 2>&1)
+check "after a manager restart, net-update modify of nu's host" same "$out" "Updated network vtu live state"
+check "... the filter allows the new address" allows nu 10.71.0.35
+check "... and no longer the old one" not allows nu 10.71.0.33
+check "... whose lease is released" wait_until 60 lease_gone 10.71.0.33
+
 # --- a filter that cannot follow: the update stands, a warning names nu
 touch "$work/nft-fail"
 out=$(vivctl net-update vtu modify ip-dhcp-host "<host mac='$M' ip='10.71.0.34'/>" --live 2>&1)
@@ -244,7 +257,7 @@ check "with nft failing, net-update still succeeds" same "$out" "Updated network
 check "... dnsmasq has the new host" in_host grep -q "10.71.0.34" /run/vivarium/networks/vtu.dhcp-hosts
 check "... the manager logs a warning naming the container" \
 	contains "$(manager_log)" "Failed to update the anti-spoofing filter of container 'nu'"
-check "... the filter is the one it had" allows nu 10.71.0.33
+check "... the filter is the one it had" allows nu 10.71.0.35
 
 vivctl destroy nu >/dev/null 2>&1
 check "no filter table is left" [ "$(guard_tables)" = 0 ]

@@ -955,19 +955,27 @@ int network_attach(NetworkSetup **np, DomainDef *def, DomainInterface *iface, co
         return 0;
 }
 
+/* The index of the device of MAC among N's. */
+static int find_device(const NetworkSetup *n, const DomainDef *def, const uint8_t mac[MAC_ADDR_LEN], size_t *ret,
+                       char **ret_error) {
+        for (size_t i = 0; n && i < n->n_devs; i++)
+                if (memcmp(n->devs[i].mac, mac, MAC_ADDR_LEN) == 0) {
+                        *ret = i;
+                        return 0;
+                }
+        (void) asprintf(ret_error, "Container '%s' has no running interface of that MAC address", def->name);
+        return -ENODEV;
+}
+
 int network_detach(NetworkSetup *n, DomainDef *def, const uint8_t mac[MAC_ADDR_LEN], pid_t pid, bool foreground,
                    char **ret_error) {
         _cleanup_nl_sock_ struct nl_sock *sk = NULL;
         size_t i;
         int r;
 
-        for (i = 0; n && i < n->n_devs; i++)
-                if (memcmp(n->devs[i].mac, mac, MAC_ADDR_LEN) == 0)
-                        break;
-        if (!n || i == n->n_devs) {
-                (void) asprintf(ret_error, "Container '%s' has no running interface of that MAC address", def->name);
-                return -ENODEV;
-        }
+        r = find_device(n, def, mac, &i, ret_error);
+        if (r < 0)
+                return r;
         r = netlink_open(&sk);
         if (r < 0) {
                 (void) asprintf(ret_error, "Failed to open a netlink socket: %s", strerror(-r));
@@ -1023,13 +1031,9 @@ int network_set_leases(NetworkSetup *n, DomainDef *def, const uint8_t mac[MAC_AD
         size_t i, n_learned = 0;
         int r;
 
-        for (i = 0; n && i < n->n_devs; i++)
-                if (memcmp(n->devs[i].mac, mac, MAC_ADDR_LEN) == 0)
-                        break;
-        if (!n || i == n->n_devs) {
-                (void) asprintf(ret_error, "Container '%s' has no running interface of that MAC address", def->name);
-                return -ENODEV;
-        }
+        r = find_device(n, def, mac, &i, ret_error);
+        if (r < 0)
+                return r;
         r = strdup_address(address, &new4);
         if (r >= 0)
                 r = strdup_address(address6, &new6);

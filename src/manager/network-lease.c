@@ -569,3 +569,47 @@ void networks_adopt_reservations(Manager *m) {
                 }
         }
 }
+
+/* The addresses an interface got at its start: its reservation's, or the
+ * <host mac=>'s that gave it its IPv4 one without a line of ours. */
+static int adopt_lease(Network *n, const char *container, DomainInterface *iface) {
+        const NetworkIP *ip = n->live ? dhcp4_ip(n->live) : NULL;
+        char text[INET6_ADDRSTRLEN];
+
+        ARRAY_FOREACH(res, n->reservations, n->n_reservations) {
+                struct in_addr a = { .s_addr = htonl(res->addr) };
+
+                if (!streq(res->container, container) || memcmp(res->mac, iface->mac, 6) != 0)
+                        continue;
+                if (res->addr && inet_ntop(AF_INET, &a, text, sizeof text) && !(iface->lease_address = strdup(text)))
+                        return -ENOMEM;
+                if (res->has_addr6 && inet_ntop(AF_INET6, &res->addr6, text, sizeof text) &&
+                    !(iface->lease_address6 = strdup(text)))
+                        return -ENOMEM;
+                break;
+        }
+        if (iface->lease_address || !ip)
+                return 0;
+        ARRAY_FOREACH(h, ip->hosts, ip->n_hosts)
+                if (h->has_mac && memcmp(h->mac, iface->mac, 6) == 0 && ip4(h->ip))
+                        return (iface->lease_address = strdup(h->ip)) ? 0 : -ENOMEM;
+        return 0;
+}
+
+void networks_adopt_leases(Manager *m) {
+        if (!m->networks)
+                return;
+        for (Container *c = m->containers; c; c = c->next) {
+                if (!c->live || !container_is_active(c))
+                        continue;
+                ARRAY_FOREACH(iface, c->live->interfaces, c->live->n_interfaces) {
+                        Network *n = iface->type == INTERFACE_NETWORK ? network_find(m->networks, iface->source) : NULL;
+
+                        if (!n || !n->active || iface->lease_address || iface->lease_address6)
+                                continue;
+                        if (adopt_lease(n, c->name, iface) < 0)
+                                fprintf(stderr, "Failed to take back the addresses of container '%s' on network '%s': %s\n",
+                                        c->name, n->name, strerror(ENOMEM));
+                }
+        }
+}

@@ -226,6 +226,10 @@ void network_reservations_clear(Network *n);
 /* SIGHUP to the network's dnsmasq: its hosts files again (logs a failure). */
 void network_reload_dnsmasq(Network *n);
 void networks_adopt_reservations(Manager *m);
+/* After networks_adopt_reservations(): the lease_address and lease_address6
+ * of each running container's interfaces on a managed network, which the
+ * live XML does not hold (published ports and a live net-update use them). */
+void networks_adopt_leases(Manager *m);
 /* ADDR (struct in_addr or in6_addr of FAMILY) is an <ip> of a running
  * container's interface on N: never one to give by DHCP. */
 bool network_address_configured(Network *n, int family, const void *addr);
