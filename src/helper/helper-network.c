@@ -589,6 +589,7 @@ static int apply_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def
                                 addrs[n_addrs++] = iface->ips[j].address;
                 n_addrs += domain_interface_filter_values(iface, "IP", addrs + n_addrs);
                 p->n_addresses = (size_t) (addrs + n_addrs - p->addresses);
+                p->renewing = d->renewing[0] ? d->renewing : NULL;
                 p->dhcp_servers = addrs + n_addrs;
                 p->n_dhcp_servers = domain_interface_filter_values(iface, "DHCPSERVER", addrs + n_addrs);
                 n_addrs += p->n_dhcp_servers;
@@ -1027,20 +1028,22 @@ int network_set_leases(NetworkSetup *n, DomainDef *def, const uint8_t mac[MAC_AD
         _cleanup_free_ NetGuardLearned *learned = NULL;
         _cleanup_free_ char *new4 = NULL, *new6 = NULL;
         DomainInterface *iface;
-        char *old4, *old6;
+        NetDevice *d;
+        char *old4, *old6, renewing[sizeof(d->renewing)];
         size_t i, n_learned = 0;
         int r;
 
         r = find_device(n, def, mac, &i, ret_error);
         if (r < 0)
                 return r;
+        d = &n->devs[i];
         r = strdup_address(address, &new4);
         if (r >= 0)
                 r = strdup_address(address6, &new6);
         if (r < 0)
                 return r;
         iface = &def->interfaces[i];
-        if (!netguard_wanted(iface) || !n->devs[i].host_name[0] || !n->guarded) {
+        if (!netguard_wanted(iface) || !d->host_name[0] || !n->guarded) {
                 /* no filter to change: the addresses are only kept */
                 free(iface->lease_address);
                 free(iface->lease_address6);
@@ -1059,7 +1062,7 @@ int network_set_leases(NetworkSetup *n, DomainDef *def, const uint8_t mac[MAC_AD
          * takes the place instead; with none, the port learns anew. */
         read_learned(n, &learned, &n_learned);
         for (size_t j = 0; iface->lease_address && j < n_learned; j++)
-                if (streq(learned[j].device, n->devs[i].host_name) &&
+                if (streq(learned[j].device, d->host_name) &&
                     streq(learned[j].address, iface->lease_address)) {
                         if (new4)
                                 snprintf(learned[j].address, sizeof(learned[j].address), "%s", new4);
@@ -1069,6 +1072,12 @@ int network_set_leases(NetworkSetup *n, DomainDef *def, const uint8_t mac[MAC_AD
 
         old4 = iface->lease_address;
         old6 = iface->lease_address6;
+        memcpy(renewing, d->renewing, sizeof(renewing));
+        /* the client renews the old lease until dnsmasq refuses it */
+        if (old4 && !streq_ptr(old4, new4) && strlen(old4) < sizeof(d->renewing))
+                strcpy(d->renewing, old4);
+        else if (streq_ptr(d->renewing, new4))
+                d->renewing[0] = 0;
         iface->lease_address = new4;
         iface->lease_address6 = new6;
         r = apply_guard(sk, n, def, learned, n_learned, ret_error);
@@ -1076,13 +1085,14 @@ int network_set_leases(NetworkSetup *n, DomainDef *def, const uint8_t mac[MAC_AD
                 /* nft loads a script whole or not at all: the old table stays */
                 iface->lease_address = old4;
                 iface->lease_address6 = old6;
+                memcpy(d->renewing, renewing, sizeof(renewing));
                 return r;
         }
         TAKE_PTR(new4);
         TAKE_PTR(new6);
         free(old4);
         free(old6);
-        log_info("Addresses the network keeps for interface '%s' changed: IPv4 %s, IPv6 %s.", n->devs[i].host_name,
+        log_info("Addresses the network keeps for interface '%s' changed: IPv4 %s, IPv6 %s.", d->host_name,
                  strna(iface->lease_address), strna(iface->lease_address6));
         return 0;
 }

@@ -23,6 +23,7 @@ typedef struct NetDevice {
         char guest_name[IFNAMSIZ];
         uint8_t mac[6];             /* the container side's */
         bool created;               /* host_name exists and is ours to delete */
+        char renewing[16];          /* the IPv4 lease address before a live change ("": none): its DHCP renewal passes (netguard.h) */
 } NetDevice;
 
 typedef struct NetworkSetup {
