@@ -138,7 +138,10 @@ renew() { # NAME
 # (grep reads a variable, never a pipe: with pipefail, grep -q leaving
 # early makes the writer's SIGPIPE the pipe's status)
 lease_gone() { ! grep -q " $1 " <<<"$(in_host cat /var/lib/vivarium/dnsmasq/vtu.leases 2>/dev/null)"; } # ADDR
-manager_log() { in_host journalctl -u vivariumd.service --no-pager 2>/dev/null; }
+# (the journal and dnsmasq's lease file are written a moment after what
+# the test waited for: these are waited on)
+manager_logged() { grep -qF "$1" <<<"$(in_host journalctl -u vivariumd.service --no-pager 2>/dev/null)"; }
+domifaddr_has() { grep -qF "$2" <<<"$(vivctl domifaddr "$1" 2>/dev/null)"; } # NAME TEXT
 
 # --- the container gets A
 ct_xml nu network "network='vtu'" "<mac address='$M'/>" "<vivarium:port host='8080' container='80' address='10.71.0.1'/>"
@@ -185,8 +188,8 @@ in_ct nu ip -4 addr flush dev eth0
 in_ct nu ip addr add "$B/24" dev eth0
 check "B reaches the gateway through the filter" reaches nu "$B"
 check "the peer reaches B" peer_reaches "$B"
+check "domifaddr shows B" wait_until 30 domifaddr_has nu "$B/24"
 out=$(vivctl domifaddr nu 2>&1)
-check "domifaddr shows B" contains "$out" "$B/24"
 check "... and not A" lacks "$out" "$A/"
 check "its published port goes to B" contains "$(ports)" "dnat ip to $B:80"
 in_ct nu ip addr add "$A/32" dev eth0
@@ -205,7 +208,7 @@ check "... and no longer B" forbids nu "$B"
 lease=$(renew nu)
 check "udhcpc gets it ($lease)" [ "$lease" = "$R" ]
 check "it reaches the gateway" reaches nu "${R:-none}"
-check "domifaddr shows it" contains "$(vivctl domifaddr nu 2>&1)" "$R/24"
+check "domifaddr shows it" wait_until 30 domifaddr_has nu "$R/24"
 
 # --- IPv6: a <host id=> of a DUID with the container's MAC in it,
 # modified live (--parent-index 1)
@@ -245,7 +248,7 @@ in_host rm -f /var/lib/dhcpcd/eth0.lease6
 dhcpcd_start n6 "00:03:00:01:$M6" eth0 in_ct n6
 check "dhcpcd -6 asking again gets fd71::c" wait_until 120 has_addr6 n6 fd71::c
 check "... which reaches the bridge through the filter" wait_until 60 pings6 n6 fd71::c
-check "domifaddr shows fd71::c" wait_until 30 eval 'grep -q "fd71::c/64" <<<"$(vivctl domifaddr n6 2>/dev/null)"'
+check "domifaddr shows fd71::c" wait_until 30 domifaddr_has n6 "fd71::c/64"
 check "stop n6's dhcpcd by its PID" dhcpcd_stop n6
 vivctl destroy n6 >/dev/null 2>&1
 
@@ -290,7 +293,7 @@ rm -f "$work/nft-fail"
 check "with nft failing, net-update still succeeds" same "$out" "Updated network vtu live state"
 check "... dnsmasq has the new host" in_host grep -q "10.71.0.34" /run/vivarium/networks/vtu.dhcp-hosts
 check "... the manager logs a warning naming the container" \
-	contains "$(manager_log)" "Failed to update the anti-spoofing filter of container 'nu'"
+	wait_until 30 manager_logged "Failed to update the anti-spoofing filter of container 'nu'"
 check "... the filter is the one it had" allows nu 10.71.0.35
 
 vivctl destroy nu >/dev/null 2>&1
