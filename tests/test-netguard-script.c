@@ -41,8 +41,8 @@ int main(void) {
 
         r = netguard_script(uuid, "nu", &port, 1, &script);
         check(r >= 0, "a script with a renewing address");
-        renew = script ? strstr(script, "ip saddr 10.71.0.20 udp sport 68 udp dport 67 accept\n") : NULL;
-        check(renew, "... passes DHCP requests from the old address");
+        renew = script ? strstr(script, "ip saddr 10.71.0.20 ip daddr { 255.255.255.255, 10.71.0.1 } udp sport 68 udp dport 67 accept\n") : NULL;
+        check(renew, "... passes DHCP requests from the old address, to the broadcast address and the bridge only");
         learn = script ? strstr(script, "add @learned0 { ip saddr } accept") : NULL;
         check(renew && learn && renew < learn, "... before the IPv4 learning rule");
         chaddr = script ? strstr(script, "@th,288,48 != 0x52540071000a drop") : NULL;

@@ -252,6 +252,44 @@ check "domifaddr shows fd71::c" wait_until 30 domifaddr_has n6 "fd71::c/64"
 check "stop n6's dhcpcd by its PID" dhcpcd_stop n6
 vivctl destroy n6 >/dev/null 2>&1
 
+# --- an update moves no one it does not concern: two MACs whose start
+# looks for a free address of the range at the same place (the manager's
+# FNV-1a of the MAC, modulo the range's 4 addresses), y started first and
+# then x, which gets an address after y's; y goes; an update of another
+# <host> leaves x where it is (a start now would give x y's old address)
+slot() { # MAC: where a start looks first, 0-3
+	local h=2166136261 b
+	for b in ${1//:/ }; do
+		h=$((((h ^ 16#$b) * 16777619) & 0xFFFFFFFF))
+	done
+	echo $((h % 4))
+}
+MY=52:54:00:71:01:00
+for i in $(seq 1 255); do
+	MX=$(printf '52:54:00:71:01:%02x' "$i")
+	[ "$(slot "$MX")" = "$(slot "$MY")" ] && break
+done
+reserved() { awk -F, -v m="$1" '$1 == m { print $2 }' <<<"$(in_host cat /run/vivarium/networks/vtu.hosts 2>&1)"; }
+ct_xml ny network "network='vtu'" "<mac address='$MY'/>"
+ct_xml nx network "network='vtu'" "<mac address='$MX'/>"
+out=$(vivctl create "$work/ny.xml" 2>&1)
+check "create ny ($MY, slot $(slot "$MY"))" contains "$out" "Domain ny created"
+out=$(vivctl create "$work/nx.xml" 2>&1)
+check "create nx ($MX, the same slot)" contains "$out" "Domain nx created"
+RY=$(reserved "$MY")
+RX=$(reserved "$MX")
+check "both get an address of the range ($RY, $RX)" grep -Eq '^10\.71\.0\.1[0-3] 10\.71\.0\.1[0-3]$' <<<"$RY $RX"
+vivctl destroy ny >/dev/null 2>&1
+out=$(vivctl net-update vtu add ip-dhcp-host "<host mac='52:54:00:71:01:ff' ip='10.71.0.45'/>" --live 2>&1)
+check "net-update add of a host for a MAC of no container" same "$out" "Updated network vtu live state"
+check "... nx keeps its address ($(reserved "$MX"))" same "$(reserved "$MX")" "$RX"
+check "... and its filter still allows it" allows nx "${RX:-none}"
+check "... and nu keeps its own" same "$(reserved "$M")" "$R"
+out=$(vivctl net-update vtu delete ip-dhcp-host "<host mac='52:54:00:71:01:ff' ip='10.71.0.45'/>" --live 2>&1)
+check "net-update delete of that host" same "$out" "Updated network vtu live state"
+check "... nx still keeps its address" same "$(reserved "$MX")" "$RX"
+vivctl destroy nx >/dev/null 2>&1
+
 # --- an interface with an <ip> of its own keeps what it has
 out=$(vivctl net-update vtu add ip-dhcp-host "<host mac='52:54:00:71:00:0b' ip='10.71.0.41'/>" --live 2>&1)
 check "net-update add of a host for container nf's MAC" same "$out" "Updated network vtu live state"
@@ -286,7 +324,11 @@ check "... the filter allows the new address" allows nu 10.71.0.35
 check "... and no longer the old one" forbids nu 10.71.0.33
 check "... whose lease is released" wait_until 60 lease_gone 10.71.0.33
 
-# --- a filter that cannot follow: the update stands, a warning names nu
+# --- a filter that cannot follow: the update stands, a warning names nu,
+# and the lease of the address its filter still allows is kept (released,
+# the next container could get it while nu's filter lets nu use it)
+lease=$(renew nu)
+check "udhcpc in nu gets 10.71.0.35 ($lease)" [ "$lease" = 10.71.0.35 ]
 touch "$work/nft-fail"
 out=$(vivctl net-update vtu modify ip-dhcp-host "<host mac='$M' ip='10.71.0.34'/>" --live 2>&1)
 rm -f "$work/nft-fail"
@@ -295,6 +337,9 @@ check "... dnsmasq has the new host" in_host grep -q "10.71.0.34" /run/vivarium/
 check "... the manager logs a warning naming the container" \
 	wait_until 30 manager_logged "Failed to update the anti-spoofing filter of container 'nu'"
 check "... the filter is the one it had" allows nu 10.71.0.35
+check "... the warning says the old lease is kept" \
+	manager_logged "(the leases of 10.71.0.35 and"
+check "... and dnsmasq still has nu's lease of 10.71.0.35" not lease_gone 10.71.0.35
 
 vivctl destroy nu >/dev/null 2>&1
 check "no filter table is left" [ "$(guard_tables)" = 0 ]

@@ -412,7 +412,7 @@ void network_release_address(Network *n, const char *container, const uint8_t ma
         release_where(n, container, mac);
 }
 
-static bool same_address(int family, const char *a, const char *b) {
+bool network_same_address(int family, const char *a, const char *b) {
         uint8_t x[16], y[16];
 
         if (!a || !b)
@@ -450,8 +450,8 @@ int network_rereserve_address(Network *n, const char *container, const uint8_t m
         r = pick_addresses(n, container, mac, &pick, error);
         if (r >= 0)
                 r = pick_text(&pick, &address, &address6);
-        same4 = r >= 0 && same_address(AF_INET, old_address, address);
-        same6 = r >= 0 && same_address(AF_INET6, old_address6, address6);
+        same4 = r >= 0 && network_same_address(AF_INET, old_address, address);
+        same6 = r >= 0 && network_same_address(AF_INET6, old_address6, address6);
         if (r < 0 || (same4 && same6)) {
                 /* back where it was: nothing changes for this interface */
                 if (at != SIZE_MAX) {
@@ -471,23 +471,25 @@ int network_rereserve_address(Network *n, const char *container, const uint8_t m
                 fprintf(stderr, "Failed to rewrite the DHCP hosts of network '%s', ignoring: %s\n", n->name,
                         strerror(-r));
         network_reload_dnsmasq(n);
-        /* What it no longer holds goes back to the pool now, for another
-         * container, as a stop releases it. */
-        if (!same4 && old_address) {
+        *ret_address = TAKE_PTR(address);
+        *ret_address6 = TAKE_PTR(address6);
+        return 1;
+}
+
+void network_release_old_leases(Network *n, const uint8_t mac[6], const char *old_address, const char *address,
+                                const char *old_address6, const char *address6) {
+        if (old_address && !network_same_address(AF_INET, old_address, address)) {
                 struct in_addr a;
 
                 if (inet_pton(AF_INET, old_address, &a) == 1)
                         release_lease(n, mac, ntohl(a.s_addr));
         }
-        if (!same6 && old_address6) {
+        if (old_address6 && !network_same_address(AF_INET6, old_address6, address6)) {
                 struct in6_addr a6;
 
                 if (inet_pton(AF_INET6, old_address6, &a6) == 1)
                         network_release_lease6(n, &a6);
         }
-        *ret_address = TAKE_PTR(address);
-        *ret_address6 = TAKE_PTR(address6);
-        return 1;
 }
 
 void network_reservations_clear(Network *n) {

@@ -216,12 +216,19 @@ void network_release_address(Network *n, const char *container, const uint8_t ma
 /* After a live change of the network's <host>s: what a start would give
  * CONTAINER's interface MAC now, against what it was given (OLD_ADDRESS,
  * OLD_ADDRESS6; NULL: none). 1 when that changed: the reservation is the
- * new one (NAME.hosts, dnsmasq reloaded), the leases of the old addresses
- * are released, *ret_address and *ret_address6 are the new ones (NULL:
- * none); 0 when nothing changed. */
+ * new one (NAME.hosts, dnsmasq reloaded), *ret_address and *ret_address6
+ * are the new ones (NULL: none); 0 when nothing changed. The old leases
+ * stay until network_release_old_leases(): once the container's filter no
+ * longer allows them. */
 int network_rereserve_address(Network *n, const char *container, const uint8_t mac[6], const char *old_address,
                               const char *old_address6, char **ret_address, char **ret_address6,
                               sd_bus_error *error);
+/* dnsmasq's leases of OLD_ADDRESS and OLD_ADDRESS6 (NULL: none) of MAC,
+ * where they differ from ADDRESS and ADDRESS6, back to the pool. */
+void network_release_old_leases(Network *n, const uint8_t mac[6], const char *old_address, const char *address,
+                                const char *old_address6, const char *address6);
+/* A and B, textual addresses of FAMILY, are the same one (both NULL too). */
+bool network_same_address(int family, const char *a, const char *b);
 void network_reservations_clear(Network *n);
 /* SIGHUP to the network's dnsmasq: its hosts files again (logs a failure). */
 void network_reload_dnsmasq(Network *n);

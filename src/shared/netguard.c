@@ -194,9 +194,16 @@ static int put_port(FILE *f, size_t index, const NetGuardPort *p) {
               "    udp dport 67 @th,288,48 != ", f);
         put_mac_hex(f, p->mac);
         fputs(" drop\n", f);
-        /* before learning: the old address is never learned by its renewal */
-        if (p->renewing)
-                fprintf(f, "    ip saddr %s udp sport 68 udp dport 67 accept\n", p->renewing);
+        /* before learning: the old address is never learned by its
+         * renewal. Only to the broadcast address and the bridge's own (the
+         * network's DHCP server): the old address may be another
+         * container's now, and speaks to nothing else. */
+        if (p->renewing) {
+                fprintf(f, "    ip saddr %s ip daddr { 255.255.255.255", p->renewing);
+                for (size_t k = 0; k < p->n_subnets; k++)
+                        fprintf(f, ", %s", p->subnets[k].address);
+                fputs(" } udp sport 68 udp dport 67 accept\n", f);
+        }
         if (p->n_addresses > 0) {
                 if (learn) {
                         fputs("    ip saddr ", f);

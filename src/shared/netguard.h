@@ -36,11 +36,12 @@
  *
  * When a live net-update changes the address the network keeps for a
  * running container, the table is made anew with the new one; the old one
- * (RENEWING) passes for DHCP requests only (from port 68 to 67, with the
- * container's MAC as client): its client's renewal of the old lease reaches
- * dnsmasq, which refuses it, and the client asks anew at once instead of
- * when the old lease ends. Nothing else passes from it: it may be another
- * container's now.
+ * (RENEWING) passes for DHCP requests only (from port 68 to 67 of the
+ * broadcast address or the bridge's own, with the container's MAC as
+ * client): its client's rebinding of the old lease (a broadcast) reaches
+ * dnsmasq, which refuses it, and the client asks anew then instead of when
+ * the old lease ends. Nothing else passes from it (its ARP neither, so a
+ * unicast renewal may not leave): it may be another container's now.
  *
  * libvirt's <filterref filter='clean-traffic'> turns the filter on (also on
  * a bridge), its IP parameters are allowed addresses, and learning follows
