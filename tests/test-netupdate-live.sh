@@ -290,6 +290,31 @@ check "net-update delete of that host" same "$out" "Updated network vtu live sta
 check "... nx still keeps its address" same "$(reserved "$MX")" "$RX"
 vivctl destroy nx >/dev/null 2>&1
 
+# --- a <host> that gives a running container's address to another: the
+# holder moves to another address of the range, the other gets it; never
+# both (two filters would allow one address)
+MH=52:54:00:71:02:01
+MC=52:54:00:71:02:02
+ct_xml nh network "network='vtu'" "<mac address='$MH'/>"
+ct_xml nc network "network='vtu'" "<mac address='$MC'/>"
+out=$(vivctl create "$work/nh.xml" 2>&1)
+check "create nh" contains "$out" "Domain nh created"
+out=$(vivctl create "$work/nc.xml" 2>&1)
+check "create nc" contains "$out" "Domain nc created"
+RH=$(reserved "$MH")
+check "nh gets an address of the range ($RH)" grep -Eq '^10\.71\.0\.1[0-3]$' <<<"$RH"
+out=$(vivctl net-update vtu add ip-dhcp-host "<host mac='$MC' ip='${RH:-10.71.0.10}'/>" --live 2>&1)
+check "net-update add of a host giving nh's address to nc's MAC" same "$out" "Updated network vtu live state"
+check "... nc's filter allows it" allows nc "${RH:-none}"
+check "... nh's no longer" forbids nh "${RH:-none}"
+RH2=$(reserved "$MH")
+check "... nh has another address of the range ($RH2)" grep -Eq '^10\.71\.0\.1[0-3]$' <<<"$RH2"
+check "... which its filter allows" allows nh "${RH2:-none}"
+check "... and is not nh's old one" [ "$RH2" != "$RH" ]
+vivctl net-update vtu delete ip-dhcp-host "<host mac='$MC' ip='${RH:-10.71.0.10}'/>" --live >/dev/null 2>&1
+vivctl destroy nh >/dev/null 2>&1
+vivctl destroy nc >/dev/null 2>&1
+
 # --- an interface with an <ip> of its own keeps what it has
 out=$(vivctl net-update vtu add ip-dhcp-host "<host mac='52:54:00:71:00:0b' ip='10.71.0.41'/>" --live 2>&1)
 check "net-update add of a host for container nf's MAC" same "$out" "Updated network vtu live state"
