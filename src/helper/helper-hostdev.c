@@ -481,6 +481,15 @@ static int method_attach_interface(sd_bus_message *m, void *userdata, sd_bus_err
         return sd_bus_reply_method_return(m, NULL);
 }
 
+/* The MAC of a method's argument TEXT, for a container that still runs. */
+static int running_interface_mac(Helper *h, const char *text, uint8_t ret[MAC_ADDR_LEN], sd_bus_error *error) {
+        if (h->exited)
+                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
+        if (mac_parse_string(text, ret) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Malformed MAC address '%s'", text);
+        return 0;
+}
+
 static int method_detach_interface(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *msg = NULL;
         Helper *h = userdata;
@@ -491,11 +500,32 @@ static int method_detach_interface(sd_bus_message *m, void *userdata, sd_bus_err
         r = sd_bus_message_read(m, "s", &text);
         if (r < 0)
                 return r;
-        if (h->exited)
-                return sd_bus_error_setf(error, VIV_ERROR_NOT_RUNNING, "Container '%s' is not running", h->name);
-        if (mac_parse_string(text, mac) < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Malformed MAC address '%s'", text);
+        r = running_interface_mac(h, text, mac, error);
+        if (r < 0)
+                return r;
         r = network_detach(h->network, h->def, mac, h->init_pid, h->foreground, &msg);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", msg ? msg : strerror(-r));
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+/* The addresses the managed network keeps for the interface of MAC changed
+ * (vivariumd's net-update of a <host>): its filter allows the new ones,
+ * and no longer the old ones. */
+static int method_set_lease_addresses(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *msg = NULL;
+        Helper *h = userdata;
+        uint8_t mac[MAC_ADDR_LEN];
+        const char *text, *address, *address6;
+        int r;
+
+        r = sd_bus_message_read(m, "sss", &text, &address, &address6);
+        if (r < 0)
+                return r;
+        r = running_interface_mac(h, text, mac, error);
+        if (r < 0)
+                return r;
+        r = network_set_leases(h->network, h->def, mac, address, address6, &msg);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", msg ? msg : strerror(-r));
         return sd_bus_reply_method_return(m, NULL);
@@ -512,6 +542,8 @@ const sd_bus_vtable hostdev_control_vtable[] = {
                                 method_attach_interface, 0),
         SD_BUS_METHOD_WITH_ARGS("DetachInterface", SD_BUS_ARGS("s", mac), SD_BUS_NO_RESULT,
                                 method_detach_interface, 0),
+        SD_BUS_METHOD_WITH_ARGS("SetLeaseAddresses", SD_BUS_ARGS("s", mac, "s", address, "s", address6),
+                                SD_BUS_NO_RESULT, method_set_lease_addresses, 0),
         SD_BUS_METHOD_WITH_ARGS("LendLink", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_lend_link, 0),
         SD_BUS_METHOD_WITH_ARGS("ReturnLink", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_return_link, 0),
         SD_BUS_VTABLE_END,

@@ -589,6 +589,7 @@ static int apply_guard(struct nl_sock *sk, NetworkSetup *n, const DomainDef *def
                                 addrs[n_addrs++] = iface->ips[j].address;
                 n_addrs += domain_interface_filter_values(iface, "IP", addrs + n_addrs);
                 p->n_addresses = (size_t) (addrs + n_addrs - p->addresses);
+                p->renewing = d->renewing[0] ? d->renewing : NULL;
                 p->dhcp_servers = addrs + n_addrs;
                 p->n_dhcp_servers = domain_interface_filter_values(iface, "DHCPSERVER", addrs + n_addrs);
                 n_addrs += p->n_dhcp_servers;
@@ -955,19 +956,27 @@ int network_attach(NetworkSetup **np, DomainDef *def, DomainInterface *iface, co
         return 0;
 }
 
+/* The index of the device of MAC among N's. */
+static int find_device(const NetworkSetup *n, const DomainDef *def, const uint8_t mac[MAC_ADDR_LEN], size_t *ret,
+                       char **ret_error) {
+        for (size_t i = 0; n && i < n->n_devs; i++)
+                if (memcmp(n->devs[i].mac, mac, MAC_ADDR_LEN) == 0) {
+                        *ret = i;
+                        return 0;
+                }
+        (void) asprintf(ret_error, "Container '%s' has no running interface of that MAC address", def->name);
+        return -ENODEV;
+}
+
 int network_detach(NetworkSetup *n, DomainDef *def, const uint8_t mac[MAC_ADDR_LEN], pid_t pid, bool foreground,
                    char **ret_error) {
         _cleanup_nl_sock_ struct nl_sock *sk = NULL;
         size_t i;
         int r;
 
-        for (i = 0; n && i < n->n_devs; i++)
-                if (memcmp(n->devs[i].mac, mac, MAC_ADDR_LEN) == 0)
-                        break;
-        if (!n || i == n->n_devs) {
-                (void) asprintf(ret_error, "Container '%s' has no running interface of that MAC address", def->name);
-                return -ENODEV;
-        }
+        r = find_device(n, def, mac, &i, ret_error);
+        if (r < 0)
+                return r;
         r = netlink_open(&sk);
         if (r < 0) {
                 (void) asprintf(ret_error, "Failed to open a netlink socket: %s", strerror(-r));
@@ -1001,5 +1010,89 @@ int network_detach(NetworkSetup *n, DomainDef *def, const uint8_t mac[MAC_ADDR_L
                                 strerror(-r));
                 return r;
         }
+        return 0;
+}
+
+/* A copy of S, NULL for NULL or "" (no address of that family). */
+static int strdup_address(const char *s, char **ret) {
+        *ret = NULL;
+        if (!s || !*s)
+                return 0;
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int network_set_leases(NetworkSetup *n, DomainDef *def, const uint8_t mac[MAC_ADDR_LEN], const char *address,
+                       const char *address6, char **ret_error) {
+        _cleanup_nl_sock_ struct nl_sock *sk = NULL;
+        _cleanup_free_ NetGuardLearned *learned = NULL;
+        _cleanup_free_ char *new4 = NULL, *new6 = NULL;
+        DomainInterface *iface;
+        NetDevice *d;
+        char *old4, *old6, renewing[sizeof(d->renewing)];
+        size_t i, n_learned = 0;
+        int r;
+
+        r = find_device(n, def, mac, &i, ret_error);
+        if (r < 0)
+                return r;
+        d = &n->devs[i];
+        r = strdup_address(address, &new4);
+        if (r >= 0)
+                r = strdup_address(address6, &new6);
+        if (r < 0)
+                return r;
+        iface = &def->interfaces[i];
+        if (!netguard_wanted(iface) || !d->host_name[0] || !n->guarded) {
+                /* no filter to change: the addresses are only kept */
+                free(iface->lease_address);
+                free(iface->lease_address6);
+                iface->lease_address = TAKE_PTR(new4);
+                iface->lease_address6 = TAKE_PTR(new6);
+                return 0;
+        }
+        r = netlink_open(&sk);
+        if (r < 0) {
+                (void) asprintf(ret_error, "Failed to open a netlink socket: %s", strerror(-r));
+                return r;
+        }
+        /* The old reserved address took the port's one place to learn when
+         * the container used it (netguard.h): carried over, it would stay
+         * allowed, and it may be another container's now. The new one
+         * takes the place instead; with none, the port learns anew. */
+        read_learned(n, &learned, &n_learned);
+        for (size_t j = 0; iface->lease_address && j < n_learned; j++)
+                if (streq(learned[j].device, d->host_name) &&
+                    streq(learned[j].address, iface->lease_address)) {
+                        if (new4)
+                                snprintf(learned[j].address, sizeof(learned[j].address), "%s", new4);
+                        else
+                                learned[j].device[0] = 0;
+                }
+
+        old4 = iface->lease_address;
+        old6 = iface->lease_address6;
+        memcpy(renewing, d->renewing, sizeof(renewing));
+        /* the client renews the old lease until dnsmasq refuses it */
+        if (old4 && !streq_ptr(old4, new4) && strlen(old4) < sizeof(d->renewing))
+                strcpy(d->renewing, old4);
+        else if (streq_ptr(d->renewing, new4))
+                d->renewing[0] = 0;
+        iface->lease_address = new4;
+        iface->lease_address6 = new6;
+        r = apply_guard(sk, n, def, learned, n_learned, ret_error);
+        if (r < 0) {
+                /* nft loads a script whole or not at all: the old table stays */
+                iface->lease_address = old4;
+                iface->lease_address6 = old6;
+                memcpy(d->renewing, renewing, sizeof(renewing));
+                return r;
+        }
+        TAKE_PTR(new4);
+        TAKE_PTR(new6);
+        free(old4);
+        free(old6);
+        log_info("Addresses the network keeps for interface '%s' changed: IPv4 %s, IPv6 %s.", d->host_name,
+                 strna(iface->lease_address), strna(iface->lease_address6));
         return 0;
 }

@@ -23,6 +23,7 @@ typedef struct NetDevice {
         char guest_name[IFNAMSIZ];
         uint8_t mac[6];             /* the container side's */
         bool created;               /* host_name exists and is ours to delete */
+        char renewing[16];          /* the IPv4 lease address before a live change ("": none): its DHCP renewal passes (netguard.h) */
 } NetDevice;
 
 typedef struct NetworkSetup {
@@ -65,6 +66,14 @@ int network_attach(NetworkSetup **np, DomainDef *def, DomainInterface *iface, co
  * and it leaves def->interfaces. */
 int network_detach(NetworkSetup *n, DomainDef *def, const uint8_t mac[MAC_ADDR_LEN], pid_t pid, bool foreground,
                    char **ret_error);
+
+/* Live change of the addresses the managed network keeps for the interface
+ * of MAC (a net-update of the network's <host>s): its lease_address and
+ * lease_address6 become ADDRESS and ADDRESS6 ("" or NULL: none), and the
+ * anti-spoofing table is made anew, the old ones no longer allowed. On
+ * failure nothing changed. */
+int network_set_leases(NetworkSetup *n, DomainDef *def, const uint8_t mac[MAC_ADDR_LEN], const char *address,
+                       const char *address6, char **ret_error);
 
 /* Deletes every host-side device and NAME.ifaces, frees n; returns NULL.
  * Safe on NULL: h->network = network_teardown(h->network). */

@@ -390,6 +390,7 @@ int main(int argc, char *argv[]) {
         r = networks_init(m);
         /* After both adoptions: who still holds an address. */
         networks_adopt_reservations(m);
+        networks_adopt_leases(m);
         networks_adopt_qos(m);
         ports_adopt(m);
         if (r < 0)

@@ -227,88 +227,125 @@ static int pick_address4(Network *n, const char *container, const uint8_t mac[6]
         return -ENOSPC;
 }
 
-int network_reserve_address(Network *n, const char *container, const uint8_t mac[6], char **ret_address,
-                            char **ret_address6, sd_bus_error *error) {
-        Networks *ns = n->owner;
-        const NetworkDef *def = n->live;
-        const NetworkIP *ip6;
-        _cleanup_free_ char *lease_path = NULL, *leases = NULL, *static4 = NULL;
-        NetworkReservation *res;
-        struct in6_addr chosen6 = {};
-        bool has6 = false, by_duid = false;
-        uint32_t chosen = 0;
+/* What the network's DHCP is to give an interface: an address of the IPv4
+ * range (ADDR, a line of ours) or of a <host mac=> (STATIC4, dnsmasq's own
+ * line), and one of DHCPv6. */
+typedef struct AddressPick {
+        uint32_t addr;
+        char *static4;
+        struct in6_addr addr6;
+        bool has_addr6;
+        bool addr6_by_duid;
+} AddressPick;
+
+static void address_pick_done(AddressPick *p) {
+        p->static4 = mfree(p->static4);
+}
+
+/* What a start gives CONTAINER's interface MAC now, with the network's
+ * reservations as they are (the interface's own, if any, taken out first
+ * by the caller). */
+static int pick_addresses(Network *n, const char *container, const uint8_t mac[6], AddressPick *ret,
+                          sd_bus_error *error) {
+        const NetworkIP *ip6 = network_dhcp6_ip(n->live);
+        _cleanup_free_ char *lease_path = NULL, *leases = NULL;
         int r;
 
-        *ret_address = NULL;
-        *ret_address6 = NULL;
-        if (!def)
-                return 0;
-        ip6 = network_dhcp6_ip(def);
-        if (!dhcp4_ip(def) && !ip6)
-                return 0; /* no DHCP: nothing to reserve */
-
-        if (asprintf(&lease_path, "%s/%s.leases", ns->lease_dir, n->name) < 0)
+        *ret = (AddressPick) {};
+        if (asprintf(&lease_path, "%s/%s.leases", n->owner->lease_dir, n->name) < 0)
                 return -ENOMEM;
         (void) read_full_file(lease_path, &leases, NULL);
 
-        r = pick_address4(n, container, mac, leases, &chosen, &static4);
+        r = pick_address4(n, container, mac, leases, &ret->addr, &ret->static4);
         if (r == -ENOSPC)
                 return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
                                          "No free address left in the DHCP range of network '%s' for container '%s'",
                                          n->name, container);
         if (r < 0)
                 return r;
-        if (ip6) {
-                r = network_pick_address6(n, ip6, container, mac, leases, &chosen6, &by_duid);
-                if (r == -ENOSPC)
-                        return sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
-                                                 "No free address left in the DHCPv6 range of network '%s' for container '%s'",
-                                                 n->name, container);
-                if (r < 0)
-                        return r;
-                has6 = r > 0;
-        }
-        if (!chosen && !has6) {
-                *ret_address = TAKE_PTR(static4);
+        if (!ip6)
                 return 0;
+        r = network_pick_address6(n, ip6, container, mac, leases, &ret->addr6, &ret->addr6_by_duid);
+        if (r == -ENOSPC)
+                r = sd_bus_error_setf(error, VIV_ERROR_START_FAILED,
+                                      "No free address left in the DHCPv6 range of network '%s' for container '%s'",
+                                      n->name, container);
+        if (r < 0) {
+                address_pick_done(ret);
+                return r;
         }
+        ret->has_addr6 = r > 0;
+        return 0;
+}
 
+/* P's reservation, a line of NAME.hosts, when it needs one. */
+static int reservation_add(Network *n, const char *container, const uint8_t mac[6], const AddressPick *p) {
+        NetworkReservation *res;
+
+        if (!p->addr && !p->has_addr6)
+                return 0;
         res = reallocarray(n->reservations, n->n_reservations + 1, sizeof(NetworkReservation));
         if (!res)
                 return -ENOMEM;
         n->reservations = res;
         res = &n->reservations[n->n_reservations];
-        *res = (NetworkReservation) { .container = strdup(container), .addr = chosen, .addr6 = chosen6,
-                                      .has_addr6 = has6, .addr6_by_duid = by_duid };
+        *res = (NetworkReservation) { .container = strdup(container), .addr = p->addr, .addr6 = p->addr6,
+                                      .has_addr6 = p->has_addr6, .addr6_by_duid = p->addr6_by_duid };
         if (!res->container)
                 return -ENOMEM;
         memcpy(res->mac, mac, 6);
         n->n_reservations++;
+        return 0;
+}
 
-        r = write_hosts_file(n);
-        if (r < 0) {
-                free(res->container);
-                n->n_reservations--;
-                return sd_bus_error_set_errnof(error, r, "Failed to write the DHCP hosts of network '%s': %m",
-                                               n->name);
-        }
-        network_reload_dnsmasq(n);
+/* P's addresses as text, NULL for none of a family. */
+static int pick_text(const AddressPick *p, char **ret_address, char **ret_address6) {
+        char text[INET6_ADDRSTRLEN];
 
-        if (chosen) {
-                struct in_addr a = { .s_addr = htonl(chosen) };
-                *ret_address = strdup(inet_ntoa(a));
-        } else
-                *ret_address = TAKE_PTR(static4);
-        if (has6) {
-                char text[INET6_ADDRSTRLEN];
-                *ret_address6 = strdup(inet_ntop(AF_INET6, &chosen6, text, sizeof text) ?: "");
-        }
-        if ((chosen && !*ret_address) || (has6 && !*ret_address6)) {
+        *ret_address = NULL;
+        *ret_address6 = NULL;
+        if (p->addr) {
+                struct in_addr a = { .s_addr = htonl(p->addr) };
+                *ret_address = strdup(inet_ntop(AF_INET, &a, text, sizeof text) ?: "");
+        } else if (p->static4)
+                *ret_address = strdup(p->static4);
+        if (p->has_addr6)
+                *ret_address6 = strdup(inet_ntop(AF_INET6, &p->addr6, text, sizeof text) ?: "");
+        if (((p->addr || p->static4) && !*ret_address) || (p->has_addr6 && !*ret_address6)) {
                 *ret_address = mfree(*ret_address);
                 *ret_address6 = mfree(*ret_address6);
                 return -ENOMEM;
         }
         return 0;
+}
+
+int network_reserve_address(Network *n, const char *container, const uint8_t mac[6], char **ret_address,
+                            char **ret_address6, sd_bus_error *error) {
+        const NetworkDef *def = n->live;
+        _cleanup_(address_pick_done) AddressPick pick = {};
+        int r;
+
+        *ret_address = NULL;
+        *ret_address6 = NULL;
+        if (!def || (!dhcp4_ip(def) && !network_dhcp6_ip(def)))
+                return 0; /* no DHCP: nothing to reserve */
+
+        r = pick_addresses(n, container, mac, &pick, error);
+        if (r < 0)
+                return r;
+        if (pick.addr || pick.has_addr6) {
+                r = reservation_add(n, container, mac, &pick);
+                if (r < 0)
+                        return r;
+                r = write_hosts_file(n);
+                if (r < 0) {
+                        free(n->reservations[--n->n_reservations].container);
+                        return sd_bus_error_set_errnof(error, r, "Failed to write the DHCP hosts of network '%s': %m",
+                                                       n->name);
+                }
+                network_reload_dnsmasq(n);
+        }
+        return pick_text(&pick, ret_address, ret_address6);
 }
 
 /* DHCPRELEASE of ADDR for MAC, so that dnsmasq forgets the lease now, not
@@ -373,6 +410,86 @@ void networks_release_container(Manager *m, const char *container) {
 
 void network_release_address(Network *n, const char *container, const uint8_t mac[6]) {
         release_where(n, container, mac);
+}
+
+bool network_same_address(int family, const char *a, const char *b) {
+        uint8_t x[16], y[16];
+
+        if (!a || !b)
+                return !a && !b;
+        return inet_pton(family, a, x) == 1 && inet_pton(family, b, y) == 1 &&
+               memcmp(x, y, family == AF_INET ? 4 : 16) == 0;
+}
+
+int network_rereserve_address(Network *n, const char *container, const uint8_t mac[6], const char *old_address,
+                              const char *old_address6, char **ret_address, char **ret_address6,
+                              sd_bus_error *error) {
+        _cleanup_(address_pick_done) AddressPick pick = {};
+        _cleanup_free_ char *address = NULL, *address6 = NULL;
+        NetworkReservation held = {};
+        size_t at = SIZE_MAX;
+        bool same4, same6;
+        int r;
+
+        *ret_address = NULL;
+        *ret_address6 = NULL;
+        if (!n->live)
+                return 0;
+        /* Its own reservation out of the way while a start's choice is made
+         * again: it would take its own address for another's. */
+        for (size_t i = 0; i < n->n_reservations; i++)
+                if (streq(n->reservations[i].container, container) && memcmp(n->reservations[i].mac, mac, 6) == 0) {
+                        held = n->reservations[i];
+                        at = i;
+                        memmove(&n->reservations[i], &n->reservations[i + 1],
+                                (n->n_reservations - i - 1) * sizeof(NetworkReservation));
+                        n->n_reservations--;
+                        break;
+                }
+
+        r = pick_addresses(n, container, mac, &pick, error);
+        if (r >= 0)
+                r = pick_text(&pick, &address, &address6);
+        same4 = r >= 0 && network_same_address(AF_INET, old_address, address);
+        same6 = r >= 0 && network_same_address(AF_INET6, old_address6, address6);
+        if (r < 0 || (same4 && same6)) {
+                /* back where it was: nothing changes for this interface */
+                if (at != SIZE_MAX) {
+                        memmove(&n->reservations[at + 1], &n->reservations[at],
+                                (n->n_reservations - at) * sizeof(NetworkReservation));
+                        n->reservations[at] = held;
+                        n->n_reservations++;
+                }
+                return r;
+        }
+
+        free(held.container);
+        r = reservation_add(n, container, mac, &pick);
+        if (r >= 0)
+                r = write_hosts_file(n);
+        if (r < 0)
+                fprintf(stderr, "Failed to rewrite the DHCP hosts of network '%s', ignoring: %s\n", n->name,
+                        strerror(-r));
+        network_reload_dnsmasq(n);
+        *ret_address = TAKE_PTR(address);
+        *ret_address6 = TAKE_PTR(address6);
+        return 1;
+}
+
+void network_release_old_leases(Network *n, const uint8_t mac[6], const char *old_address, const char *address,
+                                const char *old_address6, const char *address6) {
+        if (old_address && !network_same_address(AF_INET, old_address, address)) {
+                struct in_addr a;
+
+                if (inet_pton(AF_INET, old_address, &a) == 1)
+                        release_lease(n, mac, ntohl(a.s_addr));
+        }
+        if (old_address6 && !network_same_address(AF_INET6, old_address6, address6)) {
+                struct in6_addr a6;
+
+                if (inet_pton(AF_INET6, old_address6, &a6) == 1)
+                        network_release_lease6(n, &a6);
+        }
 }
 
 void network_reservations_clear(Network *n) {
@@ -451,6 +568,50 @@ void networks_adopt_reservations(Manager *m) {
                         fprintf(stderr, "Releasing the address of stopped container '%s' on network '%s'.\n", gone,
                                 n->name);
                         release_where(n, gone, NULL);
+                }
+        }
+}
+
+/* The addresses an interface got at its start: its reservation's, or the
+ * <host mac=>'s that gave it its IPv4 one without a line of ours. */
+static int adopt_lease(Network *n, const char *container, DomainInterface *iface) {
+        const NetworkIP *ip = n->live ? dhcp4_ip(n->live) : NULL;
+        char text[INET6_ADDRSTRLEN];
+
+        ARRAY_FOREACH(res, n->reservations, n->n_reservations) {
+                struct in_addr a = { .s_addr = htonl(res->addr) };
+
+                if (!streq(res->container, container) || memcmp(res->mac, iface->mac, 6) != 0)
+                        continue;
+                if (res->addr && inet_ntop(AF_INET, &a, text, sizeof text) && !(iface->lease_address = strdup(text)))
+                        return -ENOMEM;
+                if (res->has_addr6 && inet_ntop(AF_INET6, &res->addr6, text, sizeof text) &&
+                    !(iface->lease_address6 = strdup(text)))
+                        return -ENOMEM;
+                break;
+        }
+        if (iface->lease_address || !ip)
+                return 0;
+        ARRAY_FOREACH(h, ip->hosts, ip->n_hosts)
+                if (h->has_mac && memcmp(h->mac, iface->mac, 6) == 0 && ip4(h->ip))
+                        return (iface->lease_address = strdup(h->ip)) ? 0 : -ENOMEM;
+        return 0;
+}
+
+void networks_adopt_leases(Manager *m) {
+        if (!m->networks)
+                return;
+        for (Container *c = m->containers; c; c = c->next) {
+                if (!c->live || !container_is_active(c))
+                        continue;
+                ARRAY_FOREACH(iface, c->live->interfaces, c->live->n_interfaces) {
+                        Network *n = iface->type == INTERFACE_NETWORK ? network_find(m->networks, iface->source) : NULL;
+
+                        if (!n || !n->active || iface->lease_address || iface->lease_address6)
+                                continue;
+                        if (adopt_lease(n, c->name, iface) < 0)
+                                fprintf(stderr, "Failed to take back the addresses of container '%s' on network '%s': %s\n",
+                                        c->name, n->name, strerror(ENOMEM));
                 }
         }
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <systemd/sd-daemon.h>
 
 #include "bus-names.h"
 #include "macros.h"
@@ -615,8 +616,120 @@ static int apply_live(Network *n, NetworkDef *live, UpdateSection section, sd_bu
         return 0;
 }
 
+/* H names the interface MAC of CONTAINER (its MAC, the MAC in its DUID,
+ * the container's name) or gives away an address it holds (ADDR4, ADDR6). */
+static bool host_concerns(const NetworkDhcpHost *h, const char *container, const uint8_t mac[6], const char *addr4,
+                          const char *addr6) {
+        uint8_t m[6];
+
+        if (h->has_mac && memcmp(h->mac, mac, 6) == 0)
+                return true;
+        if (h->id && network_duid_mac(h->id, m) >= 0 && memcmp(m, mac, 6) == 0)
+                return true;
+        if (h->name && streq(h->name, container))
+                return true;
+        return (addr4 && network_same_address(AF_INET, h->ip, addr4)) ||
+               (addr6 && network_same_address(AF_INET6, h->ip, addr6));
+}
+
+/* DEF has H, every attribute the same. */
+static bool def_has_host(const NetworkDef *def, const NetworkDhcpHost *h) {
+        _cleanup_free_ char *want = host_string(h);
+
+        if (!want)
+                return false;
+        ARRAY_FOREACH(ip, def->ips, def->n_ips)
+                ARRAY_FOREACH(o, ip->hosts, ip->n_hosts) {
+                        _cleanup_free_ char *have = host_string(o);
+                        if (have && streq(have, want))
+                                return true;
+                }
+        return false;
+}
+
+/* The update concerns the interface: a <host> that OLD has and NEW has not,
+ * or the other way round, names it or takes an address of its. Any other
+ * interface keeps what it has: a change of one <host> moves no one else. */
+static bool update_concerns(const NetworkDef *old, const NetworkDef *new, const char *container,
+                            const DomainInterface *iface) {
+        const NetworkDef *from[2] = { old, new }, *to[2] = { new, old };
+
+        for (size_t k = 0; k < 2; k++)
+                ARRAY_FOREACH(ip, from[k]->ips, from[k]->n_ips)
+                        ARRAY_FOREACH(h, ip->hosts, ip->n_hosts)
+                                if (host_concerns(h, container, iface->mac, iface->lease_address,
+                                                  iface->lease_address6) &&
+                                    !def_has_host(to[k], h))
+                                        return true;
+        return false;
+}
+
+/* After a live change of N's <host>s (OLD: its live definition before):
+ * each interface of a running container on N that the change concerns gets
+ * what a start would give it now, and its helper's anti-spoofing filter
+ * follows; the old addresses' leases are released once the filter no
+ * longer allows them (they may be another container's then). The
+ * container's DHCP client takes the new ones when it asks next. An
+ * interface with an <ip> of its own keeps what it has; so does a container
+ * still starting (until its next start). A failure here does not undo the
+ * update, which dnsmasq already has (as in libvirt): it is logged, naming
+ * the container, and the old leases are kept. */
+static void follow_hosts(Network *n, const NetworkDef *old) {
+        for (Container *c = n->owner->manager->containers; c; c = c->next) {
+                if (!c->live || c->state != CONTAINER_RUNNING)
+                        continue;
+                ARRAY_FOREACH(iface, c->live->interfaces, c->live->n_interfaces) {
+                        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                        _cleanup_free_ char *address = NULL, *address6 = NULL;
+                        char mac[18];
+                        int r;
+
+                        if (iface->type != INTERFACE_NETWORK || !streq_ptr(iface->source, n->name) ||
+                            !iface->has_mac || iface->n_ips > 0 || !update_concerns(old, n->live, c->name, iface))
+                                continue;
+                        mac_format(iface->mac, mac);
+                        r = network_rereserve_address(n, c->name, iface->mac, iface->lease_address,
+                                                      iface->lease_address6, &address, &address6, &e);
+                        if (r < 0) {
+                                fprintf(stderr,
+                                        "Failed to choose the addresses of interface %s of container '%s' on network '%s' again, it keeps %s and %s: %s\n",
+                                        mac, c->name, n->name, strna(iface->lease_address),
+                                        strna(iface->lease_address6), e.message ?: strerror(-r));
+                                continue;
+                        }
+                        if (r == 0)
+                                continue;
+                        /* address and address6 hold the old ones from here */
+                        char *t = iface->lease_address;
+                        iface->lease_address = address;
+                        address = t;
+                        t = iface->lease_address6;
+                        iface->lease_address6 = address6;
+                        address6 = t;
+                        fprintf(stderr, "Network '%s' now keeps %s and %s for interface %s of container '%s'.\n",
+                                n->name, strna(iface->lease_address), strna(iface->lease_address6), mac, c->name);
+                        r = helper_call_devices(c, "SetLeaseAddresses", &e, "sss", mac, strempty(iface->lease_address),
+                                                strempty(iface->lease_address6));
+                        if (r < 0)
+                                fprintf(stderr,
+                                        SD_WARNING "Failed to update the anti-spoofing filter of container '%s' after the update of network '%s': it drops what interface %s sends from %s and %s until the container starts again (the leases of %s and %s are kept): %s\n",
+                                        c->name, n->name, mac, strna(iface->lease_address),
+                                        strna(iface->lease_address6), strna(address), strna(address6),
+                                        e.message ?: strerror(-r));
+                        else
+                                network_release_old_leases(n, iface->mac, address, iface->lease_address, address6,
+                                                           iface->lease_address6);
+                        sd_bus_error_free(&e);
+                        r = ports_reload(n->owner->manager, c->live, &e);
+                        if (r < 0)
+                                fprintf(stderr, SD_WARNING "Failed to point the published ports of container '%s' to its new addresses: %s\n",
+                                        c->name, e.message ?: strerror(-r));
+                }
+        }
+}
+
 int network_update(Network *n, sd_bus_message *msg, sd_bus_error *error) {
-        _cleanup_(network_def_freep) NetworkDef *config = NULL, *live = NULL;
+        _cleanup_(network_def_freep) NetworkDef *config = NULL, *live = NULL, *before = NULL;
         const char *command, *section_name, *snippet;
         UpdateCommand cmd;
         UpdateSection section;
@@ -682,10 +795,16 @@ int network_update(Network *n, sd_bus_message *msg, sd_bus_error *error) {
                 TAKE_PTR(config);
         }
         if (live) {
+                /* what the <host>s were: follow_hosts() moves only whom the change concerns */
+                r = network_def_copy(n->live, &before);
+                if (r < 0)
+                        return r;
                 r = apply_live(n, live, section, error);
                 if (r < 0)
                         return r;
                 TAKE_PTR(live);
+                if (section == SECTION_DHCP_HOST)
+                        follow_hosts(n, before);
         }
         fprintf(stderr, "Network '%s' updated: %s %s%s%s.\n", n->name, command, section_name,
                 do_config ? ", persistent config" : "", do_live ? ", live state" : "");

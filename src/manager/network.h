@@ -213,10 +213,30 @@ int network_reserve_address(Network *n, const char *container, const uint8_t mac
 void networks_release_container(Manager *m, const char *container); /* and its leases */
 /* one interface's (a live detach, or an attach that failed) */
 void network_release_address(Network *n, const char *container, const uint8_t mac[6]);
+/* After a live change of the network's <host>s: what a start would give
+ * CONTAINER's interface MAC now, against what it was given (OLD_ADDRESS,
+ * OLD_ADDRESS6; NULL: none). 1 when that changed: the reservation is the
+ * new one (NAME.hosts, dnsmasq reloaded), *ret_address and *ret_address6
+ * are the new ones (NULL: none); 0 when nothing changed. The old leases
+ * stay until network_release_old_leases(): once the container's filter no
+ * longer allows them. */
+int network_rereserve_address(Network *n, const char *container, const uint8_t mac[6], const char *old_address,
+                              const char *old_address6, char **ret_address, char **ret_address6,
+                              sd_bus_error *error);
+/* dnsmasq's leases of OLD_ADDRESS and OLD_ADDRESS6 (NULL: none) of MAC,
+ * where they differ from ADDRESS and ADDRESS6, back to the pool. */
+void network_release_old_leases(Network *n, const uint8_t mac[6], const char *old_address, const char *address,
+                                const char *old_address6, const char *address6);
+/* A and B, textual addresses of FAMILY, are the same one (both NULL too). */
+bool network_same_address(int family, const char *a, const char *b);
 void network_reservations_clear(Network *n);
 /* SIGHUP to the network's dnsmasq: its hosts files again (logs a failure). */
 void network_reload_dnsmasq(Network *n);
 void networks_adopt_reservations(Manager *m);
+/* After networks_adopt_reservations(): the lease_address and lease_address6
+ * of each running container's interfaces on a managed network, which the
+ * live XML does not hold (published ports and a live net-update use them). */
+void networks_adopt_leases(Manager *m);
 /* ADDR (struct in_addr or in6_addr of FAMILY) is an <ip> of a running
  * container's interface on N: never one to give by DHCP. */
 bool network_address_configured(Network *n, int family, const void *addr);
@@ -271,5 +291,8 @@ int write_sysctl(const char *path, const char *value);
 /* ports.c: a running container's published ports (<vivarium:port>) */
 int ports_check_free(Manager *m, const Container *c, const DomainDef *live, sd_bus_error *error);
 int ports_apply(Manager *m, const DomainDef *live, sd_bus_error *error);
+/* The rules again, to the interfaces' addresses as they are now (a live
+ * net-update changed a lease); the [::1] relays are left as they are. */
+int ports_reload(Manager *m, const DomainDef *live, sd_bus_error *error);
 void ports_remove(Manager *m, const DomainDef *live);
 void ports_adopt(Manager *m);

@@ -340,13 +340,12 @@ static int ports_script(Manager *m, const DomainDef *live, char **ret_script, ch
         return 0;
 }
 
-int ports_apply(Manager *m, const DomainDef *live, sd_bus_error *error) {
+/* The container's table, made anew in one transaction (ports_script()). */
+static int load_rules(Manager *m, const DomainDef *live, sd_bus_error *error) {
         _cleanup_free_ char *script = NULL, *nft_error = NULL;
         _cleanup_free_ char **bridges = NULL;
         int r;
 
-        if (!def_has_ports(live))
-                return 0;
         r = ports_script(m, live, &script, &bridges, error);
         if (r < 0) {
                 if (sd_bus_error_is_set(error))
@@ -369,7 +368,23 @@ int ports_apply(Manager *m, const DomainDef *live, sd_bus_error *error) {
         if (r < 0)
                 return sd_bus_error_setf(error, VIV_ERROR_START_FAILED, "Failed to load the port rules of container '%s': %s",
                                          live->name, nft_error ? nft_error : strerror(-r));
+        return 0;
+}
 
+int ports_reload(Manager *m, const DomainDef *live, sd_bus_error *error) {
+        if (!def_has_ports(live))
+                return 0;
+        return load_rules(m, live, error);
+}
+
+int ports_apply(Manager *m, const DomainDef *live, sd_bus_error *error) {
+        int r;
+
+        if (!def_has_ports(live))
+                return 0;
+        r = load_rules(m, live, error);
+        if (r < 0)
+                return r;
         ARRAY_FOREACH(iface, live->interfaces, live->n_interfaces) {
                 TargetAddresses t;
 
@@ -411,34 +426,14 @@ void ports_remove(Manager *m, const DomainDef *live) {
 
 /* After a manager restart, once containers and networks are adopted: the
  * tables outlive a manager, and are loaded again from what the live
- * definitions say now, with the IPv4 address each managed network keeps
- * for an interface (its reservations, read back by
- * networks_adopt_reservations(); the live XML never holds it). */
+ * definitions say now, with the addresses each managed network keeps for
+ * an interface (networks_adopt_leases(); the live XML never holds them). */
 void ports_adopt(Manager *m) {
         for (Container *c = m->containers; c; c = c->next) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
                 if (!container_is_active(c) || !def_has_ports(c->live))
                         continue;
-                ARRAY_FOREACH(iface, c->live->interfaces, c->live->n_interfaces) {
-                        Network *n = iface->type == INTERFACE_NETWORK && m->networks ?
-                                network_find(m->networks, iface->source) : NULL;
-
-                        if (!n || iface->lease_address || iface->lease_address6)
-                                continue;
-                        ARRAY_FOREACH(res, n->reservations, n->n_reservations) {
-                                struct in_addr a = { .s_addr = htonl(res->addr) };
-                                char text[INET6_ADDRSTRLEN];
-
-                                if (!streq(res->container, c->name) || memcmp(res->mac, iface->mac, 6) != 0)
-                                        continue;
-                                if (res->addr && inet_ntop(AF_INET, &a, text, sizeof text))
-                                        iface->lease_address = strdup(text);
-                                if (res->has_addr6 && inet_ntop(AF_INET6, &res->addr6, text, sizeof text))
-                                        iface->lease_address6 = strdup(text);
-                                break;
-                        }
-                }
                 if (ports_apply(m, c->live, &error) < 0)
                         fprintf(stderr, "Failed to load the port rules of container '%s' again, ignoring: %s\n",
                                 c->name, error.message);

@@ -194,6 +194,16 @@ static int put_port(FILE *f, size_t index, const NetGuardPort *p) {
               "    udp dport 67 @th,288,48 != ", f);
         put_mac_hex(f, p->mac);
         fputs(" drop\n", f);
+        /* before learning: the old address is never learned by its
+         * renewal. Only to the broadcast address and the bridge's own (the
+         * network's DHCP server): the old address may be another
+         * container's now, and speaks to nothing else. */
+        if (p->renewing) {
+                fprintf(f, "    ip saddr %s ip daddr { 255.255.255.255", p->renewing);
+                for (size_t k = 0; k < p->n_subnets; k++)
+                        fprintf(f, ", %s", p->subnets[k].address);
+                fputs(" } udp sport 68 udp dport 67 accept\n", f);
+        }
         if (p->n_addresses > 0) {
                 if (learn) {
                         fputs("    ip saddr ", f);
@@ -262,9 +272,11 @@ int netguard_script(const uint8_t uuid[16], const char *container, const NetGuar
                         if (inet_pton(AF_INET, ports[i].dhcp_servers[j], &a) != 1)
                                 return -EINVAL;
                 }
-                if (ports[i].learned) {
+                for (size_t j = 0; j < 2; j++) {
+                        const char *one = j == 0 ? ports[i].learned : ports[i].renewing;
                         struct in_addr a;
-                        if (inet_pton(AF_INET, ports[i].learned, &a) != 1)
+
+                        if (one && inet_pton(AF_INET, one, &a) != 1)
                                 return -EINVAL;
                 }
                 for (size_t j = 0; j < ports[i].n_gateway_macs; j++) {

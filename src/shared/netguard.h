@@ -34,6 +34,15 @@
  * (netguard_parse_learned()) and put in the new one, or the container could
  * take another address then, a neighbour's included.
  *
+ * When a live net-update changes the address the network keeps for a
+ * running container, the table is made anew with the new one; the old one
+ * (RENEWING) passes for DHCP requests only (from port 68 to 67 of the
+ * broadcast address or the bridge's own, with the container's MAC as
+ * client): its client's rebinding of the old lease (a broadcast) reaches
+ * dnsmasq, which refuses it, and the client asks anew then instead of when
+ * the old lease ends. Nothing else passes from it (its ARP neither, so a
+ * unicast renewal may not leave): it may be another container's now.
+ *
  * libvirt's <filterref filter='clean-traffic'> turns the filter on (also on
  * a bridge), its IP parameters are allowed addresses, and learning follows
  * CTRL_IP_LEARNING (domain_interface_ip_learning(): the caller gives no
@@ -69,6 +78,7 @@ typedef struct NetGuardPort {
         const char *const *gateway_macs; /* clean-traffic-gateway: the only MACs it talks to (ARP aside); none: any */
         size_t n_gateway_macs;
         const char *learned;            /* the IPv4 address learned before (a table made anew); NULL: none */
+        const char *renewing;           /* the IPv4 address the network kept for it before a live change; NULL: none */
 } NetGuardPort;
 
 typedef struct NetGuardLearned {
@@ -102,7 +112,7 @@ int netguard_table_name(const uint8_t uuid[16], char **ret);
 
 /* The script that replaces the container's table with one for PORTS (the
  * table is made new in one transaction). Addresses are checked: -EINVAL for
- * one that is not IPv4 (learned too) (IPv6 in addresses6; IPv4 in dhcp_servers; a MAC in gateway_macs), or for a device name nft cannot quote. */
+ * one that is not IPv4 (learned and renewing too) (IPv6 in addresses6; IPv4 in dhcp_servers; a MAC in gateway_macs), or for a device name nft cannot quote. */
 int netguard_script(const uint8_t uuid[16], const char *container, const NetGuardPort *ports, size_t n_ports,
                     char **ret);
 
