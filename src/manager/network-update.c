@@ -785,6 +785,10 @@ int network_update(Network *n, sd_bus_message *msg, sd_bus_error *error) {
                 r = updated_copy(n->live, cmd, section, parent_index, snippet, &live, error);
                 if (r < 0)
                         return r;
+                /* what the <host>s were: follow_hosts() moves only whom the change concerns */
+                r = network_def_copy(n->live, &before);
+                if (r < 0)
+                        return r;
         }
         if (config) {
                 Network *same = NULL;
@@ -795,10 +799,6 @@ int network_update(Network *n, sd_bus_message *msg, sd_bus_error *error) {
                 TAKE_PTR(config);
         }
         if (live) {
-                /* what the <host>s were: follow_hosts() moves only whom the change concerns */
-                r = network_def_copy(n->live, &before);
-                if (r < 0)
-                        return r;
                 r = apply_live(n, live, section, error);
                 if (r < 0)
                         return r;
