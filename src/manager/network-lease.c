@@ -127,6 +127,14 @@ static bool lease_held_by_other(const char *leases, uint32_t addr, const uint8_t
         return false;
 }
 
+/* The address an IPv4 <host mac=> of IP gives MAC; NULL: none. */
+static const char *host_address4(const NetworkIP *ip, const uint8_t mac[6]) {
+        ARRAY_FOREACH(h, ip->hosts, ip->n_hosts)
+                if (h->has_mac && memcmp(h->mac, mac, 6) == 0 && ip4(h->ip))
+                        return h->ip;
+        return NULL;
+}
+
 static bool address_taken(Network *n, const NetworkDef *def, uint32_t addr, const uint8_t mac[6],
                           const char *leases, time_t now) {
         ARRAY_FOREACH(ip, def->ips, def->n_ips) {
@@ -184,11 +192,11 @@ static int pick_address4(Network *n, const char *container, const uint8_t mac[6]
                 return 0;
         /* A <host> of the network's own definition already gives this MAC
          * its address. */
-        ARRAY_FOREACH(h, ip->hosts, ip->n_hosts)
-                if (h->has_mac && memcmp(h->mac, mac, 6) == 0 && ip4(h->ip)) {
-                        *ret_static = strdup(h->ip);
-                        return *ret_static ? 0 : -ENOMEM;
-                }
+        const char *host = host_address4(ip, mac);
+        if (host) {
+                *ret_static = strdup(host);
+                return *ret_static ? 0 : -ENOMEM;
+        }
 
         ARRAY_FOREACH(range, ip->ranges, ip->n_ranges) {
                 uint32_t a = ip4(range->start), b = ip4(range->end);
@@ -576,26 +584,19 @@ void networks_adopt_reservations(Manager *m) {
  * <host mac=>'s that gave it its IPv4 one without a line of ours. */
 static int adopt_lease(Network *n, const char *container, DomainInterface *iface) {
         const NetworkIP *ip = n->live ? dhcp4_ip(n->live) : NULL;
-        char text[INET6_ADDRSTRLEN];
+        const char *host;
 
-        ARRAY_FOREACH(res, n->reservations, n->n_reservations) {
-                struct in_addr a = { .s_addr = htonl(res->addr) };
-
-                if (!streq(res->container, container) || memcmp(res->mac, iface->mac, 6) != 0)
-                        continue;
-                if (res->addr && inet_ntop(AF_INET, &a, text, sizeof text) && !(iface->lease_address = strdup(text)))
-                        return -ENOMEM;
-                if (res->has_addr6 && inet_ntop(AF_INET6, &res->addr6, text, sizeof text) &&
-                    !(iface->lease_address6 = strdup(text)))
-                        return -ENOMEM;
-                break;
-        }
-        if (iface->lease_address || !ip)
+        ARRAY_FOREACH(res, n->reservations, n->n_reservations)
+                if (streq(res->container, container) && memcmp(res->mac, iface->mac, 6) == 0) {
+                        const AddressPick held = { .addr = res->addr, .addr6 = res->addr6, .has_addr6 = res->has_addr6 };
+                        int r = pick_text(&held, &iface->lease_address, &iface->lease_address6);
+                        if (r < 0)
+                                return r;
+                        break;
+                }
+        if (iface->lease_address || !ip || !(host = host_address4(ip, iface->mac)))
                 return 0;
-        ARRAY_FOREACH(h, ip->hosts, ip->n_hosts)
-                if (h->has_mac && memcmp(h->mac, iface->mac, 6) == 0 && ip4(h->ip))
-                        return (iface->lease_address = strdup(h->ip)) ? 0 : -ENOMEM;
-        return 0;
+        return (iface->lease_address = strdup(host)) ? 0 : -ENOMEM;
 }
 
 void networks_adopt_leases(Manager *m) {

@@ -163,8 +163,7 @@ static bool address6_taken(Network *n, const NetworkDef *def, const struct in6_a
         return foreach_lease6(leases, held_by_other, &held) > 0;
 }
 
-/* H's id= is a DUID with MAC in it (types 1 and 3). */
-static bool host_duid_has_mac(const NetworkDhcpHost *h, const uint8_t mac[6]) {
+bool network_host_duid_has_mac(const NetworkDhcpHost *h, const uint8_t mac[6]) {
         uint8_t duid_mac[6];
 
         return h->id && network_duid_mac(h->id, duid_mac) >= 0 && memcmp(duid_mac, mac, 6) == 0;
@@ -177,7 +176,7 @@ bool network_addr6_by_duid(const NetworkDef *def, const uint8_t mac[6], const st
                 if (ip->family != AF_INET6)
                         continue;
                 ARRAY_FOREACH(h, ip->hosts, ip->n_hosts)
-                        if (host_duid_has_mac(h, mac) && addr6_eq_text(a, h->ip))
+                        if (network_host_duid_has_mac(h, mac) && addr6_eq_text(a, h->ip))
                                 return true;
         }
         return false;
@@ -199,7 +198,7 @@ int network_pick_address6(Network *n, const NetworkIP *ip6, const char *containe
 
         *ret_by_duid = false;
         ARRAY_FOREACH(h, ip6->hosts, ip6->n_hosts) {
-                bool by_duid = host_duid_has_mac(h, mac);
+                bool by_duid = network_host_duid_has_mac(h, mac);
 
                 if ((by_duid || streq_ptr(h->name, container)) && addr6(h->ip, ret) &&
                     (by_duid || !reserved_by_other(n, ret, mac))) {

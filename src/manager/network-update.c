@@ -620,11 +620,7 @@ static int apply_live(Network *n, NetworkDef *live, UpdateSection section, sd_bu
  * the container's name) or gives away an address it holds (ADDR4, ADDR6). */
 static bool host_concerns(const NetworkDhcpHost *h, const char *container, const uint8_t mac[6], const char *addr4,
                           const char *addr6) {
-        uint8_t m[6];
-
-        if (h->has_mac && memcmp(h->mac, mac, 6) == 0)
-                return true;
-        if (h->id && network_duid_mac(h->id, m) >= 0 && memcmp(m, mac, 6) == 0)
+        if ((h->has_mac && memcmp(h->mac, mac, 6) == 0) || network_host_duid_has_mac(h, mac))
                 return true;
         if (h->name && streq(h->name, container))
                 return true;

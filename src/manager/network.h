@@ -249,6 +249,8 @@ const NetworkIP *network_dhcp6_ip(const NetworkDef *def);
 /* Whether A is the address of an IPv6 <host id=> of DEF whose DUID holds
  * MAC (dnsmasq finds that client by its DUID: no line of ours). */
 bool network_addr6_by_duid(const NetworkDef *def, const uint8_t mac[6], const struct in6_addr *a);
+/* H's id= is a DUID with MAC in it (types 1 and 3). */
+bool network_host_duid_has_mac(const NetworkDhcpHost *h, const uint8_t mac[6]);
 /* The address DHCPv6 is to give CONTAINER's interface MAC (1), as
  * network_reserve_address() picks one: a <host> of IP6 whose id= is a DUID
  * with MAC in it (*ret_by_duid) or whose name= is the container's, else a
