@@ -418,6 +418,43 @@ def stage_floor(res):
     r["left"] = floor_scopes()
 
 
+def nsfloor_scopes():
+    o = B.out("systemctl", "list-units", "--plain", "--no-legend", "--state=running", "machine-nf*.scope")
+    return len([x for x in o.splitlines() if x.strip()])
+
+
+def stage_nsfloor(res):
+    """the least a container start through systemd does (bench/start-floor.c):
+    the scope job with vivariumd's properties, a supervisor that stays in it,
+    init in new namespaces with its root and /tmp, RegisterMachine; no
+    manager, no exec but init's, by the same 8 clients"""
+    r = {"n": N}
+    res["nsfloor"] = r
+    B.log(f"scale: start-floor, {CLIENTS} clients")
+    floor = os.path.join(os.path.dirname(B.CLIENT), "start-floor")
+
+    def one(count, prefix):
+        p = subprocess.run([floor, str(count), prefix, B.ROOT_TMPFS], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+        ok, failed, elapsed = p.stdout.split() if p.stdout.strip() else ("0", str(count), "0")
+        return {"ok": int(ok), "failed": int(failed), "errors": p.stderr.strip()[-400:]}
+
+    def quarter(k, count):
+        _, res_ = at_once([lambda n=n, pf=pf: one(n, pf) for n, pf in split(count, f"nf{k}-")])
+        errs = [x["errors"] for x in res_ if x["errors"]]
+        if errs:
+            r.setdefault("errors", []).extend(errs[:2])
+        return sum(x["ok"] for x in res_), sum(x["failed"] for x in res_)
+    r["quarters"] = quartered(N, quarter)
+    r["all_running_s"] = sum(x["elapsed_s"] for x in r["quarters"])
+    r["failed"] = sum(x["failed"] for x in r["quarters"])
+    r["running"] = nsfloor_scopes()
+    t = time.perf_counter()
+    subprocess.run(["systemctl", "stop", "machine-nf*.scope"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    r["destroy_s"] = time.perf_counter() - t
+    r["left"] = nsfloor_scopes()
+
+
 def stage_scale(res):
     r = {"n": N, "clients": CLIENTS}
     res["scale"] = r    # what was measured stays, if a later part fails
@@ -427,6 +464,8 @@ def stage_scale(res):
         stage_crun(r)
     if "floor" in RUNTIMES:
         stage_floor(r)
+    if "nsfloor" in RUNTIMES:
+        stage_nsfloor(r)
 
 
 def report_scale(sc, lines):
@@ -482,7 +521,8 @@ def report_quarters(sc, lines):
     """the 8-client runs side by side, quarter by quarter"""
     rows = [("Vivarium (`CreateXML`)", sc.get("parallel", {})),
             ("crun --systemd-cgroup run -d", sc.get("crun", {}).get("parallel", {})),
-            ("systemd-run --scope (the floor)", sc.get("floor", {}))]
+            ("systemd-run --scope (the floor)", sc.get("floor", {})),
+            ("start-floor (scope, namespaces, machined)", sc.get("nsfloor", {}))]
     rows = [(label, r) for label, r in rows if r.get("quarters")]
     if not rows:
         return
@@ -517,7 +557,7 @@ def report_quarters(sc, lines):
 
 # the processes shown by name in the table of CPU per start; the rest is summed
 CPU_SHOWN = ("systemd (PID 1)", "dbus-daemon", "vivariumd", "vivarium-helper", "sleep", "systemd-machine",
-             "systemd-journal", "crun", "systemd-run", "bash", "python3")
+             "systemd-journal", "crun", "systemd-run", "bash", "python3", "start-floor")
 
 
 def report_cpu_by_comm(rows, lines):

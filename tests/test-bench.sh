@@ -6,7 +6,8 @@
 # build under test: the JSON must hold every runtime with
 # latencies > 0 (the floors through systemd included), the ratios to crun,
 # the floor's derivation, start-to-ready of every variant and floor, and the
-# phases of 10 traced starts of each kind, the scale quarters' CPU by process.
+# phases of 10 traced starts of each kind, the scale quarters' CPU by process,
+# and the scale stage's start-floor (20 started and stopped, its row).
 set -u
 
 skip_or_fail() {
@@ -29,7 +30,7 @@ out=$(mktemp -d /tmp/test-bench.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 
 BENCH_QUICK=1 BENCH_NO_DEPS=1 BENCH_NO_BUILD=1 BENCH_BUILD_DIR="$VIVARIUM_BUILD_DIR" BENCH_OUT="$out" \
-        BENCH_SCALE_SERIAL=0 BENCH_SCALE_RUNTIMES=vivarium "$src/bench/run" start trace ready scale
+        BENCH_SCALE_SERIAL=0 BENCH_SCALE_RUNTIMES="vivarium nsfloor" "$src/bench/run" start trace ready scale
 rc=$?
 [ $rc = 77 ] && exit 77
 [ $rc = 0 ] || { echo "FAIL: bench/run exited $rc"; exit 1; }
@@ -82,6 +83,13 @@ if len(qs) != 4 or not all("cpu_by_comm_s" in q for q in qs):
     bad.append(f"scale: quarters without the CPU by process: {qs}")
 elif not sum(sum(q["cpu_by_comm_s"].values()) for q in qs) > 0:
     bad.append(f"scale: no CPU of any process of the test host in {qs}")
+# the floor of the scale stage (bench/start-floor.c): all 20 started, all
+# stopped again, its row in the table
+nf = d.get("scale", {}).get("nsfloor", {})
+if len(nf.get("quarters", [])) != 4 or nf.get("failed") != 0 or nf.get("running") != nf.get("n") or nf.get("left") != 0:
+    bad.append(f"scale: start-floor: {nf}")
+if "start-floor (scope, namespaces, machined)" not in table:
+    bad.append("table.md has no start-floor row")
 if "CPU per start by process" not in table:
     bad.append("table.md has no CPU per start by process")
 if not d["machine"]["nproc"] > 0:
