@@ -20,13 +20,17 @@ containers:
             each waiting until its command runs (a FIFO), no root, no
             namespaces: the scope job alone, as every start through systemd
             has it
+  nsfloor   bench/start-floor.c by 8 clients: the least a start of this
+            definition does through systemd (scope job with vivariumd's
+            properties, a supervisor in it, init in new namespaces with its
+            root, /tmp and proc, RegisterMachine), no client or helper exec
 The 8-client runs of all three go in four quarters: the time per container
 of each quarter, and the CPU that systemd (PID 1), dbus-daemon and the
 manager spent in it, show what grows with the number already running; each
 quarter also has the CPU of every process of the test host by name
 (cpu_by_comm_s), the helpers', machined's and journald's among them.
 BENCH_SCALE_SERIAL=0 leaves out the serial runs (an A/B of the 8-client part);
-BENCH_SCALE_RUNTIMES ("vivarium crun floor") picks which of the three run.
+BENCH_SCALE_RUNTIMES ("vivarium crun floor nsfloor") picks which of the four run.
 """
 import os
 import statistics
@@ -41,7 +45,7 @@ N = int(os.environ.get("BENCH_SCALE_N") or (20 if B.QUICK else 1000))
 CLIENTS = 8
 VIVCTL_OLD = os.environ.get("BENCH_SCALE_VIVCTL_OLD", "")
 SERIAL = os.environ.get("BENCH_SCALE_SERIAL", "1") != "0"
-RUNTIMES = (os.environ.get("BENCH_SCALE_RUNTIMES") or "vivarium crun floor").split()
+RUNTIMES = (os.environ.get("BENCH_SCALE_RUNTIMES") or "vivarium crun floor nsfloor").split()
 CRUN_BUNDLE = B.WORK + "/crun-sleep"
 
 
