@@ -265,13 +265,17 @@ static int one_start(sd_bus *bus, const char *name, const char *root, char *err,
         if (sup < 0)
                 return -errno;
         if (sup == 0) {
-                /* not the client's output: whoever reads it waits for its end */
+                /* Nothing of the client's but its two pipes, on 3 and 4: not
+                 * its output (whoever reads that waits for its end), and not
+                 * its bus connection, which dbus-daemon would keep (with its
+                 * match on JobRemoved) as long as a supervisor holds it. */
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+                int g = fcntl(go[0], F_DUPFD_CLOEXEC, 64), p = fcntl(rep[1], F_DUPFD_CLOEXEC, 64);
+                if (null < 0 || g < 0 || p < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+                    dup2(g, 3) < 0 || dup2(p, 4) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0 ||
+                    fcntl(4, F_SETFD, FD_CLOEXEC) < 0 || close_range(5, ~0U, 0) < 0)
                         _exit(1);
-                close(go[1]);
-                close(rep[0]);
-                supervisor(root, go[0], rep[1]);
+                supervisor(root, 3, 4);
         }
         close(go[0]);
         close(rep[1]);
