@@ -394,9 +394,25 @@ def floor_many(names):
     return fails
 
 
-def floor_scopes():
-    o = B.out("systemctl", "list-units", "--plain", "--no-legend", "--state=running", "fl-*.scope")
+def running_scopes(pattern):
+    o = B.out("systemctl", "list-units", "--plain", "--no-legend", "--state=running", pattern)
     return len([x for x in o.splitlines() if x.strip()])
+
+
+def floor_finish(r, pattern, kill=False):
+    """a floor's totals once its quarters ran, then its scopes stopped
+    (PATTERN); KILL: SIGKILLed first (start-floor's init is its PID
+    namespace's PID 1, which SIGTERM does not end: systemd would wait 90 s)"""
+    r["all_running_s"] = sum(x["elapsed_s"] for x in r["quarters"])
+    r["failed"] = sum(x["failed"] for x in r["quarters"])
+    r["running"] = running_scopes(pattern)
+    t = time.perf_counter()
+    if kill:
+        subprocess.run(["systemctl", "kill", "--signal=SIGKILL", pattern],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["systemctl", "stop", pattern], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    r["destroy_s"] = time.perf_counter() - t
+    r["left"] = running_scopes(pattern)
 
 
 def stage_floor(res):
@@ -413,18 +429,7 @@ def stage_floor(res):
         f = sum(len(x) for x in fails)
         return count - f, f
     r["quarters"] = quartered(N, quarter)
-    r["all_running_s"] = sum(x["elapsed_s"] for x in r["quarters"])
-    r["failed"] = sum(x["failed"] for x in r["quarters"])
-    r["running"] = floor_scopes()
-    t = time.perf_counter()
-    subprocess.run(["systemctl", "stop", "fl-*.scope"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    r["destroy_s"] = time.perf_counter() - t
-    r["left"] = floor_scopes()
-
-
-def nsfloor_scopes():
-    o = B.out("systemctl", "list-units", "--plain", "--no-legend", "--state=running", "machine-nf*.scope")
-    return len([x for x in o.splitlines() if x.strip()])
+    floor_finish(r, "fl-*.scope")
 
 
 def stage_nsfloor(res):
@@ -450,13 +455,7 @@ def stage_nsfloor(res):
             r.setdefault("errors", []).extend(errs[:2])
         return sum(x["ok"] for x in res_), sum(x["failed"] for x in res_)
     r["quarters"] = quartered(N, quarter)
-    r["all_running_s"] = sum(x["elapsed_s"] for x in r["quarters"])
-    r["failed"] = sum(x["failed"] for x in r["quarters"])
-    r["running"] = nsfloor_scopes()
-    t = time.perf_counter()
-    subprocess.run(["systemctl", "stop", "machine-nf*.scope"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    r["destroy_s"] = time.perf_counter() - t
-    r["left"] = nsfloor_scopes()
+    floor_finish(r, "machine-nf*.scope", kill=True)
 
 
 def stage_scale(res):
