@@ -445,8 +445,13 @@ def stage_nsfloor(res):
     def one(count, prefix):
         p = subprocess.run([floor, str(count), prefix, B.ROOT_TMPFS], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
-        ok, failed, elapsed = p.stdout.split() if p.stdout.strip() else ("0", str(count), "0")
-        return {"ok": int(ok), "failed": int(failed), "errors": p.stderr.strip()[-400:]}
+        errors = p.stderr.strip()[-400:]
+        try:
+            ok, failed, _ = p.stdout.split()
+            return {"ok": int(ok), "failed": int(failed), "errors": errors}
+        except ValueError:
+            return {"ok": 0, "failed": count,
+                    "errors": f"{errors} (start-floor exited {p.returncode}, printed {p.stdout.strip()[:80]!r})"}
 
     def quarter(k, count):
         _, res_ = at_once([lambda n=n, pf=pf: one(n, pf) for n, pf in split(count, f"nf{k}-")])

@@ -19,10 +19,13 @@
  *   - the supervisor clones init into new mount, PID, UTS and IPC namespaces;
  *   - init binds ROOT onto itself read-only, mounts a 1 MiB tmpfs on /tmp and
  *     a proc, pivots into ROOT, enters a new user namespace, which the
- *     supervisor maps (65536 IDs), and execs /bin/sleep 100000;
+ *     supervisor maps (65536 IDs), becomes its root (setgroups, setresgid,
+ *     setresuid), enters a new cgroup namespace (as the helper's init does)
+ *     and execs /bin/sleep 100000;
  *   - once the exec happened (a close-on-exec pipe), RegisterMachine with
  *     init as the leader, as vivariumd does.
- * The start counts when machined has answered.
+ * The start counts when machined has answered. A failed start leaves
+ * nothing running: its supervisor is killed.
  *
  * Built by bench/run with cc $(pkg-config --cflags --libs libsystemd); not
  * part of the main build.
@@ -38,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
@@ -66,8 +70,9 @@ static double now_s(void) {
 }
 
 /* init, in its new namespaces: makes its root as root of the host (as the
- * helper's child does), enters a new user namespace, has it mapped, execs.
- * What failed goes to err_fd, its step and errno, then init exits. */
+ * helper's child does), enters a new user namespace, has it mapped, becomes
+ * its root, execs. What failed goes to err_fd, its step (from 1) and errno,
+ * then init exits. */
 static void init_child(const char *root, int to_sup, int from_sup, int err_fd) {
         char tmp[4096], proc[4096], c;
         int step = 0, e[2];
@@ -89,7 +94,15 @@ static void init_child(const char *root, int to_sup, int from_sup, int err_fd) {
                 goto fail;
         if (++step, unshare(CLONE_NEWUSER) < 0)
                 goto fail;
-        if (++step, write(to_sup, "u", 1) != 1 || read(from_sup, &c, 1) != 1)
+        if (++step, write(to_sup, "u", 1) != 1)
+                goto fail;
+        if (++step, read(from_sup, &c, 1) != 1) {
+                errno = EPIPE;  /* the supervisor gave up: no map */
+                goto fail;
+        }
+        if (++step, setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+                goto fail;
+        if (++step, unshare(CLONE_NEWCGROUP) < 0)
                 goto fail;
         ++step;
         execl("/bin/sleep", "sleep", "100000", (char *) NULL);
@@ -117,8 +130,9 @@ static int write_file(const char *path, const char *s) {
 }
 
 /* The supervisor, in the scope once go_fd says so: clones init, maps its
- * user namespace, reports its PID (or what failed) on rep_fd once it
- * exec'd, then waits as long as the scope lives. */
+ * user namespace, reports its PID on rep_fd once it exec'd, then waits as
+ * long as the scope lives; or reports what failed, -errno of its own or
+ * -(STEP * 1000 + errno) of init's, and exits. */
 static void supervisor(const char *root, int go_fd, int rep_fd) {
         struct clone_args args = {
                 .flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC,
@@ -164,6 +178,10 @@ static void supervisor(const char *root, int go_fd, int rep_fd) {
                 rep = read(err[0], e, sizeof(e)) == sizeof(e) ? -(e[0] * 1000 + e[1]) : pid;
         (void) !write(rep_fd, &rep, sizeof(rep));
         close(rep_fd);
+        if (rep < 0) {  /* nothing of a failed start stays */
+                kill(pid, SIGKILL);
+                _exit(1);
+        }
         close(up[0]);
         close(err[0]);
         for (;;)
@@ -255,15 +273,21 @@ static int one_start(sd_bus *bus, const char *name, const char *root, char *err,
         sd_bus_error error = SD_BUS_ERROR_NULL;
         char unit[300];
         uint8_t id[16];
-        int go[2], rep[2], r;
+        int go[2] = { -1, -1 }, rep[2] = { -1, -1 }, r;
         int32_t init_pid = 0;
-        pid_t sup;
+        pid_t sup = -1;
 
-        if (pipe2(go, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0)
-                return -errno;
+        if (pipe2(go, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0) {
+                r = -errno;
+                snprintf(err, errsz, "%s: pipe: %s", name, strerror(-r));
+                goto out;
+        }
         sup = fork();
-        if (sup < 0)
-                return -errno;
+        if (sup < 0) {
+                r = -errno;
+                snprintf(err, errsz, "%s: fork: %s", name, strerror(-r));
+                goto out;
+        }
         if (sup == 0) {
                 /* Nothing of the client's but its two pipes, on 3 and 4: not
                  * its output (whoever reads that waits for its end), and not
@@ -279,24 +303,36 @@ static int one_start(sd_bus *bus, const char *name, const char *root, char *err,
         }
         close(go[0]);
         close(rep[1]);
+        go[0] = rep[1] = -1;
         snprintf(unit, sizeof(unit), "machine-%s.scope", name);
         r = start_scope(bus, unit, sup, &error);
         if (r < 0) {
                 snprintf(err, errsz, "%s: StartTransientUnit: %s", name, error.message ?: strerror(-r));
-                kill(sup, SIGKILL);
                 goto out;
         }
-        if (write(go[1], "g", 1) != 1 || read(rep[0], &init_pid, sizeof(init_pid)) != sizeof(init_pid) ||
-            init_pid <= 0) {
-                r = init_pid < -1000 ? init_pid : init_pid < 0 ? init_pid : -EIO;
-                /* -(STEP * 1000 + ERRNO) from init: which of its steps failed */
-                snprintf(err, errsz, "%s: init, step %d: %s", name, -r / 1000, strerror(-r % 1000));
-                if (r < -1000)
-                        r = -EIO;
+        if (write(go[1], "g", 1) != 1) {
+                r = -errno;
+                snprintf(err, errsz, "%s: the supervisor is gone: %s", name, strerror(-r));
+                goto out;
+        }
+        if (read(rep[0], &init_pid, sizeof(init_pid)) != sizeof(init_pid)) {
+                r = -EPIPE;
+                snprintf(err, errsz, "%s: the supervisor ended without a word", name);
+                goto out;
+        }
+        if (init_pid <= -1000) {
+                r = -EIO;
+                snprintf(err, errsz, "%s: init, step %d: %s", name, -init_pid / 1000, strerror(-init_pid % 1000));
+                goto out;
+        }
+        if (init_pid <= 0) {
+                r = init_pid < 0 ? init_pid : -EIO;
+                snprintf(err, errsz, "%s: the supervisor: %s", name, strerror(-r));
                 goto out;
         }
         if (getrandom(id, sizeof(id), 0) != sizeof(id)) {
                 r = -errno;
+                snprintf(err, errsz, "%s: getrandom: %s", name, strerror(-r));
                 goto out;
         }
         {
@@ -317,8 +353,21 @@ static int one_start(sd_bus *bus, const char *name, const char *root, char *err,
                 sd_bus_message_unref(reply);
         }
 out:
-        close(go[1]);
-        close(rep[0]);
+        /* A failed start leaves nothing in its scope (which then ends): not
+         * the supervisor, nor an init that exec'd (the supervisor kills its
+         * init itself when it reports a failure). */
+        if (r < 0 && init_pid > 0)
+                kill(init_pid, SIGKILL);
+        if (r < 0 && sup > 0) {
+                kill(sup, SIGKILL);
+                (void) waitpid(sup, NULL, 0);
+        }
+        for (int i = 0; i < 2; i++) {
+                if (go[i] >= 0)
+                        close(go[i]);
+                if (rep[i] >= 0)
+                        close(rep[i]);
+        }
         sd_bus_error_free(&error);
         return r;
 }
@@ -333,8 +382,10 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "usage: start-floor N PREFIX ROOT\n");
                 return 2;
         }
-        /* the supervisors stay, as helpers do; nobody waits for them here */
-        signal(SIGCHLD, SIG_IGN);
+        /* a supervisor that died makes a write to its pipe fail, not this
+         * process; the ones that live stay, as helpers do (reaped by the
+         * test host's PID 1 once this client is gone) */
+        signal(SIGPIPE, SIG_IGN);
         r = sd_bus_open_system(&bus);
         if (r < 0) {
                 fprintf(stderr, "start-floor: system bus: %s\n", strerror(-r));
