@@ -105,11 +105,21 @@ def list_ms():
     return statistics.median(B.client_calls("list", 20 if B.QUICK else 100))
 
 
+def run_counted(args, n):
+    """runs a client that ends with "OK FAILED ELAPSED_S" (bench-client's
+    batches, start-floor) for N starts: its counts and the end of its
+    stderr; one that printed nothing failed all N"""
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    errors = p.stderr.strip()[-400:]
+    if not p.stdout.strip():
+        return {"ok": 0, "failed": n, "elapsed_s": 0.0, "errors": f"{errors} (exit status {p.returncode})".strip()}
+    ok, failed, elapsed = p.stdout.split()
+    return {"ok": int(ok), "failed": int(failed), "elapsed_s": float(elapsed), "errors": errors}
+
+
 def batch(op, n, prefix, window=1):
     args = [B.CLIENT, op, str(n), prefix, str(window)] + ([f"{B.XMLDIR}/scale.xml"] if op == "create" else [])
-    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ok, failed, elapsed = p.stdout.split() if p.stdout.strip() else ("0", str(n), "0")
-    return {"ok": int(ok), "failed": int(failed), "elapsed_s": float(elapsed), "errors": p.stderr.strip()[-400:]}
+    return run_counted(args, n)
 
 
 def at_once(fns):
@@ -442,19 +452,9 @@ def stage_nsfloor(res):
     B.log(f"scale: start-floor, {CLIENTS} clients")
     floor = os.path.join(os.path.dirname(B.CLIENT), "start-floor")
 
-    def one(count, prefix):
-        p = subprocess.run([floor, str(count), prefix, B.ROOT_TMPFS], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
-        errors = p.stderr.strip()[-400:]
-        try:
-            ok, failed, _ = p.stdout.split()
-            return {"ok": int(ok), "failed": int(failed), "errors": errors}
-        except ValueError:
-            return {"ok": 0, "failed": count,
-                    "errors": f"{errors} (start-floor exited {p.returncode}, printed {p.stdout.strip()[:80]!r})"}
-
     def quarter(k, count):
-        _, res_ = at_once([lambda n=n, pf=pf: one(n, pf) for n, pf in split(count, f"nf{k}-")])
+        _, res_ = at_once([lambda n=n, pf=pf: run_counted([floor, str(n), pf, B.ROOT_TMPFS], n)
+                           for n, pf in split(count, f"nf{k}-")])
         errs = [x["errors"] for x in res_ if x["errors"]]
         if errs:
             r.setdefault("errors", []).extend(errs[:2])
