@@ -10,7 +10,10 @@
  *       without a manager (debugging, tests, benchmarks): starts at once, no
  *       cgroups, no control socket, the console mirrored on stdio; exits with
  *       init's exit status. The file is parsed by vivarium-xml.so, loaded for
- *       it: the helper itself links no XML parser (xml-module.h). */
+ *       it: the helper itself links no XML parser (xml-module.h).
+ *   vivarium-helper --fork-server
+ *       the manager's fork server (helper-server.c): forks helpers that run
+ *       as the first form, without an exec each. */
 
 #include <fcntl.h>
 #include <getopt.h>
@@ -508,7 +511,7 @@ fail:
         return r;
 }
 
-int main(int argc, char *argv[]) {
+static int helper_main(int argc, char *argv[]) {
         _cleanup_free_ char *error = NULL;
         Helper helper, *h = &helper;
         sigset_t mask;
@@ -602,4 +605,10 @@ finish:
         helper_done(h);
         trace_point("helper-end");
         return ret;
+}
+
+int main(int argc, char *argv[]) {
+        if (argc >= 2 && streq(argv[1], "--fork-server"))
+                return helper_fork_server(argc, argv, helper_main);
+        return helper_main(argc, argv);
 }

@@ -321,6 +321,11 @@ void helper_report_start(Helper *h, int error, const char *message);
 void helper_report_init(Helper *h, pid_t pid);
 int helper_format_uuid(const uint8_t uuid[16], char ret[37]);
 
+/* helper-server.c: vivarium-helper --fork-server; each child runs
+ * HELPER_MAIN with the command line the manager's exec would give it. */
+typedef int (*HelperMain)(int argc, char *argv[]);
+int helper_fork_server(int argc, char *argv[], HelperMain helper_main);
+
 /* helper-mount.c: path and mount primitives relative to a container root */
 int open_in_root(int root_fd, const char *path, int flags);
 int mkdir_p_in_root(int root_fd, const char *path, mode_t mode);

@@ -627,6 +627,8 @@ void container_helper_gone(Container *c) {
                 else if (waitid(P_PID, (id_t) c->helper_pid, &si, WEXITED | WNOHANG) >= 0 && si.si_pid != 0)
                         have_status = true;
         }
+        if (have_status)
+                helper_server_note_helper_end(c->manager, c->name, &si);
         if (!c->got_exited)
                 container_read_exit_file(c);
 

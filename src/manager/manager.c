@@ -221,6 +221,7 @@ static Manager *manager_free(Manager *m) {
                 return NULL;
 
         console_streams_free(m);
+        helper_server_stop(m, NULL);
         while (m->containers) {
                 Container *c = m->containers;
                 /* Helpers go on running: only our side is released. */
@@ -251,6 +252,7 @@ static int manager_new(Manager **ret) {
         m = calloc(1, sizeof(Manager));
         if (!m)
                 return -ENOMEM;
+        helper_server_init(m);
 
         /* Overrides for tests that run without a helper or a real /etc. */
         m->etc_dir = env_or("VIVARIUM_CONFIG_DIR", VIV_ETC_CONTAINERS_DIR);

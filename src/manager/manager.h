@@ -9,7 +9,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
+#include <time.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
@@ -143,6 +145,20 @@ struct Job {
         Job *next;
 };
 
+/* The helper's fork server (spawn.c, helper-server.c): exec'd once, it
+ * forks each helper as the manager's child instead of an exec a start. */
+typedef struct HelperServer {
+        pid_t pid;
+        int pidfd;
+        int sock;                      /* SOCK_SEQPACKET, its fd 3 */
+        sd_event_source *source;       /* its pidfd: an end we did not ask for */
+        dev_t dev;                     /* the helper binary it runs */
+        ino_t ino;
+        struct timespec mtime;
+        unsigned failures;             /* in a row; off after a few */
+        bool off;                      /* VIVARIUM_HELPER_SERVER=0, or it kept failing */
+} HelperServer;
+
 struct Manager {
         sd_event *event;
         sd_bus *bus;
@@ -155,6 +171,7 @@ struct Manager {
         char *etc_dir;
         char *run_dir;
         char *helper_path;
+        HelperServer helper_server;
 
         uint64_t idle_usec;            /* 0 = never exit */
         uint64_t last_activity;
@@ -431,6 +448,13 @@ int nbd_release_begin(Container *c, void (*then)(Container *c));
 void nbd_release_forget(Container *c);
 int helper_send_go(Container *c);
 int helper_watch(Container *c, int pidfd);
+void helper_server_init(Manager *m);
+/* Ends the fork server (the next start makes a new one); WHY for the log,
+ * or NULL for the manager's own exit. */
+void helper_server_stop(Manager *m, const char *why);
+/* A helper of ours ended as SI says: after one that died of a memory error,
+ * no other helper is forked from the address space it shared. */
+void helper_server_note_helper_end(Manager *m, const char *name, const siginfo_t *si);
 
 /* helper-client.c */
 int helper_connect(Container *c);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -121,13 +123,36 @@ static void child_reset_signals(void) {
         (void) setsid();
 }
 
+/* In the child between vfork() and exec(), with the fds it keeps below
+ * FIRST: stdin from /dev/null, every other fd of the manager closed, the
+ * ordinary open-file limit. */
+static void child_close_rest(unsigned first) {
+        int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+        if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0)
+                _exit(127);
+
+        /* Nothing of the manager leaks into the container's process tree. */
+        (void) close_range(first, ~0U, 0);
+
+        /* The manager raised its own open-file limit (manager.c); the helper
+         * and the container get the ordinary soft limit back. Only now, with
+         * the manager's fds closed: with ~500 containers running those fill
+         * every number below the limit, and the /dev/null or the copies
+         * above would fail with EMFILE (each start after the 507th did). */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) >= 0 && rl.rlim_cur > FD_SETSIZE) {
+                rl.rlim_cur = FD_SETSIZE;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
+}
+
 /* In the child between vfork() and exec(): only async-signal-safe calls,
  * no return, no change to memory the parent reads afterwards. */
 static _noreturn_ void exec_helper(const char *path, const char *name, int fd, int model_fd,
                                    const int *pass_fds, size_t n_pass_fds) {
         int copies[VIV_PASS_FDS_MAX];
         char n_pass[16];
-        int null_fd;
 
         child_reset_signals();
 
@@ -157,28 +182,12 @@ static _noreturn_ void exec_helper(const char *path, const char *name, int fd, i
         } else if (dup2(model_fd, MODEL_FD) < 0)
                 _exit(127);
 
-        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0)
-                _exit(127);
-
         /* the passed fds follow the model: 5, 6, ... */
         for (size_t i = 0; i < n_pass_fds; i++)
                 if (dup2(copies[i], MODEL_FD + 1 + (int) i) < 0)
                         _exit(127);
 
-        /* Nothing of the manager leaks into the container's process tree. */
-        (void) close_range(MODEL_FD + 1 + (unsigned) n_pass_fds, ~0U, 0);
-
-        /* The manager raised its own open-file limit (manager.c); the helper
-         * and the container get the ordinary soft limit back. Only now, with
-         * the manager's fds closed: with ~500 containers running those fill
-         * every number below the limit, and the /dev/null or the copies
-         * above would fail with EMFILE (each start after the 507th did). */
-        struct rlimit rl;
-        if (getrlimit(RLIMIT_NOFILE, &rl) >= 0 && rl.rlim_cur > FD_SETSIZE) {
-                rl.rlim_cur = FD_SETSIZE;
-                (void) setrlimit(RLIMIT_NOFILE, &rl);
-        }
+        child_close_rest(MODEL_FD + 1 + (unsigned) n_pass_fds);
 
         /* argv[0] is the full path, so ps shows the helper as libvirt_lxc shows. */
         if (n_pass_fds > 0) {
@@ -214,13 +223,8 @@ static __attribute__((noinline)) pid_t spawn_helper_process(const char *path, co
 /* vivarium-helper --name NAME --release-nbd (nbd-release.c), from the
  * manager's service like the helper itself, with nothing of the manager. */
 static _noreturn_ void exec_nbd_release(const char *path, const char *name) {
-        int null_fd;
-
         child_reset_signals();
-        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0)
-                _exit(127);
-        (void) close_range(STDERR_FILENO + 1, ~0U, 0);
+        child_close_rest(STDERR_FILENO + 1);
         execl(path, path, "--name", name, "--release-nbd", (char *) NULL);
         _exit(127);
 }
@@ -250,6 +254,268 @@ int helper_spawn_nbd_release(Container *c) {
         return pidfd;
 }
 
+/* The helper's fork server (helper-server.c; docs/internals.md, "The
+ * helper's fork server"). A start sends it the container's name and the
+ * helper's fds and gets the PID and a pidfd of a helper that is our child,
+ * as an exec'd one: everything after the spawn is the same. Any failure of
+ * the server ends it and the start execs its helper as before; after
+ * SERVER_FAILURES_MAX in a row without a helper forked, helpers are exec'd
+ * until the manager's next start. */
+#define SERVER_FD 3
+#define SERVER_FAILURES_MAX 3
+#define SERVER_REPLY_TIMEOUT_MS 5000
+
+/* Each helper writes its command line over the server's argument strings
+ * (without CAP_SYS_RESOURCE, which PR_SET_MM needs and which containers of
+ * containers lack, a process cannot point /proc/PID/cmdline elsewhere):
+ * the server gets empty ones for room, one byte each. */
+#define SERVER_CMDLINE_ROOM 512
+
+static _noreturn_ void exec_server(char *const argv[], int sock) {
+        child_reset_signals();
+        if (sock == SERVER_FD) {
+                if (fcntl(sock, F_SETFD, 0) < 0)
+                        _exit(127);
+        } else if (dup2(sock, SERVER_FD) < 0)
+                _exit(127);
+        child_close_rest(SERVER_FD + 1);
+        execv(argv[0], argv);
+        _exit(127);
+}
+
+static __attribute__((noinline)) pid_t spawn_server_process(char *const argv[], int sock) {
+        pid_t pid = vfork();
+
+        if (pid == 0)
+                exec_server(argv, sock);
+        return pid;
+}
+
+void helper_server_init(Manager *m) {
+        const char *e = getenv("VIVARIUM_HELPER_SERVER");
+
+        m->helper_server = (HelperServer) {
+                .pidfd = -EBADF,
+                .sock = -EBADF,
+                .off = e && streq(e, "0"),
+        };
+}
+
+static void server_count_failure(Manager *m) {
+        HelperServer *s = &m->helper_server;
+
+        if (++s->failures < SERVER_FAILURES_MAX || s->off)
+                return;
+        s->off = true;
+        fprintf(stderr, "The helper's fork server failed %u times in a row: helpers are exec'd from now on.\n",
+                s->failures);
+}
+
+void helper_server_stop(Manager *m, const char *why) {
+        HelperServer *s = &m->helper_server;
+
+        if (s->pidfd < 0)
+                return;
+        if (why)
+                fprintf(stderr, "Ending the helper's fork server %d: %s.\n", (int) s->pid, why);
+        s->source = sd_event_source_disable_unref(s->source);
+        s->sock = safe_close(s->sock);
+        (void) pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
+        (void) waitid(P_PIDFD, (id_t) s->pidfd, &(siginfo_t) {}, WEXITED);
+        s->pidfd = safe_close(s->pidfd);
+        s->pid = 0;
+}
+
+/* It ended without being asked to: its exit status to the journal, a new
+ * one at the next start. */
+static int server_exit_cb(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+        HelperServer *s = &m->helper_server;
+        siginfo_t si = {};
+
+        if (waitid(P_PIDFD, (id_t) s->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+                return 0;
+        if (si.si_code == CLD_EXITED)
+                fprintf(stderr, "The helper's fork server %d exited with status %d.\n", (int) s->pid, si.si_status);
+        else
+                fprintf(stderr, "The helper's fork server %d was killed by signal %d.\n", (int) s->pid,
+                        si.si_status);
+        s->source = sd_event_source_disable_unref(s->source);
+        s->sock = safe_close(s->sock);
+        s->pidfd = safe_close(s->pidfd);
+        s->pid = 0;
+        server_count_failure(m);
+        return 0;
+}
+
+static int server_start(Manager *m, const struct stat *st) {
+        HelperServer *s = &m->helper_server;
+        _cleanup_close_ int ours = -EBADF, theirs = -EBADF, pidfd = -EBADF;
+        char *argv[2 + SERVER_CMDLINE_ROOM + 1];
+        int pair[2], r;
+        pid_t pid;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                return -errno;
+        ours = pair[0];
+        theirs = pair[1];
+        argv[0] = m->helper_path;
+        argv[1] = (char *) "--fork-server";
+        for (size_t i = 2; i < ELEMENTSOF(argv) - 1; i++)
+                argv[i] = (char *) "";
+        argv[ELEMENTSOF(argv) - 1] = NULL;
+        pid = spawn_server_process(argv, theirs);
+        if (pid < 0)
+                return -errno;
+        pidfd = pidfd_open(pid, 0);
+        if (pidfd < 0) {
+                r = -errno;
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return r;
+        }
+        r = sd_event_add_io(m->event, &s->source, pidfd, EPOLLIN, server_exit_cb, m);
+        if (r < 0) {
+                (void) pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+                (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t) {}, WEXITED);
+                return r;
+        }
+        s->pid = pid;
+        s->pidfd = TAKE_FD(pidfd);
+        s->sock = TAKE_FD(ours);
+        s->dev = st->st_dev;
+        s->ino = st->st_ino;
+        s->mtime = st->st_mtim;
+        return 0;
+}
+
+/* A server that runs the helper binary on disk now: a new one after an
+ * upgrade (or a test's new build), as an exec would pick it up. */
+static int server_ready(Manager *m) {
+        HelperServer *s = &m->helper_server;
+        struct stat st;
+
+        if (s->off)
+                return -EOPNOTSUPP;
+        if (stat(m->helper_path, &st) < 0)
+                return -errno;
+        if (s->pidfd >= 0 && (st.st_dev != s->dev || st.st_ino != s->ino || st.st_mtim.tv_sec != s->mtime.tv_sec ||
+                              st.st_mtim.tv_nsec != s->mtime.tv_nsec))
+                helper_server_stop(m, "the helper binary changed");
+        if (s->pidfd >= 0)
+                return 0;
+        return server_start(m, &st);
+}
+
+static int server_request(Manager *m, Container *c, int handshake_fd, int model_fd, pid_t *ret_pid,
+                          int *ret_pidfd) {
+        HelperServer *s = &m->helper_server;
+        int fds[2 + VIV_PASS_FDS_MAX];
+        size_t n_fds = 0, name_len = strlen(c->name) + 1;
+        union {
+                struct cmsghdr hdr;
+                char buf[CMSG_SPACE(sizeof fds)];
+        } control = {};
+        struct iovec iov = { .iov_base = c->name, .iov_len = name_len };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control };
+        struct pollfd p = { .fd = s->sock, .events = POLLIN };
+        struct cmsghdr *cm;
+        char text[32];
+        int pidfd = -EBADF;
+        long v;
+        ssize_t n;
+
+        if (name_len > 255 || c->n_pass_fds > VIV_PASS_FDS_MAX)
+                return -E2BIG;
+        fds[n_fds++] = handshake_fd;
+        fds[n_fds++] = model_fd;
+        for (size_t i = 0; i < c->n_pass_fds; i++)
+                fds[n_fds++] = c->pass_fds[i];
+        mh.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
+        cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
+        memcpy(CMSG_DATA(cm), fds, n_fds * sizeof(int));
+        if (sendmsg(s->sock, &mh, MSG_NOSIGNAL) < 0)
+                return -errno;
+
+        /* It answers as soon as its clone3() returns: no event loop turn. */
+        n = poll(&p, 1, SERVER_REPLY_TIMEOUT_MS);
+        if (n <= 0)
+                return n < 0 ? -errno : -ETIMEDOUT;
+        control = (typeof(control)) {};
+        iov = (struct iovec) { .iov_base = text, .iov_len = sizeof text - 1 };
+        mh = (struct msghdr) { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                               .msg_controllen = sizeof control };
+        n = recvmsg(s->sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        if (n <= 0)
+                return n < 0 ? -errno : -ECONNRESET;
+        text[n] = 0;
+        for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+                    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+                        memcpy(&pidfd, CMSG_DATA(cm), sizeof(int));
+        v = strtol(text, NULL, 10);
+        if (v <= 0 || pidfd < 0) {
+                safe_close(pidfd);
+                return v < 0 ? (int) v : -EBADMSG;
+        }
+        *ret_pid = (pid_t) v;
+        *ret_pidfd = pidfd;
+        return 0;
+}
+
+/* A helper forked by the fork server, or -errno (the server ended: the
+ * caller execs one). */
+static int server_spawn(Container *c, int handshake_fd, int model_fd, pid_t *ret_pid, int *ret_pidfd) {
+        Manager *m = c->manager;
+        int r;
+
+        r = server_ready(m);
+        if (r < 0) {
+                if (r != -EOPNOTSUPP) {
+                        fprintf(stderr, "Failed to start the helper's fork server: %s\n", strerror(-r));
+                        server_count_failure(m);
+                }
+                return r;
+        }
+        r = server_request(m, c, handshake_fd, model_fd, ret_pid, ret_pidfd);
+        if (r < 0) {
+                _cleanup_free_ char *why = NULL;
+
+                if (asprintf(&why, "no helper for container '%s': %s", c->name, strerror(-r)) < 0)
+                        why = NULL;
+                helper_server_stop(m, why ? why : "no helper");
+                server_count_failure(m);
+                return r;
+        }
+        m->helper_server.failures = 0;
+        return 0;
+}
+
+/* The signals of memory errors and of glibc's and the stack protector's
+ * aborts: what an attack that guesses addresses leaves behind. */
+static bool signal_is_memory_error(int sig) {
+        switch (sig) {
+        case SIGSEGV: case SIGBUS: case SIGILL: case SIGABRT: case SIGFPE: case SIGSYS: case SIGTRAP:
+                return true;
+        default:
+                return false;
+        }
+}
+
+void helper_server_note_helper_end(Manager *m, const char *name, const siginfo_t *si) {
+        _cleanup_free_ char *why = NULL;
+
+        if (!(si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED) || !signal_is_memory_error(si->si_status))
+                return;
+        if (asprintf(&why, "the helper of container '%s' died of %s; the next helper is forked from a new one",
+                     name, strsignal(si->si_status)) < 0)
+                why = NULL;
+        helper_server_stop(m, why ? why : "a helper died of a memory error");
+}
+
 int helper_spawn(Container *c, int model_fd) {
         _cleanup_close_ int ours = -EBADF, theirs = -EBADF, pidfd = -EBADF;
         int pair[2], r;
@@ -260,21 +526,22 @@ int helper_spawn(Container *c, int model_fd) {
         ours = pair[0];
         theirs = pair[1];
 
-        pid = spawn_helper_process(c->manager->helper_path, c->name, theirs, model_fd, c->pass_fds, c->n_pass_fds);
-        if (pid < 0)
-                return -errno;
+        if (server_spawn(c, theirs, model_fd, &pid, &pidfd) < 0) {
+                pid = spawn_helper_process(c->manager->helper_path, c->name, theirs, model_fd, c->pass_fds,
+                                           c->n_pass_fds);
+                if (pid < 0)
+                        return -errno;
+                pidfd = pidfd_open(pid, 0);
+                if (pidfd < 0) {
+                        r = -errno;
+                        (void) kill(pid, SIGKILL);
+                        return r;
+                }
+        }
 
         theirs = safe_close(theirs);
         c->helper_pid = pid;
         c->helper_is_child = true;
-
-        pidfd = pidfd_open(pid, 0);
-        if (pidfd < 0) {
-                r = -errno;
-                (void) kill(pid, SIGKILL);
-                c->helper_pid = 0;
-                return r;
-        }
 
         c->handshake_fd = TAKE_FD(ours);
         r = helper_watch(c, pidfd);
