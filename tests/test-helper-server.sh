@@ -138,6 +138,33 @@ srv4=$(servers | head -1)
 check "the next start has a new fork server" differ "$srv4" "$srv3"
 check "vt-d's helper comes from it" same "$(auxv_of "$(helper_of vt-d)")" "$(auxv_of "$srv4")"
 
+# The server cannot fork (the manager's service at its task limit): it
+# refuses that start and lives on; the manager's own exec fails the same way,
+# and the start fails with nothing left.
+pids_dir=$(in_host sh -c 'for d in /sys/fs/cgroup/pids/system.slice/vivariumd.service \
+	/sys/fs/cgroup/system.slice/vivariumd.service; do [ -e $d/pids.max ] && echo $d && break; done')
+if [ -n "$pids_dir" ]; then
+	sleep_domain vt-e pick
+	vivctl define "$work/vt-e.xml" >/dev/null 2>&1
+	in_host sh -c 'cat $1/pids.current >$1/pids.max' sh "$pids_dir"
+	out=$(vivctl start vt-e 2>&1)
+	in_host sh -c 'echo max >$1/pids.max' sh "$pids_dir"
+	check "at the task limit, the start fails ($out)" \
+		contains "$out" "Failed to spawn the helper of container 'vt-e': Resource temporarily unavailable"
+	check "the server refused it, and the manager tried an exec" contains "$(journal)" \
+		"The helper's fork server did not fork the helper of container 'vt-e' (Resource temporarily unavailable): exec'ing it."
+	check "the server lives on" same "$(servers)" "$srv4"
+	check "vt-e is shut off, no scope" eval '[ "$(state_of vt-e)" = "shut off" ] &&
+		! in_host systemctl -q is-active "machine-vt\\x2de.scope"'
+	out=$(vivctl start vt-e 2>&1)
+	check "below the limit, vt-e starts ($out)" contains "$out" "Domain vt-e started"
+	check "forked by the same server" same "$(auxv_of "$(helper_of vt-e)")" "$(auxv_of "$srv4")"
+	out=$(vivctl destroy vt-e 2>&1)
+	check "vt-e destroyed ($out)" contains "$out" "Domain vt-e destroyed"
+else
+	not_ok "the pids controller of vivariumd.service (no pids.max under /sys/fs/cgroup)"
+fi
+
 # Stopping the manager ends the server and no container.
 in_host systemctl stop vivariumd.service
 check "the manager stopped: no fork server is left" wait_until 30 no_server

@@ -267,6 +267,10 @@ int helper_fork_server(int argc, char *argv[], HelperMain helper_main) {
                 if (pid == 0)
                         run_child(area, path, q.name, q.fds, q.n_fds, helper_main);
                 r = pid < 0 ? -errno : (int) pid;
+                /* the kernel writes the pidfd's number before checks that
+                 * can still fail the clone (the pids controller's) */
+                if (pid < 0)
+                        pidfd = -EBADF;
                 request_close(&q);
                 r = reply(SERVER_FD, r, pidfd);
                 safe_close(pidfd);

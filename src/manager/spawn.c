@@ -313,6 +313,7 @@ static void server_count_failure(Manager *m) {
 
 void helper_server_stop(Manager *m, const char *why) {
         HelperServer *s = &m->helper_server;
+        siginfo_t si = {};
 
         if (s->pidfd < 0)
                 return;
@@ -321,7 +322,15 @@ void helper_server_stop(Manager *m, const char *why) {
         s->source = sd_event_source_disable_unref(s->source);
         s->sock = safe_close(s->sock);
         (void) pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
-        (void) waitid(P_PIDFD, (id_t) s->pidfd, &(siginfo_t) {}, WEXITED);
+        if (waitid(P_PIDFD, (id_t) s->pidfd, &si, WEXITED) >= 0) {
+                /* it had ended on its own before our SIGKILL */
+                if (si.si_code == CLD_EXITED)
+                        fprintf(stderr, "The helper's fork server %d had exited with status %d.\n", (int) s->pid,
+                                si.si_status);
+                else if (si.si_status != SIGKILL)
+                        fprintf(stderr, "The helper's fork server %d had been killed by signal %d.\n", (int) s->pid,
+                                si.si_status);
+        }
         s->pidfd = safe_close(s->pidfd);
         s->pid = 0;
 }
@@ -407,8 +416,11 @@ static int server_ready(Manager *m) {
         return server_start(m, &st);
 }
 
+/* 0 with a helper; 1 when the server refused this one (*ret_refusal: a
+ * -errno: its clone3() failed, the command line did not fit); -errno when
+ * the server failed. */
 static int server_request(Manager *m, Container *c, int handshake_fd, int model_fd, pid_t *ret_pid,
-                          int *ret_pidfd) {
+                          int *ret_pidfd, int *ret_refusal) {
         HelperServer *s = &m->helper_server;
         int fds[2 + VIV_PASS_FDS_MAX];
         size_t n_fds = 0, name_len = strlen(c->name) + 1;
@@ -425,8 +437,10 @@ static int server_request(Manager *m, Container *c, int handshake_fd, int model_
         long v;
         ssize_t n;
 
-        if (name_len > 255 || c->n_pass_fds > VIV_PASS_FDS_MAX)
-                return -E2BIG;
+        if (name_len > 255 || c->n_pass_fds > VIV_PASS_FDS_MAX) {
+                *ret_refusal = -E2BIG;
+                return 1;
+        }
         fds[n_fds++] = handshake_fd;
         fds[n_fds++] = model_fd;
         for (size_t i = 0; i < c->n_pass_fds; i++)
@@ -457,9 +471,13 @@ static int server_request(Manager *m, Container *c, int handshake_fd, int model_
                     cm->cmsg_len == CMSG_LEN(sizeof(int)))
                         memcpy(&pidfd, CMSG_DATA(cm), sizeof(int));
         v = strtol(text, NULL, 10);
+        if (v < 0 && v > -4096 && pidfd < 0) {
+                *ret_refusal = (int) v;
+                return 1;
+        }
         if (v <= 0 || pidfd < 0) {
                 safe_close(pidfd);
-                return v < 0 ? (int) v : -EBADMSG;
+                return -EBADMSG;
         }
         *ret_pid = (pid_t) v;
         *ret_pidfd = pidfd;
@@ -470,7 +488,7 @@ static int server_request(Manager *m, Container *c, int handshake_fd, int model_
  * caller execs one). */
 static int server_spawn(Container *c, int handshake_fd, int model_fd, pid_t *ret_pid, int *ret_pidfd) {
         Manager *m = c->manager;
-        int r;
+        int r, refusal = 0;
 
         r = server_ready(m);
         if (r < 0) {
@@ -480,7 +498,17 @@ static int server_spawn(Container *c, int handshake_fd, int model_fd, pid_t *ret
                 }
                 return r;
         }
-        r = server_request(m, c, handshake_fd, model_fd, ret_pid, ret_pidfd);
+        r = server_request(m, c, handshake_fd, model_fd, ret_pid, ret_pidfd, &refusal);
+        if (r > 0) {
+                fprintf(stderr, "The helper's fork server did not fork the helper of container '%s' (%s): "
+                        "exec'ing it.\n", c->name, strerror(-refusal));
+                /* a kernel without clone3() or one of its flags: no use */
+                if (refusal == -ENOSYS || refusal == -EINVAL) {
+                        helper_server_stop(m, "the kernel refused its clone3()");
+                        server_count_failure(m);
+                }
+                return refusal;
+        }
         if (r < 0) {
                 _cleanup_free_ char *why = NULL;
 
@@ -527,6 +555,15 @@ int helper_spawn(Container *c, int model_fd) {
         theirs = pair[1];
 
         if (server_spawn(c, theirs, model_fd, &pid, &pidfd) < 0) {
+                /* A new pair: a server that failed after our request may
+                 * have forked a helper with the old one; it reads EOF on it
+                 * (we close our end now) and exits without a word. */
+                ours = safe_close(ours);
+                theirs = safe_close(theirs);
+                if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                        return -errno;
+                ours = pair[0];
+                theirs = pair[1];
                 pid = spawn_helper_process(c->manager->helper_path, c->name, theirs, model_fd, c->pass_fds,
                                            c->n_pass_fds);
                 if (pid < 0)
