@@ -70,9 +70,16 @@ mkfs.ext4 -q -F -d /tmp/blk "$1-blk.img" 8M
 truncate -s 8M "$1-empty.img"' sh "$img"; } || { echo "not ok 1 - make the root and the images in the test host"; exit 1; }
 # the block device: a loop device on $img-blk.img, held open by a sleep of
 # the test host's and already detached with losetup -d, so that the kernel
-# detaches it when the last holder goes (the sleep, a mount of it)
+# detaches it when the last holder goes (the sleep, a mount of it). The
+# shell opens it before losetup -d and the sleep inherits that open: opened
+# by the sleep itself, it could come after losetup -d, which then detached
+# the device at once; the sleep then held a free device, the helper's next
+# loop device for the data image (the lowest free one), so that the data
+# image was never released and /mnt/blk was the data image (once in CI).
 blkdev=$(in_host sh -c 'd=$(losetup -f --show "$1-blk.img") || exit 1
-setsid sleep 100000 <"$d" >/dev/null 2>&1 &
+exec 3<"$d" || exit 1
+setsid sleep 100000 <&3 3<&- >/dev/null 2>&1 &
+echo $! >/tmp/blk.holder
 losetup -d "$d" && echo "$d"' sh "$img") || { echo "not ok 1 - attach the block device's loop"; exit 1; }
 echo "# block device for type='block': $blkdev"
 # block_seen NAME: the block device's file is seen on NAME's /mnt/blk; else
@@ -81,9 +88,11 @@ echo "# block device for type='block': $blkdev"
 block_seen() {
 	same "$(inside "$1" 'cat /mnt/blk/hello')" hello-block && return 0
 	echo "#  check $((n + 1)): $1's /mnt/blk is not the block device's filesystem" >&2
-	echo "#  the block device is $blkdev ($(cat "/sys/class/block/${blkdev#/dev/}/dev" 2>&1)), attached by the test to $img-blk.img" >&2
-	in_host losetup -a 2>&1 | sed 's/^/#  losetup -a: /' >&2
-	inside "$1" 'grep " /mnt/blk " /proc/self/mountinfo' | sed 's/^/#  its mountinfo: /' >&2
+	echo "#  the block device is $blkdev ($(cat "/sys/class/block/${blkdev#/dev/}/dev" 2>&1)), attached by the test to $img-blk.img;" \
+		"its holder: $(in_host sh -c 'p=$(cat /tmp/blk.holder); echo "PID $p, $(readlink /proc/$p/fd/0 || echo gone)"' 2>&1)" >&2
+	printf '%s\n' "$(in_host losetup -a 2>&1)" | sed 's/^/#  losetup -a: /; s/: $/: (none)/' >&2
+	printf '%s\n' "$(inside "$1" 'grep " /mnt/blk " /proc/self/mountinfo')" |
+		sed 's/^/#  its mountinfo: /; s/: $/: (no mount on \/mnt\/blk)/' >&2
 	dev_holders "${blkdev#/dev/}"
 	return 1
 }
