@@ -89,10 +89,15 @@ chmod 1777 /tmp/out' sh "$img"; } || { echo "not ok 1 - make the images in the t
 # $img/blk.img held open by a sleep of the test host's and already detached
 # with losetup -d: the kernel detaches it when the last holder goes (the
 # sleep, a container's mount), so it never outlives the test host, and the
-# test sees a mount that is left because the device then stays.
+# test sees a mount that is left because the device then stays. The shell
+# opens it before losetup -d, and the sleep inherits that open: opened by
+# the sleep, it could come after losetup -d, which then detached the device
+# at once, and the sleep held a free loop device that the helper then gave
+# the next image (the root), which was never released.
 attach_blk() {
 	in_host sh -c 'd=$(losetup -f --show "$1/blk.img") || exit 1
-setsid sleep 100000 <"$d" >/dev/null 2>&1 &
+exec 3<"$d" || exit 1
+setsid sleep 100000 <&3 3<&- >/dev/null 2>&1 &
 echo $! >/tmp/blk.holder
 losetup -d "$d" && echo "$d"' sh "$img"
 }
