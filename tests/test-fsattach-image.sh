@@ -31,15 +31,14 @@ testhost_require_tools mkfs.ext4 debugfs losetup
 . "$here/lib/check.sh"
 # shellcheck source=tests/lib/sleep-domain.sh
 . "$here/lib/sleep-domain.sh"
+# shellcheck source=tests/lib/holders.sh
+. "$here/lib/holders.sh"
 in_host() { testhost_run "$@"; }
 vivctl() { testhost_run vivctl -c lxc:/// "$@"; }
 inside() { vivctl enter "$1" -- /bin/sh -c "$2" 2>&1; }
 scope_gone() { ! in_host systemctl -q is-active "machine-$1.scope"; }
 mounts_of() { inside "$1" 'cat /proc/1/mountinfo'; }
 is_state() { [ "$(vivctl domstate "$1" 2>&1)" = "$2" ]; }
-# an image is attached to no loop device (losetup reads /sys/block)
-no_loop_of() { [ -z "$(in_host losetup -n -O NAME -j "$1" 2>&1)" ]; }
-has_loop_of() { [ -n "$(in_host losetup -n -O NAME -j "$1" 2>/dev/null)" ]; }
 # the kernel has an ext4 filesystem of block device DEV (loopN) alive
 ext4_alive() { in_host test -e "/proc/fs/ext4/$1"; }
 
@@ -71,11 +70,32 @@ mkfs.ext4 -q -F -d /tmp/blk "$1-blk.img" 8M
 truncate -s 8M "$1-empty.img"' sh "$img"; } || { echo "not ok 1 - make the root and the images in the test host"; exit 1; }
 # the block device: a loop device on $img-blk.img, held open by a sleep of
 # the test host's and already detached with losetup -d, so that the kernel
-# detaches it when the last holder goes (the sleep, a mount of it)
+# detaches it when the last holder goes (the sleep, a mount of it). The
+# shell opens it before losetup -d and the sleep inherits that open: opened
+# by the sleep itself, it could come after losetup -d, which then detached
+# the device at once; the sleep then held a free device, the helper's next
+# loop device for the data image (the lowest free one), so that the data
+# image was never released and /mnt/blk was the data image (once in CI).
 blkdev=$(in_host sh -c 'd=$(losetup -f --show "$1-blk.img") || exit 1
-setsid sleep 100000 <"$d" >/dev/null 2>&1 &
+exec 3<"$d" || exit 1
+setsid sleep 100000 <&3 3<&- >/dev/null 2>&1 &
+echo $! >/tmp/blk.holder
 losetup -d "$d" && echo "$d"' sh "$img") || { echo "not ok 1 - attach the block device's loop"; exit 1; }
 echo "# block device for type='block': $blkdev"
+# block_seen NAME: the block device's file is seen on NAME's /mnt/blk; else
+# what is there: which loop device the block device is, the test host's loop
+# devices, the container's mounts on /mnt/blk and who holds the device
+block_seen() {
+	same "$(inside "$1" 'cat /mnt/blk/hello')" hello-block && return 0
+	echo "#  check $((n + 1)): $1's /mnt/blk is not the block device's filesystem" >&2
+	echo "#  the block device is $blkdev ($(cat "/sys/class/block/${blkdev#/dev/}/dev" 2>&1)), attached by the test to $img-blk.img;" \
+		"its holder: $(in_host sh -c 'p=$(cat /tmp/blk.holder); echo "PID $p, $(readlink /proc/$p/fd/0 || echo gone)"' 2>&1)" >&2
+	printf '%s\n' "$(in_host losetup -a 2>&1)" | sed 's/^/#  losetup -a: /; s/: $/: (none)/' >&2
+	printf '%s\n' "$(inside "$1" 'grep " /mnt/blk " /proc/self/mountinfo')" |
+		sed 's/^/#  its mountinfo: /; s/: $/: (no mount on \/mnt\/blk)/' >&2
+	dev_holders "${blkdev#/dev/}"
+	return 1
+}
 
 cat >"$work/ram.xml" <<XML
 <filesystem type='ram'><source usage='8' units='MiB'/><target dir='/mnt/ram'/></filesystem>
@@ -135,11 +155,11 @@ for mode in pick off; do
 	check "$mode: file: ... not writable ($out)" contains "$out" "Read-only file system"
 	out=$(vivctl detach-device $name "$work/file-ro.xml" --live 2>&1)
 	check "$mode: file: ... detached ($out)" same "$out" "Device detached successfully"
-	check "$mode: file: ... its loop device released" wait_until 60 no_loop_of "$img-ro.img"
+	check "$mode: file: ... its loop device released" loop_released 60 "$img-ro.img"
 	out=$(vivctl detach-device $name "$work/file.xml" --live 2>&1)
 	check "$mode: file: detach-device --live ($out)" same "$out" "Device detached successfully"
 	check "$mode: file: no mount on the target" lacks "$(mounts_of $name)" " /mnt/img "
-	check "$mode: file: the loop device is released" wait_until 60 no_loop_of "$img-data.img"
+	check "$mode: file: the loop device is released" loop_released 60 "$img-data.img"
 	out=$(in_host debugfs -R "cat /new-$mode" "$img-data.img" 2>/dev/null)
 	check "$mode: file: what the container wrote is in the image ($out)" same "$out" "written-$mode"
 	uid=$(in_host debugfs -R "stat /new-$mode" "$img-data.img" 2>/dev/null | grep -o 'User: *[0-9]*' | grep -o '[0-9]*$')
@@ -148,7 +168,7 @@ for mode in pick off; do
 	# --- block: the test's loop device
 	out=$(vivctl attach-device $name "$work/block.xml" --live 2>&1)
 	check "$mode: attach-device --live of a <filesystem type='block'> ($out)" same "$out" "Device attached successfully"
-	check "$mode: block: its file is seen inside" same "$(inside $name 'cat /mnt/blk/hello')" "hello-block"
+	check "$mode: block: its file is seen inside" block_seen $name
 	check "$mode: block: ... the container root's" same "$(inside $name 'stat -c %u:%g /mnt/blk/hello')" "0:0"
 	check "$mode: block: the kernel has a filesystem of ${blkdev#/dev/}" ext4_alive "${blkdev#/dev/}"
 	out=$(vivctl detach-device $name "$work/block.xml" --live 2>&1)
@@ -165,7 +185,7 @@ for mode in pick off; do
 		"Failed to open image file '$img-nope.img' of container '$name': No such file or directory"
 	out=$(vivctl attach-device $name "$work/empty.xml" --live 2>&1)
 	check "$mode: an image without a filesystem: named" contains "$out" "no filesystem this kernel knows was found in it"
-	check "$mode: ... its loop device released" wait_until 60 no_loop_of "$img-empty.img"
+	check "$mode: ... its loop device released" loop_released 60 "$img-empty.img"
 	xml=$(vivctl dumpxml $name 2>&1)
 	check "$mode: none of them recorded" eval '[[ "$xml" != *nbd* && "$xml" != *nope* && "$xml" != *empty* ]]'
 	check "$mode: ... nor mounted" eval '[[ "$(mounts_of $name)" != *" /mnt/n"* && "$(mounts_of $name)" != *" /mnt/empty "* ]]'
@@ -175,7 +195,7 @@ for mode in pick off; do
 	check "$mode: attached again ($out)" has_loop_of "$img-data.img"
 	vivctl destroy $name >/dev/null 2>&1
 	check "$mode: destroy: no scope" wait_until 60 scope_gone $name
-	check "$mode: destroy: the loop device is released" wait_until 60 no_loop_of "$img-data.img"
+	check "$mode: destroy: the loop device is released" loop_released 60 "$img-data.img"
 	if [ $mode = pick ]; then
 		for how in init helper; do
 			vivctl start $name >/dev/null 2>&1
@@ -188,7 +208,7 @@ for mode in pick off; do
 			fi
 			in_host kill -KILL "${pid:-0}"
 			check "pick: $how killed: shut off" wait_until 120 is_state $name "shut off"
-			check "pick: $how killed: the loop device is released" wait_until 60 no_loop_of "$img-data.img"
+			check "pick: $how killed: the loop device is released" loop_released 60 "$img-data.img"
 		done
 	fi
 	vivctl undefine $name >/dev/null 2>&1

@@ -37,6 +37,8 @@ testhost_require_tools qemu-nbd qemu-img mkfs.ext4
 
 # shellcheck source=tests/lib/check.sh
 . "$here/lib/check.sh"
+# shellcheck source=tests/lib/holders.sh
+. "$here/lib/holders.sh"
 in_host() { testhost_run "$@"; }
 vivctl() { testhost_run vivctl -c lxc:/// "$@"; }
 journal() { in_host journalctl --no-pager -o cat CONTAINER_NAME="$1" 2>&1; }
@@ -52,6 +54,42 @@ none_connected() { [ -z "$(connected)" ]; }
 # the qemu-nbd processes of the test host, as PIDs
 servers() { in_host sh -c 'for c in /proc/[0-9]*/comm; do [ "$(cat $c 2>/dev/null)" = qemu-nbd ] && { d=${c%/comm}; echo ${d#/proc/}; }; done' 2>/dev/null; }
 no_servers() { [ -z "$(servers)" ]; }
+# disconnected SECONDS: no nbd device connected within SECONDS; else, for
+# each one still connected, the server the kernel names (sysfs pid: a PID
+# of this machine's; its name, state, process and PIDs in its namespaces)
+# and who holds the device (dev_holders), then the D-state processes
+disconnected() {
+	wait_until "$1" none_connected && return 0
+	local d nbd pid st
+	echo "#  check $((n + 1)): an nbd device is still connected after $1 s" >&2
+	for d in $(connected); do
+		nbd=${d##*/}
+		pid=$(cat "/sys/block/$nbd/pid" 2>/dev/null)
+		st=$(awk '/^(Name|State|Tgid|NSpid):/ { $1 = $1; printf "%s%s", sep, $0; sep = ", " }' "/proc/${pid:-0}/status" 2>/dev/null)
+		echo "#  $nbd: connected ($(cat "/sys/block/$nbd/size" 2>&1) sectors), its server PID ${pid:-?} on this machine: ${st:-gone}" >&2
+		dev_holders "$nbd"
+	done
+	d_state
+	return 1
+}
+# servers_gone SECONDS: no qemu-nbd within SECONDS; else each one's command
+# line, state, kernel wait channel, cgroup and block devices open, then the
+# nbd devices still connected and the D-state processes
+servers_gone() {
+	wait_until "$1" no_servers && return 0
+	local p
+	echo "#  check $((n + 1)): qemu-nbd still runs after $1 s" >&2
+	for p in $(servers); do
+		# shellcheck disable=SC2016 # expanded by that sh
+		in_host sh -c 'p=$1
+echo "PID $p: $(tr "\0" " " <"/proc/$p/cmdline"), $(grep "^State:" "/proc/$p/status"), wchan $(cat "/proc/$p/wchan"), cgroup $(cut -d: -f3- "/proc/$p/cgroup" | head -n 1)"
+for f in /proc/$p/fd/*; do [ -b "$f" ] && echo "PID $p has ${f#/proc/$p/} -> $(readlink "$f") open"; done' sh "$p" 2>&1 |
+			sed 's/^/#  qemu-nbd /' >&2
+	done
+	echo "#  connected: $(connected | tr '\n' ' ')" >&2
+	d_state
+	return 1
+}
 # image_cmd IMAGE FORMAT DEBUGFS-REQUEST: debugfs's answer on the image, read
 # on the test host through qemu-img
 image_cmd() {
@@ -122,8 +160,8 @@ start() {
 	check "$3: init reports" wait_until 120 has_said "$1" "$2"
 }
 released() { # NAME WHAT
-	check "$2: no nbd device stays connected" wait_until 60 none_connected
-	check "$2: no qemu-nbd stays" wait_until 60 no_servers
+	check "$2: no nbd device stays connected" disconnected 60
+	check "$2: no qemu-nbd stays" servers_gone 60
 	check "$2: the scope is gone" wait_until 60 not in_host systemctl is-active -q "machine-$1.scope"
 }
 # gone NAME WHAT IMAGE FORMAT N: it stops, its device is released, and the
