@@ -375,15 +375,30 @@ def manager_pid():
     return int(out("systemctl", "show", "-P", "MainPID", "vivariumd.service").strip())
 
 
-def helpers():
-    pids = []
+def helper_processes():
+    """(pid, is the fork server) of every process running the helper binary"""
+    found = []
     for p in glob.glob("/proc/[0-9]*/exe"):
         try:
-            if os.readlink(p) == HELPER:
-                pids.append(int(p.split("/")[2]))
+            if os.readlink(p) != HELPER:
+                continue
+            pid = int(p.split("/")[2])
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                args = fh.read().split(b"\0")
+            found.append((pid, len(args) > 1 and args[1] == b"--fork-server"))
         except OSError:
             pass
-    return pids
+    return found
+
+
+def helpers():
+    """the containers' helpers: not the manager's fork server (one for all,
+    ended with the manager)"""
+    return [pid for pid, server in helper_processes() if not server]
+
+
+def fork_servers():
+    return [pid for pid, server in helper_processes() if server]
 
 
 def machine_scopes():
@@ -422,6 +437,9 @@ def stage_density(res):
         row["helper_rss_kib_median"] = statistics.median(rss) if rss else None
         if running:
             row["helper_uss_by_mapping_kib"] = uss_by_mapping(running[0][2])
+        # the fork server, one for all the helpers: its own USS (what it
+        # shares with them is in their PSS, not in their USS)
+        row["fork_server_uss_kib"] = sum(u for u in (uss_kib(p) for p in fork_servers()) if u is not None)
         mp = manager_pid()
         row["manager_rss_kib"] = status_kib(mp, "VmRSS")
         row["manager_fds"] = len(os.listdir(f"/proc/{mp}/fd"))
@@ -1066,9 +1084,9 @@ plot {plots}
         rows = []
         lines.append("### Density: N containers running `sleep` (private busybox root)")
         lines.append("")
-        lines.append("| N | all running s | running | helper USS KiB (median/max) | manager RSS MiB | "
-                     "ListContainers ms | GetXML ms | destroy all s | left over |")
-        lines.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+        lines.append("| N | all running s | running | helper USS KiB (median/max) | fork server USS KiB | "
+                     "manager RSS MiB | ListContainers ms | GetXML ms | destroy all s | left over |")
+        lines.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
         for r in raw["density"]:
             lm = summary(r["list_ms"])
             gm = summary(r["getxml_ms"])
@@ -1076,6 +1094,7 @@ plot {plots}
             row = {"n": r["n"], "window": r["window"], "create": r["create"], "running": r["running"],
                    "helper_uss_kib": r["helper_uss_kib"], "helper_rss_kib_median": r["helper_rss_kib_median"],
                    "helper_uss_by_mapping_kib": r.get("helper_uss_by_mapping_kib"),
+                   "fork_server_uss_kib": r.get("fork_server_uss_kib"),
                    "manager_rss_kib": r["manager_rss_kib"], "manager_fds": r["manager_fds"],
                    "list_ms": lm, "getxml_ms": gm, "destroy": r["destroy"],
                    "left_helpers": r["left_helpers"], "left_scopes": r["left_scopes"],
@@ -1083,7 +1102,8 @@ plot {plots}
             rows.append(row)
             u = r["helper_uss_kib"]
             lines.append(f"| {r['n']} | {r['create']['elapsed_s']:.2f} | {r['running']} | "
-                         f"{u['median']} / {u['max']} | {r['manager_rss_kib'] / 1024:.1f} | "
+                         f"{u['median']} / {u['max']} | {r.get('fork_server_uss_kib', '')} | "
+                         f"{r['manager_rss_kib'] / 1024:.1f} | "
                          f"{lm['median']:.2f} | {gm['median']:.2f} | {r['destroy']['all_gone_s']:.2f} | "
                          f"{'nothing' if left == 0 else left} |")
         lines.append("")

@@ -83,6 +83,12 @@ if len(qs) != 4 or not all("cpu_by_comm_s" in q for q in qs):
     bad.append(f"scale: quarters without the CPU by process: {qs}")
 elif not sum(sum(q["cpu_by_comm_s"].values()) for q in qs) > 0:
     bad.append(f"scale: no CPU of any process of the test host in {qs}")
+# Vivarium's 8-client part: every container destroyed, nothing left; the
+# manager's fork server is not a container's helper (it counted as one and
+# the stage waited 300 s for it to go)
+pd = d.get("scale", {}).get("parallel", {}).get("destroy", {})
+if pd.get("failed") != 0 or pd.get("left_helpers") != 0 or pd.get("left_scopes") != 0:
+    bad.append(f"scale: after destroying all: {pd}")
 # the floor of the scale stage (bench/start-floor.c): all 20 started, all
 # stopped again, its row in the table
 nf = d.get("scale", {}).get("nsfloor", {})
