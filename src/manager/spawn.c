@@ -237,21 +237,26 @@ static __attribute__((noinline)) pid_t spawn_nbd_release_process(const char *pat
         return pid;
 }
 
-/* A pidfd of it, or -errno. */
-int helper_spawn_nbd_release(Container *c) {
-        pid_t pid = spawn_nbd_release_process(c->manager->helper_path, c->name);
-        int pidfd;
+/* A pidfd of our child PID (spawned: PID < 0 is its -1 and errno), or
+ * -errno with the child killed and reaped. */
+static int child_pidfd(pid_t pid) {
+        int pidfd, r;
 
         if (pid < 0)
                 return -errno;
         pidfd = pidfd_open(pid, 0);
         if (pidfd < 0) {
-                int r = -errno;
+                r = -errno;
                 (void) kill(pid, SIGKILL);
                 (void) waitpid(pid, NULL, 0);
                 return r;
         }
         return pidfd;
+}
+
+/* A pidfd of it, or -errno. */
+int helper_spawn_nbd_release(Container *c) {
+        return child_pidfd(spawn_nbd_release_process(c->manager->helper_path, c->name));
 }
 
 /* The helper's fork server (helper-server.c; docs/internals.md, "The
@@ -270,6 +275,20 @@ int helper_spawn_nbd_release(Container *c) {
  * containers lack, a process cannot point /proc/PID/cmdline elsewhere):
  * the server gets empty ones for room, one byte each. */
 #define SERVER_CMDLINE_ROOM 512
+
+/* Our end and the child's of a SOCK_SEQPACKET pair (the handshake, the
+ * fork server's socket); any fds they held before are closed. */
+static int seqpacket_pair(int *ours, int *theirs) {
+        int pair[2];
+
+        *ours = safe_close(*ours);
+        *theirs = safe_close(*theirs);
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                return -errno;
+        *ours = pair[0];
+        *theirs = pair[1];
+        return 0;
+}
 
 static _noreturn_ void exec_server(char *const argv[], int sock) {
         child_reset_signals();
@@ -361,28 +380,21 @@ static int server_start(Manager *m, const struct stat *st) {
         HelperServer *s = &m->helper_server;
         _cleanup_close_ int ours = -EBADF, theirs = -EBADF, pidfd = -EBADF;
         char *argv[2 + SERVER_CMDLINE_ROOM + 1];
-        int pair[2], r;
         pid_t pid;
+        int r;
 
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
-                return -errno;
-        ours = pair[0];
-        theirs = pair[1];
+        r = seqpacket_pair(&ours, &theirs);
+        if (r < 0)
+                return r;
         argv[0] = m->helper_path;
         argv[1] = (char *) "--fork-server";
         for (size_t i = 2; i < ELEMENTSOF(argv) - 1; i++)
                 argv[i] = (char *) "";
         argv[ELEMENTSOF(argv) - 1] = NULL;
         pid = spawn_server_process(argv, theirs);
-        if (pid < 0)
-                return -errno;
-        pidfd = pidfd_open(pid, 0);
-        if (pidfd < 0) {
-                r = -errno;
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
-                return r;
-        }
+        pidfd = child_pidfd(pid);
+        if (pidfd < 0)
+                return pidfd;
         r = sd_event_add_io(m->event, &s->source, pidfd, EPOLLIN, server_exit_cb, m);
         if (r < 0) {
                 (void) pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
@@ -546,34 +558,25 @@ void helper_server_note_helper_end(Manager *m, const char *name, const siginfo_t
 
 int helper_spawn(Container *c, int model_fd) {
         _cleanup_close_ int ours = -EBADF, theirs = -EBADF, pidfd = -EBADF;
-        int pair[2], r;
         pid_t pid;
+        int r;
 
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
-                return -errno;
-        ours = pair[0];
-        theirs = pair[1];
+        r = seqpacket_pair(&ours, &theirs);
+        if (r < 0)
+                return r;
 
         if (server_spawn(c, theirs, model_fd, &pid, &pidfd) < 0) {
                 /* A new pair: a server that failed after our request may
                  * have forked a helper with the old one; it reads EOF on it
                  * (we close our end now) and exits without a word. */
-                ours = safe_close(ours);
-                theirs = safe_close(theirs);
-                if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
-                        return -errno;
-                ours = pair[0];
-                theirs = pair[1];
+                r = seqpacket_pair(&ours, &theirs);
+                if (r < 0)
+                        return r;
                 pid = spawn_helper_process(c->manager->helper_path, c->name, theirs, model_fd, c->pass_fds,
                                            c->n_pass_fds);
-                if (pid < 0)
-                        return -errno;
-                pidfd = pidfd_open(pid, 0);
-                if (pidfd < 0) {
-                        r = -errno;
-                        (void) kill(pid, SIGKILL);
-                        return r;
-                }
+                pidfd = child_pidfd(pid);
+                if (pidfd < 0)
+                        return pidfd;
         }
 
         theirs = safe_close(theirs);
