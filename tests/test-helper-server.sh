@@ -93,6 +93,12 @@ check "its command line is what the exec gave it" \
 check "it was forked by the server: its auxiliary vector is the server's" \
 	same "$(auxv_of "$ha")" "$(auxv_of "$srv")"
 check "vt-b's helper too" same "$(auxv_of "$hb")" "$(auxv_of "$srv")"
+# nothing of the server's open in a helper: its socket to the manager (fd 3)
+# is not among the helper's fds
+srv_sock=$(in_host readlink "/proc/$srv/fd/3")
+fds_of() { in_host sh -c 'for f in /proc/$1/fd/*; do readlink "$f"; done' sh "$1" | tr '\n' ' '; }
+check "the server's socket is $srv_sock" contains "$srv_sock" "socket:["
+check "vt-a's helper does not hold it" lacks "$(fds_of "$ha")" "$srv_sock"
 
 ga=$(guard_of "$ha")
 gb=$(guard_of "$hb")

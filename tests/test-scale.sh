@@ -32,9 +32,10 @@ testhost_manager_env VIVARIUM_IDLE_TIMEOUT=0
 
 vivctl() { testhost_run vivctl "$@"; }
 run_files() { testhost_run sh -c 'ls /run/vivarium/containers/ | grep -v "^\." | grep "^sc-"'; }
-helper_count() { # the helper processes in the host
-	testhost_run sh -c 'n=0; for e in /proc/[0-9]*/exe; do
-		[ "$(readlink "$e" 2>/dev/null)" = /usr/libexec/vivarium/vivarium-helper ] && n=$((n + 1)); done; echo $n'
+helper_count() { # the containers' helper processes in the host (not the manager's fork server)
+	testhost_run sh -c 'n=0; for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/exe" 2>/dev/null)" = /usr/libexec/vivarium/vivarium-helper ] &&
+			[ "$(tr "\0" " " <"$p/cmdline" 2>/dev/null | cut -d" " -f2)" != --fork-server ] && n=$((n + 1)); done; echo $n'
 }
 scope_count() {
 	testhost_run systemctl list-units --all --plain --no-legend 'machine-sc*.scope' | grep -c 'machine-sc'

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +38,13 @@
 
 /* A copy of the process, not a new one: glibc's fork() would run the
  * atfork handlers, but cannot make the manager the parent. The child only
- * ever leaves through exit(), never back through the server's frames. */
+ * ever leaves through exit(), never back through the server's frames.
+ * glibc is not told: its TCB keeps the server's thread ID and no robust
+ * mutex list is registered. Safe while the helper calls nothing that acts
+ * on pthread_self() by that ID (pthread_setaffinity_np,
+ * pthread_setschedparam, pthread_getcpuclockid, pthread_sigqueue, ...;
+ * raise() and abort() ask the kernel) and uses no robust or PI mutex: the
+ * helper has no pthread calls at all; keep it so. */
 static pid_t clone_sibling(int *ret_pidfd) {
         struct clone_args args = {
                 .flags = CLONE_PARENT | CLONE_PIDFD,
@@ -50,23 +57,26 @@ static pid_t clone_sibling(int *ret_pidfd) {
 /* glibc keeps the stack protector's value in the thread's TCB on x86-64;
  * a fork shares it with the server and every other helper. A new one here,
  * in a function that has no guard of its own to check on its return; the
- * frames below it, which saved the old value, are never returned to.
- * Other architectures keep it where a program cannot change it: there the
- * helpers share the server's (docs/internals.md). */
-__attribute__((no_stack_protector, noinline)) static void reseed_stack_guard(void) {
+ * frames below it, which saved the old value, are never returned to. False
+ * when no random value could be had: the child must not run with the
+ * shared one. Not done elsewhere yet: arm, aarch64 and riscv keep it in a
+ * global that is read-only after relocation, ppc64le, s390x and i386 in
+ * their TCBs at other offsets (docs/internals.md). */
+__attribute__((no_stack_protector, noinline)) static bool reseed_stack_guard(void) {
 #if defined(__x86_64__)
         uintptr_t guard;
 
         if (getrandom(&guard, sizeof guard, 0) != (ssize_t) sizeof guard)
-                return;
+                return false;
         guard &= ~(uintptr_t) 0xff; /* as glibc: a string copy stops at it */
         __asm__ volatile("movq %0, %%fs:0x28" : : "r"(guard) : "memory");
 #endif
+        return true;
 }
 
 /* The helper's command line, "PATH\0--name\0NAME\0--handshake\0003\0--model\0004\0"
- * and "--pass-fds\0N\0" when there are passed fds, in BUF; its size, or 0
- * when it does not fit. */
+ * and "--pass-fds\0N\0" when there are passed fds, in BUF (or only
+ * measured, BUF NULL); its size, or 0 when it does not fit in SIZE. */
 static size_t format_cmdline(char *buf, size_t size, const char *path, const char *name, size_t n_fds,
                              char *argv[]) {
         char n_pass[24];
@@ -83,7 +93,8 @@ static size_t format_cmdline(char *buf, size_t size, const char *path, const cha
 
                 if (at + n > size)
                         return 0;
-                memcpy(buf + at, words[i], n);
+                if (buf)
+                        memcpy(buf + at, words[i], n);
                 if (argv)
                         argv[i] = buf + at;
                 at += n;
@@ -154,7 +165,8 @@ static _noreturn_ void run_child(CmdlineArea area, const char *path, const char 
         memcpy(area.start, buf, size);
         memset(area.start + size, 0, area.size - size);
         (void) format_cmdline(buf, area.size, path, name, n_fds, argv);
-        reseed_stack_guard();
+        if (!reseed_stack_guard())
+                _exit(127);
         exit(helper_main(n_fds > 2 ? 9 : 7, argv));
 }
 
@@ -236,7 +248,6 @@ int helper_fork_server(int argc, char *argv[], HelperMain helper_main) {
                 return EXIT_FAILURE;
 
         for (;;) {
-                char probe[512];
                 Request q;
                 int pidfd = -EBADF;
                 pid_t pid;
@@ -253,8 +264,7 @@ int helper_fork_server(int argc, char *argv[], HelperMain helper_main) {
                 }
                 /* a command line that does not fit the room: the manager
                  * execs this one */
-                if (format_cmdline(probe, area.size < sizeof probe ? area.size : sizeof probe, path, q.name, q.n_fds,
-                                   NULL) == 0) {
+                if (format_cmdline(NULL, area.size, path, q.name, q.n_fds, NULL) == 0) {
                         request_close(&q);
                         if (reply(SERVER_FD, -ENAMETOOLONG, -EBADF) < 0)
                                 return EXIT_FAILURE;

@@ -583,7 +583,15 @@ static void nbd_released(Container *c) {
 }
 
 static void container_on_helper_exit(Container *c) {
+        siginfo_t si = {};
+
         trace_point("mgr-helper-gone");
+        /* At once, before the waits below: no start in between may fork
+         * from the server whose layout a crashed helper shared. Its status
+         * stays for container_helper_gone() to reap (WNOWAIT). */
+        if (c->helper_is_child && waitid(P_PIDFD, (id_t) c->pidfd, &si, WEXITED | WNOHANG | WNOWAIT) >= 0 &&
+            si.si_pid != 0)
+                helper_server_note_helper_end(c->manager, c->name, &si);
         /* The helper sends Exited just before it exits: read what its
          * connection still holds before deciding why it ended. */
         while (c->helper_bus && sd_bus_process(c->helper_bus, NULL) > 0)
@@ -627,8 +635,6 @@ void container_helper_gone(Container *c) {
                 else if (waitid(P_PID, (id_t) c->helper_pid, &si, WEXITED | WNOHANG) >= 0 && si.si_pid != 0)
                         have_status = true;
         }
-        if (have_status)
-                helper_server_note_helper_end(c->manager, c->name, &si);
         if (!c->got_exited)
                 container_read_exit_file(c);
 

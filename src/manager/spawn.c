@@ -330,6 +330,52 @@ static void server_count_failure(Manager *m) {
                 s->failures);
 }
 
+/* One answer of the server, "PID" with a pidfd or "-ERRNO", without
+ * waiting: 0, -EAGAIN when there is none, another -errno when the socket
+ * failed or was closed. */
+static int server_read_reply(int sock, long *ret_value, int *ret_pidfd) {
+        union {
+                struct cmsghdr hdr;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        char text[32];
+        struct iovec iov = { .iov_base = text, .iov_len = sizeof text - 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                             .msg_controllen = sizeof control };
+        int pidfd = -EBADF;
+        ssize_t n;
+
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        if (n <= 0)
+                return n < 0 ? -errno : -ECONNRESET;
+        text[n] = 0;
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+                    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+                        memcpy(&pidfd, CMSG_DATA(cm), sizeof(int));
+        *ret_value = strtol(text, NULL, 10);
+        *ret_pidfd = pidfd;
+        return 0;
+}
+
+/* Answers left in the socket of a server that is gone: a helper it forked
+ * for a request we gave up on (a timeout) is our child and would wait
+ * without a start; killed and reaped. */
+static void server_kill_strays(int sock) {
+        siginfo_t si;
+        int pidfd;
+        long v;
+
+        while (sock >= 0 && server_read_reply(sock, &v, &pidfd) >= 0) {
+                if (pidfd < 0)
+                        continue;
+                fprintf(stderr, "Killing helper %ld, forked by the ending fork server for no start.\n", v);
+                (void) pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+                (void) waitid(P_PIDFD, (id_t) pidfd, &si, WEXITED);
+                safe_close(pidfd);
+        }
+}
+
 void helper_server_stop(Manager *m, const char *why) {
         HelperServer *s = &m->helper_server;
         siginfo_t si = {};
@@ -339,7 +385,6 @@ void helper_server_stop(Manager *m, const char *why) {
         if (why)
                 fprintf(stderr, "Ending the helper's fork server %d: %s.\n", (int) s->pid, why);
         s->source = sd_event_source_disable_unref(s->source);
-        s->sock = safe_close(s->sock);
         (void) pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
         if (waitid(P_PIDFD, (id_t) s->pidfd, &si, WEXITED) >= 0) {
                 /* it had ended on its own before our SIGKILL */
@@ -352,6 +397,8 @@ void helper_server_stop(Manager *m, const char *why) {
         }
         s->pidfd = safe_close(s->pidfd);
         s->pid = 0;
+        server_kill_strays(s->sock);
+        s->sock = safe_close(s->sock);
 }
 
 /* It ended without being asked to: its exit status to the journal, a new
@@ -369,9 +416,10 @@ static int server_exit_cb(sd_event_source *source, int fd, uint32_t revents, voi
                 fprintf(stderr, "The helper's fork server %d was killed by signal %d.\n", (int) s->pid,
                         si.si_status);
         s->source = sd_event_source_disable_unref(s->source);
-        s->sock = safe_close(s->sock);
         s->pidfd = safe_close(s->pidfd);
         s->pid = 0;
+        server_kill_strays(s->sock);
+        s->sock = safe_close(s->sock);
         server_count_failure(m);
         return 0;
 }
@@ -444,10 +492,9 @@ static int server_request(Manager *m, Container *c, int handshake_fd, int model_
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control };
         struct pollfd p = { .fd = s->sock, .events = POLLIN };
         struct cmsghdr *cm;
-        char text[32];
-        int pidfd = -EBADF;
+        int pidfd = -EBADF, r;
         long v;
-        ssize_t n;
+        int n;
 
         if (name_len > 255 || c->n_pass_fds > VIV_PASS_FDS_MAX) {
                 *ret_refusal = -E2BIG;
@@ -470,19 +517,9 @@ static int server_request(Manager *m, Container *c, int handshake_fd, int model_
         n = poll(&p, 1, SERVER_REPLY_TIMEOUT_MS);
         if (n <= 0)
                 return n < 0 ? -errno : -ETIMEDOUT;
-        control = (typeof(control)) {};
-        iov = (struct iovec) { .iov_base = text, .iov_len = sizeof text - 1 };
-        mh = (struct msghdr) { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
-                               .msg_controllen = sizeof control };
-        n = recvmsg(s->sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-        if (n <= 0)
-                return n < 0 ? -errno : -ECONNRESET;
-        text[n] = 0;
-        for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-                    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-                        memcpy(&pidfd, CMSG_DATA(cm), sizeof(int));
-        v = strtol(text, NULL, 10);
+        r = server_read_reply(s->sock, &v, &pidfd);
+        if (r < 0)
+                return r;
         if (v < 0 && v > -4096 && pidfd < 0) {
                 *ret_refusal = (int) v;
                 return 1;
@@ -514,10 +551,12 @@ static int server_spawn(Container *c, int handshake_fd, int model_fd, pid_t *ret
         if (r > 0) {
                 fprintf(stderr, "The helper's fork server did not fork the helper of container '%s' (%s): "
                         "exec'ing it.\n", c->name, strerror(-refusal));
-                /* a kernel without clone3() or one of its flags: no use */
-                if (refusal == -ENOSYS || refusal == -EINVAL) {
-                        helper_server_stop(m, "the kernel refused its clone3()");
-                        server_count_failure(m);
+                /* a kernel without clone3() or one of its flags, or a
+                 * seccomp filter of ours refusing it: no use, ever */
+                if (refusal == -ENOSYS || refusal == -EINVAL || refusal == -EPERM) {
+                        helper_server_stop(m, "its clone3() is refused here");
+                        m->helper_server.off = true;
+                        fprintf(stderr, "Helpers are exec'd from now on.\n");
                 }
                 return refusal;
         }
