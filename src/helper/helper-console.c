@@ -20,6 +20,7 @@
 
 #include <systemd/sd-journal.h>
 
+#include "fileio.h"
 #include "bus-names.h"
 #include "helper.h"
 #include "helper-log.h"
@@ -29,25 +30,7 @@
 
 /* Child side: hands the master of the console pty to the helper. */
 int console_send_master(int sock, int master) {
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        char byte = 'M';
-        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-        struct msghdr mh = {
-                .msg_iov = &iov,
-                .msg_iovlen = 1,
-                .msg_control = &control,
-                .msg_controllen = sizeof(control),
-        };
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &master, sizeof(int));
-        return RET_NERRNO((int) sendmsg(sock, &mh, MSG_NOSIGNAL));
+        return send_with_fds(sock, "M", 1, &master, 1);
 }
 
 /* Helper side: takes the master the child sent; init has exec'd by now, so

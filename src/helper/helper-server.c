@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "bus-names.h"
+#include "fileio.h"
 #include "helper.h"
 #include "macros.h"
 
@@ -122,16 +123,10 @@ static CmdlineArea cmdline_area(int argc, char *argv[]) {
  * 4 (the model), 5, 6, ... (start --pass-fds), as spawn.c's exec puts
  * them; everything else of the server's is closed. */
 static int place_fds(const int *fds, size_t n) {
-        int copies[2 + VIV_PASS_FDS_MAX];
+        int r = fds_move_to(fds, n, SERVER_FD);
 
-        for (size_t i = 0; i < n; i++) {
-                copies[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, SERVER_FD + (int) n);
-                if (copies[i] < 0)
-                        return -errno;
-        }
-        for (size_t i = 0; i < n; i++)
-                if (dup2(copies[i], SERVER_FD + (int) i) < 0) /* clears FD_CLOEXEC */
-                        return -errno;
+        if (r < 0)
+                return r;
         if (close_range(SERVER_FD + (unsigned) n, ~0U, 0) < 0)
                 return -errno;
         return 0;
@@ -159,12 +154,11 @@ static _noreturn_ void run_child(CmdlineArea area, const char *path, const char 
         buf = malloc(area.size);
         if (!buf)
                 _exit(127);
-        size = format_cmdline(buf, area.size, path, name, n_fds, NULL);
+        size = format_cmdline(buf, area.size, path, name, n_fds, argv);
         if (size == 0)
                 _exit(127);
         memcpy(area.start, buf, size);
         memset(area.start + size, 0, area.size - size);
-        (void) format_cmdline(buf, area.size, path, name, n_fds, argv);
         if (!reseed_stack_guard())
                 _exit(127);
         exit(helper_main(n_fds > 2 ? 9 : 7, argv));
@@ -216,25 +210,10 @@ static int request_read(int sock, Request *q) {
 
 /* "PID" and the pidfd, or "-ERRNO". */
 static int reply(int sock, int result, int pidfd) {
-        union {
-                struct cmsghdr hdr;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
         char text[32];
-        struct iovec iov = { .iov_base = text };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        int n = snprintf(text, sizeof text, "%d", result);
 
-        iov.iov_len = (size_t) snprintf(text, sizeof text, "%d", result) + 1;
-        if (pidfd >= 0) {
-                mh.msg_control = &control;
-                mh.msg_controllen = sizeof control;
-                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(sizeof(int));
-                memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
-        }
-        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+        return send_with_fds(sock, text, (size_t) n + 1, &pidfd, pidfd >= 0 ? 1 : 0);
 }
 
 int helper_fork_server(int argc, char *argv[], HelperMain helper_main) {

@@ -151,42 +151,16 @@ static void child_close_rest(unsigned first) {
  * no return, no change to memory the parent reads afterwards. */
 static _noreturn_ void exec_helper(const char *path, const char *name, int fd, int model_fd,
                                    const int *pass_fds, size_t n_pass_fds) {
-        int copies[VIV_PASS_FDS_MAX];
+        int fds[2 + VIV_PASS_FDS_MAX] = { fd, model_fd };
         char n_pass[16];
 
         child_reset_signals();
 
-        /* start --pass-fds: copies above every number they will land on,
-         * so neither the handshake nor the model overwrites one */
-        for (size_t i = 0; i < n_pass_fds; i++) {
-                copies[i] = fcntl(pass_fds[i], F_DUPFD_CLOEXEC, MODEL_FD + 1 + (int) n_pass_fds);
-                if (copies[i] < 0)
-                        _exit(127);
-        }
-
-        /* Both land on their numbers without overwriting each other: the
-         * model's first out of the way, then the handshake, then the model. */
-        if (model_fd == HANDSHAKE_FD) {
-                model_fd = fcntl(model_fd, F_DUPFD_CLOEXEC, MODEL_FD + 1);
-                if (model_fd < 0)
-                        _exit(127);
-        }
-        if (fd == HANDSHAKE_FD) {
-                if (fcntl(fd, F_SETFD, 0) < 0)
-                        _exit(127);
-        } else if (dup2(fd, HANDSHAKE_FD) < 0) /* dup2() clears FD_CLOEXEC */
-                _exit(127);
-        if (model_fd == MODEL_FD) {
-                if (fcntl(model_fd, F_SETFD, 0) < 0)
-                        _exit(127);
-        } else if (dup2(model_fd, MODEL_FD) < 0)
-                _exit(127);
-
-        /* the passed fds follow the model: 5, 6, ... */
+        /* the handshake on 3, the model on 4, start --pass-fds on 5, 6, ... */
         for (size_t i = 0; i < n_pass_fds; i++)
-                if (dup2(copies[i], MODEL_FD + 1 + (int) i) < 0)
-                        _exit(127);
-
+                fds[2 + i] = pass_fds[i];
+        if (fds_move_to(fds, 2 + n_pass_fds, HANDSHAKE_FD) < 0)
+                _exit(127);
         child_close_rest(MODEL_FD + 1 + (unsigned) n_pass_fds);
 
         /* argv[0] is the full path, so ps shows the helper as libvirt_lxc shows. */
@@ -292,10 +266,7 @@ static int seqpacket_pair(int *ours, int *theirs) {
 
 static _noreturn_ void exec_server(char *const argv[], int sock) {
         child_reset_signals();
-        if (sock == SERVER_FD) {
-                if (fcntl(sock, F_SETFD, 0) < 0)
-                        _exit(127);
-        } else if (dup2(sock, SERVER_FD) < 0)
+        if (fds_move_to(&sock, 1, SERVER_FD) < 0)
                 _exit(127);
         child_close_rest(SERVER_FD + 1);
         execv(argv[0], argv);
@@ -376,6 +347,23 @@ static void server_kill_strays(int sock) {
         }
 }
 
+/* The server has been reaped as SI says (NULL: not at all): an end we did
+ * not cause (anything but our own SIGKILL, when KILLED_BY_US) to the
+ * journal, then its pidfd, its event source, its socket and what was left
+ * in it let go. */
+static void server_forget(HelperServer *s, const siginfo_t *si, bool killed_by_us) {
+        if (si && si->si_code == CLD_EXITED)
+                fprintf(stderr, "The helper's fork server %d exited with status %d.\n", (int) s->pid, si->si_status);
+        else if (si && !(killed_by_us && si->si_status == SIGKILL))
+                fprintf(stderr, "The helper's fork server %d was killed by signal %d.\n", (int) s->pid,
+                        si->si_status);
+        s->source = sd_event_source_disable_unref(s->source);
+        s->pidfd = safe_close(s->pidfd);
+        s->pid = 0;
+        server_kill_strays(s->sock);
+        s->sock = safe_close(s->sock);
+}
+
 void helper_server_stop(Manager *m, const char *why) {
         HelperServer *s = &m->helper_server;
         siginfo_t si = {};
@@ -384,21 +372,8 @@ void helper_server_stop(Manager *m, const char *why) {
                 return;
         if (why)
                 fprintf(stderr, "Ending the helper's fork server %d: %s.\n", (int) s->pid, why);
-        s->source = sd_event_source_disable_unref(s->source);
         (void) pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
-        if (waitid(P_PIDFD, (id_t) s->pidfd, &si, WEXITED) >= 0) {
-                /* it had ended on its own before our SIGKILL */
-                if (si.si_code == CLD_EXITED)
-                        fprintf(stderr, "The helper's fork server %d had exited with status %d.\n", (int) s->pid,
-                                si.si_status);
-                else if (si.si_status != SIGKILL)
-                        fprintf(stderr, "The helper's fork server %d had been killed by signal %d.\n", (int) s->pid,
-                                si.si_status);
-        }
-        s->pidfd = safe_close(s->pidfd);
-        s->pid = 0;
-        server_kill_strays(s->sock);
-        s->sock = safe_close(s->sock);
+        server_forget(s, waitid(P_PIDFD, (id_t) s->pidfd, &si, WEXITED) >= 0 ? &si : NULL, true);
 }
 
 /* It ended without being asked to: its exit status to the journal, a new
@@ -410,16 +385,7 @@ static int server_exit_cb(sd_event_source *source, int fd, uint32_t revents, voi
 
         if (waitid(P_PIDFD, (id_t) s->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
                 return 0;
-        if (si.si_code == CLD_EXITED)
-                fprintf(stderr, "The helper's fork server %d exited with status %d.\n", (int) s->pid, si.si_status);
-        else
-                fprintf(stderr, "The helper's fork server %d was killed by signal %d.\n", (int) s->pid,
-                        si.si_status);
-        s->source = sd_event_source_disable_unref(s->source);
-        s->pidfd = safe_close(s->pidfd);
-        s->pid = 0;
-        server_kill_strays(s->sock);
-        s->sock = safe_close(s->sock);
+        server_forget(s, &si, false);
         server_count_failure(m);
         return 0;
 }
@@ -484,17 +450,9 @@ static int server_request(Manager *m, Container *c, int handshake_fd, int model_
         HelperServer *s = &m->helper_server;
         int fds[2 + VIV_PASS_FDS_MAX];
         size_t n_fds = 0, name_len = strlen(c->name) + 1;
-        union {
-                struct cmsghdr hdr;
-                char buf[CMSG_SPACE(sizeof fds)];
-        } control = {};
-        struct iovec iov = { .iov_base = c->name, .iov_len = name_len };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control };
         struct pollfd p = { .fd = s->sock, .events = POLLIN };
-        struct cmsghdr *cm;
-        int pidfd = -EBADF, r;
+        int pidfd = -EBADF, r, n;
         long v;
-        int n;
 
         if (name_len > 255 || c->n_pass_fds > VIV_PASS_FDS_MAX) {
                 *ret_refusal = -E2BIG;
@@ -504,14 +462,9 @@ static int server_request(Manager *m, Container *c, int handshake_fd, int model_
         fds[n_fds++] = model_fd;
         for (size_t i = 0; i < c->n_pass_fds; i++)
                 fds[n_fds++] = c->pass_fds[i];
-        mh.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
-        cm = CMSG_FIRSTHDR(&mh);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
-        memcpy(CMSG_DATA(cm), fds, n_fds * sizeof(int));
-        if (sendmsg(s->sock, &mh, MSG_NOSIGNAL) < 0)
-                return -errno;
+        r = send_with_fds(s->sock, c->name, name_len, fds, n_fds);
+        if (r < 0)
+                return r;
 
         /* It answers as soon as its clone3() returns: no event loop turn. */
         n = poll(&p, 1, SERVER_REPLY_TIMEOUT_MS);

@@ -228,6 +228,7 @@ static int console_socket_send(const char *path, bool raw, int *ret_slave) {
         _cleanup_close_ int sock = -EBADF, master = -EBADF, slave = -EBADF;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         struct termios t;
+        int r;
 
         if (strlen(path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
@@ -244,20 +245,9 @@ static int console_socket_send(const char *path, bool raw, int *ret_slave) {
         if (sock < 0 || connect(sock, (struct sockaddr *) &sa, sizeof(sa)) < 0)
                 return -errno;
 
-        char name[] = "/dev/ptmx";
-        struct iovec iov = { .iov_base = name, .iov_len = sizeof(name) - 1 };
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
-        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &master, sizeof(int));
-        if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
-                return -errno;
+        r = send_with_fds(sock, "/dev/ptmx", strlen("/dev/ptmx"), &master, 1);
+        if (r < 0)
+                return r;
         *ret_slave = TAKE_FD(slave);
         return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -192,4 +193,42 @@ int mkdir_p(const char *path, mode_t mode) {
                 }
         }
         return 0;
+}
+
+int fds_move_to(const int *fds, size_t n, int first) {
+        int copies[n ? n : 1];
+
+        for (size_t i = 0; i < n; i++) {
+                copies[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, first + (int) n);
+                if (copies[i] < 0)
+                        return -errno;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (dup2(copies[i], first + (int) i) < 0) /* clears FD_CLOEXEC */
+                        return -errno;
+        return 0;
+}
+
+int send_with_fds(int sock, const void *data, size_t len, const int *fds, size_t n_fds) {
+        union {
+                struct cmsghdr hdr;
+                char buf[CMSG_SPACE(sizeof(int) * 253)];
+        } control = {};
+        struct iovec iov = { .iov_base = (void *) data, .iov_len = len };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+        if (n_fds > 253)
+                return -E2BIG;
+        if (n_fds > 0) {
+                struct cmsghdr *cm;
+
+                mh.msg_control = &control;
+                mh.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
+                cm = CMSG_FIRSTHDR(&mh);
+                cm->cmsg_level = SOL_SOCKET;
+                cm->cmsg_type = SCM_RIGHTS;
+                cm->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
+                memcpy(CMSG_DATA(cm), fds, n_fds * sizeof(int));
+        }
+        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }

@@ -28,3 +28,16 @@ int read_root_file(const char *path, char **ret, size_t *ret_size);
 
 /* mkdir -p with MODE for each created component. */
 int mkdir_p(const char *path, mode_t mode);
+
+/* Moves FDS[0..N-1] onto FIRST, FIRST+1, ... in that order, without FD_CLOEXEC,
+ * whatever numbers they had (one of them may already be on another's target):
+ * each is first copied above FIRST+N-1, then dup2()'d into place. The copies
+ * stay open (FD_CLOEXEC) above the range: the caller closes what it keeps
+ * no more, e.g. close_range(FIRST + N, ...). Only system calls: usable
+ * between vfork() and exec(). Returns 0 or -errno. */
+int fds_move_to(const int *fds, size_t n, int first);
+
+/* One sendmsg() of LEN bytes at DATA with FDS[0..N_FDS-1] in one
+ * SCM_RIGHTS (none when N_FDS is 0; at most 253, the kernel's limit),
+ * MSG_NOSIGNAL. Returns 0 or -errno. */
+int send_with_fds(int sock, const void *data, size_t len, const int *fds, size_t n_fds);
