@@ -97,6 +97,46 @@ static const int owned_ns_types[_USERNS_OWNED_MAX] = {
         [USERNS_OWNED_UTS] = CLONE_NEWUTS,
 };
 
+/* The user namespace's child shares the helper's memory (CLONE_VM): no copy
+ * of the helper's page tables at its birth, no teardown of a copy at its end,
+ * and no copy-on-write fault in the helper for every page it writes while the
+ * child lives (on this machine kind each of those costs more than the rest of
+ * the child's work). Sharing the memory means sharing glibc's thread-local
+ * state, errno among it: so the child runs on a stack of its own, makes only
+ * raw system calls, copies what it needs from UsernsChild before it reports,
+ * and may write errno only while the helper is blocked waiting for that
+ * report; after it, its one call is a read that ends by EOF. */
+typedef struct UsernsChild {
+        int flags;              /* what it unshares */
+        int status_fd;          /* 0 or the errno of unshare() */
+        int end_fd;             /* EOF: the helper has the namespaces */
+        int end_wr;             /* the helper's end of end_fd: not the child's */
+} UsernsChild;
+
+static int userns_child(void *userdata) {
+        const UsernsChild *c = userdata;
+        int flags = c->flags, status_fd = c->status_fd, end_fd = c->end_fd, err = 0;
+        char b;
+
+        (void) syscall(SYS_close, c->end_wr);
+        (void) syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        /* full capabilities in the new user namespace, maps or not */
+        if (syscall(SYS_unshare, flags) < 0)
+                err = errno;
+        (void) syscall(SYS_write, status_fd, &err, sizeof(err));
+        /* no handler runs here (none is installed for a signal the helper
+         * does not block) and end_fd is open: the read ends only by EOF */
+        while (syscall(SYS_read, end_fd, &b, 1) > 0)
+                ;
+        return 0;
+}
+
+/* One helper makes one user namespace (container_start() runs once a
+ * process), so the child's stack can be the helper's: it exits long before
+ * anything could run on it again. */
+static uint8_t userns_child_stack[16384] __attribute__((aligned(16)));
+static bool userns_child_made;
+
 /* The user namespace with the definition's maps, as an fd, and the PID,
  * IPC, UTS (and private network) namespaces made by its root, so that they
  * belong to it: the container's root may reboot(2) its PID namespace,
@@ -110,6 +150,8 @@ static int userns_create(const DomainDef *def, HostMounts *m) {
         int fds[2], flags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS, err = 0, r;
         char path[64];
 
+        if (userns_child_made)
+                return -EBUSY;
         if (domain_def_has_privnet(def))
                 flags |= CLONE_NEWNET;
         /* <lxc:namespace>: init joins those instead (helper-nsshare.c) */
@@ -120,30 +162,23 @@ static int userns_create(const DomainDef *def, HostMounts *m) {
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return -errno;
         _cleanup_close_ int st_rd = fds[0], st_wr = fds[1];
-        struct clone_args args = {
-                .flags = CLONE_NEWUSER | CLONE_PIDFD,
-                .pidfd = (uint64_t) (uintptr_t) &pidfd,
-                .exit_signal = SIGCHLD,
-        };
-        pid_t pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+        UsernsChild child = { .flags = flags, .status_fd = st_wr, .end_fd = rd, .end_wr = wr };
+        pid_t pid = clone(userns_child, userns_child_stack + sizeof(userns_child_stack),
+                          CLONE_VM | CLONE_NEWUSER | CLONE_PIDFD | SIGCHLD, &child, &pidfd);
         if (pid < 0)
                 return -errno;
-        if (pid == 0) {
-                char c;
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-                wr = safe_close(wr);
-                /* full capabilities in the new user namespace, maps or not */
-                if (unshare(flags) < 0)
-                        err = errno;
-                (void) !write(st_wr, &err, sizeof(err));
-                (void) !read(rd, &c, 1);
-                _exit(0);
-        }
-        rd = safe_close(rd);
-        st_wr = safe_close(st_wr);
+        userns_child_made = true;
+        /* Until the child's report is in, nothing here may write errno:
+         * close() of an open fd does not, safe_close() does (it restores). */
+        (void) close(TAKE_FD(rd));
+        (void) close(TAKE_FD(st_wr));
+        if (read(st_rd, &err, sizeof(err)) != (ssize_t) sizeof(err))
+                err = EIO;      /* it died before it could tell */
         m->userns_pidfd = TAKE_FD(pidfd);
 
-        r = write_id_map(pid, "uid_map", def->uid_map, def->n_uid_map);
+        r = err != 0 ? -err : 0;
+        if (r >= 0)
+                r = write_id_map(pid, "uid_map", def->uid_map, def->n_uid_map);
         if (r >= 0)
                 r = write_id_map(pid, "gid_map", def->n_gid_map ? def->gid_map : def->uid_map,
                                  def->n_gid_map ? def->n_gid_map : def->n_uid_map);
@@ -153,10 +188,6 @@ static int userns_create(const DomainDef *def, HostMounts *m) {
                 if (ns < 0)
                         r = -errno;
         }
-        if (r >= 0 && read(st_rd, &err, sizeof(err)) != (ssize_t) sizeof(err))
-                r = -EIO;
-        else if (r >= 0 && err != 0)
-                r = -err;
         for (size_t i = 0; r >= 0 && i < _USERNS_OWNED_MAX; i++) {
                 int fd;
 
