@@ -51,6 +51,20 @@ check "the scope has supervisor/ with the helper" contains "$out" "supervisor"
 check "the scope has payload/ with init" grep -Eq "payload" <<<"$out"
 out=$(in_host sh -c 'cat /sys/fs/cgroup/machine.slice/machine-hw.scope/payload/cgroup.procs /sys/fs/cgroup/*/machine.slice/machine-hw.scope/payload/cgroup.procs 2>/dev/null | sort -u')
 check "init is in payload/" contains "$out" "$init"
+if in_host test -d /sys/fs/cgroup/systemd; then
+	# hybrid: leaves only where they are used (cgroup_v1_wants_leaves())
+	icg=$(in_host cat "/proc/${init:-0}/cgroup" 2>&1)
+	check "hybrid: init is in payload/ of name=systemd, devices and pids ($icg)" \
+		[ "$(grep -cE ':(name=systemd|devices|pids):/machine.slice/machine-hw.scope/payload$' <<<"$icg")" = 3 ]
+	check "hybrid: init is in the scope's own memory cgroup, no leaf there" \
+		grep -qx "[0-9]*:memory:/machine.slice/machine-hw.scope" <<<"$icg"
+	# cpu, cpuacct, blkio: where systemd realized the scope (mounts differ by host)
+	leafy=$(grep -E '^[0-9]+:[a-z,]*(memory|cpu|cpuacct|blkio)[a-z,]*:/machine.slice/machine-hw.scope/' <<<"$icg")
+	check "hybrid: no leaf of the scope in memory, cpu, cpuacct or blkio holds init ($leafy)" [ -z "$leafy" ]
+	leaves=$(in_host sh -c 'ls -d /sys/fs/cgroup/*/machine.slice/machine-hw.scope/payload 2>/dev/null')
+	check "hybrid: the scope's payload/ exists in name=systemd, devices, pids only ($(echo $leaves))" \
+		[ "$(grep -cE '/(systemd|devices|pids|unified)/machine.slice' <<<"$leaves")" = "$(grep -c . <<<"$leaves")" ]
+fi
 journal_has() { in_host journalctl --no-pager -o cat CONTAINER_NAME="$1" 2>/dev/null | grep -qF -- "$2"; }
 check "console output in the journal with CONTAINER_NAME=hw" wait_until 30 journal_has hw console-line-42
 out=$(in_host vivctl -c lxc:/// destroy hw 2>&1)

@@ -190,7 +190,8 @@ echo "# several consoles: <console> ports 1..N are /dev/tty2.., console --devnam
 # reads a line from the third, and records /dev's owners (stat) in OUT
 cons() {
 	local script
-	script='for t in console tty1 tty2 tty3; do echo "$t=$(stat -c %u:%t:%T /dev/$t)"; done >OUT.dev
+	# OUT.dev in one write: the test reads it as soon as it is not empty
+	script='d=$(for t in console tty1 tty2 tty3; do echo "$t=$(stat -c %u:%t:%T /dev/$t)"; done); echo "$d" >OUT.dev
 (while :; do echo tick-on-tty2 >/dev/tty2; sleep 0.2; done) &
 read line </dev/tty3; echo "got:$line" >OUT; exec sleep 600'
 	script=$(xml_escape "${script//OUT/$2}")

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Leaf cgroups inside the delegated scope: supervisor/ for the helper,
- * payload/ for the container, in every hierarchy (cgroup2, and the v1
- * hierarchies of a hybrid host) in which systemd realized our scope. A
+ * payload/ for the container, in cgroup2 and in the v1 hierarchies of a
+ * hybrid host in which systemd realized our scope and a leaf is used
+ * (cgroup_v1_wants_leaves(): name=systemd, devices, pids; in memory, cpu and
+ * blkio the helper and the container share the scope's cgroup). A
  * hierarchy in which we are not in the scope (e.g. a v1 controller the scope
  * was not created in) is never touched: creating directories at whatever
  * cgroup we happen to sit in there would write into someone else's tree. */
@@ -205,6 +207,8 @@ int cgroup_leaves_setup(CgroupLeaves *c) {
                 if (!lines[i].path || !streq(lines[i].path, unit_path))
                         continue;
                 if (unified && lines[i].controllers)
+                        continue;
+                if (lines[i].controllers && !cgroup_v1_wants_leaves(lines[i].controllers))
                         continue;
                 if (cgroup_hierarchy_mount(lines[i].controllers, &mnt) < 0)
                         continue;

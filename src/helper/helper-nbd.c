@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "bus-names.h"
+#include "cgroup-v1.h"
 #include "command.h"
 #include "fileio.h"
 #include "helper.h"
@@ -347,24 +348,17 @@ static int nbd_server_of(pid_t pid, const char *name, unsigned *ret_index) {
 
 /* PID sits in UNIT's own cgroup or in its supervisor/ leaf, where the helper
  * ran qemu-nbd: never payload/, whose processes could copy any command
- * line. */
+ * line. Judged on the hierarchy systemd keeps units in: in a v1 memory, cpu
+ * or blkio hierarchy the container's processes are in the scope's own
+ * cgroup too (cgroup_v1_wants_leaves()). */
 static bool nbd_server_in_scope(pid_t pid, const char *unit) {
-        _cleanup_free_ char *path = NULL, *text = NULL, *own = NULL, *supervisor = NULL;
+        _cleanup_free_ char *path = NULL, *text = NULL, *cgroup = NULL, *own = NULL, *supervisor = NULL;
 
         if (asprintf(&path, "/proc/%d/cgroup", (int) pid) < 0 || read_full_file(path, &text, NULL) < 0 ||
-            asprintf(&own, "/%s\n", unit) < 0 || asprintf(&supervisor, "/%s/supervisor\n", unit) < 0)
+            cgroup_systemd_path(text, cgroup_host_is_unified(), &cgroup) < 0 ||
+            asprintf(&own, "/%s", unit) < 0 || asprintf(&supervisor, "/%s/supervisor", unit) < 0)
                 return false;
-        for (char *line = text; *line;) {
-                char *nl = strchrnul(line, '\n'), *end = *nl ? nl + 1 : nl;
-                size_t len = (size_t) (end - line);
-
-                /* "ID:CONTROLLERS:PATH\n": the path's tail is what counts */
-                if ((len >= strlen(own) && strncmp(end - strlen(own), own, strlen(own)) == 0) ||
-                    (len >= strlen(supervisor) && strncmp(end - strlen(supervisor), supervisor, strlen(supervisor)) == 0))
-                        return true;
-                line = end;
-        }
-        return false;
+        return endswith(cgroup, own) || endswith(cgroup, supervisor);
 }
 
 /* `vivarium-helper --name NAME --release-nbd`: the manager runs it when a

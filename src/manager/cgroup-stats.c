@@ -79,13 +79,11 @@ int cgroup_scope_dir(pid_t pid, const char *controller, char **ret) {
         if (!path)
                 return -ENOENT;
 
-        size_t len = strlen(path);
-        if (len >= strlen("/supervisor") && streq(path + len - strlen("/supervisor"), "/supervisor"))
-                path[len - strlen("/supervisor")] = 0;
+        if (endswith(path, "/supervisor"))
+                path[strlen(path) - strlen("/supervisor")] = 0;
         /* A hierarchy where systemd did not realize the scope (the helper sits
          * higher up) accounts for more than the container: not ours. */
-        len = strlen(path);
-        if (len < strlen(".scope") || !streq(path + len - strlen(".scope"), ".scope"))
+        if (!endswith(path, ".scope"))
                 return -ENOENT;
 
         /* hybrid: the v1 controller mounts are named after their controllers
@@ -203,7 +201,8 @@ static void cpu_from_proc(pid_t helper_pid, CgroupStats *s) {
         long hz = sysconf(_SC_CLK_TCK);
         uint64_t user = 0, sys = 0;
 
-        if (cgroup_scope_dir(helper_pid, "pids", &dir) < 0 && cgroup_scope_dir(helper_pid, "memory", &dir) < 0)
+        /* of the v1 controllers, pids has the leaves (cgroup_v1_wants_leaves()) */
+        if (cgroup_scope_dir(helper_pid, "pids", &dir) < 0)
                 return;
         if (asprintf(&fn, "%s/payload/cgroup.procs", dir) < 0)
                 return;

@@ -197,3 +197,30 @@ int cgroup_rmdir_retry(const char *path) {
         }
         return -EBUSY;
 }
+
+int cgroup_systemd_path(const char *text, bool unified, char **ret) {
+        for (const char *line = text; line && *line;) {
+                const char *nl = strchrnul(line, '\n'), *a = memchr(line, ':', (size_t) (nl - line)), *b;
+
+                if (a && (b = memchr(a + 1, ':', (size_t) (nl - a - 1)))) {
+                        size_t lc = (size_t) (b - a - 1);
+                        bool hit = unified ? lc == 0 && strncmp(line, "0:", 2) == 0
+                                           : lc == strlen("name=systemd") && strncmp(a + 1, "name=systemd", lc) == 0;
+                        if (hit) {
+                                *ret = strndup(b + 1, (size_t) (nl - b - 1));
+                                return *ret ? 0 : -ENOMEM;
+                        }
+                }
+                line = *nl ? nl + 1 : nl;
+        }
+        return -ENOENT;
+}
+
+bool cgroup_v1_wants_leaves(const char *controllers) {
+        static const char *const used[] = { "name=systemd", "devices", "pids" };
+
+        for (size_t i = 0; i < ELEMENTSOF(used); i++)
+                if (options_have_all(controllers, used[i]))
+                        return true;
+        return false;
+}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 /* The mount point of the cgroup v1 hierarchy that has every controller of the
@@ -26,3 +27,20 @@ int cpuset_v1_enter(const char *path, const char *list, pid_t pid);
  * exiting task a little longer: -EBUSY is retried for up to a second). 0 when
  * absent. */
 int cgroup_rmdir_retry(const char *path);
+
+/* The cgroup path that TEXT (the contents of /proc/PID/cgroup) gives for the
+ * hierarchy systemd keeps its units in: cgroup2's "0::" line when UNIFIED
+ * (/sys/fs/cgroup is cgroup2), else the name=systemd line (hybrid, legacy).
+ * Only that line says which unit, and which leaf of it, a process is in: on a
+ * hybrid host the helper leaves some v1 controllers without leaves, where the
+ * container's processes sit in the scope's own cgroup. -ENOENT without it. */
+int cgroup_systemd_path(const char *text, bool unified, char **ret);
+
+/* Whether the helper makes supervisor/ and payload/ in the v1 hierarchy of
+ * CONTROLLERS ("memory", "cpu,cpuacct", "name=systemd", ...): only where a
+ * leaf is used (name=systemd: the units of a systemd inside; devices: the
+ * container's device rules; pids: its processes, listed). A leaf of memory,
+ * cpu or blkio costs the kernel a memory cgroup, a task group per CPU or a
+ * blkcg at every start, and nothing reads one: the limits and the accounting
+ * are the scope's. */
+bool cgroup_v1_wants_leaves(const char *controllers);

@@ -100,6 +100,12 @@ static inline int streq_ptr(const char *a, const char *b) {
 
 #define streq(a, b) (strcmp((a), (b)) == 0)
 #define startswith(s, prefix) (strncmp((s), (prefix), strlen(prefix)) == 0 ? (s) + strlen(prefix) : NULL)
+/* S itself when it ends in SUFFIX, else NULL */
+static inline const char *endswith(const char *s, const char *suffix) {
+        size_t ls = strlen(s), lx = strlen(suffix);
+
+        return ls >= lx && strcmp(s + ls - lx, suffix) == 0 ? s : NULL;
+}
 
 #define FOREACH_ARRAY(i, array, n) for (__typeof__(&(array)[0]) i = (array); i < (array) + (n); i++)
 /* Like FOREACH_ARRAY, also for arrays reached through a const pointer, and
