@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* cgroup-v1.c: which line of /proc/PID/cgroup names a process's unit, and in
- * which v1 hierarchies the helper makes its leaves. A container's process on
+/* cgroup-v1.c: which line of /proc/PID/cgroup names a process's unit, which
+ * paths are the helper's, and in which v1 hierarchies it makes its leaves. A container's process on
  * a hybrid host sits in the scope's own cgroup of memory, cpu and blkio: only
  * the name=systemd line (cgroup2's on a unified host) may say "payload/". */
 
@@ -21,6 +21,14 @@ static void check_path(const char *what, const char *text, bool unified, const c
                 failures++;
         } else
                 printf("ok - %s: %s\n", what, expected ?: "-ENOENT");
+}
+
+static void check_helpers(const char *path, bool expected) {
+        if (cgroup_path_is_helpers(path, "machine-a.scope") != expected) {
+                fprintf(stderr, "FAIL: '%s' taken for the helper's: expected %s\n", path, expected ? "yes" : "no");
+                failures++;
+        } else
+                printf("ok - '%s' is the helper's cgroup: %s\n", path, expected ? "yes" : "no");
 }
 
 static void check_leaves(const char *controllers, bool expected) {
@@ -60,12 +68,24 @@ int main(void) {
         check_path("only the exact name=systemd line, the last without a newline", tricky, false, "/z");
         check_path("empty", "", false, NULL);
 
+        check_helpers("/machine.slice/machine-a.scope", true);
+        check_helpers("/machine.slice/machine-a.scope/supervisor", true);
+        check_helpers("/machine.slice/machine-a.scope/payload", false);
+        /* what the container's root may make below payload/, which it owns */
+        check_helpers("/machine.slice/machine-a.scope/payload/machine-a.scope", false);
+        check_helpers("/machine.slice/machine-a.scope/payload/machine-a.scope/supervisor", false);
+        check_helpers("/machine.slice/machine-a.scope/supervisor/x", false);
+        check_helpers("/machine.slice/machine-b.scope/supervisor", false);
+        check_helpers("/machine.slice/xmachine-a.scope", false);
+        check_helpers("/machine.slice/machine-a.scopex/supervisor", false);
+
         check_leaves("name=systemd", true);
         check_leaves("devices", true);
         check_leaves("pids", true);
         check_leaves("memory", false);
         check_leaves("cpu,cpuacct", false);
         check_leaves("blkio", false);
+        check_leaves("freezer", true);
         check_leaves("net_cls,net_prio", false);
         check_leaves("name=systemd-other", false);
 

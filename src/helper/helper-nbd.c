@@ -347,18 +347,18 @@ static int nbd_server_of(pid_t pid, const char *name, unsigned *ret_index) {
 }
 
 /* PID sits in UNIT's own cgroup or in its supervisor/ leaf, where the helper
- * ran qemu-nbd: never payload/, whose processes could copy any command
- * line. Judged on the hierarchy systemd keeps units in: in a v1 memory, cpu
- * or blkio hierarchy the container's processes are in the scope's own
- * cgroup too (cgroup_v1_wants_leaves()). */
+ * ran qemu-nbd: never payload/ (nor anything the container's root made below
+ * it), whose processes could copy any command line. Judged on the hierarchy
+ * systemd keeps units in: in a v1 memory, cpu or blkio hierarchy the
+ * container's processes are in the scope's own cgroup too
+ * (cgroup_v1_wants_leaves()). */
 static bool nbd_server_in_scope(pid_t pid, const char *unit) {
-        _cleanup_free_ char *path = NULL, *text = NULL, *cgroup = NULL, *own = NULL, *supervisor = NULL;
+        _cleanup_free_ char *path = NULL, *text = NULL, *cgroup = NULL;
 
         if (asprintf(&path, "/proc/%d/cgroup", (int) pid) < 0 || read_full_file(path, &text, NULL) < 0 ||
-            cgroup_systemd_path(text, cgroup_host_is_unified(), &cgroup) < 0 ||
-            asprintf(&own, "/%s", unit) < 0 || asprintf(&supervisor, "/%s/supervisor", unit) < 0)
+            cgroup_systemd_path(text, cgroup_host_is_unified(), &cgroup) < 0)
                 return false;
-        return endswith(cgroup, own) || endswith(cgroup, supervisor);
+        return cgroup_path_is_helpers(cgroup, unit);
 }
 
 /* `vivarium-helper --name NAME --release-nbd`: the manager runs it when a

@@ -113,7 +113,9 @@ typedef struct UsernsChild {
         int end_wr;             /* the helper's end of end_fd: not the child's */
 } UsernsChild;
 
-static int userns_child(void *userdata) {
+/* not instrumented: AddressSanitizer's per-thread state (its fake stack)
+ * is the helper's, in the TLS they share */
+__attribute__((no_sanitize_address)) static int userns_child(void *userdata) {
         const UsernsChild *c = userdata;
         int flags = c->flags, status_fd = c->status_fd, end_fd = c->end_fd, err = 0;
         char b;
@@ -125,7 +127,8 @@ static int userns_child(void *userdata) {
                 err = errno;
         (void) syscall(SYS_write, status_fd, &err, sizeof(err));
         /* no handler runs here (none is installed for a signal the helper
-         * does not block) and end_fd is open: the read ends only by EOF */
+         * does not block: no EINTR) and end_fd is open: the read ends by EOF,
+         * when the helper has closed end_wr */
         while (syscall(SYS_read, end_fd, &b, 1) > 0)
                 ;
         return 0;
@@ -165,8 +168,10 @@ static int userns_create(const DomainDef *def, HostMounts *m) {
         UsernsChild child = { .flags = flags, .status_fd = st_wr, .end_fd = rd, .end_wr = wr };
         pid_t pid = clone(userns_child, userns_child_stack + sizeof(userns_child_stack),
                           CLONE_VM | CLONE_NEWUSER | CLONE_PIDFD | SIGCHLD, &child, &pidfd);
-        if (pid < 0)
+        if (pid < 0) {
+                pidfd = -EBADF;         /* a number the kernel may have written and released */
                 return -errno;
+        }
         userns_child_made = true;
         /* Until the child's report is in, nothing here may write errno:
          * close() of an open fd does not, safe_close() does (it restores). */

@@ -31,6 +31,7 @@
 #include <sys/pidfd.h>
 #include <unistd.h>
 
+#include "cgroup-v1.h"
 #include "fileio.h"
 #include "macros.h"
 #include "manager.h"
@@ -61,21 +62,9 @@ static bool cmdline_is_helper(const Manager *m, pid_t pid, const char *name) {
 }
 
 /* The scope's own cgroup (the helper waits for GO there) or its
- * supervisor/ leaf (after GO). Never payload/: the container's processes
- * are there, and one of them could copy the helper's command line. */
-static bool cgroup_is_helpers(const char *cgroup, const char *unit) {
-        size_t lc = strlen(cgroup), lu = strlen(unit);
-        const char *tail;
-
-        if (lc > lu && streq(cgroup + lc - lu, unit) && cgroup[lc - lu - 1] == '/')
-                return true;
-        tail = "/supervisor";
-        if (lc <= strlen(tail) || !streq(cgroup + lc - strlen(tail), tail))
-                return false;
-        lc -= strlen(tail);
-        return lc > lu && strncmp(cgroup + lc - lu, unit, lu) == 0 && cgroup[lc - lu - 1] == '/';
-}
-
+ * supervisor/ leaf (after GO): cgroup_path_is_helpers(). Never payload/: the
+ * container's processes are there, and one of them could copy the helper's
+ * command line (and make payload/UNIT/supervisor/ to look like it). */
 /* A pidfd of the helper among GetUnitProcesses' a(sus), or -ESRCH. */
 static int find_helper(Container *c, sd_bus_message *reply, pid_t *ret_pid) {
         const char *cgroup, *cmdline;
@@ -88,7 +77,7 @@ static int find_helper(Container *c, sd_bus_message *reply, pid_t *ret_pid) {
         while ((r = sd_bus_message_read(reply, "(sus)", &cgroup, &pid, &cmdline)) > 0) {
                 _cleanup_close_ int fd = -EBADF;
 
-                if (pid == 0 || !cgroup_is_helpers(cgroup, c->unit) ||
+                if (pid == 0 || !cgroup_path_is_helpers(cgroup, c->unit) ||
                     !cmdline_is_helper(c->manager, (pid_t) pid, c->name))
                         continue;
                 fd = pidfd_open((pid_t) pid, 0);

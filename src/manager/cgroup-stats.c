@@ -87,8 +87,10 @@ int cgroup_scope_dir(pid_t pid, const char *controller, char **ret) {
                 return -ENOENT;
 
         /* hybrid: the v1 controller mounts are named after their controllers
-         * (cpuacct is a link to cpu,cpuacct); the unified one is unified/. */
-        if (asprintf(ret, "%s%s%s%s", CGROUP_ROOT, unified ? "" : "/", unified ? "" : controller, path) < 0)
+         * (cpuacct is a link to cpu,cpuacct), name=systemd's is systemd/; the
+         * unified one is unified/. */
+        if (asprintf(ret, "%s%s%s%s", CGROUP_ROOT, unified ? "" : "/",
+                     unified ? "" : startswith(controller, "name=") ?: controller, path) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -201,8 +203,8 @@ static void cpu_from_proc(pid_t helper_pid, CgroupStats *s) {
         long hz = sysconf(_SC_CLK_TCK);
         uint64_t user = 0, sys = 0;
 
-        /* of the v1 controllers, pids has the leaves (cgroup_v1_wants_leaves()) */
-        if (cgroup_scope_dir(helper_pid, "pids", &dir) < 0)
+        /* hierarchies with payload/ (cgroup_v1_wants_leaves()) */
+        if (cgroup_scope_dir(helper_pid, "pids", &dir) < 0 && cgroup_scope_dir(helper_pid, "name=systemd", &dir) < 0)
                 return;
         if (asprintf(&fn, "%s/payload/cgroup.procs", dir) < 0)
                 return;

@@ -216,8 +216,19 @@ int cgroup_systemd_path(const char *text, bool unified, char **ret) {
         return -ENOENT;
 }
 
+bool cgroup_path_is_helpers(const char *path, const char *unit) {
+        size_t lu = strlen(unit);
+
+        for (const char *p = strchr(path, '/'); p; p = strchr(p + 1, '/')) {
+                if (strncmp(p + 1, unit, lu) != 0 || (p[1 + lu] != '/' && p[1 + lu] != 0))
+                        continue;
+                return p[1 + lu] == 0 || streq(p + 1 + lu, "/supervisor");
+        }
+        return false;
+}
+
 bool cgroup_v1_wants_leaves(const char *controllers) {
-        static const char *const used[] = { "name=systemd", "devices", "pids" };
+        static const char *const used[] = { "name=systemd", "devices", "pids", "freezer" };
 
         for (size_t i = 0; i < ELEMENTSOF(used); i++)
                 if (options_have_all(controllers, used[i]))

@@ -36,10 +36,18 @@ int cgroup_rmdir_retry(const char *path);
  * container's processes sit in the scope's own cgroup. -ENOENT without it. */
 int cgroup_systemd_path(const char *text, bool unified, char **ret);
 
+/* Whether PATH (from cgroup_systemd_path(), or systemd's GetUnitProcesses)
+ * is UNIT's own cgroup or its supervisor/ leaf, where the helper and what it
+ * runs (qemu-nbd) sit: the first component named UNIT, followed by nothing
+ * or by "/supervisor" alone. Never by a tail match: the container's root
+ * owns payload/ and may make payload/UNIT/supervisor/ below it. */
+bool cgroup_path_is_helpers(const char *path, const char *unit);
+
 /* Whether the helper makes supervisor/ and payload/ in the v1 hierarchy of
  * CONTROLLERS ("memory", "cpu,cpuacct", "name=systemd", ...): only where a
  * leaf is used (name=systemd: the units of a systemd inside; devices: the
- * container's device rules; pids: its processes, listed). A leaf of memory,
+ * container's device rules; pids: its processes, listed; freezer: a scope
+ * there would be frozen by payload/, though systemd makes none). A leaf of memory,
  * cpu or blkio costs the kernel a memory cgroup, a task group per CPU or a
  * blkcg at every start, and nothing reads one: the limits and the accounting
  * are the scope's. */
