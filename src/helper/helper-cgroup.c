@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cgroup-v1.h"
+#include "fileio.h"
 #include "helper.h"
 #include "helper-log.h"
 
@@ -57,6 +58,7 @@ static int add_hierarchy(CgroupLeaves *c, const char *mnt, const char *path, con
         *n = (CgroupHierarchy) {
                 .unified = !controllers,
                 .named_systemd = controllers && streq(controllers, "name=systemd"),
+                .cpuset = controllers && cgroup_controllers_have(controllers, "cpuset"),
         };
         if (asprintf(&n->dir, "%s%s", mnt, streq(path, "/") ? "" : path) < 0)
                 return -ENOMEM;
@@ -91,7 +93,7 @@ static int make_leaf(CgroupHierarchy *hi, const char *leaf, bool *made) {
                         return log_error_errno(errno, "Failed to create cgroup '%s': %m", p);
         } else
                 *made = true;
-        if (!hi->unified) {
+        if (hi->cpuset) {
                 static const char *const cpuset[] = { "cpuset.cpus", "cpuset.mems" };
                 (void) copy_to_leaf(hi->dir, leaf, cpuset, ELEMENTSOF(cpuset));
         }
@@ -148,7 +150,7 @@ static void enable_controllers(const char *dir) {
 
 int cgroup_leaves_setup(CgroupLeaves *c) {
         _cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
-        _cleanup_free_ char *line = NULL, *unit_path = NULL;
+        _cleanup_free_ char *line = NULL, *unit_path = NULL, *mountinfo = NULL;
         CgroupLine lines[32];
         const char *unit = NULL;
         size_t n_lines = 0, sz = 0;
@@ -202,6 +204,12 @@ int cgroup_leaves_setup(CgroupLeaves *c) {
                 goto finish;
         }
 
+        /* mountinfo once for all of them (it is parsed line by line) */
+        r = read_full_file("/proc/self/mountinfo", &mountinfo, NULL);
+        if (r < 0) {
+                log_error_errno(r, "Failed to read /proc/self/mountinfo: %m");
+                goto finish;
+        }
         for (size_t i = 0; i < n_lines; i++) {
                 _cleanup_free_ char *mnt = NULL;
                 if (!lines[i].path || !streq(lines[i].path, unit_path))
@@ -210,7 +218,7 @@ int cgroup_leaves_setup(CgroupLeaves *c) {
                         continue;
                 if (lines[i].controllers && !cgroup_v1_wants_leaves(lines[i].controllers))
                         continue;
-                if (cgroup_hierarchy_mount(lines[i].controllers, &mnt) < 0)
+                if (cgroup_hierarchy_mount_from(mountinfo, lines[i].controllers, &mnt) < 0)
                         continue;
                 r = add_hierarchy(c, mnt, lines[i].path, lines[i].controllers);
                 if (r < 0)

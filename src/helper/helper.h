@@ -30,6 +30,7 @@ typedef struct CgroupHierarchy {
         char *dir;
         bool unified;           /* cgroup2 */
         bool named_systemd;     /* the name=systemd v1 hierarchy */
+        bool cpuset;            /* a v1 hierarchy with cpuset: leaves need its CPUs */
         bool supervisor_made;   /* we created the leaves: we remove them */
         bool payload_made;
 } CgroupHierarchy;

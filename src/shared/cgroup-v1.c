@@ -41,27 +41,25 @@ static bool options_have_all(const char *opts, const char *want) {
         return true;
 }
 
-int cgroup_hierarchy_mount(const char *controllers, char **ret) {
-        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+/* The mount of CONTROLLERS' hierarchy (cgroup2 for NULL) among the lines of
+ * mountinfo F. */
+static int hierarchy_mount_in(FILE *f, const char *controllers, char **ret) {
         _cleanup_free_ char *line = NULL;
         size_t sz = 0;
 
-        if (!f)
-                return -errno;
         while (getline(&line, &sz, f) > 0) {
                 char root[4096], mnt[4096], fstype[64], source[4096], opts[4096];
                 const char *sep = strstr(line, " - ");
 
                 if (!sep)
                         continue;
-                if (sscanf(line, "%*u %*u %*u:%*u %4095s %4095s", root, mnt) != 2)
-                        continue;
                 if (sscanf(sep + 3, "%63s %4095s %4095s", fstype, source, opts) != 3)
                         continue;
-                if (!streq(root, "/"))
+                if (controllers ? !streq(fstype, "cgroup") : !streq(fstype, "cgroup2"))
                         continue;
-                if (controllers ? !streq(fstype, "cgroup") || !options_have_all(opts, controllers)
-                                : !streq(fstype, "cgroup2"))
+                if (sscanf(line, "%*u %*u %*u:%*u %4095s %4095s", root, mnt) != 2)
+                        continue;
+                if (!streq(root, "/") || (controllers && !options_have_all(opts, controllers)))
                         continue;
                 if (strchr(mnt, '\\'))  /* escaped characters: not a path we use */
                         continue;
@@ -69,6 +67,22 @@ int cgroup_hierarchy_mount(const char *controllers, char **ret) {
                 return *ret ? 0 : -ENOMEM;
         }
         return -ENOENT;
+}
+
+int cgroup_hierarchy_mount(const char *controllers, char **ret) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+
+        if (!f)
+                return -errno;
+        return hierarchy_mount_in(f, controllers, ret);
+}
+
+int cgroup_hierarchy_mount_from(const char *mountinfo, const char *controllers, char **ret) {
+        _cleanup_fclose_ FILE *f = fmemopen((void *) mountinfo, strlen(mountinfo), "r");
+
+        if (!f)
+                return -errno;
+        return hierarchy_mount_in(f, controllers, ret);
 }
 
 int cpuset_v1_path(const char *unit, char **ret) {
@@ -227,11 +241,15 @@ bool cgroup_path_is_helpers(const char *path, const char *unit) {
         return false;
 }
 
+bool cgroup_controllers_have(const char *controllers, const char *controller) {
+        return options_have_all(controllers, controller);
+}
+
 bool cgroup_v1_wants_leaves(const char *controllers) {
         static const char *const used[] = { "name=systemd", "devices", "pids", "freezer" };
 
         for (size_t i = 0; i < ELEMENTSOF(used); i++)
-                if (options_have_all(controllers, used[i]))
+                if (cgroup_controllers_have(controllers, used[i]))
                         return true;
         return false;
 }

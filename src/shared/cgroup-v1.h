@@ -9,6 +9,9 @@
  * CONTROLLERS is NULL, among the mounts whose root is "/" (a foreign cgroup
  * namespace's view is not ours to write). -ENOENT when there is none. */
 int cgroup_hierarchy_mount(const char *controllers, char **ret);
+/* The same from MOUNTINFO, the text of /proc/self/mountinfo read once for
+ * several hierarchies. */
+int cgroup_hierarchy_mount_from(const char *mountinfo, const char *controllers, char **ret);
 
 /* The container's cgroup of its own in a cgroup v1 cpuset hierarchy:
  * MOUNT/machine.slice/UNIT, beside where systemd keeps the scope in the
@@ -42,6 +45,10 @@ int cgroup_systemd_path(const char *text, bool unified, char **ret);
  * or by "/supervisor" alone. Never by a tail match: the container's root
  * owns payload/ and may make payload/UNIT/supervisor/ below it. */
 bool cgroup_path_is_helpers(const char *path, const char *unit);
+
+/* Whether the comma-separated CONTROLLERS of a v1 hierarchy
+ * ("cpu,cpuacct") has CONTROLLER ("cpu"). */
+bool cgroup_controllers_have(const char *controllers, const char *controller);
 
 /* Whether the helper makes supervisor/ and payload/ in the v1 hierarchy of
  * CONTROLLERS ("memory", "cpu,cpuacct", "name=systemd", ...): only where a
