@@ -2,8 +2,9 @@
 /* Leaf cgroups inside the delegated scope: supervisor/ for the helper,
  * payload/ for the container, in cgroup2 and in the v1 hierarchies of a
  * hybrid host in which systemd realized our scope and a leaf is used
- * (cgroup_v1_wants_leaves(): name=systemd, devices, pids; in memory, cpu and
- * blkio the helper and the container share the scope's cgroup). A
+ * (cgroup_v1_wants_leaves(): name=systemd, devices, pids, freezer; in
+ * memory, cpu and blkio the helper and the container share the scope's
+ * cgroup). A
  * hierarchy in which we are not in the scope (e.g. a v1 controller the scope
  * was not created in) is never touched: creating directories at whatever
  * cgroup we happen to sit in there would write into someone else's tree. */

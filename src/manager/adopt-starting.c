@@ -61,11 +61,11 @@ static bool cmdline_is_helper(const Manager *m, pid_t pid, const char *name) {
         return named && handshake;
 }
 
-/* The scope's own cgroup (the helper waits for GO there) or its
- * supervisor/ leaf (after GO): cgroup_path_is_helpers(). Never payload/: the
- * container's processes are there, and one of them could copy the helper's
- * command line (and make payload/UNIT/supervisor/ to look like it). */
-/* A pidfd of the helper among GetUnitProcesses' a(sus), or -ESRCH. */
+/* A pidfd of the helper among GetUnitProcesses' a(sus), or -ESRCH: in the
+ * scope's own cgroup (the helper waits for GO there) or its supervisor/ leaf
+ * (after GO), cgroup_path_is_helpers(). Never payload/: the container's
+ * processes are there, and one of them could copy the helper's command line
+ * (and make payload/UNIT/supervisor/ to look like it). */
 static int find_helper(Container *c, sd_bus_message *reply, pid_t *ret_pid) {
         const char *cgroup, *cmdline;
         uint32_t pid;
