@@ -38,7 +38,10 @@ kernel_require autofs
 in_host() { testhost_run "$@"; }
 
 work=$(mktemp -d /tmp/vt-autofs.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=tests/lib/run-locks.sh
+. "$here/lib/run-locks.sh"
+run_locks_mark
+trap 'run_locks_clean; rm -rf "$work"' EXIT
 
 container_xml() { # NAME SCRIPT [DEVICES]: a shared-root /bin/sh container
 	cat <<XML

@@ -57,8 +57,13 @@ quiet() {
 
 mounts_snapshot() { findmnt -rn -o TARGET,FSTYPE,OPTIONS | sort; }
 
+# shellcheck source=tests/lib/run-locks.sh
+. "$(dirname "$(readlink -f "$0")")/lib/run-locks.sh"
+run_locks_mark
+
 T=$(mktemp -d /tmp/vt-helper.XXXXXX)
 cleanup() {
+	run_locks_clean
 	# nothing may be mounted below T: then it is safe to remove
 	if findmnt -rn -o TARGET | grep -q "^$T"; then
 		echo "# mounts left below $T, not removing it" >&2
