@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
 # A helper run on this machine itself (--foreground, in a mount namespace of
 # the test's own, which shares the machine's /run) locks the user-namespace
 # ID range it picks in /run/vivarium/userns/BASE.lock, a file that outlives
