@@ -14,6 +14,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "cgroup-v1.h"
 #include "fileio.h"
 #include "macros.h"
 #include "manager.h"
@@ -28,19 +29,6 @@ bool cgroup_is_unified(void) {
         struct statfs fs;
 
         return statfs(CGROUP_ROOT, &fs) == 0 && (unsigned long) fs.f_type == CGROUP2_SUPER_MAGIC;
-}
-
-static bool controller_in_list(const char *list, const char *controller) {
-        size_t len = strlen(controller);
-
-        for (const char *p = list; *p;) {
-                const char *e = strchrnul(p, ',');
-
-                if ((size_t) (e - p) == len && strncmp(p, controller, len) == 0)
-                        return true;
-                p = *e ? e + 1 : e;
-        }
-        return false;
 }
 
 /* The directory of PID's scope in the hierarchy of CONTROLLER ("" = the
@@ -69,7 +57,7 @@ int cgroup_scope_dir(pid_t pid, const char *controller, char **ret) {
                 if (!p)
                         continue;
                 *p++ = 0;
-                if (unified ? *list != 0 : !controller_in_list(list, controller))
+                if (unified ? *list != 0 : !cgroup_controllers_have(list, controller))
                         continue;
                 path = strdup(p);
                 if (!path)
